@@ -1,0 +1,87 @@
+import type pg from 'pg';
+import { BloomFilter } from './bloom-filter.js';
+
+const PAGE = 50_000;
+
+/**
+ * An in-memory Bloom filter that follows a table through its ever-growing id. Refreshes read only the rows
+ * added since the last one (ids become visible in commit order: engine writes are serialised by the sync
+ * position lock, address registrations by their own lock), so a refresh is one cheap indexed query.
+ */
+abstract class TableFollowingFilter {
+  private filter: BloomFilter | undefined;
+  private lastSeenId = 0n;
+
+  mightContain(value: string): boolean {
+    return this.filter?.mightContain(value) ?? true;
+  }
+
+  /** Brings the filter up to date inside the caller's transaction. */
+  async refresh(client: pg.ClientBase): Promise<void> {
+    if (!this.filter || this.filter.overCapacity) await this.rebuild(client);
+    for (;;) {
+      const { rows } = await client.query<{ id: bigint; value: string }>(this.rowsAfterSql, [this.lastSeenId, PAGE]);
+      for (const row of rows) this.filter!.add(row.value);
+      if (rows.length > 0) this.lastSeenId = rows[rows.length - 1]!.id;
+      if (rows.length < PAGE) return;
+    }
+  }
+
+  private async rebuild(client: pg.ClientBase): Promise<void> {
+    const { rows } = await client.query<{ entries: bigint; max_id: bigint | null }>(this.sizeSql);
+    const entries = Number(rows[0]!.entries);
+    this.filter = new BloomFilter(Math.max(100_000, entries * 2));
+    this.lastSeenId = rows[0]!.max_id ?? 0n;
+    await this.loadInitial(client, this.filter, this.lastSeenId);
+  }
+
+  /** `SELECT id, <value> AS value ... WHERE id > $1 ORDER BY id LIMIT $2` */
+  protected abstract readonly rowsAfterSql: string;
+  /** `SELECT <count of entries to load> AS entries, max(id) AS max_id` */
+  protected abstract readonly sizeSql: string;
+  protected abstract loadInitial(client: pg.ClientBase, filter: BloomFilter, upToId: bigint): Promise<void>;
+}
+
+/** Addresses registered in payment_addresses. */
+export class RegisteredAddressFilter extends TableFollowingFilter {
+  protected readonly rowsAfterSql = 'SELECT id, address AS value FROM payment_addresses WHERE id > $1 ORDER BY id LIMIT $2';
+  protected readonly sizeSql = 'SELECT count(*) AS entries, max(id) AS max_id FROM payment_addresses';
+
+  protected async loadInitial(client: pg.ClientBase, filter: BloomFilter, upToId: bigint): Promise<void> {
+    let after = 0n;
+    for (;;) {
+      const { rows } = await client.query<{ id: bigint; address: string }>(
+        'SELECT id, address FROM payment_addresses WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3',
+        [after, upToId, PAGE],
+      );
+      for (const row of rows) filter.add(row.address);
+      if (rows.length < PAGE) return;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+}
+
+/**
+ * Transactions that created a payment which can still be spent: live and unspent, or spent recently enough
+ * that a rollback may undo the spend.
+ */
+export class PaymentTransactionFilter extends TableFollowingFilter {
+  protected readonly rowsAfterSql = 'SELECT id, tx_hash AS value FROM incoming_payments WHERE id > $1 ORDER BY id LIMIT $2';
+  protected readonly sizeSql = `SELECT count(*) FILTER (WHERE status IN ('pending', 'confirmed')) AS entries,
+                                       max(id) AS max_id FROM incoming_payments`;
+
+  constructor(private readonly rollbackWindowBlocks: bigint) {
+    super();
+  }
+
+  protected async loadInitial(client: pg.ClientBase, filter: BloomFilter, upToId: bigint): Promise<void> {
+    const { rows } = await client.query<{ tx_hash: string }>(
+      `SELECT DISTINCT tx_hash FROM incoming_payments
+        WHERE id <= $1 AND status IN ('pending', 'confirmed')
+          AND (spent_at_height IS NULL
+               OR spent_at_height > (SELECT coalesce(last_block_height, 0) FROM sync_state) - $2::bigint)`,
+      [upToId, this.rollbackWindowBlocks],
+    );
+    for (const row of rows) filter.add(row.tx_hash);
+  }
+}

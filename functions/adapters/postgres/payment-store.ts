@@ -1,0 +1,348 @@
+import type pg from 'pg';
+import type { AssetQuantity, Hash } from '../../domain/chain.js';
+import type {
+  AppliedBlock,
+  Confirmation,
+  EngineTransaction,
+  OutputInBlock,
+  Payment,
+  PaymentStore,
+  RollbackOutcome,
+  Spend,
+  SyncPosition,
+} from '../../domain/ports.js';
+import { DEFAULT_RETAINED_BLOCKS } from '../../domain/payment-engine.js';
+import { PaymentTransactionFilter, RegisteredAddressFilter } from './candidate-filters.js';
+import { inTransaction } from './pool.js';
+
+export interface PostgresPaymentStoreOptions {
+  /** How deep a rollback can reach; spends within it stay in the spend filter. */
+  retainedBlocks?: number;
+}
+
+/** The payment engine's store on PostgreSQL: one transaction per chain event, set-based statements. */
+export class PostgresPaymentStore implements PaymentStore {
+  private readonly addresses = new RegisteredAddressFilter();
+  private readonly paymentTransactions: PaymentTransactionFilter;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    options: PostgresPaymentStoreOptions = {},
+  ) {
+    this.paymentTransactions = new PaymentTransactionFilter(BigInt(options.retainedBlocks ?? DEFAULT_RETAINED_BLOCKS));
+  }
+
+  inTransaction<T>(work: (tx: EngineTransaction) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, (client) =>
+      work(new PostgresEngineTransaction(client, this.addresses, this.paymentTransactions)),
+    );
+  }
+}
+
+const PAYMENT_COLUMNS = `tx_hash, output_index, address, amount_lovelace, assets, reference_type, reference_id,
+                         user_id, block_height, block_slot, block_time`;
+
+interface PaymentRow {
+  tx_hash: string;
+  output_index: number;
+  address: string;
+  amount_lovelace: bigint;
+  assets: Record<string, Record<string, string>>;
+  reference_type: string;
+  reference_id: string;
+  user_id: string | null;
+  block_height: bigint;
+  block_slot: bigint;
+  block_time: Date;
+}
+
+interface BlockRow {
+  hash: string;
+  height: bigint;
+  slot: bigint;
+  ancestor: string;
+  block_time: Date;
+}
+
+class PostgresEngineTransaction implements EngineTransaction {
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly addresses: RegisteredAddressFilter,
+    private readonly paymentTransactions: PaymentTransactionFilter,
+  ) {}
+
+  async lockSyncPosition(): Promise<SyncPosition> {
+    const { rows } = await this.client.query<{
+      last_block_hash: string | null;
+      network_tip_height: bigint | null;
+    } & Partial<BlockRow>>(
+      `SELECT s.last_block_hash, s.network_tip_height, b.hash, b.height, b.slot, b.ancestor, b.block_time
+         FROM sync_state s LEFT JOIN blocks b ON b.hash = s.last_block_hash
+        WHERE s.id = 1 FOR UPDATE OF s`,
+    );
+    const row = rows[0];
+    if (!row) throw new Error('sync_state has no row: the database is not migrated');
+    if (row.last_block_hash !== null && row.hash === undefined) {
+      throw new Error(`sync_state names block ${row.last_block_hash}, which is missing from blocks`);
+    }
+    return {
+      tip: row.last_block_hash === null ? null : toAppliedBlock(row as BlockRow),
+      networkTipHeight: row.network_tip_height,
+    };
+  }
+
+  async appliedBlocks(hashes: readonly Hash[]): Promise<Set<Hash>> {
+    const { rows } = await this.client.query<{ hash: string }>('SELECT hash FROM blocks WHERE hash = ANY($1::text[])', [
+      hashes,
+    ]);
+    return new Set(rows.map((row) => row.hash));
+  }
+
+  async findBlock(hash: Hash): Promise<AppliedBlock | null> {
+    const { rows } = await this.client.query<BlockRow>(
+      'SELECT hash, height, slot, ancestor, block_time FROM blocks WHERE hash = $1',
+      [hash],
+    );
+    return rows[0] ? toAppliedBlock(rows[0]) : null;
+  }
+
+  async appendBlocks(blocks: readonly AppliedBlock[], checkpoints: readonly AppliedBlock[]): Promise<void> {
+    await this.client.query(
+      `INSERT INTO blocks (hash, height, slot, ancestor, block_time)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[])`,
+      blockColumns(blocks),
+    );
+    if (checkpoints.length === 0) return;
+    await this.client.query(
+      `INSERT INTO checkpoints (hash, height, slot, block_time)
+       SELECT hash, height, slot, block_time
+         FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[])
+           AS c(hash, height, slot, ancestor, block_time)
+       ON CONFLICT DO NOTHING`,
+      blockColumns(checkpoints),
+    );
+  }
+
+  async recordPayments(outputs: readonly OutputInBlock[], detectedAt: Date): Promise<Payment[]> {
+    await this.addresses.refresh(this.client);
+    const candidates = outputs.filter((output) => this.addresses.mightContain(output.address));
+    if (candidates.length === 0) return [];
+    const { rows } = await this.client.query<PaymentRow>(
+      `INSERT INTO incoming_payments (tx_hash, output_index, address, amount_lovelace, assets, reference_type,
+                                      reference_id, user_id, block_height, block_slot, block_hash, block_time,
+                                      detected_at)
+       SELECT o.tx_hash, o.output_index, o.address, o.amount_lovelace, o.assets, a.reference_type, a.reference_id,
+              a.user_id, o.block_height, o.block_slot, o.block_hash, o.block_time, $10
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::jsonb[], $6::bigint[], $7::bigint[],
+                     $8::text[], $9::timestamptz[]) WITH ORDINALITY
+           AS o(tx_hash, output_index, address, amount_lovelace, assets, block_height, block_slot, block_hash,
+                block_time, chain_order)
+         JOIN payment_addresses a ON a.address = o.address
+        ORDER BY o.chain_order -- ids follow chain order
+       ON CONFLICT (tx_hash, output_index, block_hash, block_time) DO NOTHING
+       RETURNING ${PAYMENT_COLUMNS}`,
+      [
+        candidates.map((o) => o.txId),
+        candidates.map((o) => o.index),
+        candidates.map((o) => o.address),
+        candidates.map((o) => o.lovelace.toString()),
+        candidates.map((o) => assetsToJson(o.assets)),
+        candidates.map((o) => o.block.height.toString()),
+        candidates.map((o) => o.block.slot.toString()),
+        candidates.map((o) => o.block.hash),
+        candidates.map((o) => o.block.time.toISOString()),
+        detectedAt,
+      ],
+    );
+    return sortedPayments(rows);
+  }
+
+  async markSpent(spends: readonly Spend[]): Promise<number> {
+    await this.paymentTransactions.refresh(this.client);
+    const candidates = spends.filter((spend) => this.paymentTransactions.mightContain(spend.output.txId));
+    if (candidates.length === 0) return 0;
+    const { rowCount } = await this.client.query(
+      `UPDATE incoming_payments p
+          SET spent_by_tx_hash = s.spent_by, spent_at_slot = s.slot, spent_at_height = s.height
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])
+           AS s(tx_hash, output_index, spent_by, slot, height)
+        WHERE p.tx_hash = s.tx_hash AND p.output_index = s.output_index
+          AND p.status IN ('pending', 'confirmed') AND p.spent_by_tx_hash IS NULL`,
+      [
+        candidates.map((s) => s.output.txId),
+        candidates.map((s) => s.output.index),
+        candidates.map((s) => s.spentBy),
+        candidates.map((s) => s.block.slot.toString()),
+        candidates.map((s) => s.block.height.toString()),
+      ],
+    );
+    return rowCount ?? 0;
+  }
+
+  async confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation> {
+    // The credit's occurrence is one more than the payment's reversals so far: the unique key then refuses
+    // any credit of a payment that is credited and not reversed, whoever attempts it.
+    const { rows } = await this.client.query<PaymentRow & { credited: boolean }>(
+      `WITH confirmed AS (
+         UPDATE incoming_payments SET status = 'confirmed', confirmed_at = $2
+          WHERE status = 'pending' AND block_height <= $1
+          RETURNING ${PAYMENT_COLUMNS}
+       ), credited AS (
+         INSERT INTO balance_transactions (user_id, type, amount_lovelace, payment_tx_hash, payment_output_index,
+                                           occurrence, reason)
+         SELECT c.user_id, 'credit', c.amount_lovelace, c.tx_hash, c.output_index,
+                1 + (SELECT count(*) FROM balance_transactions d
+                      WHERE d.payment_tx_hash = c.tx_hash AND d.payment_output_index = c.output_index
+                        AND d.type = 'debit'),
+                'payment_confirmed'
+           FROM confirmed c WHERE c.user_id IS NOT NULL
+         ON CONFLICT (payment_tx_hash, payment_output_index, type, occurrence) DO NOTHING
+         RETURNING user_id, amount_lovelace, payment_tx_hash, payment_output_index
+       ), balances AS (
+         INSERT INTO user_balances AS b (user_id, balance_lovelace, updated_at)
+         SELECT user_id, sum(amount_lovelace)::bigint, $2 FROM credited GROUP BY user_id
+         ON CONFLICT (user_id) DO UPDATE
+           SET balance_lovelace = b.balance_lovelace + EXCLUDED.balance_lovelace, updated_at = EXCLUDED.updated_at
+       )
+       SELECT c.*, (k.payment_tx_hash IS NOT NULL) AS credited
+         FROM confirmed c
+         LEFT JOIN credited k ON k.payment_tx_hash = c.tx_hash AND k.payment_output_index = c.output_index`,
+      [maxBlockHeight.toString(), confirmedAt],
+    );
+    const alreadyCredited = rows.filter((row) => row.user_id !== null && !row.credited).length;
+    return { confirmed: sortedPayments(rows), alreadyCredited };
+  }
+
+  async rollBackAfter(point: AppliedBlock | 'origin', actor: string): Promise<RollbackOutcome> {
+    // (slot, height) orders blocks exactly, epoch boundary blocks included (they share a slot with the
+    // block that follows them and a height with the one before).
+    const after = point === 'origin' ? ['-1', '-1'] : [point.slot.toString(), point.height.toString()];
+    const notBefore = point === 'origin' ? new Date(0) : point.time;
+
+    const removed = await this.client.query('DELETE FROM blocks WHERE (slot, height) > ($1::bigint, $2::bigint)', after);
+    await this.client.query('DELETE FROM checkpoints WHERE (slot, height) > ($1::bigint, $2::bigint)', after);
+    const unspent = await this.client.query(
+      `UPDATE incoming_payments SET spent_by_tx_hash = NULL, spent_at_slot = NULL, spent_at_height = NULL
+        WHERE spent_at_slot IS NOT NULL AND (spent_at_slot, spent_at_height) > ($1::bigint, $2::bigint)`,
+      after,
+    );
+    const rolledBack = await this.client.query<PaymentRow>(
+      `UPDATE incoming_payments SET status = 'rolled_back'
+        WHERE status = 'pending' AND block_time >= $3
+          AND (block_slot, block_height) > ($1::bigint, $2::bigint)
+        RETURNING ${PAYMENT_COLUMNS}`,
+      [...after, notBefore],
+    );
+    // A confirmed payment that leaves the chain was credited: it is reversed with a debit, at most once (the
+    // debit's occurrence is the number of credits, and only a credited, unreversed payment gets one).
+    const reversed = await this.client.query<PaymentRow>(
+      `WITH reversed AS (
+         UPDATE incoming_payments SET status = 'reversed'
+          WHERE status = 'confirmed' AND block_time >= $3
+            AND (block_slot, block_height) > ($1::bigint, $2::bigint)
+          RETURNING ${PAYMENT_COLUMNS}, block_hash
+       ), ledger AS (
+         SELECT r.tx_hash, r.output_index, r.user_id, r.amount_lovelace,
+                count(*) FILTER (WHERE t.type = 'credit') AS credits,
+                count(*) FILTER (WHERE t.type = 'debit') AS debits
+           FROM reversed r
+           JOIN balance_transactions t ON t.payment_tx_hash = r.tx_hash AND t.payment_output_index = r.output_index
+          WHERE r.user_id IS NOT NULL
+          GROUP BY r.tx_hash, r.output_index, r.user_id, r.amount_lovelace
+       ), debited AS (
+         INSERT INTO balance_transactions (user_id, type, amount_lovelace, payment_tx_hash, payment_output_index,
+                                           occurrence, reason)
+         SELECT user_id, 'debit', amount_lovelace, tx_hash, output_index, credits, 'payment_reversed'
+           FROM ledger WHERE credits > debits
+         ON CONFLICT (payment_tx_hash, payment_output_index, type, occurrence) DO NOTHING
+         RETURNING user_id, amount_lovelace
+       ), balances AS (
+         UPDATE user_balances b SET balance_lovelace = b.balance_lovelace - d.total, updated_at = now()
+           FROM (SELECT user_id, sum(amount_lovelace)::bigint AS total FROM debited GROUP BY user_id) d
+          WHERE b.user_id = d.user_id
+       ), audited AS (
+         INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
+         SELECT 'payment_reversed', 'incoming_payment', tx_hash || '#' || output_index, $4,
+                jsonb_build_object('block_hash', block_hash, 'block_height', block_height,
+                                   'amount_lovelace', amount_lovelace::text, 'user_id', user_id,
+                                   'reference_type', reference_type, 'reference_id', reference_id)
+           FROM reversed
+       )
+       SELECT * FROM reversed`,
+      [...after, notBefore, actor],
+    );
+    return {
+      blocksRemoved: removed.rowCount ?? 0,
+      rolledBack: sortedPayments(rolledBack.rows),
+      reversed: sortedPayments(reversed.rows),
+      spendsUndone: unspent.rowCount ?? 0,
+    };
+  }
+
+  async saveSyncPosition({ tip, networkTipHeight }: SyncPosition): Promise<void> {
+    await this.client.query(
+      `UPDATE sync_state SET last_block_height = $1, last_block_slot = $2, last_block_hash = $3,
+                             network_tip_height = $4, updated_at = now()
+        WHERE id = 1`,
+      [tip?.height.toString() ?? null, tip?.slot.toString() ?? null, tip?.hash ?? null, networkTipHeight?.toString() ?? null],
+    );
+  }
+
+  async forgetBlocksBelow(height: bigint): Promise<void> {
+    await this.client.query('DELETE FROM blocks WHERE height < $1', [height.toString()]);
+  }
+}
+
+function blockColumns(blocks: readonly AppliedBlock[]): unknown[] {
+  return [
+    blocks.map((b) => b.hash),
+    blocks.map((b) => b.height.toString()),
+    blocks.map((b) => b.slot.toString()),
+    blocks.map((b) => b.ancestor),
+    blocks.map((b) => b.time.toISOString()),
+  ];
+}
+
+function toAppliedBlock(row: BlockRow): AppliedBlock {
+  return { hash: row.hash, height: row.height, slot: row.slot, ancestor: row.ancestor, time: row.block_time };
+}
+
+/** {"<policy>": {"<asset name>": "<quantity>"}}: decimal strings keep quantities exact for every JSON reader. */
+export function assetsToJson(assets: readonly AssetQuantity[]): string {
+  const byPolicy: Record<string, Record<string, string>> = Object.create(null);
+  for (const { policyId, assetName, quantity } of assets) {
+    const policy = (byPolicy[policyId] ??= Object.create(null) as Record<string, string>);
+    policy[assetName] = ((BigInt(policy[assetName] ?? '0')) + quantity).toString();
+  }
+  return JSON.stringify(byPolicy);
+}
+
+export function assetsFromJson(json: Record<string, Record<string, string>>): AssetQuantity[] {
+  return Object.entries(json).flatMap(([policyId, names]) =>
+    Object.entries(names).map(([assetName, quantity]) => ({ policyId, assetName, quantity: BigInt(quantity) })),
+  );
+}
+
+function sortedPayments(rows: PaymentRow[]): Payment[] {
+  return rows
+    .map((row) => ({
+      txId: row.tx_hash,
+      index: row.output_index,
+      address: row.address,
+      lovelace: row.amount_lovelace,
+      assets: assetsFromJson(row.assets),
+      referenceType: row.reference_type,
+      referenceId: row.reference_id,
+      userId: row.user_id,
+      blockHeight: row.block_height,
+      blockSlot: row.block_slot,
+      blockTime: row.block_time,
+    }))
+    .sort((a, b) =>
+      a.blockHeight !== b.blockHeight
+        ? (a.blockHeight < b.blockHeight ? -1 : 1)
+        : a.txId !== b.txId
+          ? (a.txId < b.txId ? -1 : 1)
+          : a.index - b.index,
+    );
+}

@@ -1,0 +1,280 @@
+import type { ChainBlock, RollBackward, RollForward, ChainEvent, Tip } from './chain.js';
+import { describePoint } from './chain.js';
+import { ChainContinuityError, UnknownRollbackPointError } from './errors.js';
+import { epochBoundarySlot, slotToTime, type Network } from './network.js';
+import { adaForDisplay, LogEvent, Metric } from './observability.js';
+import type {
+  AppliedBlock,
+  Clock,
+  EngineTransaction,
+  Logger,
+  Metrics,
+  OutputInBlock,
+  Payment,
+  PaymentStore,
+  RollbackOutcome,
+  Spend,
+  SyncPosition,
+} from './ports.js';
+import { consumedOutputs, createdOutputs } from './transaction-effects.js';
+
+export interface PaymentEngineOptions {
+  store: PaymentStore;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  network: Network;
+  /** A payment is confirmed once tip height − block height + 1 reaches this. */
+  confirmations: number;
+  /** Applied blocks kept for rollbacks and resumption; deeper than the network's security parameter. */
+  retainedBlocks?: number;
+  /** Who the audit log names for the engine's own actions. */
+  actor?: string;
+}
+
+export type ApplyOutcome =
+  | { kind: 'applied'; blocks: number; detected: Payment[]; confirmed: Payment[]; spent: number; tip: AppliedBlock }
+  | { kind: 'rolled_back'; to: AppliedBlock | 'origin'; outcome: RollbackOutcome }
+  | { kind: 'unchanged'; reason: string };
+
+const SECONDS_PER_CHECKPOINT = 3600;
+export const DEFAULT_RETAINED_BLOCKS = 4320; // twice mainnet's k = 2160
+
+/**
+ * Turns chain events into payment records and balances. One event is one database transaction; applying
+ * an event a second time changes nothing.
+ */
+export class PaymentEngine {
+  private readonly retainedBlocks: bigint;
+  private readonly confirmations: bigint;
+  private readonly actor: string;
+
+  constructor(private readonly options: PaymentEngineOptions) {
+    if (!Number.isInteger(options.confirmations) || options.confirmations < 1) {
+      throw new Error(`confirmations must be a whole number of at least 1; got ${options.confirmations}`);
+    }
+    this.confirmations = BigInt(options.confirmations);
+    this.retainedBlocks = BigInt(options.retainedBlocks ?? DEFAULT_RETAINED_BLOCKS);
+    this.actor = options.actor ?? 'payment-engine';
+  }
+
+  async apply(event: ChainEvent): Promise<ApplyOutcome> {
+    const started = performance.now();
+    const outcome = event.type === 'rollForward' ? await this.rollForward(event) : await this.rollBackward(event);
+    this.report(outcome, event.tip, (performance.now() - started) / 1000);
+    return outcome;
+  }
+
+  private rollForward(event: RollForward): Promise<ApplyOutcome> {
+    assertConsecutive(event.blocks);
+    return this.options.store.inTransaction(async (tx) => {
+      const position = await tx.lockSyncPosition();
+      const newBlocks = await this.blocksNotYetApplied(tx, position.tip, event.blocks);
+      if (newBlocks.length === 0) return { kind: 'unchanged', reason: 'blocks already applied' } as const;
+
+      const applied = this.placeOnChain(newBlocks, position.tip);
+      const tip = applied[applied.length - 1]!.applied;
+      const now = this.options.clock.now();
+      const outputs: OutputInBlock[] = [];
+      const spends: Spend[] = [];
+      for (const { block, applied: placed } of applied) {
+        for (const transaction of block.transactions) {
+          for (const output of createdOutputs(transaction)) outputs.push({ ...output, block: placed });
+          for (const output of consumedOutputs(transaction)) spends.push({ output, spentBy: transaction.id, block: placed });
+        }
+      }
+
+      await tx.appendBlocks(
+        applied.map((entry) => entry.applied),
+        this.checkpointsAmong(applied, position.tip),
+      );
+      const detected = await tx.recordPayments(outputs, now);
+      const spent = await tx.markSpent(spends);
+      const { confirmed, alreadyCredited } = await tx.confirmPayments(tip.height - this.confirmations + 1n, now);
+      if (alreadyCredited > 0) {
+        this.options.logger.warn(LogEvent.paymentAlreadyCredited, { payments: alreadyCredited, block_height: tip.height });
+      }
+      await tx.saveSyncPosition({ tip, networkTipHeight: event.tip.height });
+      await tx.forgetBlocksBelow(tip.height - this.retainedBlocks);
+      return { kind: 'applied', blocks: applied.length, detected, confirmed, spent, tip } as const;
+    });
+  }
+
+  private rollBackward(event: RollBackward): Promise<ApplyOutcome> {
+    const networkTipHeight = event.tip === 'origin' ? 0n : event.tip.height;
+    return this.options.store.inTransaction(async (tx) => {
+      const position = await tx.lockSyncPosition();
+      const target = await this.rollbackTarget(tx, position, event);
+      if (target === 'unchanged') return { kind: 'unchanged', reason: 'already at the rollback point' } as const;
+      const outcome = await tx.rollBackAfter(target, this.actor);
+      await tx.saveSyncPosition({ tip: target === 'origin' ? null : target, networkTipHeight });
+      return { kind: 'rolled_back', to: target, outcome } as const;
+    });
+  }
+
+  private async rollbackTarget(
+    tx: EngineTransaction,
+    position: SyncPosition,
+    event: RollBackward,
+  ): Promise<AppliedBlock | 'origin' | 'unchanged'> {
+    const { point } = event;
+    // Nothing applied yet: the rollback that follows the first intersection only marks where we start.
+    if (position.tip === null) return 'unchanged';
+    if (point === 'origin') return 'origin';
+    if (point.hash === position.tip.hash) return 'unchanged';
+    const block = await tx.findBlock(point.hash);
+    if (!block) {
+      throw new UnknownRollbackPointError(
+        point,
+        `the block is not among the ${this.retainedBlocks} retained blocks of the engine's chain (tip ${describePoint(position.tip)})`,
+      );
+    }
+    if (block.slot !== point.slot) {
+      throw new UnknownRollbackPointError(point, `the engine holds that block at slot ${block.slot}`);
+    }
+    return block;
+  }
+
+  /**
+   * Drops the leading blocks that are already applied; what remains must extend the tip. A block that is
+   * neither applied nor the tip's successor means the event stream and the database disagree.
+   */
+  private async blocksNotYetApplied(
+    tx: EngineTransaction,
+    tip: AppliedBlock | null,
+    blocks: readonly ChainBlock[],
+  ): Promise<readonly ChainBlock[]> {
+    const applied = await tx.appliedBlocks(blocks.map((block) => block.hash));
+    const firstNew = blocks.findIndex((block) => !applied.has(block.hash));
+    if (firstNew === -1) return [];
+    const rest = blocks.slice(firstNew);
+    const reapplied = rest.find((block) => applied.has(block.hash));
+    if (reapplied) {
+      throw new ChainContinuityError(reapplied, tip, 'it is applied already but follows a block that is not');
+    }
+    const first = rest[0]!;
+    if (tip === null) return rest; // the first block the engine sees is where its history starts
+    if (first.ancestor !== tip.hash) {
+      throw new ChainContinuityError(first, tip, `its ancestor is ${first.ancestor}`);
+    }
+    if (first.height !== nextHeight(tip.height, first)) {
+      throw new ChainContinuityError(first, tip, `its height should be ${nextHeight(tip.height, first)}`);
+    }
+    return rest;
+  }
+
+  /** Gives every new block its slot (epoch boundary blocks have none) and its wall-clock time. */
+  private placeOnChain(
+    blocks: readonly ChainBlock[],
+    tip: AppliedBlock | null,
+  ): { block: ChainBlock; applied: AppliedBlock }[] {
+    let previousSlot = tip?.slot;
+    return blocks.map((block) => {
+      const slot = block.slot ?? epochBoundarySlot(this.options.network, previousSlot);
+      previousSlot = slot;
+      return {
+        block,
+        applied: {
+          hash: block.hash,
+          height: block.height,
+          slot,
+          ancestor: block.ancestor,
+          time: slotToTime(this.options.network, slot),
+        },
+      };
+    });
+  }
+
+  /** The first block of every hour is kept forever, so a rebuild can start from any day. */
+  private checkpointsAmong(
+    blocks: readonly { block: ChainBlock; applied: AppliedBlock }[],
+    tip: AppliedBlock | null,
+  ): AppliedBlock[] {
+    const hourOf = (block: AppliedBlock) => Math.floor(block.time.getTime() / 1000 / SECONDS_PER_CHECKPOINT);
+    let previousHour = tip ? hourOf(tip) : undefined;
+    const checkpoints: AppliedBlock[] = [];
+    for (const { block, applied } of blocks) {
+      if (block.slot === undefined) continue; // an epoch boundary block is never a resume point
+      const hour = hourOf(applied);
+      if (hour !== previousHour) checkpoints.push(applied);
+      previousHour = hour;
+    }
+    return checkpoints;
+  }
+
+  private report(outcome: ApplyOutcome, networkTip: Tip | 'origin', seconds: number): void {
+    const { logger, metrics } = this.options;
+    metrics.observe(Metric.blockProcessingSeconds, seconds);
+    if (outcome.kind === 'unchanged') return;
+    const networkHeight = networkTip === 'origin' ? 0n : networkTip.height;
+
+    if (outcome.kind === 'applied') {
+      const { tip } = outcome;
+      metrics.count(Metric.blocksApplied, outcome.blocks);
+      metrics.gauge(Metric.syncHeight, Number(tip.height));
+      metrics.gauge(Metric.syncLag, Number(networkHeight - tip.height));
+      for (const payment of outcome.detected) {
+        logger.info(LogEvent.paymentDetected, this.paymentFields(payment, tip));
+        metrics.count(Metric.paymentsDetected, 1, { reference_type: payment.referenceType });
+        metrics.observe(Metric.paymentValueAda, adaForDisplay(payment.lovelace));
+      }
+      for (const payment of outcome.confirmed) {
+        logger.info(LogEvent.paymentConfirmed, this.paymentFields(payment, tip));
+        metrics.count(Metric.paymentsConfirmed, 1, { reference_type: payment.referenceType });
+      }
+      logger.debug(LogEvent.blocksApplied, { blocks: outcome.blocks, block_height: tip.height, spent: outcome.spent });
+      return;
+    }
+
+    const { outcome: rollback, to } = outcome;
+    const height = to === 'origin' ? 0n : to.height;
+    metrics.count(Metric.rollbacks);
+    metrics.observe(Metric.rollbackDepth, rollback.blocksRemoved);
+    metrics.gauge(Metric.syncHeight, Number(height));
+    logger.warn(LogEvent.rollback, {
+      point: to === 'origin' ? 'origin' : describePoint(to),
+      block_height: height,
+      blocks_rolled_back: rollback.blocksRemoved,
+      affected_payments: rollback.rolledBack.length + rollback.reversed.length,
+      spends_undone: rollback.spendsUndone,
+    });
+    for (const payment of rollback.reversed) {
+      metrics.count(Metric.paymentsReversed, 1, { reference_type: payment.referenceType });
+      logger.critical(LogEvent.paymentReversed, this.paymentFields(payment, null));
+    }
+  }
+
+  private paymentFields(payment: Payment, tip: AppliedBlock | null) {
+    return {
+      tx_hash: payment.txId,
+      output_index: payment.index,
+      amount_ada: adaForDisplay(payment.lovelace),
+      amount_lovelace: payment.lovelace.toString(),
+      assets: payment.assets.length,
+      reference_type: payment.referenceType,
+      reference_id: payment.referenceId,
+      user_id: payment.userId,
+      block_height: payment.blockHeight,
+      ...(tip ? { confirmations: Number(tip.height - payment.blockHeight + 1n) } : {}),
+      latency_seconds: (this.options.clock.now().getTime() - payment.blockTime.getTime()) / 1000,
+    };
+  }
+}
+
+function assertConsecutive(blocks: readonly ChainBlock[]): void {
+  for (let i = 1; i < blocks.length; i++) {
+    const block = blocks[i]!;
+    const previous = blocks[i - 1]!;
+    if (block.ancestor !== previous.hash) {
+      throw new ChainContinuityError(block, undefined, `the batch is not consecutive: it follows ${previous.hash}, not its ancestor ${block.ancestor}`);
+    }
+    if (block.height !== nextHeight(previous.height, block)) {
+      throw new ChainContinuityError(block, undefined, `the batch is not consecutive: its height should be ${nextHeight(previous.height, block)}`);
+    }
+  }
+}
+
+/** Heights grow by one per block, except that an epoch boundary block (no slot) repeats its predecessor's. */
+function nextHeight(previousHeight: bigint, block: ChainBlock): bigint {
+  return block.slot === undefined ? previousHeight : previousHeight + 1n;
+}

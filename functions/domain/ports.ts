@@ -1,0 +1,107 @@
+import type { AssetQuantity, Hash, OutputReference } from './chain.js';
+import type { CreatedOutput } from './transaction-effects.js';
+
+/** What the engine needs from the outside world. Adapters implement these; the domain imports none of them. */
+
+export interface Clock {
+  now(): Date;
+}
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(event: string, fields?: LogFields): void;
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+  /** Something an operator must look at now (a reversed payment). */
+  critical(event: string, fields?: LogFields): void;
+}
+
+export type MetricDimensions = Record<string, string>;
+
+export interface Metrics {
+  gauge(name: string, value: number, dimensions?: MetricDimensions): void;
+  count(name: string, value?: number, dimensions?: MetricDimensions): void;
+  /** One observation of a distribution (value sizes, durations). */
+  observe(name: string, value: number, dimensions?: MetricDimensions): void;
+}
+
+/** A block as the engine stored it: every block has a slot and a time once applied. */
+export interface AppliedBlock {
+  hash: Hash;
+  height: bigint;
+  slot: bigint;
+  ancestor: Hash | 'genesis';
+  time: Date;
+}
+
+export interface SyncPosition {
+  /** The last applied block, or null at origin. */
+  tip: AppliedBlock | null;
+  networkTipHeight: bigint | null;
+}
+
+export interface Payment {
+  txId: Hash;
+  index: number;
+  address: string;
+  lovelace: bigint;
+  assets: readonly AssetQuantity[];
+  referenceType: string;
+  referenceId: string;
+  userId: string | null;
+  blockHeight: bigint;
+  blockSlot: bigint;
+  blockTime: Date;
+}
+
+export interface OutputInBlock extends CreatedOutput {
+  block: AppliedBlock;
+}
+
+export interface Spend {
+  output: OutputReference;
+  spentBy: Hash;
+  block: AppliedBlock;
+}
+
+export interface Confirmation {
+  confirmed: Payment[];
+  /** Confirmed payments whose credit the ledger already held (a repeated step or a rebuild): not credited again. */
+  alreadyCredited: number;
+}
+
+export interface RollbackOutcome {
+  blocksRemoved: number;
+  /** Pending payments whose block left the chain. */
+  rolledBack: Payment[];
+  /** Confirmed (and credited) payments whose block left the chain: debited. */
+  reversed: Payment[];
+  spendsUndone: number;
+}
+
+/** One database transaction of the engine. Every method is set-based: one statement for a whole batch. */
+export interface EngineTransaction {
+  /** Locks the engine's position so that concurrent engines apply events one at a time. */
+  lockSyncPosition(): Promise<SyncPosition>;
+  /** Which of these blocks are on the engine's current chain. */
+  appliedBlocks(hashes: readonly Hash[]): Promise<Set<Hash>>;
+  findBlock(hash: Hash): Promise<AppliedBlock | null>;
+  appendBlocks(blocks: readonly AppliedBlock[], checkpoints: readonly AppliedBlock[]): Promise<void>;
+  /** Records the outputs that pay a registered address; returns the payments newly recorded. */
+  recordPayments(outputs: readonly OutputInBlock[], detectedAt: Date): Promise<Payment[]>;
+  /** Marks recorded, unspent payments consumed by these spends; returns how many were marked. */
+  markSpent(spends: readonly Spend[]): Promise<number>;
+  /** Confirms pending payments at or below this height and credits their users, each at most once. */
+  confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation>;
+  /** Undoes everything after the point (origin: everything). */
+  rollBackAfter(point: AppliedBlock | 'origin', actor: string): Promise<RollbackOutcome>;
+  saveSyncPosition(position: SyncPosition): Promise<void>;
+  forgetBlocksBelow(height: bigint): Promise<void>;
+}
+
+export interface PaymentStore {
+  /** Runs work in one database transaction: all of it is written, or none. */
+  inTransaction<T>(work: (tx: EngineTransaction) => Promise<T>): Promise<T>;
+}

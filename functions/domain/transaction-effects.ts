@@ -12,9 +12,14 @@ export interface CreatedOutput extends TransactionOutput {
  */
 export function createdOutputs(tx: ChainTransaction): CreatedOutput[] {
   if (tx.spends === 'collaterals') {
-    return tx.collateralReturn ? [{ ...tx.collateralReturn, txId: tx.id, index: tx.outputs.length }] : [];
+    return tx.collateralReturn ? [created(tx, tx.collateralReturn, tx.outputs.length)] : [];
   }
-  return tx.outputs.map((output, index) => ({ ...output, txId: tx.id, index }));
+  return tx.outputs.map((output, index) => created(tx, output, index));
+}
+
+// A literal rather than an object spread: this runs for every output of the chain.
+function created(tx: ChainTransaction, output: TransactionOutput, index: number): CreatedOutput {
+  return { txId: tx.id, index, address: output.address, lovelace: output.lovelace, assets: output.assets };
 }
 
 /** The outputs a transaction really consumes: its inputs, or only its collaterals when it failed. */

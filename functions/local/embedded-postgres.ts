@@ -44,7 +44,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1',
       '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=200',
+      '-c', 'max_connections=200', '-c', 'jit=off',
       ...durabilityFlags,
     ],
     onLog: options.onLog ?? (() => undefined),

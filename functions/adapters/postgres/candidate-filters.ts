@@ -20,7 +20,11 @@ abstract class TableFollowingFilter {
   async refresh(client: pg.ClientBase): Promise<void> {
     if (!this.filter || this.filter.overCapacity) await this.rebuild(client);
     for (;;) {
-      const { rows } = await client.query<{ id: bigint; value: string }>(this.rowsAfterSql, [this.lastSeenId, PAGE]);
+      const { rows } = await client.query<{ id: bigint; value: string }>({
+        name: `${this.constructor.name}_rows_after`,
+        text: this.rowsAfterSql,
+        values: [this.lastSeenId, PAGE],
+      });
       for (const row of rows) this.filter!.add(row.value);
       if (rows.length > 0) this.lastSeenId = rows[rows.length - 1]!.id;
       if (rows.length < PAGE) return;

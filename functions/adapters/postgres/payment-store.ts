@@ -26,16 +26,18 @@ export class PostgresPaymentStore implements PaymentStore {
   private readonly paymentTransactions: PaymentTransactionFilter;
 
   constructor(
-    private readonly pool: pg.Pool,
+    protected readonly pool: pg.Pool,
     options: PostgresPaymentStoreOptions = {},
   ) {
     this.paymentTransactions = new PaymentTransactionFilter(BigInt(options.retainedBlocks ?? DEFAULT_RETAINED_BLOCKS));
   }
 
   inTransaction<T>(work: (tx: EngineTransaction) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, (client) =>
-      work(new PostgresEngineTransaction(client, this.addresses, this.paymentTransactions)),
-    );
+    return inTransaction(this.pool, (client) => work(this.transactionOn(client)));
+  }
+
+  protected transactionOn(client: pg.PoolClient): EngineTransaction {
+    return new PostgresEngineTransaction(client, this.addresses, this.paymentTransactions);
   }
 }
 
@@ -64,18 +66,26 @@ interface BlockRow {
   block_time: Date;
 }
 
-class PostgresEngineTransaction implements EngineTransaction {
+export class PostgresEngineTransaction implements EngineTransaction {
   constructor(
-    private readonly client: pg.PoolClient,
+    protected readonly client: pg.PoolClient,
     private readonly addresses: RegisteredAddressFilter,
     private readonly paymentTransactions: PaymentTransactionFilter,
   ) {}
 
+  /**
+   * Hot statements are prepared once per connection: planning these partition-wide statements costs more
+   * than running them.
+   */
+  protected prepared<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.client.query<R>({ name, text, values });
+  }
+
   async lockSyncPosition(): Promise<SyncPosition> {
-    const { rows } = await this.client.query<{
+    const { rows } = await this.prepared<{
       last_block_hash: string | null;
       network_tip_height: bigint | null;
-    } & Partial<BlockRow>>(
+    } & Partial<BlockRow>>('lock_sync_position', 
       `SELECT s.last_block_hash, s.network_tip_height, b.hash, b.height, b.slot, b.ancestor, b.block_time
          FROM sync_state s LEFT JOIN blocks b ON b.hash = s.last_block_hash
         WHERE s.id = 1 FOR UPDATE OF s`,
@@ -92,7 +102,7 @@ class PostgresEngineTransaction implements EngineTransaction {
   }
 
   async appliedBlocks(hashes: readonly Hash[]): Promise<Set<Hash>> {
-    const { rows } = await this.client.query<{ hash: string }>('SELECT hash FROM blocks WHERE hash = ANY($1::text[])', [
+    const { rows } = await this.prepared<{ hash: string }>('applied_blocks', 'SELECT hash FROM blocks WHERE hash = ANY($1::text[])', [
       hashes,
     ]);
     return new Set(rows.map((row) => row.hash));
@@ -107,13 +117,13 @@ class PostgresEngineTransaction implements EngineTransaction {
   }
 
   async appendBlocks(blocks: readonly AppliedBlock[], checkpoints: readonly AppliedBlock[]): Promise<void> {
-    await this.client.query(
+    await this.prepared('append_blocks', 
       `INSERT INTO blocks (hash, height, slot, ancestor, block_time)
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[])`,
       blockColumns(blocks),
     );
     if (checkpoints.length === 0) return;
-    await this.client.query(
+    await this.prepared('append_checkpoints', 
       `INSERT INTO checkpoints (hash, height, slot, block_time)
        SELECT hash, height, slot, block_time
          FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[])
@@ -125,9 +135,9 @@ class PostgresEngineTransaction implements EngineTransaction {
 
   async recordPayments(outputs: readonly OutputInBlock[], detectedAt: Date): Promise<Payment[]> {
     await this.addresses.refresh(this.client);
-    const candidates = outputs.filter((output) => this.addresses.mightContain(output.address));
+    const candidates = outputs.filter(({ output }) => this.addresses.mightContain(output.address));
     if (candidates.length === 0) return [];
-    const { rows } = await this.client.query<PaymentRow>(
+    const { rows } = await this.prepared<PaymentRow>('record_payments', 
       `INSERT INTO incoming_payments (tx_hash, output_index, address, amount_lovelace, assets, reference_type,
                                       reference_id, user_id, block_height, block_slot, block_hash, block_time,
                                       detected_at)
@@ -142,11 +152,11 @@ class PostgresEngineTransaction implements EngineTransaction {
        ON CONFLICT (tx_hash, output_index, block_hash, block_time) DO NOTHING
        RETURNING ${PAYMENT_COLUMNS}`,
       [
-        candidates.map((o) => o.txId),
-        candidates.map((o) => o.index),
-        candidates.map((o) => o.address),
-        candidates.map((o) => o.lovelace.toString()),
-        candidates.map((o) => assetsToJson(o.assets)),
+        candidates.map((o) => o.output.txId),
+        candidates.map((o) => o.output.index),
+        candidates.map((o) => o.output.address),
+        candidates.map((o) => o.output.lovelace.toString()),
+        candidates.map((o) => assetsToJson(o.output.assets)),
         candidates.map((o) => o.block.height.toString()),
         candidates.map((o) => o.block.slot.toString()),
         candidates.map((o) => o.block.hash),
@@ -161,7 +171,7 @@ class PostgresEngineTransaction implements EngineTransaction {
     await this.paymentTransactions.refresh(this.client);
     const candidates = spends.filter((spend) => this.paymentTransactions.mightContain(spend.output.txId));
     if (candidates.length === 0) return 0;
-    const { rowCount } = await this.client.query(
+    const { rowCount } = await this.prepared('mark_spent', 
       `UPDATE incoming_payments p
           SET spent_by_tx_hash = s.spent_by, spent_at_slot = s.slot, spent_at_height = s.height
          FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])
@@ -182,7 +192,7 @@ class PostgresEngineTransaction implements EngineTransaction {
   async confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation> {
     // The credit's occurrence is one more than the payment's reversals so far: the unique key then refuses
     // any credit of a payment that is credited and not reversed, whoever attempts it.
-    const { rows } = await this.client.query<PaymentRow & { credited: boolean }>(
+    const { rows } = await this.prepared<PaymentRow & { credited: boolean }>('confirm_payments', 
       `WITH confirmed AS (
          UPDATE incoming_payments SET status = 'confirmed', confirmed_at = $2
           WHERE status = 'pending' AND block_height <= $1
@@ -280,7 +290,7 @@ class PostgresEngineTransaction implements EngineTransaction {
   }
 
   async saveSyncPosition({ tip, networkTipHeight }: SyncPosition): Promise<void> {
-    await this.client.query(
+    await this.prepared('save_sync_position', 
       `UPDATE sync_state SET last_block_height = $1, last_block_slot = $2, last_block_hash = $3,
                              network_tip_height = $4, updated_at = now()
         WHERE id = 1`,
@@ -289,7 +299,7 @@ class PostgresEngineTransaction implements EngineTransaction {
   }
 
   async forgetBlocksBelow(height: bigint): Promise<void> {
-    await this.client.query('DELETE FROM blocks WHERE height < $1', [height.toString()]);
+    await this.prepared('forget_blocks_below', 'DELETE FROM blocks WHERE height < $1', [height.toString()]);
   }
 }
 

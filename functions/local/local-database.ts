@@ -1,0 +1,55 @@
+import pg from 'pg';
+import { startLocalPostgres, type LocalPostgres } from './embedded-postgres.js';
+
+export interface LocalDatabase {
+  url: string;
+  /** Where the data lives, for log lines: never prints a password. */
+  description: string;
+  stop(): Promise<void>;
+}
+
+const LOCAL_DATA_DIR = '.data/postgres';
+const LOCAL_DATABASE = 'payment_monitor';
+
+/**
+ * The database of local runs: DATABASE_URL when set; otherwise an embedded PostgreSQL whose data persists
+ * in .data/postgres between runs, with a `payment_monitor` database created on first use.
+ */
+export async function openLocalDatabase(): Promise<LocalDatabase> {
+  const configured = process.env.DATABASE_URL;
+  if (configured) {
+    return { url: configured, description: redactUrl(configured), stop: async () => undefined };
+  }
+  const server: LocalPostgres = await startLocalPostgres({ dataDir: LOCAL_DATA_DIR, persistent: true, port: localPort() });
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [LOCAL_DATABASE]);
+    if (rowCount === 0) await admin.query(`CREATE DATABASE ${LOCAL_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server.url);
+  url.pathname = `/${LOCAL_DATABASE}`;
+  return {
+    url: url.toString(),
+    description: `embedded PostgreSQL in ${LOCAL_DATA_DIR} on port ${server.port}`,
+    stop: () => server.stop(),
+  };
+}
+
+function localPort(): number | undefined {
+  const value = process.env.LOCAL_POSTGRES_PORT;
+  return value ? Number(value) : undefined;
+}
+
+/** postgres://user:secret@host/db → postgres://user:***@host/db */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

@@ -1,11 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ChainBlock, ChainTransaction, TransactionOutput } from '../../functions/domain/chain.js';
 import { OgmiosDecodeError, decodeBlock, decodeNextBlockResponse, type NextBlockEvent } from '../../functions/domain/ogmios/block-decoder.js';
+import { requireShared, SHARED_DIR } from '../support/shared-files.js';
 import { parseLosslessJson, type JsonObject, type JsonValue } from '../../functions/domain/ogmios/lossless-json.js';
 
-const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
+const SHARED = requireShared(SHARED_DIR);
 const VECTORS = `${SHARED}ogmios/vectors/chainsync/NextBlockResponse/`;
 const FIXTURES = `${SHARED}chain-fixtures/`;
 

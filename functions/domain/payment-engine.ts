@@ -144,6 +144,8 @@ export class PaymentEngine {
     tip: AppliedBlock | null,
     blocks: readonly ChainBlock[],
   ): Promise<readonly ChainBlock[]> {
+    // The usual case in catch-up: the batch starts right after the tip, so none of it can be applied yet.
+    if (tip !== null && blocks[0]?.ancestor === tip.hash) return this.extendingTip(tip, blocks);
     const applied = await tx.appliedBlocks(blocks.map((block) => block.hash));
     const firstNew = blocks.findIndex((block) => !applied.has(block.hash));
     if (firstNew === -1) return [];
@@ -152,15 +154,20 @@ export class PaymentEngine {
     if (reapplied) {
       throw new ChainContinuityError(reapplied, tip, 'it is applied already but follows a block that is not');
     }
-    const first = rest[0]!;
     if (tip === null) return rest; // the first block the engine sees is where its history starts
+    return this.extendingTip(tip, rest);
+  }
+
+  /** The blocks, checked to start right after the tip. */
+  private extendingTip(tip: AppliedBlock, blocks: readonly ChainBlock[]): readonly ChainBlock[] {
+    const first = blocks[0]!;
     if (first.ancestor !== tip.hash) {
       throw new ChainContinuityError(first, tip, `its ancestor is ${first.ancestor}`);
     }
     if (first.height !== nextHeight(tip.height, first)) {
       throw new ChainContinuityError(first, tip, `its height should be ${nextHeight(tip.height, first)}`);
     }
-    return rest;
+    return blocks;
   }
 
   /** Gives every new block its slot (epoch boundary blocks have none) and its wall-clock time. */

@@ -1,0 +1,32 @@
+import { formatAda } from '../../domain/money.js';
+import type { MonitorStatus } from './queries.js';
+
+/** Rows as an aligned text table. */
+export function printRows(rows: Record<string, unknown>[], write: (text: string) => void): void {
+  if (rows.length === 0) {
+    write('(none)');
+    return;
+  }
+  const columns = Object.keys(rows[0]!);
+  const cells = rows.map((row) => columns.map((column) => text(row[column])));
+  const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((line) => line[i]!.length)));
+  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
+  write(line(columns));
+  for (const values of cells) write(line(values));
+}
+
+export function printStatus(status: MonitorStatus, write: (text: string) => void): void {
+  write(`applied height    ${status.appliedHeight ?? 'none (at origin)'}${status.appliedHash ? `  (${status.appliedHash})` : ''}`);
+  write(`network tip       ${status.networkTipHeight ?? 'unknown'}`);
+  write(`lag               ${status.lag ?? 'unknown'} blocks`);
+  write(`updated           ${status.updatedAt.toISOString()}`);
+  write(`addresses         ${status.addresses}`);
+  write(`payments          ${Object.entries(status.payments).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+  write(`user balances     ${formatAda(status.creditedLovelace)} ADA across ${status.users} users`);
+}
+
+function text(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (value instanceof Date) return value.toISOString();
+  return String(value);
+}

@@ -1,0 +1,69 @@
+import type pg from 'pg';
+import { formatAda } from '../../domain/money.js';
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+export async function listAddresses(db: Queryable, limit: number): Promise<Record<string, unknown>[]> {
+  const { rows } = await db.query(
+    `SELECT address, reference_type, reference_id, user_id, created_at FROM payment_addresses ORDER BY id DESC LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}
+
+const STATUSES = ['pending', 'confirmed', 'rolled_back', 'reversed'];
+
+export async function listPayments(db: Queryable, { status, limit }: { status?: string; limit: number }): Promise<Record<string, unknown>[]> {
+  if (status !== undefined && !STATUSES.includes(status)) throw new Error(`--status must be one of ${STATUSES.join(', ')}`);
+  const { rows } = await db.query<{ amount_lovelace: bigint; assets: Record<string, Record<string, string>> } & Record<string, unknown>>(
+    `SELECT tx_hash, output_index, address, amount_lovelace, assets, status, reference_type, reference_id, user_id,
+            block_height, block_time, spent_by_tx_hash
+       FROM incoming_payments WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2`,
+    [status ?? null, limit],
+  );
+  return rows.map(({ amount_lovelace, assets, ...rest }) => ({
+    ...rest,
+    amount_ada: formatAda(amount_lovelace),
+    tokens: Object.values(assets).reduce((count, names) => count + Object.keys(names).length, 0),
+  }));
+}
+
+export interface MonitorStatus {
+  appliedHeight: bigint | null;
+  appliedSlot: bigint | null;
+  appliedHash: string | null;
+  networkTipHeight: bigint | null;
+  lag: bigint | null;
+  updatedAt: Date;
+  addresses: bigint;
+  payments: Record<string, bigint>;
+  creditedLovelace: bigint;
+  users: bigint;
+}
+
+export async function readStatus(db: Queryable): Promise<MonitorStatus> {
+  const { rows } = await db.query(
+    `SELECT s.last_block_height, s.last_block_slot, s.last_block_hash, s.network_tip_height, s.updated_at,
+            (SELECT count(*) FROM payment_addresses) AS addresses,
+            (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb)
+               FROM (SELECT status, count(*) AS n FROM incoming_payments GROUP BY status) p) AS payments,
+            (SELECT coalesce(sum(balance_lovelace), 0)::bigint FROM user_balances) AS credited,
+            (SELECT count(*) FROM user_balances) AS users
+       FROM sync_state s WHERE s.id = 1`,
+  );
+  const row = rows[0];
+  const height = row.last_block_height as bigint | null;
+  const tip = row.network_tip_height as bigint | null;
+  return {
+    appliedHeight: height,
+    appliedSlot: row.last_block_slot,
+    appliedHash: row.last_block_hash,
+    networkTipHeight: tip,
+    lag: height !== null && tip !== null ? tip - height : null,
+    updatedAt: row.updated_at,
+    addresses: row.addresses,
+    payments: Object.fromEntries(Object.entries(row.payments as Record<string, number>).map(([k, v]) => [k, BigInt(v)])),
+    creditedLovelace: row.credited,
+    users: row.users,
+  };
+}

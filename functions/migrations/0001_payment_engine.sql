@@ -29,7 +29,8 @@ CREATE TRIGGER payment_addresses_serialise_registrations
   FOR EACH STATEMENT EXECUTE FUNCTION serialise_payment_address_registrations();
 
 -- Every output paying a registered address, one row per (output, block that carried it). A transaction that
--- leaves the chain keeps its row (rolled_back or reversed) and, if it is included again, gets a new row.
+-- leaves the chain keeps its row (rolled_back or reversed); included again in another block, it gets a new
+-- row; if the very same block comes back (the chain switched away and back), its row becomes pending again.
 CREATE SEQUENCE incoming_payments_id_seq AS bigint;
 CREATE TABLE incoming_payments (
   id               bigint      NOT NULL DEFAULT nextval('incoming_payments_id_seq'),

@@ -262,6 +262,23 @@ describe('rollback', () => {
     ]);
   });
 
+  it('restores a payment whose very block comes back after the chain switched away and back', async () => {
+    const pay = transaction([output(alice, 5_000_000n)]);
+    const sweep = transaction([output(stranger, 4_900_000n)], [{ txId: pay.id, index: 0 }]);
+    await f.engine.apply(chain.forward([chain.next(), chain.next([pay]), chain.next(), chain.next([sweep])]));
+    const other = chain.fork('other', 1n);
+    await f.engine.apply(other.backward(1n));
+    await f.engine.apply(other.forward(other.empty(4)));
+    expect(await balance('user-alice')).toBe(0n);
+
+    chain.empty(2); // the first branch grows longer and wins again: its blocks come back unchanged
+    await f.engine.apply(chain.backward(1n));
+    await f.engine.apply(chain.forward(chain.blocks.slice(1)));
+    expect(await payments()).toMatchObject([{ tx_hash: pay.id, status: 'confirmed', spent_by_tx_hash: sweep.id }]);
+    expect(await balance('user-alice')).toBe(5_000_000n);
+    expect((await ledger()).map((r) => `${r.type}${r.occurrence}`)).toEqual(['credit1', 'debit1', 'credit2']);
+  });
+
   it('rolls back to origin', async () => {
     await f.engine.apply(chain.forward([chain.next([transaction([output(alice, 1_000_000n)])]), ...chain.empty(3)]));
     await f.engine.apply(chain.backward(0n));

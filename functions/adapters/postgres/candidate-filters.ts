@@ -16,6 +16,11 @@ abstract class TableFollowingFilter {
     return this.filter?.mightContain(value) ?? true;
   }
 
+  /** Adds an entry that the id watermark cannot see (an existing row that became relevant again). */
+  include(value: string): void {
+    this.filter?.add(value);
+  }
+
   /** Brings the filter up to date inside the caller's transaction. */
   async refresh(client: pg.ClientBase): Promise<void> {
     if (!this.filter || this.filter.overCapacity) await this.rebuild(client);

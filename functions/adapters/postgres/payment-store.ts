@@ -149,7 +149,11 @@ export class PostgresEngineTransaction implements EngineTransaction {
                 block_time, chain_order)
          JOIN payment_addresses a ON a.address = o.address
         ORDER BY o.chain_order -- ids follow chain order
-       ON CONFLICT (tx_hash, output_index, block_hash, block_time) DO NOTHING
+       -- the same block back on the chain: its payment row, rolled back or reversed before, is pending again
+       ON CONFLICT (tx_hash, output_index, block_hash, block_time) DO UPDATE
+         SET status = 'pending', confirmed_at = NULL, detected_at = EXCLUDED.detected_at,
+             spent_by_tx_hash = NULL, spent_at_slot = NULL, spent_at_height = NULL
+         WHERE incoming_payments.status IN ('rolled_back', 'reversed')
        RETURNING ${PAYMENT_COLUMNS}`,
       [
         candidates.map((o) => o.output.txId),
@@ -164,6 +168,8 @@ export class PostgresEngineTransaction implements EngineTransaction {
         detectedAt,
       ],
     );
+    // A revived row keeps its id, so the spend filter's watermark would not see it.
+    for (const row of rows) this.paymentTransactions.include(row.tx_hash);
     return sortedPayments(rows);
   }
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChainContinuityError, UnknownRollbackPointError } from '../../functions/domain/errors.js';
+import { loadResumePoints } from '../../functions/adapters/postgres/resume-points.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
@@ -335,5 +336,17 @@ describe('observability', () => {
     expect(metrics.gauges.sync_lag_blocks).toBe(0);
     expect(metrics.distributions.payment_value_ada).toMatchObject({ count: 1, sum: 2.5 });
     expect(metrics.distributions.block_processing_seconds!.count).toBe(1);
+  });
+});
+
+describe('resume points', () => {
+  it('offers the last applied blocks, then sparse checkpoints, most recent first', async () => {
+    await f.engine.apply(chain.forward(chain.empty(600))); // 20-slot blocks: about 3 hours
+    const points = await loadResumePoints(f.db.pool, 5);
+    expect(points.slice(0, 5).map((p) => p.hash)).toEqual(chain.blocks.slice(-5).reverse().map((b) => b.hash));
+    const slots = points.map((p) => p.slot);
+    expect([...slots].sort((a, b) => (a > b ? -1 : 1))).toEqual(slots);
+    expect(points.length).toBeGreaterThan(5);
+    expect(points.at(-1)!.hash).toBe(chain.blocks[0]!.hash); // the first block is the first checkpoint
   });
 });

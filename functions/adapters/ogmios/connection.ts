@@ -1,0 +1,128 @@
+/**
+ * Opening, watching and closing one WebSocket to Ogmios. Shared by the chain-sync and ledger-state clients.
+ */
+import type { IncomingMessage } from 'node:http';
+import WebSocket from 'ws';
+import { OgmiosConnectError } from './errors.js';
+import type { Redactor } from './redact.js';
+import type { OgmiosEndpoint } from './relays.js';
+
+export const API_KEY_HEADER = 'dmtr-api-key';
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Blocks are at most a few MB of JSON; this only stops a runaway message from exhausting memory. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
+
+export interface OpenSocketOptions {
+  connectTimeoutMs: number;
+  maxPayloadBytes: number;
+  redactor: Redactor;
+  /** Aborting rejects with kind 'aborted' and discards the half-open socket. */
+  signal?: AbortSignal;
+}
+
+/** Resolves with an open socket, or rejects with an `OgmiosConnectError` whose message is redacted. */
+export function openOgmiosSocket(endpoint: OgmiosEndpoint, options: OpenSocketOptions): Promise<WebSocket> {
+  const { redactor, signal } = options;
+  if (signal?.aborted) return Promise.reject(new OgmiosConnectError('aborted', `connection to ${endpoint.safeUrl} aborted`));
+
+  const socket = new WebSocket(endpoint.url, {
+    headers: endpoint.apiKey === undefined ? {} : { [API_KEY_HEADER]: endpoint.apiKey },
+    maxPayload: options.maxPayloadBytes,
+    // Ogmios does not compress, and a redirect could carry the key header elsewhere.
+    perMessageDeflate: false,
+    followRedirects: false,
+  });
+  // ws emits 'error' after a failed handshake too; an unhandled 'error' would crash the process.
+  socket.on('error', ignore);
+
+  return new Promise<WebSocket>((resolve, reject) => {
+    const settle = (error?: OgmiosConnectError): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.off('open', onOpen).off('unexpected-response', onUnexpectedResponse).off('error', onError).off('close', onClose);
+      if (error === undefined) return resolve(socket);
+      socket.terminate();
+      reject(error);
+    };
+    const onOpen = (): void => settle();
+    // Listening for this event is what gives us the status code; ws then leaves aborting to us (settle does).
+    const onUnexpectedResponse = (_request: unknown, response: IncomingMessage): void => {
+      const status = response.statusCode ?? 0;
+      response.resume();
+      const kind = status === 401 || status === 403 ? 'unauthorized' : 'rejected';
+      const meaning = kind === 'unauthorized' ? ' (the API key was refused)' : '';
+      settle(new OgmiosConnectError(kind, `${endpoint.safeUrl} answered the upgrade with HTTP ${status}${meaning}`, status));
+    };
+    const onError = (error: Error): void =>
+      settle(new OgmiosConnectError('network', `cannot connect to ${endpoint.safeUrl}: ${redactor.errorMessage(error)}`));
+    const onClose = (): void => settle(new OgmiosConnectError('network', `${endpoint.safeUrl} closed the connection during the handshake`));
+    const onAbort = (): void => settle(new OgmiosConnectError('aborted', `connection to ${endpoint.safeUrl} aborted`));
+    const timer = setTimeout(
+      () => settle(new OgmiosConnectError('timeout', `no connection to ${endpoint.safeUrl} within ${options.connectTimeoutMs} ms`)),
+      options.connectTimeoutMs,
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('open', onOpen).on('unexpected-response', onUnexpectedResponse).on('error', onError).on('close', onClose);
+  });
+}
+
+export interface LivenessOptions {
+  /** How often to ping. Ogmios closes connections idle for 90 s; pings count as traffic. */
+  pingIntervalMs: number;
+  /** A socket that does not answer a ping within this time is considered dead and terminated. */
+  pongTimeoutMs: number;
+}
+
+export const DEFAULT_PING_INTERVAL_MS = 15_000;
+export const DEFAULT_PONG_TIMEOUT_MS = 10_000;
+
+/**
+ * Pings the server periodically. A half-open TCP connection (a NAT or load balancer that dropped it silently)
+ * never emits 'close' by itself; a missing pong is how we notice. Returns a function that stops watching.
+ */
+export function watchLiveness(socket: WebSocket, options: LivenessOptions, onDead: (reason: string) => void): () => void {
+  let pongTimer: NodeJS.Timeout | undefined;
+  const onPong = (): void => {
+    clearTimeout(pongTimer);
+    pongTimer = undefined;
+  };
+  socket.on('pong', onPong);
+  const pingTimer = setInterval(() => {
+    if (pongTimer !== undefined || socket.readyState !== WebSocket.OPEN) return;
+    socket.ping();
+    pongTimer = setTimeout(() => {
+      stop();
+      onDead(`no pong within ${options.pongTimeoutMs} ms`);
+      socket.terminate();
+    }, options.pongTimeoutMs);
+  }, options.pingIntervalMs);
+  const stop = (): void => {
+    clearInterval(pingTimer);
+    clearTimeout(pongTimer);
+    socket.off('pong', onPong);
+  };
+  return stop;
+}
+
+/** Closes with a normal closure; a server that does not finish the closing handshake in time is cut off. */
+export function closeSocket(socket: WebSocket, timeoutMs = 1_000): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.terminate(), timeoutMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'client closing');
+    else socket.terminate();
+  });
+}
+
+/** The bytes of a received message, whatever form ws delivered them in. */
+export function messageBytes(data: WebSocket.RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+function ignore(): void {}

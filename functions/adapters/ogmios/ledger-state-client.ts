@@ -1,0 +1,122 @@
+/**
+ * One-shot ledger-state queries (network tip, block height, UTxO) for the health endpoint and reconciliation.
+ *
+ * Uses its own connection, never the chain-sync one: queries must not queue behind a pipeline of blocks. The
+ * connection is opened on first use and reopened on demand (Ogmios closes idle ones after 90 s); opening tries
+ * each relay and key once. Queries run against the node's current tip, unacquired.
+ */
+import type WebSocket from 'ws';
+import type { OutputReference, Point } from '../../domain/chain.js';
+import type { JsonValue } from '../../domain/ogmios/lossless-json.js';
+import type { Logger } from '../../domain/ports.js';
+import { closeSocket, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD_BYTES, openOgmiosSocket } from './connection.js';
+import { OgmiosConnectionLostError } from './errors.js';
+import { RpcChannel } from './json-rpc.js';
+import { RelayRotation } from './relays.js';
+import { OgmiosLogEvent } from './telemetry.js';
+import { decodeUtxoList, type Utxo } from './utxo-decoder.js';
+import { decodePoint, decodeUnsigned } from './wire-format.js';
+
+export type { Utxo } from './utxo-decoder.js';
+
+export interface LedgerStateClientOptions {
+  urls: readonly string[];
+  apiKeys?: readonly string[];
+  logger: Logger;
+  connectTimeoutMs?: number;
+  /** A by-address UTxO query is a scan of the whole UTxO set on the node: allow it time. Default 60 s. */
+  requestTimeoutMs?: number;
+  maxPayloadBytes?: number;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+export class LedgerStateClient {
+  private readonly relays: RelayRotation;
+  private connection: { socket: WebSocket; channel: RpcChannel } | undefined;
+  private connecting: Promise<RpcChannel> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: LedgerStateClientOptions) {
+    this.relays = new RelayRotation(options.urls, options.apiKeys ?? []);
+  }
+
+  /** The node's tip (a point: slot and hash, no height). */
+  async networkTip(): Promise<Point> {
+    return decodePoint(await this.query('queryNetwork/tip'), 'queryNetwork/tip result');
+  }
+
+  async networkBlockHeight(): Promise<bigint | 'origin'> {
+    const result = await this.query('queryNetwork/blockHeight');
+    return result === 'origin' ? 'origin' : decodeUnsigned(result, 'queryNetwork/blockHeight result');
+  }
+
+  /** Slow on mainnet (the node scans the whole UTxO set); prefer `utxoByOutputReferences`. */
+  async utxoByAddresses(addresses: readonly string[]): Promise<Utxo[]> {
+    // An empty filter would ask for the whole UTxO set: gigabytes on mainnet.
+    if (addresses.length === 0) return [];
+    return decodeUtxoList(await this.query('queryLedgerState/utxo', { addresses: [...addresses] }));
+  }
+
+  async utxoByOutputReferences(references: readonly OutputReference[]): Promise<Utxo[]> {
+    if (references.length === 0) return [];
+    const outputReferences = references.map((reference) => ({ transaction: { id: reference.txId }, index: reference.index }));
+    return decodeUtxoList(await this.query('queryLedgerState/utxo', { outputReferences }));
+  }
+
+  /** Closes the connection; later queries fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.connecting?.catch(() => undefined);
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection) await closeSocket(connection.socket);
+  }
+
+  private async query(method: string, params?: JsonValue): Promise<JsonValue> {
+    try {
+      return await (await this.open()).request(method, params);
+    } catch (error) {
+      // Queries are reads, so one retry is safe; it covers an idle socket the server closed just as we used it.
+      if (!(error instanceof OgmiosConnectionLostError)) throw error;
+      return (await this.open()).request(method, params);
+    }
+  }
+
+  private open(): Promise<RpcChannel> {
+    if (this.closed) return Promise.reject(new OgmiosConnectionLostError('the ledger-state client is closed'));
+    if (this.connection?.channel.isOpen) return Promise.resolve(this.connection.channel);
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<RpcChannel> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < this.relays.combinations; attempt++) {
+      const endpoint = this.relays.current();
+      try {
+        const socket = await openOgmiosSocket(endpoint, {
+          connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+          maxPayloadBytes: this.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+          redactor: this.relays.redactor,
+        });
+        const channel = new RpcChannel(socket, this.relays.redactor, this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+        this.connection = { socket, channel };
+        this.options.logger.debug(OgmiosLogEvent.connected, { url: endpoint.safeUrl, relay: endpoint.relay, purpose: 'ledger-state' });
+        return channel;
+      } catch (error) {
+        lastError = error;
+        this.relays.afterFailure(error);
+        this.options.logger.warn(OgmiosLogEvent.disconnected, {
+          url: endpoint.safeUrl,
+          reason: this.relays.redactor.errorMessage(error),
+          purpose: 'ledger-state',
+          nextUrl: this.relays.current().safeUrl,
+        });
+      }
+    }
+    throw lastError;
+  }
+}

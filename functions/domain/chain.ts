@@ -80,3 +80,11 @@ export type ChainEvent = RollForward | RollBackward;
 export function describePoint(point: Point): string {
   return point === 'origin' ? 'origin' : `${point.slot}.${point.hash}`;
 }
+
+/** Parses `<slot>.<64-hex block id>` (the form Kupo and this project's CLI use) or `origin`. */
+export function parsePoint(text: string): Point {
+  if (text === 'origin') return 'origin';
+  const match = /^(\d+)\.([0-9a-f]{64})$/.exec(text.trim());
+  if (!match) throw new Error(`"${text}" is not a chain point: expected origin or <slot>.<64-hex block id>`);
+  return { slot: BigInt(match[1]!), hash: match[2]! };
+}

@@ -1,0 +1,37 @@
+import type { AddressRegistration } from '../domain/address-registration.js';
+import type { Network } from '../domain/network.js';
+import type { OgmiosSimulatorOptions } from './simulator/index.js';
+import { syntheticAddress } from './synthetic/addresses.js';
+
+const DEMO_TOKEN_POLICY = 'd0'.repeat(28);
+
+/** The addresses `npm start` registers with the simulator: two user deposit accounts, an invoice, an order. */
+export function demoRegistrations(network: Network): Required<AddressRegistration>[] {
+  return [
+    { address: syntheticAddress(network, 'demo-deposit-alice'), referenceType: 'deposit', referenceId: 'acct-alice', userId: 'alice' },
+    { address: syntheticAddress(network, 'demo-deposit-bob'), referenceType: 'deposit', referenceId: 'acct-bob', userId: 'bob' },
+    { address: syntheticAddress(network, 'demo-invoice-1001'), referenceType: 'invoice', referenceId: 'INV-1001', userId: null },
+    { address: syntheticAddress(network, 'demo-order-77'), referenceType: 'order', referenceId: 'ORD-77', userId: 'carol' },
+  ];
+}
+
+/**
+ * A lively local chain: a block every 2 s (SIMULATOR_BLOCK_TIME_MS), some history to catch up on, a
+ * payment to a demo address about every other block (some with tokens), and a shallow fork every ~40 blocks.
+ */
+export function demoSimulatorOptions(network: Network, registrations: readonly AddressRegistration[]): OgmiosSimulatorOptions {
+  return {
+    network,
+    source: 'synthetic',
+    blockTimeMs: Number(process.env.SIMULATOR_BLOCK_TIME_MS ?? 2000),
+    initialBlocks: 300,
+    payTo: registrations.map((registration, i) => ({
+      address: registration.address,
+      lovelace: BigInt(5 + i * 7) * 1_000_000n,
+      ...(i === 1 ? { assets: [{ policyId: DEMO_TOKEN_POLICY, assetName: '44454d4f', quantity: 2n ** 63n + 1n }] } : {}),
+    })),
+    paymentsPerBlock: 0.5,
+    forks: { everyBlocks: 40, maxDepth: 3 },
+    seed: 'npm-start',
+  };
+}

@@ -1,0 +1,271 @@
+/**
+ * Produces the simulated chain: appends blocks (from a synthetic or fixture source, with the mempool's
+ * transactions mixed in), switches to forks, keeps the ledger in step, and tells observers (the client sessions,
+ * and tests through events) what changed.
+ *
+ * A production step adds one to the chain height: either one new block, or a fork switch that drops the newest
+ * `depth` blocks and adds `depth + 1` new ones (a node only adopts a longer chain). So `produce(n)` always raises
+ * the tip height by exactly n, forks or not.
+ */
+import type { Network } from '../../domain/network.js';
+import { assembleBlock } from './block-assembly.js';
+import { outputKey, transactionEffects, type JsonRecord } from './block-effects.js';
+import { BlockDraft, type OutputReference } from './block-draft.js';
+import type { BlockSource } from './block-source.js';
+import { Mempool, type InjectedTransaction, type SimulatedPayment } from './injected-transactions.js';
+import { Ledger } from './ledger.js';
+import { securityParameter, slotAt } from './network-parameters.js';
+import { ProducerEvents, type BlockProducedEvent, type ChainObserver, type RollbackEvent } from './producer-events.js';
+import type { SeededRandom } from './random.js';
+import { SimulatedChain, pointOf, type RetentionLimits, type SimulatedBlock } from './simulated-chain.js';
+import type { PaymentTarget, SyntheticTransactions } from './synthetic-transactions.js';
+
+export type { BlockProducedEvent, ChainObserver, RollbackEvent } from './producer-events.js';
+
+export interface ForkSettings {
+  /** A fork every this many production steps. */
+  readonly everyBlocks?: number;
+  /** Or: each production step forks with this probability. */
+  readonly probability?: number;
+  /** Deepest fork (blocks rolled back); each fork's depth is uniform in 1..maxDepth. */
+  readonly maxDepth: number;
+  /** Whether the simulator's own transactions of dropped blocks return to the mempool (default true). */
+  readonly requeueTransactions?: boolean;
+}
+
+export interface ProducerSettings {
+  readonly network: Network;
+  readonly clock: () => number;
+  readonly source: BlockSource;
+  readonly transactions: SyntheticTransactions;
+  readonly random: { readonly content: SeededRandom; readonly ids: SeededRandom; readonly forks: SeededRandom };
+  readonly retention: RetentionLimits;
+  readonly payTo: readonly PaymentTarget[];
+  readonly paymentsPerBlock: number;
+  readonly paymentSpendsPerBlock: number;
+  readonly forks: ForkSettings | undefined;
+}
+
+/** Praos active slot coefficient on the public networks: a block every 1/0.05 = 20 slots on average. */
+const ACTIVE_SLOT_COEFFICIENT = 0.05;
+
+export class ChainProducer {
+  readonly chain: SimulatedChain;
+  readonly ledger: Ledger;
+  readonly mempool = new Mempool();
+  private readonly observers = new Set<ChainObserver>();
+  private readonly events = new ProducerEvents();
+  private forksEnabled = false;
+  private stepCount = 0;
+  private nextPaymentTarget = 0;
+  /** Slot of the first block, while the chain is empty. */
+  private firstSlot: number;
+  private lastChange: number;
+  /** Addresses the simulator pays (configured or queued): their outputs are spent only by payment spends. */
+  private readonly ownedAddresses: Set<string>;
+
+  constructor(private readonly settings: ProducerSettings) {
+    this.chain = new SimulatedChain(settings.retention);
+    this.ledger = new Ledger(securityParameter(settings.network));
+    this.firstSlot = slotAt(settings.network, settings.clock());
+    this.lastChange = settings.clock();
+    this.ownedAddresses = new Set(settings.payTo.map((target) => target.address));
+  }
+
+  /** Clock time (Unix ms) of the last change of tip: Ogmios health's `lastTipUpdate`. */
+  get lastChangeAt(): number {
+    return this.lastChange;
+  }
+
+  /**
+   * Builds `count` blocks of history ending around the current time (20 s apart on average), without forks:
+   * the chain the simulator already has when clients first connect.
+   */
+  produceHistory(count: number): void {
+    const averageGap = 1 / ACTIVE_SLOT_COEFFICIENT;
+    this.firstSlot = Math.max(0, slotAt(this.settings.network, this.settings.clock()) - Math.round(count * averageGap));
+    for (let produced = 0; produced < count; produced++) this.appendBlock();
+  }
+
+  /** From now on, production steps may fork as the settings say. */
+  enableForks(): void {
+    this.forksEnabled = true;
+  }
+
+  /** Raises the tip height by `steps`: one block per step, or a fork switch when one is due. */
+  produce(steps: number): void {
+    for (let step = 0; step < steps; step++) {
+      const depth = this.dueForkDepth();
+      if (depth === undefined) this.appendBlock();
+      else this.switchToFork(depth, depth + 1, this.settings.forks?.requeueTransactions ?? true);
+    }
+  }
+
+  /**
+   * Drops the newest `depth` blocks and builds `newBranchLength` new ones in their place (by default one more
+   * than dropped, so the new branch is longer, as a node requires to switch).
+   */
+  switchToFork(depth: number, newBranchLength = depth + 1, requeueTransactions = true): void {
+    const deepest = this.deepestRollback;
+    if (!Number.isInteger(depth) || depth < 1 || depth > deepest) {
+      throw new RangeError(`rollback depth must be 1 to ${deepest} (retained blocks, at most k), got ${depth}`);
+    }
+    if (!Number.isInteger(newBranchLength) || newBranchLength < 0) {
+      throw new RangeError(`new branch length must be a non-negative integer, got ${newBranchLength}`);
+    }
+    const dropped = this.chain.dropNewest(depth);
+    this.ledger.undoNewest(depth);
+    if (requeueTransactions) this.mempool.putBack(dropped.flatMap((block) => block.injected));
+    const tip = this.chain.tip;
+    const point = pointOf(tip);
+    const event: RollbackEvent = { point, depth, droppedBlockIds: dropped.map((block) => block.id), rolledBackAt: this.settings.clock() };
+    this.events.emitRollback(event);
+    for (const observer of this.observers) observer.onRollBack(point, tip?.height ?? -1);
+    for (let produced = 0; produced < newBranchLength; produced++) this.appendBlock(false);
+    this.notifyChainChanged();
+  }
+
+  /** The deepest possible rollback: the retained blocks, but never more than the security parameter k. */
+  get deepestRollback(): number {
+    return Math.min(this.chain.retainedCount, this.ledger.undoableBlocks);
+  }
+
+  /** Queues a payment for the next block; without a target, the next configured payment address in turn. */
+  queuePayment(target?: PaymentTarget): SimulatedPayment {
+    const chosen = target ?? this.nextTarget();
+    if (chosen === undefined) throw new Error('no payment target: pass one, or configure payTo');
+    this.ownedAddresses.add(chosen.address);
+    const { transaction, payment } = this.settings.transactions.payment(chosen, this.nextBlockDraft());
+    this.mempool.add({ kind: 'payment', id: payment.txId, transaction, payments: [payment], consumes: consumedKeys(transaction) });
+    return payment;
+  }
+
+  /** Queues a transaction spending these outputs of the simulated chain for the next block; returns its id. */
+  queueSpend(references: readonly OutputReference[]): string {
+    if (references.length === 0) throw new RangeError('a spend needs at least one output reference');
+    const draft = this.nextBlockDraft();
+    for (const reference of references) {
+      if (draft.claimReference(reference) === undefined) {
+        throw new Error(`${outputKey(reference.txId, reference.index)} is not an unspent output of the simulated chain (or is already being spent)`);
+      }
+    }
+    const transaction = this.settings.transactions.spend(references, draft);
+    const id = transaction.id as string;
+    this.mempool.add({ kind: 'spend', id, transaction, payments: [], consumes: references.map((reference) => outputKey(reference.txId, reference.index)) });
+    return id;
+  }
+
+  /** Queues a client-submitted transaction (opaque: only its id is known) for the next block. */
+  queueSubmitted(id: string): void {
+    if (this.mempool.has(id)) return;
+    this.mempool.add({ kind: 'submitted', id, transaction: this.settings.transactions.submitted(id), payments: [], consumes: [] });
+  }
+
+  observe(observer: ChainObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  onBlock(listener: (event: BlockProducedEvent) => void): () => void {
+    return this.events.onBlock(listener);
+  }
+
+  onRollback(listener: (event: RollbackEvent) => void): () => void {
+    return this.events.onRollback(listener);
+  }
+
+  private dueForkDepth(): number | undefined {
+    const forks = this.settings.forks;
+    if (!this.forksEnabled || forks === undefined || this.deepestRollback === 0) return undefined;
+    this.stepCount++;
+    const due =
+      (forks.everyBlocks !== undefined && this.stepCount % forks.everyBlocks === 0) ||
+      (forks.probability !== undefined && this.settings.random.forks.chance(forks.probability));
+    if (!due) return undefined;
+    return this.settings.random.forks.integer(1, Math.min(forks.maxDepth, this.deepestRollback));
+  }
+
+  private appendBlock(notify = true): void {
+    const { settings, chain } = this;
+    const previous = chain.tip;
+    const placement = {
+      id: settings.random.ids.hex(32),
+      ancestor: previous?.id ?? 'genesis',
+      height: chain.nextHeight,
+      slot: this.nextSlot(previous?.slot),
+    };
+    const draft = new BlockDraft(placement.height, placement.slot, this.ledger, settings.random.content, this.mempool.claimedOutputs(), this.ownedAddresses);
+    const injected = [...this.mempool.takeAll(), ...this.automaticTransactions(draft)];
+    const body = settings.source.nextBody(draft);
+    const { json, effects } = assembleBlock(placement, body, injected.map((transaction) => transaction.transaction), settings.random.content);
+
+    this.ledger.apply(placement.height, effects);
+    const block: SimulatedBlock = { ...placement, era: body.era, json, transactionCount: effects.length, producedAt: settings.clock(), injected };
+    chain.append(block);
+    this.events.emitBlock({
+      ...placement,
+      era: body.era,
+      producedAt: block.producedAt,
+      transactionIds: effects.map((effect) => effect.transactionId),
+      payments: injected.flatMap((transaction) => transaction.payments),
+      injectedTransactionIds: injected.map((transaction) => transaction.id),
+      replayOf: body.replayOf,
+    });
+    // Clients that fell behind the window find out when they next ask (see ChainSyncSession).
+    if (chain.prune().length > 0) this.ledger.forgetBefore((chain.oldestRetained as SimulatedBlock).height);
+    if (notify) this.notifyChainChanged();
+  }
+
+  private notifyChainChanged(): void {
+    this.lastChange = this.settings.clock();
+    for (const observer of this.observers) observer.onChainChanged();
+  }
+
+  /**
+   * A Praos-like gap (20 slots on average) after the previous block while the chain is behind the wall clock
+   * (building history); once caught up, the current slot, never less than one past the previous block.
+   */
+  private nextSlot(previousSlot: number | undefined): number {
+    if (previousSlot === undefined) return this.firstSlot;
+    const gapped = previousSlot + this.settings.random.content.geometric(ACTIVE_SLOT_COEFFICIENT);
+    const now = slotAt(this.settings.network, this.settings.clock());
+    return gapped <= now ? gapped : Math.max(previousSlot + 1, now);
+  }
+
+  /** Payments and payment spends the settings ask for in every block. */
+  private automaticTransactions(draft: BlockDraft): InjectedTransaction[] {
+    const { settings } = this;
+    const random = settings.random.content;
+    const transactions: InjectedTransaction[] = [];
+    if (settings.payTo.length === 0) return transactions;
+    for (let count = random.count(settings.paymentsPerBlock); count > 0; count--) {
+      const { transaction, payment } = settings.transactions.payment(this.nextTarget() as PaymentTarget, draft);
+      transactions.push({ kind: 'payment', id: payment.txId, transaction, payments: [payment], consumes: consumedKeys(transaction) });
+    }
+    const addresses = settings.payTo.map((target) => target.address);
+    for (let count = random.count(settings.paymentSpendsPerBlock); count > 0; count--) {
+      const received = draft.claimUnspentAt(addresses);
+      if (received === undefined) break;
+      const transaction = settings.transactions.spend([received], draft);
+      transactions.push({ kind: 'spend', id: transaction.id as string, transaction, payments: [], consumes: [outputKey(received.txId, received.index)] });
+    }
+    return transactions;
+  }
+
+  private nextTarget(): PaymentTarget | undefined {
+    const targets = this.settings.payTo;
+    if (targets.length === 0) return undefined;
+    return targets[this.nextPaymentTarget++ % targets.length];
+  }
+
+  /** A draft for building a transaction now that will go into the next block. */
+  private nextBlockDraft(): BlockDraft {
+    const slot = this.chain.tip === undefined ? this.firstSlot : this.chain.tip.slot + 1 / ACTIVE_SLOT_COEFFICIENT;
+    return new BlockDraft(this.chain.nextHeight, slot, this.ledger, this.settings.random.content, this.mempool.claimedOutputs(), this.ownedAddresses);
+  }
+}
+
+/** Keys of the outputs a (valid) transaction consumes, read back from its JSON. */
+function consumedKeys(transaction: JsonRecord): string[] {
+  return [...transactionEffects(transaction).consumed];
+}

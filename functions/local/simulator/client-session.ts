@@ -1,0 +1,178 @@
+/**
+ * One client connection (a WebSocket, or a single HTTP request): routes each JSON-RPC message to its
+ * mini-protocol (chain sync, ledger state, transaction submission) and keeps that connection's state.
+ */
+import type { Network } from '../../domain/network.js';
+import type { ChainProducer } from './chain-producer.js';
+import { ChainSyncSession, type ChainSyncHooks } from './chain-sync.js';
+import { LedgerStateSession } from './ledger-state.js';
+import { InvalidParams, readAcquirePoint, readIntersectionPoints, readTransactionCbor, readUtxoFilter } from './request-params.js';
+import { parseRequest, type ParsedMessage, type RpcRequest } from './rpc-request.js';
+import { errorMessage, invalidRequestMessage, resultMessage, type MessageSink } from './rpc-messages.js';
+import type { ChainPoint } from './simulated-chain.js';
+import { TransactionCborError, transactionIdFromCbor } from './transaction-cbor.js';
+
+/** Methods the simulator serves. */
+const SERVED_METHODS = [
+  'findIntersection',
+  'nextBlock',
+  'acquireLedgerState',
+  'releaseLedgerState',
+  'queryLedgerState/tip',
+  'queryLedgerState/utxo',
+  'queryLedgerState/epoch',
+  'queryNetwork/tip',
+  'queryNetwork/blockHeight',
+  'queryNetwork/startTime',
+  'submitTransaction',
+] as const;
+
+/**
+ * The other Ogmios v6.14 methods. Real Ogmios serves them; the simulator answers them with -32601 and `method`,
+ * so that a client learns at once that the simulator lacks them (instead of an "unknown method" that would be
+ * untrue, or silence).
+ */
+const UNSUPPORTED_METHODS = [
+  'evaluateTransaction',
+  'acquireMempool',
+  'nextTransaction',
+  'hasTransaction',
+  'sizeOfMempool',
+  'releaseMempool',
+  'queryLedgerState/constitution',
+  'queryLedgerState/constitutionalCommittee',
+  'queryLedgerState/delegateRepresentatives',
+  'queryLedgerState/dump',
+  'queryLedgerState/eraStart',
+  'queryLedgerState/eraSummaries',
+  'queryLedgerState/governanceProposals',
+  'queryLedgerState/liveStakeDistribution',
+  'queryLedgerState/nonces',
+  'queryLedgerState/operationalCertificates',
+  'queryLedgerState/projectedRewards',
+  'queryLedgerState/protocolParameters',
+  'queryLedgerState/rewardAccountSummaries',
+  'queryLedgerState/rewardsProvenance',
+  'queryLedgerState/stakePools',
+  'queryLedgerState/stakePoolsPerformances',
+  'queryLedgerState/treasuryAndReserves',
+  'queryNetwork/genesisConfiguration',
+] as const;
+
+const KNOWN_METHODS: ReadonlySet<string> = new Set<string>([...SERVED_METHODS, ...UNSUPPORTED_METHODS]);
+const UNSUPPORTED: ReadonlySet<string> = new Set<string>(UNSUPPORTED_METHODS);
+
+/** Eras a submitted transaction is tried in, for the per-era reasons of a deserialisation failure. */
+const SUBMISSION_ERAS = ['shelley', 'allegra', 'mary', 'alonzo', 'babbage', 'conway'] as const;
+
+export interface SessionCounters {
+  totalMessages: number;
+  /** Messages that could not be routed (answered with -32600). */
+  totalUnrouted: number;
+}
+
+export class ClientSession {
+  readonly chainSync: ChainSyncSession;
+  private readonly ledgerState: LedgerStateSession;
+  private readonly unobserve: () => void;
+  /** Ogmios skips decoding when a message repeats the previous one byte for byte (pipelined `nextBlock`s do). */
+  private lastText = '';
+  private lastParsed: ParsedMessage | undefined;
+
+  constructor(
+    network: Network,
+    private readonly producer: ChainProducer,
+    private readonly sink: MessageSink,
+    private readonly counters: SessionCounters,
+    chainSyncHooks: ChainSyncHooks,
+  ) {
+    this.chainSync = new ChainSyncSession(producer.chain, sink, chainSyncHooks);
+    this.ledgerState = new LedgerStateSession(network, producer.chain, producer.ledger, sink);
+    this.unobserve = producer.observe({
+      onRollBack: (point: ChainPoint, height: number) => this.chainSync.onRollBack(point, height),
+      onChainChanged: () => this.chainSync.onChainChanged(),
+    });
+  }
+
+  handleMessage(text: string): void {
+    this.counters.totalMessages++;
+    const parsed = text === this.lastText && this.lastParsed !== undefined ? this.lastParsed : parseRequest(text, KNOWN_METHODS);
+    this.lastText = text;
+    this.lastParsed = parsed;
+    if (parsed.kind === 'invalid') {
+      this.counters.totalUnrouted++;
+      this.sink.send(invalidRequestMessage(parsed.message, parsed.idJson), 'error');
+      return;
+    }
+    const { request } = parsed;
+    try {
+      this.route(request);
+    } catch (error) {
+      if (error instanceof InvalidParams) {
+        this.counters.totalUnrouted++;
+        this.sink.send(invalidRequestMessage(error.message, request.idJson), 'error');
+        return;
+      }
+      // A fault of the simulator itself: answer it as Ogmios answers an internal error, and keep serving.
+      const message = `Internal error while handling '${request.method}': ${error instanceof Error ? error.message : String(error)}`;
+      this.sink.send(errorMessage(request.method, { code: -32603, message }, request.idJson), 'error');
+    }
+  }
+
+  /** Stops following the chain (the connection is gone). */
+  close(): void {
+    this.unobserve();
+  }
+
+  private route({ method, params, idJson }: RpcRequest): void {
+    switch (method) {
+      case 'findIntersection':
+        return this.chainSync.findIntersection(readIntersectionPoints(params), idJson);
+      case 'nextBlock':
+        return this.chainSync.nextBlock(idJson);
+      case 'acquireLedgerState':
+        return this.ledgerState.acquire(readAcquirePoint(params), idJson);
+      case 'releaseLedgerState':
+        return this.ledgerState.release(idJson);
+      case 'queryLedgerState/tip':
+        return this.ledgerState.ledgerTip(idJson);
+      case 'queryLedgerState/utxo':
+        return this.ledgerState.utxo(readUtxoFilter(params), idJson);
+      case 'queryLedgerState/epoch':
+        return this.ledgerState.epoch(idJson);
+      case 'queryNetwork/tip':
+        return this.ledgerState.networkTip(idJson);
+      case 'queryNetwork/blockHeight':
+        return this.ledgerState.networkBlockHeight(idJson);
+      case 'queryNetwork/startTime':
+        return this.ledgerState.networkStartTime(idJson);
+      case 'submitTransaction':
+        return this.submitTransaction(readTransactionCbor(params), idJson);
+      default:
+        if (UNSUPPORTED.has(method)) {
+          this.sink.send(errorMessage(method, { code: -32601, message: `The Ogmios simulator does not implement '${method}'.` }, idJson), 'error');
+          return;
+        }
+        throw new Error(`no route for ${method}`);
+    }
+  }
+
+  /** Accepts any well-formed transaction (no ledger rules) and puts it in the next block. */
+  private submitTransaction(cbor: Uint8Array, idJson: string): void {
+    let id: string;
+    try {
+      id = transactionIdFromCbor(cbor);
+    } catch (error) {
+      if (!(error instanceof TransactionCborError)) throw error;
+      const reason = `DeserialiseFailure: ${error.message}`;
+      const data = Object.fromEntries(SUBMISSION_ERAS.map((era) => [era, reason]));
+      this.sink.send(
+        errorMessage('submitTransaction', { code: -32602, message: 'Invalid transaction; it could not be deserialised in any era.', data }, idJson),
+        'error',
+      );
+      return;
+    }
+    this.producer.queueSubmitted(id);
+    this.sink.send(resultMessage('submitTransaction', `{"transaction":{"id":"${id}"}}`, idJson), 'result');
+  }
+}

@@ -1,0 +1,153 @@
+import type pg from 'pg';
+import type { Point } from '../domain/chain.js';
+import { PaymentEngine } from '../domain/payment-engine.js';
+import type { Logger } from '../domain/ports.js';
+import type { Readiness } from '../domain/readiness.js';
+import { ChainSyncClient } from '../adapters/ogmios/chain-sync-client.js';
+import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
+import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
+import { InMemoryMetrics } from '../adapters/observability/in-memory-metrics.js';
+import { startHealthServer } from '../adapters/http/health-server.js';
+import { PostgresAddressRegistry } from '../adapters/postgres/address-registry.js';
+import { migrate } from '../adapters/postgres/migrate.js';
+import { PostgresPaymentStore } from '../adapters/postgres/payment-store.js';
+import { createPool } from '../adapters/postgres/pool.js';
+import { loadResumePoints } from '../adapters/postgres/resume-points.js';
+import { probeReadiness } from '../adapters/postgres/readiness-probe.js';
+import { demoRegistrations, demoSimulatorOptions } from './demo.js';
+import { EnginePipeline } from './engine-pipeline.js';
+import { openLocalDatabase, type LocalDatabase } from './local-database.js';
+import { startOgmiosSimulator, type OgmiosSimulator, type OgmiosSimulatorOptions } from './simulator/index.js';
+import type { StackConfig } from './stack-config.js';
+
+export interface LocalStackOptions {
+  config: StackConfig;
+  logger: Logger;
+  /** Simulator settings on top of the demo ones (tests use them to control the chain). */
+  simulator?: OgmiosSimulatorOptions;
+}
+
+export interface LocalStack {
+  pool: pg.Pool;
+  metrics: InMemoryMetrics;
+  simulator: OgmiosSimulator | undefined;
+  healthPort: number;
+  database: LocalDatabase;
+  readiness(): Promise<Readiness>;
+  /** The follower's view: connected, tip, reconnects. */
+  followerHealth(): ReturnType<ChainSyncClient['health']> | undefined;
+  /** Everything received so far is applied. */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole pipeline on one machine: PostgreSQL (embedded unless DATABASE_URL), migrations, the Ogmios
+ * simulator (unless OGMIOS_URL) with demo addresses, follower → in-process queue → engine, health server.
+ */
+export async function startLocalStack({ config, logger, simulator: simulatorOverrides }: LocalStackOptions): Promise<LocalStack> {
+  const database = await openLocalDatabase();
+  const pool = createPool({ connectionString: database.url, max: 4, applicationName: 'payment-monitor-local' });
+  const { applied } = await migrate(pool);
+  logger.info('database_ready', { database: database.description, migrations_applied: applied });
+
+  let simulator: OgmiosSimulator | undefined;
+  let endpoints: OgmiosEndpoints;
+  if (config.ogmios === 'simulator') {
+    const registrations = demoRegistrations(config.network);
+    await new PostgresAddressRegistry(pool, config.network).register(registrations, 'local-stack');
+    simulator = await startOgmiosSimulator({ ...demoSimulatorOptions(config.network, registrations), ...simulatorOverrides });
+    endpoints = { urls: [simulator.url], apiKeys: [] };
+    const tip = simulator.tip();
+    logger.info('simulator_started', { url: simulator.url, demo_addresses: registrations.length, tip_height: tip === 'origin' ? 0 : tip.height });
+  } else {
+    endpoints = config.ogmios;
+  }
+
+  const metrics = new InMemoryMetrics();
+  const engine = new PaymentEngine({
+    store: new PostgresPaymentStore(pool),
+    logger,
+    metrics,
+    clock: { now: () => new Date() },
+    network: config.network,
+    confirmations: config.confirmations,
+  });
+
+  let client: ChainSyncClient | undefined;
+  let stopping = false;
+  const pipeline = new EnginePipeline({
+    engine,
+    logger,
+    onDivergence: () => void client?.stop(),
+  });
+  pipeline.start();
+
+  const startPoints = async (): Promise<{ points: Point[]; allowOrigin: boolean }> => {
+    const stored = await loadResumePoints(pool);
+    if (stored.length > 0) return { points: stored, allowOrigin: false };
+    if (config.startPoint === 'origin') return { points: ['origin'], allowOrigin: true };
+    if (config.startPoint !== 'tip') return { points: [config.startPoint], allowOrigin: false };
+    const ledger = new LedgerStateClient({ ...endpoints, logger });
+    try {
+      const tip = await ledger.networkTip();
+      return { points: [tip], allowOrigin: tip === 'origin' };
+    } finally {
+      await ledger.close();
+    }
+  };
+
+  // Follows until stopped. After a divergence (the engine refused an event), the queue is discarded and
+  // following restarts from the database's own points: the database is the truth, nothing is lost.
+  const following = (async () => {
+    while (!stopping) {
+      const { points, allowOrigin } = await startPoints();
+      client = new ChainSyncClient({
+        urls: endpoints.urls,
+        apiKeys: endpoints.apiKeys,
+        knownPoints: points,
+        allowOriginFallback: allowOrigin,
+        onEvent: (event) => pipeline.push(event),
+        logger,
+        metrics,
+      });
+      await client.run();
+      if (!stopping) {
+        pipeline.discardQueued();
+        logger.warn('follower_restarting', { reason: 'the engine refused an event; resuming from the database' });
+      }
+    }
+  })();
+  following.catch((error: unknown) => {
+    logger.critical('follower_failed', { error: error instanceof Error ? error.message : String(error) });
+  });
+
+  const readiness = () => probeReadiness(pool, () => client?.health().tip?.height);
+  const health = await startHealthServer({
+    port: config.healthPort,
+    readiness,
+    liveness: () => ({ follower_connected: client?.health().connected ?? false }),
+  });
+
+  return {
+    pool,
+    metrics,
+    simulator,
+    healthPort: health.port,
+    database,
+    readiness,
+    followerHealth: () => client?.health(),
+    settled: () => pipeline.drained(),
+    async stop() {
+      stopping = true;
+      await client?.stop();
+      await following.catch(() => undefined);
+      await pipeline.drained();
+      await pipeline.stop();
+      await health.close();
+      await simulator?.stop();
+      await pool.end();
+      await database.stop();
+    },
+  };
+}

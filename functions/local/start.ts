@@ -1,0 +1,36 @@
+/**
+ * npm start — the whole payment monitor on one machine. With no environment it starts an embedded
+ * PostgreSQL, the Ogmios simulator with demo addresses, and follows it; OGMIOS_URL and DATABASE_URL switch to
+ * real ones. Ctrl-C stops cleanly; a restart resumes where it stopped.
+ */
+import { JsonLogger } from '../adapters/observability/json-logger.js';
+import { readStackConfig } from './stack-config.js';
+import { startLocalStack } from './stack.js';
+import { startStatusLine } from './status-line.js';
+
+const logger = new JsonLogger({ service: 'payment-monitor-local' });
+
+try {
+  const config = readStackConfig();
+  const stack = await startLocalStack({ config, logger });
+  process.stderr.write(
+    `payment monitor running on ${config.network} (${config.ogmios === 'simulator' ? 'simulated chain' : 'Ogmios'}, ` +
+      `${stack.database.description}); health: http://localhost:${stack.healthPort}/health/ready — Ctrl-C to stop\n`,
+  );
+  const status = startStatusLine(stack);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    status.stop();
+    process.stderr.write(`\n${signal}: stopping (finishing what is in flight)…\n`);
+    await stack.stop();
+    process.stderr.write('stopped.\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+} catch (error) {
+  logger.critical('startup_failed', { error: error instanceof Error ? error.message : String(error) });
+  process.exitCode = 1;
+}

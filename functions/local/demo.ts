@@ -32,6 +32,9 @@ export function demoSimulatorOptions(network: Network, registrations: readonly A
     })),
     paymentsPerBlock: 0.5,
     forks: { everyBlocks: 40, maxDepth: 3 },
+    // smaller than mainnet's blocks: the demo chain is journaled to disk to survive restarts
+    transactionsPerBlock: { min: 5, max: 40 },
+    retainedBlocks: 5000,
     seed: 'npm-start',
   };
 }

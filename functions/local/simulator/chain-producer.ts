@@ -8,6 +8,7 @@
  * the tip height by exactly n, forks or not.
  */
 import type { Network } from '../../domain/network.js';
+import { isLosslessJsonObject, parseLosslessJson } from '../../domain/ogmios/lossless-json.js';
 import { assembleBlock } from './block-assembly.js';
 import { outputKey, transactionEffects, type JsonRecord } from './block-effects.js';
 import { BlockDraft, type OutputReference } from './block-draft.js';
@@ -85,6 +86,33 @@ export class ChainProducer {
     const averageGap = 1 / ACTIVE_SLOT_COEFFICIENT;
     this.firstSlot = Math.max(0, slotAt(this.settings.network, this.settings.clock()) - Math.round(count * averageGap));
     for (let produced = 0; produced < count; produced++) this.appendBlock();
+  }
+
+  /**
+   * Rebuilds the chain from blocks served before (their `result.block` JSON, oldest first), so that a
+   * restarted simulator serves the same chain and its clients resume where they were.
+   */
+  restore(blocks: readonly string[]): void {
+    for (const text of blocks) {
+      const parsed = parseLosslessJson(text);
+      if (!isLosslessJsonObject(parsed)) throw new Error('a restored block is not a JSON object');
+      const block = parsed as JsonRecord;
+      const placement = {
+        id: expectText(block.id, 'id'),
+        ancestor: expectText(block.ancestor, 'ancestor'),
+        height: Number(block.height),
+        slot: Number(block.slot),
+      };
+      const previous = this.chain.tip;
+      if (previous !== undefined && (placement.ancestor !== previous.id || placement.height !== previous.height + 1)) {
+        throw new Error(`restored block ${placement.id} does not follow ${previous.id}`);
+      }
+      const transactions = Array.isArray(block.transactions) ? (block.transactions as JsonRecord[]) : [];
+      const effects = transactions.map(transactionEffects);
+      this.ledger.apply(placement.height, effects);
+      this.chain.append({ ...placement, era: expectText(block.era, 'era'), json: Buffer.from(text), transactionCount: effects.length, producedAt: this.settings.clock(), injected: [] });
+      if (this.chain.prune().length > 0) this.ledger.forgetBefore((this.chain.oldestRetained as SimulatedBlock).height);
+    }
   }
 
   /** From now on, production steps may fork as the settings say. */
@@ -266,6 +294,11 @@ export class ChainProducer {
 }
 
 /** Keys of the outputs a (valid) transaction consumes, read back from its JSON. */
+function expectText(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw new Error(`a restored block has no ${field}`);
+  return value;
+}
+
 function consumedKeys(transaction: JsonRecord): string[] {
   return [...transactionEffects(transaction).consumed];
 }

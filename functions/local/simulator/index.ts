@@ -38,7 +38,8 @@ export type { DropMode } from './server.js';
 export async function startOgmiosSimulator(options: OgmiosSimulatorOptions = {}): Promise<OgmiosSimulator> {
   const settings = resolveOptions(options);
   const producer = createProducer(settings);
-  producer.produceHistory(settings.initialBlocks);
+  if (settings.history && settings.history.length > 0) producer.restore(settings.history);
+  else producer.produceHistory(settings.initialBlocks);
   producer.enableForks();
 
   const server = new SimulatorServer(

@@ -20,6 +20,8 @@ export interface OgmiosSimulatorOptions {
   readonly blockTimeMs?: number;
   /** Blocks of history produced before the server starts, ending around the current time. Default 0. */
   readonly initialBlocks?: number;
+  /** Blocks served before (their `result.block` JSON, oldest first) to start from instead of new history. */
+  readonly history?: readonly string[];
   /** Addresses the chain pays, in ADA and native tokens. */
   readonly payTo?: readonly PaymentTarget[];
   /** Expected payments per block (fractions allowed: 0.25 is one every four blocks). Default 1 with payTo. */
@@ -46,8 +48,8 @@ export interface OgmiosSimulatorOptions {
   readonly clock?: () => number;
 }
 
-export type ResolvedOptions = Required<Omit<OgmiosSimulatorOptions, 'forks' | 'apiKeys' | 'fixturesDirectory'>> &
-  Pick<OgmiosSimulatorOptions, 'forks' | 'apiKeys' | 'fixturesDirectory'>;
+export type ResolvedOptions = Required<Omit<OgmiosSimulatorOptions, 'forks' | 'apiKeys' | 'fixturesDirectory' | 'history'>> &
+  Pick<OgmiosSimulatorOptions, 'forks' | 'apiKeys' | 'fixturesDirectory' | 'history'>;
 
 export function resolveOptions(options: OgmiosSimulatorOptions): ResolvedOptions {
   const payTo = options.payTo ?? [];
@@ -59,6 +61,7 @@ export function resolveOptions(options: OgmiosSimulatorOptions): ResolvedOptions
     fixturesDirectory: options.fixturesDirectory,
     blockTimeMs: options.blockTimeMs ?? 0,
     initialBlocks: options.initialBlocks ?? 0,
+    history: options.history,
     payTo,
     paymentsPerBlock: options.paymentsPerBlock ?? (payTo.length > 0 ? 1 : 0),
     paymentSpendsPerBlock: options.paymentSpendsPerBlock ?? 0.1,

@@ -1,10 +1,12 @@
 /**
  * npm run bench:follower — the chain-sync client following the simulator over loopback, pipelined and
- * sequential, on mainnet-like blocks served by a simulator in its own process (so this process's peak RSS
+ * sequential, on real blocks (the shared fixtures, re-linked; BENCH_SOURCE=synthetic for made-up ones) served by a
+ * simulator in its own process (so this process's peak RSS
  * is the follower's). Then detection latency in the local stack: block produced → payment row committed.
  *
  * Options (environment): BENCH_BLOCKS (default 10000), BENCH_SEQUENTIAL_BLOCKS (default 1000),
- * BENCH_LATENCY_SAMPLES (default 200), BENCH_PIPELINE (default 100).
+ * BENCH_LATENCY_SAMPLES (default 200), BENCH_PIPELINE (default 100), BENCH_LATENCY_MS (added each way for the
+ * remote run, default 10).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,11 +22,15 @@ import { EnginePipeline } from '../functions/local/engine-pipeline.js';
 import { startOgmiosSimulator } from '../functions/local/simulator/index.js';
 import { syntheticAddress } from '../functions/local/synthetic/addresses.js';
 import { openBenchDatabase, percentile } from './support/bench-database.js';
+import { startLatencyProxy } from './support/latency-proxy.js';
 
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 10_000);
 const SEQUENTIAL_BLOCKS = Number(process.env.BENCH_SEQUENTIAL_BLOCKS ?? 1_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 const PIPELINE = Number(process.env.BENCH_PIPELINE ?? 100);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 10);
+const REMOTE_BLOCKS = Math.min(BLOCKS, 3_000);
+const REMOTE_SEQUENTIAL_BLOCKS = 100;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, critical() {} };
 
@@ -37,6 +43,8 @@ async function startSimulatorProcess(blocks: number): Promise<{ url: string; byt
       SIMULATOR_INITIAL_BLOCKS: String(blocks),
       SIMULATOR_RETAINED_BLOCKS: String(blocks + 10),
       SIMULATOR_SEED: 'bench-follower',
+      // the real mainnet/preprod blocks of the shared fixtures, re-linked: the most mainnet-like content there is
+      SIMULATOR_SOURCE: process.env.BENCH_SOURCE ?? 'fixtures',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -135,7 +143,21 @@ async function main(): Promise<void> {
     const sequential = await follow(url, SEQUENTIAL_BLOCKS, 1);
     const sequentialRate = SEQUENTIAL_BLOCKS / sequential;
     console.log(`sequential (one request at a time): ${SEQUENTIAL_BLOCKS} blocks in ${sequential.toFixed(2)} s: ${sequentialRate.toFixed(0)} blocks/s`);
-    console.log(`pipelined / sequential: ${(pipelinedRate / sequentialRate).toFixed(1)}×`);
+    console.log(`pipelined / sequential over loopback: ${(pipelinedRate / sequentialRate).toFixed(1)}×`);
+    // A hosted Ogmios is a network away: with 10 ms each way, a sequential follower waits 20 ms per block.
+    const target = new URL(url);
+    const proxy = await startLatencyProxy({ host: target.hostname, port: Number(target.port) }, LATENCY_MS);
+    try {
+      const remoteUrl = `ws://127.0.0.1:${proxy.port}`;
+      const remotePipelined = REMOTE_BLOCKS / (await follow(remoteUrl, REMOTE_BLOCKS, PIPELINE));
+      const remoteSequential = REMOTE_SEQUENTIAL_BLOCKS / (await follow(remoteUrl, REMOTE_SEQUENTIAL_BLOCKS, 1));
+      console.log(
+        `with ${LATENCY_MS} ms added each way: pipelined ${remotePipelined.toFixed(0)} blocks/s, sequential ${remoteSequential.toFixed(0)} blocks/s: ` +
+          `${(remotePipelined / remoteSequential).toFixed(0)}×`,
+      );
+    } finally {
+      await proxy.close();
+    }
     console.log(`peak RSS of the follower process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   } finally {
     child.kill('SIGTERM');

@@ -7,6 +7,7 @@ export const LogEvent = {
   paymentAlreadyCredited: 'payment_already_credited',
   rollback: 'rollback',
   blocksApplied: 'blocks_applied',
+  staleEventDropped: 'stale_event_dropped',
 } as const;
 
 export const Metric = {
@@ -20,6 +21,7 @@ export const Metric = {
   blocksApplied: 'blocks_applied',
   rollbacks: 'rollbacks',
   rollbackDepth: 'rollback_depth_blocks',
+  staleEventsDropped: 'stale_events_dropped',
 } as const;
 
 const LOVELACE_PER_ADA = 1_000_000n;

@@ -7,6 +7,7 @@ import type {
   AppliedBlock,
   Clock,
   EngineTransaction,
+  Fence,
   Logger,
   Metrics,
   OutputInBlock,
@@ -38,7 +39,9 @@ export type ApplyOutcome =
   | { kind: 'unchanged'; reason: string };
 
 const SECONDS_PER_CHECKPOINT = 3600;
-export const DEFAULT_RETAINED_BLOCKS = 4320; // twice mainnet's k = 2160
+export const DEFAULT_RETAINED_BLOCKS = 4320;
+
+const STALE = { kind: 'unchanged', reason: 'stale fence: a deposed leader or an older sync generation' } as const satisfies ApplyOutcome; // twice mainnet's k = 2160
 
 /**
  * Turns chain events into payment records and balances. One event is one database transaction; applying
@@ -58,17 +61,22 @@ export class PaymentEngine {
     this.actor = options.actor ?? 'payment-engine';
   }
 
-  async apply(event: ChainEvent): Promise<ApplyOutcome> {
+  /**
+   * Applies one event in one transaction. With a fence (events from the AWS follower), an event from a deposed
+   * leader or an older sync generation changes nothing: it is acknowledged as stale.
+   */
+  async apply(event: ChainEvent, fence?: Fence): Promise<ApplyOutcome> {
     const started = performance.now();
-    const outcome = event.type === 'rollForward' ? await this.rollForward(event) : await this.rollBackward(event);
+    const outcome = event.type === 'rollForward' ? await this.rollForward(event, fence) : await this.rollBackward(event, fence);
     this.report(outcome, event.tip, (performance.now() - started) / 1000);
     return outcome;
   }
 
-  private rollForward(event: RollForward): Promise<ApplyOutcome> {
+  private rollForward(event: RollForward, fence: Fence | undefined): Promise<ApplyOutcome> {
     assertConsecutive(event.blocks);
     return this.options.store.inTransaction(async (tx) => {
       const position = await tx.lockSyncPosition();
+      if (fence && (await tx.admitFence(fence)) === 'stale') return STALE;
       const newBlocks = await this.blocksNotYetApplied(tx, position.tip, event.blocks);
       if (newBlocks.length === 0) return { kind: 'unchanged', reason: 'blocks already applied' } as const;
 
@@ -100,10 +108,11 @@ export class PaymentEngine {
     });
   }
 
-  private rollBackward(event: RollBackward): Promise<ApplyOutcome> {
+  private rollBackward(event: RollBackward, fence: Fence | undefined): Promise<ApplyOutcome> {
     const networkTipHeight = event.tip === 'origin' ? 0n : event.tip.height;
     return this.options.store.inTransaction(async (tx) => {
       const position = await tx.lockSyncPosition();
+      if (fence && (await tx.admitFence(fence)) === 'stale') return STALE;
       const target = await this.rollbackTarget(tx, position, event);
       if (target === 'unchanged') return { kind: 'unchanged', reason: 'already at the rollback point' } as const;
       const outcome = await tx.rollBackAfter(target, this.actor);
@@ -212,6 +221,10 @@ export class PaymentEngine {
   private report(outcome: ApplyOutcome, networkTip: Tip | 'origin', seconds: number): void {
     const { logger, metrics } = this.options;
     metrics.observe(Metric.blockProcessingSeconds, seconds);
+    if (outcome === STALE) {
+      logger.warn(LogEvent.staleEventDropped, { reason: outcome.reason });
+      metrics.count(Metric.staleEventsDropped);
+    }
     if (outcome.kind === 'unchanged') return;
     const networkHeight = networkTip === 'origin' ? 0n : networkTip.height;
 

@@ -36,6 +36,12 @@ export interface AppliedBlock {
   time: Date;
 }
 
+/** Who may write: the follower lease's fencing token, and the sync generation (bumped by a rebuild). */
+export interface Fence {
+  token: bigint;
+  generation: bigint;
+}
+
 export interface SyncPosition {
   /** The last applied block, or null at origin. */
   tip: AppliedBlock | null;
@@ -86,6 +92,11 @@ export interface RollbackOutcome {
 export interface EngineTransaction {
   /** Locks the engine's position so that concurrent engines apply events one at a time. */
   lockSyncPosition(): Promise<SyncPosition>;
+  /**
+   * Admits an event stamped with this fence when neither its generation nor (within the generation) its token
+   * is older than the highest admitted so far, and records it as the highest. Runs after lockSyncPosition.
+   */
+  admitFence(fence: Fence): Promise<'admitted' | 'stale'>;
   /** Which of these blocks are on the engine's current chain. */
   appliedBlocks(hashes: readonly Hash[]): Promise<Set<Hash>>;
   findBlock(hash: Hash): Promise<AppliedBlock | null>;

@@ -350,3 +350,22 @@ describe('resume points', () => {
     expect(points.at(-1)!.hash).toBe(chain.blocks[0]!.hash); // the first block is the first checkpoint
   });
 });
+
+describe('fencing', () => {
+  it('never applies an event of a lower fencing token after a higher one, nor of an older generation', async () => {
+    const fence = (token: bigint, generation = 1n) => ({ token, generation });
+    await f.engine.apply(chain.forward([chain.next()]), fence(5n));
+    const stale = chain.forward([chain.next([transaction([output(alice, 1_000_000n)])])]);
+    const before = await snapshot();
+    expect(await f.engine.apply(stale, fence(4n))).toMatchObject({ kind: 'unchanged', reason: expect.stringContaining('stale fence') });
+    expect(await snapshot()).toEqual(before);
+    expect(f.logger.events('stale_event_dropped')).toHaveLength(1);
+
+    expect(await f.engine.apply(stale, fence(6n))).toMatchObject({ kind: 'applied' }); // the new leader
+    // a rebuild bumps the generation: its first leader may hold any token; older generations are refused
+    expect(await f.engine.apply(chain.forward([chain.next()]), fence(1n, 2n))).toMatchObject({ kind: 'applied' });
+    expect(await f.engine.apply(chain.forward([chain.next()]), fence(99n, 1n))).toMatchObject({ kind: 'unchanged' });
+    const { rows } = await f.db.pool.query('SELECT fence_token, sync_generation FROM sync_state');
+    expect(rows[0]).toEqual({ fence_token: 1n, sync_generation: 2n });
+  });
+});

@@ -4,6 +4,7 @@ import type {
   AppliedBlock,
   Confirmation,
   EngineTransaction,
+  Fence,
   OutputInBlock,
   Payment,
   PaymentStore,
@@ -99,6 +100,19 @@ export class PostgresEngineTransaction implements EngineTransaction {
       tip: row.last_block_hash === null ? null : toAppliedBlock(row as BlockRow),
       networkTipHeight: row.network_tip_height,
     };
+  }
+
+  async admitFence({ token, generation }: Fence): Promise<'admitted' | 'stale'> {
+    const { rows } = await this.prepared<{ admitted: boolean }>(
+      'admit_fence',
+      `UPDATE sync_state
+          SET fence_token = CASE WHEN $2::bigint > sync_generation THEN $1::bigint ELSE greatest(fence_token, $1::bigint) END,
+              sync_generation = $2::bigint
+        WHERE id = 1 AND ($2::bigint > sync_generation OR ($2::bigint = sync_generation AND $1::bigint >= fence_token))
+        RETURNING true AS admitted`,
+      [token.toString(), generation.toString()],
+    );
+    return rows.length === 1 ? 'admitted' : 'stale';
   }
 
   async appliedBlocks(hashes: readonly Hash[]): Promise<Set<Hash>> {

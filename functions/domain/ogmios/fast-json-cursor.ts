@@ -1,0 +1,589 @@
+/**
+ * A forward-only JSON cursor for schema-directed decoding: the caller walks the objects and arrays it expects,
+ * reads the few values it needs straight from the text, and skips everything else.
+ *
+ * Skipping still validates. Every skipped value is checked against the JSON grammar (strings, escapes, numbers,
+ * literals, nesting), so a message that `JSON.parse` or `parseLosslessJson` would reject is rejected here too,
+ * wherever the fault is. What skipping avoids is building anything: no objects, arrays, numbers or strings are
+ * created for skipped values, and string contents are jumped over with `indexOf` instead of being walked.
+ *
+ * Failure is a `FastPathRejection`: "this cursor does not accept the input", with a short reason and position.
+ * It is deliberately not a user-facing error; the block decoder answers a rejection by handing the message to the
+ * reference decoder, which either accepts it (an input this fast path chose not to handle) or explains exactly
+ * what is wrong with it.
+ *
+ * Past the end of the text `charCodeAt` returns NaN, which equals no character code, so "unexpected end of input"
+ * needs no separate check: it fails whichever comparison came next.
+ */
+
+/** The fast path does not accept this input (malformed JSON, unexpected shape, or a case it leaves to the reference decoder). */
+export class FastPathRejection extends Error {
+  override readonly name = 'FastPathRejection';
+  constructor(
+    readonly reason: string,
+    /** Offset in UTF-16 code units where the cursor was when it gave up. */
+    readonly position: number,
+  ) {
+    super(`${reason} at position ${position}`);
+  }
+}
+
+// Character codes.
+const TAB = 0x09;
+const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const PLUS = 0x2b;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const DIGIT_0 = 0x30;
+const DIGIT_1 = 0x31;
+const DIGIT_9 = 0x39;
+const COLON = 0x3a;
+const UPPER_E = 0x45;
+const OPEN_BRACKET = 0x5b;
+const BACKSLASH = 0x5c;
+const CLOSE_BRACKET = 0x5d;
+const LOWER_A = 0x61;
+const LOWER_E = 0x65;
+const LOWER_F = 0x66;
+const LOWER_N = 0x6e;
+const LOWER_T = 0x74;
+const LOWER_U = 0x75;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/** Up to 15 decimal digits always fit exactly in a double, so they can be accumulated without rounding. */
+const MAX_EXACT_ACCUMULATED_DIGITS = 15;
+const HASH_LENGTH = 64;
+
+/** Raw control characters are legal between tokens but not inside strings (see `mayContainControlCharacters`). */
+const CONTROL_CHARACTER = /[\u0000-\u001f]/;
+
+/** Below this length V8 copies a substring instead of making a view into its parent (SlicedString::kMinLength). */
+const MIN_SLICED_STRING_LENGTH = 13;
+
+export class JsonCursor {
+  /** Offset of the next character to read. */
+  position = 0;
+
+  /**
+   * The key read by `enterObject` / `nextMember`, as a range of the text, or decoded in `escapedKey` when it
+   * holds escapes (then `keyStart`/`keyEnd` are meaningless). Keys are matched in place, never materialised.
+   */
+  keyStart = 0;
+  keyEnd = 0;
+  keyLength = 0;
+  private escapedKey: string | undefined;
+
+  /** Index of the next backslash at or after the last lookup (Infinity if none): found once, reused by the strings before it. */
+  private nextBackslash = -1;
+  /**
+   * Whether the text has a raw control character anywhere. Compact JSON (what Ogmios sends) has none, so a single
+   * regular-expression pass over the whole text spares checking each string; pretty-printed JSON (newlines between
+   * tokens) pays the per-string check.
+   */
+  private readonly mayContainControlCharacters: boolean;
+  /** For `skipValue`: per open container, 1 for an array, 0 for an object. Grows on demand; depth is unbounded. */
+  private containers = new Uint8Array(32);
+
+  constructor(readonly text: string) {
+    this.mayContainControlCharacters = CONTROL_CHARACTER.test(text);
+  }
+
+  reject(reason: string): never {
+    throw new FastPathRejection(reason, this.position);
+  }
+
+  /** Skips whitespace; returns the code of the next character (NaN at the end) without consuming it. */
+  peek(): number {
+    const text = this.text;
+    let position = this.position;
+    let code = text.charCodeAt(position);
+    // Compact JSON has no whitespace: one comparison settles the usual case.
+    if (code > SPACE) return code;
+    while (code === SPACE || code === LINE_FEED || code === CARRIAGE_RETURN || code === TAB) code = text.charCodeAt(++position);
+    this.position = position;
+    return code;
+  }
+
+  /** Rejects anything but whitespace after the top-level value. */
+  expectEnd(): void {
+    this.peek();
+    if (this.position !== this.text.length) this.reject('unexpected text after the message');
+  }
+
+  // ---- Objects and arrays ----
+  //
+  // Objects are walked as   if (cursor.enterObject()) do { ...match the key, read or skip the value... } while (cursor.nextMember());
+  // and arrays as           if (cursor.enterArray()) do { ...read or skip the element... } while (cursor.nextElement());
+
+  /** Consumes `{` and, unless the object is empty, its first key and colon. Rejects any other value. */
+  enterObject(): boolean {
+    if (this.peek() !== OPEN_BRACE) this.reject('expected an object');
+    this.position++;
+    const code = this.peek();
+    if (code === CLOSE_BRACE) {
+      this.position++;
+      return false;
+    }
+    this.readKey(code);
+    return true;
+  }
+
+  /** After a member's value: consumes `,` and the next key (true), or the closing `}` (false). */
+  nextMember(): boolean {
+    const code = this.peek();
+    if (code === COMMA) {
+      this.position++;
+      this.readKey(this.peek());
+      return true;
+    }
+    if (code !== CLOSE_BRACE) this.reject("expected ',' or '}'");
+    this.position++;
+    return false;
+  }
+
+  /** Consumes `[`; true when an element follows, false (with `]` consumed) for an empty array. Rejects any other value. */
+  enterArray(): boolean {
+    if (this.peek() !== OPEN_BRACKET) this.reject('expected an array');
+    this.position++;
+    if (this.peek() === CLOSE_BRACKET) {
+      this.position++;
+      return false;
+    }
+    return true;
+  }
+
+  /** After an element: consumes `,` (true: another element follows) or the closing `]` (false). */
+  nextElement(): boolean {
+    const code = this.peek();
+    if (code === COMMA) {
+      this.position++;
+      return true;
+    }
+    if (code !== CLOSE_BRACKET) this.reject("expected ',' or ']'");
+    this.position++;
+    return false;
+  }
+
+  // ---- Keys ----
+
+  /** Whether the current key is `literal` (compared in place). */
+  keyIs(literal: string): boolean {
+    if (this.escapedKey !== undefined) return this.escapedKey === literal;
+    return this.keyLength === literal.length && textHas(this.text, this.keyStart, literal);
+  }
+
+  /** Whether the current key is `length` lowercase hex digits. */
+  keyIsLowercaseHex(length: number): boolean {
+    if (this.keyLength !== length) return false;
+    if (this.escapedKey !== undefined) return isLowercaseHex(this.escapedKey, 0, length);
+    return isLowercaseHex(this.text, this.keyStart, this.keyEnd);
+  }
+
+  /** The current key as a string that does not keep the message text alive. */
+  keptKey(): string {
+    return this.escapedKey !== undefined ? detach(this.escapedKey) : copyOut(this.text, this.keyStart, this.keyEnd);
+  }
+
+  /** Reads `"key"` and the following colon; `code` is the current character. */
+  private readKey(code: number): void {
+    if (code !== QUOTE) this.reject('expected a string key');
+    const text = this.text;
+    const start = this.position + 1;
+    const end = text.indexOf('"', start);
+    if (end === -1) this.reject('unterminated string');
+    if (this.nextBackslashFrom(start) > end) {
+      if (this.mayContainControlCharacters) this.rejectControlCharacters(start, end);
+      this.keyStart = start;
+      this.keyEnd = end;
+      this.keyLength = end - start;
+      this.escapedKey = undefined;
+      this.position = end + 1;
+    } else {
+      const key = this.readEscapedString(start, true);
+      this.escapedKey = key;
+      this.keyLength = key.length;
+    }
+    if (this.peek() !== COLON) this.reject("expected ':'");
+    this.position++;
+  }
+
+  // ---- Values that are read ----
+
+  /**
+   * A string value, for comparison only: it may be a view into the message text (see `readKeptString` for
+   * strings that outlive the message).
+   */
+  readString(): string {
+    if (this.peek() !== QUOTE) this.reject('expected a string');
+    const text = this.text;
+    const start = this.position + 1;
+    const end = text.indexOf('"', start);
+    if (end === -1) this.reject('unterminated string');
+    if (this.nextBackslashFrom(start) > end) {
+      if (this.mayContainControlCharacters) this.rejectControlCharacters(start, end);
+      this.position = end + 1;
+      return text.slice(start, end);
+    }
+    return this.readEscapedString(start, true);
+  }
+
+  /** A string value that outlives the message (an address): copied out of the message text. */
+  readKeptString(): string {
+    if (this.peek() !== QUOTE) this.reject('expected a string');
+    const text = this.text;
+    const start = this.position + 1;
+    const end = text.indexOf('"', start);
+    if (end === -1) this.reject('unterminated string');
+    if (this.nextBackslashFrom(start) > end) {
+      if (this.mayContainControlCharacters) this.rejectControlCharacters(start, end);
+      this.position = end + 1;
+      return copyOut(text, start, end);
+    }
+    return detach(this.readEscapedString(start, true));
+  }
+
+  /** Whether the next value is exactly the string `literal` written without escapes; consumes it if so. */
+  skipIfPlainString(literal: string): boolean {
+    const text = this.text;
+    const start = this.peek() === QUOTE ? this.position + 1 : -1;
+    if (start < 0 || text.charCodeAt(start + literal.length) !== QUOTE || !textHas(text, start, literal)) return false;
+    this.position = start + literal.length + 1;
+    return true;
+  }
+
+  /** A block or transaction hash: 64 lowercase hex digits, copied out of the message text. */
+  readHash(): string {
+    const text = this.text;
+    if (this.peek() === QUOTE) {
+      const start = this.position + 1;
+      const end = start + HASH_LENGTH;
+      // Hex digits are neither quotes, backslashes nor control characters: in the usual case the string ends right after them.
+      if (text.charCodeAt(end) === QUOTE && isLowercaseHex(text, start, end)) {
+        this.position = end + 1;
+        return copyOut(text, start, end);
+      }
+    }
+    // Escaped digits (legal JSON, never sent by Ogmios), or not a hash at all.
+    const value = this.readString();
+    if (value.length !== HASH_LENGTH || !isLowercaseHex(value, 0, HASH_LENGTH)) this.reject('expected 64 lowercase hex digits');
+    return detach(value);
+  }
+
+  /**
+   * A non-negative integer literal as a bigint, of any size. Anything else is rejected, including literals the
+   * reference decoder would still accept as integers (`-0`, `1.0`, `1e3`): they never come from Ogmios, and
+   * the rejection hands them over to it.
+   */
+  readUnsignedInteger(): bigint {
+    const start = this.position;
+    const accumulated = this.scanUnsignedInteger();
+    if (this.position - start <= MAX_EXACT_ACCUMULATED_DIGITS) return BigInt(accumulated);
+    return BigInt(this.text.slice(start, this.position));
+  }
+
+  /** A non-negative integer literal that must fit a JS number exactly (an output index). */
+  readSafeUnsignedInteger(): number {
+    const start = this.position;
+    const accumulated = this.scanUnsignedInteger();
+    if (this.position - start <= MAX_EXACT_ACCUMULATED_DIGITS) return accumulated;
+    const value = Number(this.text.slice(start, this.position));
+    if (!Number.isSafeInteger(value)) this.reject('integer beyond 2^53 - 1');
+    return value;
+  }
+
+  /**
+   * Consumes a plain integer literal (digits only) and returns its value, which is exact only when it has at most
+   * MAX_EXACT_ACCUMULATED_DIGITS digits (the callers re-read longer ones from the text).
+   */
+  private scanUnsignedInteger(): number {
+    const text = this.text;
+    let code = this.peek();
+    let position = this.position;
+    let accumulated = 0;
+    if (code === DIGIT_0) {
+      code = text.charCodeAt(++position);
+    } else if (code >= DIGIT_1 && code <= DIGIT_9) {
+      do {
+        accumulated = accumulated * 10 + (code - DIGIT_0);
+        code = text.charCodeAt(++position);
+      } while (code >= DIGIT_0 && code <= DIGIT_9);
+    } else {
+      this.reject('expected a non-negative integer');
+    }
+    // A fraction, an exponent, or a digit after a leading zero (which is malformed JSON).
+    if (code === DOT || code === LOWER_E || code === UPPER_E || (code >= DIGIT_0 && code <= DIGIT_9)) {
+      this.reject('expected a plain integer literal');
+    }
+    this.position = position;
+    return accumulated;
+  }
+
+  // ---- Values that are skipped ----
+
+  /**
+   * Skips one JSON value of any kind, validating it completely. Iterative: the nesting depth is bounded by
+   * memory, not by the call stack.
+   */
+  skipValue(): void {
+    let containers = this.containers;
+    let depth = 0;
+    for (;;) {
+      // A value starts here.
+      let code = this.peek();
+      if (code === QUOTE) {
+        this.skipString();
+      } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+        this.position++;
+        const isArray = code === OPEN_BRACKET;
+        const next = this.peek();
+        if (next === (isArray ? CLOSE_BRACKET : CLOSE_BRACE)) {
+          this.position++;
+        } else {
+          if (depth === containers.length) {
+            const grown = new Uint8Array(depth * 2);
+            grown.set(containers);
+            this.containers = containers = grown;
+          }
+          containers[depth++] = isArray ? 1 : 0;
+          if (!isArray) this.skipKey(next);
+          continue;
+        }
+      } else if (code === MINUS || (code >= DIGIT_0 && code <= DIGIT_9)) {
+        this.skipNumber();
+      } else if (code === LOWER_T) {
+        this.skipLiteral('true');
+      } else if (code === LOWER_F) {
+        this.skipLiteral('false');
+      } else if (code === LOWER_N) {
+        this.skipLiteral('null');
+      } else {
+        this.reject('expected a value');
+      }
+
+      // The value is complete: close as many containers as the following tokens end, or move to the next member.
+      for (;;) {
+        if (depth === 0) return;
+        code = this.peek();
+        const inArray = containers[depth - 1] === 1;
+        if (code === COMMA) {
+          this.position++;
+          if (!inArray) this.skipKey(this.peek());
+          break;
+        }
+        if (code !== (inArray ? CLOSE_BRACKET : CLOSE_BRACE)) this.reject(inArray ? "expected ',' or ']'" : "expected ',' or '}'");
+        this.position++;
+        depth--;
+      }
+    }
+  }
+
+  private skipKey(code: number): void {
+    if (code !== QUOTE) this.reject('expected a string key');
+    this.skipString();
+    if (this.peek() !== COLON) this.reject("expected ':'");
+    this.position++;
+  }
+
+  /** Skips a string starting at the current quote, without building it. */
+  private skipString(): void {
+    const text = this.text;
+    const start = this.position + 1;
+    const end = text.indexOf('"', start);
+    if (end === -1) this.reject('unterminated string');
+    if (this.nextBackslashFrom(start) > end) {
+      if (this.mayContainControlCharacters) this.rejectControlCharacters(start, end);
+      this.position = end + 1;
+      return;
+    }
+    this.readEscapedString(start, false);
+  }
+
+  /**
+   * Reads a string that has an escape, from its first character at `start` to its closing quote (consumed).
+   * Validates every escape and character; builds the decoded string only when `decode` is set.
+   */
+  private readEscapedString(start: number, decode: boolean): string {
+    const text = this.text;
+    let result = '';
+    let chunkStart = start;
+    let position = start;
+    for (;;) {
+      const code = text.charCodeAt(position);
+      if (code === QUOTE) {
+        this.position = position + 1;
+        return decode ? result + text.slice(chunkStart, position) : '';
+      }
+      if (code === BACKSLASH) {
+        const escaped = this.decodeEscape(position);
+        if (decode) result += text.slice(chunkStart, position) + escaped;
+        position += text.charCodeAt(position + 1) === LOWER_U ? 6 : 2;
+        chunkStart = position;
+        continue;
+      }
+      if (!(code >= SPACE)) {
+        // A raw control character, or NaN past the end.
+        this.position = position;
+        this.reject(code === code ? 'control character in string' : 'unterminated string');
+      }
+      position++;
+    }
+  }
+
+  /** Decodes the escape sequence whose backslash is at `position`. */
+  private decodeEscape(position: number): string {
+    const text = this.text;
+    switch (text.charCodeAt(position + 1)) {
+      case QUOTE:
+        return '"';
+      case BACKSLASH:
+        return '\\';
+      case 0x2f: // '/'
+        return '/';
+      case 0x62: // 'b'
+        return '\b';
+      case LOWER_F:
+        return '\f';
+      case LOWER_N:
+        return '\n';
+      case 0x72: // 'r'
+        return '\r';
+      case LOWER_T:
+        return '\t';
+      case LOWER_U: {
+        // Four hex digits make one UTF-16 code unit; a lone surrogate is kept, as JSON.parse keeps it.
+        let unit = 0;
+        for (let offset = 2; offset < 6; offset++) {
+          const digit = hexDigitValue(text.charCodeAt(position + offset));
+          if (digit < 0) {
+            this.position = position;
+            this.reject('bad unicode escape');
+          }
+          unit = unit * 16 + digit;
+        }
+        return String.fromCharCode(unit);
+      }
+      default:
+        this.position = position;
+        return this.reject('bad escape');
+    }
+  }
+
+  /** Skips a number, validating the JSON number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+  private skipNumber(): void {
+    const text = this.text;
+    let position = this.position;
+    let code = text.charCodeAt(position);
+    if (code === MINUS) code = text.charCodeAt(++position);
+    if (code === DIGIT_0) {
+      code = text.charCodeAt(++position);
+    } else if (code >= DIGIT_1 && code <= DIGIT_9) {
+      do code = text.charCodeAt(++position);
+      while (code >= DIGIT_0 && code <= DIGIT_9);
+    } else {
+      this.position = position;
+      this.reject('expected a digit');
+    }
+    if (code === DOT) {
+      code = text.charCodeAt(++position);
+      if (!(code >= DIGIT_0 && code <= DIGIT_9)) {
+        this.position = position;
+        this.reject('expected a digit after the decimal point');
+      }
+      do code = text.charCodeAt(++position);
+      while (code >= DIGIT_0 && code <= DIGIT_9);
+    }
+    if (code === LOWER_E || code === UPPER_E) {
+      code = text.charCodeAt(++position);
+      if (code === PLUS || code === MINUS) code = text.charCodeAt(++position);
+      if (!(code >= DIGIT_0 && code <= DIGIT_9)) {
+        this.position = position;
+        this.reject('expected a digit in the exponent');
+      }
+      do code = text.charCodeAt(++position);
+      while (code >= DIGIT_0 && code <= DIGIT_9);
+    }
+    this.position = position;
+  }
+
+  private skipLiteral(literal: 'true' | 'false' | 'null'): void {
+    if (!textHas(this.text, this.position, literal)) this.reject(`expected '${literal}'`);
+    this.position += literal.length;
+  }
+
+  // ---- String helpers ----
+
+  /** Position of the first backslash at or after `start` (Infinity if none), cached across strings. */
+  private nextBackslashFrom(start: number): number {
+    if (this.nextBackslash < start) {
+      const found = this.text.indexOf('\\', start);
+      this.nextBackslash = found === -1 ? Infinity : found;
+    }
+    return this.nextBackslash;
+  }
+
+  private rejectControlCharacters(start: number, end: number): void {
+    const text = this.text;
+    for (let position = start; position < end; position++) {
+      if (text.charCodeAt(position) < SPACE) {
+        this.position = position;
+        this.reject('control character in string');
+      }
+    }
+  }
+}
+
+/**
+ * Whether `text[start, end)` is all lowercase hex digits. Branch-free on purpose: in real hashes digits and
+ * letters alternate at random, so the obvious `if` per character mispredicts about half the time and runs three
+ * to four times slower. For each character, `digit | (9 - digit)` is negative unless it is 0-9 and
+ * `letter | (5 - letter)` unless it is a-f; their AND is negative only when it is neither.
+ */
+export function isLowercaseHex(text: string, start: number, end: number): boolean {
+  if (end > text.length) return false;
+  let invalid = 0;
+  for (let position = start; position < end; position++) {
+    const digit = text.charCodeAt(position) - DIGIT_0;
+    const letter = digit - (LOWER_A - DIGIT_0);
+    invalid |= (digit | (9 - digit)) & (letter | (5 - letter));
+  }
+  return invalid >= 0;
+}
+
+/**
+ * Whether `literal` occurs in `text` at `start`. For the short literals used here (keys, `true`, `genesis`), a
+ * loop is several times faster than `startsWith`, whose call overhead dominates.
+ */
+function textHas(text: string, start: number, literal: string): boolean {
+  const length = literal.length;
+  for (let offset = 0; offset < length; offset++) {
+    if (text.charCodeAt(start + offset) !== literal.charCodeAt(offset)) return false;
+  }
+  return true;
+}
+
+/**
+ * `text[start, end)` as a string that does not keep `text` alive. V8 represents a substring of 13 or more
+ * characters as a view into its parent, so keeping one would keep the whole message (up to megabytes) alive
+ * for as long as, say, a pending payment's address is referenced.
+ */
+export function copyOut(text: string, start: number, end: number): string {
+  const slice = text.slice(start, end);
+  return end - start < MIN_SLICED_STRING_LENGTH ? slice : detach(slice);
+}
+
+/** A flat copy of `text`: concatenation then slice makes V8 flatten into a fresh string (as the reference decoder does). */
+function detach(text: string): string {
+  return (' ' + text).slice(1);
+}
+
+function hexDigitValue(code: number): number {
+  if (code >= DIGIT_0 && code <= DIGIT_9) return code - DIGIT_0;
+  const lower = code | 0x20;
+  if (lower >= LOWER_A && lower <= LOWER_F) return lower - LOWER_A + 10;
+  return -1;
+}

@@ -12,7 +12,7 @@
  */
 import WebSocket from 'ws';
 import type { ChainEvent, Point, Tip } from '../../domain/chain.js';
-import { decodeNextBlockResponse } from '../../domain/ogmios/block-decoder.js';
+import { decodeNextBlockResponseFast } from '../../domain/ogmios/fast-block-decoder.js';
 import { closeSocket, messageBytes, watchLiveness, type LivenessOptions } from './connection.js';
 import { OgmiosConnectionLostError, OgmiosProtocolError, OgmiosRpcError } from './errors.js';
 import { encodeRequest, isObject, parseResponse, type RpcResponse } from './json-rpc.js';
@@ -147,7 +147,7 @@ export class ChainSyncSession {
     }
     let event: ChainEvent;
     try {
-      event = decodeNextBlockResponse(messageBytes(data));
+      event = decodeNextBlockResponseFast(messageBytes(data));
     } catch (error) {
       return this.fail(new OgmiosProtocolError(`undecodable nextBlock response: ${this.options.redactor.errorMessage(error)}`));
     }

@@ -10,12 +10,17 @@
  *
  * The pool is direct-mapped and fixed-size (a collision just replaces the entry), indexed by a hash of the
  * length and a few characters, and holds nothing but strings already handed out. Sharing it between decoders
- * is safe (strings are immutable) and bounds its memory to 4,096 short strings.
+ * is safe (strings are immutable) and bounds its memory to 2 × 4,096 short strings.
  */
 
 const POOL_SIZE = 4096;
 const POOL_MASK = POOL_SIZE - 1;
-const entries: string[] = new Array<string>(POOL_SIZE).fill('');
+/**
+ * Two pools: a string found in `hexEntries` is known to be lowercase hex, so its check can be skipped; an
+ * address in the same pool could pass for a hash of the same characters.
+ */
+const hexEntries: string[] = new Array<string>(POOL_SIZE).fill('');
+const otherEntries: string[] = new Array<string>(POOL_SIZE).fill('');
 
 /** Below this length V8 copies a substring instead of making a view into its parent (SlicedString::kMinLength). */
 const MIN_SLICED_STRING_LENGTH = 13;
@@ -29,21 +34,21 @@ const LOWER_A = 0x61;
  */
 export function keepLowercaseHex(text: string, start: number, end: number): string | undefined {
   const slot = slotOf(text, start, end);
-  const pooled = entries[slot] as string;
+  const pooled = hexEntries[slot] as string;
   if (pooled.length === end - start && text.slice(start, end) === pooled) return pooled;
   if (!isLowercaseHex(text, start, end)) return undefined;
   const kept = copyOut(text, start, end);
-  entries[slot] = kept;
+  hexEntries[slot] = kept;
   return kept;
 }
 
 /** `text[start, end)` as a string that does not keep `text` alive. */
 export function keep(text: string, start: number, end: number): string {
   const slot = slotOf(text, start, end);
-  const pooled = entries[slot] as string;
+  const pooled = otherEntries[slot] as string;
   if (pooled.length === end - start && text.slice(start, end) === pooled) return pooled;
   const kept = copyOut(text, start, end);
-  entries[slot] = kept;
+  otherEntries[slot] = kept;
   return kept;
 }
 
@@ -85,7 +90,7 @@ export function isLowercaseHex(text: string, start: number, end: number): boolea
  * characters as a view into its parent, so keeping one would keep the whole message (up to megabytes) alive
  * for as long as, say, a pending payment's address is referenced.
  */
-export function copyOut(text: string, start: number, end: number): string {
+function copyOut(text: string, start: number, end: number): string {
   const slice = text.slice(start, end);
   return end - start < MIN_SLICED_STRING_LENGTH ? slice : detach(slice);
 }

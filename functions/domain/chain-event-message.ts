@@ -1,0 +1,413 @@
+/**
+ * The queue's wire format: one chain event, stamped with who emitted it, as versioned JSON.
+ *
+ * ```json
+ * { "version": 1, "network": "mainnet", "generation": "3", "fence": "42",
+ *   "event": { "type": "rollForward", "tip": { "slot": "…", "hash": "…", "height": "…" },
+ *              "blocks": [ { "hash": "…", "height": "…", "slot": "…", "ancestor": "…", "transactions": [
+ *                { "id": "…", "spends": "inputs", "inputs": ["<tx id>#0"],
+ *                  "outputs": [ { "address": "addr1…", "lovelace": "1500000",
+ *                                 "assets": { "<policy id>": { "<asset name hex>": "18446744073709551615" } } } ] } ] } ] } }
+ * ```
+ *
+ * - Every integer that can pass 2^53 (heights, slots, lovelace, quantities, fence, generation) is a decimal
+ *   string; plain JSON numbers only carry the version and output indexes.
+ * - Output references are `<tx id>#<index>`, the notation of cardano-cli and explorers.
+ * - Assets are a map policy → asset name → quantity (the shape Ogmios uses): the policy id is written once per
+ *   output, which keeps token-heavy blocks well under the queue's size limit. As for any map read from JSON,
+ *   decoded assets come grouped by policy, names in JavaScript's key order (integer-like names first): the
+ *   order the block decoder gives them in, so real events round-trip exactly.
+ * - Empty lists (`assets`, `collaterals`) and absent fields (`slot` of an epoch boundary block,
+ *   `collateralReturn`) are left out.
+ *
+ * Decoding is strict: unknown fields, wrong types, malformed hashes or out-of-range integers are refused with a
+ * MessageFormatError that names the path of the offending field, so a poison message says what is wrong with it.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  AssetQuantity,
+  BlockPoint,
+  ChainBlock,
+  ChainEvent,
+  ChainTransaction,
+  OutputReference,
+  Point,
+  RollBackward,
+  Tip,
+  TransactionOutput,
+} from './chain.js';
+import { NETWORKS, type Network } from './network.js';
+
+export const CHAIN_EVENT_MESSAGE_VERSION = 1;
+
+export interface ChainEventMessage {
+  version: typeof CHAIN_EVENT_MESSAGE_VERSION;
+  network: Network;
+  /** The sync generation, bumped by a rebuild: messages of an older generation are dropped. */
+  generation: bigint;
+  /** The emitting leader's fencing token: messages of a deposed leader are dropped. */
+  fence: bigint;
+  event: ChainEvent;
+}
+
+/** Where a message too large for the queue was put instead (the claim-check pattern). */
+export interface ClaimCheckPointer {
+  bucket: string;
+  key: string;
+  /** Lowercase hex SHA-256 of the stored message's UTF-8 bytes. */
+  sha256: string;
+  bytes: number;
+}
+
+/** What a queue message's body holds: the message itself, or a pointer to it. */
+export type QueueMessageBody = { kind: 'event'; message: ChainEventMessage } | { kind: 'claimCheck'; pointer: ClaimCheckPointer };
+
+/** A message that cannot be read. Retrying it cannot help: it is a poison message. */
+export class MessageFormatError extends Error {
+  override readonly name = 'MessageFormatError';
+  constructor(
+    /** Where in the message, e.g. `$.event.blocks[2].transactions[0].outputs[1].lovelace`; `$` is the whole. */
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${path}: ${problem}`);
+  }
+}
+
+const UINT64_MAX = (1n << 64n) - 1n;
+const MAX_OUTPUT_INDEX = 0xffff_ffff;
+
+// ————— encoding —————
+
+/** The message as JSON text. Equal messages always give the same text. */
+export function encodeChainEventMessage(message: ChainEventMessage): string {
+  const { event } = message;
+  if (event.type === 'rollForward') return assembleRollForwardMessage(message, event.tip, event.blocks.map(encodeBlock));
+  return JSON.stringify({ ...envelopeOf(message), event: { type: 'rollBackward', point: wirePoint(event.point), tip: event.tip === 'origin' ? 'origin' : wireTip(event.tip) } });
+}
+
+export type MessageEnvelope = Pick<ChainEventMessage, 'network' | 'generation' | 'fence'>;
+
+/**
+ * One block as it appears inside a roll-forward message. With assembleRollForwardMessage this lets a sender
+ * measure and pack blocks into messages without encoding any block twice.
+ */
+export function encodeBlock(block: ChainBlock): string {
+  return JSON.stringify({
+    hash: block.hash,
+    height: block.height.toString(),
+    ...(block.slot === undefined ? {} : { slot: block.slot.toString() }),
+    ancestor: block.ancestor,
+    transactions: block.transactions.map(wireTransaction),
+  });
+}
+
+/** A roll-forward message from blocks already encoded with encodeBlock, oldest first. */
+export function assembleRollForwardMessage(envelope: MessageEnvelope, tip: Tip, encodedBlocks: readonly string[]): string {
+  const head = JSON.stringify({ ...envelopeOf(envelope), event: { type: 'rollForward', tip: wireTip(tip), blocks: [] } });
+  // head ends with `[]}}`: the blocks go between the brackets.
+  return `${head.slice(0, -3)}${encodedBlocks.join(',')}]}}`;
+}
+
+export function encodeClaimCheckPointer(pointer: ClaimCheckPointer): string {
+  return JSON.stringify({ version: CHAIN_EVENT_MESSAGE_VERSION, claimCheck: pointer });
+}
+
+function envelopeOf({ network, generation, fence }: MessageEnvelope) {
+  return { version: CHAIN_EVENT_MESSAGE_VERSION, network, generation: generation.toString(), fence: fence.toString() };
+}
+
+function wireTip(tip: Tip) {
+  return { slot: tip.slot.toString(), hash: tip.hash, height: tip.height.toString() };
+}
+
+function wirePoint(point: Point) {
+  return point === 'origin' ? 'origin' : { slot: point.slot.toString(), hash: point.hash };
+}
+
+function wireTransaction(transaction: ChainTransaction) {
+  return {
+    id: transaction.id,
+    spends: transaction.spends,
+    inputs: transaction.inputs.map(wireReference),
+    ...(transaction.collaterals.length > 0 ? { collaterals: transaction.collaterals.map(wireReference) } : {}),
+    outputs: transaction.outputs.map(wireOutput),
+    ...(transaction.collateralReturn ? { collateralReturn: wireOutput(transaction.collateralReturn) } : {}),
+  };
+}
+
+function wireReference(reference: OutputReference): string {
+  return `${reference.txId}#${reference.index}`;
+}
+
+function wireOutput(output: TransactionOutput) {
+  return {
+    address: output.address,
+    lovelace: output.lovelace.toString(),
+    ...(output.assets.length > 0 ? { assets: wireAssets(output.assets) } : {}),
+  };
+}
+
+function wireAssets(assets: readonly AssetQuantity[]): Record<string, Record<string, string>> {
+  // Keys are hex, so they can never collide with Object.prototype members; a null prototype keeps it obvious.
+  const byPolicy: Record<string, Record<string, string>> = Object.create(null) as Record<string, Record<string, string>>;
+  for (const { policyId, assetName, quantity } of assets) {
+    const names = (byPolicy[policyId] ??= Object.create(null) as Record<string, string>);
+    // A value holds each asset once; two entries would silently become one in the map.
+    if (names[assetName] !== undefined) throw new Error(`Asset ${policyId}.${assetName} appears twice in one output`);
+    names[assetName] = quantity.toString();
+  }
+  return byPolicy;
+}
+
+// ————— decoding —————
+
+/** Reads a message body: a chain event message, or a claim-check pointer to one. */
+export function decodeQueueMessageBody(text: string): QueueMessageBody {
+  const root = parseJson(text);
+  const object = expectObject(root, '$');
+  if ('claimCheck' in object) return { kind: 'claimCheck', pointer: readPointer(object) };
+  return { kind: 'event', message: readMessage(object) };
+}
+
+/** Reads a chain event message (never a pointer: a claim-checked payload must be the message itself). */
+export function decodeChainEventMessage(text: string): ChainEventMessage {
+  return readMessage(expectObject(parseJson(text), '$'));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new MessageFormatError('$', `not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+type WireObject = Record<string, unknown>;
+
+function readMessage(object: WireObject): ChainEventMessage {
+  expectKeys(object, '$', ['version', 'network', 'generation', 'fence', 'event'], []);
+  readVersion(object.version, '$.version');
+  return {
+    version: CHAIN_EVENT_MESSAGE_VERSION,
+    network: readNetwork(object.network, '$.network'),
+    generation: readUnsigned(object.generation, '$.generation'),
+    fence: readUnsigned(object.fence, '$.fence'),
+    event: readEvent(object.event, '$.event'),
+  };
+}
+
+function readPointer(object: WireObject): ClaimCheckPointer {
+  expectKeys(object, '$', ['version', 'claimCheck'], []);
+  readVersion(object.version, '$.version');
+  const pointer = expectObject(object.claimCheck, '$.claimCheck');
+  expectKeys(pointer, '$.claimCheck', ['bucket', 'key', 'sha256', 'bytes'], []);
+  const bytes = pointer.bytes;
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) {
+    throw new MessageFormatError('$.claimCheck.bytes', `expected a byte count, got ${describe(bytes)}`);
+  }
+  const sha256 = readString(pointer.sha256, '$.claimCheck.sha256');
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new MessageFormatError('$.claimCheck.sha256', 'expected 64 lowercase hex digits');
+  return {
+    bucket: readNonEmptyString(pointer.bucket, '$.claimCheck.bucket'),
+    key: readNonEmptyString(pointer.key, '$.claimCheck.key'),
+    sha256,
+    bytes,
+  };
+}
+
+function readVersion(value: unknown, path: string): void {
+  if (value === CHAIN_EVENT_MESSAGE_VERSION) return;
+  if (typeof value === 'number') {
+    throw new MessageFormatError(path, `unsupported version ${value}: this code reads version ${CHAIN_EVENT_MESSAGE_VERSION}`);
+  }
+  throw new MessageFormatError(path, `expected the number ${CHAIN_EVENT_MESSAGE_VERSION}, got ${describe(value)}`);
+}
+
+function readNetwork(value: unknown, path: string): Network {
+  if (typeof value === 'string' && (NETWORKS as readonly string[]).includes(value)) return value as Network;
+  throw new MessageFormatError(path, `expected one of ${NETWORKS.join(', ')}, got ${describe(value)}`);
+}
+
+function readEvent(value: unknown, path: string): ChainEvent {
+  const object = expectObject(value, path);
+  switch (object.type) {
+    case 'rollForward': {
+      expectKeys(object, path, ['type', 'tip', 'blocks'], []);
+      const blocks = expectArray(object.blocks, `${path}.blocks`).map((block, i) => readBlock(block, `${path}.blocks[${i}]`));
+      if (blocks.length === 0) throw new MessageFormatError(`${path}.blocks`, 'a roll-forward needs at least one block');
+      return { type: 'rollForward', tip: readTip(object.tip, `${path}.tip`), blocks };
+    }
+    case 'rollBackward': {
+      expectKeys(object, path, ['type', 'point', 'tip'], []);
+      const tip: RollBackward['tip'] = object.tip === 'origin' ? 'origin' : readTip(object.tip, `${path}.tip`);
+      return { type: 'rollBackward', point: readPoint(object.point, `${path}.point`), tip };
+    }
+    default:
+      throw new MessageFormatError(`${path}.type`, `expected "rollForward" or "rollBackward", got ${describe(object.type)}`);
+  }
+}
+
+function readTip(value: unknown, path: string): Tip {
+  const object = expectObject(value, path);
+  expectKeys(object, path, ['slot', 'hash', 'height'], []);
+  return { slot: readUnsigned(object.slot, `${path}.slot`), hash: readHash(object.hash, `${path}.hash`), height: readUnsigned(object.height, `${path}.height`) };
+}
+
+function readPoint(value: unknown, path: string): Point {
+  if (value === 'origin') return 'origin';
+  const object = expectObject(value, path);
+  expectKeys(object, path, ['slot', 'hash'], []);
+  const point: BlockPoint = { slot: readUnsigned(object.slot, `${path}.slot`), hash: readHash(object.hash, `${path}.hash`) };
+  return point;
+}
+
+function readBlock(value: unknown, path: string): ChainBlock {
+  const object = expectObject(value, path);
+  expectKeys(object, path, ['hash', 'height', 'ancestor', 'transactions'], ['slot']);
+  const ancestor = object.ancestor === 'genesis' ? 'genesis' : readHash(object.ancestor, `${path}.ancestor`);
+  return {
+    hash: readHash(object.hash, `${path}.hash`),
+    height: readUnsigned(object.height, `${path}.height`),
+    ...(object.slot === undefined ? {} : { slot: readUnsigned(object.slot, `${path}.slot`) }),
+    ancestor,
+    transactions: expectArray(object.transactions, `${path}.transactions`).map((transaction, i) =>
+      readTransaction(transaction, `${path}.transactions[${i}]`),
+    ),
+  };
+}
+
+function readTransaction(value: unknown, path: string): ChainTransaction {
+  const object = expectObject(value, path);
+  expectKeys(object, path, ['id', 'spends', 'inputs', 'outputs'], ['collaterals', 'collateralReturn']);
+  const spends = object.spends;
+  if (spends !== 'inputs' && spends !== 'collaterals') {
+    throw new MessageFormatError(`${path}.spends`, `expected "inputs" or "collaterals", got ${describe(spends)}`);
+  }
+  const readReferences = (list: unknown, listPath: string) =>
+    expectArray(list, listPath).map((reference, i) => readReference(reference, `${listPath}[${i}]`));
+  return {
+    id: readHash(object.id, `${path}.id`),
+    spends,
+    inputs: readReferences(object.inputs, `${path}.inputs`),
+    collaterals: object.collaterals === undefined ? [] : readReferences(object.collaterals, `${path}.collaterals`),
+    outputs: expectArray(object.outputs, `${path}.outputs`).map((output, i) => readOutput(output, `${path}.outputs[${i}]`)),
+    ...(object.collateralReturn === undefined ? {} : { collateralReturn: readOutput(object.collateralReturn, `${path}.collateralReturn`) }),
+  };
+}
+
+function readReference(value: unknown, path: string): OutputReference {
+  const text = readString(value, path);
+  const match = /^([0-9a-f]{64})#(0|[1-9]\d{0,9})$/.exec(text);
+  const index = match ? Number(match[2]) : NaN;
+  if (!match || index > MAX_OUTPUT_INDEX) throw new MessageFormatError(path, `expected "<64-hex tx id>#<index>", got ${describe(value)}`);
+  return { txId: match[1]!, index };
+}
+
+function readOutput(value: unknown, path: string): TransactionOutput {
+  const object = expectObject(value, path);
+  expectKeys(object, path, ['address', 'lovelace'], ['assets']);
+  return {
+    address: readNonEmptyString(object.address, `${path}.address`),
+    lovelace: readUnsigned(object.lovelace, `${path}.lovelace`),
+    assets: object.assets === undefined ? [] : readAssets(object.assets, `${path}.assets`),
+  };
+}
+
+function readAssets(value: unknown, path: string): AssetQuantity[] {
+  const assets: AssetQuantity[] = [];
+  for (const [policyId, names] of Object.entries(expectObject(value, path))) {
+    const policyPath = `${path}.${policyId}`;
+    if (!/^[0-9a-f]{56}$/.test(policyId)) throw new MessageFormatError(policyPath, 'a policy id must be 56 lowercase hex digits');
+    for (const [assetName, quantity] of Object.entries(expectObject(names, policyPath))) {
+      const assetPath = `${policyPath}.${assetName === '' ? '""' : assetName}`;
+      if (!/^(?:[0-9a-f]{2}){0,32}$/.test(assetName)) throw new MessageFormatError(assetPath, 'an asset name must be at most 32 bytes of lowercase hex');
+      assets.push({ policyId, assetName, quantity: readUnsigned(quantity, assetPath) });
+    }
+  }
+  return assets;
+}
+
+// ————— small readers —————
+
+function expectObject(value: unknown, path: string): WireObject {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as WireObject;
+  throw new MessageFormatError(path, `expected an object, got ${describe(value)}`);
+}
+
+function expectArray(value: unknown, path: string): unknown[] {
+  if (Array.isArray(value)) return value;
+  throw new MessageFormatError(path, `expected a list, got ${describe(value)}`);
+}
+
+/** Refuses missing required fields and any field the format does not define. */
+function expectKeys(object: WireObject, path: string, required: readonly string[], optional: readonly string[]): void {
+  for (const key of required) {
+    if (object[key] === undefined) throw new MessageFormatError(`${path}.${key}`, 'missing');
+  }
+  for (const key of Object.keys(object)) {
+    if (!required.includes(key) && !optional.includes(key)) throw new MessageFormatError(`${path}.${key}`, 'not a field of this format');
+  }
+}
+
+function readString(value: unknown, path: string): string {
+  if (typeof value === 'string') return value;
+  throw new MessageFormatError(path, `expected a string, got ${describe(value)}`);
+}
+
+function readNonEmptyString(value: unknown, path: string): string {
+  const text = readString(value, path);
+  if (text === '') throw new MessageFormatError(path, 'must not be empty');
+  return text;
+}
+
+function readHash(value: unknown, path: string): string {
+  const text = readString(value, path);
+  if (!/^[0-9a-f]{64}$/.test(text)) throw new MessageFormatError(path, `expected 64 lowercase hex digits, got ${describe(value)}`);
+  return text;
+}
+
+/** An unsigned 64-bit integer written as a decimal string without sign, leading zeros or exponent. */
+function readUnsigned(value: unknown, path: string): bigint {
+  if (typeof value !== 'string' || !/^(?:0|[1-9]\d{0,19})$/.test(value)) {
+    throw new MessageFormatError(path, `expected an unsigned integer as a decimal string, got ${describe(value)}`);
+  }
+  const number = BigInt(value);
+  if (number > UINT64_MAX) throw new MessageFormatError(path, `${value} exceeds 2^64 − 1`);
+  return number;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+// ————— identity —————
+
+/**
+ * The SQS FIFO MessageDeduplicationId (64 hex characters; SQS allows 128): a SHA-256 of the message's identity.
+ *
+ * - generation and fence: a new leader's (or a new generation's) re-send of a block is a different message,
+ *   never deduplicated against a deposed leader's copy, which the processor drops as stale.
+ * - direction and first..last block ids, or the rollback point.
+ * - the network tip the event carried: after a fork switch A → B → A the follower sends A's blocks (or a
+ *   rollback to the same point) again, and the node's tip has necessarily moved on between the two sends. Without
+ *   the tip, the second copy would be silently deduplicated within the 5-minute window and the processor would
+ *   miss blocks; with it, only a true re-send of the same message (a retry after an ambiguous send) is dropped.
+ *   A needless duplicate is harmless (the engine applies an event twice without effect); a missed one is not.
+ */
+export function deduplicationId(message: ChainEventMessage): string {
+  const { event } = message;
+  const identity = [`chain-event/v${CHAIN_EVENT_MESSAGE_VERSION}`, message.network, `generation ${message.generation}`, `fence ${message.fence}`];
+  if (event.type === 'rollForward') {
+    identity.push('forward', event.blocks[0]?.hash ?? '', event.blocks[event.blocks.length - 1]?.hash ?? '', `tip ${event.tip.hash}`);
+  } else {
+    const point = event.point === 'origin' ? 'origin' : `${event.point.slot}.${event.point.hash}`;
+    identity.push('backward', point, `tip ${event.tip === 'origin' ? 'origin' : event.tip.hash}`);
+  }
+  return createHash('sha256').update(identity.join('\n')).digest('hex');
+}

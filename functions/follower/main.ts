@@ -1,0 +1,117 @@
+/**
+ * The follower task on ECS Fargate: two tasks run this; the one holding the DynamoDB lease follows Ogmios and
+ * emits chain events to SQS FIFO, the other stands by (follower-service.ts). Settings: config.ts.
+ *
+ * Shutdown (SIGTERM from ECS, SIGINT locally): stop following, emit what is queued, release the lease so that the
+ * standby takes over within one of its attempt intervals, close, exit 0 — all within SHUTDOWN_BUDGET_MS (default
+ * 30 s). Past the budget the process exits 1 whatever is left. The task definition's `stopTimeout` must be at
+ * least SHUTDOWN_BUDGET_MS plus a couple of seconds (and Fargate allows at most 120 s), or ECS kills the task
+ * before it has released the lease; the standby then takes over only after the lease lapses (~30 s).
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FollowerLease } from '../adapters/dynamodb/follower-lease.js';
+import { LeaseTable, leaseNameFor } from '../adapters/dynamodb/lease-table.js';
+import { startHealthServer } from '../adapters/http/health-server.js';
+import { JsonLogger } from '../adapters/observability/json-logger.js';
+import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
+import { createPool } from '../adapters/postgres/pool.js';
+import { createSqsChainEventEmitter, readEmitterSettings } from '../adapters/sqs/emitter-settings.js';
+import { readFollowerConfig, DEFAULT_SERVICE_NAME } from './config.js';
+import { EmfMetrics } from './emf-metrics.js';
+import { PostgresFollowerDatabase } from './follower-database.js';
+import { FollowerService } from './follower-service.js';
+
+/** Kept back from the shutdown budget for closing the health server, the pool and the last metrics. */
+const CLEANUP_RESERVE_MS = 1_000;
+/** One DynamoDB request, the SDK's retries included, may take this long before the lease counts it as failed. */
+const LEASE_REQUEST_TIMEOUT_MS = 2_000;
+/** Bounds the ledger queries behind START_POINT=tip and a standby's /health/ready. */
+const OGMIOS_QUERY_TIMEOUT_MS = 3_000;
+
+async function main(): Promise<void> {
+  const bootLogger = new JsonLogger({ service: process.env.POWERTOOLS_SERVICE_NAME?.trim() || DEFAULT_SERVICE_NAME });
+  let config: ReturnType<typeof readFollowerConfig>;
+  let emitterSettings: ReturnType<typeof readEmitterSettings>;
+  try {
+    config = readFollowerConfig();
+    emitterSettings = readEmitterSettings();
+  } catch (error) {
+    bootLogger.critical('startup_failed', { error: error instanceof Error ? error.message : String(error) });
+    process.exit(1);
+  }
+
+  // Unique per process: a restarted task must not pass for its former self (see domain/lease.ts, own_record).
+  const holderId = `${hostname()}/${randomUUID().slice(0, 8)}`;
+  const logger = new JsonLogger({ service: config.serviceName, stage: config.stage, network: config.network, holder: holderId }, config.logLevel);
+  const metrics = new EmfMetrics({ serviceName: config.serviceName, stage: config.stage, intervalMs: config.metricsIntervalMs });
+  metrics.start();
+  process.on('unhandledRejection', (reason) => {
+    logger.critical('unhandled_rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+    process.exit(1);
+  });
+
+  const pool = createPool({ connectionString: config.databaseUrl, max: 2, applicationName: DEFAULT_SERVICE_NAME });
+  // Two attempts at most: the lease retries on its own schedule and must hear of a failure before its deadline.
+  const dynamodb = new DynamoDBClient({ maxAttempts: 2 });
+  const lease = new FollowerLease({
+    table: new LeaseTable({ client: dynamodb, tableName: config.leaseTable, leaseName: leaseNameFor(config.network), requestTimeoutMs: LEASE_REQUEST_TIMEOUT_MS }),
+    holderId,
+    timings: config.lease,
+    logger,
+    metrics,
+  });
+  const service = new FollowerService({
+    lease,
+    emitter: createSqsChainEventEmitter(emitterSettings, { logger, metrics }),
+    database: new PostgresFollowerDatabase(pool),
+    ogmios: config.ogmios,
+    ogmiosQueries: new LedgerStateClient({
+      ...config.ogmios,
+      logger,
+      connectTimeoutMs: OGMIOS_QUERY_TIMEOUT_MS,
+      requestTimeoutMs: OGMIOS_QUERY_TIMEOUT_MS,
+    }),
+    startPoint: config.startPoint,
+    logger,
+    metrics,
+  });
+
+  const health = await startHealthServer({
+    port: config.healthPort,
+    readiness: () => service.readiness(),
+    liveness: () => ({ ...service.liveness() }),
+  });
+  service.start();
+  logger.info('follower_started', {
+    healthPort: health.port,
+    leaseTable: config.leaseTable,
+    leaseDurationMs: config.lease.leaseDurationMs,
+    shutdownBudgetMs: config.shutdownBudgetMs,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const hardStop = setTimeout(() => {
+      logger.critical('shutdown_budget_exceeded', { budgetMs: config.shutdownBudgetMs });
+      metrics.stop();
+      process.exit(1);
+    }, config.shutdownBudgetMs);
+    logger.info('follower_stopping', { signal, role: service.role });
+    await service.stop(config.shutdownBudgetMs - CLEANUP_RESERVE_MS);
+    await health.close();
+    await pool.end().catch(() => undefined);
+    dynamodb.destroy();
+    logger.info('follower_stopped', { signal });
+    metrics.stop();
+    clearTimeout(hardStop);
+    process.exit(0);
+  };
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
+}
+
+await main();

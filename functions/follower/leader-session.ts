@@ -10,6 +10,7 @@
  *   the next leader resumes from the database, i.e. from what the engine has applied.
  * - Every send is guarded by `holds(token)`, the lease's synchronous check against its deadline.
  */
+import { abortableSleep as sleep } from '../adapters/abortable-sleep.js';
 import { describePoint, type ChainEvent, type Point } from '../domain/chain.js';
 import type { Logger, Metrics } from '../domain/ports.js';
 import type { LeadershipTerm } from '../adapters/dynamodb/follower-lease.js';
@@ -290,18 +291,6 @@ export class LeaderSession {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 function describe(reason: unknown): string {
   if (reason === undefined) return 'finished';

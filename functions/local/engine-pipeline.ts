@@ -1,6 +1,7 @@
 import type { ChainEvent } from '../domain/chain.js';
 import { ChainContinuityError, UnknownRollbackPointError } from '../domain/errors.js';
 import { batchEvents } from '../domain/event-batching.js';
+import { abortableSleep } from '../adapters/abortable-sleep.js';
 import type { ApplyOutcome, PaymentEngine } from '../domain/payment-engine.js';
 import type { Logger } from '../domain/ports.js';
 
@@ -122,7 +123,7 @@ export class EnginePipeline {
         }
         this.options.logger.error('engine_apply_failed', { error: failure.message, retry_in_ms: delay });
         if (this.stopped) return false;
-        await sleep(delay, this.stopping.signal);
+        await abortableSleep(delay, this.stopping.signal);
         delay = Math.min(delay * 2, 30_000);
       }
     }
@@ -131,14 +132,4 @@ export class EnginePipeline {
   private releaseSpace(): void {
     for (const resolve of this.spaceWaiters.splice(0)) resolve();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }

@@ -11,6 +11,7 @@
  *
  * No API key ever reaches a log line, a metric or an error message (see redact.ts).
  */
+import { abortableSleep as sleep } from '../abortable-sleep.js';
 import { describePoint, type ChainEvent, type Point, type Tip } from '../../domain/chain.js';
 import type { Clock, Logger, Metrics } from '../../domain/ports.js';
 import { ReconnectBackoff, type BackoffOptions } from './backoff.js';
@@ -282,15 +283,3 @@ export class ChainSyncClient {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

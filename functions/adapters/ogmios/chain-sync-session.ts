@@ -13,7 +13,7 @@
 import WebSocket from 'ws';
 import type { ChainEvent, Point, Tip } from '../../domain/chain.js';
 import { decodeNextBlockResponseFast } from '../../domain/ogmios/fast-block-decoder.js';
-import { closeSocket, messageBytes, watchLiveness, type LivenessOptions } from './connection.js';
+import { closeSocket, messageText, watchLiveness, type LivenessOptions } from './connection.js';
 import { OgmiosConnectionLostError, OgmiosProtocolError, OgmiosRpcError } from './errors.js';
 import { encodeRequest, isObject, parseResponse, type RpcResponse } from './json-rpc.js';
 import { decodePoint, decodeTip, encodePoint } from './wire-format.js';
@@ -147,7 +147,7 @@ export class ChainSyncSession {
     }
     let event: ChainEvent;
     try {
-      event = decodeNextBlockResponseFast(messageBytes(data));
+      event = decodeNextBlockResponseFast(messageText(data));
     } catch (error) {
       return this.fail(new OgmiosProtocolError(`undecodable nextBlock response: ${this.options.redactor.errorMessage(error)}`));
     }

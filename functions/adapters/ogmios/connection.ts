@@ -1,6 +1,7 @@
 /**
  * Opening, watching and closing one WebSocket to Ogmios. Shared by the chain-sync and ledger-state clients.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { OgmiosConnectError } from './errors.js';
@@ -123,6 +124,16 @@ export function messageBytes(data: WebSocket.RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return data;
+}
+
+/**
+ * The message as text when it is valid UTF-8 (Node's native check and decode are several times faster than a
+ * fatal TextDecoder on the hot path), otherwise its bytes, so the decoder reports the bad encoding.
+ */
+export function messageText(data: WebSocket.RawData): string | Uint8Array {
+  const raw = messageBytes(data);
+  const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  return isUtf8(bytes) ? bytes.toString('utf8') : bytes;
 }
 
 function ignore(): void {}

@@ -16,6 +16,7 @@
  * needs no separate check: it fails whichever comparison came next.
  */
 
+import { decodeJsonEscape, hexDigitValue } from './json-escapes.js';
 import { detach, isLowercaseHex, keep, keepLowercaseHex } from './fast-string-pool.js';
 
 /** The fast path does not accept this input (malformed JSON, unexpected shape, or a case it leaves to the reference decoder). */
@@ -471,41 +472,10 @@ export class JsonCursor {
 
   /** Decodes the escape sequence whose backslash is at `position`. */
   private decodeEscape(position: number): string {
-    const text = this.text;
-    switch (text.charCodeAt(position + 1)) {
-      case QUOTE:
-        return '"';
-      case BACKSLASH:
-        return '\\';
-      case 0x2f: // '/'
-        return '/';
-      case 0x62: // 'b'
-        return '\b';
-      case LOWER_F:
-        return '\f';
-      case LOWER_N:
-        return '\n';
-      case 0x72: // 'r'
-        return '\r';
-      case LOWER_T:
-        return '\t';
-      case LOWER_U: {
-        // Four hex digits make one UTF-16 code unit; a lone surrogate is kept, as JSON.parse keeps it.
-        let unit = 0;
-        for (let offset = 2; offset < 6; offset++) {
-          const digit = hexDigitValue(text.charCodeAt(position + offset));
-          if (digit < 0) {
-            this.position = position;
-            this.reject('bad unicode escape');
-          }
-          unit = unit * 16 + digit;
-        }
-        return String.fromCharCode(unit);
-      }
-      default:
-        this.position = position;
-        return this.reject('bad escape');
-    }
+    const decoded = decodeJsonEscape(this.text, position);
+    if (typeof decoded === 'string') return decoded;
+    this.position = position;
+    return this.reject(this.text.charCodeAt(position + 1) === LOWER_U ? 'bad unicode escape' : 'bad escape');
   }
 
   /** Skips a number, validating the JSON number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
@@ -579,9 +549,3 @@ function textHas(text: string, start: number, literal: string): boolean {
   return true;
 }
 
-function hexDigitValue(code: number): number {
-  if (code >= DIGIT_0 && code <= DIGIT_9) return code - DIGIT_0;
-  const lower = code | 0x20;
-  if (lower >= LOWER_A && lower <= LOWER_F) return lower - LOWER_A + 10;
-  return -1;
-}

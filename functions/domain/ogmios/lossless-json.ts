@@ -15,6 +15,7 @@
  * keep the whole input text alive. Copy any long-lived string out (see the block decoder) instead of keeping
  * a slice of a megabyte-sized message. Object keys are unaffected (V8 stores keys as separate strings).
  */
+import { decodeJsonEscape } from './json-escapes.js';
 
 /** A parsed JSON object: own keys only, no inherited members. */
 export interface JsonObject {
@@ -269,43 +270,11 @@ class LosslessJsonScanner {
 
   /** Decodes the escape sequence whose backslash is at `position`. */
   private decodeEscape(position: number): string {
-    const text = this.text;
-    const code = text.charCodeAt(position + 1);
-    switch (code) {
-      case QUOTE:
-        return '"';
-      case BACKSLASH:
-        return '\\';
-      case 0x2f: // '/'
-        return '/';
-      case 0x62: // 'b'
-        return '\b';
-      case LOWER_F:
-        return '\f';
-      case LOWER_N:
-        return '\n';
-      case 0x72: // 'r'
-        return '\r';
-      case LOWER_T:
-        return '\t';
-      case LOWER_U: {
-        // Four hex digits give one UTF-16 code unit: a surrogate pair arrives as two escapes, and a lone
-        // surrogate is kept, as JSON.parse keeps it.
-        let unit = 0;
-        for (let offset = 2; offset < 6; offset++) {
-          const digit = hexDigitValue(text.charCodeAt(position + offset));
-          if (digit < 0) {
-            if (position + offset >= text.length) throw this.errorAt(text.length, 'Unterminated string');
-            throw this.errorAt(position + offset, 'Bad Unicode escape in string literal');
-          }
-          unit = unit * 16 + digit;
-        }
-        return String.fromCharCode(unit);
-      }
-      default:
-        if (code !== code) throw this.errorAt(text.length, 'Unterminated string');
-        throw this.errorAt(position + 1, 'Bad escaped character in string literal');
-    }
+    const decoded = decodeJsonEscape(this.text, position);
+    if (typeof decoded === 'string') return decoded;
+    if (decoded.invalidAt >= this.text.length) throw this.errorAt(this.text.length, 'Unterminated string');
+    const isUnicode = this.text.charCodeAt(position + 1) === LOWER_U;
+    throw this.errorAt(decoded.invalidAt, isUnicode ? 'Bad Unicode escape in string literal' : 'Bad escaped character in string literal');
   }
 
   private rejectControlCharacters(start: number, end: number): void {
@@ -401,12 +370,6 @@ class LosslessJsonScanner {
   }
 }
 
-function hexDigitValue(code: number): number {
-  if (code >= DIGIT_0 && code <= DIGIT_9) return code - DIGIT_0;
-  const lower = code | 0x20;
-  if (lower >= 0x61 && lower <= LOWER_F) return lower - 0x61 + 10;
-  return -1;
-}
 
 function describeCharacter(code: number): string {
   if (code < SPACE || code === 0x7f) return `control character U+${code.toString(16).padStart(4, '0').toUpperCase()}`;

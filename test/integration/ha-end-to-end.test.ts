@@ -23,7 +23,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainEvent } from '../../functions/domain/chain.js';
 import { LogEvent } from '../../functions/domain/observability.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
-import type { LogFields } from '../../functions/domain/ports.js';
 import { FollowerLease } from '../../functions/adapters/dynamodb/follower-lease.js';
 import { createLeaseTable, LeaseTable } from '../../functions/adapters/dynamodb/lease-table.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
@@ -35,13 +34,13 @@ import { createSqsChainEventEmitter } from '../../functions/adapters/sqs/emitter
 import type { ChainEventEmitter, EmissionStamp } from '../../functions/follower/emitter.js';
 import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
 import { FollowerService } from '../../functions/follower/follower-service.js';
-import { processChainEventBatch, ProcessorLogEvent, type CorrelatingLogger, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
+import { processChainEventBatch, ProcessorLogEvent, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startDynalite, type LocalDynamoDb } from '../support/dynalite.js';
 import { startLocalS3, startLocalSqs, toSqsEvent, type LocalS3, type LocalSqs } from '../support/local-aws.js';
-import { FixedClock, RecordingLogger } from '../support/recorders.js';
+import { CorrelatingRecordingLogger, FixedClock, RecordingLogger } from '../support/recorders.js';
 
 const NETWORK = 'preprod' as const;
 const TABLE = 'follower-leases';
@@ -53,21 +52,6 @@ const TOKEN = { policyId: 'ab'.repeat(28), assetName: '746f6b656e', quantity: 5n
 
 const USERS = ['alice', 'bob', 'carol', 'dave'].map((name) => ({ name, address: syntheticAddress(NETWORK, `ha-e2e-${name}`), userId: `user-${name}` }));
 
-/** Records like RecordingLogger, with the processor's correlation keys merged into every entry. */
-class CorrelatingRecordingLogger extends RecordingLogger implements CorrelatingLogger {
-  private keys: LogFields = {};
-  appendKeys(keys: LogFields): void {
-    this.keys = { ...this.keys, ...keys };
-  }
-  removeKeys(keys: readonly string[]): void {
-    this.keys = Object.fromEntries(Object.entries(this.keys).filter(([key]) => !keys.includes(key)));
-  }
-  override debug(event: string, fields: LogFields = {}) { super.debug(event, { ...this.keys, ...fields }); }
-  override info(event: string, fields: LogFields = {}) { super.info(event, { ...this.keys, ...fields }); }
-  override warn(event: string, fields: LogFields = {}) { super.warn(event, { ...this.keys, ...fields }); }
-  override error(event: string, fields: LogFields = {}) { super.error(event, { ...this.keys, ...fields }); }
-  override critical(event: string, fields: LogFields = {}) { super.critical(event, { ...this.keys, ...fields }); }
-}
 
 /** A message as a follower handed it to SQS (captured on its SQS client). */
 interface SentMessage {

@@ -11,35 +11,19 @@ import { decodeQueueMessageBody, encodeBlock, encodeChainEventMessage, encodeCla
 import type { Network } from '../../functions/domain/network.js';
 import { LogEvent } from '../../functions/domain/observability.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
-import type { LogFields } from '../../functions/domain/ports.js';
 import { SqsChainEventEmitter } from '../../functions/adapters/sqs/chain-event-emitter.js';
 import { S3ClaimCheckStore } from '../../functions/adapters/s3/claim-check-store.js';
-import { processChainEventBatch, ProcessorLogEvent, ProcessorMetric, type CorrelatingLogger, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
+import { processChainEventBatch, ProcessorLogEvent, ProcessorMetric, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
 import { drainQueue, startLocalS3, startLocalSqs, toSqsEvent, type LocalS3, type LocalSqs } from '../support/local-aws.js';
-import { RecordingLogger } from '../support/recorders.js';
+import { CorrelatingRecordingLogger, RecordingLogger } from '../support/recorders.js';
 
 const alice = syntheticAddress('mainnet', 'alice');
 const BUCKET = 'claim-checks';
 const LEADER = { fence: 5n, generation: 1n };
 
-/** Records like RecordingLogger, with the appended correlation keys merged into every entry. */
-class CorrelatingRecordingLogger extends RecordingLogger implements CorrelatingLogger {
-  private keys: LogFields = {};
-  appendKeys(keys: LogFields): void {
-    this.keys = { ...this.keys, ...keys };
-  }
-  removeKeys(keys: readonly string[]): void {
-    this.keys = Object.fromEntries(Object.entries(this.keys).filter(([key]) => !keys.includes(key)));
-  }
-  override debug(event: string, fields: LogFields = {}) { super.debug(event, { ...this.keys, ...fields }); }
-  override info(event: string, fields: LogFields = {}) { super.info(event, { ...this.keys, ...fields }); }
-  override warn(event: string, fields: LogFields = {}) { super.warn(event, { ...this.keys, ...fields }); }
-  override error(event: string, fields: LogFields = {}) { super.error(event, { ...this.keys, ...fields }); }
-  override critical(event: string, fields: LogFields = {}) { super.critical(event, { ...this.keys, ...fields }); }
-}
 
 let f: EngineFixture;
 let logger: CorrelatingRecordingLogger;

@@ -16,6 +16,35 @@
  * needs no separate check: it fails whichever comparison came next.
  */
 
+import {
+  TAB,
+  LINE_FEED,
+  CARRIAGE_RETURN,
+  SPACE,
+  QUOTE,
+  PLUS,
+  COMMA,
+  MINUS,
+  DOT,
+  DIGIT_0,
+  DIGIT_1,
+  DIGIT_9,
+  COLON,
+  UPPER_E,
+  OPEN_BRACKET,
+  BACKSLASH,
+  CLOSE_BRACKET,
+  LOWER_A,
+  LOWER_E,
+  LOWER_F,
+  LOWER_N,
+  LOWER_T,
+  LOWER_U,
+  OPEN_BRACE,
+  CLOSE_BRACE,
+  MAX_EXACT_ACCUMULATED_DIGITS,
+  CONTROL_CHARACTER,
+} from './json-characters.js';
 import { decodeJsonEscape, hexDigitValue } from './json-escapes.js';
 import { detach, isLowercaseHex, keep, keepLowercaseHex } from './fast-string-pool.js';
 
@@ -32,38 +61,8 @@ export class FastPathRejection extends Error {
 }
 
 // Character codes.
-const TAB = 0x09;
-const LINE_FEED = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
-const SPACE = 0x20;
-const QUOTE = 0x22;
-const PLUS = 0x2b;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const DIGIT_0 = 0x30;
-const DIGIT_1 = 0x31;
-const DIGIT_9 = 0x39;
-const COLON = 0x3a;
-const UPPER_E = 0x45;
-const OPEN_BRACKET = 0x5b;
-const BACKSLASH = 0x5c;
-const CLOSE_BRACKET = 0x5d;
-const LOWER_A = 0x61;
-const LOWER_E = 0x65;
-const LOWER_F = 0x66;
-const LOWER_N = 0x6e;
-const LOWER_T = 0x74;
-const LOWER_U = 0x75;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
 
-/** Up to 15 decimal digits always fit exactly in a double, so they can be accumulated without rounding. */
-const MAX_EXACT_ACCUMULATED_DIGITS = 15;
 const HASH_LENGTH = 64;
-
-/** Raw control characters are legal between tokens but not inside strings (see `mayContainControlCharacters`). */
-const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 
 export class JsonCursor {
   /** Offset of the next character to read. */

@@ -15,6 +15,33 @@
  * keep the whole input text alive. Copy any long-lived string out (see the block decoder) instead of keeping
  * a slice of a megabyte-sized message. Object keys are unaffected (V8 stores keys as separate strings).
  */
+import {
+  TAB,
+  LINE_FEED,
+  CARRIAGE_RETURN,
+  SPACE,
+  QUOTE,
+  PLUS,
+  COMMA,
+  MINUS,
+  DOT,
+  DIGIT_0,
+  DIGIT_9,
+  COLON,
+  UPPER_E,
+  OPEN_BRACKET,
+  BACKSLASH,
+  CLOSE_BRACKET,
+  LOWER_E,
+  LOWER_F,
+  LOWER_N,
+  LOWER_T,
+  LOWER_U,
+  OPEN_BRACE,
+  CLOSE_BRACE,
+  MAX_EXACT_ACCUMULATED_DIGITS,
+  CONTROL_CHARACTER,
+} from './json-characters.js';
 import { decodeJsonEscape } from './json-escapes.js';
 
 /** A parsed JSON object: own keys only, no inherited members. */
@@ -50,34 +77,6 @@ export function isLosslessJsonObject(value: unknown): value is JsonObject {
 }
 
 // Character codes used by the scanner.
-const TAB = 0x09;
-const LINE_FEED = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
-const SPACE = 0x20;
-const QUOTE = 0x22;
-const PLUS = 0x2b;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
-const COLON = 0x3a;
-const UPPER_E = 0x45;
-const OPEN_BRACKET = 0x5b;
-const BACKSLASH = 0x5c;
-const CLOSE_BRACKET = 0x5d;
-const LOWER_E = 0x65;
-const LOWER_F = 0x66;
-const LOWER_N = 0x6e;
-const LOWER_T = 0x74;
-const LOWER_U = 0x75;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-
-/** Up to 15 decimal digits always fit exactly in a double, so they can be accumulated without rounding. */
-const MAX_EXACT_ACCUMULATED_DIGITS = 15;
-
-const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 
 /** Parses JSON text; see the module comment for how the result differs from `JSON.parse`. */
 export function parseLosslessJson(text: string): JsonValue {
@@ -369,7 +368,6 @@ class LosslessJsonScanner {
     return new JsonSyntaxError(problem, position, line, position - lineStart + 1);
   }
 }
-
 
 function describeCharacter(code: number): string {
   if (code < SPACE || code === 0x7f) return `control character U+${code.toString(16).padStart(4, '0').toUpperCase()}`;

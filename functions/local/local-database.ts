@@ -5,6 +5,8 @@ export interface LocalDatabase {
   url: string;
   /** Where the data lives, for log lines: never prints a password. */
   description: string;
+  /** The embedded database this machine owns (DATABASE_URL unset), which local tools may migrate themselves. */
+  embedded: boolean;
   stop(): Promise<void>;
 }
 
@@ -18,7 +20,7 @@ const LOCAL_DATABASE = 'payment_monitor';
 export async function openLocalDatabase(): Promise<LocalDatabase> {
   const configured = process.env.DATABASE_URL;
   if (configured) {
-    return { url: configured, description: redactUrl(configured), stop: async () => undefined };
+    return { url: configured, description: redactUrl(configured), embedded: false, stop: async () => undefined };
   }
   const server: LocalPostgres = await startLocalPostgres({ dataDir: LOCAL_DATA_DIR, persistent: true, port: localPort() });
   const admin = new pg.Client({ connectionString: server.url });
@@ -34,6 +36,7 @@ export async function openLocalDatabase(): Promise<LocalDatabase> {
   return {
     url: url.toString(),
     description: `embedded PostgreSQL in ${LOCAL_DATA_DIR} on port ${server.port}`,
+    embedded: true,
     stop: () => server.stop(),
   };
 }

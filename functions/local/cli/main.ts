@@ -57,7 +57,9 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
   const database = await openLocalDatabase();
   const pool = createPool({ connectionString: database.url, max: 1, applicationName: 'payment-monitor-cli' });
   try {
-    await migrate(pool);
+    // The local embedded database is brought up to date here; a configured one is migrated by its deploy
+    // (npm run migrate), never as a side effect of an operator's query.
+    if (database.embedded) await migrate(pool);
     switch (command) {
       case 'addresses add': {
         const address = positionals[2];

@@ -8,6 +8,10 @@ export const LogEvent = {
   rollback: 'rollback',
   blocksApplied: 'blocks_applied',
   staleEventDropped: 'stale_event_dropped',
+  reconciliationDiscrepancy: 'reconciliation_discrepancy',
+  reconciliationSuccess: 'reconciliation_success',
+  balanceMismatch: 'balance_mismatch',
+  rebuildProgress: 'rebuild_progress',
 } as const;
 
 export const Metric = {
@@ -22,6 +26,19 @@ export const Metric = {
   rollbacks: 'rollbacks',
   rollbackDepth: 'rollback_depth_blocks',
   staleEventsDropped: 'stale_events_dropped',
+  /** Per reconciliation run: discrepancies found (missing, extra, amount or asset mismatch); alarms above 0. */
+  reconciliationDiscrepancies: 'reconciliation_discrepancies',
+  reconciliationMatched: 'reconciliation_matched',
+  /** On chain but not yet judged: too recent, or beyond the applied height. Not a discrepancy. */
+  reconciliationTooRecent: 'reconciliation_too_recent',
+  /** 1 when a daily run completed, for the "reconciliation did not run" view. */
+  reconciliationRuns: 'reconciliation_runs',
+  /** Per balance verification: users whose stored balance differs from their ledger sum; alarms above 0. */
+  balanceMismatches: 'balance_mismatches',
+  /** Sum of the hot-wallet addresses' UTxOs, every minute; HotWalletLow / HotWalletCritical. */
+  hotWalletBalanceAda: 'hot_wallet_balance_ada',
+  rebuildBlocksApplied: 'rebuild_blocks_applied',
+  backupRowsExported: 'backup_rows_exported',
 } as const;
 
 const LOVELACE_PER_ADA = 1_000_000n;

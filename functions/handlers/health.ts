@@ -8,7 +8,7 @@ import { createPool } from '../adapters/postgres/pool.js';
 import { logger, metrics } from '../adapters/powertools/instances.js';
 import { handleHealthRequest, isFunctionUrlRequest, recordSyncLag, type HealthCoreOptions } from './health-core.js';
 import { once } from './lazy.js';
-import { readHealthSettings, resolveDatabaseUrl } from './runtime-config.js';
+import { readHealthSettings, resolveDatabaseUrl, resolveOgmiosEndpoints } from './runtime-config.js';
 
 /** A health answer must come back well within the function's timeout, Ogmios reachable or not. */
 const OGMIOS_TIMEOUT_MS = 5_000;
@@ -18,19 +18,22 @@ const settings = readHealthSettings(process.env);
 // One connection: an invocation makes one query. Created on first use, kept for the instance's life.
 const pool = once(async () => createPool({ connectionString: await resolveDatabaseUrl(process.env), max: 1, applicationName: 'payment-monitor-health' }));
 
-// Kept open between invocations (one a minute, under Ogmios' 90 s idle limit); reopened on demand when closed.
-const ledger = settings.ogmios
-  ? new LedgerStateClient({ ...settings.ogmios, logger, connectTimeoutMs: OGMIOS_TIMEOUT_MS, requestTimeoutMs: OGMIOS_TIMEOUT_MS })
-  : undefined;
+// OGMIOS_URL gives the live network tip (sync_state's last one when unset). The client is kept open between
+// invocations (one a minute, under Ogmios' 90 s idle limit) and reopened on demand when closed.
+const ledger = once(async () => {
+  const endpoints = await resolveOgmiosEndpoints(process.env);
+  return endpoints && new LedgerStateClient({ ...endpoints, logger, connectTimeoutMs: OGMIOS_TIMEOUT_MS, requestTimeoutMs: OGMIOS_TIMEOUT_MS });
+});
 
 export async function handler(event: unknown, context: Context): Promise<LambdaFunctionURLResult | Record<string, unknown>> {
   logger.addContext(context);
   metrics.captureColdStart(context.functionName);
   try {
+    const ledgerState = await ledger();
     const options: HealthCoreOptions = {
       db: await pool(),
       network: settings.network,
-      ...(ledger ? { networkTipHeight: () => ledger.networkBlockHeight() } : {}),
+      ...(ledgerState ? { networkTipHeight: () => ledgerState.networkBlockHeight() } : {}),
       logger,
       metrics,
       clock: { now: () => new Date() },

@@ -1,5 +1,6 @@
 /** Settings the Lambda handlers read from their environment; every problem is a clear error at cold start. */
 import { readOgmiosEndpoints, type OgmiosEndpoints } from '../adapters/ogmios/settings.js';
+import { requireStringField, secretsManagerReader, type SecretReader } from '../adapters/secrets/secret-reader.js';
 import { parseNetwork, type Network } from '../domain/network.js';
 import { MAX_READY_LAG_BLOCKS } from '../domain/readiness.js';
 
@@ -32,8 +33,6 @@ export function readProcessorSettings(env: Environment): ProcessorSettings {
 
 export interface HealthSettings {
   network: Network;
-  /** OGMIOS_URL (+ OGMIOS_API_KEY, OGMIOS_API_KEY_SECONDARY): the live network tip; sync_state's last one when unset. */
-  ogmios?: OgmiosEndpoints;
   /** MAX_READY_LAG_BLOCKS, default the tutorial's 100. */
   maxReadyLagBlocks: number;
 }
@@ -41,34 +40,83 @@ export interface HealthSettings {
 export function readHealthSettings(env: Environment): HealthSettings {
   return {
     network: parseNetwork(env.NETWORK),
-    ...(env.OGMIOS_URL?.trim() ? { ogmios: readOgmiosEndpoints(env) } : {}),
     maxReadyLagBlocks: readPositiveInteger(env, 'MAX_READY_LAG_BLOCKS', MAX_READY_LAG_BLOCKS),
   };
 }
 
 /**
- * The PostgreSQL connection string: DATABASE_URL, or else the libpq variables PGHOST, PGPORT (5432),
- * PGDATABASE, PGUSER, PGPASSWORD and PGSSLMODE. The second form lets the infrastructure pass a generated
- * password as it is (an RDS secret's password would need URL-encoding inside DATABASE_URL).
- * Asynchronous so that fetching credentials at cold start (Secrets Manager, RDS IAM tokens) fits behind it
- * without changing a caller.
+ * The PostgreSQL connection string, from the first of:
+ * - DATABASE_URL;
+ * - DATABASE_SECRET_ARN: an RDS-managed secret (`host`, `port`, `username`, `password`, `dbname`), read from
+ *   Secrets Manager at cold start, so a rotated password is picked up by the next cold start; TLS with
+ *   certificate verification (`sslmode=verify-full`, the RDS CA through NODE_EXTRA_CA_CERTS);
+ * - the libpq variables PGHOST, PGPORT (5432), PGDATABASE, PGUSER, PGPASSWORD and PGSSLMODE (what ECS injects
+ *   from the same secret into the follower's container).
  */
-export async function resolveDatabaseUrl(env: Environment): Promise<string> {
+export async function resolveDatabaseUrl(env: Environment, readSecret: SecretReader = secretsManagerReader()): Promise<string> {
   const url = env.DATABASE_URL?.trim();
   if (url) {
     assertPostgresUrl(url, 'DATABASE_URL');
     return url;
   }
+  const secretArn = env.DATABASE_SECRET_ARN?.trim();
+  if (secretArn) {
+    const secret = await readSecret(secretArn);
+    const field = (name: string) => requireStringField(secretArn, secret, name);
+    return composePostgresUrl({
+      host: field('host'),
+      port: field('port'),
+      database: typeof secret.dbname === 'string' && secret.dbname !== '' ? secret.dbname : 'postgres',
+      user: field('username'),
+      password: field('password'),
+      sslMode: env.PGSSLMODE?.trim() || 'verify-full',
+    });
+  }
   const host = env.PGHOST?.trim();
-  if (!host) throw new Error('The database is not configured: set DATABASE_URL, or PGHOST with PGDATABASE, PGUSER and PGPASSWORD');
+  if (!host) throw new Error('The database is not configured: set DATABASE_URL, DATABASE_SECRET_ARN, or PGHOST with PGDATABASE, PGUSER and PGPASSWORD');
+  return composePostgresUrl({
+    host,
+    port: env.PGPORT?.trim() || '5432',
+    database: env.PGDATABASE?.trim() || 'postgres',
+    user: env.PGUSER,
+    password: env.PGPASSWORD,
+    sslMode: env.PGSSLMODE?.trim(),
+  });
+}
+
+interface PostgresParts {
+  host: string;
+  port: string;
+  database: string;
+  user: string | undefined;
+  password: string | undefined;
+  sslMode: string | undefined;
+}
+
+// Each part is URL-encoded here: a generated password may hold any character.
+function composePostgresUrl(parts: PostgresParts): string {
   const composed = new URL('postgres://placeholder');
-  composed.hostname = host;
-  composed.port = env.PGPORT?.trim() || '5432';
-  composed.pathname = `/${encodeURIComponent(env.PGDATABASE?.trim() || 'postgres')}`;
-  if (env.PGUSER) composed.username = encodeURIComponent(env.PGUSER);
-  if (env.PGPASSWORD) composed.password = encodeURIComponent(env.PGPASSWORD);
-  if (env.PGSSLMODE?.trim()) composed.searchParams.set('sslmode', env.PGSSLMODE.trim());
+  composed.hostname = parts.host;
+  composed.port = parts.port;
+  composed.pathname = `/${encodeURIComponent(parts.database)}`;
+  if (parts.user) composed.username = encodeURIComponent(parts.user);
+  if (parts.password) composed.password = encodeURIComponent(parts.password);
+  if (parts.sslMode) composed.searchParams.set('sslmode', parts.sslMode);
   return composed.toString();
+}
+
+/**
+ * Ogmios relays and keys: OGMIOS_URL, with the keys from OGMIOS_API_KEY / OGMIOS_API_KEY_SECONDARY or, when
+ * OGMIOS_API_KEYS_SECRET_ARN is set, from that secret's `primary` and `secondary` fields. Undefined when
+ * OGMIOS_URL is unset.
+ */
+export async function resolveOgmiosEndpoints(env: Environment, readSecret: SecretReader = secretsManagerReader()): Promise<OgmiosEndpoints | undefined> {
+  if (!env.OGMIOS_URL?.trim()) return undefined;
+  const secretArn = env.OGMIOS_API_KEYS_SECRET_ARN?.trim();
+  if (!secretArn) return readOgmiosEndpoints(env);
+  const secret = await readSecret(secretArn);
+  const optional = (name: string) => (typeof secret[name] === 'string' ? (secret[name] as string) : undefined);
+  return readOgmiosEndpoints({ OGMIOS_URL: env.OGMIOS_URL, OGMIOS_API_KEY: optional('primary'), OGMIOS_API_KEY_SECONDARY: optional('secondary') });
 }
 
 function assertPostgresUrl(value: string, name: string): void {

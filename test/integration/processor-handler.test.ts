@@ -114,7 +114,7 @@ describe('processor settings', () => {
   });
 
   it('refuses a missing or foreign database URL without repeating it (it holds a password)', async () => {
-    await expect(resolveDatabaseUrl({})).rejects.toThrow('set DATABASE_URL, or PGHOST');
+    await expect(resolveDatabaseUrl({})).rejects.toThrow('set DATABASE_URL, DATABASE_SECRET_ARN, or PGHOST');
     await expect(resolveDatabaseUrl({ DATABASE_URL: 'mysql://u:secret@db/pm' })).rejects.toThrow(/must be a postgres:\/\/ URL; got a mysql: URL$/);
     await expect(resolveDatabaseUrl({ DATABASE_URL: 'secret-password' })).rejects.toThrow(/^DATABASE_URL is not a URL$/);
   });

@@ -6,7 +6,9 @@
  * | --------------------------------- | -------------------------- | ------------------------------------------ |
  * | OGMIOS_URL                        | required                   | comma-separated relays, ws(s):// or http(s):// |
  * | OGMIOS_API_KEY, _SECONDARY        | none                       | sent as dmtr-api-key                       |
- * | DATABASE_URL                      | required                   | the engine's PostgreSQL (read only here)   |
+ * | DATABASE_URL                      | required (or the PG* below) | the engine's PostgreSQL (read only here)  |
+ * | PGHOST, PGPORT, PGDATABASE,       | used when DATABASE_URL is  | libpq variables, what ECS injects from the |
+ * | PGUSER, PGPASSWORD, PGSSLMODE     | unset                      | RDS-managed secret (PGPORT 5432)           |
  * | NETWORK                           | required                   | mainnet, preprod or preview                |
  * | START_POINT                       | tip                        | origin, tip or <slot>.<block id>; only used while the database holds no block |
  * | LEASE_TABLE                       | required                   | the DynamoDB lease table                   |
@@ -27,6 +29,7 @@ import { parsePoint } from '../domain/chain.js';
 import { validateLeaseTimings, DEFAULT_LEASE_TIMINGS, type LeaseTimings } from '../domain/lease.js';
 import { NETWORKS, type Network } from '../domain/network.js';
 import { readOgmiosEndpoints, type OgmiosEndpoints } from '../adapters/ogmios/settings.js';
+import { assertPostgresUrl, postgresUrlFromLibpqVariables } from '../adapters/postgres/connection-url.js';
 import { DEFAULT_METRICS_INTERVAL_MS } from './emf-metrics.js';
 import type { StartPoint } from './start-points.js';
 
@@ -60,6 +63,23 @@ export class FollowerConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** DATABASE_URL, else the libpq variables (ECS injects them from the RDS secret); a problem is recorded when neither is set. */
+function readDatabaseUrl(env: Env, problems: string[]): string {
+  const url = env.DATABASE_URL?.trim();
+  if (url) {
+    try {
+      assertPostgresUrl(url, 'DATABASE_URL');
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+    return url;
+  }
+  const fromLibpq = postgresUrlFromLibpqVariables(env);
+  if (fromLibpq) return fromLibpq;
+  problems.push('DATABASE_URL is not set: give the PostgreSQL connection URL of the engine database, or PGHOST with PGDATABASE, PGUSER and PGPASSWORD');
+  return '';
+}
+
 export function readFollowerConfig(env: Env = process.env): FollowerConfig {
   const problems: string[] = [];
   const attempt = <T>(read: () => T, fallback: T): T => {
@@ -89,7 +109,7 @@ export function readFollowerConfig(env: Env = process.env): FollowerConfig {
   const networkText = required('NETWORK', `one of ${NETWORKS.join(', ')}`);
   if (networkText && !(NETWORKS as readonly string[]).includes(networkText)) problems.push(`NETWORK must be one of ${NETWORKS.join(', ')}; got "${networkText}"`);
   const ogmios = attempt(() => readOgmiosEndpoints(env), { urls: [], apiKeys: [] });
-  const databaseUrl = required('DATABASE_URL', 'the PostgreSQL connection URL of the engine database');
+  const databaseUrl = readDatabaseUrl(env, problems);
   const startText = env.START_POINT?.trim() || 'tip';
   const startPoint = attempt<StartPoint>(() => (startText === 'tip' ? 'tip' : parsePoint(startText)), 'tip');
   const leaseTable = required('LEASE_TABLE', 'the name of the DynamoDB lease table');

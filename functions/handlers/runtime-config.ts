@@ -1,10 +1,11 @@
 /** Settings the Lambda handlers read from their environment; every problem is a clear error at cold start. */
 import { readOgmiosEndpoints, type OgmiosEndpoints } from '../adapters/ogmios/settings.js';
+import { assertPostgresUrl, composePostgresUrl, postgresUrlFromLibpqVariables, type Environment } from '../adapters/postgres/connection-url.js';
 import { requireStringField, secretsManagerReader, type SecretReader } from '../adapters/secrets/secret-reader.js';
 import { parseNetwork, type Network } from '../domain/network.js';
 import { MAX_READY_LAG_BLOCKS } from '../domain/readiness.js';
 
-export type Environment = Readonly<Record<string, string | undefined>>;
+export type { Environment };
 
 export interface ProcessorSettings {
   network: Network;
@@ -72,37 +73,9 @@ export async function resolveDatabaseUrl(env: Environment, readSecret: SecretRea
       sslMode: env.PGSSLMODE?.trim() || 'verify-full',
     });
   }
-  const host = env.PGHOST?.trim();
-  if (!host) throw new Error('The database is not configured: set DATABASE_URL, DATABASE_SECRET_ARN, or PGHOST with PGDATABASE, PGUSER and PGPASSWORD');
-  return composePostgresUrl({
-    host,
-    port: env.PGPORT?.trim() || '5432',
-    database: env.PGDATABASE?.trim() || 'postgres',
-    user: env.PGUSER,
-    password: env.PGPASSWORD,
-    sslMode: env.PGSSLMODE?.trim(),
-  });
-}
-
-interface PostgresParts {
-  host: string;
-  port: string;
-  database: string;
-  user: string | undefined;
-  password: string | undefined;
-  sslMode: string | undefined;
-}
-
-// Each part is URL-encoded here: a generated password may hold any character.
-function composePostgresUrl(parts: PostgresParts): string {
-  const composed = new URL('postgres://placeholder');
-  composed.hostname = parts.host;
-  composed.port = parts.port;
-  composed.pathname = `/${encodeURIComponent(parts.database)}`;
-  if (parts.user) composed.username = encodeURIComponent(parts.user);
-  if (parts.password) composed.password = encodeURIComponent(parts.password);
-  if (parts.sslMode) composed.searchParams.set('sslmode', parts.sslMode);
-  return composed.toString();
+  const fromLibpq = postgresUrlFromLibpqVariables(env);
+  if (!fromLibpq) throw new Error('The database is not configured: set DATABASE_URL, DATABASE_SECRET_ARN, or PGHOST with PGDATABASE, PGUSER and PGPASSWORD');
+  return fromLibpq;
 }
 
 /**
@@ -117,17 +90,6 @@ export async function resolveOgmiosEndpoints(env: Environment, readSecret: Secre
   const secret = await readSecret(secretArn);
   const optional = (name: string) => (typeof secret[name] === 'string' ? (secret[name] as string) : undefined);
   return readOgmiosEndpoints({ OGMIOS_URL: env.OGMIOS_URL, OGMIOS_API_KEY: optional('primary'), OGMIOS_API_KEY_SECONDARY: optional('secondary') });
-}
-
-function assertPostgresUrl(value: string, name: string): void {
-  let protocol: string;
-  try {
-    protocol = new URL(value).protocol;
-  } catch {
-    // The value is not repeated: it holds a password.
-    throw new Error(`${name} is not a URL`);
-  }
-  if (protocol !== 'postgres:' && protocol !== 'postgresql:') throw new Error(`${name} must be a postgres:// URL; got a ${protocol} URL`);
 }
 
 export function readPositiveInteger(env: Environment, name: string, fallback: number): number {

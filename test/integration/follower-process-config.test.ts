@@ -53,7 +53,7 @@ describe('follower configuration', () => {
         problems: [
           'NETWORK must be one of mainnet, preprod, preview; got "testnet"',
           'OGMIOS_URL is not set: give one or more ws:// or wss:// URLs, comma-separated',
-          'DATABASE_URL is not set: give the PostgreSQL connection URL of the engine database',
+          'DATABASE_URL is not set: give the PostgreSQL connection URL of the engine database, or PGHOST with PGDATABASE, PGUSER and PGPASSWORD',
           '"yesterday" is not a chain point: expected origin or <slot>.<64-hex block id>',
           'LEASE_TABLE is not set: give the name of the DynamoDB lease table',
           'STAGE is not set: give the stage name (every metric carries it as a dimension)',
@@ -63,6 +63,27 @@ describe('follower configuration', () => {
         ],
       }),
     );
+  });
+
+  it('composes the database URL from the libpq variables ECS injects from the RDS secret when DATABASE_URL is unset', () => {
+    const { DATABASE_URL: _unset, ...withoutUrl } = VALID;
+    const config = readFollowerConfig({
+      ...withoutUrl,
+      PGHOST: 'db.internal',
+      PGPORT: '5433',
+      PGDATABASE: 'payments',
+      PGUSER: 'monitor',
+      PGPASSWORD: 'p@ss:w/rd?#',
+      PGSSLMODE: 'verify-full',
+    });
+    expect(config.databaseUrl).toBe('postgres://monitor:p%40ss%3Aw%2Frd%3F%23@db.internal:5433/payments?sslmode=verify-full');
+    expect(new URL(config.databaseUrl).password).toBe(encodeURIComponent('p@ss:w/rd?#'));
+    // DATABASE_URL wins when both are given.
+    expect(readFollowerConfig({ ...VALID, PGHOST: 'other.internal' }).databaseUrl).toBe(VALID.DATABASE_URL);
+  });
+
+  it('refuses a DATABASE_URL that is not a postgres:// URL without echoing it', () => {
+    expect(() => readFollowerConfig({ ...VALID, DATABASE_URL: 'mysql://secret@db' })).toThrow('DATABASE_URL must be a postgres:// URL; got a mysql: URL');
   });
 
   it('refuses lease timings that would not let a leader renew in time', () => {

@@ -41,7 +41,7 @@ function event(requestType: 'Create' | 'Update' | 'Delete'): CloudFormationCusto
     ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', MigrationsHash: 'abc' },
   };
   if (requestType === 'Create') return { ...base, RequestType: 'Create' };
-  if (requestType === 'Update') return { ...base, RequestType: 'Update', PhysicalResourceId: SCHEMA_MIGRATIONS_RESOURCE_ID, OldResourceProperties: {} };
+  if (requestType === 'Update') return { ...base, RequestType: 'Update', PhysicalResourceId: SCHEMA_MIGRATIONS_RESOURCE_ID, OldResourceProperties: base.ResourceProperties };
   return { ...base, RequestType: 'Delete', PhysicalResourceId: SCHEMA_MIGRATIONS_RESOURCE_ID };
 }
 

@@ -10,9 +10,44 @@ export interface StageConfig {
   ogmiosApiKeySecretName: string;
   confirmations: number;
   alertEmails: { warning: string[]; critical: string[] };
-  database: { instanceClass: string; allocatedStorageGiB: number; multiAz: boolean };
+  database: {
+    instanceClass: string;
+    allocatedStorageGiB: number;
+    multiAz: boolean;
+    /** RDS deletion protection (and the instance kept as a snapshot when its stack goes). */
+    deletionProtection: boolean;
+    /** Automated backups and point-in-time recovery window, 1–35 days. */
+    backupRetentionDays: number;
+  };
   logRetentionDays: number;
   hotWalletAddresses: string[];
+  /** IANA time zone of the EventBridge Scheduler schedules (reconciliation at 03:00 local time, …). */
+  scheduleTimeZone: string;
+  /** AWS Backup plan of the database: a daily recovery point kept `dailyRetentionDays`, a weekly one kept `weeklyRetentionDays`. */
+  backup: { dailyRetentionDays: number; weeklyRetentionDays: number };
+  /** NAT gateways of the VPC: 1 saves money, one per AZ (2) survives an AZ outage. */
+  natGateways: number;
+  /** Size of each of the two follower tasks (a valid Fargate cpu/memory pair). */
+  follower: { cpu: number; memoryMiB: number };
+}
+
+/** Fargate's cpu units and the memory (MiB) each accepts (Linux, up to 4 vCPU). */
+const FARGATE_MEMORY_BY_CPU: Readonly<Record<number, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: [1024, 2048, 3072, 4096],
+  1024: [2048, 3072, 4096, 5120, 6144, 7168, 8192],
+  2048: Array.from({ length: 13 }, (_, i) => 4096 + i * 1024),
+  4096: Array.from({ length: 23 }, (_, i) => 8192 + i * 1024),
+};
+
+function isTimeZone(value: unknown): boolean {
+  if (typeof value !== 'string' || value === '') return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export class StageConfigError extends Error {
@@ -52,8 +87,24 @@ export function readStageConfig(stages: unknown, stage: string | undefined): Sta
   check(typeof database?.instanceClass === 'string', 'database.instanceClass must be set (e.g. t4g.micro)');
   check(Number.isInteger(database?.allocatedStorageGiB) && (database!.allocatedStorageGiB as number) >= 20, 'database.allocatedStorageGiB must be ≥ 20');
   check(typeof database?.multiAz === 'boolean', 'database.multiAz must be true or false');
+  check(typeof database?.deletionProtection === 'boolean', 'database.deletionProtection must be true or false');
+  const pitrDays = database?.backupRetentionDays as number;
+  check(Number.isInteger(pitrDays) && pitrDays >= 1 && pitrDays <= 35, 'database.backupRetentionDays must be a whole number of days between 1 and 35');
   check(Number.isInteger(value.logRetentionDays) && (value.logRetentionDays as number) > 0, 'logRetentionDays must be a positive whole number');
   check(Array.isArray(value.hotWalletAddresses) && value.hotWalletAddresses.every((a) => typeof a === 'string'), 'hotWalletAddresses must be a list of addresses');
+  check(isTimeZone(value.scheduleTimeZone), 'scheduleTimeZone must be an IANA time zone such as UTC or Europe/Paris');
+  const backup = value.backup as Record<string, unknown> | undefined;
+  const daily = backup?.dailyRetentionDays as number;
+  const weekly = backup?.weeklyRetentionDays as number;
+  check(Number.isInteger(daily) && daily >= 1, 'backup.dailyRetentionDays must be a whole number of days ≥ 1');
+  check(Number.isInteger(weekly) && weekly >= 7 && (!Number.isInteger(daily) || weekly >= daily), 'backup.weeklyRetentionDays must be a whole number of days ≥ 7 and ≥ backup.dailyRetentionDays');
+  check(Number.isInteger(value.natGateways) && (value.natGateways as number) >= 1 && (value.natGateways as number) <= 2, 'natGateways must be 1 or 2 (the VPC spans two AZs)');
+  const follower = value.follower as Record<string, unknown> | undefined;
+  const memoryChoices = FARGATE_MEMORY_BY_CPU[follower?.cpu as number];
+  check(
+    memoryChoices !== undefined && memoryChoices.includes(follower?.memoryMiB as number),
+    `follower.cpu/memoryMiB must be a Fargate size (cpu ${Object.keys(FARGATE_MEMORY_BY_CPU).join(', ')} with a memory it allows, e.g. 512/1024)`,
+  );
 
   if (problems.length > 0) {
     throw new StageConfigError(`Stage "${stage}" in cdk.json is invalid:\n- ${problems.join('\n- ')}`);

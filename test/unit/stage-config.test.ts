@@ -30,4 +30,30 @@ describe('stage configuration', () => {
     expect(error!.message).toContain('confirmations must be a whole number');
     expect(error!.message).toContain('ogmiosUrls must be');
   });
+
+  it('validates the schedule time zone, backup retention, NAT gateways, follower size and database protection', () => {
+    const broken = {
+      ...stages.prod,
+      scheduleTimeZone: 'Mars/Olympus',
+      backup: { dailyRetentionDays: 30, weeklyRetentionDays: 14 },
+      natGateways: 3,
+      follower: { cpu: 256, memoryMiB: 4096 },
+      database: { ...stages.prod.database, deletionProtection: 'yes', backupRetentionDays: 36 },
+    };
+    expect(() => readStageConfig({ prod: broken }, 'prod')).toThrow(
+      expect.objectContaining({
+        message: expect.stringMatching(
+          /database\.deletionProtection must be true or false[\s\S]*database\.backupRetentionDays must be a whole number of days between 1 and 35[\s\S]*scheduleTimeZone must be an IANA time zone[\s\S]*backup\.weeklyRetentionDays must be .* ≥ backup\.dailyRetentionDays[\s\S]*natGateways must be 1 or 2[\s\S]*follower\.cpu\/memoryMiB must be a Fargate size/,
+        ),
+      }),
+    );
+  });
+
+  it('keeps prod protected: Multi-AZ, deletion protection, 30/90-day backups, a time zone', () => {
+    const prod = readStageConfig(stages, 'prod');
+    expect(prod.database).toMatchObject({ multiAz: true, deletionProtection: true });
+    expect(prod.backup).toEqual({ dailyRetentionDays: 30, weeklyRetentionDays: 90 });
+    expect(readStageConfig(stages, 'dev').database.deletionProtection).toBe(false);
+    expect(prod.scheduleTimeZone).toBe('UTC');
+  });
 });

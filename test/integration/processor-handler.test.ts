@@ -83,7 +83,11 @@ describe('processor handler', () => {
     const documents = emfDocuments(first.lines);
     expect(metricValues(documents, 'ColdStart')).toHaveLength(1);
     expect(metricValues(documents, Metric.blocksApplied)).toEqual([{ value: [1, 1], dimensions: DIMENSIONS }]);
-    expect(metricValues(documents, Metric.paymentsDetected)).toEqual([{ value: 1, dimensions: { ...DIMENSIONS, reference_type: 'deposit' } }]);
+    // By reference type for the dashboard, and over all reference types for the alarms.
+    expect(metricValues(documents, Metric.paymentsDetected)).toEqual([
+      { value: 1, dimensions: { ...DIMENSIONS, reference_type: 'deposit' } },
+      { value: 1, dimensions: DIMENSIONS },
+    ]);
     expect(documents.every((document) => document._aws.CloudWatchMetrics[0]!.Namespace === 'PaymentMonitor')).toBe(true);
 
     const second = await captureOutput(() => handler(sqsEvent(chain.forward([chain.next()])), lambdaContext('processor')));

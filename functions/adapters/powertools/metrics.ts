@@ -7,6 +7,10 @@ import { METRICS_NAMESPACE, type ObservabilitySettings } from './settings.js';
  * The domain's Metrics on Powertools Metrics (CloudWatch EMF on stdout). Metrics without dimensions of their
  * own are buffered and written by publish(), once per invocation; one with dimensions (payments by reference
  * type) is written at once as its own EMF document, since a document's dimensions apply to all its metrics.
+ *
+ * A value with dimensions of its own is also recorded without them: CloudWatch never adds series up across a
+ * dimension for an alarm, so "no payment detected for 6 h" or "any payment reversed" needs the service/stage
+ * series of all reference types, while the dashboard keeps the per-reference-type ones.
  */
 export class LambdaMetrics implements Metrics {
   constructor(readonly powertools: PowertoolsMetrics) {}
@@ -38,7 +42,6 @@ export class LambdaMetrics implements Metrics {
     if (!Number.isFinite(value)) return;
     if (dimensions && Object.keys(dimensions).length > 0) {
       this.powertools.singleMetric().addDimensions(dimensions).addMetric(name, unit, value);
-      return;
     }
     this.powertools.addMetric(name, unit, value);
   }

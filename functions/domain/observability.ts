@@ -12,6 +12,13 @@ export const LogEvent = {
   reconciliationSuccess: 'reconciliation_success',
   balanceMismatch: 'balance_mismatch',
   rebuildProgress: 'rebuild_progress',
+  rebuildStarted: 'rebuild_started',
+  rebuildCompleted: 'rebuild_completed',
+  /** A payment a rebuild cleared and the re-derived chain did not find again (pending: rolled back). */
+  rebuildPaymentNotFound: 'rebuild_payment_not_found',
+  backupExported: 'backup_exported',
+  backupRestored: 'backup_restored',
+  partitionsEnsured: 'partitions_ensured',
 } as const;
 
 export const Metric = {

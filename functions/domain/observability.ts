@@ -11,6 +11,11 @@ export const LogEvent = {
   reconciliationDiscrepancy: 'reconciliation_discrepancy',
   reconciliationSuccess: 'reconciliation_success',
   balanceMismatch: 'balance_mismatch',
+  /** A run stopped for time and asked another invocation to continue it; or could not start; or failed. */
+  reconciliationContinued: 'reconciliation_continued',
+  reconciliationSkipped: 'reconciliation_skipped',
+  reconciliationFailed: 'reconciliation_failed',
+  hotWalletBalance: 'hot_wallet_balance',
   rebuildProgress: 'rebuild_progress',
   rebuildStarted: 'rebuild_started',
   rebuildCompleted: 'rebuild_completed',

@@ -1,0 +1,220 @@
+/**
+ * reconciliation_runs and reconciliation_discrepancies. Every write that advances a run is guarded by the state
+ * it expects (running, cursor where the chunk started, balances not yet verified), checked under the run's row
+ * lock, so repeating a step or racing another invocation never counts anything twice.
+ */
+import type pg from 'pg';
+import type { ReconciliationTrigger } from '../../domain/reconciliation/ports.js';
+import type {
+  BalanceVerification,
+  ComparedChunk,
+  ReconciliationRun,
+  ReconciliationRunStore,
+  StartOutcome,
+} from '../../domain/reconciliation/ports.js';
+import { inTransaction } from './pool.js';
+import { assetsToJson } from './reconciliation-records.js';
+
+interface RunRow {
+  id: bigint;
+  trigger: ReconciliationTrigger;
+  status: ReconciliationRun['status'];
+  started_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+  address_cursor: bigint;
+  chunks: number;
+  lagging_chunks: number;
+  invocations: number;
+  first_point_height: bigint | null;
+  last_point_height: bigint | null;
+  last_point_slot: bigint | null;
+  last_point_hash: string | null;
+  addresses: bigint;
+  matched: bigint;
+  missing_in_db: bigint;
+  extra_in_db: bigint;
+  amount_mismatch: bigint;
+  asset_mismatch: bigint;
+  too_recent: bigint;
+  balance_mismatches: bigint | null;
+  error: string | null;
+}
+
+export class PostgresReconciliationRuns implements ReconciliationRunStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async start(trigger: ReconciliationTrigger, staleAfterMs: number): Promise<StartOutcome> {
+    return inTransaction(this.pool, async (client) => {
+      // A run whose invocation died (timeout, crash) without continuing would block every later run.
+      await client.query(
+        `UPDATE reconciliation_runs
+            SET status = 'failed', finished_at = now(), updated_at = now(),
+                error = 'abandoned: no progress for ' || $1::integer::text || ' s'
+          WHERE status = 'running' AND updated_at < now() - make_interval(secs => $1::integer)`,
+        [Math.round(staleAfterMs / 1000)],
+      );
+      const inserted = await client.query<RunRow>(
+        'INSERT INTO reconciliation_runs (trigger) VALUES ($1) ON CONFLICT DO NOTHING RETURNING *',
+        [trigger],
+      );
+      if (inserted.rows[0]) return { started: runFromRow(inserted.rows[0]) };
+      const running = await client.query<RunRow>("SELECT * FROM reconciliation_runs WHERE status = 'running'");
+      if (!running.rows[0]) throw new Error('a reconciliation run could not be started and none is running');
+      return { alreadyRunning: runFromRow(running.rows[0]) };
+    });
+  }
+
+  async find(id: bigint): Promise<ReconciliationRun | null> {
+    const { rows } = await this.pool.query<RunRow>('SELECT * FROM reconciliation_runs WHERE id = $1', [id.toString()]);
+    return rows[0] ? runFromRow(rows[0]) : null;
+  }
+
+  async noteInvocation(id: bigint): Promise<void> {
+    await this.pool.query(
+      "UPDATE reconciliation_runs SET invocations = invocations + 1, updated_at = now() WHERE id = $1 AND status = 'running'",
+      [id.toString()],
+    );
+  }
+
+  async recordChunk(id: bigint, chunk: ComparedChunk, detailLimit: number): Promise<{ detailed: number } | 'stale'> {
+    return inTransaction(this.pool, async (client) => {
+      const locked = await client.query<{ address_cursor: bigint; status: string }>(
+        'SELECT address_cursor, status FROM reconciliation_runs WHERE id = $1 FOR UPDATE',
+        [id.toString()],
+      );
+      const run = locked.rows[0];
+      if (run?.status !== 'running' || run.address_cursor !== chunk.fromCursor) return 'stale';
+
+      const kept = await client.query<{ count: bigint }>(
+        "SELECT count(*) FROM reconciliation_discrepancies WHERE run_id = $1 AND kind <> 'balance_mismatch'",
+        [id.toString()],
+      );
+      const detailed = Math.min(chunk.discrepancies.length, Math.max(0, detailLimit - Number(kept.rows[0]?.count ?? 0n)));
+      if (detailed > 0) {
+        const details = chunk.discrepancies.slice(0, detailed).map((discrepancy) => ({
+          kind: discrepancy.kind,
+          address: discrepancy.address,
+          tx_hash: discrepancy.txId,
+          output_index: discrepancy.index,
+          chain_lovelace: discrepancy.chain?.lovelace.toString() ?? null,
+          db_lovelace: discrepancy.db?.lovelace.toString() ?? null,
+          chain_assets: discrepancy.chain ? assetsToJson(discrepancy.chain.assets) : null,
+          db_assets: discrepancy.db ? assetsToJson(discrepancy.db.assets) : null,
+        }));
+        await client.query(
+          `INSERT INTO reconciliation_discrepancies
+                  (run_id, kind, address, tx_hash, output_index, chain_lovelace, db_lovelace, chain_assets, db_assets)
+           SELECT $1, d.kind, d.address, d.tx_hash, d.output_index, d.chain_lovelace, d.db_lovelace, d.chain_assets, d.db_assets
+             FROM jsonb_to_recordset($2::jsonb) AS d(kind text, address text, tx_hash text, output_index integer,
+                                                     chain_lovelace bigint, db_lovelace bigint, chain_assets jsonb, db_assets jsonb)`,
+          [id.toString(), JSON.stringify(details)],
+        );
+      }
+      const { counts, point } = chunk;
+      await client.query(
+        `UPDATE reconciliation_runs
+            SET address_cursor = $2, chunks = chunks + 1, lagging_chunks = lagging_chunks + $3,
+                addresses = addresses + $4, matched = matched + $5, missing_in_db = missing_in_db + $6,
+                extra_in_db = extra_in_db + $7, amount_mismatch = amount_mismatch + $8,
+                asset_mismatch = asset_mismatch + $9, too_recent = too_recent + $10,
+                first_point_height = coalesce(first_point_height, $11),
+                last_point_height = coalesce($11, last_point_height),
+                last_point_slot = coalesce($12, last_point_slot),
+                last_point_hash = coalesce($13, last_point_hash),
+                updated_at = now()
+          WHERE id = $1`,
+        [
+          id.toString(),
+          chunk.toCursor.toString(),
+          chunk.mode === 'lagging' ? 1 : 0,
+          chunk.addresses,
+          counts.matched,
+          counts.missingInDb,
+          counts.extraInDb,
+          counts.amountMismatch,
+          counts.assetMismatch,
+          counts.tooRecent,
+          point?.height.toString() ?? null,
+          point?.slot.toString() ?? null,
+          point?.hash ?? null,
+        ],
+      );
+      return { detailed };
+    });
+  }
+
+  async recordBalances(id: bigint, verification: BalanceVerification): Promise<'recorded' | 'stale'> {
+    return inTransaction(this.pool, async (client) => {
+      const updated = await client.query(
+        `UPDATE reconciliation_runs SET balance_mismatches = $2, updated_at = now()
+          WHERE id = $1 AND status = 'running' AND balance_mismatches IS NULL`,
+        [id.toString(), verification.mismatchCount],
+      );
+      if (updated.rowCount !== 1) return 'stale';
+      if (verification.mismatches.length > 0) {
+        await client.query(
+          `INSERT INTO reconciliation_discrepancies (run_id, kind, user_id, stored_lovelace, calculated_lovelace)
+           SELECT $1, 'balance_mismatch', m.user_id, m.stored_lovelace, m.calculated_lovelace
+             FROM jsonb_to_recordset($2::jsonb) AS m(user_id text, stored_lovelace bigint, calculated_lovelace numeric)`,
+          [
+            id.toString(),
+            JSON.stringify(
+              verification.mismatches.map((mismatch) => ({
+                user_id: mismatch.userId,
+                stored_lovelace: mismatch.storedLovelace.toString(),
+                calculated_lovelace: mismatch.calculatedLovelace.toString(),
+              })),
+            ),
+          ],
+        );
+      }
+      return 'recorded';
+    });
+  }
+
+  async finish(id: bigint, outcome: { status: 'completed' } | { status: 'failed'; error: string }): Promise<ReconciliationRun | null> {
+    const { rows } = await this.pool.query<RunRow>(
+      `UPDATE reconciliation_runs SET status = $2, error = $3, finished_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'running' RETURNING *`,
+      [id.toString(), outcome.status, outcome.status === 'failed' ? outcome.error.slice(0, 2000) : null],
+    );
+    return rows[0] ? runFromRow(rows[0]) : null;
+  }
+
+  async recent(limit: number): Promise<ReconciliationRun[]> {
+    const { rows } = await this.pool.query<RunRow>('SELECT * FROM reconciliation_runs ORDER BY id DESC LIMIT $1', [limit]);
+    return rows.map(runFromRow);
+  }
+}
+
+function runFromRow(row: RunRow): ReconciliationRun {
+  return {
+    id: row.id,
+    trigger: row.trigger,
+    status: row.status,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
+    addressCursor: row.address_cursor,
+    invocations: row.invocations,
+    firstPointHeight: row.first_point_height,
+    lastPoint:
+      row.last_point_height !== null && row.last_point_slot !== null && row.last_point_hash !== null
+        ? { height: row.last_point_height, slot: row.last_point_slot, hash: row.last_point_hash }
+        : null,
+    counts: {
+      addresses: Number(row.addresses),
+      chunks: row.chunks,
+      laggingChunks: row.lagging_chunks,
+      matched: Number(row.matched),
+      missingInDb: Number(row.missing_in_db),
+      extraInDb: Number(row.extra_in_db),
+      amountMismatch: Number(row.amount_mismatch),
+      assetMismatch: Number(row.asset_mismatch),
+      tooRecent: Number(row.too_recent),
+      balanceMismatches: row.balance_mismatches === null ? null : Number(row.balance_mismatches),
+    },
+    error: row.error,
+  };
+}

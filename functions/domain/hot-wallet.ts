@@ -1,0 +1,46 @@
+/**
+ * The hot wallet: the addresses the business pays out from. Its balance is watched (every minute) so that the
+ * HotWalletLow / HotWalletCritical alarms fire before withdrawals start failing. Only ADA counts; tokens held
+ * there are reported but carry no balance of their own.
+ */
+import { validateAddress } from './address.js';
+import type { AssetQuantity } from './chain.js';
+import type { Network } from './network.js';
+
+export interface HotWalletOutput {
+  lovelace: bigint;
+  assets: readonly AssetQuantity[];
+}
+
+export interface HotWalletBalance {
+  lovelace: bigint;
+  utxoCount: number;
+  /** Distinct tokens held (ignored by the balance). */
+  tokenKinds: number;
+}
+
+export function sumHotWallet(outputs: readonly HotWalletOutput[]): HotWalletBalance {
+  let lovelace = 0n;
+  const tokens = new Set<string>();
+  for (const output of outputs) {
+    lovelace += output.lovelace;
+    for (const asset of output.assets) tokens.add(`${asset.policyId}.${asset.assetName}`);
+  }
+  return { lovelace, utxoCount: outputs.length, tokenKinds: tokens.size };
+}
+
+/**
+ * HOT_WALLET_ADDRESSES: comma-separated, each a valid payment address of `network`, returned in canonical form
+ * (what Ogmios answers with). An empty setting is no hot wallet; one bad address refuses the whole setting.
+ */
+export function parseHotWalletAddresses(setting: string | undefined, network: Network): string[] {
+  const entries = (setting ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const addresses = entries.map((entry, position) => {
+    try {
+      return validateAddress(entry, network).address;
+    } catch (error) {
+      throw new Error(`HOT_WALLET_ADDRESSES entry ${position + 1}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+  return [...new Set(addresses)];
+}

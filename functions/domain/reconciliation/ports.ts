@@ -1,0 +1,110 @@
+/** What a reconciliation run needs from the outside world: the database's side, the chain's side, its own record. */
+import type { BlockPoint, Point } from '../chain.js';
+import type { ChainOutput, ChunkCounts, ComparisonMode, OutputDiscrepancy, RecordedPayment } from './classification.js';
+
+export const RECONCILIATION_TRIGGERS = ['daily', 'on_demand', 'reconnect'] as const;
+export type ReconciliationTrigger = (typeof RECONCILIATION_TRIGGERS)[number];
+
+export interface AddressChunk {
+  addresses: string[];
+  /** payment_addresses.id of the last address: the cursor after this chunk. */
+  lastId: bigint;
+}
+
+export interface AppliedPoint extends BlockPoint {
+  height: bigint;
+}
+
+export interface DatabaseSnapshot {
+  /** The database's applied block when the payments were read (null: nothing applied yet). */
+  applied: AppliedPoint | null;
+  payments: RecordedPayment[];
+}
+
+export interface BalanceMismatch {
+  userId: string;
+  /** user_balances.balance_lovelace (0 when the user has ledger rows but no balance row). */
+  storedLovelace: bigint;
+  /** The sum of the user's ledger rows: credits minus debits. */
+  calculatedLovelace: bigint;
+}
+
+export interface BalanceVerification {
+  usersChecked: number;
+  mismatchCount: number;
+  /** The first mismatches, up to the limit asked for. */
+  mismatches: BalanceMismatch[];
+}
+
+/** The database side of the comparison. */
+export interface ReconciliationRecords {
+  /** The next payment addresses after `cursor` (keyset on payment_addresses.id), at most `limit`; null when none. */
+  addressesAfter(cursor: bigint, limit: number): Promise<AddressChunk | null>;
+  /** The applied block and the pending or confirmed payments at these addresses, read in one snapshot. */
+  paymentsAt(addresses: readonly string[]): Promise<DatabaseSnapshot>;
+  /** user_balances against the ledger sum per user, in one snapshot. */
+  verifyBalances(detailLimit: number): Promise<BalanceVerification>;
+}
+
+/** The chain side: the node's ledger state through Ogmios. */
+export interface ChainLedger {
+  tip(): Promise<Point>;
+  utxoAt(addresses: readonly string[]): Promise<ChainOutput[]>;
+}
+
+export interface RunCounts extends ChunkCounts {
+  addresses: number;
+  chunks: number;
+  laggingChunks: number;
+  /** null until the balances were verified. */
+  balanceMismatches: number | null;
+}
+
+export interface ReconciliationRun {
+  id: bigint;
+  trigger: ReconciliationTrigger;
+  status: 'running' | 'completed' | 'failed';
+  startedAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+  addressCursor: bigint;
+  invocations: number;
+  firstPointHeight: bigint | null;
+  lastPoint: AppliedPoint | null;
+  counts: RunCounts;
+  error: string | null;
+}
+
+export interface ComparedChunk {
+  /** The cursor the chunk started from: the chunk is recorded only if the run is still there. */
+  fromCursor: bigint;
+  toCursor: bigint;
+  addresses: number;
+  mode: ComparisonMode;
+  /** The point compared at, when consistent. */
+  point: AppliedPoint | null;
+  counts: ChunkCounts;
+  discrepancies: readonly OutputDiscrepancy[];
+}
+
+export type StartOutcome = { started: ReconciliationRun } | { alreadyRunning: ReconciliationRun };
+
+/** The run's own record (reconciliation_runs and its discrepancies). */
+export interface ReconciliationRunStore {
+  /** Starts a run unless one is running; a running one not updated for `staleAfterMs` is failed as abandoned first. */
+  start(trigger: ReconciliationTrigger, staleAfterMs: number): Promise<StartOutcome>;
+  find(id: bigint): Promise<ReconciliationRun | null>;
+  /** Counts one more invocation working on the run (a continuation). */
+  noteInvocation(id: bigint): Promise<void>;
+  /**
+   * Adds a chunk's counts and discrepancies (at most `detailLimit` discrepancy rows per run) and moves the cursor,
+   * atomically, only if the run is running with its cursor at `chunk.fromCursor`. Returns how many of the
+   * chunk's discrepancies were kept in detail, or 'stale' when another invocation got there first.
+   */
+  recordChunk(id: bigint, chunk: ComparedChunk, detailLimit: number): Promise<{ detailed: number } | 'stale'>;
+  /** Records the balance verification once; 'stale' when it was already recorded or the run is no longer running. */
+  recordBalances(id: bigint, verification: BalanceVerification): Promise<'recorded' | 'stale'>;
+  /** Ends a running run; null when it had already ended. */
+  finish(id: bigint, outcome: { status: 'completed' } | { status: 'failed'; error: string }): Promise<ReconciliationRun | null>;
+  recent(limit: number): Promise<ReconciliationRun[]>;
+}

@@ -1,0 +1,168 @@
+/**
+ * Works through a reconciliation run: address chunk after address chunk (the chain's UTxOs against the database's
+ * payments), then the balances against the ledger, then the summary. Memory holds one chunk at a time.
+ *
+ * Resumable: every chunk is recorded with the cursor it started from, so the run can stop after any chunk (the
+ * time budget of a Lambda) and be continued by another invocation; a chunk that two invocations compare is
+ * counted once (the second one finds the cursor moved and steps aside).
+ */
+import { adaForDisplay, LogEvent, Metric } from '../observability.js';
+import type { Logger, Metrics } from '../ports.js';
+import type { BlockPoint, Point } from '../chain.js';
+import { compareChunk, discrepancyTotal, type ComparisonMode, type OutputDiscrepancy } from './classification.js';
+import type { AppliedPoint, ChainLedger, ReconciliationRecords, ReconciliationRun, ReconciliationRunStore } from './ports.js';
+
+export interface ReconciliationRunnerOptions {
+  records: ReconciliationRecords;
+  chain: ChainLedger;
+  runs: ReconciliationRunStore;
+  logger: Logger;
+  metrics: Metrics;
+  /** Addresses per chunk: one UTxO query and one database read each. */
+  chunkSize: number;
+  /** Discrepancies kept in detail (and logged one per line) per run; the counts are always complete. */
+  detailLimit?: number;
+}
+
+export type RunProgress =
+  | { outcome: 'completed'; run: ReconciliationRun }
+  /** Time ran short: the run stopped after a recorded chunk and must be continued. */
+  | { outcome: 'paused'; run: ReconciliationRun }
+  /** Another invocation advanced or ended the run meanwhile: this one stops, having recorded nothing twice. */
+  | { outcome: 'superseded'; run: ReconciliationRun | null };
+
+export const DEFAULT_DETAIL_LIMIT = 500;
+
+export class ReconciliationRunner {
+  private readonly detailLimit: number;
+
+  constructor(private readonly options: ReconciliationRunnerOptions) {
+    if (!Number.isSafeInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError('chunkSize must be a whole number ≥ 1');
+    this.detailLimit = options.detailLimit ?? DEFAULT_DETAIL_LIMIT;
+  }
+
+  /**
+   * Continues `run` from its cursor while `hasTimeForMore()` says so after each chunk (at least one chunk is
+   * always done, so every invocation makes progress).
+   */
+  async advance(run: ReconciliationRun, hasTimeForMore: () => boolean): Promise<RunProgress> {
+    const { records, runs } = this.options;
+    let cursor = run.addressCursor;
+    for (;;) {
+      const chunk = await records.addressesAfter(cursor, this.options.chunkSize);
+      if (chunk === null) return this.complete(run.id);
+      const recorded = await this.compareAndRecord(run.id, cursor, chunk.addresses, chunk.lastId);
+      if (recorded === 'stale') return { outcome: 'superseded', run: await runs.find(run.id) };
+      cursor = chunk.lastId;
+      if (!hasTimeForMore()) {
+        const current = await runs.find(run.id);
+        return current?.status === 'running' ? { outcome: 'paused', run: current } : { outcome: 'superseded', run: current };
+      }
+    }
+  }
+
+  private async compareAndRecord(runId: bigint, fromCursor: bigint, addresses: string[], toCursor: bigint): Promise<'recorded' | 'stale'> {
+    const { chain, records, runs, logger } = this.options;
+    // The database is read after the chain: it can only have caught up, never the other way round.
+    const tipBefore = await chain.tip();
+    const outputs = await chain.utxoAt(addresses);
+    const tipAfter = await chain.tip();
+    const snapshot = await records.paymentsAt(addresses);
+    const mode = comparisonMode(tipBefore, tipAfter, snapshot.applied);
+    const { counts, discrepancies } = compareChunk(outputs, snapshot.payments, mode);
+    const recorded = await runs.recordChunk(
+      runId,
+      { fromCursor, toCursor, addresses: addresses.length, mode, point: mode === 'consistent' ? snapshot.applied : null, counts, discrepancies },
+      this.detailLimit,
+    );
+    if (recorded === 'stale') return 'stale';
+    for (const discrepancy of discrepancies.slice(0, recorded.detailed)) {
+      logger.warn(LogEvent.reconciliationDiscrepancy, describeDiscrepancy(runId, discrepancy));
+    }
+    return 'recorded';
+  }
+
+  private async complete(runId: bigint): Promise<RunProgress> {
+    const { records, runs, logger, metrics } = this.options;
+    const verification = await records.verifyBalances(this.detailLimit);
+    if ((await runs.recordBalances(runId, verification)) === 'recorded') {
+      for (const mismatch of verification.mismatches) {
+        logger.error(LogEvent.balanceMismatch, {
+          run_id: runId.toString(),
+          user_id: mismatch.userId,
+          stored_lovelace: mismatch.storedLovelace.toString(),
+          calculated_lovelace: mismatch.calculatedLovelace.toString(),
+          difference_lovelace: (mismatch.storedLovelace - mismatch.calculatedLovelace).toString(),
+        });
+      }
+    }
+    const finished = await runs.finish(runId, { status: 'completed' });
+    if (finished === null) return { outcome: 'superseded', run: await runs.find(runId) };
+
+    // One set of figures per run, whatever the number of invocations it took: what the alarms read.
+    const { counts } = finished;
+    const discrepancies = discrepancyTotal(counts);
+    metrics.count(Metric.reconciliationRuns, 1);
+    metrics.count(Metric.reconciliationDiscrepancies, discrepancies);
+    metrics.count(Metric.reconciliationMatched, counts.matched);
+    metrics.count(Metric.reconciliationTooRecent, counts.tooRecent);
+    metrics.count(Metric.balanceMismatches, counts.balanceMismatches ?? 0);
+    const summary = describeRun(finished);
+    if (discrepancies > 0 || (counts.balanceMismatches ?? 0) > 0) logger.error(LogEvent.reconciliationDiscrepancy, { summary: true, ...summary });
+    else logger.info(LogEvent.reconciliationSuccess, summary);
+    return { outcome: 'completed', run: finished };
+  }
+}
+
+/** Consistent only when the node stayed on the database's applied block for the whole query (see classification.ts). */
+export function comparisonMode(tipBefore: Point, tipAfter: Point, applied: AppliedPoint | null): ComparisonMode {
+  if (applied === null) return tipBefore === 'origin' && tipAfter === 'origin' ? 'consistent' : 'lagging';
+  return samePoint(tipBefore, applied) && samePoint(tipAfter, applied) ? 'consistent' : 'lagging';
+}
+
+function samePoint(point: Point, block: BlockPoint): boolean {
+  return point !== 'origin' && point.hash === block.hash && point.slot === block.slot;
+}
+
+function describeDiscrepancy(runId: bigint, discrepancy: OutputDiscrepancy): Record<string, unknown> {
+  return {
+    run_id: runId.toString(),
+    kind: discrepancy.kind,
+    tx_hash: discrepancy.txId,
+    output_index: discrepancy.index,
+    address: discrepancy.address,
+    ...(discrepancy.chain
+      ? { chain_lovelace: discrepancy.chain.lovelace.toString(), chain_ada: adaForDisplay(discrepancy.chain.lovelace), chain_tokens: discrepancy.chain.assets.length }
+      : {}),
+    ...(discrepancy.db
+      ? { db_lovelace: discrepancy.db.lovelace.toString(), db_ada: adaForDisplay(discrepancy.db.lovelace), db_tokens: discrepancy.db.assets.length, db_spent: discrepancy.db.spent }
+      : {}),
+  };
+}
+
+/** The run as operators read it in the logs and the CLI: integers as numbers or decimal strings, never floats. */
+export function describeRun(run: ReconciliationRun): Record<string, unknown> {
+  const { counts } = run;
+  return {
+    run_id: run.id.toString(),
+    trigger: run.trigger,
+    status: run.status,
+    started_at: run.startedAt.toISOString(),
+    finished_at: run.finishedAt?.toISOString() ?? null,
+    invocations: run.invocations,
+    addresses: counts.addresses,
+    chunks: counts.chunks,
+    lagging_chunks: counts.laggingChunks,
+    compared_from_height: run.firstPointHeight?.toString() ?? null,
+    compared_at: run.lastPoint ? { height: run.lastPoint.height.toString(), slot: run.lastPoint.slot.toString(), hash: run.lastPoint.hash } : null,
+    matched: counts.matched,
+    missing_in_db: counts.missingInDb,
+    extra_in_db: counts.extraInDb,
+    amount_mismatch: counts.amountMismatch,
+    asset_mismatch: counts.assetMismatch,
+    too_recent: counts.tooRecent,
+    discrepancies: discrepancyTotal(counts),
+    balance_mismatches: counts.balanceMismatches,
+    ...(run.error ? { error: run.error } : {}),
+  };
+}

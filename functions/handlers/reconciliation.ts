@@ -1,0 +1,58 @@
+/**
+ * Reconciliation Lambda: the daily check (EventBridge Scheduler, 03:00) of the database against the chain and
+ * of the balances against the ledger; also on demand and after a follower reconnect. When its time runs short it
+ * invokes itself asynchronously with `{ "runId": … }` to continue. The work is in reconciliation-core.ts.
+ */
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { Context } from 'aws-lambda';
+import { selfContinuation } from '../adapters/lambda/self-continuation.js';
+import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
+import { OgmiosReconciliationLedger } from '../adapters/ogmios/reconciliation-ledger.js';
+import { createPool } from '../adapters/postgres/pool.js';
+import { PostgresReconciliationRecords } from '../adapters/postgres/reconciliation-records.js';
+import { PostgresReconciliationRuns } from '../adapters/postgres/reconciliation-runs.js';
+import { logger, metrics } from '../adapters/powertools/instances.js';
+import { ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
+import { once } from './lazy.js';
+import { handleReconciliation, readReconciliationSettings, type ReconciliationOutcome } from './reconciliation-core.js';
+import { resolveDatabaseUrl, resolveOgmiosEndpoints } from './runtime-config.js';
+
+const settings = readReconciliationSettings(process.env);
+
+// Built once per instance, on first use; a continuation often lands on the same warm instance.
+const dependencies = once(async () => {
+  const endpoints = await resolveOgmiosEndpoints(process.env);
+  if (!endpoints) throw new Error('OGMIOS_URL is not set: reconciliation compares the database with the chain through Ogmios');
+  const pool = createPool({ connectionString: await resolveDatabaseUrl(process.env), max: 2, applicationName: 'payment-monitor-reconciliation' });
+  const ledger = new LedgerStateClient({ ...endpoints, logger });
+  const runs = new PostgresReconciliationRuns(pool);
+  const runner = new ReconciliationRunner({
+    records: new PostgresReconciliationRecords(pool),
+    chain: new OgmiosReconciliationLedger(ledger),
+    runs,
+    logger,
+    metrics,
+    chunkSize: settings.chunkSize,
+  });
+  return { runs, runner, lambda: new LambdaClient({}) };
+});
+
+export async function handler(event: unknown, context: Context): Promise<ReconciliationOutcome> {
+  logger.addContext(context);
+  metrics.captureColdStart(context.functionName);
+  try {
+    const { runs, runner, lambda } = await dependencies();
+    const continueWith = selfContinuation(lambda, context.functionName);
+    return await handleReconciliation(event, {
+      runner,
+      runs,
+      logger,
+      continueLater: (runId) => continueWith({ runId: runId.toString() }),
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+      timeReserveMs: settings.timeReserveMs,
+      staleAfterMs: settings.staleAfterMs,
+    });
+  } finally {
+    metrics.publish();
+  }
+}

@@ -1,4 +1,5 @@
 import { NETWORKS, type Network } from '../functions/domain/network.js';
+import { resolveAlarmThresholds, type AlarmThresholds } from './constructs/monitoring/alarm-thresholds.js';
 
 /** One environment's settings, read from cdk.json context (`stages.<name>`); never from an AWS lookup. */
 export interface StageConfig {
@@ -29,6 +30,11 @@ export interface StageConfig {
   natGateways: number;
   /** Size of each of the two follower tasks (a valid Fargate cpu/memory pair). */
   follower: { cpu: number; memoryMiB: number };
+  /**
+   * Alarm thresholds: the tutorial's defaults (lib/constructs/monitoring/alarm-thresholds.ts) with the stage's
+   * optional overrides from cdk.json `alarms`, e.g. `{ "syncLag": { "warning": { "threshold": 100 } } }`.
+   */
+  alarms: AlarmThresholds;
 }
 
 /** Fargate's cpu units and the memory (MiB) each accepts (Linux, up to 4 vCPU). */
@@ -105,9 +111,11 @@ export function readStageConfig(stages: unknown, stage: string | undefined): Sta
     memoryChoices !== undefined && memoryChoices.includes(follower?.memoryMiB as number),
     `follower.cpu/memoryMiB must be a Fargate size (cpu ${Object.keys(FARGATE_MEMORY_BY_CPU).join(', ')} with a memory it allows, e.g. 512/1024)`,
   );
+  const alarms = resolveAlarmThresholds(value.alarms);
+  problems.push(...alarms.problems);
 
   if (problems.length > 0) {
     throw new StageConfigError(`Stage "${stage}" in cdk.json is invalid:\n- ${problems.join('\n- ')}`);
   }
-  return { stage, ...(value as Omit<StageConfig, 'stage'>) };
+  return { stage, ...(value as Omit<StageConfig, 'stage' | 'alarms'>), alarms: alarms.thresholds };
 }

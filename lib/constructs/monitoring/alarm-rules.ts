@@ -1,0 +1,316 @@
+/**
+ * The alarm catalogue: what each alarm watches, how it compares, what missing data means, and its runbook line.
+ * The numbers (threshold, duration) live in alarm-thresholds.ts so a stage can override them; this file is the
+ * CloudWatch counterpart of the tutorial's Prometheus rule file, and the README's "Alarm catalogue" mirrors it
+ * (test/infra/monitoring-projection.test.ts keeps the three in agreement).
+ */
+import { Metric } from '../../../functions/domain/observability.js';
+import { LeaseMetric } from '../../../functions/adapters/dynamodb/follower-lease.js';
+import { FollowerMetric } from '../../../functions/follower/leader-session.js';
+import { ProcessorMetric } from '../../../functions/handlers/processor-core.js';
+import type { AlarmKey, AlarmSetting, Severity } from './alarm-thresholds.js';
+
+export type Statistic = 'Sum' | 'Maximum' | 'Minimum' | 'Average';
+
+/** What an alarm watches; the facade resolves it against the resources it is given. */
+export type WatchedMetric =
+  /** Namespace PaymentMonitor, dimensions service + stage: written by the Lambdas or by the follower (EMF). */
+  | { readonly kind: 'custom'; readonly emitter: 'lambdas' | 'follower'; readonly metricName: string; readonly statistic: Statistic }
+  | { readonly kind: 'queue'; readonly queue: 'chainEvents' | 'deadLetter'; readonly metricName: 'ApproximateNumberOfMessagesVisible' | 'ApproximateAgeOfOldestMessage'; readonly statistic: Statistic }
+  /** AWS/Lambda of the processor, or of each operations function for a per-function rule. */
+  | { readonly kind: 'function'; readonly metricName: 'Errors' | 'Throttles'; readonly statistic: Statistic }
+  | { readonly kind: 'database'; readonly metricName: 'CPUUtilization' | 'FreeStorageSpace' | 'DatabaseConnections'; readonly statistic: Statistic };
+
+/**
+ * What CloudWatch does when a period has no data point:
+ * - `breaching`: silence is the problem (no payment detected, no leader, no reconciliation run);
+ * - `notBreaching`: the metric is only written when something happens (errors, reversals, DLQ depth);
+ * - `ignore`: keep the last state (a daily result stays visible until the next run reports).
+ */
+export type MissingData = 'breaching' | 'notBreaching' | 'ignore';
+
+export interface AlarmRule {
+  readonly key: AlarmKey;
+  readonly severity: Severity;
+  /** The alarm's name after `payment-monitor-<stage>-`. A per-function rule prefixes the function's label. */
+  readonly name: string;
+  /** The tutorial's alert rule this alarm mirrors, if any. */
+  readonly tutorialRule?: string;
+  readonly metric: WatchedMetric;
+  readonly comparison: '>' | '<';
+  /** How the threshold reads in the catalogue (`blocks`, `ADA`, `%`, …). */
+  readonly unit: string;
+  readonly missingData: MissingData;
+  /** One alarm per operations function (health, reconciliation, …) rather than one alarm. */
+  readonly perFunction?: boolean;
+  /** The runbook line: what it means, first checks, what to do. Becomes the alarm's description. */
+  readonly runbook: (setting: AlarmSetting) => string;
+}
+
+const lambdas = (metricName: string, statistic: Statistic): WatchedMetric => ({ kind: 'custom', emitter: 'lambdas', metricName, statistic });
+const follower = (metricName: string, statistic: Statistic): WatchedMetric => ({ kind: 'custom', emitter: 'follower', metricName, statistic });
+
+export const ALARM_RULES: readonly AlarmRule[] = [
+  {
+    key: 'syncLag',
+    severity: 'warning',
+    name: 'SyncLag',
+    tutorialRule: 'PaymentMonitorSyncLag',
+    metric: lambdas(Metric.syncLag, 'Maximum'),
+    comparison: '>',
+    unit: 'blocks',
+    missingData: 'breaching',
+    runbook: (s) =>
+      `Applied height more than ${s.threshold} blocks behind the tip for ${s.forMinutes} min, or the health check stopped reporting lag. ` +
+      'Check the dashboard (height vs tip, queue depth/age, processor errors, follower leader). ' +
+      'Queue growing: the processor is slow or failing (its logs); queue empty: the follower is not emitting (FollowerNoLeader, ogmios_reconnects); no lag data: the health function (HealthErrors).',
+  },
+  {
+    key: 'syncLag',
+    severity: 'critical',
+    name: 'SyncLagCritical',
+    tutorialRule: 'PaymentMonitorSyncLagCritical',
+    metric: lambdas(Metric.syncLag, 'Maximum'),
+    comparison: '>',
+    unit: 'blocks',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `Applied height more than ${s.threshold} blocks behind the tip for ${s.forMinutes} min: payments are detected late. ` +
+      'Same checks as SyncLag; also the DLQ and the database (CPU, connections). ' +
+      'Fix the stuck stage first (processor, follower or Ogmios provider); tell the business that confirmations are delayed.',
+  },
+  {
+    key: 'noPaymentsDetected',
+    severity: 'warning',
+    name: 'NoPaymentsDetected',
+    tutorialRule: 'NoPaymentsDetected',
+    metric: lambdas(Metric.paymentsDetected, 'Sum'),
+    comparison: '<',
+    unit: 'payments',
+    missingData: 'breaching',
+    runbook: (s) =>
+      `Fewer than ${s.threshold} payment detected (all reference types) in every hour for ${s.forMinutes / 60} h. ` +
+      'Check that the engine is applying blocks (SyncLag, sync_height) and that addresses are registered (cli addresses list). ' +
+      'If blocks are applied and addresses exist, confirm with the business that payments were expected; compare a known payment on an explorer.',
+  },
+  {
+    key: 'hotWalletBalance',
+    severity: 'warning',
+    name: 'HotWalletLow',
+    tutorialRule: 'HotWalletLow',
+    metric: lambdas(Metric.hotWalletBalanceAda, 'Minimum'),
+    comparison: '<',
+    unit: 'ADA',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `Hot-wallet balance below ${s.threshold.toLocaleString('en-US')} ADA for ${s.forMinutes} min. ` +
+      'Check recent withdrawals and the hot-wallet addresses in the stage config. Top the hot wallet up from cold storage.',
+  },
+  {
+    key: 'hotWalletBalance',
+    severity: 'critical',
+    name: 'HotWalletCritical',
+    tutorialRule: 'HotWalletCritical',
+    metric: lambdas(Metric.hotWalletBalanceAda, 'Minimum'),
+    comparison: '<',
+    unit: 'ADA',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `Hot-wallet balance below ${s.threshold.toLocaleString('en-US')} ADA for ${s.forMinutes} min: withdrawals may fail. ` +
+      'Check for an unexpected outflow (explorer, balance_transactions). Top up now; pause withdrawals if the outflow is not understood.',
+  },
+  {
+    key: 'deadLetterQueue',
+    severity: 'critical',
+    name: 'DeadLetterQueueNotEmpty',
+    metric: { kind: 'queue', queue: 'deadLetter', metricName: 'ApproximateNumberOfMessagesVisible', statistic: 'Maximum' },
+    comparison: '>',
+    unit: 'messages',
+    missingData: 'notBreaching',
+    runbook: () =>
+      'A chain event failed every delivery and left the queue: the blocks it carried may be missing from the database. ' +
+      'Read the message and the processor logs (poison_message, message_failed) for the reason. ' +
+      'Fix the cause, then redrive the DLQ to the main queue (events are idempotent); for a malformed message, rebuild from a checkpoint instead.',
+  },
+  {
+    key: 'queueAge',
+    severity: 'warning',
+    name: 'QueueOldestMessageAge',
+    metric: { kind: 'queue', queue: 'chainEvents', metricName: 'ApproximateAgeOfOldestMessage', statistic: 'Maximum' },
+    comparison: '>',
+    unit: 's',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `The oldest chain event has waited more than ${s.threshold} s for ${s.forMinutes} min: the processor is behind or stuck on a message. ` +
+      'Check processor errors, throttles and duration, and the database CPU. A failing message blocks its FIFO group until it reaches the DLQ; fix or let it move.',
+  },
+  {
+    key: 'processorErrors',
+    severity: 'warning',
+    name: 'ProcessorErrors',
+    metric: { kind: 'function', metricName: 'Errors', statistic: 'Sum' },
+    comparison: '>',
+    unit: 'errors',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `The processor failed whole invocations (crash, timeout) in every 5 min for ${s.forMinutes} min. ` +
+      'Check its logs and duration against the timeout, and database reachability. Fix the cause; SQS redelivers the batch.',
+  },
+  {
+    key: 'processorFailedMessages',
+    severity: 'warning',
+    name: 'ProcessorMessagesFailed',
+    metric: lambdas(ProcessorMetric.messagesFailed, 'Sum'),
+    comparison: '>',
+    unit: 'messages',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `The processor reported chain events as failed (partial batch response) in every 5 min for ${s.forMinutes} min. ` +
+      'Check its logs for message_failed and poison_message. A poison message reaches the DLQ after the receive count; a transient cause (database) clears by itself.',
+  },
+  {
+    key: 'processorThrottles',
+    severity: 'warning',
+    name: 'ProcessorThrottles',
+    metric: { kind: 'function', metricName: 'Throttles', statistic: 'Sum' },
+    comparison: '>',
+    unit: 'throttles',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `The processor was throttled in every 5 min for ${s.forMinutes} min. ` +
+      "Check the account's concurrency (other functions, reserved concurrency). Raise the limit or reserve concurrency for the processor.",
+  },
+  {
+    key: 'functionErrors',
+    severity: 'warning',
+    name: 'Errors',
+    metric: { kind: 'function', metricName: 'Errors', statistic: 'Sum' },
+    comparison: '>',
+    unit: 'errors',
+    missingData: 'notBreaching',
+    perFunction: true,
+    runbook: (s) =>
+      `This operations function failed in every 5 min for ${s.forMinutes} min. ` +
+      'Check its logs (by function name) and what it reaches (database, Ogmios, S3). Fix the cause; a scheduled run retries on its next schedule.',
+  },
+  {
+    key: 'followerLeader',
+    severity: 'critical',
+    name: 'FollowerNoLeader',
+    metric: follower(LeaseMetric.leader, 'Sum'),
+    comparison: '<',
+    unit: 'leaders',
+    missingData: 'breaching',
+    runbook: (s) =>
+      `No follower task held the lease for ${s.forMinutes} min (a failover takes under a minute), or no task reports at all: nothing follows the chain. ` +
+      'Check the ECS service (running tasks, stopped-task reasons), the follower logs (lease_renewal_failed, lease_lost) and DynamoDB. Restore the tasks; a new leader resumes from the database.',
+  },
+  {
+    key: 'followerEmitting',
+    severity: 'warning',
+    name: 'FollowerNotEmitting',
+    metric: follower(FollowerMetric.eventsEmitted, 'Sum'),
+    comparison: '<',
+    unit: 'events',
+    missingData: 'breaching',
+    runbook: (s) =>
+      `The follower emitted no chain event in every 5 min for ${s.forMinutes} min (a block comes every ~20 s). ` +
+      'Check ogmios_connected/ogmios_reconnects and follower_emit_failures on the dashboard, and the provider status. Switch relay or API key if the provider is down.',
+  },
+  {
+    key: 'reconciliationDiscrepancies',
+    severity: 'critical',
+    name: 'ReconciliationDiscrepancies',
+    metric: lambdas(Metric.reconciliationDiscrepancies, 'Maximum'),
+    comparison: '>',
+    unit: 'discrepancies',
+    missingData: 'ignore',
+    runbook: () =>
+      'The last reconciliation found payments that differ from the chain (missing, extra, amount or assets). ' +
+      'Read its reconciliation_discrepancy log lines. Do not credit by hand: rebuild from a checkpoint before the first discrepancy, then run reconciliation again.',
+  },
+  {
+    key: 'balanceMismatches',
+    severity: 'critical',
+    name: 'BalanceMismatches',
+    metric: lambdas(Metric.balanceMismatches, 'Maximum'),
+    comparison: '>',
+    unit: 'users',
+    missingData: 'ignore',
+    runbook: () =>
+      'A stored user balance differs from the sum of its ledger rows. ' +
+      'Read the balance_mismatch log lines (user, stored, ledger sum) and the audit_log. Freeze withdrawals for those users; recompute the balance from balance_transactions.',
+  },
+  {
+    key: 'paymentsReversed',
+    severity: 'critical',
+    name: 'PaymentReversed',
+    metric: lambdas(Metric.paymentsReversed, 'Sum'),
+    comparison: '>',
+    unit: 'payments',
+    missingData: 'notBreaching',
+    runbook: () =>
+      'A confirmed, credited payment left the chain in a rollback and was debited back (payment_reversed, critical). ' +
+      'Read the log line (user, amount, reference) and the rollback depth. Tell the business: the user may have withdrawn already; consider raising confirmations.',
+  },
+  {
+    key: 'reconciliationRuns',
+    severity: 'warning',
+    name: 'ReconciliationMissed',
+    metric: lambdas(Metric.reconciliationRuns, 'Sum'),
+    comparison: '<',
+    unit: 'runs',
+    missingData: 'breaching',
+    runbook: (s) =>
+      `No reconciliation completed in ${s.forMinutes / 60} h (a fresh stage reports this until its first nightly run). ` +
+      'Check the schedule and ReconciliationErrors, and the function logs. Invoke the reconciliation function by hand once fixed.',
+  },
+  {
+    key: 'databaseCpu',
+    severity: 'warning',
+    name: 'DatabaseCpuHigh',
+    metric: { kind: 'database', metricName: 'CPUUtilization', statistic: 'Average' },
+    comparison: '>',
+    unit: '%',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `Database CPU above ${s.threshold}% for ${s.forMinutes} min. ` +
+      'Check Performance Insights for the top statements, a rebuild or backup export running, and processor concurrency. Scale the instance class if it is sustained load.',
+  },
+  {
+    key: 'databaseFreeStorage',
+    severity: 'warning',
+    name: 'DatabaseFreeStorageLow',
+    metric: { kind: 'database', metricName: 'FreeStorageSpace', statistic: 'Minimum' },
+    comparison: '<',
+    unit: '% free',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `Free database storage below ${s.threshold}% of the allocation for ${s.forMinutes} min. ` +
+      'Check table sizes (incoming_payments partitions, blocks pruning) and WAL growth. Raise the allocated storage in the stage config and deploy.',
+  },
+  {
+    key: 'databaseFreeStorage',
+    severity: 'critical',
+    name: 'DatabaseFreeStorageCritical',
+    metric: { kind: 'database', metricName: 'FreeStorageSpace', statistic: 'Minimum' },
+    comparison: '<',
+    unit: '% free',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `Free database storage below ${s.threshold}% of the allocation for ${s.forMinutes} min: writes stop when it runs out. ` +
+      'Raise the allocated storage now (console or stage config); then find what grew.',
+  },
+  {
+    key: 'databaseConnections',
+    severity: 'warning',
+    name: 'DatabaseConnectionsHigh',
+    metric: { kind: 'database', metricName: 'DatabaseConnections', statistic: 'Maximum' },
+    comparison: '>',
+    unit: 'connections',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `More than ${s.threshold} database connections for ${s.forMinutes} min (max_connections depends on the instance class). ` +
+      'Check processor concurrency and functions that do not release connections (pg_stat_activity by application_name). Lower concurrency or put RDS Proxy in front.',
+  },
+];

@@ -1,0 +1,207 @@
+/**
+ * The alarms' thresholds, typed and keyed by severity, with the tutorial's alert rules as defaults. A stage may
+ * override any of them in cdk.json (`stages.<name>.alarms`); overrides are validated here, for both
+ * `lib/config.ts` (so `cdk synth` lists every mistake at once) and the monitoring facade (so a construct built
+ * from code cannot skip the checks).
+ */
+
+export type Severity = 'warning' | 'critical';
+export const SEVERITIES: readonly Severity[] = ['warning', 'critical'];
+
+/** One alarm's settings: the threshold it compares to, how long the condition must hold, whether it exists. */
+export interface AlarmSetting {
+  readonly threshold: number;
+  /** The condition must hold in every period of this many minutes (Prometheus' `for:`). */
+  readonly forMinutes: number;
+  readonly enabled: boolean;
+}
+
+export interface AlarmThresholds {
+  /** sync_lag_blocks above `threshold` blocks (PaymentMonitorSyncLag, PaymentMonitorSyncLagCritical). */
+  readonly syncLag: { readonly warning: AlarmSetting; readonly critical: AlarmSetting };
+  /** Fewer than `threshold` payments detected in each hour, over all reference types (NoPaymentsDetected). */
+  readonly noPaymentsDetected: { readonly warning: AlarmSetting };
+  /** hot_wallet_balance_ada below `threshold` ADA (HotWalletLow, HotWalletCritical). */
+  readonly hotWalletBalance: { readonly warning: AlarmSetting; readonly critical: AlarmSetting };
+  /** Messages visible in the DLQ above `threshold`. */
+  readonly deadLetterQueue: { readonly critical: AlarmSetting };
+  /** Age of the oldest chain event in the queue above `threshold` seconds. */
+  readonly queueAge: { readonly warning: AlarmSetting };
+  /** Processor invocation errors (crashes, timeouts) above `threshold` per 5 minutes. */
+  readonly processorErrors: { readonly warning: AlarmSetting };
+  /** Records the processor reported as failed (partial batch responses are not Lambda errors). */
+  readonly processorFailedMessages: { readonly warning: AlarmSetting };
+  readonly processorThrottles: { readonly warning: AlarmSetting };
+  /** Errors of each operations function (health, reconciliation, rebuild, …), one alarm per function. */
+  readonly functionErrors: { readonly warning: AlarmSetting };
+  /** Sum over the follower tasks of follower_leader below `threshold` (no task holds the lease). */
+  readonly followerLeader: { readonly critical: AlarmSetting };
+  /** Chain events emitted by the follower below `threshold` per 5 minutes. */
+  readonly followerEmitting: { readonly warning: AlarmSetting };
+  readonly reconciliationDiscrepancies: { readonly critical: AlarmSetting };
+  readonly balanceMismatches: { readonly critical: AlarmSetting };
+  /** Confirmed payments reversed by a rollback, over all reference types. */
+  readonly paymentsReversed: { readonly critical: AlarmSetting };
+  /** Completed reconciliation runs below `threshold` in `forMinutes` (26 h: the daily run plus slack). */
+  readonly reconciliationRuns: { readonly warning: AlarmSetting };
+  /** RDS CPUUtilization above `threshold` percent. */
+  readonly databaseCpu: { readonly warning: AlarmSetting };
+  /** RDS FreeStorageSpace below `threshold` percent of the allocated storage. */
+  readonly databaseFreeStorage: { readonly warning: AlarmSetting; readonly critical: AlarmSetting };
+  /** RDS DatabaseConnections above `threshold` (max_connections depends on the instance class). */
+  readonly databaseConnections: { readonly warning: AlarmSetting };
+}
+
+export type AlarmKey = keyof AlarmThresholds;
+
+const on = (threshold: number, forMinutes: number): AlarmSetting => ({ threshold, forMinutes, enabled: true });
+
+/** The tutorial's alert rules (first five keys) and the product's own, as shipped. */
+export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
+  syncLag: { warning: on(50, 5), critical: on(200, 2) },
+  noPaymentsDetected: { warning: on(1, 6 * 60) },
+  hotWalletBalance: { warning: on(50_000, 5), critical: on(10_000, 1) },
+  deadLetterQueue: { critical: on(0, 1) },
+  queueAge: { warning: on(300, 5) },
+  processorErrors: { warning: on(0, 10) },
+  processorFailedMessages: { warning: on(0, 10) },
+  processorThrottles: { warning: on(0, 10) },
+  functionErrors: { warning: on(0, 5) },
+  followerLeader: { critical: on(1, 5) },
+  followerEmitting: { warning: on(1, 10) },
+  reconciliationDiscrepancies: { critical: on(0, 60) },
+  balanceMismatches: { critical: on(0, 60) },
+  paymentsReversed: { critical: on(0, 1) },
+  reconciliationRuns: { warning: on(1, 26 * 60) },
+  databaseCpu: { warning: on(80, 15) },
+  databaseFreeStorage: { warning: on(20, 10), critical: on(10, 5) },
+  databaseConnections: { warning: on(80, 10) },
+};
+
+/** Period (minutes) each threshold is evaluated over; `forMinutes` must be a whole number of periods. */
+export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
+  syncLag: 1,
+  noPaymentsDetected: 60,
+  hotWalletBalance: 1,
+  deadLetterQueue: 1,
+  queueAge: 1,
+  processorErrors: 5,
+  processorFailedMessages: 5,
+  processorThrottles: 5,
+  functionErrors: 5,
+  followerLeader: 1,
+  followerEmitting: 5,
+  reconciliationDiscrepancies: 60,
+  balanceMismatches: 60,
+  paymentsReversed: 1,
+  reconciliationRuns: 60,
+  databaseCpu: 5,
+  databaseFreeStorage: 5,
+  databaseConnections: 5,
+};
+
+const PERCENT_KEYS: ReadonlySet<AlarmKey> = new Set(['databaseCpu', 'databaseFreeStorage']);
+/** CloudWatch: period × evaluation periods ≤ 1 day for periods under an hour, ≤ 7 days otherwise. */
+const MAX_RANGE_MINUTES_SHORT_PERIOD = 24 * 60;
+const MAX_RANGE_MINUTES_LONG_PERIOD = 7 * 24 * 60;
+const SETTING_FIELDS = ['threshold', 'forMinutes', 'enabled'] as const;
+
+export type AlarmOverrides = { readonly [K in AlarmKey]?: { readonly [S in keyof AlarmThresholds[K]]?: Partial<AlarmSetting> } };
+
+export class MonitoringConfigError extends Error {
+  override readonly name = 'MonitoringConfigError';
+}
+
+/**
+ * The defaults with `overrides` (the stage's `alarms` section, untrusted JSON) applied, and every problem found,
+ * each naming its path (`alarms.syncLag.warning.forMinutes`). Unknown keys are problems, not ignored: a typo
+ * would otherwise leave a default in place silently.
+ */
+export function resolveAlarmThresholds(overrides: unknown, path = 'alarms'): { thresholds: AlarmThresholds; problems: string[] } {
+  const problems: string[] = [];
+  if (overrides === undefined) return { thresholds: DEFAULT_ALARM_THRESHOLDS, problems: validateAlarmThresholds(DEFAULT_ALARM_THRESHOLDS) };
+  if (!isRecord(overrides)) return { thresholds: DEFAULT_ALARM_THRESHOLDS, problems: [`${path} must be an object of alarm settings`] };
+
+  const merged: Record<string, Record<string, AlarmSetting>> = {};
+  for (const [key, bySeverity] of Object.entries(DEFAULT_ALARM_THRESHOLDS) as [AlarmKey, Record<string, AlarmSetting>][]) {
+    merged[key] = { ...bySeverity };
+  }
+  for (const [key, severities] of Object.entries(overrides)) {
+    const defaults = merged[key];
+    if (!defaults) {
+      problems.push(`${path}.${key} is not an alarm; known: ${Object.keys(DEFAULT_ALARM_THRESHOLDS).join(', ')}`);
+      continue;
+    }
+    if (!isRecord(severities)) {
+      problems.push(`${path}.${key} must be an object keyed by severity (${Object.keys(defaults).join(', ')})`);
+      continue;
+    }
+    for (const [severity, setting] of Object.entries(severities)) {
+      const where = `${path}.${key}.${severity}`;
+      const base = defaults[severity];
+      if (!base) {
+        problems.push(`${where}: ${key} has no ${severity} alarm (it has ${Object.keys(defaults).join(', ')})`);
+        continue;
+      }
+      if (!isRecord(setting)) {
+        problems.push(`${where} must be an object with threshold, forMinutes and/or enabled`);
+        continue;
+      }
+      const unknown = Object.keys(setting).filter((field) => !(SETTING_FIELDS as readonly string[]).includes(field));
+      if (unknown.length > 0) problems.push(`${where}: unknown field(s) ${unknown.join(', ')}; allowed: ${SETTING_FIELDS.join(', ')}`);
+      defaults[severity] = { ...base, ...(setting as Partial<AlarmSetting>) };
+    }
+  }
+  const thresholds = merged as unknown as AlarmThresholds;
+  problems.push(...validateAlarmThresholds(thresholds, path));
+  return { thresholds, problems };
+}
+
+/** Every problem of a complete set of thresholds: types, ranges, whole periods, CloudWatch limits, severity order. */
+export function validateAlarmThresholds(thresholds: AlarmThresholds, path = 'alarms'): string[] {
+  const problems: string[] = [];
+  for (const [key, periodMinutes] of Object.entries(ALARM_PERIOD_MINUTES) as [AlarmKey, number][]) {
+    const bySeverity = thresholds[key] as Record<string, AlarmSetting | undefined> | undefined;
+    for (const severity of Object.keys(DEFAULT_ALARM_THRESHOLDS[key])) {
+      const where = `${path}.${key}.${severity}`;
+      const setting = bySeverity?.[severity];
+      if (!setting) {
+        problems.push(`${where} is missing`);
+        continue;
+      }
+      const { threshold, forMinutes, enabled } = setting;
+      if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) {
+        problems.push(`${where}.threshold must be a number ≥ 0 (got ${JSON.stringify(threshold)})`);
+      } else if (PERCENT_KEYS.has(key) && threshold > 100) {
+        problems.push(`${where}.threshold is a percentage and must be ≤ 100 (got ${threshold})`);
+      }
+      const maxRange = periodMinutes >= 60 ? MAX_RANGE_MINUTES_LONG_PERIOD : MAX_RANGE_MINUTES_SHORT_PERIOD;
+      if (!Number.isInteger(forMinutes) || forMinutes < periodMinutes || forMinutes % periodMinutes !== 0) {
+        problems.push(`${where}.forMinutes must be a whole multiple of the ${periodMinutes}-minute period (got ${JSON.stringify(forMinutes)})`);
+      } else if (forMinutes > maxRange) {
+        problems.push(`${where}.forMinutes must be at most ${maxRange} (CloudWatch's evaluation range for a ${periodMinutes}-minute period; got ${forMinutes})`);
+      }
+      if (typeof enabled !== 'boolean') problems.push(`${where}.enabled must be true or false (got ${JSON.stringify(enabled)})`);
+    }
+  }
+  // The critical level must be the worse one, or the critical alarm would fire first (or never).
+  const ordered = (key: 'syncLag' | 'hotWalletBalance' | 'databaseFreeStorage', criticalIsHigher: boolean) => {
+    const { warning, critical } = thresholds[key] ?? {};
+    if (typeof warning?.threshold !== 'number' || typeof critical?.threshold !== 'number') return; // reported above
+    if (warning.enabled === false || critical.enabled === false) return;
+    const ok = criticalIsHigher ? critical.threshold > warning.threshold : critical.threshold < warning.threshold;
+    if (!ok) {
+      problems.push(
+        `${path}.${key}: the critical threshold (${critical.threshold}) must be ${criticalIsHigher ? 'above' : 'below'} the warning threshold (${warning.threshold})`,
+      );
+    }
+  };
+  ordered('syncLag', true);
+  ordered('hotWalletBalance', false);
+  ordered('databaseFreeStorage', false);
+  return problems;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -54,6 +54,8 @@ export class ReconciliationRunner {
       const recorded = await this.compareAndRecord(run.id, cursor, chunk.addresses, chunk.lastId);
       if (recorded === 'stale') return { outcome: 'superseded', run: await runs.find(run.id) };
       cursor = chunk.lastId;
+      // A short chunk was the last one: no need to spend an invocation finding out.
+      if (chunk.addresses.length < this.options.chunkSize) return this.complete(run.id);
       if (!hasTimeForMore()) {
         const current = await runs.find(run.id);
         return current?.status === 'running' ? { outcome: 'paused', run: current } : { outcome: 'superseded', run: current };

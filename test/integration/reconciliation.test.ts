@@ -1,0 +1,406 @@
+/**
+ * Reconciliation against the Ogmios simulator's ledger and a real PostgreSQL that the payment engine filled by
+ * following the simulator's chain: each class of discrepancy after tampering with the database, the lag window,
+ * continuation across invocations, balance verification, and the Lambda handler as deployed.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { ChainSyncClient } from '../../functions/adapters/ogmios/chain-sync-client.js';
+import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
+import { OgmiosReconciliationLedger } from '../../functions/adapters/ogmios/reconciliation-ledger.js';
+import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
+import { loadResumePoints } from '../../functions/adapters/postgres/resume-points.js';
+import { PostgresReconciliationRecords } from '../../functions/adapters/postgres/reconciliation-records.js';
+import { PostgresReconciliationRuns } from '../../functions/adapters/postgres/reconciliation-runs.js';
+import { LogEvent, Metric } from '../../functions/domain/observability.js';
+import type { ReconciliationRun } from '../../functions/domain/reconciliation/ports.js';
+import { ReconciliationRunner } from '../../functions/domain/reconciliation/reconciliation-runner.js';
+import { handleReconciliation } from '../../functions/handlers/reconciliation-core.js';
+import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
+import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
+import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
+import { captureOutput, emfDocuments, lambdaContext, metricValues } from '../support/local-aws.js';
+import { RecordingLogger } from '../support/recorders.js';
+
+const POLICY = 'c0'.repeat(28);
+const paid = [0, 1, 2, 3].map((i) => syntheticAddress('mainnet', `reconciliation-paid-${i}`));
+const idle = Array.from({ length: 9 }, (_, i) => syntheticAddress('mainnet', `reconciliation-idle-${i}`));
+
+let f: EngineFixture;
+let simulator: OgmiosSimulator;
+let ledgers: LedgerStateClient[];
+
+beforeEach(async () => {
+  f = await createEngineFixture({ confirmations: 3 });
+  await f.registry.register(
+    [
+      ...paid.map((address, i) => ({ address, referenceType: 'deposit', referenceId: `acct-${i}`, userId: `user-${i}` })),
+      ...idle.map((address, i) => ({ address, referenceType: 'invoice', referenceId: `INV-${i}`, userId: null })),
+    ],
+    'test',
+  );
+  simulator = await startOgmiosSimulator({
+    network: 'mainnet',
+    payTo: paid.map((address, i) => ({ address, lovelace: BigInt(2 + i) * 1_000_000n, ...(i === 1 ? { assets: [{ policyId: POLICY, assetName: '01', quantity: 2n ** 64n - 1n }] } : {}) })),
+    paymentsPerBlock: 1,
+    paymentSpendsPerBlock: 0.2,
+    transactionsPerBlock: { min: 1, max: 3 },
+    seed: 'reconciliation-test',
+  });
+  simulator.produceBlocks(30);
+  ledgers = [];
+  await applyChainUpToTip();
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await Promise.all(ledgers.map((ledger) => ledger.close()));
+  await simulator.stop();
+  await f.db.drop();
+});
+
+/** The engine follows the simulator until it has applied the simulator's tip, then stops following. */
+async function applyChainUpToTip(): Promise<void> {
+  const tip = simulator.tip();
+  if (tip === 'origin') throw new Error('the simulator has no blocks');
+  const stored = await loadResumePoints(f.db.pool);
+  const client = new ChainSyncClient({
+    urls: [simulator.url],
+    knownPoints: stored.length > 0 ? stored : ['origin'],
+    allowOriginFallback: stored.length === 0,
+    onEvent: async (event) => {
+      await f.engine.apply(event);
+    },
+    logger: new RecordingLogger(),
+    metrics: new InMemoryMetrics(),
+    stopDrainTimeoutMs: 20,
+  });
+  const running = client.run();
+  running.catch(() => undefined);
+  await vi.waitFor(
+    async () => {
+      const { rows } = await f.db.pool.query<{ last_block_hash: string | null }>('SELECT last_block_hash FROM sync_state');
+      expect(rows[0]?.last_block_hash).toBe(tip.id);
+    },
+    { timeout: 20_000, interval: 20 },
+  );
+  await client.stop();
+}
+
+function ledgerClient(): LedgerStateClient {
+  const ledger = new LedgerStateClient({ urls: [simulator.url], logger: new RecordingLogger() });
+  ledgers.push(ledger);
+  return ledger;
+}
+
+function runner(options: { chunkSize?: number; logger?: RecordingLogger; metrics?: InMemoryMetrics } = {}) {
+  const runs = new PostgresReconciliationRuns(f.db.pool);
+  const logger = options.logger ?? new RecordingLogger();
+  const metrics = options.metrics ?? new InMemoryMetrics();
+  const reconciliation = new ReconciliationRunner({
+    records: new PostgresReconciliationRecords(f.db.pool),
+    chain: new OgmiosReconciliationLedger(ledgerClient()),
+    runs,
+    logger,
+    metrics,
+    chunkSize: options.chunkSize ?? 4,
+  });
+  return { runs, runner: reconciliation, logger, metrics };
+}
+
+/** One uninterrupted run. */
+async function reconcile(options: Parameters<typeof runner>[0] = {}): Promise<{ run: ReconciliationRun; logger: RecordingLogger; metrics: InMemoryMetrics }> {
+  const { runs, runner: reconciliation, logger, metrics } = runner(options);
+  const started = await runs.start('on_demand', 60_000);
+  if (!('started' in started)) throw new Error('a run is already going');
+  const progress = await reconciliation.advance(started.started, () => true);
+  if (progress.outcome !== 'completed') throw new Error(`run ended ${progress.outcome}`);
+  return { run: progress.run, logger, metrics };
+}
+
+async function paymentCounts(): Promise<{ confirmedUnspent: number; pendingUnspent: number }> {
+  const { rows } = await f.db.pool.query<{ confirmed: string; pending: string }>(
+    `SELECT count(*) FILTER (WHERE status = 'confirmed' AND spent_by_tx_hash IS NULL)::text AS confirmed,
+            count(*) FILTER (WHERE status = 'pending' AND spent_by_tx_hash IS NULL)::text AS pending FROM incoming_payments`,
+  );
+  return { confirmedUnspent: Number(rows[0]!.confirmed), pendingUnspent: Number(rows[0]!.pending) };
+}
+
+async function oneConfirmedUnspent(): Promise<{ tx_hash: string; output_index: number; address: string }> {
+  const { rows } = await f.db.pool.query<{ tx_hash: string; output_index: number; address: string }>(
+    `SELECT tx_hash, output_index, address FROM incoming_payments
+      WHERE status = 'confirmed' AND spent_by_tx_hash IS NULL ORDER BY block_height, tx_hash LIMIT 1`,
+  );
+  if (!rows[0]) throw new Error('no confirmed unspent payment');
+  return rows[0];
+}
+
+const NO_DISCREPANCIES = { missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0 };
+
+describe('reconciliation against the simulator', () => {
+  it('reports every confirmed unspent payment as matched and the pending ones as too recent on a clean database', async () => {
+    const expected = await paymentCounts();
+    expect(expected.confirmedUnspent).toBeGreaterThan(5);
+    const onChain = paid.reduce((total, address) => total + simulator.ledger.utxosAt(address).length, 0);
+
+    const { run, logger, metrics } = await reconcile();
+
+    expect(run.status).toBe('completed');
+    expect(run.counts).toMatchObject({ ...NO_DISCREPANCIES, matched: expected.confirmedUnspent, tooRecent: expected.pendingUnspent, addresses: 13, chunks: 4, laggingChunks: 0, balanceMismatches: 0 });
+    expect(run.counts.matched + run.counts.tooRecent).toBe(onChain);
+    const tip = simulator.tip();
+    expect(run.lastPoint?.hash).toBe(tip === 'origin' ? null : tip.id);
+    expect(logger.events(LogEvent.reconciliationSuccess)).toHaveLength(1);
+    expect(logger.events(LogEvent.reconciliationDiscrepancy)).toHaveLength(0);
+    expect(metrics.snapshot().counters).toMatchObject({ [Metric.reconciliationRuns]: 1, [Metric.reconciliationDiscrepancies]: 0, [Metric.reconciliationMatched]: expected.confirmedUnspent });
+  });
+
+  it('finds a payment deleted from the database as missing_in_db', async () => {
+    const victim = await oneConfirmedUnspent();
+    await f.db.pool.query('DELETE FROM incoming_payments WHERE tx_hash = $1 AND output_index = $2', [victim.tx_hash, victim.output_index]);
+
+    const { run, logger } = await reconcile();
+
+    expect(run.counts).toMatchObject({ missingInDb: 1, extraInDb: 0, amountMismatch: 0, assetMismatch: 0 });
+    const lines = logger.events(LogEvent.reconciliationDiscrepancy);
+    expect(lines[0]).toMatchObject({ level: 'warn', fields: { kind: 'missing_in_db', tx_hash: victim.tx_hash, output_index: victim.output_index, address: victim.address } });
+    expect(lines.at(-1)).toMatchObject({ level: 'error', fields: { summary: true, missing_in_db: 1, discrepancies: 1 } });
+    const stored = await f.db.pool.query('SELECT kind, tx_hash, chain_lovelace FROM reconciliation_discrepancies WHERE run_id = $1', [run.id.toString()]);
+    expect(stored.rows).toEqual([{ kind: 'missing_in_db', tx_hash: victim.tx_hash, chain_lovelace: expect.any(BigInt) }]);
+  });
+
+  it('finds a confirmed payment that never happened as extra_in_db', async () => {
+    await f.db.pool.query(
+      `INSERT INTO incoming_payments (tx_hash, output_index, address, amount_lovelace, reference_type, reference_id, user_id,
+                                      block_height, block_slot, block_hash, block_time, status, confirmed_at)
+       SELECT repeat('ee', 32), 0, address, 1234567, reference_type, reference_id, user_id, block_height, block_slot, block_hash,
+              block_time, 'confirmed', now()
+         FROM incoming_payments WHERE status = 'confirmed' ORDER BY block_height LIMIT 1`,
+    );
+    const { run, logger } = await reconcile();
+    expect(run.counts).toMatchObject({ missingInDb: 0, extraInDb: 1, amountMismatch: 0, assetMismatch: 0 });
+    expect(logger.events(LogEvent.reconciliationDiscrepancy)[0]).toMatchObject({ fields: { kind: 'extra_in_db', tx_hash: 'ee'.repeat(32), db_lovelace: '1234567' } });
+  });
+
+  it('finds a changed amount as amount_mismatch and changed tokens as asset_mismatch', async () => {
+    const victim = await oneConfirmedUnspent();
+    await f.db.pool.query('UPDATE incoming_payments SET amount_lovelace = amount_lovelace + 1 WHERE tx_hash = $1 AND output_index = $2', [victim.tx_hash, victim.output_index]);
+    const withTokens = await f.db.pool.query<{ tx_hash: string }>(
+      `UPDATE incoming_payments SET assets = jsonb_build_object($1::text, jsonb_build_object('01', '5'))
+        WHERE (tx_hash, output_index) = (SELECT tx_hash, output_index FROM incoming_payments
+                                          WHERE status = 'confirmed' AND spent_by_tx_hash IS NULL AND assets <> '{}'::jsonb LIMIT 1)
+       RETURNING tx_hash`,
+      [POLICY],
+    );
+    expect(withTokens.rowCount).toBe(1);
+
+    const { run } = await reconcile();
+
+    expect(run.counts).toMatchObject({ missingInDb: 0, extraInDb: 0, amountMismatch: 1, assetMismatch: 1 });
+    const stored = await f.db.pool.query<{ kind: string; chain_lovelace: bigint; db_lovelace: bigint; chain_assets: unknown; db_assets: unknown }>(
+      'SELECT kind, chain_lovelace, db_lovelace, chain_assets, db_assets FROM reconciliation_discrepancies WHERE run_id = $1 ORDER BY kind',
+      [run.id.toString()],
+    );
+    const amount = stored.rows.find((row) => row.kind === 'amount_mismatch')!;
+    expect(amount.db_lovelace - amount.chain_lovelace).toBe(1n);
+    expect(stored.rows.find((row) => row.kind === 'asset_mismatch')).toMatchObject({
+      chain_assets: { [POLICY]: { '01': '18446744073709551615' } },
+      db_assets: { [POLICY]: { '01': '5' } },
+    });
+  });
+
+  it('counts blocks not yet applied as too recent, never as discrepancies (new payments, and a spend)', async () => {
+    const spent = await oneConfirmedUnspent();
+    simulator.queueSpend([{ txId: spent.tx_hash, index: spent.output_index }]);
+    const produced = simulator.produceBlocks(3);
+    expect(produced.length).toBe(3);
+    const chainRefs = new Set(paid.flatMap((address) => simulator.ledger.utxosAt(address).map((utxo) => `${utxo.txId}#${utxo.index}`)));
+    expect(chainRefs.has(`${spent.tx_hash}#${spent.output_index}`)).toBe(false);
+    const { rows } = await f.db.pool.query<{ ref: string; status: string }>(
+      "SELECT tx_hash || '#' || output_index AS ref, status FROM incoming_payments WHERE status IN ('pending', 'confirmed') AND spent_by_tx_hash IS NULL",
+    );
+    const confirmed = rows.filter((row) => row.status === 'confirmed').map((row) => row.ref);
+    const pending = rows.filter((row) => row.status === 'pending').map((row) => row.ref);
+    const known = new Set(rows.map((row) => row.ref));
+    const notYetApplied = [...chainRefs].filter((ref) => !known.has(ref)).length;
+    const spentSinceApplied = confirmed.filter((ref) => !chainRefs.has(ref)).length;
+    expect(notYetApplied).toBeGreaterThan(0);
+    expect(spentSinceApplied).toBeGreaterThanOrEqual(1);
+
+    const { run } = await reconcile();
+
+    expect(run.counts).toMatchObject(NO_DISCREPANCIES);
+    expect(run.counts.laggingChunks).toBe(run.counts.chunks);
+    // Everything the database cannot yet know about (new outputs, payments spent since) is too recent.
+    expect(run.counts.matched).toBe(confirmed.length - spentSinceApplied);
+    expect(run.counts.tooRecent).toBe(pending.length + spentSinceApplied + notYetApplied);
+    expect(run.lastPoint).toBeNull();
+
+    // Once the engine has caught up, the same comparison is consistent again and clean.
+    await applyChainUpToTip();
+    const after = await reconcile();
+    expect(after.run.counts).toMatchObject({ ...NO_DISCREPANCIES, laggingChunks: 0 });
+  });
+
+  it('detects a tampered user balance against the ledger', async () => {
+    const { rows } = await f.db.pool.query<{ user_id: string; balance_lovelace: bigint }>(
+      'UPDATE user_balances SET balance_lovelace = balance_lovelace + 5 WHERE user_id = (SELECT min(user_id) FROM user_balances) RETURNING user_id, balance_lovelace',
+    );
+    const tampered = rows[0]!;
+
+    const { run, logger, metrics } = await reconcile();
+
+    expect(run.counts).toMatchObject({ ...NO_DISCREPANCIES, balanceMismatches: 1 });
+    expect(logger.events(LogEvent.balanceMismatch)).toEqual([
+      {
+        level: 'error',
+        event: LogEvent.balanceMismatch,
+        fields: expect.objectContaining({
+          user_id: tampered.user_id,
+          stored_lovelace: tampered.balance_lovelace.toString(),
+          calculated_lovelace: (tampered.balance_lovelace - 5n).toString(),
+        }),
+      },
+    ]);
+    expect(metrics.snapshot().counters[Metric.balanceMismatches]).toBe(1);
+    const stored = await f.db.pool.query('SELECT user_id, stored_lovelace, calculated_lovelace FROM reconciliation_discrepancies WHERE kind = $1', ['balance_mismatch']);
+    expect(stored.rows).toEqual([{ user_id: tampered.user_id, stored_lovelace: tampered.balance_lovelace, calculated_lovelace: (tampered.balance_lovelace - 5n).toString() }]);
+  });
+});
+
+describe('continuation', () => {
+  it('gives the same result over many short invocations as in one, and resuming a run again changes nothing', async () => {
+    const victim = await oneConfirmedUnspent();
+    await f.db.pool.query('DELETE FROM incoming_payments WHERE tx_hash = $1 AND output_index = $2', [victim.tx_hash, victim.output_index]);
+    const uninterrupted = (await reconcile({ chunkSize: 2 })).run;
+
+    const { runs, runner: reconciliation, logger, metrics } = runner({ chunkSize: 2 });
+    const continuations: bigint[] = [];
+    const invoke = (event: unknown) =>
+      handleReconciliation(event, {
+        runner: reconciliation,
+        runs,
+        logger,
+        continueLater: async (runId) => void continuations.push(runId),
+        remainingTimeMs: () => 1_000, // always short: one chunk per invocation
+        timeReserveMs: 60_000,
+        staleAfterMs: 60_000,
+      });
+
+    const first = await invoke({ trigger: 'on_demand' });
+    expect(first.status).toBe('continuing');
+    const outcomes: string[] = [];
+    while (continuations.length > 0) {
+      const runId = continuations.shift()!;
+      // Every continuation is delivered twice, the second time concurrently with a third: at-least-once delivery.
+      const once = await invoke({ runId: runId.toString() });
+      const again = await Promise.all([invoke({ runId: runId.toString() }), invoke({ runId: runId.toString() })]);
+      outcomes.push(once.status, ...again.map((outcome) => outcome.status));
+    }
+    expect(outcomes).toContain('completed');
+    expect(outcomes).toContain('already_finished');
+
+    const [run] = await runs.recent(1);
+    expect(run!.counts).toEqual({ ...uninterrupted.counts });
+    expect(run!.counts.chunks).toBe(7); // 13 addresses in chunks of 2: no chunk counted twice
+    expect(run!.invocations).toBeGreaterThan(7);
+    expect(metrics.snapshot().counters[Metric.reconciliationRuns]).toBe(1);
+    expect(logger.events(LogEvent.reconciliationDiscrepancy).filter((entry) => entry.fields.kind === 'missing_in_db')).toHaveLength(1);
+    const details = await f.db.pool.query('SELECT count(*)::int AS n FROM reconciliation_discrepancies WHERE run_id = $1', [run!.id.toString()]);
+    expect(details.rows[0]).toEqual({ n: 1 });
+
+    const resumedAgain = await invoke({ runId: run!.id.toString() });
+    expect(resumedAgain.status).toBe('already_finished');
+    expect((await runs.find(run!.id))!.counts).toEqual(run!.counts);
+  });
+
+  it('starts no second run while one is going, and takes over from a run abandoned without progress', async () => {
+    const { runs } = runner();
+    const first = await runs.start('daily', 60_000);
+    expect('started' in first).toBe(true);
+    const second = await runs.start('reconnect', 60_000);
+    expect(second).toMatchObject({ alreadyRunning: { trigger: 'daily' } });
+    await f.db.pool.query("UPDATE reconciliation_runs SET updated_at = now() - interval '2 hours'");
+    const third = await runs.start('on_demand', 60_000);
+    expect(third).toMatchObject({ started: { trigger: 'on_demand', status: 'running' } });
+    const abandoned = await runs.recent(2);
+    expect(abandoned[1]).toMatchObject({ status: 'failed', error: expect.stringContaining('abandoned') });
+  });
+
+  it('refuses a malformed payload with a clear error and writes nothing', async () => {
+    const { runs, runner: reconciliation, logger } = runner();
+    const options = { runner: reconciliation, runs, logger, continueLater: async () => undefined, remainingTimeMs: () => 1e9, timeReserveMs: 1, staleAfterMs: 1 };
+    await expect(handleReconciliation({ trigger: 'hourly' }, options)).rejects.toThrow(/"trigger" must be one of daily, on_demand, reconnect/);
+    await expect(handleReconciliation({ runId: 'abc' }, options)).rejects.toThrow(/runId/);
+    await expect(handleReconciliation({ trigger: 'daily', extra: 1 }, options)).rejects.toThrow(/unknown field/);
+    expect(await runs.recent(5)).toEqual([]);
+  });
+});
+
+describe('the deployed handlers (environment, Powertools, simulator)', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  function stubEnvironment(extra: Record<string, string>): void {
+    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('STAGE', 'test');
+    vi.stubEnv('NETWORK', 'mainnet');
+    vi.stubEnv('LOG_LEVEL', 'info');
+    vi.stubEnv('OGMIOS_URL', simulator.url);
+    for (const [name, value] of Object.entries(extra)) vi.stubEnv(name, value);
+  }
+
+  it('reconciliation: runs on schedule, continues itself through Lambda Invoke, emits the run metrics once', async () => {
+    stubEnvironment({ DATABASE_URL: f.db.url, RECONCILIATION_CHUNK_SIZE: '5', RECONCILIATION_TIME_RESERVE_MS: '60000' });
+    // Lambda Invoke has no local implementation: the SDK call is stubbed, and the test delivers each payload.
+    const invoked: { functionName: string; invocationType: string; payload: unknown }[] = [];
+    vi.spyOn(LambdaClient.prototype, 'send').mockImplementation(async (command: unknown) => {
+      const { input } = command as InvokeCommand;
+      invoked.push({ functionName: input.FunctionName!, invocationType: input.InvocationType!, payload: JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array)) });
+      return { StatusCode: 202 };
+    });
+    const { handler } = await import('../../functions/handlers/reconciliation.js');
+    const context = { ...lambdaContext('reconciliation'), getRemainingTimeInMillis: () => 30_000 };
+
+    const first = await captureOutput(() => handler({}, context));
+    expect(first.result).toMatchObject({ status: 'continuing', run: { trigger: 'daily', addresses: 5 } });
+    const lines = [...first.lines];
+    for (let delivered = 0; delivered < invoked.length; delivered++) {
+      expect(invoked[delivered]).toMatchObject({ functionName: 'reconciliation', invocationType: 'Event', payload: { runId: expect.stringMatching(/^\d+$/) } });
+      lines.push(...(await captureOutput(() => handler(invoked[delivered]!.payload, context))).lines);
+    }
+    expect(invoked).toHaveLength(2); // 13 addresses, 5 per invocation: 5, 5, then the short last chunk
+
+    const expected = await paymentCounts();
+    const success = lines.filter((line) => line.message === LogEvent.reconciliationSuccess);
+    expect(success).toEqual([expect.objectContaining({ level: 'INFO', stage: 'test', addresses: 13, matched: expected.confirmedUnspent, discrepancies: 0, invocations: 3 })]);
+    const documents = emfDocuments(lines);
+    expect(metricValues(documents, Metric.reconciliationRuns)).toEqual([{ value: 1, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
+    expect(metricValues(documents, Metric.reconciliationDiscrepancies).map((metric) => metric.value)).toEqual([0]);
+    expect(metricValues(documents, Metric.reconciliationMatched).map((metric) => metric.value)).toEqual([expected.confirmedUnspent]);
+  });
+
+  it('hot wallet: emits the summed balance of the configured addresses as hot_wallet_balance_ada', async () => {
+    const wallet = [paid[0]!, paid[1]!];
+    const lovelace = wallet.reduce((total, address) => total + simulator.ledger.balanceOf(address).lovelace, 0n);
+    expect(lovelace).toBeGreaterThan(0n);
+    stubEnvironment({ HOT_WALLET_ADDRESSES: ` ${wallet[0]} ,${wallet[1]}` });
+    const { handler } = await import('../../functions/handlers/hot-wallet.js');
+
+    const { result, lines } = await captureOutput(() => handler({}, lambdaContext('hot-wallet')));
+
+    expect(result).toMatchObject({ addresses: 2, lovelace: lovelace.toString(), token_kinds: 1 });
+    expect(metricValues(emfDocuments(lines), Metric.hotWalletBalanceAda)).toEqual([
+      { value: Number(lovelace) / 1_000_000, dimensions: { service: 'payment-monitor', stage: 'test' } },
+    ]);
+    expect(lines.find((line) => line.message === LogEvent.hotWalletBalance)).toMatchObject({ lovelace: lovelace.toString(), addresses: 2 });
+  });
+
+  it('hot wallet: refuses an address of another network at cold start', async () => {
+    stubEnvironment({ HOT_WALLET_ADDRESSES: syntheticAddress('preprod', 'hot') });
+    await expect(import('../../functions/handlers/hot-wallet.js')).rejects.toThrow(/HOT_WALLET_ADDRESSES entry 1/);
+  });
+});

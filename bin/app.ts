@@ -1,13 +1,15 @@
 /**
- * CDK composition root: `cdk synth|deploy -c stage=<name>` reads that stage's settings from cdk.json,
- * validates them, and builds the stage's stacks. No AWS lookups: synth works offline.
+ * CDK composition root: `cdk synth|deploy -c stage=<name>` reads that stage's settings from cdk.json, validates
+ * them, and builds the stage's stacks (lib/stage.ts). No AWS lookups: synth works offline. The cdk-nag
+ * AwsSolutions pack checks every stack at synth; an unacknowledged finding fails the synth.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { readStageConfig } from '../lib/config.js';
+import { buildStage } from '../lib/stage.js';
 
 const app = new App();
 const config = readStageConfig(app.node.tryGetContext('stages'), app.node.tryGetContext('stage'));
-// The stacks (data, ingest, processing, observability) are composed here as they are built: see the README's
-// "Deploy" section for what exists today.
-app.node.addMetadata('payment-monitor:stage', config.stage);
+buildStage(app, config);
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

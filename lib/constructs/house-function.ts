@@ -4,6 +4,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag.js';
 
 /** Lambda limits the constructor enforces so `cdk synth` fails before CloudFormation does. */
 export const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
@@ -82,6 +83,24 @@ export class HouseFunction extends NodejsFunction {
       },
     });
     this.logGroupRetentionDays = logRetentionDays;
+
+    acknowledgeNag(
+      this,
+      'L1',
+      'Node.js 22 is the house runtime on purpose: the esbuild target, the follower image and the tests all use it; a move to 24 is made for all of them at once.',
+    );
+    acknowledgeNag(
+      this,
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      "Lambda's own minimal logging policy (create stream, put events); the function writes to its explicit log group only.",
+    );
+    if (rest.vpc) {
+      acknowledgeNag(
+        this,
+        'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        'Required for a function in a VPC: the ENI actions it grants (ec2:CreateNetworkInterface and friends) cannot be scoped to resources.',
+      );
+    }
   }
 }
 

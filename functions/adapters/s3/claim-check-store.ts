@@ -38,7 +38,7 @@ export interface S3ClaimCheckStoreOptions {
   maxBytes?: number;
 }
 
-const DEFAULT_KEY_PREFIX = 'chain-events/';
+export const DEFAULT_KEY_PREFIX = 'chain-events/';
 /** Far above any real message (a block is at most 90 KB of CBOR); a guard against a forged pointer exhausting memory. */
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 

@@ -1,0 +1,48 @@
+import { FlowLogDestination, FlowLogTrafficType, GatewayVpcEndpointAwsService, IpAddresses, SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+
+export interface MonitorNetworkProps {
+  /** The region's first two AZs are used, named here so synth needs no lookup. */
+  readonly region: string;
+  readonly natGateways: number;
+  readonly flowLogRetentionDays: number;
+}
+
+/**
+ * Two AZs; public subnets hold only the NAT gateways; `private` (NAT egress) for the follower and the Lambdas that
+ * reach Ogmios or AWS APIs; `isolated` (no route out) for the database. S3 and DynamoDB gateway endpoints are free
+ * and keep claim checks, exports and lease writes off the NAT. Interface endpoints (SQS, Secrets Manager, Logs)
+ * are not created: at ~$15/month each for two AZs they cost more than the NAT data they would save at this
+ * traffic (a few MB of chain events a day; secrets read once per cold start).
+ */
+export class MonitorNetwork extends Construct {
+  static readonly PRIVATE = SubnetType.PRIVATE_WITH_EGRESS;
+  static readonly ISOLATED = SubnetType.PRIVATE_ISOLATED;
+  readonly vpc: Vpc;
+
+  constructor(scope: Construct, id: string, props: MonitorNetworkProps) {
+    super(scope, id);
+    this.vpc = new Vpc(this, 'Vpc', {
+      ipAddresses: IpAddresses.cidr('10.40.0.0/16'),
+      availabilityZones: [`${props.region}a`, `${props.region}b`],
+      natGateways: props.natGateways,
+      subnetConfiguration: [
+        { name: 'public', subnetType: SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
+        { name: 'private', subnetType: SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+        { name: 'isolated', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+      ],
+      // Nothing is placed in the default security group (every resource gets its own); restricting it would add a
+      // custom-resource Lambda to every stage for no gain.
+      restrictDefaultSecurityGroup: false,
+      gatewayEndpoints: {
+        S3: { service: GatewayVpcEndpointAwsService.S3 },
+        DynamoDB: { service: GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+    });
+    // Rejected traffic only: what an operator needs to see a blocked connection, at a fraction of full flow logs.
+    const flowLogs = new LogGroup(this, 'FlowLogs', { retention: props.flowLogRetentionDays as RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
+    this.vpc.addFlowLog('RejectedTraffic', { destination: FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: FlowLogTrafficType.REJECT });
+  }
+}

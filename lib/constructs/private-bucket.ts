@@ -1,0 +1,44 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type LifecycleRule } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag.js';
+
+export interface PrivateBucketProps {
+  /** Globally unique; the stack appends nothing. */
+  readonly bucketName?: string;
+  /** At least one rule, each expiring its objects: nothing here is kept forever by accident. */
+  readonly lifecycleRules: LifecycleRule[];
+  /** Why the bucket has no server access logs (cdk-nag S1); required so the choice is written down. */
+  readonly noAccessLogsReason: string;
+}
+
+export class PrivateBucketConfigError extends Error {
+  override readonly name = 'PrivateBucketConfigError';
+}
+
+/**
+ * A bucket only the account's roles reach: SSE-S3 encryption, TLS-only policy, public access blocked, ACLs off,
+ * and lifecycle expiry on every rule. Retained when its stack is deleted (exports and claim checks are data).
+ */
+export class PrivateBucket extends Construct {
+  readonly bucket: Bucket;
+
+  constructor(scope: Construct, id: string, props: PrivateBucketProps) {
+    super(scope, id);
+    if (props.lifecycleRules.length === 0) throw new PrivateBucketConfigError(`PrivateBucket "${id}" needs at least one lifecycle rule`);
+    for (const rule of props.lifecycleRules) {
+      if (rule.expiration === undefined) throw new PrivateBucketConfigError(`PrivateBucket "${id}": lifecycle rule ${rule.id ?? '(unnamed)'} must expire its objects`);
+    }
+    this.bucket = new Bucket(this, 'Bucket', {
+      bucketName: props.bucketName,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: props.lifecycleRules.map((rule) => ({ abortIncompleteMultipartUploadAfter: Duration.days(1), ...rule })),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledgeNag(this.bucket, 'S1', props.noAccessLogsReason);
+  }
+}

@@ -1,0 +1,114 @@
+import { Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { SubnetType } from 'aws-cdk-lib/aws-ec2';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config.js';
+import { DatabaseBackupPlan } from '../constructs/database-backup-plan.js';
+import { MonitorNetwork } from '../constructs/monitor-network.js';
+import { PaymentDatabase } from '../constructs/payment-database.js';
+import { PrivateBucket } from '../constructs/private-bucket.js';
+import { SchemaMigrations } from '../constructs/schema-migrations.js';
+import { resourceName } from '../naming.js';
+import { acknowledgeNag } from '../nag.js';
+import { CLAIM_CHECK_EXPIRY, BACKUP_EXPORT_LIFECYCLE } from './retention.js';
+
+/** Fixed, so other stacks can scope object ARNs to it without a cross-stack token. */
+export function claimCheckBucketName(config: StageConfig): string {
+  return `${resourceName(config.stage, 'claim-checks')}-${config.account}`;
+}
+
+export interface DataStackProps extends StackProps {
+  readonly config: StageConfig;
+}
+
+/**
+ * What the stage keeps: the network, the database (with its backups and migrations), the lease table, the
+ * claim-check and backup-export buckets, and the Ogmios API-key secret. Every other stack builds on these.
+ */
+export class DataStack extends Stack {
+  readonly network: MonitorNetwork;
+  readonly database: PaymentDatabase;
+  readonly leaseTable: TableV2;
+  readonly claimCheckBucket: PrivateBucket;
+  readonly backupBucket: PrivateBucket;
+  readonly ogmiosApiKeys: Secret;
+  readonly migrations: SchemaMigrations;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const name = (part: string) => resourceName(config.stage, part);
+
+    this.network = new MonitorNetwork(this, 'Network', { region: config.region, natGateways: config.natGateways, flowLogRetentionDays: config.logRetentionDays });
+    const vpc = this.network.vpc;
+
+    this.database = new PaymentDatabase(this, 'Database', {
+      vpc,
+      stage: config.stage,
+      instanceClass: config.database.instanceClass,
+      allocatedStorageGiB: config.database.allocatedStorageGiB,
+      multiAz: config.database.multiAz,
+      deletionProtection: config.database.deletionProtection,
+      backupRetentionDays: config.database.backupRetentionDays,
+      logRetentionDays: config.logRetentionDays,
+      secretName: `payment-monitor/${config.stage}/database`,
+      instanceIdentifier: name('database'),
+    });
+    new DatabaseBackupPlan(this, 'DatabaseBackups', {
+      instance: this.database.instance,
+      vaultName: name('database'),
+      planName: name('database'),
+      dailyRetentionDays: config.backup.dailyRetentionDays,
+      weeklyRetentionDays: config.backup.weeklyRetentionDays,
+    });
+    this.migrations = new SchemaMigrations(this, 'SchemaMigrations', {
+      stage: config.stage,
+      functionName: name('migrate'),
+      vpc,
+      vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroup: this.database.clientSecurityGroup,
+      databaseSecret: this.database.secret,
+      logRetentionDays: config.logRetentionDays,
+      after: [this.database.instance],
+    });
+
+    // Partition key as functions/adapters/dynamodb/lease-table.ts writes it; one item per chain.
+    this.leaseTable = new TableV2(this, 'LeaseTable', {
+      tableName: name('leases'),
+      partitionKey: { name: 'leaseName', type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      encryption: TableEncryptionV2.awsManagedKey(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: config.database.deletionProtection,
+      removalPolicy: config.database.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    this.claimCheckBucket = new PrivateBucket(this, 'ClaimChecks', {
+      bucketName: claimCheckBucketName(config),
+      lifecycleRules: [{ id: 'expire-claim-checks', expiration: CLAIM_CHECK_EXPIRY }],
+      noAccessLogsReason:
+        'Claim checks are transient copies of chain events (public chain data) written by the follower and read by the processor; both are logged by the applications, and the objects expire.',
+    });
+    this.backupBucket = new PrivateBucket(this, 'BackupExports', {
+      bucketName: `${name('backups')}-${config.account}`,
+      lifecycleRules: BACKUP_EXPORT_LIFECYCLE,
+      noAccessLogsReason:
+        'Only the backup-export Lambda writes here and operators restore from it; AWS CloudTrail records the management calls, and access logs would need a second bucket per stage for no reader.',
+    });
+
+    // The keys themselves are put in by hand (README, Deploy): the template holds only empty fields, and a later
+    // deploy does not overwrite what was stored.
+    this.ogmiosApiKeys = new Secret(this, 'OgmiosApiKeys', {
+      secretName: config.ogmiosApiKeySecretName,
+      description: `Ogmios provider API keys of ${config.stage}: {"primary": "…", "secondary": "…"}`,
+      secretObjectValue: { primary: SecretValue.unsafePlainText(''), secondary: SecretValue.unsafePlainText('') },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledgeNag(
+      this.ogmiosApiKeys,
+      'SMG4',
+      'Provider API keys cannot be rotated by AWS: the operator issues a new key at the provider and puts it in as "secondary", then "primary" (the clients fail over between the two).',
+    );
+  }
+}

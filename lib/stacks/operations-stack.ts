@@ -1,0 +1,152 @@
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, Duration, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { FunctionUrlAuthType, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
+import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config.js';
+import { EVERY_MINUTE_RETRY, FunctionSchedule } from '../constructs/function-schedule.js';
+import { HouseFunction, type HouseFunctionProps } from '../constructs/house-function.js';
+import { resourceName } from '../naming.js';
+import type { DataStack } from './data-stack.js';
+import { databaseEnvironment, FUNCTION_SUBNETS, grantDatabase, grantOgmios, ogmiosEnvironment } from './runtime-access.js';
+
+const handler = (file: string) => fileURLToPath(new URL(`../../functions/handlers/${file}`, import.meta.url));
+
+/** The tutorial's readiness threshold, also the health function's default. */
+export const MAX_READY_LAG_BLOCKS = 100;
+/** Reconciliation's daily run, in the stage's scheduleTimeZone. */
+export const RECONCILIATION_TIME = { hour: '3', minute: '0' };
+
+export interface OperationsStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly data: DataStack;
+}
+
+type FunctionSettings = Pick<HouseFunctionProps, 'timeout' | 'memorySize' | 'description'> & {
+  readonly entry: string;
+  readonly reaches: { readonly database: boolean; readonly ogmios: boolean };
+  readonly environment?: Record<string, string>;
+};
+
+/**
+ * The operator's tools: health (IAM-authenticated URL + every-minute lag metric), daily reconciliation, on-demand
+ * rebuild, the hot-wallet balance (only when the stage lists hot-wallet addresses), with their schedules.
+ */
+export class OperationsStack extends Stack {
+  readonly health: HouseFunction;
+  readonly healthUrl: FunctionUrl;
+  readonly reconciliation: HouseFunction;
+  readonly rebuild: HouseFunction;
+  readonly hotWallet?: HouseFunction;
+
+  private readonly config: StageConfig;
+  private readonly data: DataStack;
+
+  constructor(scope: Construct, id: string, props: OperationsStackProps) {
+    super(scope, id, props);
+    this.config = props.config;
+    this.data = props.data;
+    const { config } = props;
+    const name = (part: string) => resourceName(config.stage, part);
+    const timeZone = TimeZone.of(config.scheduleTimeZone);
+
+    this.health = this.operationsFunction('Health', name('health'), {
+      entry: handler('health.ts'),
+      description: 'Readiness behind an IAM-authenticated URL; the sync-lag metric every minute',
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      reaches: { database: true, ogmios: true },
+      environment: { NETWORK: config.network, MAX_READY_LAG_BLOCKS: String(MAX_READY_LAG_BLOCKS) },
+    });
+    this.healthUrl = this.health.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
+    new FunctionSchedule(this, 'HealthEveryMinute', {
+      function: this.health,
+      scheduleName: name('health-every-minute'),
+      description: 'Records sync_lag_blocks even when the processor has stopped',
+      expression: ScheduleExpression.rate(Duration.minutes(1)),
+      retry: EVERY_MINUTE_RETRY,
+    });
+
+    const reconciliationName = name('reconciliation');
+    this.reconciliation = this.operationsFunction('Reconciliation', reconciliationName, {
+      entry: handler('reconciliation.ts'),
+      description: 'Daily: payments against the chain, balances against the ledger; continues itself when time runs short',
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      reaches: { database: true, ogmios: true },
+      environment: { NETWORK: config.network },
+    });
+    this.allowSelfInvocation(this.reconciliation, reconciliationName);
+    new FunctionSchedule(this, 'ReconciliationDaily', {
+      function: this.reconciliation,
+      scheduleName: name('reconciliation-daily'),
+      description: `Reconciliation every day at 03:00 ${config.scheduleTimeZone}`,
+      expression: ScheduleExpression.cron({ ...RECONCILIATION_TIME, timeZone }),
+    });
+
+    const rebuildName = name('rebuild');
+    this.rebuild = this.operationsFunction('Rebuild', rebuildName, {
+      entry: handler('rebuild.ts'),
+      description: 'On demand: resets the engine to a retained point ({"daysAgo": n} | {"slot": n} | {"point": "<slot>.<id>"})',
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      reaches: { database: true, ogmios: false },
+      environment: { NETWORK: config.network },
+    });
+    this.allowSelfInvocation(this.rebuild, rebuildName);
+
+    // Without addresses there is nothing to measure (the handler refuses an empty list) and no HotWallet alarm.
+    if (config.hotWalletAddresses.length > 0) {
+      this.hotWallet = this.operationsFunction('HotWallet', name('hot-wallet'), {
+        entry: handler('hot-wallet.ts'),
+        description: 'Every minute: the hot-wallet balance through Ogmios as hot_wallet_balance_ada',
+        timeout: Duration.seconds(45),
+        memorySize: 256,
+        reaches: { database: false, ogmios: true },
+        environment: { NETWORK: config.network, HOT_WALLET_ADDRESSES: config.hotWalletAddresses.join(',') },
+      });
+      new FunctionSchedule(this, 'HotWalletEveryMinute', {
+        function: this.hotWallet,
+        scheduleName: name('hot-wallet-every-minute'),
+        description: 'Hot-wallet balance gauge for HotWalletLow / HotWalletCritical',
+        expression: ScheduleExpression.rate(Duration.minutes(1)),
+        retry: EVERY_MINUTE_RETRY,
+      });
+    }
+  }
+
+  /** A house function in the VPC, granted exactly the secrets of what it reaches. */
+  private operationsFunction(id: string, functionName: string, settings: FunctionSettings): HouseFunction {
+    const { config, data } = this;
+    const fn = new HouseFunction(this, id, {
+      entry: settings.entry,
+      functionName,
+      description: settings.description,
+      stage: config.stage,
+      timeout: settings.timeout,
+      memorySize: settings.memorySize,
+      logRetentionDays: config.logRetentionDays,
+      vpc: data.network.vpc,
+      vpcSubnets: FUNCTION_SUBNETS,
+      securityGroups: settings.reaches.database ? [data.database.clientSecurityGroup] : undefined,
+      environment: {
+        ...(settings.reaches.database ? databaseEnvironment(data) : {}),
+        ...(settings.reaches.ogmios ? ogmiosEnvironment(config, data) : {}),
+        ...settings.environment,
+      },
+    });
+    if (settings.reaches.database) grantDatabase(fn, data);
+    if (settings.reaches.ogmios) grantOgmios(fn, data);
+    return fn;
+  }
+
+  /**
+   * Long jobs continue by invoking themselves asynchronously. The ARN is formatted from the fixed function name,
+   * not taken from the function, so the role's policy does not depend on the function it belongs to.
+   */
+  private allowSelfInvocation(fn: HouseFunction, functionName: string): void {
+    const arn = Stack.of(this).formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [arn] }));
+  }
+}

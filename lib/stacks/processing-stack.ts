@@ -1,0 +1,65 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config.js';
+import { ChainEventQueue } from '../constructs/chain-event-queue.js';
+import { HouseFunction } from '../constructs/house-function.js';
+import { resourceName } from '../naming.js';
+import type { DataStack } from './data-stack.js';
+import { acknowledgeNag } from '../nag.js';
+import { claimCheckObjects, databaseEnvironment, FUNCTION_SUBNETS, grantDatabase } from './runtime-access.js';
+
+/** One batch is at most 10 messages of ≤ 50 blocks each; 30 s leaves a wide margin over the measured ~15 ms per 50 blocks. */
+export const PROCESSOR_TIMEOUT = Duration.seconds(30);
+/** FIFO: one message group per chain, so SQS hands out one batch at a time; 2 is the event source's minimum. */
+export const PROCESSOR_MAX_CONCURRENCY = 2;
+export const PROCESSOR_BATCH_SIZE = 10;
+
+export interface ProcessingStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly data: DataStack;
+}
+
+/** The chain-event FIFO queue (with its DLQ) and the processor Lambda that applies the events to the database. */
+export class ProcessingStack extends Stack {
+  readonly chainEvents: ChainEventQueue;
+  readonly processor: HouseFunction;
+
+  constructor(scope: Construct, id: string, props: ProcessingStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    const name = (part: string) => resourceName(config.stage, part);
+
+    this.chainEvents = new ChainEventQueue(this, 'ChainEvents', {
+      queueName: `${name('chain-events')}.fifo`,
+      consumerTimeout: PROCESSOR_TIMEOUT,
+      encryption: 'sqs',
+    });
+    this.processor = new HouseFunction(this, 'Processor', {
+      entry: fileURLToPath(new URL('../../functions/handlers/processor.ts', import.meta.url)),
+      functionName: name('processor'),
+      description: 'Applies chain events from the FIFO queue to the payment database',
+      stage: config.stage,
+      timeout: PROCESSOR_TIMEOUT,
+      memorySize: 1024,
+      logRetentionDays: config.logRetentionDays,
+      vpc: data.network.vpc,
+      vpcSubnets: FUNCTION_SUBNETS,
+      securityGroups: [data.database.clientSecurityGroup],
+      environment: {
+        NETWORK: config.network,
+        CONFIRMATIONS: String(config.confirmations),
+        CLAIM_CHECK_BUCKET: data.claimCheckBucket.bucket.bucketName,
+        DB_POOL_MAX: '1',
+        ...databaseEnvironment(data),
+      },
+    });
+    grantDatabase(this.processor, data);
+    // Reads claim checks only; never writes or deletes them (the lifecycle rule does).
+    const claimChecks = claimCheckObjects(config);
+    this.processor.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [claimChecks.arn] }));
+    acknowledgeNag(this.processor.role!, claimChecks.nagFinding, 'Claim-check keys are content hashes under chain-events/; the processor may only read objects under that prefix.');
+    this.chainEvents.addConsumer(this.processor, { batchSize: PROCESSOR_BATCH_SIZE, maxConcurrency: PROCESSOR_MAX_CONCURRENCY });
+  }
+}

@@ -1,0 +1,39 @@
+import { Aws } from 'aws-cdk-lib';
+import { SubnetType, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { DEFAULT_KEY_PREFIX as CLAIM_CHECK_KEY_PREFIX } from '../../functions/adapters/s3/claim-check-store.js';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { StageConfig } from '../config.js';
+import { claimCheckBucketName, type DataStack } from './data-stack.js';
+
+/** Lambda functions that reach the database or Ogmios run here (NAT egress for Ogmios and AWS APIs). */
+export const FUNCTION_SUBNETS: SubnetSelection = { subnetType: SubnetType.PRIVATE_WITH_EGRESS };
+
+/** Node's extra CAs on Lambda: the runtime's bundle includes the RDS CAs, for sslmode=verify-full. */
+export const LAMBDA_RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
+
+/** Environment of a function that reads the database through the RDS-managed secret (runtime-config.ts). */
+export function databaseEnvironment(data: DataStack): Record<string, string> {
+  return { DATABASE_SECRET_ARN: data.database.secret.secretArn, PGSSLMODE: 'verify-full', NODE_EXTRA_CA_CERTS: LAMBDA_RDS_CA_BUNDLE };
+}
+
+/** Environment of a function that queries Ogmios, its keys read from the API-key secret at cold start. */
+export function ogmiosEnvironment(config: StageConfig, data: DataStack): Record<string, string> {
+  return { OGMIOS_URL: config.ogmiosUrls.join(','), OGMIOS_API_KEYS_SECRET_ARN: data.ogmiosApiKeys.secretArn };
+}
+
+export function grantDatabase(grantee: IGrantable, data: DataStack): void {
+  data.database.secret.grantRead(grantee);
+}
+
+export function grantOgmios(grantee: IGrantable, data: DataStack): void {
+  data.ogmiosApiKeys.grantRead(grantee);
+}
+
+/**
+ * The claim-check objects (`chain-events/<sha256>.json`), as an ARN built from the bucket's fixed name: the key is a
+ * content hash, so the prefix wildcard is as narrow as the grant can be. `nagFinding` is the matching cdk-nag id.
+ */
+export function claimCheckObjects(config: StageConfig): { arn: string; nagFinding: string } {
+  const pattern = `${claimCheckBucketName(config)}/${CLAIM_CHECK_KEY_PREFIX}*`;
+  return { arn: `arn:${Aws.PARTITION}:s3:::${pattern}`, nagFinding: `IAM5[Resource::arn:<AWS::Partition>:s3:::${pattern}]` };
+}

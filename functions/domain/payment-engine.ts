@@ -18,6 +18,7 @@ import type {
   SyncPosition,
 } from './ports.js';
 import { consumedOutputs, createdOutputs } from './transaction-effects.js';
+import { reportRebuildStep, settleRebuildStep, type RebuildStep } from './rebuild.js';
 
 export interface PaymentEngineOptions {
   store: PaymentStore;
@@ -34,7 +35,16 @@ export interface PaymentEngineOptions {
 }
 
 export type ApplyOutcome =
-  | { kind: 'applied'; blocks: number; detected: Payment[]; confirmed: Payment[]; spent: number; tip: AppliedBlock }
+  | {
+      kind: 'applied';
+      blocks: number;
+      detected: Payment[];
+      confirmed: Payment[];
+      spent: number;
+      tip: AppliedBlock;
+      /** What a running rebuild settled in this step (null when none runs). */
+      rebuild: RebuildStep | null;
+    }
   | { kind: 'rolled_back'; to: AppliedBlock | 'origin'; outcome: RollbackOutcome }
   | { kind: 'unchanged'; reason: string };
 
@@ -102,9 +112,10 @@ export class PaymentEngine {
       if (alreadyCredited > 0) {
         this.options.logger.warn(LogEvent.paymentAlreadyCredited, { payments: alreadyCredited, block_height: tip.height });
       }
+      const rebuild = await settleRebuildStep(tx, tip.height, this.confirmations, this.actor);
       await tx.saveSyncPosition({ tip, networkTipHeight: event.tip.height });
       await tx.forgetBlocksBelow(tip.height - this.retainedBlocks);
-      return { kind: 'applied', blocks: applied.length, detected, confirmed, spent, tip } as const;
+      return { kind: 'applied', blocks: applied.length, detected, confirmed, spent, tip, rebuild } as const;
     });
   }
 
@@ -243,6 +254,7 @@ export class PaymentEngine {
         metrics.count(Metric.paymentsConfirmed, 1, { reference_type: payment.referenceType });
       }
       logger.debug(LogEvent.blocksApplied, { blocks: outcome.blocks, block_height: tip.height, spent: outcome.spent });
+      if (outcome.rebuild) reportRebuildStep(outcome.rebuild, outcome.blocks, { logger, metrics });
       return;
     }
 

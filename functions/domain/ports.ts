@@ -1,5 +1,6 @@
 import type { AssetQuantity, Hash, OutputReference } from './chain.js';
 import type { CreatedOutput } from './transaction-effects.js';
+import type { RebuildSettlementTransaction } from './rebuild.js';
 
 /** What the engine needs from the outside world. Adapters implement these; the domain imports none of them. */
 
@@ -88,8 +89,11 @@ export interface RollbackOutcome {
   spendsUndone: number;
 }
 
-/** One database transaction of the engine. Every method is set-based: one statement for a whole batch. */
-export interface EngineTransaction {
+/**
+ * One database transaction of the engine. Every method is set-based: one statement for a whole batch. A roll-forward
+ * also settles a running rebuild (RebuildSettlementTransaction, see rebuild.ts).
+ */
+export interface EngineTransaction extends RebuildSettlementTransaction {
   /** Locks the engine's position so that concurrent engines apply events one at a time. */
   lockSyncPosition(): Promise<SyncPosition>;
   /**

@@ -14,7 +14,7 @@ import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
 import type { ChainEventEmitter } from './emitter.js';
 import type { FollowerDatabase } from './follower-database.js';
 import { assessFollowerReadiness, type FollowerReadiness, type FollowerRole } from './follower-readiness.js';
-import { FollowerLogEvent, LeaderSession, type ChainSyncTuning, type EmissionTuning } from './leader-session.js';
+import { FollowerLogEvent, LeaderSession, SyncGenerationChangedError, type ChainSyncTuning, type EmissionTuning } from './leader-session.js';
 import type { StartPoint } from './start-points.js';
 
 /** Ledger-state queries the follower needs outside chain sync. */
@@ -43,6 +43,8 @@ export interface FollowerServiceOptions {
   chainSync?: ChainSyncTuning;
   /** A leader without an Ogmios connection this long resigns. Default 2 minutes. */
   ogmiosUnreachableLimitMs?: number;
+  /** How often a leader checks for a rebuild's new sync generation. Default 5 s. */
+  generationCheckIntervalMs?: number;
 }
 
 export interface FollowerLiveness {
@@ -138,16 +140,29 @@ export class FollowerService {
       emission: this.options.emission,
       chainSync: this.options.chainSync,
       ogmiosUnreachableLimitMs: this.options.ogmiosUnreachableLimitMs,
+      generationCheckIntervalMs: this.options.generationCheckIntervalMs,
     });
     this.session = session;
     const running = session
       .run()
-      .catch((error: unknown) => this.stepAside(term, error))
+      .catch((error: unknown) => (error instanceof SyncGenerationChangedError ? this.followAgain(term, error) : this.stepAside(term, error)))
       .finally(() => {
         this.sessions.delete(running);
         if (this.session === session) this.session = undefined;
       });
     this.sessions.add(running);
+  }
+
+  /** After a rebuild: same term, a new session stamped with the new generation, from the database's new points. */
+  private followAgain(term: LeadershipTerm, change: SyncGenerationChangedError): void {
+    const stillLeading = !this.stopping && this.options.lease.holds(term.fencingToken);
+    this.options.logger.warn(FollowerLogEvent.generationChanged, {
+      fencingToken: term.fencingToken,
+      from: change.from,
+      to: change.to,
+      action: stillLeading ? 'following again from the database' : 'none (no longer leading)',
+    });
+    if (stillLeading) this.lead(term);
   }
 
   private async stepAside(term: LeadershipTerm, error: unknown): Promise<void> {

@@ -56,6 +56,20 @@ export class OgmiosUnreachableError extends Error {
   override readonly name = 'OgmiosUnreachableError';
 }
 
+/** How often a leader checks whether a rebuild bumped the sync generation. */
+export const DEFAULT_GENERATION_CHECK_INTERVAL_MS = 5_000;
+
+/**
+ * A rebuild bumped the sync generation: everything this session emits would be dropped as stale, and the
+ * database's points have moved back. The session ends; the service starts a new one in the same term.
+ */
+export class SyncGenerationChangedError extends Error {
+  override readonly name = 'SyncGenerationChangedError';
+  constructor(readonly from: bigint, readonly to: bigint) {
+    super(`the sync generation changed from ${from} to ${to} (a rebuild): following again from the database's points`);
+  }
+}
+
 export interface LeaderSessionOptions {
   term: LeadershipTerm;
   /** The lease's emission guard. */
@@ -72,12 +86,15 @@ export interface LeaderSessionOptions {
   chainSync?: ChainSyncTuning;
   /** See DEFAULT_OGMIOS_UNREACHABLE_LIMIT_MS. */
   ogmiosUnreachableLimitMs?: number;
+  /** See DEFAULT_GENERATION_CHECK_INTERVAL_MS. */
+  generationCheckIntervalMs?: number;
 }
 
 export const FollowerLogEvent = {
   sessionStarted: 'leader_session_started',
   sessionEnded: 'leader_session_ended',
   sessionFailed: 'leader_session_failed',
+  generationChanged: 'sync_generation_changed',
   emitFailed: 'emit_failed',
   flushIncomplete: 'shutdown_flush_incomplete',
   flushed: 'shutdown_flushed',
@@ -198,6 +215,7 @@ export class LeaderSession {
     this.signal.addEventListener('abort', stopFollowing, { once: true });
     const sending = this.sendUntilEnd(this.stamp);
     const stopWatching = this.watchOgmiosConnection(client);
+    const stopWatchingGeneration = this.watchSyncGeneration(generation);
     try {
       await client.run();
     } catch (error) {
@@ -205,6 +223,7 @@ export class LeaderSession {
       if (!this.signal.aborted) this.fail(error);
     } finally {
       stopWatching();
+      stopWatchingGeneration();
       this.signal.removeEventListener('abort', stopFollowing);
       await sending;
       this.options.logger.info(FollowerLogEvent.sessionEnded, {
@@ -234,6 +253,19 @@ export class LeaderSession {
       },
       Math.max(10, Math.min(5_000, limitMs / 4)),
     );
+    return () => clearInterval(timer);
+  }
+
+  /** A rebuild bumps the generation; a failed read changes nothing (readiness reports the database). */
+  private watchSyncGeneration(generation: bigint): () => void {
+    const timer = setInterval(() => {
+      this.options.database.syncGeneration().then(
+        (current) => {
+          if (current > generation) this.fail(new SyncGenerationChangedError(generation, current));
+        },
+        () => undefined,
+      );
+    }, this.options.generationCheckIntervalMs ?? DEFAULT_GENERATION_CHECK_INTERVAL_MS);
     return () => clearInterval(timer);
   }
 

@@ -17,7 +17,8 @@ import { jsonSafe } from '../adapters/observability/json-logger.js';
 import type { Network } from '../domain/network.js';
 import { Metric } from '../domain/observability.js';
 import type { Clock, Logger, Metrics } from '../domain/ports.js';
-import { assessReadiness, type Readiness } from '../domain/readiness.js';
+import { assessReadiness, type Readiness, type RebuildUnderWay } from '../domain/readiness.js';
+import { readRunningRebuild } from '../adapters/postgres/rebuild-store.js';
 
 export interface HealthCoreOptions {
   db: Pick<pg.Pool, 'query'>;
@@ -74,6 +75,7 @@ export async function observeSync(options: HealthCoreOptions): Promise<SyncObser
     appliedHeight: state?.last_block_height ?? null,
     networkTipHeight: tip,
     ...(options.maxReadyLagBlocks === undefined ? {} : { maxLagBlocks: options.maxReadyLagBlocks }),
+    rebuild: stored.rebuild,
   });
   const syncStateAgeSeconds = state ? Math.max(0, Math.round((options.clock.now().getTime() - state.updated_at.getTime()) / 1000)) : null;
   return { readiness, tipSource, syncStateAgeSeconds };
@@ -122,10 +124,10 @@ export function isFunctionUrlRequest(event: unknown): event is LambdaFunctionURL
   return typeof rawPath === 'string' && typeof requestContext?.http?.method === 'string';
 }
 
-async function readSyncState({ db }: HealthCoreOptions): Promise<{ state: SyncStateRow | null } | { databaseError: string }> {
+async function readSyncState({ db }: HealthCoreOptions): Promise<{ state: SyncStateRow | null; rebuild: RebuildUnderWay | null } | { databaseError: string }> {
   try {
     const { rows } = await db.query<SyncStateRow>('SELECT last_block_height, network_tip_height, updated_at FROM sync_state WHERE id = 1');
-    return { state: rows[0] ?? null };
+    return { state: rows[0] ?? null, rebuild: await readRunningRebuild(db) };
   } catch (error) {
     return { databaseError: error instanceof Error ? error.message : String(error) };
   }

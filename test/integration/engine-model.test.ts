@@ -442,6 +442,9 @@ function faultyTransaction(tx: EngineTransaction, step: Step): EngineTransaction
     rollBackAfter: (point, actor) => step('rollBackAfter', () => tx.rollBackAfter(point, actor)),
     saveSyncPosition: (position) => step('saveSyncPosition', () => tx.saveSyncPosition(position)),
     forgetBlocksBelow: (height) => step('forgetBlocksBelow', () => tx.forgetBlocksBelow(height)),
+    runningRebuild: () => step('runningRebuild', () => tx.runningRebuild()),
+    settleHeldPayments: (height, confirmations, actor) => step('settleHeldPayments', () => tx.settleHeldPayments(height, confirmations, actor)),
+    saveRebuildProgress: (runId, update) => step('saveRebuildProgress', () => tx.saveRebuildProgress(runId, update)),
   };
 }
 

@@ -15,6 +15,8 @@ import type {
 import { DEFAULT_RETAINED_BLOCKS } from '../../domain/payment-engine.js';
 import { PaymentTransactionFilter, RegisteredAddressFilter } from './candidate-filters.js';
 import { inTransaction } from './pool.js';
+import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
+import { runningRebuild, saveRebuildProgress, settleHeldPayments } from './rebuild-settlement.js';
 
 export interface PostgresPaymentStoreOptions {
   /** How deep a rollback can reach; spends within it stay in the spend filter. */
@@ -320,6 +322,18 @@ export class PostgresEngineTransaction implements EngineTransaction {
 
   async forgetBlocksBelow(height: bigint): Promise<void> {
     await this.prepared('forget_blocks_below', 'DELETE FROM blocks WHERE height < $1', [height.toString()]);
+  }
+
+  runningRebuild(): Promise<RunningRebuild | null> {
+    return runningRebuild(this.client);
+  }
+
+  settleHeldPayments(appliedHeight: bigint, confirmations: bigint, actor: string): Promise<HeldPaymentsSettlement> {
+    return settleHeldPayments(this.client, appliedHeight, confirmations, actor);
+  }
+
+  saveRebuildProgress(runId: bigint, update: RebuildProgressUpdate): Promise<void> {
+    return saveRebuildProgress(this.client, runId, update);
   }
 }
 

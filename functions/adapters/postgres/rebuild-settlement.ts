@@ -1,0 +1,162 @@
+/**
+ * Settling a running rebuild inside the engine's roll-forward transaction (the rules: domain/rebuild.ts).
+ * Each statement is set-based; when no rebuild runs, the only cost is one lookup of a tiny table.
+ */
+import type pg from 'pg';
+import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
+import type { Payment } from '../../domain/ports.js';
+import { assetsFromJson } from './payment-store.js';
+
+const PAYMENT_COLUMNS = `tx_hash, output_index, address, amount_lovelace, assets, reference_type, reference_id,
+                         user_id, block_height, block_slot, block_time`;
+
+export async function runningRebuild(client: pg.PoolClient): Promise<RunningRebuild | null> {
+  const { rows } = await client.query<{ id: bigint; point_height: bigint; target_height: bigint; progress_logged_height: bigint }>({
+    name: 'running_rebuild',
+    text: `SELECT id, point_height, target_height, progress_logged_height FROM rebuild_runs WHERE status = 'running' FOR UPDATE`,
+  });
+  const row = rows[0];
+  return row ? { runId: row.id, pointHeight: row.point_height, targetHeight: row.target_height, progressLoggedHeight: row.progress_logged_height } : null;
+}
+
+export async function settleHeldPayments(
+  client: pg.PoolClient,
+  appliedHeight: bigint,
+  confirmations: bigint,
+  actor: string,
+): Promise<HeldPaymentsSettlement> {
+  // Found again in the very same block: the re-derived row takes back the id and times it had, so that what
+  // business systems read is unchanged; the held copy goes once its status is reached again.
+  await client.query(
+    `UPDATE incoming_payments p
+        SET id = h.id, detected_at = h.detected_at,
+            confirmed_at = CASE WHEN p.status = 'confirmed' AND h.status = 'confirmed' THEN h.confirmed_at ELSE p.confirmed_at END
+       FROM rebuild_held_payments h
+      WHERE p.tx_hash = h.tx_hash AND p.output_index = h.output_index AND p.block_hash = h.block_hash
+        AND p.block_time = h.block_time AND p.status IN ('pending', 'confirmed')
+        AND (p.id <> h.id OR p.detected_at <> h.detected_at OR p.confirmed_at IS DISTINCT FROM h.confirmed_at)`,
+  );
+  const refound = await client.query(
+    `DELETE FROM rebuild_held_payments h USING incoming_payments p
+      WHERE p.tx_hash = h.tx_hash AND p.output_index = h.output_index AND p.block_hash = h.block_hash
+        AND p.block_time = h.block_time AND p.status IN ('pending', 'confirmed')
+        AND (p.status = 'confirmed' OR h.status = 'pending')`,
+  );
+  // Not in its block although the chain is now as high as where it was confirmed: that block is no longer on
+  // chain. Its row comes back as history. If the transaction is confirmed in another block ("moved"), the credit
+  // belongs to that row now: rolled back, no debit. Otherwise a confirmed one is reversed, and if it was
+  // credited it gets its one debit (occurrence = its credits: refused by the key if already there).
+  const gone = await client.query<PaymentRow & { status: string; moved: boolean }>(
+    `WITH deleted AS (
+       DELETE FROM rebuild_held_payments h
+        WHERE h.block_height + $1::bigint - 1 <= $2::bigint
+          AND NOT EXISTS (SELECT 1 FROM incoming_payments p
+                           WHERE p.tx_hash = h.tx_hash AND p.output_index = h.output_index
+                             AND (p.status = 'pending' OR (p.status = 'confirmed' AND p.block_hash = h.block_hash)))
+        RETURNING h.*
+     ), gone AS (
+       SELECT d.*, EXISTS (SELECT 1 FROM incoming_payments p WHERE p.tx_hash = d.tx_hash
+                             AND p.output_index = d.output_index AND p.status = 'confirmed') AS moved,
+              (d.status = 'confirmed') AS was_confirmed
+         FROM deleted d
+     ), restored AS (
+       INSERT INTO incoming_payments (id, tx_hash, output_index, address, amount_lovelace, assets, reference_type,
+                                      reference_id, user_id, block_height, block_slot, block_hash, block_time, status,
+                                      detected_at, confirmed_at)
+       SELECT id, tx_hash, output_index, address, amount_lovelace, assets, reference_type, reference_id, user_id,
+              block_height, block_slot, block_hash, block_time,
+              CASE WHEN was_confirmed AND NOT moved THEN 'reversed' ELSE 'rolled_back' END, detected_at,
+              CASE WHEN was_confirmed AND NOT moved THEN confirmed_at END
+         FROM gone
+       ON CONFLICT (tx_hash, output_index, block_hash, block_time) DO UPDATE
+         SET id = EXCLUDED.id, status = EXCLUDED.status, detected_at = EXCLUDED.detected_at,
+             confirmed_at = EXCLUDED.confirmed_at, spent_by_tx_hash = NULL, spent_at_slot = NULL, spent_at_height = NULL
+     ), ledger AS (
+       SELECT g.tx_hash, g.output_index, g.user_id, g.amount_lovelace,
+              count(*) FILTER (WHERE t.type = 'credit') AS credits,
+              count(*) FILTER (WHERE t.type = 'debit') AS debits
+         FROM gone g
+         JOIN balance_transactions t ON t.payment_tx_hash = g.tx_hash AND t.payment_output_index = g.output_index
+        WHERE g.was_confirmed AND NOT g.moved AND g.user_id IS NOT NULL
+        GROUP BY g.tx_hash, g.output_index, g.user_id, g.amount_lovelace
+     ), debited AS (
+       INSERT INTO balance_transactions (user_id, type, amount_lovelace, payment_tx_hash, payment_output_index,
+                                         occurrence, reason)
+       SELECT user_id, 'debit', amount_lovelace, tx_hash, output_index, credits, 'payment_reversed'
+         FROM ledger WHERE credits > debits
+       ON CONFLICT (payment_tx_hash, payment_output_index, type, occurrence) DO NOTHING
+       RETURNING user_id, amount_lovelace
+     ), balances AS (
+       UPDATE user_balances b SET balance_lovelace = b.balance_lovelace - d.total, updated_at = now()
+         FROM (SELECT user_id, sum(amount_lovelace)::bigint AS total FROM debited GROUP BY user_id) d
+        WHERE b.user_id = d.user_id
+     ), audited AS (
+       INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
+       SELECT 'payment_reversed', 'incoming_payment', tx_hash || '#' || output_index, $3,
+              jsonb_build_object('block_hash', block_hash, 'block_height', block_height,
+                                 'amount_lovelace', amount_lovelace::text, 'user_id', user_id,
+                                 'reference_type', reference_type, 'reference_id', reference_id,
+                                 'reason', 'not on chain after rebuild')
+         FROM gone WHERE was_confirmed AND NOT moved
+     )
+     SELECT ${PAYMENT_COLUMNS}, status, moved FROM gone`,
+    [confirmations.toString(), appliedHeight.toString(), actor],
+  );
+  const { rows } = await client.query<{ held: number }>('SELECT count(*)::int AS held FROM rebuild_held_payments');
+  return {
+    refound: refound.rowCount ?? 0,
+    reversed: gone.rows.filter((row) => row.status === 'confirmed' && !row.moved).map(toPayment),
+    rolledBack: gone.rows.filter((row) => row.status !== 'confirmed' || row.moved).map(toPayment),
+    stillHeld: rows[0]!.held,
+  };
+}
+
+export async function saveRebuildProgress(client: pg.PoolClient, runId: bigint, update: RebuildProgressUpdate): Promise<void> {
+  await client.query(
+    `UPDATE rebuild_runs
+        SET progress_height = $2, progress_logged_height = $3, payments_refound = payments_refound + $4,
+            payments_reversed = payments_reversed + $5, payments_rolled_back = payments_rolled_back + $6,
+            status = CASE WHEN $7 THEN 'completed' ELSE status END,
+            completed_at = CASE WHEN $7 THEN now() ELSE completed_at END
+      WHERE id = $1`,
+    [
+      runId.toString(),
+      update.progressHeight.toString(),
+      update.progressLoggedHeight.toString(),
+      update.refound,
+      update.reversed,
+      update.rolledBack,
+      update.completed,
+    ],
+  );
+}
+
+interface PaymentRow {
+  tx_hash: string;
+  output_index: number;
+  address: string;
+  amount_lovelace: bigint;
+  assets: Record<string, Record<string, string>>;
+  reference_type: string;
+  reference_id: string;
+  user_id: string | null;
+  block_height: bigint;
+  block_slot: bigint;
+  block_time: Date;
+}
+
+function toPayment(row: PaymentRow): Payment {
+  return {
+    txId: row.tx_hash,
+    index: row.output_index,
+    address: row.address,
+    lovelace: row.amount_lovelace,
+    assets: assetsFromJson(row.assets),
+    referenceType: row.reference_type,
+    referenceId: row.reference_id,
+    userId: row.user_id,
+    blockHeight: row.block_height,
+    blockSlot: row.block_slot,
+    blockTime: row.block_time,
+  };
+}

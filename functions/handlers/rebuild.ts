@@ -1,0 +1,30 @@
+/**
+ * Rebuild Lambda (on-demand invoke): `{ "daysAgo": 30 }`, `{ "slot": n }` or `{ "point": "<slot>.<blockId>" }`.
+ * Resets the engine to that retained point in one transaction (seconds, whatever the depth); the follower
+ * re-derives the chain from there. Env: DATABASE_URL or DATABASE_SECRET_ARN. The work is in rebuild-core.ts.
+ */
+import type { Context } from 'aws-lambda';
+import { createPool } from '../adapters/postgres/pool.js';
+import { PostgresRebuildStore } from '../adapters/postgres/rebuild-store.js';
+import { logger, metrics } from '../adapters/powertools/instances.js';
+import { once } from './lazy.js';
+import { runRebuild, type RebuildSummary } from './rebuild-core.js';
+import { resolveDatabaseUrl } from './runtime-config.js';
+
+const pool = once(async () => createPool({ connectionString: await resolveDatabaseUrl(process.env), max: 1, applicationName: 'payment-monitor-rebuild' }));
+
+export async function handler(event: unknown, context: Context): Promise<RebuildSummary> {
+  logger.addContext(context);
+  metrics.captureColdStart(context.functionName);
+  try {
+    return await runRebuild(event, {
+      store: new PostgresRebuildStore(await pool()),
+      logger,
+      metrics,
+      clock: { now: () => new Date() },
+      actor: `lambda:${context.functionName}`,
+    });
+  } finally {
+    metrics.publish();
+  }
+}

@@ -11,17 +11,20 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { FollowerLease } from '../adapters/dynamodb/follower-lease.js';
 import { LeaseTable, leaseNameFor } from '../adapters/dynamodb/lease-table.js';
 import { startHealthServer } from '../adapters/http/health-server.js';
 import { JsonLogger } from '../adapters/observability/json-logger.js';
 import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
+import { asynchronousInvocation } from '../adapters/lambda/asynchronous-invocation.js';
 import { createPool } from '../adapters/postgres/pool.js';
 import { createSqsChainEventEmitter, readEmitterSettings } from '../adapters/sqs/emitter-settings.js';
 import { readFollowerConfig, DEFAULT_SERVICE_NAME } from './config.js';
 import { EmfMetrics } from './emf-metrics.js';
 import { PostgresFollowerDatabase } from './follower-database.js';
 import { FollowerService } from './follower-service.js';
+import { ReconnectReconciliation } from './reconnect-reconciliation.js';
 
 /** Kept back from the shutdown budget for closing the health server, the pool and the last metrics. */
 const CLEANUP_RESERVE_MS = 1_000;
@@ -84,6 +87,20 @@ async function main(): Promise<void> {
     liveness: () => ({ ...service.liveness() }),
   });
   service.start();
+  // RECONCILIATION_FUNCTION_NAME: after an outage, the leader asks the reconciliation Lambda for a run (this
+  // process may only read the database, so the run happens there).
+  const reconciliationFunction = process.env.RECONCILIATION_FUNCTION_NAME?.trim();
+  const reconnectReconciliation = reconciliationFunction
+    ? new ReconnectReconciliation({
+        observe: () => {
+          const liveness = service.liveness();
+          return liveness.role === 'leader' ? { connected: liveness.ogmios_connected, reconnects: liveness.ogmios_reconnects } : undefined;
+        },
+        reconcile: () => asynchronousInvocation(new LambdaClient({}), reconciliationFunction)({ trigger: 'reconnect' }),
+        logger,
+      })
+    : undefined;
+  reconnectReconciliation?.start();
   logger.info('follower_started', {
     healthPort: health.port,
     leaseTable: config.leaseTable,
@@ -102,6 +119,7 @@ async function main(): Promise<void> {
     }, config.shutdownBudgetMs);
     logger.info('follower_stopping', { signal, role: service.role });
     await service.stop(config.shutdownBudgetMs - CLEANUP_RESERVE_MS);
+    await reconnectReconciliation?.stop();
     await health.close();
     await pool.end().catch(() => undefined);
     dynamodb.destroy();

@@ -5,7 +5,7 @@
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
-import { selfContinuation } from '../adapters/lambda/self-continuation.js';
+import { asynchronousInvocation } from '../adapters/lambda/asynchronous-invocation.js';
 import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
 import { OgmiosReconciliationLedger } from '../adapters/ogmios/reconciliation-ledger.js';
 import { createPool } from '../adapters/postgres/pool.js';
@@ -42,7 +42,7 @@ export async function handler(event: unknown, context: Context): Promise<Reconci
   metrics.captureColdStart(context.functionName);
   try {
     const { runs, runner, lambda } = await dependencies();
-    const continueWith = selfContinuation(lambda, context.functionName);
+    const continueWith = asynchronousInvocation(lambda, context.functionName);
     return await handleReconciliation(event, {
       runner,
       runs,

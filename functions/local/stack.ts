@@ -21,6 +21,10 @@ import { openLocalDatabase, type LocalDatabase } from './local-database.js';
 import { startOgmiosSimulator, type OgmiosSimulator, type OgmiosSimulatorOptions } from './simulator/index.js';
 import type { StackConfig } from './stack-config.js';
 import { keepJournal, readJournal } from './simulator-journal.js';
+import { ReconnectReconciliation } from '../follower/reconnect-reconciliation.js';
+import { parseHotWalletAddresses } from '../domain/hot-wallet.js';
+import { announceLocalOgmios } from './local-ogmios.js';
+import { measureHotWalletNow, reconcileNow } from './local-reconciliation.js';
 
 export interface LocalStackOptions {
   config: StackConfig;
@@ -62,6 +66,9 @@ export async function startLocalStack({
 
   let simulator: OgmiosSimulator | undefined;
   let stopJournal = () => undefined as void;
+  let stopAnnouncing = () => undefined as void;
+  // A bad HOT_WALLET_ADDRESSES stops the start with a clear error, before anything runs.
+  const hotWallet = parseHotWalletAddresses(process.env.HOT_WALLET_ADDRESSES, config.network);
   let endpoints: OgmiosEndpoints;
   if (config.ogmios === 'simulator') {
     const registrations = demoRegistrations(config.network);
@@ -75,6 +82,7 @@ export async function startLocalStack({
       ...simulatorOverrides,
     });
     stopJournal = keepJournal(simulator, simulatorJournal);
+    stopAnnouncing = announceLocalOgmios(simulator.url); // for the CLI's reconcile and hot-wallet commands
     endpoints = { urls: [simulator.url], apiKeys: [] };
     const tip = simulator.tip();
     logger.info('simulator_started', { url: simulator.url, demo_addresses: registrations.length, tip_height: tip === 'origin' ? 0 : tip.height });
@@ -142,6 +150,22 @@ export async function startLocalStack({
     logger.critical('follower_failed', { error: error instanceof Error ? error.message : String(error) });
   });
 
+  // After an outage of the Ogmios connection, a reconciliation of the monitored addresses, in-process.
+  const reconnectReconciliation = new ReconnectReconciliation({
+    observe: () => client?.health(),
+    reconcile: () => reconcileNow({ pool, ogmios: endpoints, logger, metrics, trigger: 'reconnect' }),
+    logger,
+  });
+  reconnectReconciliation.start();
+  // HOT_WALLET_ADDRESSES: the balance every minute as the hot_wallet_balance_ada gauge (shown on the status line).
+  const measureHotWallet = () =>
+    void measureHotWalletNow({ ogmios: endpoints, addresses: hotWallet, logger, metrics }).catch((error: unknown) =>
+      logger.warn('hot_wallet_unavailable', { reason: error instanceof Error ? error.message : String(error) }),
+    );
+  const hotWalletTimer = hotWallet.length > 0 ? setInterval(measureHotWallet, 60_000) : undefined;
+  hotWalletTimer?.unref();
+  if (hotWallet.length > 0) measureHotWallet();
+
   const readiness = () => probeReadiness(pool, () => client?.health().tip?.height);
   const health = await startHealthServer({
     port: config.healthPort,
@@ -160,11 +184,14 @@ export async function startLocalStack({
     settled: () => pipeline.drained(),
     async stop() {
       stopping = true;
+      clearInterval(hotWalletTimer);
+      await reconnectReconciliation.stop();
       await client?.stop();
       await following.catch(() => undefined);
       await pipeline.stop();
       await health.close();
       stopJournal();
+      stopAnnouncing();
       await simulator?.stop();
       await pool.end();
       await database.stop();

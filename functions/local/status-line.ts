@@ -26,6 +26,7 @@ export function startStatusLine(stack: LocalStack, everyMs = 5000): { stop(): vo
         (rate >= 1 ? ` · ${rate.toFixed(0)} blocks/s` : '') +
         ` · payments ${sum(Metric.paymentsDetected)} detected / ${sum(Metric.paymentsConfirmed)} confirmed` +
         ` · rollbacks ${sum(Metric.rollbacks)}` +
+        (gauges[Metric.hotWalletBalanceAda] !== undefined ? ` · hot wallet ${gauges[Metric.hotWalletBalanceAda]} ADA` : '') +
         (follower && !follower.connected ? ' · Ogmios disconnected' : '') +
         '\n',
     );

@@ -404,3 +404,41 @@ describe('the deployed handlers (environment, Powertools, simulator)', () => {
     await expect(import('../../functions/handlers/hot-wallet.js')).rejects.toThrow(/HOT_WALLET_ADDRESSES entry 1/);
   });
 });
+
+describe('the operator CLI', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('reconcile prints the counts and exits 0 when clean, 1 with the discrepancy listed; reconciliation list; hot-wallet; status', async () => {
+    vi.stubEnv('DATABASE_URL', f.db.url);
+    vi.stubEnv('OGMIOS_URL', simulator.url);
+    vi.stubEnv('NETWORK', 'mainnet');
+    vi.stubEnv('HOT_WALLET_ADDRESSES', paid[2]!);
+    const { runCli } = await import('../../functions/local/cli/main.js');
+    const run = async (...argv: string[]) => {
+      const lines: string[] = [];
+      const code = await runCli(argv, (text) => lines.push(text));
+      return { code, text: lines.join('\n') };
+    };
+
+    const clean = await run('reconcile', '--chunk-size', '3');
+    expect(clean.code).toBe(0);
+    expect(clean.text).toMatch(/missing_in_db\s+0/);
+
+    const victim = await oneConfirmedUnspent();
+    await f.db.pool.query('DELETE FROM incoming_payments WHERE tx_hash = $1 AND output_index = $2', [victim.tx_hash, victim.output_index]);
+    const found = await run('reconcile');
+    expect(found.code).toBe(1);
+    expect(found.text).toContain(`missing_in_db     ${victim.tx_hash}#${victim.output_index}`);
+
+    const listed = await run('reconciliation', 'list', '--json');
+    expect((JSON.parse(listed.text) as { missing_in_db: number; status: string }[]).map((row) => [row.status, row.missing_in_db])).toEqual([
+      ['completed', 1],
+      ['completed', 0],
+    ]);
+
+    const balance = simulator.ledger.balanceOf(paid[2]!).lovelace;
+    const hotWallet = await run('hot-wallet', '--json');
+    expect(JSON.parse(hotWallet.text)).toMatchObject({ lovelace: balance.toString(), addresses: 1 });
+    expect((await run('status')).text).toMatch(/hot wallet\s+\d+\.\d{6} ADA/);
+  });
+});

@@ -1,10 +1,10 @@
 /**
- * A Lambda asking itself to carry on: an asynchronous invocation (InvocationType Event) of the same function
- * with a small JSON payload. Used by long jobs that stop before Lambda's 15 minutes run out.
+ * An asynchronous invocation (InvocationType Event) of a Lambda with a small JSON payload: a long job asking
+ * itself to carry on before Lambda's 15 minutes run out, or the follower starting a reconciliation.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 
-export function selfContinuation(lambda: Pick<LambdaClient, 'send'>, functionName: string) {
+export function asynchronousInvocation(lambda: Pick<LambdaClient, 'send'>, functionName: string) {
   return async (payload: Record<string, string>): Promise<void> => {
     const response = await lambda.send(
       new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(payload)) }),

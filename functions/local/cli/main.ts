@@ -7,6 +7,9 @@
  *   addresses list [--limit n]
  *   payments list [--status pending|confirmed|rolled_back|reversed] [--limit n]
  *   status
+ *   reconcile [--chunk-size n]         one reconciliation now (exit code 1 when it finds discrepancies)
+ *   reconciliation list [--limit n]
+ *   hot-wallet                         balance of HOT_WALLET_ADDRESSES
  * Options: --actor <name> (default cli:<os user>), --json
  */
 import { readFile } from 'node:fs/promises';
@@ -21,6 +24,7 @@ import { openLocalDatabase } from '../local-database.js';
 import { readAddressCsv } from './address-import.js';
 import { listAddresses, listPayments, readStatus } from './queries.js';
 import { printRows, printStatus } from './output.js';
+import { hotWalletCommand, hotWalletLine, listRunsCommand, reconcileCommand } from './reconciliation-commands.js';
 
 const USAGE = `usage: npm run cli -- <command>
   addresses add <address> --reference-type <type> --reference-id <id> [--user <id>]
@@ -28,6 +32,9 @@ const USAGE = `usage: npm run cli -- <command>
   addresses list [--limit n]
   payments list [--status pending|confirmed|rolled_back|reversed] [--limit n]
   status
+  reconcile [--chunk-size n]
+  reconciliation list [--limit n]
+  hot-wallet
 options: --actor <name>  --json`;
 
 export async function runCli(argv: string[], write: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<number> {
@@ -40,6 +47,7 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
       user: { type: 'string' },
       status: { type: 'string' },
       limit: { type: 'string', default: '50' },
+      'chunk-size': { type: 'string' },
       actor: { type: 'string', default: `cli:${userInfo().username}` },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -87,8 +95,19 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
         const status = await readStatus(pool);
         if (values.json) write(JSON.stringify(status, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
         else printStatus(status, write);
+        const hotWallet = values.json ? undefined : await hotWalletLine(network);
+        if (hotWallet) write(hotWallet);
         return 0;
       }
+      case 'reconcile': {
+        const chunkSize = values['chunk-size'] === undefined ? undefined : Number(values['chunk-size']);
+        if (chunkSize !== undefined && (!Number.isInteger(chunkSize) || chunkSize < 1)) throw new Error('--chunk-size must be a positive whole number');
+        return await reconcileCommand(pool, { write, json: values.json }, chunkSize);
+      }
+      case 'reconciliation list':
+        return output(await listRunsCommand(pool, limit));
+      case 'hot-wallet':
+        return await hotWalletCommand(network, { write, json: values.json });
       default:
         write(`unknown command "${command}"\n${USAGE}`);
         return 2;

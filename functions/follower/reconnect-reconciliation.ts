@@ -1,0 +1,88 @@
+/**
+ * Reconciliation after an outage: when the chain-sync connection is back after having been lost, a
+ * reconciliation of the monitored addresses is started, so that payments made while the follower was away are
+ * looked up on the ledger at once (as BTCPay does) instead of only as the catch-up reaches their blocks.
+ *
+ * It watches the chain-sync client's telemetry (connected, reconnects) rather than hooking into the loop: the
+ * chain-sync loop never waits for it. One at a time, and at most one per `minIntervalMs` (a flapping connection
+ * must not start a reconciliation per flap).
+ */
+import type { Logger } from '../domain/ports.js';
+
+export interface ConnectionTelemetry {
+  connected: boolean;
+  /** Retries so far (failed attempts and lost connections); grows with every outage. */
+  reconnects: number;
+}
+
+export interface ReconnectReconciliationOptions {
+  /** The chain-sync client's view (undefined while there is no client, e.g. on a standby). */
+  observe: () => ConnectionTelemetry | undefined;
+  /** Starts a reconciliation (an asynchronous Lambda invocation, or an in-process run locally). */
+  reconcile: () => Promise<unknown>;
+  logger: Logger;
+  /** Default 10 minutes. */
+  minIntervalMs?: number;
+  /** How often the telemetry is read. Default 5 s. */
+  checkEveryMs?: number;
+  now?: () => number;
+}
+
+export const ReconnectReconciliationLogEvent = {
+  triggered: 'reconnect_reconciliation_triggered',
+  failed: 'reconnect_reconciliation_failed',
+} as const;
+
+export class ReconnectReconciliation {
+  private seenReconnects: number | undefined;
+  private pendingSince: number | undefined;
+  private running: Promise<void> | undefined;
+  private lastStartedAt = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: ReconnectReconciliationOptions) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => this.check(), this.options.checkEveryMs ?? 5_000);
+    this.timer.unref();
+  }
+
+  /** Stops watching and waits for a reconciliation in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One look at the telemetry (the timer calls it; tests may too). Returns whether a reconciliation started. */
+  check(): boolean {
+    const telemetry = this.options.observe();
+    if (telemetry === undefined) return false;
+    if (this.seenReconnects === undefined || telemetry.reconnects < this.seenReconnects) {
+      this.seenReconnects = telemetry.reconnects; // a new client: its first connection is no reconnect
+      return false;
+    }
+    if (telemetry.reconnects > this.seenReconnects) {
+      this.seenReconnects = telemetry.reconnects;
+      this.pendingSince ??= this.now();
+    }
+    if (this.pendingSince === undefined || !telemetry.connected || this.running !== undefined) return false;
+    if (this.now() - this.lastStartedAt < (this.options.minIntervalMs ?? 10 * 60_000)) return false;
+    this.pendingSince = undefined;
+    this.lastStartedAt = this.now();
+    this.options.logger.info(ReconnectReconciliationLogEvent.triggered, { reconnects: telemetry.reconnects });
+    this.running = this.options
+      .reconcile()
+      .then(
+        () => undefined,
+        (error: unknown) => this.options.logger.warn(ReconnectReconciliationLogEvent.failed, { reason: error instanceof Error ? error.message : String(error) }),
+      )
+      .finally(() => {
+        this.running = undefined;
+      });
+    return true;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+}

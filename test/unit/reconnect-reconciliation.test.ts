@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { ReconnectReconciliation, type ConnectionTelemetry } from '../../functions/follower/reconnect-reconciliation.js';
+import { RecordingLogger } from '../support/recorders.js';
+
+function setup() {
+  let telemetry: ConnectionTelemetry | undefined = { connected: true, reconnects: 0 };
+  let now = 0;
+  const started: Array<() => void> = [];
+  const watcher = new ReconnectReconciliation({
+    observe: () => telemetry,
+    reconcile: () => new Promise<void>((resolve) => started.push(resolve)),
+    logger: new RecordingLogger(),
+    minIntervalMs: 60_000,
+    now: () => now,
+  });
+  return {
+    watcher,
+    started,
+    set: (next: ConnectionTelemetry | undefined) => (telemetry = next),
+    advance: (ms: number) => (now += ms),
+  };
+}
+
+describe('reconciliation after a reconnect', () => {
+  it('starts one when the connection is back after an outage, not on the first connection', () => {
+    const { watcher, started, set } = setup();
+    expect(watcher.check()).toBe(false); // first connection
+    set({ connected: false, reconnects: 1 });
+    expect(watcher.check()).toBe(false); // still away
+    set({ connected: true, reconnects: 2 });
+    expect(watcher.check()).toBe(true);
+    expect(started).toHaveLength(1);
+  });
+
+  it('runs one at a time and at most one per interval, but remembers an outage for later', async () => {
+    const { watcher, started, set, advance } = setup();
+    watcher.check();
+    set({ connected: true, reconnects: 1 });
+    expect(watcher.check()).toBe(true);
+    set({ connected: true, reconnects: 2 });
+    expect(watcher.check()).toBe(false); // one is running
+    started[0]!();
+    await watcher.stop();
+    expect(watcher.check()).toBe(false); // within the interval
+    advance(60_000);
+    expect(watcher.check()).toBe(true); // the remembered outage
+    expect(started).toHaveLength(2);
+  });
+
+  it('treats a new client (counter back to zero) as a fresh start, and no client as nothing to watch', () => {
+    const { watcher, set } = setup();
+    set({ connected: true, reconnects: 5 });
+    watcher.check();
+    set(undefined);
+    expect(watcher.check()).toBe(false);
+    set({ connected: true, reconnects: 0 });
+    expect(watcher.check()).toBe(false);
+  });
+});

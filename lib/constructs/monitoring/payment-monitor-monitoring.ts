@@ -74,9 +74,9 @@ export class PaymentMonitorMonitoring extends Construct {
   readonly alarmNamePrefix: string;
 
   constructor(scope: Construct, id: string, props: PaymentMonitorMonitoringProps) {
-    super(scope, id);
     const thresholds = props.thresholds ?? DEFAULT_ALARM_THRESHOLDS;
     validateProps(id, props, thresholds);
+    super(scope, id);
     this.thresholds = thresholds;
     this.alarmNamePrefix = `payment-monitor-${props.stage}`;
 

@@ -25,6 +25,7 @@ import { readAddressCsv } from './address-import.js';
 import { listAddresses, listPayments, readStatus } from './queries.js';
 import { printRows, printStatus } from './output.js';
 import { hotWalletCommand, hotWalletLine, listRunsCommand, reconcileCommand } from './reconciliation-commands.js';
+import { OPERATIONS_USAGE, operationsCommand } from './operations-commands.js';
 
 const USAGE = `usage: npm run cli -- <command>
   addresses add <address> --reference-type <type> --reference-id <id> [--user <id>]
@@ -35,6 +36,7 @@ const USAGE = `usage: npm run cli -- <command>
   reconcile [--chunk-size n]
   reconciliation list [--limit n]
   hot-wallet
+${OPERATIONS_USAGE}
 options: --actor <name>  --json`;
 
 export async function runCli(argv: string[], write: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Promise<number> {
@@ -48,6 +50,11 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
       status: { type: 'string' },
       limit: { type: 'string', default: '50' },
       'chunk-size': { type: 'string' },
+      'days-ago': { type: 'string' },
+      slot: { type: 'string' },
+      point: { type: 'string' },
+      out: { type: 'string' },
+      'months-ahead': { type: 'string' },
       actor: { type: 'string', default: `cli:${userInfo().username}` },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -68,6 +75,8 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
     // The local embedded database is brought up to date here; a configured one is migrated by its deploy
     // (npm run migrate), never as a side effect of an operator's query.
     if (database.embedded) await migrate(pool);
+    const operation = await operationsCommand(positionals, { pool, write, json: values.json, actor: values.actor, options: values });
+    if (operation !== undefined) return operation;
     switch (command) {
       case 'addresses add': {
         const address = positionals[2];

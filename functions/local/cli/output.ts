@@ -23,6 +23,14 @@ export function printStatus(status: MonitorStatus, write: (text: string) => void
   write(`addresses         ${status.addresses}`);
   write(`payments          ${Object.entries(status.payments).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
   write(`user balances     ${formatAda(status.creditedLovelace)} ADA across ${status.users} users`);
+  const rebuild = status.rebuild;
+  if (rebuild) {
+    write(
+      rebuild.status === 'running'
+        ? `rebuild           run ${rebuild.run} running: height ${rebuild.progress_height} of ${rebuild.target_height} (from ${rebuild.point_height}), ${rebuild.percent}%, ${rebuild.payments_held} payments held`
+        : `rebuild           run ${rebuild.run} ${rebuild.status} ${rebuild.completed_at?.toISOString() ?? ''} (from height ${rebuild.point_height}; ${rebuild.payments_refound} payments found again, ${rebuild.payments_reversed} reversed)`,
+    );
+  }
 }
 
 function text(value: unknown): string {

@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { formatAda } from '../../domain/money.js';
+import type { RebuildProgressView } from '../../domain/rebuild.js';
+import { readRebuildProgress } from '../../adapters/postgres/rebuild-store.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -39,6 +41,8 @@ export interface MonitorStatus {
   payments: Record<string, bigint>;
   creditedLovelace: bigint;
   users: bigint;
+  /** The newest rebuild, running or finished; null when there never was one. */
+  rebuild: RebuildProgressView | null;
 }
 
 export async function readStatus(db: Queryable): Promise<MonitorStatus> {
@@ -65,5 +69,6 @@ export async function readStatus(db: Queryable): Promise<MonitorStatus> {
     payments: Object.fromEntries(Object.entries(row.payments as Record<string, number>).map(([k, v]) => [k, BigInt(v)])),
     creditedLovelace: row.credited,
     users: row.users,
+    rebuild: await readRebuildProgress(db),
   };
 }

@@ -1,0 +1,80 @@
+/**
+ * Loads an export into an empty table, all in one transaction: the rows, the identity sequences, the
+ * partitions for the months the rows belong to, and the audit row. The checksum and the row count are checked
+ * before the commit, so a damaged or truncated export leaves the database as it was.
+ */
+import type pg from 'pg';
+import type { BackupManifest, BackupTable } from '../../domain/backup.js';
+import { inTransaction } from './pool.js';
+import { schemaVersion } from './table-export.js';
+
+const ROWS_PER_INSERT = 1000;
+
+/** Each table's id sequence, advanced past the restored ids so that new rows never collide with them. */
+const ID_SEQUENCES: Partial<Record<BackupTable, string>> = {
+  payment_addresses: "pg_get_serial_sequence('payment_addresses', 'id')",
+  incoming_payments: "'incoming_payments_id_seq'",
+};
+
+export class RestoreRefusedError extends Error {
+  override readonly name = 'RestoreRefusedError';
+}
+
+export interface RestoreSource {
+  lines: AsyncIterable<string>;
+  /** Resolves once the data is read to the end: its sha256 (hex) and rows. */
+  verified(): { sha256: string; rows: number };
+  description: string;
+}
+
+export async function restoreTable(pool: pg.Pool, manifest: BackupManifest, source: RestoreSource, actor: string): Promise<{ rows: number }> {
+  const { table } = manifest;
+  return inTransaction(pool, async (client) => {
+    const target = await schemaVersion(client);
+    if (target < manifest.schema_version) {
+      throw new RestoreRefusedError(`the export has schema version ${manifest.schema_version}, newer than the target's ${target}: migrate the target first`);
+    }
+    // Serialises concurrent restores of the same table and makes the emptiness check hold until the commit.
+    await client.query(`LOCK TABLE ${table} IN EXCLUSIVE MODE`);
+    const { rows: existing } = await client.query(`SELECT 1 FROM ${table} LIMIT 1`);
+    if (existing.length > 0) {
+      throw new RestoreRefusedError(`${table} already has rows: a restore loads into an empty table only (restore into a fresh database)`);
+    }
+    let batch: string[] = [];
+    let rows = 0;
+    const insert = async () => {
+      if (batch.length === 0) return;
+      await client.query(
+        `INSERT INTO ${table} OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`,
+        [`[${batch.join(',')}]`],
+      );
+      rows += batch.length;
+      batch = [];
+    };
+    for await (const line of source.lines) {
+      if (line.length === 0) continue;
+      batch.push(line);
+      if (batch.length === ROWS_PER_INSERT) await insert();
+    }
+    await insert();
+
+    const read = source.verified();
+    if (read.sha256 !== manifest.sha256) {
+      throw new RestoreRefusedError(`${source.description}: checksum ${read.sha256} does not match the manifest's ${manifest.sha256}; nothing was restored`);
+    }
+    if (rows !== manifest.row_count) {
+      throw new RestoreRefusedError(`${source.description}: ${rows} rows, the manifest says ${manifest.row_count}; nothing was restored`);
+    }
+    const sequence = ID_SEQUENCES[table];
+    if (sequence && rows > 0) await client.query(`SELECT setval(${sequence}, (SELECT max(id) FROM ${table}))`);
+    if (table === 'incoming_payments' && rows > 0) {
+      // Rows of months without a partition landed in the default one; this gives them theirs.
+      await client.query(`SELECT ensure_incoming_payment_partitions(3, (SELECT min(block_time) FROM incoming_payments)::date)`);
+    }
+    await client.query(
+      `INSERT INTO audit_log (action, entity_type, entity_id, actor, details) VALUES ('backup_restored', 'table', $1, $2, $3)`,
+      [table, actor, JSON.stringify({ source: source.description, rows, sha256: manifest.sha256, schema_version: manifest.schema_version, exported_at: manifest.exported_at })],
+    );
+    return { rows };
+  });
+}

@@ -3,13 +3,13 @@
  * them, and builds the stage's stacks (lib/stage.ts). No AWS lookups: synth works offline. The cdk-nag
  * AwsSolutions pack checks every stack at synth; an unacknowledged finding fails the synth.
  */
-import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { App } from 'aws-cdk-lib';
 import { readStageConfig } from '../lib/config.js';
+import { registerNagChecks } from '../lib/nag.js';
 import { buildStage } from '../lib/stage.js';
 
 const app = new App();
 const config = readStageConfig(app.node.tryGetContext('stages'), app.node.tryGetContext('stage'));
 buildStage(app, config);
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+registerNagChecks(app);
 app.synth();

@@ -1,4 +1,5 @@
-import { Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Stack, Validations, type App, type CfnElement } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 
@@ -19,4 +20,12 @@ export function acknowledgeNag(scope: IConstruct, rule: string, reason: string):
 export function functionVersionsFinding(fn: IFunction): string {
   const logicalId = Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement);
   return `IAM5[Resource::<${logicalId}.Arn>:*]`;
+}
+
+/**
+ * Registers the cdk-nag AwsSolutions pack on the whole app: any unacknowledged finding fails the synth. Every
+ * acknowledgement is also written into the template's resource Metadata (`cdk_nag.rules_to_suppress`) as an audit trail.
+ */
+export function registerNagChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true }));
 }

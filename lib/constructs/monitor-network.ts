@@ -4,8 +4,8 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
 export interface MonitorNetworkProps {
-  /** The region's first two AZs are used, named here so synth needs no lookup. */
-  readonly region: string;
+  /** Two AZs, named so synth needs no lookup (the stack's availabilityZones must include them). */
+  readonly availabilityZones: string[];
   readonly natGateways: number;
   readonly flowLogRetentionDays: number;
 }
@@ -26,7 +26,7 @@ export class MonitorNetwork extends Construct {
     super(scope, id);
     this.vpc = new Vpc(this, 'Vpc', {
       ipAddresses: IpAddresses.cidr('10.40.0.0/16'),
-      availabilityZones: [`${props.region}a`, `${props.region}b`],
+      availabilityZones: props.availabilityZones,
       natGateways: props.natGateways,
       subnetConfiguration: [
         { name: 'public', subnetType: SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },

@@ -35,12 +35,23 @@ export class DataStack extends Stack {
   readonly ogmiosApiKeys: Secret;
   readonly migrations: SchemaMigrations;
 
+  /**
+   * The two AZs the VPC uses, named rather than looked up: with an explicit account the default getter asks AWS
+   * (a context lookup), and synth must work offline. Every region has zones `a` and `b`.
+   */
+  override get availabilityZones(): string[] {
+    return this.zones;
+  }
+
+  private readonly zones: string[];
+
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
     const { config } = props;
+    this.zones = [`${config.region}a`, `${config.region}b`];
     const name = (part: string) => resourceName(config.stage, part);
 
-    this.network = new MonitorNetwork(this, 'Network', { region: config.region, natGateways: config.natGateways, flowLogRetentionDays: config.logRetentionDays });
+    this.network = new MonitorNetwork(this, 'Network', { availabilityZones: this.zones, natGateways: config.natGateways, flowLogRetentionDays: config.logRetentionDays });
     const vpc = this.network.vpc;
 
     this.database = new PaymentDatabase(this, 'Database', {

@@ -1,0 +1,485 @@
+/**
+ * The stage's stacks as CloudFormation sees them, for dev and prod from cdk.json: every decision of the
+ * infrastructure (isolation, encryption, backups, queue, service, schedules, IAM scope) and cdk-nag's verdict.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/follower/config.js';
+import { assertStopTimeoutCovers, FollowerServiceConfigError } from '../../lib/constructs/follower-service.js';
+import { migrationsFingerprint } from '../../lib/constructs/schema-migrations.js';
+import { actionsOf, roleStatements, stageConfig, synthesizeStage, type SynthesizedStage } from './stage-fixture.js';
+
+let dev: SynthesizedStage;
+let prod: SynthesizedStage;
+beforeAll(() => {
+  dev = synthesizeStage(stageConfig('dev'));
+  prod = synthesizeStage(stageConfig('prod'));
+}, 120_000);
+
+const both = () => [
+  ['dev', dev],
+  ['prod', prod],
+] as const;
+
+describe('stage composition', () => {
+  it('synthesizes every stack of dev and prod without error (no cross-stack cycle, no lookup)', () => {
+    expect(dev.synthError).toBeUndefined();
+    expect(prod.synthError).toBeUndefined();
+  });
+
+  it('needs no AWS lookup (the CLI would need credentials): the AZs are named, nothing is missing from the context', () => {
+    expect(dev.missingContext).toEqual([]);
+    expect(prod.missingContext).toEqual([]);
+    expect(prod.stage.data.availabilityZones).toEqual(['eu-west-1a', 'eu-west-1b']);
+  });
+
+  it('names stacks and resources after the stage', () => {
+    expect([dev.stage.data, dev.stage.processing, dev.stage.ingest, dev.stage.operations].map((stack) => stack.stackName)).toEqual([
+      'PaymentMonitor-dev-Data',
+      'PaymentMonitor-dev-Processing',
+      'PaymentMonitor-dev-Ingest',
+      'PaymentMonitor-dev-Operations',
+    ]);
+    prod.templates.processing.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'payment-monitor-prod-processor' });
+    prod.templates.data.hasResourceProperties('AWS::DynamoDB::GlobalTable', { TableName: 'payment-monitor-prod-leases' });
+    prod.templates.ingest.hasResourceProperties('AWS::ECS::Service', { ServiceName: 'payment-monitor-prod-follower' });
+    expect(prod.stage.data.account).toBe('333333333333');
+    expect(prod.stage.data.region).toBe('eu-west-1');
+  });
+
+  it('runs every Lambda on ARM64 and Node.js 22, inside the VPC', () => {
+    for (const [, stage] of both()) {
+      for (const template of [stage.templates.processing, stage.templates.operations]) {
+        const functions = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: Record<string, unknown> }[];
+        expect(functions.length).toBeGreaterThan(0);
+        for (const fn of functions) {
+          expect(fn.Properties.Architectures).toEqual(['arm64']);
+          expect(fn.Properties.Runtime).toBe('nodejs22.x');
+          expect(fn.Properties.VpcConfig).toBeDefined();
+        }
+      }
+    }
+  });
+});
+
+describe('network', () => {
+  it('has NAT egress per the stage (1 in dev, 2 in prod) and never maps public IPs', () => {
+    dev.templates.data.resourceCountIs('AWS::EC2::NatGateway', 1);
+    prod.templates.data.resourceCountIs('AWS::EC2::NatGateway', 2);
+    for (const [, stage] of both()) {
+      const subnets = Object.values(stage.templates.data.findResources('AWS::EC2::Subnet')) as { Properties: { MapPublicIpOnLaunch?: boolean } }[];
+      expect(subnets).toHaveLength(6);
+      expect(subnets.every((subnet) => subnet.Properties.MapPublicIpOnLaunch !== true)).toBe(true);
+    }
+  });
+
+  it('uses free gateway endpoints for S3 and DynamoDB and no paid interface endpoints', () => {
+    const endpoints = Object.values(dev.templates.data.findResources('AWS::EC2::VPCEndpoint')) as { Properties: { VpcEndpointType: string; ServiceName: unknown } }[];
+    expect(endpoints.map((endpoint) => endpoint.Properties.VpcEndpointType)).toEqual(['Gateway', 'Gateway']);
+    expect(JSON.stringify(endpoints.map((endpoint) => endpoint.Properties.ServiceName))).toMatch(/\.s3".*\.dynamodb"/);
+  });
+
+  it('logs rejected traffic', () => {
+    dev.templates.data.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT', ResourceType: 'VPC' });
+  });
+
+  it('opens no port to the internet anywhere, and the database only to its client group on 5432', () => {
+    for (const [, stage] of both()) {
+      for (const template of Object.values(stage.templates)) {
+        const groups = Object.values(template.findResources('AWS::EC2::SecurityGroup')) as { Properties: { SecurityGroupIngress?: unknown } }[];
+        const json = JSON.stringify([groups.map((group) => group.Properties.SecurityGroupIngress ?? []), template.findResources('AWS::EC2::SecurityGroupIngress')]);
+        expect(json).not.toMatch(/"CidrIp":"0\.0\.0\.0\/0"/);
+        expect(json).not.toMatch(/"CidrIpv6":"::\/0"/);
+      }
+    }
+    const groups = dev.templates.data.findResources('AWS::EC2::SecurityGroup');
+    const [databaseGroupId, databaseGroup] = Object.entries(groups).find(([id]) => id.startsWith('DatabaseSecurityGroup')) as [string, { Properties: Record<string, unknown> }];
+    expect(databaseGroup.Properties.SecurityGroupIngress).toEqual([
+      {
+        Description: 'PostgreSQL from database clients',
+        IpProtocol: 'tcp',
+        FromPort: 5432,
+        ToPort: 5432,
+        SourceSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseClientSecurityGroup/), 'GroupId'] },
+      },
+    ]);
+    // The only other way in: the password-rotation Lambda's own group.
+    const separateRules = Object.values(dev.templates.data.findResources('AWS::EC2::SecurityGroupIngress')) as { Properties: Record<string, unknown> }[];
+    expect(separateRules.map((rule) => rule.Properties)).toEqual([
+      expect.objectContaining({
+        GroupId: { 'Fn::GetAtt': [databaseGroupId, 'GroupId'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstanceRotationSingleUserSecurityGroup/), 'GroupId'] },
+      }),
+    ]);
+  });
+});
+
+describe('database', () => {
+  it('is PostgreSQL in isolated subnets, encrypted, not public, with TLS forced and the RSA2048 CA', () => {
+    for (const [, stage] of both()) {
+      stage.templates.data.hasResourceProperties('AWS::RDS::DBInstance', {
+        Engine: 'postgres',
+        StorageEncrypted: true,
+        PubliclyAccessible: false,
+        CACertificateIdentifier: 'rds-ca-rsa2048-g1',
+        DBInstanceIdentifier: `payment-monitor-${stage.config.stage}-database`,
+        EnableCloudwatchLogsExports: ['postgresql'],
+      });
+      stage.templates.data.hasResourceProperties('AWS::RDS::DBParameterGroup', { Parameters: Match.objectLike({ 'rds.force_ssl': '1' }) });
+      stage.templates.data.hasResourceProperties('AWS::RDS::DBSubnetGroup', {
+        SubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('isolatedSubnet1') }]),
+      });
+    }
+  });
+
+  it('is Multi-AZ with deletion protection and a final snapshot in prod; single-AZ and removable in dev', () => {
+    prod.templates.data.hasResource('AWS::RDS::DBInstance', {
+      Properties: Match.objectLike({ MultiAZ: true, DeletionProtection: true, BackupRetentionPeriod: 14 }),
+      DeletionPolicy: 'Snapshot',
+    });
+    dev.templates.data.hasResource('AWS::RDS::DBInstance', {
+      Properties: Match.objectLike({ MultiAZ: false, DeletionProtection: false, BackupRetentionPeriod: 7 }),
+      DeletionPolicy: 'Delete',
+    });
+    expect(prod.stage.data.terminationProtection).toBe(true);
+    expect(dev.stage.data.terminationProtection).toBe(false);
+  });
+
+  it('keeps its generated credentials in Secrets Manager, rotated every 30 days', () => {
+    dev.templates.data.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'payment-monitor/dev/database',
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password' }),
+    });
+    dev.templates.data.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+    });
+  });
+
+  it('is backed up by AWS Backup: daily kept 30 days, weekly kept 90 days, selecting the instance', () => {
+    prod.templates.data.hasResourceProperties('AWS::Backup::BackupPlan', {
+      BackupPlan: {
+        BackupPlanName: 'payment-monitor-prod-database',
+        BackupPlanRule: Match.arrayWith([
+          Match.objectLike({ RuleName: 'daily-30d', ScheduleExpression: 'cron(0 1 * * ? *)', Lifecycle: { DeleteAfterDays: 30 } }),
+          Match.objectLike({ RuleName: 'weekly-90d', ScheduleExpression: 'cron(0 5 ? * SUN *)', Lifecycle: { DeleteAfterDays: 90 } }),
+        ]),
+      },
+    });
+    const selection = JSON.stringify(prod.templates.data.findResources('AWS::Backup::BackupSelection'));
+    expect(selection).toMatch(/:db:/);
+    expect(selection).toContain('DatabaseInstance');
+    prod.templates.data.hasResource('AWS::Backup::BackupVault', { DeletionPolicy: 'Retain' });
+  });
+
+  it('applies the migrations through a custom resource that re-runs when the SQL changes, after the instance exists', () => {
+    const resources = dev.templates.data.findResources('Custom::SchemaMigrations');
+    const [resource] = Object.values(resources) as { Properties: Record<string, unknown>; DependsOn: string[] }[];
+    expect(Object.keys(resources)).toHaveLength(1);
+    expect(resource!.Properties.MigrationsFingerprint).toBe(migrationsFingerprint());
+    expect(resource!.DependsOn.some((id) => id.startsWith('DatabaseInstance'))).toBe(true);
+    dev.templates.data.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'payment-monitor-dev-migrate',
+      Timeout: 300,
+      Environment: { Variables: Match.objectLike({ MIGRATIONS_DIRECTORY: '/var/task/migrations', NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' }) },
+    });
+  });
+});
+
+describe('lease table, buckets and secrets', () => {
+  it('keys the lease table by leaseName, on demand, encrypted, with point-in-time recovery', () => {
+    prod.templates.data.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: 'leaseName', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
+    });
+  });
+
+  it('encrypts both buckets, blocks public access, refuses plain HTTP and retains them', () => {
+    const template = dev.templates.data;
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    template.allResourcesProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    template.allResources('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+    template.allResourcesProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('expires claim checks after 15 days and backup exports per table (30/7/90 days)', () => {
+    const template = dev.templates.data;
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: 'payment-monitor-dev-claim-checks-111111111111',
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 15, Status: 'Enabled' })] },
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: 'payment-monitor-dev-backups-111111111111',
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({ Prefix: 'payment_addresses/', ExpirationInDays: 30 }),
+          Match.objectLike({ Prefix: 'user_balances/', ExpirationInDays: 7 }),
+          Match.objectLike({ Prefix: 'incoming_payments/', ExpirationInDays: 90 }),
+        ],
+      },
+    });
+  });
+
+  it('creates the Ogmios key secret under the configured name with empty fields only', () => {
+    prod.templates.data.hasResource('AWS::SecretsManager::Secret', {
+      Properties: Match.objectLike({ Name: 'payment-monitor/prod/ogmios-api-keys', SecretString: '{"primary":"","secondary":""}' }),
+      DeletionPolicy: 'Retain',
+    });
+  });
+});
+
+describe('chain-event queue and processor', () => {
+  it('is a FIFO queue with a FIFO DLQ, SSE, and a visibility timeout of 6 × the processor timeout', () => {
+    const template = dev.templates.processing;
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'payment-monitor-dev-chain-events.fifo',
+      FifoQueue: true,
+      VisibilityTimeout: 180,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'payment-monitor-dev-chain-events-dlq.fifo', FifoQueue: true, SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'payment-monitor-dev-processor', Timeout: 30 });
+  });
+
+  it('feeds the processor batches of 10 with partial batch responses and at most 2 concurrent instances', () => {
+    dev.templates.processing.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+
+  it('gives the processor its settings and the database secret, never a password', () => {
+    dev.templates.processing.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'payment-monitor-dev-processor',
+      Environment: {
+        Variables: Match.objectLike({
+          NETWORK: 'preprod',
+          CONFIRMATIONS: '15',
+          DB_POOL_MAX: '1',
+          CLAIM_CHECK_BUCKET: Match.anyValue(),
+          DATABASE_SECRET_ARN: Match.anyValue(),
+          PGSSLMODE: 'verify-full',
+          NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+        }),
+      },
+    });
+    expect(JSON.stringify(dev.templates.processing.toJSON())).not.toMatch(/DATABASE_URL|PGPASSWORD/);
+  });
+
+  it("scopes the processor's role: the queue, the database secret and reading claim checks; never the lease table", () => {
+    const statements = roleStatements(dev.templates.processing, 'ProcessorServiceRole');
+    expect(actionsOf(statements)).toEqual(
+      [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        's3:GetObject',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+      ].sort(),
+    );
+    const json = JSON.stringify(statements);
+    expect(json).not.toMatch(/dynamodb|LeaseTable/i);
+    expect(json).toContain('payment-monitor-dev-claim-checks-111111111111/chain-events/*');
+    expect(json).not.toMatch(/"Resource":"\*"/);
+  });
+});
+
+describe('follower service', () => {
+  it('runs two tasks in private subnets without public IPs, with the circuit breaker rolling back', () => {
+    for (const [, stage] of both()) {
+      stage.templates.ingest.hasResourceProperties('AWS::ECS::Service', {
+        DesiredCount: 2,
+        LaunchType: 'FARGATE',
+        DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 },
+        NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED', Subnets: Match.arrayWith([Match.objectLike({ 'Fn::ImportValue': Match.stringLikeRegexp('privateSubnet') })]) }) },
+      });
+    }
+  });
+
+  it('stops within the shutdown budget + 2 s, checks its health without curl, and logs to CloudWatch', () => {
+    dev.templates.ingest.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      Cpu: '256',
+      Memory: '512',
+      ContainerDefinitions: [
+        Match.objectLike({
+          StopTimeout: DEFAULT_SHUTDOWN_BUDGET_MS / 1000 + 2,
+          ReadonlyRootFilesystem: true,
+          HealthCheck: { Command: ['CMD', 'node', '/app/health-check.mjs'], Interval: 30, Timeout: 5, Retries: 3, StartPeriod: 60 },
+          LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
+        }),
+      ],
+    });
+    prod.templates.ingest.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '512', Memory: '1024' });
+  });
+
+  it('gets plain settings in the environment and the credentials injected from Secrets Manager', () => {
+    const [task] = Object.values(dev.templates.ingest.findResources('AWS::ECS::TaskDefinition')) as {
+      Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[]; Secrets: { Name: string; ValueFrom: unknown }[] }[] };
+    }[];
+    const container = task!.Properties.ContainerDefinitions[0]!;
+    const environment = Object.fromEntries(container.Environment.map((entry) => [entry.Name, entry.Value]));
+    expect(environment).toMatchObject({
+      NETWORK: 'preprod',
+      STAGE: 'dev',
+      OGMIOS_URL: 'wss://preprod-v6.ogmios-m1.demeter.run',
+      PGSSLMODE: 'verify-full',
+      HEALTH_PORT: '8080',
+      SHUTDOWN_BUDGET_MS: String(DEFAULT_SHUTDOWN_BUDGET_MS),
+    });
+    expect(Object.keys(environment)).toEqual(expect.arrayContaining(['LEASE_TABLE', 'CHAIN_EVENT_QUEUE_URL', 'CLAIM_CHECK_BUCKET']));
+    expect(environment).not.toHaveProperty('DATABASE_URL');
+    const secrets = Object.fromEntries(container.Secrets.map((entry) => [entry.Name, JSON.stringify(entry.ValueFrom)]));
+    expect(Object.keys(secrets).sort()).toEqual(['OGMIOS_API_KEY', 'OGMIOS_API_KEY_SECONDARY', 'PGDATABASE', 'PGHOST', 'PGPASSWORD', 'PGPORT', 'PGUSER']);
+    expect(secrets.PGPASSWORD).toMatch(/:password::"/);
+    expect(secrets.PGHOST).toMatch(/:host::"/);
+    expect(secrets.OGMIOS_API_KEY).toMatch(/:primary::"/);
+    expect(secrets.OGMIOS_API_KEY_SECONDARY).toMatch(/:secondary::"/);
+  });
+
+  it('has no ingress at all', () => {
+    const groups = Object.entries(dev.templates.ingest.findResources('AWS::EC2::SecurityGroup')) as [string, { Properties: Record<string, unknown> }][];
+    const follower = groups.find(([id]) => id.startsWith('FollowerSecurityGroup'));
+    expect(follower).toBeDefined();
+    expect(follower![1].Properties.SecurityGroupIngress).toBeUndefined();
+    dev.templates.ingest.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+  });
+
+  it("scopes the task role to the lease item calls, sending to the queue and putting claim checks", () => {
+    const statements = roleStatements(dev.templates.ingest, 'FollowerTaskTaskRole');
+    expect(actionsOf(statements)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 's3:PutObject', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+    const json = JSON.stringify(statements);
+    expect(json).toContain('payment-monitor-dev-claim-checks-111111111111/chain-events/*');
+    expect(json).not.toMatch(/secretsmanager|s3:GetObject|dynamodb:(Scan|Query|DeleteItem)/);
+  });
+
+  it('builds its image from the esbuild Dockerfile for ARM64 (an asset: Docker only at deploy)', () => {
+    const [task] = Object.values(dev.templates.ingest.findResources('AWS::ECS::TaskDefinition')) as { Properties: { ContainerDefinitions: { Image: unknown }[] } }[];
+    expect(JSON.stringify(task!.Properties.ContainerDefinitions[0]!.Image)).toMatch(/cdk-hnb659fds-container-assets/);
+  });
+
+  it.each<[string, Duration, Duration, RegExp | null]>([
+    ['exactly the budget + 2 s', Duration.seconds(32), Duration.seconds(30), null],
+    ['the Fargate maximum', Duration.seconds(120), Duration.seconds(118), null],
+    ['less than the budget + 2 s', Duration.seconds(31), Duration.seconds(30), /stopTimeout \(31 s\) must be at least SHUTDOWN_BUDGET_MS \+ 2 s = 32 s/],
+    ['over 120 s', Duration.seconds(121), Duration.seconds(30), /exceeds Fargate's maximum of 120 s/],
+  ])('stop timeout: %s', (_name, stopTimeout, budget, error) => {
+    const check = () => assertStopTimeoutCovers('Follower', stopTimeout, budget);
+    if (error) {
+      expect(check).toThrow(FollowerServiceConfigError);
+      expect(check).toThrow(error);
+    } else {
+      expect(check).not.toThrow();
+    }
+  });
+});
+
+describe('operations', () => {
+  it('serves health behind an IAM-authenticated function URL', () => {
+    dev.templates.operations.resourceCountIs('AWS::Lambda::Url', 1);
+    dev.templates.operations.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', TargetFunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Health'), 'Arn'] } });
+    expect(JSON.stringify(dev.templates.operations.findResources('AWS::Lambda::Permission'))).not.toMatch(/"FunctionUrlAuthType":"NONE"/);
+  });
+
+  it('schedules health every minute and reconciliation at 03:00 in the stage time zone', () => {
+    const template = dev.templates.operations;
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'payment-monitor-dev-health-every-minute',
+      ScheduleExpression: 'rate(1 minute)',
+      Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Health'), 'Arn'] }, Input: '{}', RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } }),
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'payment-monitor-dev-reconciliation-daily',
+      ScheduleExpression: 'cron(0 3 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Reconciliation'), 'Arn'] } }),
+    });
+  });
+
+  it('follows the configured time zone', () => {
+    const paris = synthesizeStage(stageConfig('dev', { scheduleTimeZone: 'Europe/Paris' }));
+    paris.templates.operations.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 3 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Paris',
+    });
+  }, 60_000);
+
+  it('lets reconciliation and rebuild invoke only themselves, by a formatted ARN (no self-reference)', () => {
+    for (const [prefix, name] of [
+      ['ReconciliationServiceRole', 'payment-monitor-dev-reconciliation'],
+      ['RebuildServiceRole', 'payment-monitor-dev-rebuild'],
+    ]) {
+      const invoke = roleStatements(dev.templates.operations, prefix).filter((statement) => JSON.stringify(statement.Action).includes('lambda:'));
+      expect(invoke).toHaveLength(1);
+      expect(invoke[0]!.Action).toBe('lambda:InvokeFunction');
+      expect(JSON.stringify(invoke[0]!.Resource)).toContain(`:function:${name}"`);
+      expect(JSON.stringify(invoke[0]!.Resource)).not.toContain('Fn::GetAtt');
+    }
+  });
+
+  it('gives each operations function only the secrets of what it reaches', () => {
+    const secretsOf = (prefix: string) => JSON.stringify(roleStatements(dev.templates.operations, prefix).filter((s) => JSON.stringify(s.Action).includes('secretsmanager')));
+    expect(secretsOf('HealthServiceRole')).toMatch(/DatabaseInstanceSecret.*OgmiosApiKeys/);
+    expect(secretsOf('RebuildServiceRole')).toContain('DatabaseInstanceSecret');
+    expect(secretsOf('RebuildServiceRole')).not.toContain('OgmiosApiKeys');
+    expect(JSON.stringify(roleStatements(dev.templates.operations, 'HealthServiceRole'))).not.toMatch(/dynamodb|sqs:|s3:/);
+  });
+
+  it('measures the hot wallet every minute only when the stage lists addresses', () => {
+    dev.templates.operations.resourcePropertiesCountIs('AWS::Lambda::Function', { FunctionName: 'payment-monitor-dev-hot-wallet' }, 0);
+    const address = 'addr_test1qz2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgs68faae';
+    const withWallet = synthesizeStage(stageConfig('dev', { hotWalletAddresses: [address] }));
+    expect(withWallet.unacknowledged).toEqual([]);
+    withWallet.templates.operations.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'payment-monitor-dev-hot-wallet',
+      Environment: { Variables: Match.objectLike({ HOT_WALLET_ADDRESSES: address, NETWORK: 'preprod', OGMIOS_URL: 'wss://preprod-v6.ogmios-m1.demeter.run' }) },
+    });
+    withWallet.templates.operations.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'payment-monitor-dev-hot-wallet-every-minute',
+      ScheduleExpression: 'rate(1 minute)',
+    });
+  }, 60_000);
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each(['dev', 'prod'])('finds nothing unacknowledged in %s, and every acknowledgement carries a reason', (name) => {
+    const stage = name === 'dev' ? dev : prod;
+    expect(stage.synthError).toBeUndefined();
+    expect(stage.unacknowledged).toEqual([]);
+    expect(stage.acknowledgements.length).toBeGreaterThan(10);
+    for (const { id, reason } of stage.acknowledgements) {
+      expect(id).toMatch(/^AwsSolutions-[A-Z]+\d+(\[.+\])?$/);
+      expect(reason.length, id).toBeGreaterThanOrEqual(20);
+    }
+  });
+
+  it('fails the synth on a finding nobody acknowledged (the check can fail)', () => {
+    const flawed = synthesizeStage(stageConfig('dev'), (stage) => {
+      new Bucket(stage.data, 'UnloggedUnencryptedBucket');
+    });
+    expect(flawed.synthError?.message).toMatch(/The S3 Bucket has server access logs disabled/);
+    expect(flawed.unacknowledged).toEqual(expect.arrayContaining(['AwsSolutions-S1 at PaymentMonitor-dev-Data/UnloggedUnencryptedBucket/Resource']));
+  }, 60_000);
+
+  it('acknowledges no access logs per bucket, and single-AZ / no deletion protection only where the stage asks for them', () => {
+    const ids = (stage: SynthesizedStage) => stage.acknowledgements.map((a) => a.id);
+    const unlogged = new Set(dev.acknowledgements.filter((a) => a.id === 'AwsSolutions-S1').map((a) => a.resource.replace(/Bucket(Policy)?[0-9A-F]{8}$/, '')));
+    expect([...unlogged].sort()).toEqual(['BackupExports', 'ClaimChecks']);
+    expect(ids(dev)).toEqual(expect.arrayContaining(['AwsSolutions-RDS3', 'AwsSolutions-RDS10']));
+    expect(ids(prod)).not.toContain('AwsSolutions-RDS3');
+    expect(ids(prod)).not.toContain('AwsSolutions-RDS10');
+  });
+});

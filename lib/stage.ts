@@ -4,6 +4,7 @@ import type { StageConfig } from './config.js';
 import { stackName } from './naming.js';
 import { DataStack } from './stacks/data-stack.js';
 import { IngestStack } from './stacks/ingest-stack.js';
+import { ObservabilityStack } from './stacks/observability-stack.js';
 import { OperationsStack } from './stacks/operations-stack.js';
 import { ProcessingStack } from './stacks/processing-stack.js';
 
@@ -12,6 +13,7 @@ export interface PaymentMonitorStage {
   readonly processing: ProcessingStack;
   readonly ingest: IngestStack;
   readonly operations: OperationsStack;
+  readonly observability: ObservabilityStack;
 }
 
 export interface StageOptions {
@@ -21,7 +23,7 @@ export interface StageOptions {
 
 /**
  * One stage's stacks. References run one way only: processing, ingest and operations use data; ingest uses
- * processing (the queue). Nothing refers back, so there is no cross-stack cycle.
+ * processing (the queue); observability watches all of them. Nothing refers back, so there is no cross-stack cycle.
  */
 export function buildStage(app: App, config: StageConfig, options: StageOptions = {}): PaymentMonitorStage {
   const env = { account: config.account, region: config.region };
@@ -53,5 +55,14 @@ export function buildStage(app: App, config: StageConfig, options: StageOptions 
     stackName: stackName(config.stage, 'Operations'),
     description: `payment-monitor ${config.stage}: health, reconciliation, rebuild, hot wallet, backups`,
   });
-  return { data, processing, ingest, operations };
+  const observability = new ObservabilityStack(app, stackName(config.stage, 'Observability'), {
+    ...common,
+    data,
+    processing,
+    ingest,
+    operations,
+    stackName: stackName(config.stage, 'Observability'),
+    description: `payment-monitor ${config.stage}: alarms, alert topics, dashboard`,
+  });
+  return { data, processing, ingest, operations, observability };
 }

@@ -18,6 +18,10 @@ export function claimCheckBucketName(config: StageConfig): string {
   return `${resourceName(config.stage, 'claim-checks')}-${config.account}`;
 }
 
+export function backupBucketName(config: StageConfig): string {
+  return `${resourceName(config.stage, 'backups')}-${config.account}`;
+}
+
 export interface DataStackProps extends StackProps {
   readonly config: StageConfig;
 }
@@ -102,7 +106,7 @@ export class DataStack extends Stack {
         'Claim checks are transient copies of chain events (public chain data) written by the follower and read by the processor; both are logged by the applications, and the objects expire.',
     });
     this.backupBucket = new PrivateBucket(this, 'BackupExports', {
-      bucketName: `${name('backups')}-${config.account}`,
+      bucketName: backupBucketName(config),
       lifecycleRules: BACKUP_EXPORT_LIFECYCLE,
       noAccessLogsReason:
         'Only the backup-export Lambda writes here and operators restore from it; AWS CloudTrail records the management calls, and access logs would need a second bucket per stage for no reader.',

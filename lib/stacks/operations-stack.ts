@@ -8,8 +8,11 @@ import type { StageConfig } from '../config.js';
 import { EVERY_MINUTE_RETRY, FunctionSchedule } from '../constructs/function-schedule.js';
 import { HouseFunction, type HouseFunctionProps } from '../constructs/house-function.js';
 import { resourceName } from '../naming.js';
+import { BACKUP_TABLES } from '../../functions/domain/backup.js';
+import { acknowledgeNag } from '../nag.js';
 import type { DataStack } from './data-stack.js';
-import { databaseEnvironment, FUNCTION_SUBNETS, grantDatabase, grantOgmios, ogmiosEnvironment } from './runtime-access.js';
+import { BACKUP_TABLE_NAMES } from './retention.js';
+import { backupObjects, databaseEnvironment, FUNCTION_SUBNETS, grantDatabase, grantOgmios, ogmiosEnvironment } from './runtime-access.js';
 
 const handler = (file: string) => fileURLToPath(new URL(`../../functions/handlers/${file}`, import.meta.url));
 
@@ -17,6 +20,11 @@ const handler = (file: string) => fileURLToPath(new URL(`../../functions/handler
 export const MAX_READY_LAG_BLOCKS = 100;
 /** Reconciliation's daily run, in the stage's scheduleTimeZone. */
 export const RECONCILIATION_TIME = { hour: '3', minute: '0' };
+/** Daily exports and partition maintenance run before reconciliation, in the stage's scheduleTimeZone. */
+export const DAILY_BACKUP_TIME = { hour: '2', minute: '0' };
+export const PARTITION_MAINTENANCE_TIME = { hour: '1', minute: '30' };
+/** incoming_payments partitions are created this many months ahead. */
+export const PARTITION_MONTHS_AHEAD = 3;
 
 export interface OperationsStackProps extends StackProps {
   readonly config: StageConfig;
@@ -31,7 +39,8 @@ type FunctionSettings = Pick<HouseFunctionProps, 'timeout' | 'memorySize' | 'des
 
 /**
  * The operator's tools: health (IAM-authenticated URL + every-minute lag metric), daily reconciliation, on-demand
- * rebuild, the hot-wallet balance (only when the stage lists hot-wallet addresses), with their schedules.
+ * rebuild, backup exports, partition maintenance, the hot-wallet balance (only when the stage lists hot-wallet
+ * addresses), with their schedules.
  */
 export class OperationsStack extends Stack {
   readonly health: HouseFunction;
@@ -39,6 +48,8 @@ export class OperationsStack extends Stack {
   readonly reconciliation: HouseFunction;
   readonly rebuild: HouseFunction;
   readonly hotWallet?: HouseFunction;
+  readonly backupExport: HouseFunction;
+  readonly partitionMaintenance: HouseFunction;
 
   private readonly config: StageConfig;
   private readonly data: DataStack;
@@ -47,7 +58,7 @@ export class OperationsStack extends Stack {
     super(scope, id, props);
     this.config = props.config;
     this.data = props.data;
-    const { config } = props;
+    const { config, data } = props;
     const name = (part: string) => resourceName(config.stage, part);
     const timeZone = TimeZone.of(config.scheduleTimeZone);
 
@@ -95,6 +106,46 @@ export class OperationsStack extends Stack {
       environment: { NETWORK: config.network },
     });
     this.allowSelfInvocation(this.rebuild, rebuildName);
+
+    this.backupExport = this.operationsFunction('BackupExport', name('backup-export'), {
+      entry: handler('backup-export.ts'),
+      description: 'Exports one table ({"table": …}) as gzip NDJSON with a manifest to the backup bucket',
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      reaches: { database: true, ogmios: false },
+      environment: { BACKUP_BUCKET: data.backupBucket.bucket.bucketName },
+    });
+    // Writes (multipart included) under the three table prefixes; never reads, lists or deletes (lifecycle expires).
+    const exportObjects = BACKUP_TABLE_NAMES.map((table) => backupObjects(config, BACKUP_TABLES[table].prefix));
+    this.backupExport.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: exportObjects.map((objects) => objects.arn) }));
+    for (const { nagFinding } of exportObjects) {
+      acknowledgeNag(this.backupExport.role!, nagFinding, 'Export keys carry the date and time of the export under the table prefix; the function may write only there.');
+    }
+    for (const table of BACKUP_TABLE_NAMES) {
+      const hourly = BACKUP_TABLES[table].every === 'hour';
+      new FunctionSchedule(this, `Backup-${table}`, {
+        function: this.backupExport,
+        scheduleName: name(`backup-${table.replaceAll('_', '-')}`),
+        description: `Exports ${table} ${hourly ? 'every hour' : `every day at 02:00 ${config.scheduleTimeZone}`}, kept ${BACKUP_TABLES[table].retentionDays} days`,
+        expression: hourly ? ScheduleExpression.rate(Duration.hours(1)) : ScheduleExpression.cron({ ...DAILY_BACKUP_TIME, timeZone }),
+        payload: { table },
+      });
+    }
+
+    this.partitionMaintenance = this.operationsFunction('PartitionMaintenance', name('partition-maintenance'), {
+      entry: handler('partition-maintenance.ts'),
+      description: "Creates the coming months' incoming_payments partitions",
+      timeout: Duration.minutes(5),
+      memorySize: 256,
+      reaches: { database: true, ogmios: false },
+      environment: { PARTITION_MONTHS_AHEAD: String(PARTITION_MONTHS_AHEAD) },
+    });
+    new FunctionSchedule(this, 'PartitionMaintenanceDaily', {
+      function: this.partitionMaintenance,
+      scheduleName: name('partition-maintenance-daily'),
+      description: `Partition maintenance every day at 01:30 ${config.scheduleTimeZone}`,
+      expression: ScheduleExpression.cron({ ...PARTITION_MAINTENANCE_TIME, timeZone }),
+    });
 
     // Without addresses there is nothing to measure (the handler refuses an empty list) and no HotWallet alarm.
     if (config.hotWalletAddresses.length > 0) {

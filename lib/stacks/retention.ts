@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import type { LifecycleRule } from 'aws-cdk-lib/aws-s3';
+import { BACKUP_TABLES, type BackupTable } from '../../functions/domain/backup.js';
 
 /**
  * A claim check is read within the queue's retention (4 days) or lands in the DLQ (14 days); kept a little longer
@@ -7,18 +8,14 @@ import type { LifecycleRule } from 'aws-cdk-lib/aws-s3';
  */
 export const CLAIM_CHECK_EXPIRY = Duration.days(15);
 
-/**
- * The tutorial's backup table: payment_addresses daily kept 30 days, user_balances hourly kept 7 days,
- * incoming_payments daily kept 90 days. One prefix per table, one expiry rule per prefix.
- */
-export const BACKUP_EXPORT_RETENTION = [
-  { table: 'payment_addresses', prefix: 'payment_addresses/', days: 30 },
-  { table: 'user_balances', prefix: 'user_balances/', days: 7 },
-  { table: 'incoming_payments', prefix: 'incoming_payments/', days: 90 },
-] as const;
+export const BACKUP_TABLE_NAMES = Object.keys(BACKUP_TABLES) as BackupTable[];
 
-export const BACKUP_EXPORT_LIFECYCLE: LifecycleRule[] = BACKUP_EXPORT_RETENTION.map(({ table, prefix, days }) => ({
+/**
+ * The tutorial's backup table, as the backup module defines it (functions/domain/backup.ts): one prefix per table,
+ * one expiry rule per prefix (payment_addresses 30 days, user_balances 7, incoming_payments 90).
+ */
+export const BACKUP_EXPORT_LIFECYCLE: LifecycleRule[] = BACKUP_TABLE_NAMES.map((table) => ({
   id: `expire-${table}`,
-  prefix,
-  expiration: Duration.days(days),
+  prefix: BACKUP_TABLES[table].prefix,
+  expiration: Duration.days(BACKUP_TABLES[table].retentionDays),
 }));

@@ -3,7 +3,7 @@ import { SubnetType, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { DEFAULT_KEY_PREFIX as CLAIM_CHECK_KEY_PREFIX } from '../../functions/adapters/s3/claim-check-store.js';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { StageConfig } from '../config.js';
-import { claimCheckBucketName, type DataStack } from './data-stack.js';
+import { backupBucketName, claimCheckBucketName, type DataStack } from './data-stack.js';
 
 /** Lambda functions that reach the database or Ogmios run here (NAT egress for Ogmios and AWS APIs). */
 export const FUNCTION_SUBNETS: SubnetSelection = { subnetType: SubnetType.PRIVATE_WITH_EGRESS };
@@ -34,6 +34,15 @@ export function grantOgmios(grantee: IGrantable, data: DataStack): void {
  * content hash, so the prefix wildcard is as narrow as the grant can be. `nagFinding` is the matching cdk-nag id.
  */
 export function claimCheckObjects(config: StageConfig): { arn: string; nagFinding: string } {
-  const pattern = `${claimCheckBucketName(config)}/${CLAIM_CHECK_KEY_PREFIX}*`;
+  return objectsUnder(claimCheckBucketName(config), CLAIM_CHECK_KEY_PREFIX);
+}
+
+/** One table's exports in the backup bucket (`<table>/<date>/…`), as for claimCheckObjects. */
+export function backupObjects(config: StageConfig, prefix: string): { arn: string; nagFinding: string } {
+  return objectsUnder(backupBucketName(config), prefix);
+}
+
+function objectsUnder(bucketName: string, prefix: string): { arn: string; nagFinding: string } {
+  const pattern = `${bucketName}/${prefix}*`;
   return { arn: `arn:${Aws.PARTITION}:s3:::${pattern}`, nagFinding: `IAM5[Resource::arn:<AWS::Partition>:s3:::${pattern}]` };
 }

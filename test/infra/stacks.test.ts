@@ -42,6 +42,7 @@ describe('stage composition', () => {
       'PaymentMonitor-dev-Ingest',
       'PaymentMonitor-dev-Operations',
     ]);
+    expect(dev.stage.observability.stackName).toBe('PaymentMonitor-dev-Observability');
     prod.templates.processing.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'payment-monitor-prod-processor' });
     prod.templates.data.hasResourceProperties('AWS::DynamoDB::GlobalTable', { TableName: 'payment-monitor-prod-leases' });
     prod.templates.ingest.hasResourceProperties('AWS::ECS::Service', { ServiceName: 'payment-monitor-prod-follower' });
@@ -418,10 +419,11 @@ describe('operations', () => {
   }, 60_000);
 
   it('lets reconciliation and rebuild invoke only themselves, by a formatted ARN (no self-reference)', () => {
-    for (const [prefix, name] of [
+    const selfInvokers: [string, string][] = [
       ['ReconciliationServiceRole', 'payment-monitor-dev-reconciliation'],
       ['RebuildServiceRole', 'payment-monitor-dev-rebuild'],
-    ]) {
+    ];
+    for (const [prefix, name] of selfInvokers) {
       const invoke = roleStatements(dev.templates.operations, prefix).filter((statement) => JSON.stringify(statement.Action).includes('lambda:'));
       expect(invoke).toHaveLength(1);
       expect(invoke[0]!.Action).toBe('lambda:InvokeFunction');
@@ -452,6 +454,68 @@ describe('operations', () => {
       ScheduleExpression: 'rate(1 minute)',
     });
   }, 60_000);
+});
+
+describe('backups and partitions', () => {
+  it('exports each table on its own schedule with its payload, in the stage time zone', () => {
+    const template = dev.templates.operations;
+    const target = Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BackupExport'), 'Arn'] } });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'payment-monitor-dev-backup-payment-addresses',
+      ScheduleExpression: 'cron(0 2 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      Target: Match.objectLike({ Input: '{"table":"payment_addresses"}' }),
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'payment-monitor-dev-backup-user-balances',
+      ScheduleExpression: 'rate(1 hour)',
+      Target: Match.objectLike({ Input: '{"table":"user_balances"}' }),
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'payment-monitor-dev-backup-incoming-payments',
+      ScheduleExpression: 'cron(0 2 * * ? *)',
+      Target: Match.objectLike({ Input: '{"table":"incoming_payments"}' }),
+    });
+    template.resourcePropertiesCountIs('AWS::Scheduler::Schedule', { Target: target }, 3);
+  });
+
+  it('lets the export function write under the three table prefixes only, and read the database secret', () => {
+    const statements = roleStatements(dev.templates.operations, 'BackupExportServiceRole');
+    expect(actionsOf(statements)).toEqual(['s3:AbortMultipartUpload', 's3:PutObject', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    const s3 = JSON.stringify(statements.filter((statement) => JSON.stringify(statement.Action).includes('s3:')));
+    for (const prefix of ['payment_addresses/*', 'user_balances/*', 'incoming_payments/*']) expect(s3).toContain(`payment-monitor-dev-backups-111111111111/${prefix}`);
+    dev.templates.operations.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'payment-monitor-dev-backup-export',
+      Environment: { Variables: Match.objectLike({ BACKUP_BUCKET: Match.anyValue(), DATABASE_SECRET_ARN: Match.anyValue() }) },
+    });
+  });
+
+  it('maintains the incoming_payments partitions daily, 3 months ahead', () => {
+    dev.templates.operations.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'payment-monitor-dev-partition-maintenance-daily',
+      ScheduleExpression: 'cron(30 1 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+    });
+    dev.templates.operations.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'payment-monitor-dev-partition-maintenance',
+      Environment: { Variables: Match.objectLike({ PARTITION_MONTHS_AHEAD: '3' }) },
+    });
+  });
+});
+
+describe('observability wiring', () => {
+  it("watches the stage's own queue, DLQ, processor, functions and database", () => {
+    const alarms = Object.values(prod.templates.observability.findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmName: string } }[];
+    const names = alarms.map((alarm) => alarm.Properties.AlarmName);
+    expect(names.every((name) => name.startsWith('payment-monitor-prod-'))).toBe(true);
+    for (const label of ['Health', 'Reconciliation', 'Rebuild', 'BackupExport', 'PartitionMaintenance', 'Migration']) {
+      expect(names.some((name) => name.startsWith(`payment-monitor-prod-${label}`)), label).toBe(true);
+    }
+    const json = JSON.stringify(prod.templates.observability.toJSON());
+    expect(json.includes('PaymentMonitor-prod-Data:ExportsOutputRefDatabaseInstance')).toBe(true);
+    expect(json.includes('PaymentMonitor-prod-Processing:ExportsOutputFnGetAttChainEventsDeadLetterQueue')).toBe(true);
+    prod.templates.observability.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
 });
 
 describe('cdk-nag AwsSolutions', () => {

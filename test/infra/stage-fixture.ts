@@ -11,7 +11,7 @@ export const STAGES = JSON.parse(readFileSync(new URL('../../cdk.json', import.m
 export interface SynthesizedStage {
   config: StageConfig;
   stage: PaymentMonitorStage;
-  templates: { data: Template; processing: Template; ingest: Template; operations: Template };
+  templates: { data: Template; processing: Template; ingest: Template; operations: Template; observability: Template };
   /** AwsSolutions findings nobody acknowledged (from validation-report.json; the synth fails when there are any). */
   unacknowledged: string[];
   /** Every AwsSolutions acknowledgement written into the templates' metadata: resource, id and reason. */
@@ -65,6 +65,7 @@ export function synthesizeStage(config: StageConfig, extend?: (stage: PaymentMon
     processing: Template.fromStack(stage.processing),
     ingest: Template.fromStack(stage.ingest),
     operations: Template.fromStack(stage.operations),
+    observability: Template.fromStack(stage.observability),
   };
   const acknowledgements = Object.values(templates).flatMap((template) =>
     Object.entries(template.toJSON().Resources as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }>).flatMap(

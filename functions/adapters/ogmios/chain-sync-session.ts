@@ -4,16 +4,17 @@
  * Flow control: every request is either in flight or, once answered, a decoded event waiting in the buffer,
  * and the two together never exceed the pipeline depth. A new request is sent when the reader takes an event
  * out (which, for a reader that keeps up, is the moment the response arrives and before the reader processes
- * it). A slow reader therefore stops the refills, and at most `depth` decoded events are ever held.
+ * it). A slow reader therefore stops the refills, and at most `depth` decoded events are ever held. The
+ * requests sent while one batch of socket reads is handled leave in a single TCP write (CoalescedSender).
  *
  * The session does not reconnect: any failure (close, error, missing pong, undecodable message) ends it, and
  * `next()` rejects with the reason. Events still buffered then are dropped; the caller resumes from the last
  * event it processed, so they come again.
  */
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { ChainEvent, Point, Tip } from '../../domain/chain.js';
 import { decodeNextBlockResponseFast } from '../../domain/ogmios/fast-block-decoder.js';
-import { closeSocket, messageText, watchLiveness, type LivenessOptions } from './connection.js';
+import { closeSocket, CoalescedSender, messageText, watchLiveness, type LivenessOptions } from './connection.js';
 import { OgmiosConnectionLostError, OgmiosProtocolError, OgmiosRpcError } from './errors.js';
 import { encodeRequest, isObject, parseResponse, type RpcResponse } from './json-rpc.js';
 import { decodePoint, decodeTip, encodePoint } from './wire-format.js';
@@ -53,12 +54,14 @@ export class ChainSyncSession {
   private failure: Error | undefined;
   private drained: (() => void) | undefined;
   private readonly stopWatchingLiveness: () => void;
+  private readonly sender: CoalescedSender;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly options: ChainSyncSessionOptions,
   ) {
     if (!Number.isInteger(options.pipelineDepth) || options.pipelineDepth < 1) throw new Error('pipelineDepth must be a positive integer');
+    this.sender = new CoalescedSender(socket);
     socket.on('message', (data) => this.onMessage(data));
     socket.on('close', (code, reason) => this.fail(new OgmiosConnectionLostError(describeClose(code, reason.toString(), options.redactor))));
     socket.on('error', (error) => this.fail(new OgmiosConnectionLostError(`connection failed: ${options.redactor.errorMessage(error)}`)));
@@ -199,8 +202,8 @@ export class ChainSyncSession {
   }
 
   private send(text: string): void {
-    // A send on a closing socket fails through the 'close' event already on its way; nothing to add here.
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
+    // Requests sent while handling one batch of socket reads leave in one write (see CoalescedSender).
+    this.sender.send(text);
   }
 
   private takeReader(): Waiter<ChainEvent | null> | undefined {

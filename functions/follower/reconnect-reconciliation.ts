@@ -34,7 +34,8 @@ export const ReconnectReconciliationLogEvent = {
 } as const;
 
 export class ReconnectReconciliation {
-  private seenReconnects: number | undefined;
+  /** Reconnects of the current client already taken into account; a client counts from zero. */
+  private seenReconnects = 0;
   private pendingSince: number | undefined;
   private running: Promise<void> | undefined;
   private lastStartedAt = Number.NEGATIVE_INFINITY;
@@ -56,11 +57,11 @@ export class ReconnectReconciliation {
   /** One look at the telemetry (the timer calls it; tests may too). Returns whether a reconciliation started. */
   check(): boolean {
     const telemetry = this.options.observe();
-    if (telemetry === undefined) return false;
-    if (this.seenReconnects === undefined || telemetry.reconnects < this.seenReconnects) {
-      this.seenReconnects = telemetry.reconnects; // a new client: its first connection is no reconnect
+    if (telemetry === undefined) {
+      this.seenReconnects = 0; // no client (a standby): the next one counts from zero
       return false;
     }
+    if (telemetry.reconnects < this.seenReconnects) this.seenReconnects = 0; // a new client
     if (telemetry.reconnects > this.seenReconnects) {
       this.seenReconnects = telemetry.reconnects;
       this.pendingSince ??= this.now();

@@ -11,8 +11,12 @@ export const LOCAL_OGMIOS_FILE = '.data/local-ogmios.json';
 /** Written by the local stack when it starts its simulator; returns the function that removes it again. */
 export function announceLocalOgmios(url: string, file = LOCAL_OGMIOS_FILE): () => void {
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ url, pid: process.pid }));
-  return () => rmSync(file, { force: true });
+  const announcement = JSON.stringify({ url, pid: process.pid });
+  writeFileSync(file, announcement);
+  // Only our own announcement is removed: another stack may have started since and announced itself.
+  return () => {
+    if (existsSync(file) && readFileSync(file, 'utf8') === announcement) rmSync(file, { force: true });
+  };
 }
 
 export function findOgmios(env: Readonly<Record<string, string | undefined>> = process.env, file = LOCAL_OGMIOS_FILE): OgmiosEndpoints {

@@ -47,13 +47,18 @@ describe('reconciliation after a reconnect', () => {
     expect(started).toHaveLength(2);
   });
 
-  it('treats a new client (counter back to zero) as a fresh start, and no client as nothing to watch', () => {
-    const { watcher, set } = setup();
-    set({ connected: true, reconnects: 5 });
-    watcher.check();
-    set(undefined);
+  it('counts reconnects from zero for every new client, whenever it is first seen', async () => {
+    const { watcher, started, set, advance } = setup();
+    set({ connected: true, reconnects: 1 }); // the outage happened before the first look
+    expect(watcher.check()).toBe(true);
+    started[0]!();
+    await watcher.stop();
+    set(undefined); // leadership lost: no client
     expect(watcher.check()).toBe(false);
-    set({ connected: true, reconnects: 0 });
+    set({ connected: true, reconnects: 0 }); // a new client's first connection
+    advance(60_000);
     expect(watcher.check()).toBe(false);
+    set({ connected: true, reconnects: 1 });
+    expect(watcher.check()).toBe(true);
   });
 });

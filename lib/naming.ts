@@ -10,3 +10,8 @@ export function resourceName(stage: string, part: string): string {
 export function stackName(stage: string, part: string): string {
   return `PaymentMonitor-${stage}-${part}`;
 }
+
+/** The reconciliation function's fixed name: the follower and the function itself invoke it by name. */
+export function reconciliationFunctionName(stage: string): string {
+  return resourceName(stage, 'reconciliation');
+}

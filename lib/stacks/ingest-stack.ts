@@ -8,10 +8,10 @@ import type { Construct } from 'constructs';
 import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/follower/config.js';
 import type { StageConfig } from '../config.js';
 import { FollowerService } from '../constructs/follower-service.js';
-import { resourceName } from '../naming.js';
+import { reconciliationFunctionName, resourceName } from '../naming.js';
 import type { DataStack } from './data-stack.js';
 import type { ProcessingStack } from './processing-stack.js';
-import { claimCheckObjects } from './runtime-access.js';
+import { claimCheckObjects, functionArnByName } from './runtime-access.js';
 import { acknowledgeNag } from '../nag.js';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -64,6 +64,7 @@ export class IngestStack extends Stack {
         CHAIN_EVENT_QUEUE_URL: processing.chainEvents.queue.queueUrl,
         CLAIM_CHECK_BUCKET: data.claimCheckBucket.bucket.bucketName,
         PGSSLMODE: 'verify-full',
+        RECONCILIATION_FUNCTION_NAME: reconciliationFunctionName(config.stage),
       },
       secrets: {
         PGHOST: EcsSecret.fromSecretsManager(databaseSecret, 'host'),
@@ -83,6 +84,10 @@ export class IngestStack extends Stack {
       new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [data.leaseTable.tableArn] }),
     );
     processing.chainEvents.queue.grantSendMessages(taskRole);
+    // After an Ogmios outage the leader asks for a reconciliation run (by name: no dependency on the Operations stack).
+    taskRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [functionArnByName(this, reconciliationFunctionName(config.stage))] }),
+    );
     const claimChecks = claimCheckObjects(config);
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [claimChecks.arn] }));
     acknowledgeNag(taskRole, claimChecks.nagFinding, 'Claim-check keys are content hashes under chain-events/; the follower may only put objects under that prefix.');

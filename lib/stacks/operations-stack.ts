@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FunctionUrlAuthType, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
@@ -7,12 +7,12 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
 import { EVERY_MINUTE_RETRY, FunctionSchedule } from '../constructs/function-schedule.js';
 import { HouseFunction, type HouseFunctionProps } from '../constructs/house-function.js';
-import { resourceName } from '../naming.js';
+import { reconciliationFunctionName, resourceName } from '../naming.js';
 import { BACKUP_TABLES } from '../../functions/domain/backup.js';
 import { acknowledgeNag } from '../nag.js';
 import type { DataStack } from './data-stack.js';
 import { BACKUP_TABLE_NAMES } from './retention.js';
-import { backupObjects, databaseEnvironment, FUNCTION_SUBNETS, grantDatabase, grantOgmios, ogmiosEnvironment } from './runtime-access.js';
+import { backupObjects, databaseEnvironment, functionArnByName, FUNCTION_SUBNETS, grantDatabase, grantOgmios, ogmiosEnvironment } from './runtime-access.js';
 
 const handler = (file: string) => fileURLToPath(new URL(`../../functions/handlers/${file}`, import.meta.url));
 
@@ -79,7 +79,7 @@ export class OperationsStack extends Stack {
       retry: EVERY_MINUTE_RETRY,
     });
 
-    const reconciliationName = name('reconciliation');
+    const reconciliationName = reconciliationFunctionName(config.stage);
     this.reconciliation = this.operationsFunction('Reconciliation', reconciliationName, {
       entry: handler('reconciliation.ts'),
       description: 'Daily: payments against the chain, balances against the ledger; continues itself when time runs short',
@@ -197,7 +197,6 @@ export class OperationsStack extends Stack {
    * not taken from the function, so the role's policy does not depend on the function it belongs to.
    */
   private allowSelfInvocation(fn: HouseFunction, functionName: string): void {
-    const arn = Stack.of(this).formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [arn] }));
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [functionArnByName(this, functionName)] }));
   }
 }

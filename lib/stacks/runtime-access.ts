@@ -1,4 +1,5 @@
-import { Aws } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import { SubnetType, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { DEFAULT_KEY_PREFIX as CLAIM_CHECK_KEY_PREFIX } from '../../functions/adapters/s3/claim-check-store.js';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
@@ -45,4 +46,12 @@ export function backupObjects(config: StageConfig, prefix: string): { arn: strin
 function objectsUnder(bucketName: string, prefix: string): { arn: string; nagFinding: string } {
   const pattern = `${bucketName}/${prefix}*`;
   return { arn: `arn:${Aws.PARTITION}:s3:::${pattern}`, nagFinding: `IAM5[Resource::arn:<AWS::Partition>:s3:::${pattern}]` };
+}
+
+/**
+ * A function's ARN from its fixed name: grants to invoke a function (itself, or one in another stack) without a
+ * reference to it, so neither a role nor a stack depends on the function it may invoke.
+ */
+export function functionArnByName(scope: IConstruct, functionName: string): string {
+  return Stack.of(scope).formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 }

@@ -340,6 +340,7 @@ describe('follower service', () => {
       PGSSLMODE: 'verify-full',
       HEALTH_PORT: '8080',
       SHUTDOWN_BUDGET_MS: String(DEFAULT_SHUTDOWN_BUDGET_MS),
+      RECONCILIATION_FUNCTION_NAME: 'payment-monitor-dev-reconciliation',
     });
     expect(Object.keys(environment)).toEqual(expect.arrayContaining(['LEASE_TABLE', 'CHAIN_EVENT_QUEUE_URL', 'CLAIM_CHECK_BUCKET']));
     expect(environment).not.toHaveProperty('DATABASE_URL');
@@ -361,8 +362,19 @@ describe('follower service', () => {
 
   it("scopes the task role to the lease item calls, sending to the queue and putting claim checks", () => {
     const statements = roleStatements(dev.templates.ingest, 'FollowerTaskTaskRole');
-    expect(actionsOf(statements)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 's3:PutObject', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+    expect(actionsOf(statements)).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'lambda:InvokeFunction',
+      's3:PutObject',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
+    ]);
     const json = JSON.stringify(statements);
+    // Only the reconciliation function, after an Ogmios outage (RECONCILIATION_FUNCTION_NAME).
+    expect(JSON.stringify(statements.filter((statement) => statement.Action === 'lambda:InvokeFunction'))).toContain(':function:payment-monitor-dev-reconciliation"');
     expect(json).toContain('payment-monitor-dev-claim-checks-111111111111/chain-events/*');
     expect(json).not.toMatch(/secretsmanager|s3:GetObject|dynamodb:(Scan|Query|DeleteItem)/);
   });

@@ -2,15 +2,14 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CustomResource, Duration } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
-import { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct, type IDependable } from 'constructs';
-import { HouseFunction } from './house-function.js';
 import { acknowledgeNag, functionVersionsFinding } from '../nag.js';
+import { HouseFunction } from './house-function.js';
 
 const MIGRATIONS_SOURCE = fileURLToPath(new URL('../../functions/migrations/', import.meta.url));
 const MIGRATE_ENTRY = fileURLToPath(new URL('../../functions/handlers/migrate.ts', import.meta.url));

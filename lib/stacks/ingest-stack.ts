@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, IgnoreMode, Stack, type StackProps } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { ContainerImage, Secret as EcsSecret } from 'aws-cdk-lib/aws-ecs';
-import { IgnoreMode } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/follower/config.js';
@@ -11,8 +10,8 @@ import { FollowerService } from '../constructs/follower-service.js';
 import { reconciliationFunctionName, resourceName } from '../naming.js';
 import type { DataStack } from './data-stack.js';
 import type { ProcessingStack } from './processing-stack.js';
-import { claimCheckObjects, functionArnByName } from './runtime-access.js';
 import { acknowledgeNag } from '../nag.js';
+import { claimCheckObjects, functionArnByName } from './runtime-access.js';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

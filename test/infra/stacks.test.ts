@@ -2,12 +2,14 @@
  * The stage's stacks as CloudFormation sees them, for dev and prod from cdk.json: every decision of the
  * infrastructure (isolation, encryption, backups, queue, service, schedules, IAM scope) and cdk-nag's verdict.
  */
-import { Duration } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Vpc } from 'aws-cdk-lib/aws-ec2';
+import { ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/follower/config.js';
-import { assertStopTimeoutCovers, FollowerServiceConfigError } from '../../lib/constructs/follower-service.js';
+import { assertStopTimeoutCovers, FollowerService, FollowerServiceConfigError } from '../../lib/constructs/follower-service.js';
 import { migrationsFingerprint } from '../../lib/constructs/schema-migrations.js';
 import { actionsOf, roleStatements, stageConfig, synthesizeStage, type SynthesizedStage } from './stage-fixture.js';
 
@@ -390,6 +392,7 @@ describe('follower service', () => {
     ['less than the budget + 2 s', Duration.seconds(31), Duration.seconds(30), /stopTimeout \(31 s\) must be at least SHUTDOWN_BUDGET_MS \+ 2 s = 32 s/],
     ['over 120 s', Duration.seconds(121), Duration.seconds(30), /exceeds Fargate's maximum of 120 s/],
   ])('stop timeout: %s', (_name, stopTimeout, budget, error) => {
+    // The construct runs the same check in its constructor, before any resource exists.
     const check = () => assertStopTimeoutCovers('Follower', stopTimeout, budget);
     if (error) {
       expect(check).toThrow(FollowerServiceConfigError);
@@ -397,6 +400,30 @@ describe('follower service', () => {
     } else {
       expect(check).not.toThrow();
     }
+  });
+});
+
+describe('FollowerService construct', () => {
+  it('refuses a stop timeout shorter than its shutdown budget + 2 s in the constructor', () => {
+    const stack = new Stack(new App(), 'T', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const vpc = new Vpc(stack, 'Vpc', { availabilityZones: ['eu-west-1a', 'eu-west-1b'] });
+    const build = () =>
+      new FollowerService(stack, 'Follower', {
+        vpc,
+        clusterName: 'c',
+        serviceName: 's',
+        image: ContainerImage.fromRegistry('public.ecr.aws/docker/library/node:22-slim'),
+        cpu: 256,
+        memoryMiB: 512,
+        shutdownBudget: Duration.seconds(60),
+        stopTimeout: Duration.seconds(45),
+        logRetentionDays: 7,
+        environment: {},
+        secrets: {},
+        securityGroups: [],
+      });
+    expect(build).toThrow(/FollowerService "Follower": stopTimeout \(45 s\) must be at least SHUTDOWN_BUDGET_MS \+ 2 s = 62 s/);
+    expect(stack.node.tryFindChild('Follower')?.node.tryFindChild('Cluster')).toBeUndefined();
   });
 });
 

@@ -7,11 +7,13 @@
  * rejects, nor decode one differently. Real messages (vectors, fixtures, and rewritings of them that keep their
  * meaning) must also be accepted by the fast path itself, or the decoder would be correct but slow.
  */
+import { isUtf8 } from 'node:buffer';
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ChainBlock, ChainTransaction } from '../../functions/domain/chain.js';
 import { decodeNextBlockResponse, OgmiosDecodeError, type NextBlockEvent } from '../../functions/domain/ogmios/block-decoder.js';
-import { decodeNextBlockResponseFast, decodeNextBlockTextFastPath, FastPathRejection } from '../../functions/domain/ogmios/fast-block-decoder.js';
+import { decodeNextBlockFrame, decodeNextBlockResponseFast, decodeNextBlockTextFastPath, FastPathRejection } from '../../functions/domain/ogmios/fast-block-decoder.js';
+import { CONTROL_CHARACTER, hasControlByte } from '../../functions/domain/ogmios/json-characters.js';
 import { parseLosslessJson, type JsonObject, type JsonValue } from '../../functions/domain/ogmios/lossless-json.js';
 import { Random } from '../support/random.js';
 import { requireShared, SHARED_DIR } from '../support/shared-files.js';
@@ -72,6 +74,7 @@ function expectSameAsReference(message: string | Uint8Array): boolean {
   const reference = outcomeOf(() => decodeNextBlockResponse(message));
   const fast = outcomeOf(() => decodeNextBlockResponseFast(message));
   expect(fast).toStrictEqual(reference);
+  expectFrameSameAsReference(typeof message === 'string' ? Buffer.from(message, 'utf8') : message);
   const text = typeof message === 'string' ? message : decodeUtf8(message);
   if (text === undefined) return false;
   const alone = fastPathAlone(text);
@@ -79,6 +82,16 @@ function expectSameAsReference(message: string | Uint8Array): boolean {
   if (!reference.accepted) throw new Error(`the fast path accepted a message the reference rejects (${reference.error})`);
   expect(alone).toStrictEqual(reference.event);
   return true;
+}
+
+/**
+ * The follower's path (chain-sync-session.ts): the frame's bytes with their text decoded as the adapter does
+ * (Node's isUtf8 and toString, which keeps a byte-order mark), raw control characters found on the bytes.
+ */
+function expectFrameSameAsReference(bytes: Uint8Array): void {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = isUtf8(buffer) ? buffer.toString('utf8') : undefined;
+  expect(outcomeOf(() => decodeNextBlockFrame(bytes, text))).toStrictEqual(outcomeOf(() => decodeNextBlockResponse(text ?? bytes)));
 }
 
 /** The same check, also requiring that the fast path itself accepted the message (no fallback). */
@@ -187,6 +200,8 @@ describe('fast nextBlock decoder: real messages', () => {
       expect(event, file).toStrictEqual(decodeNextBlockResponse(message));
       expect(fastPathAlone(message), file).toStrictEqual(event);
       expect(decodeNextBlockResponseFast(encoder.encode(message)), file).toStrictEqual(event);
+      const bytes = Buffer.from(message, 'utf8');
+      expect(decodeNextBlockFrame(bytes, bytes.toString('utf8')), file).toStrictEqual(event);
     }
   });
 
@@ -360,6 +375,26 @@ describe('fast nextBlock decoder: keys', () => {
       expect(mixed.transactions[0]?.outputs[0]?.lovelace).toBe(2n);
       expect(mixed.transactions[0]?.outputs[0]?.assets.map((asset) => asset.assetName)).toEqual(['31', '35', '3130', '3132', '4c', '']);
     });
+  });
+});
+
+describe('raw control characters found on the bytes (hasControlByte)', () => {
+  it('answers like the regular expression on the text, wherever the byte is and however the bytes are aligned', () => {
+    const random = new Random(20261124);
+    const backing = new Uint8Array(64);
+    for (let round = 0; round < 20_000; round++) {
+      const offset = random.int(0, 7);
+      const length = random.int(0, 40);
+      // Mostly printable ASCII, sometimes a UTF-8 lead or continuation byte, sometimes a control byte.
+      for (let index = 0; index < backing.length; index++) {
+        backing[index] = random.chance(0.03) ? random.int(0, 0x1f) : random.chance(0.1) ? random.int(0x80, 0xff) : random.int(0x20, 0x7f);
+      }
+      const bytes = backing.subarray(offset, offset + length);
+      expect(hasControlByte(bytes)).toBe(CONTROL_CHARACTER.test(Buffer.from(bytes).toString('latin1')));
+    }
+    expect(hasControlByte(Buffer.from('{"a":"b"}'))).toBe(false);
+    expect(hasControlByte(Buffer.from('{"a":"b\u0001"}'))).toBe(true);
+    expect(hasControlByte(new Uint8Array(0))).toBe(false);
   });
 });
 

@@ -13,8 +13,8 @@
  */
 import type WebSocket from 'ws';
 import type { ChainEvent, Point, Tip } from '../../domain/chain.js';
-import { decodeNextBlockResponseFast } from '../../domain/ogmios/fast-block-decoder.js';
-import { closeSocket, CoalescedSender, messageText, watchLiveness, type LivenessOptions } from './connection.js';
+import { decodeNextBlockFrame } from '../../domain/ogmios/fast-block-decoder.js';
+import { closeSocket, CoalescedSender, messageFrame, watchLiveness, type LivenessOptions } from './connection.js';
 import { OgmiosConnectionLostError, OgmiosProtocolError, OgmiosRpcError } from './errors.js';
 import { encodeRequest, isObject, parseResponse, type RpcResponse } from './json-rpc.js';
 import { decodePoint, decodeTip, encodePoint } from './wire-format.js';
@@ -150,7 +150,8 @@ export class ChainSyncSession {
     }
     let event: ChainEvent;
     try {
-      event = decodeNextBlockResponseFast(messageText(data));
+      const { bytes, text } = messageFrame(data);
+      event = decodeNextBlockFrame(bytes, text);
     } catch (error) {
       return this.fail(new OgmiosProtocolError(`undecodable nextBlock response: ${this.options.redactor.errorMessage(error)}`));
     }

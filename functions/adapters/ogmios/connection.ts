@@ -33,7 +33,7 @@ export function openOgmiosSocket(endpoint: OgmiosEndpoint, options: OpenSocketOp
     // Ogmios does not compress, and a redirect could carry the key header elsewhere.
     perMessageDeflate: false,
     followRedirects: false,
-    // Every message is checked once, by its decoder (messageText, parseResponse), which reports bad UTF-8 as a
+    // Every message is checked once, by its decoder (messageFrame, parseResponse), which reports bad UTF-8 as a
     // protocol error; ws checking each frame again would cost a second pass over every block.
     skipUTF8Validation: true,
   });
@@ -131,13 +131,13 @@ export function messageBytes(data: WebSocket.RawData): Uint8Array {
 }
 
 /**
- * The message as text when it is valid UTF-8 (Node's native check and decode are several times faster than a
- * fatal TextDecoder on the hot path), otherwise its bytes, so the decoder reports the bad encoding.
+ * The message's bytes and, when they are valid UTF-8, its text (Node's native check and decode are several times
+ * faster than a fatal TextDecoder on the hot path); without text the decoder reports the bad encoding.
  */
-export function messageText(data: WebSocket.RawData): string | Uint8Array {
+export function messageFrame(data: WebSocket.RawData): { bytes: Uint8Array; text: string | undefined } {
   const raw = messageBytes(data);
   const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  return isUtf8(bytes) ? bytes.toString('utf8') : bytes;
+  return { bytes, text: isUtf8(bytes) ? bytes.toString('utf8') : undefined };
 }
 
 /**

@@ -30,6 +30,7 @@
 import type { AssetQuantity, ChainBlock, ChainTransaction, OutputReference, Point, Tip, TransactionOutput } from '../chain.js';
 import { decodeNextBlockResponse, type NextBlockEvent } from './block-decoder.js';
 import { FastPathRejection, JsonCursor } from './fast-json-cursor.js';
+import { hasControlByte } from './json-characters.js';
 
 export { FastPathRejection } from './fast-json-cursor.js';
 
@@ -51,11 +52,28 @@ export function decodeNextBlockResponseFast(message: string | Uint8Array): NextB
 }
 
 /**
+ * A WebSocket frame: its UTF-8 `bytes` and, when they are valid UTF-8, `text`, their decoding (done by the caller
+ * with a native decoder; undefined when they are not UTF-8). Same results and errors as
+ * `decodeNextBlockResponseFast(bytes)`; faster, because the check for raw control characters runs on the bytes.
+ */
+export function decodeNextBlockFrame(bytes: Uint8Array, text: string | undefined): NextBlockEvent {
+  if (text !== undefined) {
+    try {
+      return decodeNextBlockTextFastPath(text, hasControlByte(bytes));
+    } catch (error) {
+      if (!(error instanceof FastPathRejection)) throw error;
+    }
+  }
+  return decodeNextBlockResponse(text ?? bytes);
+}
+
+/**
  * The fast path alone: decodes the response or throws `FastPathRejection` (with a reason and a position) for
  * any input it does not accept. Exposed for tests and diagnostics; use `decodeNextBlockResponseFast`.
+ * `mayContainControlCharacters` may be given when already known for this text (see `decodeNextBlockFrame`).
  */
-export function decodeNextBlockTextFastPath(text: string): NextBlockEvent {
-  const cursor = new JsonCursor(text);
+export function decodeNextBlockTextFastPath(text: string, mayContainControlCharacters?: boolean): NextBlockEvent {
+  const cursor = new JsonCursor(text, mayContainControlCharacters);
   const event = decodeEnvelope(cursor);
   cursor.expectEnd();
   return event;

@@ -89,8 +89,12 @@ export class JsonCursor {
   /** For `skipValue`: per open container, 1 for an array, 0 for an object. Grows on demand; depth is unbounded. */
   private containers = new Uint8Array(32);
 
-  constructor(private readonly text: string) {
-    this.mayContainControlCharacters = CONTROL_CHARACTER.test(text);
+  /** `mayContainControlCharacters`: when the caller already knows (see `hasControlByte`); found here otherwise. */
+  constructor(
+    private readonly text: string,
+    mayContainControlCharacters = CONTROL_CHARACTER.test(text),
+  ) {
+    this.mayContainControlCharacters = mayContainControlCharacters;
   }
 
   reject(reason: string): never {

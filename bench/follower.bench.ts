@@ -15,11 +15,12 @@
  * BENCH_REPEATS (pipelined loopback runs, default 3), BENCH_LATENCY_SAMPLES (default 200), BENCH_PIPELINE
  * (default 100), BENCH_LATENCY_MS (added each way for the remote run, default 10), BENCH_FOLLOWER_RUNTIME
  * (bundle | tsx), BENCH_FOLLOWER_NODE_FLAGS (extra node flags for the follower process, e.g.
- * `--max-semi-space-size=4`, to see what a runtime setting would change; none by default, as deployed).
+ * `--max-semi-space-size=4`, to see what a runtime setting would change). The follower process always gets the
+ * NODE_OPTIONS of the deployed image (docker/follower/Dockerfile), so the figures are the deployment's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -46,9 +47,17 @@ const PIPELINE = Number(process.env.BENCH_PIPELINE ?? 100);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 10);
 const FOLLOWER_RUNTIME = process.env.BENCH_FOLLOWER_RUNTIME ?? 'bundle';
 const FOLLOWER_NODE_FLAGS = (process.env.BENCH_FOLLOWER_NODE_FLAGS ?? '').split(' ').filter((flag) => flag.length > 0);
+const DEPLOYED_NODE_OPTIONS = readDeployedNodeOptions();
 const REMOTE_BLOCKS = Math.min(BLOCKS, 3_000);
 const REMOTE_SEQUENTIAL_BLOCKS = 100;
 const FOLLOWER_ENTRY = fileURLToPath(new URL('./support/follower-run.ts', import.meta.url));
+
+function readDeployedNodeOptions(): string {
+  const dockerfile = readFileSync(new URL('../docker/follower/Dockerfile', import.meta.url), 'utf8');
+  const match = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile);
+  if (!match) throw new Error('docker/follower/Dockerfile sets no NODE_OPTIONS="…" for the follower');
+  return match[1]!;
+}
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, critical() {} };
 
@@ -98,7 +107,7 @@ async function runFollowerProcess(runs: readonly FollowerRun[]): Promise<Followe
     command = [outfile];
   }
   try {
-    const child = spawn(process.execPath, [...FOLLOWER_NODE_FLAGS, ...command], { env: { ...process.env, BENCH_RUNS: JSON.stringify(runs) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...FOLLOWER_NODE_FLAGS, ...command], { env: { ...process.env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS, BENCH_RUNS: JSON.stringify(runs) }, stdio: ['ignore', 'pipe', 'inherit'] });
     let report: FollowerReport | undefined;
     for await (const line of createInterface({ input: child.stdout! })) {
       if (line.startsWith('{')) report = JSON.parse(line) as FollowerReport;
@@ -184,7 +193,7 @@ async function main(): Promise<void> {
   const remoteUrl = `ws://127.0.0.1:${proxy.port}`;
   try {
     const averageBlockBytes = bytes / BLOCKS;
-    console.log(`average block ${(averageBlockBytes / 1024).toFixed(1)} KiB; follower process: ${FOLLOWER_RUNTIME === 'tsx' ? 'through tsx' : 'esbuild bundle'}${FOLLOWER_NODE_FLAGS.length > 0 ? ` with ${FOLLOWER_NODE_FLAGS.join(' ')}` : ''}, Node ${process.version}; ${load()}`);
+    console.log(`average block ${(averageBlockBytes / 1024).toFixed(1)} KiB; follower process: ${FOLLOWER_RUNTIME === 'tsx' ? 'through tsx' : 'esbuild bundle'}, NODE_OPTIONS ${DEPLOYED_NODE_OPTIONS}${FOLLOWER_NODE_FLAGS.length > 0 ? ` and ${FOLLOWER_NODE_FLAGS.join(' ')}` : ''}, Node ${process.version}; ${load()}`);
     const pipelinedRuns: FollowerRun[] = Array.from({ length: REPEATS }, (_, run) => ({ name: `pipelined ${run + 1}`, url, blocks: BLOCKS, pipelineDepth: PIPELINE }));
     const report = await runFollowerProcess([
       ...pipelinedRuns,

@@ -194,6 +194,57 @@ describe('rebuild from chain', () => {
     }
   });
 
+  it('two held rows of one payment (a second rebuild holding what the first found in another block) get one debit, and a later return and departure another', async () => {
+    const main = new ChainBuilder('main', 100_000_000n, TEN_MINUTES_IN_SLOTS);
+    main.empty(11);
+    const paid = transaction([output(addresses[0]!, 5_000_000n)]);
+    main.next([paid]); // height 12
+    main.empty(8);
+    await followFrom(main, 0n);
+    const point = main.at(10n);
+    const rebuildAtPoint = () => rebuild({ point: `${point.slot}.${point.hash}` });
+
+    // First rebuild: the chain now has the payment at height 11 and is followed only until that one is confirmed,
+    // before the old row (height 12) is due; a second rebuild then holds the new row too.
+    await rebuildAtPoint();
+    const moved = main.fork('moved', 10n);
+    moved.next([paid]);
+    moved.empty(2);
+    await followFrom(moved, 10n);
+    await rebuildAtPoint();
+    expect((await fixture.db.pool.query('SELECT block_height FROM rebuild_held_payments ORDER BY block_height')).rows).toEqual([
+      { block_height: 11n },
+      { block_height: 12n },
+    ]);
+    // The chain as it is now has the payment nowhere: both held rows are due in the same step.
+    const now = main.fork('now', 10n);
+    now.empty(10);
+    await followFrom(now, 10n);
+    const ledger = async () =>
+      (await fixture.db.pool.query('SELECT type, occurrence FROM balance_transactions WHERE payment_tx_hash = $1 ORDER BY id', [paid.id])).rows;
+    expect(await ledger()).toEqual([
+      { type: 'credit', occurrence: 1 },
+      { type: 'debit', occurrence: 1 },
+    ]);
+
+    // The payment returns, is credited again, then leaves once more: the second departure is debited too.
+    now.next([paid]);
+    now.empty(2);
+    await followFrom(now, 20n);
+    const gone = now.fork('gone', 20n);
+    gone.empty(4);
+    await fixture.engine.apply(gone.backward(20n));
+    await followFrom(gone, 20n);
+    expect(await ledger()).toEqual([
+      { type: 'credit', occurrence: 1 },
+      { type: 'debit', occurrence: 1 },
+      { type: 'credit', occurrence: 2 },
+      { type: 'debit', occurrence: 2 },
+    ]);
+    const balance = (await fixture.db.pool.query(`SELECT balance_lovelace FROM user_balances WHERE user_id = 'user-0'`)).rows[0].balance_lovelace;
+    expect(balance).toBe(0n);
+  });
+
   it('a re-found payment still waiting for confirmations stays held until confirmed, and its credit is not repeated', async () => {
     const main = new ChainBuilder('main', 100_000_000n, TEN_MINUTES_IN_SLOTS);
     main.empty(5);
@@ -239,10 +290,13 @@ describe('rebuild from chain', () => {
     const result = await handler({ point: `${point.slot}.${point.hash}` }, lambdaContext('payment-monitor-rebuild'));
     expect(result).toMatchObject({ point: `${point.slot}.${point.hash}`, point_height: '7', target_height: '21', blocks_cleared: 14, generation: '5' });
     const state = (await fixture.db.pool.query('SELECT last_block_hash, sync_generation, fence_token FROM sync_state')).rows[0];
-    expect(state).toEqual({ last_block_hash: point.hash, sync_generation: 5n, fence_token: 0n });
+    // The fence token is kept: within the new generation a deposed leader's lower token is still refused.
+    expect(state).toEqual({ last_block_hash: point.hash, sync_generation: 5n, fence_token: 17n });
     // A message of the former generation is now stale: the engine drops it.
-    const stale = await fixture.engine.apply(main.forward(main.blocks.filter((block) => block.height > 7n)), { token: 17n, generation: 4n });
-    expect(stale).toMatchObject({ kind: 'unchanged' });
+    const rederived = main.forward(main.blocks.filter((block) => block.height > 7n));
+    expect(await fixture.engine.apply(rederived, { token: 17n, generation: 4n })).toMatchObject({ kind: 'unchanged' });
+    expect(await fixture.engine.apply(rederived, { token: 16n, generation: 5n })).toMatchObject({ kind: 'unchanged' });
+    expect(await fixture.engine.apply(rederived, { token: 17n, generation: 5n })).toMatchObject({ kind: 'applied' });
     const audit = await auditActions('rebuild_started');
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'lambda:payment-monitor-rebuild', entity_type: 'rebuild_run' });

@@ -62,4 +62,20 @@ describe('schema', () => {
     const { rows } = await db.pool.query(`SELECT 9223372036854775807::bigint AS max`);
     expect(rows[0].max).toBe(2n ** 63n - 1n);
   });
+
+  it('rebuild_held_payments has the columns of incoming_payments, in the same order and of the same types', async () => {
+    // A rebuild moves rows between the two with SELECT * and RETURNING *: a column added to one only would
+    // shift or lose values (rebuild-store.ts, rebuild-settlement.ts).
+    const columns = async (table: string) =>
+      (
+        await db.pool.query(
+          `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+            WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+          [table],
+        )
+      ).rows;
+    const payments = await columns('incoming_payments');
+    expect(payments.map((column) => column.attname)).toContain('spent_at_height');
+    expect(await columns('rebuild_held_payments')).toEqual(payments);
+  });
 });

@@ -70,6 +70,9 @@ interface BlockRow {
 }
 
 export class PostgresEngineTransaction implements EngineTransaction {
+  /** Read with the sync position lock: a change (a rebuild) makes the spend filter load again. */
+  private syncGeneration: bigint | undefined;
+
   constructor(
     protected readonly client: pg.PoolClient,
     private readonly addresses: RegisteredAddressFilter,
@@ -88,13 +91,15 @@ export class PostgresEngineTransaction implements EngineTransaction {
     const { rows } = await this.prepared<{
       last_block_hash: string | null;
       network_tip_height: bigint | null;
+      sync_generation: bigint;
     } & Partial<BlockRow>>('lock_sync_position', 
-      `SELECT s.last_block_hash, s.network_tip_height, b.hash, b.height, b.slot, b.ancestor, b.block_time
+      `SELECT s.last_block_hash, s.network_tip_height, s.sync_generation, b.hash, b.height, b.slot, b.ancestor, b.block_time
          FROM sync_state s LEFT JOIN blocks b ON b.hash = s.last_block_hash
         WHERE s.id = 1 FOR UPDATE OF s`,
     );
     const row = rows[0];
     if (!row) throw new Error('sync_state has no row: the database is not migrated');
+    this.syncGeneration = row.sync_generation;
     if (row.last_block_hash !== null && row.hash === undefined) {
       throw new Error(`sync_state names block ${row.last_block_hash}, which is missing from blocks`);
     }
@@ -190,7 +195,7 @@ export class PostgresEngineTransaction implements EngineTransaction {
   }
 
   async markSpent(spends: readonly Spend[]): Promise<number> {
-    await this.paymentTransactions.refresh(this.client);
+    await this.paymentTransactions.refresh(this.client, this.syncGeneration);
     const candidates = spends.filter((spend) => this.paymentTransactions.mightContain(spend.output.txId));
     if (candidates.length === 0) return 0;
     const { rowCount } = await this.prepared('mark_spent', 

@@ -1,6 +1,13 @@
 /**
  * Settling a running rebuild inside the engine's roll-forward transaction (the rules: domain/rebuild.ts).
  * Each statement is set-based; when no rebuild runs, the only cost is one lookup of a tiny table.
+ *
+ * Cost while a rebuild runs: each statement reads only held rows whose block is at or below the applied height
+ * (through the index on block_height, migration 0005), never the whole held set. That set stays small whatever
+ * the rebuild's depth: a held row at or below the applied height is settled by the step that confirms it again
+ * or finds it gone (at most CONFIRMATIONS blocks later), except one waiting for a payment of the same output in
+ * another block to be confirmed or rolled back, which is rare. The rows above the applied height, the bulk of a
+ * deep rebuild, are not read until the chain reaches them.
  */
 import type pg from 'pg';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
@@ -26,21 +33,26 @@ export async function settleHeldPayments(
   actor: string,
 ): Promise<HeldPaymentsSettlement> {
   // Found again in the very same block: the re-derived row takes back the id and times it had, so that what
-  // business systems read is unchanged; the held copy goes once its status is reached again.
+  // business systems read is unchanged; the held copy goes once its status is reached again. (A row found again
+  // is in an applied block, so its held copy is at or below the applied height.)
   await client.query(
     `UPDATE incoming_payments p
         SET id = h.id, detected_at = h.detected_at,
             confirmed_at = CASE WHEN p.status = 'confirmed' AND h.status = 'confirmed' THEN h.confirmed_at ELSE p.confirmed_at END
        FROM rebuild_held_payments h
-      WHERE p.tx_hash = h.tx_hash AND p.output_index = h.output_index AND p.block_hash = h.block_hash
+      WHERE h.block_height <= $1::bigint
+        AND p.tx_hash = h.tx_hash AND p.output_index = h.output_index AND p.block_hash = h.block_hash
         AND p.block_time = h.block_time AND p.status IN ('pending', 'confirmed')
         AND (p.id <> h.id OR p.detected_at <> h.detected_at OR p.confirmed_at IS DISTINCT FROM h.confirmed_at)`,
+    [appliedHeight.toString()],
   );
   const refound = await client.query(
     `DELETE FROM rebuild_held_payments h USING incoming_payments p
-      WHERE p.tx_hash = h.tx_hash AND p.output_index = h.output_index AND p.block_hash = h.block_hash
+      WHERE h.block_height <= $1::bigint
+        AND p.tx_hash = h.tx_hash AND p.output_index = h.output_index AND p.block_hash = h.block_hash
         AND p.block_time = h.block_time AND p.status IN ('pending', 'confirmed')
         AND (p.status = 'confirmed' OR h.status = 'pending')`,
+    [appliedHeight.toString()],
   );
   // Not in its block although the chain is now as high as where it was confirmed: that block is no longer on
   // chain. Its row comes back as history. If the transaction is confirmed in another block ("moved"), the credit
@@ -49,11 +61,11 @@ export async function settleHeldPayments(
   const gone = await client.query<PaymentRow & { status: string; moved: boolean }>(
     `WITH deleted AS (
        DELETE FROM rebuild_held_payments h
-        WHERE h.block_height + $1::bigint - 1 <= $2::bigint
+        WHERE h.block_height <= $2::bigint - $1::bigint + 1 -- written so that the block_height index serves it
           AND NOT EXISTS (SELECT 1 FROM incoming_payments p
                            WHERE p.tx_hash = h.tx_hash AND p.output_index = h.output_index
                              AND (p.status = 'pending' OR (p.status = 'confirmed' AND p.block_hash = h.block_hash)))
-        RETURNING h.*
+        RETURNING h.* -- every column of incoming_payments: rebuild_held_payments mirrors it (0004, schema test)
      ), gone AS (
        SELECT d.*, EXISTS (SELECT 1 FROM incoming_payments p WHERE p.tx_hash = d.tx_hash
                              AND p.output_index = d.output_index AND p.status = 'confirmed') AS moved,
@@ -72,12 +84,14 @@ export async function settleHeldPayments(
          SET id = EXCLUDED.id, status = EXCLUDED.status, detected_at = EXCLUDED.detected_at,
              confirmed_at = EXCLUDED.confirmed_at, spent_by_tx_hash = NULL, spent_at_slot = NULL, spent_at_height = NULL
      ), ledger AS (
+       -- One row per output: two held rows of one output (a second rebuild holding the row the first one found
+       -- in another block) must not count its ledger rows twice, or the debit gets the wrong occurrence.
        SELECT g.tx_hash, g.output_index, g.user_id, g.amount_lovelace,
               count(*) FILTER (WHERE t.type = 'credit') AS credits,
               count(*) FILTER (WHERE t.type = 'debit') AS debits
-         FROM gone g
+         FROM (SELECT DISTINCT tx_hash, output_index, user_id, amount_lovelace FROM gone
+                WHERE was_confirmed AND NOT moved AND user_id IS NOT NULL) g
          JOIN balance_transactions t ON t.payment_tx_hash = g.tx_hash AND t.payment_output_index = g.output_index
-        WHERE g.was_confirmed AND NOT g.moved AND g.user_id IS NOT NULL
         GROUP BY g.tx_hash, g.output_index, g.user_id, g.amount_lovelace
      ), debited AS (
        INSERT INTO balance_transactions (user_id, type, amount_lovelace, payment_tx_hash, payment_output_index,

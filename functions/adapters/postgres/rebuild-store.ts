@@ -64,10 +64,13 @@ export class PostgresRebuildStore implements RebuildStore {
               AND (block_slot, block_height) > ($1::bigint, $2::bigint)
             RETURNING *
          )
+         -- SELECT *: rebuild_held_payments mirrors incoming_payments column for column (0006, schema test)
          INSERT INTO rebuild_held_payments SELECT * FROM cleared
          ON CONFLICT (tx_hash, output_index, block_hash) DO NOTHING`,
         [...after, point.block_time],
       );
+      // Fresh statistics, so that settlement reads the held rows through their block_height index.
+      await client.query('ANALYZE rebuild_held_payments');
       await client.query(
         `UPDATE incoming_payments SET spent_by_tx_hash = NULL, spent_at_slot = NULL, spent_at_height = NULL
           WHERE spent_at_slot IS NOT NULL AND (spent_at_slot, spent_at_height) > ($1::bigint, $2::bigint)`,
@@ -80,10 +83,12 @@ export class PostgresRebuildStore implements RebuildStore {
         [point.hash, point.height.toString(), point.slot.toString(), ANCESTOR_NOT_RETAINED, point.block_time],
       );
       // A new generation: messages emitted before the reset are stale; the follower re-intersects at the point.
+      // The fence token stays: the leader follows again in the same lease term with the same token, and a
+      // deposed leader's lower token must stay refused within the new generation too (admitFence).
       const { rows: generations } = await client.query<{ sync_generation: bigint }>(
         `UPDATE sync_state
             SET last_block_height = $1, last_block_slot = $2, last_block_hash = $3,
-                sync_generation = sync_generation + 1, fence_token = 0, updated_at = now()
+                sync_generation = sync_generation + 1, updated_at = now()
           WHERE id = 1 RETURNING sync_generation`,
         [point.height.toString(), point.slot.toString(), point.hash],
       );

@@ -15,6 +15,13 @@ export const LogEvent = {
   reconciliationContinued: 'reconciliation_continued',
   reconciliationSkipped: 'reconciliation_skipped',
   reconciliationFailed: 'reconciliation_failed',
+  /** A start took over a running run (stale, or its last attempt failed); a full run ended a reconnect run. */
+  reconciliationResumed: 'reconciliation_resumed',
+  reconciliationSuperseded: 'reconciliation_superseded',
+  /** An invocation failed on a run that stays running for a retry (attempt n of the allowed number). */
+  reconciliationAttemptFailed: 'reconciliation_attempt_failed',
+  /** A chunk still compared while the database lagged the node after the retries: what it held is too_recent. */
+  reconciliationChunkLagging: 'reconciliation_chunk_lagging',
   hotWalletBalance: 'hot_wallet_balance',
   rebuildProgress: 'rebuild_progress',
   rebuildStarted: 'rebuild_started',

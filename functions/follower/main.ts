@@ -94,7 +94,9 @@ async function main(): Promise<void> {
     ? new ReconnectReconciliation({
         observe: () => {
           const liveness = service.liveness();
-          return liveness.role === 'leader' ? { connected: liveness.ogmios_connected, reconnects: liveness.ogmios_reconnects } : undefined;
+          if (liveness.role !== 'leader') return undefined;
+          const caughtUp = liveness.emitted_height !== null && liveness.tip_height !== null && liveness.emitted_height >= liveness.tip_height;
+          return { connected: liveness.ogmios_connected, reconnects: liveness.ogmios_reconnects, caughtUp };
         },
         reconcile: () => asynchronousInvocation(new LambdaClient({}), reconciliationFunction)({ trigger: 'reconnect' }),
         logger,

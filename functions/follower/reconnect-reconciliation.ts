@@ -1,7 +1,12 @@
 /**
- * Reconciliation after an outage: when the chain-sync connection is back after having been lost, a
- * reconciliation of the monitored addresses is started, so that payments made while the follower was away are
- * looked up on the ledger at once (as BTCPay does) instead of only as the catch-up reaches their blocks.
+ * Reconciliation after an outage: when the chain-sync connection is back after having been lost and the follower
+ * has caught up with the node's tip again, a reconciliation of the monitored addresses is started: it checks at
+ * once (as BTCPay does after a reconnect) that the payments made while the follower was away are all in the
+ * database, instead of waiting for the 03:00 run.
+ *
+ * Why only once caught up: the catch-up itself is what records those payments (the follower resumes from its
+ * last point, so no block is skipped), and until the database has applied the blocks of the outage every chunk
+ * lags the node and a reconciliation can only count their outputs as too recent. Run at the tip, it judges them.
  *
  * It watches the chain-sync client's telemetry (connected, reconnects) rather than hooking into the loop: the
  * chain-sync loop never waits for it. One at a time, and at most one per `minIntervalMs` (a flapping connection
@@ -13,6 +18,8 @@ export interface ConnectionTelemetry {
   connected: boolean;
   /** Retries so far (failed attempts and lost connections); grows with every outage. */
   reconnects: number;
+  /** Whether the follower has reached the node's tip (its last block is the tip's). */
+  caughtUp: boolean;
 }
 
 export interface ReconnectReconciliationOptions {
@@ -66,7 +73,8 @@ export class ReconnectReconciliation {
       this.seenReconnects = telemetry.reconnects;
       this.pendingSince ??= this.now();
     }
-    if (this.pendingSince === undefined || !telemetry.connected || this.running !== undefined) return false;
+    // Pending until the catch-up reached the tip: before, the run could only count the outage's payments as too recent.
+    if (this.pendingSince === undefined || !telemetry.connected || !telemetry.caughtUp || this.running !== undefined) return false;
     if (this.now() - this.lastStartedAt < (this.options.minIntervalMs ?? 10 * 60_000)) return false;
     this.pendingSince = undefined;
     this.lastStartedAt = this.now();

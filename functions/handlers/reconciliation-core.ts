@@ -5,8 +5,15 @@
  * - `{ "trigger": "on_demand" }` (an operator) or `{ "trigger": "reconnect" }` (the follower after an outage);
  * - `{ "runId": "42" }`: continue that run (the function invokes itself this way when its time runs short).
  *
- * One run at a time: a start while a run is going reports that run and does nothing. A continuation of a run
- * that has ended, or that another invocation is advancing, changes nothing.
+ * One run at a time: a start while a run is going reports that run and does nothing, except that a daily or
+ * on-demand start ends a running reconnect run (an extra look must not cost the day's run), and that a start
+ * takes over a running run nobody advanced for `staleAfterMs` (its invocation timed out or crashed) or whose last
+ * attempt failed. A continuation of a run that has ended, or that another invocation is advancing, changes
+ * nothing.
+ *
+ * Failures: an invocation that fails (Ogmios or the database unreachable) counts a failed attempt on the run and
+ * rethrows; the run stays running, so Lambda's retry of the same event resumes it from its cursor. After
+ * `maxFailedAttempts` attempts in a row without progress the run is failed.
  */
 import { LogEvent } from '../domain/observability.js';
 import type { Logger } from '../domain/ports.js';
@@ -45,15 +52,26 @@ export interface ReconciliationSettings {
   chunkSize: number;
   /** RECONCILIATION_TIME_RESERVE_MS: stop and continue in a new invocation when less than this is left. Default 90 s. */
   timeReserveMs: number;
-  /** A running run not updated for this long is taken as abandoned by the next start. Default 20 minutes. */
+  /**
+   * RECONCILIATION_STALE_AFTER_MS: a running run not updated for this long is taken over by the next start. Longer
+   * than the function's timeout, so that whoever last advanced it has certainly ended. Default 16 minutes.
+   */
   staleAfterMs: number;
+  /** RECONCILIATION_MAX_FAILED_ATTEMPTS: failed invocations in a row (no chunk recorded) before a run is failed. Default 3. */
+  maxFailedAttempts: number;
 }
+
+/** The function's timeout (15 minutes) plus a minute. */
+export const DEFAULT_STALE_AFTER_MS = 16 * 60_000;
+/** Lambda's asynchronous invocation tries an event three times: the last retry's failure fails the run. */
+export const DEFAULT_MAX_FAILED_ATTEMPTS = 3;
 
 export function readReconciliationSettings(env: Environment): ReconciliationSettings {
   return {
     chunkSize: readPositiveInteger(env, 'RECONCILIATION_CHUNK_SIZE', 1_000),
     timeReserveMs: readPositiveInteger(env, 'RECONCILIATION_TIME_RESERVE_MS', 90_000),
-    staleAfterMs: 20 * 60_000,
+    staleAfterMs: readPositiveInteger(env, 'RECONCILIATION_STALE_AFTER_MS', DEFAULT_STALE_AFTER_MS),
+    maxFailedAttempts: readPositiveInteger(env, 'RECONCILIATION_MAX_FAILED_ATTEMPTS', DEFAULT_MAX_FAILED_ATTEMPTS),
   };
 }
 
@@ -67,6 +85,7 @@ export interface ReconciliationCoreOptions {
   remainingTimeMs: () => number;
   timeReserveMs: number;
   staleAfterMs: number;
+  maxFailedAttempts: number;
 }
 
 export interface ReconciliationOutcome {
@@ -84,7 +103,15 @@ export async function handleReconciliation(event: unknown, options: Reconciliati
       logger.info(LogEvent.reconciliationSkipped, { reason: 'a run is in progress', trigger: request.trigger, running_run_id: started.alreadyRunning.id.toString() });
       return { status: 'already_running', run: describeRun(started.alreadyRunning) };
     }
-    run = started.started;
+    if ('resumed' in started) {
+      logger.info(LogEvent.reconciliationResumed, { reason: started.reason, trigger: request.trigger, ...describeRun(started.resumed) });
+      run = started.resumed;
+    } else {
+      if (started.supersededRun) {
+        logger.info(LogEvent.reconciliationSuperseded, { by_trigger: request.trigger, by_run_id: started.started.id.toString(), ...describeRun(started.supersededRun) });
+      }
+      run = started.started;
+    }
   } else {
     const found = await runs.find(request.runId);
     if (found === null) {
@@ -100,10 +127,8 @@ export async function handleReconciliation(event: unknown, options: Reconciliati
   try {
     progress = await options.runner.advance(run, () => options.remainingTimeMs() > options.timeReserveMs);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    const failed = await runs.finish(run.id, { status: 'failed', error: reason }).catch(() => null);
-    logger.error(LogEvent.reconciliationFailed, { run_id: run.id.toString(), reason, ...(failed ? describeRun(failed) : {}) });
-    throw error;
+    await noteFailedAttempt(run.id, error instanceof Error ? error.message : String(error), options);
+    throw error; // Lambda retries the event: a start takes the run over, a continuation continues it
   }
   switch (progress.outcome) {
     case 'completed':
@@ -112,15 +137,24 @@ export async function handleReconciliation(event: unknown, options: Reconciliati
       try {
         await options.continueLater(progress.run.id);
       } catch (error) {
-        // Nobody would continue it: better a failed run (the "did not run" alarm) than one stuck as running.
-        const reason = `could not continue: ${error instanceof Error ? error.message : String(error)}`;
-        await runs.finish(progress.run.id, { status: 'failed', error: reason }).catch(() => null);
-        logger.error(LogEvent.reconciliationFailed, { run_id: progress.run.id.toString(), reason });
+        // Nobody would continue it: Lambda's retry of this event will, or the run fails after the last attempt.
+        await noteFailedAttempt(progress.run.id, `could not continue: ${error instanceof Error ? error.message : String(error)}`, options);
         throw error;
       }
       logger.info(LogEvent.reconciliationContinued, describeRun(progress.run));
       return { status: 'continuing', run: describeRun(progress.run) };
     case 'superseded':
       return { status: 'superseded', run: progress.run ? describeRun(progress.run) : null };
+  }
+}
+
+/** Counts the failed attempt; the run fails only when it was the last one allowed. */
+async function noteFailedAttempt(runId: bigint, reason: string, options: ReconciliationCoreOptions): Promise<void> {
+  const { runs, logger, maxFailedAttempts } = options;
+  const run = await runs.noteFailure(runId, reason, maxFailedAttempts).catch(() => null);
+  if (run?.status === 'running') {
+    logger.warn(LogEvent.reconciliationAttemptFailed, { reason, attempt: run.failedAttempts, max_attempts: maxFailedAttempts, ...describeRun(run) });
+  } else {
+    logger.error(LogEvent.reconciliationFailed, { run_id: runId.toString(), reason, ...(run ? describeRun(run) : {}) });
   }
 }

@@ -51,6 +51,7 @@ export async function handler(event: unknown, context: Context): Promise<Reconci
       remainingTimeMs: () => context.getRemainingTimeInMillis(),
       timeReserveMs: settings.timeReserveMs,
       staleAfterMs: settings.staleAfterMs,
+      maxFailedAttempts: settings.maxFailedAttempts,
     });
   } finally {
     metrics.publish();

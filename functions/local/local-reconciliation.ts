@@ -9,6 +9,7 @@ import type { Logger, Metrics } from '../domain/ports.js';
 import type { ReconciliationRun, ReconciliationTrigger } from '../domain/reconciliation/ports.js';
 import { ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
 import { measureHotWallet, type HotWalletReport } from '../handlers/hot-wallet-core.js';
+import { DEFAULT_STALE_AFTER_MS } from '../handlers/reconciliation-core.js';
 
 export interface LocalReconciliationOptions {
   pool: pg.Pool;
@@ -32,15 +33,17 @@ export async function reconcileNow(options: LocalReconciliationOptions): Promise
       metrics: options.metrics,
       chunkSize: options.chunkSize ?? 1_000,
     });
-    const started = await runs.start(options.trigger, 20 * 60_000);
+    const started = await runs.start(options.trigger, DEFAULT_STALE_AFTER_MS);
     if ('alreadyRunning' in started) return { run: started.alreadyRunning, alreadyRunning: true };
+    const taken = 'resumed' in started ? started.resumed : started.started;
     try {
-      const progress = await runner.advance(started.started, () => true);
-      const run = progress.run ?? (await runs.find(started.started.id));
-      if (run === null) throw new Error(`reconciliation run ${started.started.id} disappeared`);
+      const progress = await runner.advance(taken, () => true);
+      const run = progress.run ?? (await runs.find(taken.id));
+      if (run === null) throw new Error(`reconciliation run ${taken.id} disappeared`);
       return { run, alreadyRunning: false };
     } catch (error) {
-      await runs.finish(started.started.id, { status: 'failed', error: error instanceof Error ? error.message : String(error) }).catch(() => null);
+      // Nobody retries in-process: the run is failed at once (a later start begins a new one).
+      await runs.finish(taken.id, { status: 'failed', error: error instanceof Error ? error.message : String(error) }).catch(() => null);
       throw error;
     }
   } finally {

@@ -152,7 +152,12 @@ export async function startLocalStack({
 
   // After an outage of the Ogmios connection, a reconciliation of the monitored addresses, in-process.
   const reconnectReconciliation = new ReconnectReconciliation({
-    observe: () => client?.health(),
+    observe: () => {
+      const health = client?.health();
+      if (health === undefined) return undefined;
+      const { position, tip } = health;
+      return { ...health, caughtUp: tip !== undefined && position !== 'origin' && position.hash === tip.hash };
+    },
     reconcile: () => reconcileNow({ pool, ogmios: endpoints, logger, metrics, trigger: 'reconnect' }),
     logger,
   });

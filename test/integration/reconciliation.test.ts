@@ -13,7 +13,7 @@ import { loadResumePoints } from '../../functions/adapters/postgres/resume-point
 import { PostgresReconciliationRecords } from '../../functions/adapters/postgres/reconciliation-records.js';
 import { PostgresReconciliationRuns } from '../../functions/adapters/postgres/reconciliation-runs.js';
 import { LogEvent, Metric } from '../../functions/domain/observability.js';
-import type { ReconciliationRun } from '../../functions/domain/reconciliation/ports.js';
+import type { ChainLedger, ReconciliationRun, ReconciliationTrigger } from '../../functions/domain/reconciliation/ports.js';
 import { ReconciliationRunner } from '../../functions/domain/reconciliation/reconciliation-runner.js';
 import { handleReconciliation } from '../../functions/handlers/reconciliation-core.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
@@ -93,25 +93,41 @@ function ledgerClient(): LedgerStateClient {
   return ledger;
 }
 
-function runner(options: { chunkSize?: number; logger?: RecordingLogger; metrics?: InMemoryMetrics } = {}) {
+interface RunnerOptions {
+  chunkSize?: number;
+  logger?: RecordingLogger;
+  metrics?: InMemoryMetrics;
+  /** Wraps the chain side (a test that injects an Ogmios failure). */
+  chain?: (real: ChainLedger) => ChainLedger;
+  sleep?: (ms: number) => Promise<void>;
+  laggingRetries?: number;
+}
+
+function runner(options: RunnerOptions = {}) {
   const runs = new PostgresReconciliationRuns(f.db.pool);
   const logger = options.logger ?? new RecordingLogger();
   const metrics = options.metrics ?? new InMemoryMetrics();
+  const chain: ChainLedger = new OgmiosReconciliationLedger(ledgerClient());
   const reconciliation = new ReconciliationRunner({
     records: new PostgresReconciliationRecords(f.db.pool),
-    chain: new OgmiosReconciliationLedger(ledgerClient()),
+    chain: options.chain ? options.chain(chain) : chain,
     runs,
     logger,
     metrics,
     chunkSize: options.chunkSize ?? 4,
+    // No real waits unless a test asks: a lagging chunk is then compared again at once.
+    sleep: options.sleep ?? (async () => undefined),
+    ...(options.laggingRetries !== undefined ? { laggingRetries: options.laggingRetries } : {}),
   });
   return { runs, runner: reconciliation, logger, metrics };
 }
 
 /** One uninterrupted run. */
-async function reconcile(options: Parameters<typeof runner>[0] = {}): Promise<{ run: ReconciliationRun; logger: RecordingLogger; metrics: InMemoryMetrics }> {
+async function reconcile(
+  options: RunnerOptions & { trigger?: ReconciliationTrigger } = {},
+): Promise<{ run: ReconciliationRun; logger: RecordingLogger; metrics: InMemoryMetrics }> {
   const { runs, runner: reconciliation, logger, metrics } = runner(options);
-  const started = await runs.start('on_demand', 60_000);
+  const started = await runs.start(options.trigger ?? 'on_demand', 60_000);
   if (!('started' in started)) throw new Error('a run is already going');
   const progress = await reconciliation.advance(started.started, () => true);
   if (progress.outcome !== 'completed') throw new Error(`run ended ${progress.outcome}`);
@@ -285,6 +301,7 @@ describe('continuation', () => {
         remainingTimeMs: () => 1_000, // always short: one chunk per invocation
         timeReserveMs: 60_000,
         staleAfterMs: 60_000,
+        maxFailedAttempts: 3,
       });
 
     const first = await invoke({ trigger: 'on_demand' });
@@ -314,26 +331,190 @@ describe('continuation', () => {
     expect((await runs.find(run!.id))!.counts).toEqual(run!.counts);
   });
 
-  it('starts no second run while one is going, and takes over from a run abandoned without progress', async () => {
+  it('starts no second run while one is going, and takes over a run nobody advanced for the stale threshold', async () => {
     const { runs } = runner();
     const first = await runs.start('daily', 60_000);
     expect('started' in first).toBe(true);
     const second = await runs.start('reconnect', 60_000);
     expect(second).toMatchObject({ alreadyRunning: { trigger: 'daily' } });
+    expect(await runs.start('on_demand', 60_000)).toMatchObject({ alreadyRunning: { trigger: 'daily' } });
     await f.db.pool.query("UPDATE reconciliation_runs SET updated_at = now() - interval '2 hours'");
     const third = await runs.start('on_demand', 60_000);
-    expect(third).toMatchObject({ started: { trigger: 'on_demand', status: 'running' } });
-    const abandoned = await runs.recent(2);
-    expect(abandoned[1]).toMatchObject({ status: 'failed', error: expect.stringContaining('abandoned') });
+    // Taken over, not failed and replaced: the day's run goes on from its cursor.
+    expect(third).toMatchObject({ resumed: { trigger: 'daily', status: 'running', invocations: 2 }, reason: 'stale' });
+    expect(await runs.recent(5)).toHaveLength(1);
   });
 
   it('refuses a malformed payload with a clear error and writes nothing', async () => {
     const { runs, runner: reconciliation, logger } = runner();
-    const options = { runner: reconciliation, runs, logger, continueLater: async () => undefined, remainingTimeMs: () => 1e9, timeReserveMs: 1, staleAfterMs: 1 };
+    const options = { runner: reconciliation, runs, logger, continueLater: async () => undefined, remainingTimeMs: () => 1e9, timeReserveMs: 1, staleAfterMs: 1, maxFailedAttempts: 3 };
     await expect(handleReconciliation({ trigger: 'hourly' }, options)).rejects.toThrow(/"trigger" must be one of daily, on_demand, reconnect/);
     await expect(handleReconciliation({ runId: 'abc' }, options)).rejects.toThrow(/runId/);
     await expect(handleReconciliation({ trigger: 'daily', extra: 1 }, options)).rejects.toThrow(/unknown field/);
     expect(await runs.recent(5)).toEqual([]);
+  });
+});
+
+describe('reconnect runs beside the daily run', () => {
+  it('a reconnect run reports nothing to the alarms (not even a 0), while a daily run does', async () => {
+    const victim = await oneConfirmedUnspent();
+    await f.db.pool.query('DELETE FROM incoming_payments WHERE tx_hash = $1 AND output_index = $2', [victim.tx_hash, victim.output_index]);
+    const daily = await reconcile({ trigger: 'daily' });
+    expect(daily.metrics.snapshot().counters).toMatchObject({ [Metric.reconciliationRuns]: 1, [Metric.reconciliationDiscrepancies]: 1, [Metric.balanceMismatches]: 0 });
+
+    const reconnect = await reconcile({ trigger: 'reconnect' });
+    expect(reconnect.run.counts.missingInDb).toBe(1); // it judged, and logged what it found
+    expect(reconnect.logger.events(LogEvent.reconciliationDiscrepancy).at(-1)).toMatchObject({ fields: { summary: true, trigger: 'reconnect' } });
+    const counters = reconnect.metrics.snapshot().counters;
+    for (const metric of [Metric.reconciliationRuns, Metric.reconciliationDiscrepancies, Metric.balanceMismatches, Metric.reconciliationMatched]) {
+      expect(counters[metric]).toBeUndefined();
+    }
+  });
+
+  it('a daily or on-demand start ends a running reconnect run and takes the slot; the reconnect run records nothing more', async () => {
+    const { runs, runner: reconciliation, logger } = runner({ chunkSize: 2 });
+    const reconnect = await runs.start('reconnect', 60_000);
+    if (!('started' in reconnect)) throw new Error('expected a new run');
+    const paused = await reconciliation.advance(reconnect.started, () => false);
+    expect(paused.outcome).toBe('paused');
+
+    const options = {
+      runner: reconciliation,
+      runs,
+      logger,
+      continueLater: async () => undefined,
+      remainingTimeMs: () => 1e9,
+      timeReserveMs: 1,
+      staleAfterMs: 60_000,
+      maxFailedAttempts: 3,
+    };
+    const daily = await handleReconciliation({}, options);
+    expect(daily).toMatchObject({ status: 'completed', run: { trigger: 'daily', addresses: 13 } });
+    const ended = await runs.find(reconnect.started.id);
+    expect(ended).toMatchObject({ status: 'failed', error: 'superseded by a daily run', counts: { chunks: 1 } });
+    expect(logger.events(LogEvent.reconciliationSuperseded)).toHaveLength(1);
+
+    // The reconnect run's continuation arrives late: nothing is counted again.
+    expect(await handleReconciliation({ runId: reconnect.started.id.toString() }, options)).toMatchObject({ status: 'already_finished' });
+    expect(await reconciliation.advance(paused.run!, () => true)).toMatchObject({ outcome: 'superseded' });
+    expect((await runs.find(reconnect.started.id))!.counts.chunks).toBe(1);
+
+    // A reconnect start while a full run is going changes nothing.
+    const onDemand = await runs.start('on_demand', 60_000);
+    if (!('started' in onDemand)) throw new Error('expected a new run');
+    expect(await handleReconciliation({ trigger: 'reconnect' }, options)).toMatchObject({ status: 'already_running', run: { trigger: 'on_demand' } });
+  });
+});
+
+describe('lag', () => {
+  it('compares a lagging chunk again after a short wait, and judges it once the database has caught up', async () => {
+    const victim = await oneConfirmedUnspent();
+    await f.db.pool.query('DELETE FROM incoming_payments WHERE tx_hash = $1 AND output_index = $2', [victim.tx_hash, victim.output_index]);
+    simulator.produceBlocks(2); // the database is now behind the node
+    const waits: number[] = [];
+    const { run } = await reconcile({
+      chunkSize: 13,
+      sleep: async (ms) => {
+        waits.push(ms);
+        await applyChainUpToTip(); // the processor catches up during the wait
+      },
+    });
+    expect(waits).toEqual([1_000]);
+    expect(run.counts).toMatchObject({ chunks: 1, laggingChunks: 0, missingInDb: 1 });
+  });
+
+  it('waits a bounded number of times while the database stays behind, and says what was left unjudged', async () => {
+    simulator.produceBlocks(3);
+    const waits: number[] = [];
+    const { run, logger } = await reconcile({ chunkSize: 4, laggingRetries: 2, sleep: async (ms) => void waits.push(ms) });
+    // The first chunk waits twice; the following ones do not wait while the database is still behind.
+    expect(waits).toEqual([1_000, 1_000]);
+    expect(run.counts).toMatchObject({ chunks: 4, laggingChunks: 4 });
+    const lagging = logger.events(LogEvent.reconciliationChunkLagging);
+    expect(lagging.length).toBeGreaterThan(0);
+    expect(lagging.reduce((total, entry) => total + (entry.fields.too_recent as number), 0)).toBe(run.counts.tooRecent);
+    expect(lagging[0]).toMatchObject({ level: 'warn', fields: { after_address_id: '0', comparisons: 3 } });
+    expect(logger.events(LogEvent.reconciliationSuccess)[0]).toMatchObject({ fields: { fully_judged: false, lagging_chunks: 4 } });
+  });
+});
+
+describe('failures and takeovers', () => {
+  /** Ogmios fails the `failOn`-th UTxO query (and only that one). */
+  function failingOnce(failOn: number) {
+    let queries = 0;
+    return (real: ChainLedger): ChainLedger => ({
+      tip: () => real.tip(),
+      utxoAt: async (addresses) => {
+        queries += 1;
+        if (queries === failOn) throw new Error('ogmios: connection reset');
+        return real.utxoAt(addresses);
+      },
+    });
+  }
+
+  function core(reconciliation: ReturnType<typeof runner>, overrides: Partial<Parameters<typeof handleReconciliation>[1]> = {}) {
+    return (event: unknown) =>
+      handleReconciliation(event, {
+        runner: reconciliation.runner,
+        runs: reconciliation.runs,
+        logger: reconciliation.logger,
+        continueLater: async () => undefined,
+        remainingTimeMs: () => 1e9,
+        timeReserveMs: 1,
+        staleAfterMs: 15 * 60_000,
+        maxFailedAttempts: 3,
+        ...overrides,
+      });
+  }
+
+  it('a transient error leaves the run running; the retry of the same event resumes it from its cursor', async () => {
+    const victim = await oneConfirmedUnspent();
+    await f.db.pool.query('DELETE FROM incoming_payments WHERE tx_hash = $1 AND output_index = $2', [victim.tx_hash, victim.output_index]);
+    const uninterrupted = (await reconcile({ chunkSize: 2, trigger: 'daily' })).run;
+
+    const flaky = runner({ chunkSize: 2, chain: failingOnce(3) });
+    const invoke = core(flaky);
+    await expect(invoke({})).rejects.toThrow(/connection reset/);
+    const [afterFailure] = await flaky.runs.recent(1);
+    expect(afterFailure).toMatchObject({ status: 'running', failedAttempts: 1, error: 'ogmios: connection reset', counts: { chunks: 2 } });
+    expect(flaky.logger.events('reconciliation_attempt_failed')).toHaveLength(1);
+
+    // Lambda's automatic retry delivers the same event again.
+    const retried = await invoke({});
+    expect(retried).toMatchObject({ status: 'completed', run: { run_id: afterFailure!.id.toString(), invocations: 2 } });
+    const [run] = await flaky.runs.recent(1);
+    expect(run).toMatchObject({ status: 'completed', failedAttempts: 0, error: null });
+    expect(run!.counts).toEqual(uninterrupted.counts);
+    expect(flaky.logger.events(LogEvent.reconciliationResumed)[0]).toMatchObject({ fields: { reason: 'failed_attempt' } });
+  });
+
+  it('a continuation that fails is continued by its retry, and a run fails only after the allowed attempts in a row', async () => {
+    const alwaysDown = runner({ chunkSize: 2, chain: (real) => ({ tip: () => real.tip(), utxoAt: async () => Promise.reject(new Error('ogmios: unreachable')) }) });
+    const invoke = core(alwaysDown);
+    await expect(invoke({ trigger: 'on_demand' })).rejects.toThrow(/unreachable/);
+    const [run] = await alwaysDown.runs.recent(1);
+    await expect(invoke({ runId: run!.id.toString() })).rejects.toThrow(/unreachable/);
+    expect(await alwaysDown.runs.find(run!.id)).toMatchObject({ status: 'running', failedAttempts: 2 });
+    await expect(invoke({ runId: run!.id.toString() })).rejects.toThrow(/unreachable/);
+    expect(await alwaysDown.runs.find(run!.id)).toMatchObject({ status: 'failed', failedAttempts: 3, error: 'ogmios: unreachable' });
+    expect(alwaysDown.logger.events(LogEvent.reconciliationFailed)).toHaveLength(1);
+    expect(await invoke({ runId: run!.id.toString() })).toMatchObject({ status: 'already_finished' });
+  });
+
+  it('a start takes over a run whose invocation timed out once it is stale, and finishes it with nothing counted twice', async () => {
+    const uninterrupted = (await reconcile({ chunkSize: 2, trigger: 'daily' })).run;
+    const timedOut = runner({ chunkSize: 2 });
+    // The first invocation records two chunks, then dies without a word (a Lambda timeout).
+    const first = await core(timedOut, { remainingTimeMs: () => 0 })({});
+    expect(first.status).toBe('continuing');
+    const runId = BigInt(first.run!.run_id as string);
+    await timedOut.runner.advance((await timedOut.runs.find(runId))!, () => false);
+
+    const retry = core(runner({ chunkSize: 2 }), { staleAfterMs: 60_000 });
+    expect(await retry({})).toMatchObject({ status: 'already_running' }); // updated a moment ago: maybe still alive
+    await f.db.pool.query("UPDATE reconciliation_runs SET updated_at = now() - interval '61 seconds' WHERE id = $1", [runId.toString()]);
+    expect(await retry({})).toMatchObject({ status: 'completed', run: { run_id: runId.toString(), trigger: 'daily' } });
+    expect((await timedOut.runs.find(runId))!.counts).toEqual(uninterrupted.counts);
   });
 });
 

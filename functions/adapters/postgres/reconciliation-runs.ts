@@ -4,7 +4,7 @@
  * lock, so repeating a step or racing another invocation never counts anything twice.
  */
 import type pg from 'pg';
-import type { ReconciliationTrigger } from '../../domain/reconciliation/ports.js';
+import { isFullReconciliation, type ReconciliationTrigger } from '../../domain/reconciliation/ports.js';
 import type {
   BalanceVerification,
   ComparedChunk,
@@ -38,6 +38,7 @@ interface RunRow {
   asset_mismatch: bigint;
   too_recent: bigint;
   balance_mismatches: bigint | null;
+  failed_attempts: number;
   error: string | null;
 }
 
@@ -46,22 +47,40 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
 
   async start(trigger: ReconciliationTrigger, staleAfterMs: number): Promise<StartOutcome> {
     return inTransaction(this.pool, async (client) => {
-      // A run whose invocation died (timeout, crash) without continuing would block every later run.
-      await client.query(
-        `UPDATE reconciliation_runs
-            SET status = 'failed', finished_at = now(), updated_at = now(),
-                error = 'abandoned: no progress for ' || $1::integer::text || ' s'
-          WHERE status = 'running' AND updated_at < now() - make_interval(secs => $1::integer)`,
-        [Math.round(staleAfterMs / 1000)],
-      );
+      let running = await lockRunning(client);
+      let supersededRun: ReconciliationRun | undefined;
+      if (running && running.trigger === 'reconnect' && isFullReconciliation(trigger)) {
+        // A reconnect run is an extra look: it must not cost the day's full run its slot.
+        const ended = await client.query<RunRow>(
+          `UPDATE reconciliation_runs SET status = 'failed', finished_at = now(), updated_at = now(),
+                  error = 'superseded by a ' || $2 || ' run'
+            WHERE id = $1 RETURNING *`,
+          [running.id.toString(), trigger],
+        );
+        supersededRun = runFromRow(ended.rows[0]!);
+        running = undefined;
+      }
+      if (running) {
+        // Taking a run over is safe even if its invocation is still alive: chunks are recorded against the cursor.
+        const takeOver = await client.query<RunRow & { stale: boolean }>(
+          `UPDATE reconciliation_runs SET invocations = invocations + 1, updated_at = now()
+            WHERE id = $1 AND (failed_attempts > 0 OR updated_at < now() - make_interval(secs => $2::double precision / 1000))
+        RETURNING *, (failed_attempts = 0) AS stale`,
+          [running.id.toString(), staleAfterMs],
+        );
+        const taken = takeOver.rows[0];
+        if (taken) return { resumed: runFromRow(taken), reason: taken.stale ? 'stale' : 'failed_attempt' };
+        return { alreadyRunning: runFromRow(running) };
+      }
       const inserted = await client.query<RunRow>(
         'INSERT INTO reconciliation_runs (trigger) VALUES ($1) ON CONFLICT DO NOTHING RETURNING *',
         [trigger],
       );
-      if (inserted.rows[0]) return { started: runFromRow(inserted.rows[0]) };
-      const running = await client.query<RunRow>("SELECT * FROM reconciliation_runs WHERE status = 'running'");
-      if (!running.rows[0]) throw new Error('a reconciliation run could not be started and none is running');
-      return { alreadyRunning: runFromRow(running.rows[0]) };
+      if (inserted.rows[0]) return { started: runFromRow(inserted.rows[0]), ...(supersededRun ? { supersededRun } : {}) };
+      // Another start inserted its run in the meantime.
+      const other = await lockRunning(client);
+      if (!other) throw new Error('a reconciliation run could not be started and none is running');
+      return { alreadyRunning: runFromRow(other) };
     });
   }
 
@@ -75,6 +94,18 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
       "UPDATE reconciliation_runs SET invocations = invocations + 1, updated_at = now() WHERE id = $1 AND status = 'running'",
       [id.toString()],
     );
+  }
+
+  async noteFailure(id: bigint, error: string, maxFailedAttempts: number): Promise<ReconciliationRun | null> {
+    const { rows } = await this.pool.query<RunRow>(
+      `UPDATE reconciliation_runs
+          SET failed_attempts = failed_attempts + 1, error = $2, updated_at = now(),
+              status = CASE WHEN failed_attempts + 1 >= $3 THEN 'failed' ELSE status END,
+              finished_at = CASE WHEN failed_attempts + 1 >= $3 THEN now() END
+        WHERE id = $1 AND status = 'running' RETURNING *`,
+      [id.toString(), error.slice(0, 2000), maxFailedAttempts],
+    );
+    return rows[0] ? runFromRow(rows[0]) : null;
   }
 
   async recordChunk(id: bigint, chunk: ComparedChunk, detailLimit: number): Promise<{ detailed: number } | 'stale'> {
@@ -122,7 +153,7 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
                 last_point_height = coalesce($11, last_point_height),
                 last_point_slot = coalesce($12, last_point_slot),
                 last_point_hash = coalesce($13, last_point_hash),
-                updated_at = now()
+                failed_attempts = 0, error = NULL, updated_at = now()
           WHERE id = $1`,
         [
           id.toString(),
@@ -188,6 +219,11 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
   }
 }
 
+async function lockRunning(client: pg.PoolClient): Promise<RunRow | undefined> {
+  const { rows } = await client.query<RunRow>("SELECT * FROM reconciliation_runs WHERE status = 'running' FOR UPDATE");
+  return rows[0];
+}
+
 function runFromRow(row: RunRow): ReconciliationRun {
   return {
     id: row.id,
@@ -215,6 +251,7 @@ function runFromRow(row: RunRow): ReconciliationRun {
       tooRecent: Number(row.too_recent),
       balanceMismatches: row.balance_mismatches === null ? null : Number(row.balance_mismatches),
     },
+    failedAttempts: row.failed_attempts,
     error: row.error,
   };
 }

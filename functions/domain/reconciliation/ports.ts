@@ -5,6 +5,14 @@ import type { ChainOutput, ChunkCounts, ComparisonMode, OutputDiscrepancy, Recor
 export const RECONCILIATION_TRIGGERS = ['daily', 'on_demand', 'reconnect'] as const;
 export type ReconciliationTrigger = (typeof RECONCILIATION_TRIGGERS)[number];
 
+/**
+ * A full reconciliation (the 03:00 run, or one an operator asked for) is what the alarms judge. A reconnect run
+ * is an extra look after an outage: it neither reports to the alarms nor holds a full run back.
+ */
+export function isFullReconciliation(trigger: ReconciliationTrigger): boolean {
+  return trigger !== 'reconnect';
+}
+
 export interface AddressChunk {
   addresses: string[];
   /** payment_addresses.id of the last address: the cursor after this chunk. */
@@ -72,6 +80,9 @@ export interface ReconciliationRun {
   firstPointHeight: bigint | null;
   lastPoint: AppliedPoint | null;
   counts: RunCounts;
+  /** Invocations in a row that failed on this run without recording a chunk (reset by progress). */
+  failedAttempts: number;
+  /** While running: the last failed attempt's error; once failed: why. */
   error: string | null;
 }
 
@@ -87,15 +98,29 @@ export interface ComparedChunk {
   discrepancies: readonly OutputDiscrepancy[];
 }
 
-export type StartOutcome = { started: ReconciliationRun } | { alreadyRunning: ReconciliationRun };
+export type StartOutcome =
+  /** A new run; `supersededRun` is the reconnect run it ended to take the slot. */
+  | { started: ReconciliationRun; supersededRun?: ReconciliationRun }
+  /** The running run, taken over: nobody advanced it for `staleAfterMs`, or its last attempt failed. */
+  | { resumed: ReconciliationRun; reason: 'stale' | 'failed_attempt' }
+  | { alreadyRunning: ReconciliationRun };
 
 /** The run's own record (reconciliation_runs and its discrepancies). */
 export interface ReconciliationRunStore {
-  /** Starts a run unless one is running; a running one not updated for `staleAfterMs` is failed as abandoned first. */
+  /**
+   * Starts a run unless one is running. A running one is taken over (resumed from its cursor) when nobody
+   * advanced it for `staleAfterMs` or its last attempt failed; a running reconnect run is ended (failed,
+   * "superseded") when a full run starts. Otherwise the running run is reported.
+   */
   start(trigger: ReconciliationTrigger, staleAfterMs: number): Promise<StartOutcome>;
   find(id: bigint): Promise<ReconciliationRun | null>;
   /** Counts one more invocation working on the run (a continuation). */
   noteInvocation(id: bigint): Promise<void>;
+  /**
+   * Records a failed attempt on a running run: it stays running (a retry resumes from its cursor) until
+   * `maxFailedAttempts` attempts in a row failed, then it is failed. Null when the run was no longer running.
+   */
+  noteFailure(id: bigint, error: string, maxFailedAttempts: number): Promise<ReconciliationRun | null>;
   /**
    * Adds a chunk's counts and discrepancies (at most `detailLimit` discrepancy rows per run) and moves the cursor,
    * atomically, only if the run is running with its cursor at `chunk.fromCursor`. Returns how many of the

@@ -24,6 +24,27 @@ export const BACKUP_TABLES: Readonly<Record<BackupTable, BackupSchedule>> = {
   incoming_payments: { prefix: 'incoming_payments/', every: 'day', retentionDays: 90 },
 };
 
+/**
+ * The money tables' exports are per-table copies for audit and business reporting, not a recovery of the engine's
+ * state: they are taken at different times (balances hourly, payments daily), the ledger (balance_transactions),
+ * the chain points and the checkpoints are not exported, so a database restored from them and then followed
+ * again would credit a payment the balances already hold, or find no credit to reverse. They are restored only
+ * into a database that will never run the engine, and the operator says so. Recovery of the money tables is
+ * RDS point-in-time recovery (or an AWS Backup snapshot) of the whole database.
+ */
+export const FORENSIC_ONLY_TABLES: ReadonlySet<BackupTable> = new Set(['user_balances', 'incoming_payments']);
+
+/** Why a restore of this table must not go ahead; null when it may. */
+export function restoreRefusal(table: BackupTable, { forensic }: { forensic: boolean }): string | null {
+  if (!FORENSIC_ONLY_TABLES.has(table) || forensic) return null;
+  return (
+    `${table} is restored only for reading (audit, reporting) into a database that will never run the engine: ` +
+    'the exports are taken at different times and without the ledger, so following the chain on top of them ' +
+    'credits or reverses payments wrongly. Recover a running database with RDS point-in-time recovery; ' +
+    'to restore for reading, say so with --forensic'
+  );
+}
+
 export const BACKUP_FORMAT = 'ndjson.gz';
 export const DATA_SUFFIX = '.ndjson.gz';
 export const MANIFEST_SUFFIX = '.manifest.json';

@@ -104,8 +104,16 @@ describe('backups', () => {
 
     const target = await freshDatabase();
     await target.pool.query('DELETE FROM user_balances'); // a fresh database has none; make sure
+    // The money tables' exports are not a state the engine can continue from: restored only when the operator
+    // says the database is for reading (forensic), never by default.
+    for (const { data, manifest } of manifests.slice(1)) {
+      await expect(restoreExport(data, { pool: target.pool, s3: () => s3.client, actor: 'test:operator' })).rejects.toThrow(
+        new RegExp(`^${manifest.table} is restored only for reading .* point-in-time recovery; to restore for reading, say so with --forensic$`),
+      );
+    }
+    expect((await target.pool.query('SELECT (SELECT count(*) FROM user_balances) + (SELECT count(*) FROM incoming_payments) + (SELECT count(*) FROM audit_log) AS n')).rows[0].n).toBe(0n);
     for (const { data } of manifests) {
-      const restored = await restoreExport(data, { pool: target.pool, s3: () => s3.client, actor: 'test:operator' });
+      const restored = await restoreExport(data, { pool: target.pool, s3: () => s3.client, actor: 'test:operator', forensic: true });
       expect(restored.source).toBe(data);
     }
     for (const table of TABLES) expect(await contents(target, table)).toEqual(await contents(source, table));
@@ -123,15 +131,15 @@ describe('backups', () => {
     expect(ids).toMatchObject({ address: newAddress, id: 26n });
     const audit = (await target.pool.query(`SELECT entity_id, actor, details FROM audit_log WHERE action = 'backup_restored' ORDER BY id`)).rows;
     expect(audit.map((row) => row.entity_id)).toEqual(TABLES);
-    expect(audit[2].details).toMatchObject({ rows: PAYMENTS, schema_version: manifests[2]!.manifest.schema_version });
+    expect(audit[2].details).toMatchObject({ rows: PAYMENTS, schema_version: manifests[2]!.manifest.schema_version, forensic: true });
   });
 
   it('refuses a target table that has rows, and a damaged export, restoring nothing', async () => {
     const { manifests } = await exportAll(new FixedClock(new Date('2026-11-24T04:00:00Z')));
     const target = await freshDatabase();
     const payments = manifests[2]!.data;
-    await restoreExport(manifests[1]!.data, { pool: target.pool, s3: () => s3.client, actor: 'test' });
-    await expect(restoreExport(manifests[1]!.data, { pool: target.pool, s3: () => s3.client, actor: 'test' })).rejects.toThrow(
+    await restoreExport(manifests[1]!.data, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true });
+    await expect(restoreExport(manifests[1]!.data, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(
       /user_balances already has rows: a restore loads into an empty table only/,
     );
 
@@ -148,17 +156,17 @@ describe('backups', () => {
     damaged[Math.floor(damaged.length / 2)]! ^= 0xff;
     await writeFile(dataFile, damaged);
     await writeFile(manifestFile, manifestText);
-    await expect(restoreExport(dataFile, { pool: target.pool, s3: () => s3.client, actor: 'test' })).rejects.toThrow();
+    await expect(restoreExport(dataFile, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow();
     await writeFile(dataFile, body);
     await writeFile(manifestFile, manifestText.replace(`"row_count": ${PAYMENTS}`, `"row_count": ${PAYMENTS + 1}`));
-    await expect(restoreExport(manifestFile, { pool: target.pool, s3: () => s3.client, actor: 'test' })).rejects.toThrow(/5000 rows, the manifest says 5001; nothing was restored/);
+    await expect(restoreExport(manifestFile, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(/5000 rows, the manifest says 5001; nothing was restored/);
     await writeFile(manifestFile, manifestText.replace(/"sha256": "[0-9a-f]+"/, `"sha256": "${'0'.repeat(64)}"`));
-    await expect(restoreExport(dataFile, { pool: target.pool, s3: () => s3.client, actor: 'test' })).rejects.toThrow(/does not match the manifest/);
+    await expect(restoreExport(dataFile, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(/does not match the manifest/);
     expect((await target.pool.query('SELECT count(*)::int AS n FROM incoming_payments')).rows[0].n).toBe(0);
     expect((await target.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'backup_restored'`)).rows[0].n).toBe(1);
 
     await writeFile(manifestFile, manifestText);
-    await restoreExport(dataFile, { pool: target.pool, s3: () => s3.client, actor: 'test' });
+    await restoreExport(dataFile, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true });
     expect(await contents(target, 'incoming_payments')).toEqual(await contents(source, 'incoming_payments'));
   });
 
@@ -180,6 +188,15 @@ describe('backups', () => {
       expect(await contents(target, 'payment_addresses')).toEqual(await contents(source, 'payment_addresses'));
       expect(JSON.parse(await readFile(manifest.data.replace('.ndjson.gz', '.manifest.json'), 'utf8'))).toMatchObject({ sha256: manifest.sha256, table: 'payment_addresses' });
       await expect(runCli(['restore', manifest.data], (text) => lines.push(text))).rejects.toThrow(/payment_addresses already has rows/);
+
+      // A money table only with --forensic.
+      process.env.DATABASE_URL = source.url;
+      expect(await runCli(['backup', 'user_balances', '--out', out, '--json'], (text) => lines.push(text))).toBe(0);
+      const balances = JSON.parse(lines.at(-1)!) as { data: string };
+      process.env.DATABASE_URL = target.url;
+      await expect(runCli(['restore', balances.data], (text) => lines.push(text))).rejects.toThrow(/say so with --forensic/);
+      expect(await runCli(['restore', balances.data, '--forensic'], (text) => lines.push(text))).toBe(0);
+      expect(await contents(target, 'user_balances')).toEqual(await contents(source, 'user_balances'));
     } finally {
       process.env.DATABASE_URL = previousUrl;
     }
@@ -201,7 +218,7 @@ describe('backups', () => {
     expect(result).toMatchObject({ table: 'user_balances', row_count: 3, data: expect.stringMatching(new RegExp(`^s3://${BUCKET}/user_balances/`)) });
     expect(metricValues(emfDocuments(lines), 'backup_rows_exported')).toContainEqual({ value: 3, dimensions: expect.objectContaining({ table: 'user_balances' }) });
     const target = await freshDatabase();
-    await restoreExport(result.data as string, { pool: target.pool, s3: () => s3.client, actor: 'test' });
+    await restoreExport(result.data as string, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true });
     expect(await contents(target, 'user_balances')).toEqual(await contents(source, 'user_balances'));
     await expect(handler({ table: 'audit_log' }, lambdaContext('payment-monitor-backup-export'))).rejects.toThrow(/a backup needs \{ "table"/);
   });

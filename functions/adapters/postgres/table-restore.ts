@@ -4,7 +4,7 @@
  * before the commit, so a damaged or truncated export leaves the database as it was.
  */
 import type pg from 'pg';
-import type { BackupManifest, BackupTable } from '../../domain/backup.js';
+import { restoreRefusal, type BackupManifest, type BackupTable } from '../../domain/backup.js';
 import { inTransaction } from './pool.js';
 import { schemaVersion } from './table-export.js';
 
@@ -27,8 +27,21 @@ export interface RestoreSource {
   description: string;
 }
 
-export async function restoreTable(pool: pg.Pool, manifest: BackupManifest, source: RestoreSource, actor: string): Promise<{ rows: number }> {
+export interface RestoreOptions {
+  /** The operator restores a money table for reading only, into a database that will never run the engine. */
+  forensic?: boolean;
+}
+
+export async function restoreTable(
+  pool: pg.Pool,
+  manifest: BackupManifest,
+  source: RestoreSource,
+  actor: string,
+  { forensic = false }: RestoreOptions = {},
+): Promise<{ rows: number }> {
   const { table } = manifest;
+  const refusal = restoreRefusal(table, { forensic });
+  if (refusal) throw new RestoreRefusedError(refusal);
   return inTransaction(pool, async (client) => {
     const target = await schemaVersion(client);
     if (target < manifest.schema_version) {
@@ -73,7 +86,7 @@ export async function restoreTable(pool: pg.Pool, manifest: BackupManifest, sour
     }
     await client.query(
       `INSERT INTO audit_log (action, entity_type, entity_id, actor, details) VALUES ('backup_restored', 'table', $1, $2, $3)`,
-      [table, actor, JSON.stringify({ source: source.description, rows, sha256: manifest.sha256, schema_version: manifest.schema_version, exported_at: manifest.exported_at })],
+      [table, actor, JSON.stringify({ source: source.description, rows, sha256: manifest.sha256, schema_version: manifest.schema_version, exported_at: manifest.exported_at, forensic })],
     );
     return { rows };
   });

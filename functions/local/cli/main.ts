@@ -55,6 +55,7 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
       point: { type: 'string' },
       out: { type: 'string' },
       'months-ahead': { type: 'string' },
+      forensic: { type: 'boolean', default: false },
       actor: { type: 'string', default: `cli:${userInfo().username}` },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },

@@ -20,14 +20,14 @@ export interface OperationsContext {
   write: (text: string) => void;
   json: boolean;
   actor: string;
-  options: { 'days-ago'?: string; slot?: string; point?: string; out?: string; 'months-ahead'?: string };
+  options: { 'days-ago'?: string; slot?: string; point?: string; out?: string; 'months-ahead'?: string; forensic?: boolean };
   /** Log lines go to stderr, so that stdout stays the command's answer. */
   logger?: Logger;
 }
 
 export const OPERATIONS_USAGE = `  rebuild --days-ago <n> | --slot <n> | --point <slot>.<blockId>
   backup ${Object.keys(BACKUP_TABLES).join('|')} [--out <dir>]
-  restore <export.ndjson.gz | export.manifest.json | s3://bucket/key>
+  restore <export.ndjson.gz | export.manifest.json | s3://bucket/key> [--forensic]
   partitions ensure [--months-ahead n]`;
 
 /** Runs the command if it is one of these; undefined when it is not. */
@@ -76,7 +76,7 @@ export async function operationsCommand(positionals: string[], context: Operatio
     case 'restore': {
       const source = positionals[1];
       if (!source) throw new Error('restore needs an export: a .ndjson.gz or .manifest.json file, or an s3:// URI');
-      const restored = await restoreExport(source, { pool, s3: () => new S3Client({}), actor: context.actor });
+      const restored = await restoreExport(source, { pool, s3: () => new S3Client({}), actor: context.actor, forensic: options.forensic === true });
       logger.info(LogEvent.backupRestored, restored);
       print(restored, `Restored ${restored.rows} rows into ${restored.table} from ${restored.source}.`);
       return 0;

@@ -1,6 +1,7 @@
 /**
  * `restore <export>`: an export (its .ndjson.gz or its .manifest.json, a file or an s3:// URI) into the
- * configured database, which must hold no row of that table. All or nothing (see table-restore.ts).
+ * configured database, which must hold no row of that table. All or nothing (see table-restore.ts). The money
+ * tables only with `forensic` (see restoreRefusal in domain/backup.ts).
  */
 import { createReadStream } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
@@ -14,7 +15,7 @@ import { restoreTable } from '../../adapters/postgres/table-restore.js';
 
 export async function restoreExport(
   source: string,
-  { pool, s3, actor }: { pool: pg.Pool; s3: () => Pick<S3Client, 'send'>; actor: string },
+  { pool, s3, actor, forensic = false }: { pool: pg.Pool; s3: () => Pick<S3Client, 'send'>; actor: string; forensic?: boolean },
 ): Promise<{ table: string; rows: number; source: string }> {
   const uri = parseS3Uri(source);
   const names = exportFileNames(uri ? uri.key : source);
@@ -42,7 +43,7 @@ export async function restoreExport(
   const stream = await open();
   const read = readCompressed(stream);
   try {
-    const { rows } = await restoreTable(pool, manifest, { lines: read.lines, verified: read.verified, description }, actor);
+    const { rows } = await restoreTable(pool, manifest, { lines: read.lines, verified: read.verified, description }, actor, { forensic });
     return { table: manifest.table, rows, source: description };
   } finally {
     stream.destroy(); // a refused restore may not have read it to the end

@@ -86,7 +86,11 @@ export interface ReconciliationCoreOptions {
   timeReserveMs: number;
   staleAfterMs: number;
   maxFailedAttempts: number;
+  /** How long before the invocation's timeout a run still in a chunk counts a failed attempt. Default 5 s. */
+  timeoutMarginMs?: number;
 }
+
+export const DEFAULT_TIMEOUT_MARGIN_MS = 5_000;
 
 export interface ReconciliationOutcome {
   status: 'completed' | 'continuing' | 'already_running' | 'already_finished' | 'superseded' | 'not_found';
@@ -123,12 +127,20 @@ export async function handleReconciliation(event: unknown, options: Reconciliati
     run = found;
   }
 
+  // A chunk stuck past the time reserve (a hung query) would end in a Lambda timeout, silently: the run would
+  // look alive until it is stale. Just before the timeout, count the attempt as failed, so that Lambda's retry
+  // of this event takes the run over at once.
+  const watchFor = options.remainingTimeMs() - (options.timeoutMarginMs ?? DEFAULT_TIMEOUT_MARGIN_MS);
+  const timeoutWatch =
+    watchFor > 0 ? setTimeout(() => void noteFailedAttempt(run.id, 'timed out: the invocation ran out of time in a chunk', options), watchFor) : undefined;
   let progress;
   try {
     progress = await options.runner.advance(run, () => options.remainingTimeMs() > options.timeReserveMs);
   } catch (error) {
     await noteFailedAttempt(run.id, error instanceof Error ? error.message : String(error), options);
     throw error; // Lambda retries the event: a start takes the run over, a continuation continues it
+  } finally {
+    clearTimeout(timeoutWatch);
   }
   switch (progress.outcome) {
     case 'completed':

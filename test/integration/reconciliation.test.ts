@@ -501,6 +501,27 @@ describe('failures and takeovers', () => {
     expect(await invoke({ runId: run!.id.toString() })).toMatchObject({ status: 'already_finished' });
   });
 
+  it('an invocation stuck in a chunk counts a failed attempt just before its timeout, so that the retry takes the run over', async () => {
+    const stuckAt = 2;
+    let queries = 0;
+    const stuck = runner({
+      chunkSize: 2,
+      // The second UTxO query never answers (a hung connection): the invocation would end in a Lambda timeout.
+      chain: (real) => ({ tip: () => real.tip(), utxoAt: (addresses) => (++queries === stuckAt ? new Promise<never>(() => undefined) : real.utxoAt(addresses)) }),
+    });
+    const timeLeft = 5_100;
+    const startedAt = Date.now();
+    const invocation = core(stuck, { remainingTimeMs: () => timeLeft - (Date.now() - startedAt), timeReserveMs: 1_000, timeoutMarginMs: 5_000 })({});
+    invocation.catch(() => undefined);
+    await vi.waitFor(async () => expect((await stuck.runs.recent(1))[0]).toMatchObject({ status: 'running', failedAttempts: 1, error: expect.stringMatching(/timed out/) }), {
+      timeout: 5_000,
+      interval: 20,
+    });
+
+    const retry = await core(runner({ chunkSize: 2 }))({});
+    expect(retry).toMatchObject({ status: 'completed', run: { trigger: 'daily', addresses: 13, chunks: 7 } });
+  });
+
   it('a start takes over a run whose invocation timed out once it is stale, and finishes it with nothing counted twice', async () => {
     const uninterrupted = (await reconcile({ chunkSize: 2, trigger: 'daily' })).run;
     const timedOut = runner({ chunkSize: 2 });

@@ -6,9 +6,12 @@
  * | --------------------------------- | -------------------------- | ------------------------------------------ |
  * | OGMIOS_URL                        | required                   | comma-separated relays, ws(s):// or http(s):// |
  * | OGMIOS_API_KEY, _SECONDARY        | none                       | sent as dmtr-api-key                       |
- * | DATABASE_URL                      | required (or the PG* below) | the engine's PostgreSQL (read only here)  |
- * | PGHOST, PGPORT, PGDATABASE,       | used when DATABASE_URL is  | libpq variables, what ECS injects from the |
- * | PGUSER, PGPASSWORD, PGSSLMODE     | unset                      | RDS-managed secret (PGPORT 5432)           |
+ * | DATABASE_URL                      | required (or one below)    | the engine's PostgreSQL (read only here)  |
+ * | DATABASE_SECRET_ARN               | used when DATABASE_URL is  | the RDS-managed secret (what AWS uses); its |
+ * |                                   | unset                      | password is read per new connection and re-read after a refusal (rotation) |
+ * | PGHOST, PGPORT, PGDATABASE,       | used when neither above is | libpq variables, a fixed password          |
+ * | PGUSER, PGPASSWORD                | set                        | (PGPORT 5432)                              |
+ * | PGSSLMODE                         | verify-full with the secret | verify-full or disable                    |
  * | NETWORK                           | required                   | mainnet, preprod or preview                |
  * | START_POINT                       | tip                        | origin, tip or <slot>.<block id>; only used while the database holds no block |
  * | LEASE_TABLE                       | required                   | the DynamoDB lease table                   |
@@ -33,10 +36,13 @@ import { assertPostgresUrl, postgresUrlFromLibpqVariables } from '../adapters/po
 import { DEFAULT_METRICS_INTERVAL_MS } from './emf-metrics.js';
 import type { StartPoint } from './start-points.js';
 
+/** A fixed connection URL, or the RDS secret the password is read from (main.ts opens the pool from it). */
+export type FollowerDatabase = { connectionString: string } | { secretArn: string; sslMode: string | undefined };
+
 export interface FollowerConfig {
   network: Network;
   ogmios: OgmiosEndpoints;
-  databaseUrl: string;
+  database: FollowerDatabase;
   startPoint: StartPoint;
   leaseTable: string;
   stage: string;
@@ -63,8 +69,8 @@ export class FollowerConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** DATABASE_URL, else the libpq variables (ECS injects them from the RDS secret); a problem is recorded when neither is set. */
-function readDatabaseUrl(env: Env, problems: string[]): string {
+/** DATABASE_URL, else DATABASE_SECRET_ARN, else the libpq variables; a problem is recorded when none is set. */
+function readDatabase(env: Env, problems: string[]): FollowerDatabase {
   const url = env.DATABASE_URL?.trim();
   if (url) {
     try {
@@ -72,12 +78,14 @@ function readDatabaseUrl(env: Env, problems: string[]): string {
     } catch (error) {
       problems.push((error as Error).message);
     }
-    return url;
+    return { connectionString: url };
   }
+  const secretArn = env.DATABASE_SECRET_ARN?.trim();
+  if (secretArn) return { secretArn, sslMode: env.PGSSLMODE?.trim() || undefined };
   const fromLibpq = postgresUrlFromLibpqVariables(env);
-  if (fromLibpq) return fromLibpq;
-  problems.push('DATABASE_URL is not set: give the PostgreSQL connection URL of the engine database, or PGHOST with PGDATABASE, PGUSER and PGPASSWORD');
-  return '';
+  if (fromLibpq) return { connectionString: fromLibpq };
+  problems.push('DATABASE_URL is not set: give the PostgreSQL connection URL of the engine database, DATABASE_SECRET_ARN (an RDS-managed secret), or PGHOST with PGDATABASE, PGUSER and PGPASSWORD');
+  return { connectionString: '' };
 }
 
 export function readFollowerConfig(env: Env = process.env): FollowerConfig {
@@ -109,7 +117,7 @@ export function readFollowerConfig(env: Env = process.env): FollowerConfig {
   const networkText = required('NETWORK', `one of ${NETWORKS.join(', ')}`);
   if (networkText && !(NETWORKS as readonly string[]).includes(networkText)) problems.push(`NETWORK must be one of ${NETWORKS.join(', ')}; got "${networkText}"`);
   const ogmios = attempt(() => readOgmiosEndpoints(env), { urls: [], apiKeys: [] });
-  const databaseUrl = readDatabaseUrl(env, problems);
+  const database = readDatabase(env, problems);
   const startText = env.START_POINT?.trim() || 'tip';
   const startPoint = attempt<StartPoint>(() => (startText === 'tip' ? 'tip' : parsePoint(startText)), 'tip');
   const leaseTable = required('LEASE_TABLE', 'the name of the DynamoDB lease table');
@@ -138,7 +146,7 @@ export function readFollowerConfig(env: Env = process.env): FollowerConfig {
   return {
     network: networkText as Network,
     ogmios,
-    databaseUrl,
+    database,
     startPoint,
     leaseTable,
     stage,

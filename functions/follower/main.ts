@@ -18,7 +18,9 @@ import { startHealthServer } from '../adapters/http/health-server.js';
 import { JsonLogger } from '../adapters/observability/json-logger.js';
 import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
 import { asynchronousInvocation } from '../adapters/lambda/asynchronous-invocation.js';
-import { createPool } from '../adapters/postgres/pool.js';
+import { createPool, type DatabaseConnection } from '../adapters/postgres/pool.js';
+import { rdsSecretConnection } from '../adapters/postgres/rds-secret-connection.js';
+import { secretsManagerReader } from '../adapters/secrets/secret-reader.js';
 import { createSqsChainEventEmitter, readEmitterSettings } from '../adapters/sqs/emitter-settings.js';
 import { readFollowerConfig, DEFAULT_SERVICE_NAME } from './config.js';
 import { EmfMetrics } from './emf-metrics.js';
@@ -55,7 +57,15 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  const pool = createPool({ connectionString: config.databaseUrl, max: 2, applicationName: DEFAULT_SERVICE_NAME });
+  let connection: DatabaseConnection;
+  try {
+    // From the RDS secret on AWS: the password is read per new connection, so a rotation needs no restart.
+    connection = 'secretArn' in config.database ? await rdsSecretConnection({ secretId: config.database.secretArn, readSecret: secretsManagerReader(), sslMode: config.database.sslMode }) : config.database;
+  } catch (error) {
+    logger.critical('startup_failed', { error: error instanceof Error ? error.message : String(error) });
+    process.exit(1);
+  }
+  const pool = createPool({ ...connection, max: 2, applicationName: DEFAULT_SERVICE_NAME });
   // Two attempts at most: the lease retries on its own schedule and must hear of a failure before its deadline.
   const dynamodb = new DynamoDBClient({ maxAttempts: 2 });
   const lease = new FollowerLease({

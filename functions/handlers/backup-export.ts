@@ -11,14 +11,14 @@ import { s3Destination } from '../adapters/s3/backup-objects.js';
 import { parseBackupRequest } from '../domain/backup.js';
 import { exportBackup } from './backup-export-core.js';
 import { once } from './lazy.js';
-import { resolveDatabaseUrl } from './runtime-config.js';
+import { resolveDatabaseConnection } from './runtime-config.js';
 
 const dependencies = once(async () => {
   const bucket = process.env.BACKUP_BUCKET?.trim();
   if (!bucket) throw new Error('BACKUP_BUCKET is not set: the bucket exports are written to');
   const stage = process.env.STAGE?.trim();
   if (!stage) throw new Error('STAGE is not set');
-  const pool = createPool({ connectionString: await resolveDatabaseUrl(process.env), max: 1, applicationName: 'payment-monitor-backup' });
+  const pool = createPool({ ...(await resolveDatabaseConnection(process.env)), max: 1, applicationName: 'payment-monitor-backup' });
   return { pool, destination: s3Destination(new S3Client({}), bucket), stage };
 });
 

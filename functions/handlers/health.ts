@@ -8,7 +8,7 @@ import { createPool } from '../adapters/postgres/pool.js';
 import { logger, metrics } from '../adapters/powertools/instances.js';
 import { handleHealthRequest, isFunctionUrlRequest, recordSyncLag, type HealthCoreOptions } from './health-core.js';
 import { once } from './lazy.js';
-import { readHealthSettings, resolveDatabaseUrl, resolveOgmiosEndpoints } from './runtime-config.js';
+import { readHealthSettings, resolveDatabaseConnection, resolveOgmiosEndpoints } from './runtime-config.js';
 
 /** A health answer must come back well within the function's timeout, Ogmios reachable or not. */
 const OGMIOS_TIMEOUT_MS = 5_000;
@@ -16,7 +16,7 @@ const OGMIOS_TIMEOUT_MS = 5_000;
 const settings = readHealthSettings(process.env);
 
 // One connection: an invocation makes one query. Created on first use, kept for the instance's life.
-const pool = once(async () => createPool({ connectionString: await resolveDatabaseUrl(process.env), max: 1, applicationName: 'payment-monitor-health' }));
+const pool = once(async () => createPool({ ...(await resolveDatabaseConnection(process.env)), max: 1, applicationName: 'payment-monitor-health' }));
 
 // OGMIOS_URL gives the live network tip (sync_state's last one when unset). The client is kept open between
 // invocations (one a minute, under Ogmios' 90 s idle limit) and reopened on demand when closed.

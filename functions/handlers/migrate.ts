@@ -8,13 +8,13 @@ import { MIGRATIONS_DIRECTORY } from '../adapters/postgres/migrate.js';
 import { createPool } from '../adapters/postgres/pool.js';
 import { logger } from '../adapters/powertools/instances.js';
 import { handleMigrationResourceEvent, type MigrationResourceResponse } from './migrate-core.js';
-import { resolveDatabaseUrl } from './runtime-config.js';
+import { resolveDatabaseConnection } from './runtime-config.js';
 
 const migrationsDirectory = process.env.MIGRATIONS_DIRECTORY?.trim() || MIGRATIONS_DIRECTORY;
 
 export async function handler(event: CloudFormationCustomResourceEvent): Promise<MigrationResourceResponse> {
   return handleMigrationResourceEvent(event, {
-    connect: async () => createPool({ connectionString: await resolveDatabaseUrl(process.env), max: 1, applicationName: 'payment-monitor-migrate' }),
+    connect: async () => createPool({ ...(await resolveDatabaseConnection(process.env)), max: 1, applicationName: 'payment-monitor-migrate' }),
     migrationsDirectory,
     logger,
   });

@@ -7,10 +7,10 @@ import { createPool } from '../adapters/postgres/pool.js';
 import { logger, metrics } from '../adapters/powertools/instances.js';
 import { once } from './lazy.js';
 import { DEFAULT_PARTITION_MONTHS_AHEAD, maintainPartitions } from './partition-maintenance-core.js';
-import { readPositiveInteger, resolveDatabaseUrl } from './runtime-config.js';
+import { readPositiveInteger, resolveDatabaseConnection } from './runtime-config.js';
 
 const monthsAhead = readPositiveInteger(process.env, 'PARTITION_MONTHS_AHEAD', DEFAULT_PARTITION_MONTHS_AHEAD);
-const pool = once(async () => createPool({ connectionString: await resolveDatabaseUrl(process.env), max: 1, applicationName: 'payment-monitor-partitions' }));
+const pool = once(async () => createPool({ ...(await resolveDatabaseConnection(process.env)), max: 1, applicationName: 'payment-monitor-partitions' }));
 
 export async function handler(_event: unknown, context: Context): Promise<Record<string, unknown>> {
   logger.addContext(context);

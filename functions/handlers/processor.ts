@@ -11,12 +11,12 @@ import { S3ClaimCheckStore } from '../adapters/s3/claim-check-store.js';
 import { PaymentEngine } from '../domain/payment-engine.js';
 import { once } from './lazy.js';
 import { processChainEventBatch, type ProcessorCoreOptions } from './processor-core.js';
-import { readProcessorSettings, resolveDatabaseUrl } from './runtime-config.js';
+import { readProcessorSettings, resolveDatabaseConnection } from './runtime-config.js';
 
 const settings = readProcessorSettings(process.env);
 
 const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
-  const pool = createPool({ connectionString: await resolveDatabaseUrl(process.env), max: settings.dbPoolMax, applicationName: 'payment-monitor-processor' });
+  const pool = createPool({ ...(await resolveDatabaseConnection(process.env)), max: settings.dbPoolMax, applicationName: 'payment-monitor-processor' });
   const engine = new PaymentEngine({
     store: new PostgresPaymentStore(pool),
     logger,

@@ -9,9 +9,9 @@ import { PostgresRebuildStore } from '../adapters/postgres/rebuild-store.js';
 import { logger, metrics } from '../adapters/powertools/instances.js';
 import { once } from './lazy.js';
 import { runRebuild, type RebuildSummary } from './rebuild-core.js';
-import { resolveDatabaseUrl } from './runtime-config.js';
+import { resolveDatabaseConnection } from './runtime-config.js';
 
-const pool = once(async () => createPool({ connectionString: await resolveDatabaseUrl(process.env), max: 1, applicationName: 'payment-monitor-rebuild' }));
+const pool = once(async () => createPool({ ...(await resolveDatabaseConnection(process.env)), max: 1, applicationName: 'payment-monitor-rebuild' }));
 
 export async function handler(event: unknown, context: Context): Promise<RebuildSummary> {
   logger.addContext(context);

@@ -15,7 +15,7 @@ import { logger, metrics } from '../adapters/powertools/instances.js';
 import { ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
 import { once } from './lazy.js';
 import { handleReconciliation, readReconciliationSettings, type ReconciliationOutcome } from './reconciliation-core.js';
-import { resolveDatabaseUrl, resolveOgmiosEndpoints } from './runtime-config.js';
+import { resolveDatabaseConnection, resolveOgmiosEndpoints } from './runtime-config.js';
 
 const settings = readReconciliationSettings(process.env);
 
@@ -23,7 +23,7 @@ const settings = readReconciliationSettings(process.env);
 const dependencies = once(async () => {
   const endpoints = await resolveOgmiosEndpoints(process.env);
   if (!endpoints) throw new Error('OGMIOS_URL is not set: reconciliation compares the database with the chain through Ogmios');
-  const pool = createPool({ connectionString: await resolveDatabaseUrl(process.env), max: 2, applicationName: 'payment-monitor-reconciliation' });
+  const pool = createPool({ ...(await resolveDatabaseConnection(process.env)), max: 2, applicationName: 'payment-monitor-reconciliation' });
   const ledger = new LedgerStateClient({ ...endpoints, logger });
   const runs = new PostgresReconciliationRuns(pool);
   const runner = new ReconciliationRunner({

@@ -1,7 +1,9 @@
 /** Settings the Lambda handlers read from their environment; every problem is a clear error at cold start. */
 import { readOgmiosEndpoints, type OgmiosEndpoints } from '../adapters/ogmios/settings.js';
-import { assertPostgresUrl, composePostgresUrl, postgresUrlFromLibpqVariables, type Environment } from '../adapters/postgres/connection-url.js';
-import { requireStringField, secretsManagerReader, type SecretReader } from '../adapters/secrets/secret-reader.js';
+import { assertPostgresUrl, postgresUrlFromLibpqVariables, type Environment } from '../adapters/postgres/connection-url.js';
+import type { DatabaseConnection } from '../adapters/postgres/pool.js';
+import { rdsSecretConnection } from '../adapters/postgres/rds-secret-connection.js';
+import { secretsManagerReader, type SecretReader } from '../adapters/secrets/secret-reader.js';
 import { parseNetwork, type Network } from '../domain/network.js';
 import { MAX_READY_LAG_BLOCKS } from '../domain/readiness.js';
 
@@ -46,36 +48,25 @@ export function readHealthSettings(env: Environment): HealthSettings {
 }
 
 /**
- * The PostgreSQL connection string, from the first of:
+ * How to reach PostgreSQL, from the first of:
  * - DATABASE_URL;
- * - DATABASE_SECRET_ARN: an RDS-managed secret (`host`, `port`, `username`, `password`, `dbname`), read from
- *   Secrets Manager at cold start, so a rotated password is picked up by the next cold start; TLS with
- *   certificate verification (`sslmode=verify-full`, the RDS CA through NODE_EXTRA_CA_CERTS);
- * - the libpq variables PGHOST, PGPORT (5432), PGDATABASE, PGUSER, PGPASSWORD and PGSSLMODE (what ECS injects
- *   from the same secret into the follower's container).
+ * - DATABASE_SECRET_ARN: an RDS-managed secret (`host`, `port`, `username`, `password`, `dbname`). Its password is
+ *   read when a connection is opened (cached 5 minutes) and read again when PostgreSQL refuses it, so a
+ *   Secrets Manager rotation breaks nothing; TLS with certificate verification (`PGSSLMODE` verify-full by
+ *   default, the RDS CA through NODE_EXTRA_CA_CERTS);
+ * - the libpq variables PGHOST, PGPORT (5432), PGDATABASE, PGUSER, PGPASSWORD and PGSSLMODE (a fixed password).
  */
-export async function resolveDatabaseUrl(env: Environment, readSecret: SecretReader = secretsManagerReader()): Promise<string> {
+export async function resolveDatabaseConnection(env: Environment, readSecret: SecretReader = secretsManagerReader()): Promise<DatabaseConnection> {
   const url = env.DATABASE_URL?.trim();
   if (url) {
     assertPostgresUrl(url, 'DATABASE_URL');
-    return url;
+    return { connectionString: url };
   }
   const secretArn = env.DATABASE_SECRET_ARN?.trim();
-  if (secretArn) {
-    const secret = await readSecret(secretArn);
-    const field = (name: string) => requireStringField(secretArn, secret, name);
-    return composePostgresUrl({
-      host: field('host'),
-      port: field('port'),
-      database: typeof secret.dbname === 'string' && secret.dbname !== '' ? secret.dbname : 'postgres',
-      user: field('username'),
-      password: field('password'),
-      sslMode: env.PGSSLMODE?.trim() || 'verify-full',
-    });
-  }
+  if (secretArn) return rdsSecretConnection({ secretId: secretArn, readSecret, sslMode: env.PGSSLMODE });
   const fromLibpq = postgresUrlFromLibpqVariables(env);
   if (!fromLibpq) throw new Error('The database is not configured: set DATABASE_URL, DATABASE_SECRET_ARN, or PGHOST with PGDATABASE, PGUSER and PGPASSWORD');
-  return fromLibpq;
+  return { connectionString: fromLibpq };
 }
 
 /**

@@ -17,7 +17,7 @@ describe('follower configuration', () => {
     expect(readFollowerConfig(VALID)).toEqual({
       network: 'preprod',
       ogmios: { urls: ['wss://ogmios.example:443'], apiKeys: ['primary-key'] },
-      databaseUrl: VALID.DATABASE_URL,
+      database: { connectionString: VALID.DATABASE_URL },
       startPoint: 'tip',
       leaseTable: 'payment-monitor-leases',
       stage: 'prod',
@@ -53,7 +53,7 @@ describe('follower configuration', () => {
         problems: [
           'NETWORK must be one of mainnet, preprod, preview; got "testnet"',
           'OGMIOS_URL is not set: give one or more ws:// or wss:// URLs, comma-separated',
-          'DATABASE_URL is not set: give the PostgreSQL connection URL of the engine database, or PGHOST with PGDATABASE, PGUSER and PGPASSWORD',
+          'DATABASE_URL is not set: give the PostgreSQL connection URL of the engine database, DATABASE_SECRET_ARN (an RDS-managed secret), or PGHOST with PGDATABASE, PGUSER and PGPASSWORD',
           '"yesterday" is not a chain point: expected origin or <slot>.<64-hex block id>',
           'LEASE_TABLE is not set: give the name of the DynamoDB lease table',
           'STAGE is not set: give the stage name (every metric carries it as a dimension)',
@@ -65,7 +65,7 @@ describe('follower configuration', () => {
     );
   });
 
-  it('composes the database URL from the libpq variables ECS injects from the RDS secret when DATABASE_URL is unset', () => {
+  it('composes the database URL from the libpq variables when neither DATABASE_URL nor DATABASE_SECRET_ARN is set', () => {
     const { DATABASE_URL: _unset, ...withoutUrl } = VALID;
     const config = readFollowerConfig({
       ...withoutUrl,
@@ -76,10 +76,19 @@ describe('follower configuration', () => {
       PGPASSWORD: 'p@ss:w/rd?#',
       PGSSLMODE: 'verify-full',
     });
-    expect(config.databaseUrl).toBe('postgres://monitor:p%40ss%3Aw%2Frd%3F%23@db.internal:5433/payments?sslmode=verify-full');
-    expect(new URL(config.databaseUrl).password).toBe(encodeURIComponent('p@ss:w/rd?#'));
+    const url = 'connectionString' in config.database ? config.database.connectionString : '';
+    expect(url).toBe('postgres://monitor:p%40ss%3Aw%2Frd%3F%23@db.internal:5433/payments?sslmode=verify-full');
+    expect(new URL(url).password).toBe(encodeURIComponent('p@ss:w/rd?#'));
     // DATABASE_URL wins when both are given.
-    expect(readFollowerConfig({ ...VALID, PGHOST: 'other.internal' }).databaseUrl).toBe(VALID.DATABASE_URL);
+    expect(readFollowerConfig({ ...VALID, PGHOST: 'other.internal' }).database).toEqual({ connectionString: VALID.DATABASE_URL });
+  });
+
+  it('takes the RDS secret (what AWS gives it) over the libpq variables, and DATABASE_URL over both', () => {
+    const { DATABASE_URL: _unset, ...withoutUrl } = VALID;
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:payment-monitor/prod/database';
+    expect(readFollowerConfig({ ...withoutUrl, DATABASE_SECRET_ARN: secretArn, PGSSLMODE: 'verify-full', PGHOST: 'ignored' }).database).toEqual({ secretArn, sslMode: 'verify-full' });
+    expect(readFollowerConfig({ ...withoutUrl, DATABASE_SECRET_ARN: ` ${secretArn} ` }).database).toEqual({ secretArn, sslMode: undefined });
+    expect(readFollowerConfig({ ...VALID, DATABASE_SECRET_ARN: secretArn }).database).toEqual({ connectionString: VALID.DATABASE_URL });
   });
 
   it('refuses a DATABASE_URL that is not a postgres:// URL without echoing it', () => {

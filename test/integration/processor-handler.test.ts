@@ -12,7 +12,7 @@ import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { captureOutput, emfDocuments, lambdaContext, metricValues } from '../support/local-aws.js';
-import { readProcessorSettings, resolveDatabaseUrl } from '../../functions/handlers/runtime-config.js';
+import { readProcessorSettings, resolveDatabaseConnection } from '../../functions/handlers/runtime-config.js';
 
 const alice = syntheticAddress('mainnet', 'alice');
 const DIMENSIONS = { service: 'payment-monitor', stage: 'test' };
@@ -111,16 +111,17 @@ describe('processor handler', () => {
 
 describe('processor settings', () => {
   it('takes DATABASE_URL as it is, or composes one from the libpq variables with the password encoded', async () => {
-    expect(await resolveDatabaseUrl({ DATABASE_URL: 'postgres://u:p@db:5432/pm' })).toBe('postgres://u:p@db:5432/pm');
-    const composed = await resolveDatabaseUrl({ PGHOST: 'db.internal', PGDATABASE: 'payments', PGUSER: 'monitor', PGPASSWORD: 'p@ss:w/rd?#', PGSSLMODE: 'verify-full' });
+    expect(await resolveDatabaseConnection({ DATABASE_URL: 'postgres://u:p@db:5432/pm' })).toEqual({ connectionString: 'postgres://u:p@db:5432/pm' });
+    const connection = await resolveDatabaseConnection({ PGHOST: 'db.internal', PGDATABASE: 'payments', PGUSER: 'monitor', PGPASSWORD: 'p@ss:w/rd?#', PGSSLMODE: 'verify-full' });
+    const composed = 'connectionString' in connection ? connection.connectionString : '';
     expect(composed).toBe('postgres://monitor:p%40ss%3Aw%2Frd%3F%23@db.internal:5432/payments?sslmode=verify-full');
     expect(decodeURIComponent(new URL(composed).password)).toBe('p@ss:w/rd?#');
   });
 
   it('refuses a missing or foreign database URL without repeating it (it holds a password)', async () => {
-    await expect(resolveDatabaseUrl({})).rejects.toThrow('set DATABASE_URL, DATABASE_SECRET_ARN, or PGHOST');
-    await expect(resolveDatabaseUrl({ DATABASE_URL: 'mysql://u:secret@db/pm' })).rejects.toThrow(/must be a postgres:\/\/ URL; got a mysql: URL$/);
-    await expect(resolveDatabaseUrl({ DATABASE_URL: 'secret-password' })).rejects.toThrow(/^DATABASE_URL is not a URL$/);
+    await expect(resolveDatabaseConnection({})).rejects.toThrow('set DATABASE_URL, DATABASE_SECRET_ARN, or PGHOST');
+    await expect(resolveDatabaseConnection({ DATABASE_URL: 'mysql://u:secret@db/pm' })).rejects.toThrow(/must be a postgres:\/\/ URL; got a mysql: URL$/);
+    await expect(resolveDatabaseConnection({ DATABASE_URL: 'secret-password' })).rejects.toThrow(/^DATABASE_URL is not a URL$/);
   });
 
   it('sizes the pool to one connection per instance unless told otherwise', () => {

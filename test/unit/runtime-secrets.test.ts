@@ -1,7 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { secretsManagerReader, type SecretReader } from '../../functions/adapters/secrets/secret-reader.js';
-import { resolveDatabaseUrl, resolveOgmiosEndpoints } from '../../functions/handlers/runtime-config.js';
+import { resolveDatabaseConnection, resolveOgmiosEndpoints } from '../../functions/handlers/runtime-config.js';
 
 const DATABASE_SECRET = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db';
 const OGMIOS_SECRET = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ogmios';
@@ -18,25 +18,39 @@ function secrets(values: Record<string, Record<string, unknown>>): SecretReader 
 }
 
 describe('database credentials from Secrets Manager', () => {
-  it('composes a verify-full URL from an RDS-managed secret, encoding the generated password', async () => {
+  it('takes host, port, user and database from an RDS-managed secret, verify-full TLS, and the password when a connection opens', async () => {
     const reader = secrets({ [DATABASE_SECRET]: { host: 'db.internal', port: 5432, username: 'monitor', password: 'a/b@c:d?e#', dbname: 'payments', engine: 'postgres' } });
-    const url = await resolveDatabaseUrl({ DATABASE_SECRET_ARN: DATABASE_SECRET }, reader);
-    expect(url).toBe('postgres://monitor:a%2Fb%40c%3Ad%3Fe%23@db.internal:5432/payments?sslmode=verify-full');
-    expect(decodeURIComponent(new URL(url).password)).toBe('a/b@c:d?e#');
+    const connection = await resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET }, reader);
+    expect(connection).toMatchObject({ host: 'db.internal', port: 5432, user: 'monitor', database: 'payments', tls: 'verify-full' });
+    expect('connectionString' in connection).toBe(false);
+    if ('connectionString' in connection) return;
+    // The password is never part of the configuration: pg asks for it per connection (a generated one needs no encoding).
+    expect(JSON.stringify(connection)).not.toContain('a/b@c:d?e#');
+    expect(await connection.password.current()).toBe('a/b@c:d?e#');
     expect(reader.reads).toEqual([DATABASE_SECRET]);
+    await connection.password.refresh();
+    expect(reader.reads).toEqual([DATABASE_SECRET, DATABASE_SECRET]);
   });
 
   it('prefers DATABASE_URL and then never reads the secret', async () => {
     const reader = secrets({});
-    expect(await resolveDatabaseUrl({ DATABASE_URL: 'postgres://u:p@h/d', DATABASE_SECRET_ARN: DATABASE_SECRET }, reader)).toBe('postgres://u:p@h/d');
+    expect(await resolveDatabaseConnection({ DATABASE_URL: 'postgres://u:p@h/d', DATABASE_SECRET_ARN: DATABASE_SECRET }, reader)).toEqual({ connectionString: 'postgres://u:p@h/d' });
     expect(reader.reads).toEqual([]);
   });
 
   it('names the missing field and the secret, never a value', async () => {
     const reader = secrets({ [DATABASE_SECRET]: { host: 'db.internal', port: 5432, password: 'hunter2' } });
-    const failure = resolveDatabaseUrl({ DATABASE_SECRET_ARN: DATABASE_SECRET }, reader);
+    const failure = resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET }, reader);
     await expect(failure).rejects.toThrow(`Secret ${DATABASE_SECRET} has no "username" field`);
     await expect(failure).rejects.not.toThrow(/hunter2/);
+    const withoutPassword = secrets({ [DATABASE_SECRET]: { host: 'db.internal', port: 5432, username: 'monitor' } });
+    await expect(resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET }, withoutPassword)).rejects.toThrow(`Secret ${DATABASE_SECRET} has no "password" field`);
+  });
+
+  it('accepts verify-full or disable as PGSSLMODE with a secret, nothing weaker in between', async () => {
+    const reader = secrets({ [DATABASE_SECRET]: { host: '127.0.0.1', port: '5432', username: 'monitor', password: 'p' } });
+    expect(await resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET, PGSSLMODE: 'disable' }, reader)).toMatchObject({ tls: 'disable', port: 5432, database: 'postgres' });
+    await expect(resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET, PGSSLMODE: 'require' }, reader)).rejects.toThrow('PGSSLMODE must be verify-full or disable with a database secret; got "require"');
   });
 });
 

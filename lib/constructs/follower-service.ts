@@ -131,7 +131,7 @@ export class FollowerService extends Construct {
     acknowledgeNag(
       this.taskDefinition,
       'ECS2',
-      'The environment holds only non-secret settings (queue URL, table and bucket names, network); the database credentials and the Ogmios keys are injected from Secrets Manager.',
+      'The environment holds only non-secret settings (queue URL, table and bucket names, network); the follower reads the database password from Secrets Manager itself (DATABASE_SECRET_ARN) and the Ogmios keys are injected from it.',
     );
   }
 }

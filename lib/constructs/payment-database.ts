@@ -16,7 +16,10 @@ import { acknowledgeNag } from '../nag.js';
 
 export const DATABASE_NAME = 'payment_monitor';
 export const DATABASE_PORT = 5432;
-/** Secrets Manager rotates the master password this often (single-user rotation, AWS-hosted rotation Lambda). */
+/**
+ * Secrets Manager rotates the master password this often (single-user rotation, the AWS rotation application in
+ * the private subnets). Clients read the password per new connection and re-read it when refused (pool.ts).
+ */
 export const PASSWORD_ROTATION = Duration.days(30);
 
 export interface PaymentDatabaseProps {
@@ -109,7 +112,9 @@ export class PaymentDatabase extends Construct {
     });
     this.instance.node.addDependency(postgresLogs);
     this.secret = this.instance.secret!;
-    this.instance.addRotationSingleUser({ automaticallyAfter: PASSWORD_ROTATION });
+    // The rotation Lambda calls Secrets Manager and the database: it runs where there is NAT egress (the isolated
+    // subnets have no route out and the VPC no Secrets Manager endpoint); its own group is admitted on 5432.
+    this.instance.addRotationSingleUser({ automaticallyAfter: PASSWORD_ROTATION, vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS } });
 
     acknowledgeNag(
       this.instance,

@@ -62,15 +62,13 @@ export class IngestStack extends Stack {
         LEASE_TABLE: data.leaseTable.tableName,
         CHAIN_EVENT_QUEUE_URL: processing.chainEvents.queue.queueUrl,
         CLAIM_CHECK_BUCKET: data.claimCheckBucket.bucket.bucketName,
+        // The follower reads the password from this secret per new connection, and again when it is refused after
+        // a rotation (rds-secret-connection.ts): nothing injected at task start goes stale.
+        DATABASE_SECRET_ARN: databaseSecret.secretArn,
         PGSSLMODE: 'verify-full',
         RECONCILIATION_FUNCTION_NAME: reconciliationFunctionName(config.stage),
       },
       secrets: {
-        PGHOST: EcsSecret.fromSecretsManager(databaseSecret, 'host'),
-        PGPORT: EcsSecret.fromSecretsManager(databaseSecret, 'port'),
-        PGDATABASE: EcsSecret.fromSecretsManager(databaseSecret, 'dbname'),
-        PGUSER: EcsSecret.fromSecretsManager(databaseSecret, 'username'),
-        PGPASSWORD: EcsSecret.fromSecretsManager(databaseSecret, 'password'),
         OGMIOS_API_KEY: EcsSecret.fromSecretsManager(data.ogmiosApiKeys, 'primary'),
         OGMIOS_API_KEY_SECONDARY: EcsSecret.fromSecretsManager(data.ogmiosApiKeys, 'secondary'),
       },
@@ -83,6 +81,8 @@ export class IngestStack extends Stack {
       new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [data.leaseTable.tableArn] }),
     );
     processing.chainEvents.queue.grantSendMessages(taskRole);
+    // Reads the database secret itself (not through ECS injection): only GetSecretValue, only that secret.
+    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [databaseSecret.secretArn] }));
     // After an Ogmios outage the leader asks for a reconciliation run (by name: no dependency on the Operations stack).
     taskRole.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [functionArnByName(this, reconciliationFunctionName(config.stage))] }),
@@ -93,7 +93,7 @@ export class IngestStack extends Stack {
     acknowledgeNag(
       this.follower.taskDefinition.obtainExecutionRole(),
       'IAM5[Resource::*]',
-      'ecr:GetAuthorizationToken, which pulling the image needs, has no resource-level permissions; the other execution-role grants are scoped to the image repository, log group and the two secrets.',
+      'ecr:GetAuthorizationToken, which pulling the image needs, has no resource-level permissions; the other execution-role grants are scoped to the image repository, the log group and the Ogmios key secret.',
     );
   }
 }

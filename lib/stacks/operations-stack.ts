@@ -96,8 +96,9 @@ export class OperationsStack extends Stack {
       expression: ScheduleExpression.cron({ ...RECONCILIATION_TIME, timeZone }),
     });
 
-    const rebuildName = name('rebuild');
-    this.rebuild = this.operationsFunction('Rebuild', rebuildName, {
+    // Only resets the database to a point (the follower re-derives the rest), well within one invocation: it never
+    // continues itself, so it may not invoke anything.
+    this.rebuild = this.operationsFunction('Rebuild', name('rebuild'), {
       entry: handler('rebuild.ts'),
       description: 'On demand: resets the engine to a retained point ({"daysAgo": n} | {"slot": n} | {"point": "<slot>.<id>"})',
       timeout: Duration.minutes(15),
@@ -105,7 +106,6 @@ export class OperationsStack extends Stack {
       reaches: { database: true, ogmios: false },
       environment: { NETWORK: config.network },
     });
-    this.allowSelfInvocation(this.rebuild, rebuildName);
 
     this.backupExport = this.operationsFunction('BackupExport', name('backup-export'), {
       entry: handler('backup-export.ts'),

@@ -160,6 +160,25 @@ describe('database', () => {
     });
   });
 
+  it('rotates the password from the private subnets with NAT egress (Secrets Manager reachable), never the isolated ones', () => {
+    for (const [, stage] of both()) {
+      const template = stage.templates.data;
+      const [rotation] = Object.values(template.findResources('AWS::Serverless::Application')) as { Properties: { Parameters: { vpcSubnetIds: unknown } } }[];
+      const rotationSubnets = JSON.stringify(rotation!.Properties.Parameters.vpcSubnetIds).match(/"Ref":"[^"]+"/g)!.map((ref) => ref.slice(7, -1)).sort();
+      const subnets = Object.entries(template.findResources('AWS::EC2::Subnet')) as [string, { Properties: { Tags: { Key: string; Value: string }[] } }][];
+      const ofType = (type: string) => subnets.filter(([, subnet]) => subnet.Properties.Tags.some((tag) => tag.Key === 'aws-cdk:subnet-type' && tag.Value === type)).map(([id]) => id).sort();
+      expect(rotationSubnets).toEqual(ofType('Private'));
+      expect(rotationSubnets).toHaveLength(2);
+      expect(rotationSubnets.some((id) => ofType('Isolated').includes(id))).toBe(false);
+      // Each of those subnets routes 0.0.0.0/0 through a NAT gateway: the Secrets Manager API is reachable.
+      const natRoutes = Object.values(template.findResources('AWS::EC2::Route')) as { Properties: { RouteTableId: { Ref: string }; NatGatewayId?: unknown } }[];
+      for (const subnet of rotationSubnets) {
+        const routeTable = subnet.replace(/Subnet[0-9A-F]{8}$/, 'RouteTable');
+        expect(natRoutes.some((route) => route.Properties.NatGatewayId !== undefined && route.Properties.RouteTableId.Ref.startsWith(routeTable)), subnet).toBe(true);
+      }
+    }
+  });
+
   it('is backed up by AWS Backup: daily kept 30 days, weekly kept 90 days, selecting the instance', () => {
     prod.templates.data.hasResourceProperties('AWS::Backup::BackupPlan', {
       BackupPlan: {
@@ -329,7 +348,7 @@ describe('follower service', () => {
     prod.templates.ingest.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '512', Memory: '1024' });
   });
 
-  it('gets plain settings in the environment and the credentials injected from Secrets Manager', () => {
+  it('gets plain settings and the database secret ARN in the environment, only the Ogmios keys injected from Secrets Manager', () => {
     const [task] = Object.values(dev.templates.ingest.findResources('AWS::ECS::TaskDefinition')) as {
       Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[]; Secrets: { Name: string; ValueFrom: unknown }[] }[] };
     }[];
@@ -346,10 +365,10 @@ describe('follower service', () => {
     });
     expect(Object.keys(environment)).toEqual(expect.arrayContaining(['LEASE_TABLE', 'CHAIN_EVENT_QUEUE_URL', 'CLAIM_CHECK_BUCKET']));
     expect(environment).not.toHaveProperty('DATABASE_URL');
+    // The database secret by ARN: the follower reads the password per new connection (a rotation needs no restart).
+    expect(JSON.stringify(environment.DATABASE_SECRET_ARN)).toMatch(/PaymentMonitor-dev-Data:ExportsOutputRefDatabaseInstanceSecretAttachment/);
     const secrets = Object.fromEntries(container.Secrets.map((entry) => [entry.Name, JSON.stringify(entry.ValueFrom)]));
-    expect(Object.keys(secrets).sort()).toEqual(['OGMIOS_API_KEY', 'OGMIOS_API_KEY_SECONDARY', 'PGDATABASE', 'PGHOST', 'PGPASSWORD', 'PGPORT', 'PGUSER']);
-    expect(secrets.PGPASSWORD).toMatch(/:password::"/);
-    expect(secrets.PGHOST).toMatch(/:host::"/);
+    expect(Object.keys(secrets).sort()).toEqual(['OGMIOS_API_KEY', 'OGMIOS_API_KEY_SECONDARY']);
     expect(secrets.OGMIOS_API_KEY).toMatch(/:primary::"/);
     expect(secrets.OGMIOS_API_KEY_SECONDARY).toMatch(/:secondary::"/);
   });
@@ -362,7 +381,7 @@ describe('follower service', () => {
     dev.templates.ingest.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
   });
 
-  it("scopes the task role to the lease item calls, sending to the queue and putting claim checks", () => {
+  it("scopes the task role to the lease item calls, sending to the queue, putting claim checks and reading the database secret", () => {
     const statements = roleStatements(dev.templates.ingest, 'FollowerTaskTaskRole');
     expect(actionsOf(statements)).toEqual([
       'dynamodb:GetItem',
@@ -370,6 +389,7 @@ describe('follower service', () => {
       'dynamodb:UpdateItem',
       'lambda:InvokeFunction',
       's3:PutObject',
+      'secretsmanager:GetSecretValue',
       'sqs:GetQueueAttributes',
       'sqs:GetQueueUrl',
       'sqs:SendMessage',
@@ -377,8 +397,12 @@ describe('follower service', () => {
     const json = JSON.stringify(statements);
     // Only the reconciliation function, after an Ogmios outage (RECONCILIATION_FUNCTION_NAME).
     expect(JSON.stringify(statements.filter((statement) => statement.Action === 'lambda:InvokeFunction'))).toContain(':function:payment-monitor-dev-reconciliation"');
+    // Only the database secret (the Ogmios keys are injected by the execution role).
+    const secretReads = statements.filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager'));
+    expect(secretReads).toHaveLength(1);
+    expect(JSON.stringify(secretReads[0]!.Resource)).toMatch(/^\{"Fn::ImportValue":"PaymentMonitor-dev-Data:ExportsOutputRefDatabaseInstanceSecretAttachment[^"]*"\}$/);
     expect(json).toContain('payment-monitor-dev-claim-checks-111111111111/chain-events/*');
-    expect(json).not.toMatch(/secretsmanager|s3:GetObject|dynamodb:(Scan|Query|DeleteItem)/);
+    expect(json).not.toMatch(/OgmiosApiKeys|secretsmanager:(DescribeSecret|\*)|s3:GetObject|dynamodb:(Scan|Query|DeleteItem)/);
   });
 
   it('builds its image from the esbuild Dockerfile for ARM64 (an asset: Docker only at deploy)', () => {
@@ -457,18 +481,16 @@ describe('operations', () => {
     });
   }, 60_000);
 
-  it('lets reconciliation and rebuild invoke only themselves, by a formatted ARN (no self-reference)', () => {
-    const selfInvokers: [string, string][] = [
-      ['ReconciliationServiceRole', 'payment-monitor-dev-reconciliation'],
-      ['RebuildServiceRole', 'payment-monitor-dev-rebuild'],
-    ];
-    for (const [prefix, name] of selfInvokers) {
-      const invoke = roleStatements(dev.templates.operations, prefix).filter((statement) => JSON.stringify(statement.Action).includes('lambda:'));
-      expect(invoke).toHaveLength(1);
-      expect(invoke[0]!.Action).toBe('lambda:InvokeFunction');
-      expect(JSON.stringify(invoke[0]!.Resource)).toContain(`:function:${name}"`);
-      expect(JSON.stringify(invoke[0]!.Resource)).not.toContain('Fn::GetAtt');
-    }
+  it('lets reconciliation invoke only itself, by a formatted ARN (no self-reference), and rebuild invoke nothing', () => {
+    const invokes = (prefix: string) => roleStatements(dev.templates.operations, prefix).filter((statement) => JSON.stringify(statement.Action).includes('lambda:'));
+    const reconciliation = invokes('ReconciliationServiceRole');
+    expect(reconciliation).toHaveLength(1);
+    expect(reconciliation[0]!.Action).toBe('lambda:InvokeFunction');
+    expect(JSON.stringify(reconciliation[0]!.Resource)).toContain(':function:payment-monitor-dev-reconciliation"');
+    expect(JSON.stringify(reconciliation[0]!.Resource)).not.toContain('Fn::GetAtt');
+    // The rebuild only resets the database (the follower re-derives the rest): it never continues itself.
+    expect(roleStatements(dev.templates.operations, 'RebuildServiceRole').length).toBeGreaterThan(0);
+    expect(invokes('RebuildServiceRole')).toEqual([]);
   });
 
   it('gives each operations function only the secrets of what it reaches', () => {

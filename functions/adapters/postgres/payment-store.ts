@@ -15,6 +15,7 @@ import type {
 import { DEFAULT_RETAINED_BLOCKS } from '../../domain/payment-engine.js';
 import { PaymentTransactionFilter, RegisteredAddressFilter } from './candidate-filters.js';
 import { inTransaction } from './pool.js';
+import { reversalDebitsSql } from './reversal-debits.js';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
 import { runningRebuild, saveRebuildProgress, settleHeldPayments } from './rebuild-settlement.js';
 
@@ -278,26 +279,7 @@ export class PostgresEngineTransaction implements EngineTransaction {
           WHERE status = 'confirmed' AND block_time >= $3
             AND (block_slot, block_height) > ($1::bigint, $2::bigint)
           RETURNING ${PAYMENT_COLUMNS}, block_hash
-       ), ledger AS (
-         SELECT r.tx_hash, r.output_index, r.user_id, r.amount_lovelace,
-                count(*) FILTER (WHERE t.type = 'credit') AS credits,
-                count(*) FILTER (WHERE t.type = 'debit') AS debits
-           FROM reversed r
-           JOIN balance_transactions t ON t.payment_tx_hash = r.tx_hash AND t.payment_output_index = r.output_index
-          WHERE r.user_id IS NOT NULL
-          GROUP BY r.tx_hash, r.output_index, r.user_id, r.amount_lovelace
-       ), debited AS (
-         INSERT INTO balance_transactions (user_id, type, amount_lovelace, payment_tx_hash, payment_output_index,
-                                           occurrence, reason)
-         SELECT user_id, 'debit', amount_lovelace, tx_hash, output_index, credits, 'payment_reversed'
-           FROM ledger WHERE credits > debits
-         ON CONFLICT (payment_tx_hash, payment_output_index, type, occurrence) DO NOTHING
-         RETURNING user_id, amount_lovelace
-       ), balances AS (
-         UPDATE user_balances b SET balance_lovelace = b.balance_lovelace - d.total, updated_at = now()
-           FROM (SELECT user_id, sum(amount_lovelace)::bigint AS total FROM debited GROUP BY user_id) d
-          WHERE b.user_id = d.user_id
-       ), audited AS (
+       ), ${reversalDebitsSql('SELECT tx_hash, output_index, user_id, amount_lovelace FROM reversed')}, audited AS (
          INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
          SELECT 'payment_reversed', 'incoming_payment', tx_hash || '#' || output_index, $4,
                 jsonb_build_object('block_hash', block_hash, 'block_height', block_height,

@@ -122,11 +122,14 @@ export function isPasswordRefused(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === INVALID_PASSWORD;
 }
 
-/** Runs fn inside one database transaction: committed when fn resolves, rolled back when it throws. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs fn inside one database transaction: committed when fn resolves, rolled back when it throws.
+ * `begin` chooses the isolation, e.g. a read-only snapshot: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'.
+ */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

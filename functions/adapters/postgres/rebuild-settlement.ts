@@ -13,6 +13,7 @@ import type pg from 'pg';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
 import type { Payment } from '../../domain/ports.js';
 import { assetsFromJson } from './payment-store.js';
+import { reversalDebitsSql } from './reversal-debits.js';
 
 const PAYMENT_COLUMNS = `tx_hash, output_index, address, amount_lovelace, assets, reference_type, reference_id,
                          user_id, block_height, block_slot, block_time`;
@@ -83,28 +84,7 @@ export async function settleHeldPayments(
        ON CONFLICT (tx_hash, output_index, block_hash, block_time) DO UPDATE
          SET id = EXCLUDED.id, status = EXCLUDED.status, detected_at = EXCLUDED.detected_at,
              confirmed_at = EXCLUDED.confirmed_at, spent_by_tx_hash = NULL, spent_at_slot = NULL, spent_at_height = NULL
-     ), ledger AS (
-       -- One row per output: two held rows of one output (a second rebuild holding the row the first one found
-       -- in another block) must not count its ledger rows twice, or the debit gets the wrong occurrence.
-       SELECT g.tx_hash, g.output_index, g.user_id, g.amount_lovelace,
-              count(*) FILTER (WHERE t.type = 'credit') AS credits,
-              count(*) FILTER (WHERE t.type = 'debit') AS debits
-         FROM (SELECT DISTINCT tx_hash, output_index, user_id, amount_lovelace FROM gone
-                WHERE was_confirmed AND NOT moved AND user_id IS NOT NULL) g
-         JOIN balance_transactions t ON t.payment_tx_hash = g.tx_hash AND t.payment_output_index = g.output_index
-        GROUP BY g.tx_hash, g.output_index, g.user_id, g.amount_lovelace
-     ), debited AS (
-       INSERT INTO balance_transactions (user_id, type, amount_lovelace, payment_tx_hash, payment_output_index,
-                                         occurrence, reason)
-       SELECT user_id, 'debit', amount_lovelace, tx_hash, output_index, credits, 'payment_reversed'
-         FROM ledger WHERE credits > debits
-       ON CONFLICT (payment_tx_hash, payment_output_index, type, occurrence) DO NOTHING
-       RETURNING user_id, amount_lovelace
-     ), balances AS (
-       UPDATE user_balances b SET balance_lovelace = b.balance_lovelace - d.total, updated_at = now()
-         FROM (SELECT user_id, sum(amount_lovelace)::bigint AS total FROM debited GROUP BY user_id) d
-        WHERE b.user_id = d.user_id
-     ), audited AS (
+     ), ${reversalDebitsSql(`SELECT tx_hash, output_index, user_id, amount_lovelace FROM gone WHERE was_confirmed AND NOT moved`)}, audited AS (
        INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
        SELECT 'payment_reversed', 'incoming_payment', tx_hash || '#' || output_index, $3,
               jsonb_build_object('block_hash', block_hash, 'block_height', block_height,

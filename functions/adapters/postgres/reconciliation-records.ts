@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { AssetQuantity } from '../../domain/chain.js';
 import type { RecordedPayment } from '../../domain/reconciliation/classification.js';
 import type { AddressChunk, BalanceVerification, DatabaseSnapshot, ReconciliationRecords } from '../../domain/reconciliation/ports.js';
+import { inTransaction } from './pool.js';
 
 type AssetsJson = Record<string, Record<string, string>>;
 
@@ -94,19 +95,8 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
     };
   }
 
-  private async inSnapshot<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  private inSnapshot<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 }
 

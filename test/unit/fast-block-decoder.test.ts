@@ -14,6 +14,7 @@ import type { ChainBlock, ChainTransaction } from '../../functions/domain/chain.
 import { decodeNextBlockResponse, OgmiosDecodeError, type NextBlockEvent } from '../../functions/domain/ogmios/block-decoder.js';
 import { decodeNextBlockFrame, decodeNextBlockResponseFast, decodeNextBlockTextFastPath, FastPathRejection } from '../../functions/domain/ogmios/fast-block-decoder.js';
 import { CONTROL_CHARACTER, hasControlByte } from '../../functions/domain/ogmios/json-characters.js';
+import { isLowercaseHex } from '../../functions/domain/ogmios/fast-string-pool.js';
 import { parseLosslessJson, type JsonObject, type JsonValue } from '../../functions/domain/ogmios/lossless-json.js';
 import { Random } from '../support/random.js';
 import { requireShared, SHARED_DIR } from '../support/shared-files.js';
@@ -381,10 +382,11 @@ describe('fast nextBlock decoder: keys', () => {
 describe('raw control characters found on the bytes (hasControlByte)', () => {
   it('answers like the regular expression on the text, wherever the byte is and however the bytes are aligned', () => {
     const random = new Random(20261124);
-    const backing = new Uint8Array(64);
+    // Long enough for several eight-word rounds of the unrolled loop plus every remainder.
+    const backing = new Uint8Array(160);
     for (let round = 0; round < 20_000; round++) {
       const offset = random.int(0, 7);
-      const length = random.int(0, 40);
+      const length = random.int(0, 150);
       // Mostly printable ASCII, sometimes a UTF-8 lead or continuation byte, sometimes a control byte.
       for (let index = 0; index < backing.length; index++) {
         backing[index] = random.chance(0.03) ? random.int(0, 0x1f) : random.chance(0.1) ? random.int(0x80, 0xff) : random.int(0x20, 0x7f);
@@ -652,3 +654,28 @@ function endOfString(text: string, quote: number): number {
   while (position < text.length && text[position] !== '"') position += text[position] === '\\' ? 2 : 1;
   return position + 1;
 }
+
+describe('lowercase hex check on a range of the text (isLowercaseHex)', () => {
+  it('accepts exactly the ranges made of 0-9 and a-f, whatever surrounds them', () => {
+    const text = 'xx0123456789abcdefXX';
+    expect(isLowercaseHex(text, 2, 18)).toBe(true);
+    expect(isLowercaseHex(text, 5, 5)).toBe(true);
+    expect(isLowercaseHex(text, 1, 18)).toBe(false);
+    expect(isLowercaseHex(text, 2, 19)).toBe(false);
+    expect(isLowercaseHex(text, 17, 19)).toBe(false);
+    expect(isLowercaseHex(text, 2, 21)).toBe(false);
+  });
+
+  it('answers like a character-by-character check on random ranges', () => {
+    const random = new Random(20261125);
+    const alphabet = '0123456789abcdefABCDEFgz:"\\ /`\u0660\u00e9';
+    for (let round = 0; round < 5_000; round++) {
+      const length = random.int(0, 40);
+      let text = '';
+      for (let index = 0; index < length; index++) text += random.chance(0.9) ? '0123456789abcdef'.charAt(random.int(0, 15)) : alphabet.charAt(random.int(0, alphabet.length - 1));
+      const start = random.int(0, length);
+      const end = random.int(start, length);
+      expect(isLowercaseHex(text, start, end)).toBe(/^[0-9a-f]*$/.test(text.slice(start, end)));
+    }
+  });
+});

@@ -494,7 +494,7 @@ function decodeOutputs(cursor: JsonCursor): TransactionOutput[] {
 
 function decodeOutput(cursor: JsonCursor): TransactionOutput {
   let address: string | undefined;
-  let value: DecodedValue | undefined;
+  let output: TransactionOutput | undefined;
   if (cursor.enterObject()) {
     do {
       switch (outputKey(cursor)) {
@@ -503,20 +503,16 @@ function decodeOutput(cursor: JsonCursor): TransactionOutput {
           if (address.length === 0) cursor.reject('empty address');
           break;
         case VALUE:
-          value = decodeValue(cursor);
+          output = decodeValue(cursor);
           break;
         default:
           cursor.skipValue();
       }
     } while (cursor.nextMember());
   }
-  if (address === undefined || value === undefined) cursor.reject('incomplete output');
-  return { address, lovelace: value.lovelace, assets: value.assets };
-}
-
-interface DecodedValue {
-  lovelace: bigint;
-  assets: AssetQuantity[];
+  if (address === undefined || output === undefined) cursor.reject('incomplete output');
+  output.address = address;
+  return output;
 }
 
 const POLICY_ID_LENGTH = 56;
@@ -530,11 +526,15 @@ const MAX_ASSET_NAME_LENGTH = 64;
  * in numeric order. Assets are read in text order; when the keys were strictly increasing and no asset name is
  * an array index (the common case), that is the same order and there are no duplicates. Otherwise the map is
  * rebuilt through null-prototype objects, so that its order is `Object.keys` order by construction.
+ *
+ * Returned as the output it belongs to, with an empty address that the caller sets (one object per output).
  */
-function decodeValue(cursor: JsonCursor): DecodedValue {
+function decodeValue(cursor: JsonCursor): TransactionOutput {
   let lovelace: bigint | undefined;
   let assets: AssetQuantity[] = [];
-  // Each policy occurrence, in text order, with where its assets start in `assets`; kept for the rare rebuild.
+  // Each policy occurrence, in text order, with where its assets start in `assets`; kept for the rare rebuild,
+  // which needs two occurrences at least: the lists are only made at the second (the first starts at 0).
+  let firstPolicyId: string | undefined;
   let policyIds: string[] | undefined;
   let policyStarts: number[] | undefined;
   let policiesInOrder = true;
@@ -549,14 +549,18 @@ function decodeValue(cursor: JsonCursor): DecodedValue {
       if (policyId === undefined) cursor.reject('value key is neither "ada" nor a policy id');
       if (!(policyId > previousPolicyId)) policiesInOrder = false;
       previousPolicyId = policyId;
-      (policyIds ??= []).push(policyId);
-      (policyStarts ??= []).push(assets.length);
+      if (firstPolicyId === undefined) {
+        firstPolicyId = policyId;
+      } else {
+        (policyIds ??= [firstPolicyId]).push(policyId);
+        (policyStarts ??= [0]).push(assets.length);
+      }
       decodeTokens(cursor, policyId, assets);
     } while (cursor.nextMember());
   }
   if (lovelace === undefined) cursor.reject('value without ada');
   if (!policiesInOrder && policyIds !== undefined && policyStarts !== undefined) assets = regroupPolicies(assets, policyIds, policyStarts);
-  return { lovelace, assets };
+  return { address: '', lovelace, assets };
 }
 
 /** `{"lovelace": n}` (other keys ignored, as the reference does). */

@@ -47,7 +47,28 @@ export function hasControlByte(bytes: Uint8Array): boolean {
   if (wordCount > 0) {
     const words = new Int32Array(bytes.buffer, bytes.byteOffset + head, wordCount);
     let found = 0;
-    for (let index = 0; index < wordCount; index++) {
+    let index = 0;
+    // Eight words per iteration: the loop's own overhead is a fifth of the time otherwise.
+    for (const unrolledEnd = wordCount & ~7; index < unrolledEnd; index += 8) {
+      const w0 = words[index] as number;
+      const w1 = words[index + 1] as number;
+      const w2 = words[index + 2] as number;
+      const w3 = words[index + 3] as number;
+      const w4 = words[index + 4] as number;
+      const w5 = words[index + 5] as number;
+      const w6 = words[index + 6] as number;
+      const w7 = words[index + 7] as number;
+      found |=
+        ((w0 - 0x20202020) & ~w0) |
+        ((w1 - 0x20202020) & ~w1) |
+        ((w2 - 0x20202020) & ~w2) |
+        ((w3 - 0x20202020) & ~w3) |
+        ((w4 - 0x20202020) & ~w4) |
+        ((w5 - 0x20202020) & ~w5) |
+        ((w6 - 0x20202020) & ~w6) |
+        ((w7 - 0x20202020) & ~w7);
+    }
+    for (; index < wordCount; index++) {
       const word = words[index] as number;
       found |= (word - 0x20202020) & ~word;
     }

@@ -26,6 +26,20 @@ export interface LocalPostgresOptions {
 
 const PASSWORD = 'postgres';
 
+/**
+ * The server another process (the local stack) runs on this data directory, read from its postmaster.pid
+ * (line 1 the pid, line 4 the port); undefined when none runs. Stopping the result leaves that server alone.
+ */
+export async function runningLocalPostgres(dataDir: string): Promise<LocalPostgres | undefined> {
+  const lockFile = path.join(path.resolve(dataDir), 'postmaster.pid');
+  if (!existsSync(lockFile)) return undefined;
+  const lines = (await readFile(lockFile, 'utf8').catch(() => '')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !Number.isInteger(port) || port <= 0) return undefined;
+  return { url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`, port, stop: async () => undefined };
+}
+
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const dataDir = path.resolve(options.dataDir);
   const port = options.port ?? (await freePort());

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { startLocalPostgres, type LocalPostgres } from './embedded-postgres.js';
+import { runningLocalPostgres, startLocalPostgres, type LocalPostgres } from './embedded-postgres.js';
 
 export interface LocalDatabase {
   url: string;
@@ -13,16 +13,25 @@ export interface LocalDatabase {
 const LOCAL_DATA_DIR = '.data/postgres';
 const LOCAL_DATABASE = 'payment_monitor';
 
+export interface OpenLocalDatabaseOptions {
+  /**
+   * Use the embedded server the local stack already runs on .data/postgres instead of refusing (the CLI next to
+   * `npm start`). The stack itself never shares: two stacks would follow two different chains into one database.
+   */
+  attachToRunning?: boolean;
+}
+
 /**
  * The database of local runs: DATABASE_URL when set; otherwise an embedded PostgreSQL whose data persists
  * in .data/postgres between runs, with a `payment_monitor` database created on first use.
  */
-export async function openLocalDatabase(): Promise<LocalDatabase> {
+export async function openLocalDatabase(options: OpenLocalDatabaseOptions = {}): Promise<LocalDatabase> {
   const configured = process.env.DATABASE_URL;
   if (configured) {
     return { url: configured, description: redactUrl(configured), embedded: false, stop: async () => undefined };
   }
-  const server: LocalPostgres = await startLocalPostgres({ dataDir: LOCAL_DATA_DIR, persistent: true, port: localPort() });
+  const running = options.attachToRunning ? await runningLocalPostgres(LOCAL_DATA_DIR) : undefined;
+  const server: LocalPostgres = running ?? (await startLocalPostgres({ dataDir: LOCAL_DATA_DIR, persistent: true, port: localPort() }));
   const admin = new pg.Client({ connectionString: server.url });
   await admin.connect();
   try {

@@ -70,7 +70,8 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new Error('--limit must be a positive whole number');
 
-  const database = await openLocalDatabase();
+  // Next to a running `npm start`, the CLI uses its database server rather than refusing to start a second one.
+  const database = await openLocalDatabase({ attachToRunning: true });
   const pool = createPool({ connectionString: database.url, max: 1, applicationName: 'payment-monitor-cli' });
   try {
     // The local embedded database is brought up to date here; a configured one is migrated by its deploy

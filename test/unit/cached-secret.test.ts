@@ -54,4 +54,19 @@ describe('CachedSecret', () => {
     expect(await secret.read()).toEqual({ password: 'password-1' });
     expect(state.reads).toBe(2);
   });
+
+  it('keeps using an expired value when the read after the TTL fails, but a refresh still insists', async () => {
+    const { state, readSecret } = versionedSecret();
+    let now = 0;
+    const secret = new CachedSecret({ secretId: 'db', readSecret, ttlMs: 300_000, now: () => now });
+    await secret.read();
+    now += 300_000;
+    state.failNext = true;
+    expect(await secret.read()).toEqual({ password: 'password-1' });
+    expect(state.reads).toBe(2);
+    state.failNext = true;
+    await expect(secret.refresh()).rejects.toThrow('Secrets Manager unreachable');
+    state.version = 2;
+    expect(await secret.read()).toEqual({ password: 'password-2' });
+  });
 });

@@ -32,10 +32,20 @@ export class CachedSecret {
     this.now = now;
   }
 
-  /** The cached fields while they are younger than the TTL, otherwise a fresh read. */
+  /**
+   * The cached fields while they are younger than the TTL, otherwise a fresh read. When that read fails (Secrets
+   * Manager unreachable or throttling) the older value is still the best there is: a TTL expiry alone must not
+   * cut the database off. Only refresh(), asked for after the database refused the value, insists on a new one.
+   */
   async read(): Promise<SecretFields> {
-    if (this.cached && this.now() - this.cached.readAt < this.ttlMs) return this.cached.fields;
-    return this.refresh();
+    const cached = this.cached;
+    if (cached && this.now() - cached.readAt < this.ttlMs) return cached.fields;
+    try {
+      return await this.refresh();
+    } catch (error) {
+      if (cached) return cached.fields;
+      throw error;
+    }
   }
 
   /** Reads the secret again now. A failed read keeps nothing, so the next call tries again. */

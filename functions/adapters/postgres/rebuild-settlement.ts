@@ -3,12 +3,12 @@
  * Each statement is set-based; when no rebuild runs, the only cost is one lookup of a tiny table.
  *
  * Cost while a rebuild runs: each settling statement reads only held rows whose block is at or below the applied
- * height (through the index on block_height, migration 0006); the one read of the whole held set is the count
- * that tells when the rebuild is complete, once per engine transaction (not measured for very deep rebuilds). That set stays small whatever
- * the rebuild's depth: a held row at or below the applied height is settled by the step that confirms it again
- * or finds it gone (at most CONFIRMATIONS blocks later), except one waiting for a payment of the same output in
- * another block to be confirmed or rolled back, which is rare. The rows above the applied height, the bulk of a
- * deep rebuild, are not read until the chain reaches them.
+ * height (through the index on block_height, migration 0006). Those stay few whatever the rebuild's depth: such a
+ * row is settled by the step that confirms it again or finds it gone (at most CONFIRMATIONS blocks later), except
+ * one waiting for a payment of the same output in another block to be confirmed or rolled back, which is rare.
+ * The rows above the applied height, the bulk of a deep rebuild, are not read until the chain reaches them. The
+ * one read of the whole held set is the count that tells when the rebuild is complete, once per engine
+ * transaction (not measured for very deep rebuilds).
  */
 import type pg from 'pg';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';

@@ -20,6 +20,8 @@ export const LogEvent = {
   reconciliationSuperseded: 'reconciliation_superseded',
   /** An invocation failed on a run that stays running for a retry (attempt n of the allowed number). */
   reconciliationAttemptFailed: 'reconciliation_attempt_failed',
+  /** An invocation failed and could not even count its attempt (the database unreachable): the run stays as it was. */
+  reconciliationAttemptUnrecorded: 'reconciliation_attempt_unrecorded',
   /** A chunk still compared while the database lagged the node after the retries: what it held is too_recent. */
   reconciliationChunkLagging: 'reconciliation_chunk_lagging',
   hotWalletBalance: 'hot_wallet_balance',

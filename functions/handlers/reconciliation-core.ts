@@ -7,13 +7,14 @@
  *
  * One run at a time: a start while a run is going reports that run and does nothing, except that a daily or
  * on-demand start ends a running reconnect run (an extra look must not cost the day's run), and that a start
- * takes over a running run nobody advanced for `staleAfterMs` (its invocation timed out or crashed) or whose last
- * attempt failed. A continuation of a run that has ended, or that another invocation is advancing, changes
- * nothing.
+ * takes over a running run nobody advanced for `staleAfterMs` (its invocation timed out, crashed, or failed
+ * without being able to say so) or whose last attempt failed (one start per failure). A continuation of a run
+ * that has ended, or that another invocation is advancing, changes nothing.
  *
- * Failures: an invocation that fails (Ogmios or the database unreachable) counts a failed attempt on the run and
- * rethrows; the run stays running, so Lambda's retry of the same event resumes it from its cursor. After
- * `maxFailedAttempts` attempts in a row without progress the run is failed.
+ * Failures: an invocation that fails (Ogmios or the database unreachable) counts one failed attempt on the run
+ * and rethrows; the run stays running, so Lambda's retry of the same event resumes it from its cursor. After
+ * `maxFailedAttempts` attempts in a row without progress the run is failed. When the database is what failed,
+ * the attempt cannot be counted: the run looks untouched, and the retry a minute later finds it stale.
  */
 import { LogEvent } from '../domain/observability.js';
 import type { Logger } from '../domain/ports.js';
@@ -53,16 +54,22 @@ export interface ReconciliationSettings {
   /** RECONCILIATION_TIME_RESERVE_MS: stop and continue in a new invocation when less than this is left. Default 90 s. */
   timeReserveMs: number;
   /**
-   * RECONCILIATION_STALE_AFTER_MS: a running run not updated for this long is taken over by the next start. Longer
-   * than the function's timeout, so that whoever last advanced it has certainly ended. Default 16 minutes.
+   * RECONCILIATION_STALE_AFTER_MS: a running run not updated for this long is taken over by the next start.
+   * Shorter than the minute Lambda waits before retrying a failed event, so that the retry of a start whose
+   * invocation could not count its failure (the database down) takes the run over instead of answering
+   * already_running and ending the retries. Default 45 s.
    */
   staleAfterMs: number;
   /** RECONCILIATION_MAX_FAILED_ATTEMPTS: failed invocations in a row (no chunk recorded) before a run is failed. Default 3. */
   maxFailedAttempts: number;
 }
 
-/** The function's timeout (15 minutes) plus a minute. */
-export const DEFAULT_STALE_AFTER_MS = 16 * 60_000;
+/**
+ * Below Lambda's one-minute wait before its first retry. A live invocation records a chunk every few seconds; one
+ * quiet for longer (a slow chunk, the balance check) may be taken over by a start, which is safe (every write is
+ * guarded by the cursor it started from) and only costs the duplicated chunk.
+ */
+export const DEFAULT_STALE_AFTER_MS = 45_000;
 /** Lambda's asynchronous invocation tries an event three times: the last retry's failure fails the run. */
 export const DEFAULT_MAX_FAILED_ATTEMPTS = 3;
 
@@ -91,6 +98,8 @@ export interface ReconciliationCoreOptions {
 }
 
 export const DEFAULT_TIMEOUT_MARGIN_MS = 5_000;
+/** The timeout watch counts no failure on a run updated this recently: a chunk was just recorded, the run is moving. */
+export const MOVING_WITHIN_MS = 1_000;
 
 export interface ReconciliationOutcome {
   status: 'completed' | 'continuing' | 'already_running' | 'already_finished' | 'superseded' | 'not_found';
@@ -130,14 +139,26 @@ export async function handleReconciliation(event: unknown, options: Reconciliati
   // A chunk stuck past the time reserve (a hung query) would end in a Lambda timeout, silently: the run would
   // look alive until it is stale. Just before the timeout, count the attempt as failed, so that Lambda's retry
   // of this event takes the run over at once.
+  // One invocation counts at most one failed attempt: the hung call may still reject after the watch counted.
+  let noted = false;
+  const noteOnce = async (runId: bigint, reason: string, store: { unlessUpdatedWithinMs?: number } = {}): Promise<void> => {
+    if (noted) return;
+    noted = true;
+    await noteFailedAttempt(runId, reason, options, store);
+  };
   const watchFor = options.remainingTimeMs() - (options.timeoutMarginMs ?? DEFAULT_TIMEOUT_MARGIN_MS);
   const timeoutWatch =
-    watchFor > 0 ? setTimeout(() => void noteFailedAttempt(run.id, 'timed out: the invocation ran out of time in a chunk', options), watchFor) : undefined;
+    watchFor > 0
+      ? setTimeout(
+          () => void noteOnce(run.id, 'timed out: the invocation ran out of time in a chunk', { unlessUpdatedWithinMs: MOVING_WITHIN_MS }),
+          watchFor,
+        )
+      : undefined;
   let progress;
   try {
     progress = await options.runner.advance(run, () => options.remainingTimeMs() > options.timeReserveMs);
   } catch (error) {
-    await noteFailedAttempt(run.id, error instanceof Error ? error.message : String(error), options);
+    await noteOnce(run.id, error instanceof Error ? error.message : String(error));
     throw error; // Lambda retries the event: a start takes the run over, a continuation continues it
   } finally {
     clearTimeout(timeoutWatch);
@@ -150,7 +171,7 @@ export async function handleReconciliation(event: unknown, options: Reconciliati
         await options.continueLater(progress.run.id);
       } catch (error) {
         // Nobody would continue it: Lambda's retry of this event will, or the run fails after the last attempt.
-        await noteFailedAttempt(progress.run.id, `could not continue: ${error instanceof Error ? error.message : String(error)}`, options);
+        await noteOnce(progress.run.id, `could not continue: ${error instanceof Error ? error.message : String(error)}`);
         throw error;
       }
       logger.info(LogEvent.reconciliationContinued, describeRun(progress.run));
@@ -161,12 +182,31 @@ export async function handleReconciliation(event: unknown, options: Reconciliati
 }
 
 /** Counts the failed attempt; the run fails only when it was the last one allowed. */
-async function noteFailedAttempt(runId: bigint, reason: string, options: ReconciliationCoreOptions): Promise<void> {
+async function noteFailedAttempt(
+  runId: bigint,
+  reason: string,
+  options: ReconciliationCoreOptions,
+  store: { unlessUpdatedWithinMs?: number },
+): Promise<void> {
   const { runs, logger, maxFailedAttempts } = options;
-  const run = await runs.noteFailure(runId, reason, maxFailedAttempts).catch(() => null);
-  if (run?.status === 'running') {
+  let run: ReconciliationRun | null;
+  try {
+    run = await runs.noteFailure(runId, reason, maxFailedAttempts, store);
+  } catch (error) {
+    // Most likely the database is what failed. The run stays running as it was; the retry finds it stale.
+    logger.error(LogEvent.reconciliationAttemptUnrecorded, {
+      run_id: runId.toString(),
+      reason,
+      unrecorded_because: error instanceof Error ? error.message : String(error),
+    });
+    return;
+  }
+  if (run === null) {
+    // Already ended by someone else, or moving (the watch saw a chunk just recorded): nothing to count.
+    logger.warn(LogEvent.reconciliationAttemptFailed, { run_id: runId.toString(), reason, counted: false });
+  } else if (run.status === 'running') {
     logger.warn(LogEvent.reconciliationAttemptFailed, { reason, attempt: run.failedAttempts, max_attempts: maxFailedAttempts, ...describeRun(run) });
   } else {
-    logger.error(LogEvent.reconciliationFailed, { run_id: runId.toString(), reason, ...(run ? describeRun(run) : {}) });
+    logger.error(LogEvent.reconciliationFailed, { reason, ...describeRun(run) });
   }
 }

@@ -9,13 +9,14 @@ import { ChainSyncClient } from '../../functions/adapters/ogmios/chain-sync-clie
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
 import { OgmiosReconciliationLedger } from '../../functions/adapters/ogmios/reconciliation-ledger.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
+import { createPool } from '../../functions/adapters/postgres/pool.js';
 import { loadResumePoints } from '../../functions/adapters/postgres/resume-points.js';
 import { PostgresReconciliationRecords } from '../../functions/adapters/postgres/reconciliation-records.js';
 import { PostgresReconciliationRuns } from '../../functions/adapters/postgres/reconciliation-runs.js';
 import { LogEvent, Metric } from '../../functions/domain/observability.js';
 import type { ChainLedger, ReconciliationRun, ReconciliationTrigger } from '../../functions/domain/reconciliation/ports.js';
 import { ReconciliationRunner } from '../../functions/domain/reconciliation/reconciliation-runner.js';
-import { handleReconciliation } from '../../functions/handlers/reconciliation-core.js';
+import { handleReconciliation, readReconciliationSettings } from '../../functions/handlers/reconciliation-core.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
@@ -501,15 +502,20 @@ describe('failures and takeovers', () => {
     expect(await invoke({ runId: run!.id.toString() })).toMatchObject({ status: 'already_finished' });
   });
 
-  it('an invocation stuck in a chunk counts a failed attempt just before its timeout, so that the retry takes the run over', async () => {
+  it('an invocation stuck in a chunk counts a failed attempt just before its timeout, once even if the hung call fails after, so that the retry takes the run over', async () => {
     const stuckAt = 2;
     let queries = 0;
+    let failHungCall: (error: Error) => void = () => undefined;
     const stuck = runner({
       chunkSize: 2,
-      // The second UTxO query never answers (a hung connection): the invocation would end in a Lambda timeout.
-      chain: (real) => ({ tip: () => real.tip(), utxoAt: (addresses) => (++queries === stuckAt ? new Promise<never>(() => undefined) : real.utxoAt(addresses)) }),
+      // The second UTxO query hangs (a hung connection) until the test makes it fail.
+      chain: (real) => ({
+        tip: () => real.tip(),
+        utxoAt: (addresses) => (++queries === stuckAt ? new Promise<never>((_, reject) => (failHungCall = reject)) : real.utxoAt(addresses)),
+      }),
     });
-    const timeLeft = 5_100;
+    // The watch fires 1.5 s in: past the 1 s in which it takes a recent update for progress.
+    const timeLeft = 6_500;
     const startedAt = Date.now();
     const invocation = core(stuck, { remainingTimeMs: () => timeLeft - (Date.now() - startedAt), timeReserveMs: 1_000, timeoutMarginMs: 5_000 })({});
     invocation.catch(() => undefined);
@@ -517,6 +523,11 @@ describe('failures and takeovers', () => {
       timeout: 5_000,
       interval: 20,
     });
+    // The hung call gives up before Lambda ends the invocation: the same invocation counts no second attempt.
+    failHungCall(new Error('ogmios: connection reset at last'));
+    await expect(invocation).rejects.toThrow(/at last/);
+    expect((await stuck.runs.recent(1))[0]).toMatchObject({ status: 'running', failedAttempts: 1, error: expect.stringMatching(/timed out/) });
+    expect(stuck.logger.events(LogEvent.reconciliationAttemptFailed)).toHaveLength(1);
 
     const retry = await core(runner({ chunkSize: 2 }))({});
     expect(retry).toMatchObject({ status: 'completed', run: { trigger: 'daily', addresses: 13, chunks: 7 } });
@@ -536,6 +547,91 @@ describe('failures and takeovers', () => {
     await f.db.pool.query("UPDATE reconciliation_runs SET updated_at = now() - interval '61 seconds' WHERE id = $1", [runId.toString()]);
     expect(await retry({})).toMatchObject({ status: 'completed', run: { run_id: runId.toString(), trigger: 'daily' } });
     expect((await timedOut.runs.find(runId))!.counts).toEqual(uninterrupted.counts);
+  });
+});
+
+describe('failures and takeovers: run bookkeeping', () => {
+  it('a database outage that keeps the failed attempt from being counted: the retry a minute later takes the run over', async () => {
+    const uninterrupted = (await reconcile({ chunkSize: 2, trigger: 'daily' })).run;
+    // The failing invocation reaches the database through its own pool, which goes away mid-run.
+    const outagePool = createPool({ connectionString: f.db.url, max: 2 });
+    let queries = 0;
+    const logger = new RecordingLogger();
+    const failing = new ReconciliationRunner({
+      records: new PostgresReconciliationRecords(outagePool),
+      chain: ((real: ChainLedger): ChainLedger => ({
+        tip: () => real.tip(),
+        utxoAt: async (addresses) => {
+          if (++queries === 3) await outagePool.end();
+          return real.utxoAt(addresses);
+        },
+      }))(new OgmiosReconciliationLedger(ledgerClient())),
+      runs: new PostgresReconciliationRuns(outagePool),
+      logger,
+      metrics: new InMemoryMetrics(),
+      chunkSize: 2,
+      sleep: async () => undefined,
+    });
+    const settings = readReconciliationSettings({}); // the deployed defaults
+    const invoke = (reconciliation: ReconciliationRunner, runs: PostgresReconciliationRuns) =>
+      handleReconciliation({}, { runner: reconciliation, runs, logger, continueLater: async () => undefined, remainingTimeMs: () => 1e9, ...settings });
+
+    await expect(invoke(failing, new PostgresReconciliationRuns(outagePool))).rejects.toThrow(/pool/);
+    const runs = new PostgresReconciliationRuns(f.db.pool);
+    const [untouched] = await runs.recent(1);
+    expect(untouched).toMatchObject({ status: 'running', failedAttempts: 0, counts: { chunks: 2 } });
+    // Not "failed": the run is still running, and nothing could be counted.
+    expect(logger.events(LogEvent.reconciliationFailed)).toEqual([]);
+    expect(logger.events(LogEvent.reconciliationAttemptUnrecorded)).toMatchObject([
+      { level: 'error', fields: { run_id: untouched!.id.toString(), unrecorded_because: expect.stringMatching(/pool/) } },
+    ]);
+
+    // Lambda's first retry of the event comes a minute after the failure; the database is back.
+    await f.db.pool.query("UPDATE reconciliation_runs SET updated_at = updated_at - interval '60 seconds' WHERE id = $1", [untouched!.id.toString()]);
+    const retried = await invoke(runner({ chunkSize: 2 }).runner, runs);
+    expect(retried).toMatchObject({ status: 'completed', run: { run_id: untouched!.id.toString(), trigger: 'daily' } });
+    expect((await runs.find(untouched!.id))!.counts).toEqual(uninterrupted.counts);
+    expect(logger.events(LogEvent.reconciliationResumed)).toMatchObject([{ fields: { reason: 'stale' } }]);
+  });
+
+  it('a failed attempt lets one start take the run over, not every start that follows', async () => {
+    const { runs } = runner();
+    const longAgo = 15 * 60_000; // nothing is stale here: only the failure can let a start in
+    const started = await runs.start('daily', longAgo);
+    if (!('started' in started)) throw new Error('expected a new run');
+    const id = started.started.id;
+    await runs.noteFailure(id, 'ogmios: connection reset', 3);
+
+    const concurrent = await Promise.all([runs.start('daily', longAgo), runs.start('daily', longAgo)]);
+    expect(concurrent.filter((outcome) => 'resumed' in outcome)).toMatchObject([{ resumed: { id }, reason: 'failed_attempt' }]);
+    expect(concurrent.filter((outcome) => 'alreadyRunning' in outcome)).toMatchObject([{ alreadyRunning: { id } }]);
+    expect(await runs.start('on_demand', longAgo)).toMatchObject({ alreadyRunning: { id } });
+
+    // A new failure lets one start in again.
+    await runs.noteFailure(id, 'ogmios: connection reset', 3);
+    expect(await runs.start('on_demand', longAgo)).toMatchObject({ resumed: { id, failedAttempts: 2 }, reason: 'failed_attempt' });
+    expect(await runs.start('on_demand', longAgo)).toMatchObject({ alreadyRunning: { id } });
+  });
+
+  it('the timeout watch counts no failed attempt on a run updated a moment ago (a chunk just recorded)', async () => {
+    const { runs } = runner();
+    const started = await runs.start('daily', 60_000);
+    if (!('started' in started)) throw new Error('expected a new run');
+    const id = started.started.id;
+    expect(await runs.noteFailure(id, 'timed out', 3, { unlessUpdatedWithinMs: 60_000 })).toBeNull();
+    expect(await runs.find(id)).toMatchObject({ status: 'running', failedAttempts: 0, error: null });
+
+    await f.db.pool.query("UPDATE reconciliation_runs SET updated_at = now() - interval '2 minutes' WHERE id = $1", [id.toString()]);
+    expect(await runs.noteFailure(id, 'timed out', 3, { unlessUpdatedWithinMs: 60_000 })).toMatchObject({ failedAttempts: 1, error: 'timed out' });
+  });
+
+  it('a completed run shows no failed attempts left over from a retried failure', async () => {
+    const { runs } = runner();
+    const started = await runs.start('daily', 60_000);
+    if (!('started' in started)) throw new Error('expected a new run');
+    // A failure after the last chunk (in the balance check) is followed by no chunk that would reset the count.
+    await runs.noteFailure(started.started.id, 'database: connection reset', 3);
+    expect(await runs.finish(started.started.id, { status: 'completed' })).toMatchObject({ status: 'completed', failedAttempts: 0, error: null });
   });
 });
 

@@ -62,14 +62,20 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
       }
       if (running) {
         // Taking a run over is safe even if its invocation is still alive: chunks are recorded against the cursor.
-        const takeOver = await client.query<RunRow & { stale: boolean }>(
-          `UPDATE reconciliation_runs SET invocations = invocations + 1, updated_at = now()
-            WHERE id = $1 AND (failed_attempts > 0 OR updated_at < now() - make_interval(secs => $2::double precision / 1000))
-        RETURNING *, (failed_attempts = 0) AS stale`,
+        // A failed attempt lets one start take over: only while nobody touched the run since the failure. The
+        // takeover's clock_timestamp() (not now(), this transaction's start, which may precede a failure noted
+        // while it waited for the row lock) puts updated_at past failed_at, so the next start finds it used.
+        const takeOver = await client.query<RunRow & { after_failure: boolean }>(
+          `UPDATE reconciliation_runs AS run SET invocations = run.invocations + 1, updated_at = clock_timestamp()
+             FROM (SELECT id, (failed_attempts > 0 AND updated_at <= failed_at) AS after_failure
+                     FROM reconciliation_runs WHERE id = $1) AS old_row
+            WHERE run.id = old_row.id
+              AND (old_row.after_failure OR run.updated_at < now() - make_interval(secs => $2::double precision / 1000))
+        RETURNING run.*, old_row.after_failure`,
           [running.id.toString(), staleAfterMs],
         );
         const taken = takeOver.rows[0];
-        if (taken) return { resumed: runFromRow(taken), reason: taken.stale ? 'stale' : 'failed_attempt' };
+        if (taken) return { resumed: runFromRow(taken), reason: taken.after_failure ? 'failed_attempt' : 'stale' };
         return { alreadyRunning: runFromRow(running) };
       }
       const inserted = await client.query<RunRow>(
@@ -96,14 +102,21 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
     );
   }
 
-  async noteFailure(id: bigint, error: string, maxFailedAttempts: number): Promise<ReconciliationRun | null> {
+  async noteFailure(
+    id: bigint,
+    error: string,
+    maxFailedAttempts: number,
+    options: { unlessUpdatedWithinMs?: number } = {},
+  ): Promise<ReconciliationRun | null> {
     const { rows } = await this.pool.query<RunRow>(
       `UPDATE reconciliation_runs
-          SET failed_attempts = failed_attempts + 1, error = $2, updated_at = now(),
+          SET failed_attempts = failed_attempts + 1, error = $2, updated_at = now(), failed_at = now(),
               status = CASE WHEN failed_attempts + 1 >= $3 THEN 'failed' ELSE status END,
               finished_at = CASE WHEN failed_attempts + 1 >= $3 THEN now() END
-        WHERE id = $1 AND status = 'running' RETURNING *`,
-      [id.toString(), error.slice(0, 2000), maxFailedAttempts],
+        WHERE id = $1 AND status = 'running'
+          AND ($4::double precision IS NULL OR updated_at < now() - make_interval(secs => $4::double precision / 1000))
+    RETURNING *`,
+      [id.toString(), error.slice(0, 2000), maxFailedAttempts, options.unlessUpdatedWithinMs ?? null],
     );
     return rows[0] ? runFromRow(rows[0]) : null;
   }
@@ -206,7 +219,8 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
 
   async finish(id: bigint, outcome: { status: 'completed' } | { status: 'failed'; error: string }): Promise<ReconciliationRun | null> {
     const { rows } = await this.pool.query<RunRow>(
-      `UPDATE reconciliation_runs SET status = $2, error = $3, finished_at = now(), updated_at = now()
+      `UPDATE reconciliation_runs SET status = $2, error = $3, finished_at = now(), updated_at = now(),
+              failed_attempts = CASE WHEN $2 = 'completed' THEN 0 ELSE failed_attempts END
         WHERE id = $1 AND status = 'running' RETURNING *`,
       [id.toString(), outcome.status, outcome.status === 'failed' ? outcome.error.slice(0, 2000) : null],
     );

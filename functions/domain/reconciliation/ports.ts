@@ -101,7 +101,7 @@ export interface ComparedChunk {
 export type StartOutcome =
   /** A new run; `supersededRun` is the reconnect run it ended to take the slot. */
   | { started: ReconciliationRun; supersededRun?: ReconciliationRun }
-  /** The running run, taken over: nobody advanced it for `staleAfterMs`, or its last attempt failed. */
+  /** The running run, taken over: nobody advanced it for `staleAfterMs`, or its last attempt failed (once per failure). */
   | { resumed: ReconciliationRun; reason: 'stale' | 'failed_attempt' }
   | { alreadyRunning: ReconciliationRun };
 
@@ -109,7 +109,7 @@ export type StartOutcome =
 export interface ReconciliationRunStore {
   /**
    * Starts a run unless one is running. A running one is taken over (resumed from its cursor) when nobody
-   * advanced it for `staleAfterMs` or its last attempt failed; a running reconnect run is ended (failed,
+   * advanced it for `staleAfterMs` or its last attempt failed and no start took it over since; a running reconnect run is ended (failed,
    * "superseded") when a full run starts. Otherwise the running run is reported.
    */
   start(trigger: ReconciliationTrigger, staleAfterMs: number): Promise<StartOutcome>;
@@ -118,9 +118,10 @@ export interface ReconciliationRunStore {
   noteInvocation(id: bigint): Promise<void>;
   /**
    * Records a failed attempt on a running run: it stays running (a retry resumes from its cursor) until
-   * `maxFailedAttempts` attempts in a row failed, then it is failed. Null when the run was no longer running.
+   * `maxFailedAttempts` attempts in a row failed, then it is failed. Null when the run was no longer running, or
+   * when it was updated within `unlessUpdatedWithinMs` (it is moving: a chunk was just recorded).
    */
-  noteFailure(id: bigint, error: string, maxFailedAttempts: number): Promise<ReconciliationRun | null>;
+  noteFailure(id: bigint, error: string, maxFailedAttempts: number, options?: { unlessUpdatedWithinMs?: number }): Promise<ReconciliationRun | null>;
   /**
    * Adds a chunk's counts and discrepancies (at most `detailLimit` discrepancy rows per run) and moves the cursor,
    * atomically, only if the run is running with its cursor at `chunk.fromCursor`. Returns how many of the

@@ -45,10 +45,11 @@ export class PostgresPaymentStore implements PaymentStore {
   }
 }
 
-const PAYMENT_COLUMNS = `tx_hash, output_index, address, amount_lovelace, assets, reference_type, reference_id,
+/** The columns a Payment is read from (also by the rebuild settlement). */
+export const PAYMENT_COLUMNS = `tx_hash, output_index, address, amount_lovelace, assets, reference_type, reference_id,
                          user_id, block_height, block_slot, block_time`;
 
-interface PaymentRow {
+export interface PaymentRow {
   tx_hash: string;
   output_index: number;
   address: string;
@@ -354,21 +355,25 @@ export function assetsFromJson(json: Record<string, Record<string, string>>): As
   );
 }
 
+export function paymentFromRow(row: PaymentRow): Payment {
+  return {
+    txId: row.tx_hash,
+    index: row.output_index,
+    address: row.address,
+    lovelace: row.amount_lovelace,
+    assets: assetsFromJson(row.assets),
+    referenceType: row.reference_type,
+    referenceId: row.reference_id,
+    userId: row.user_id,
+    blockHeight: row.block_height,
+    blockSlot: row.block_slot,
+    blockTime: row.block_time,
+  };
+}
+
 function sortedPayments(rows: PaymentRow[]): Payment[] {
   return rows
-    .map((row) => ({
-      txId: row.tx_hash,
-      index: row.output_index,
-      address: row.address,
-      lovelace: row.amount_lovelace,
-      assets: assetsFromJson(row.assets),
-      referenceType: row.reference_type,
-      referenceId: row.reference_id,
-      userId: row.user_id,
-      blockHeight: row.block_height,
-      blockSlot: row.block_slot,
-      blockTime: row.block_time,
-    }))
+    .map(paymentFromRow)
     .sort((a, b) =>
       a.blockHeight !== b.blockHeight
         ? (a.blockHeight < b.blockHeight ? -1 : 1)

@@ -12,12 +12,8 @@
  */
 import type pg from 'pg';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
-import type { Payment } from '../../domain/ports.js';
-import { assetsFromJson } from './payment-store.js';
+import { PAYMENT_COLUMNS, paymentFromRow, type PaymentRow } from './payment-store.js';
 import { reversalDebitsSql } from './reversal-debits.js';
-
-const PAYMENT_COLUMNS = `tx_hash, output_index, address, amount_lovelace, assets, reference_type, reference_id,
-                         user_id, block_height, block_slot, block_time`;
 
 export async function runningRebuild(client: pg.PoolClient): Promise<RunningRebuild | null> {
   const { rows } = await client.query<{ id: bigint; point_height: bigint; target_height: bigint; progress_logged_height: bigint }>({
@@ -100,8 +96,8 @@ export async function settleHeldPayments(
   const { rows } = await client.query<{ held: number }>('SELECT count(*)::int AS held FROM rebuild_held_payments');
   return {
     refound: refound.rowCount ?? 0,
-    reversed: gone.rows.filter((row) => row.status === 'confirmed' && !row.moved).map(toPayment),
-    rolledBack: gone.rows.filter((row) => row.status !== 'confirmed' || row.moved).map(toPayment),
+    reversed: gone.rows.filter((row) => row.status === 'confirmed' && !row.moved).map(paymentFromRow),
+    rolledBack: gone.rows.filter((row) => row.status !== 'confirmed' || row.moved).map(paymentFromRow),
     stillHeld: rows[0]!.held,
   };
 }
@@ -124,34 +120,4 @@ export async function saveRebuildProgress(client: pg.PoolClient, runId: bigint, 
       update.completed,
     ],
   );
-}
-
-interface PaymentRow {
-  tx_hash: string;
-  output_index: number;
-  address: string;
-  amount_lovelace: bigint;
-  assets: Record<string, Record<string, string>>;
-  reference_type: string;
-  reference_id: string;
-  user_id: string | null;
-  block_height: bigint;
-  block_slot: bigint;
-  block_time: Date;
-}
-
-function toPayment(row: PaymentRow): Payment {
-  return {
-    txId: row.tx_hash,
-    index: row.output_index,
-    address: row.address,
-    lovelace: row.amount_lovelace,
-    assets: assetsFromJson(row.assets),
-    referenceType: row.reference_type,
-    referenceId: row.reference_id,
-    userId: row.user_id,
-    blockHeight: row.block_height,
-    blockSlot: row.block_slot,
-    blockTime: row.block_time,
-  };
 }

@@ -148,8 +148,6 @@ export interface HeldPaymentsSettlement {
   reversed: Payment[];
   /** Not found by their confirmation depth, had been pending: rolled back. */
   rolledBack: Payment[];
-  /** Still waiting for the chain to settle them. */
-  stillHeld: number;
 }
 
 export interface RebuildProgressUpdate {
@@ -166,6 +164,8 @@ export interface RebuildSettlementTransaction {
   /** The running rebuild, locked for this transaction; null when none runs (the usual case). */
   runningRebuild(): Promise<RunningRebuild | null>;
   settleHeldPayments(appliedHeight: bigint, confirmations: bigint, actor: string): Promise<HeldPaymentsSettlement>;
+  /** Payments still waiting for the chain to settle them (a read of the whole held set). */
+  heldPaymentCount(): Promise<number>;
   saveRebuildProgress(runId: bigint, update: RebuildProgressUpdate): Promise<void>;
 }
 
@@ -173,6 +173,8 @@ export interface RebuildStep {
   run: RunningRebuild;
   appliedHeight: bigint;
   settlement: HeldPaymentsSettlement;
+  /** Payments still held; counted only when it decides completion or goes into a progress line, else null. */
+  stillHeld: number | null;
   /** A multiple of 1,000 blocks past the point was crossed: time for a rebuild_progress line. */
   progressMark: boolean;
   completed: boolean;
@@ -190,7 +192,9 @@ export async function settleRebuildStep(
   const settlement = await tx.settleHeldPayments(appliedHeight, confirmations, actor);
   const progressMark = crossesProgressMark(run.pointHeight, run.progressLoggedHeight, appliedHeight);
   // Complete once the chain is back where it was and every held payment is settled one way or the other.
-  const completed = appliedHeight >= run.targetHeight && settlement.stillHeld === 0;
+  const backAtTarget = appliedHeight >= run.targetHeight;
+  const stillHeld = backAtTarget || progressMark ? await tx.heldPaymentCount() : null;
+  const completed = backAtTarget && stillHeld === 0;
   await tx.saveRebuildProgress(run.runId, {
     progressHeight: appliedHeight,
     progressLoggedHeight: progressMark ? appliedHeight : run.progressLoggedHeight,
@@ -199,7 +203,7 @@ export async function settleRebuildStep(
     rolledBack: settlement.rolledBack.length,
     completed,
   });
-  return { run, appliedHeight, settlement, progressMark, completed };
+  return { run, appliedHeight, settlement, stillHeld, progressMark, completed };
 }
 
 export function crossesProgressMark(pointHeight: bigint, loggedHeight: bigint, appliedHeight: bigint): boolean {
@@ -239,7 +243,7 @@ export function reportRebuildStep(step: RebuildStep, blocksApplied: number, { lo
     applied_height: appliedHeight,
     blocks_rederived: appliedHeight > run.pointHeight ? appliedHeight - run.pointHeight : 0n,
     percent: progressPercent(run.pointHeight, run.targetHeight, appliedHeight),
-    payments_held: settlement.stillHeld,
+    payments_held: step.stillHeld,
   };
   if (step.progressMark) logger.info(LogEvent.rebuildProgress, fields);
   if (step.completed) logger.info(LogEvent.rebuildCompleted, fields);

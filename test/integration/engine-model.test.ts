@@ -444,6 +444,7 @@ function faultyTransaction(tx: EngineTransaction, step: Step): EngineTransaction
     forgetBlocksBelow: (height) => step('forgetBlocksBelow', () => tx.forgetBlocksBelow(height)),
     runningRebuild: () => step('runningRebuild', () => tx.runningRebuild()),
     settleHeldPayments: (height, confirmations, actor) => step('settleHeldPayments', () => tx.settleHeldPayments(height, confirmations, actor)),
+    heldPaymentCount: () => step('heldPaymentCount', () => tx.heldPaymentCount()),
     saveRebuildProgress: (runId, update) => step('saveRebuildProgress', () => tx.saveRebuildProgress(runId, update)),
   };
 }

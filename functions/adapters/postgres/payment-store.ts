@@ -17,7 +17,7 @@ import { PaymentTransactionFilter, RegisteredAddressFilter } from './candidate-f
 import { inTransaction } from './pool.js';
 import { reversalDebitsSql } from './reversal-debits.js';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
-import { runningRebuild, saveRebuildProgress, settleHeldPayments } from './rebuild-settlement.js';
+import { heldPaymentCount, runningRebuild, saveRebuildProgress, settleHeldPayments } from './rebuild-settlement.js';
 
 export interface PostgresPaymentStoreOptions {
   /** How deep a rollback can reach; spends within it stay in the spend filter. */
@@ -318,6 +318,10 @@ export class PostgresEngineTransaction implements EngineTransaction {
 
   settleHeldPayments(appliedHeight: bigint, confirmations: bigint, actor: string): Promise<HeldPaymentsSettlement> {
     return settleHeldPayments(this.client, appliedHeight, confirmations, actor);
+  }
+
+  heldPaymentCount(): Promise<number> {
+    return heldPaymentCount(this.client);
   }
 
   saveRebuildProgress(runId: bigint, update: RebuildProgressUpdate): Promise<void> {

@@ -7,8 +7,8 @@
  * row is settled by the step that confirms it again or finds it gone (at most CONFIRMATIONS blocks later), except
  * one waiting for a payment of the same output in another block to be confirmed or rolled back, which is rare.
  * The rows above the applied height, the bulk of a deep rebuild, are not read until the chain reaches them. The
- * one read of the whole held set is the count that tells when the rebuild is complete, once per engine
- * transaction (not measured for very deep rebuilds).
+ * one read of the whole held set, the count, is made only when the chain is back at the target height (it
+ * decides completion) or on a progress line.
  */
 import type pg from 'pg';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
@@ -93,13 +93,16 @@ export async function settleHeldPayments(
      SELECT ${PAYMENT_COLUMNS}, status, moved FROM gone`,
     [confirmations.toString(), appliedHeight.toString(), actor],
   );
-  const { rows } = await client.query<{ held: number }>('SELECT count(*)::int AS held FROM rebuild_held_payments');
   return {
     refound: refound.rowCount ?? 0,
     reversed: gone.rows.filter((row) => row.status === 'confirmed' && !row.moved).map(paymentFromRow),
     rolledBack: gone.rows.filter((row) => row.status !== 'confirmed' || row.moved).map(paymentFromRow),
-    stillHeld: rows[0]!.held,
   };
+}
+
+export async function heldPaymentCount(client: pg.PoolClient): Promise<number> {
+  const { rows } = await client.query<{ held: number }>('SELECT count(*)::int AS held FROM rebuild_held_payments');
+  return rows[0]!.held;
 }
 
 export async function saveRebuildProgress(client: pg.PoolClient, runId: bigint, update: RebuildProgressUpdate): Promise<void> {

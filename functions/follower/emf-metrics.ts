@@ -11,10 +11,10 @@
  * - an observation is written with every value of the interval.
  */
 import { Metrics as PowertoolsMetrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import type { MetricDimensions, Metrics } from '../domain/ports.js';
+import { recordMetric, unitOf } from '../adapters/powertools/emf-record.js';
+import { METRICS_NAMESPACE } from '../adapters/powertools/settings.js';
 
-export const METRICS_NAMESPACE = 'PaymentMonitor';
 export const DEFAULT_METRICS_INTERVAL_MS = 60_000;
 
 export interface EmfMetricsOptions {
@@ -81,33 +81,17 @@ export class EmfMetrics implements Metrics {
 
   /** Writes one EMF document for the metrics without dimensions of their own, one per metric with them. */
   publish(): void {
-    for (const { name, dimensions, value } of this.gauges.values()) this.record(name, unitOf(name, MetricUnit.NoUnit), value, dimensions);
+    for (const { name, dimensions, value } of this.gauges.values()) recordMetric(this.powertools, name, unitOf(name, MetricUnit.NoUnit), value, dimensions);
     for (const series of this.counters.values()) {
-      this.record(series.name, unitOf(series.name, MetricUnit.Count), series.sum, series.dimensions);
+      recordMetric(this.powertools, series.name, unitOf(series.name, MetricUnit.Count), series.sum, series.dimensions);
       series.sum = 0;
     }
     for (const [key, series] of this.observations) {
-      for (const value of series.values) this.record(series.name, unitOf(series.name, MetricUnit.NoUnit), value, series.dimensions);
+      for (const value of series.values) recordMetric(this.powertools, series.name, unitOf(series.name, MetricUnit.NoUnit), value, series.dimensions);
       this.observations.delete(key);
     }
     if (this.powertools.hasStoredMetrics()) this.powertools.publishStoredMetrics();
   }
-
-  private record(name: string, unit: MetricUnitName, value: number, dimensions: MetricDimensions | undefined): void {
-    if (dimensions && Object.keys(dimensions).length > 0) {
-      // A document's dimensions apply to all its metrics: one with dimensions of its own is a document of its own.
-      this.powertools.singleMetric().addDimensions(dimensions).addMetric(name, unit, value);
-      return;
-    }
-    this.powertools.addMetric(name, unit, value);
-  }
-}
-
-/** CloudWatch ties a unit to a metric name, so it follows from the name's suffix where there is a telling one. */
-function unitOf(name: string, fallback: MetricUnitName): MetricUnitName {
-  if (name.endsWith('_seconds')) return MetricUnit.Seconds;
-  if (name.endsWith('_bytes')) return MetricUnit.Bytes;
-  return fallback;
 }
 
 function seriesKey(name: string, dimensions: MetricDimensions | undefined): string {

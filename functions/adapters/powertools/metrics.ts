@@ -1,16 +1,13 @@
 import { Metrics as PowertoolsMetrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import type { MetricDimensions, Metrics } from '../../domain/ports.js';
+import { hasDimensions, recordMetric, unitOf } from './emf-record.js';
 import { METRICS_NAMESPACE, type ObservabilitySettings } from './settings.js';
 
 /**
- * The domain's Metrics on Powertools Metrics (CloudWatch EMF on stdout). Metrics without dimensions of their
- * own are buffered and written by publish(), once per invocation; one with dimensions (payments by reference
- * type) is written at once as its own EMF document, since a document's dimensions apply to all its metrics.
- *
- * A value with dimensions of its own is also recorded without them: CloudWatch never adds series up across a
- * dimension for an alarm, so "no payment detected for 6 h" or "any payment reversed" needs the service/stage
- * series of all reference types, while the dashboard keeps the per-reference-type ones.
+ * The domain's Metrics on Powertools Metrics (CloudWatch EMF on stdout), written as emf-record.ts says: values
+ * are buffered and written by publish(), once per invocation; one with dimensions of its own (payments by
+ * reference type) is written at once as its own EMF document, and also buffered without them.
  */
 export class LambdaMetrics implements Metrics {
   constructor(readonly powertools: PowertoolsMetrics) {}
@@ -37,25 +34,15 @@ export class LambdaMetrics implements Metrics {
     if (this.powertools.hasStoredMetrics()) this.powertools.publishStoredMetrics();
   }
 
+  /**
+   * A value with dimensions of its own is also recorded without them: CloudWatch never adds series up across a
+   * dimension for an alarm, so "no payment detected for 6 h" or "any payment reversed" needs the service/stage
+   * series of all reference types, while the dashboard keeps the per-reference-type ones.
+   */
   private record(name: string, unit: MetricUnitName, value: number, dimensions: MetricDimensions | undefined): void {
-    // A metric must never fail the work it measures; CloudWatch rejects NaN and infinities anyway.
-    if (!Number.isFinite(value)) return;
-    if (dimensions && Object.keys(dimensions).length > 0) {
-      this.powertools.singleMetric().addDimensions(dimensions).addMetric(name, unit, value);
-    }
-    this.powertools.addMetric(name, unit, value);
+    recordMetric(this.powertools, name, unit, value, dimensions);
+    if (hasDimensions(dimensions)) recordMetric(this.powertools, name, unit, value, undefined);
   }
-}
-
-/**
- * CloudWatch ties a unit to a metric name, so the unit follows from the name alone (the suffixes of
- * functions/domain/observability.ts); the method only decides for names without a telling suffix.
- */
-function unitOf(name: string, fallback: MetricUnitName): MetricUnitName {
-  if (name.endsWith('_seconds')) return MetricUnit.Seconds;
-  if (name.endsWith('_bytes')) return MetricUnit.Bytes;
-  if (name.endsWith('_blocks')) return MetricUnit.Count;
-  return fallback;
 }
 
 export function createLambdaMetrics(settings: ObservabilitySettings): LambdaMetrics {

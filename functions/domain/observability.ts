@@ -8,6 +8,15 @@ export const LogEvent = {
   rollback: 'rollback',
   blocksApplied: 'blocks_applied',
   staleEventDropped: 'stale_event_dropped',
+  /** A message of the current leader session applied already (a repeated delivery): acknowledged, nothing changed. */
+  duplicateEventDropped: 'duplicate_event_dropped',
+  /** The processor acknowledged a message it could not apply and made the leader follow again from the database. */
+  pipelineRecovered: 'pipeline_recovered',
+  /** Recoveries kept failing: the processor applies nothing until an operator resumes the pipeline. */
+  pipelineHalted: 'pipeline_halted',
+  /** A message acknowledged without being applied because the pipeline is halted (the chain re-derives it on resume). */
+  pipelineHaltedMessageDropped: 'pipeline_halted_message_dropped',
+  pipelineResumed: 'pipeline_resumed',
   reconciliationDiscrepancy: 'reconciliation_discrepancy',
   reconciliationSuccess: 'reconciliation_success',
   balanceMismatch: 'balance_mismatch',
@@ -47,6 +56,13 @@ export const Metric = {
   rollbacks: 'rollbacks',
   rollbackDepth: 'rollback_depth_blocks',
   staleEventsDropped: 'stale_events_dropped',
+  duplicateEventsDropped: 'duplicate_events_dropped',
+  /** A divergence or a poison message resolved by re-deriving from Ogmios (dimension kind: divergence | poison). */
+  pipelineRecoveries: 'pipeline_recoveries',
+  /** 1 while the pipeline is halted (the processor per message, the health function every minute), else 0. */
+  pipelineHalted: 'pipeline_halted',
+  /** The health function, every minute: 1 when the database answered, 0 when it did not. */
+  databaseReachable: 'database_reachable',
   /** Per reconciliation run: discrepancies found (missing, extra, amount or asset mismatch); alarms above 0. */
   reconciliationDiscrepancies: 'reconciliation_discrepancies',
   reconciliationMatched: 'reconciliation_matched',

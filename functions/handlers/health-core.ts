@@ -5,7 +5,8 @@
  *   readiness rule (database answers, lag within MAX_READY_LAG_BLOCKS);
  * - a scheduled run (EventBridge Scheduler, every minute): sync_height and sync_lag_blocks as metrics. The
  *   processor reports the same gauges, but only while it processes; this run keeps measuring when it has
- *   stopped, which is when the lag alarm matters.
+ *   stopped, which is when the lag alarm matters. Every run also writes database_reachable (1 or 0: the
+ *   DatabaseUnreachable alarm) and, when the database answered, pipeline_halted (1 or 0: PipelineHalted).
  *
  * The lag is measured against the live tip from Ogmios when one is configured; otherwise against the tip the
  * engine last recorded in sync_state, which stops moving with the processor, so sync_state_age_seconds (time
@@ -17,7 +18,8 @@ import { jsonSafe } from '../adapters/observability/json-logger.js';
 import type { Network } from '../domain/network.js';
 import { Metric } from '../domain/observability.js';
 import type { Clock, Logger, Metrics } from '../domain/ports.js';
-import { assessReadiness, type Readiness, type RebuildUnderWay } from '../domain/readiness.js';
+import { assessReadiness, type PipelineHalt, type Readiness, type RebuildUnderWay } from '../domain/readiness.js';
+import { pipelineHaltOf, type HaltColumns } from '../adapters/postgres/readiness-probe.js';
 import { readRunningRebuild } from '../adapters/postgres/rebuild-store.js';
 
 export interface HealthCoreOptions {
@@ -39,6 +41,8 @@ export interface SyncObservation {
   syncStateAgeSeconds: number | null;
   /** Why the database did not answer, when it did not. */
   databaseError?: string;
+  /** The pipeline's halt, when halted; null when it is not, or when the database did not answer (unknown). */
+  halt: PipelineHalt | null;
 }
 
 export const HealthMetric = {
@@ -52,7 +56,7 @@ export const HealthLogEvent = {
   syncMeasured: 'sync_measured',
 } as const;
 
-interface SyncStateRow {
+interface SyncStateRow extends HaltColumns {
   last_block_height: bigint | null;
   network_tip_height: bigint | null;
   updated_at: Date;
@@ -63,9 +67,10 @@ export async function observeSync(options: HealthCoreOptions): Promise<SyncObser
   const [stored, liveTip] = await Promise.all([readSyncState(options), readLiveTip(options)]);
   if ('databaseError' in stored) {
     const readiness = assessReadiness({ databaseReachable: false, appliedHeight: null, networkTipHeight: null });
-    return { readiness, tipSource: 'none', syncStateAgeSeconds: null, databaseError: stored.databaseError };
+    return { readiness, tipSource: 'none', syncStateAgeSeconds: null, databaseError: stored.databaseError, halt: null };
   }
   const { state } = stored;
+  const halt = pipelineHaltOf(state ?? undefined);
   // A relay that lags behind what the follower already saw must not make the engine look closer to the tip.
   const storedTip = state?.network_tip_height ?? null;
   const tip = liveTip !== undefined && (storedTip === null || liveTip >= storedTip) ? liveTip : storedTip;
@@ -76,9 +81,10 @@ export async function observeSync(options: HealthCoreOptions): Promise<SyncObser
     networkTipHeight: tip,
     ...(options.maxReadyLagBlocks === undefined ? {} : { maxLagBlocks: options.maxReadyLagBlocks }),
     rebuild: stored.rebuild,
+    halt,
   });
   const syncStateAgeSeconds = state ? Math.max(0, Math.round((options.clock.now().getTime() - state.updated_at.getTime()) / 1000)) : null;
-  return { readiness, tipSource, syncStateAgeSeconds };
+  return { readiness, tipSource, syncStateAgeSeconds, halt };
 }
 
 /** GET /, /health, /health/ready: readiness (200 or 503). GET /health/live: 200 while the function runs. */
@@ -95,18 +101,25 @@ export async function handleHealthRequest(event: LambdaFunctionURLEvent, options
   return reply(observation.readiness.ready ? 200 : 503, describeObservation(observation, options.network));
 }
 
-/** The scheduled run: the lag and height gauges, whatever state the processor is in. */
+/**
+ * The scheduled run: the lag and height gauges, whatever state the processor is in; database_reachable on every
+ * run (a run that writes nothing, because the function failed or did not run, is missing data, which the
+ * DatabaseUnreachable alarm treats as breaching); pipeline_halted whenever the database answered.
+ */
 export async function recordSyncLag(options: HealthCoreOptions): Promise<Record<string, unknown>> {
   const observation = await observeSync(options);
   const { readiness } = observation;
   const { metrics, logger } = options;
-  if (observation.databaseError !== undefined) {
+  const databaseAnswered = observation.databaseError === undefined;
+  metrics.gauge(Metric.databaseReachable, databaseAnswered ? 1 : 0);
+  if (!databaseAnswered) {
     // No lag can be measured: the alarm on sync_lag_blocks must treat missing data as breaching, and this
-    // counter says why it is missing.
+    // counter says why it is missing. Whether the pipeline is halted is unknown, so pipeline_halted is not written.
     metrics.count(HealthMetric.databaseUnreachable);
     logger.error(HealthLogEvent.databaseUnreachable, { reason: observation.databaseError });
     return describeObservation(observation, options.network);
   }
+  metrics.gauge(Metric.pipelineHalted, observation.halt ? 1 : 0);
   const applied = readiness.synced_height ?? null;
   const tip = readiness.tip_height ?? null;
   if (applied !== null) metrics.gauge(Metric.syncHeight, Number(applied));
@@ -126,7 +139,9 @@ export function isFunctionUrlRequest(event: unknown): event is LambdaFunctionURL
 
 async function readSyncState({ db }: HealthCoreOptions): Promise<{ state: SyncStateRow | null; rebuild: RebuildUnderWay | null } | { databaseError: string }> {
   try {
-    const { rows } = await db.query<SyncStateRow>('SELECT last_block_height, network_tip_height, updated_at FROM sync_state WHERE id = 1');
+    const { rows } = await db.query<SyncStateRow>(
+      'SELECT last_block_height, network_tip_height, updated_at, halted_at, halted_reason FROM sync_state WHERE id = 1',
+    );
     return { state: rows[0] ?? null, rebuild: await readRunningRebuild(db) };
   } catch (error) {
     return { databaseError: error instanceof Error ? error.message : String(error) };

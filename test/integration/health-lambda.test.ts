@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import type { LambdaFunctionURLResult } from 'aws-lambda';
 import { createLambdaMetrics } from '../../functions/adapters/powertools/metrics.js';
 import { Metric } from '../../functions/domain/observability.js';
+import { probeReadiness } from '../../functions/adapters/postgres/readiness-probe.js';
 import {
   handleHealthRequest,
   HealthLogEvent,
@@ -39,6 +40,21 @@ afterEach(async () => f.db.drop());
 
 function options(overrides: Partial<HealthCoreOptions> = {}): HealthCoreOptions {
   return { db: f.db.pool, network: 'mainnet', logger, metrics, clock: { now: () => new Date() }, ...overrides };
+}
+
+const HALT_REASON = 'poison: 3 recoveries in a row at height 120 without progress';
+
+/** What the processor writes when recoveries keep failing (migration 0008's columns). */
+async function haltPipeline(): Promise<Date> {
+  const { rows } = await f.db.pool.query<{ halted_at: Date }>(
+    'UPDATE sync_state SET halted_at = now(), halted_reason = $1 WHERE id = 1 RETURNING halted_at',
+    [HALT_REASON],
+  );
+  return rows[0]!.halted_at;
+}
+
+async function resumePipeline(): Promise<void> {
+  await f.db.pool.query('UPDATE sync_state SET halted_at = NULL, halted_reason = NULL WHERE id = 1');
 }
 
 /** The engine applies blocks up to this height, seeing the network at the chain's tip (150). */
@@ -80,6 +96,25 @@ describe('health over the function URL', () => {
     expect(logger.events(HealthLogEvent.networkTipUnavailable)[0]!.fields.reason).toBe('connect ECONNREFUSED');
   });
 
+  it('is not ready while the pipeline is halted, whatever the lag, and says since when and why', async () => {
+    await applyUpTo(140);
+    const haltedAt = await haltPipeline();
+    expect(await get('/health/ready')).toEqual({
+      status: 503,
+      body: expect.objectContaining({
+        ready: false,
+        status: 'not_ready',
+        reason: 'pipeline_halted',
+        halted_at: haltedAt.toISOString(),
+        halted_reason: HALT_REASON,
+        synced_height: '140',
+        lag: 10,
+      }),
+    });
+    await resumePipeline();
+    expect(await get('/health/ready')).toMatchObject({ status: 200, body: { ready: true, lag: 10 } });
+  });
+
   it('is not ready when the database does not answer', async () => {
     const db = { query: () => Promise.reject(new Error('connection terminated')) };
     expect(await get('/health/ready', { db })).toMatchObject({ status: 503, body: { reason: 'database_unreachable' } });
@@ -115,10 +150,40 @@ describe('the scheduled lag measurement', () => {
     expect(logger.events(HealthLogEvent.syncMeasured).at(-1)!.fields).toMatchObject({ lag: 80, tip_source: 'ogmios' });
   });
 
-  it('counts a failed measurement when the database does not answer, and records no lag', async () => {
+  it('writes database_reachable 1 and pipeline_halted 0 on every run while the database answers and nothing is halted', async () => {
+    await applyUpTo(100);
+    const gauge = vi.spyOn(metrics, 'gauge');
+    for (let run = 0; run < 3; run++) await recordSyncLag(options());
+    const written = (name: string) => gauge.mock.calls.filter(([metric]) => metric === name).map(([, value]) => value);
+    expect(written(Metric.databaseReachable)).toEqual([1, 1, 1]);
+    expect(written(Metric.pipelineHalted)).toEqual([0, 0, 0]);
+  });
+
+  it('writes database_reachable even before the engine applied anything (the alarm must not see a gap)', async () => {
+    await recordSyncLag(options());
+    const { gauges } = metrics.snapshot();
+    expect(gauges).toMatchObject({ [Metric.databaseReachable]: 1, [Metric.pipelineHalted]: 0 });
+    expect(gauges).not.toHaveProperty(Metric.syncLag);
+  });
+
+  it('writes pipeline_halted 1 while sync_state.halted_at is set, and 0 again after the resume', async () => {
+    await applyUpTo(120);
+    const haltedAt = await haltPipeline();
+    const halted = await recordSyncLag(options());
+    expect(metrics.snapshot().gauges).toMatchObject({ [Metric.pipelineHalted]: 1, [Metric.databaseReachable]: 1, [Metric.syncHeight]: 120 });
+    expect(halted).toMatchObject({ reason: 'pipeline_halted', halted_at: haltedAt.toISOString(), halted_reason: HALT_REASON });
+    expect(logger.events(HealthLogEvent.syncMeasured).at(-1)!.fields).toMatchObject({ reason: 'pipeline_halted', halted_reason: HALT_REASON });
+    await resumePipeline();
+    await recordSyncLag(options());
+    expect(metrics.snapshot().gauges[Metric.pipelineHalted]).toBe(0);
+  });
+
+  it('counts a failed measurement when the database does not answer: database_reachable 0, no lag, no halt state', async () => {
     const db = { query: () => Promise.reject(new Error('timeout')) };
     await recordSyncLag(options({ db }));
-    expect(metrics.snapshot()).toMatchObject({ gauges: {}, counters: { [HealthMetric.databaseUnreachable]: 1 } });
+    expect(metrics.snapshot()).toMatchObject({ gauges: { [Metric.databaseReachable]: 0 }, counters: { [HealthMetric.databaseUnreachable]: 1 } });
+    // Whether the pipeline is halted is unknown: writing 0 would clear a PipelineHalted alarm that may be right.
+    expect(Object.keys(metrics.snapshot().gauges)).toEqual([Metric.databaseReachable]);
     expect(logger.events(HealthLogEvent.databaseUnreachable)).toEqual([{ level: 'error', event: HealthLogEvent.databaseUnreachable, fields: { reason: 'timeout' } }]);
   });
 
@@ -135,6 +200,40 @@ describe('the scheduled lag measurement', () => {
     expect(metricValues(documents, Metric.syncLag)).toEqual([{ value: 30, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
     expect(metricValues(documents, Metric.syncHeight)).toEqual([{ value: 120, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
     expect(documents[0]!._aws.CloudWatchMetrics[0]!.Metrics).toContainEqual({ Name: Metric.syncLag, Unit: 'Count' });
+    // The series the DatabaseUnreachable and PipelineHalted alarms watch: service + stage, no other dimension.
+    expect(metricValues(documents, Metric.databaseReachable)).toEqual([{ value: 1, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
+    expect(metricValues(documents, Metric.pipelineHalted)).toEqual([{ value: 0, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
+  });
+
+  it('writes database_reachable 0 as EMF when the database does not answer', async () => {
+    const emf = createLambdaMetrics({ serviceName: 'payment-monitor', stage: 'test', logLevel: 'info' });
+    const db = { query: () => Promise.reject(new Error('connect ETIMEDOUT')) };
+    const { lines } = await captureOutput(async () => {
+      await recordSyncLag(options({ db, metrics: emf }));
+      emf.publish();
+    });
+    const documents = emfDocuments(lines);
+    expect(metricValues(documents, Metric.databaseReachable)).toEqual([{ value: 0, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
+    expect(metricValues(documents, Metric.pipelineHalted)).toEqual([]);
+  });
+});
+
+describe('the readiness probe the follower and the local stack use', () => {
+  it('is not ready while the pipeline is halted, with the reason, and ready after the resume', async () => {
+    await applyUpTo(145);
+    const haltedAt = await haltPipeline();
+    expect(await probeReadiness(f.db.pool, () => 150n)).toEqual({
+      ready: false,
+      status: 'not_ready',
+      reason: 'pipeline_halted',
+      synced_height: 145n,
+      tip_height: 150n,
+      lag: 5,
+      halted_at: haltedAt,
+      halted_reason: HALT_REASON,
+    });
+    await resumePipeline();
+    expect(await probeReadiness(f.db.pool, () => 150n)).toEqual({ ready: true, status: 'ready', synced_height: 145n, tip_height: 150n, lag: 5 });
   });
 });
 

@@ -22,6 +22,7 @@ export class PrivateBucketConfigError extends Error {
  */
 export class PrivateBucket extends Construct {
   readonly bucket: Bucket;
+  readonly lifecycleRules: readonly LifecycleRule[];
 
   constructor(scope: Construct, id: string, props: PrivateBucketProps) {
     super(scope, id);
@@ -29,6 +30,7 @@ export class PrivateBucket extends Construct {
     for (const rule of props.lifecycleRules) {
       if (rule.expiration === undefined) throw new PrivateBucketConfigError(`PrivateBucket "${id}": lifecycle rule ${rule.id ?? '(unnamed)'} must expire its objects`);
     }
+    this.lifecycleRules = props.lifecycleRules;
     this.bucket = new Bucket(this, 'Bucket', {
       bucketName: props.bucketName,
       encryption: BucketEncryption.S3_MANAGED,
@@ -40,5 +42,18 @@ export class PrivateBucket extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     acknowledgeNag(this.bucket, 'S1', props.noAccessLogsReason);
+  }
+
+  /**
+   * The soonest an object under `keyPrefix` can expire: the shortest expiry of the enabled rules that may apply to
+   * such keys (no prefix, or a prefix overlapping it; other filters are ignored, so the answer errs on the short
+   * side). `undefined` when no rule applies: those objects are kept.
+   */
+  expiryOf(keyPrefix: string): Duration | undefined {
+    const applying = this.lifecycleRules.filter(
+      (rule) => rule.enabled !== false && (!rule.prefix || keyPrefix.startsWith(rule.prefix) || rule.prefix.startsWith(keyPrefix)),
+    );
+    const expiries = applying.map((rule) => rule.expiration!);
+    return expiries.reduce<Duration | undefined>((shortest, expiry) => (shortest === undefined || expiry.toSeconds() < shortest.toSeconds() ? expiry : shortest), undefined);
   }
 }

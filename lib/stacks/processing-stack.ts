@@ -8,7 +8,7 @@ import { HouseFunction } from '../constructs/house-function.js';
 import { resourceName } from '../naming.js';
 import type { DataStack } from './data-stack.js';
 import { acknowledgeNag } from '../nag.js';
-import { claimCheckObjects, databaseEnvironment, FUNCTION_SUBNETS, grantDatabase } from './runtime-access.js';
+import { CLAIM_CHECK_KEY_PREFIX, claimCheckObjects, databaseEnvironment, FUNCTION_SUBNETS, grantDatabase } from './runtime-access.js';
 
 /** One batch is at most 10 messages of ≤ 50 blocks each; 30 s leaves a wide margin over the measured ~15 ms per 50 blocks. */
 export const PROCESSOR_TIMEOUT = Duration.seconds(30);
@@ -31,11 +31,15 @@ export class ProcessingStack extends Stack {
     const { config, data } = props;
     const name = (part: string) => resourceName(config.stage, part);
 
+    // Retention 14 days and maxReceiveCount 1000 (the construct's defaults): the processor waits out transient
+    // failures itself (retry-schedule.ts), so nothing valid reaches the DLQ while its retention lasts.
     this.chainEvents = new ChainEventQueue(this, 'ChainEvents', {
       queueName: `${name('chain-events')}.fifo`,
       consumerTimeout: PROCESSOR_TIMEOUT,
       encryption: 'sqs',
+      claimCheckExpiry: data.claimCheckBucket.expiryOf(CLAIM_CHECK_KEY_PREFIX),
     });
+    // ChangeMessageVisibility (the processor's retry backoff) comes with the event source's consume grant.
     this.processor = new HouseFunction(this, 'Processor', {
       entry: fileURLToPath(new URL('../../functions/handlers/processor.ts', import.meta.url)),
       functionName: name('processor'),

@@ -3,10 +3,11 @@ import type { LifecycleRule } from 'aws-cdk-lib/aws-s3';
 import { BACKUP_TABLES, type BackupTable } from '../../functions/domain/backup.js';
 
 /**
- * A claim check is read within the queue's retention (4 days) or lands in the DLQ (14 days); kept a little longer
- * so a redriven DLQ message still finds its object.
+ * A message pointing to a claim check lives up to 14 days in the queue, then up to 14 days more in the FIFO DLQ
+ * (whose retention restarts on the move): its object is kept 30 days, so a late or redriven message still finds it.
+ * ChainEventQueue refuses a shorter expiry (queue + DLQ retention + 1 day) at synth.
  */
-export const CLAIM_CHECK_EXPIRY = Duration.days(15);
+export const CLAIM_CHECK_EXPIRY = Duration.days(30);
 
 export const BACKUP_TABLE_NAMES = Object.keys(BACKUP_TABLES) as BackupTable[];
 

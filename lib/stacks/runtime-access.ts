@@ -2,6 +2,8 @@ import { ArnFormat, Aws, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { SubnetType, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { DEFAULT_KEY_PREFIX as CLAIM_CHECK_KEY_PREFIX } from '../../functions/adapters/s3/claim-check-store.js';
+
+export { CLAIM_CHECK_KEY_PREFIX };
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { StageConfig } from '../config.js';
 import { backupBucketName, claimCheckBucketName, type DataStack } from './data-stack.js';

@@ -5,7 +5,8 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ChainEventQueue, ChainEventQueueConfigError } from '../../lib/constructs/chain-event-queue.js';
+import { receivesWithin } from '../../functions/domain/retry-schedule.js';
+import { ChainEventQueue, ChainEventQueueConfigError, type ChainEventQueueProps } from '../../lib/constructs/chain-event-queue.js';
 import { HouseFunction, HouseFunctionConfigError, validateHouseFunctionProps, type HouseFunctionProps } from '../../lib/constructs/house-function.js';
 
 const HEALTH_ENTRY = fileURLToPath(new URL('../../functions/handlers/health.ts', import.meta.url));
@@ -87,10 +88,17 @@ describe('HouseFunction', () => {
   });
 });
 
+/** The stage's claim-check expiry: long enough for any retention this construct accepts. */
+const CLAIM_CHECKS_30_DAYS = Duration.days(30);
+
+function queueProps(overrides: Partial<ChainEventQueueProps> = {}): ChainEventQueueProps {
+  return { consumerTimeout: Duration.seconds(30), claimCheckExpiry: CLAIM_CHECKS_30_DAYS, ...overrides };
+}
+
 describe('ChainEventQueue', () => {
   function synthQueue(encryption: 'kms' | 'sqs' = 'sqs') {
     const stack = newStack();
-    const queue = new ChainEventQueue(stack, 'ChainEvents', { queueName: 'pm-dev-chain-events.fifo', consumerTimeout: Duration.seconds(30), encryption });
+    const queue = new ChainEventQueue(stack, 'ChainEvents', queueProps({ queueName: 'pm-dev-chain-events.fifo', encryption }));
     const processor = inlineFunction(stack, 'Processor', Duration.seconds(30));
     queue.addConsumer(processor);
     return { stack, queue, template: Template.fromStack(stack) };
@@ -105,7 +113,8 @@ describe('ChainEventQueue', () => {
       ContentBasedDeduplication: false,
       VisibilityTimeout: 180,
       SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [stack.getLogicalId(queue.deadLetterQueue.node.defaultChild as never), 'Arn'] }, maxReceiveCount: 5 },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [stack.getLogicalId(queue.deadLetterQueue.node.defaultChild as never), 'Arn'] }, maxReceiveCount: 1000 },
+      MessageRetentionPeriod: 14 * 24 * 3600,
     });
     template.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'pm-dev-chain-events-dlq.fifo',
@@ -140,28 +149,69 @@ describe('ChainEventQueue', () => {
     template.allResourcesProperties('AWS::SQS::Queue', { KmsMasterKeyId: 'alias/aws/sqs' });
   });
 
-  it('honours a custom maxReceiveCount', () => {
+  it('honours a custom maxReceiveCount and retention that the retry schedule fits in', () => {
     const stack = newStack();
-    new ChainEventQueue(stack, 'Q', { consumerTimeout: Duration.seconds(10), maxReceiveCount: 3 });
-    Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }) });
+    // One day: the retry schedule receives a message far fewer than 200 times.
+    new ChainEventQueue(stack, 'Q', queueProps({ consumerTimeout: Duration.seconds(10), maxReceiveCount: 200, retentionPeriod: Duration.days(1) }));
+    Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 200 }),
+      MessageRetentionPeriod: 24 * 3600,
+    });
+  });
+
+  it('refuses a maxReceiveCount the retry schedule reaches within the retention (a valid event would be dead-lettered)', () => {
+    const receives = receivesWithin(14 * 24 * 3600);
+    expect(receives).toBeGreaterThan(700);
+    expect(receives).toBeLessThan(1000);
+    const create = (maxReceiveCount: number) => () => new ChainEventQueue(newStack(), 'Q', queueProps({ maxReceiveCount }));
+    expect(create(5)).toThrow(ChainEventQueueConfigError);
+    expect(create(receives)).toThrow(
+      new RegExp(`maxReceiveCount \\(${receives}\\) must exceed the ${receives} receives the processor's retry schedule makes within the retention \\(14 days\\)`),
+    );
+    expect(create(receives + 1)).not.toThrow();
+    // A shorter retention needs fewer receives: the same check, against that retention.
+    const oneDay = receivesWithin(24 * 3600);
+    expect(() => new ChainEventQueue(newStack(), 'Q', queueProps({ maxReceiveCount: oneDay, retentionPeriod: Duration.days(1) }))).toThrow(/retention \(1 day\)/);
+  });
+
+  it('refuses a retention outside the SQS limits', () => {
+    expect(() => new ChainEventQueue(newStack(), 'Q', queueProps({ retentionPeriod: Duration.days(15) }))).toThrow(
+      /retentionPeriod must be between 60 seconds and 14 days, the SQS limits \(got 15 days\)/,
+    );
+    expect(() => new ChainEventQueue(newStack(), 'Q', queueProps({ retentionPeriod: Duration.seconds(59) }))).toThrow(/retentionPeriod must be between/);
+  });
+
+  it('refuses claim checks that expire before a message pointing to one can (queue + DLQ retention + 1 day)', () => {
+    const create = (claimCheckExpiry: Duration | undefined, retentionPeriod?: Duration) => () =>
+      new ChainEventQueue(newStack(), 'ChainEvents', queueProps({ claimCheckExpiry, ...(retentionPeriod ? { retentionPeriod } : {}) }));
+    expect(create(Duration.days(15))).toThrow(ChainEventQueueConfigError);
+    expect(create(Duration.days(15))).toThrow(
+      /ChainEventQueue "ChainEvents": claim checks expire after 15 days, but a message pointing to one may live 14 days in the queue and then 14 days in the DLQ \(a FIFO DLQ restarts the clock on the move\); the claim-check lifecycle expiry must be at least 29 days/,
+    );
+    expect(create(Duration.days(28))).toThrow(/must be at least 29 days/);
+    expect(create(Duration.days(29))).not.toThrow();
+    // A shorter queue retention asks for less; objects that never expire always outlive their messages.
+    expect(create(Duration.days(16), Duration.days(1))).not.toThrow();
+    expect(create(Duration.days(15), Duration.days(1))).toThrow(/must be at least 16 days/);
+    expect(create(undefined)).not.toThrow();
   });
 
   it('requires the .fifo suffix on a given queue name', () => {
-    expect(() => new ChainEventQueue(newStack(), 'Q', { queueName: 'pm-dev-chain-events', consumerTimeout: Duration.seconds(30) })).toThrow(
+    expect(() => new ChainEventQueue(newStack(), 'Q', queueProps({ queueName: 'pm-dev-chain-events' }))).toThrow(
       /queueName must end with "\.fifo" \(got "pm-dev-chain-events"\)/,
     );
   });
 
   it('throws naming both values when the visibility timeout is under 6 × the consumer timeout', () => {
-    const create = () => new ChainEventQueue(newStack(), 'Q', { consumerTimeout: Duration.seconds(30), visibilityTimeout: Duration.seconds(179) });
+    const create = () => new ChainEventQueue(newStack(), 'Q', queueProps({ visibilityTimeout: Duration.seconds(179) }));
     expect(create).toThrow(ChainEventQueueConfigError);
     expect(create).toThrow(/visibilityTimeout \(2 minutes 59 seconds\) must be at least 6 × consumerTimeout \(30 seconds\) = 180 seconds/);
-    expect(() => new ChainEventQueue(newStack(), 'Q', { consumerTimeout: Duration.seconds(30), visibilityTimeout: Duration.seconds(180) })).not.toThrow();
+    expect(() => new ChainEventQueue(newStack(), 'Q', queueProps({ visibilityTimeout: Duration.seconds(180) }))).not.toThrow();
   });
 
   it('refuses a consumer whose timeout × 6 exceeds the visibility timeout', () => {
     const stack = newStack();
-    const queue = new ChainEventQueue(stack, 'Q', { consumerTimeout: Duration.seconds(30) });
+    const queue = new ChainEventQueue(stack, 'Q', queueProps());
     expect(() => queue.addConsumer(inlineFunction(stack, 'Slow', Duration.seconds(31)))).toThrow(
       /visibilityTimeout \(3 minutes\) must be at least 6 × timeout of TestStack\/Slow \(31 seconds\)/,
     );
@@ -169,7 +219,7 @@ describe('ChainEventQueue', () => {
 
   it('validates batch size and max concurrency ranges', () => {
     const stack = newStack();
-    const queue = new ChainEventQueue(stack, 'Q', { consumerTimeout: Duration.seconds(30) });
+    const queue = new ChainEventQueue(stack, 'Q', queueProps());
     const fn = inlineFunction(stack, 'Fn', Duration.seconds(30));
     expect(() => queue.addConsumer(fn, { batchSize: 11 })).toThrow(/batchSize must be between 1 and 10 \(got 11\)/);
     expect(() => queue.addConsumer(fn, { maxConcurrency: 1 })).toThrow(/maxConcurrency must be between 2 and 1000 \(got 1\)/);

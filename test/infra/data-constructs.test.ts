@@ -123,3 +123,25 @@ describe('SchemaMigrations bundle', () => {
     expect(readdirSync(assetDir)).toContain('index.mjs');
   }, 60_000);
 });
+
+describe('PrivateBucket.expiryOf', () => {
+  const bucket = (rules: ConstructorParameters<typeof PrivateBucket>[2]['lifecycleRules']) =>
+    new PrivateBucket(newStack(), 'B', { lifecycleRules: rules, noAccessLogsReason: 'a reason long enough to count' });
+
+  it('is the shortest expiry of the enabled rules that may reach keys under the prefix', () => {
+    const b = bucket([
+      { id: 'all', expiration: Duration.days(40) },
+      { id: 'events', prefix: 'chain-events/', expiration: Duration.days(30) },
+      { id: 'some-events', prefix: 'chain-events/ab', expiration: Duration.days(20) },
+      { id: 'other', prefix: 'exports/', expiration: Duration.days(1) },
+      { id: 'off', prefix: 'chain-events/', expiration: Duration.days(2), enabled: false },
+    ]);
+    expect(b.expiryOf('chain-events/')?.toDays()).toBe(20);
+    expect(b.expiryOf('exports/')?.toDays()).toBe(1);
+    expect(b.expiryOf('elsewhere/')?.toDays()).toBe(40);
+  });
+
+  it('is undefined when no rule reaches the prefix (those objects are kept)', () => {
+    expect(bucket([{ id: 'other', prefix: 'exports/', expiration: Duration.days(1) }]).expiryOf('chain-events/')).toBeUndefined();
+  });
+});

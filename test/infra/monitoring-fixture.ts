@@ -8,6 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { DatabaseInstance, DatabaseInstanceEngine, PostgresEngineVersion } from 'aws-cdk-lib/aws-rds';
 import { ChainEventQueue } from '../../lib/constructs/chain-event-queue.js';
+import { CLAIM_CHECK_EXPIRY } from '../../lib/stacks/retention.js';
 import { PaymentMonitorMonitoring, type PaymentMonitorMonitoringProps } from '../../lib/constructs/monitoring/index.js';
 
 export const ACCOUNT = '123456789012';
@@ -30,7 +31,11 @@ export function buildMonitoringStack(overrides: Partial<PaymentMonitorMonitoring
 
 /** The resources of a stage, created in `stack`; the facade's props minus nothing. */
 export function watchedResources(stack: Stack, stage = 'prod'): PaymentMonitorMonitoringProps & { queue: ChainEventQueue } {
-  const queue = new ChainEventQueue(stack, 'ChainEvents', { queueName: `payment-monitor-${stage}-chain-events.fifo`, consumerTimeout: Duration.seconds(30) });
+  const queue = new ChainEventQueue(stack, 'ChainEvents', {
+    queueName: `payment-monitor-${stage}-chain-events.fifo`,
+    consumerTimeout: Duration.seconds(30),
+    claimCheckExpiry: CLAIM_CHECK_EXPIRY,
+  });
   const processor = new LambdaFunction(stack, 'Processor', {
     functionName: `payment-monitor-${stage}-processor`,
     runtime: Runtime.NODEJS_22_X,

@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/follower/config.js';
 import { assertStopTimeoutCovers, FollowerService, FollowerServiceConfigError } from '../../lib/constructs/follower-service.js';
 import { migrationsFingerprint } from '../../lib/constructs/schema-migrations.js';
+import { receivesWithin } from '../../functions/domain/retry-schedule.js';
 import { actionsOf, roleStatements, stageConfig, synthesizeStage, type SynthesizedStage } from './stage-fixture.js';
 
 let dev: SynthesizedStage;
@@ -232,11 +233,11 @@ describe('lease table, buckets and secrets', () => {
     });
   });
 
-  it('expires claim checks after 15 days and backup exports per table (30/7/90 days)', () => {
+  it('expires claim checks after 30 days (queue 14 + DLQ 14 + margin) and backup exports per table (30/7/90 days)', () => {
     const template = dev.templates.data;
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: 'payment-monitor-dev-claim-checks-111111111111',
-      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 15, Status: 'Enabled' })] },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })] },
     });
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: 'payment-monitor-dev-backups-111111111111',
@@ -266,10 +267,32 @@ describe('chain-event queue and processor', () => {
       FifoQueue: true,
       VisibilityTimeout: 180,
       SqsManagedSseEnabled: true,
-      RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
     });
     template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'payment-monitor-dev-chain-events-dlq.fifo', FifoQueue: true, SqsManagedSseEnabled: true });
     template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'payment-monitor-dev-processor', Timeout: 30 });
+  });
+
+  it('keeps chain events 14 days in the queue and 14 in the DLQ, and dead-letters only after 1000 receives', () => {
+    for (const [name, stage] of both()) {
+      const queues = Object.values(stage.templates.processing.findResources('AWS::SQS::Queue')) as { Properties: Record<string, unknown> }[];
+      const byName = new Map(queues.map(({ Properties }) => [Properties.QueueName, Properties]));
+      const main = byName.get(`payment-monitor-${name}-chain-events.fifo`)!;
+      const dlq = byName.get(`payment-monitor-${name}-chain-events-dlq.fifo`)!;
+      expect(main.MessageRetentionPeriod, name).toBe(14 * 24 * 3600);
+      expect(dlq.MessageRetentionPeriod, name).toBe(14 * 24 * 3600);
+      expect(main.RedrivePolicy, name).toMatchObject({ maxReceiveCount: 1000 });
+      // 1000 receives are more than the processor's retry schedule makes in the retention: nothing valid is dead-lettered.
+      expect(receivesWithin(main.MessageRetentionPeriod as number)).toBeLessThan(1000);
+    }
+  });
+
+  it('lets the processor change the visibility of the queue\'s messages (its retry backoff), on that queue only', () => {
+    const statements = roleStatements(dev.templates.processing, 'ProcessorServiceRole');
+    const granting = statements.filter((statement) => actionsOf([statement]).includes('sqs:ChangeMessageVisibility'));
+    expect(granting).toHaveLength(1);
+    const queueId = dev.stage.processing.getLogicalId(dev.stage.processing.chainEvents.queue.node.defaultChild as never);
+    expect(granting[0]!.Effect).toBe('Allow');
+    expect(granting[0]!.Resource).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
   });
 
   it('feeds the processor batches of 10 with partial batch responses and at most 2 concurrent instances', () => {

@@ -81,6 +81,7 @@ export class FollowerService extends Construct {
     assertStopTimeoutCovers(id, stopTimeout, props.shutdownBudget);
     this.stopTimeout = stopTimeout;
 
+    // Container Insights writes the service's RunningTaskCount, which the FollowerTasksBelowTwo alarm watches.
     this.cluster = new Cluster(this, 'Cluster', { vpc: props.vpc, clusterName: props.clusterName, containerInsightsV2: ContainerInsights.ENABLED });
     this.taskDefinition = new FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu,

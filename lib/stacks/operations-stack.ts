@@ -74,7 +74,8 @@ export class OperationsStack extends Stack {
     new FunctionSchedule(this, 'HealthEveryMinute', {
       function: this.health,
       scheduleName: name('health-every-minute'),
-      description: 'Records sync_lag_blocks even when the processor has stopped',
+      // Also the DatabaseUnreachable and PipelineHalted alarms' metrics: their missing data or 0/1 come from this run.
+      description: 'Records sync_lag_blocks, database_reachable and pipeline_halted even when the processor has stopped',
       expression: ScheduleExpression.rate(Duration.minutes(1)),
       retry: EVERY_MINUTE_RETRY,
     });

@@ -40,6 +40,7 @@ describe('alarm thresholds in the stage config', () => {
     ['a duration beyond CloudWatch\'s range', { syncLag: { warning: { forMinutes: 1441 } } }, /forMinutes must be at most 1440/],
     ['enabled that is not a boolean', { syncLag: { warning: { enabled: 'no' } } }, /enabled must be true or false \(got "no"\)/],
     ['a critical level not worse than the warning one', { hotWalletBalance: { critical: { threshold: 60_000 } } }, /critical threshold \(60000\) must be below the warning threshold \(50000\)/],
+    ['a stale-events level not above the queue-age warning', { queueAge: { critical: { threshold: 300 } } }, /alarms\.queueAge: the critical threshold \(300\) must be above the warning threshold \(300\)/],
     ['a section that is not an object', [1], /alarms must be an object of alarm settings/],
   ])('refuses %s', (_name, overrides, message) => {
     const { problems } = resolveAlarmThresholds(overrides);

@@ -74,7 +74,9 @@ function metricOf(alarm: AlarmProperties, created: CreatedAlarm): string {
         ? created.rule.metric.kind === 'queue' && created.rule.metric.queue === 'deadLetter' ? ' (DLQ)' : ' (queue)'
         : alarm.Namespace === 'AWS/Lambda'
           ? created.functionName ? ' (each function)' : ' (processor)'
-          : '';
+          : alarm.Namespace === 'ECS/ContainerInsights'
+            ? ' (follower service)'
+            : '';
   const namespace = alarm.Namespace === 'PaymentMonitor' ? '' : `${alarm.Namespace} `;
   return `${namespace}${alarm.MetricName}${where}, ${alarm.Statistic}`;
 }
@@ -110,16 +112,21 @@ const EXPECTED: string[] = [
   'HotWalletCritical | HotWalletCritical | hot_wallet_balance_ada, Minimum | < 10,000 ADA | 1 min (1 period) | critical | notBreaching',
   ' | DeadLetterQueueNotEmpty | AWS/SQS ApproximateNumberOfMessagesVisible (DLQ), Maximum | > 0 messages | 1 min (1 period) | critical | notBreaching',
   ' | QueueOldestMessageAge | AWS/SQS ApproximateAgeOfOldestMessage (queue), Maximum | > 300s | 5 min (5 × 1 min) | warning | notBreaching',
+  ' | ChainEventsStale | AWS/SQS ApproximateAgeOfOldestMessage (queue), Maximum | > 900s | 1 min (1 period) | critical | notBreaching',
   ' | ProcessorErrors | AWS/Lambda Errors (processor), Sum | > 0 errors | 10 min (2 × 5 min) | warning | notBreaching',
   ' | ProcessorMessagesFailed | messages_failed, Sum | > 0 messages | 10 min (2 × 5 min) | warning | notBreaching',
   ' | ProcessorThrottles | AWS/Lambda Throttles (processor), Sum | > 0 throttles | 10 min (2 × 5 min) | warning | notBreaching',
+  ' | PipelineHalted | pipeline_halted, Maximum | > 0 (1 = halted) | 1 min (1 period) | critical | ignore',
+  ' | PipelineRecoveries | pipeline_recoveries, Sum | > 2 recoveries | 1 h (1 period) | warning | notBreaching',
   ' | <Function>Errors | AWS/Lambda Errors (each function), Sum | > 0 errors | 5 min (1 period) | warning | notBreaching',
   ' | FollowerNoLeader | follower_leader (follower), Sum | < 1 leaders | 5 min (5 × 1 min) | critical | breaching',
   ' | FollowerNotEmitting | follower_events_emitted (follower), Sum | < 1 events | 10 min (2 × 5 min) | warning | breaching',
+  ' | FollowerTasksBelowTwo | ECS/ContainerInsights RunningTaskCount (follower service), Minimum | < 2 tasks | 10 min (10 × 1 min) | warning | breaching',
   ' | ReconciliationDiscrepancies | reconciliation_discrepancies, Maximum | > 0 discrepancies | 1 h (1 period) | critical | ignore',
   ' | BalanceMismatches | balance_mismatches, Maximum | > 0 users | 1 h (1 period) | critical | ignore',
   ' | PaymentReversed | payments_reversed, Sum | > 0 payments | 1 min (1 period) | critical | notBreaching',
   ' | ReconciliationMissed | reconciliation_runs, Sum | < 1 runs | 26 h (26 × 1 h) | warning | breaching',
+  ' | DatabaseUnreachable | database_reachable, Minimum | < 1 (1 = reachable) | 3 min (3 × 1 min) | critical | breaching',
   ' | DatabaseCpuHigh | AWS/RDS CPUUtilization, Average | > 80% | 15 min (3 × 5 min) | warning | notBreaching',
   ' | DatabaseFreeStorageLow | AWS/RDS FreeStorageSpace, Minimum | < 20% free | 10 min (2 × 5 min) | warning | notBreaching',
   ' | DatabaseFreeStorageCritical | AWS/RDS FreeStorageSpace, Minimum | < 10% free | 5 min (1 period) | critical | notBreaching',

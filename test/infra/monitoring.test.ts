@@ -104,6 +104,93 @@ describe('PaymentMonitorMonitoring: the product alarms', () => {
     });
   });
 
+  it('stale chain events: the oldest message of the main queue older than 900 s pages at once (critical), next to the 300 s warning', () => {
+    const critical = { Ref: logicalId(f.stack, f.monitoring.topics.critical as never) };
+    expect(alarms.get('payment-monitor-prod-ChainEventsStale')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(f.stack, f.queue.queue), 'QueueName'] } }],
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 900,
+      Period: 60,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [critical],
+    });
+    expect(alarms.get('payment-monitor-prod-QueueOldestMessageAge')!.AlarmActions).toEqual([{ Ref: logicalId(f.stack, f.monitoring.topics.warning as never) }]);
+  });
+
+  it('database unreachable: database_reachable < 1 in 3 of 3 minutes, missing data breaching, critical (pages within 5 minutes)', () => {
+    const alarm = alarms.get('payment-monitor-prod-DatabaseUnreachable');
+    expect(alarm).toMatchObject({
+      Namespace: 'PaymentMonitor',
+      MetricName: 'database_reachable',
+      Dimensions: LAMBDAS,
+      Statistic: 'Minimum',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      Period: 60,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: logicalId(f.stack, f.monitoring.topics.critical as never) }],
+    });
+    // The bound: the window the alarm needs, plus a minute for the last run and CloudWatch, within 5 minutes.
+    expect(((alarm!.Period as number) * (alarm!.DatapointsToAlarm as number)) / 60 + 1).toBeLessThanOrEqual(5);
+  });
+
+  it('follower tasks below two: Container Insights RunningTaskCount of the service < 2 in every minute for 10 minutes, missing data breaching, warning', () => {
+    expect(alarms.get('payment-monitor-prod-FollowerTasksBelowTwo')).toMatchObject({
+      Namespace: 'ECS/ContainerInsights',
+      MetricName: 'RunningTaskCount',
+      Dimensions: [{ Name: 'ClusterName', Value: 'payment-monitor-prod' }, { Name: 'ServiceName', Value: 'payment-monitor-prod-follower' }],
+      Statistic: 'Minimum',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 2,
+      Period: 60,
+      EvaluationPeriods: 10,
+      DatapointsToAlarm: 10,
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: logicalId(f.stack, f.monitoring.topics.warning as never) }],
+    });
+  });
+
+  it('pipeline halted: pipeline_halted > 0 in one minute, critical, the last state kept while nothing is reported', () => {
+    const alarm = alarms.get('payment-monitor-prod-PipelineHalted');
+    expect(alarm).toMatchObject({
+      Namespace: 'PaymentMonitor',
+      MetricName: 'pipeline_halted',
+      Dimensions: LAMBDAS,
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      Period: 60,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'ignore',
+      AlarmActions: [{ Ref: logicalId(f.stack, f.monitoring.topics.critical as never) }],
+    });
+    expect(alarm!.AlarmDescription).toContain('npm run cli -- pipeline resume');
+    expect(alarm!.AlarmDescription).toContain('{"resumePipeline": true}');
+    expect(alarm!.AlarmDescription).toContain('SELECT * FROM pipeline_recoveries ORDER BY id DESC LIMIT 20');
+  });
+
+  it('pipeline recoveries: more than 2 in an hour over both kinds (the series without the kind dimension), warning', () => {
+    expect(alarms.get('payment-monitor-prod-PipelineRecoveries')).toMatchObject({
+      Namespace: 'PaymentMonitor',
+      MetricName: 'pipeline_recoveries',
+      Dimensions: LAMBDAS,
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 2,
+      Period: 3600,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: logicalId(f.stack, f.monitoring.topics.warning as never) }],
+    });
+  });
+
   it('processor errors, throttles and failed records, each in every 5 minutes for 10 minutes', () => {
     const processor = { Ref: logicalId(f.stack, f.stack.node.findChild('Processor') as never) };
     for (const [name, metric] of [['ProcessorErrors', 'Errors'], ['ProcessorThrottles', 'Throttles']] as const) {

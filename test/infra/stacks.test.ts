@@ -396,6 +396,20 @@ describe('follower service', () => {
     expect(secrets.OGMIOS_API_KEY_SECONDARY).toMatch(/:secondary::"/);
   });
 
+  it('has Container Insights on its cluster (the FollowerTasksBelowTwo alarm reads its RunningTaskCount)', () => {
+    for (const [name, stage] of both()) {
+      stage.templates.ingest.hasResourceProperties('AWS::ECS::Cluster', {
+        ClusterName: `payment-monitor-${name}-cluster`,
+        ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
+      });
+    }
+    const alarms = Object.values(prod.templates.observability.findResources('AWS::CloudWatch::Alarm')) as { Properties: Record<string, unknown> }[];
+    const tasks = alarms.find(({ Properties }) => Properties.AlarmName === 'payment-monitor-prod-FollowerTasksBelowTwo')!.Properties;
+    expect(tasks).toMatchObject({ Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount', Threshold: 2 });
+    // The alarm watches the stage's own follower service, by the cluster and service names the ingest stack exports.
+    expect(JSON.stringify(tasks.Dimensions)).toContain('PaymentMonitor-prod-Ingest:ExportsOutput');
+  });
+
   it('has no ingress at all', () => {
     const groups = Object.entries(dev.templates.ingest.findResources('AWS::EC2::SecurityGroup')) as [string, { Properties: Record<string, unknown> }][];
     const follower = groups.find(([id]) => id.startsWith('FollowerSecurityGroup'));

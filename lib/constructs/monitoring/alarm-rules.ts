@@ -19,7 +19,9 @@ export type WatchedMetric =
   | { readonly kind: 'queue'; readonly queue: 'chainEvents' | 'deadLetter'; readonly metricName: 'ApproximateNumberOfMessagesVisible' | 'ApproximateAgeOfOldestMessage'; readonly statistic: Statistic }
   /** AWS/Lambda of the processor, or of each operations function for a per-function rule. */
   | { readonly kind: 'function'; readonly metricName: 'Errors' | 'Throttles'; readonly statistic: Statistic }
-  | { readonly kind: 'database'; readonly metricName: 'CPUUtilization' | 'FreeStorageSpace' | 'DatabaseConnections'; readonly statistic: Statistic };
+  | { readonly kind: 'database'; readonly metricName: 'CPUUtilization' | 'FreeStorageSpace' | 'DatabaseConnections'; readonly statistic: Statistic }
+  /** ECS/ContainerInsights of the follower's service (needs Container Insights on the cluster, FollowerService enables it). */
+  | { readonly kind: 'followerService'; readonly metricName: 'RunningTaskCount'; readonly statistic: Statistic };
 
 /**
  * What CloudWatch does when a period has no data point:
@@ -141,8 +143,22 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     unit: 's',
     missingData: 'notBreaching',
     runbook: (s) =>
-      `The oldest chain event has waited more than ${s.threshold} s for ${s.forMinutes} min: the processor is behind or stuck on a message. ` +
-      'Check processor errors, throttles and duration, and the database CPU. A failing message blocks its FIFO group until it reaches the DLQ; fix or let it move.',
+      `The oldest chain event has waited more than ${s.threshold} s for ${s.forMinutes} min: the processor is behind or retrying a message. ` +
+      'Check processor errors, throttles and duration, DatabaseUnreachable, PipelineHalted and the database CPU. ' +
+      'A message failing for a transient cause is retried by the processor (its FIFO group waits) and applies by itself once the cause clears.',
+  },
+  {
+    key: 'queueAge',
+    severity: 'critical',
+    name: 'ChainEventsStale',
+    metric: { kind: 'queue', queue: 'chainEvents', metricName: 'ApproximateAgeOfOldestMessage', statistic: 'Maximum' },
+    comparison: '>',
+    unit: 's',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `The oldest chain event has waited more than ${s.threshold / 60} min: payments are detected and confirmed late. ` +
+      'Look first at DatabaseUnreachable, PipelineHalted and ProcessorErrors/ProcessorThrottles, then the processor logs (message_failed, poison_message). ' +
+      'Fix the cause; the queue keeps events 14 days and the processor applies them in order by itself. Tell the business that confirmations are delayed.',
   },
   {
     key: 'processorErrors',
@@ -166,7 +182,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     missingData: 'notBreaching',
     runbook: (s) =>
       `The processor reported chain events as failed (partial batch response) in every 5 min for ${s.forMinutes} min. ` +
-      'Check its logs for message_failed and poison_message. A poison message reaches the DLQ after the receive count; a transient cause (database) clears by itself.',
+      'Check its logs for message_failed and poison_message. A transient cause (database, S3) clears by itself: the message is retried with a growing delay (5 s to 30 min); a poison message is set aside (PipelineRecoveries).',
   },
   {
     key: 'processorThrottles',
@@ -179,6 +195,34 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     runbook: (s) =>
       `The processor was throttled in every 5 min for ${s.forMinutes} min. ` +
       "Check the account's concurrency (other functions, reserved concurrency). Raise the limit or reserve concurrency for the processor.",
+  },
+  {
+    key: 'pipelineHalted',
+    severity: 'critical',
+    name: 'PipelineHalted',
+    metric: lambdas(Metric.pipelineHalted, 'Maximum'),
+    comparison: '>',
+    unit: '(1 = halted)',
+    // Written by the health function every minute while the database answers (and by the processor): no data means
+    // the database is unreachable (DatabaseUnreachable pages for that), so the last known state is kept.
+    missingData: 'ignore',
+    runbook: () =>
+      'The processor halted: recoveries kept failing (poison messages or divergences in a row without progress), so it applies nothing and the chain is not followed; readiness says pipeline_halted with the reason. ' +
+      'Look at SELECT * FROM pipeline_recoveries ORDER BY id DESC LIMIT 20 and sync_state.halted_reason, and the processor logs (pipeline_halted). ' +
+      'Fix the cause, then resume the pipeline: npm run cli -- pipeline resume locally, or invoke the rebuild function with {"resumePipeline": true} on AWS; the chain is re-derived from the database\'s points.',
+  },
+  {
+    key: 'pipelineRecoveries',
+    severity: 'warning',
+    name: 'PipelineRecoveries',
+    metric: lambdas(Metric.pipelineRecoveries, 'Sum'),
+    comparison: '>',
+    unit: 'recoveries',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `More than ${s.threshold} pipeline recoveries in ${s.forMinutes / 60} h: each healed itself (a poison message set aside, or a divergence resolved by the leader following again from the database), but something keeps breaking the stream. ` +
+      'Read SELECT * FROM pipeline_recoveries ORDER BY id DESC LIMIT 20 (kind, reason) and the pipeline_recovered log lines; check for repeated failovers (lease_acquired) and rebuilds. ' +
+      'Fix the source before recoveries stop making progress and the pipeline halts (PipelineHalted).',
   },
   {
     key: 'functionErrors',
@@ -216,6 +260,20 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     runbook: (s) =>
       `The follower emitted no chain event in every 5 min for ${s.forMinutes} min (a block comes every ~20 s). ` +
       'Check ogmios_connected/ogmios_reconnects and follower_emit_failures on the dashboard, and the provider status. Switch relay or API key if the provider is down.',
+  },
+  {
+    key: 'followerTasks',
+    severity: 'warning',
+    name: 'FollowerTasksBelowTwo',
+    metric: { kind: 'followerService', metricName: 'RunningTaskCount', statistic: 'Minimum' },
+    comparison: '<',
+    unit: 'tasks',
+    // Container Insights writes nothing for a service with no running task, and nothing at all when it is off.
+    missingData: 'breaching',
+    runbook: (s) =>
+      `Fewer than ${s.threshold} follower tasks running in every minute for ${s.forMinutes} min, or no task count reported (Container Insights): the leader, if any, has no standby to take over. ` +
+      'Check the ECS service events and the stopped tasks\' reasons (image pull, health check, memory, Fargate capacity) and the follower logs. ' +
+      'Fix the cause; ECS starts replacements by itself (force a new deployment if it is stuck).',
   },
   {
     key: 'reconciliationDiscrepancies',
@@ -264,6 +322,20 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     runbook: (s) =>
       `No reconciliation completed in ${s.forMinutes / 60} h (a fresh stage reports this until its first nightly run). ` +
       'Check the schedule and ReconciliationErrors, and the function logs. Invoke the reconciliation function by hand once fixed.',
+  },
+  {
+    key: 'databaseReachable',
+    severity: 'critical',
+    name: 'DatabaseUnreachable',
+    metric: lambdas(Metric.databaseReachable, 'Minimum'),
+    comparison: '<',
+    unit: '(1 = reachable)',
+    // The health function writes it every minute; silence means it did not run or failed, also a reason to page.
+    missingData: 'breaching',
+    runbook: (s) =>
+      `The health function's query to the database failed in every minute for ${s.forMinutes} min, or the health function stopped reporting: nothing is applied and chain events wait in the queue. ` +
+      'Check the RDS instance (status, events: failover, reboot, storage full, maintenance), DatabaseConnectionsHigh, the health logs (health_database_unreachable with the reason) and HealthErrors. ' +
+      'Restore the database; the processor resumes by itself and the queue keeps events 14 days: nothing to redrive.',
   },
   {
     key: 'databaseCpu',

@@ -25,25 +25,33 @@ export interface AlarmThresholds {
   readonly hotWalletBalance: { readonly warning: AlarmSetting; readonly critical: AlarmSetting };
   /** Messages visible in the DLQ above `threshold`. */
   readonly deadLetterQueue: { readonly critical: AlarmSetting };
-  /** Age of the oldest chain event in the queue above `threshold` seconds. */
-  readonly queueAge: { readonly warning: AlarmSetting };
+  /** Age of the oldest chain event in the queue above `threshold` seconds (warning: behind; critical: stale). */
+  readonly queueAge: { readonly warning: AlarmSetting; readonly critical: AlarmSetting };
   /** Processor invocation errors (crashes, timeouts) above `threshold` per 5 minutes. */
   readonly processorErrors: { readonly warning: AlarmSetting };
   /** Records the processor reported as failed (partial batch responses are not Lambda errors). */
   readonly processorFailedMessages: { readonly warning: AlarmSetting };
   readonly processorThrottles: { readonly warning: AlarmSetting };
+  /** pipeline_halted above `threshold` (1 while sync_state.halted_at is set): the processor applies nothing. */
+  readonly pipelineHalted: { readonly critical: AlarmSetting };
+  /** pipeline_recoveries (divergences and poison messages healed by re-following) above `threshold` per hour. */
+  readonly pipelineRecoveries: { readonly warning: AlarmSetting };
   /** Errors of each operations function (health, reconciliation, rebuild, …), one alarm per function. */
   readonly functionErrors: { readonly warning: AlarmSetting };
   /** Sum over the follower tasks of follower_leader below `threshold` (no task holds the lease). */
   readonly followerLeader: { readonly critical: AlarmSetting };
   /** Chain events emitted by the follower below `threshold` per 5 minutes. */
   readonly followerEmitting: { readonly warning: AlarmSetting };
+  /** Running follower tasks (ECS Container Insights RunningTaskCount) below `threshold`: no standby. */
+  readonly followerTasks: { readonly warning: AlarmSetting };
   readonly reconciliationDiscrepancies: { readonly critical: AlarmSetting };
   readonly balanceMismatches: { readonly critical: AlarmSetting };
   /** Confirmed payments reversed by a rollback, over all reference types. */
   readonly paymentsReversed: { readonly critical: AlarmSetting };
   /** Completed reconciliation runs below `threshold` in `forMinutes` (26 h: the daily run plus slack). */
   readonly reconciliationRuns: { readonly warning: AlarmSetting };
+  /** database_reachable (the health function's every-minute query: 1 answered, 0 not) below `threshold`. */
+  readonly databaseReachable: { readonly critical: AlarmSetting };
   /** RDS CPUUtilization above `threshold` percent. */
   readonly databaseCpu: { readonly warning: AlarmSetting };
   /** RDS FreeStorageSpace below `threshold` percent of the allocated storage. */
@@ -62,17 +70,26 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   noPaymentsDetected: { warning: on(1, 6 * 60) },
   hotWalletBalance: { warning: on(50_000, 5), critical: on(10_000, 1) },
   deadLetterQueue: { critical: on(0, 1) },
-  queueAge: { warning: on(300, 5) },
+  // 15 minutes: well past a failover or a deploy (seconds to a minute or two), well before confirmations are at risk.
+  queueAge: { warning: on(300, 5), critical: on(900, 1) },
   processorErrors: { warning: on(0, 10) },
   processorFailedMessages: { warning: on(0, 10) },
   processorThrottles: { warning: on(0, 10) },
+  // A halt waits for an operator: page on the first minute.
+  pipelineHalted: { critical: on(0, 1) },
+  // A recovery after a failover or a deploy (two task replacements) is expected; a third in the hour is not.
+  pipelineRecoveries: { warning: on(2, 60) },
   functionErrors: { warning: on(0, 5) },
   followerLeader: { critical: on(1, 5) },
   followerEmitting: { warning: on(1, 10) },
+  // The service runs two tasks (FOLLOWER_TASKS); a replaced task is back in a minute or two.
+  followerTasks: { warning: on(2, 10) },
   reconciliationDiscrepancies: { critical: on(0, 60) },
   balanceMismatches: { critical: on(0, 60) },
   paymentsReversed: { critical: on(0, 1) },
   reconciliationRuns: { warning: on(1, 26 * 60) },
+  // Three one-minute runs of the health check in a row: pages within 5 minutes of the outage (issue 10).
+  databaseReachable: { critical: on(1, 3) },
   databaseCpu: { warning: on(80, 15) },
   databaseFreeStorage: { warning: on(20, 10), critical: on(10, 5) },
   databaseConnections: { warning: on(80, 10) },
@@ -88,13 +105,17 @@ export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
   processorErrors: 5,
   processorFailedMessages: 5,
   processorThrottles: 5,
+  pipelineHalted: 1,
+  pipelineRecoveries: 60,
   functionErrors: 5,
   followerLeader: 1,
   followerEmitting: 5,
+  followerTasks: 1,
   reconciliationDiscrepancies: 60,
   balanceMismatches: 60,
   paymentsReversed: 1,
   reconciliationRuns: 60,
+  databaseReachable: 1,
   databaseCpu: 5,
   databaseFreeStorage: 5,
   databaseConnections: 5,
@@ -185,7 +206,7 @@ export function validateAlarmThresholds(thresholds: AlarmThresholds, path = 'ala
     }
   }
   // The critical level must be the worse one, or the critical alarm would fire first (or never).
-  const ordered = (key: 'syncLag' | 'hotWalletBalance' | 'databaseFreeStorage', criticalIsHigher: boolean) => {
+  const ordered = (key: 'syncLag' | 'queueAge' | 'hotWalletBalance' | 'databaseFreeStorage', criticalIsHigher: boolean) => {
     const { warning, critical } = thresholds[key] ?? {};
     if (typeof warning?.threshold !== 'number' || typeof critical?.threshold !== 'number') return; // reported above
     if (warning.enabled === false || critical.enabled === false) return;
@@ -197,6 +218,7 @@ export function validateAlarmThresholds(thresholds: AlarmThresholds, path = 'ala
     }
   };
   ordered('syncLag', true);
+  ordered('queueAge', true);
   ordered('hotWalletBalance', false);
   ordered('databaseFreeStorage', false);
   return problems;

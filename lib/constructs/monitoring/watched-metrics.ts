@@ -78,6 +78,15 @@ export class WatchedMetrics {
     return new Metric({ namespace: 'AWS/ECS', metricName, dimensionsMap: { ClusterName: clusterName, ServiceName: serviceName }, ...options });
   }
 
+  /**
+   * ECS Container Insights metrics of the follower's service (namespace ECS/ContainerInsights, dimensions
+   * ClusterName and ServiceName), e.g. RunningTaskCount. Written only while Container Insights is on for the cluster.
+   */
+  followerContainerInsights(metricName: 'RunningTaskCount', options: MetricOptions = {}): Metric {
+    const { clusterName, serviceName } = this.watched.follower;
+    return new Metric({ namespace: 'ECS/ContainerInsights', metricName, dimensionsMap: { ClusterName: clusterName, ServiceName: serviceName }, ...options });
+  }
+
   /** The metric an alarm rule watches; `fn` is the function of a per-function rule (the processor otherwise). */
   forRule(metric: WatchedMetric, period: Duration, fn?: IFunction): IMetric {
     const options = { statistic: metric.statistic, period };
@@ -90,6 +99,8 @@ export class WatchedMetrics {
         return this.lambda(fn ?? this.watched.processor, metric.metricName, options);
       case 'database':
         return this.database(metric.metricName, options);
+      case 'followerService':
+        return this.followerContainerInsights(metric.metricName, options);
     }
   }
 }

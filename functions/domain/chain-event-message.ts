@@ -2,7 +2,7 @@
  * The queue's wire format: one chain event, stamped with who emitted it, as versioned JSON.
  *
  * ```json
- * { "version": 1, "network": "mainnet", "generation": "3", "fence": "42",
+ * { "version": 2, "network": "mainnet", "generation": "3", "fence": "42", "steps": { "first": "7", "last": "9" },
  *   "event": { "type": "rollForward", "tip": { "slot": "…", "hash": "…", "height": "…" },
  *              "blocks": [ { "hash": "…", "height": "…", "slot": "…", "ancestor": "…", "transactions": [
  *                { "id": "…", "spends": "inputs", "inputs": ["<tx id>#0"],
@@ -10,8 +10,11 @@
  *                                 "assets": { "<policy id>": { "<asset name hex>": "18446744073709551615" } } } ] } ] } ] } }
  * ```
  *
- * - Every integer that can pass 2^53 (heights, slots, lovelace, quantities, fence, generation) is a decimal
- *   string; plain JSON numbers only carry the version and output indexes.
+ * - Every integer that can pass 2^53 (heights, slots, lovelace, quantities, fence, generation, steps) is a
+ *   decimal string; plain JSON numbers only carry the version and output indexes.
+ * - `steps`: which steps of the emitting leader's session the message holds (a block is a step, a rollback is a
+ *   step; numbered from 1 in each session): the processor recognises a repeated message and a lost one by them
+ *   (domain/event-admission.ts). A roll-forward of n blocks holds n steps, a roll-backward one.
  * - Output references are `<tx id>#<index>`, the notation of cardano-cli and explorers.
  * - Assets are a map policy → asset name → quantity (the shape Ogmios uses): the policy id is written once per
  *   output, which keeps token-heavy blocks well under the queue's size limit. As for any map read from JSON,
@@ -22,6 +25,8 @@
  *
  * Decoding is strict: unknown fields, wrong types, malformed hashes or out-of-range integers are refused with a
  * MessageFormatError that names the path of the offending field, so a poison message says what is wrong with it.
+ * Ranges are those the database can hold: heights, slots, lovelace, fence, generation and steps up to 2^63 − 1
+ * (BIGINT), output indexes up to 2^31 − 1 (INTEGER), token quantities up to 2^64 − 1 (kept as decimal strings).
  */
 import { createHash } from 'node:crypto';
 import type {
@@ -37,8 +42,9 @@ import type {
   TransactionOutput,
 } from './chain.js';
 import { NETWORKS, type Network } from './network.js';
+import type { StepRange } from './ports.js';
 
-export const CHAIN_EVENT_MESSAGE_VERSION = 1;
+export const CHAIN_EVENT_MESSAGE_VERSION = 2;
 
 export interface ChainEventMessage {
   version: typeof CHAIN_EVENT_MESSAGE_VERSION;
@@ -47,6 +53,8 @@ export interface ChainEventMessage {
   generation: bigint;
   /** The emitting leader's fencing token: messages of a deposed leader are dropped. */
   fence: bigint;
+  /** The steps of the leader's session this message holds. */
+  steps: StepRange;
   event: ChainEvent;
 }
 
@@ -75,7 +83,10 @@ export class MessageFormatError extends Error {
 }
 
 const UINT64_MAX = (1n << 64n) - 1n;
-const MAX_OUTPUT_INDEX = 0xffff_ffff;
+/** PostgreSQL BIGINT: heights, slots, lovelace, fence, generation, steps. */
+const INT64_MAX = (1n << 63n) - 1n;
+/** PostgreSQL INTEGER: output indexes. */
+const MAX_OUTPUT_INDEX = 0x7fff_ffff;
 
 // ————— encoding —————
 
@@ -86,7 +97,7 @@ export function encodeChainEventMessage(message: ChainEventMessage): string {
   return JSON.stringify({ ...envelopeOf(message), event: { type: 'rollBackward', point: wirePoint(event.point), tip: event.tip === 'origin' ? 'origin' : wireTip(event.tip) } });
 }
 
-export type MessageEnvelope = Pick<ChainEventMessage, 'network' | 'generation' | 'fence'>;
+export type MessageEnvelope = Pick<ChainEventMessage, 'network' | 'generation' | 'fence' | 'steps'>;
 
 /**
  * One block as it appears inside a roll-forward message. With assembleRollForwardMessage this lets a sender
@@ -113,8 +124,19 @@ export function encodeClaimCheckPointer(pointer: ClaimCheckPointer): string {
   return JSON.stringify({ version: CHAIN_EVENT_MESSAGE_VERSION, claimCheck: pointer });
 }
 
-function envelopeOf({ network, generation, fence }: MessageEnvelope) {
-  return { version: CHAIN_EVENT_MESSAGE_VERSION, network, generation: generation.toString(), fence: fence.toString() };
+function envelopeOf({ network, generation, fence, steps }: MessageEnvelope) {
+  return {
+    version: CHAIN_EVENT_MESSAGE_VERSION,
+    network,
+    generation: generation.toString(),
+    fence: fence.toString(),
+    steps: { first: steps.first.toString(), last: steps.last.toString() },
+  };
+}
+
+/** How many steps of its session an event holds: one per block, one for a rollback. */
+export function stepsOf(event: ChainEvent): number {
+  return event.type === 'rollForward' ? event.blocks.length : 1;
 }
 
 function wireTip(tip: Tip) {
@@ -186,15 +208,26 @@ function parseJson(text: string): unknown {
 type WireObject = Record<string, unknown>;
 
 function readMessage(object: WireObject): ChainEventMessage {
-  expectKeys(object, '$', ['version', 'network', 'generation', 'fence', 'event'], []);
+  // The version first: a message of another release says so, rather than which field it lacks.
   readVersion(object.version, '$.version');
-  return {
-    version: CHAIN_EVENT_MESSAGE_VERSION,
-    network: readNetwork(object.network, '$.network'),
-    generation: readUnsigned(object.generation, '$.generation'),
-    fence: readUnsigned(object.fence, '$.fence'),
-    event: readEvent(object.event, '$.event'),
-  };
+  expectKeys(object, '$', ['version', 'network', 'generation', 'fence', 'steps', 'event'], []);
+  const network = readNetwork(object.network, '$.network');
+  const generation = readUnsigned(object.generation, '$.generation', INT64_MAX);
+  const fence = readUnsigned(object.fence, '$.fence', INT64_MAX);
+  const event = readEvent(object.event, '$.event');
+  return { version: CHAIN_EVENT_MESSAGE_VERSION, network, generation, fence, steps: readSteps(object.steps, '$.steps', stepsOf(event)), event };
+}
+
+function readSteps(value: unknown, path: string, count: number): StepRange {
+  const object = expectObject(value, path);
+  expectKeys(object, path, ['first', 'last'], []);
+  const first = readUnsigned(object.first, `${path}.first`, INT64_MAX);
+  const last = readUnsigned(object.last, `${path}.last`, INT64_MAX);
+  if (first < 1n) throw new MessageFormatError(`${path}.first`, 'steps are numbered from 1');
+  if (last - first + 1n !== BigInt(count)) {
+    throw new MessageFormatError(path, `steps ${first}..${last} do not match the event, which holds ${count} step${count === 1 ? '' : 's'}`);
+  }
+  return { first, last };
 }
 
 function readPointer(object: WireObject): ClaimCheckPointer {
@@ -251,14 +284,18 @@ function readEvent(value: unknown, path: string): ChainEvent {
 function readTip(value: unknown, path: string): Tip {
   const object = expectObject(value, path);
   expectKeys(object, path, ['slot', 'hash', 'height'], []);
-  return { slot: readUnsigned(object.slot, `${path}.slot`), hash: readHash(object.hash, `${path}.hash`), height: readUnsigned(object.height, `${path}.height`) };
+  return {
+    slot: readUnsigned(object.slot, `${path}.slot`, INT64_MAX),
+    hash: readHash(object.hash, `${path}.hash`),
+    height: readUnsigned(object.height, `${path}.height`, INT64_MAX),
+  };
 }
 
 function readPoint(value: unknown, path: string): Point {
   if (value === 'origin') return 'origin';
   const object = expectObject(value, path);
   expectKeys(object, path, ['slot', 'hash'], []);
-  const point: BlockPoint = { slot: readUnsigned(object.slot, `${path}.slot`), hash: readHash(object.hash, `${path}.hash`) };
+  const point: BlockPoint = { slot: readUnsigned(object.slot, `${path}.slot`, INT64_MAX), hash: readHash(object.hash, `${path}.hash`) };
   return point;
 }
 
@@ -268,8 +305,8 @@ function readBlock(value: unknown, path: string): ChainBlock {
   const ancestor = object.ancestor === 'genesis' ? 'genesis' : readHash(object.ancestor, `${path}.ancestor`);
   return {
     hash: readHash(object.hash, `${path}.hash`),
-    height: readUnsigned(object.height, `${path}.height`),
-    ...(object.slot === undefined ? {} : { slot: readUnsigned(object.slot, `${path}.slot`) }),
+    height: readUnsigned(object.height, `${path}.height`, INT64_MAX),
+    ...(object.slot === undefined ? {} : { slot: readUnsigned(object.slot, `${path}.slot`, INT64_MAX) }),
     ancestor,
     transactions: expectArray(object.transactions, `${path}.transactions`).map((transaction, i) =>
       readTransaction(transaction, `${path}.transactions[${i}]`),
@@ -309,7 +346,7 @@ function readOutput(value: unknown, path: string): TransactionOutput {
   expectKeys(object, path, ['address', 'lovelace'], ['assets']);
   return {
     address: readNonEmptyString(object.address, `${path}.address`),
-    lovelace: readUnsigned(object.lovelace, `${path}.lovelace`),
+    lovelace: readUnsigned(object.lovelace, `${path}.lovelace`, INT64_MAX),
     assets: object.assets === undefined ? [] : readAssets(object.assets, `${path}.assets`),
   };
 }
@@ -322,7 +359,7 @@ function readAssets(value: unknown, path: string): AssetQuantity[] {
     for (const [assetName, quantity] of Object.entries(expectObject(names, policyPath))) {
       const assetPath = `${policyPath}.${assetName === '' ? '""' : assetName}`;
       if (!/^(?:[0-9a-f]{2}){0,32}$/.test(assetName)) throw new MessageFormatError(assetPath, 'an asset name must be at most 32 bytes of lowercase hex');
-      assets.push({ policyId, assetName, quantity: readUnsigned(quantity, assetPath) });
+      assets.push({ policyId, assetName, quantity: readUnsigned(quantity, assetPath, UINT64_MAX) });
     }
   }
   return assets;
@@ -367,13 +404,13 @@ function readHash(value: unknown, path: string): string {
   return text;
 }
 
-/** An unsigned 64-bit integer written as a decimal string without sign, leading zeros or exponent. */
-function readUnsigned(value: unknown, path: string): bigint {
+/** An unsigned integer up to `max` written as a decimal string without sign, leading zeros or exponent. */
+function readUnsigned(value: unknown, path: string, max: bigint): bigint {
   if (typeof value !== 'string' || !/^(?:0|[1-9]\d{0,19})$/.test(value)) {
     throw new MessageFormatError(path, `expected an unsigned integer as a decimal string, got ${describe(value)}`);
   }
   const number = BigInt(value);
-  if (number > UINT64_MAX) throw new MessageFormatError(path, `${value} exceeds 2^64 − 1`);
+  if (number > max) throw new MessageFormatError(path, `${value} exceeds ${max === INT64_MAX ? '2^63 − 1' : '2^64 − 1'}, the largest the database holds here`);
   return number;
 }
 
@@ -393,16 +430,21 @@ function describe(value: unknown): string {
  *
  * - generation and fence: a new leader's (or a new generation's) re-send of a block is a different message,
  *   never deduplicated against a deposed leader's copy, which the processor drops as stale.
- * - direction and first..last block ids, or the rollback point.
- * - the network tip the event carried: after a fork switch A → B → A the follower sends A's blocks (or a
- *   rollback to the same point) again, and the node's tip has necessarily moved on between the two sends. Without
- *   the tip, the second copy would be silently deduplicated within the 5-minute window and the processor would
- *   miss blocks; with it, only a true re-send of the same message (a retry after an ambiguous send) is dropped.
- *   A needless duplicate is harmless (the engine applies an event twice without effect); a missed one is not.
+ * - the steps: after a fork switch A → B → A the follower sends A's blocks (or a rollback to the same point)
+ *   again as later steps of its session, a different message that must not be deduplicated (the processor would
+ *   see steps missing); only a true re-send of the same message (a retry after an ambiguous send) is dropped.
+ * - direction, first..last block ids or the rollback point, and the network tip: what the steps hold.
+ * A needless duplicate is harmless (the processor recognises the steps as applied); a missed one costs a recovery.
  */
 export function deduplicationId(message: ChainEventMessage): string {
   const { event } = message;
-  const identity = [`chain-event/v${CHAIN_EVENT_MESSAGE_VERSION}`, message.network, `generation ${message.generation}`, `fence ${message.fence}`];
+  const identity = [
+    `chain-event/v${CHAIN_EVENT_MESSAGE_VERSION}`,
+    message.network,
+    `generation ${message.generation}`,
+    `fence ${message.fence}`,
+    `steps ${message.steps.first}..${message.steps.last}`,
+  ];
   if (event.type === 'rollForward') {
     identity.push('forward', event.blocks[0]?.hash ?? '', event.blocks[event.blocks.length - 1]?.hash ?? '', `tip ${event.tip.hash}`);
   } else {

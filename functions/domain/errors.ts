@@ -23,3 +23,17 @@ export class UnknownRollbackPointError extends Error {
     super(`Cannot roll back to ${describePoint(point)}: ${reason}`);
   }
 }
+
+/**
+ * An event of the current leader session that does not follow what the engine applied of that session: steps are
+ * missing before it (a message was lost or set aside), or the session was never fenced in this database. Nothing
+ * was written; the leader must follow again from the database's points.
+ */
+export class SessionOutOfStepError extends Error {
+  override readonly name = 'SessionOutOfStepError';
+}
+
+/** Errors that mean the event stream and the database disagree: resolved by following again from the database. */
+export function isDivergence(error: unknown): error is ChainContinuityError | UnknownRollbackPointError | SessionOutOfStepError {
+  return error instanceof ChainContinuityError || error instanceof UnknownRollbackPointError || error instanceof SessionOutOfStepError;
+}

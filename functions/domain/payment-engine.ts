@@ -1,13 +1,15 @@
 import type { ChainBlock, RollBackward, RollForward, ChainEvent, Tip } from './chain.js';
 import { describePoint } from './chain.js';
-import { ChainContinuityError, UnknownRollbackPointError } from './errors.js';
+import { ChainContinuityError, SessionOutOfStepError, UnknownRollbackPointError } from './errors.js';
+import { admitEvent } from './event-admission.js';
 import { epochBoundarySlot, slotToTime, type Network } from './network.js';
 import { adaForDisplay, LogEvent, Metric } from './observability.js';
 import type {
   AppliedBlock,
   Clock,
   EngineTransaction,
-  Fence,
+  EventStamp,
+  LeaderSessionState,
   Logger,
   Metrics,
   OutputInBlock,
@@ -46,12 +48,16 @@ export type ApplyOutcome =
       rebuild: RebuildStep | null;
     }
   | { kind: 'rolled_back'; to: AppliedBlock | 'origin'; outcome: RollbackOutcome }
-  | { kind: 'unchanged'; reason: string };
+  | {
+      kind: 'unchanged';
+      reason: string;
+      /** Why the event was not admitted at all (event-admission.ts); absent when it was and changed nothing. */
+      refused?: 'stale' | 'duplicate' | 'halted';
+    };
 
 const SECONDS_PER_CHECKPOINT = 3600;
+/** Twice mainnet's security parameter k = 2160. */
 export const DEFAULT_RETAINED_BLOCKS = 4320;
-
-const STALE = { kind: 'unchanged', reason: 'stale fence: a deposed leader or an older sync generation' } as const satisfies ApplyOutcome; // twice mainnet's k = 2160
 
 /**
  * Turns chain events into payment records and balances. One event is one database transaction; applying
@@ -72,21 +78,24 @@ export class PaymentEngine {
   }
 
   /**
-   * Applies one event in one transaction. With a fence (events from the AWS follower), an event from a deposed
-   * leader or an older sync generation changes nothing: it is acknowledged as stale.
+   * Applies one event in one transaction. With a stamp (events from the AWS follower), the rules of leader sessions
+   * decide first whether it applies at all (event-admission.ts): an event of a deposed leader or an older sync
+   * generation, a repeated one, or any while the pipeline is halted changes nothing; one that is out of step with
+   * its session throws SessionOutOfStepError.
    */
-  async apply(event: ChainEvent, fence?: Fence): Promise<ApplyOutcome> {
+  async apply(event: ChainEvent, stamp?: EventStamp): Promise<ApplyOutcome> {
     const started = performance.now();
-    const outcome = event.type === 'rollForward' ? await this.rollForward(event, fence) : await this.rollBackward(event, fence);
+    const outcome = event.type === 'rollForward' ? await this.rollForward(event, stamp) : await this.rollBackward(event, stamp);
     this.report(outcome, event.tip, (performance.now() - started) / 1000);
     return outcome;
   }
 
-  private rollForward(event: RollForward, fence: Fence | undefined): Promise<ApplyOutcome> {
+  private rollForward(event: RollForward, stamp: EventStamp | undefined): Promise<ApplyOutcome> {
     assertConsecutive(event.blocks);
     return this.options.store.inTransaction(async (tx) => {
       const position = await tx.lockSyncPosition();
-      if (fence && (await tx.admitFence(fence)) === 'stale') return STALE;
+      const refusal = stamp && (await this.admit(tx, position.session, stamp));
+      if (refusal) return refusal;
       const newBlocks = await this.blocksNotYetApplied(tx, position.tip, event.blocks);
       if (newBlocks.length === 0) return { kind: 'unchanged', reason: 'blocks already applied' } as const;
 
@@ -119,17 +128,32 @@ export class PaymentEngine {
     });
   }
 
-  private rollBackward(event: RollBackward, fence: Fence | undefined): Promise<ApplyOutcome> {
+  private rollBackward(event: RollBackward, stamp: EventStamp | undefined): Promise<ApplyOutcome> {
     const networkTipHeight = event.tip === 'origin' ? 0n : event.tip.height;
     return this.options.store.inTransaction(async (tx) => {
       const position = await tx.lockSyncPosition();
-      if (fence && (await tx.admitFence(fence)) === 'stale') return STALE;
+      const refusal = stamp && (await this.admit(tx, position.session, stamp));
+      if (refusal) return refusal;
       const target = await this.rollbackTarget(tx, position, event);
       if (target === 'unchanged') return { kind: 'unchanged', reason: 'already at the rollback point' } as const;
       const outcome = await tx.rollBackAfter(target, this.actor);
       await tx.saveSyncPosition({ tip: target === 'origin' ? null : target, networkTipHeight });
       return { kind: 'rolled_back', to: target, outcome } as const;
     });
+  }
+
+  /** Null when the event is admitted (its steps are then recorded as applied with this transaction). */
+  private async admit(tx: EngineTransaction, session: LeaderSessionState, stamp: EventStamp): Promise<ApplyOutcome | null> {
+    const admission = admitEvent(session, stamp);
+    switch (admission.kind) {
+      case 'admitted':
+        await tx.recordAppliedStep(stamp.steps.last);
+        return null;
+      case 'out_of_step':
+        throw new SessionOutOfStepError(admission.reason);
+      default:
+        return { kind: 'unchanged', reason: admission.reason, refused: admission.kind };
+    }
   }
 
   private async rollbackTarget(
@@ -232,11 +256,10 @@ export class PaymentEngine {
   private report(outcome: ApplyOutcome, networkTip: Tip | 'origin', seconds: number): void {
     const { logger, metrics } = this.options;
     metrics.observe(Metric.blockProcessingSeconds, seconds);
-    if (outcome === STALE) {
-      logger.warn(LogEvent.staleEventDropped, { reason: outcome.reason });
-      metrics.count(Metric.staleEventsDropped);
+    if (outcome.kind === 'unchanged') {
+      this.reportRefusal(outcome);
+      return;
     }
-    if (outcome.kind === 'unchanged') return;
     const networkHeight = networkTip === 'origin' ? 0n : networkTip.height;
 
     if (outcome.kind === 'applied') {
@@ -273,6 +296,27 @@ export class PaymentEngine {
     for (const payment of rollback.reversed) {
       metrics.count(Metric.paymentsReversed, 1, { reference_type: payment.referenceType });
       logger.critical(LogEvent.paymentReversed, this.paymentFields(payment, null));
+    }
+  }
+
+  private reportRefusal({ refused, reason }: Extract<ApplyOutcome, { kind: 'unchanged' }>): void {
+    const { logger, metrics } = this.options;
+    switch (refused) {
+      case 'stale':
+        logger.warn(LogEvent.staleEventDropped, { reason });
+        metrics.count(Metric.staleEventsDropped);
+        return;
+      case 'duplicate':
+        logger.info(LogEvent.duplicateEventDropped, { reason });
+        metrics.count(Metric.duplicateEventsDropped);
+        return;
+      case 'halted':
+        // Nothing is lost: the chain is re-derived from the database's points when the pipeline resumes.
+        logger.critical(LogEvent.pipelineHaltedMessageDropped, { reason });
+        metrics.gauge(Metric.pipelineHalted, 1);
+        return;
+      case undefined:
+        return;
     }
   }
 

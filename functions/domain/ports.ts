@@ -37,16 +37,42 @@ export interface AppliedBlock {
   time: Date;
 }
 
-/** Who may write: the follower lease's fencing token, and the sync generation (bumped by a rebuild). */
-export interface Fence {
+/** Which steps of its leader session an event holds, numbered from 1: a block is a step, a rollback is a step. */
+export interface StepRange {
+  first: bigint;
+  last: bigint;
+}
+
+/**
+ * Who emitted an event and where it sits in that leader's session (event-admission.ts): the follower lease's
+ * fencing token, the sync generation (bumped by a rebuild or a recovery) and the steps it holds.
+ */
+export interface EventStamp {
   token: bigint;
   generation: bigint;
+  steps: StepRange;
+}
+
+/** The current leader session as the database knows it. */
+export interface LeaderSessionState {
+  generation: bigint;
+  /** The highest fencing token written by a leader (its fence) or admitted. */
+  fence: bigint;
+  /** The last step of the current session applied; 0 before its first. */
+  appliedStep: bigint;
+  /** Why the pipeline is halted, or null. */
+  haltedReason: string | null;
 }
 
 export interface SyncPosition {
   /** The last applied block, or null at origin. */
   tip: AppliedBlock | null;
   networkTipHeight: bigint | null;
+}
+
+/** The engine's position, locked for one transaction, with the leader session it is following. */
+export interface LockedSyncPosition extends SyncPosition {
+  session: LeaderSessionState;
 }
 
 export interface Payment {
@@ -95,12 +121,9 @@ export interface RollbackOutcome {
  */
 export interface EngineTransaction extends RebuildSettlementTransaction {
   /** Locks the engine's position so that concurrent engines apply events one at a time. */
-  lockSyncPosition(): Promise<SyncPosition>;
-  /**
-   * Admits an event stamped with this fence when neither its generation nor (within the generation) its token
-   * is older than the highest admitted so far, and records it as the highest. Runs after lockSyncPosition.
-   */
-  admitFence(fence: Fence): Promise<'admitted' | 'stale'>;
+  lockSyncPosition(): Promise<LockedSyncPosition>;
+  /** Records the last step of the current leader session applied (with the rest of this transaction). */
+  recordAppliedStep(step: bigint): Promise<void>;
   /** Which of these blocks are on the engine's current chain. */
   appliedBlocks(hashes: readonly Hash[]): Promise<Set<Hash>>;
   findBlock(hash: Hash): Promise<AppliedBlock | null>;

@@ -4,10 +4,15 @@
  */
 import type { ChainEvent } from '../domain/chain.js';
 
-/** Who emits: the lease's fencing token and the sync generation, carried by every message. */
-export interface EmissionStamp {
+/** Who emits: the lease's fencing token and the sync generation, carried by every message (one leader session). */
+export interface SessionStamp {
   fence: bigint;
   generation: bigint;
+}
+
+/** A session's stamp, and the step of that session the first event offered holds (steps are numbered from 1). */
+export interface EmissionStamp extends SessionStamp {
+  firstStep: bigint;
 }
 
 export interface EmitOptions {
@@ -25,7 +30,8 @@ export interface ChainEventEmitter {
    * message) stamped with `stamp`, in order. Resolves only once every event is durably accepted by the transport;
    * the follower then counts them as emitted and never offers them again. Rejects otherwise: then any prefix of
    * them may have been accepted, and the follower offers the same events again, in the same order, with the same
-   * stamp (so deduplication on the event's identity makes the retry harmless).
+   * stamp (so deduplication on the event's identity makes the retry harmless). Every message carries the steps
+   * it holds: the i-th event offered holds step firstStep + i (a rollback), or one step per block from there.
    */
   emit(events: readonly ChainEvent[], stamp: EmissionStamp, options?: EmitOptions): Promise<void>;
 }

@@ -1,6 +1,10 @@
 /**
- * One leadership term's work: follow the chain from where the engine is, and emit every event, stamped with the
- * term's fencing token and the sync generation, strictly in order.
+ * One leader session: fence the database with the term's token, follow the chain from where the engine is, and
+ * emit every event, stamped with the token, the sync generation and its step in the session, strictly in order.
+ *
+ * - The fence comes first (FollowerDatabase.beginSession): from then on nothing an earlier leader emitted can be
+ *   applied, so the points read with it stay the engine's position until this session's own events arrive,
+ *   however far behind the processor is and whatever the queue still holds.
  *
  * - Chain sync hands events to the emission queue; the sender takes what has gathered and emits it; an event
  *   leaves the queue only once the emitter accepted it, and a failed send is retried from the same event. So
@@ -17,7 +21,8 @@ import type { LeadershipTerm } from '../adapters/dynamodb/follower-lease.js';
 import { ChainSyncClient, type ChainSyncClientOptions, type ChainSyncHealth } from '../adapters/ogmios/chain-sync-client.js';
 import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
 import { EmissionQueue } from './emission-queue.js';
-import type { ChainEventEmitter, EmissionStamp } from './emitter.js';
+import { stepsOf } from '../domain/chain-event-message.js';
+import type { ChainEventEmitter, SessionStamp } from './emitter.js';
 import type { FollowerDatabase } from './follower-database.js';
 import { chooseStart, type StartPoint } from './start-points.js';
 
@@ -126,7 +131,7 @@ export class LeaderSession {
   /** The term's end or the shutdown, whichever comes first. */
   private readonly signal: AbortSignal;
   private client: ChainSyncClient | undefined;
-  private stamp: EmissionStamp | undefined;
+  private stamp: SessionStamp | undefined;
   private emittedHeight: bigint | null = null;
   private emittedPoint: Point | null = null;
   private running: Promise<void> | undefined;
@@ -188,8 +193,9 @@ export class LeaderSession {
 
   private async follow(): Promise<void> {
     const { database, logger } = this.options;
-    const generation = await database.syncGeneration();
-    const start = await chooseStart(await database.resumePoints(), this.options.startPoint, this.options.networkTip);
+    if (!this.options.holds(this.fencingToken)) return;
+    const { generation, resumePoints } = await database.beginSession(this.fencingToken);
+    const start = await chooseStart(resumePoints, this.options.startPoint, this.options.networkTip);
     if (this.signal.aborted) return;
     this.stamp = { fence: this.fencingToken, generation };
     logger.info(FollowerLogEvent.sessionStarted, {
@@ -274,9 +280,11 @@ export class LeaderSession {
    * retried with exactly the same events (not with what has gathered since), so that the emitter builds the same
    * messages with the same deduplication ids and the queue drops the copies of what it had already accepted.
    */
-  private async sendUntilEnd(stamp: EmissionStamp): Promise<void> {
+  private async sendUntilEnd(stamp: SessionStamp): Promise<void> {
     let consecutiveFailures = 0;
     let unaccepted: readonly ChainEvent[] | undefined;
+    /** The step the next event emitted holds: steps are numbered from 1 in each session. */
+    let nextStep = 1n;
     for (;;) {
       try {
         await this.queue.nonEmpty(this.signal);
@@ -286,7 +294,7 @@ export class LeaderSession {
       const events = unaccepted ?? this.queue.peek(this.emission.maxEventsPerEmit);
       if (!this.options.holds(stamp.fence)) return;
       try {
-        await this.options.emitter.emit(events, stamp, { signal: this.signal });
+        await this.options.emitter.emit(events, { ...stamp, firstStep: nextStep }, { signal: this.signal });
         unaccepted = undefined;
       } catch (error) {
         if (this.signal.aborted) return;
@@ -299,6 +307,7 @@ export class LeaderSession {
         continue;
       }
       consecutiveFailures = 0;
+      for (const event of events) nextStep += BigInt(stepsOf(event));
       this.queue.acknowledge(events.length);
       this.noteEmitted(events);
     }

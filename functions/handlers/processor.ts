@@ -3,9 +3,12 @@
  * engine, clients, logger, metrics) is created once per instance; the work is in processor-core.ts.
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createPool } from '../adapters/postgres/pool.js';
 import { PostgresPaymentStore } from '../adapters/postgres/payment-store.js';
+import { PostgresPipelineRecoveryStore } from '../adapters/postgres/pipeline-recovery-store.js';
+import { SqsFailedMessageRetries } from '../adapters/sqs/failed-message-retries.js';
 import { logger, metrics } from '../adapters/powertools/instances.js';
 import { S3ClaimCheckStore } from '../adapters/s3/claim-check-store.js';
 import { PaymentEngine } from '../domain/payment-engine.js';
@@ -26,7 +29,17 @@ const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
     confirmations: settings.confirmations,
   });
   const claimChecks = settings.claimCheckBucket ? new S3ClaimCheckStore({ s3: new S3Client({}), bucket: settings.claimCheckBucket }) : undefined;
-  return { engine, network: settings.network, logger, metrics, ...(claimChecks ? { claimChecks } : {}) };
+  const retries = new SqsFailedMessageRetries({ sqs: new SQSClient({}), logger, ...(settings.chainEventQueueUrl ? { queueUrl: settings.chainEventQueueUrl } : {}) });
+  return {
+    engine,
+    network: settings.network,
+    recovery: new PostgresPipelineRecoveryStore(pool),
+    retries,
+    logger,
+    metrics,
+    clock: { now: () => new Date() },
+    ...(claimChecks ? { claimChecks } : {}),
+  };
 });
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {

@@ -22,15 +22,19 @@ export interface ProcessorSettings {
   dbPoolMax: number;
   /** CLAIM_CHECK_BUCKET: where the follower put messages over 1 MiB. Without it such a message fails. */
   claimCheckBucket?: string;
+  /** CHAIN_EVENT_QUEUE_URL: where failed messages are postponed; derived from the event source ARN when unset. */
+  chainEventQueueUrl?: string;
 }
 
 export function readProcessorSettings(env: Environment): ProcessorSettings {
   const claimCheckBucket = env.CLAIM_CHECK_BUCKET?.trim();
+  const chainEventQueueUrl = env.CHAIN_EVENT_QUEUE_URL?.trim();
   return {
     network: parseNetwork(env.NETWORK),
     confirmations: readPositiveInteger(env, 'CONFIRMATIONS', 15),
     dbPoolMax: readPositiveInteger(env, 'DB_POOL_MAX', 1),
     ...(claimCheckBucket ? { claimCheckBucket } : {}),
+    ...(chainEventQueueUrl ? { chainEventQueueUrl } : {}),
   };
 }
 

@@ -2,11 +2,11 @@
 --
 -- A leader session is identified by (sync_generation, fence_token). A new leader writes its token here before it
 -- reads where to resume (the fence), so nothing an earlier leader emitted can be applied afterwards. Each message
--- carries the range of steps (a block, or a rollback) of its session that it holds; applied_sequence is the last
+-- carries the range of steps (a block, or a rollback) of its session that it holds; applied_step is the last
 -- step applied in the current session, so a duplicate is recognised as one and a gap (a message lost) is seen at
 -- once instead of as a broken chain.
 ALTER TABLE sync_state
-  ADD COLUMN applied_sequence       bigint      NOT NULL DEFAULT 0 CHECK (applied_sequence >= 0),
+  ADD COLUMN applied_step           bigint      NOT NULL DEFAULT 0 CHECK (applied_step >= 0),
   ADD COLUMN fenced_at              timestamptz NULL,
   -- Recoveries in a row that did not let the engine move past the height where the first of them happened.
   ADD COLUMN recovery_streak        integer     NOT NULL DEFAULT 0 CHECK (recovery_streak >= 0),

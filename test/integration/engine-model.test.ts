@@ -432,7 +432,7 @@ type Step = <R>(method: string, call: () => Promise<R>) => Promise<R>;
 function faultyTransaction(tx: EngineTransaction, step: Step): EngineTransaction {
   return {
     lockSyncPosition: () => step('lockSyncPosition', () => tx.lockSyncPosition()),
-    admitFence: (fence) => step('admitFence', () => tx.admitFence(fence)),
+    recordAppliedStep: (appliedStep) => step('recordAppliedStep', () => tx.recordAppliedStep(appliedStep)),
     appliedBlocks: (hashes) => step('appliedBlocks', () => tx.appliedBlocks(hashes)),
     findBlock: (hash) => step('findBlock', () => tx.findBlock(hash)),
     appendBlocks: (blocks, checkpoints) => step('appendBlocks', () => tx.appendBlocks(blocks, checkpoints)),

@@ -1,4 +1,5 @@
-/** What the follower reads from the engine's PostgreSQL (a real server, migrated): generation, resume points, readiness. */
+/** What the follower reads from the engine's PostgreSQL (a real server, migrated): its fence, generation, resume points, readiness. */
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
 import { chooseStart } from '../../functions/follower/start-points.js';
@@ -22,7 +23,7 @@ describe('the follower database', () => {
 
   it('has no resume points before the first block, so START_POINT decides', async () => {
     const database = new PostgresFollowerDatabase(db.pool);
-    const stored = await database.resumePoints();
+    const { resumePoints: stored } = await database.beginSession(1n);
     expect(stored).toEqual([]);
     const networkTip = async () => ({ slot: 500n, hash: HASH });
     expect(await chooseStart(stored, 'tip', networkTip)).toEqual({ points: [{ slot: 500n, hash: HASH }], allowOrigin: false, from: 'start_point' });
@@ -34,7 +35,7 @@ describe('the follower database', () => {
   it('is not ready before anything is synced, and says why when the database is unreachable', async () => {
     const database = new PostgresFollowerDatabase(db.pool);
     expect(await database.readiness(() => 10n)).toMatchObject({ ready: false, reason: 'not_synced' });
-    const unreachable = new PostgresFollowerDatabase({ query: () => Promise.reject(new Error('connect ECONNREFUSED')) });
+    const unreachable = new PostgresFollowerDatabase({ query: () => Promise.reject(new Error('connect ECONNREFUSED')) } as unknown as pg.Pool);
     expect(await unreachable.readiness(() => 10n)).toMatchObject({ ready: false, reason: 'database_unreachable' });
   });
 });

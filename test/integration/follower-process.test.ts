@@ -18,7 +18,7 @@ import { createLeaseTable, LeaseTable } from '../../functions/adapters/dynamodb/
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
 import type { ChainEventEmitter, EmissionStamp, EmitOptions } from '../../functions/follower/emitter.js';
-import type { FollowerDatabase } from '../../functions/follower/follower-database.js';
+import { FencedOutError, type FollowerDatabase, type SessionStart } from '../../functions/follower/follower-database.js';
 import { FollowerService } from '../../functions/follower/follower-service.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
 import { startDynalite, type LocalDynamoDb } from '../support/dynalite.js';
@@ -76,7 +76,15 @@ class ModelProcessor implements FollowerDatabase {
     }
   }
 
-  async resumePoints(): Promise<BlockPoint[]> {
+  /** The fence, as the database does it: a token below the highest is refused. */
+  async beginSession(fencingToken: bigint): Promise<SessionStart> {
+    const resumePoints = await this.resumePoints();
+    if (fencingToken < this.highestFence) throw new FencedOutError(fencingToken, this.highestFence);
+    this.highestFence = fencingToken;
+    return { generation: GENERATION, resumePoints };
+  }
+
+  private async resumePoints(): Promise<BlockPoint[]> {
     if (this.failResumePoints) throw new Error('connect ECONNREFUSED (database, injected)');
     return this.chain
       .filter((block): block is AppliedBlock & { slot: bigint } => block.slot !== undefined)

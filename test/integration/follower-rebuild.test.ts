@@ -12,7 +12,7 @@ import { createLeaseTable, LeaseTable } from '../../functions/adapters/dynamodb/
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
 import type { ChainEventEmitter, EmissionStamp } from '../../functions/follower/emitter.js';
-import type { FollowerDatabase } from '../../functions/follower/follower-database.js';
+import type { FollowerDatabase, SessionStart } from '../../functions/follower/follower-database.js';
 import { FollowerService } from '../../functions/follower/follower-service.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
 import { startDynalite, type LocalDynamoDb } from '../support/dynalite.js';
@@ -23,8 +23,8 @@ const TABLE = 'follower-leases';
 class StandInDatabase implements FollowerDatabase {
   generation = 1n;
   points: BlockPoint[] = [];
-  async resumePoints(): Promise<BlockPoint[]> {
-    return this.points;
+  async beginSession(): Promise<SessionStart> {
+    return { generation: this.generation, resumePoints: this.points };
   }
   async syncGeneration(): Promise<bigint> {
     return this.generation;

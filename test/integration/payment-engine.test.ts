@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ChainContinuityError, UnknownRollbackPointError } from '../../functions/domain/errors.js';
+import { ChainContinuityError, SessionOutOfStepError, UnknownRollbackPointError } from '../../functions/domain/errors.js';
+import { FencedOutError, PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
 import { loadResumePoints } from '../../functions/adapters/postgres/resume-points.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
@@ -351,21 +352,40 @@ describe('resume points', () => {
   });
 });
 
-describe('fencing', () => {
-  it('never applies an event of a lower fencing token after a higher one, nor of an older generation', async () => {
-    const fence = (token: bigint, generation = 1n) => ({ token, generation });
-    await f.engine.apply(chain.forward([chain.next()]), fence(5n));
-    const stale = chain.forward([chain.next([transaction([output(alice, 1_000_000n)])])]);
+describe('leader sessions (the AWS path)', () => {
+  const stamp = (token: bigint, generation: bigint, first: bigint, last = first) => ({ token, generation, steps: { first, last } });
+
+  it("applies each step of the fenced session once; a deposed leader's, a repeated or an out-of-step event changes nothing", async () => {
+    const follower = new PostgresFollowerDatabase(f.db.pool);
+    const { generation } = await follower.beginSession(5n);
+    // The session opens with the rollback to its intersection: nothing to undo, but the step counts.
+    expect(await f.engine.apply({ type: 'rollBackward', point: 'origin', tip: 'origin' }, stamp(5n, generation, 1n))).toMatchObject({ kind: 'unchanged' });
+    await f.engine.apply(chain.forward([chain.next()]), stamp(5n, generation, 2n));
+    const paying = chain.forward([chain.next([transaction([output(alice, 1_000_000n)])])]);
     const before = await snapshot();
-    expect(await f.engine.apply(stale, fence(4n))).toMatchObject({ kind: 'unchanged', reason: expect.stringContaining('stale fence') });
+
+    expect(await f.engine.apply(chain.forward([chain.at(1n)]), stamp(5n, generation, 2n))).toMatchObject({ kind: 'unchanged', refused: 'duplicate' });
+    expect(await f.engine.apply(paying, stamp(4n, generation, 3n))).toMatchObject({ kind: 'unchanged', refused: 'stale' });
+    await expect(f.engine.apply(paying, stamp(5n, generation, 4n))).rejects.toThrow(new SessionOutOfStepError('steps 4 follow step 2: steps 3 are missing'));
+    await expect(f.engine.apply(paying, stamp(6n, generation, 1n))).rejects.toThrow(/never fenced/);
     expect(await snapshot()).toEqual(before);
     expect(f.logger.events('stale_event_dropped')).toHaveLength(1);
+    expect(f.logger.events('duplicate_event_dropped')).toHaveLength(1);
 
-    expect(await f.engine.apply(stale, fence(6n))).toMatchObject({ kind: 'applied' }); // the new leader
-    // a rebuild bumps the generation: its first leader may hold any token; older generations are refused
-    expect(await f.engine.apply(chain.forward([chain.next()]), fence(1n, 2n))).toMatchObject({ kind: 'applied' });
-    expect(await f.engine.apply(chain.forward([chain.next()]), fence(99n, 1n))).toMatchObject({ kind: 'unchanged' });
-    const { rows } = await f.db.pool.query('SELECT fence_token, sync_generation FROM sync_state');
-    expect(rows[0]).toEqual({ fence_token: 1n, sync_generation: 2n });
+    expect(await f.engine.apply(paying, stamp(5n, generation, 3n))).toMatchObject({ kind: 'applied', detected: [expect.objectContaining({ lovelace: 1_000_000n })] });
+
+    // A new leader fences before it reads where to resume: from then on the old leader's next step is stale.
+    const next = chain.forward([chain.next()]);
+    const newLeader = await follower.beginSession(6n);
+    expect(newLeader.generation).toBe(generation);
+    expect(newLeader.resumePoints[0]!.hash).toBe(chain.at(2n).hash);
+    expect(await f.engine.apply(next, stamp(5n, generation, 4n))).toMatchObject({ refused: 'stale' });
+    expect(await f.engine.apply(next, stamp(6n, generation, 1n))).toMatchObject({ kind: 'applied' });
+
+    // The same term fencing again gets a new generation, so its new steps cannot pass for those already applied.
+    expect((await follower.beginSession(6n)).generation).toBe(generation + 1n);
+    await expect(follower.beginSession(5n)).rejects.toThrow(FencedOutError);
+    const { rows } = await f.db.pool.query('SELECT fence_token, sync_generation, applied_step FROM sync_state');
+    expect(rows[0]).toEqual({ fence_token: 6n, sync_generation: generation + 1n, applied_step: 0n });
   });
 });

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PostgresAddressRegistry } from '../../functions/adapters/postgres/address-registry.js';
-import { encodeChainEventMessage } from '../../functions/domain/chain-event-message.js';
+import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
+import { encodeChainEventMessage, stepsOf } from '../../functions/domain/chain-event-message.js';
 import type { ChainEvent } from '../../functions/domain/chain.js';
 import { LogEvent, Metric } from '../../functions/domain/observability.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
@@ -18,6 +19,7 @@ const alice = syntheticAddress('mainnet', 'alice');
 const DIMENSIONS = { service: 'payment-monitor', stage: 'test' };
 
 let db: TestDatabase;
+let generation: bigint;
 let handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>;
 
 beforeAll(async () => {
@@ -30,6 +32,8 @@ beforeAll(async () => {
   vi.stubEnv('CONFIRMATIONS', '2');
   vi.stubEnv('LOG_LEVEL', 'info');
   ({ handler } = await import('../../functions/handlers/processor.js'));
+  // The leader's fence, as the follower writes it before it emits.
+  generation = (await new PostgresFollowerDatabase(db.pool).beginSession(1n)).generation;
 });
 
 afterAll(async () => {
@@ -38,14 +42,17 @@ afterAll(async () => {
 });
 
 let sequence = 0;
+let step = 0n;
 function sqsEvent(...events: ChainEvent[]): SQSEvent {
   return {
     Records: events.map((event) => {
       const messageId = `message-${++sequence}`;
+      const steps = { first: step + 1n, last: step + BigInt(stepsOf(event)) };
+      step = steps.last;
       return {
         messageId,
         receiptHandle: messageId,
-        body: encodeChainEventMessage({ version: 1, network: 'mainnet', fence: 1n, generation: 1n, event }),
+        body: encodeChainEventMessage({ version: 2, network: 'mainnet', fence: 1n, generation, steps, event }),
         attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'follower', ApproximateFirstReceiveTimestamp: '0', MessageGroupId: 'mainnet' },
         messageAttributes: {},
         md5OfBody: '',
@@ -99,13 +106,17 @@ describe('processor handler', () => {
     expect(second.lines.some((line) => line.block_id === chain.at(1n).hash || line.message_id === event.Records[0]!.messageId)).toBe(false);
   });
 
-  it('reports a poison message and the rest of the batch as failures, logged at error', async () => {
+  it('sets a poison message aside (logged at error, counted) and fails nothing: the leader follows again', async () => {
     const chain = new ChainBuilder('poison');
     const event = sqsEvent(chain.forward([chain.next()]));
-    event.Records.unshift({ ...event.Records[0]!, messageId: 'poison-1', body: '{"version":1}' });
+    event.Records.unshift({ ...event.Records[0]!, messageId: 'poison-1', body: '{"version":2}' });
     const { result, lines } = await captureOutput(() => handler(event, lambdaContext('processor')));
-    expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['poison-1', event.Records[1]!.messageId]);
+    expect(result.batchItemFailures).toEqual([]);
     expect(lines.find((line) => line.message === 'poison_message')).toMatchObject({ level: 'ERROR', message_id: 'poison-1', path: '$.network' });
+    expect(lines.find((line) => line.message === LogEvent.pipelineRecovered)).toMatchObject({ level: 'ERROR', kind: 'poison', generation_to: String(generation + 1n) });
+    expect(metricValues(emfDocuments(lines), Metric.pipelineRecoveries)).toEqual([{ value: 1, dimensions: DIMENSIONS }]);
+    const { rows } = await db.pool.query('SELECT kind, message_id, message_body FROM pipeline_recoveries');
+    expect(rows).toEqual([{ kind: 'poison', message_id: 'poison-1', message_body: '{"version":2}' }]);
   });
 });
 
@@ -127,6 +138,7 @@ describe('processor settings', () => {
   it('sizes the pool to one connection per instance unless told otherwise', () => {
     expect(readProcessorSettings({ NETWORK: 'preprod' })).toEqual({ network: 'preprod', confirmations: 15, dbPoolMax: 1 });
     expect(readProcessorSettings({ DB_POOL_MAX: '2', CONFIRMATIONS: '30', CLAIM_CHECK_BUCKET: 'claims' })).toMatchObject({ dbPoolMax: 2, confirmations: 30, claimCheckBucket: 'claims' });
+    expect(readProcessorSettings({ CHAIN_EVENT_QUEUE_URL: ' https://sqs.eu-west-1.amazonaws.com/1/q.fifo ' })).toMatchObject({ chainEventQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q.fifo' });
     expect(() => readProcessorSettings({ DB_POOL_MAX: '0' })).toThrow('DB_POOL_MAX must be a whole number ≥ 1; got "0"');
   });
 });

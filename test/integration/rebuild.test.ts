@@ -282,7 +282,7 @@ describe('rebuild from chain', () => {
     main.next([transaction([output(addresses[1]!, 4_000_000n)])]);
     main.empty(20);
     await followFrom(main, 0n);
-    await fixture.db.pool.query('UPDATE sync_state SET sync_generation = 4, fence_token = 17');
+    await fixture.db.pool.query('UPDATE sync_state SET sync_generation = 4, fence_token = 17, applied_step = 30');
     process.env.DATABASE_URL = fixture.db.url;
     process.env.STAGE ??= 'test';
     const { handler } = await import('../../functions/handlers/rebuild.js');
@@ -293,10 +293,13 @@ describe('rebuild from chain', () => {
     // The fence token is kept: within the new generation a deposed leader's lower token is still refused.
     expect(state).toEqual({ last_block_hash: point.hash, sync_generation: 5n, fence_token: 17n });
     // A message of the former generation is now stale: the engine drops it.
-    const rederived = main.forward(main.blocks.filter((block) => block.height > 7n));
-    expect(await fixture.engine.apply(rederived, { token: 17n, generation: 4n })).toMatchObject({ kind: 'unchanged' });
-    expect(await fixture.engine.apply(rederived, { token: 16n, generation: 5n })).toMatchObject({ kind: 'unchanged' });
-    expect(await fixture.engine.apply(rederived, { token: 17n, generation: 5n })).toMatchObject({ kind: 'applied' });
+    const rederivedBlocks = main.blocks.filter((block) => block.height > 7n);
+    const rederived = main.forward(rederivedBlocks);
+    const steps = { first: 1n, last: BigInt(rederivedBlocks.length) };
+    expect(await fixture.engine.apply(rederived, { token: 17n, generation: 4n, steps })).toMatchObject({ kind: 'unchanged', refused: 'stale' });
+    expect(await fixture.engine.apply(rederived, { token: 16n, generation: 5n, steps })).toMatchObject({ kind: 'unchanged', refused: 'stale' });
+    // the new generation's session counts its steps from 1
+    expect(await fixture.engine.apply(rederived, { token: 17n, generation: 5n, steps })).toMatchObject({ kind: 'applied' });
     const audit = await auditActions('rebuild_started');
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'lambda:payment-monitor-rebuild', entity_type: 'rebuild_run' });

@@ -29,7 +29,8 @@ import { drainQueue, startLocalS3, startLocalSqs, type LocalS3, type LocalSqs } 
 import { RecordingLogger } from '../support/recorders.js';
 
 const BUCKET = 'claim-checks';
-const STAMP: EmissionStamp = { fence: 7n, generation: 2n };
+/** A session's stamp for an emission whose first event holds step 1. */
+const STAMP: EmissionStamp = { fence: 7n, generation: 2n, firstStep: 1n };
 const FAST_RETRY = { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 20 };
 const ADDRESS = `addr1${'q'.repeat(98)}`;
 
@@ -120,25 +121,36 @@ function failEntriesOnce(client: SQSClient, positions: (entries: number) => numb
 }
 
 describe('SQS FIFO emission', () => {
-  it('delivers events in order in one message group, each stamped with version, fence, generation and type', async () => {
+  it('delivers events in order in one message group, each stamped with version, fence, generation, steps and type', async () => {
     const h = await harness();
     const chain = new ChainBuilder();
-    // At the tip the follower emits each event as it comes.
-    for (let i = 0; i < 12; i++) await h.emitter.emit([chain.forward([chain.next()])], STAMP);
-    await h.emitter.emit([chain.backward(10n)], STAMP);
+    // At the tip the follower emits each event as it comes; each holds the next step of the session.
+    for (let i = 0; i < 12; i++) await h.emitter.emit([chain.forward([chain.next()])], { ...STAMP, firstStep: BigInt(i + 1) });
+    await h.emitter.emit([chain.backward(10n)], { ...STAMP, firstStep: 13n });
 
     const delivered = await h.drain();
     expect(heightsOf(delivered)).toEqual([...Array.from({ length: 12 }, (_, i) => [BigInt(i + 1)]), `back to ${chain.at(10n).slot}`]);
-    for (const { message, body } of delivered) {
+    for (const [index, { message, body }] of delivered.entries()) {
+      const step = BigInt(index + 1);
       expect(message.Attributes?.MessageGroupId).toBe('mainnet');
-      expect(body).toMatchObject({ version: 1, network: 'mainnet', fence: 7n, generation: 2n });
+      expect(body).toMatchObject({ version: 2, network: 'mainnet', fence: 7n, generation: 2n, steps: { first: step, last: step } });
       expect(message.MessageAttributes).toMatchObject({
-        version: { DataType: 'Number', StringValue: '1' },
+        version: { DataType: 'Number', StringValue: '2' },
         fence: { DataType: 'Number', StringValue: '7' },
         generation: { DataType: 'Number', StringValue: '2' },
+        steps: { DataType: 'String', StringValue: `${step}..${step}` },
         type: { DataType: 'String', StringValue: body.event.type },
       });
     }
+  });
+
+  it('numbers the steps of merged messages by block, a rollback being one step', async () => {
+    const h = await harness({ maxBlocksPerMessage: 2 });
+    const chain = new ChainBuilder();
+    const forward = [chain.forward([chain.next()]), chain.forward([chain.next()]), chain.forward([chain.next()])];
+    await h.emitter.emit([...forward, chain.backward(2n), chain.forward([chain.next()])], { ...STAMP, firstStep: 40n });
+    const delivered = await h.drain();
+    expect(delivered.map(({ body }) => [body.steps.first, body.steps.last])).toEqual([[40n, 41n], [42n, 42n], [43n, 43n], [44n, 44n]]);
   });
 
   it('deduplicates a re-send of the same events, but not a new leader’s re-send (higher fence)', async () => {

@@ -9,14 +9,19 @@ import {
   encodeChainEventMessage,
   encodeClaimCheckPointer,
   MessageFormatError,
+  stepsOf,
   type ChainEventMessage,
 } from '../../functions/domain/chain-event-message.js';
 import { NETWORKS } from '../../functions/domain/network.js';
 import { Random } from '../support/random.js';
 
 const UINT64_MAX = (1n << 64n) - 1n;
+const INT64_MAX = (1n << 63n) - 1n;
 
-/** Random events of every shape the chain model allows, with integers across the whole unsigned 64-bit range. */
+/**
+ * Random events of every shape the chain model allows, with integers across the whole range each field may hold:
+ * up to 2^63 − 1 where the database keeps a BIGINT, 2^64 − 1 for token quantities, 2^31 − 1 for output indexes.
+ */
 class EventGenerator {
   constructor(private readonly random: Random) {}
 
@@ -28,17 +33,25 @@ class EventGenerator {
     return this.hex(32);
   }
 
-  uint64(): bigint {
-    // Edges and small values matter as much as uniform ones.
+  /** Edges and small values matter as much as uniform ones. */
+  unsigned(bits: 63 | 64): bigint {
     const pick = this.random.int(0, 5);
     if (pick === 0) return 0n;
-    if (pick === 1) return UINT64_MAX;
+    if (pick === 1) return (1n << BigInt(bits)) - 1n;
     if (pick === 2) return (1n << 53n) + this.random.bigint(0n, 10n);
-    return this.random.bits(this.random.int(1, 64));
+    return this.random.bits(this.random.int(1, bits));
+  }
+
+  int64(): bigint {
+    return this.unsigned(63);
+  }
+
+  uint64(): bigint {
+    return this.unsigned(64);
   }
 
   reference(): OutputReference {
-    return { txId: this.hash(), index: this.random.chance(0.9) ? this.random.int(0, 20) : 0xffff_ffff };
+    return { txId: this.hash(), index: this.random.chance(0.9) ? this.random.int(0, 20) : 0x7fff_ffff };
   }
 
   assets(): AssetQuantity[] {
@@ -57,7 +70,7 @@ class EventGenerator {
   output(): TransactionOutput {
     // Addresses are ASCII on chain; quotes, backslashes and non-ASCII here check escaping and byte counting.
     const address = this.random.pick(['addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgse35a3x', 'DdzFFzCqrht"odd\\address', 'addr_test1ünïcødé✓']);
-    return { address, lovelace: this.uint64(), assets: this.random.chance(0.5) ? this.assets() : [] };
+    return { address, lovelace: this.int64(), assets: this.random.chance(0.5) ? this.assets() : [] };
   }
 
   transaction(): ChainTransaction {
@@ -74,10 +87,10 @@ class EventGenerator {
   }
 
   block(): ChainBlock {
-    const slot = this.random.chance(0.95) ? this.uint64() : undefined; // an epoch boundary block has none
+    const slot = this.random.chance(0.95) ? this.int64() : undefined; // an epoch boundary block has none
     return {
       hash: this.hash(),
-      height: this.uint64(),
+      height: this.int64(),
       ...(slot === undefined ? {} : { slot }),
       ancestor: this.random.chance(0.05) ? 'genesis' : this.hash(),
       transactions: Array.from({ length: this.random.int(0, 4) }, () => this.transaction()),
@@ -85,17 +98,20 @@ class EventGenerator {
   }
 
   tip() {
-    return { slot: this.uint64(), hash: this.hash(), height: this.uint64() };
+    return { slot: this.int64(), hash: this.hash(), height: this.int64() };
   }
 
   event(): ChainEvent {
     if (this.random.chance(0.7)) return { type: 'rollForward', blocks: Array.from({ length: this.random.int(1, 4) }, () => this.block()), tip: this.tip() };
-    const point = this.random.chance(0.1) ? ('origin' as const) : { slot: this.uint64(), hash: this.hash() };
+    const point = this.random.chance(0.1) ? ('origin' as const) : { slot: this.int64(), hash: this.hash() };
     return { type: 'rollBackward', point, tip: this.random.chance(0.1) ? 'origin' : this.tip() };
   }
 
   message(): ChainEventMessage {
-    return { version: 1, network: this.random.pick(NETWORKS), generation: this.uint64(), fence: this.uint64(), event: this.event() };
+    const event = this.event();
+    const count = BigInt(stepsOf(event));
+    const first = this.random.chance(0.2) ? INT64_MAX - count + 1n : 1n + this.random.bits(this.random.int(1, 40));
+    return { version: 2, network: this.random.pick(NETWORKS), generation: this.int64(), fence: this.int64(), steps: { first, last: first + count - 1n }, event };
   }
 }
 
@@ -125,17 +141,18 @@ function errorOf(run: () => unknown): MessageFormatError {
 function sample(): ChainEventMessage {
   const hash = (n: number) => n.toString(16).padStart(64, '0');
   return {
-    version: 1,
+    version: 2,
     network: 'mainnet',
     generation: 3n,
-    fence: UINT64_MAX,
+    fence: INT64_MAX,
+    steps: { first: 7n, last: 7n },
     event: {
       type: 'rollForward',
-      tip: { slot: UINT64_MAX, hash: hash(9), height: UINT64_MAX },
+      tip: { slot: INT64_MAX, hash: hash(9), height: INT64_MAX },
       blocks: [
         {
           hash: hash(2),
-          height: UINT64_MAX - 1n,
+          height: INT64_MAX - 1n,
           slot: 123_456_789_012n,
           ancestor: hash(1),
           transactions: [
@@ -147,7 +164,7 @@ function sample(): ChainEventMessage {
               outputs: [
                 {
                   address: 'addr1qxy',
-                  lovelace: UINT64_MAX,
+                  lovelace: INT64_MAX,
                   assets: [
                     { policyId: 'a'.repeat(56), assetName: '', quantity: UINT64_MAX },
                     { policyId: 'a'.repeat(56), assetName: 'cafe', quantity: 1n },
@@ -163,12 +180,12 @@ function sample(): ChainEventMessage {
 }
 
 describe('chain event message codec', () => {
-  it('writes every big integer as a decimal string and reads it back exactly, up to 2^64 − 1', () => {
+  it('writes every big integer as a decimal string and reads it back exactly, up to 2^63 − 1 (2^64 − 1 for tokens)', () => {
     const message = sample();
     const text = encodeChainEventMessage(message);
     const wire = JSON.parse(text) as Record<string, unknown>;
-    expect(wire).toMatchObject({ version: 1, network: 'mainnet', generation: '3', fence: '18446744073709551615' });
-    expect(text).toContain('"lovelace":"18446744073709551615"');
+    expect(wire).toMatchObject({ version: 2, network: 'mainnet', generation: '3', fence: '9223372036854775807', steps: { first: '7', last: '7' } });
+    expect(text).toContain('"lovelace":"9223372036854775807"');
     expect(text).toContain(`"inputs":["${'0'.repeat(63)}4#7"]`);
     expect(text).toContain(`"assets":{"${'a'.repeat(56)}":{"":"18446744073709551615","cafe":"1"}}`);
     expect(text).not.toContain('collaterals'); // empty lists are left out
@@ -199,7 +216,7 @@ describe('chain event message codec', () => {
     expect(decodeQueueMessageBody(encodeChainEventMessage(message))).toEqual({ kind: 'event', message });
     const pointer = { bucket: 'claims', key: 'chain-events/x.json', sha256: 'f'.repeat(64), bytes: 2_000_000 };
     const text = encodeClaimCheckPointer(pointer);
-    expect(JSON.parse(text)).toEqual({ version: 1, claimCheck: pointer });
+    expect(JSON.parse(text)).toEqual({ version: 2, claimCheck: pointer });
     expect(decodeQueueMessageBody(text)).toEqual({ kind: 'claimCheck', pointer });
   });
 
@@ -210,27 +227,38 @@ describe('chain event message codec', () => {
     const cases: [string, string, string | RegExp][] = [
       ['not JSON', '{"version":1,', '$'],
       ['a list', '[]', '$'],
-      ['a future version', mutated(text, ['version'], 2), '$.version'],
-      ['a version as a string', mutated(text, ['version'], '1'), '$.version'],
+      ['a future version', mutated(text, ['version'], 3), '$.version'],
+      ['version 1 (no steps): a leader of the previous release', mutated(mutated(text, ['version'], 1), ['steps'], REMOVE), '$.version'],
+      ['a version as a string', mutated(text, ['version'], '2'), '$.version'],
       ['an unknown network', mutated(text, ['network'], 'testnet'), '$.network'],
       ['a fence as a JSON number', mutated(text, ['fence'], 42), '$.fence'],
       ['a negative generation', mutated(text, ['generation'], '-1'), '$.generation'],
+      ['a fence above 2^63 − 1 (BIGINT)', mutated(text, ['fence'], '9223372036854775808'), '$.fence'],
+      ['no steps', mutated(text, ['steps'], REMOVE), '$.steps'],
+      ['steps from 0', mutated(text, ['steps'], { first: '0', last: '0' }), '$.steps.first'],
+      ['steps that do not match the blocks', mutated(text, ['steps'], { first: '7', last: '8' }), '$.steps'],
+      ['steps above 2^63 − 1', mutated(text, ['steps'], { first: '9223372036854775808', last: '9223372036854775808' }), '$.steps.first'],
       ['an unknown envelope field', mutated(text, ['extra'], true), '$.extra'],
       ['a missing event', mutated(text, ['event'], REMOVE), '$.event'],
       ['an unknown event type', mutated(text, ['event', 'type'], 'rollSideways'), '$.event.type'],
       ['an empty roll-forward', mutated(text, ['event', 'blocks'], []), '$.event.blocks'],
       ['a height with leading zeros', mutated(text, ['event', 'blocks', 0, 'height'], '007'), '$.event.blocks[0].height'],
-      ['a height above 2^64 − 1', mutated(text, ['event', 'blocks', 0, 'height'], '18446744073709551616'), '$.event.blocks[0].height'],
+      ['a height above 2^63 − 1 (BIGINT)', mutated(text, ['event', 'blocks', 0, 'height'], '9223372036854775808'), '$.event.blocks[0].height'],
+      ['a slot above 2^63 − 1 (BIGINT)', mutated(text, ['event', 'blocks', 0, 'slot'], '18446744073709551615'), '$.event.blocks[0].slot'],
+      ['a tip height above 2^63 − 1', mutated(text, ['event', 'tip', 'height'], '9223372036854775808'), '$.event.tip.height'],
       ['a height in exponent form', mutated(text, ['event', 'blocks', 0, 'height'], '1e3'), '$.event.blocks[0].height'],
       ['an uppercase block hash', mutated(text, ['event', 'blocks', 0, 'hash'], 'A'.repeat(64)), '$.event.blocks[0].hash'],
       ['a bad spends', mutated(text, [...transaction, 'spends'], 'outputs'), '$.event.blocks[0].transactions[0].spends'],
       ['a malformed input', mutated(text, [...transaction, 'inputs', 0], 'abc#1'), '$.event.blocks[0].transactions[0].inputs[0]'],
+      ['an output index above 2^31 − 1 (INTEGER)', mutated(text, [...transaction, 'inputs', 0], `${'0'.repeat(63)}4#2147483648`), '$.event.blocks[0].transactions[0].inputs[0]'],
       ['lovelace as a float', mutated(text, [...output, 'lovelace'], '1.5'), '$.event.blocks[0].transactions[0].outputs[0].lovelace'],
+      ['lovelace above 2^63 − 1 (BIGINT)', mutated(text, [...output, 'lovelace'], '9223372036854775808'), '$.event.blocks[0].transactions[0].outputs[0].lovelace'],
+      ['a token quantity above 2^64 − 1', mutated(text, [...output, 'assets', 'a'.repeat(56), 'cafe'], '18446744073709551616'), /assets\.a{56}\.cafe$/],
       ['an empty address', mutated(text, [...output, 'address'], ''), '$.event.blocks[0].transactions[0].outputs[0].address'],
       ['a short policy id', mutated(text, [...output, 'assets'], { abc: { '': '1' } }), '$.event.blocks[0].transactions[0].outputs[0].assets.abc'],
       ['an odd-length asset name', mutated(text, [...output, 'assets', 'a'.repeat(56)], { abc: '1' }), /assets\.a{56}\.abc$/],
       ['an unknown output field', mutated(text, [...output, 'datum'], 'x'), '$.event.blocks[0].transactions[0].outputs[0].datum'],
-      ['a pointer without sha256', '{"version":1,"claimCheck":{"bucket":"b","key":"k","bytes":1}}', '$.claimCheck.sha256'],
+      ['a pointer without sha256', '{"version":2,"claimCheck":{"bucket":"b","key":"k","bytes":1}}', '$.claimCheck.sha256'],
     ];
     for (const [what, body, path] of cases) {
       it(what, () => {
@@ -281,8 +309,9 @@ describe('deduplicationId', () => {
     expect(deduplicationId(decodeChainEventMessage(encodeChainEventMessage(base)))).toBe(id);
   });
 
-  it('changes with the fencing token, the generation, the network and the direction', () => {
+  it('changes with the fencing token, the generation, the steps, the network and the direction', () => {
     const id = deduplicationId(base);
+    expect(deduplicationId({ ...base, steps: { first: 8n, last: 8n } })).not.toBe(id);
     expect(deduplicationId({ ...base, fence: base.fence - 1n })).not.toBe(id);
     expect(deduplicationId({ ...base, generation: base.generation + 1n })).not.toBe(id);
     expect(deduplicationId({ ...base, network: 'preprod' })).not.toBe(id);

@@ -4,7 +4,7 @@ import type {
   AppliedBlock,
   Confirmation,
   EngineTransaction,
-  Fence,
+  LockedSyncPosition,
   OutputInBlock,
   Payment,
   PaymentStore,
@@ -89,13 +89,17 @@ export class PostgresEngineTransaction implements EngineTransaction {
     return this.client.query<R>({ name, text, values });
   }
 
-  async lockSyncPosition(): Promise<SyncPosition> {
+  async lockSyncPosition(): Promise<LockedSyncPosition> {
     const { rows } = await this.prepared<{
       last_block_hash: string | null;
       network_tip_height: bigint | null;
       sync_generation: bigint;
-    } & Partial<BlockRow>>('lock_sync_position', 
-      `SELECT s.last_block_hash, s.network_tip_height, s.sync_generation, b.hash, b.height, b.slot, b.ancestor, b.block_time
+      fence_token: bigint;
+      applied_step: bigint;
+      halted_reason: string | null;
+    } & Partial<BlockRow>>('lock_sync_position',
+      `SELECT s.last_block_hash, s.network_tip_height, s.sync_generation, s.fence_token, s.applied_step, s.halted_reason,
+              b.hash, b.height, b.slot, b.ancestor, b.block_time
          FROM sync_state s LEFT JOIN blocks b ON b.hash = s.last_block_hash
         WHERE s.id = 1 FOR UPDATE OF s`,
     );
@@ -108,20 +112,17 @@ export class PostgresEngineTransaction implements EngineTransaction {
     return {
       tip: row.last_block_hash === null ? null : toAppliedBlock(row as BlockRow),
       networkTipHeight: row.network_tip_height,
+      session: {
+        generation: row.sync_generation,
+        fence: row.fence_token,
+        appliedStep: row.applied_step,
+        haltedReason: row.halted_reason,
+      },
     };
   }
 
-  async admitFence({ token, generation }: Fence): Promise<'admitted' | 'stale'> {
-    const { rows } = await this.prepared<{ admitted: boolean }>(
-      'admit_fence',
-      `UPDATE sync_state
-          SET fence_token = CASE WHEN $2::bigint > sync_generation THEN $1::bigint ELSE greatest(fence_token, $1::bigint) END,
-              sync_generation = $2::bigint
-        WHERE id = 1 AND ($2::bigint > sync_generation OR ($2::bigint = sync_generation AND $1::bigint >= fence_token))
-        RETURNING true AS admitted`,
-      [token.toString(), generation.toString()],
-    );
-    return rows.length === 1 ? 'admitted' : 'stale';
+  async recordAppliedStep(step: bigint): Promise<void> {
+    await this.prepared('record_applied_step', 'UPDATE sync_state SET applied_step = $1 WHERE id = 1', [step.toString()]);
   }
 
   async appliedBlocks(hashes: readonly Hash[]): Promise<Set<Hash>> {

@@ -9,7 +9,7 @@ import type { ChainEvent } from '../../domain/chain.js';
 import { CHAIN_EVENT_MESSAGE_VERSION, encodeClaimCheckPointer } from '../../domain/chain-event-message.js';
 import type { Network } from '../../domain/network.js';
 import type { Logger, Metrics } from '../../domain/ports.js';
-import type { ChainEventEmitter, EmissionStamp, EmitOptions } from '../../follower/emitter.js';
+import type { ChainEventEmitter, EmissionStamp, EmitOptions, SessionStamp } from '../../follower/emitter.js';
 import type { ClaimCheckWriter } from '../s3/claim-check-store.js';
 import { FifoBatchSender, type OutgoingEntry, type RetryPolicy } from './fifo-batch-sender.js';
 import { DEFAULT_MAX_BLOCKS_PER_MESSAGE, MAX_INLINE_BODY_BYTES, MAX_SQS_MESSAGE_BYTES, planMessages, type PlannedMessage } from './message-planner.js';
@@ -90,7 +90,7 @@ export class SqsChainEventEmitter implements ChainEventEmitter {
       this.options.metrics?.count(EmitterMetric.claimChecksStored);
       this.options.logger.info(EmitterLogEvent.claimCheckStored, { message: message.summary, bytes: pointer.bytes, bucket: pointer.bucket, key: pointer.key });
     }
-    const attributes = messageAttributes(stamp, message.type);
+    const attributes = messageAttributes(stamp, message);
     const sizeBytes = Buffer.byteLength(body, 'utf8') + attributeBytes(attributes);
     if (sizeBytes > MAX_SQS_MESSAGE_BYTES) throw new Error(`${message.summary} is ${sizeBytes} bytes with its attributes, over SQS's ${MAX_SQS_MESSAGE_BYTES}`);
     return { body, deduplicationId: message.deduplicationId, attributes, sizeBytes, summary: message.summary };
@@ -98,11 +98,12 @@ export class SqsChainEventEmitter implements ChainEventEmitter {
 }
 
 /** Readable without opening the body: in the console, in a DLQ, or by a subscription filter. */
-function messageAttributes(stamp: EmissionStamp, type: ChainEvent['type']): Record<string, MessageAttributeValue> {
+function messageAttributes(stamp: SessionStamp, { type, steps }: PlannedMessage): Record<string, MessageAttributeValue> {
   return {
     version: { DataType: 'Number', StringValue: String(CHAIN_EVENT_MESSAGE_VERSION) },
     fence: { DataType: 'Number', StringValue: stamp.fence.toString() },
     generation: { DataType: 'Number', StringValue: stamp.generation.toString() },
+    steps: { DataType: 'String', StringValue: `${steps.first}..${steps.last}` },
     type: { DataType: 'String', StringValue: type },
   };
 }

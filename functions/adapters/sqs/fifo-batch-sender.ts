@@ -6,8 +6,8 @@
  * Re-sending an entry that SQS did accept is safe because it carries the same MessageDeduplicationId, which SQS
  * drops within its 5-minute window. One exception: if SQS accepted an entry *after* a failed one, that copy now
  * sits in the queue ahead of the failed entry. It is re-sent with a fresh deduplication id so that a copy also
- * follows in the right place: the processor then fails the early copy (its blocks do not extend the chain) until
- * it reaches the DLQ, and applies the in-order one; without the fresh id every later message would fail instead.
+ * follows in the right place. The processor sees the early copy's steps come before the missing ones and makes
+ * the leader follow again from the database (domain/pipeline-recovery.ts): a recovery, never a lost event.
  */
 import { createHash } from 'node:crypto';
 import {

@@ -12,6 +12,10 @@ import {
   encodeChainEventMessage,
   type MessageEnvelope,
 } from '../../domain/chain-event-message.js';
+import type { StepRange } from '../../domain/ports.js';
+
+/** What every message of one emission carries: who emits, and the step its first event holds. */
+export type EmissionEnvelope = Omit<MessageEnvelope, 'steps'> & { firstStep: bigint };
 
 /** SQS's limit for one message, body and attributes together, and for the sum of a SendMessageBatch. */
 export const MAX_SQS_MESSAGE_BYTES = 1_048_576;
@@ -39,22 +43,28 @@ export interface PlannedMessage {
   blocks: number;
   /** For logs: `blocks 100..150` or `rollback to <point>`. */
   summary: string;
+  steps: StepRange;
 }
 
 interface PendingRollForward {
+  firstStep: bigint;
   blocks: ChainBlock[];
   encoded: string[];
   encodedBytes: number;
   tip: Tip;
 }
 
-export function planMessages(events: readonly ChainEvent[], envelope: MessageEnvelope, limits: PlanLimits): PlannedMessage[] {
+export function planMessages(events: readonly ChainEvent[], emission: EmissionEnvelope, limits: PlanLimits): PlannedMessage[] {
+  const { firstStep, ...session } = emission;
   const planned: PlannedMessage[] = [];
   let pending: PendingRollForward | undefined;
+  let nextStep = firstStep;
 
   const flush = () => {
     if (!pending) return;
     const { blocks, encoded, tip } = pending;
+    const steps = { first: pending.firstStep, last: pending.firstStep + BigInt(blocks.length) - 1n };
+    const envelope = { ...session, steps };
     const body = assembleRollForwardMessage(envelope, tip, encoded);
     const message = { version: CHAIN_EVENT_MESSAGE_VERSION, ...envelope, event: { type: 'rollForward', blocks, tip } } as const;
     const bodyBytes = Buffer.byteLength(body, 'utf8');
@@ -66,6 +76,7 @@ export function planMessages(events: readonly ChainEvent[], envelope: MessageEnv
       oversized: bodyBytes > limits.maxBodyBytes,
       blocks: blocks.length,
       summary: `blocks ${blocks[0]!.height}..${blocks[blocks.length - 1]!.height}`,
+      steps,
     });
     pending = undefined;
   };
@@ -73,7 +84,9 @@ export function planMessages(events: readonly ChainEvent[], envelope: MessageEnv
   for (const event of events) {
     if (event.type === 'rollBackward') {
       flush();
-      const message = { version: CHAIN_EVENT_MESSAGE_VERSION, ...envelope, event } as const;
+      const steps = { first: nextStep, last: nextStep };
+      nextStep++;
+      const message = { version: CHAIN_EVENT_MESSAGE_VERSION, ...session, steps, event } as const;
       const body = encodeChainEventMessage(message);
       const bodyBytes = Buffer.byteLength(body, 'utf8');
       planned.push({
@@ -84,6 +97,7 @@ export function planMessages(events: readonly ChainEvent[], envelope: MessageEnv
         oversized: bodyBytes > limits.maxBodyBytes,
         blocks: 0,
         summary: `rollback to ${event.point === 'origin' ? 'origin' : `${event.point.slot}.${event.point.hash}`}`,
+        steps,
       });
       continue;
     }
@@ -92,10 +106,12 @@ export function planMessages(events: readonly ChainEvent[], envelope: MessageEnv
       const encodedBytes = Buffer.byteLength(encoded, 'utf8');
       if (pending) {
         const separators = pending.encoded.length; // one comma before each block after the first
-        const wouldBe = envelopeBytes(envelope, event.tip) + pending.encodedBytes + separators + encodedBytes;
+        const steps = { first: pending.firstStep, last: nextStep };
+        const wouldBe = envelopeBytes({ ...session, steps }, event.tip) + pending.encodedBytes + separators + encodedBytes;
         if (wouldBe > limits.maxBodyBytes || pending.blocks.length >= limits.maxBlocksPerMessage) flush();
       }
-      pending ??= { blocks: [], encoded: [], encodedBytes: 0, tip: event.tip };
+      pending ??= { firstStep: nextStep, blocks: [], encoded: [], encodedBytes: 0, tip: event.tip };
+      nextStep++;
       pending.blocks.push(block);
       pending.encoded.push(encoded);
       pending.encodedBytes += encodedBytes;

@@ -28,7 +28,26 @@ export class BloomFilter {
   }
 
   add(value: string): void {
-    const [h1, h2] = hashPair(value);
+    const start = windowStart(value);
+    this.addHashes(hashPair(value, start, Math.min(value.length, start + WINDOW_LENGTH)));
+  }
+
+  /**
+   * Adds the values whose windows (windowSql) are concatenated in `packed`, WINDOW_LENGTH characters each: a load
+   * reads a page of values as one string, so only the hashed characters cross the wire and no string is made per
+   * value. Only values that packableSql admits may be packed: for them, hashing the window is hashing the value.
+   */
+  addPackedWindows(packed: string): number {
+    if (packed.length % WINDOW_LENGTH !== 0) {
+      throw new Error(`packed windows must be ${WINDOW_LENGTH} characters each; got ${packed.length} characters`);
+    }
+    for (let start = 0; start < packed.length; start += WINDOW_LENGTH) {
+      this.addHashes(hashPair(packed, start, start + WINDOW_LENGTH));
+    }
+    return packed.length / WINDOW_LENGTH;
+  }
+
+  private addHashes([h1, h2]: [number, number]): void {
     for (let i = 0; i < this.hashCount; i++) {
       const bit = (h1 + Math.imul(i, h2)) >>> 0;
       const index = bit % this.bitCount;
@@ -38,7 +57,8 @@ export class BloomFilter {
   }
 
   mightContain(value: string): boolean {
-    const [h1, h2] = hashPair(value);
+    const start = windowStart(value);
+    const [h1, h2] = hashPair(value, start, Math.min(value.length, start + WINDOW_LENGTH));
     for (let i = 0; i < this.hashCount; i++) {
       const bit = (h1 + Math.imul(i, h2)) >>> 0;
       const index = bit % this.bitCount;
@@ -54,13 +74,36 @@ export class BloomFilter {
 const WINDOW_START = 8;
 const WINDOW_LENGTH = 24;
 
+/** Where the hashed window of a value starts: WINDOW_START, or earlier for a value shorter than 32 characters. */
+function windowStart(value: string): number {
+  return Math.min(WINDOW_START, Math.max(0, value.length - WINDOW_LENGTH));
+}
+
+/** The characters of a value that the filter hashes (what windowSql reads in SQL). */
+export function hashedWindow(value: string): string {
+  const start = windowStart(value);
+  return value.slice(start, start + WINDOW_LENGTH);
+}
+
 /**
- * Two 32-bit hashes for double hashing: FNV-1a over the window, and a murmur3 finaliser of it for the
- * stride. Entries that share the window are false positives, which the database then filters out.
+ * SQL: whether the value in `column` may be loaded as its window (windowSql, then addPackedWindows): at least a
+ * window long and printable ASCII only, so that PostgreSQL's characters are JavaScript's UTF-16 units whatever the
+ * database encoding. Any other value is loaded whole, with add().
  */
-function hashPair(value: string): [number, number] {
-  const start = Math.min(WINDOW_START, Math.max(0, value.length - WINDOW_LENGTH));
-  const end = Math.min(value.length, start + WINDOW_LENGTH);
+export function packableSql(column: string): string {
+  return `(${column} ~ '^[ -~]{${WINDOW_LENGTH},}$')`;
+}
+
+/** SQL: the window of a packable value in `column`, the characters add() hashes (windowStart, 1-based). */
+export function windowSql(column: string): string {
+  return `substr(${column}, least(${WINDOW_START + 1}, length(${column}) - ${WINDOW_LENGTH - 1}), ${WINDOW_LENGTH})`;
+}
+
+/**
+ * Two 32-bit hashes for double hashing over the characters [start, end): FNV-1a, and a murmur3 finaliser of it
+ * for the stride. Entries that share the window are false positives, which the database then filters out.
+ */
+function hashPair(value: string, start: number, end: number): [number, number] {
   let hash = 0x811c9dc5;
   for (let i = start; i < end; i++) hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193);
   let stride = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);

@@ -13,7 +13,7 @@ import type {
   SyncPosition,
 } from '../../domain/ports.js';
 import { DEFAULT_RETAINED_BLOCKS } from '../../domain/payment-engine.js';
-import { PaymentTransactionFilter, RegisteredAddressFilter } from './candidate-filters.js';
+import { loadDueFilters, PaymentTransactionFilter, RegisteredAddressFilter } from './candidate-filters.js';
 import { inTransaction } from './pool.js';
 import { reversalDebitsSql } from './reversal-debits.js';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
@@ -36,7 +36,10 @@ export class PostgresPaymentStore implements PaymentStore {
     this.paymentTransactions = new PaymentTransactionFilter(BigInt(options.retainedBlocks ?? DEFAULT_RETAINED_BLOCKS));
   }
 
-  inTransaction<T>(work: (tx: EngineTransaction) => Promise<T>): Promise<T> {
+  async inTransaction<T>(work: (tx: EngineTransaction) => Promise<T>): Promise<T> {
+    // Filters that are due (a cold instance, a filter over capacity) load first, in a snapshot of their own, so
+    // the sync position lock is not held while they read; the transaction then catches up from that snapshot.
+    await loadDueFilters(this.pool, [this.addresses, this.paymentTransactions]);
     return inTransaction(this.pool, (client) => work(this.transactionOn(client)));
   }
 

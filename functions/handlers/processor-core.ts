@@ -181,11 +181,11 @@ async function recover(cause: RecoveryCause, { recovery, logger, metrics, actor 
       return;
     case 'follow_again':
       logger.error(LogEvent.pipelineRecovered, { ...fields, action: 'leader follows again from the database', generation_to: outcome.generation, streak: outcome.streak });
-      metrics.count(Metric.pipelineRecoveries);
+      metrics.count(Metric.pipelineRecoveries, 1, { kind: cause.kind });
       return;
     case 'halt':
       logger.critical(LogEvent.pipelineHalted, { ...fields, halted_reason: outcome.reason, runbook: 'README: Pipeline halted' });
-      metrics.count(Metric.pipelineRecoveries);
+      metrics.count(Metric.pipelineRecoveries, 1, { kind: cause.kind });
       metrics.gauge(Metric.pipelineHalted, 1);
       return;
   }

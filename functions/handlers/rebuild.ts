@@ -2,21 +2,28 @@
  * Rebuild Lambda (on-demand invoke): `{ "daysAgo": 30 }`, `{ "slot": n }` or `{ "point": "<slot>.<blockId>" }`.
  * Resets the engine to that retained point in one transaction (seconds, whatever the depth); the follower
  * re-derives the chain from there. Env: DATABASE_URL or DATABASE_SECRET_ARN. The work is in rebuild-core.ts.
+ * `{ "resumePipeline": true }` resumes a halted pipeline instead (pipeline-resume-core.ts): the same kind of
+ * operator action on the same permissions, so it needs no function of its own.
  */
 import type { Context } from 'aws-lambda';
 import { createPool } from '../adapters/postgres/pool.js';
+import { PostgresPipelineRecoveryStore } from '../adapters/postgres/pipeline-recovery-store.js';
 import { PostgresRebuildStore } from '../adapters/postgres/rebuild-store.js';
 import { logger, metrics } from '../adapters/powertools/instances.js';
 import { once } from './lazy.js';
+import { isResumeRequest, resumePipeline, type PipelineResumeSummary } from './pipeline-resume-core.js';
 import { runRebuild, type RebuildSummary } from './rebuild-core.js';
 import { resolveDatabaseConnection } from './runtime-config.js';
 
 const pool = once(async () => createPool({ ...(await resolveDatabaseConnection(process.env)), max: 1, applicationName: 'payment-monitor-rebuild' }));
 
-export async function handler(event: unknown, context: Context): Promise<RebuildSummary> {
+export async function handler(event: unknown, context: Context): Promise<RebuildSummary | PipelineResumeSummary> {
   logger.addContext(context);
   metrics.captureColdStart(context.functionName);
   try {
+    if (isResumeRequest(event)) {
+      return await resumePipeline({ recovery: new PostgresPipelineRecoveryStore(await pool()), logger, metrics, actor: `lambda:${context.functionName}` });
+    }
     return await runRebuild(event, {
       store: new PostgresRebuildStore(await pool()),
       logger,

@@ -67,4 +67,16 @@ describe('operator CLI', () => {
     expect(status.output).toMatch(/payments\s+pending 1/);
     await expect(cli('payments', 'list', '--status', 'lost')).rejects.toThrow(/--status must be one of/);
   });
+
+  it('shows a halted pipeline in status, and resumes it once (a new generation); a second resume changes nothing', async () => {
+    expect((await cli('status')).output).toMatch(/pipeline\s+following \(generation 0, fence 0; 0 recoveries in the last day\)/);
+    await db.pool.query(`UPDATE sync_state SET halted_at = now(), halted_reason = '3 recoveries in a row without the engine getting past height 9'`);
+    expect((await cli('status')).output).toMatch(/pipeline\s+HALTED since .*: 3 recoveries in a row .* "pipeline resume"/);
+
+    expect(await cli('pipeline', 'resume', '--actor', 'bob')).toEqual({ code: 0, output: "Pipeline resumed: the leader follows again from the database's points (generation 1)." });
+    expect(await cli('pipeline', 'resume')).toEqual({ code: 0, output: 'The pipeline was not halted: nothing to resume.' });
+    const { rows } = await db.pool.query(`SELECT kind, actor, generation_to FROM pipeline_recoveries`);
+    expect(rows).toEqual([{ kind: 'resumed', actor: 'bob', generation_to: 1n }]);
+    expect((await cli('status')).output).toMatch(/pipeline\s+following \(generation 1/);
+  });
 });

@@ -114,7 +114,11 @@ describe('processor handler', () => {
     expect(result.batchItemFailures).toEqual([]);
     expect(lines.find((line) => line.message === 'poison_message')).toMatchObject({ level: 'ERROR', message_id: 'poison-1', path: '$.network' });
     expect(lines.find((line) => line.message === LogEvent.pipelineRecovered)).toMatchObject({ level: 'ERROR', kind: 'poison', generation_to: String(generation + 1n) });
-    expect(metricValues(emfDocuments(lines), Metric.pipelineRecoveries)).toEqual([{ value: 1, dimensions: DIMENSIONS }]);
+    // By kind for the dashboard, and over all kinds for the alarm.
+    expect(metricValues(emfDocuments(lines), Metric.pipelineRecoveries)).toEqual([
+      { value: 1, dimensions: { ...DIMENSIONS, kind: 'poison' } },
+      { value: 1, dimensions: DIMENSIONS },
+    ]);
     const { rows } = await db.pool.query('SELECT kind, message_id, message_body FROM pipeline_recoveries');
     expect(rows).toEqual([{ kind: 'poison', message_id: 'poison-1', message_body: '{"version":2}' }]);
   });

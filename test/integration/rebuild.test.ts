@@ -304,6 +304,13 @@ describe('rebuild from chain', () => {
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'lambda:payment-monitor-rebuild', entity_type: 'rebuild_run' });
     await expect(handler({ days: 3 }, lambdaContext('payment-monitor-rebuild'))).rejects.toThrow(/name exactly one of daysAgo, slot, point/);
+
+    // The same function resumes a halted pipeline when asked with {"resumePipeline": true}.
+    expect(await handler({ resumePipeline: true }, lambdaContext('payment-monitor-rebuild'))).toEqual({ resumed: false, generation: null });
+    await fixture.db.pool.query(`UPDATE sync_state SET sync_generation = 8, halted_at = now(), halted_reason = 'poison, three times'`);
+    expect(await handler({ resumePipeline: true }, lambdaContext('payment-monitor-rebuild'))).toEqual({ resumed: true, generation: '9' });
+    const resumed = (await fixture.db.pool.query('SELECT sync_generation, halted_at, applied_step FROM sync_state')).rows[0];
+    expect(resumed).toEqual({ sync_generation: 9n, halted_at: null, applied_step: 0n });
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * The CLI's operations commands: rebuild, backup, restore, partitions. Each runs the same core as its Lambda.
+ * The CLI's operations commands: rebuild, pipeline resume, backup, restore, partitions. Each runs the same core
+ * as its Lambda.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
@@ -9,9 +10,11 @@ import type { Logger } from '../../domain/ports.js';
 import { directoryDestination } from '../../adapters/backup/directory-destination.js';
 import { InMemoryMetrics } from '../../adapters/observability/in-memory-metrics.js';
 import { JsonLogger } from '../../adapters/observability/json-logger.js';
+import { PostgresPipelineRecoveryStore } from '../../adapters/postgres/pipeline-recovery-store.js';
 import { PostgresRebuildStore } from '../../adapters/postgres/rebuild-store.js';
 import { exportBackup } from '../../handlers/backup-export-core.js';
 import { maintainPartitions } from '../../handlers/partition-maintenance-core.js';
+import { resumePipeline } from '../../handlers/pipeline-resume-core.js';
 import { runRebuild } from '../../handlers/rebuild-core.js';
 import { restoreExport } from './restore.js';
 
@@ -26,6 +29,7 @@ export interface OperationsContext {
 }
 
 export const OPERATIONS_USAGE = `  rebuild --days-ago <n> | --slot <n> | --point <slot>.<blockId>
+  pipeline resume                    after PipelineHalted, once the cause is fixed
   backup ${Object.keys(BACKUP_TABLES).join('|')} [--out <dir>]
   restore <export.ndjson.gz | export.manifest.json | s3://bucket/key> [--forensic]
   partitions ensure [--months-ahead n]`;
@@ -56,6 +60,17 @@ export async function operationsCommand(positionals: string[], context: Operatio
         `Rebuild ${summary.run} started from ${summary.point} (height ${summary.point_height}, ${summary.point_time}): ` +
           `${summary.blocks_cleared} blocks cleared, ${summary.payments_held} payments held until the chain settles them, ` +
           `generation ${summary.generation}. The follower re-derives up to height ${summary.target_height}; watch "status".`,
+      );
+      return 0;
+    }
+    case 'pipeline': {
+      if (positionals[1] !== 'resume') return undefined;
+      const summary = await resumePipeline({ recovery: new PostgresPipelineRecoveryStore(pool), logger, metrics: new InMemoryMetrics(), actor: context.actor });
+      print(
+        { ...summary },
+        summary.resumed
+          ? `Pipeline resumed: the leader follows again from the database's points (generation ${summary.generation}).`
+          : 'The pipeline was not halted: nothing to resume.',
       );
       return 0;
     }

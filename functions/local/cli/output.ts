@@ -23,6 +23,12 @@ export function printStatus(status: MonitorStatus, write: (text: string) => void
   write(`addresses         ${status.addresses}`);
   write(`payments          ${Object.entries(status.payments).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
   write(`user balances     ${formatAda(status.creditedLovelace)} ADA across ${status.users} users`);
+  const { pipeline } = status;
+  write(
+    pipeline.haltedReason === null
+      ? `pipeline          following (generation ${pipeline.generation}, fence ${pipeline.fence}; ${pipeline.recoveriesToday} recoveries in the last day)`
+      : `pipeline          HALTED since ${pipeline.haltedAt?.toISOString() ?? '?'}: ${pipeline.haltedReason} — fix the cause, then "pipeline resume"`,
+  );
   const rebuild = status.rebuild;
   if (rebuild) {
     write(

@@ -43,11 +43,15 @@ export interface MonitorStatus {
   users: bigint;
   /** The newest rebuild, running or finished; null when there never was one. */
   rebuild: RebuildProgressView | null;
+  /** The AWS path's leader session and recoveries (domain/pipeline-recovery.ts). */
+  pipeline: { generation: bigint; fence: bigint; haltedAt: Date | null; haltedReason: string | null; recoveriesToday: bigint };
 }
 
 export async function readStatus(db: Queryable): Promise<MonitorStatus> {
   const { rows } = await db.query(
     `SELECT s.last_block_height, s.last_block_slot, s.last_block_hash, s.network_tip_height, s.updated_at,
+            s.sync_generation, s.fence_token, s.halted_at, s.halted_reason,
+            (SELECT count(*) FROM pipeline_recoveries WHERE kind IN ('divergence', 'poison') AND created_at > now() - interval '1 day') AS recoveries_today,
             (SELECT count(*) FROM payment_addresses) AS addresses,
             (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb)
                FROM (SELECT status, count(*) AS n FROM incoming_payments GROUP BY status) p) AS payments,
@@ -70,5 +74,12 @@ export async function readStatus(db: Queryable): Promise<MonitorStatus> {
     creditedLovelace: row.credited,
     users: row.users,
     rebuild: await readRebuildProgress(db),
+    pipeline: {
+      generation: row.sync_generation,
+      fence: row.fence_token,
+      haltedAt: row.halted_at,
+      haltedReason: row.halted_reason,
+      recoveriesToday: row.recoveries_today,
+    },
   };
 }

@@ -77,6 +77,9 @@ export function createPool(options: PoolOptions): pg.Pool {
         );
   // An idle client that loses its server must not crash the process; the next query reports the failure.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one that loses it between two statements (a failover mid-transaction): pg then emits
+  // 'error' on the client, which nobody listens to; its next query fails instead, and the caller retries.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

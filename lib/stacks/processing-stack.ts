@@ -55,6 +55,8 @@ export class ProcessingStack extends Stack {
         NETWORK: config.network,
         CONFIRMATIONS: String(config.confirmations),
         CLAIM_CHECK_BUCKET: data.claimCheckBucket.bucket.bucketName,
+        // Where failed messages are postponed (ChangeMessageVisibility); the queue is this stack's own.
+        CHAIN_EVENT_QUEUE_URL: this.chainEvents.queue.queueUrl,
         DB_POOL_MAX: '1',
         ...databaseEnvironment(data),
       },

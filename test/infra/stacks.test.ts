@@ -312,6 +312,7 @@ describe('chain-event queue and processor', () => {
           CONFIRMATIONS: '15',
           DB_POOL_MAX: '1',
           CLAIM_CHECK_BUCKET: Match.anyValue(),
+          CHAIN_EVENT_QUEUE_URL: { Ref: Match.stringLikeRegexp('^ChainEventsQueue') },
           DATABASE_SECRET_ARN: Match.anyValue(),
           PGSSLMODE: 'verify-full',
           NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',

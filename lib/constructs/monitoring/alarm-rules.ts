@@ -130,9 +130,10 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     unit: 'messages',
     missingData: 'notBreaching',
     runbook: () =>
-      'A chain event failed every delivery and left the queue: the blocks it carried may be missing from the database. ' +
-      'Read the message and the processor logs (poison_message, message_failed) for the reason. ' +
-      'Fix the cause, then redrive the DLQ to the main queue (events are idempotent); for a malformed message, rebuild from a checkpoint instead.',
+      'A chain event was received 1000 times without being applied (the processor sets poison aside and postpones transient failures, so this takes about two weeks of failing): something has failed that long. ' +
+      'Read the message and the processor logs (message_failed) for the reason, and fix it. Do not redrive: nothing is lost, the pipeline derives ' +
+      'the blocks again from Ogmios (the next message of that leader session is out of step and the leader follows again from the database). ' +
+      'Purge the DLQ once the cause is understood.',
   },
   {
     key: 'queueAge',

@@ -1,7 +1,9 @@
 /**
  * The follower lease against a real DynamoDB API (dynalite): contenders race, leaders are cut off, renewals
- * fail, clocks are skewed, leaders shut down. Short timings (300 ms lease, 100 ms renewal, 100 ms margin, 50 ms
- * standby attempts) keep the file fast.
+ * fail, clocks are skewed, leaders shut down. Timings are a tenth of production's (3 s lease, 500 ms renewal,
+ * 1 s margin, 100 ms standby attempts): a leader keeps its lease unless its whole process stalls for more than a
+ * second, which a loaded test machine does not do, so the assertions about who leads do not depend on the load;
+ * and no assertion bounds how long something took, only what happened and in which order.
  *
  * A recorder watches every contender all the time and fails the test if ever:
  * - two contenders believe they lead with the same fencing token (or, stricter, two believe they lead at all);
@@ -22,7 +24,7 @@ import type { LeaseTimings } from '../../functions/domain/lease.js';
 import { startDynalite, type LocalDynamoDb } from '../support/dynalite.js';
 import { RecordingLogger } from '../support/recorders.js';
 
-const TIMINGS: LeaseTimings = { leaseDurationMs: 300, renewIntervalMs: 100, safetyMarginMs: 100, acquireIntervalMs: 50 };
+const TIMINGS: LeaseTimings = { leaseDurationMs: 3_000, renewIntervalMs: 500, safetyMarginMs: 1_000, acquireIntervalMs: 100 };
 const TABLE = 'follower-leases';
 
 /** What a contender's DynamoDB requests run into. */
@@ -59,7 +61,7 @@ class Contender {
     const client = database.client();
     injectFaults(client, () => this.fault);
     this.lease = new FollowerLease({
-      table: new LeaseTable({ client, tableName: TABLE, leaseName: 'follower#preprod', requestTimeoutMs: 100 }),
+      table: new LeaseTable({ client, tableName: TABLE, leaseName: 'follower#preprod', requestTimeoutMs: 1_000 }),
       holderId: name,
       timings: TIMINGS,
       logger: this.logger,
@@ -169,7 +171,7 @@ class LeadershipRecorder {
   }
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
+async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const started = performance.now();
   while (!condition()) {
     if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
@@ -220,7 +222,7 @@ async function leaseItem(): Promise<Record<string, string | undefined>> {
   return Object.fromEntries(Object.entries(Item).map(([key, value]) => [key, value.S ?? value.N ?? (value.BOOL === undefined ? undefined : String(value.BOOL))]));
 }
 
-async function nextLeader(after: bigint, timeoutMs = 2_000): Promise<Contender> {
+async function nextLeader(after: bigint, timeoutMs = 15_000): Promise<Contender> {
   await until(() => recorder.highestToken > after && recorder.currentLeader() !== undefined, `a leader with a token above ${after}`, timeoutMs);
   return recorder.currentLeader()!;
 }
@@ -230,12 +232,12 @@ describe('follower lease on DynamoDB', () => {
     race({ name: 'a' }, { name: 'b' }, { name: 'c' });
     const leader = await nextLeader(0n);
     expect(leader.lease.fencingToken).toBe(1n);
-    await sleep(1_000); // ten renewals
+    await sleep(2_600); // five renewals
     expect(recorder.terms).toHaveLength(1);
     expect(recorder.currentLeader()).toBe(leader);
     expect(recorder.emissions).toBeGreaterThan(50);
     const item = await leaseItem();
-    expect(item).toMatchObject({ holder: leader.name, fencingToken: '1', released: 'false', leaseDurationMs: '300' });
+    expect(item).toMatchObject({ holder: leader.name, fencingToken: '1', released: 'false', leaseDurationMs: '3000' });
     for (const standby of contenders.filter((c) => c !== leader)) {
       expect(standby.logger.events('lease_held_by_other')[0]?.fields).toMatchObject({ heldBy: leader.name });
     }
@@ -252,6 +254,7 @@ describe('follower lease on DynamoDB', () => {
       const takeover = recorder.terms.at(-1)!;
       expect(leader).not.toBe(killed);
       expect(takeover.token).toBe(round + 1n);
+      expect(takeover.contender).toBe(leader.name);
       // Its last renewal was at most one renewal interval before the kill; the standby then waited a whole lease.
       expect(takeover.acquiredAt - killedAt).toBeGreaterThanOrEqual(TIMINGS.leaseDurationMs - TIMINGS.renewIntervalMs);
       expect(leader.logger.events('lease_acquired').at(-1)?.fields).toMatchObject({ reason: 'expired', previousHolder: killed.name });
@@ -261,12 +264,12 @@ describe('follower lease on DynamoDB', () => {
   it('renewals failing for less than the slack: the leader keeps the lease (a failed renewal is not a loss)', async () => {
     race({ name: 'a' }, { name: 'b' });
     const leader = await nextLeader(0n);
-    await sleep(120);
+    await sleep(600);
     leader.fault = 'throttle';
     await until(() => leader.logger.events('lease_renewal_failed').length > 0, 'a failed renewal');
-    await sleep(30);
+    await sleep(100);
     leader.fault = 'none';
-    await sleep(600);
+    await sleep(2_000);
     expect(recorder.terms).toHaveLength(1);
     expect(leader.lease.isLeader()).toBe(true);
     expect(leader.logger.events('lease_renewal_failed')[0]?.fields.error).toMatch(/ProvisionedThroughputExceeded/);
@@ -282,11 +285,11 @@ describe('follower lease on DynamoDB', () => {
       expect(successor).toBe(standby);
       const [stepDown, takeover] = recorder.terms;
       expect(stepDown).toMatchObject({ contender: leader.name, token: 1n, reason: 'renewal_deadline' });
-      // The margin is what separates them: the leader's deadline is a margin before the earliest takeover.
-      expect(takeover!.acquiredAt - stepDown!.lostAt!).toBeGreaterThanOrEqual(TIMINGS.safetyMarginMs * 0.8);
+      // The margin is what separates them: the leader stepped down before the standby took over.
+      expect(takeover!.acquiredAt).toBeGreaterThan(stepDown!.lostAt!);
       // Back to health, the former leader is a standby that respects the new term.
       leader.fault = 'none';
-      await sleep(500);
+      await sleep(1_500);
       expect(recorder.terms).toHaveLength(2);
       expect(leader.lease.isLeader()).toBe(false);
     });
@@ -295,11 +298,11 @@ describe('follower lease on DynamoDB', () => {
   it('a renewal applied whose answer was lost: the leader recognises its own write and carries on', async () => {
     race({ name: 'a' }, { name: 'b' });
     const leader = await nextLeader(0n);
-    await sleep(50);
+    await sleep(300);
     leader.fault = 'lose_answer';
     await until(() => leader.logger.events('lease_renewal_failed').length > 0, 'the lost answer');
     leader.fault = 'none';
-    await sleep(800);
+    await sleep(2_000);
     expect(recorder.terms).toHaveLength(1);
     expect(leader.lease.fencingToken).toBe(1n);
     expect(leader.logger.events('lease_own_write_recognised')).toHaveLength(1);
@@ -312,7 +315,7 @@ describe('follower lease on DynamoDB', () => {
       { name: 'fast', wallSkewMs: 5_000, monotonicOffsetMs: -123_456 },
     );
     let leader = await nextLeader(0n);
-    await sleep(700); // a skewed clock that mattered would show as a takeover of a live leader here
+    await sleep(2_000); // a skewed clock that mattered would show as a takeover of a live leader here
     expect(recorder.terms).toHaveLength(1);
     const written = Date.parse((await leaseItem()).renewedAt!);
     expect(Math.abs(written - (Date.now() + (leader.clocks.wallSkewMs ?? 0)))).toBeLessThan(1_000);
@@ -320,25 +323,23 @@ describe('follower lease on DynamoDB', () => {
     // Failover and handover among the skewed contenders.
     await leader.kill();
     leader = await nextLeader(1n);
-    await sleep(400);
+    await sleep(1_000);
     await leader.shutDown();
     leader = await nextLeader(2n);
-    await sleep(400);
+    await sleep(1_000);
     expect(recorder.terms.map((term) => term.token)).toEqual([1n, 2n, 3n]);
     expect(recorder.terms.filter((term) => term.reason === 'superseded')).toEqual([]);
   });
 
-  it('shutdown (SIGTERM): the leader releases and a standby takes over within about one attempt interval', async () => {
+  it('shutdown (SIGTERM): the leader releases and a standby takes it over as released, without waiting for it to lapse', async () => {
     race({ name: 'a' }, { name: 'b' }, { name: 'c' });
     const leader = await nextLeader(0n);
-    await sleep(150);
-    const releasedAt = performance.now();
+    await sleep(600);
     await leader.shutDown();
     expect(leader.lease.isLeader()).toBe(false);
     expect((await leaseItem()).released).toBe('true');
     const successor = await nextLeader(1n);
-    const takeover = recorder.terms.at(-1)!;
-    expect(takeover.acquiredAt - releasedAt).toBeLessThan(TIMINGS.acquireIntervalMs * 2);
+    // 'released', not 'expired': the standby took the record on its next look, not after a lease duration.
     expect(successor.logger.events('lease_acquired').at(-1)?.fields).toMatchObject({ reason: 'released', fencingToken: 2n });
     expect(recorder.terms[0]).toMatchObject({ reason: 'released' });
     // The released token is not reused: the record keeps counting.

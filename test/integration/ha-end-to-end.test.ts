@@ -99,7 +99,7 @@ afterAll(async () => {
 
 // ————— helpers —————
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 8_000): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const started = performance.now();
   while (!(await condition())) {
     if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -366,7 +366,8 @@ describe('end to end with high availability', () => {
 
       for (let round = 1; round <= 3; round++) {
         const cut = leaderOf()!;
-        const deposedToken = leaderships.at(-1)!;
+        const deposedToken = cut.lease.fencingToken!;
+        if (deposedToken !== leaderships.at(-1)) leaderships.push(deposedToken); // a lease lapsed once more meanwhile
         cut.cutOff = true;
         await until(() => leaderOf() !== undefined && leaderOf() !== cut, `the standby to take over (round ${round})`);
         // Higher than the deposed leader's; not necessarily by one: on a loaded machine a lease may lapse once more.
@@ -394,7 +395,7 @@ describe('end to end with high availability', () => {
       clearInterval(production);
     }
     simulator.produceBlocks(CONFIRMATIONS + 2); // everything but the newest blocks confirmed
-    await until(async () => (await syncState(dbA)).hash === tipHash(), 'database A to reach the simulator tip', 10_000);
+    await until(async () => (await syncState(dbA)).hash === tipHash(), 'database A to reach the simulator tip');
 
     // A zombie of the very first term, replayed once everything is applied: acknowledged, and nothing changes.
     const before = await snapshot(dbA);
@@ -410,9 +411,9 @@ describe('end to end with high availability', () => {
     expect(consumer.metrics.snapshot().counters.stale_events_dropped).toBe(staleDrops.length);
     expect(consumer.largestBatch).toBeGreaterThan(1);
     expect(consumer.logger.events(ProcessorLogEvent.poisonMessage)).toEqual([]);
-    expect(leaderships).toHaveLength(4);
+    expect(leaderships.length).toBeGreaterThanOrEqual(4);
     expect(leaderships).toEqual([...leaderships].sort((a, b) => (a < b ? -1 : 1)));
-    expect(new Set(leaderships).size).toBe(4);
+    expect(new Set(leaderships).size).toBe(leaderships.length);
     expect(consumer.failedRecords).toBe(0);
     expect(consumer.logger.events(LogEvent.pipelineRecovered)).toEqual([]);
     const stateA = await syncState(dbA);
@@ -441,7 +442,7 @@ describe('end to end with high availability', () => {
     };
     const single = newFollower('reference', 'follower#ha-reference', () => direct, dbB);
     single.service.start();
-    await until(async () => (await syncState(dbB)).hash === tipHash(), 'database B (reference) to reach the simulator tip', 10_000);
+    await until(async () => (await syncState(dbB)).hash === tipHash(), 'database B (reference) to reach the simulator tip');
     await single.service.stop(2_000);
     for (const follower of group) await follower.service.stop(2_000);
 
@@ -455,5 +456,5 @@ describe('end to end with high availability', () => {
     expect(disturbed.balances).toEqual(reference.balances);
     expect(disturbed.ledger).toEqual(reference.ledger);
     expect(disturbed.balances.length).toBeGreaterThan(0);
-  }, 30_000);
+  }, 120_000);
 });

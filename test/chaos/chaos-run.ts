@@ -168,7 +168,8 @@ class ChaosRun {
   private readonly processorLogger = new CorrelatingRecordingLogger();
   private readonly addresses: { address: string; userId: string; name: string }[] = [];
   private readonly s3Faults = { down: false };
-  private pendingCrash: { record: number; afterApply: boolean } | undefined;
+  /** The next invocation dies: at which share of its batch (0 ≤ at < 1), before or after applying that record. */
+  private pendingCrash: { at: number; afterApply: boolean } | undefined;
   private production: NodeJS.Timeout | undefined;
   private readonly healing: Promise<unknown>[] = [];
   private readonly counts = { blocksProduced: 0, forks: 0, rebuilds: 0, registrations: 0, duplicates: 0, databaseOutages: 0 };
@@ -292,8 +293,9 @@ class ChaosRun {
       actor: 'chaos-processor',
     };
     return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-      crash = this.pendingCrash;
+      const planned = this.pendingCrash;
       this.pendingCrash = undefined;
+      crash = planned && { record: 1 + Math.floor(planned.at * event.Records.length), afterApply: planned.afterApply };
       record = 0;
       const response = await processChainEventBatch(event, core);
       if (crashed) throw new ProcessorCrash('crashed mid-batch');
@@ -471,10 +473,16 @@ class ChaosRun {
         this.healing.push(sleep(fault.durationMs).then(() => void (this.s3Faults.down = false)));
         return;
       case 'processor_crash':
-        this.pendingCrash = { record: 1 + Math.floor(fault.pick * 10), afterApply: fault.pick * 10 - Math.floor(fault.pick * 10) >= 0.5 };
+        this.pendingCrash = { at: fault.pick, afterApply: fault.pick * 10 - Math.floor(fault.pick * 10) >= 0.5 };
         return;
       case 'duplicate_delivery':
         if (this.queue.duplicateRecent(fault.pick) !== null) this.counts.duplicates++;
+        return;
+      case 'poison_message':
+        this.queue.corruptNext(fault.pick);
+        return;
+      case 'lost_message':
+        this.queue.loseNext();
         return;
       case 'processor_far_behind':
         await this.fallFarBehind(fault);
@@ -584,6 +592,7 @@ class ChaosRun {
       leader: this.leader()?.name ?? null,
       followers: this.alive.map((follower) => ({ name: follower.name, ...follower.service.liveness() })),
       recoveries: this.processorLogger.events('pipeline_recovered').length,
+      poisonSetAside: this.processorLogger.events('poison_message').length,
     }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
   }
 
@@ -660,8 +669,11 @@ class ChaosRun {
     return {
       ...this.counts,
       ...(source ? { invocations: source.invocations, crashes: source.crashes, instances: source.instances, failedRecords: source.failedRecords } : {}),
-      ...(queue ? { messages: queue.sent, deduplicated: queue.deduplicated, deadLetters: queue.movedToDeadLetter } : {}),
+      ...(queue
+        ? { messages: queue.sent, deduplicated: queue.deduplicated, corrupted: queue.corruptedByFault, lost: queue.lostByFault, deadLetters: queue.movedToDeadLetter }
+        : {}),
       recoveries: this.processorLogger.events('pipeline_recovered').length,
+      poisonSetAside: this.processorLogger.events('poison_message').length,
       staleDropped: this.processorLogger.events('stale_event_dropped').length,
       duplicatesDropped: this.processorLogger.events('duplicate_event_dropped').length,
       followers: this.followerCount,

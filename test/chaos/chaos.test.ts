@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runChaos } from './chaos-run.js';
 import { startChaosEnvironment, type StartedChaosEnvironment } from './chaos-environment.js';
 
-/** Together every fault kind: seed 240 all but claim_check_outage, seed 13 that one too. */
-const SEEDS = [240, 13];
+/** Together every fault kind (seed 153: twelve of them; seed 10 adds SIGTERM, far behind, duplicates). */
+const SEEDS = [153, 10];
 
 let environment: StartedChaosEnvironment;
 beforeAll(async () => {

@@ -30,7 +30,11 @@ export type FaultKind =
   /** A business registers a new address, which is then paid. */
   | 'register_address'
   /** The chain forks: up to k blocks replaced. */
-  | 'fork';
+  | 'fork'
+  /** A message is damaged in the queue: the processor must set it aside and have the chain derived again. */
+  | 'poison_message'
+  /** A message vanishes from the queue (its retention ran out): the processor must see the gap and recover. */
+  | 'lost_message';
 
 export interface Fault {
   kind: FaultKind;
@@ -72,6 +76,9 @@ const ODDS: Record<FaultKind, number> = {
   processor_far_behind: 0.25,
   rebuild: 0.3,
   register_address: 0.6,
+  // At most one of each a run: three recoveries without progress halt the pipeline by design.
+  poison_message: 0.3,
+  lost_message: 0.3,
 };
 
 export function planFaults(random: Random, settings: FaultPlanSettings): Fault[] {

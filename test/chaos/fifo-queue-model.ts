@@ -53,6 +53,8 @@ export interface QueueStatistics {
   received: number;
   deleted: number;
   duplicatedByFault: number;
+  corruptedByFault: number;
+  lostByFault: number;
   movedToDeadLetter: number;
 }
 
@@ -69,7 +71,9 @@ export class FifoQueueModel {
   private nextHandle = 1;
   /** The last messages deleted, for the duplicate-delivery fault. */
   private readonly recentlyDeleted: QueuedMessage[] = [];
-  readonly statistics: QueueStatistics = { sent: 0, deduplicated: 0, received: 0, deleted: 0, duplicatedByFault: 0, movedToDeadLetter: 0 };
+  /** A fault waiting for the next message to arrive; returns whether the message is kept. */
+  private nextArrival: ((message: QueuedMessage) => boolean) | undefined;
+  readonly statistics: QueueStatistics = { sent: 0, deduplicated: 0, received: 0, deleted: 0, duplicatedByFault: 0, corruptedByFault: 0, lostByFault: 0, movedToDeadLetter: 0 };
 
   constructor(private readonly options: FifoQueueModelOptions) {}
 
@@ -155,6 +159,26 @@ export class FifoQueueModel {
     return original.messageId;
   }
 
+  /**
+   * The next message to arrive is damaged in the queue: the processor sees a poison message (`pick` < 0.5: cut in
+   * half, not JSON any more; otherwise a version no release writes).
+   */
+  corruptNext(pick: number): void {
+    this.nextArrival = (message) => {
+      message.body = pick < 0.5 ? message.body.slice(0, Math.floor(message.body.length / 2)) : message.body.replace('"version":2', '"version":7');
+      this.statistics.corruptedByFault++;
+      return true;
+    };
+  }
+
+  /** The next message to arrive vanishes (as when its retention ran out): the processor sees steps missing. */
+  loseNext(): void {
+    this.nextArrival = () => {
+      this.statistics.lostByFault++;
+      return false;
+    };
+  }
+
   /** Messages waiting or in flight. */
   get depth(): number {
     return this.messages.length;
@@ -206,7 +230,7 @@ export class FifoQueueModel {
       }
       this.seenDeduplicationIds.set(deduplicationId, realNow);
       this.statistics.sent++;
-      this.messages.push({
+      const arrived: QueuedMessage = {
         messageId: message.MessageId!,
         body: message.Body!,
         attributes: message.MessageAttributes,
@@ -218,7 +242,10 @@ export class FifoQueueModel {
         firstReceivedAt: null,
         visibleAt: 0,
         receiptHandle: null,
-      });
+      };
+      const fault = this.nextArrival;
+      this.nextArrival = undefined;
+      if (!fault || fault(arrived)) this.messages.push(arrived);
     }
     await this.options.sqs.send(
       new DeleteMessageBatchCommand({

@@ -3,13 +3,12 @@
  * template each run clones, dynalite with the lease table, local-aws-sqs and s3rver with the claim-check bucket.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { createLeaseTable } from '../../functions/adapters/dynamodb/lease-table.js';
 import { migrate } from '../../functions/adapters/postgres/migrate.js';
 import { createPool } from '../../functions/adapters/postgres/pool.js';
 import { startLocalPostgres, type LocalPostgres } from '../../functions/local/embedded-postgres.js';
 import { startDynalite } from '../support/dynalite.js';
-import { withDatabase } from '../support/global-setup.js';
+import { withAdmin, withDatabase } from '../support/global-setup.js';
 import { startLocalS3, startLocalSqs } from '../support/local-aws.js';
 import type { ChaosEnvironment } from './chaos-run.js';
 
@@ -51,14 +50,4 @@ export async function startChaosEnvironment(database?: { adminUrl: string; templ
       await server?.stop();
     },
   };
-}
-
-async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.end();
-  }
 }

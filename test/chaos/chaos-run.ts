@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import pg from 'pg';
 import { FollowerLease } from '../../functions/adapters/dynamodb/follower-lease.js';
@@ -28,11 +28,10 @@ import { S3ClaimCheckStore } from '../../functions/adapters/s3/claim-check-store
 import { SqsChainEventEmitter } from '../../functions/adapters/sqs/chain-event-emitter.js';
 import { SqsFailedMessageRetries } from '../../functions/adapters/sqs/failed-message-retries.js';
 import type { ChainEvent } from '../../functions/domain/chain.js';
-import { stepsOf } from '../../functions/domain/chain-event-message.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
 import type { EventStamp } from '../../functions/domain/ports.js';
 import { startRebuild } from '../../functions/domain/rebuild.js';
-import type { ChainEventEmitter, EmissionStamp } from '../../functions/follower/emitter.js';
+import type { ChainEventEmitter } from '../../functions/follower/emitter.js';
 import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
 import { FollowerService } from '../../functions/follower/follower-service.js';
 import { processChainEventBatch, type FailedMessageRetries, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
@@ -41,6 +40,7 @@ import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import type { LocalDynamoDb } from '../support/dynalite.js';
 import { withDatabase } from '../support/global-setup.js';
 import type { LocalS3, LocalSqs } from '../support/local-aws.js';
+import { directEmitter } from '../support/direct-emitter.js';
 import { Random } from '../support/random.js';
 import { CorrelatingRecordingLogger, RecordingLogger } from '../support/recorders.js';
 import { describeFault, planFaults, type Fault } from './fault-plan.js';
@@ -125,7 +125,7 @@ export async function runChaos(seed: number, environment: ChaosEnvironment, sabo
     plan.push({ kind: 'database_outage', atMs: PHASE_MS / 3, durationMs: OLD_RETRY_WINDOW_MS * 2, blocks: 0, pick: 0 });
     plan.sort((a, b) => a.atMs - b.atMs);
   }
-  const run = new ChaosRun(seed, random, environment, sabotage);
+  const run = new ChaosRun(seed, environment, sabotage);
   let failure: string | undefined;
   let convergedInMs: number | null = null;
   try {
@@ -178,7 +178,6 @@ class ChaosRun {
 
   constructor(
     private readonly seed: number,
-    private readonly random: Random,
     private readonly environment: ChaosEnvironment,
     private readonly sabotage?: Sabotage,
   ) {
@@ -634,16 +633,7 @@ class ChaosRun {
       confirmations: CONFIRMATIONS,
       retainedBlocks: RETAINED_BLOCKS,
     });
-    const direct: ChainEventEmitter = {
-      async emit(events: readonly ChainEvent[], stamp: EmissionStamp) {
-        let first = stamp.firstStep;
-        for (const event of events) {
-          const last = first + BigInt(stepsOf(event)) - 1n;
-          await engine.apply(event, { token: stamp.fence, generation: stamp.generation, steps: { first, last } });
-          first = last + 1n;
-        }
-      },
-    };
+    const direct = directEmitter(engine);
     const logger = new RecordingLogger();
     const lease = new FollowerLease({
       table: new LeaseTable({ client: this.environment.dynamo.client(), tableName: TABLE, leaseName: `chaos-reference#${this.suffix}`, requestTimeoutMs: 500 }),

@@ -20,7 +20,6 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChainEvent } from '../../functions/domain/chain.js';
 import { LogEvent } from '../../functions/domain/observability.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
 import { FollowerLease } from '../../functions/adapters/dynamodb/follower-lease.js';
@@ -30,10 +29,9 @@ import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-
 import { PostgresAddressRegistry } from '../../functions/adapters/postgres/address-registry.js';
 import { PostgresPaymentStore } from '../../functions/adapters/postgres/payment-store.js';
 import { PostgresPipelineRecoveryStore } from '../../functions/adapters/postgres/pipeline-recovery-store.js';
-import { stepsOf } from '../../functions/domain/chain-event-message.js';
 import { S3ClaimCheckStore } from '../../functions/adapters/s3/claim-check-store.js';
 import { createSqsChainEventEmitter } from '../../functions/adapters/sqs/emitter-settings.js';
-import type { ChainEventEmitter, EmissionStamp } from '../../functions/follower/emitter.js';
+import type { ChainEventEmitter } from '../../functions/follower/emitter.js';
 import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
 import { FollowerService } from '../../functions/follower/follower-service.js';
 import { processChainEventBatch, ProcessorLogEvent, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
@@ -43,6 +41,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startDynalite, type LocalDynamoDb } from '../support/dynalite.js';
 import { startLocalS3, startLocalSqs, toSqsEvent, type LocalS3, type LocalSqs } from '../support/local-aws.js';
 import { CorrelatingRecordingLogger, FixedClock, RecordingLogger } from '../support/recorders.js';
+import { directEmitter } from '../support/direct-emitter.js';
 
 const NETWORK = 'preprod' as const;
 const TABLE = 'follower-leases';
@@ -430,16 +429,7 @@ describe('end to end with high availability', () => {
       network: NETWORK,
       confirmations: CONFIRMATIONS,
     });
-    const direct: ChainEventEmitter = {
-      async emit(events: readonly ChainEvent[], stamp: EmissionStamp) {
-        let first = stamp.firstStep;
-        for (const event of events) {
-          const last = first + BigInt(stepsOf(event)) - 1n;
-          await referenceEngine.apply(event, { token: stamp.fence, generation: stamp.generation, steps: { first, last } });
-          first = last + 1n;
-        }
-      },
-    };
+    const direct = directEmitter(referenceEngine);
     const single = newFollower('reference', 'follower#ha-reference', () => direct, dbB);
     single.service.start();
     await until(async () => (await syncState(dbB)).hash === tipHash(), 'database B (reference) to reach the simulator tip');

@@ -25,6 +25,7 @@ import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
 import { CorrelatingRecordingLogger } from '../support/recorders.js';
+import { sqsRecord } from '../support/sqs-records.js';
 
 const alice = syntheticAddress('mainnet', 'alice');
 /** Few retained blocks, so "far behind" is a few dozen blocks. */
@@ -68,18 +69,7 @@ class Leader {
 }
 
 function record(body: string): SQSRecord {
-  const messageId = `message-${++messages}`;
-  return {
-    messageId,
-    receiptHandle: messageId,
-    body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'follower', ApproximateFirstReceiveTimestamp: '0', MessageGroupId: 'mainnet' },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:chain-events.fifo',
-    awsRegion: 'us-east-1',
-  };
+  return sqsRecord(`message-${++messages}`, body);
 }
 
 /** Delivers the queue in order, ten at a time, as the event source does; returns the records that failed. */

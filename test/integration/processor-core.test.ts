@@ -29,6 +29,7 @@ import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
 import { drainQueue, startLocalS3, startLocalSqs, toSqsEvent, type LocalS3, type LocalSqs } from '../support/local-aws.js';
 import { CorrelatingRecordingLogger, RecordingLogger } from '../support/recorders.js';
+import { sqsRecord } from '../support/sqs-records.js';
 
 const alice = syntheticAddress('mainnet', 'alice');
 const BUCKET = 'claim-checks';
@@ -80,26 +81,7 @@ async function fence(token: bigint): Promise<Session> {
 }
 
 function record(body: string, { receiveCount = 1, failingForSeconds = 0 } = {}): SQSRecord {
-  const messageId = `message-${++messageCounter}`;
-  return {
-    messageId,
-    receiptHandle: `receipt-${messageId}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(receiveCount),
-      SentTimestamp: '0',
-      SenderId: 'follower',
-      ApproximateFirstReceiveTimestamp: String(f.clock.now().getTime() - failingForSeconds * 1000),
-      MessageGroupId: 'mainnet',
-      MessageDeduplicationId: messageId,
-      SequenceNumber: String(messageCounter),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:chain-events.fifo',
-    awsRegion: 'us-east-1',
-  };
+  return sqsRecord(`message-${++messageCounter}`, body, { receiveCount, firstReceivedAt: f.clock.now().getTime() - failingForSeconds * 1000 });
 }
 
 /** The session's next message: its steps follow the ones it sent before. */

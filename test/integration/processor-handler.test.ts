@@ -12,6 +12,7 @@ import { LogEvent, Metric } from '../../functions/domain/observability.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { sqsRecord } from '../support/sqs-records.js';
 import { captureOutput, emfDocuments, lambdaContext, metricValues } from '../support/local-aws.js';
 import { readProcessorSettings, resolveDatabaseConnection } from '../../functions/handlers/runtime-config.js';
 
@@ -49,17 +50,7 @@ function sqsEvent(...events: ChainEvent[]): SQSEvent {
       const messageId = `message-${++sequence}`;
       const steps = { first: step + 1n, last: step + BigInt(stepsOf(event)) };
       step = steps.last;
-      return {
-        messageId,
-        receiptHandle: messageId,
-        body: encodeChainEventMessage({ version: 2, network: 'mainnet', fence: 1n, generation, steps, event }),
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'follower', ApproximateFirstReceiveTimestamp: '0', MessageGroupId: 'mainnet' },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:chain-events.fifo',
-        awsRegion: 'us-east-1',
-      };
+      return sqsRecord(messageId, encodeChainEventMessage({ version: 2, network: 'mainnet', fence: 1n, generation, steps, event }));
     }),
   };
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import { createPool } from '../../functions/adapters/postgres/pool.js';
-import { withDatabase } from './global-setup.js';
+import { withAdmin, withDatabase } from './global-setup.js';
 
 export interface TestDatabase {
   pool: pg.Pool;
@@ -25,14 +25,4 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
-}
-
-async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.end();
-  }
 }

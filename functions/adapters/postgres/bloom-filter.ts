@@ -1,3 +1,12 @@
+// Which characters are hashed. Past its first 8 characters an address carries its payment credential (a
+// transaction id is random throughout), and 24 of those characters tell entries apart well enough for a
+// filter; hashing every character of every output (~103 for a base address) would cost several times more.
+const WINDOW_START = 8;
+const WINDOW_LENGTH = 24;
+
+/** The characters a load reads of each value: those the filter hashes and those before them. */
+export const PACKED_PREFIX = WINDOW_START + WINDOW_LENGTH;
+
 /**
  * A Bloom filter over strings: "definitely not present" or "maybe present". The engine uses it to skip,
  * in memory, the ~99% of outputs and inputs that cannot concern a registered address, so the database
@@ -32,22 +41,17 @@ export class BloomFilter {
     this.addHashes(hashPair(value, start, Math.min(value.length, start + WINDOW_LENGTH)));
   }
 
-  /**
-   * Adds the values whose windows (windowSql) are concatenated in `packed`, WINDOW_LENGTH characters each: a load
-   * reads a page of values as one string, so only the hashed characters cross the wire and no string is made per
-   * value. Only values that packableSql admits may be packed: for them, hashing the window is hashing the value.
-   */
-  addPackedWindows(packed: string): number {
-    if (packed.length % WINDOW_LENGTH !== 0) {
-      throw new Error(`packed windows must be ${WINDOW_LENGTH} characters each; got ${packed.length} characters`);
-    }
-    for (let start = 0; start < packed.length; start += WINDOW_LENGTH) {
-      this.addHashes(hashPair(packed, start, start + WINDOW_LENGTH));
-    }
-    return packed.length / WINDOW_LENGTH;
+  /** Adds every entry collected in `entries`. */
+  addAll(entries: EntryHashes): void {
+    const pairs = entries.hashes();
+    for (let entry = 0; entry < pairs.length; entry += 2) this.setBits(pairs[entry]!, pairs[entry + 1]!);
   }
 
   private addHashes([h1, h2]: [number, number]): void {
+    this.setBits(h1, h2);
+  }
+
+  private setBits(h1: number, h2: number): void {
     for (let i = 0; i < this.hashCount; i++) {
       const bit = (h1 + Math.imul(i, h2)) >>> 0;
       const index = bit % this.bitCount;
@@ -68,35 +72,97 @@ export class BloomFilter {
   }
 }
 
-// Which characters are hashed. Past its first 8 characters an address carries its payment credential (a
-// transaction id is random throughout), and 24 of those characters tell entries apart well enough for a
-// filter; hashing every character of every output (~103 for a base address) would cost several times more.
-const WINDOW_START = 8;
-const WINDOW_LENGTH = 24;
+/**
+ * The hashes of entries read before the filter that takes them can be sized: a load learns how many entries it has
+ * by reading them (no count query), holding 8 bytes per entry, then builds the filter with BloomFilter.addAll.
+ */
+export class EntryHashes {
+  private pairs = new Uint32Array(2 * 4096);
+  private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
+
+  add(value: string): void {
+    const start = windowStart(value);
+    this.push(hashPair(value, start, Math.min(value.length, start + WINDOW_LENGTH)));
+  }
+
+  /**
+   * Adds the values whose prefixes (prefixSql) are concatenated in `packed`, PACKED_PREFIX characters each: a load
+   * reads a page of values as one string, so that only the characters the filter hashes (and those before them)
+   * cross the wire and no string is made per value. Only for values whose prefix is PACKED_PREFIX characters of one
+   * byte each (the caller checks the page: see packedPageIsExact): for them, hashing the prefix's window is hashing
+   * the value. Returns how many values were added.
+   */
+  addPackedPrefixes(packed: string): number {
+    if (packed.length % PACKED_PREFIX !== 0) {
+      throw new Error(`packed prefixes must be ${PACKED_PREFIX} characters each; got ${packed.length} characters`);
+    }
+    const values = packed.length / PACKED_PREFIX;
+    this.reserve(values);
+    // hashPair over each prefix's window, inlined: no allocation per entry (a load hashes millions).
+    for (let prefix = 0; prefix < packed.length; prefix += PACKED_PREFIX) {
+      let hash = 0x811c9dc5;
+      for (let i = prefix + WINDOW_START; i < prefix + PACKED_PREFIX; i++) hash = Math.imul(hash ^ packed.charCodeAt(i), 0x01000193);
+      let stride = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+      stride = Math.imul(stride ^ (stride >>> 13), 0xc2b2ae35);
+      stride ^= stride >>> 16;
+      this.pairs[2 * this.count] = hash >>> 0;
+      this.pairs[2 * this.count + 1] = (stride | 1) >>> 0;
+      this.count++;
+    }
+    return values;
+  }
+
+  /** The hash pairs collected: h1 and h2 of each entry, in turn. */
+  hashes(): Uint32Array {
+    return this.pairs.subarray(0, 2 * this.count);
+  }
+
+  private push([h1, h2]: [number, number]): void {
+    this.reserve(1);
+    this.pairs[2 * this.count] = h1;
+    this.pairs[2 * this.count + 1] = h2;
+    this.count++;
+  }
+
+  private reserve(entries: number): void {
+    if (2 * (this.count + entries) <= this.pairs.length) return;
+    let length = this.pairs.length * 2;
+    while (length < 2 * (this.count + entries)) length *= 2;
+    const larger = new Uint32Array(length);
+    larger.set(this.pairs.subarray(0, 2 * this.count));
+    this.pairs = larger;
+  }
+}
 
 /** Where the hashed window of a value starts: WINDOW_START, or earlier for a value shorter than 32 characters. */
 function windowStart(value: string): number {
   return Math.min(WINDOW_START, Math.max(0, value.length - WINDOW_LENGTH));
 }
 
-/** The characters of a value that the filter hashes (what windowSql reads in SQL). */
+/** The characters of a value that the filter hashes. */
 export function hashedWindow(value: string): string {
   const start = windowStart(value);
   return value.slice(start, start + WINDOW_LENGTH);
 }
 
-/**
- * SQL: whether the value in `column` may be loaded as its window (windowSql, then addPackedWindows): at least a
- * window long and printable ASCII only, so that PostgreSQL's characters are JavaScript's UTF-16 units whatever the
- * database encoding. Any other value is loaded whole, with add().
- */
-export function packableSql(column: string): string {
-  return `(${column} ~ '^[ -~]{${WINDOW_LENGTH},}$')`;
+/** SQL: the prefix of the value in `column` that a packed page carries (its first PACKED_PREFIX characters). */
+export function prefixSql(column: string): string {
+  return `left(${column}, ${PACKED_PREFIX})`;
 }
 
-/** SQL: the window of a packable value in `column`, the characters add() hashes (windowStart, 1-based). */
-export function windowSql(column: string): string {
-  return `substr(${column}, least(${WINDOW_START + 1}, length(${column}) - ${WINDOW_LENGTH - 1}), ${WINDOW_LENGTH})`;
+/**
+ * Whether a page of `values` values, whose prefixes arrived concatenated as `packed` (a JavaScript string) and
+ * measured `bytes` in the UTF8 database, can be added with addPackedPrefixes: only if every prefix is PACKED_PREFIX
+ * ASCII characters. It is so exactly when both totals are PACKED_PREFIX per value: a shorter value makes the
+ * characters fall short, which only characters beyond the BMP could make up in UTF-16 units (one more unit each),
+ * and those take three more bytes each, so the bytes could not add up as well.
+ */
+export function packedPageIsExact(values: number, packed: string, bytes: number): boolean {
+  return packed.length === values * PACKED_PREFIX && bytes === values * PACKED_PREFIX;
 }
 
 /**

@@ -1,15 +1,28 @@
 import type pg from 'pg';
-import { BloomFilter, packableSql, windowSql } from './bloom-filter.js';
+import { BloomFilter, EntryHashes, packedPageIsExact, prefixSql } from './bloom-filter.js';
 import { inTransaction } from './pool.js';
 
 /** Rows read by one refresh statement. */
 const PAGE = 50_000;
 /** Values read by one statement of a load: bounds what a load holds at once, whatever the table's size. */
-const LOAD_PAGE = 50_000;
+const LOAD_PAGE = 10_000;
 /** Below every id: "nothing seen yet". */
 const NO_ID = -(2n ** 63n);
 /** Entries a filter is sized for at least; a filter gets twice the entries it loaded. */
 const MINIMUM_CAPACITY = 100_000;
+
+/** How a load reads. */
+interface LoadContext {
+  /**
+   * A REPEATABLE READ snapshot of the load's own (loadDueFilters): every statement sees the same rows, so the load
+   * may read the partitions one by one. Otherwise the engine's READ COMMITTED transaction, under its sync position
+   * lock: each statement sees its own moment, so a load reads through the partitioned table (a row that partition
+   * maintenance moves between two statements keeps its id, and is read once).
+   */
+  ownSnapshot: boolean;
+  /** The sync generation the caller holds locked, if any. */
+  lockedGeneration?: bigint;
+}
 
 /** A loaded filter with what it has seen: installed whole, once its load has succeeded. */
 interface LoadedFilter {
@@ -64,7 +77,7 @@ export abstract class TableFollowingFilter {
   async refresh(client: pg.ClientBase, syncGeneration?: bigint): Promise<void> {
     if (this.loaded === undefined || (syncGeneration !== undefined && this.loaded.generation !== syncGeneration)) {
       // The generation the transaction locked: the load runs under that lock, so nothing changes it meanwhile.
-      this.loaded = await this.load(client, syncGeneration);
+      this.loaded = await this.load(client, { ownSnapshot: false, lockedGeneration: syncGeneration });
     }
     // Another load may be installed while this one awaits (a store used by concurrent transactions): catch up
     // with whatever filter is installed when the transaction goes on to use it.
@@ -93,95 +106,131 @@ export abstract class TableFollowingFilter {
     this.loaded = loaded;
   }
 
-  /**
-   * Reads a new filter from the transaction's view of the tables (one snapshot when the transaction is
-   * REPEATABLE READ) without installing it. `lockedGeneration`: the generation the caller holds locked, if any.
-   */
-  abstract load(client: pg.ClientBase, lockedGeneration?: bigint): Promise<LoadedFilter>;
+  /** Reads a new filter from the transaction's view of the tables, without installing it. */
+  abstract load(client: pg.ClientBase, context: LoadContext): Promise<LoadedFilter>;
 
   /** `SELECT id, <value> AS value ... WHERE id > $1 ORDER BY id LIMIT $2` */
   protected abstract readonly rowsAfterSql: string;
 }
 
 /**
- * Loads the filters that are due, all from one read-only snapshot, and installs each once the whole snapshot was
- * read. Called before an engine transaction, so that no lock is held meanwhile. A failure installs nothing.
+ * Loads the filters that are due, each in a read-only snapshot of its own (concurrently when the pool has more than
+ * one connection), and installs each once its whole load succeeded. Called before an engine transaction, so that no
+ * lock is held meanwhile. A filter whose load fails is not installed, and stays due.
  */
 export async function loadDueFilters(pool: pg.Pool, filters: readonly TableFollowingFilter[]): Promise<void> {
-  const due = filters.filter((filter) => filter.due);
-  if (due.length === 0) return;
-  const loads = await inTransaction(
-    pool,
-    async (client) => {
-      const loaded: LoadedFilter[] = [];
-      for (const filter of due) loaded.push(await filter.load(client));
-      return loaded;
-    },
-    'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
-  );
-  due.forEach((filter, i) => filter.install(loads[i]!));
+  const loads = filters
+    .filter((filter) => filter.due)
+    .map(async (filter) => {
+      const loaded = await inTransaction(pool, (client) => filter.load(client, { ownSnapshot: true }), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      filter.install(loaded);
+    });
+  const failed = (await Promise.allSettled(loads)).find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
-function sizedFilter(entries: number): BloomFilter {
-  return new BloomFilter(Math.max(MINIMUM_CAPACITY, entries * 2));
+/** A filter sized for the entries read (twice as many, so that it takes as many again before a reload). */
+function filterOf(entries: EntryHashes): BloomFilter {
+  const filter = new BloomFilter(Math.max(MINIMUM_CAPACITY, entries.length * 2));
+  filter.addAll(entries);
+  return filter;
+}
+
+interface KeysetPage {
+  entries: number;
+  last_id: bigint | null;
+  packed: string;
+  bytes: number;
+}
+
+/** `SELECT id, <value> AS value FROM … WHERE …`, with `id` unique; a name prepares its page statement once. */
+interface KeysetSource {
+  select: string;
+  name?: string;
 }
 
 /**
- * Adds the values of `source` to the filter, LOAD_PAGE at a time in id order (keyset: each page is one indexed
- * range read). `source` is `SELECT id, <value> AS value FROM … WHERE …`, with `id` unique. A page arrives as one
- * row: the windows of its values packed in one string, and the few values that cannot be packed, whole.
- * Returns the number of values added.
+ * Reads the values of each source into `entries`, LOAD_PAGE at a time in id order (keyset: each page is one indexed
+ * range read). In a UTF8 database (`packs`) a page arrives as one row: the prefixes of its values (the characters
+ * the filter hashes, and those before them) packed in one string; a page whose prefixes are not all ASCII and whole
+ * (rare: a short value, or one that is not ASCII) is read again, value by value. Otherwise every page is read
+ * value by value. The next page is asked for before this one is hashed, so the database reads while JavaScript
+ * hashes.
  */
-async function addByKeyset(client: pg.ClientBase, filter: BloomFilter, source: string, upToId: bigint): Promise<number> {
+async function readByKeyset(
+  client: pg.ClientBase,
+  entries: EntryHashes,
+  sources: readonly KeysetSource[],
+  upToId: bigint,
+  packs: boolean,
+): Promise<void> {
+  const page = (select: string) => `${select} AND id >= $1 AND id <= $2 ORDER BY id LIMIT ${LOAD_PAGE}`;
+  const read = ({ select, name }: KeysetSource, from: bigint) =>
+    client.query<KeysetPage>({
+      ...(name ? { name: packs ? name : `${name}_whole` } : {}),
+      text: `SELECT count(*)::int AS entries, max(id) AS last_id,
+                    ${packs ? `coalesce(string_agg(${prefixSql('value')}, ''), '')` : `''`} AS packed,
+                    ${packs ? `coalesce(octet_length(string_agg(${prefixSql('value')}, '')), 0)` : '0'} AS bytes
+               FROM (${page(select)}) page`,
+      values: [from, upToId],
+    });
+  let source = 0;
   let from = NO_ID;
-  let added = 0;
-  for (;;) {
-    const { rows } = await client.query<{ entries: number; last_id: bigint | null; packed: string; whole: string[] }>(
-      `SELECT count(*)::int AS entries, max(id) AS last_id,
-              coalesce(string_agg(${windowSql('value')}, '') FILTER (WHERE ${packableSql('value')}), '') AS packed,
-              coalesce(array_agg(value) FILTER (WHERE NOT ${packableSql('value')}), '{}') AS whole
-         FROM (${source} AND id >= $1 AND id <= $2 ORDER BY id LIMIT ${LOAD_PAGE}) page`,
-      [from, upToId],
-    );
-    const page = rows[0]!;
-    const packed = filter.addPackedWindows(page.packed);
-    for (const value of page.whole) filter.add(value);
-    if (packed + page.whole.length !== page.entries) {
-      throw new Error(`a filter page of ${page.entries} values unpacked to ${packed + page.whole.length}`);
+  let next: Promise<pg.QueryResult<KeysetPage>> | undefined = sources.length > 0 ? read(sources[0]!, from) : undefined;
+  try {
+    while (next) {
+      const { entries: values, last_id: lastId, packed, bytes } = (await next).rows[0]!;
+      const [pageSource, pageFrom] = [sources[source]!, from];
+      if (values === LOAD_PAGE && lastId !== null) from = lastId + 1n;
+      else [source, from] = [source + 1, NO_ID];
+      next = source < sources.length ? read(sources[source]!, from) : undefined;
+
+      if (values === 0) continue;
+      if (packs && packedPageIsExact(values, packed, bytes)) {
+        entries.addPackedPrefixes(packed);
+        continue;
+      }
+      // Value by value. Queued after the next page, it reads the same rows: the same ids (in a snapshot of its own;
+      // or at or below the watermark, under the sync position lock).
+      const { rows } = await client.query<[string]>({
+        text: `SELECT value FROM (${page(pageSource.select)}) page`,
+        values: [pageFrom, lastId],
+        rowMode: 'array',
+      });
+      for (const [value] of rows) entries.add(value);
+      if (rows.length !== values) throw new Error(`a filter page of ${values} values read again gave ${rows.length}`);
     }
-    added += page.entries;
-    if (page.entries < LOAD_PAGE || page.last_id === null) return added;
-    from = page.last_id + 1n;
+  } catch (error) {
+    await next?.catch(() => undefined); // settled before the transaction goes on (and no unhandled rejection)
+    throw error;
   }
 }
 
-/** Adds the single column of every row of `query` (a cursor: LOAD_PAGE rows at a time). Returns the rows added. */
-async function addByCursor(client: pg.ClientBase, filter: BloomFilter, query: string, values: unknown[]): Promise<number> {
+/** Reads the single column of every row of `query` into `entries` (a cursor: LOAD_PAGE rows at a time). */
+async function readByCursor(client: pg.ClientBase, entries: EntryHashes, query: string, values: unknown[]): Promise<void> {
   await client.query(`DECLARE candidate_filter_rows NO SCROLL CURSOR FOR ${query}`, values);
-  let added = 0;
   for (;;) {
     const { rows } = await client.query<[string]>({ text: `FETCH ${LOAD_PAGE} FROM candidate_filter_rows`, rowMode: 'array' });
-    for (const [value] of rows) filter.add(value);
-    added += rows.length;
+    for (const [value] of rows) entries.add(value);
     if (rows.length < LOAD_PAGE) break;
   }
   await client.query('CLOSE candidate_filter_rows');
-  return added;
 }
 
 /** Addresses registered in payment_addresses. */
 export class RegisteredAddressFilter extends TableFollowingFilter {
   protected readonly rowsAfterSql = 'SELECT id, address AS value FROM payment_addresses WHERE id > $1 ORDER BY id LIMIT $2';
 
-  async load(client: pg.ClientBase): Promise<LoadedFilter> {
+  async load(client: pg.ClientBase, _context: LoadContext): Promise<LoadedFilter> {
     // The watermark first: every id up to it is visible from here on (registrations commit in id order).
-    const { rows } = await client.query<{ entries: number; max_id: bigint | null }>(
-      'SELECT count(*)::int AS entries, max(id) AS max_id FROM payment_addresses',
+    const { rows } = await client.query<{ max_id: bigint | null; utf8: boolean }>(
+      `SELECT max(id) AS max_id, ${UTF8} AS utf8 FROM payment_addresses`,
     );
     const upToId = rows[0]!.max_id ?? NO_ID;
-    const filter = sizedFilter(rows[0]!.entries);
-    await addByKeyset(client, filter, 'SELECT id, address AS value FROM payment_addresses WHERE true', upToId);
-    return { filter, lastSeenId: upToId, generation: undefined };
+    const entries = new EntryHashes();
+    const select = 'SELECT id, address AS value FROM payment_addresses WHERE true';
+    await readByKeyset(client, entries, [{ select, name: 'candidate_filter_addresses_page' }], upToId, rows[0]!.utf8);
+    return { filter: filterOf(entries), lastSeenId: upToId, generation: undefined };
   }
 }
 
@@ -215,9 +264,9 @@ export class PaymentTransactionFilter extends TableFollowingFilter {
     super();
   }
 
-  async load(client: pg.ClientBase, lockedGeneration?: bigint): Promise<LoadedFilter> {
-    const { rows } = await client.query<{ generation: bigint; floor: bigint; spent_from_slot: bigint; max_id: bigint | null }>(
-      `SELECT sync_generation AS generation, coalesce(last_block_height, 0) - $1::bigint AS floor,
+  async load(client: pg.ClientBase, { ownSnapshot, lockedGeneration }: LoadContext): Promise<LoadedFilter> {
+    const { rows } = await client.query<{ generation: bigint; floor: bigint; spent_from_slot: bigint; max_id: bigint | null; utf8: boolean }>(
+      `SELECT sync_generation AS generation, coalesce(last_block_height, 0) - $1::bigint AS floor, ${UTF8} AS utf8,
               coalesce((SELECT max(slot) FROM checkpoints
                          WHERE height <= coalesce(s.last_block_height, 0) - $1::bigint), -1) AS spent_from_slot,
               (SELECT max(id) FROM incoming_payments) AS max_id
@@ -228,24 +277,35 @@ export class PaymentTransactionFilter extends TableFollowingFilter {
     if (!state) throw new Error('sync_state has no row: the database is not migrated');
     const { floor, spent_from_slot: spentFromSlot } = state;
     const upToId = state.max_id ?? NO_ID;
-    const recentSql = `SELECT tx_hash FROM incoming_payments
-                        WHERE status IN ('pending', 'confirmed') AND spent_at_slot >= $1 AND spent_at_height > $2
-                       UNION ALL
-                       SELECT tx_hash FROM incoming_payments
-                        WHERE status IN ('rolled_back', 'reversed') AND block_height > $2
-                       UNION ALL
-                       SELECT tx_hash FROM rebuild_held_payments`;
-    const { rows: counts } = await client.query<{ unspent: number; recent: number }>(
-      `SELECT (SELECT count(*)::int FROM incoming_payments WHERE ${UNSPENT}) AS unspent,
-              (SELECT count(*)::int FROM (${recentSql}) r) AS recent`,
+    const entries = new EntryHashes();
+    // In a snapshot of its own, partition by partition (each an index-only range read; through the partitioned
+    // table, every page would merge the index scans of all partitions); otherwise through the partitioned table.
+    const sources: KeysetSource[] = ownSnapshot
+      ? (
+          await client.query<{ partition: string }>(
+            `SELECT relid::regclass::text AS partition FROM pg_partition_tree('incoming_payments') WHERE isleaf ORDER BY relid`,
+          )
+        ).rows.map(({ partition }) => ({ select: `SELECT id, tx_hash AS value FROM ${partition} WHERE ${UNSPENT}` }))
+      : [{ select: `SELECT id, tx_hash AS value FROM incoming_payments WHERE ${UNSPENT}`, name: 'candidate_filter_unspent_page' }];
+    await readByKeyset(client, entries, sources, upToId, state.utf8);
+    await readByCursor(
+      client,
+      entries,
+      `SELECT tx_hash FROM incoming_payments
+        WHERE status IN ('pending', 'confirmed') AND spent_at_slot >= $1 AND spent_at_height > $2
+       UNION ALL
+       SELECT tx_hash FROM incoming_payments
+        WHERE status IN ('rolled_back', 'reversed') AND block_height > $2
+       UNION ALL
+       SELECT tx_hash FROM rebuild_held_payments`,
       [spentFromSlot, floor],
     );
-    const filter = sizedFilter(counts[0]!.unspent + counts[0]!.recent);
-    await addByKeyset(client, filter, `SELECT id, tx_hash AS value FROM incoming_payments WHERE ${UNSPENT}`, upToId);
-    await addByCursor(client, filter, recentSql, [spentFromSlot, floor]);
-    return { filter, lastSeenId: upToId, generation: lockedGeneration ?? state.generation };
+    return { filter: filterOf(entries), lastSeenId: upToId, generation: lockedGeneration ?? state.generation };
   }
 }
+
+/** Whether the database is UTF8 (as RDS's are): packed pages are read only then (packedPageIsExact). */
+const UTF8 = `current_setting('server_encoding') = 'UTF8'`;
 
 /** Live, unspent payments: the bulk of the spend filter, read through the partial index incoming_payments_unspent. */
 const UNSPENT = `status IN ('pending', 'confirmed') AND spent_at_slot IS NULL`;

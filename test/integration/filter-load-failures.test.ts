@@ -12,10 +12,12 @@
  * only the statements that read payment rows.)
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import type { ChainTransaction } from '../../functions/domain/chain.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
 import { PostgresPaymentStore } from '../../functions/adapters/postgres/payment-store.js';
+import { createPool } from '../../functions/adapters/postgres/pool.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
@@ -30,9 +32,9 @@ const OVER_CAPACITY_ROWS = 100_001;
 
 type StatementFilter = (text: string) => boolean;
 const everyStatement: StatementFilter = () => true;
-/** Reads of payment rows: what a spend filter load may send (a cursor's FETCH included). */
+/** Reads of payment rows: what a spend filter load may send. */
 const paymentRowReads: StatementFilter = (text) =>
-  /^\s*(FETCH|DECLARE)\b/i.test(text) || (/^\s*(SELECT|WITH)\b/i.test(text) && /incoming_payments|rebuild_held_payments/.test(text) && !/\b(INSERT|UPDATE|DELETE)\b/.test(text));
+  /^\s*(SELECT|WITH)\b/i.test(text) && /incoming_payments|rebuild_held_payments/.test(text) && !/\b(INSERT|UPDATE|DELETE)\b/.test(text);
 
 /**
  * A pool whose clients fail the k-th statement (among those the filter counts) sent after failStatement(k), once,
@@ -81,7 +83,13 @@ class FaultyPool {
     if (this.sent === this.failAt) {
       this.failAt = undefined;
       this.failed = text;
-      return Promise.reject(new Error(`injected fault (statement ${this.sent}): connection lost`));
+      const error = new Error(`injected fault (statement ${this.sent}): connection lost`);
+      // A submittable (a streamed query) reports through its events; a plain query through its promise.
+      if (typeof (config as { submit?: unknown }).submit === 'function') {
+        setImmediate(() => (config as EventEmitter).emit('error', error));
+        return config;
+      }
+      return Promise.reject(error);
     }
     return query(...args);
   }
@@ -89,13 +97,18 @@ class FaultyPool {
 
 let fixture: EngineFixture;
 let chain: ChainBuilder;
+/** The pool of the processor instances under test. */
+let instancePool: pg.Pool;
 
 beforeEach(async () => {
   fixture = await createEngineFixture({ confirmations: 3, retainedBlocks: RETAINED_BLOCKS });
   await fixture.registry.register([{ address, referenceType: 'deposit', referenceId: 'D-1', userId: 'user-1' }], 'test');
   chain = new ChainBuilder('main');
+  // One connection, as the processor has by default: the statements go in one order, so every one is failed in turn.
+  instancePool = createPool({ connectionString: fixture.db.url, max: 1 });
 });
 afterEach(async () => {
+  await instancePool.end();
   await fixture.db.drop();
 });
 
@@ -162,7 +175,7 @@ describe('a filter load that fails is loaded again by the next attempt', () => {
     chain.next([previous]);
     await fixture.engine.apply(chain.forward([chain.tip!]));
 
-    const faults = new FaultyPool(fixture.db.pool);
+    const faults = new FaultyPool(instancePool);
     let injected = 0;
     for (let k = 1; ; k++) {
       const engine = coldInstance(faults); // a fresh processor instance for every statement failed
@@ -183,7 +196,7 @@ describe('a filter load that fails is loaded again by the next attempt', () => {
     chain.next([previous]);
     await fixture.engine.apply(chain.forward([chain.tip!]));
 
-    const faults = new FaultyPool(fixture.db.pool);
+    const faults = new FaultyPool(instancePool);
     const engine = coldInstance(faults);
     chain.next([]);
     await engine.apply(chain.forward([chain.tip!])); // loads both filters
@@ -210,7 +223,7 @@ describe('a filter load that fails is loaded again by the next attempt', () => {
   it('a spend filter reload for a new sync generation that fails is reloaded by the next attempt', async () => {
     chain.next([]);
     await fixture.engine.apply(chain.forward([chain.tip!]));
-    const faults = new FaultyPool(fixture.db.pool);
+    const faults = new FaultyPool(instancePool);
     const engine = coldInstance(faults);
     chain.next([]);
     await engine.apply(chain.forward([chain.tip!])); // loads both filters

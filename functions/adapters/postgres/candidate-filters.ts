@@ -1,11 +1,15 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { BloomFilter, EntryHashes, packedPageIsExact, prefixSql } from './bloom-filter.js';
 import { inTransaction } from './pool.js';
 
 /** Rows read by one refresh statement. */
 const PAGE = 50_000;
-/** Values read by one statement of a load: bounds what a load holds at once, whatever the table's size. */
-const LOAD_PAGE = 10_000;
+/**
+ * The ids a load page spans (a page holds at most as many values): what a load holds at once is bounded by a page,
+ * whatever the table's size. Registered addresses have dense ids; the unspent payments are a share of all payments.
+ */
+const ADDRESS_PAGE_IDS = 10_000n;
+const PAYMENT_PAGE_IDS = 100_000n;
 /** Below every id: "nothing seen yet". */
 const NO_ID = -(2n ** 63n);
 /** Entries a filter is sized for at least; a filter gets twice the entries it loaded. */
@@ -13,14 +17,7 @@ const MINIMUM_CAPACITY = 100_000;
 
 /** How a load reads. */
 interface LoadContext {
-  /**
-   * A REPEATABLE READ snapshot of the load's own (loadDueFilters): every statement sees the same rows, so the load
-   * may read the partitions one by one. Otherwise the engine's READ COMMITTED transaction, under its sync position
-   * lock: each statement sees its own moment, so a load reads through the partitioned table (a row that partition
-   * maintenance moves between two statements keeps its id, and is read once).
-   */
-  ownSnapshot: boolean;
-  /** The sync generation the caller holds locked, if any. */
+  /** The sync generation the caller holds locked (inside the engine transaction), if any. */
   lockedGeneration?: bigint;
 }
 
@@ -77,7 +74,7 @@ export abstract class TableFollowingFilter {
   async refresh(client: pg.ClientBase, syncGeneration?: bigint): Promise<void> {
     if (this.loaded === undefined || (syncGeneration !== undefined && this.loaded.generation !== syncGeneration)) {
       // The generation the transaction locked: the load runs under that lock, so nothing changes it meanwhile.
-      this.loaded = await this.load(client, { ownSnapshot: false, lockedGeneration: syncGeneration });
+      this.loaded = await this.load(client, { lockedGeneration: syncGeneration });
     }
     // Another load may be installed while this one awaits (a store used by concurrent transactions): catch up
     // with whatever filter is installed when the transaction goes on to use it.
@@ -122,7 +119,7 @@ export async function loadDueFilters(pool: pg.Pool, filters: readonly TableFollo
   const loads = filters
     .filter((filter) => filter.due)
     .map(async (filter) => {
-      const loaded = await inTransaction(pool, (client) => filter.load(client, { ownSnapshot: true }), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const loaded = await inTransaction(pool, (client) => filter.load(client, {}), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       filter.install(loaded);
     });
   const failed = (await Promise.allSettled(loads)).find((result) => result.status === 'rejected');
@@ -136,85 +133,77 @@ function filterOf(entries: EntryHashes): BloomFilter {
   return filter;
 }
 
-interface KeysetPage {
+/**
+ * Runs one statement and hands its rows over one by one as they arrive, holding none of them: the database computes
+ * the next rows while these are processed. A statement is one snapshot, whatever the transaction's isolation.
+ */
+function streamRows<R>(client: pg.ClientBase, text: string, values: unknown[], onRow: (row: R) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const query = new pg.Query<R & pg.QueryResultRow>({ text, values });
+    let failure: unknown;
+    query.on('row', (row: R) => {
+      if (failure !== undefined) return;
+      try {
+        onRow(row);
+      } catch (error) {
+        failure = error; // reported once the statement has ended, so that the connection stays usable
+      }
+    });
+    query.on('error', reject);
+    query.on('end', () => (failure === undefined ? resolve() : reject(failure)));
+    client.query(query);
+  });
+}
+
+interface PackedPage {
+  lo: string;
   entries: number;
-  last_id: bigint | null;
   packed: string;
   bytes: number;
 }
 
-/** `SELECT id, <value> AS value FROM … WHERE …`, with `id` unique; a name prepares its page statement once. */
-interface KeysetSource {
-  select: string;
-  name?: string;
-}
-
 /**
- * Reads the values of each source into `entries`, LOAD_PAGE at a time in id order (keyset: each page is one indexed
- * range read). In a UTF8 database (`packs`) a page arrives as one row: the prefixes of its values (the characters
- * the filter hashes, and those before them) packed in one string; a page whose prefixes are not all ASCII and whole
- * (rare: a short value, or one that is not ASCII) is read again, value by value. Otherwise every page is read
- * value by value. The next page is asked for before this one is hashed, so the database reads while JavaScript
- * hashes.
+ * Reads the value of every row of `source` (`SELECT id, <value> AS value FROM … WHERE …`, `id` unique) up to the
+ * watermark into `entries`, in one statement that streams pages: each spans `pageIds` ids from the next id present
+ * (so a page holds at most that many values, and there are no empty pages) and is one indexed range read. In a UTF8
+ * database (`packs`) a page arrives as one row: the prefixes of its values (the characters the filter hashes, and
+ * those before them) packed in one string. A page whose prefixes are not all ASCII and whole (rare: a short value,
+ * or one that is not ASCII) is read again afterwards, value by value; in another database every value is.
  */
-async function readByKeyset(
-  client: pg.ClientBase,
-  entries: EntryHashes,
-  sources: readonly KeysetSource[],
-  upToId: bigint,
-  packs: boolean,
-): Promise<void> {
-  const page = (select: string) => `${select} AND id >= $1 AND id <= $2 ORDER BY id LIMIT ${LOAD_PAGE}`;
-  const read = ({ select, name }: KeysetSource, from: bigint) =>
-    client.query<KeysetPage>({
-      ...(name ? { name: packs ? name : `${name}_whole` } : {}),
-      text: `SELECT count(*)::int AS entries, max(id) AS last_id,
-                    ${packs ? `coalesce(string_agg(${prefixSql('value')}, ''), '')` : `''`} AS packed,
-                    ${packs ? `coalesce(octet_length(string_agg(${prefixSql('value')}, '')), 0)` : '0'} AS bytes
-               FROM (${page(select)}) page`,
-      values: [from, upToId],
-    });
-  let source = 0;
-  let from = NO_ID;
-  let next: Promise<pg.QueryResult<KeysetPage>> | undefined = sources.length > 0 ? read(sources[0]!, from) : undefined;
-  try {
-    while (next) {
-      const { entries: values, last_id: lastId, packed, bytes } = (await next).rows[0]!;
-      const [pageSource, pageFrom] = [sources[source]!, from];
-      if (values === LOAD_PAGE && lastId !== null) from = lastId + 1n;
-      else [source, from] = [source + 1, NO_ID];
-      next = source < sources.length ? read(sources[source]!, from) : undefined;
-
-      if (values === 0) continue;
-      if (packs && packedPageIsExact(values, packed, bytes)) {
-        entries.addPackedPrefixes(packed);
-        continue;
-      }
-      // Value by value. Queued after the next page, it reads the same rows: the same ids (in a snapshot of its own;
-      // or at or below the watermark, under the sync position lock).
-      const { rows } = await client.query<[string]>({
-        text: `SELECT value FROM (${page(pageSource.select)}) page`,
-        values: [pageFrom, lastId],
-        rowMode: 'array',
-      });
-      for (const [value] of rows) entries.add(value);
-      if (rows.length !== values) throw new Error(`a filter page of ${values} values read again gave ${rows.length}`);
-    }
-  } catch (error) {
-    await next?.catch(() => undefined); // settled before the transaction goes on (and no unhandled rejection)
-    throw error;
+async function readPages(client: pg.ClientBase, entries: EntryHashes, source: string, upToId: bigint, pageIds: bigint, packs: boolean): Promise<void> {
+  if (!packs) {
+    await streamRows<{ value: string }>(client, `SELECT value FROM (${source}) s WHERE id <= $1`, [upToId], ({ value }) => entries.add(value));
+    return;
   }
-}
-
-/** Reads the single column of every row of `query` into `entries` (a cursor: LOAD_PAGE rows at a time). */
-async function readByCursor(client: pg.ClientBase, entries: EntryHashes, query: string, values: unknown[]): Promise<void> {
-  await client.query(`DECLARE candidate_filter_rows NO SCROLL CURSOR FOR ${query}`, values);
-  for (;;) {
-    const { rows } = await client.query<[string]>({ text: `FETCH ${LOAD_PAGE} FROM candidate_filter_rows`, rowMode: 'array' });
-    for (const [value] of rows) entries.add(value);
-    if (rows.length < LOAD_PAGE) break;
+  const prefixes = `string_agg(${prefixSql('value')}, '')`;
+  const unpacked: string[] = [];
+  await streamRows<PackedPage>(
+    client,
+    `WITH RECURSIVE pages (lo) AS (
+       SELECT (SELECT min(id) FROM (${source}) s WHERE id <= $1)
+       UNION ALL
+       SELECT (SELECT min(id) FROM (${source}) s WHERE id >= pages.lo + $2 AND id <= $1) FROM pages WHERE pages.lo IS NOT NULL
+     )
+     SELECT pages.lo::text AS lo, page.entries, page.packed, page.bytes
+       FROM pages, LATERAL (SELECT count(*)::int AS entries, coalesce(${prefixes}, '') AS packed,
+                                   coalesce(octet_length(${prefixes}), 0) AS bytes
+                              FROM (${source}) s WHERE id >= pages.lo AND id < pages.lo + $2 AND id <= $1) page
+      WHERE pages.lo IS NOT NULL`,
+    [upToId, pageIds],
+    ({ lo, entries: values, packed, bytes }) => {
+      if (packedPageIsExact(values, packed, bytes)) entries.addPackedPrefixes(packed);
+      else unpacked.push(lo);
+    },
+  );
+  for (const lo of unpacked) {
+    // The same rows: the same ids (in a snapshot of its own; or at or below the watermark, under the sync lock).
+    await streamRows<{ value: string }>(
+      client,
+      `SELECT value FROM (${source}) s WHERE id >= $2::bigint AND id < $2::bigint + $3 AND id <= $1`,
+      [upToId, lo, pageIds],
+      ({ value }) => entries.add(value),
+    );
   }
-  await client.query('CLOSE candidate_filter_rows');
 }
 
 /** Addresses registered in payment_addresses. */
@@ -228,8 +217,7 @@ export class RegisteredAddressFilter extends TableFollowingFilter {
     );
     const upToId = rows[0]!.max_id ?? NO_ID;
     const entries = new EntryHashes();
-    const select = 'SELECT id, address AS value FROM payment_addresses WHERE true';
-    await readByKeyset(client, entries, [{ select, name: 'candidate_filter_addresses_page' }], upToId, rows[0]!.utf8);
+    await readPages(client, entries, 'SELECT id, address AS value FROM payment_addresses', upToId, ADDRESS_PAGE_IDS, rows[0]!.utf8);
     return { filter: filterOf(entries), lastSeenId: upToId, generation: undefined };
   }
 }
@@ -264,7 +252,7 @@ export class PaymentTransactionFilter extends TableFollowingFilter {
     super();
   }
 
-  async load(client: pg.ClientBase, { ownSnapshot, lockedGeneration }: LoadContext): Promise<LoadedFilter> {
+  async load(client: pg.ClientBase, { lockedGeneration }: LoadContext): Promise<LoadedFilter> {
     const { rows } = await client.query<{ generation: bigint; floor: bigint; spent_from_slot: bigint; max_id: bigint | null; utf8: boolean }>(
       `SELECT sync_generation AS generation, coalesce(last_block_height, 0) - $1::bigint AS floor, ${UTF8} AS utf8,
               coalesce((SELECT max(slot) FROM checkpoints
@@ -278,19 +266,10 @@ export class PaymentTransactionFilter extends TableFollowingFilter {
     const { floor, spent_from_slot: spentFromSlot } = state;
     const upToId = state.max_id ?? NO_ID;
     const entries = new EntryHashes();
-    // In a snapshot of its own, partition by partition (each an index-only range read; through the partitioned
-    // table, every page would merge the index scans of all partitions); otherwise through the partitioned table.
-    const sources: KeysetSource[] = ownSnapshot
-      ? (
-          await client.query<{ partition: string }>(
-            `SELECT relid::regclass::text AS partition FROM pg_partition_tree('incoming_payments') WHERE isleaf ORDER BY relid`,
-          )
-        ).rows.map(({ partition }) => ({ select: `SELECT id, tx_hash AS value FROM ${partition} WHERE ${UNSPENT}` }))
-      : [{ select: `SELECT id, tx_hash AS value FROM incoming_payments WHERE ${UNSPENT}`, name: 'candidate_filter_unspent_page' }];
-    await readByKeyset(client, entries, sources, upToId, state.utf8);
-    await readByCursor(
+    const unspent = `SELECT id, tx_hash AS value FROM incoming_payments WHERE ${UNSPENT}`;
+    await readPages(client, entries, unspent, upToId, PAYMENT_PAGE_IDS, state.utf8);
+    await streamRows<{ tx_hash: string }>(
       client,
-      entries,
       `SELECT tx_hash FROM incoming_payments
         WHERE status IN ('pending', 'confirmed') AND spent_at_slot >= $1 AND spent_at_height > $2
        UNION ALL
@@ -299,6 +278,7 @@ export class PaymentTransactionFilter extends TableFollowingFilter {
        UNION ALL
        SELECT tx_hash FROM rebuild_held_payments`,
       [spentFromSlot, floor],
+      ({ tx_hash }) => entries.add(tx_hash),
     );
     return { filter: filterOf(entries), lastSeenId: upToId, generation: lockedGeneration ?? state.generation };
   }

@@ -1,0 +1,194 @@
+/**
+ * npm run bench:cold-start — a processor's cold start against years of history: 10,000,000 payment rows
+ * (BENCH_PAYMENTS) over every month since mainnet began, of which 1,000,000 unspent (a tenth), 200,000 rolled back or
+ * reversed, the rest confirmed and spent (the latest within the rollback window), and 1,000,000 registered
+ * addresses (BENCH_ADDRESSES). Each cold start runs in a fresh process (a pool, store and engine as a new Lambda
+ * instance has them) and applies one roll-forward of a few blocks (COLD_START_BLOCKS, default 3) that pays
+ * registered addresses and spends recorded payments. Measured: time from the store's creation to the applied batch,
+ * how long the engine transaction held the sync position lock, memory added (peak RSS and heap over the process's
+ * baseline). The loading code before issue 10 (bench/support/old-candidate-filters.ts) runs in the same session,
+ * in turn with the new one, with one connection (the processor's DB_POOL_MAX default) and, for the new one, also with
+ * two (its two filters then load at once); BENCH_REPEAT (default 5) repetitions each, medians.
+ *
+ * Also reported: the CPU the cold start's process used, and the database backend's when the server runs on this
+ * machine (the embedded one): on a machine shared with other work, wall times grow with the load, CPU times less.
+ *
+ * Targets: ≤ 3 s to the first applied batch, ≤ 256 MiB added. DATABASE_URL: a server to use instead of the
+ * embedded PostgreSQL (default settings) that is started for the run. BENCH_SKIP_OLD=1 runs only the new path.
+ * BENCH_HISTORY_URL: a database this benchmark generated before (its runs only extend the chain), used as it is.
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { DEFAULT_RETAINED_BLOCKS } from '../functions/domain/payment-engine.js';
+import { openBenchDatabase } from './support/bench-database.js';
+import { generateHistory } from './support/cold-start-data.js';
+
+const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 10_000_000);
+const ADDRESSES = Number(process.env.BENCH_ADDRESSES ?? 1_000_000);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
+const BLOCKS = Number(process.env.COLD_START_BLOCKS ?? 3);
+const SKIP_OLD = process.env.BENCH_SKIP_OLD === '1';
+const SPENDS_PER_RUN = 10; // cold-start-run.ts spends as many recorded unspent payments
+const TARGET_SECONDS = 3;
+const TARGET_MIB = 256;
+
+/** What is measured: the loading before issue 10 or now, with the pool's connections (the processor's default is 1). */
+interface Variant {
+  label: string;
+  path: 'old' | 'new';
+  connections: number;
+}
+
+const VARIANTS: Variant[] = [
+  ...(SKIP_OLD ? [] : [{ label: 'before: loaded in the engine transaction', path: 'old', connections: 1 } as const]),
+  { label: 'after: indexed, paged, own snapshot', path: 'new', connections: 1 },
+  { label: 'after, with DB_POOL_MAX=2 (the two loads at once)', path: 'new', connections: 2 },
+];
+
+interface RunResult {
+  path: 'old' | 'new';
+  connections: number;
+  millis: number;
+  lockMillis: number;
+  cpuMillis: number;
+  databaseCpuMillis: number | null;
+  rssAddedMiB: number;
+  heapAddedMiB: number;
+  peakRssMiB: number;
+  detected: number;
+  spent: number;
+}
+
+const load = () => os.loadavg().map((value) => value.toFixed(2)).join(', ');
+
+function coldStart(url: string, { path, connections }: Variant): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/support/cold-start-run.ts'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        COLD_START_PATH: path,
+        DB_POOL_MAX: String(connections),
+        COLD_START_BLOCKS: String(BLOCKS),
+        BENCH_PAYMENTS: String(PAYMENTS),
+        BENCH_ADDRESSES: String(ADDRESSES),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`the ${path} cold start exited with ${code}`));
+      resolve(JSON.parse(output.trim().split('\n').pop()!) as RunResult);
+    });
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const reused = process.env.BENCH_HISTORY_URL;
+  if (reused) {
+    console.log(`the history in ${new URL(reused).pathname.slice(1)}; ${os.cpus().length} cores; Node ${process.version}; load average ${load()}`);
+    return measure(reused);
+  }
+  const db = await openBenchDatabase('bench_cold_start');
+  try {
+    console.log(`${db.describe}; ${os.cpus().length} cores; Node ${process.version}; load average ${load()}`);
+    console.log(`generating ${PAYMENTS.toLocaleString('en')} payment rows and ${ADDRESSES.toLocaleString('en')} addresses…`);
+    const started = performance.now();
+    const history = await generateHistory(
+      db.pool,
+      {
+        payments: PAYMENTS,
+        unspentEvery: 10,
+        rolledBackEvery: 50,
+        addresses: ADDRESSES,
+        tipHeight: 12_000_000n,
+        tipSlot: 160_000_000n,
+        retainedBlocks: DEFAULT_RETAINED_BLOCKS,
+      },
+      (line) => console.log(line),
+    );
+    console.log(
+      `history ready in ${((performance.now() - started) / 1000).toFixed(0)} s: ${history.payments.toLocaleString('en')} payments ` +
+        `in ${history.partitions} partitions (${history.tableMiB.toFixed(0)} MiB, indexes ${history.indexMiB.toFixed(0)} MiB), ` +
+        `${history.unspent.toLocaleString('en')} unspent, ${history.spentWithinWindow.toLocaleString('en')} spent within the ` +
+        `rollback window, ${history.rolledBack.toLocaleString('en')} rolled back or reversed; ${history.addresses.toLocaleString('en')} addresses`,
+    );
+
+    await measure(db.pool.options.connectionString!);
+  } finally {
+    await db.close();
+  }
+}
+
+async function measure(url: string): Promise<void> {
+  const results = new Map<Variant, RunResult[]>(VARIANTS.map((variant) => [variant, []]));
+  console.log('');
+  console.log('run  path  pool  first batch  lock held  node CPU  db CPU  RSS added  heap added  detected  spent');
+  for (let run = 0; run < REPEAT; run++) {
+    // A different order each repetition, so that no variant always follows the same one.
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + run) % VARIANTS.length]!);
+    for (const variant of order) {
+      const result = await coldStart(url, variant);
+      results.get(variant)!.push(result);
+      if (result.spent !== SPENDS_PER_RUN) throw new Error(`the ${variant.path} path marked ${result.spent} of ${SPENDS_PER_RUN} payments spent`);
+      console.log(
+        `${String(run + 1).padStart(3)}  ${variant.path.padEnd(4)}  ${String(variant.connections).padStart(4)}  ${ms(result.millis).padStart(11)}  ` +
+          `${ms(result.lockMillis).padStart(9)}  ${ms(result.cpuMillis).padStart(8)}  ` +
+          `${(result.databaseCpuMillis === null ? '–' : ms(result.databaseCpuMillis)).padStart(6)}  ` +
+          `${mib(result.rssAddedMiB).padStart(9)}  ${mib(result.heapAddedMiB).padStart(10)}  ${String(result.detected).padStart(8)}  ${String(result.spent).padStart(5)}`,
+      );
+    }
+  }
+
+  const summary = (variant: Variant) => {
+    const runs = results.get(variant)!;
+    return {
+      millis: median(runs.map((r) => r.millis)),
+      lockMillis: median(runs.map((r) => r.lockMillis)),
+      cpu: median(runs.map((r) => r.cpuMillis)),
+      databaseCpu: runs.some((r) => r.databaseCpuMillis === null) ? null : median(runs.map((r) => r.databaseCpuMillis!)),
+      rss: median(runs.map((r) => r.rssAddedMiB)),
+      heap: median(runs.map((r) => r.heapAddedMiB)),
+    };
+  };
+  console.log('');
+  console.log(`medians of ${REPEAT} cold starts each (load average ${load()}):`);
+  console.log('');
+  console.log('| | first applied batch | sync lock held | CPU (process) | CPU (database) | RSS added | heap added |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  const row = (label: string, m: ReturnType<typeof summary>) =>
+    `| ${label} | ${ms(m.millis)} | ${ms(m.lockMillis)} | ${ms(m.cpu)} | ${m.databaseCpu === null ? '–' : ms(m.databaseCpu)} | ${mib(m.rss)} | ${mib(m.heap)} |`;
+  for (const variant of VARIANTS) console.log(row(variant.label, summary(variant)));
+  const fresh = summary(VARIANTS.find((variant) => variant.path === 'new' && variant.connections === 1)!);
+  if (!SKIP_OLD) {
+    const old = summary(VARIANTS[0]!);
+    const ratio = (a: number | null, b: number | null) => (a === null || b === null ? '–' : `${(a / b).toFixed(1)}×`);
+    console.log(
+      `| before / after (one connection) | ${ratio(old.millis, fresh.millis)} | ${ratio(old.lockMillis, fresh.lockMillis)} | ${ratio(old.cpu, fresh.cpu)} | ` +
+        `${ratio(old.databaseCpu, fresh.databaseCpu)} | ${ratio(old.rss, fresh.rss)} | ${ratio(old.heap, fresh.heap)} |`,
+    );
+  }
+  console.log('');
+  console.log(
+    `targets (one connection, the processor's default): ≤ ${TARGET_SECONDS} s to the first applied batch ${fresh.millis <= TARGET_SECONDS * 1000 ? 'met' : 'NOT met'}, ` +
+      `≤ ${TARGET_MIB} MiB added ${Math.max(fresh.rss, fresh.heap) <= TARGET_MIB ? 'met' : 'NOT met'}`,
+  );
+}
+
+function ms(millis: number): string {
+  return millis >= 10_000 ? `${(millis / 1000).toFixed(1)} s` : `${millis.toFixed(0)} ms`;
+}
+
+function mib(value: number): string {
+  return `${value.toFixed(0)} MiB`;
+}
+
+await main();

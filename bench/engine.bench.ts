@@ -18,6 +18,7 @@ import { syntheticAddress } from '../functions/local/synthetic/addresses.js';
 import { MainnetLikeChain, mainnetBlockShapes } from './support/mainnet-like-chain.js';
 import { NaivePaymentStore } from './support/naive-store.js';
 import { openBenchDatabase, percentile } from './support/bench-database.js';
+import { registerBenchAddresses } from './support/registered-addresses.js';
 
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 20_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 50);
@@ -86,17 +87,7 @@ async function main(): Promise<void> {
     const registeredAddress = (i: number) => syntheticAddress('mainnet', i);
     const registry = new PostgresAddressRegistry(db.pool, 'mainnet');
     const registrationStarted = performance.now();
-    for (let i = 0; i < ADDRESSES; i += 20_000) {
-      await registry.register(
-        Array.from({ length: Math.min(20_000, ADDRESSES - i) }, (_, j) => ({
-          address: registeredAddress(i + j),
-          referenceType: (i + j) % 3 === 0 ? 'invoice' : 'deposit',
-          referenceId: `ref-${i + j}`,
-          userId: (i + j) % 3 === 0 ? null : `user-${(i + j) % 50_000}`,
-        })),
-        'bench',
-      );
-    }
+    await registerBenchAddresses(registry, ADDRESSES, registeredAddress);
     console.log(`  ${((performance.now() - registrationStarted) / 1000).toFixed(1)} s`);
     await db.pool.query('VACUUM ANALYZE payment_addresses');
 

@@ -39,7 +39,6 @@ import { startOgmiosSimulator, type OgmiosSimulator } from '../functions/local/s
 import { syntheticAddress } from '../functions/local/synthetic/addresses.js';
 import { startDynalite, type LocalDynamoDb } from '../test/support/dynalite.js';
 import { startLocalS3, startLocalSqs, type LocalS3, type LocalSqs } from '../test/support/local-aws.js';
-import { startPromptLocalSqs } from './support/prompt-local-sqs.js';
 import { percentile } from './support/bench-database.js';
 import { openBenchServer, type BenchServer } from './support/bench-server.js';
 import {
@@ -53,6 +52,7 @@ import {
   type ToFollower,
   type ToProcessor,
 } from './support/pipeline-protocol.js';
+import { registerBenchAddresses } from './support/registered-addresses.js';
 
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 3_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -61,7 +61,7 @@ const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 const BLOCK_INTERVAL_MS = Number(process.env.BENCH_BLOCK_INTERVAL_MS ?? 100);
 const SOURCE = process.env.BENCH_SOURCE === 'synthetic' ? 'synthetic' : 'fixtures';
 const MAX_INLINE_BODY_BYTES = process.env.BENCH_MAX_INLINE_BODY_BYTES ? Number(process.env.BENCH_MAX_INLINE_BODY_BYTES) : undefined;
-/** local-aws-sqs's receive as shipped waits for a full batch or 40 ms (bench/support/prompt-local-sqs.ts). */
+/** local-aws-sqs's receive as shipped waits for a full batch or 40 ms (test/support/prompt-local-aws-sqs.ts). */
 const SQS_RECEIVE = process.env.BENCH_SQS_RECEIVE === 'as-shipped' ? 'as-shipped' : 'prompt';
 const NETWORK = 'mainnet' as const;
 /** The deployed processor's default (CONFIRMATIONS). */
@@ -142,17 +142,7 @@ async function prepareTemplate(server: BenchServer): Promise<void> {
   const pool = createPool({ connectionString: url, max: 2 });
   const registry = new PostgresAddressRegistry(pool, NETWORK);
   const started = performance.now();
-  for (let i = 0; i < ADDRESSES; i += 20_000) {
-    await registry.register(
-      Array.from({ length: Math.min(20_000, ADDRESSES - i) }, (_, j) => ({
-        address: registeredAddress(i + j),
-        referenceType: (i + j) % 3 === 0 ? 'invoice' : 'deposit',
-        referenceId: `ref-${i + j}`,
-        userId: (i + j) % 3 === 0 ? null : `user-${(i + j) % 50_000}`,
-      })),
-      'bench',
-    );
-  }
+  await registerBenchAddresses(registry, ADDRESSES, registeredAddress);
   await pool.query('VACUUM ANALYZE');
   await pool.end();
   console.log(`registered ${ADDRESSES.toLocaleString('en')} addresses in ${((performance.now() - started) / 1000).toFixed(1)} s (cloned for every database)`);
@@ -356,7 +346,7 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   console.log(`${os.cpus().length} cores; Node ${process.version}; ${load()}`);
   const server = await openBenchServer();
-  const [dynamo, sqs, s3] = await Promise.all([startDynalite(), SQS_RECEIVE === 'prompt' ? startPromptLocalSqs() : startLocalSqs(), startLocalS3()]);
+  const [dynamo, sqs, s3] = await Promise.all([startDynalite(), startLocalSqs({ receive: SQS_RECEIVE }), startLocalS3()]);
   let simulator: OgmiosSimulator | undefined;
   try {
     console.log(`${server.describe}; local-aws-sqs with ${SQS_RECEIVE === 'prompt' ? 'receives that return as soon as a message is there, as SQS long polling' : 'its receive as shipped (a full batch or 40 ms)'}`);

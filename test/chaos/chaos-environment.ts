@@ -32,7 +32,8 @@ export async function startChaosEnvironment(database?: { adminUrl: string; templ
     await migrate(pool);
     await pool.end();
   }
-  const [dynamo, sqs, s3] = await Promise.all([startDynalite(), startLocalSqs(), startLocalS3()]);
+  // Receives that return as soon as a message is there, as SQS's do: the pump keeps pace with the senders.
+  const [dynamo, sqs, s3] = await Promise.all([startDynalite(), startLocalSqs({ receive: 'prompt' }), startLocalS3()]);
   await createLeaseTable(dynamo.client(), 'follower-leases');
   const bucket = 'chaos-claim-checks';
   await s3.createBucket(bucket);

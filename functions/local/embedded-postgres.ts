@@ -15,9 +15,9 @@ import pg from 'pg';
  * cannot wait for a server to stop anyway) are replaced by one that stops the servers started here and lets the
  * process end with its own exit code. Signals keep its hooks (they stop the servers, then exit 128 + the signal).
  */
-const asyncExitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
-asyncExitHook.unhookEvent('beforeExit');
-asyncExitHook.unhookEvent('exit');
+const asyncExitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
+// Once per process: this module may be evaluated again (a test runner's module graph), async-exit-hook is not.
+for (const event of ['beforeExit', 'exit']) if (asyncExitHook.hookedEvents().includes(event)) asyncExitHook.unhookEvent(event);
 const running = new Set<() => Promise<void>>();
 process.on('beforeExit', () => {
   if (running.size === 0) return;

@@ -258,6 +258,9 @@ describe('follower process: lease, chain sync and emission together', () => {
         cut.cutOff = false;
       }
 
+      // The fork takes blocks the processor holds (it has caught up first), so it must see a rollback.
+      clearInterval(production);
+      await caughtUp(processor);
       const rollbacksBefore = processor.rollbacks;
       simulator.rollBack(3);
       await until(() => processor.rollbacks > rollbacksBefore, 'the fork to be emitted');

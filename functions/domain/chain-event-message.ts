@@ -82,6 +82,20 @@ export class MessageFormatError extends Error {
   }
 }
 
+/**
+ * A message in another version of the format: written by another release of the follower (the one a deploy is
+ * replacing, or one deployed before its processor). Not damaged, so not poison: the leader of this release
+ * re-derives whatever it held from the database's points.
+ */
+export class OtherReleaseError extends MessageFormatError {
+  constructor(
+    path: string,
+    readonly version: number,
+  ) {
+    super(path, `unsupported version ${version}: this code reads version ${CHAIN_EVENT_MESSAGE_VERSION} (a message of another release)`);
+  }
+}
+
 const UINT64_MAX = (1n << 64n) - 1n;
 /** PostgreSQL BIGINT: heights, slots, lovelace, fence, generation, steps. */
 const INT64_MAX = (1n << 63n) - 1n;
@@ -251,9 +265,7 @@ function readPointer(object: WireObject): ClaimCheckPointer {
 
 function readVersion(value: unknown, path: string): void {
   if (value === CHAIN_EVENT_MESSAGE_VERSION) return;
-  if (typeof value === 'number') {
-    throw new MessageFormatError(path, `unsupported version ${value}: this code reads version ${CHAIN_EVENT_MESSAGE_VERSION}`);
-  }
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) throw new OtherReleaseError(path, value);
   throw new MessageFormatError(path, `expected the number ${CHAIN_EVENT_MESSAGE_VERSION}, got ${describe(value)}`);
 }
 

@@ -4,7 +4,8 @@
  *
  * - applied, or acknowledged without effect: the engine decides by the rules of leader sessions
  *   (domain/event-admission.ts) — a stale message (deposed leader, older generation) or a repeated one changes
- *   nothing and is deleted from the queue;
+ *   nothing and is deleted from the queue; so does a message in another version of the format (another release's
+ *   follower, during a deploy: logged at error, never a recovery);
  * - it cannot apply, and retrying cannot help: a poison message (unreadable, out-of-range values, a claim check
  *   that is missing or fails its checksum, another network) or a divergence (out of step with its session, a block
  *   that does not extend the chain, an unknown rollback point). It is acknowledged and the leader is made to
@@ -17,7 +18,7 @@
  */
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { decodeChainEventMessage, decodeQueueMessageBody, MessageFormatError, type ChainEventMessage } from '../domain/chain-event-message.js';
+import { decodeChainEventMessage, decodeQueueMessageBody, MessageFormatError, OtherReleaseError, type ChainEventMessage } from '../domain/chain-event-message.js';
 import { isDivergence } from '../domain/errors.js';
 import type { Network } from '../domain/network.js';
 import { LogEvent, Metric } from '../domain/observability.js';
@@ -66,6 +67,8 @@ export interface ProcessorCoreOptions {
 
 export const ProcessorLogEvent = {
   poisonMessage: 'poison_message',
+  /** A message in another version of the format: acknowledged without a recovery (see OtherReleaseError). */
+  otherReleaseMessage: 'other_release_message_dropped',
   messageFailed: 'message_failed',
   messageApplied: 'message_applied',
   batchProcessed: 'batch_processed',
@@ -134,6 +137,13 @@ async function readMessage(record: SQSRecord, options: ProcessorCoreOptions): Pr
       throw new MessageFormatError('$.network', `the message is for ${message.network}; this processor follows ${options.network}`);
     }
   } catch (error) {
+    if (error instanceof OtherReleaseError) {
+      // The deploy's window (or a processor older than its follower): no recovery, whose generation bumps would
+      // make an old leader re-send more of the same until the pipeline halted; the new leader re-derives it all.
+      options.logger.error(ProcessorLogEvent.otherReleaseMessage, { version: error.version, reason: error.message });
+      options.metrics.count(Metric.staleEventsDropped);
+      return null;
+    }
     if (!(error instanceof MessageFormatError || error instanceof ClaimCheckIntegrityError)) throw error;
     options.metrics.count(ProcessorMetric.poisonMessages);
     options.logger.error(ProcessorLogEvent.poisonMessage, {

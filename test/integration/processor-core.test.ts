@@ -216,6 +216,18 @@ describe('processor core', () => {
     expect((await recoveries()).map((row) => row.kind)).toEqual(['poison', 'poison']);
   });
 
+  it("drops a message of another release (the deploy's window) without a recovery, however many arrive", async () => {
+    await processChainEventBatch(batch(message(chain.forward([chain.next()]))), core);
+    const oldRelease = (event: ChainEvent) => record(JSON.stringify({ version: 1, network: 'mainnet', generation: String(leader.generation), fence: '5', event: JSON.parse(encodeChainEventMessage({ version: 2, network: 'mainnet', ...leader, steps: { first: 1n, last: 1n }, event })).event }));
+    const records = [0, 1, 2, 3, 4].map(() => oldRelease(chain.forward([chain.next()])));
+    expect(failedIds(await processChainEventBatch(batch(...records), core))).toEqual([]);
+    expect(logger.events(ProcessorLogEvent.otherReleaseMessage)).toHaveLength(5);
+    expect(logger.events(ProcessorLogEvent.otherReleaseMessage)[0]).toMatchObject({ level: 'error', fields: { version: 1 } });
+    expect(await recoveries()).toEqual([]);
+    expect(await syncState()).toMatchObject({ generation: leader.generation, halted_reason: null });
+    expect(await appliedHeight()).toBe(1n);
+  });
+
   it('recovers from a message whose steps come after missing ones, and from a block that does not extend the chain', async () => {
     const [b1, b2, b3] = [chain.next(), chain.next(), chain.next()];
     await processChainEventBatch(batch(message(chain.forward([b1!]))), core);

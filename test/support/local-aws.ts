@@ -112,14 +112,27 @@ function toSqsRecord(message: Message, queueArn: string): SQSRecord {
 export interface LocalS3 {
   endpoint: string;
   client: S3Client;
+  /** Every request s3rver received, in arrival order, named as the S3 API operation it is. */
+  requests: RecordedS3Request[];
   createBucket(name: string): Promise<void>;
   close(): Promise<void>;
 }
 
-/** s3rver ships no type declarations: this is the part of its API used here. */
+export interface RecordedS3Request {
+  operation: string;
+  key: string;
+}
+
+/** s3rver ships no type declarations: this is the part of its API used here (it is a Koa application). */
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
+  middleware: ((context: KoaRequestContext, next: () => Promise<void>) => Promise<void>)[];
+}
+interface KoaRequestContext {
+  method: string;
+  path: string;
+  query: Record<string, unknown>;
 }
 type S3rverConstructor = new (options: { address: string; port: number; silent: boolean; directory: string; resetOnClose: boolean }) => S3rverInstance;
 
@@ -127,6 +140,12 @@ export async function startLocalS3(): Promise<LocalS3> {
   const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
   const directory = await mkdtemp(path.join(tmpdir(), 's3rver-'));
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, resetOnClose: true });
+  const requests: RecordedS3Request[] = [];
+  // First in the chain, so that every request is seen, whatever s3rver then answers.
+  s3rver.middleware.unshift((context, next) => {
+    requests.push({ operation: s3Operation(context), key: context.path.split('/').slice(2).join('/') });
+    return next();
+  });
   const { port } = await s3rver.run();
   const endpoint = `http://127.0.0.1:${port}`;
   // s3rver checks signatures against its own fixed credentials.
@@ -134,6 +153,7 @@ export async function startLocalS3(): Promise<LocalS3> {
   return {
     endpoint,
     client,
+    requests,
     async createBucket(name) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },
@@ -143,6 +163,17 @@ export async function startLocalS3(): Promise<LocalS3> {
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** The S3 API operation a request is (path-style addressing), as far as the tests need names. */
+function s3Operation({ method, path: requestPath, query }: KoaRequestContext): string {
+  const onObject = requestPath.split('/').filter(Boolean).length > 1;
+  if (onObject && 'uploadId' in query) {
+    return { PUT: 'UploadPart', POST: 'CompleteMultipartUpload', DELETE: 'AbortMultipartUpload', GET: 'ListParts' }[method] ?? `${method} ?uploadId`;
+  }
+  if (onObject && method === 'POST' && 'uploads' in query) return 'CreateMultipartUpload';
+  if (onObject) return { PUT: 'PutObject', GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' }[method] ?? method;
+  return `${method} bucket`;
 }
 
 function listen(server: Server): Promise<number> {

@@ -24,7 +24,13 @@ export async function writeCompressed(lines: AsyncIterable<string>, sink: Writab
     }
   }
   const tap = hashingTap();
-  await pipeline(Readable.from(withNewlines()), createGzip(), tap.stream, sink);
+  try {
+    await pipeline(Readable.from(withNewlines()), createGzip(), tap.stream, sink);
+  } catch (error) {
+    // pipeline rejects as soon as a stream fails; the sink's clean-up (an S3 upload's abort) ends with its close.
+    if (!sink.closed) await new Promise((resolve) => sink.once('close', resolve));
+    throw error;
+  }
   return { rows, ...tap.result() };
 }
 

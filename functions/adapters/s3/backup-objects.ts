@@ -20,18 +20,32 @@ const PART_BYTES = 8 * 1024 * 1024;
 export function s3UploadStream(s3: Pick<S3Client, 'send'>, bucket: string, key: string, contentType: string): Writable {
   let buffered: Buffer[] = [];
   let bufferedBytes = 0;
-  let uploadId: string | undefined;
+  /** Set once the multipart upload exists; cleared once it is completed, so that it is never also aborted. */
+  let openUploadId: string | undefined;
+  let multipart = false;
+  /** The request in progress (creating the upload, a part, completing): destroy waits for it before aborting. */
+  let inFlight: Promise<unknown> = Promise.resolve();
   const parts: { ETag: string; PartNumber: number }[] = [];
 
+  const track = <T>(request: Promise<T>): Promise<T> => {
+    inFlight = request.catch(() => undefined);
+    return request;
+  };
   const uploadPart = async (body: Buffer) => {
-    if (uploadId === undefined) {
+    if (!multipart) {
+      multipart = true;
       const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
-      uploadId = created.UploadId;
-      if (!uploadId) throw new Error(`S3 returned no upload id for ${key}`);
+      openUploadId = created.UploadId;
+      if (!openUploadId) throw new Error(`S3 returned no upload id for ${key}`);
     }
     const partNumber = parts.length + 1;
-    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }));
+    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: openUploadId, PartNumber: partNumber, Body: body }));
     parts.push({ ETag: ETag!, PartNumber: partNumber });
+  };
+  const complete = async (lastPart: Buffer) => {
+    if (lastPart.length > 0) await uploadPart(lastPart);
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: openUploadId, MultipartUpload: { Parts: parts } }));
+    openUploadId = undefined;
   };
   const takeBuffer = () => {
     const body = Buffer.concat(buffered, bufferedBytes);
@@ -45,25 +59,29 @@ export function s3UploadStream(s3: Pick<S3Client, 'send'>, bucket: string, key: 
       buffered.push(chunk);
       bufferedBytes += chunk.length;
       if (bufferedBytes < PART_BYTES) return done();
-      uploadPart(takeBuffer()).then(() => done(), done);
+      track(uploadPart(takeBuffer())).then(() => done(), done);
     },
     final(done) {
       const body = takeBuffer();
-      const finish =
-        uploadId === undefined
-          ? s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })).then(() => undefined)
-          : (body.length > 0 ? uploadPart(body) : Promise.resolve()).then(() =>
-              s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
-            );
-      finish.then(() => done(), done);
+      const finish = multipart
+        ? complete(body)
+        : s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })).then(() => undefined);
+      track(finish).then(() => done(), done);
     },
+    // Runs after a failure and also after a successful finish (autoDestroy): only an upload still open is aborted.
     destroy(error, done) {
-      if (uploadId === undefined) return done(error);
-      // An unfinished upload must not linger (and cost) in the bucket.
-      s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).then(
-        () => done(error),
-        () => done(error),
-      );
+      inFlight
+        .then(async () => {
+          if (openUploadId === undefined) return;
+          const uploadId = openUploadId;
+          openUploadId = undefined;
+          // An unfinished upload must not linger (and cost) in the bucket.
+          await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+        })
+        .then(
+          () => done(error),
+          () => done(error),
+        );
     },
   });
 }

@@ -15,6 +15,7 @@ import type { ChainEventEmitter } from './emitter.js';
 import type { FollowerDatabase } from './follower-database.js';
 import { assessFollowerReadiness, type FollowerReadiness, type FollowerRole } from './follower-readiness.js';
 import { FollowerLogEvent, LeaderSession, SyncGenerationChangedError, type ChainSyncTuning, type EmissionTuning } from './leader-session.js';
+import { emittedTelemetry, type ConnectionTelemetry } from './reconnect-reconciliation.js';
 import type { StartPoint } from './start-points.js';
 
 /** Ledger-state queries the follower needs outside chain sync. */
@@ -108,6 +109,14 @@ export class FollowerService {
       queued_events: status?.queuedEvents ?? 0,
       stopping: this.stopping,
     };
+  }
+
+  /** What the reconnect reconciliation watches: the leader's chain-sync connection and emitted height (none on a standby). */
+  reconnectTelemetry(): ConnectionTelemetry | undefined {
+    if (this.role !== 'leader') return undefined;
+    const status = this.session?.status();
+    if (status?.chainSync == null) return undefined;
+    return emittedTelemetry(status.chainSync, status.emittedHeight);
   }
 
   async readiness(): Promise<FollowerReadiness> {

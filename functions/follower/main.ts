@@ -102,12 +102,7 @@ async function main(): Promise<void> {
   const reconciliationFunction = process.env.RECONCILIATION_FUNCTION_NAME?.trim();
   const reconnectReconciliation = reconciliationFunction
     ? new ReconnectReconciliation({
-        observe: () => {
-          const liveness = service.liveness();
-          if (liveness.role !== 'leader') return undefined;
-          const caughtUp = liveness.emitted_height !== null && liveness.tip_height !== null && liveness.emitted_height >= liveness.tip_height;
-          return { connected: liveness.ogmios_connected, reconnects: liveness.ogmios_reconnects, caughtUp };
-        },
+        observe: () => service.reconnectTelemetry(),
         reconcile: () => asynchronousInvocation(new LambdaClient({}), reconciliationFunction)({ trigger: 'reconnect' }),
         logger,
       })

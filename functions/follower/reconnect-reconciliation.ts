@@ -7,19 +7,39 @@
  * Why only once caught up: the catch-up itself is what records those payments (the follower resumes from its
  * last point, so no block is skipped), and until the database has applied the blocks of the outage every chunk
  * lags the node and a reconciliation can only count their outputs as too recent. Run at the tip, it judges them.
+ * The tip it waits for is one the node reported on the new connection, with its intersection or after it: the tip
+ * known when the socket opens is the one from before the outage, which the follower had already reached.
  *
- * It watches the chain-sync client's telemetry (connected, reconnects) rather than hooking into the loop: the
- * chain-sync loop never waits for it. One at a time, and at most one per `minIntervalMs` (a flapping connection
- * must not start a reconciliation per flap).
+ * It watches the chain-sync client's telemetry (reconnects, the tip since the intersection) rather than hooking
+ * into the loop: the chain-sync loop never waits for it. One at a time, and at most one per `minIntervalMs` (a
+ * flapping connection must not start a reconciliation per flap).
  */
 import type { Logger } from '../domain/ports.js';
+import type { ChainSyncHealth } from '../adapters/ogmios/chain-sync-client.js';
 
 export interface ConnectionTelemetry {
-  connected: boolean;
   /** Retries so far (failed attempts and lost connections); grows with every outage. */
   reconnects: number;
-  /** Whether the follower has reached the node's tip (its last block is the tip's). */
+  /**
+   * The follower has passed on the node's tip as reported on the current connection, with its intersection or
+   * after it (never a tip from before a reconnect); false while connecting, intersecting or away.
+   */
   caughtUp: boolean;
+  /** That tip's height, for the log line; undefined until the current connection found its intersection. */
+  tipHeight: bigint | undefined;
+}
+
+/** The leader's view: caught up once the height it emitted reaches that tip's. */
+export function emittedTelemetry(health: ChainSyncHealth, emittedHeight: bigint | null): ConnectionTelemetry {
+  const tip = health.tipSinceIntersection;
+  return { reconnects: health.reconnects, caughtUp: tip !== undefined && emittedHeight !== null && emittedHeight >= tip.height, tipHeight: tip?.height };
+}
+
+/** The local stack's view: caught up once the last block handed to the engine is that tip's block. */
+export function deliveredTelemetry(health: ChainSyncHealth): ConnectionTelemetry {
+  const tip = health.tipSinceIntersection;
+  const { position } = health;
+  return { reconnects: health.reconnects, caughtUp: tip !== undefined && position !== 'origin' && position.hash === tip.hash, tipHeight: tip?.height };
 }
 
 export interface ReconnectReconciliationOptions {
@@ -74,11 +94,14 @@ export class ReconnectReconciliation {
       this.pendingSince ??= this.now();
     }
     // Pending until the catch-up reached the tip: before, the run could only count the outage's payments as too recent.
-    if (this.pendingSince === undefined || !telemetry.connected || !telemetry.caughtUp || this.running !== undefined) return false;
+    if (this.pendingSince === undefined || !telemetry.caughtUp || this.running !== undefined) return false;
     if (this.now() - this.lastStartedAt < (this.options.minIntervalMs ?? 10 * 60_000)) return false;
     this.pendingSince = undefined;
     this.lastStartedAt = this.now();
-    this.options.logger.info(ReconnectReconciliationLogEvent.triggered, { reconnects: telemetry.reconnects });
+    this.options.logger.info(ReconnectReconciliationLogEvent.triggered, {
+      reconnects: telemetry.reconnects,
+      tipHeight: telemetry.tipHeight,
+    });
     this.running = this.options
       .reconcile()
       .then(

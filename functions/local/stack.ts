@@ -21,7 +21,7 @@ import { openLocalDatabase, type LocalDatabase } from './local-database.js';
 import { startOgmiosSimulator, type OgmiosSimulator, type OgmiosSimulatorOptions } from './simulator/index.js';
 import type { StackConfig } from './stack-config.js';
 import { keepJournal, readJournal } from './simulator-journal.js';
-import { ReconnectReconciliation } from '../follower/reconnect-reconciliation.js';
+import { deliveredTelemetry, ReconnectReconciliation } from '../follower/reconnect-reconciliation.js';
 import { parseHotWalletAddresses } from '../domain/hot-wallet.js';
 import { announceLocalOgmios } from './local-ogmios.js';
 import { measureHotWalletNow, reconcileNow } from './local-reconciliation.js';
@@ -154,9 +154,7 @@ export async function startLocalStack({
   const reconnectReconciliation = new ReconnectReconciliation({
     observe: () => {
       const health = client?.health();
-      if (health === undefined) return undefined;
-      const { position, tip } = health;
-      return { ...health, caughtUp: tip !== undefined && position !== 'origin' && position.hash === tip.hash };
+      return health === undefined ? undefined : deliveredTelemetry(health);
     },
     reconcile: () => reconcileNow({ pool, ogmios: endpoints, logger, metrics, trigger: 'reconnect' }),
     logger,

@@ -74,8 +74,13 @@ export interface ChainSyncHealth {
   url: string;
   /** Where the consumer is: the point of the last delivered block. */
   position: Point;
-  /** The node's tip as last reported. */
+  /** The node's tip as last reported (after an outage, until the new connection's intersection: the one from before it). */
   tip?: Tip;
+  /**
+   * The node's tip as reported on the current connection with its intersection or after it; absent while
+   * connecting, intersecting or away. Unlike `tip`, never a tip from before a reconnect.
+   */
+  tipSinceIntersection?: Tip;
   inFlight: number;
   buffered: number;
 }
@@ -98,6 +103,8 @@ export class ChainSyncClient {
   private session: ChainSyncSession | undefined;
   private running: Promise<void> | undefined;
   private followingSince: Date | undefined;
+  /** The current connection found its intersection: the tips it reports are the node's as of this connection. */
+  private intersected = false;
   private readonly status: Omit<ChainSyncHealth, 'url' | 'position' | 'inFlight' | 'buffered'>;
 
   constructor(private readonly options: ChainSyncClientOptions) {
@@ -197,6 +204,8 @@ export class ChainSyncClient {
       }
       await session.drain(this.options.stopDrainTimeoutMs ?? DEFAULT_STOP_DRAIN_TIMEOUT_MS);
     } finally {
+      this.intersected = false;
+      this.status.tipSinceIntersection = undefined;
       this.session = undefined;
       await session.close();
       this.setConnected(false);
@@ -209,6 +218,7 @@ export class ChainSyncClient {
     let serverTip: Tip | 'origin' | undefined;
     for (const { round, points } of this.cursor.intersectionRounds()) {
       const outcome = await session.findIntersection(points);
+      if (outcome.found) this.intersected = true;
       this.observeTip(outcome.tip);
       if (outcome.found) {
         this.relaysWithoutIntersection.clear();
@@ -272,6 +282,7 @@ export class ChainSyncClient {
   private observeTip(tip: Tip | 'origin' | undefined): void {
     if (tip === undefined || tip === 'origin') return;
     this.status.tip = tip;
+    if (this.intersected) this.status.tipSinceIntersection = tip;
     this.options.metrics.gauge(OgmiosMetric.tipHeight, Number(tip.height));
   }
 

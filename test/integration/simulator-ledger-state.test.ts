@@ -138,12 +138,15 @@ describe('acquireLedgerState', () => {
     expect(acquired.result).toEqual({ acquired: 'ledgerState', point: before });
     expect(references(await utxoAt(ALICE))).toEqual(aliceBefore);
     expect((await call('queryLedgerState/tip')).result).toMatchObject(before);
-    expect((await call('queryNetwork/tip')).result).toMatchObject(tipPoint());
+    // Ogmios' network tip and height are the node's GetChainPoint / GetChainBlockNo: answered from the acquired state.
+    expect((await call('queryNetwork/tip')).result).toMatchObject(before);
+    expect((await call('queryNetwork/blockHeight')).result).toBe((simulator.tip() as { height: number }).height - 3);
 
     const released = await call('releaseLedgerState');
     expect(released.result).toMatchObject({ released: 'ledgerState' });
     expect(references(await utxoAt(ALICE))).toContain(referenceOf(payment));
     expect((await call('queryLedgerState/tip')).result).toMatchObject(tipPoint());
+    expect((await call('queryNetwork/tip')).result).toMatchObject(tipPoint());
   });
 
   it('refuses unknown points with 2000, and answers 2003 once a fork has dropped the acquired point', async () => {
@@ -157,6 +160,8 @@ describe('acquireLedgerState', () => {
     simulator.rollBack(1);
     const expired = await call('queryLedgerState/utxo', { addresses: [ALICE] });
     expect(expired).toMatchObject({ method: 'queryLedgerState/utxo', error: { code: 2003 } });
+    // The network queries have no error in the schema: with the acquired state gone, they answer the tip.
+    expect((await call('queryNetwork/tip')).result).toMatchObject(tipPoint());
   });
 
   it('refuses (2000, too old) a block still served but older than the k ledger states a node keeps', async () => {

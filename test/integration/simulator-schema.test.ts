@@ -128,15 +128,27 @@ describe.each<[string, OgmiosSimulatorOptions]>([
     expectValid('QueryNetworkStartTimeResponse', [await connection.request('queryNetwork/startTime')]);
     expectValid('QueryLedgerStateTipResponse', [await connection.request('queryLedgerState/tip')]);
     expectValid('QueryLedgerStateEpochResponse', [await connection.request('queryLedgerState/epoch')]);
+    const earlier = simulator.chain().at(-3)!;
     expectValid('AcquireLedgerStateResponse', [
-      await connection.request('acquireLedgerState', { point: { slot: tip.slot, id: tip.id } }),
+      await connection.request('acquireLedgerState', { point: { slot: earlier.slot, id: earlier.id } }),
       await connection.request('acquireLedgerState', { point: { slot: 5, id: '34'.repeat(32) } }),
     ]);
+    // Still the earlier state: a refused acquisition leaves the one held before.
+    const acquiredTip = await connection.request('queryNetwork/tip');
+    expect(JSON.parse(acquiredTip).result).toEqual({ slot: earlier.slot, id: earlier.id });
+    expectValid('QueryNetworkTipResponse', [acquiredTip]);
+    expectValid('QueryNetworkBlockHeightResponse', [await connection.request('queryNetwork/blockHeight')]);
+    expectValid('QueryLedgerStateUtxoResponse', [await connection.request('queryLedgerState/utxo', { addresses: [PAYEE] })]);
+    expectValid('ReleaseLedgerStateResponse', [await connection.request('releaseLedgerState')]);
+    expectValid('AcquireLedgerStateResponse', [await connection.request('acquireLedgerState', { point: { slot: tip.slot, id: tip.id } })]);
     simulator.rollBack(1); // the acquired point leaves the chain
     const expired = await connection.request('queryLedgerState/utxo', { addresses: [PAYEE] });
     expect(JSON.parse(expired).error.code).toBe(2003);
     expectValid('QueryLedgerStateUtxoResponse', [expired]);
     expectValid('QueryLedgerStateTipResponse', [await connection.request('queryLedgerState/tip')]);
+    // No error is defined for the network queries: they answer the tip once the acquired state is gone.
+    expectValid('QueryNetworkTipResponse', [await connection.request('queryNetwork/tip')]);
+    expectValid('QueryNetworkBlockHeightResponse', [await connection.request('queryNetwork/blockHeight')]);
     expectValid('ReleaseLedgerStateResponse', [await connection.request('releaseLedgerState')]);
   });
 

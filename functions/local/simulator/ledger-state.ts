@@ -1,6 +1,9 @@
 /**
  * The ledger-state queries of one client connection. Without an acquired point, each query reads the tip, as
- * Ogmios does; after `acquireLedgerState`, queries read the state after the acquired block until it is released.
+ * Ogmios does; after `acquireLedgerState`, queries read the state after the acquired block until it is released,
+ * `queryNetwork/tip` and `queryNetwork/blockHeight` included: Ogmios asks the node's GetChainPoint and
+ * GetChainBlockNo for them, which answer from the acquired state, not from the node's newest block. Those two
+ * never fail (the schema has no error for them): once the acquired state is gone they answer the tip.
  * A point can be acquired while it is on the current chain and among the last k blocks, whose ledger states a
  * node keeps (2000 otherwise); an acquired state that a fork or time has since dropped answers 2003, as an
  * expired state does in Ogmios.
@@ -58,12 +61,12 @@ export class LedgerStateSession {
   }
 
   networkTip(idJson: string): void {
-    this.sink.send(resultMessage('queryNetwork/tip', writeJson(pointOf(this.chain.tip)), idJson), 'result');
+    this.sink.send(resultMessage('queryNetwork/tip', writeJson(this.chainPoint().point), idJson), 'result');
   }
 
   networkBlockHeight(idJson: string): void {
-    const tip = this.chain.tip;
-    this.sink.send(resultMessage('queryNetwork/blockHeight', tip === undefined ? '"origin"' : String(tip.height), idJson), 'result');
+    const { height } = this.chainPoint();
+    this.sink.send(resultMessage('queryNetwork/blockHeight', height < 0 ? '"origin"' : String(height), idJson), 'result');
   }
 
   networkStartTime(idJson: string): void {
@@ -73,6 +76,13 @@ export class LedgerStateSession {
   }
 
   /** Runs a ledger query against the acquired state (or the tip), answering 2003 if that state is gone. */
+  /** The acquired state while it is still held, else the tip. */
+  private chainPoint(): AcquiredState {
+    const acquired = this.acquired;
+    if (acquired !== undefined && this.chain.contains(acquired.point) && this.ledger.viewAt(acquired.height) !== undefined) return acquired;
+    return { point: pointOf(this.chain.tip), height: this.chain.tip?.height ?? -1 };
+  }
+
   private withView(method: string, idJson: string, query: (view: LedgerView, point: ChainPoint) => string): void {
     const acquired = this.acquired;
     const point = acquired?.point ?? pointOf(this.chain.tip);

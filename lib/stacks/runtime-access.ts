@@ -4,7 +4,7 @@ import { SubnetType, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { DEFAULT_KEY_PREFIX as CLAIM_CHECK_KEY_PREFIX } from '../../functions/adapters/s3/claim-check-store.js';
 
 export { CLAIM_CHECK_KEY_PREFIX };
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { StageConfig } from '../config.js';
 import { backupBucketName, claimCheckBucketName, type DataStack } from './data-stack.js';
 
@@ -38,6 +38,18 @@ export function grantOgmios(grantee: IGrantable, data: DataStack): void {
  */
 export function claimCheckObjects(config: StageConfig): { arn: string; nagFinding: string } {
   return objectsUnder(claimCheckBucketName(config), CLAIM_CHECK_KEY_PREFIX);
+}
+
+/**
+ * Listing the claim-check prefix, which only changes how S3 answers a missing object: 404 NoSuchKey (poison, set
+ * aside at once) instead of 403 AccessDenied (transient, postponed until the queue's retention expires it).
+ */
+export function claimCheckListing(config: StageConfig): PolicyStatement {
+  return new PolicyStatement({
+    actions: ['s3:ListBucket'],
+    resources: [`arn:${Aws.PARTITION}:s3:::${claimCheckBucketName(config)}`],
+    conditions: { StringLike: { 's3:prefix': [`${CLAIM_CHECK_KEY_PREFIX}*`] } },
+  });
 }
 
 /** One table's exports in the backup bucket (`<table>/<date>/…`), as for claimCheckObjects. */

@@ -329,6 +329,7 @@ describe('chain-event queue and processor', () => {
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         's3:GetObject',
+        's3:ListBucket',
         'sqs:ChangeMessageVisibility',
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
@@ -340,6 +341,9 @@ describe('chain-event queue and processor', () => {
     expect(json).not.toMatch(/dynamodb|LeaseTable/i);
     expect(json).toContain('payment-monitor-dev-claim-checks-111111111111/chain-events/*');
     expect(json).not.toMatch(/"Resource":"\*"/);
+    // Without ListBucket S3 answers a missing claim check with 403, which the processor would postpone as transient.
+    const listing = statements.find((statement) => statement.Action === 's3:ListBucket');
+    expect(listing?.Condition).toEqual({ StringLike: { 's3:prefix': ['chain-events/*'] } });
   });
 });
 

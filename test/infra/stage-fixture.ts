@@ -84,7 +84,7 @@ export function synthesizeStage(config: StageConfig, extend?: (stage: PaymentMon
   };
 }
 
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
 /** Every statement of the inline policies attached to the role whose logical id starts with `rolePrefix`. */
 export function roleStatements(template: Template, rolePrefix: string): Statement[] {

@@ -76,6 +76,8 @@ export const ProcessorLogEvent = {
 
 export const ProcessorMetric = {
   poisonMessages: 'poison_messages',
+  /** Messages of another format version dropped: a deploy in progress, or stranded halfway (OtherReleaseMessages). */
+  otherReleaseMessagesDropped: 'other_release_messages_dropped',
   messagesFailed: 'messages_failed',
 } as const;
 
@@ -141,7 +143,7 @@ async function readMessage(record: SQSRecord, options: ProcessorCoreOptions): Pr
       // The deploy's window (or a processor older than its follower): no recovery, whose generation bumps would
       // make an old leader re-send more of the same until the pipeline halted; the new leader re-derives it all.
       options.logger.error(ProcessorLogEvent.otherReleaseMessage, { version: error.version, reason: error.message });
-      options.metrics.count(Metric.staleEventsDropped);
+      options.metrics.count(ProcessorMetric.otherReleaseMessagesDropped);
       return null;
     }
     if (!(error instanceof MessageFormatError || error instanceof ClaimCheckIntegrityError)) throw error;
@@ -150,8 +152,7 @@ async function readMessage(record: SQSRecord, options: ProcessorCoreOptions): Pr
       reason: error.message,
       ...(error instanceof MessageFormatError ? { path: error.path } : {}),
       receive_count: receiveCount(record),
-      body_bytes: Buffer.byteLength(record.body, 'utf8'),
-      body_start: record.body.slice(0, 200),
+      ...bodyExcerpt(record),
     });
     await recover({ kind: 'poison', reason: error.message, message: { id: record.messageId, body: record.body, ...stampAttributes(record) } }, options);
     return null;
@@ -173,11 +174,16 @@ async function applyMessage(record: SQSRecord, message: ChainEventMessage, optio
     // exception, SQLSTATE class 22), retrying the same message can never help.
     if (isDataException(error)) {
       options.metrics.count(ProcessorMetric.poisonMessages);
+      options.logger.error(ProcessorLogEvent.poisonMessage, { reason: error.message, receive_count: receiveCount(record), ...bodyExcerpt(record) });
       await recover({ kind: 'poison', reason: `PostgreSQL refused a value: ${error.message}`, message: { ...stamp, body: record.body } }, options);
       return;
     }
     throw error;
   }
+}
+
+function bodyExcerpt(record: SQSRecord): LogFields {
+  return { body_bytes: Buffer.byteLength(record.body, 'utf8'), body_start: record.body.slice(0, 200) };
 }
 
 /** One recovery, reported; the record is then acknowledged. A failure to record it is transient (retried). */

@@ -118,6 +118,7 @@ const EXPECTED: string[] = [
   ' | ProcessorThrottles | AWS/Lambda Throttles (processor), Sum | > 0 throttles | 10 min (2 × 5 min) | warning | notBreaching',
   ' | PipelineHalted | pipeline_halted, Maximum | > 0 (1 = halted) | 1 min (1 period) | critical | ignore',
   ' | PipelineRecoveries | pipeline_recoveries, Sum | > 2 recoveries | 1 h (1 period) | warning | notBreaching',
+  ' | OtherReleaseMessages | other_release_messages_dropped, Sum | > 0 messages | 15 min (3 × 5 min) | critical | notBreaching',
   ' | <Function>Errors | AWS/Lambda Errors (each function), Sum | > 0 errors | 5 min (1 period) | warning | notBreaching',
   ' | FollowerNoLeader | follower_leader (follower), Sum | < 1 leaders | 5 min (5 × 1 min) | critical | breaching',
   ' | FollowerNotEmitting | follower_events_emitted (follower), Sum | < 1 events | 10 min (2 × 5 min) | warning | breaching',

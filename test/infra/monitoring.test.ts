@@ -191,6 +191,23 @@ describe('PaymentMonitorMonitoring: the product alarms', () => {
     });
   });
 
+  it('messages of another release dropped in every 5 minutes for 15 minutes (a stranded deploy), critical', () => {
+    const alarm = alarms.get('payment-monitor-prod-OtherReleaseMessages');
+    expect(alarm).toMatchObject({
+      Namespace: 'PaymentMonitor',
+      MetricName: 'other_release_messages_dropped',
+      Dimensions: LAMBDAS,
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      Period: 300,
+      EvaluationPeriods: 3,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: logicalId(f.stack, f.monitoring.topics.critical as never) }],
+    });
+    expect(alarm!.AlarmDescription).toContain('Deploy one release to both');
+  });
+
   it('processor errors, throttles and failed records, each in every 5 minutes for 10 minutes', () => {
     const processor = { Ref: logicalId(f.stack, f.stack.node.findChild('Processor') as never) };
     for (const [name, metric] of [['ProcessorErrors', 'Errors'], ['ProcessorThrottles', 'Throttles']] as const) {

@@ -223,6 +223,7 @@ describe('processor core', () => {
     expect(failedIds(await processChainEventBatch(batch(...records), core))).toEqual([]);
     expect(logger.events(ProcessorLogEvent.otherReleaseMessage)).toHaveLength(5);
     expect(logger.events(ProcessorLogEvent.otherReleaseMessage)[0]).toMatchObject({ level: 'error', fields: { version: 1 } });
+    expect(f.metrics.snapshot().counters[ProcessorMetric.otherReleaseMessagesDropped]).toBe(5);
     expect(await recoveries()).toEqual([]);
     expect(await syncState()).toMatchObject({ generation: leader.generation, halted_reason: null });
     expect(await appliedHeight()).toBe(1n);
@@ -311,6 +312,9 @@ describe('processor core', () => {
     };
     expect(failedIds(await processChainEventBatch(batch(refused), failing))).toEqual([]);
     expect(await recoveries()).toEqual([expect.objectContaining({ kind: 'poison', reason: expect.stringContaining('PostgreSQL refused a value'), message_body: refused.body })]);
+    expect(logger.events(ProcessorLogEvent.poisonMessage)).toEqual([
+      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ reason: expect.stringContaining('out of range'), body_start: refused.body.slice(0, 200) }) }),
+    ]);
   });
 
   it('keeps the recovery itself transient: when the database cannot record it, the record fails and is retried', async () => {

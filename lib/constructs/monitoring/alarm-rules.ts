@@ -226,6 +226,19 @@ export const ALARM_RULES: readonly AlarmRule[] = [
       'Fix the source before recoveries stop making progress and the pipeline halts (PipelineHalted).',
   },
   {
+    key: 'otherReleaseMessages',
+    severity: 'critical',
+    name: 'OtherReleaseMessages',
+    metric: lambdas(ProcessorMetric.otherReleaseMessagesDropped, 'Sum'),
+    comparison: '>',
+    unit: 'messages',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `The processor dropped chain events of another format version in every 5 min for ${s.forMinutes} min: the follower that leads and the processor run different releases, and nothing is applied. ` +
+      'A deploy stopped halfway (the Ingest stack failed, or the follower\'s deployment rolled back), or the stacks were deployed out of order. ' +
+      'Deploy one release to both (Processing, then Ingest); once a follower of the processor\'s release leads, it follows again from the database\'s points and nothing is lost.',
+  },
+  {
     key: 'functionErrors',
     severity: 'warning',
     name: 'Errors',

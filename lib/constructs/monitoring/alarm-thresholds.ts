@@ -36,6 +36,8 @@ export interface AlarmThresholds {
   readonly pipelineHalted: { readonly critical: AlarmSetting };
   /** pipeline_recoveries (divergences and poison messages healed by re-following) above `threshold` per hour. */
   readonly pipelineRecoveries: { readonly warning: AlarmSetting };
+  /** Messages of another format version dropped by the processor in every 5 minutes for `forMinutes`. */
+  readonly otherReleaseMessages: { readonly critical: AlarmSetting };
   /** Errors of each operations function (health, reconciliation, rebuild, …), one alarm per function. */
   readonly functionErrors: { readonly warning: AlarmSetting };
   /** Sum over the follower tasks of follower_leader below `threshold` (no task holds the lease). */
@@ -79,6 +81,8 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   pipelineHalted: { critical: on(0, 1) },
   // A recovery after a failover or a deploy (two task replacements) is expected; a third in the hour is not.
   pipelineRecoveries: { warning: on(2, 60) },
+  // A deploy's window lasts until the new follower leads (a minute or two); a quarter of an hour is a stranded deploy.
+  otherReleaseMessages: { critical: on(0, 15) },
   functionErrors: { warning: on(0, 5) },
   followerLeader: { critical: on(1, 5) },
   followerEmitting: { warning: on(1, 10) },
@@ -107,6 +111,7 @@ export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
   processorThrottles: 5,
   pipelineHalted: 1,
   pipelineRecoveries: 60,
+  otherReleaseMessages: 5,
   functionErrors: 5,
   followerLeader: 1,
   followerEmitting: 5,

@@ -282,16 +282,17 @@ describe('rebuild from chain', () => {
     main.next([transaction([output(addresses[1]!, 4_000_000n)])]);
     main.empty(20);
     await followFrom(main, 0n);
-    await fixture.db.pool.query('UPDATE sync_state SET sync_generation = 4, fence_token = 17, applied_step = 30');
+    // Two recoveries without progress past height 21 so far: a third would halt, unless the rebuild starts the count anew.
+    await fixture.db.pool.query('UPDATE sync_state SET sync_generation = 4, fence_token = 17, applied_step = 30, recovery_streak = 2, recovery_streak_height = 21');
     process.env.DATABASE_URL = fixture.db.url;
     process.env.STAGE ??= 'test';
     const { handler } = await import('../../functions/handlers/rebuild.js');
     const point = main.at(7n);
     const result = await handler({ point: `${point.slot}.${point.hash}` }, lambdaContext('payment-monitor-rebuild'));
     expect(result).toMatchObject({ point: `${point.slot}.${point.hash}`, point_height: '7', target_height: '21', blocks_cleared: 14, generation: '5' });
-    const state = (await fixture.db.pool.query('SELECT last_block_hash, sync_generation, fence_token FROM sync_state')).rows[0];
+    const state = (await fixture.db.pool.query('SELECT last_block_hash, sync_generation, fence_token, recovery_streak, recovery_streak_height FROM sync_state')).rows[0];
     // The fence token is kept: within the new generation a deposed leader's lower token is still refused.
-    expect(state).toEqual({ last_block_hash: point.hash, sync_generation: 5n, fence_token: 17n });
+    expect(state).toEqual({ last_block_hash: point.hash, sync_generation: 5n, fence_token: 17n, recovery_streak: 0, recovery_streak_height: null });
     // A message of the former generation is now stale: the engine drops it.
     const rederivedBlocks = main.blocks.filter((block) => block.height > 7n);
     const rederived = main.forward(rederivedBlocks);

@@ -85,11 +85,12 @@ export class PostgresRebuildStore implements RebuildStore {
       // A new generation: messages emitted before the reset are stale; the follower re-intersects at the point.
       // The fence token stays: the leader follows again in the same lease term with the same token, and a
       // deposed leader's lower token must stay refused within the new generation too (event-admission.ts).
-      // The new session counts its steps from 1.
+      // The new session counts its steps from 1, and recoveries count progress from the rebuild's point anew.
       const { rows: generations } = await client.query<{ sync_generation: bigint }>(
         `UPDATE sync_state
             SET last_block_height = $1, last_block_slot = $2, last_block_hash = $3,
-                sync_generation = sync_generation + 1, applied_step = 0, updated_at = now()
+                sync_generation = sync_generation + 1, applied_step = 0,
+                recovery_streak = 0, recovery_streak_height = NULL, updated_at = now()
           WHERE id = 1 RETURNING sync_generation`,
         [point.height.toString(), point.slot.toString(), point.hash],
       );

@@ -25,13 +25,19 @@ export type Admission =
   | { kind: 'halted'; reason: string }
   | { kind: 'out_of_step'; reason: string };
 
+/** An event of an earlier leader session: an older generation, or a deposed leader's lower token in this one. */
+export function isFromEarlierSession(session: Pick<LeaderSessionState, 'generation' | 'fence'>, stamp: { generation: bigint; token: bigint }): boolean {
+  return stamp.generation < session.generation || (stamp.generation === session.generation && stamp.token < session.fence);
+}
+
 export function admitEvent(session: LeaderSessionState, stamp: EventStamp): Admission {
   const { steps } = stamp;
-  if (stamp.generation < session.generation) {
-    return { kind: 'stale', reason: `sync generation ${stamp.generation} is older than the database's ${session.generation}` };
-  }
-  if (stamp.generation === session.generation && stamp.token < session.fence) {
-    return { kind: 'stale', reason: `fencing token ${stamp.token} belongs to a deposed leader (the database is fenced at ${session.fence})` };
+  if (isFromEarlierSession(session, stamp)) {
+    const reason =
+      stamp.generation < session.generation
+        ? `sync generation ${stamp.generation} is older than the database's ${session.generation}`
+        : `fencing token ${stamp.token} belongs to a deposed leader (the database is fenced at ${session.fence})`;
+    return { kind: 'stale', reason };
   }
   if (session.haltedReason !== null) return { kind: 'halted', reason: session.haltedReason };
   if (stamp.generation > session.generation || stamp.token > session.fence) {

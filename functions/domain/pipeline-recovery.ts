@@ -18,6 +18,7 @@
  * pipeline halts, loudly (critical log, PipelineHalted alarm), and applies nothing until an operator resumes it,
  * which bumps the generation once more so the leader re-derives everything from the database's points.
  */
+import { isFromEarlierSession } from './event-admission.js';
 import type { LeaderSessionState } from './ports.js';
 
 export const HALT_AFTER_RECOVERIES_WITHOUT_PROGRESS = 3;
@@ -51,9 +52,8 @@ export function decideRecovery(state: RecoveryState, cause: RecoveryCause): Reco
   const { session } = state;
   const stamp = cause.message;
   if (session.haltedReason !== null) return { action: 'none', why: `the pipeline is halted already: ${session.haltedReason}` };
-  if (stamp?.generation !== undefined && stamp.fence !== undefined) {
-    const earlier = stamp.generation < session.generation || (stamp.generation === session.generation && stamp.fence < session.fence);
-    if (earlier) return { action: 'none', why: 'the event belongs to an earlier leader session, which is over already' };
+  if (stamp?.generation !== undefined && stamp.fence !== undefined && isFromEarlierSession(session, { generation: stamp.generation, token: stamp.fence })) {
+    return { action: 'none', why: 'the event belongs to an earlier leader session, which is over already' };
   }
   const height = state.appliedHeight;
   const noProgress = state.streak > 0 && (height ?? -1n) <= (state.streakHeight ?? -1n);

@@ -56,7 +56,7 @@ export interface EventStamp {
 /** The current leader session as the database knows it. */
 export interface LeaderSessionState {
   generation: bigint;
-  /** The highest fencing token written by a leader (its fence) or admitted. */
+  /** The highest fencing token a leader wrote as its fence when its session began. */
   fence: bigint;
   /** The last step of the current session applied; 0 before its first. */
   appliedStep: bigint;

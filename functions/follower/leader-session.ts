@@ -61,17 +61,18 @@ export class OgmiosUnreachableError extends Error {
   override readonly name = 'OgmiosUnreachableError';
 }
 
-/** How often a leader checks whether a rebuild bumped the sync generation. */
+/** How often a leader checks whether the sync generation was bumped (a rebuild, a recovery, a resume). */
 export const DEFAULT_GENERATION_CHECK_INTERVAL_MS = 5_000;
 
 /**
- * A rebuild bumped the sync generation: everything this session emits would be dropped as stale, and the
- * database's points have moved back. The session ends; the service starts a new one in the same term.
+ * The sync generation was bumped (a rebuild, the processor's recovery from a divergence or a poison message, a
+ * resume): everything this session emits would be dropped as stale, and the database's points may have moved
+ * back. The session ends; the service starts a new one in the same term.
  */
 export class SyncGenerationChangedError extends Error {
   override readonly name = 'SyncGenerationChangedError';
   constructor(readonly from: bigint, readonly to: bigint) {
-    super(`the sync generation changed from ${from} to ${to} (a rebuild): following again from the database's points`);
+    super(`the sync generation changed from ${from} to ${to} (a rebuild, a recovery or a resume): following again from the database's points`);
   }
 }
 

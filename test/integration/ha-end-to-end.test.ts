@@ -417,7 +417,8 @@ describe('end to end with high availability', () => {
     expect(consumer.failedRecords).toBe(0);
     expect(consumer.logger.events(LogEvent.pipelineRecovered)).toEqual([]);
     const stateA = await syncState(dbA);
-    expect(stateA.fence).toBe(leaderships.at(-1));
+    // At least the last recorded leader's: on a loaded machine its lease may lapse once more after the last round.
+    expect(stateA.fence).toBeGreaterThanOrEqual(leaderships.at(-1)!);
     const disturbed = await snapshot(dbA);
 
     // ——— the reference run: one follower, undisturbed, straight into the engine on database B ———

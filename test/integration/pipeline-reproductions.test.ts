@@ -179,6 +179,9 @@ describe('5. values the tables cannot hold', () => {
     expect(logger.events(ProcessorLogEvent.messageFailed)).toEqual([]);
     const reasons = logger.events(ProcessorLogEvent.poisonMessage).map((entry) => String(entry.fields.reason));
     expect(reasons[0]).toMatch(/lovelace: 9223372036854775808 exceeds 2\^63 − 1/);
+    // The decoder refuses it on its own, before admission (which would only find it stale after the first recovery).
+    expect(reasons[1]).toMatch(/2147483648/);
+    expect(reasons).toHaveLength(2);
     const { rows } = await f.db.pool.query(`SELECT kind, message_body FROM pipeline_recoveries ORDER BY id`);
     expect(rows[0]).toEqual({ kind: 'poison', message_body: body });
   });

@@ -4,7 +4,10 @@
  * holds exports only, so each table's prefix is its name).
  *
  * An export is two objects side by side: `<name>.ndjson.gz` (one JSON object per row, gzip; every integer column
- * as a decimal string, so quantities beyond 2^53 survive any JSON reader) and `<name>.manifest.json`.
+ * as a decimal string, so quantities beyond 2^53 survive any JSON reader) and `<name>.manifest.json`. An
+ * `incoming_payments` export taken while a rebuild runs has a third, `<name>.rebuild_held_payments.ndjson.gz`: the
+ * payments the rebuild took out of `incoming_payments` until the re-derived chain settles them (confirmed and
+ * credited ones among them), from the same snapshot, named in the manifest (`held_by_rebuild`).
  */
 
 export type BackupTable = 'payment_addresses' | 'user_balances' | 'incoming_payments';
@@ -48,6 +51,18 @@ export function restoreRefusal(table: BackupTable, { forensic }: { forensic: boo
 export const BACKUP_FORMAT = 'ndjson.gz';
 export const DATA_SUFFIX = '.ndjson.gz';
 export const MANIFEST_SUFFIX = '.manifest.json';
+/** The rows of rebuild_held_payments, beside an incoming_payments export taken during a rebuild. */
+export const HELD_BY_REBUILD_SUFFIX = '.rebuild_held_payments.ndjson.gz';
+
+/** The payments a running rebuild held aside when an incoming_payments export was taken: their own data file. */
+export interface HeldByRebuildExport {
+  /** The rebuild_runs row running at the export (null only if rows were held without a running rebuild). */
+  rebuild_run_id: string | null;
+  data_file: string;
+  row_count: number;
+  sha256: string;
+  bytes: number;
+}
 
 export interface BackupManifest {
   table: BackupTable;
@@ -61,6 +76,11 @@ export interface BackupManifest {
   exported_at: string;
   stage: string;
   data_file: string;
+  /**
+   * incoming_payments only: null when no rebuild ran at the export; otherwise the payments it held aside, which
+   * the data file lacks. Absent in exports made before this field existed (and in other tables').
+   */
+  held_by_rebuild?: HeldByRebuildExport | null;
 }
 
 export class InvalidBackupRequestError extends Error {
@@ -87,11 +107,12 @@ export function backupBaseName(table: BackupTable, exportedAt: Date): string {
   return `${BACKUP_TABLES[table].prefix}${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${table}-${stamp}`;
 }
 
-/** The data and manifest names of an export, from either of the two. */
-export function exportFileNames(name: string): { data: string; manifest: string } {
-  const base = name.endsWith(DATA_SUFFIX) ? name.slice(0, -DATA_SUFFIX.length) : name.endsWith(MANIFEST_SUFFIX) ? name.slice(0, -MANIFEST_SUFFIX.length) : null;
-  if (base === null) throw new InvalidBackupRequestError(`"${name}" is not an export: expected a name ending in ${DATA_SUFFIX} or ${MANIFEST_SUFFIX}`);
-  return { data: `${base}${DATA_SUFFIX}`, manifest: `${base}${MANIFEST_SUFFIX}` };
+/** The names of an export's files (the held payments' whether or not it has them), from any of them. */
+export function exportFileNames(name: string): { data: string; manifest: string; heldByRebuild: string } {
+  const suffix = [HELD_BY_REBUILD_SUFFIX, DATA_SUFFIX, MANIFEST_SUFFIX].find((candidate) => name.endsWith(candidate));
+  if (suffix === undefined) throw new InvalidBackupRequestError(`"${name}" is not an export: expected a name ending in ${DATA_SUFFIX} or ${MANIFEST_SUFFIX}`);
+  const base = name.slice(0, -suffix.length);
+  return { data: `${base}${DATA_SUFFIX}`, manifest: `${base}${MANIFEST_SUFFIX}`, heldByRebuild: `${base}${HELD_BY_REBUILD_SUFFIX}` };
 }
 
 /** A manifest as read back, checked field by field. */
@@ -109,6 +130,22 @@ export function parseManifest(text: string, source: string): BackupManifest {
   if (!Number.isSafeInteger(manifest.row_count) || (manifest.row_count ?? -1) < 0) problems.push('row_count');
   if (typeof manifest.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(manifest.sha256)) problems.push('sha256');
   if (typeof manifest.schema_version !== 'string' || !/^\d{4}$/.test(manifest.schema_version)) problems.push('schema_version');
+  if (!validHeldByRebuild(manifest.held_by_rebuild, manifest.table)) problems.push('held_by_rebuild');
   if (problems.length > 0) throw new InvalidBackupRequestError(`${source} is not a valid backup manifest (bad ${problems.join(', ')})`);
   return manifest as BackupManifest;
+}
+
+function validHeldByRebuild(value: unknown, table: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (table !== 'incoming_payments' || typeof value !== 'object') return false;
+  const held = value as Partial<HeldByRebuildExport>;
+  return (
+    (held.rebuild_run_id === null || (typeof held.rebuild_run_id === 'string' && /^\d+$/.test(held.rebuild_run_id))) &&
+    typeof held.data_file === 'string' &&
+    held.data_file.endsWith(HELD_BY_REBUILD_SUFFIX) &&
+    Number.isSafeInteger(held.row_count) &&
+    (held.row_count ?? -1) >= 0 &&
+    typeof held.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(held.sha256)
+  );
 }

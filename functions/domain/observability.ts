@@ -40,6 +40,8 @@ export const LogEvent = {
   /** A payment a rebuild cleared and the re-derived chain did not find again (pending: rolled back). */
   rebuildPaymentNotFound: 'rebuild_payment_not_found',
   backupExported: 'backup_exported',
+  /** An incoming_payments export taken during a rebuild: the payments it holds aside are in a file of their own. */
+  backupHeldByRebuild: 'backup_held_by_rebuild',
   backupRestored: 'backup_restored',
   partitionsEnsured: 'partitions_ensured',
 } as const;

@@ -11,7 +11,13 @@ import { restoreExport } from '../../functions/local/cli/restore.js';
 import { runCli } from '../../functions/local/cli/main.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { PostgresAddressRegistry } from '../../functions/adapters/postgres/address-registry.js';
+import { PostgresRebuildStore } from '../../functions/adapters/postgres/rebuild-store.js';
+import { readCompressed } from '../../functions/adapters/backup/ndjson-gzip.js';
+import { getObjectStream } from '../../functions/adapters/s3/backup-objects.js';
+import { runRebuild } from '../../functions/handlers/rebuild-core.js';
+import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createEngineFixture } from '../support/engine-fixture.js';
 import { FixedClock, RecordingLogger } from '../support/recorders.js';
 import { captureOutput, emfDocuments, lambdaContext, metricValues, startLocalS3, type LocalS3 } from '../support/local-aws.js';
 
@@ -91,6 +97,7 @@ describe('backups', () => {
   it('round trip through S3: every table restored into a fresh database equals the original, bigints and jsonb included', async () => {
     const { manifests, metrics } = await exportAll();
     expect(manifests.map((m) => m.manifest.row_count)).toEqual([25, 3, PAYMENTS]);
+    expect(manifests[2]!.manifest.held_by_rebuild).toBeNull(); // no rebuild ran
     expect(Object.entries(metrics.snapshot().counters).filter(([key]) => key.startsWith('backup_rows_exported')).map(([, value]) => value)).toEqual([25, 3, PAYMENTS]);
 
     const { Contents } = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET }));
@@ -221,5 +228,102 @@ describe('backups', () => {
     await restoreExport(result.data as string, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true });
     expect(await contents(target, 'user_balances')).toEqual(await contents(source, 'user_balances'));
     await expect(handler({ table: 'audit_log' }, lambdaContext('payment-monitor-backup-export'))).rejects.toThrow(/a backup needs \{ "table"/);
+  });
+});
+
+describe('an incoming_payments backup taken during a rebuild', () => {
+  it('exports the payments the rebuild holds aside beside the table, says so, and restores both tables as they were', async () => {
+    const fixture = await createEngineFixture({ confirmations: 3 });
+    scratch.push(fixture.db);
+    const pool = fixture.db.pool;
+    const addresses = Array.from({ length: 3 }, (_, i) => syntheticAddress('mainnet', `held-${i}`));
+    await fixture.registry.register(
+      addresses.map((address, i) => ({ address, referenceType: 'deposit', referenceId: `H-${i}`, userId: `holder-${i}` })),
+      'test',
+    );
+    // Three payments, confirmed and credited: at heights 6, 8 and 12 of a chain 16 blocks long.
+    const main = new ChainBuilder('main');
+    main.empty(5);
+    const refound = transaction([output(addresses[0]!, 1_000_000n)]);
+    main.next([refound]);
+    main.empty(1);
+    const pendingAgain = transaction([output(addresses[1]!, 9_007_199_254_740_993n)]);
+    main.next([pendingAgain]);
+    main.empty(3);
+    const notYetReached = transaction([output(addresses[2]!, 3_000_000n)]);
+    main.next([notYetReached]);
+    main.empty(4);
+    await fixture.engine.apply(main.forward(main.blocks));
+    const credited = async () => (await pool.query(`SELECT payment_tx_hash FROM balance_transactions WHERE type = 'credit' ORDER BY payment_tx_hash`)).rows.map((row) => row.payment_tx_hash as string);
+    expect(await credited()).toEqual([refound.id, pendingAgain.id, notYetReached.id].sort());
+
+    // A rebuild from height 5, re-derived up to height 8: the first payment is confirmed again (settled), the second
+    // is found again but still pending (its confirmed copy stays held), the third is not reached yet.
+    const point = main.at(5n);
+    await runRebuild({ point: `${point.slot}.${point.hash}` }, { store: new PostgresRebuildStore(pool), logger: new RecordingLogger(), metrics: new InMemoryMetrics(), clock: { now: () => new Date() }, actor: 'test' });
+    await fixture.engine.apply(main.forward(main.blocks.filter((block) => block.height > 5n && block.height <= 8n)));
+    const held = async (db: TestDatabase) => (await db.pool.query('SELECT * FROM rebuild_held_payments ORDER BY id')).rows;
+    expect((await held(fixture.db)).map((row) => [row.tx_hash, row.status])).toEqual([
+      [pendingAgain.id, 'confirmed'],
+      [notYetReached.id, 'confirmed'],
+    ]);
+    const runId = (await pool.query(`SELECT id FROM rebuild_runs WHERE status = 'running'`)).rows[0].id as bigint;
+
+    const logger = new RecordingLogger();
+    const exported = await exportBackup('incoming_payments', {
+      pool,
+      destination: s3Destination(s3.client, BUCKET),
+      logger,
+      metrics: new InMemoryMetrics(),
+      clock: new FixedClock(new Date('2026-11-25T03:00:00Z')),
+      stage: 'test',
+    });
+    const heldFile = 'incoming_payments-20261125T030000Z.rebuild_held_payments.ndjson.gz';
+    expect(exported.manifest.held_by_rebuild).toEqual({ rebuild_run_id: runId.toString(), data_file: heldFile, row_count: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), bytes: expect.any(Number) });
+    expect(logger.events('backup_held_by_rebuild')).toEqual([
+      {
+        level: 'warn',
+        event: 'backup_held_by_rebuild',
+        fields: expect.objectContaining({ table: 'incoming_payments', rebuild_run_id: runId.toString(), held_rows: 2, location: `s3://${BUCKET}/incoming_payments/2026/11/25/${heldFile}` }),
+      },
+    ]);
+    expect(logger.events('backup_exported')[0]!.fields).toMatchObject({ held_by_rebuild_rows: 2 });
+
+    // Every credited payment is in the export, in the table's file or beside it.
+    const exportedLines = async (fileName: string) => {
+      const read = readCompressed(await getObjectStream(s3.client, BUCKET, `incoming_payments/2026/11/25/${fileName}`));
+      const rows: { tx_hash: string; status: string; amount_lovelace: string }[] = [];
+      for await (const line of read.lines) rows.push(JSON.parse(line));
+      return rows;
+    };
+    const tableRows = await exportedLines(exported.manifest.data_file);
+    const heldRows = await exportedLines(heldFile);
+    expect(tableRows.filter((row) => row.status === 'confirmed').map((row) => row.tx_hash)).toEqual([refound.id]);
+    expect(tableRows.filter((row) => row.tx_hash === pendingAgain.id).map((row) => row.status)).toEqual(['pending']); // re-derived, same id as held
+    expect(heldRows.map((row) => [row.tx_hash, row.status, row.amount_lovelace])).toEqual([
+      [pendingAgain.id, 'confirmed', '9007199254740993'],
+      [notYetReached.id, 'confirmed', '3000000'],
+    ]);
+    expect([...new Set([...tableRows, ...heldRows].filter((row) => row.status === 'confirmed').map((row) => row.tx_hash))].sort()).toEqual(await credited());
+
+    // The restore reads the held payments beside the manifest and puts them back where they were.
+    const target = await freshDatabase();
+    const restored = await restoreExport(exported.manifestLocation, { pool: target.pool, s3: () => s3.client, actor: 'test:operator', forensic: true });
+    expect(restored).toMatchObject({ table: 'incoming_payments', rows: tableRows.length, heldByRebuildRows: 2 });
+    expect(await contents(target, 'incoming_payments')).toEqual(await contents(fixture.db, 'incoming_payments'));
+    expect(await held(target)).toEqual(await held(fixture.db));
+    const audit = (await target.pool.query(`SELECT details FROM audit_log WHERE action = 'backup_restored'`)).rows[0].details;
+    expect(audit).toMatchObject({ rows: tableRows.length, held_by_rebuild: { rows: 2, rebuild_run_id: runId.toString() } });
+    // New ids come after the held payments' too (they keep their incoming_payments ids).
+    const highestId = (await pool.query('SELECT max(id) AS id FROM (SELECT id FROM incoming_payments UNION ALL SELECT id FROM rebuild_held_payments) ids')).rows[0].id as bigint;
+    expect((await target.pool.query(`SELECT nextval('incoming_payments_id_seq') AS id`)).rows[0].id).toBe(highestId + 1n);
+
+    // A restore without the held payments' file restores nothing.
+    const second = await freshDatabase();
+    const heldKey = `incoming_payments/2026/11/25/${heldFile}`;
+    const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+    await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: heldKey }));
+    await expect(restoreExport(exported.data, { pool: second.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(/does not exist/);
+    expect((await second.pool.query('SELECT (SELECT count(*) FROM incoming_payments) + (SELECT count(*) FROM rebuild_held_payments) AS n')).rows[0].n).toBe(0n);
   });
 });

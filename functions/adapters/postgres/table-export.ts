@@ -14,9 +14,18 @@ const ORDER_BY: Record<BackupTable, string> = {
 
 const ROWS_PER_FETCH = 2000;
 
+/**
+ * One export's snapshot: the table's rows and, for incoming_payments during a rebuild, the payments the rebuild
+ * holds aside, both read in the same transaction (a payment settled between two snapshots would be in both files or
+ * in neither). Read `lines`, then `heldByRebuild.lines`, then close.
+ */
 export interface TableExport {
   schemaVersion: string;
   lines: AsyncIterable<string>;
+  /** null when no rebuild ran and none held a payment. */
+  heldByRebuild: { rebuildRunId: bigint | null; lines: AsyncIterable<string> } | null;
+  /** Ends the snapshot's (read-only) transaction and releases its connection; call it whatever happened. */
+  close(): Promise<void>;
 }
 
 /** The newest migration applied: an export records it, a restore compares it. */
@@ -29,36 +38,51 @@ export async function schemaVersion(db: Pick<pg.Pool, 'query'> | pg.PoolClient):
 
 export async function exportTable(pool: pg.Pool, table: BackupTable): Promise<TableExport> {
   const client = await pool.connect();
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await client.query('ROLLBACK').catch(() => undefined); // read only: nothing to commit
+    client.release();
+  };
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const version = await schemaVersion(client);
-    await client.query(
-      `DECLARE backup_rows NO SCROLL CURSOR FOR
-       SELECT (SELECT json_object_agg(key, CASE WHEN json_typeof(value) = 'number' THEN to_json(value #>> '{}') ELSE value END)
-                 FROM json_each(row_to_json(t)))::text AS line
-         FROM ${table} t ORDER BY ${ORDER_BY[table]}`,
-    );
-    return { schemaVersion: version, lines: fetchAll(client) };
+    await client.query(`DECLARE backup_rows NO SCROLL CURSOR FOR ${asJsonLines(table, ORDER_BY[table])}`);
+    const held = table === 'incoming_payments' ? await heldByRebuild(client) : null;
+    if (held) await client.query(`DECLARE held_rows NO SCROLL CURSOR FOR ${asJsonLines('rebuild_held_payments', 'id, block_time')}`);
+    return {
+      schemaVersion: version,
+      lines: fetchAll(client, 'backup_rows'),
+      heldByRebuild: held && { rebuildRunId: held.runId, lines: fetchAll(client, 'held_rows') },
+      close,
+    };
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    client.release();
+    await close();
     throw error;
   }
 }
 
-async function* fetchAll(client: pg.PoolClient): AsyncGenerator<string> {
-  let failed = false;
-  try {
-    for (;;) {
-      const { rows } = await client.query<{ line: string }>(`FETCH ${ROWS_PER_FETCH} FROM backup_rows`);
-      for (const row of rows) yield row.line;
-      if (rows.length < ROWS_PER_FETCH) break;
-    }
-  } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
-    await client.query(failed ? 'ROLLBACK' : 'COMMIT').catch(() => undefined);
-    client.release();
+/** Each row as one JSON object, every JSON number (bigint, integer) as a decimal string. */
+function asJsonLines(table: string, orderBy: string): string {
+  return `SELECT (SELECT json_object_agg(key, CASE WHEN json_typeof(value) = 'number' THEN to_json(value #>> '{}') ELSE value END)
+                    FROM json_each(row_to_json(t)))::text AS line
+            FROM ${table} t ORDER BY ${orderBy}`;
+}
+
+/** In the export's snapshot: the running rebuild, if one runs or rows are held (held rows without one are exported too). */
+async function heldByRebuild(client: pg.PoolClient): Promise<{ runId: bigint | null } | null> {
+  const { rows } = await client.query<{ run_id: bigint | null; holds: boolean }>(
+    `SELECT (SELECT id FROM rebuild_runs WHERE status = 'running') AS run_id, EXISTS (SELECT 1 FROM rebuild_held_payments) AS holds`,
+  );
+  const { run_id: runId, holds } = rows[0]!;
+  return runId !== null || holds ? { runId } : null;
+}
+
+async function* fetchAll(client: pg.PoolClient, cursor: string): AsyncGenerator<string> {
+  for (;;) {
+    const { rows } = await client.query<{ line: string }>(`FETCH ${ROWS_PER_FETCH} FROM ${cursor}`);
+    for (const row of rows) yield row.line;
+    if (rows.length < ROWS_PER_FETCH) break;
   }
 }

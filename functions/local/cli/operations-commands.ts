@@ -85,7 +85,12 @@ export async function operationsCommand(positionals: string[], context: Operatio
         clock: { now: () => new Date() },
         stage: process.env.STAGE?.trim() || 'local',
       });
-      print({ ...exported.manifest, data: exported.data, manifest: exported.manifestLocation }, `Exported ${exported.manifest.row_count} rows of ${table} to ${exported.data} (manifest ${exported.manifestLocation}).`);
+      const held = exported.manifest.held_by_rebuild;
+      const heldNote = held ? `; a rebuild was running: the ${held.row_count} payments it holds are in ${held.data_file}` : '';
+      print(
+        { ...exported.manifest, data: exported.data, manifest: exported.manifestLocation },
+        `Exported ${exported.manifest.row_count} rows of ${table} to ${exported.data} (manifest ${exported.manifestLocation})${heldNote}.`,
+      );
       return 0;
     }
     case 'restore': {
@@ -93,7 +98,8 @@ export async function operationsCommand(positionals: string[], context: Operatio
       if (!source) throw new Error('restore needs an export: a .ndjson.gz or .manifest.json file, or an s3:// URI');
       const restored = await restoreExport(source, { pool, s3: () => new S3Client({}), actor: context.actor, forensic: options.forensic === true });
       logger.info(LogEvent.backupRestored, restored);
-      print(restored, `Restored ${restored.rows} rows into ${restored.table} from ${restored.source}.`);
+      const heldNote = restored.heldByRebuildRows === null ? '' : `, and ${restored.heldByRebuildRows} payments a rebuild held into rebuild_held_payments`;
+      print(restored, `Restored ${restored.rows} rows into ${restored.table} from ${restored.source}${heldNote}.`);
       return 0;
     }
     case 'partitions': {

@@ -44,6 +44,8 @@ export const LogEvent = {
   backupHeldByRebuild: 'backup_held_by_rebuild',
   backupRestored: 'backup_restored',
   partitionsEnsured: 'partitions_ensured',
+  /** One month's partition could not be created or moved into; the other months were still done. */
+  partitionMonthFailed: 'partition_month_failed',
 } as const;
 
 export const Metric = {

@@ -107,7 +107,8 @@ export async function operationsCommand(positionals: string[], context: Operatio
       const monthsAhead = options['months-ahead'] === undefined ? undefined : Number(options['months-ahead']);
       if (monthsAhead !== undefined && (!Number.isInteger(monthsAhead) || monthsAhead < 0)) throw new Error('--months-ahead must be a whole number');
       const result = await maintainPartitions(pool, { logger, ...(monthsAhead === undefined ? {} : { monthsAhead }) });
-      print(result, result.created.length > 0 ? `Created ${result.created.join(', ')}.` : `Nothing to create: ${result.partitions} partitions exist.`);
+      const moved = result.moved_rows > 0 ? ` Moved ${result.moved_rows} rows out of the default partition.` : '';
+      print(result, (result.created.length > 0 ? `Created ${result.created.join(', ')}.` : `Nothing to create: ${result.partitions} partitions exist.`) + moved);
       return 0;
     }
     default:

@@ -33,6 +33,8 @@ export const LogEvent = {
   reconciliationAttemptUnrecorded: 'reconciliation_attempt_unrecorded',
   /** A chunk still compared while the database lagged the node after the retries: what it held is too_recent. */
   reconciliationChunkLagging: 'reconciliation_chunk_lagging',
+  /** An address whose outputs exceed what one comparison may hold: recorded unjudged with its reason, the run goes on. */
+  reconciliationAddressUnjudged: 'reconciliation_address_unjudged',
   hotWalletBalance: 'hot_wallet_balance',
   rebuildProgress: 'rebuild_progress',
   rebuildStarted: 'rebuild_started',
@@ -74,6 +76,8 @@ export const Metric = {
   reconciliationTooRecent: 'reconciliation_too_recent',
   /** 1 when a daily run completed, for the "reconciliation did not run" view. */
   reconciliationRuns: 'reconciliation_runs',
+  /** Per reconciliation run: addresses left unjudged because their outputs exceed what one comparison may hold. */
+  reconciliationUnjudgedAddresses: 'reconciliation_unjudged_addresses',
   /** Per balance verification: users whose stored balance differs from their ledger sum; alarms above 0. */
   balanceMismatches: 'balance_mismatches',
   /** Sum of the hot-wallet addresses' UTxOs, every minute; HotWalletLow / HotWalletCritical. */

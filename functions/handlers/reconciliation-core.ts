@@ -19,7 +19,8 @@
 import { LogEvent } from '../domain/observability.js';
 import type { Logger } from '../domain/ports.js';
 import { RECONCILIATION_TRIGGERS, type ReconciliationRun, type ReconciliationRunStore, type ReconciliationTrigger } from '../domain/reconciliation/ports.js';
-import { describeRun, type ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
+import { DEFAULT_MAX_CHUNK_UTXOS, describeRun, type ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
+import { DEFAULT_RECONCILIATION_ANSWER_BYTES } from '../adapters/ogmios/reconciliation-ledger.js';
 import { readPositiveInteger, type Environment } from './runtime-config.js';
 
 export type ReconciliationRequest = { kind: 'start'; trigger: ReconciliationTrigger } | { kind: 'continue'; runId: bigint };
@@ -49,8 +50,12 @@ export function parseReconciliationRequest(event: unknown): ReconciliationReques
 }
 
 export interface ReconciliationSettings {
-  /** RECONCILIATION_CHUNK_SIZE: addresses per UTxO query. Default 1,000. */
+  /** RECONCILIATION_CHUNK_SIZE: addresses per UTxO query at most. Default 1,000. */
   chunkSize: number;
+  /** RECONCILIATION_MAX_CHUNK_UTXOS: unspent outputs the database may hold at one chunk's addresses. Default 50,000. */
+  maxChunkUtxos: number;
+  /** RECONCILIATION_MAX_ANSWER_BYTES: the largest UTxO answer read; a larger one halves the chunk. Default 16 MiB. */
+  maxAnswerBytes: number;
   /** RECONCILIATION_TIME_RESERVE_MS: stop and continue in a new invocation when less than this is left. Default 90 s. */
   timeReserveMs: number;
   /**
@@ -76,6 +81,8 @@ export const DEFAULT_MAX_FAILED_ATTEMPTS = 3;
 export function readReconciliationSettings(env: Environment): ReconciliationSettings {
   return {
     chunkSize: readPositiveInteger(env, 'RECONCILIATION_CHUNK_SIZE', 1_000),
+    maxChunkUtxos: readPositiveInteger(env, 'RECONCILIATION_MAX_CHUNK_UTXOS', DEFAULT_MAX_CHUNK_UTXOS),
+    maxAnswerBytes: readPositiveInteger(env, 'RECONCILIATION_MAX_ANSWER_BYTES', DEFAULT_RECONCILIATION_ANSWER_BYTES),
     timeReserveMs: readPositiveInteger(env, 'RECONCILIATION_TIME_RESERVE_MS', 90_000),
     staleAfterMs: readPositiveInteger(env, 'RECONCILIATION_STALE_AFTER_MS', DEFAULT_STALE_AFTER_MS),
     maxFailedAttempts: readPositiveInteger(env, 'RECONCILIATION_MAX_FAILED_ATTEMPTS', DEFAULT_MAX_FAILED_ATTEMPTS),

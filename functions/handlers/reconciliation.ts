@@ -24,7 +24,8 @@ const dependencies = once(async () => {
   const endpoints = await resolveOgmiosEndpoints(process.env);
   if (!endpoints) throw new Error('OGMIOS_URL is not set: reconciliation compares the database with the chain through Ogmios');
   const pool = createPool({ ...(await resolveDatabaseConnection(process.env)), max: 2, applicationName: 'payment-monitor-reconciliation' });
-  const ledger = new LedgerStateClient({ ...endpoints, logger });
+  // The reconciliation's own client: it pins ledger states, and its payload limit bounds one UTxO answer.
+  const ledger = new LedgerStateClient({ ...endpoints, logger, maxPayloadBytes: settings.maxAnswerBytes });
   const runs = new PostgresReconciliationRuns(pool);
   const runner = new ReconciliationRunner({
     records: new PostgresReconciliationRecords(pool),
@@ -33,6 +34,7 @@ const dependencies = once(async () => {
     logger,
     metrics,
     chunkSize: settings.chunkSize,
+    maxChunkUtxos: settings.maxChunkUtxos,
   });
   return { runs, runner, lambda: new LambdaClient({}) };
 });

@@ -1,7 +1,7 @@
 /** Reconciliation and the hot-wallet balance outside Lambda: the CLI and the local stack run them in-process. */
 import type pg from 'pg';
 import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
-import { OgmiosReconciliationLedger } from '../adapters/ogmios/reconciliation-ledger.js';
+import { DEFAULT_RECONCILIATION_ANSWER_BYTES, OgmiosReconciliationLedger } from '../adapters/ogmios/reconciliation-ledger.js';
 import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
 import { PostgresReconciliationRecords } from '../adapters/postgres/reconciliation-records.js';
 import { PostgresReconciliationRuns } from '../adapters/postgres/reconciliation-runs.js';
@@ -18,11 +18,14 @@ export interface LocalReconciliationOptions {
   metrics: Metrics;
   trigger: ReconciliationTrigger;
   chunkSize?: number;
+  maxChunkUtxos?: number;
+  /** The largest UTxO answer read (the reconciliation client's payload limit). */
+  maxAnswerBytes?: number;
 }
 
 /** Runs one reconciliation to the end, or reports the run already in progress. */
 export async function reconcileNow(options: LocalReconciliationOptions): Promise<{ run: ReconciliationRun; alreadyRunning: boolean }> {
-  const ledger = new LedgerStateClient({ ...options.ogmios, logger: options.logger });
+  const ledger = new LedgerStateClient({ ...options.ogmios, logger: options.logger, maxPayloadBytes: options.maxAnswerBytes ?? DEFAULT_RECONCILIATION_ANSWER_BYTES });
   try {
     const runs = new PostgresReconciliationRuns(options.pool);
     const runner = new ReconciliationRunner({
@@ -32,6 +35,7 @@ export async function reconcileNow(options: LocalReconciliationOptions): Promise
       logger: options.logger,
       metrics: options.metrics,
       chunkSize: options.chunkSize ?? 1_000,
+      ...(options.maxChunkUtxos !== undefined ? { maxChunkUtxos: options.maxChunkUtxos } : {}),
     });
     const started = await runs.start(options.trigger, DEFAULT_STALE_AFTER_MS);
     if ('alreadyRunning' in started) return { run: started.alreadyRunning, alreadyRunning: true };

@@ -5,21 +5,20 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { ChainSyncClient } from '../../functions/adapters/ogmios/chain-sync-client.js';
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
 import { OgmiosReconciliationLedger } from '../../functions/adapters/ogmios/reconciliation-ledger.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
 import { createPool } from '../../functions/adapters/postgres/pool.js';
-import { loadResumePoints } from '../../functions/adapters/postgres/resume-points.js';
 import { PostgresReconciliationRecords } from '../../functions/adapters/postgres/reconciliation-records.js';
 import { PostgresReconciliationRuns } from '../../functions/adapters/postgres/reconciliation-runs.js';
 import { LogEvent, Metric } from '../../functions/domain/observability.js';
-import type { ChainLedger, ReconciliationRun, ReconciliationTrigger } from '../../functions/domain/reconciliation/ports.js';
+import type { AcquiredLedgerState, ChainLedger, ReconciliationRun, ReconciliationTrigger } from '../../functions/domain/reconciliation/ports.js';
 import { ReconciliationRunner } from '../../functions/domain/reconciliation/reconciliation-runner.js';
 import { handleReconciliation, readReconciliationSettings } from '../../functions/handlers/reconciliation-core.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
+import { applyChainUpToTip as followUntilTip } from '../support/follow-simulator.js';
 import { captureOutput, emfDocuments, lambdaContext, metricValues } from '../support/local-aws.js';
 import { RecordingLogger } from '../support/recorders.js';
 
@@ -60,32 +59,8 @@ afterEach(async () => {
   await f.db.drop();
 });
 
-/** The engine follows the simulator until it has applied the simulator's tip, then stops following. */
-async function applyChainUpToTip(): Promise<void> {
-  const tip = simulator.tip();
-  if (tip === 'origin') throw new Error('the simulator has no blocks');
-  const stored = await loadResumePoints(f.db.pool);
-  const client = new ChainSyncClient({
-    urls: [simulator.url],
-    knownPoints: stored.length > 0 ? stored : ['origin'],
-    allowOriginFallback: stored.length === 0,
-    onEvent: async (event) => {
-      await f.engine.apply(event);
-    },
-    logger: new RecordingLogger(),
-    metrics: new InMemoryMetrics(),
-    stopDrainTimeoutMs: 20,
-  });
-  const running = client.run();
-  running.catch(() => undefined);
-  await vi.waitFor(
-    async () => {
-      const { rows } = await f.db.pool.query<{ last_block_hash: string | null }>('SELECT last_block_hash FROM sync_state');
-      expect(rows[0]?.last_block_hash).toBe(tip.id);
-    },
-    { timeout: 20_000, interval: 20 },
-  );
-  await client.stop();
+function applyChainUpToTip(): Promise<void> {
+  return followUntilTip(f, simulator);
 }
 
 function ledgerClient(): LedgerStateClient {
@@ -102,6 +77,11 @@ interface RunnerOptions {
   chain?: (real: ChainLedger) => ChainLedger;
   sleep?: (ms: number) => Promise<void>;
   laggingRetries?: number;
+}
+
+/** The chain side with the queries of each acquired state wrapped. */
+function wrappingStates(wrap: (state: AcquiredLedgerState) => AcquiredLedgerState): (real: ChainLedger) => ChainLedger {
+  return (real) => ({ acquire: (queries) => real.acquire((state) => queries(wrap(state))) });
 }
 
 function runner(options: RunnerOptions = {}) {
@@ -443,14 +423,14 @@ describe('failures and takeovers', () => {
   /** Ogmios fails the `failOn`-th UTxO query (and only that one). */
   function failingOnce(failOn: number) {
     let queries = 0;
-    return (real: ChainLedger): ChainLedger => ({
+    return wrappingStates((real) => ({
       tip: () => real.tip(),
       utxoAt: async (addresses) => {
         queries += 1;
         if (queries === failOn) throw new Error('ogmios: connection reset');
         return real.utxoAt(addresses);
       },
-    });
+    }));
   }
 
   function core(reconciliation: ReturnType<typeof runner>, overrides: Partial<Parameters<typeof handleReconciliation>[1]> = {}) {
@@ -490,7 +470,7 @@ describe('failures and takeovers', () => {
   });
 
   it('a continuation that fails is continued by its retry, and a run fails only after the allowed attempts in a row', async () => {
-    const alwaysDown = runner({ chunkSize: 2, chain: (real) => ({ tip: () => real.tip(), utxoAt: async () => Promise.reject(new Error('ogmios: unreachable')) }) });
+    const alwaysDown = runner({ chunkSize: 2, chain: wrappingStates((real) => ({ tip: () => real.tip(), utxoAt: async () => Promise.reject(new Error('ogmios: unreachable')) })) });
     const invoke = core(alwaysDown);
     await expect(invoke({ trigger: 'on_demand' })).rejects.toThrow(/unreachable/);
     const [run] = await alwaysDown.runs.recent(1);
@@ -509,10 +489,10 @@ describe('failures and takeovers', () => {
     const stuck = runner({
       chunkSize: 2,
       // The second UTxO query hangs (a hung connection) until the test makes it fail.
-      chain: (real) => ({
+      chain: wrappingStates((real) => ({
         tip: () => real.tip(),
         utxoAt: (addresses) => (++queries === stuckAt ? new Promise<never>((_, reject) => (failHungCall = reject)) : real.utxoAt(addresses)),
-      }),
+      })),
     });
     // The watch fires 1.5 s in: past the 1 s in which it takes a recent update for progress.
     const timeLeft = 6_500;
@@ -559,7 +539,7 @@ describe('failures and takeovers: run bookkeeping', () => {
     const logger = new RecordingLogger();
     const failing = new ReconciliationRunner({
       records: new PostgresReconciliationRecords(outagePool),
-      chain: ((real: ChainLedger): ChainLedger => ({
+      chain: wrappingStates((real) => ({
         tip: () => real.tip(),
         utxoAt: async (addresses) => {
           if (++queries === 3) await outagePool.end();

@@ -32,6 +32,11 @@ export class OgmiosConnectionLostError extends Error {
   override readonly name = 'OgmiosConnectionLostError';
 }
 
+/** An answer exceeded the connection's limit on one message (ws closes the connection with 1009 after it). */
+export class OgmiosAnswerTooLargeError extends Error {
+  override readonly name = 'OgmiosAnswerTooLargeError';
+}
+
 /** A request got no answer in time; its connection is abandoned (its state is unknown). */
 export class OgmiosRequestTimeoutError extends Error {
   override readonly name = 'OgmiosRequestTimeoutError';

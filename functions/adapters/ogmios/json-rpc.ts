@@ -5,7 +5,7 @@
 import type WebSocket from 'ws';
 import { JsonSyntaxError, parseLosslessJson, type JsonObject, type JsonValue } from '../../domain/ogmios/lossless-json.js';
 import { messageBytes } from './connection.js';
-import { OgmiosConnectionLostError, OgmiosProtocolError, OgmiosRequestTimeoutError, OgmiosRpcError } from './errors.js';
+import { OgmiosAnswerTooLargeError, OgmiosConnectionLostError, OgmiosProtocolError, OgmiosRequestTimeoutError, OgmiosRpcError } from './errors.js';
 import type { Redactor } from './redact.js';
 
 /** A request as text. `params` may hold bigints; they are written as bare JSON numbers, as Ogmios expects. */
@@ -80,6 +80,9 @@ export function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** ws' error code for a message over `maxPayload`. */
+const WS_MESSAGE_TOO_LARGE = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+
 interface PendingRequest {
   method: string;
   resolve: (result: JsonValue) => void;
@@ -105,7 +108,14 @@ export class RpcChannel {
     socket.on('close', (code, reason) =>
       this.failAll(new OgmiosConnectionLostError(`connection closed (code ${code}${reason.length > 0 ? `, ${this.redactor.text(reason.toString())}` : ''})`)),
     );
-    socket.on('error', (error) => this.failAll(new OgmiosConnectionLostError(`connection failed: ${this.redactor.errorMessage(error)}`)));
+    socket.on('error', (error) =>
+      this.failAll(
+        // Not a connection to retry on: the same request would get the same answer.
+        (error as NodeJS.ErrnoException).code === WS_MESSAGE_TOO_LARGE
+          ? new OgmiosAnswerTooLargeError(`an answer exceeded the limit on one message (${this.redactor.errorMessage(error)})`)
+          : new OgmiosConnectionLostError(`connection failed: ${this.redactor.errorMessage(error)}`),
+      ),
+    );
   }
 
   get isOpen(): boolean {

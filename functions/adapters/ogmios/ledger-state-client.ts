@@ -3,19 +3,20 @@
  *
  * Uses its own connection, never the chain-sync one: queries must not queue behind a pipeline of blocks. The
  * connection is opened on first use and reopened on demand (Ogmios closes idle ones after 90 s); opening tries
- * each relay and key once. Queries run against the node's current tip, unacquired.
+ * each relay and key once. Queries run against the node's current tip, unacquired, except within
+ * `withAcquiredTip`, which pins one ledger state on one connection for a series of queries.
  */
 import type WebSocket from 'ws';
 import type { OutputReference, Point } from '../../domain/chain.js';
 import type { JsonValue } from '../../domain/ogmios/lossless-json.js';
 import type { Logger } from '../../domain/ports.js';
 import { closeSocket, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD_BYTES, openOgmiosSocket } from './connection.js';
-import { OgmiosConnectionLostError } from './errors.js';
-import { RpcChannel } from './json-rpc.js';
+import { OgmiosConnectionLostError, OgmiosProtocolError } from './errors.js';
+import { isObject, RpcChannel } from './json-rpc.js';
 import { RelayRotation } from './relays.js';
 import { OgmiosLogEvent } from './telemetry.js';
 import { decodeUtxoList, type Utxo } from './utxo-decoder.js';
-import { decodePoint, decodeUnsigned } from './wire-format.js';
+import { decodePoint, decodeUnsigned, encodePoint } from './wire-format.js';
 
 export type { Utxo } from './utxo-decoder.js';
 
@@ -30,6 +31,15 @@ export interface LedgerStateClientOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/** Queries against one acquired ledger state, all on the connection that acquired it. */
+export interface AcquiredLedgerStateQueries {
+  /** The acquired point, as Ogmios confirmed it. */
+  readonly point: Point;
+  /** The acquired state's point (Ogmios answers `queryNetwork/tip` from the acquired state: GetChainPoint). */
+  networkTip(): Promise<Point>;
+  utxoByAddresses(addresses: readonly string[]): Promise<Utxo[]>;
+}
 
 export class LedgerStateClient {
   private readonly relays: RelayRotation;
@@ -64,6 +74,30 @@ export class LedgerStateClient {
     return decodeUtxoList(await this.query('queryLedgerState/utxo', { outputReferences }));
   }
 
+  /**
+   * Acquires the node's current tip and runs `queries` against that ledger state, then releases it. The queries
+   * go to the acquiring connection only, never retried on another: a lost connection rejects them with
+   * `OgmiosConnectionLostError` (a new connection may reach another node), an expired state with `OgmiosRpcError`
+   * 2003, a tip that could not be acquired (it moved off the chain meanwhile) with 2000. While this runs, every
+   * query of this client reads the acquired state: a caller that pins states should have a client of its own.
+   */
+  async withAcquiredTip<T>(queries: (state: AcquiredLedgerStateQueries) => Promise<T>): Promise<T> {
+    const tip = await this.networkTip();
+    const channel = await this.open();
+    const point = decodeAcquired(await channel.request('acquireLedgerState', { point: encodePoint(tip) }));
+    try {
+      return await queries({
+        point,
+        networkTip: async () => decodePoint(await channel.request('queryNetwork/tip'), 'queryNetwork/tip result'),
+        utxoByAddresses: async (addresses) =>
+          addresses.length === 0 ? [] : decodeUtxoList(await channel.request('queryLedgerState/utxo', { addresses: [...addresses] })),
+      });
+    } finally {
+      // A state left acquired would pin the next queries of this connection: a failed release ends the connection.
+      if (channel.isOpen) await channel.request('releaseLedgerState').catch(() => this.discard(channel));
+    }
+  }
+
   /** Closes the connection; later queries fail. */
   async close(): Promise<void> {
     this.closed = true;
@@ -81,6 +115,13 @@ export class LedgerStateClient {
       if (!(error instanceof OgmiosConnectionLostError)) throw error;
       return (await this.open()).request(method, params);
     }
+  }
+
+  private async discard(channel: RpcChannel): Promise<void> {
+    const connection = this.connection;
+    if (connection?.channel !== channel) return;
+    this.connection = undefined;
+    await closeSocket(connection.socket);
   }
 
   private open(): Promise<RpcChannel> {
@@ -119,4 +160,9 @@ export class LedgerStateClient {
     }
     throw lastError;
   }
+}
+
+function decodeAcquired(result: JsonValue): Point {
+  if (!isObject(result) || result.acquired !== 'ledgerState') throw new OgmiosProtocolError('acquireLedgerState result is not an acquired ledger state');
+  return decodePoint(result.point, 'acquireLedgerState result.point');
 }

@@ -1,12 +1,13 @@
 /**
  * The database side of reconciliation: payment addresses in id order (keyset pagination, so a million addresses
- * stream through in chunks), the payments at a chunk's addresses with the applied block they belong to, and the
- * balance check of user_balances against the ledger.
+ * stream through in chunks) with how many unspent payments each holds (what chunks are planned by), the payments
+ * at a chunk's addresses with the applied block they belong to, and the balance check of user_balances against
+ * the ledger.
  */
 import type pg from 'pg';
 import type { AssetQuantity } from '../../domain/chain.js';
-import type { RecordedPayment } from '../../domain/reconciliation/classification.js';
-import type { AddressChunk, BalanceVerification, DatabaseSnapshot, ReconciliationRecords } from '../../domain/reconciliation/ports.js';
+import type { ChainOutput, RecordedPayment } from '../../domain/reconciliation/classification.js';
+import type { BalanceVerification, DatabaseSnapshot, ReconciliationRecords, RegisteredAddress } from '../../domain/reconciliation/ports.js';
 import { inTransaction } from './pool.js';
 
 type AssetsJson = Record<string, Record<string, string>>;
@@ -14,16 +15,21 @@ type AssetsJson = Record<string, Record<string, string>>;
 export class PostgresReconciliationRecords implements ReconciliationRecords {
   constructor(private readonly pool: pg.Pool) {}
 
-  async addressesAfter(cursor: bigint, limit: number): Promise<AddressChunk | null> {
-    const { rows } = await this.pool.query<{ id: bigint; address: string }>(
-      'SELECT id, address FROM payment_addresses WHERE id > $1 ORDER BY id LIMIT $2',
+  async addressesAfter(cursor: bigint, limit: number): Promise<RegisteredAddress[]> {
+    // One count over the batch's addresses (incoming_payments_address), not one per address and partition.
+    const { rows } = await this.pool.query<{ id: bigint; address: string; unspent: bigint }>(
+      `WITH batch AS (SELECT id, address FROM payment_addresses WHERE id > $1 ORDER BY id LIMIT $2),
+            unspent AS (SELECT address, count(*) AS unspent FROM incoming_payments
+                         WHERE address IN (SELECT address FROM batch) AND status IN ('pending', 'confirmed') AND spent_by_tx_hash IS NULL
+                         GROUP BY address)
+       SELECT batch.id, batch.address, coalesce(unspent.unspent, 0) AS unspent
+         FROM batch LEFT JOIN unspent USING (address) ORDER BY batch.id`,
       [cursor.toString(), limit],
     );
-    const last = rows.at(-1);
-    return last === undefined ? null : { addresses: rows.map((row) => row.address), lastId: last.id };
+    return rows.map((row) => ({ id: row.id, address: row.address, recordedUnspent: Number(row.unspent) }));
   }
 
-  async paymentsAt(addresses: readonly string[]): Promise<DatabaseSnapshot> {
+  async paymentsAt(addresses: readonly string[], outputs: readonly ChainOutput[]): Promise<DatabaseSnapshot> {
     // One snapshot: the applied block and the payments are what the engine had committed at the same moment.
     return this.inSnapshot(async (client) => {
       const state = await client.query<{ last_block_height: bigint | null; last_block_slot: bigint | null; last_block_hash: string | null }>(
@@ -38,10 +44,15 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
         status: 'pending' | 'confirmed';
         spent: boolean;
       }>(
+        // Spent rows only where the chain holds the output unspent: an address's spent history is never read.
         `SELECT tx_hash, output_index, address, amount_lovelace, assets, status, spent_by_tx_hash IS NOT NULL AS spent
            FROM incoming_payments
-          WHERE address = ANY($1::text[]) AND status IN ('pending', 'confirmed')`,
-        [addresses],
+          WHERE address = ANY($1::text[]) AND status IN ('pending', 'confirmed') AND spent_by_tx_hash IS NULL
+         UNION ALL
+         SELECT p.tx_hash, p.output_index, p.address, p.amount_lovelace, p.assets, p.status, true
+           FROM incoming_payments p JOIN unnest($2::text[], $3::integer[]) AS chain(tx_hash, output_index) USING (tx_hash, output_index)
+          WHERE p.address = ANY($1::text[]) AND p.status IN ('pending', 'confirmed') AND p.spent_by_tx_hash IS NOT NULL`,
+        [addresses, outputs.map((output) => output.txId), outputs.map((output) => output.index)],
       );
       const applied = state.rows[0];
       return {

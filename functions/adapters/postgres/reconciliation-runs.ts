@@ -37,6 +37,7 @@ interface RunRow {
   amount_mismatch: bigint;
   asset_mismatch: bigint;
   too_recent: bigint;
+  unjudged_addresses: bigint;
   balance_mismatches: bigint | null;
   failed_attempts: number;
   error: string | null;
@@ -155,6 +156,17 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
           [id.toString(), JSON.stringify(details)],
         );
       }
+      if (chunk.unjudged.length > 0) {
+        await client.query(
+          `INSERT INTO reconciliation_unjudged_addresses (run_id, address, reason, recorded_unspent, detail)
+           SELECT $1, u.address, u.reason, u.recorded_unspent, u.detail
+             FROM jsonb_to_recordset($2::jsonb) AS u(address text, reason text, recorded_unspent bigint, detail text)`,
+          [
+            id.toString(),
+            JSON.stringify(chunk.unjudged.map((entry) => ({ address: entry.address, reason: entry.reason, recorded_unspent: entry.recordedUnspent, detail: entry.detail }))),
+          ],
+        );
+      }
       const { counts, point } = chunk;
       await client.query(
         `UPDATE reconciliation_runs
@@ -162,6 +174,7 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
                 addresses = addresses + $4, matched = matched + $5, missing_in_db = missing_in_db + $6,
                 extra_in_db = extra_in_db + $7, amount_mismatch = amount_mismatch + $8,
                 asset_mismatch = asset_mismatch + $9, too_recent = too_recent + $10,
+                unjudged_addresses = unjudged_addresses + $14,
                 first_point_height = coalesce(first_point_height, $11),
                 last_point_height = coalesce($11, last_point_height),
                 last_point_slot = coalesce($12, last_point_slot),
@@ -182,6 +195,7 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
           point?.height.toString() ?? null,
           point?.slot.toString() ?? null,
           point?.hash ?? null,
+          chunk.unjudged.length,
         ],
       );
       return { detailed };
@@ -263,6 +277,7 @@ function runFromRow(row: RunRow): ReconciliationRun {
       amountMismatch: Number(row.amount_mismatch),
       assetMismatch: Number(row.asset_mismatch),
       tooRecent: Number(row.too_recent),
+      unjudgedAddresses: Number(row.unjudged_addresses),
       balanceMismatches: row.balance_mismatches === null ? null : Number(row.balance_mismatches),
     },
     failedAttempts: row.failed_attempts,

@@ -13,10 +13,27 @@ export function isFullReconciliation(trigger: ReconciliationTrigger): boolean {
   return trigger !== 'reconnect';
 }
 
-export interface AddressChunk {
-  addresses: string[];
-  /** payment_addresses.id of the last address: the cursor after this chunk. */
-  lastId: bigint;
+/** A registered address as a chunk is planned: its id is the cursor after it. */
+export interface RegisteredAddress {
+  id: bigint;
+  address: string;
+  /** The outputs the database holds unspent at it (pending or confirmed): what the chain should hold there. */
+  recordedUnspent: number;
+}
+
+/** Why an address was left unjudged. */
+export const UnjudgedReason = {
+  /** Its outputs are more than one comparison may hold in memory (the database's count, or the node's answer). */
+  tooManyUtxos: 'too_many_utxos',
+} as const;
+export type UnjudgedReason = (typeof UnjudgedReason)[keyof typeof UnjudgedReason];
+
+export interface UnjudgedAddress {
+  address: string;
+  reason: UnjudgedReason;
+  recordedUnspent: number;
+  /** What exceeded which bound, for the operator. */
+  detail: string;
 }
 
 export interface AppliedPoint extends BlockPoint {
@@ -46,24 +63,52 @@ export interface BalanceVerification {
 
 /** The database side of the comparison. */
 export interface ReconciliationRecords {
-  /** The next payment addresses after `cursor` (keyset on payment_addresses.id), at most `limit`; null when none. */
-  addressesAfter(cursor: bigint, limit: number): Promise<AddressChunk | null>;
-  /** The applied block and the pending or confirmed payments at these addresses, read in one snapshot. */
-  paymentsAt(addresses: readonly string[]): Promise<DatabaseSnapshot>;
+  /** The next payment addresses after `cursor` (keyset on payment_addresses.id), at most `limit`, in id order. */
+  addressesAfter(cursor: bigint, limit: number): Promise<RegisteredAddress[]>;
+  /**
+   * The applied block and, read in the same snapshot, the unspent pending or confirmed payments at these addresses
+   * plus those of `outputs` (the chain's unspent outputs there) that the database holds spent: so what is read is
+   * bounded by what the two sides hold unspent, not by an address's history.
+   */
+  paymentsAt(addresses: readonly string[], outputs: readonly ChainOutput[]): Promise<DatabaseSnapshot>;
   /** user_balances against the ledger sum per user, in one snapshot. */
   verifyBalances(detailLimit: number): Promise<BalanceVerification>;
 }
 
-/** The chain side: the node's ledger state through Ogmios. */
+/** The chain side: ledger states of the node through Ogmios. */
 export interface ChainLedger {
+  /**
+   * Pins one ledger state (the node's tip) on one node, runs `queries` against it, and releases it. When that
+   * state is lost meanwhile (the connection dropped: a retry could reach another node; the state expired), the
+   * queries fail with `LedgerStateLostError` and are never answered from anywhere else.
+   */
+  acquire<T>(queries: (state: AcquiredLedgerState) => Promise<T>): Promise<T>;
+}
+
+/** Queries against one acquired ledger state. */
+export interface AcquiredLedgerState {
+  /** The acquired state's point. */
   tip(): Promise<Point>;
+  /** Fails with `UtxoAnswerTooLargeError` when the answer exceeds the bound on one answer's size. */
   utxoAt(addresses: readonly string[]): Promise<ChainOutput[]>;
+}
+
+/** The acquired ledger state is gone (connection lost, state expired or not acquirable): start the queries again. */
+export class LedgerStateLostError extends Error {
+  override readonly name = 'LedgerStateLostError';
+}
+
+/** A UTxO answer larger than one comparison may hold: ask for fewer addresses at a time. */
+export class UtxoAnswerTooLargeError extends Error {
+  override readonly name = 'UtxoAnswerTooLargeError';
 }
 
 export interface RunCounts extends ChunkCounts {
   addresses: number;
   chunks: number;
   laggingChunks: number;
+  /** Addresses left unjudged (see UnjudgedReason); their outputs are in no other count. */
+  unjudgedAddresses: number;
   /** null until the balances were verified. */
   balanceMismatches: number | null;
 }
@@ -91,11 +136,13 @@ export interface ComparedChunk {
   fromCursor: bigint;
   toCursor: bigint;
   addresses: number;
-  mode: ComparisonMode;
+  /** 'unjudged': not compared at all (an address over the size bounds, in `unjudged`). */
+  mode: ComparisonMode | 'unjudged';
   /** The point compared at, when consistent. */
   point: AppliedPoint | null;
   counts: ChunkCounts;
   discrepancies: readonly OutputDiscrepancy[];
+  unjudged: readonly UnjudgedAddress[];
 }
 
 export type StartOutcome =
@@ -123,7 +170,7 @@ export interface ReconciliationRunStore {
    */
   noteFailure(id: bigint, error: string, maxFailedAttempts: number, options?: { unlessUpdatedWithinMs?: number }): Promise<ReconciliationRun | null>;
   /**
-   * Adds a chunk's counts and discrepancies (at most `detailLimit` discrepancy rows per run) and moves the cursor,
+   * Adds a chunk's counts, discrepancies (at most `detailLimit` discrepancy rows per run) and unjudged addresses and moves the cursor,
    * atomically, only if the run is running with its cursor at `chunk.fromCursor`. Returns how many of the
    * chunk's discrepancies were kept in detail, or 'stale' when another invocation got there first.
    */

@@ -2,6 +2,14 @@
  * Works through a reconciliation run: address chunk after address chunk (the chain's UTxOs against the database's
  * payments), then the balances against the ledger, then the summary. Memory holds one chunk at a time.
  *
+ * Bounded by size, not by address count: a chunk takes addresses while the outputs the database holds unspent at
+ * them fit `maxChunkUtxos`; a node answer over the adapter's size bound halves the chunk (the next ones grow back);
+ * an address over either bound alone is recorded as unjudged with its reason, and the run goes on.
+ *
+ * One ledger state per comparison: its tip, UTxO and tip queries run against one state acquired on one node. If
+ * that state is lost between them (a reconnect may reach another node, behind or ahead), the comparison starts
+ * again under a fresh acquisition instead of mixing answers of two nodes.
+ *
  * Resumable: every chunk is recorded with the cursor it started from, so the run can stop after any chunk (the
  * time budget of a Lambda) and be continued by another invocation; a chunk that two invocations compare is
  * counted once (the second one finds the cursor moved and steps aside).
@@ -14,14 +22,20 @@
 import { adaForDisplay, LogEvent, Metric } from '../observability.js';
 import type { Logger, Metrics } from '../ports.js';
 import type { BlockPoint, Point } from '../chain.js';
-import { compareChunk, discrepancyTotal, type ComparisonMode, type OutputDiscrepancy } from './classification.js';
+import { compareChunk, discrepancyTotal, emptyCounts, type ChainOutput, type ComparisonMode, type OutputDiscrepancy } from './classification.js';
+import { nextChunk } from './chunk-plan.js';
 import {
   isFullReconciliation,
+  LedgerStateLostError,
+  UnjudgedReason,
+  UtxoAnswerTooLargeError,
   type AppliedPoint,
   type ChainLedger,
+  type RegisteredAddress,
   type ReconciliationRecords,
   type ReconciliationRun,
   type ReconciliationRunStore,
+  type UnjudgedAddress,
 } from './ports.js';
 
 export interface ReconciliationRunnerOptions {
@@ -30,8 +44,10 @@ export interface ReconciliationRunnerOptions {
   runs: ReconciliationRunStore;
   logger: Logger;
   metrics: Metrics;
-  /** Addresses per chunk: one UTxO query and one database read each. */
+  /** Addresses per chunk at most: one UTxO query and one database read each. */
   chunkSize: number;
+  /** Unspent outputs the database may hold at one chunk's addresses (what the chain should answer). Default 50,000. */
+  maxChunkUtxos?: number;
   /** Discrepancies kept in detail (and logged one per line) per run; the counts are always complete. */
   detailLimit?: number;
   /** Comparisons of a lagging chunk after the first one, and the wait before each. Default 3 × 1 s. */
@@ -51,6 +67,10 @@ export type RunProgress =
 export const DEFAULT_DETAIL_LIMIT = 500;
 export const DEFAULT_LAGGING_RETRIES = 3;
 export const DEFAULT_LAGGING_RETRY_DELAY_MS = 1_000;
+/** About 100 MiB of decoded outputs and as much of database rows: well within a 512 MB function. */
+export const DEFAULT_MAX_CHUNK_UTXOS = 50_000;
+/** Acquisitions one comparison may start (each after its state was lost) before the invocation fails. */
+export const ACQUISITIONS_PER_COMPARISON = 5;
 
 interface ChunkComparison {
   mode: ComparisonMode;
@@ -60,8 +80,18 @@ interface ChunkComparison {
   attempts: number;
 }
 
+/** The chain's side of one comparison, all read from one acquired ledger state. */
+interface ChainRead {
+  tipBefore: Point;
+  outputs: ChainOutput[];
+  tipAfter: Point;
+}
+
+type ChunkOutcome = { mode: ComparisonMode | 'unjudged' } | 'stale' | 'too_large';
+
 export class ReconciliationRunner {
   private readonly detailLimit: number;
+  private readonly maxChunkUtxos: number;
   private readonly laggingRetries: number;
   private readonly laggingRetryDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -69,6 +99,8 @@ export class ReconciliationRunner {
   constructor(private readonly options: ReconciliationRunnerOptions) {
     if (!Number.isSafeInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError('chunkSize must be a whole number ≥ 1');
     this.detailLimit = options.detailLimit ?? DEFAULT_DETAIL_LIMIT;
+    this.maxChunkUtxos = options.maxChunkUtxos ?? DEFAULT_MAX_CHUNK_UTXOS;
+    if (!Number.isSafeInteger(this.maxChunkUtxos) || this.maxChunkUtxos < 1) throw new RangeError('maxChunkUtxos must be a whole number ≥ 1');
     this.laggingRetries = options.laggingRetries ?? DEFAULT_LAGGING_RETRIES;
     this.laggingRetryDelayMs = options.laggingRetryDelayMs ?? DEFAULT_LAGGING_RETRY_DELAY_MS;
     if (!Number.isSafeInteger(this.laggingRetries) || this.laggingRetries < 0) throw new RangeError('laggingRetries must be a whole number ≥ 0');
@@ -80,18 +112,34 @@ export class ReconciliationRunner {
    * always done, so every invocation makes progress).
    */
   async advance(run: ReconciliationRun, hasTimeForMore: () => boolean): Promise<RunProgress> {
-    const { records, runs } = this.options;
+    const { records, runs, chunkSize } = this.options;
     let cursor = run.addressCursor;
     let waitForLag = true;
+    // Addresses read ahead and not yet compared; the last read was the end when it came back short.
+    let ahead: RegisteredAddress[] = [];
+    let readToEnd = false;
+    // Halved by an answer over the size bound, doubled back by each chunk that fits.
+    let addressLimit = chunkSize;
     for (;;) {
-      const chunk = await records.addressesAfter(cursor, this.options.chunkSize);
-      if (chunk === null) return this.complete(run);
-      const recorded = await this.compareAndRecord(run.id, cursor, chunk.addresses, chunk.lastId, waitForLag);
+      if (ahead.length === 0) {
+        if (readToEnd) return this.complete(run);
+        ahead = await records.addressesAfter(cursor, chunkSize);
+        readToEnd = ahead.length < chunkSize;
+        if (ahead.length === 0) return this.complete(run);
+      }
+      const chunk = nextChunk(ahead, addressLimit, this.maxChunkUtxos);
+      const recorded = await this.compareAndRecord(run.id, cursor, chunk, waitForLag);
       if (recorded === 'stale') return { outcome: 'superseded', run: await runs.find(run.id) };
-      waitForLag = recorded.mode === 'consistent';
-      cursor = chunk.lastId;
-      // A short chunk was the last one: no need to spend an invocation finding out.
-      if (chunk.addresses.length < this.options.chunkSize) return this.complete(run);
+      if (recorded === 'too_large') {
+        addressLimit = Math.max(1, Math.floor(chunk.length / 2));
+        continue;
+      }
+      if (recorded.mode !== 'unjudged') waitForLag = recorded.mode === 'consistent';
+      addressLimit = Math.min(chunkSize, addressLimit * 2);
+      ahead = ahead.slice(chunk.length);
+      cursor = chunk[chunk.length - 1]!.id;
+      // The last chunk was just compared: no need to spend an invocation finding out.
+      if (ahead.length === 0 && readToEnd) return this.complete(run);
       if (!hasTimeForMore()) {
         const current = await runs.find(run.id);
         return current?.status === 'running' ? { outcome: 'paused', run: current } : { outcome: 'superseded', run: current };
@@ -99,23 +147,29 @@ export class ReconciliationRunner {
     }
   }
 
-  private async compareAndRecord(
-    runId: bigint,
-    fromCursor: bigint,
-    addresses: string[],
-    toCursor: bigint,
-    waitForLag: boolean,
-  ): Promise<{ mode: ComparisonMode } | 'stale'> {
+  private async compareAndRecord(runId: bigint, fromCursor: bigint, chunk: readonly RegisteredAddress[], waitForLag: boolean): Promise<ChunkOutcome> {
     const { runs, logger } = this.options;
+    const addresses = chunk.map((entry) => entry.address);
+    const toCursor = chunk[chunk.length - 1]!.id;
+    const alone = chunk.length === 1 ? chunk[0]! : undefined;
+    if (alone !== undefined && alone.recordedUnspent > this.maxChunkUtxos) {
+      const detail = `the database holds ${alone.recordedUnspent} unspent outputs at it, over the ${this.maxChunkUtxos} one comparison holds`;
+      return this.recordUnjudged(runId, fromCursor, toCursor, alone, detail);
+    }
     let comparison = await this.compare(addresses);
-    for (let retry = 1; waitForLag && comparison.mode === 'lagging' && retry <= this.laggingRetries; retry++) {
+    for (let retry = 1; waitForLag && comparison !== 'too_large' && comparison.mode === 'lagging' && retry <= this.laggingRetries; retry++) {
       await this.sleep(this.laggingRetryDelayMs);
-      comparison = { ...(await this.compare(addresses)), attempts: retry + 1 };
+      const again = await this.compare(addresses);
+      comparison = again === 'too_large' ? again : { ...again, attempts: retry + 1 };
+    }
+    if (comparison === 'too_large') {
+      if (alone === undefined) return 'too_large';
+      return this.recordUnjudged(runId, fromCursor, toCursor, alone, "the node's answer for it alone exceeded the bound on one answer's size");
     }
     const { mode, applied, counts, discrepancies } = comparison;
     const recorded = await runs.recordChunk(
       runId,
-      { fromCursor, toCursor, addresses: addresses.length, mode, point: mode === 'consistent' ? applied : null, counts, discrepancies },
+      { fromCursor, toCursor, addresses: addresses.length, mode, point: mode === 'consistent' ? applied : null, counts, discrepancies, unjudged: [] },
       this.detailLimit,
     );
     if (recorded === 'stale') return 'stale';
@@ -137,15 +191,49 @@ export class ReconciliationRunner {
     return { mode };
   }
 
+  /** Records one address as a chunk of its own that was not compared, and says why. */
+  private async recordUnjudged(runId: bigint, fromCursor: bigint, toCursor: bigint, entry: RegisteredAddress, detail: string): Promise<ChunkOutcome> {
+    const unjudged: UnjudgedAddress = { address: entry.address, reason: UnjudgedReason.tooManyUtxos, recordedUnspent: entry.recordedUnspent, detail };
+    const recorded = await this.options.runs.recordChunk(
+      runId,
+      { fromCursor, toCursor, addresses: 1, mode: 'unjudged', point: null, counts: emptyCounts(), discrepancies: [], unjudged: [unjudged] },
+      this.detailLimit,
+    );
+    if (recorded === 'stale') return 'stale';
+    this.options.logger.warn(LogEvent.reconciliationAddressUnjudged, {
+      run_id: runId.toString(),
+      address: entry.address,
+      reason: unjudged.reason,
+      recorded_unspent: entry.recordedUnspent,
+      detail,
+    });
+    return { mode: 'unjudged' };
+  }
+
   /** One comparison of the chunk. The database is read after the chain: it can only have caught up, never the other way round. */
-  private async compare(addresses: readonly string[]): Promise<ChunkComparison> {
-    const { chain, records } = this.options;
-    const tipBefore = await chain.tip();
-    const outputs = await chain.utxoAt(addresses);
-    const tipAfter = await chain.tip();
-    const snapshot = await records.paymentsAt(addresses);
-    const mode = comparisonMode(tipBefore, tipAfter, snapshot.applied);
-    return { mode, applied: snapshot.applied, ...compareChunk(outputs, snapshot.payments, mode), attempts: 1 };
+  private async compare(addresses: readonly string[]): Promise<ChunkComparison | 'too_large'> {
+    const read = await this.readChain(addresses);
+    if (read === 'too_large') return read;
+    const snapshot = await this.options.records.paymentsAt(addresses, read.outputs);
+    const mode = comparisonMode(read.tipBefore, read.tipAfter, snapshot.applied);
+    return { mode, applied: snapshot.applied, ...compareChunk(read.outputs, snapshot.payments, mode), attempts: 1 };
+  }
+
+  /** The chain's side from one acquired ledger state; a lost state means another acquisition, from the start. */
+  private async readChain(addresses: readonly string[]): Promise<ChainRead | 'too_large'> {
+    for (let acquisition = 1; ; acquisition++) {
+      try {
+        return await this.options.chain.acquire(async (state) => {
+          const tipBefore = await state.tip();
+          const outputs = await state.utxoAt(addresses);
+          const tipAfter = await state.tip();
+          return { tipBefore, outputs, tipAfter };
+        });
+      } catch (error) {
+        if (error instanceof UtxoAnswerTooLargeError) return 'too_large';
+        if (!(error instanceof LedgerStateLostError) || acquisition >= ACQUISITIONS_PER_COMPARISON) throw error;
+      }
+    }
   }
 
   private async complete(run: ReconciliationRun): Promise<RunProgress> {
@@ -172,6 +260,7 @@ export class ReconciliationRunner {
     const discrepancies = discrepancyTotal(counts);
     if (isFullReconciliation(finished.trigger)) {
       metrics.count(Metric.reconciliationRuns, 1);
+      metrics.count(Metric.reconciliationUnjudgedAddresses, counts.unjudgedAddresses);
       metrics.count(Metric.reconciliationDiscrepancies, discrepancies);
       metrics.count(Metric.reconciliationMatched, counts.matched);
       metrics.count(Metric.reconciliationTooRecent, counts.tooRecent);
@@ -223,8 +312,9 @@ export function describeRun(run: ReconciliationRun): Record<string, unknown> {
     addresses: counts.addresses,
     chunks: counts.chunks,
     lagging_chunks: counts.laggingChunks,
-    /** False when some chunk was compared while the database lagged: its too_recent outputs were not judged. */
-    fully_judged: counts.laggingChunks === 0,
+    /** False when some chunk was compared while the database lagged (its too_recent outputs were not judged), or an address was left unjudged. */
+    fully_judged: counts.laggingChunks === 0 && counts.unjudgedAddresses === 0,
+    unjudged_addresses: counts.unjudgedAddresses,
     compared_from_height: run.firstPointHeight?.toString() ?? null,
     compared_at: run.lastPoint ? { height: run.lastPoint.height.toString(), slot: run.lastPoint.slot.toString(), hash: run.lastPoint.hash } : null,
     matched: counts.matched,

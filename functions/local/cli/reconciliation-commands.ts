@@ -42,9 +42,9 @@ export async function reconcileCommand(pool: pg.Pool, { write, json }: CommandOu
 export async function listRunsCommand(pool: pg.Pool, limit: number): Promise<Record<string, unknown>[]> {
   const runs = await new PostgresReconciliationRuns(pool).recent(limit);
   return runs.map((run) => {
-    const { run_id, trigger, status, started_at, finished_at, addresses, matched, missing_in_db, extra_in_db, amount_mismatch, asset_mismatch, too_recent, balance_mismatches, error } =
+    const { run_id, trigger, status, started_at, finished_at, addresses, unjudged_addresses, matched, missing_in_db, extra_in_db, amount_mismatch, asset_mismatch, too_recent, balance_mismatches, error } =
       describeRun(run);
-    return { run_id, trigger, status, started_at, finished_at, addresses, matched, missing_in_db, extra_in_db, amount_mismatch, asset_mismatch, too_recent, balance_mismatches, error: error ?? '' };
+    return { run_id, trigger, status, started_at, finished_at, addresses, unjudged_addresses, matched, missing_in_db, extra_in_db, amount_mismatch, asset_mismatch, too_recent, balance_mismatches, error: error ?? '' };
   });
 }
 

@@ -1,7 +1,7 @@
 /** Reconciliation and the hot-wallet balance outside Lambda: the CLI and the local stack run them in-process. */
 import type pg from 'pg';
 import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
-import { DEFAULT_RECONCILIATION_ANSWER_BYTES, OgmiosReconciliationLedger } from '../adapters/ogmios/reconciliation-ledger.js';
+import { OgmiosReconciliationLedger } from '../adapters/ogmios/reconciliation-ledger.js';
 import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
 import { PostgresReconciliationRecords } from '../adapters/postgres/reconciliation-records.js';
 import { PostgresReconciliationRuns } from '../adapters/postgres/reconciliation-runs.js';
@@ -9,7 +9,7 @@ import type { Logger, Metrics } from '../domain/ports.js';
 import type { ReconciliationRun, ReconciliationTrigger } from '../domain/reconciliation/ports.js';
 import { ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
 import { measureHotWallet, type HotWalletReport } from '../handlers/hot-wallet-core.js';
-import { DEFAULT_STALE_AFTER_MS } from '../handlers/reconciliation-core.js';
+import { DEFAULT_STALE_AFTER_MS, readReconciliationSettings } from '../handlers/reconciliation-core.js';
 
 export interface LocalReconciliationOptions {
   pool: pg.Pool;
@@ -17,6 +17,7 @@ export interface LocalReconciliationOptions {
   logger: Logger;
   metrics: Metrics;
   trigger: ReconciliationTrigger;
+  /** Default: RECONCILIATION_CHUNK_SIZE, as the Lambda reads it (and likewise the bounds below). */
   chunkSize?: number;
   maxChunkUtxos?: number;
   /** The largest UTxO answer read (the reconciliation client's payload limit). */
@@ -25,7 +26,8 @@ export interface LocalReconciliationOptions {
 
 /** Runs one reconciliation to the end, or reports the run already in progress. */
 export async function reconcileNow(options: LocalReconciliationOptions): Promise<{ run: ReconciliationRun; alreadyRunning: boolean }> {
-  const ledger = new LedgerStateClient({ ...options.ogmios, logger: options.logger, maxPayloadBytes: options.maxAnswerBytes ?? DEFAULT_RECONCILIATION_ANSWER_BYTES });
+  const settings = readReconciliationSettings(process.env);
+  const ledger = new LedgerStateClient({ ...options.ogmios, logger: options.logger, maxPayloadBytes: options.maxAnswerBytes ?? settings.maxAnswerBytes });
   try {
     const runs = new PostgresReconciliationRuns(options.pool);
     const runner = new ReconciliationRunner({
@@ -34,8 +36,8 @@ export async function reconcileNow(options: LocalReconciliationOptions): Promise
       runs,
       logger: options.logger,
       metrics: options.metrics,
-      chunkSize: options.chunkSize ?? 1_000,
-      ...(options.maxChunkUtxos !== undefined ? { maxChunkUtxos: options.maxChunkUtxos } : {}),
+      chunkSize: options.chunkSize ?? settings.chunkSize,
+      maxChunkUtxos: options.maxChunkUtxos ?? settings.maxChunkUtxos,
     });
     const started = await runs.start(options.trigger, DEFAULT_STALE_AFTER_MS);
     if ('alreadyRunning' in started) return { run: started.alreadyRunning, alreadyRunning: true };

@@ -16,17 +16,22 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
   constructor(private readonly pool: pg.Pool) {}
 
   async addressesAfter(cursor: bigint, limit: number): Promise<RegisteredAddress[]> {
-    // One count over the batch's addresses (incoming_payments_address), not one per address and partition.
-    const { rows } = await this.pool.query<{ id: bigint; address: string; unspent: bigint }>(
-      `WITH batch AS (SELECT id, address FROM payment_addresses WHERE id > $1 ORDER BY id LIMIT $2),
-            unspent AS (SELECT address, count(*) AS unspent FROM incoming_payments
-                         WHERE address IN (SELECT address FROM batch) AND status IN ('pending', 'confirmed') AND spent_by_tx_hash IS NULL
-                         GROUP BY address)
-       SELECT batch.id, batch.address, coalesce(unspent.unspent, 0) AS unspent
-         FROM batch LEFT JOIN unspent USING (address) ORDER BY batch.id`,
-      [cursor.toString(), limit],
+    const batch = await this.pool.query<{ id: bigint; address: string }>('SELECT id, address FROM payment_addresses WHERE id > $1 ORDER BY id LIMIT $2', [
+      cursor.toString(),
+      limit,
+    ]);
+    if (batch.rows.length === 0) return [];
+    // An array, not a join: the planner then probes incoming_payments_address in each partition instead of
+    // scanning every payment for a hash join.
+    const addresses = batch.rows.map((row) => row.address);
+    const counted = await this.pool.query<{ address: string; unspent: bigint }>(
+      `SELECT address, count(*) AS unspent FROM incoming_payments
+        WHERE address = ANY($1::text[]) AND status IN ('pending', 'confirmed') AND spent_by_tx_hash IS NULL
+        GROUP BY address`,
+      [addresses],
     );
-    return rows.map((row) => ({ id: row.id, address: row.address, recordedUnspent: Number(row.unspent) }));
+    const unspent = new Map(counted.rows.map((row) => [row.address, Number(row.unspent)]));
+    return batch.rows.map((row) => ({ id: row.id, address: row.address, recordedUnspent: unspent.get(row.address) ?? 0 }));
   }
 
   async paymentsAt(addresses: readonly string[], outputs: readonly ChainOutput[]): Promise<DatabaseSnapshot> {

@@ -52,7 +52,7 @@ export function parseReconciliationRequest(event: unknown): ReconciliationReques
 export interface ReconciliationSettings {
   /** RECONCILIATION_CHUNK_SIZE: addresses per UTxO query at most. Default 1,000. */
   chunkSize: number;
-  /** RECONCILIATION_MAX_CHUNK_UTXOS: unspent outputs the database may hold at one chunk's addresses. Default 50,000. */
+  /** RECONCILIATION_MAX_CHUNK_UTXOS: unspent outputs the database may hold at one chunk's addresses. Default 40,000. */
   maxChunkUtxos: number;
   /** RECONCILIATION_MAX_ANSWER_BYTES: the largest UTxO answer read; a larger one halves the chunk. Default 16 MiB. */
   maxAnswerBytes: number;

@@ -67,8 +67,7 @@ export type RunProgress =
 export const DEFAULT_DETAIL_LIMIT = 500;
 export const DEFAULT_LAGGING_RETRIES = 3;
 export const DEFAULT_LAGGING_RETRY_DELAY_MS = 1_000;
-/** About 100 MiB of decoded outputs and as much of database rows: well within a 512 MB function. */
-// The largest chunk the benchmark measured (212 MiB of heap, 333 MiB RSS of the 512 MB function): the bound is a measured worst case.
+/** The largest chunk bench:reconcile measured (212 MiB of heap, 333 MiB RSS of the 512 MB function): a measured worst case. */
 export const DEFAULT_MAX_CHUNK_UTXOS = 40_000;
 /** Acquisitions one comparison may start (each after its state was lost) before the invocation fails. */
 export const ACQUISITIONS_PER_COMPARISON = 5;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { PostgresEngineTransaction, PostgresPaymentStore, assetsToJson } from '../../functions/adapters/postgres/payment-store.js';
+import { PostgresEngineTransaction, PostgresPaymentStore } from '../../functions/adapters/postgres/payment-store.js';
+import { assetsToJson } from '../../functions/adapters/postgres/payment-rows.js';
 import type { EngineTransaction, OutputInBlock, Payment, Spend } from '../../functions/domain/ports.js';
 
 /**

@@ -20,9 +20,10 @@ import { InMemoryMetrics } from '../../functions/adapters/observability/in-memor
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
 import { createPool } from '../../functions/adapters/postgres/pool.js';
 import { S3ClaimCheckStore } from '../../functions/adapters/s3/claim-check-store.js';
-import { EmitterMetric, SqsChainEventEmitter } from '../../functions/adapters/sqs/chain-event-emitter.js';
-import type { ChainEventEmitter, EmissionStamp, EmitOptions } from '../../functions/follower/emitter.js';
-import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
+import { SqsChainEventEmitter } from '../../functions/adapters/sqs/chain-event-emitter.js';
+import { EmitterMetric } from '../../functions/domain/observability.js';
+import type { ChainEventEmitter, EmissionStamp, EmitOptions } from '../../functions/domain/chain-event-emitter.js';
+import { PostgresFollowerDatabase } from '../../functions/adapters/postgres/follower-database.js';
 import { FollowerService } from '../../functions/follower/follower-service.js';
 import {
   LOCAL_CREDENTIALS,

@@ -23,7 +23,7 @@ import { PostgresPaymentStore } from '../../functions/adapters/postgres/payment-
 import { PostgresPipelineRecoveryStore } from '../../functions/adapters/postgres/pipeline-recovery-store.js';
 import { createPool } from '../../functions/adapters/postgres/pool.js';
 import { S3ClaimCheckStore, type ClaimCheckReader } from '../../functions/adapters/s3/claim-check-store.js';
-import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
+import { PostgresFollowerDatabase } from '../../functions/adapters/postgres/follower-database.js';
 import { processChainEventBatch, type CorrelatingLogger, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
 import { toSqsEvent } from '../../test/support/local-aws.js';
 import {

@@ -58,6 +58,9 @@ export interface ChainEventMessage {
   event: ChainEvent;
 }
 
+/** The key prefix of claim-checked messages in their bucket: the emitter writes there, the stacks grant only it. */
+export const CLAIM_CHECK_KEY_PREFIX = 'chain-events/';
+
 /** Where a message too large for the queue was put instead (the claim-check pattern). */
 export interface ClaimCheckPointer {
   bucket: string;

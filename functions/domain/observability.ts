@@ -1,5 +1,33 @@
-/** The names operators see: log events and metrics, shared by every adapter and the alarms. */
+/**
+ * The names operators see: every log event, metric and metric dimension of the product, in one place, imported
+ * by the runtime that writes them and by the alarms and dashboard that read them (lib/ loads this module, so it
+ * imports nothing). Grouped by who writes them.
+ */
 
+/** CloudWatch namespace of every custom metric, Lambdas and follower alike. */
+export const METRICS_NAMESPACE = 'PaymentMonitor';
+
+/** The `service` dimension (and log key) when POWERTOOLS_SERVICE_NAME is unset. */
+export const DefaultServiceName = {
+  lambdas: 'payment-monitor',
+  follower: 'payment-monitor-follower',
+} as const;
+
+export const MetricDimension = {
+  /** Every metric: who wrote it. */
+  service: 'service',
+  /** Every metric, so that stages never share a series. */
+  stage: 'stage',
+  /** Payments detected, confirmed, reversed: also written without it, for the alarms. */
+  referenceType: 'reference_type',
+  /** Pipeline recoveries: divergence | poison. */
+  recoveryKind: 'kind',
+} as const;
+
+/** How often the follower writes its metric summary: it has no invocation to flush at. */
+export const DEFAULT_METRICS_INTERVAL_MS = 60_000;
+
+/** The engine and the operations functions (reconciliation, rebuild, backups, partitions, hot wallet). */
 export const LogEvent = {
   paymentDetected: 'payment_detected',
   paymentConfirmed: 'payment_confirmed',
@@ -84,6 +112,132 @@ export const Metric = {
   hotWalletBalanceAda: 'hot_wallet_balance_ada',
   rebuildBlocksApplied: 'rebuild_blocks_applied',
   backupRowsExported: 'backup_rows_exported',
+} as const;
+
+/** The processor Lambda, around the engine: what happened to each SQS message. */
+export const ProcessorLogEvent = {
+  poisonMessage: 'poison_message',
+  /** A message in another version of the format: acknowledged without a recovery (see OtherReleaseError). */
+  otherReleaseMessage: 'other_release_message_dropped',
+  messageFailed: 'message_failed',
+  messageApplied: 'message_applied',
+  batchProcessed: 'batch_processed',
+} as const;
+
+export const ProcessorMetric = {
+  poisonMessages: 'poison_messages',
+  /** Messages of another format version dropped: a deploy in progress, or stranded halfway (OtherReleaseMessages). */
+  otherReleaseMessagesDropped: 'other_release_messages_dropped',
+  messagesFailed: 'messages_failed',
+} as const;
+
+/** The failed-message retries of the processor (SQS visibility changes). */
+export const RetriesLogEvent = { postponeFailed: 'postpone_failed' } as const;
+
+/** The schema migrations custom resource. */
+export const MigrationLogEvent = {
+  migrated: 'schema_migrated',
+  /** A stack deletion: the schema and its data stay. */
+  kept: 'schema_migrations_kept',
+} as const;
+
+/** The health function. */
+export const HealthMetric = {
+  syncStateAge: 'sync_state_age_seconds',
+  databaseUnreachable: 'health_database_unreachable',
+} as const;
+
+export const HealthLogEvent = {
+  networkTipUnavailable: 'network_tip_unavailable',
+  databaseUnreachable: 'health_database_unreachable',
+  syncMeasured: 'sync_measured',
+} as const;
+
+/** The follower's lease (DynamoDB). */
+export const LeaseLogEvent = {
+  acquired: 'lease_acquired',
+  lost: 'lease_lost',
+  renewalFailed: 'lease_renewal_failed',
+  /** A renewal whose answer was lost had reached DynamoDB: the leader carries on from it. */
+  ownWriteRecognised: 'lease_own_write_recognised',
+  acquireFailed: 'lease_acquire_failed',
+  held: 'lease_held_by_other',
+  released: 'lease_released',
+  releaseFailed: 'lease_release_failed',
+  /** A serialised lease step (acquire, renew, release) failed; the steps after it still run. */
+  stepFailed: 'lease_step_failed',
+  /** A leadership listener threw; the lease carries on. */
+  listenerFailed: 'lease_listener_failed',
+} as const;
+
+export const LeaseMetric = {
+  /** 1 while this process holds the lease, 0 otherwise. */
+  leader: 'follower_leader',
+  acquisitions: 'lease_acquisitions',
+  renewalFailures: 'lease_renewal_failures',
+  losses: 'lease_losses',
+} as const;
+
+/** The follower's leader session: following, emitting, shutting down. */
+export const FollowerLogEvent = {
+  sessionStarted: 'leader_session_started',
+  sessionEnded: 'leader_session_ended',
+  sessionFailed: 'leader_session_failed',
+  generationChanged: 'sync_generation_changed',
+  emitFailed: 'emit_failed',
+  flushIncomplete: 'shutdown_flush_incomplete',
+  flushed: 'shutdown_flushed',
+} as const;
+
+export const FollowerMetric = {
+  /** Height of the last block the emitter accepted. */
+  emittedHeight: 'follower_emitted_height',
+  eventsEmitted: 'follower_events_emitted',
+  emitFailures: 'follower_emit_failures',
+  queuedEvents: 'follower_queued_events',
+} as const;
+
+/** The follower's reconciliation after a reconnect. */
+export const ReconnectReconciliationLogEvent = {
+  triggered: 'reconnect_reconciliation_triggered',
+  failed: 'reconnect_reconciliation_failed',
+} as const;
+
+/** The follower's SQS emitter. */
+export const EmitterMetric = {
+  messagesSent: 'sqs_messages_sent',
+  claimChecksStored: 'sqs_claim_checks_stored',
+} as const;
+
+export const EmitterLogEvent = {
+  claimCheckStored: 'claim_check_stored',
+  eventsEmitted: 'events_emitted',
+} as const;
+
+export const SenderLogEvent = {
+  retry: 'sqs_send_retry',
+  acceptedOutOfOrder: 'sqs_batch_accepted_out_of_order',
+} as const;
+
+/** The Ogmios clients (chain sync, ledger state). */
+export const OgmiosLogEvent = {
+  connected: 'ogmios_connected',
+  disconnected: 'ogmios_disconnected',
+  messageInvalid: 'ogmios_message_invalid',
+  intersectionFound: 'intersection_found',
+  intersectionNotFound: 'intersection_not_found',
+  /** Following ended for good: no intersection on any relay, or the consumer failed. */
+  chainSyncFailed: 'chain_sync_failed',
+  chainSyncStopped: 'chain_sync_stopped',
+} as const;
+
+export const OgmiosMetric = {
+  /** 1 while a chain-sync connection is open, 0 otherwise. */
+  connected: 'ogmios_connected',
+  reconnects: 'ogmios_reconnects',
+  /** Height of the node's tip, as reported with each chain-sync answer. */
+  tipHeight: 'chain_tip_height',
+  eventsDelivered: 'chain_events_delivered',
 } as const;
 
 const LOVELACE_PER_ADA = 1_000_000n;

@@ -1,6 +1,5 @@
 import type { AssetQuantity, Hash, OutputReference } from './chain.js';
 import type { CreatedOutput } from './transaction-effects.js';
-import type { RebuildSettlementTransaction } from './rebuild.js';
 
 /** What the engine needs from the outside world. Adapters implement these; the domain imports none of them. */
 
@@ -113,6 +112,43 @@ export interface RollbackOutcome {
   /** Confirmed (and credited) payments whose block left the chain: debited. */
   reversed: Payment[];
   spendsUndone: number;
+}
+
+// ---- a running rebuild, settled by every roll-forward (the rules are in rebuild.ts) ------------------------------
+
+export interface RunningRebuild {
+  runId: bigint;
+  pointHeight: bigint;
+  targetHeight: bigint;
+  progressLoggedHeight: bigint;
+}
+
+export interface HeldPaymentsSettlement {
+  /** Found again in the same block: identity restored. */
+  refound: number;
+  /** Not found by their confirmation depth, had been confirmed: reversed (debited once if credited). */
+  reversed: Payment[];
+  /** Not found by their confirmation depth, had been pending: rolled back. */
+  rolledBack: Payment[];
+}
+
+export interface RebuildProgressUpdate {
+  progressHeight: bigint;
+  progressLoggedHeight: bigint;
+  refound: number;
+  reversed: number;
+  rolledBack: number;
+  completed: boolean;
+}
+
+/** What a roll-forward's transaction offers for settling a running rebuild. */
+export interface RebuildSettlementTransaction {
+  /** The running rebuild, locked for this transaction; null when none runs (the usual case). */
+  runningRebuild(): Promise<RunningRebuild | null>;
+  settleHeldPayments(appliedHeight: bigint, confirmations: bigint, actor: string): Promise<HeldPaymentsSettlement>;
+  /** Payments still waiting for the chain to settle them (a read of the whole held set). */
+  heldPaymentCount(): Promise<number>;
+  saveRebuildProgress(runId: bigint, update: RebuildProgressUpdate): Promise<void>;
 }
 
 /**

@@ -18,8 +18,11 @@
  * seeing the new generation, re-intersects at the database's points, which now end at the rebuild point.
  */
 import { describePoint, parsePoint, type BlockPoint } from './chain.js';
-import type { AppliedBlock, Clock, Logger, Metrics, Payment } from './ports.js';
-import { LogEvent, Metric } from './observability.js';
+import type { AppliedBlock, Clock, HeldPaymentsSettlement, Logger, Metrics, Payment, RebuildSettlementTransaction, RunningRebuild } from './ports.js';
+import { LogEvent, Metric, MetricDimension } from './observability.js';
+
+// Declared in ports.ts (the engine's transaction extends them); named here too for the rebuild's readers.
+export type { HeldPaymentsSettlement, RebuildProgressUpdate, RebuildSettlementTransaction, RunningRebuild } from './ports.js';
 
 /** Where a rebuild starts, as the operator names it. */
 export type RebuildRequest = { daysAgo: number } | { slot: bigint } | { point: BlockPoint };
@@ -134,41 +137,6 @@ export async function startRebuild(
 
 // ---- settling, step by step as the re-derived chain is applied ------------------------------------------------
 
-export interface RunningRebuild {
-  runId: bigint;
-  pointHeight: bigint;
-  targetHeight: bigint;
-  progressLoggedHeight: bigint;
-}
-
-export interface HeldPaymentsSettlement {
-  /** Found again in the same block: identity restored. */
-  refound: number;
-  /** Not found by their confirmation depth, had been confirmed: reversed (debited once if credited). */
-  reversed: Payment[];
-  /** Not found by their confirmation depth, had been pending: rolled back. */
-  rolledBack: Payment[];
-}
-
-export interface RebuildProgressUpdate {
-  progressHeight: bigint;
-  progressLoggedHeight: bigint;
-  refound: number;
-  reversed: number;
-  rolledBack: number;
-  completed: boolean;
-}
-
-/** What a roll-forward's transaction offers for settling a running rebuild. */
-export interface RebuildSettlementTransaction {
-  /** The running rebuild, locked for this transaction; null when none runs (the usual case). */
-  runningRebuild(): Promise<RunningRebuild | null>;
-  settleHeldPayments(appliedHeight: bigint, confirmations: bigint, actor: string): Promise<HeldPaymentsSettlement>;
-  /** Payments still waiting for the chain to settle them (a read of the whole held set). */
-  heldPaymentCount(): Promise<number>;
-  saveRebuildProgress(runId: bigint, update: RebuildProgressUpdate): Promise<void>;
-}
-
 export interface RebuildStep {
   run: RunningRebuild;
   appliedHeight: bigint;
@@ -251,7 +219,7 @@ export function reportRebuildStep(step: RebuildStep, blocksApplied: number, { lo
     logger.warn(LogEvent.rebuildPaymentNotFound, { ...paymentFields(payment), run: run.runId, outcome: 'rolled_back' });
   }
   for (const payment of settlement.reversed) {
-    metrics.count(Metric.paymentsReversed, 1, { reference_type: payment.referenceType });
+    metrics.count(Metric.paymentsReversed, 1, { [MetricDimension.referenceType]: payment.referenceType });
     logger.critical(LogEvent.paymentReversed, { ...paymentFields(payment), run: run.runId, reason: 'not on chain after rebuild' });
   }
 }

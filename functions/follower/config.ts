@@ -31,9 +31,9 @@
 import { parsePoint } from '../domain/chain.js';
 import { validateLeaseTimings, DEFAULT_LEASE_TIMINGS, type LeaseTimings } from '../domain/lease.js';
 import { NETWORKS, type Network } from '../domain/network.js';
+import { DEFAULT_METRICS_INTERVAL_MS, DefaultServiceName } from '../domain/observability.js';
 import { readOgmiosEndpoints, type OgmiosEndpoints } from '../adapters/ogmios/settings.js';
 import { assertPostgresUrl, postgresUrlFromLibpqVariables } from '../adapters/postgres/connection-url.js';
-import { DEFAULT_METRICS_INTERVAL_MS } from './emf-metrics.js';
 import type { StartPoint } from './start-points.js';
 
 /** A fixed connection URL, or the RDS secret the password is read from (main.ts opens the pool from it). */
@@ -54,7 +54,7 @@ export interface FollowerConfig {
   logLevel: string;
 }
 
-export const DEFAULT_SERVICE_NAME = 'payment-monitor-follower';
+export const DEFAULT_SERVICE_NAME = DefaultServiceName.follower;
 export const DEFAULT_SHUTDOWN_BUDGET_MS = 30_000;
 /** ECS stops a task with SIGKILL at most 120 s after SIGTERM (the largest stopTimeout Fargate allows). */
 export const MAX_SHUTDOWN_BUDGET_MS = 120_000;

@@ -9,12 +9,13 @@
  */
 import type { Point } from '../domain/chain.js';
 import type { Logger, Metrics } from '../domain/ports.js';
+import { FollowerLogEvent } from '../domain/observability.js';
 import type { FollowerLease, LeadershipTerm } from '../adapters/dynamodb/follower-lease.js';
 import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
-import type { ChainEventEmitter } from './emitter.js';
-import type { FollowerDatabase } from './follower-database.js';
+import type { ChainEventEmitter } from '../domain/chain-event-emitter.js';
+import type { FollowerDatabase } from '../adapters/postgres/follower-database.js';
 import { assessFollowerReadiness, type FollowerReadiness, type FollowerRole } from './follower-readiness.js';
-import { FollowerLogEvent, LeaderSession, SyncGenerationChangedError, type ChainSyncTuning, type EmissionTuning } from './leader-session.js';
+import { LeaderSession, SyncGenerationChangedError, type ChainSyncTuning, type EmissionTuning } from './leader-session.js';
 import { emittedTelemetry, type ConnectionTelemetry } from './reconnect-reconciliation.js';
 import type { StartPoint } from './start-points.js';
 

@@ -22,8 +22,9 @@ import { ChainSyncClient, type ChainSyncClientOptions, type ChainSyncHealth } fr
 import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
 import { EmissionQueue } from './emission-queue.js';
 import { stepsOf } from '../domain/chain-event-message.js';
-import type { ChainEventEmitter, SessionStamp } from './emitter.js';
-import type { FollowerDatabase } from './follower-database.js';
+import type { ChainEventEmitter, SessionStamp } from '../domain/chain-event-emitter.js';
+import type { FollowerDatabase } from '../adapters/postgres/follower-database.js';
+import { FollowerLogEvent, FollowerMetric } from '../domain/observability.js';
 import { chooseStart, type StartPoint } from './start-points.js';
 
 /** Chain-sync settings a deployment or a test may tune. */
@@ -95,24 +96,6 @@ export interface LeaderSessionOptions {
   /** See DEFAULT_GENERATION_CHECK_INTERVAL_MS. */
   generationCheckIntervalMs?: number;
 }
-
-export const FollowerLogEvent = {
-  sessionStarted: 'leader_session_started',
-  sessionEnded: 'leader_session_ended',
-  sessionFailed: 'leader_session_failed',
-  generationChanged: 'sync_generation_changed',
-  emitFailed: 'emit_failed',
-  flushIncomplete: 'shutdown_flush_incomplete',
-  flushed: 'shutdown_flushed',
-} as const;
-
-export const FollowerMetric = {
-  /** Height of the last block the emitter accepted. */
-  emittedHeight: 'follower_emitted_height',
-  eventsEmitted: 'follower_events_emitted',
-  emitFailures: 'follower_emit_failures',
-  queuedEvents: 'follower_queued_events',
-} as const;
 
 export interface LeaderSessionStatus {
   fencingToken: bigint;

@@ -23,8 +23,8 @@ import { rdsSecretConnection } from '../adapters/postgres/rds-secret-connection.
 import { secretsManagerReader } from '../adapters/secrets/secret-reader.js';
 import { createSqsChainEventEmitter, readEmitterSettings } from '../adapters/sqs/emitter-settings.js';
 import { readFollowerConfig, DEFAULT_SERVICE_NAME } from './config.js';
-import { EmfMetrics } from './emf-metrics.js';
-import { PostgresFollowerDatabase } from './follower-database.js';
+import { EmfMetrics } from '../adapters/powertools/emf-metrics.js';
+import { PostgresFollowerDatabase } from '../adapters/postgres/follower-database.js';
 import { FollowerService } from './follower-service.js';
 import { ReconnectReconciliation } from './reconnect-reconciliation.js';
 

@@ -15,6 +15,7 @@
  * flapping connection must not start a reconciliation per flap).
  */
 import type { Logger } from '../domain/ports.js';
+import { ReconnectReconciliationLogEvent } from '../domain/observability.js';
 import type { ChainSyncHealth } from '../adapters/ogmios/chain-sync-client.js';
 
 export interface ConnectionTelemetry {
@@ -54,11 +55,6 @@ export interface ReconnectReconciliationOptions {
   checkEveryMs?: number;
   now?: () => number;
 }
-
-export const ReconnectReconciliationLogEvent = {
-  triggered: 'reconnect_reconciliation_triggered',
-  failed: 'reconnect_reconciliation_failed',
-} as const;
 
 export class ReconnectReconciliation {
   /** Reconnects of the current client already taken into account; a client counts from zero. */

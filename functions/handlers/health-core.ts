@@ -16,7 +16,7 @@ import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda
 import type pg from 'pg';
 import { jsonSafe } from '../adapters/observability/json-logger.js';
 import type { Network } from '../domain/network.js';
-import { Metric } from '../domain/observability.js';
+import { HealthLogEvent, HealthMetric, Metric } from '../domain/observability.js';
 import type { Clock, Logger, Metrics } from '../domain/ports.js';
 import { assessReadiness, type PipelineHalt, type Readiness, type RebuildUnderWay } from '../domain/readiness.js';
 import { pipelineHaltOf, type HaltColumns } from '../adapters/postgres/readiness-probe.js';
@@ -44,17 +44,6 @@ export interface SyncObservation {
   /** The pipeline's halt, when halted; null when it is not, or when the database did not answer (unknown). */
   halt: PipelineHalt | null;
 }
-
-export const HealthMetric = {
-  syncStateAge: 'sync_state_age_seconds',
-  databaseUnreachable: 'health_database_unreachable',
-} as const;
-
-export const HealthLogEvent = {
-  networkTipUnavailable: 'network_tip_unavailable',
-  databaseUnreachable: 'health_database_unreachable',
-  syncMeasured: 'sync_measured',
-} as const;
 
 interface SyncStateRow extends HaltColumns {
   last_block_height: bigint | null;

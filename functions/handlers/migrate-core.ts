@@ -6,6 +6,7 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type pg from 'pg';
 import { loadMigrations, migrate } from '../adapters/postgres/migrate.js';
+import { MigrationLogEvent } from '../domain/observability.js';
 import type { Logger } from '../domain/ports.js';
 
 /** One physical resource for the schema's whole life: an Update never makes CloudFormation delete an "old" one. */
@@ -25,7 +26,7 @@ export interface MigrationResourceResponse {
 
 export async function handleMigrationResourceEvent(event: CloudFormationCustomResourceEvent, options: MigrationResourceOptions): Promise<MigrationResourceResponse> {
   if (event.RequestType === 'Delete') {
-    options.logger.info('schema_migrations_kept', { reason: 'delete_is_a_no_op' });
+    options.logger.info(MigrationLogEvent.kept, { reason: 'delete_is_a_no_op' });
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
   const migrations = await loadMigrations(options.migrationsDirectory);
@@ -34,7 +35,7 @@ export async function handleMigrationResourceEvent(event: CloudFormationCustomRe
   try {
     const { applied } = await migrate(pool, migrations);
     const latestVersion = migrations.at(-1)!.version;
-    options.logger.info('schema_migrated', { requestType: event.RequestType, applied, latestVersion });
+    options.logger.info(MigrationLogEvent.migrated, { requestType: event.RequestType, applied, latestVersion });
     return { PhysicalResourceId: SCHEMA_MIGRATIONS_RESOURCE_ID, Data: { appliedCount: applied.length, latestVersion } };
   } finally {
     await pool.end().catch(() => undefined);

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { LogEvent } from '../domain/observability.js';
+import { DEFAULT_PARTITION_MONTHS_AHEAD } from '../domain/partitions.js';
 import type { Logger } from '../domain/ports.js';
 import {
   defaultPartitionRows,
@@ -14,7 +15,7 @@ import {
   monthsNeedingPartitions,
 } from '../adapters/postgres/partitions.js';
 
-export const DEFAULT_PARTITION_MONTHS_AHEAD = 3;
+export { DEFAULT_PARTITION_MONTHS_AHEAD };
 
 // A type, not an interface: the Lambda and the CLI hand it on as a plain record.
 export type PartitionMaintenanceSummary = {

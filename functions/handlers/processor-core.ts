@@ -21,10 +21,11 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { decodeChainEventMessage, decodeQueueMessageBody, MessageFormatError, OtherReleaseError, type ChainEventMessage } from '../domain/chain-event-message.js';
 import { isDivergence } from '../domain/errors.js';
 import type { Network } from '../domain/network.js';
-import { LogEvent, Metric } from '../domain/observability.js';
+import { LogEvent, Metric, MetricDimension, ProcessorLogEvent, ProcessorMetric } from '../domain/observability.js';
 import type { PaymentEngine } from '../domain/payment-engine.js';
 import type { PipelineRecoveryStore, RecoveryCause } from '../domain/pipeline-recovery.js';
 import type { Clock, LogFields, Logger, Metrics } from '../domain/ports.js';
+import type { FailedMessageRetries } from '../domain/failed-message-retries.js';
 import { retryDelaySeconds } from '../domain/retry-schedule.js';
 import { ClaimCheckIntegrityError, type ClaimCheckReader } from '../adapters/s3/claim-check-store.js';
 
@@ -32,20 +33,6 @@ import { ClaimCheckIntegrityError, type ClaimCheckReader } from '../adapters/s3/
 export interface CorrelatingLogger extends Logger {
   appendKeys(keys: LogFields): void;
   removeKeys(keys: readonly string[]): void;
-}
-
-/** A failed message to hide from the queue for a while (SQS ChangeMessageVisibility). */
-export interface PostponedMessage {
-  messageId: string;
-  receiptHandle: string;
-  /** The queue it came from, as the event source names it. */
-  eventSourceArn: string;
-  delaySeconds: number;
-}
-
-export interface FailedMessageRetries {
-  /** Hides each message for its delay; never rejects (a message it could not postpone keeps the queue's timeout). */
-  postpone(messages: readonly PostponedMessage[]): Promise<void>;
 }
 
 export interface ProcessorCoreOptions {
@@ -64,22 +51,6 @@ export interface ProcessorCoreOptions {
   /** Who the pipeline_recoveries rows name. Default 'processor'. */
   actor?: string;
 }
-
-export const ProcessorLogEvent = {
-  poisonMessage: 'poison_message',
-  /** A message in another version of the format: acknowledged without a recovery (see OtherReleaseError). */
-  otherReleaseMessage: 'other_release_message_dropped',
-  messageFailed: 'message_failed',
-  messageApplied: 'message_applied',
-  batchProcessed: 'batch_processed',
-} as const;
-
-export const ProcessorMetric = {
-  poisonMessages: 'poison_messages',
-  /** Messages of another format version dropped: a deploy in progress, or stranded halfway (OtherReleaseMessages). */
-  otherReleaseMessagesDropped: 'other_release_messages_dropped',
-  messagesFailed: 'messages_failed',
-} as const;
 
 /** Applies the batch in order; the response lists the records SQS must deliver again. */
 export async function processChainEventBatch(event: SQSEvent, options: ProcessorCoreOptions, context?: Context): Promise<SQSBatchResponse> {
@@ -197,11 +168,11 @@ async function recover(cause: RecoveryCause, { recovery, logger, metrics, actor 
       return;
     case 'follow_again':
       logger.error(LogEvent.pipelineRecovered, { ...fields, action: 'leader follows again from the database', generation_to: outcome.generation, streak: outcome.streak });
-      metrics.count(Metric.pipelineRecoveries, 1, { kind: cause.kind });
+      metrics.count(Metric.pipelineRecoveries, 1, { [MetricDimension.recoveryKind]: cause.kind });
       return;
     case 'halt':
       logger.critical(LogEvent.pipelineHalted, { ...fields, halted_reason: outcome.reason, runbook: 'README: Pipeline halted' });
-      metrics.count(Metric.pipelineRecoveries, 1, { kind: cause.kind });
+      metrics.count(Metric.pipelineRecoveries, 1, { [MetricDimension.recoveryKind]: cause.kind });
       metrics.gauge(Metric.pipelineHalted, 1);
       return;
   }

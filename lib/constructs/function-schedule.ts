@@ -21,6 +21,17 @@ export interface FunctionScheduleProps {
   readonly retry?: { attempts: number; maxEventAge: Duration };
 }
 
+/** A time of day for a daily cron (ScheduleExpression.cron's fields), in the stage's schedule time zone. */
+export interface DailyTime {
+  readonly hour: string;
+  readonly minute: string;
+}
+
+/** How a schedule's description shows a daily time: "03:00". */
+export function clockTime({ hour, minute }: DailyTime): string {
+  return `${hour.padStart(2, '0')}:${minute.padStart(2, '0')}`;
+}
+
 /** An EventBridge Scheduler schedule that invokes one function with a fixed JSON payload. */
 export class FunctionSchedule extends Construct {
   readonly schedule: Schedule;

@@ -5,10 +5,12 @@ import { FunctionUrlAuthType, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
-import { EVERY_MINUTE_RETRY, FunctionSchedule } from '../constructs/function-schedule.js';
+import { clockTime, EVERY_MINUTE_RETRY, FunctionSchedule, type DailyTime } from '../constructs/function-schedule.js';
 import { HouseFunction, type HouseFunctionProps } from '../constructs/house-function.js';
 import { reconciliationFunctionName, resourceName } from '../naming.js';
 import { BACKUP_TABLES } from '../../functions/domain/backup.js';
+import { DEFAULT_PARTITION_MONTHS_AHEAD } from '../../functions/domain/partitions.js';
+import { MAX_READY_LAG_BLOCKS } from '../../functions/domain/readiness.js';
 import { acknowledgeNag } from '../nag.js';
 import type { DataStack } from './data-stack.js';
 import { BACKUP_TABLE_NAMES } from './retention.js';
@@ -16,15 +18,11 @@ import { backupObjects, databaseEnvironment, functionArnByName, FUNCTION_SUBNETS
 
 const handler = (file: string) => fileURLToPath(new URL(`../../functions/handlers/${file}`, import.meta.url));
 
-/** The tutorial's readiness threshold, also the health function's default. */
-export const MAX_READY_LAG_BLOCKS = 100;
 /** Reconciliation's daily run, in the stage's scheduleTimeZone. */
-export const RECONCILIATION_TIME = { hour: '3', minute: '0' };
+export const RECONCILIATION_TIME: DailyTime = { hour: '3', minute: '0' };
 /** Daily exports and partition maintenance run before reconciliation, in the stage's scheduleTimeZone. */
-export const DAILY_BACKUP_TIME = { hour: '2', minute: '0' };
-export const PARTITION_MAINTENANCE_TIME = { hour: '1', minute: '30' };
-/** incoming_payments partitions are created this many months ahead. */
-export const PARTITION_MONTHS_AHEAD = 3;
+export const DAILY_BACKUP_TIME: DailyTime = { hour: '2', minute: '0' };
+export const PARTITION_MAINTENANCE_TIME: DailyTime = { hour: '1', minute: '30' };
 
 export interface OperationsStackProps extends StackProps {
   readonly config: StageConfig;
@@ -93,7 +91,7 @@ export class OperationsStack extends Stack {
     new FunctionSchedule(this, 'ReconciliationDaily', {
       function: this.reconciliation,
       scheduleName: name('reconciliation-daily'),
-      description: `Reconciliation every day at 03:00 ${config.scheduleTimeZone}`,
+      description: `Reconciliation every day at ${clockTime(RECONCILIATION_TIME)} ${config.scheduleTimeZone}`,
       expression: ScheduleExpression.cron({ ...RECONCILIATION_TIME, timeZone }),
     });
 
@@ -127,7 +125,7 @@ export class OperationsStack extends Stack {
       new FunctionSchedule(this, `Backup-${table}`, {
         function: this.backupExport,
         scheduleName: name(`backup-${table.replaceAll('_', '-')}`),
-        description: `Exports ${table} ${hourly ? 'every hour' : `every day at 02:00 ${config.scheduleTimeZone}`}, kept ${BACKUP_TABLES[table].retentionDays} days`,
+        description: `Exports ${table} ${hourly ? 'every hour' : `every day at ${clockTime(DAILY_BACKUP_TIME)} ${config.scheduleTimeZone}`}, kept ${BACKUP_TABLES[table].retentionDays} days`,
         expression: hourly ? ScheduleExpression.rate(Duration.hours(1)) : ScheduleExpression.cron({ ...DAILY_BACKUP_TIME, timeZone }),
         payload: { table },
       });
@@ -139,12 +137,12 @@ export class OperationsStack extends Stack {
       timeout: Duration.minutes(5),
       memorySize: 256,
       reaches: { database: true, ogmios: false },
-      environment: { PARTITION_MONTHS_AHEAD: String(PARTITION_MONTHS_AHEAD) },
+      environment: { PARTITION_MONTHS_AHEAD: String(DEFAULT_PARTITION_MONTHS_AHEAD) },
     });
     new FunctionSchedule(this, 'PartitionMaintenanceDaily', {
       function: this.partitionMaintenance,
       scheduleName: name('partition-maintenance-daily'),
-      description: `Partition maintenance every day at 01:30 ${config.scheduleTimeZone}`,
+      description: `Partition maintenance every day at ${clockTime(PARTITION_MAINTENANCE_TIME)} ${config.scheduleTimeZone}`,
       expression: ScheduleExpression.cron({ ...PARTITION_MAINTENANCE_TIME, timeZone }),
     });
 

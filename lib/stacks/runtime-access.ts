@@ -1,7 +1,7 @@
 import { ArnFormat, Aws, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { SubnetType, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
-import { DEFAULT_KEY_PREFIX as CLAIM_CHECK_KEY_PREFIX } from '../../functions/adapters/s3/claim-check-store.js';
+import { CLAIM_CHECK_KEY_PREFIX } from '../../functions/domain/chain-event-message.js';
 
 export { CLAIM_CHECK_KEY_PREFIX };
 import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';

@@ -4,7 +4,8 @@
  */
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueUrlFromArn, RetriesLogEvent, SqsFailedMessageRetries } from '../../functions/adapters/sqs/failed-message-retries.js';
+import { queueUrlFromArn, SqsFailedMessageRetries } from '../../functions/adapters/sqs/failed-message-retries.js';
+import { RetriesLogEvent } from '../../functions/domain/observability.js';
 import { startLocalSqs, type LocalSqs } from '../support/local-aws.js';
 import { RecordingLogger } from '../support/recorders.js';
 

@@ -1,7 +1,7 @@
 /** The follower's settings from the environment, and its metrics as CloudWatch EMF lines on stdout. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFollowerConfig } from '../../functions/follower/config.js';
-import { EmfMetrics } from '../../functions/follower/emf-metrics.js';
+import { EmfMetrics } from '../../functions/adapters/powertools/emf-metrics.js';
 
 const VALID = {
   OGMIOS_URL: 'wss://ogmios.example:443',

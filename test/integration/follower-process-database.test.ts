@@ -1,7 +1,7 @@
 /** What the follower reads from the engine's PostgreSQL (a real server, migrated): its fence, generation, resume points, readiness. */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
+import { PostgresFollowerDatabase } from '../../functions/adapters/postgres/follower-database.js';
 import { chooseStart } from '../../functions/follower/start-points.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 

@@ -17,8 +17,8 @@ import { FollowerLease } from '../../functions/adapters/dynamodb/follower-lease.
 import { createLeaseTable, LeaseTable } from '../../functions/adapters/dynamodb/lease-table.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
-import type { ChainEventEmitter, EmissionStamp, EmitOptions } from '../../functions/follower/emitter.js';
-import { FencedOutError, type FollowerDatabase, type SessionStart } from '../../functions/follower/follower-database.js';
+import type { ChainEventEmitter, EmissionStamp, EmitOptions } from '../../functions/domain/chain-event-emitter.js';
+import { FencedOutError, type FollowerDatabase, type SessionStart } from '../../functions/adapters/postgres/follower-database.js';
 import { FollowerService } from '../../functions/follower/follower-service.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
 import { startDynalite, type LocalDynamoDb } from '../support/dynalite.js';

@@ -31,10 +31,11 @@ import { PostgresPaymentStore } from '../../functions/adapters/postgres/payment-
 import { PostgresPipelineRecoveryStore } from '../../functions/adapters/postgres/pipeline-recovery-store.js';
 import { S3ClaimCheckStore } from '../../functions/adapters/s3/claim-check-store.js';
 import { createSqsChainEventEmitter } from '../../functions/adapters/sqs/emitter-settings.js';
-import type { ChainEventEmitter } from '../../functions/follower/emitter.js';
-import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
+import type { ChainEventEmitter } from '../../functions/domain/chain-event-emitter.js';
+import { PostgresFollowerDatabase } from '../../functions/adapters/postgres/follower-database.js';
 import { FollowerService } from '../../functions/follower/follower-service.js';
-import { processChainEventBatch, ProcessorLogEvent, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
+import { processChainEventBatch, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
+import { ProcessorLogEvent } from '../../functions/domain/observability.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';

@@ -5,12 +5,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LambdaFunctionURLResult } from 'aws-lambda';
 import { createLambdaMetrics } from '../../functions/adapters/powertools/metrics.js';
-import { Metric } from '../../functions/domain/observability.js';
+import { HealthLogEvent, HealthMetric, Metric } from '../../functions/domain/observability.js';
 import { probeReadiness } from '../../functions/adapters/postgres/readiness-probe.js';
 import {
   handleHealthRequest,
-  HealthLogEvent,
-  HealthMetric,
   isFunctionUrlRequest,
   recordSyncLag,
   type HealthCoreOptions,

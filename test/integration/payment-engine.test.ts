@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChainContinuityError, SessionOutOfStepError, UnknownRollbackPointError } from '../../functions/domain/errors.js';
-import { FencedOutError, PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
+import { FencedOutError, PostgresFollowerDatabase } from '../../functions/adapters/postgres/follower-database.js';
 import { loadResumePoints } from '../../functions/adapters/postgres/resume-points.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';

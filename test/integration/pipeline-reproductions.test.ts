@@ -19,8 +19,9 @@ import { encodeChainEventMessage, stepsOf } from '../../functions/domain/chain-e
 import { LogEvent } from '../../functions/domain/observability.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
 import { PostgresPipelineRecoveryStore } from '../../functions/adapters/postgres/pipeline-recovery-store.js';
-import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
-import { processChainEventBatch, ProcessorLogEvent, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
+import { PostgresFollowerDatabase } from '../../functions/adapters/postgres/follower-database.js';
+import { processChainEventBatch, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
+import { ProcessorLogEvent } from '../../functions/domain/observability.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';

@@ -10,20 +10,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ChainEvent } from '../../functions/domain/chain.js';
 import { decodeQueueMessageBody, encodeBlock, encodeChainEventMessage, encodeClaimCheckPointer, stepsOf } from '../../functions/domain/chain-event-message.js';
 import type { Network } from '../../functions/domain/network.js';
-import { LogEvent } from '../../functions/domain/observability.js';
+import { LogEvent, ProcessorLogEvent, ProcessorMetric } from '../../functions/domain/observability.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
 import { HALT_AFTER_RECOVERIES_WITHOUT_PROGRESS } from '../../functions/domain/pipeline-recovery.js';
 import { PostgresPipelineRecoveryStore } from '../../functions/adapters/postgres/pipeline-recovery-store.js';
 import { SqsChainEventEmitter } from '../../functions/adapters/sqs/chain-event-emitter.js';
 import { S3ClaimCheckStore } from '../../functions/adapters/s3/claim-check-store.js';
-import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
-import {
-  processChainEventBatch,
-  ProcessorLogEvent,
-  ProcessorMetric,
-  type PostponedMessage,
-  type ProcessorCoreOptions,
-} from '../../functions/handlers/processor-core.js';
+import { PostgresFollowerDatabase } from '../../functions/adapters/postgres/follower-database.js';
+import { processChainEventBatch, type ProcessorCoreOptions } from '../../functions/handlers/processor-core.js';
+import type { PostponedMessage } from '../../functions/domain/failed-message-retries.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PostgresAddressRegistry } from '../../functions/adapters/postgres/address-registry.js';
-import { PostgresFollowerDatabase } from '../../functions/follower/follower-database.js';
+import { PostgresFollowerDatabase } from '../../functions/adapters/postgres/follower-database.js';
 import { encodeChainEventMessage, stepsOf } from '../../functions/domain/chain-event-message.js';
 import type { ChainEvent } from '../../functions/domain/chain.js';
 import { LogEvent, Metric } from '../../functions/domain/observability.js';

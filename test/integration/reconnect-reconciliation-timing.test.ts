@@ -8,13 +8,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
 import { ChainSyncClient } from '../../functions/adapters/ogmios/chain-sync-client.js';
-import { OgmiosLogEvent } from '../../functions/adapters/ogmios/telemetry.js';
+import { OgmiosLogEvent, ReconnectReconciliationLogEvent } from '../../functions/domain/observability.js';
 import type { LogFields } from '../../functions/domain/ports.js';
 import {
   deliveredTelemetry,
   emittedTelemetry,
   ReconnectReconciliation,
-  ReconnectReconciliationLogEvent,
   type ConnectionTelemetry,
 } from '../../functions/follower/reconnect-reconciliation.js';
 import { RecordingLogger } from '../support/recorders.js';

@@ -1,7 +1,7 @@
 import type { ChainEvent } from '../../functions/domain/chain.js';
 import { stepsOf } from '../../functions/domain/chain-event-message.js';
 import type { PaymentEngine } from '../../functions/domain/payment-engine.js';
-import type { ChainEventEmitter, EmissionStamp } from '../../functions/follower/emitter.js';
+import type { ChainEventEmitter, EmissionStamp } from '../../functions/domain/chain-event-emitter.js';
 
 /**
  * An emitter that applies each event straight to an engine, stamped with its session and its steps as a message

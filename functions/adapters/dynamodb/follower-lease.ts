@@ -25,6 +25,7 @@ import {
 } from '../../domain/lease.js';
 import type { Clock, Logger, Metrics } from '../../domain/ports.js';
 import type { HeldLease, LeaseGrant, LeaseTable } from './lease-table.js';
+import { LeaseLogEvent, LeaseMetric } from '../../domain/observability.js';
 
 /** Milliseconds that only ever go forward (performance.now()); comparable only within one process. */
 export interface MonotonicClock {
@@ -72,26 +73,6 @@ export class LeaseLostError extends Error {
     super(`the follower lease (token ${fencingToken}) was lost: ${reason}`);
   }
 }
-
-export const LeaseLogEvent = {
-  acquired: 'lease_acquired',
-  lost: 'lease_lost',
-  renewalFailed: 'lease_renewal_failed',
-  /** A renewal whose answer was lost had reached DynamoDB: the leader carries on from it. */
-  ownWriteRecognised: 'lease_own_write_recognised',
-  acquireFailed: 'lease_acquire_failed',
-  held: 'lease_held_by_other',
-  released: 'lease_released',
-  releaseFailed: 'lease_release_failed',
-} as const;
-
-export const LeaseMetric = {
-  /** 1 while this process holds the lease, 0 otherwise. */
-  leader: 'follower_leader',
-  acquisitions: 'lease_acquisitions',
-  renewalFailures: 'lease_renewal_failures',
-  losses: 'lease_losses',
-} as const;
 
 interface Leadership {
   readonly term: LeadershipTerm;
@@ -216,7 +197,7 @@ export class FollowerLease {
   private run(work: () => Promise<void>): Promise<void> {
     const next = this.serial.then(work);
     this.serial = next.catch((error: unknown) => {
-      this.options.logger.error('lease_step_failed', { error: describeError(error) });
+      this.options.logger.error(LeaseLogEvent.stepFailed, { error: describeError(error) });
     });
     return next;
   }
@@ -400,7 +381,7 @@ export class FollowerLease {
       try {
         listener(...args);
       } catch (error) {
-        this.options.logger.error('lease_listener_failed', { ...this.describe(), event, error: describeError(error) });
+        this.options.logger.error(LeaseLogEvent.listenerFailed, { ...this.describe(), event, error: describeError(error) });
       }
     }
   }

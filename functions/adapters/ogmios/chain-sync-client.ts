@@ -26,7 +26,7 @@ import {
 import { ChainCursor, DEFAULT_RECENT_POINTS } from './cursor.js';
 import { describeTip, IntersectionNotFoundError, OgmiosProtocolError, type IntersectionRoundReport } from './errors.js';
 import { RelayRotation, type OgmiosEndpoint } from './relays.js';
-import { OgmiosLogEvent, OgmiosMetric } from './telemetry.js';
+import { OgmiosLogEvent, OgmiosMetric } from '../../domain/observability.js';
 
 export interface ChainSyncClientOptions {
   /** Relays in order of preference (see readOgmiosEndpoints for OGMIOS_URL). */

@@ -14,7 +14,7 @@ import { closeSocket, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD_BYTES, ope
 import { OgmiosConnectionLostError, OgmiosProtocolError } from './errors.js';
 import { isObject, RpcChannel } from './json-rpc.js';
 import { RelayRotation } from './relays.js';
-import { OgmiosLogEvent } from './telemetry.js';
+import { OgmiosLogEvent } from '../../domain/observability.js';
 import { decodeUtxoList, type Utxo } from './utxo-decoder.js';
 import { decodePoint, decodeUnsigned, encodePoint } from './wire-format.js';
 

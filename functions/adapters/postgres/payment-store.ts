@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { AssetQuantity, Hash } from '../../domain/chain.js';
+import type { Hash } from '../../domain/chain.js';
 import type {
   AppliedBlock,
   Confirmation,
@@ -16,8 +16,9 @@ import { DEFAULT_RETAINED_BLOCKS } from '../../domain/payment-engine.js';
 import { loadDueFilters, PaymentTransactionFilter, RegisteredAddressFilter } from './candidate-filters.js';
 import { inTransaction } from './pool.js';
 import { reversalDebitsSql } from './reversal-debits.js';
-import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
+import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/ports.js';
 import { heldPaymentCount, runningRebuild, saveRebuildProgress, settleHeldPayments } from './rebuild-settlement.js';
+import { assetsToJson, PAYMENT_COLUMNS, paymentFromRow, type PaymentRow } from './payment-rows.js';
 
 export interface PostgresPaymentStoreOptions {
   /** How deep a rollback can reach; spends within it stay in the spend filter. */
@@ -46,24 +47,6 @@ export class PostgresPaymentStore implements PaymentStore {
   protected transactionOn(client: pg.PoolClient): EngineTransaction {
     return new PostgresEngineTransaction(client, this.addresses, this.paymentTransactions);
   }
-}
-
-/** The columns a Payment is read from (also by the rebuild settlement). */
-export const PAYMENT_COLUMNS = `tx_hash, output_index, address, amount_lovelace, assets, reference_type, reference_id,
-                         user_id, block_height, block_slot, block_time`;
-
-export interface PaymentRow {
-  tx_hash: string;
-  output_index: number;
-  address: string;
-  amount_lovelace: bigint;
-  assets: Record<string, Record<string, string>>;
-  reference_type: string;
-  reference_id: string;
-  user_id: string | null;
-  block_height: bigint;
-  block_slot: bigint;
-  block_time: Date;
 }
 
 interface BlockRow {
@@ -345,38 +328,6 @@ function blockColumns(blocks: readonly AppliedBlock[]): unknown[] {
 
 function toAppliedBlock(row: BlockRow): AppliedBlock {
   return { hash: row.hash, height: row.height, slot: row.slot, ancestor: row.ancestor, time: row.block_time };
-}
-
-/** {"<policy>": {"<asset name>": "<quantity>"}}: decimal strings keep quantities exact for every JSON reader. */
-export function assetsToJson(assets: readonly AssetQuantity[]): string {
-  const byPolicy: Record<string, Record<string, string>> = Object.create(null);
-  for (const { policyId, assetName, quantity } of assets) {
-    const policy = (byPolicy[policyId] ??= Object.create(null) as Record<string, string>);
-    policy[assetName] = ((BigInt(policy[assetName] ?? '0')) + quantity).toString();
-  }
-  return JSON.stringify(byPolicy);
-}
-
-export function assetsFromJson(json: Record<string, Record<string, string>>): AssetQuantity[] {
-  return Object.entries(json).flatMap(([policyId, names]) =>
-    Object.entries(names).map(([assetName, quantity]) => ({ policyId, assetName, quantity: BigInt(quantity) })),
-  );
-}
-
-export function paymentFromRow(row: PaymentRow): Payment {
-  return {
-    txId: row.tx_hash,
-    index: row.output_index,
-    address: row.address,
-    lovelace: row.amount_lovelace,
-    assets: assetsFromJson(row.assets),
-    referenceType: row.reference_type,
-    referenceId: row.reference_id,
-    userId: row.user_id,
-    blockHeight: row.block_height,
-    blockSlot: row.block_slot,
-    blockTime: row.block_time,
-  };
 }
 
 function sortedPayments(rows: PaymentRow[]): Payment[] {

@@ -11,8 +11,8 @@
  * decides completion) or on a progress line.
  */
 import type pg from 'pg';
-import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/rebuild.js';
-import { PAYMENT_COLUMNS, paymentFromRow, type PaymentRow } from './payment-store.js';
+import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/ports.js';
+import { PAYMENT_COLUMNS, paymentFromRow, type PaymentRow } from './payment-rows.js';
 import { reversalDebitsSql } from './reversal-debits.js';
 
 export async function runningRebuild(client: pg.PoolClient): Promise<RunningRebuild | null> {

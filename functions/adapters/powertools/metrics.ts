@@ -2,7 +2,8 @@ import { Metrics as PowertoolsMetrics, MetricUnit } from '@aws-lambda-powertools
 import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import type { MetricDimensions, Metrics } from '../../domain/ports.js';
 import { hasDimensions, recordMetric, unitOf } from './emf-record.js';
-import { METRICS_NAMESPACE, type ObservabilitySettings } from './settings.js';
+import { METRICS_NAMESPACE, MetricDimension } from '../../domain/observability.js';
+import type { ObservabilitySettings } from './settings.js';
 
 /**
  * The domain's Metrics on Powertools Metrics (CloudWatch EMF on stdout), written as emf-record.ts says: values
@@ -50,7 +51,7 @@ export function createLambdaMetrics(settings: ObservabilitySettings): LambdaMetr
     new PowertoolsMetrics({
       namespace: METRICS_NAMESPACE,
       serviceName: settings.serviceName,
-      defaultDimensions: { stage: settings.stage },
+      defaultDimensions: { [MetricDimension.stage]: settings.stage },
     }),
   );
 }

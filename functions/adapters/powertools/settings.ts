@@ -1,4 +1,6 @@
 /** How every Lambda of the product names itself in logs and metrics, from the environment. */
+import { DefaultServiceName } from '../../domain/observability.js';
+
 export interface ObservabilitySettings {
   /** POWERTOOLS_SERVICE_NAME, default `payment-monitor`: the `service` key and metric dimension. */
   serviceName: string;
@@ -8,8 +10,7 @@ export interface ObservabilitySettings {
   logLevel: LogLevelName;
 }
 
-export const METRICS_NAMESPACE = 'PaymentMonitor';
-export const DEFAULT_SERVICE_NAME = 'payment-monitor';
+export const DEFAULT_SERVICE_NAME = DefaultServiceName.lambdas;
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'critical'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];

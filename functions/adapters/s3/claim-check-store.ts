@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ClaimCheckPointer } from '../../domain/chain-event-message.js';
+import { CLAIM_CHECK_KEY_PREFIX, type ClaimCheckPointer } from '../../domain/chain-event-message.js';
 
 export interface ClaimCheckWriter {
   /** Stores a message body; resolves once S3 holds it durably. */
@@ -38,7 +38,6 @@ export interface S3ClaimCheckStoreOptions {
   maxBytes?: number;
 }
 
-export const DEFAULT_KEY_PREFIX = 'chain-events/';
 /** Far above any real message (a block is at most 90 KB of CBOR); a guard against a forged pointer exhausting memory. */
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -47,7 +46,7 @@ export class S3ClaimCheckStore implements ClaimCheckWriter, ClaimCheckReader {
   private readonly maxBytes: number;
 
   constructor(private readonly options: S3ClaimCheckStoreOptions) {
-    this.keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+    this.keyPrefix = options.keyPrefix ?? CLAIM_CHECK_KEY_PREFIX;
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   }
 

@@ -1,5 +1,5 @@
 /**
- * The follower's emitter (the port of functions/follower/emitter.ts) on SQS FIFO: chain events become versioned
+ * The follower's emitter port (domain/chain-event-emitter.ts) on SQS FIFO: chain events become versioned
  * messages in one message group per chain, stamped with the leader's fencing token and the sync generation.
  * emit() resolves only once SQS accepted every message, so the follower advances its cursor only over what the
  * queue holds: no gap is possible. Aborting (the leader's term ended) stops retries at once and rejects.
@@ -9,10 +9,11 @@ import type { ChainEvent } from '../../domain/chain.js';
 import { CHAIN_EVENT_MESSAGE_VERSION, encodeClaimCheckPointer } from '../../domain/chain-event-message.js';
 import type { Network } from '../../domain/network.js';
 import type { Logger, Metrics } from '../../domain/ports.js';
-import type { ChainEventEmitter, EmissionStamp, EmitOptions, SessionStamp } from '../../follower/emitter.js';
+import type { ChainEventEmitter, EmissionStamp, EmitOptions, SessionStamp } from '../../domain/chain-event-emitter.js';
 import type { ClaimCheckWriter } from '../s3/claim-check-store.js';
 import { FifoBatchSender, type OutgoingEntry, type RetryPolicy } from './fifo-batch-sender.js';
 import { DEFAULT_MAX_BLOCKS_PER_MESSAGE, MAX_INLINE_BODY_BYTES, MAX_SQS_MESSAGE_BYTES, planMessages, type PlannedMessage } from './message-planner.js';
+import { EmitterLogEvent, EmitterMetric } from '../../domain/observability.js';
 
 export interface SqsChainEventEmitterOptions {
   sqs: Pick<SQSClient, 'send'>;
@@ -28,16 +29,6 @@ export interface SqsChainEventEmitterOptions {
   maxInlineBodyBytes?: number;
   retry?: RetryPolicy;
 }
-
-export const EmitterMetric = {
-  messagesSent: 'sqs_messages_sent',
-  claimChecksStored: 'sqs_claim_checks_stored',
-} as const;
-
-export const EmitterLogEvent = {
-  claimCheckStored: 'claim_check_stored',
-  eventsEmitted: 'events_emitted',
-} as const;
 
 export class SqsChainEventEmitter implements ChainEventEmitter {
   private readonly sender: FifoBatchSender;

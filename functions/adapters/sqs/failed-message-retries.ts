@@ -5,7 +5,8 @@
  */
 import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../domain/ports.js';
-import type { FailedMessageRetries, PostponedMessage } from '../../handlers/processor-core.js';
+import type { FailedMessageRetries, PostponedMessage } from '../../domain/failed-message-retries.js';
+import { RetriesLogEvent } from '../../domain/observability.js';
 
 const MAX_BATCH_ENTRIES = 10;
 
@@ -15,8 +16,6 @@ export interface SqsFailedMessageRetriesOptions {
   /** The queue's URL; when absent it is derived from the event source ARN (standard AWS partition). */
   queueUrl?: string;
 }
-
-export const RetriesLogEvent = { postponeFailed: 'postpone_failed' } as const;
 
 export class SqsFailedMessageRetries implements FailedMessageRetries {
   constructor(private readonly options: SqsFailedMessageRetriesOptions) {}

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../domain/ports.js';
 import { MAX_SQS_MESSAGE_BYTES } from './message-planner.js';
+import { SenderLogEvent } from '../../domain/observability.js';
 
 /** SendMessageBatch takes at most ten entries. */
 export const MAX_BATCH_ENTRIES = 10;
@@ -62,11 +63,6 @@ export class SqsEmissionError extends Error {
     super(message, options);
   }
 }
-
-export const SenderLogEvent = {
-  retry: 'sqs_send_retry',
-  acceptedOutOfOrder: 'sqs_batch_accepted_out_of_order',
-} as const;
 
 export class FifoBatchSender {
   private readonly retry: RetryPolicy;

@@ -4,10 +4,7 @@
  * CloudWatch counterpart of the tutorial's Prometheus rule file, and the README's "Alarm catalogue" mirrors it
  * (test/infra/monitoring-projection.test.ts keeps the three in agreement).
  */
-import { Metric } from '../../../functions/domain/observability.js';
-import { LeaseMetric } from '../../../functions/adapters/dynamodb/follower-lease.js';
-import { FollowerMetric } from '../../../functions/follower/leader-session.js';
-import { ProcessorMetric } from '../../../functions/handlers/processor-core.js';
+import { FollowerMetric, LeaseMetric, Metric, ProcessorMetric } from '../../../functions/domain/observability.js';
 import type { AlarmKey, AlarmSetting, Severity } from './alarm-thresholds.js';
 
 export type Statistic = 'Sum' | 'Maximum' | 'Minimum' | 'Average';

@@ -11,11 +11,7 @@ import {
   type IWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import { Metric } from '../../../functions/domain/observability.js';
-import { LeaseMetric } from '../../../functions/adapters/dynamodb/follower-lease.js';
-import { OgmiosMetric } from '../../../functions/adapters/ogmios/telemetry.js';
-import { FollowerMetric } from '../../../functions/follower/leader-session.js';
-import { ProcessorMetric } from '../../../functions/handlers/processor-core.js';
+import { FollowerMetric, LeaseMetric, Metric, MetricDimension, OgmiosMetric, ProcessorMetric } from '../../../functions/domain/observability.js';
 import type { AlarmThresholds } from './alarm-thresholds.js';
 import { FUNCTION_LABELS, OPERATIONS_FUNCTIONS, type WatchedMetrics } from './watched-metrics.js';
 
@@ -64,8 +60,8 @@ export function createMonitoringDashboard(scope: Construct, id: string, props: M
       }),
     ],
     [
-      graph('Payments detected by reference type (per 5 min)', [m.searchBy(Metric.paymentsDetected, 'reference_type', 'Sum', FIVE_MINUTES, '')], { stacked: true }),
-      graph('Payments confirmed by reference type (per 5 min)', [m.searchBy(Metric.paymentsConfirmed, 'reference_type', 'Sum', FIVE_MINUTES, '')], { stacked: true }),
+      graph('Payments detected by reference type (per 5 min)', [m.searchBy(Metric.paymentsDetected, MetricDimension.referenceType, 'Sum', FIVE_MINUTES, '')], { stacked: true }),
+      graph('Payments confirmed by reference type (per 5 min)', [m.searchBy(Metric.paymentsConfirmed, MetricDimension.referenceType, 'Sum', FIVE_MINUTES, '')], { stacked: true }),
       graph('Payments reversed (all reference types)', [lambdas(Metric.paymentsReversed, 'Sum', FIVE_MINUTES, 'reversed')]),
     ],
     [

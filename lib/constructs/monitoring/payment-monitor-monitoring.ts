@@ -15,8 +15,7 @@ import type { IDatabaseInstance } from 'aws-cdk-lib/aws-rds';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_SERVICE_NAME as LAMBDA_SERVICE_NAME } from '../../../functions/adapters/powertools/settings.js';
-import { DEFAULT_SERVICE_NAME as FOLLOWER_SERVICE_NAME } from '../../../functions/follower/config.js';
+import { DefaultServiceName } from '../../../functions/domain/observability.js';
 import { ALARM_PERIOD_MINUTES, DEFAULT_ALARM_THRESHOLDS, MonitoringConfigError, validateAlarmThresholds, type AlarmSetting, type AlarmThresholds, type Severity } from './alarm-thresholds.js';
 import { ALARM_RULES, type AlarmRule, type MissingData } from './alarm-rules.js';
 import { AlertTopics } from './alert-topics.js';
@@ -83,8 +82,8 @@ export class PaymentMonitorMonitoring extends Construct {
     const databaseInstanceIdentifier = 'instance' in props.database ? props.database.instance.instanceIdentifier : props.database.instanceIdentifier;
     const metrics = new WatchedMetrics({
       stage: props.stage,
-      lambdaServiceName: props.metricServiceNames?.lambdas ?? LAMBDA_SERVICE_NAME,
-      followerServiceName: props.metricServiceNames?.follower ?? FOLLOWER_SERVICE_NAME,
+      lambdaServiceName: props.metricServiceNames?.lambdas ?? DefaultServiceName.lambdas,
+      followerServiceName: props.metricServiceNames?.follower ?? DefaultServiceName.follower,
       chainEventQueue: props.chainEventQueue,
       deadLetterQueue: props.deadLetterQueue,
       processor: props.processor,

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { MathExpression, Metric, type IMetric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { METRICS_NAMESPACE } from '../../../functions/adapters/powertools/settings.js';
+import { METRICS_NAMESPACE, MetricDimension } from '../../../functions/domain/observability.js';
 import type { WatchedMetric } from './alarm-rules.js';
 
 /** The operations functions besides the processor, by the name the composition root gives them. */
@@ -43,7 +43,10 @@ export class WatchedMetrics {
     return new Metric({
       namespace: METRICS_NAMESPACE,
       metricName,
-      dimensionsMap: { service: emitter === 'lambdas' ? this.watched.lambdaServiceName : this.watched.followerServiceName, stage: this.watched.stage },
+      dimensionsMap: {
+        [MetricDimension.service]: emitter === 'lambdas' ? this.watched.lambdaServiceName : this.watched.followerServiceName,
+        [MetricDimension.stage]: this.watched.stage,
+      },
       ...options,
     });
   }
@@ -51,8 +54,9 @@ export class WatchedMetrics {
   /** One line per value of `dimension` (e.g. payments by reference_type): a SEARCH, for dashboards only. */
   searchBy(metricName: string, dimension: string, statistic: string, period: Duration, label: string): MathExpression {
     const { lambdaServiceName, stage } = this.watched;
+    const { service: serviceKey, stage: stageKey } = MetricDimension;
     return new MathExpression({
-      expression: `SEARCH('{${METRICS_NAMESPACE},${dimension},service,stage} MetricName="${metricName}" service="${lambdaServiceName}" stage="${stage}"', '${statistic}', ${period.toSeconds()})`,
+      expression: `SEARCH('{${METRICS_NAMESPACE},${dimension},${serviceKey},${stageKey}} MetricName="${metricName}" ${serviceKey}="${lambdaServiceName}" ${stageKey}="${stage}"', '${statistic}', ${period.toSeconds()})`,
       usingMetrics: {},
       label,
       period,

@@ -2,7 +2,7 @@
  * The follower's emitter port: where the leader's chain events go. On AWS the SQS FIFO emitter implements it
  * (functions/adapters/sqs/chain-event-emitter.ts); tests use an in-memory one.
  */
-import type { ChainEvent } from '../domain/chain.js';
+import type { ChainEvent } from './chain.js';
 
 /** Who emits: the lease's fencing token and the sync generation, carried by every message (one leader session). */
 export interface SessionStamp {

@@ -5,11 +5,11 @@
  * to watch (a rebuild or a recovery bumps it) and the engine's position for readiness.
  */
 import type pg from 'pg';
-import type { BlockPoint } from '../domain/chain.js';
-import type { Readiness } from '../domain/readiness.js';
-import { inTransaction } from '../adapters/postgres/pool.js';
-import { probeReadiness } from '../adapters/postgres/readiness-probe.js';
-import { loadResumePoints } from '../adapters/postgres/resume-points.js';
+import type { BlockPoint } from '../../domain/chain.js';
+import type { Readiness } from '../../domain/readiness.js';
+import { inTransaction } from './pool.js';
+import { probeReadiness } from './readiness-probe.js';
+import { loadResumePoints } from './resume-points.js';
 
 export interface SessionStart {
   /** The sync generation the session stamps on its events. */

@@ -11,11 +11,9 @@
  * - an observation is written with every value of the interval.
  */
 import { Metrics as PowertoolsMetrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { MetricDimensions, Metrics } from '../domain/ports.js';
-import { recordMetric, unitOf } from '../adapters/powertools/emf-record.js';
-import { METRICS_NAMESPACE } from '../adapters/powertools/settings.js';
-
-export const DEFAULT_METRICS_INTERVAL_MS = 60_000;
+import { DEFAULT_METRICS_INTERVAL_MS, METRICS_NAMESPACE, MetricDimension } from '../../domain/observability.js';
+import type { MetricDimensions, Metrics } from '../../domain/ports.js';
+import { recordMetric, unitOf } from './emf-record.js';
 
 export interface EmfMetricsOptions {
   serviceName: string;
@@ -40,7 +38,7 @@ export class EmfMetrics implements Metrics {
     this.powertools = new PowertoolsMetrics({
       namespace: options.namespace ?? METRICS_NAMESPACE,
       serviceName: options.serviceName,
-      defaultDimensions: { stage: options.stage },
+      defaultDimensions: { [MetricDimension.stage]: options.stage },
     });
   }
 

@@ -28,6 +28,14 @@ export type WatchedMetric =
  */
 export type MissingData = 'breaching' | 'notBreaching' | 'ignore';
 
+/** What a rule may need to know about the stage its alarm is created for. */
+export interface AlarmContext {
+  /** The database's allocated storage, for thresholds given as a percentage of it. */
+  readonly allocatedStorageGiB: number;
+  /** Whether the stage lists hot-wallet addresses (otherwise nothing writes the balance metric). */
+  readonly hotWalletMonitored: boolean;
+}
+
 export interface AlarmRule {
   readonly key: AlarmKey;
   readonly severity: Severity;
@@ -42,12 +50,21 @@ export interface AlarmRule {
   readonly missingData: MissingData;
   /** One alarm per operations function (health, reconciliation, …) rather than one alarm. */
   readonly perFunction?: boolean;
+  /** False when the stage gets no such alarm; every stage does when absent. */
+  readonly appliesTo?: (context: AlarmContext) => boolean;
+  /** The value CloudWatch compares with, when it is not the setting's threshold as written. */
+  readonly thresholdFor?: (setting: AlarmSetting, context: AlarmContext) => number;
   /** The runbook line: what it means, first checks, what to do. Becomes the alarm's description. */
   readonly runbook: (setting: AlarmSetting) => string;
 }
 
 const lambdas = (metricName: string, statistic: Statistic): WatchedMetric => ({ kind: 'custom', emitter: 'lambdas', metricName, statistic });
 const follower = (metricName: string, statistic: Statistic): WatchedMetric => ({ kind: 'custom', emitter: 'follower', metricName, statistic });
+// An alarm on a balance nothing measures would only sit in INSUFFICIENT_DATA.
+const hotWalletMonitored = (context: AlarmContext): boolean => context.hotWalletMonitored;
+// The setting is a percentage of the allocation; CloudWatch's FreeStorageSpace is in bytes.
+const GIB = 1024 ** 3;
+const percentOfAllocatedStorage = (setting: AlarmSetting, context: AlarmContext): number => (setting.threshold / 100) * context.allocatedStorageGiB * GIB;
 
 export const ALARM_RULES: readonly AlarmRule[] = [
   {
@@ -101,6 +118,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     comparison: '<',
     unit: 'ADA',
     missingData: 'notBreaching',
+    appliesTo: hotWalletMonitored,
     runbook: (s) =>
       `Hot-wallet balance below ${s.threshold.toLocaleString('en-US')} ADA for ${s.forMinutes} min. ` +
       'Check recent withdrawals and the hot-wallet addresses in the stage config. Top the hot wallet up from cold storage.',
@@ -114,6 +132,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     comparison: '<',
     unit: 'ADA',
     missingData: 'notBreaching',
+    appliesTo: hotWalletMonitored,
     runbook: (s) =>
       `Hot-wallet balance below ${s.threshold.toLocaleString('en-US')} ADA for ${s.forMinutes} min: withdrawals may fail. ` +
       'Check for an unexpected outflow (explorer, balance_transactions). Top up now; pause withdrawals if the outflow is not understood.',
@@ -368,6 +387,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     comparison: '<',
     unit: '% free',
     missingData: 'notBreaching',
+    thresholdFor: percentOfAllocatedStorage,
     runbook: (s) =>
       `Free database storage below ${s.threshold}% of the allocation for ${s.forMinutes} min. ` +
       'Check table sizes (incoming_payments partitions, blocks pruning) and WAL growth. Raise the allocated storage in the stage config and deploy.',
@@ -380,6 +400,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     comparison: '<',
     unit: '% free',
     missingData: 'notBreaching',
+    thresholdFor: percentOfAllocatedStorage,
     runbook: (s) =>
       `Free database storage below ${s.threshold}% of the allocation for ${s.forMinutes} min: writes stop when it runs out. ` +
       'Raise the allocated storage now (console or stage config); then find what grew.',

@@ -1,4 +1,4 @@
-export { ALARM_RULES, type AlarmRule, type MissingData, type Statistic, type WatchedMetric } from './alarm-rules.js';
+export { ALARM_RULES, type AlarmContext, type AlarmRule, type MissingData, type Statistic, type WatchedMetric } from './alarm-rules.js';
 export {
   ALARM_PERIOD_MINUTES,
   DEFAULT_ALARM_THRESHOLDS,

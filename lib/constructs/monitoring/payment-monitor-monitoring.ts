@@ -17,7 +17,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DefaultServiceName } from '../../../functions/domain/observability.js';
 import { ALARM_PERIOD_MINUTES, DEFAULT_ALARM_THRESHOLDS, MonitoringConfigError, validateAlarmThresholds, type AlarmSetting, type AlarmThresholds, type Severity } from './alarm-thresholds.js';
-import { ALARM_RULES, type AlarmRule, type MissingData } from './alarm-rules.js';
+import { ALARM_RULES, type AlarmContext, type AlarmRule, type MissingData } from './alarm-rules.js';
 import { AlertTopics } from './alert-topics.js';
 import { createMonitoringDashboard } from './monitoring-dashboard.js';
 import { FUNCTION_LABELS, OPERATIONS_FUNCTIONS, WatchedMetrics, type OperationsFunctionName } from './watched-metrics.js';
@@ -63,7 +63,6 @@ const MISSING_DATA: Readonly<Record<MissingData, TreatMissingData>> = {
   ignore: TreatMissingData.IGNORE,
 };
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-const GIB = 1024 ** 3;
 
 export class PaymentMonitorMonitoring extends Construct {
   readonly thresholds: AlarmThresholds;
@@ -96,11 +95,12 @@ export class PaymentMonitorMonitoring extends Construct {
     this.topics = alertTopics.topics;
 
     const hotWalletMonitored = props.hotWalletAddresses.length > 0;
+    const context: AlarmContext = { allocatedStorageGiB: props.database.allocatedStorageGiB, hotWalletMonitored };
     const alarms: CreatedAlarm[] = [];
     for (const rule of ALARM_RULES) {
       const setting = (thresholds[rule.key] as Record<Severity, AlarmSetting | undefined>)[rule.severity]!;
       if (!setting.enabled) continue;
-      if (rule.key === 'hotWalletBalance' && !hotWalletMonitored) continue;
+      if (rule.appliesTo && !rule.appliesTo(context)) continue;
       const targets: { name: string; fn?: IFunction; functionName?: OperationsFunctionName }[] = rule.perFunction
         ? OPERATIONS_FUNCTIONS.flatMap((name) => {
             const fn = props.functions?.[name];
@@ -114,7 +114,7 @@ export class PaymentMonitorMonitoring extends Construct {
           alarmName: `${this.alarmNamePrefix}-${target.name}`,
           alarmDescription: `[${rule.severity}] ${rule.runbook(setting)}`,
           metric: metrics.forRule(rule.metric, period, target.fn),
-          threshold: rule.key === 'databaseFreeStorage' ? (setting.threshold / 100) * props.database.allocatedStorageGiB * GIB : setting.threshold,
+          threshold: rule.thresholdFor ? rule.thresholdFor(setting, context) : setting.threshold,
           comparisonOperator: rule.comparison === '>' ? ComparisonOperator.GREATER_THAN_THRESHOLD : ComparisonOperator.LESS_THAN_THRESHOLD,
           evaluationPeriods,
           // "for N minutes": every period of the window must breach, as in a Prometheus rule's `for:`.

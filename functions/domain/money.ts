@@ -1,4 +1,4 @@
-const LOVELACE_PER_ADA = 1_000_000n;
+export const LOVELACE_PER_ADA = 1_000_000n;
 
 /** Exact ADA text from lovelace, for people: 12345678n → "12.345678". No float ever touches the amount. */
 export function formatAda(lovelace: bigint): string {

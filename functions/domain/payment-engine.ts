@@ -4,6 +4,7 @@ import { ChainContinuityError, SessionOutOfStepError, UnknownRollbackPointError 
 import { admitEvent } from './event-admission.js';
 import { epochBoundarySlot, slotToTime, type Network } from './network.js';
 import { adaForDisplay, LogEvent, Metric } from './observability.js';
+import { PAYMENT_POLICY, type PaymentPolicy } from './payment-policy.js';
 import type {
   AppliedBlock,
   Clock,
@@ -34,6 +35,8 @@ export interface PaymentEngineOptions {
   retainedBlocks?: number;
   /** Who the audit log names for the engine's own actions. */
   actor?: string;
+  /** Which outputs to a registered address are payments (payment-policy.ts); default PAYMENT_POLICY. */
+  paymentPolicy?: PaymentPolicy;
 }
 
 export type ApplyOutcome =
@@ -67,6 +70,7 @@ export class PaymentEngine {
   private readonly retainedBlocks: bigint;
   private readonly confirmations: bigint;
   private readonly actor: string;
+  private readonly isPayment: PaymentPolicy;
 
   constructor(private readonly options: PaymentEngineOptions) {
     if (!Number.isInteger(options.confirmations) || options.confirmations < 1) {
@@ -75,6 +79,7 @@ export class PaymentEngine {
     this.confirmations = BigInt(options.confirmations);
     this.retainedBlocks = BigInt(options.retainedBlocks ?? DEFAULT_RETAINED_BLOCKS);
     this.actor = options.actor ?? 'payment-engine';
+    this.isPayment = options.paymentPolicy ?? PAYMENT_POLICY;
   }
 
   /**
@@ -106,7 +111,9 @@ export class PaymentEngine {
       const spends: Spend[] = [];
       for (const { block, applied: placed } of applied) {
         for (const transaction of block.transactions) {
-          for (const output of createdOutputs(transaction)) outputs.push({ output, block: placed });
+          // The policy judges every output here and the store keeps those paying a registered address: the policy
+          // is pure, so judging before the address is matched gives the same payments.
+          for (const output of createdOutputs(transaction)) if (this.isPayment(output)) outputs.push({ output, block: placed });
           for (const output of consumedOutputs(transaction)) spends.push({ output, spentBy: transaction.id, block: placed });
         }
       }

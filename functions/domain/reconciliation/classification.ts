@@ -16,8 +16,13 @@
  *   transaction id, so a mismatch there is real whatever the lag).
  *
  * Whatever the mode, a payment the database holds as pending (not yet confirmed) is too recent to judge.
+ *
+ * An output the payment policy ignores (payment-policy.ts) is not a payment: the database is not expected to hold
+ * it, so it is left out unless the database holds a row for it (recorded under an earlier policy), which is compared
+ * as any other.
  */
 import type { AssetQuantity, Hash } from '../chain.js';
+import { PAYMENT_POLICY, type PaymentPolicy } from '../payment-policy.js';
 
 /** An unspent output on the chain at a monitored address. */
 export interface ChainOutput {
@@ -90,7 +95,12 @@ const COUNT_OF: Record<DiscrepancyKind, keyof ChunkCounts> = {
   asset_mismatch: 'assetMismatch',
 };
 
-export function compareChunk(chainOutputs: readonly ChainOutput[], recorded: readonly RecordedPayment[], mode: ComparisonMode): ChunkComparison {
+export function compareChunk(
+  chainOutputs: readonly ChainOutput[],
+  recorded: readonly RecordedPayment[],
+  mode: ComparisonMode,
+  isPayment: PaymentPolicy = PAYMENT_POLICY,
+): ChunkComparison {
   const counts = emptyCounts();
   const discrepancies: OutputDiscrepancy[] = [];
   const report = (discrepancy: OutputDiscrepancy) => {
@@ -112,6 +122,7 @@ export function compareChunk(chainOutputs: readonly ChainOutput[], recorded: rea
     const key = outputKey(output.txId, output.index);
     onChain.add(key);
     const payment = recordedByOutput.get(key);
+    if (payment === undefined && !isPayment(output)) continue; // not a payment: nothing to expect in the database
     const chain = { lovelace: output.lovelace, assets: output.assets };
     if (payment === undefined || payment.spent) {
       // On chain, unspent, but the database holds no unspent payment for it.

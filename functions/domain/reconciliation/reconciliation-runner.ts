@@ -21,6 +21,7 @@
  */
 import { adaForDisplay, LogEvent, Metric } from '../observability.js';
 import type { Logger, Metrics } from '../ports.js';
+import { PAYMENT_POLICY, type PaymentPolicy } from '../payment-policy.js';
 import type { BlockPoint, Point } from '../chain.js';
 import { compareChunk, discrepancyTotal, emptyCounts, type ChainOutput, type ComparisonMode, type OutputDiscrepancy } from './classification.js';
 import { nextChunk } from './chunk-plan.js';
@@ -55,6 +56,8 @@ export interface ReconciliationRunnerOptions {
   laggingRetryDelayMs?: number;
   /** Injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** Which outputs on chain are payments the database should hold (payment-policy.ts); default PAYMENT_POLICY. */
+  paymentPolicy?: PaymentPolicy;
 }
 
 export type RunProgress =
@@ -95,6 +98,7 @@ export class ReconciliationRunner {
   private readonly laggingRetries: number;
   private readonly laggingRetryDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly isPayment: PaymentPolicy;
 
   constructor(private readonly options: ReconciliationRunnerOptions) {
     if (!Number.isSafeInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError('chunkSize must be a whole number ≥ 1');
@@ -105,6 +109,7 @@ export class ReconciliationRunner {
     this.laggingRetryDelayMs = options.laggingRetryDelayMs ?? DEFAULT_LAGGING_RETRY_DELAY_MS;
     if (!Number.isSafeInteger(this.laggingRetries) || this.laggingRetries < 0) throw new RangeError('laggingRetries must be a whole number ≥ 0');
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.isPayment = options.paymentPolicy ?? PAYMENT_POLICY;
   }
 
   /**
@@ -216,7 +221,7 @@ export class ReconciliationRunner {
     if (read === 'too_large') return read;
     const snapshot = await this.options.records.paymentsAt(addresses, read.outputs);
     const mode = comparisonMode(read.tipBefore, read.tipAfter, snapshot.applied);
-    return { mode, applied: snapshot.applied, ...compareChunk(read.outputs, snapshot.payments, mode), attempts: 1 };
+    return { mode, applied: snapshot.applied, ...compareChunk(read.outputs, snapshot.payments, mode, this.isPayment), attempts: 1 };
   }
 
   /** The chain's side from one acquired ledger state; a lost state means another acquisition, from the start. */

@@ -11,7 +11,7 @@ import type { Point } from '../domain/chain.js';
 import type { Logger, Metrics } from '../domain/ports.js';
 import { FollowerLogEvent } from '../domain/observability.js';
 import type { FollowerLease, LeadershipTerm } from '../adapters/dynamodb/follower-lease.js';
-import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
+import type { OgmiosEndpoints } from '../adapters/ogmios/endpoints.js';
 import type { ChainEventEmitter } from '../domain/chain-event-emitter.js';
 import type { FollowerDatabase } from '../adapters/postgres/follower-database.js';
 import { assessFollowerReadiness, type FollowerReadiness, type FollowerRole } from './follower-readiness.js';

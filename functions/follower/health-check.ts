@@ -7,8 +7,15 @@
  * Exits 0 when GET http://127.0.0.1:$HEALTH_PORT/health/live answers 200 within 3 s, 1 otherwise. Liveness, not
  * readiness: a standby and a leader catching up are healthy; a process whose event loop is stuck is not.
  */
+import { readHealthCheckSettings } from '../config/health-check-settings.js';
 import { probeLiveness } from './liveness-probe.js';
 
-const port = Number(process.env.HEALTH_PORT?.trim() || 8080);
-const alive = Number.isInteger(port) && port > 0 && port <= 65_535 && (await probeLiveness({ port, timeoutMs: 3_000 }));
+const alive = await (async () => {
+  try {
+    const { port } = readHealthCheckSettings();
+    return port > 0 && (await probeLiveness({ port, timeoutMs: 3_000 }));
+  } catch {
+    return false; // an unusable HEALTH_PORT: the check fails, as ECS should see it
+  }
+})();
 process.exit(alive ? 0 : 1);

@@ -19,13 +19,13 @@ import { describePoint, type ChainEvent, type Point } from '../domain/chain.js';
 import type { Logger, Metrics } from '../domain/ports.js';
 import type { LeadershipTerm } from '../adapters/dynamodb/follower-lease.js';
 import { ChainSyncClient, type ChainSyncClientOptions, type ChainSyncHealth } from '../adapters/ogmios/chain-sync-client.js';
-import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
+import type { OgmiosEndpoints } from '../adapters/ogmios/endpoints.js';
 import { EmissionQueue } from './emission-queue.js';
 import { stepsOf } from '../domain/chain-event-message.js';
 import type { ChainEventEmitter, SessionStamp } from '../domain/chain-event-emitter.js';
 import type { FollowerDatabase } from '../adapters/postgres/follower-database.js';
-import { FollowerLogEvent, FollowerMetric } from '../domain/observability.js';
 import { chooseStart, type StartPoint } from './start-points.js';
+import { FollowerLogEvent, FollowerMetric } from '../domain/observability.js';
 
 /** Chain-sync settings a deployment or a test may tune. */
 export type ChainSyncTuning = Partial<
@@ -190,8 +190,7 @@ export class LeaderSession {
     });
 
     const client = new ChainSyncClient({
-      urls: this.options.ogmios.urls,
-      apiKeys: this.options.ogmios.apiKeys,
+      ...this.options.ogmios,
       knownPoints: start.points,
       allowOriginFallback: start.allowOrigin,
       onEvent: (event) => this.queue.push(event, this.signal),

@@ -19,10 +19,12 @@ import { JsonLogger } from '../adapters/observability/json-logger.js';
 import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
 import { asynchronousInvocation } from '../adapters/lambda/asynchronous-invocation.js';
 import { createPool, type DatabaseConnection } from '../adapters/postgres/pool.js';
-import { rdsSecretConnection } from '../adapters/postgres/rds-secret-connection.js';
 import { secretsManagerReader } from '../adapters/secrets/secret-reader.js';
-import { createSqsChainEventEmitter, readEmitterSettings } from '../adapters/sqs/emitter-settings.js';
-import { readFollowerConfig, DEFAULT_SERVICE_NAME } from './config.js';
+import { createSqsChainEventEmitter } from '../adapters/sqs/emitter-settings.js';
+import { databaseConnection } from '../config/database-settings.js';
+import { readFollowerProcessSettings, readFollowerServiceName, type FollowerSettings } from '../config/follower-settings.js';
+import { ogmiosEndpoints } from '../config/ogmios-settings.js';
+import { DefaultServiceName } from '../domain/observability.js';
 import { EmfMetrics } from '../adapters/powertools/emf-metrics.js';
 import { PostgresFollowerDatabase } from '../adapters/postgres/follower-database.js';
 import { FollowerService } from './follower-service.js';
@@ -36,12 +38,11 @@ const LEASE_REQUEST_TIMEOUT_MS = 2_000;
 const OGMIOS_QUERY_TIMEOUT_MS = 3_000;
 
 async function main(): Promise<void> {
-  const bootLogger = new JsonLogger({ service: process.env.POWERTOOLS_SERVICE_NAME?.trim() || DEFAULT_SERVICE_NAME });
-  let config: ReturnType<typeof readFollowerConfig>;
-  let emitterSettings: ReturnType<typeof readEmitterSettings>;
+  const bootLogger = new JsonLogger({ service: readFollowerServiceName() });
+  let config: FollowerSettings;
+  let emitterSettings: ReturnType<typeof readFollowerProcessSettings>['emitter'];
   try {
-    config = readFollowerConfig();
-    emitterSettings = readEmitterSettings();
+    ({ follower: config, emitter: emitterSettings } = readFollowerProcessSettings());
   } catch (error) {
     bootLogger.critical('startup_failed', { error: error instanceof Error ? error.message : String(error) });
     process.exit(1);
@@ -57,15 +58,18 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
+  const readSecret = secretsManagerReader();
+  // Ogmios keys from their secret on AWS: read when a connection opens and again after a refusal (rotation).
+  const ogmios = ogmiosEndpoints(config.ogmios, readSecret);
   let connection: DatabaseConnection;
   try {
     // From the RDS secret on AWS: the password is read per new connection, so a rotation needs no restart.
-    connection = 'secretArn' in config.database ? await rdsSecretConnection({ secretId: config.database.secretArn, readSecret: secretsManagerReader(), sslMode: config.database.sslMode }) : config.database;
+    connection = await databaseConnection(config.database, readSecret);
   } catch (error) {
     logger.critical('startup_failed', { error: error instanceof Error ? error.message : String(error) });
     process.exit(1);
   }
-  const pool = createPool({ ...connection, max: 2, applicationName: DEFAULT_SERVICE_NAME });
+  const pool = createPool({ ...connection, max: 2, applicationName: DefaultServiceName.follower });
   // Two attempts at most: the lease retries on its own schedule and must hear of a failure before its deadline.
   const dynamodb = new DynamoDBClient({ maxAttempts: 2 });
   const lease = new FollowerLease({
@@ -79,9 +83,9 @@ async function main(): Promise<void> {
     lease,
     emitter: createSqsChainEventEmitter(emitterSettings, { logger, metrics }),
     database: new PostgresFollowerDatabase(pool),
-    ogmios: config.ogmios,
+    ogmios,
     ogmiosQueries: new LedgerStateClient({
-      ...config.ogmios,
+      ...ogmios,
       logger,
       connectTimeoutMs: OGMIOS_QUERY_TIMEOUT_MS,
       requestTimeoutMs: OGMIOS_QUERY_TIMEOUT_MS,
@@ -97,9 +101,9 @@ async function main(): Promise<void> {
     liveness: () => ({ ...service.liveness() }),
   });
   service.start();
-  // RECONCILIATION_FUNCTION_NAME: after an outage, the leader asks the reconciliation Lambda for a run (this
-  // process may only read the database, so the run happens there).
-  const reconciliationFunction = process.env.RECONCILIATION_FUNCTION_NAME?.trim();
+  // After an outage, the leader asks the reconciliation Lambda for a run (this process may only read the
+  // database, so the run happens there).
+  const reconciliationFunction = config.reconciliationFunctionName;
   const reconnectReconciliation = reconciliationFunction
     ? new ReconnectReconciliation({
         observe: () => service.reconnectTelemetry(),

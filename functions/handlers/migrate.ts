@@ -4,18 +4,14 @@
  * they are, the source tree's folder when unset. The work is in migrate-core.ts.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { MIGRATIONS_DIRECTORY } from '../adapters/postgres/migrate.js';
-import { createPool } from '../adapters/postgres/pool.js';
-import { logger } from '../adapters/powertools/instances.js';
+import { readMigrateSettings } from '../config/lambda-settings.js';
+import { lambdaHandler, logger, poolOpener } from './lambda-handler.js';
 import { handleMigrationResourceEvent, type MigrationResourceResponse } from './migrate-core.js';
-import { resolveDatabaseConnection } from './runtime-config.js';
 
-const migrationsDirectory = process.env.MIGRATIONS_DIRECTORY?.trim() || MIGRATIONS_DIRECTORY;
+const { migrationsDirectory } = readMigrateSettings();
+// A pool per event: the work ends it once the migrations are applied.
+const connect = poolOpener({ max: 1, applicationName: 'payment-monitor-migrate' });
 
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<MigrationResourceResponse> {
-  return handleMigrationResourceEvent(event, {
-    connect: async () => createPool({ ...(await resolveDatabaseConnection(process.env)), max: 1, applicationName: 'payment-monitor-migrate' }),
-    migrationsDirectory,
-    logger,
-  });
-}
+export const handler = lambdaHandler<CloudFormationCustomResourceEvent, MigrationResourceResponse>(async (event) =>
+  handleMigrationResourceEvent(event, { connect, migrationsDirectory, logger }),
+);

@@ -1,27 +1,27 @@
 /**
  * Processor Lambda: the SQS FIFO event source's consumer. Everything that lives across invocations (pool,
- * engine, clients, logger, metrics) is created once per instance; the work is in processor-core.ts.
+ * engine, clients) is created once per instance; the work is in processor-core.ts.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createPool } from '../adapters/postgres/pool.js';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PostgresPaymentStore } from '../adapters/postgres/payment-store.js';
 import { PostgresPipelineRecoveryStore } from '../adapters/postgres/pipeline-recovery-store.js';
 import { SqsFailedMessageRetries } from '../adapters/sqs/failed-message-retries.js';
-import { logger, metrics } from '../adapters/powertools/instances.js';
 import { S3ClaimCheckStore } from '../adapters/s3/claim-check-store.js';
+import { readProcessorSettings } from '../config/lambda-settings.js';
 import { PaymentEngine } from '../domain/payment-engine.js';
+import { lambdaHandler, lambdaPool, logger, metrics } from './lambda-handler.js';
 import { once } from './lazy.js';
 import { processChainEventBatch, type ProcessorCoreOptions } from './processor-core.js';
-import { readProcessorSettings, resolveDatabaseConnection } from './runtime-config.js';
 
-const settings = readProcessorSettings(process.env);
+const settings = readProcessorSettings();
+const pool = lambdaPool({ max: settings.dbPoolMax, applicationName: 'payment-monitor-processor' });
 
 const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
-  const pool = createPool({ ...(await resolveDatabaseConnection(process.env)), max: settings.dbPoolMax, applicationName: 'payment-monitor-processor' });
+  const db = await pool();
   const engine = new PaymentEngine({
-    store: new PostgresPaymentStore(pool),
+    store: new PostgresPaymentStore(db),
     logger,
     metrics,
     clock: { now: () => new Date() },
@@ -33,7 +33,7 @@ const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
   return {
     engine,
     network: settings.network,
-    recovery: new PostgresPipelineRecoveryStore(pool),
+    recovery: new PostgresPipelineRecoveryStore(db),
     retries,
     logger,
     metrics,
@@ -42,12 +42,4 @@ const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
   };
 });
 
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  logger.addContext(context);
-  metrics.captureColdStart(context.functionName);
-  try {
-    return await processChainEventBatch(event, await dependencies(), context);
-  } finally {
-    metrics.publish();
-  }
-}
+export const handler = lambdaHandler<SQSEvent, SQSBatchResponse>(async (event, context) => processChainEventBatch(event, await dependencies(), context));

@@ -5,33 +5,23 @@
  * `{ "resumePipeline": true }` resumes a halted pipeline instead (pipeline-resume-core.ts): the same kind of
  * operator action on the same permissions, so it needs no function of its own.
  */
-import type { Context } from 'aws-lambda';
-import { createPool } from '../adapters/postgres/pool.js';
 import { PostgresPipelineRecoveryStore } from '../adapters/postgres/pipeline-recovery-store.js';
 import { PostgresRebuildStore } from '../adapters/postgres/rebuild-store.js';
-import { logger, metrics } from '../adapters/powertools/instances.js';
-import { once } from './lazy.js';
+import { lambdaHandler, lambdaPool, logger, metrics } from './lambda-handler.js';
 import { isResumeRequest, resumePipeline, type PipelineResumeSummary } from './pipeline-resume-core.js';
 import { runRebuild, type RebuildSummary } from './rebuild-core.js';
-import { resolveDatabaseConnection } from './runtime-config.js';
 
-const pool = once(async () => createPool({ ...(await resolveDatabaseConnection(process.env)), max: 1, applicationName: 'payment-monitor-rebuild' }));
+const pool = lambdaPool({ max: 1, applicationName: 'payment-monitor-rebuild' });
 
-export async function handler(event: unknown, context: Context): Promise<RebuildSummary | PipelineResumeSummary> {
-  logger.addContext(context);
-  metrics.captureColdStart(context.functionName);
-  try {
-    if (isResumeRequest(event)) {
-      return await resumePipeline({ recovery: new PostgresPipelineRecoveryStore(await pool()), logger, metrics, actor: `lambda:${context.functionName}` });
-    }
-    return await runRebuild(event, {
-      store: new PostgresRebuildStore(await pool()),
-      logger,
-      metrics,
-      clock: { now: () => new Date() },
-      actor: `lambda:${context.functionName}`,
-    });
-  } finally {
-    metrics.publish();
+export const handler = lambdaHandler<unknown, RebuildSummary | PipelineResumeSummary>(async (event, context) => {
+  if (isResumeRequest(event)) {
+    return resumePipeline({ recovery: new PostgresPipelineRecoveryStore(await pool()), logger, metrics, actor: `lambda:${context.functionName}` });
   }
-}
+  return runRebuild(event, {
+    store: new PostgresRebuildStore(await pool()),
+    logger,
+    metrics,
+    clock: { now: () => new Date() },
+    actor: `lambda:${context.functionName}`,
+  });
+});

@@ -19,9 +19,7 @@
 import { LogEvent } from '../domain/observability.js';
 import type { Logger } from '../domain/ports.js';
 import { RECONCILIATION_TRIGGERS, type ReconciliationRun, type ReconciliationRunStore, type ReconciliationTrigger } from '../domain/reconciliation/ports.js';
-import { DEFAULT_MAX_CHUNK_UTXOS, describeRun, type ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
-import { DEFAULT_RECONCILIATION_ANSWER_BYTES } from '../adapters/ogmios/reconciliation-ledger.js';
-import { readPositiveInteger, type Environment } from './runtime-config.js';
+import { describeRun, type ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
 
 export type ReconciliationRequest = { kind: 'start'; trigger: ReconciliationTrigger } | { kind: 'continue'; runId: bigint };
 
@@ -49,26 +47,6 @@ export function parseReconciliationRequest(event: unknown): ReconciliationReques
   return { kind: 'start', trigger: trigger as ReconciliationTrigger };
 }
 
-export interface ReconciliationSettings {
-  /** RECONCILIATION_CHUNK_SIZE: addresses per UTxO query at most. Default 1,000. */
-  chunkSize: number;
-  /** RECONCILIATION_MAX_CHUNK_UTXOS: unspent outputs the database may hold at one chunk's addresses. Default 40,000. */
-  maxChunkUtxos: number;
-  /** RECONCILIATION_MAX_ANSWER_BYTES: the largest UTxO answer read; a larger one halves the chunk. Default 16 MiB. */
-  maxAnswerBytes: number;
-  /** RECONCILIATION_TIME_RESERVE_MS: stop and continue in a new invocation when less than this is left. Default 90 s. */
-  timeReserveMs: number;
-  /**
-   * RECONCILIATION_STALE_AFTER_MS: a running run not updated for this long is taken over by the next start.
-   * Shorter than the minute Lambda waits before retrying a failed event, so that the retry of a start whose
-   * invocation could not count its failure (the database down) takes the run over instead of answering
-   * already_running and ending the retries. Default 45 s.
-   */
-  staleAfterMs: number;
-  /** RECONCILIATION_MAX_FAILED_ATTEMPTS: failed invocations in a row (no chunk recorded) before a run is failed. Default 3. */
-  maxFailedAttempts: number;
-}
-
 /**
  * Below Lambda's one-minute wait before its first retry. A live invocation records a chunk every few seconds; one
  * quiet for longer (a slow chunk, the balance check) may be taken over by a start, which is safe (every write is
@@ -77,17 +55,6 @@ export interface ReconciliationSettings {
 export const DEFAULT_STALE_AFTER_MS = 45_000;
 /** Lambda's asynchronous invocation tries an event three times: the last retry's failure fails the run. */
 export const DEFAULT_MAX_FAILED_ATTEMPTS = 3;
-
-export function readReconciliationSettings(env: Environment): ReconciliationSettings {
-  return {
-    chunkSize: readPositiveInteger(env, 'RECONCILIATION_CHUNK_SIZE', 1_000),
-    maxChunkUtxos: readPositiveInteger(env, 'RECONCILIATION_MAX_CHUNK_UTXOS', DEFAULT_MAX_CHUNK_UTXOS),
-    maxAnswerBytes: readPositiveInteger(env, 'RECONCILIATION_MAX_ANSWER_BYTES', DEFAULT_RECONCILIATION_ANSWER_BYTES),
-    timeReserveMs: readPositiveInteger(env, 'RECONCILIATION_TIME_RESERVE_MS', 90_000),
-    staleAfterMs: readPositiveInteger(env, 'RECONCILIATION_STALE_AFTER_MS', DEFAULT_STALE_AFTER_MS),
-    maxFailedAttempts: readPositiveInteger(env, 'RECONCILIATION_MAX_FAILED_ATTEMPTS', DEFAULT_MAX_FAILED_ATTEMPTS),
-  };
-}
 
 export interface ReconciliationCoreOptions {
   runner: ReconciliationRunner;

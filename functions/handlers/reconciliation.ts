@@ -4,31 +4,30 @@
  * invokes itself asynchronously with `{ "runId": … }` to continue. The work is in reconciliation-core.ts.
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import type { Context } from 'aws-lambda';
 import { asynchronousInvocation } from '../adapters/lambda/asynchronous-invocation.js';
 import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
 import { OgmiosReconciliationLedger } from '../adapters/ogmios/reconciliation-ledger.js';
-import { createPool } from '../adapters/postgres/pool.js';
 import { PostgresReconciliationRecords } from '../adapters/postgres/reconciliation-records.js';
 import { PostgresReconciliationRuns } from '../adapters/postgres/reconciliation-runs.js';
-import { logger, metrics } from '../adapters/powertools/instances.js';
+import { readReconciliationLambdaSettings } from '../config/lambda-settings.js';
+import { ogmiosEndpoints } from '../config/ogmios-settings.js';
 import { ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
+import { lambdaHandler, lambdaPool, logger, metrics } from './lambda-handler.js';
 import { once } from './lazy.js';
-import { handleReconciliation, readReconciliationSettings, type ReconciliationOutcome } from './reconciliation-core.js';
-import { resolveDatabaseConnection, resolveOgmiosEndpoints } from './runtime-config.js';
+import { handleReconciliation, type ReconciliationOutcome } from './reconciliation-core.js';
 
-const settings = readReconciliationSettings(process.env);
+const settings = readReconciliationLambdaSettings();
+const pool = lambdaPool({ max: 2, applicationName: 'payment-monitor-reconciliation' });
 
 // Built once per instance, on first use; a continuation often lands on the same warm instance.
 const dependencies = once(async () => {
-  const endpoints = await resolveOgmiosEndpoints(process.env);
-  if (!endpoints) throw new Error('OGMIOS_URL is not set: reconciliation compares the database with the chain through Ogmios');
-  const pool = createPool({ ...(await resolveDatabaseConnection(process.env)), max: 2, applicationName: 'payment-monitor-reconciliation' });
+  if (!settings.ogmios) throw new Error('OGMIOS_URL is not set: reconciliation compares the database with the chain through Ogmios');
   // The reconciliation's own client: it pins ledger states, and its payload limit bounds one UTxO answer.
-  const ledger = new LedgerStateClient({ ...endpoints, logger, maxPayloadBytes: settings.maxAnswerBytes });
-  const runs = new PostgresReconciliationRuns(pool);
+  const ledger = new LedgerStateClient({ ...ogmiosEndpoints(settings.ogmios), logger, maxPayloadBytes: settings.maxAnswerBytes });
+  const db = await pool();
+  const runs = new PostgresReconciliationRuns(db);
   const runner = new ReconciliationRunner({
-    records: new PostgresReconciliationRecords(pool),
+    records: new PostgresReconciliationRecords(db),
     chain: new OgmiosReconciliationLedger(ledger),
     runs,
     logger,
@@ -39,23 +38,17 @@ const dependencies = once(async () => {
   return { runs, runner, lambda: new LambdaClient({}) };
 });
 
-export async function handler(event: unknown, context: Context): Promise<ReconciliationOutcome> {
-  logger.addContext(context);
-  metrics.captureColdStart(context.functionName);
-  try {
-    const { runs, runner, lambda } = await dependencies();
-    const continueWith = asynchronousInvocation(lambda, context.functionName);
-    return await handleReconciliation(event, {
-      runner,
-      runs,
-      logger,
-      continueLater: (runId) => continueWith({ runId: runId.toString() }),
-      remainingTimeMs: () => context.getRemainingTimeInMillis(),
-      timeReserveMs: settings.timeReserveMs,
-      staleAfterMs: settings.staleAfterMs,
-      maxFailedAttempts: settings.maxFailedAttempts,
-    });
-  } finally {
-    metrics.publish();
-  }
-}
+export const handler = lambdaHandler<unknown, ReconciliationOutcome>(async (event, context) => {
+  const { runs, runner, lambda } = await dependencies();
+  const continueWith = asynchronousInvocation(lambda, context.functionName);
+  return handleReconciliation(event, {
+    runner,
+    runs,
+    logger,
+    continueLater: (runId) => continueWith({ runId: runId.toString() }),
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+    timeReserveMs: settings.timeReserveMs,
+    staleAfterMs: settings.staleAfterMs,
+    maxFailedAttempts: settings.maxFailedAttempts,
+  });
+});

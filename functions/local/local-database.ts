@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { readLocalDatabaseSettings } from '../config/local-settings.js';
 import { runningLocalPostgres, startLocalPostgres, type LocalPostgres } from './embedded-postgres.js';
 
 export interface LocalDatabase {
@@ -26,12 +27,13 @@ export interface OpenLocalDatabaseOptions {
  * in .data/postgres between runs, with a `payment_monitor` database created on first use.
  */
 export async function openLocalDatabase(options: OpenLocalDatabaseOptions = {}): Promise<LocalDatabase> {
-  const configured = process.env.DATABASE_URL;
+  const settings = readLocalDatabaseSettings();
+  const configured = settings.url;
   if (configured) {
     return { url: configured, description: redactUrl(configured), embedded: false, stop: async () => undefined };
   }
   const running = options.attachToRunning ? await runningLocalPostgres(LOCAL_DATA_DIR) : undefined;
-  const server: LocalPostgres = running ?? (await startLocalPostgres({ dataDir: LOCAL_DATA_DIR, persistent: true, port: localPort() }));
+  const server: LocalPostgres = running ?? (await startLocalPostgres({ dataDir: LOCAL_DATA_DIR, persistent: true, port: settings.embeddedPort }));
   const admin = new pg.Client({ connectionString: server.url });
   await admin.connect();
   try {
@@ -48,11 +50,6 @@ export async function openLocalDatabase(options: OpenLocalDatabaseOptions = {}):
     embedded: true,
     stop: () => server.stop(),
   };
-}
-
-function localPort(): number | undefined {
-  const value = process.env.LOCAL_POSTGRES_PORT;
-  return value ? Number(value) : undefined;
 }
 
 /** postgres://user:secret@host/db → postgres://user:***@host/db */

@@ -4,7 +4,9 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { readOgmiosEndpoints, type OgmiosEndpoints } from '../adapters/ogmios/settings.js';
+import type { OgmiosEndpoints } from '../adapters/ogmios/endpoints.js';
+import type { Environment } from '../config/environment.js';
+import { readLocalOgmios } from '../config/local-settings.js';
 
 export const LOCAL_OGMIOS_FILE = '.data/local-ogmios.json';
 
@@ -19,8 +21,9 @@ export function announceLocalOgmios(url: string, file = LOCAL_OGMIOS_FILE): () =
   };
 }
 
-export function findOgmios(env: Readonly<Record<string, string | undefined>> = process.env, file = LOCAL_OGMIOS_FILE): OgmiosEndpoints {
-  if (env.OGMIOS_URL?.trim()) return readOgmiosEndpoints(env);
+export function findOgmios(env?: Environment, file = LOCAL_OGMIOS_FILE): OgmiosEndpoints {
+  const configured = readLocalOgmios(env);
+  if (configured) return configured;
   if (existsSync(file)) {
     const { url, pid } = JSON.parse(readFileSync(file, 'utf8')) as { url: string; pid: number };
     if (isRunning(pid)) return { urls: [url], apiKeys: [] };

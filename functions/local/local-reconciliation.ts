@@ -2,14 +2,15 @@
 import type pg from 'pg';
 import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
 import { OgmiosReconciliationLedger } from '../adapters/ogmios/reconciliation-ledger.js';
-import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
+import type { OgmiosEndpoints } from '../adapters/ogmios/endpoints.js';
 import { PostgresReconciliationRecords } from '../adapters/postgres/reconciliation-records.js';
 import { PostgresReconciliationRuns } from '../adapters/postgres/reconciliation-runs.js';
 import type { Logger, Metrics } from '../domain/ports.js';
 import type { ReconciliationRun, ReconciliationTrigger } from '../domain/reconciliation/ports.js';
 import { ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
 import { measureHotWallet, type HotWalletReport } from '../handlers/hot-wallet-core.js';
-import { DEFAULT_STALE_AFTER_MS, readReconciliationSettings } from '../handlers/reconciliation-core.js';
+import { readReconciliationSettings } from '../config/lambda-settings.js';
+import { DEFAULT_STALE_AFTER_MS } from '../handlers/reconciliation-core.js';
 
 export interface LocalReconciliationOptions {
   pool: pg.Pool;
@@ -26,7 +27,7 @@ export interface LocalReconciliationOptions {
 
 /** Runs one reconciliation to the end, or reports the run already in progress. */
 export async function reconcileNow(options: LocalReconciliationOptions): Promise<{ run: ReconciliationRun; alreadyRunning: boolean }> {
-  const settings = readReconciliationSettings(process.env);
+  const settings = readReconciliationSettings();
   const ledger = new LedgerStateClient({ ...options.ogmios, logger: options.logger, maxPayloadBytes: options.maxAnswerBytes ?? settings.maxAnswerBytes });
   try {
     const runs = new PostgresReconciliationRuns(options.pool);

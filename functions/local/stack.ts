@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import type { Point } from '../domain/chain.js';
 import { PaymentEngine } from '../domain/payment-engine.js';
 import type { Logger } from '../domain/ports.js';
 import type { Readiness } from '../domain/readiness.js';
 import { ChainSyncClient } from '../adapters/ogmios/chain-sync-client.js';
 import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
-import type { OgmiosEndpoints } from '../adapters/ogmios/settings.js';
+import type { OgmiosEndpoints } from '../adapters/ogmios/endpoints.js';
 import { InMemoryMetrics } from '../adapters/observability/in-memory-metrics.js';
 import { startHealthServer } from '../adapters/http/health-server.js';
 import { PostgresAddressRegistry } from '../adapters/postgres/address-registry.js';
@@ -19,15 +18,16 @@ import { demoRegistrations, demoSimulatorOptions } from './demo.js';
 import { EnginePipeline } from './engine-pipeline.js';
 import { openLocalDatabase, type LocalDatabase } from './local-database.js';
 import { startOgmiosSimulator, type OgmiosSimulator, type OgmiosSimulatorOptions } from './simulator/index.js';
-import type { StackConfig } from './stack-config.js';
+import type { LocalStackSettings } from '../config/local-settings.js';
+import { LOCAL_STACK_BLOCK_TIME_MS } from '../config/variables.js';
+import { chooseStart } from '../follower/start-points.js';
 import { keepJournal, readJournal } from './simulator-journal.js';
 import { deliveredTelemetry, ReconnectReconciliation } from '../follower/reconnect-reconciliation.js';
-import { parseHotWalletAddresses } from '../domain/hot-wallet.js';
 import { announceLocalOgmios } from './local-ogmios.js';
 import { measureHotWalletNow, reconcileNow } from './local-reconciliation.js';
 
 export interface LocalStackOptions {
-  config: StackConfig;
+  config: LocalStackSettings;
   logger: Logger;
   /** Simulator settings on top of the demo ones (tests use them to control the chain). */
   simulator?: OgmiosSimulatorOptions;
@@ -67,15 +67,14 @@ export async function startLocalStack({
   let simulator: OgmiosSimulator | undefined;
   let stopJournal = () => undefined as void;
   let stopAnnouncing = () => undefined as void;
-  // A bad HOT_WALLET_ADDRESSES stops the start with a clear error, before anything runs.
-  const hotWallet = parseHotWalletAddresses(process.env.HOT_WALLET_ADDRESSES, config.network);
+  const hotWallet = config.hotWalletAddresses ?? [];
   let endpoints: OgmiosEndpoints;
   if (config.ogmios === 'simulator') {
     const registrations = demoRegistrations(config.network);
     await new PostgresAddressRegistry(pool, config.network).register(registrations, 'local-stack');
     const history = readJournal(simulatorJournal);
     simulator = await startOgmiosSimulator({
-      ...demoSimulatorOptions(config.network, registrations),
+      ...demoSimulatorOptions(config.network, registrations, config.simulatorBlockTimeMs ?? LOCAL_STACK_BLOCK_TIME_MS),
       history,
       // new blocks must not repeat the ids of the restored ones
       seed: `npm-start:${createHash('sha256').update(history.at(-1) ?? 'new chain').digest('hex')}`,
@@ -109,19 +108,16 @@ export async function startLocalStack({
   });
   pipeline.start();
 
-  const startPoints = async (): Promise<{ points: Point[]; allowOrigin: boolean }> => {
-    const stored = await loadResumePoints(pool);
-    if (stored.length > 0) return { points: stored, allowOrigin: false };
-    if (config.startPoint === 'origin') return { points: ['origin'], allowOrigin: true };
-    if (config.startPoint !== 'tip') return { points: [config.startPoint], allowOrigin: false };
-    const ledger = new LedgerStateClient({ ...endpoints, logger });
-    try {
-      const tip = await ledger.networkTip();
-      return { points: [tip], allowOrigin: tip === 'origin' };
-    } finally {
-      await ledger.close();
-    }
-  };
+  // The follower's rule: the database's own points, else START_POINT (the network's tip asked only then).
+  const startPoints = async () =>
+    chooseStart(await loadResumePoints(pool), config.startPoint, async () => {
+      const ledger = new LedgerStateClient({ ...endpoints, logger });
+      try {
+        return await ledger.networkTip();
+      } finally {
+        await ledger.close();
+      }
+    });
 
   // Follows until stopped. After a divergence (the engine refused an event), the queue is discarded and
   // following restarts from the database's own points: the database is the truth, nothing is lost.
@@ -129,8 +125,7 @@ export async function startLocalStack({
     while (!stopping) {
       const { points, allowOrigin } = await startPoints();
       client = new ChainSyncClient({
-        urls: endpoints.urls,
-        apiKeys: endpoints.apiKeys,
+        ...endpoints,
         knownPoints: points,
         allowOriginFallback: allowOrigin,
         onEvent: (event) => pipeline.push(event),

@@ -4,14 +4,17 @@
  * real ones. Ctrl-C stops cleanly; a restart resumes where it stopped.
  */
 import { JsonLogger } from '../adapters/observability/json-logger.js';
-import { readStackConfig } from './stack-config.js';
+import { readLocalStackSettings } from '../config/local-settings.js';
 import { startLocalStack } from './stack.js';
 import { startStatusLine } from './status-line.js';
 
-const logger = new JsonLogger({ service: 'payment-monitor-local' });
+const SERVICE = 'payment-monitor-local';
+// At info until the settings are read: it reports why they could not be.
+const bootLogger = new JsonLogger({ service: SERVICE });
 
 try {
-  const config = readStackConfig();
+  const config = readLocalStackSettings();
+  const logger = new JsonLogger({ service: SERVICE }, config.logLevel);
   const stack = await startLocalStack({ config, logger });
   process.stderr.write(
     `payment monitor running on ${config.network} (${config.ogmios === 'simulator' ? 'simulated chain' : 'Ogmios'}, ` +
@@ -40,6 +43,6 @@ try {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (error) {
-  logger.critical('startup_failed', { error: error instanceof Error ? error.message : String(error) });
+  bootLogger.critical('startup_failed', { error: error instanceof Error ? error.message : String(error) });
   process.exitCode = 1;
 }

@@ -13,7 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-ecs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { MAX_SHUTDOWN_BUDGET_MS } from '../../functions/follower/config.js';
+import { MAX_SHUTDOWN_BUDGET_MS } from '../../functions/config/variables.js';
 import { acknowledgeNag } from '../nag.js';
 
 /** ECS waits this long after SIGTERM before SIGKILL; Fargate allows at most 120 s. */

@@ -4,7 +4,7 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { ContainerImage, Secret as EcsSecret } from 'aws-cdk-lib/aws-ecs';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/follower/config.js';
+import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/config/variables.js';
 import type { StageConfig } from '../config.js';
 import { FollowerService } from '../constructs/follower-service.js';
 import { reconciliationFunctionName, resourceName } from '../naming.js';

@@ -8,7 +8,7 @@ import { ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/follower/config.js';
+import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/config/variables.js';
 import { assertStopTimeoutCovers, FollowerService, FollowerServiceConfigError } from '../../lib/constructs/follower-service.js';
 import { migrationsFingerprint } from '../../lib/constructs/schema-migrations.js';
 import { receivesWithin } from '../../functions/domain/retry-schedule.js';

@@ -1,6 +1,6 @@
 /** The follower's settings from the environment, and its metrics as CloudWatch EMF lines on stdout. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readFollowerConfig } from '../../functions/follower/config.js';
+import { readFollowerSettings } from '../../functions/config/follower-settings.js';
 import { EmfMetrics } from '../../functions/adapters/powertools/emf-metrics.js';
 
 const VALID = {
@@ -14,7 +14,7 @@ const VALID = {
 
 describe('follower configuration', () => {
   it('reads the defaults: tip start, 30 s lease renewed every 10 s, 5 s margin, 30 s shutdown budget', () => {
-    expect(readFollowerConfig(VALID)).toEqual({
+    expect(readFollowerSettings(VALID)).toEqual({
       network: 'preprod',
       ogmios: { urls: ['wss://ogmios.example:443'], apiKeys: ['primary-key'] },
       database: { connectionString: VALID.DATABASE_URL },
@@ -31,7 +31,7 @@ describe('follower configuration', () => {
   });
 
   it('takes a start point, lease timings and a budget from the environment', () => {
-    const config = readFollowerConfig({
+    const config = readFollowerSettings({
       ...VALID,
       START_POINT: `4492800.${'0f'.repeat(32)}`,
       LEASE_DURATION_MS: '20000',
@@ -47,7 +47,7 @@ describe('follower configuration', () => {
 
   it('reports every problem at once, naming the variable', () => {
     expect(() =>
-      readFollowerConfig({ NETWORK: 'testnet', START_POINT: 'yesterday', HEALTH_PORT: 'eighty', SHUTDOWN_BUDGET_MS: '300000', LOG_LEVEL: 'loud' }),
+      readFollowerSettings({ NETWORK: 'testnet', START_POINT: 'yesterday', HEALTH_PORT: 'eighty', SHUTDOWN_BUDGET_MS: '300000', LOG_LEVEL: 'loud' }),
     ).toThrow(
       expect.objectContaining({
         problems: [
@@ -67,7 +67,7 @@ describe('follower configuration', () => {
 
   it('composes the database URL from the libpq variables when neither DATABASE_URL nor DATABASE_SECRET_ARN is set', () => {
     const { DATABASE_URL: _unset, ...withoutUrl } = VALID;
-    const config = readFollowerConfig({
+    const config = readFollowerSettings({
       ...withoutUrl,
       PGHOST: 'db.internal',
       PGPORT: '5433',
@@ -80,23 +80,23 @@ describe('follower configuration', () => {
     expect(url).toBe('postgres://monitor:p%40ss%3Aw%2Frd%3F%23@db.internal:5433/payments?sslmode=verify-full');
     expect(new URL(url).password).toBe(encodeURIComponent('p@ss:w/rd?#'));
     // DATABASE_URL wins when both are given.
-    expect(readFollowerConfig({ ...VALID, PGHOST: 'other.internal' }).database).toEqual({ connectionString: VALID.DATABASE_URL });
+    expect(readFollowerSettings({ ...VALID, PGHOST: 'other.internal' }).database).toEqual({ connectionString: VALID.DATABASE_URL });
   });
 
   it('takes the RDS secret (what AWS gives it) over the libpq variables, and DATABASE_URL over both', () => {
     const { DATABASE_URL: _unset, ...withoutUrl } = VALID;
     const secretArn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:payment-monitor/prod/database';
-    expect(readFollowerConfig({ ...withoutUrl, DATABASE_SECRET_ARN: secretArn, PGSSLMODE: 'verify-full', PGHOST: 'ignored' }).database).toEqual({ secretArn, sslMode: 'verify-full' });
-    expect(readFollowerConfig({ ...withoutUrl, DATABASE_SECRET_ARN: ` ${secretArn} ` }).database).toEqual({ secretArn, sslMode: undefined });
-    expect(readFollowerConfig({ ...VALID, DATABASE_SECRET_ARN: secretArn }).database).toEqual({ connectionString: VALID.DATABASE_URL });
+    expect(readFollowerSettings({ ...withoutUrl, DATABASE_SECRET_ARN: secretArn, PGSSLMODE: 'verify-full', PGHOST: 'ignored' }).database).toEqual({ secretArn, sslMode: 'verify-full' });
+    expect(readFollowerSettings({ ...withoutUrl, DATABASE_SECRET_ARN: ` ${secretArn} ` }).database).toEqual({ secretArn, sslMode: undefined });
+    expect(readFollowerSettings({ ...VALID, DATABASE_SECRET_ARN: secretArn }).database).toEqual({ connectionString: VALID.DATABASE_URL });
   });
 
   it('refuses a DATABASE_URL that is not a postgres:// URL without echoing it', () => {
-    expect(() => readFollowerConfig({ ...VALID, DATABASE_URL: 'mysql://secret@db' })).toThrow('DATABASE_URL must be a postgres:// URL; got a mysql: URL');
+    expect(() => readFollowerSettings({ ...VALID, DATABASE_URL: 'mysql://secret@db' })).toThrow('DATABASE_URL must be a postgres:// URL; got a mysql: URL');
   });
 
   it('refuses lease timings that would not let a leader renew in time', () => {
-    expect(() => readFollowerConfig({ ...VALID, LEASE_RENEW_INTERVAL_MS: '20000' })).toThrow(/renewal interval \(20000 ms\) must be at most half/);
+    expect(() => readFollowerSettings({ ...VALID, LEASE_RENEW_INTERVAL_MS: '20000' })).toThrow(/renewal interval \(20000 ms\) must be at most half/);
   });
 });
 

@@ -14,7 +14,8 @@ import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { sqsRecord } from '../support/sqs-records.js';
 import { captureOutput, emfDocuments, lambdaContext, metricValues } from '../support/local-aws.js';
-import { readProcessorSettings, resolveDatabaseConnection } from '../../functions/handlers/runtime-config.js';
+import { resolveDatabaseConnection } from '../../functions/config/database-settings.js';
+import { readProcessorSettings } from '../../functions/config/lambda-settings.js';
 
 const alice = syntheticAddress('mainnet', 'alice');
 const DIMENSIONS = { service: 'payment-monitor', stage: 'test' };
@@ -125,7 +126,7 @@ describe('processor settings', () => {
   });
 
   it('refuses a missing or foreign database URL without repeating it (it holds a password)', async () => {
-    await expect(resolveDatabaseConnection({})).rejects.toThrow('set DATABASE_URL, DATABASE_SECRET_ARN, or PGHOST');
+    await expect(resolveDatabaseConnection({})).rejects.toThrow('DATABASE_URL is not set: give the PostgreSQL connection URL of the engine database, DATABASE_SECRET_ARN (an RDS-managed secret), or PGHOST');
     await expect(resolveDatabaseConnection({ DATABASE_URL: 'mysql://u:secret@db/pm' })).rejects.toThrow(/must be a postgres:\/\/ URL; got a mysql: URL$/);
     await expect(resolveDatabaseConnection({ DATABASE_URL: 'secret-password' })).rejects.toThrow(/^DATABASE_URL is not a URL$/);
   });

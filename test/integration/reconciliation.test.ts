@@ -14,7 +14,8 @@ import { PostgresReconciliationRuns } from '../../functions/adapters/postgres/re
 import { LogEvent, Metric } from '../../functions/domain/observability.js';
 import type { AcquiredLedgerState, ChainLedger, ReconciliationRun, ReconciliationTrigger } from '../../functions/domain/reconciliation/ports.js';
 import { ReconciliationRunner } from '../../functions/domain/reconciliation/reconciliation-runner.js';
-import { handleReconciliation, readReconciliationSettings } from '../../functions/handlers/reconciliation-core.js';
+import { readReconciliationSettings } from '../../functions/config/lambda-settings.js';
+import { handleReconciliation } from '../../functions/handlers/reconciliation-core.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';

@@ -23,7 +23,7 @@ import type { EmissionStamp } from '../../functions/domain/chain-event-emitter.j
 import { SqsEmissionError } from '../../functions/adapters/sqs/fifo-batch-sender.js';
 import { SenderLogEvent } from '../../functions/domain/observability.js';
 import { MAX_SQS_MESSAGE_BYTES } from '../../functions/adapters/sqs/message-planner.js';
-import { readEmitterSettings } from '../../functions/adapters/sqs/emitter-settings.js';
+import { readEmitterSettings } from '../../functions/config/follower-settings.js';
 import { S3ClaimCheckStore } from '../../functions/adapters/s3/claim-check-store.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { drainQueue, startLocalS3, startLocalSqs, type LocalS3, type LocalSqs } from '../support/local-aws.js';

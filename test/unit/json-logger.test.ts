@@ -19,4 +19,9 @@ describe('JsonLogger', () => {
     logger.critical('payment_reversed');
     expect(lines.map((line) => JSON.parse(line).event)).toEqual(['payment_reversed']);
   });
+
+  it('refuses an unknown level rather than logging at another one', () => {
+    expect(() => new JsonLogger({}, 'loud')).toThrow('LOG_LEVEL must be one of debug, info, warn, error, critical; got "loud"');
+    expect(() => new JsonLogger({}, 'WARN')).not.toThrow();
+  });
 });

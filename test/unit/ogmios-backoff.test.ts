@@ -35,7 +35,7 @@ describe('RelayRotation', () => {
   const refused = new OgmiosConnectError('network', 'ECONNREFUSED');
 
   it('fails over through the relay list in turn and wraps around', () => {
-    const relays = new RelayRotation(['ws://a:1', 'ws://b:1', 'ws://c:1']);
+    const relays = new RelayRotation({ urls: ['ws://a:1', 'ws://b:1', 'ws://c:1'] });
     const visited = [relays.current().url];
     for (let failure = 0; failure < 3; failure++) {
       relays.afterFailure(refused);
@@ -46,7 +46,7 @@ describe('RelayRotation', () => {
   });
 
   it('rotates the key on an authorization failure, and moves on once every key was refused', () => {
-    const relays = new RelayRotation(['ws://a:1', 'ws://b:1'], ['primary', 'secondary']);
+    const relays = new RelayRotation({ urls: ['ws://a:1', 'ws://b:1'], apiKeys: ['primary', 'secondary'] });
     const seen = (): string => `${relays.current().url} ${relays.current().apiKey}`;
     const steps = [seen()];
     relays.afterFailure(unauthorized);
@@ -60,20 +60,20 @@ describe('RelayRotation', () => {
   });
 
   it('with a single key, an authorization failure moves to the next relay', () => {
-    const relays = new RelayRotation(['ws://a:1', 'ws://b:1'], ['only']);
+    const relays = new RelayRotation({ urls: ['ws://a:1', 'ws://b:1'], apiKeys: ['only'] });
     relays.afterFailure(unauthorized);
     expect(relays.current()).toMatchObject({ url: 'ws://b:1', apiKey: 'only' });
   });
 
   it('exposes only redacted URLs and a redactor for every secret it holds', () => {
     const hostnameKey = 'dmtr_ogmios1hostkeyhostkeyhostkey';
-    const relays = new RelayRotation([`wss://${hostnameKey}.mainnet-v6.ogmios-m1.demeter.run`], ['header-key-123']);
+    const relays = new RelayRotation({ urls: [`wss://${hostnameKey}.mainnet-v6.ogmios-m1.demeter.run`], apiKeys: ['header-key-123'] });
     expect(relays.current().safeUrl).toBe('wss://***.mainnet-v6.ogmios-m1.demeter.run');
     expect(relays.safeUrls()).toEqual(['wss://***.mainnet-v6.ogmios-m1.demeter.run']);
     expect(relays.redactor.text(`ENOTFOUND ${hostnameKey}.x with header-key-123`)).toBe('ENOTFOUND ***.x with ***');
   });
 
   it('needs at least one URL', () => {
-    expect(() => new RelayRotation([])).toThrow('at least one');
+    expect(() => new RelayRotation({ urls: [] })).toThrow('at least one');
   });
 });

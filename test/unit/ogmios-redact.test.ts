@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { looksLikeApiKey, redact, Redactor, redactUrl, secretsInUrl } from '../../functions/adapters/ogmios/redact.js';
-import { OgmiosSettingsError, readOgmiosEndpoints } from '../../functions/adapters/ogmios/settings.js';
+import { OgmiosSettingsError } from '../../functions/adapters/ogmios/endpoints.js';
+import { readOgmiosSettings } from '../../functions/config/ogmios-settings.js';
 
 const demeterKey = 'dmtr_ogmios1xq3k9h2v5w8lz0c7fd4yrm6tn2';
 
@@ -68,9 +69,9 @@ describe('redact', () => {
   });
 });
 
-describe('readOgmiosEndpoints', () => {
+describe('readOgmiosSettings', () => {
   it('reads a comma-separated relay list and the primary and secondary keys', () => {
-    const endpoints = readOgmiosEndpoints({
+    const endpoints = readOgmiosSettings({
       OGMIOS_URL: ' wss://a.example.com , http://127.0.0.1:1337,,https://b.example.com ',
       OGMIOS_API_KEY: 'primary',
       OGMIOS_API_KEY_SECONDARY: ' secondary ',
@@ -79,14 +80,14 @@ describe('readOgmiosEndpoints', () => {
       urls: ['wss://a.example.com', 'ws://127.0.0.1:1337', 'wss://b.example.com'],
       apiKeys: ['primary', 'secondary'],
     });
-    expect(readOgmiosEndpoints({ OGMIOS_URL: 'ws://x:1', OGMIOS_API_KEY: '' }).apiKeys).toEqual([]);
+    expect(readOgmiosSettings({ OGMIOS_URL: 'ws://x:1', OGMIOS_API_KEY: '' }).apiKeys).toEqual([]);
   });
 
   it('refuses a missing or unusable URL without repeating a key', () => {
-    expect(() => readOgmiosEndpoints({})).toThrow(OgmiosSettingsError);
-    expect(() => readOgmiosEndpoints({ OGMIOS_URL: `ftp://${demeterKey}.demeter.run` })).toThrow('ftp://***.demeter.run');
+    expect(() => readOgmiosSettings({})).toThrow(OgmiosSettingsError);
+    expect(() => readOgmiosSettings({ OGMIOS_URL: `ftp://${demeterKey}.demeter.run` })).toThrow('ftp://***.demeter.run');
     try {
-      readOgmiosEndpoints({ OGMIOS_URL: `${demeterKey} wss://` });
+      readOgmiosSettings({ OGMIOS_URL: `${demeterKey} wss://` });
       expect.unreachable();
     } catch (error) {
       expect((error as Error).message).not.toContain(demeterKey);

@@ -1,7 +1,19 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { secretsManagerReader, type SecretReader } from '../../functions/adapters/secrets/secret-reader.js';
-import { resolveDatabaseConnection, resolveOgmiosEndpoints } from '../../functions/handlers/runtime-config.js';
+import type { ApiKeySource } from '../../functions/adapters/ogmios/endpoints.js';
+import { resolveDatabaseConnection } from '../../functions/config/database-settings.js';
+import { ogmiosEndpoints, readOgmiosSettings } from '../../functions/config/ogmios-settings.js';
+import { RelayRotation } from '../../functions/adapters/ogmios/relays.js';
+import { OgmiosConnectError } from '../../functions/adapters/ogmios/errors.js';
+
+/** OGMIOS_URL and its keys as the Lambdas and the follower resolve them (undefined without OGMIOS_URL). */
+async function resolveOgmiosEndpoints(env: Record<string, string>, reader: SecretReader) {
+  if (!env.OGMIOS_URL) return undefined;
+  const endpoints = ogmiosEndpoints(readOgmiosSettings(env), reader);
+  const keys = endpoints.apiKeys;
+  return { urls: endpoints.urls, apiKeys: Array.isArray(keys) ? keys : await (keys as ApiKeySource).read() };
+}
 
 const DATABASE_SECRET = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db';
 const OGMIOS_SECRET = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ogmios';
@@ -66,6 +78,24 @@ describe('Ogmios API keys from Secrets Manager', () => {
     expect(await resolveOgmiosEndpoints({ OGMIOS_URL: 'wss://a.example', OGMIOS_API_KEYS_SECRET_ARN: OGMIOS_SECRET }, reader)).toEqual({ urls: ['wss://a.example'], apiKeys: ['key-1'] });
     expect(await resolveOgmiosEndpoints({ OGMIOS_URL: 'wss://a.example', OGMIOS_API_KEY: 'env-key' }, reader)).toEqual({ urls: ['wss://a.example'], apiKeys: ['env-key'] });
     expect(await resolveOgmiosEndpoints({}, reader)).toBeUndefined();
+  });
+
+  it('reads the secret when a connection opens, not before, and again once every key was refused (a rotation)', async () => {
+    const values: Record<string, Record<string, unknown>> = { [OGMIOS_SECRET]: { primary: 'old-1', secondary: 'old-2' } };
+    const reader = secrets(values);
+    const relays = new RelayRotation(ogmiosEndpoints(readOgmiosSettings({ OGMIOS_URL: 'wss://a.example', OGMIOS_API_KEYS_SECRET_ARN: OGMIOS_SECRET }), reader));
+    expect(reader.reads).toEqual([]);
+    expect((await relays.connectTo()).headers).toEqual({ 'dmtr-api-key': 'old-1' });
+    const refused = new OgmiosConnectError('unauthorized', 'HTTP 401', 401);
+    relays.afterFailure(refused);
+    expect((await relays.connectTo()).headers).toEqual({ 'dmtr-api-key': 'old-2' });
+    expect(reader.reads).toEqual([OGMIOS_SECRET]); // from the cache
+    values[OGMIOS_SECRET] = { primary: 'new-1' };
+    relays.afterFailure(refused);
+    expect((await relays.connectTo()).headers).toEqual({ 'dmtr-api-key': 'new-1' });
+    expect(reader.reads).toEqual([OGMIOS_SECRET, OGMIOS_SECRET]);
+    // The new key is masked like the old ones.
+    expect(relays.redactor.text('new-1 old-2')).toBe('*** ***');
   });
 });
 

@@ -1,7 +1,5 @@
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../../domain/log-level.js';
 import type { LogFields, Logger } from '../../domain/ports.js';
-
-const LEVELS = ['debug', 'info', 'warn', 'error', 'critical'] as const;
-type Level = (typeof LEVELS)[number];
 
 /** Structured logs as one JSON object per line (stdout locally; CloudWatch picks the same lines up). */
 export class JsonLogger implements Logger {
@@ -9,11 +7,11 @@ export class JsonLogger implements Logger {
 
   constructor(
     private readonly context: LogFields = {},
-    level: string = process.env.LOG_LEVEL ?? 'info',
+    /** Its threshold; an unknown level is refused, as the settings refuse it. */
+    level: string = 'info',
     private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   ) {
-    const index = LEVELS.indexOf(level.toLowerCase() as Level);
-    this.threshold = index === -1 ? 1 : index;
+    this.threshold = LOG_LEVELS.indexOf(parseLogLevel(level));
   }
 
   debug(event: string, fields?: LogFields): void {
@@ -32,8 +30,8 @@ export class JsonLogger implements Logger {
     this.log('critical', event, fields);
   }
 
-  private log(level: Level, event: string, fields: LogFields = {}): void {
-    if (LEVELS.indexOf(level) < this.threshold) return;
+  private log(level: LogLevel, event: string, fields: LogFields = {}): void {
+    if (LOG_LEVELS.indexOf(level) < this.threshold) return;
     const entry = { timestamp: new Date().toISOString(), level, event, ...this.context, ...fields };
     this.write(JSON.stringify(entry, jsonSafe));
   }

@@ -25,14 +25,12 @@ import {
 } from './connection.js';
 import { ChainCursor, DEFAULT_RECENT_POINTS } from './cursor.js';
 import { describeTip, IntersectionNotFoundError, OgmiosProtocolError, type IntersectionRoundReport } from './errors.js';
-import { RelayRotation, type OgmiosEndpoint } from './relays.js';
+import type { OgmiosEndpoints } from './endpoints.js';
+import { RelayRotation, type OgmiosRelay } from './relays.js';
 import { OgmiosLogEvent, OgmiosMetric } from '../../domain/observability.js';
 
-export interface ChainSyncClientOptions {
-  /** Relays in order of preference (see readOgmiosEndpoints for OGMIOS_URL). */
-  urls: readonly string[];
-  /** Primary, then secondary: sent as `dmtr-api-key`; the next one is used when the upgrade gets 401/403. */
-  apiKeys?: readonly string[];
+/** Where to follow from is the endpoints value, whole (relays, headers, keys); the rest tunes the following. */
+export interface ChainSyncClientOptions extends OgmiosEndpoints {
   /**
    * Where the consumer is, most recent first: its current position, then older sparse checkpoints. `'origin'`
    * in the list means following may start from the beginning of the chain.
@@ -108,7 +106,7 @@ export class ChainSyncClient {
   private readonly status: Omit<ChainSyncHealth, 'url' | 'position' | 'inFlight' | 'buffered'>;
 
   constructor(private readonly options: ChainSyncClientOptions) {
-    this.relays = new RelayRotation(options.urls, options.apiKeys ?? []);
+    this.relays = new RelayRotation(options);
     this.cursor = new ChainCursor(options.knownPoints, {
       recentLimit: options.recentPointsLimit ?? DEFAULT_RECENT_POINTS,
       allowOrigin: options.allowOriginFallback ?? false,
@@ -167,8 +165,8 @@ export class ChainSyncClient {
   }
 
   /** One connection, from connect to close. Returns only when stopping; any failure throws. */
-  private async followThrough(endpoint: OgmiosEndpoint): Promise<void> {
-    const socket = await openOgmiosSocket(endpoint, {
+  private async followThrough(endpoint: OgmiosRelay): Promise<void> {
+    const socket = await openOgmiosSocket(await this.relays.connectTo(), {
       connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       maxPayloadBytes: this.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       redactor: this.relays.redactor,
@@ -213,7 +211,7 @@ export class ChainSyncClient {
   }
 
   /** Offers the cursor's points round by round (recent, checkpoints, origin) until one intersects. */
-  private async intersect(session: ChainSyncSession, endpoint: OgmiosEndpoint): Promise<Point> {
+  private async intersect(session: ChainSyncSession, endpoint: OgmiosRelay): Promise<Point> {
     const tried: IntersectionRoundReport[] = [];
     let serverTip: Tip | 'origin' | undefined;
     for (const { round, points } of this.cursor.intersectionRounds()) {
@@ -255,7 +253,7 @@ export class ChainSyncClient {
     this.options.metrics.count(OgmiosMetric.eventsDelivered);
   }
 
-  private async retryAfter(endpoint: OgmiosEndpoint, failure: unknown): Promise<void> {
+  private async retryAfter(endpoint: OgmiosRelay, failure: unknown): Promise<void> {
     const reason = this.relays.redactor.errorMessage(failure);
     if (failure instanceof OgmiosProtocolError) {
       this.options.logger.error(OgmiosLogEvent.messageInvalid, { url: endpoint.safeUrl, reason });

@@ -9,7 +9,6 @@ import { OgmiosConnectError } from './errors.js';
 import type { Redactor } from './redact.js';
 import type { OgmiosEndpoint } from './relays.js';
 
-export const API_KEY_HEADER = 'dmtr-api-key';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Blocks are at most a few MB of JSON; this only stops a runaway message from exhausting memory. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
@@ -28,7 +27,7 @@ export function openOgmiosSocket(endpoint: OgmiosEndpoint, options: OpenSocketOp
   if (signal?.aborted) return Promise.reject(new OgmiosConnectError('aborted', `connection to ${endpoint.safeUrl} aborted`));
 
   const socket = new WebSocket(endpoint.url, {
-    headers: endpoint.apiKey === undefined ? {} : { [API_KEY_HEADER]: endpoint.apiKey },
+    headers: { ...endpoint.headers },
     maxPayload: options.maxPayloadBytes,
     // Ogmios does not compress, and a redirect could carry the key header elsewhere.
     perMessageDeflate: false,

@@ -1,11 +1,25 @@
+/**
+ * Where Ogmios is and how to authenticate, as one value: built by the settings (functions/config/ogmios-settings.ts)
+ * and handed whole to both clients (chain sync, ledger state).
+ */
 import { redactUrl } from './redact.js';
 
-/** Where Ogmios is and how to authenticate, as read from the environment. */
 export interface OgmiosEndpoints {
-  /** Relays in order of preference; the client fails over from one to the next. */
-  urls: string[];
-  /** Primary key first; sent as the `dmtr-api-key` upgrade header. Empty when the URLs need no key. */
-  apiKeys: string[];
+  /** Relays in order of preference; the clients fail over from one to the next. */
+  readonly urls: readonly string[];
+  /** Sent on every upgrade request, as given (a provider's own headers). Never logged. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Sent as the `dmtr-api-key` upgrade header, primary first; the next one is used on 401/403. None: no header. */
+  readonly apiKeys?: ApiKeys;
+}
+
+/** Fixed keys, or keys read from a secret when a connection opens. */
+export type ApiKeys = readonly string[] | ApiKeySource;
+
+/** Keys kept in a secret: `read` may answer from a cache, `refresh` reads again (after every key was refused). */
+export interface ApiKeySource {
+  read(): Promise<readonly string[]>;
+  refresh(): Promise<readonly string[]>;
 }
 
 export class OgmiosSettingsError extends Error {
@@ -13,18 +27,17 @@ export class OgmiosSettingsError extends Error {
 }
 
 /**
- * Reads `OGMIOS_URL` (comma-separated relay list), `OGMIOS_API_KEY` and `OGMIOS_API_KEY_SECONDARY`.
- * `http(s)://` is accepted for `ws(s)://`, since Ogmios serves both on one port.
+ * A comma-separated relay list (OGMIOS_URL). `http(s)://` is accepted for `ws(s)://`, since Ogmios serves both on
+ * one port.
  */
-export function readOgmiosEndpoints(env: Readonly<Record<string, string | undefined>> = process.env): OgmiosEndpoints {
-  const urls = (env.OGMIOS_URL ?? '')
+export function parseOgmiosUrls(text: string | undefined): string[] {
+  const urls = (text ?? '')
     .split(',')
     .map((url) => url.trim())
     .filter((url) => url !== '')
     .map(toWebSocketUrl);
   if (urls.length === 0) throw new OgmiosSettingsError('OGMIOS_URL is not set: give one or more ws:// or wss:// URLs, comma-separated');
-  const apiKeys = [env.OGMIOS_API_KEY, env.OGMIOS_API_KEY_SECONDARY].map((key) => key?.trim() ?? '').filter((key) => key !== '');
-  return { urls, apiKeys };
+  return urls;
 }
 
 function toWebSocketUrl(url: string): string {

@@ -13,6 +13,7 @@ import type { Logger } from '../../domain/ports.js';
 import { closeSocket, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD_BYTES, openOgmiosSocket } from './connection.js';
 import { OgmiosConnectionLostError, OgmiosProtocolError } from './errors.js';
 import { isObject, RpcChannel } from './json-rpc.js';
+import type { OgmiosEndpoints } from './endpoints.js';
 import { RelayRotation } from './relays.js';
 import { OgmiosLogEvent } from '../../domain/observability.js';
 import { decodeUtxoList, type Utxo } from './utxo-decoder.js';
@@ -20,9 +21,8 @@ import { decodePoint, decodeUnsigned, encodePoint } from './wire-format.js';
 
 export type { Utxo } from './utxo-decoder.js';
 
-export interface LedgerStateClientOptions {
-  urls: readonly string[];
-  apiKeys?: readonly string[];
+/** The endpoints value, whole (relays, headers, keys), and how patient to be. */
+export interface LedgerStateClientOptions extends OgmiosEndpoints {
   logger: Logger;
   connectTimeoutMs?: number;
   /** A by-address UTxO query is a scan of the whole UTxO set on the node: allow it time. Default 60 s. */
@@ -48,7 +48,7 @@ export class LedgerStateClient {
   private closed = false;
 
   constructor(private readonly options: LedgerStateClientOptions) {
-    this.relays = new RelayRotation(options.urls, options.apiKeys ?? []);
+    this.relays = new RelayRotation(options);
   }
 
   /** The node's tip (a point: slot and hash, no height). */
@@ -138,7 +138,7 @@ export class LedgerStateClient {
     for (let attempt = 0; attempt < this.relays.combinations; attempt++) {
       const endpoint = this.relays.current();
       try {
-        const socket = await openOgmiosSocket(endpoint, {
+        const socket = await openOgmiosSocket(await this.relays.connectTo(), {
           connectTimeoutMs: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
           maxPayloadBytes: this.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
           redactor: this.relays.redactor,

@@ -1,7 +1,7 @@
 /**
  * Keeps hosted-provider API keys out of logs and error messages.
  *
- * Keys reach us in three places: the `dmtr-api-key` header (OGMIOS_API_KEY / OGMIOS_API_KEY_SECONDARY), the
+ * Keys reach us in three places: the `dmtr-api-key` header (OGMIOS_API_KEY / OGMIOS_API_KEY_SECONDARY or their secret), the
  * first hostname label of a Demeter-style URL (`wss://dmtr_ogmios1….mainnet-v6.ogmios-m1.demeter.run`), and,
  * for other proxies, URL userinfo or query strings. Text we did not write (ws and DNS error messages, close
  * reasons) can echo any of them, so every such string goes through a `Redactor` built from all of them.
@@ -15,11 +15,18 @@ export function redact(text: string, secrets: readonly string[]): string {
 }
 
 export class Redactor {
-  private readonly pattern: RegExp | null;
+  private readonly secrets = new Set<string>();
+  private pattern: RegExp | null = null;
 
   constructor(secrets: readonly string[]) {
+    this.add(secrets);
+  }
+
+  /** Masks these too from now on (keys read from a secret after the redactor was handed out). */
+  add(secrets: readonly string[]): void {
+    for (const secret of secrets) if (secret.length > 0) this.secrets.add(secret);
     // Longest first, so that a secret containing another is masked whole.
-    const distinct = [...new Set(secrets.filter((secret) => secret.length > 0))].sort((a, b) => b.length - a.length);
+    const distinct = [...this.secrets].sort((a, b) => b.length - a.length);
     // Case-insensitive: URL parsing and DNS lower-case hostnames, so an embedded key may come back lower-cased.
     this.pattern = distinct.length === 0 ? null : new RegExp(distinct.map(escapeRegExp).join('|'), 'gi');
   }

@@ -1,4 +1,5 @@
-/** How every Lambda of the product names itself in logs and metrics, from the environment. */
+/** How every Lambda of the product names itself in logs and metrics. */
+import type { LogLevel } from '../../domain/log-level.js';
 import { DefaultServiceName } from '../../domain/observability.js';
 
 export interface ObservabilitySettings {
@@ -12,13 +13,5 @@ export interface ObservabilitySettings {
 
 export const DEFAULT_SERVICE_NAME = DefaultServiceName.lambdas;
 
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'critical'] as const;
-export type LogLevelName = (typeof LOG_LEVELS)[number];
-
-export function readObservabilitySettings(env: Readonly<Record<string, string | undefined>> = process.env): ObservabilitySettings {
-  const stage = env.STAGE?.trim();
-  if (!stage) throw new Error('STAGE is not set: every metric carries the stage as a dimension');
-  const level = (env.LOG_LEVEL ?? 'info').trim().toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${env.LOG_LEVEL}"`);
-  return { serviceName: env.POWERTOOLS_SERVICE_NAME?.trim() || DEFAULT_SERVICE_NAME, stage, logLevel: level as LogLevelName };
-}
+/** The level names are the domain's (domain/log-level.ts); the settings are read by functions/config/lambda-settings.ts. */
+export type LogLevelName = LogLevel;

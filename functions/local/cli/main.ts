@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { parseNetwork } from '../../domain/network.js';
+import { readCliSettings } from '../../config/local-settings.js';
 import { PostgresAddressRegistry } from '../../adapters/postgres/address-registry.js';
 import { createPool } from '../../adapters/postgres/pool.js';
 import { migrate } from '../../adapters/postgres/migrate.js';
@@ -66,7 +66,7 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
     write(USAGE);
     return values.help ? 0 : 2;
   }
-  const network = parseNetwork(process.env.NETWORK);
+  const { network, stage } = readCliSettings();
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new Error('--limit must be a positive whole number');
 
@@ -77,7 +77,7 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
     // The local embedded database is brought up to date here; a configured one is migrated by its deploy
     // (npm run migrate), never as a side effect of an operator's query.
     if (database.embedded) await migrate(pool);
-    const operation = await operationsCommand(positionals, { pool, write, json: values.json, actor: values.actor, options: values });
+    const operation = await operationsCommand(positionals, { pool, write, json: values.json, actor: values.actor, options: values, stage });
     if (operation !== undefined) return operation;
     switch (command) {
       case 'addresses add': {

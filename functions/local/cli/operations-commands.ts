@@ -26,6 +26,8 @@ export interface OperationsContext {
   options: { 'days-ago'?: string; slot?: string; point?: string; out?: string; 'months-ahead'?: string; forensic?: boolean };
   /** Log lines go to stderr, so that stdout stays the command's answer. */
   logger?: Logger;
+  /** The prefix of backup exports (STAGE, `local` when unset). */
+  stage: string;
 }
 
 export const OPERATIONS_USAGE = `  rebuild --days-ago <n> | --slot <n> | --point <slot>.<blockId>
@@ -83,7 +85,7 @@ export async function operationsCommand(positionals: string[], context: Operatio
         logger,
         metrics: new InMemoryMetrics(),
         clock: { now: () => new Date() },
-        stage: process.env.STAGE?.trim() || 'local',
+        stage: context.stage,
       });
       const held = exported.manifest.held_by_rebuild;
       const heldNote = held ? `; a rebuild was running: the ${held.row_count} payments it holds are in ${held.data_file}` : '';

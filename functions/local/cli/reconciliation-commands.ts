@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { InMemoryMetrics } from '../../adapters/observability/in-memory-metrics.js';
 import { PostgresReconciliationRuns } from '../../adapters/postgres/reconciliation-runs.js';
-import { parseHotWalletAddresses } from '../../domain/hot-wallet.js';
+import { readHotWalletAddresses } from '../../config/local-settings.js';
 import { formatAda } from '../../domain/money.js';
 import type { Network } from '../../domain/network.js';
 import type { Logger } from '../../domain/ports.js';
@@ -49,7 +49,7 @@ export async function listRunsCommand(pool: pg.Pool, limit: number): Promise<Rec
 }
 
 export async function hotWalletCommand(network: Network, { write, json }: CommandOutput): Promise<number> {
-  const addresses = parseHotWalletAddresses(process.env.HOT_WALLET_ADDRESSES, network);
+  const addresses = readHotWalletAddresses(network);
   if (addresses.length === 0) throw new Error('HOT_WALLET_ADDRESSES is not set (comma-separated addresses of the hot wallet)');
   const report = await readHotWallet(addresses);
   if (json) write(JSON.stringify(report, null, 2));
@@ -59,7 +59,7 @@ export async function hotWalletCommand(network: Network, { write, json }: Comman
 
 /** For `status`: the hot wallet's balance when HOT_WALLET_ADDRESSES is set, or why it could not be read. */
 export async function hotWalletLine(network: Network): Promise<string | undefined> {
-  const addresses = parseHotWalletAddresses(process.env.HOT_WALLET_ADDRESSES, network);
+  const addresses = readHotWalletAddresses(network);
   if (addresses.length === 0) return undefined;
   try {
     const report = await readHotWallet(addresses);

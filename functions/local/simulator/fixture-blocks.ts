@@ -12,13 +12,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Network } from '../../domain/network.js';
+import { readChainFixturesDirectory } from '../../config/local-settings.js';
 import { isLosslessJsonObject, parseLosslessJson, type JsonObject } from '../../domain/ogmios/lossless-json.js';
 import type { JsonRecord } from './block-effects.js';
 import type { BlockBody, BlockSource } from './block-source.js';
 
 /** Where the fixtures live when no directory is given: CHAIN_FIXTURES_DIR, or ../shared beside the repository. */
 export function defaultFixturesDirectory(): string {
-  return process.env.CHAIN_FIXTURES_DIR ?? fileURLToPath(new URL('../../../../shared/chain-fixtures/', import.meta.url));
+  return readChainFixturesDirectory() ?? fileURLToPath(new URL('../../../../shared/chain-fixtures/', import.meta.url));
 }
 
 export interface FixtureBlockEntry {

@@ -1,0 +1,130 @@
+/**
+ * The settings of the local tools: the local stack (`npm start`), the operator CLI, the local database and the
+ * standalone simulator (`npm run simulator`). Read when each starts (the CLI at every command).
+ */
+import { parseHotWalletAddresses } from '../domain/hot-wallet.js';
+import type { LogLevel } from '../domain/log-level.js';
+import type { Network } from '../domain/network.js';
+import type { OgmiosEndpoints } from '../adapters/ogmios/endpoints.js';
+import type { StartPoint } from '../follower/start-points.js';
+import { processEnvironment, type Environment } from './environment.js';
+import { ogmiosEndpoints, readOptionalOgmiosSettingsWith } from './ogmios-settings.js';
+import { readSettingsGroup } from './settings-reader.js';
+import { readStartPoint } from './follower-settings.js';
+import {
+  CHAIN_FIXTURES_DIR,
+  CONFIRMATIONS,
+  DATABASE_URL,
+  HEALTH_PORT,
+  HOT_WALLET_ADDRESSES,
+  LOCAL_POSTGRES_PORT,
+  LOCAL_STACK_BLOCK_TIME_MS,
+  LOG_LEVEL,
+  NETWORK,
+  SIMULATOR_BLOCK_TIME_MS,
+  SIMULATOR_BLOCK_TIME_MS_DEFAULT,
+  SIMULATOR_INITIAL_BLOCKS,
+  SIMULATOR_PORT,
+  SIMULATOR_RETAINED_BLOCKS,
+  SIMULATOR_SEED,
+  SIMULATOR_SOURCE,
+  STAGE,
+} from './variables.js';
+
+
+export interface LocalStackSettings {
+  network: Network;
+  /** A real Ogmios (OGMIOS_URL), or the built-in simulator when unset. */
+  ogmios: OgmiosEndpoints | 'simulator';
+  confirmations: number;
+  /** Where to start when the database holds no block yet. */
+  startPoint: StartPoint;
+  healthPort: number;
+  /** HOT_WALLET_ADDRESSES: their balance every minute on the status line; none when unset. */
+  hotWalletAddresses?: readonly string[];
+  /** The simulator's block time (SIMULATOR_BLOCK_TIME_MS). */
+  simulatorBlockTimeMs?: number;
+  logLevel?: LogLevel;
+}
+
+export function readLocalStackSettings(env: Environment = processEnvironment()): LocalStackSettings {
+  return readSettingsGroup('local stack', env, (reader) => {
+    const network = reader.read(NETWORK, 'mainnet');
+    const ogmios = readOptionalOgmiosSettingsWith(reader);
+    return {
+      network,
+      ogmios: ogmios ? ogmiosEndpoints(ogmios) : 'simulator',
+      confirmations: reader.read(CONFIRMATIONS),
+      startPoint: reader.attempt(() => readStartPoint(env), 'tip'),
+      healthPort: reader.read(HEALTH_PORT),
+      hotWalletAddresses: reader.attempt(() => parseHotWalletAddresses(reader.read(HOT_WALLET_ADDRESSES), network), []),
+      simulatorBlockTimeMs: reader.read(SIMULATOR_BLOCK_TIME_MS) ?? LOCAL_STACK_BLOCK_TIME_MS,
+      logLevel: reader.read(LOG_LEVEL),
+    };
+  });
+}
+
+export interface LocalDatabaseSettings {
+  /** DATABASE_URL; the embedded PostgreSQL when unset. */
+  url?: string;
+  /** LOCAL_POSTGRES_PORT; a free port when unset. */
+  embeddedPort?: number;
+}
+
+export function readLocalDatabaseSettings(env: Environment = processEnvironment()): LocalDatabaseSettings {
+  return readSettingsGroup('local database', env, (reader) => {
+    const url = reader.read(DATABASE_URL);
+    const embeddedPort = reader.read(LOCAL_POSTGRES_PORT);
+    return { ...(url ? { url } : {}), ...(embeddedPort !== undefined ? { embeddedPort } : {}) };
+  });
+}
+
+export interface CliSettings {
+  network: Network;
+  /** STAGE, `local` when unset: the prefix of backup exports. */
+  stage: string;
+}
+
+export function readCliSettings(env: Environment = processEnvironment()): CliSettings {
+  return readSettingsGroup('CLI', env, (reader) => ({ network: reader.read(NETWORK, 'mainnet'), stage: reader.read(STAGE) ?? 'local' }));
+}
+
+/** HOT_WALLET_ADDRESSES for the commands that report it (read then: a bad one must not stop the others). */
+export function readHotWalletAddresses(network: Network, env: Environment = processEnvironment()): string[] {
+  return parseHotWalletAddresses(HOT_WALLET_ADDRESSES.read(env), network);
+}
+
+/** OGMIOS_URL with its keys for the commands that query the chain; undefined when unset. */
+export function readLocalOgmios(env: Environment = processEnvironment()): OgmiosEndpoints | undefined {
+  return readSettingsGroup('CLI', env, (reader) => {
+    const settings = readOptionalOgmiosSettingsWith(reader);
+    return settings && ogmiosEndpoints(settings);
+  });
+}
+
+export interface SimulatorSettings {
+  network: Network;
+  port: number;
+  source: 'synthetic' | 'fixtures';
+  blockTimeMs: number;
+  initialBlocks: number;
+  retainedBlocks: number;
+  seed: string;
+}
+
+export function readSimulatorSettings(env: Environment = processEnvironment()): SimulatorSettings {
+  return readSettingsGroup('simulator', env, (reader) => ({
+    network: reader.read(NETWORK, 'mainnet'),
+    port: reader.read(SIMULATOR_PORT),
+    source: reader.read(SIMULATOR_SOURCE),
+    blockTimeMs: reader.read(SIMULATOR_BLOCK_TIME_MS) ?? SIMULATOR_BLOCK_TIME_MS_DEFAULT,
+    initialBlocks: reader.read(SIMULATOR_INITIAL_BLOCKS),
+    retainedBlocks: reader.read(SIMULATOR_RETAINED_BLOCKS),
+    seed: reader.read(SIMULATOR_SEED),
+  }));
+}
+
+/** CHAIN_FIXTURES_DIR: where the simulator's recorded blocks are; undefined for the default beside the project. */
+export function readChainFixturesDirectory(env: Environment = processEnvironment()): string | undefined {
+  return CHAIN_FIXTURES_DIR.read(env);
+}

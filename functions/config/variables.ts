@@ -1,0 +1,368 @@
+/**
+ * Every environment variable the product reads, declared once: name, meaning, default, who reads it, and how its
+ * text is parsed. The settings groups (*-settings.ts) read them; the README's configuration table is rendered
+ * from this list (a test keeps the two equal).
+ */
+import { DEFAULT_LEASE_TIMINGS } from '../domain/lease.js';
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../domain/log-level.js';
+import { NETWORKS, type Network } from '../domain/network.js';
+import { MAX_READY_LAG_BLOCKS } from '../domain/readiness.js';
+import { DEFAULT_MAX_CHUNK_UTXOS } from '../domain/reconciliation/reconciliation-runner.js';
+import { DEFAULT_METRICS_INTERVAL_MS, DefaultServiceName } from '../domain/observability.js';
+import { DEFAULT_RECONCILIATION_ANSWER_BYTES } from '../adapters/ogmios/reconciliation-ledger.js';
+import { DEFAULT_PARTITION_MONTHS_AHEAD } from '../domain/partitions.js';
+import { DEFAULT_MAX_FAILED_ATTEMPTS, DEFAULT_STALE_AFTER_MS } from '../handlers/reconciliation-core.js';
+import {
+  LAMBDAS,
+  milliseconds,
+  optionalText,
+  parsed,
+  portNumber,
+  positiveInteger,
+  textWithDefault,
+  untrimmedText,
+  wholeNumber,
+  type SettingsReaderName,
+  type Variable,
+} from './variable.js';
+
+export const DEFAULT_CONFIRMATIONS = 15;
+export const DEFAULT_HEALTH_PORT = 8080;
+export const DEFAULT_SHUTDOWN_BUDGET_MS = 30_000;
+/** ECS stops a task with SIGKILL at most 120 s after SIGTERM (the largest stopTimeout Fargate allows). */
+export const MAX_SHUTDOWN_BUDGET_MS = 120_000;
+export const DEFAULT_RECONCILIATION_CHUNK_SIZE = 1_000;
+export const DEFAULT_RECONCILIATION_TIME_RESERVE_MS = 90_000;
+export const LOCAL_STACK_BLOCK_TIME_MS = 2_000;
+export const SIMULATOR_BLOCK_TIME_MS_DEFAULT = 20_000;
+
+/** The processes that open the database (every Lambda but the hot wallet's). */
+const DATABASE_READERS: readonly SettingsReaderName[] = ['follower', ...LAMBDAS.filter((lambda) => lambda !== 'hot wallet'), 'local stack', 'CLI'];
+
+// Ogmios
+export const OGMIOS_URL = optionalText({
+  name: 'OGMIOS_URL',
+  description: 'Ogmios WebSocket URL(s), comma-separated: a relay list, failed over in turn (`http(s)://` accepted)',
+  shownDefault: 'the built-in simulator (required on AWS)',
+  readBy: ['follower', 'health', 'reconciliation', 'hot wallet', 'local stack', 'CLI'],
+});
+export const OGMIOS_API_KEY = optionalText({
+  name: 'OGMIOS_API_KEY',
+  description: 'hosted-provider key, sent as the `dmtr-api-key` header on the upgrade. Never logged.',
+  shownDefault: 'none',
+  readBy: ['follower', 'health', 'reconciliation', 'hot wallet', 'local stack', 'CLI'],
+});
+export const OGMIOS_API_KEY_SECONDARY = optionalText({
+  name: 'OGMIOS_API_KEY_SECONDARY',
+  description: 'a second key, used when the first is refused (401/403). Never logged.',
+  shownDefault: 'none',
+  readBy: OGMIOS_API_KEY.readBy,
+});
+export const OGMIOS_API_KEYS_SECRET_ARN = optionalText({
+  name: 'OGMIOS_API_KEYS_SECRET_ARN',
+  description:
+    'a Secrets Manager secret holding the keys (`primary`, `secondary`) instead of the two variables above (what AWS uses): read when a connection opens (cached 5 minutes) and read again after a refusal, so a rotated key needs no restart',
+  shownDefault: 'none',
+  readBy: ['follower', 'health', 'reconciliation', 'hot wallet'],
+});
+
+// PostgreSQL
+export const DATABASE_URL = optionalText({
+  name: 'DATABASE_URL',
+  description: 'PostgreSQL to use; tests create and drop their own databases on it (needs CREATEDB)',
+  shownDefault: 'embedded PostgreSQL (locally)',
+  readBy: DATABASE_READERS,
+});
+export const DATABASE_SECRET_ARN = optionalText({
+  name: 'DATABASE_SECRET_ARN',
+  description:
+    'when `DATABASE_URL` is unset: the RDS secret (what AWS uses, Lambdas and follower alike); its password is read per new connection, see [rotation](#deploy)',
+  shownDefault: 'none',
+  readBy: DATABASE_READERS.filter((reader) => reader !== 'local stack' && reader !== 'CLI'),
+});
+const LIBPQ = DATABASE_SECRET_ARN.readBy;
+export const PGHOST = optionalText({ name: 'PGHOST', description: 'when neither of the above is set: the libpq variables (a fixed password)', shownDefault: 'none', readBy: LIBPQ });
+export const PGPORT = textWithDefault({ name: 'PGPORT', description: 'libpq: the port', shownDefault: '5432', readBy: LIBPQ }, '5432');
+export const PGDATABASE = textWithDefault({ name: 'PGDATABASE', description: 'libpq: the database', shownDefault: '`postgres`', readBy: LIBPQ }, 'postgres');
+export const PGUSER = untrimmedText({ name: 'PGUSER', description: 'libpq: the user', shownDefault: 'none', readBy: LIBPQ });
+export const PGPASSWORD = untrimmedText({ name: 'PGPASSWORD', description: 'libpq: the password. Never logged.', shownDefault: 'none', readBy: LIBPQ });
+export const PGSSLMODE = optionalText({
+  name: 'PGSSLMODE',
+  description: '`verify-full` or `disable` (with the secret; libpq modes otherwise)',
+  shownDefault: '`verify-full` with the secret',
+  readBy: LIBPQ,
+});
+
+// The chain and the engine
+export const NETWORK = parsed(
+  { name: 'NETWORK', description: '`mainnet`, `preprod` or `preview` (addresses are validated against it)', shownDefault: '`mainnet` (required by the follower)', readBy: ['follower', 'processor', 'health', 'hot wallet', 'local stack', 'CLI', 'simulator'] },
+  (text): Network => {
+    const network = text ?? 'mainnet';
+    if (!(NETWORKS as readonly string[]).includes(network)) throw new Error(`NETWORK must be one of ${NETWORKS.join(', ')}; got "${network}"`);
+    return network as Network;
+  },
+);
+export const CONFIRMATIONS = positiveInteger(
+  { name: 'CONFIRMATIONS', description: 'blocks until a payment is confirmed and credited', shownDefault: String(DEFAULT_CONFIRMATIONS), readBy: ['processor', 'local stack'] },
+  DEFAULT_CONFIRMATIONS,
+);
+export const START_POINT = optionalText({
+  name: 'START_POINT',
+  description: 'where to start when the database holds no block: `origin`, `tip` or `<slot>.<blockId>`',
+  shownDefault: '`tip`',
+  readBy: ['follower', 'local stack'],
+});
+export const HOT_WALLET_ADDRESSES = optionalText({
+  name: 'HOT_WALLET_ADDRESSES',
+  description:
+    'comma-separated hot-wallet addresses (validated against `NETWORK`): the hot-wallet Lambda, the CLI\'s `hot-wallet` and `status`, and the local status line report their balance',
+  shownDefault: 'none',
+  readBy: ['hot wallet', 'local stack', 'CLI'],
+});
+
+// Observability
+export const STAGE = optionalText({
+  name: 'STAGE',
+  description: 'the stage: a dimension of every metric and a field of every log line (required on AWS)',
+  shownDefault: 'required (`local` for the CLI)',
+  readBy: ['follower', ...LAMBDAS, 'CLI'],
+});
+export const LOG_LEVEL = parsed(
+  { name: 'LOG_LEVEL', description: LOG_LEVELS.map((level) => `\`${level}\``).join(', '), shownDefault: '`info`', readBy: ['follower', ...LAMBDAS, 'local stack'] },
+  (text): LogLevel => (text === undefined ? 'info' : parseLogLevel(text)),
+);
+export const POWERTOOLS_SERVICE_NAME = optionalText({
+  name: 'POWERTOOLS_SERVICE_NAME',
+  description: 'the `service` log field and metric dimension',
+  shownDefault: `\`${DefaultServiceName.lambdas}\`, the follower \`${DefaultServiceName.follower}\``,
+  readBy: ['follower', ...LAMBDAS],
+});
+export const METRICS_INTERVAL_MS = milliseconds(
+  { name: 'METRICS_INTERVAL_MS', description: 'how often the follower writes its EMF metrics summary', shownDefault: String(DEFAULT_METRICS_INTERVAL_MS), readBy: ['follower'] },
+  DEFAULT_METRICS_INTERVAL_MS,
+);
+export const HEALTH_PORT = portNumber(
+  { name: 'HEALTH_PORT', description: 'port of `/health/live` and `/health/ready`', shownDefault: String(DEFAULT_HEALTH_PORT), readBy: ['follower', 'health check', 'local stack'] },
+  DEFAULT_HEALTH_PORT,
+);
+export const MAX_READY_LAG_BLOCKS_SETTING = positiveInteger(
+  { name: 'MAX_READY_LAG_BLOCKS', description: 'the health Lambda answers not ready beyond this lag', shownDefault: String(MAX_READY_LAG_BLOCKS), readBy: ['health'] },
+  MAX_READY_LAG_BLOCKS,
+);
+
+// The follower on AWS
+export const LEASE_TABLE = optionalText({ name: 'LEASE_TABLE', description: 'the DynamoDB lease table', shownDefault: 'required', readBy: ['follower'] });
+export const LEASE_DURATION_MS = milliseconds(
+  { name: 'LEASE_DURATION_MS', description: 'how long a lease lasts unrenewed', shownDefault: String(DEFAULT_LEASE_TIMINGS.leaseDurationMs), readBy: ['follower'] },
+  DEFAULT_LEASE_TIMINGS.leaseDurationMs,
+);
+export const LEASE_RENEW_INTERVAL_MS = milliseconds(
+  { name: 'LEASE_RENEW_INTERVAL_MS', description: 'how often the leader renews', shownDefault: String(DEFAULT_LEASE_TIMINGS.renewIntervalMs), readBy: ['follower'] },
+  DEFAULT_LEASE_TIMINGS.renewIntervalMs,
+);
+export const LEASE_SAFETY_MARGIN_MS = milliseconds(
+  { name: 'LEASE_SAFETY_MARGIN_MS', description: 'the leader stops this long before its lease could lapse', shownDefault: String(DEFAULT_LEASE_TIMINGS.safetyMarginMs), readBy: ['follower'] },
+  DEFAULT_LEASE_TIMINGS.safetyMarginMs,
+);
+export const LEASE_ACQUIRE_INTERVAL_MS = milliseconds(
+  { name: 'LEASE_ACQUIRE_INTERVAL_MS', description: 'how often a standby looks', shownDefault: String(DEFAULT_LEASE_TIMINGS.acquireIntervalMs), readBy: ['follower'] },
+  DEFAULT_LEASE_TIMINGS.acquireIntervalMs,
+);
+export const SHUTDOWN_BUDGET_MS = milliseconds(
+  {
+    name: 'SHUTDOWN_BUDGET_MS',
+    description: `time to stop cleanly after SIGTERM, at most ${MAX_SHUTDOWN_BUDGET_MS}; the task's stopTimeout must be at least this`,
+    shownDefault: String(DEFAULT_SHUTDOWN_BUDGET_MS),
+    readBy: ['follower'],
+  },
+  DEFAULT_SHUTDOWN_BUDGET_MS,
+  MAX_SHUTDOWN_BUDGET_MS,
+);
+export const CHAIN_EVENT_QUEUE_URL = optionalText({
+  name: 'CHAIN_EVENT_QUEUE_URL',
+  description: 'the chain-event FIFO queue: the follower emits to it; the processor postpones failed messages on it (derived from the event source when unset)',
+  shownDefault: 'required by the follower',
+  readBy: ['follower', 'processor'],
+});
+export const CLAIM_CHECK_BUCKET = optionalText({
+  name: 'CLAIM_CHECK_BUCKET',
+  description: 'where messages over the SQS size limit go (follower) and are read from (processor)',
+  shownDefault: 'required by the follower',
+  readBy: ['follower', 'processor'],
+});
+export const CLAIM_CHECK_KMS_KEY_ID = optionalText({ name: 'CLAIM_CHECK_KMS_KEY_ID', description: 'SSE-KMS key for claim-check objects', shownDefault: 'SSE-S3', readBy: ['follower'] });
+export const RECONCILIATION_FUNCTION_NAME = optionalText({
+  name: 'RECONCILIATION_FUNCTION_NAME',
+  description: 'the reconciliation Lambda the follower invokes after an Ogmios outage',
+  shownDefault: 'none',
+  readBy: ['follower'],
+});
+
+// The Lambdas
+export const DB_POOL_MAX = positiveInteger(
+  { name: 'DB_POOL_MAX', description: 'connections per processor instance (one is used: records apply one after another)', shownDefault: '1', readBy: ['processor'] },
+  1,
+);
+export const RECONCILIATION_CHUNK_SIZE = positiveInteger(
+  {
+    name: 'RECONCILIATION_CHUNK_SIZE',
+    description: 'addresses per Ogmios UTxO query (and per database read) in a reconciliation, at most (fewer when their outputs exceed the bounds below)',
+    shownDefault: String(DEFAULT_RECONCILIATION_CHUNK_SIZE),
+    readBy: ['reconciliation', 'local stack', 'CLI'],
+  },
+  DEFAULT_RECONCILIATION_CHUNK_SIZE,
+);
+export const RECONCILIATION_MAX_CHUNK_UTXOS = positiveInteger(
+  {
+    name: 'RECONCILIATION_MAX_CHUNK_UTXOS',
+    description: "unspent payments the database may hold at one reconciliation chunk's addresses; an address over it alone is left unjudged",
+    shownDefault: String(DEFAULT_MAX_CHUNK_UTXOS),
+    readBy: ['reconciliation', 'local stack', 'CLI'],
+  },
+  DEFAULT_MAX_CHUNK_UTXOS,
+);
+export const RECONCILIATION_MAX_ANSWER_BYTES = positiveInteger(
+  {
+    name: 'RECONCILIATION_MAX_ANSWER_BYTES',
+    description:
+      "the largest Ogmios UTxO answer a reconciliation reads (its connection's payload limit); a larger one halves the chunk, and an address whose answer alone is larger is left unjudged",
+    shownDefault: `${DEFAULT_RECONCILIATION_ANSWER_BYTES} (16 MiB)`,
+    readBy: ['reconciliation', 'local stack', 'CLI'],
+  },
+  DEFAULT_RECONCILIATION_ANSWER_BYTES,
+);
+export const RECONCILIATION_TIME_RESERVE_MS = positiveInteger(
+  {
+    name: 'RECONCILIATION_TIME_RESERVE_MS',
+    description: 'the reconciliation Lambda continues in a new invocation when less than this is left',
+    shownDefault: String(DEFAULT_RECONCILIATION_TIME_RESERVE_MS),
+    readBy: ['reconciliation'],
+  },
+  DEFAULT_RECONCILIATION_TIME_RESERVE_MS,
+);
+export const RECONCILIATION_STALE_AFTER_MS = positiveInteger(
+  {
+    name: 'RECONCILIATION_STALE_AFTER_MS',
+    description:
+      "a running reconciliation not updated for this long is taken over (continued from its cursor) by the next start; keep it below a minute, Lambda's wait before retrying a failed event (see Failures under Reconciliation)",
+    shownDefault: `${DEFAULT_STALE_AFTER_MS} (45 s)`,
+    readBy: ['reconciliation'],
+  },
+  DEFAULT_STALE_AFTER_MS,
+);
+export const RECONCILIATION_MAX_FAILED_ATTEMPTS = positiveInteger(
+  {
+    name: 'RECONCILIATION_MAX_FAILED_ATTEMPTS',
+    description: 'failed invocations in a row (no chunk recorded in between) before a reconciliation run is failed',
+    shownDefault: String(DEFAULT_MAX_FAILED_ATTEMPTS),
+    readBy: ['reconciliation'],
+  },
+  DEFAULT_MAX_FAILED_ATTEMPTS,
+);
+export const BACKUP_BUCKET = optionalText({ name: 'BACKUP_BUCKET', description: 'the bucket exports are written to', shownDefault: 'required', readBy: ['backup export'] });
+export const PARTITION_MONTHS_AHEAD = positiveInteger(
+  { name: 'PARTITION_MONTHS_AHEAD', description: 'months ahead to create partitions for', shownDefault: String(DEFAULT_PARTITION_MONTHS_AHEAD), readBy: ['partition maintenance'] },
+  DEFAULT_PARTITION_MONTHS_AHEAD,
+);
+export const MIGRATIONS_DIRECTORY_SETTING = optionalText({
+  name: 'MIGRATIONS_DIRECTORY',
+  description: 'where the migration SQL files are (the CDK ships them next to the handler)',
+  shownDefault: '`functions/migrations/`',
+  readBy: ['migrate'],
+});
+
+// Local runs
+export const LOCAL_POSTGRES_PORT = portNumber(
+  { name: 'LOCAL_POSTGRES_PORT', description: 'port of the local embedded PostgreSQL', shownDefault: 'a free port', readBy: ['local stack', 'CLI'] },
+  undefined,
+);
+export const SIMULATOR_BLOCK_TIME_MS = wholeNumber(
+  {
+    name: 'SIMULATOR_BLOCK_TIME_MS',
+    description: 'block time of the Ogmios simulator',
+    shownDefault: `${LOCAL_STACK_BLOCK_TIME_MS} (\`npm start\`), ${SIMULATOR_BLOCK_TIME_MS_DEFAULT} (\`npm run simulator\`)`,
+    readBy: ['local stack', 'simulator'],
+  },
+  undefined,
+  { min: 0, rule: 'a whole number' },
+);
+export const SIMULATOR_PORT = wholeNumber({ name: 'SIMULATOR_PORT', description: 'port of `npm run simulator`', shownDefault: '1337', readBy: ['simulator'] }, 1337, { min: 0, rule: 'a whole number' });
+export const SIMULATOR_INITIAL_BLOCKS = wholeNumber(
+  { name: 'SIMULATOR_INITIAL_BLOCKS', description: 'history `npm run simulator` starts with', shownDefault: '0', readBy: ['simulator'] },
+  0,
+  { min: 0, rule: 'a whole number' },
+);
+export const SIMULATOR_RETAINED_BLOCKS = wholeNumber(
+  { name: 'SIMULATOR_RETAINED_BLOCKS', description: 'blocks `npm run simulator` keeps', shownDefault: '10000', readBy: ['simulator'] },
+  10_000,
+  { min: 0, rule: 'a whole number' },
+);
+export const SIMULATOR_SOURCE = parsed(
+  { name: 'SIMULATOR_SOURCE', description: '`synthetic` blocks or recorded `fixtures` (`npm run simulator`)', shownDefault: '`synthetic`', readBy: ['simulator'] },
+  (text): 'synthetic' | 'fixtures' => {
+    const source = text ?? 'synthetic';
+    if (source !== 'synthetic' && source !== 'fixtures') throw new Error('SIMULATOR_SOURCE must be synthetic or fixtures');
+    return source;
+  },
+);
+export const SIMULATOR_SEED = textWithDefault({ name: 'SIMULATOR_SEED', description: 'seed of `npm run simulator`\'s chain', shownDefault: '`simulator`', readBy: ['simulator'] }, 'simulator');
+export const CHAIN_FIXTURES_DIR = optionalText({
+  name: 'CHAIN_FIXTURES_DIR',
+  description: "the recorded blocks the simulator's `fixtures` source serves",
+  shownDefault: '`../shared/chain-fixtures/`',
+  readBy: ['simulator', 'local stack'],
+});
+
+/** In the order the README shows them. */
+export const VARIABLES: readonly Variable<unknown>[] = [
+  OGMIOS_URL,
+  OGMIOS_API_KEY,
+  OGMIOS_API_KEY_SECONDARY,
+  OGMIOS_API_KEYS_SECRET_ARN,
+  DATABASE_URL,
+  DATABASE_SECRET_ARN,
+  PGHOST,
+  PGPORT,
+  PGDATABASE,
+  PGUSER,
+  PGPASSWORD,
+  PGSSLMODE,
+  NETWORK,
+  CONFIRMATIONS,
+  START_POINT,
+  HOT_WALLET_ADDRESSES,
+  STAGE,
+  LOG_LEVEL,
+  POWERTOOLS_SERVICE_NAME,
+  METRICS_INTERVAL_MS,
+  HEALTH_PORT,
+  MAX_READY_LAG_BLOCKS_SETTING,
+  LEASE_TABLE,
+  LEASE_DURATION_MS,
+  LEASE_RENEW_INTERVAL_MS,
+  LEASE_SAFETY_MARGIN_MS,
+  LEASE_ACQUIRE_INTERVAL_MS,
+  SHUTDOWN_BUDGET_MS,
+  CHAIN_EVENT_QUEUE_URL,
+  CLAIM_CHECK_BUCKET,
+  CLAIM_CHECK_KMS_KEY_ID,
+  RECONCILIATION_FUNCTION_NAME,
+  DB_POOL_MAX,
+  RECONCILIATION_CHUNK_SIZE,
+  RECONCILIATION_MAX_CHUNK_UTXOS,
+  RECONCILIATION_MAX_ANSWER_BYTES,
+  RECONCILIATION_TIME_RESERVE_MS,
+  RECONCILIATION_STALE_AFTER_MS,
+  RECONCILIATION_MAX_FAILED_ATTEMPTS,
+  BACKUP_BUCKET,
+  PARTITION_MONTHS_AHEAD,
+  MIGRATIONS_DIRECTORY_SETTING,
+  LOCAL_POSTGRES_PORT,
+  SIMULATOR_BLOCK_TIME_MS,
+  SIMULATOR_PORT,
+  SIMULATOR_INITIAL_BLOCKS,
+  SIMULATOR_RETAINED_BLOCKS,
+  SIMULATOR_SOURCE,
+  SIMULATOR_SEED,
+  CHAIN_FIXTURES_DIR,
+];

@@ -9,7 +9,6 @@ import {
   FargateTaskDefinition,
   LogDrivers,
   OperatingSystemFamily,
-  Secret as EcsSecret,
 } from 'aws-cdk-lib/aws-ecs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -38,8 +37,6 @@ export interface FollowerServiceProps {
   readonly logRetentionDays: number;
   /** Plain settings (no secrets). */
   readonly environment: Record<string, string>;
-  /** Secrets ECS injects into the environment at task start (the task execution role reads them). */
-  readonly secrets: Record<string, EcsSecret>;
   /** Extra groups, e.g. the database's client group. */
   readonly securityGroups: ISecurityGroup[];
 }
@@ -98,7 +95,6 @@ export class FollowerService extends Construct {
         HEALTH_PORT: String(HEALTH_PORT),
         SHUTDOWN_BUDGET_MS: String(props.shutdownBudget.toMilliseconds()),
       },
-      secrets: props.secrets,
       stopTimeout,
       healthCheck: {
         command: ['CMD', 'node', '/app/health-check.mjs'],
@@ -132,7 +128,7 @@ export class FollowerService extends Construct {
     acknowledgeNag(
       this.taskDefinition,
       'ECS2',
-      'The environment holds only non-secret settings (queue URL, table and bucket names, network); the follower reads the database password from Secrets Manager itself (DATABASE_SECRET_ARN) and the Ogmios keys are injected from it.',
+      'The environment holds only non-secret settings (queue URL, table and bucket names, network); the follower reads the database password and the Ogmios keys from Secrets Manager itself (DATABASE_SECRET_ARN, OGMIOS_API_KEYS_SECRET_ARN).',
     );
   }
 }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, IgnoreMode, Stack, type StackProps } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
-import { ContainerImage, Secret as EcsSecret } from 'aws-cdk-lib/aws-ecs';
+import { ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/config/variables.js';
@@ -11,7 +11,7 @@ import { reconciliationFunctionName, resourceName } from '../naming.js';
 import type { DataStack } from './data-stack.js';
 import type { ProcessingStack } from './processing-stack.js';
 import { acknowledgeNag } from '../nag.js';
-import { claimCheckObjects, functionArnByName } from './runtime-access.js';
+import { claimCheckObjects, functionArnByName, ogmiosEnvironment } from './runtime-access.js';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -58,7 +58,9 @@ export class IngestStack extends Stack {
       environment: {
         NETWORK: config.network,
         STAGE: config.stage,
-        OGMIOS_URL: config.ogmiosUrls.join(','),
+        // The Ogmios keys by their secret's ARN, as the Lambdas get them: read when a connection opens and again
+        // after a refusal (ogmios-settings.ts), so a rotated key needs no task restart.
+        ...ogmiosEnvironment(config, data),
         LEASE_TABLE: data.leaseTable.tableName,
         CHAIN_EVENT_QUEUE_URL: processing.chainEvents.queue.queueUrl,
         CLAIM_CHECK_BUCKET: data.claimCheckBucket.bucket.bucketName,
@@ -67,10 +69,6 @@ export class IngestStack extends Stack {
         DATABASE_SECRET_ARN: databaseSecret.secretArn,
         PGSSLMODE: 'verify-full',
         RECONCILIATION_FUNCTION_NAME: reconciliationFunctionName(config.stage),
-      },
-      secrets: {
-        OGMIOS_API_KEY: EcsSecret.fromSecretsManager(data.ogmiosApiKeys, 'primary'),
-        OGMIOS_API_KEY_SECONDARY: EcsSecret.fromSecretsManager(data.ogmiosApiKeys, 'secondary'),
       },
       securityGroups: [data.database.clientSecurityGroup],
     });
@@ -81,8 +79,10 @@ export class IngestStack extends Stack {
       new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [data.leaseTable.tableArn] }),
     );
     processing.chainEvents.queue.grantSendMessages(taskRole);
-    // Reads the database secret itself (not through ECS injection): only GetSecretValue, only that secret.
-    taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [databaseSecret.secretArn] }));
+    // Reads the database secret and the Ogmios keys itself (not through ECS injection): only GetSecretValue, only those.
+    taskRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [databaseSecret.secretArn, data.ogmiosApiKeys.secretArn] }),
+    );
     // After an Ogmios outage the leader asks for a reconciliation run (by name: no dependency on the Operations stack).
     taskRole.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [functionArnByName(this, reconciliationFunctionName(config.stage))] }),
@@ -93,7 +93,7 @@ export class IngestStack extends Stack {
     acknowledgeNag(
       this.follower.taskDefinition.obtainExecutionRole(),
       'IAM5[Resource::*]',
-      'ecr:GetAuthorizationToken, which pulling the image needs, has no resource-level permissions; the other execution-role grants are scoped to the image repository, the log group and the Ogmios key secret.',
+      'ecr:GetAuthorizationToken, which pulling the image needs, has no resource-level permissions; the other execution-role grants are scoped to the image repository and the log group.',
     );
   }
 }

@@ -14,12 +14,12 @@ export const FUNCTION_SUBNETS: SubnetSelection = { subnetType: SubnetType.PRIVAT
 /** Node's extra CAs on Lambda: the runtime's bundle includes the RDS CAs, for sslmode=verify-full. */
 export const LAMBDA_RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
 
-/** Environment of a function that reads the database through the RDS-managed secret (runtime-config.ts). */
+/** Environment of a function that reads the database through the RDS-managed secret (functions/config/database-settings.ts). */
 export function databaseEnvironment(data: DataStack): Record<string, string> {
   return { DATABASE_SECRET_ARN: data.database.secret.secretArn, PGSSLMODE: 'verify-full', NODE_EXTRA_CA_CERTS: LAMBDA_RDS_CA_BUNDLE };
 }
 
-/** Environment of a function that queries Ogmios, its keys read from the API-key secret at cold start. */
+/** Environment of a process that queries Ogmios, its keys read from the API-key secret when a connection opens. */
 export function ogmiosEnvironment(config: StageConfig, data: DataStack): Record<string, string> {
   return { OGMIOS_URL: config.ogmiosUrls.join(','), OGMIOS_API_KEYS_SECRET_ARN: data.ogmiosApiKeys.secretArn };
 }

@@ -376,9 +376,9 @@ describe('follower service', () => {
     prod.templates.ingest.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '512', Memory: '1024' });
   });
 
-  it('gets plain settings and the database secret ARN in the environment, only the Ogmios keys injected from Secrets Manager', () => {
+  it('gets plain settings and the ARNs of the database and Ogmios key secrets in the environment, nothing injected from Secrets Manager', () => {
     const [task] = Object.values(dev.templates.ingest.findResources('AWS::ECS::TaskDefinition')) as {
-      Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[]; Secrets: { Name: string; ValueFrom: unknown }[] }[] };
+      Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[]; Secrets?: unknown[] }[] };
     }[];
     const container = task!.Properties.ContainerDefinitions[0]!;
     const environment = Object.fromEntries(container.Environment.map((entry) => [entry.Name, entry.Value]));
@@ -395,10 +395,10 @@ describe('follower service', () => {
     expect(environment).not.toHaveProperty('DATABASE_URL');
     // The database secret by ARN: the follower reads the password per new connection (a rotation needs no restart).
     expect(JSON.stringify(environment.DATABASE_SECRET_ARN)).toMatch(/PaymentMonitor-dev-Data:ExportsOutputRefDatabaseInstanceSecretAttachment/);
-    const secrets = Object.fromEntries(container.Secrets.map((entry) => [entry.Name, JSON.stringify(entry.ValueFrom)]));
-    expect(Object.keys(secrets).sort()).toEqual(['OGMIOS_API_KEY', 'OGMIOS_API_KEY_SECONDARY']);
-    expect(secrets.OGMIOS_API_KEY).toMatch(/:primary::"/);
-    expect(secrets.OGMIOS_API_KEY_SECONDARY).toMatch(/:secondary::"/);
+    // The Ogmios keys by ARN too, read when a connection opens and again after a refusal (a rotated key needs no restart).
+    expect(JSON.stringify(environment.OGMIOS_API_KEYS_SECRET_ARN)).toMatch(/PaymentMonitor-dev-Data:ExportsOutputRefOgmiosApiKeys/);
+    expect(environment).not.toHaveProperty('OGMIOS_API_KEY');
+    expect(container.Secrets).toBeUndefined();
   });
 
   it('has Container Insights on its cluster (the FollowerTasksBelowTwo alarm reads its RunningTaskCount)', () => {
@@ -423,7 +423,7 @@ describe('follower service', () => {
     dev.templates.ingest.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
   });
 
-  it("scopes the task role to the lease item calls, sending to the queue, putting claim checks and reading the database secret", () => {
+  it("scopes the task role to the lease item calls, sending to the queue, putting claim checks and reading the database and Ogmios key secrets", () => {
     const statements = roleStatements(dev.templates.ingest, 'FollowerTaskTaskRole');
     expect(actionsOf(statements)).toEqual([
       'dynamodb:GetItem',
@@ -439,12 +439,14 @@ describe('follower service', () => {
     const json = JSON.stringify(statements);
     // Only the reconciliation function, after an Ogmios outage (RECONCILIATION_FUNCTION_NAME).
     expect(JSON.stringify(statements.filter((statement) => statement.Action === 'lambda:InvokeFunction'))).toContain(':function:payment-monitor-dev-reconciliation"');
-    // Only the database secret (the Ogmios keys are injected by the execution role).
+    // Only the database secret and the Ogmios key secret, in one statement.
     const secretReads = statements.filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager'));
     expect(secretReads).toHaveLength(1);
-    expect(JSON.stringify(secretReads[0]!.Resource)).toMatch(/^\{"Fn::ImportValue":"PaymentMonitor-dev-Data:ExportsOutputRefDatabaseInstanceSecretAttachment[^"]*"\}$/);
+    expect(JSON.stringify(secretReads[0]!.Resource)).toMatch(
+      /^\[\{"Fn::ImportValue":"PaymentMonitor-dev-Data:ExportsOutputRefDatabaseInstanceSecretAttachment[^"]*"\},\{"Fn::ImportValue":"PaymentMonitor-dev-Data:ExportsOutputRefOgmiosApiKeys[^"]*"\}\]$/,
+    );
     expect(json).toContain('payment-monitor-dev-claim-checks-111111111111/chain-events/*');
-    expect(json).not.toMatch(/OgmiosApiKeys|secretsmanager:(DescribeSecret|\*)|s3:GetObject|dynamodb:(Scan|Query|DeleteItem)/);
+    expect(json).not.toMatch(/secretsmanager:(DescribeSecret|\*)|s3:GetObject|dynamodb:(Scan|Query|DeleteItem)/);
   });
 
   it('builds its image from the esbuild Dockerfile for ARM64 (an asset: Docker only at deploy)', () => {
@@ -485,7 +487,6 @@ describe('FollowerService construct', () => {
         stopTimeout: Duration.seconds(45),
         logRetentionDays: 7,
         environment: {},
-        secrets: {},
         securityGroups: [],
       });
     expect(build).toThrow(/FollowerService "Follower": stopTimeout \(45 s\) must be at least SHUTDOWN_BUDGET_MS \+ 2 s = 62 s/);

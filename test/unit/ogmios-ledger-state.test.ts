@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OgmiosConnectError, OgmiosRpcError } from '../../functions/adapters/ogmios/errors.js';
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
+import { ogmiosEndpoints, readOgmiosSettings } from '../../functions/config/ogmios-settings.js';
 import { RecordingLogger } from '../support/recorders.js';
 import { hashOf, pointOf, refusingUrl, scriptedChain, ScriptedOgmios } from '../support/scripted-ogmios.js';
 
@@ -99,5 +100,33 @@ describe('LedgerStateClient', () => {
     const everything = JSON.stringify([logger.entries, (error as Error).message]);
     expect(everything).not.toContain(primary);
     expect(everything).not.toContain(secondary);
+  });
+
+  it('reads keys kept in a secret when it connects, and again when the provider refuses them: a rotated key needs no restart', async () => {
+    const server = await ScriptedOgmios.start(scriptedChain(7));
+    servers.push(server);
+    const secretId = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:ogmios';
+    const stored: { primary: string } = { primary: 'dmtr_ogmios1rotationold0000000000000' };
+    const reads: string[] = [];
+    const readSecret = async (id: string) => {
+      reads.push(id);
+      return { ...stored };
+    };
+    const logger = new RecordingLogger();
+    const endpoints = ogmiosEndpoints(readOgmiosSettings({ OGMIOS_URL: server.url, OGMIOS_API_KEYS_SECRET_ARN: secretId }), readSecret);
+    const client = new LedgerStateClient({ ...endpoints, logger, connectTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
+    clients.push(client);
+    const old = stored.primary;
+    server.requiredApiKey = old;
+    expect(await client.networkBlockHeight()).toBe(7n);
+
+    // The key is rotated at the provider and in the secret; the open connection goes.
+    stored.primary = 'dmtr_ogmios1rotationnew0000000000000';
+    server.requiredApiKey = stored.primary;
+    server.dropAll();
+    expect(await client.networkBlockHeight()).toBe(7n);
+    expect(server.upgradeApiKeys).toEqual([old, old, stored.primary]);
+    expect(reads).toEqual([secretId, secretId]);
+    expect(JSON.stringify(logger.entries)).not.toMatch(/rotation(old|new)/);
   });
 });

@@ -31,6 +31,7 @@ export class RelayRotation {
   private readonly urls: readonly string[];
   private readonly headers: Readonly<Record<string, string>>;
   private readonly keySource: ApiKeySource;
+  private readonly keysInSecret: boolean;
   private keys: readonly string[];
   private relayIndex = 0;
   private keyIndex = 0;
@@ -44,6 +45,7 @@ export class RelayRotation {
     const apiKeys = endpoints.apiKeys ?? [];
     this.keys = isKeyList(apiKeys) ? apiKeys : [];
     this.keySource = isKeyList(apiKeys) ? { read: async () => apiKeys, refresh: async () => apiKeys } : apiKeys;
+    this.keysInSecret = !isKeyList(apiKeys);
     this.redactor = new Redactor([...this.keys, ...Object.values(this.headers), ...this.urls.flatMap(secretsInUrl)]);
   }
 
@@ -51,9 +53,12 @@ export class RelayRotation {
     return this.urls.length;
   }
 
-  /** How many endpoints to try before every combination was seen once (keys from a secret count once read). */
+  /**
+   * How many endpoints to try before every combination was seen once; with keys in a secret, twice (the second
+   * round with the keys read again, in case they were rotated).
+   */
   get combinations(): number {
-    return this.urls.length * Math.max(1, this.keys.length);
+    return this.urls.length * Math.max(1, this.keys.length) * (this.keysInSecret ? 2 : 1);
   }
 
   current(): OgmiosRelay {

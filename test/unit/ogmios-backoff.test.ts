@@ -73,6 +73,12 @@ describe('RelayRotation', () => {
     expect(relays.redactor.text(`ENOTFOUND ${hostnameKey}.x with header-key-123`)).toBe('ENOTFOUND ***.x with ***');
   });
 
+  it('sends the configured headers with the key on every upgrade, and masks their values too', async () => {
+    const relays = new RelayRotation({ urls: ['ws://a:1'], headers: { 'x-provider-project': 'project-secret-9' }, apiKeys: ['key-1'] });
+    expect((await relays.connectTo()).headers).toEqual({ 'x-provider-project': 'project-secret-9', 'dmtr-api-key': 'key-1' });
+    expect(relays.redactor.text('refused project-secret-9 and key-1')).toBe('refused *** and ***');
+  });
+
   it('needs at least one URL', () => {
     expect(() => new RelayRotation({ urls: [] })).toThrow('at least one');
   });

@@ -3,7 +3,7 @@ import { describePoint } from './chain.js';
 import { ChainContinuityError, SessionOutOfStepError, UnknownRollbackPointError } from './errors.js';
 import { admitEvent } from './event-admission.js';
 import { epochBoundarySlot, slotToTime, type Network } from './network.js';
-import { adaForDisplay, LogEvent, Metric } from './observability.js';
+import { adaForDisplay, LogEvent, Metric, MetricDimension } from './observability.js';
 import { PAYMENT_POLICY, type PaymentPolicy } from './payment-policy.js';
 import type {
   AppliedBlock,
@@ -276,12 +276,12 @@ export class PaymentEngine {
       metrics.gauge(Metric.syncLag, Number(networkHeight - tip.height));
       for (const payment of outcome.detected) {
         logger.info(LogEvent.paymentDetected, this.paymentFields(payment, tip));
-        metrics.count(Metric.paymentsDetected, 1, { reference_type: payment.referenceType });
+        metrics.count(Metric.paymentsDetected, 1, { [MetricDimension.referenceType]: payment.referenceType });
         metrics.observe(Metric.paymentValueAda, adaForDisplay(payment.lovelace));
       }
       for (const payment of outcome.confirmed) {
         logger.info(LogEvent.paymentConfirmed, this.paymentFields(payment, tip));
-        metrics.count(Metric.paymentsConfirmed, 1, { reference_type: payment.referenceType });
+        metrics.count(Metric.paymentsConfirmed, 1, { [MetricDimension.referenceType]: payment.referenceType });
       }
       logger.debug(LogEvent.blocksApplied, { blocks: outcome.blocks, block_height: tip.height, spent: outcome.spent });
       if (outcome.rebuild) reportRebuildStep(outcome.rebuild, outcome.blocks, { logger, metrics });
@@ -301,7 +301,7 @@ export class PaymentEngine {
       spends_undone: rollback.spendsUndone,
     });
     for (const payment of rollback.reversed) {
-      metrics.count(Metric.paymentsReversed, 1, { reference_type: payment.referenceType });
+      metrics.count(Metric.paymentsReversed, 1, { [MetricDimension.referenceType]: payment.referenceType });
       logger.critical(LogEvent.paymentReversed, this.paymentFields(payment, null));
     }
   }

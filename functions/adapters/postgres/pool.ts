@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { DefaultServiceName } from '../../domain/observability.js';
 
 const INT8_OID = 20;
 
@@ -51,7 +52,7 @@ export type PoolOptions = DatabaseConnection & {
 };
 
 export function createPool(options: PoolOptions): pg.Pool {
-  const { max = 4, applicationName = 'payment-monitor' } = options;
+  const { max = 4, applicationName = DefaultServiceName.lambdas } = options;
   const common: pg.PoolConfig = {
     max,
     application_name: applicationName,

@@ -21,9 +21,6 @@ import { describePoint, parsePoint, type BlockPoint } from './chain.js';
 import type { AppliedBlock, Clock, HeldPaymentsSettlement, Logger, Metrics, Payment, RebuildSettlementTransaction, RunningRebuild } from './ports.js';
 import { LogEvent, Metric, MetricDimension } from './observability.js';
 
-// Declared in ports.ts (the engine's transaction extends them); named here too for the rebuild's readers.
-export type { HeldPaymentsSettlement, RebuildProgressUpdate, RebuildSettlementTransaction, RunningRebuild } from './ports.js';
-
 /** Where a rebuild starts, as the operator names it. */
 export type RebuildRequest = { daysAgo: number } | { slot: bigint } | { point: BlockPoint };
 

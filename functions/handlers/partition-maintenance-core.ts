@@ -15,8 +15,6 @@ import {
   monthsNeedingPartitions,
 } from '../adapters/postgres/partitions.js';
 
-export { DEFAULT_PARTITION_MONTHS_AHEAD };
-
 // A type, not an interface: the Lambda and the CLI hand it on as a plain record.
 export type PartitionMaintenanceSummary = {
   created: string[];

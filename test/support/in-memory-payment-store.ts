@@ -18,16 +18,17 @@ import type {
   AppliedBlock,
   Confirmation,
   EngineTransaction,
+  HeldPaymentsSettlement,
   LeaderSessionState,
   LockedSyncPosition,
   OutputInBlock,
   Payment,
   PaymentStore,
   RollbackOutcome,
+  RunningRebuild,
   Spend,
   SyncPosition,
 } from '../../functions/domain/ports.js';
-import type { HeldPaymentsSettlement, RunningRebuild } from '../../functions/domain/rebuild.js';
 import type { ChainOutput, RecordedPayment } from '../../functions/domain/reconciliation/classification.js';
 import type { DatabaseSnapshot } from '../../functions/domain/reconciliation/ports.js';
 

@@ -11,7 +11,6 @@ import { DEFAULT_MAX_CHUNK_UTXOS } from '../domain/reconciliation/reconciliation
 import { DEFAULT_METRICS_INTERVAL_MS, DefaultServiceName } from '../domain/observability.js';
 import { DEFAULT_RECONCILIATION_ANSWER_BYTES } from '../adapters/ogmios/reconciliation-ledger.js';
 import { DEFAULT_PARTITION_MONTHS_AHEAD } from '../domain/partitions.js';
-import { DEFAULT_MAX_FAILED_ATTEMPTS, DEFAULT_STALE_AFTER_MS } from '../handlers/reconciliation-core.js';
 import {
   LAMBDAS,
   milliseconds,
@@ -33,6 +32,14 @@ export const DEFAULT_SHUTDOWN_BUDGET_MS = 30_000;
 export const MAX_SHUTDOWN_BUDGET_MS = 120_000;
 export const DEFAULT_RECONCILIATION_CHUNK_SIZE = 1_000;
 export const DEFAULT_RECONCILIATION_TIME_RESERVE_MS = 90_000;
+/**
+ * Below Lambda's one-minute wait before its first retry. A live invocation records a chunk every few seconds; one
+ * quiet for longer (a slow chunk, the balance check) may be taken over by a start, which is safe (every write is
+ * guarded by the cursor it started from) and only costs the duplicated chunk.
+ */
+export const DEFAULT_STALE_AFTER_MS = 45_000;
+/** Lambda's asynchronous invocation tries an event three times: the last retry's failure fails the run. */
+export const DEFAULT_MAX_FAILED_ATTEMPTS = 3;
 export const LOCAL_STACK_BLOCK_TIME_MS = 2_000;
 export const SIMULATOR_BLOCK_TIME_MS_DEFAULT = 20_000;
 

@@ -47,15 +47,6 @@ export function parseReconciliationRequest(event: unknown): ReconciliationReques
   return { kind: 'start', trigger: trigger as ReconciliationTrigger };
 }
 
-/**
- * Below Lambda's one-minute wait before its first retry. A live invocation records a chunk every few seconds; one
- * quiet for longer (a slow chunk, the balance check) may be taken over by a start, which is safe (every write is
- * guarded by the cursor it started from) and only costs the duplicated chunk.
- */
-export const DEFAULT_STALE_AFTER_MS = 45_000;
-/** Lambda's asynchronous invocation tries an event three times: the last retry's failure fails the run. */
-export const DEFAULT_MAX_FAILED_ATTEMPTS = 3;
-
 export interface ReconciliationCoreOptions {
   runner: ReconciliationRunner;
   runs: ReconciliationRunStore;

@@ -10,7 +10,7 @@ import type { ReconciliationRun, ReconciliationTrigger } from '../domain/reconci
 import { ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
 import { measureHotWallet, type HotWalletReport } from '../handlers/hot-wallet-core.js';
 import { readReconciliationSettings } from '../config/lambda-settings.js';
-import { DEFAULT_STALE_AFTER_MS } from '../handlers/reconciliation-core.js';
+import { DEFAULT_STALE_AFTER_MS } from '../config/variables.js';
 
 export interface LocalReconciliationOptions {
   pool: pg.Pool;

@@ -10,6 +10,7 @@ import { readHealthCheckSettings } from '../../functions/config/health-check-set
 import { readLocalStackSettings } from '../../functions/config/local-settings.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PRINT_TABLE = `npx tsx -e "import('./functions/config/readme-table.ts').then((m) => console.log(m.renderConfigurationTable()))"`;
 const TABLE_MARKER = '<!-- configuration table: rendered from functions/config/variables.ts (test/unit/configuration.test.ts) -->';
 
 function sourceFiles(folder: string): string[] {
@@ -36,7 +37,7 @@ describe('configuration', () => {
     const start = readme.indexOf(TABLE_MARKER);
     expect(start).toBeGreaterThan(-1);
     const table = readme.slice(start + TABLE_MARKER.length).trimStart().split('\n\n')[0];
-    expect(table).toBe(renderConfigurationTable());
+    expect(table, `print the table with: ${PRINT_TABLE}`).toBe(renderConfigurationTable());
   });
 
   it('reports every problem of a group together, and one problem on its own', () => {

@@ -385,7 +385,7 @@ async function main(): Promise<void> {
 
     const pipelineRates = runs.map((run) => run.blocks / run.seconds);
     const engineRates = runs.map((run) => run.engine.blocks / run.engine.seconds);
-    const ratios = runs.map((run, i) => pipelineRates[i]! / engineRates[i]!);
+    const ratios = pipelineRates.map((rate, i) => rate / engineRates[i]!);
     console.log(
       `median of ${runs.length}: pipeline ${median(pipelineRates).toFixed(0)} blocks/s end to end (${Math.min(...pipelineRates).toFixed(0)}–${Math.max(...pipelineRates).toFixed(0)}), ` +
         `engine alone ${median(engineRates).toFixed(0)} blocks/s (${Math.min(...engineRates).toFixed(0)}–${Math.max(...engineRates).toFixed(0)}), ` +

@@ -108,7 +108,7 @@ export function readStageConfig(stages: unknown, stage: string | undefined): Sta
   const follower = value.follower as Record<string, unknown> | undefined;
   const memoryChoices = FARGATE_MEMORY_BY_CPU[follower?.cpu as number];
   check(
-    memoryChoices !== undefined && memoryChoices.includes(follower?.memoryMiB as number),
+    memoryChoices?.includes(follower?.memoryMiB as number) === true,
     `follower.cpu/memoryMiB must be a Fargate size (cpu ${Object.keys(FARGATE_MEMORY_BY_CPU).join(', ')} with a memory it allows, e.g. 512/1024)`,
   );
   const alarms = resolveAlarmThresholds(value.alarms);

@@ -7,7 +7,7 @@ import { secretApiKeys } from '../adapters/ogmios/secret-api-keys.js';
 import { CachedSecret } from '../adapters/secrets/cached-secret.js';
 import { secretsManagerReader, type SecretReader } from '../adapters/secrets/secret-reader.js';
 import type { Environment } from './environment.js';
-import { SettingsReader } from './settings-reader.js';
+import type { SettingsReader } from './settings-reader.js';
 import { OGMIOS_API_KEY, OGMIOS_API_KEY_SECONDARY, OGMIOS_API_KEYS_SECRET_ARN, OGMIOS_URL } from './variables.js';
 
 export interface OgmiosSettings {

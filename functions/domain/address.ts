@@ -192,5 +192,5 @@ function describeProtocolMagic(magic: number): string {
 /** JSON-quoted so control characters show; long input is cut so one bad field cannot flood the logs. */
 function quoteForMessage(address: string): string {
   if (address.length <= MESSAGE_ADDRESS_LENGTH) return JSON.stringify(address);
-  return `${JSON.stringify(address.slice(0, MESSAGE_ADDRESS_LENGTH - 1) + '…')} (${address.length} characters)`;
+  return `${JSON.stringify(`${address.slice(0, MESSAGE_ADDRESS_LENGTH - 1)}…`)} (${address.length} characters)`;
 }

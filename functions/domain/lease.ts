@@ -92,7 +92,7 @@ export const DEFAULT_LEASE_TIMINGS: LeaseTimings = {
 
 /** Refuses timings under which a leader could not renew in time, with a message that says which rule failed. */
 export function validateLeaseTimings(timings: LeaseTimings): LeaseTimings {
-  const { leaseDurationMs, renewIntervalMs, safetyMarginMs, acquireIntervalMs } = timings;
+  const { leaseDurationMs, renewIntervalMs, safetyMarginMs } = timings;
   for (const [name, value] of Object.entries(timings)) {
     if (!Number.isFinite(value) || value <= 0) throw new RangeError(`lease timing ${name} must be a positive number of milliseconds; got ${value}`);
   }

@@ -63,7 +63,7 @@ export function parseRebuildRequest(payload: unknown): RebuildRequest {
     return { slot: BigInt(text) };
   }
   if (typeof point !== 'string') throw new InvalidRebuildRequestError('point must be a string "<slot>.<blockId>"');
-  let parsed;
+  let parsed: ReturnType<typeof parsePoint>;
   try {
     parsed = parsePoint(point);
   } catch (error) {

@@ -19,7 +19,7 @@
 import { LogEvent } from '../domain/observability.js';
 import type { Logger } from '../domain/ports.js';
 import { RECONCILIATION_TRIGGERS, type ReconciliationRun, type ReconciliationRunStore, type ReconciliationTrigger } from '../domain/reconciliation/ports.js';
-import { describeRun, type ReconciliationRunner } from '../domain/reconciliation/reconciliation-runner.js';
+import { describeRun, type ReconciliationRunner, type RunProgress } from '../domain/reconciliation/reconciliation-runner.js';
 
 export type ReconciliationRequest = { kind: 'start'; trigger: ReconciliationTrigger } | { kind: 'continue'; runId: bigint };
 
@@ -119,7 +119,7 @@ export async function handleReconciliation(event: unknown, options: Reconciliati
           watchFor,
         )
       : undefined;
-  let progress;
+  let progress: RunProgress;
   try {
     progress = await options.runner.advance(run, () => options.remainingTimeMs() > options.timeReserveMs);
   } catch (error) {

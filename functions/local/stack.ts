@@ -65,8 +65,8 @@ export async function startLocalStack({
   logger.info('database_ready', { database: database.description, migrations_applied: applied });
 
   let simulator: OgmiosSimulator | undefined;
-  let stopJournal = () => undefined as void;
-  let stopAnnouncing = () => undefined as void;
+  let stopJournal = (): void => {};
+  let stopAnnouncing = (): void => {};
   const hotWallet = config.hotWalletAddresses ?? [];
   let endpoints: OgmiosEndpoints;
   if (config.ogmios === 'simulator') {

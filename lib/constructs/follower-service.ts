@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { SecurityGroup, SubnetType, type ISecurityGroup, type IVpc } from 'aws-cdk-lib/aws-ec2';
 import {
   Cluster,
-  ContainerImage,
+  type ContainerImage,
   ContainerInsights,
   CpuArchitecture,
   FargateService,
@@ -10,7 +10,7 @@ import {
   LogDrivers,
   OperatingSystemFamily,
 } from 'aws-cdk-lib/aws-ecs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { MAX_SHUTDOWN_BUDGET_MS } from '../../functions/config/variables.js';
 import { acknowledgeNag } from '../nag.js';

@@ -51,7 +51,10 @@ describe('export upload to S3', () => {
     const lines: string[] = [];
     const written = await writeCompressed(
       (async function* () {
-        for await (const line of randomLines(17)) yield (lines.push(line), line);
+        for await (const line of randomLines(17)) {
+          lines.push(line);
+          yield line;
+        }
       })(),
       s3Destination(s3.client, BUCKET).open(key),
     );

@@ -21,12 +21,12 @@ const values = [
   syntheticAddress('mainnet', 1),
   syntheticAddress('preprod', 2),
   'a,b'.repeat(20),
-  "quote'in" + 'x'.repeat(30),
-  'tab\there' + 'x'.repeat(30),
+  `quote'in${'x'.repeat(30)}`,
+  `tab\there${'x'.repeat(30)}`,
   'é'.repeat(40),
-  'addr1' + 'é' + 'q'.repeat(60),
-  'q'.repeat(40) + 'é', // not ASCII only after the prefix: packable
-  'q'.repeat(31) + '😀',
+  `addr1é${'q'.repeat(60)}`,
+  `${'q'.repeat(40)}é`, // not ASCII only after the prefix: packable
+  `${'q'.repeat(31)}😀`,
   '😀'.repeat(30),
 ];
 

@@ -23,9 +23,9 @@ const bulkAddress = (i: number) => `addr1${md5(`bulk${i}`)}${md5(`bulk.${i}`)}`;
  * Two values that a packed page cannot carry, and whose prefixes still add up to 64 UTF-16 units (31 + 33): they end
  * the second page, so that only the bytes tell that page apart.
  */
-const compensatingPair = ['addr_pair_' + 'x'.repeat(21), 'q'.repeat(31) + '😀'];
+const compensatingPair = [`addr_pair_${'x'.repeat(21)}`, `${'q'.repeat(31)}😀`];
 /** Other values a packed page cannot carry (short, not ASCII), registered directly, as a business system might. */
-const oddAddresses = ['short-address', 'é'.repeat(40), 'addr1' + 'ü' + 'x'.repeat(60)];
+const oddAddresses = ['short-address', 'é'.repeat(40), `addr1ü${'x'.repeat(60)}`];
 
 let fixture: EngineFixture;
 let chain: ChainBuilder;

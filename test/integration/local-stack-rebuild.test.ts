@@ -78,7 +78,7 @@ describe('rebuild in the local stack', () => {
     const point = chain[120]!;
     const output: string[] = [];
     expect(await runCli(['rebuild', '--slot', String(point.slot), '--actor', 'test:operator'], (text) => output.push(text))).toBe(0);
-    expect(output[0]).toMatch(new RegExp(`^Rebuild 1 started from \\d+\\.[0-9a-f]{64} \\(height \\d+`));
+    expect(output[0]).toMatch(/^Rebuild 1 started from \d+\.[0-9a-f]{64} \(height \d+/);
     expect(await appliedHeight()).toBeLessThanOrEqual(BigInt(point.height));
     const status: string[] = [];
     await runCli(['status'], (text) => status.push(text));

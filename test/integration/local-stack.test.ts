@@ -93,7 +93,9 @@ describe('local stack', () => {
     const simulator = stack.simulator!;
     expect((simulator.tip() as { height: number }).height).toBe(tipHeight);
     const paid = new Set<string>();
-    simulator.on('block', (block) => block.payments.forEach((payment) => paid.add(`${payment.txId}#${payment.index}`)));
+    simulator.on('block', (block) => {
+      for (const payment of block.payments) paid.add(`${payment.txId}#${payment.index}`);
+    });
     simulator.produceBlocks(6);
     const tip = BigInt((simulator.tip() as { height: number }).height);
     await until(appliedHeight, (height) => height === tip, 'the blocks produced after the restart');

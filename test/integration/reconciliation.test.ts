@@ -4,7 +4,7 @@
  * continuation across invocations, balance verification, and the Lambda handler as deployed.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { type InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
 import { OgmiosReconciliationLedger } from '../../functions/adapters/ogmios/reconciliation-ledger.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';

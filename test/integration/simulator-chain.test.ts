@@ -70,7 +70,9 @@ describe('chain structure', () => {
     }
     expect(produced.length).toBe(30 + rollbacks.reduce((total, rollback) => total + rollback.depth, 0));
     const chain = simulator.chain();
-    chain.forEach((block, index) => expect(block.ancestor).toBe(index === 0 ? 'genesis' : chain[index - 1]?.id));
+    chain.forEach((block, index) => {
+      expect(block.ancestor).toBe(index === 0 ? 'genesis' : chain[index - 1]?.id);
+    });
     const dropped = new Set(rollbacks.flatMap((rollback) => rollback.droppedBlockIds));
     expect(chain.some((block) => dropped.has(block.id))).toBe(false);
   });

@@ -83,7 +83,7 @@ describe('fixture replay', () => {
       for (const transaction of block.transactions) {
         const valid = transaction.spends === 'inputs';
         for (const input of valid ? transaction.inputs : transaction.collaterals) unspent.delete(`${input.txId}#${input.index}`);
-        if (valid) transaction.outputs.forEach((_, index) => unspent.add(`${transaction.id}#${index}`));
+        if (valid) for (const index of transaction.outputs.keys()) unspent.add(`${transaction.id}#${index}`);
         else if (transaction.collateralReturn) unspent.add(`${transaction.id}#${transaction.outputs.length}`);
       }
     }

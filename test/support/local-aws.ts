@@ -247,7 +247,9 @@ export async function captureOutput<T>(work: () => Promise<T>): Promise<{ result
     const result = await work();
     return { result, lines: parseJsonLines(chunks.join('')) };
   } finally {
-    streams.forEach((stream, i) => (stream.write = originals[i]!));
+    streams.forEach((stream, i) => {
+      stream.write = originals[i]!;
+    });
   }
 }
 

@@ -199,7 +199,7 @@ interface YamlLine {
 /** Parses the top-level key `section` of a YAML document. */
 function readYamlSection(yaml: string, section: string): unknown {
   const all = yaml.split('\n');
-  const start = all.findIndex((line) => line === `${section}:`);
+  const start = all.indexOf(`${section}:`);
   if (start < 0) throw new Error(`no top-level '${section}:' in the YAML`);
   let end = start + 1;
   while (end < all.length && !/^[^\s#]/.test(all[end] as string)) end++;

@@ -484,7 +484,7 @@ describe('input hygiene', () => {
   });
 
   it(`rejects text longer than ${MAX_ADDRESS_LENGTH} characters and keeps the message short`, () => {
-    const tooLong = 'addr1' + 'q'.repeat(MAX_ADDRESS_LENGTH);
+    const tooLong = `addr1${'q'.repeat(MAX_ADDRESS_LENGTH)}`;
     const error = expectRejected(tooLong, 'mainnet', new RegExp(`is ${tooLong.length} characters long; the limit is ${MAX_ADDRESS_LENGTH}`));
     expect(error.address).toBe(tooLong);
     expect(error.message.length).toBeLessThan(250);

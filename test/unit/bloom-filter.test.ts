@@ -65,7 +65,7 @@ describe('packedPageIsExact', () => {
   };
 
   it('accepts a page whose prefixes are all 32 ASCII characters', () => {
-    expect(page([hash('a'), syntheticAddress('mainnet', 1), 'x'.repeat(32) + 'é'])).toBe(true);
+    expect(page([hash('a'), syntheticAddress('mainnet', 1), `${'x'.repeat(32)}é`])).toBe(true);
   });
 
   it('refuses a page with a short value, or one that is not ASCII within its prefix, even when the totals could meet', () => {

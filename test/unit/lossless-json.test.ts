@@ -257,19 +257,19 @@ describe('parseLosslessJson: objects are safe for any key', () => {
     if (!isLosslessJsonObject(parsed)) throw new Error('expected an object');
     expect(Object.getPrototypeOf(parsed)).toBeNull();
     expect(Object.keys(parsed)).toEqual(['__proto__', 'constructor', 'prototype', 'toString', 'nested']);
-    expect(parsed['__proto__']).toEqual({ polluted: true });
-    expect(parsed['toString']).toBe('x');
-    expect(Object.getPrototypeOf(parsed['nested'])).toBeNull();
+    expect(parsed.__proto__).toEqual({ polluted: true });
+    expect(parsed.toString).toBe('x');
+    expect(Object.getPrototypeOf(parsed.nested)).toBeNull();
     // Nothing leaked into the real prototypes.
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-    expect((Object.prototype as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('inherits nothing: absent keys read as undefined', () => {
     const parsed = parseLosslessJson('{"a":1}') as Record<string, unknown>;
-    expect(parsed['constructor']).toBeUndefined();
-    expect(parsed['toString']).toBeUndefined();
-    expect(parsed['__proto__']).toBeUndefined();
+    expect(parsed.constructor).toBeUndefined();
+    expect(parsed.toString).toBeUndefined();
+    expect(parsed.__proto__).toBeUndefined();
     expect('hasOwnProperty' in parsed).toBe(false);
   });
 
@@ -290,7 +290,7 @@ describe('parseLosslessJson: nesting', () => {
     let object = parseLosslessJson(`${'{"__proto__":'.repeat(depth)}null${'}'.repeat(depth)}`);
     let levels = 0;
     while (object !== null) {
-      object = (object as Record<string, JsonValue>)['__proto__'] as JsonValue;
+      object = (object as Record<string, JsonValue>).__proto__ as JsonValue;
       levels++;
     }
     expect(levels).toBe(depth);

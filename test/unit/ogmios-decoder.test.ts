@@ -177,7 +177,9 @@ describe('Ogmios v6 NextBlockResponse vectors', () => {
     expect(block.transactions).toHaveLength(row.transactions);
     expect(outputCount(block)).toBe(row.outputs);
     const oracleTransactions = plainList(oracleBlock.transactions);
-    block.transactions.forEach((transaction, index) => expectTransactionMatchesOracle(transaction, oracleTransactions[index] as Plain));
+    block.transactions.forEach((transaction, index) => {
+      expectTransactionMatchesOracle(transaction, oracleTransactions[index] as Plain);
+    });
   });
 
   it('decodes the vectors into 40 roll-forwards and 10 roll-backwards, one to origin', () => {
@@ -285,7 +287,9 @@ describe('real chain fixtures', () => {
       expect(blocks[0]?.hash).toBe(sequence.firstId);
       expect(blocks.at(-1)?.hash).toBe(sequence.lastId);
       expect(blocks[0]?.ancestor).toBe(sequence.ancestorOfFirst);
-      blocks.slice(1).forEach((block, position) => expect(block.ancestor).toBe(blocks[position]?.hash));
+      blocks.slice(1).forEach((block, position) => {
+        expect(block.ancestor).toBe(blocks[position]?.hash);
+      });
       expect(blocks.reduce((total, block) => total + block.transactions.length, 0)).toBe(sequence.transactions);
 
       // Inputs that spend an output created earlier in the same run (the engine's own bookkeeping case).
@@ -294,7 +298,7 @@ describe('real chain fixtures', () => {
       for (const block of blocks) {
         for (const transaction of block.transactions) {
           for (const input of transaction.inputs) if (created.has(`${input.txId}#${input.index}`)) spendingEarlierOutputs++;
-          transaction.outputs.forEach((_output, index) => created.add(`${transaction.id}#${index}`));
+          for (const index of transaction.outputs.keys()) created.add(`${transaction.id}#${index}`);
         }
       }
       expect(spendingEarlierOutputs).toBe(sequence.inputsSpendingOutputsCreatedInSequence);
@@ -466,7 +470,7 @@ describe('hostile keys', () => {
       expect(hostile.split('__proto__').length).toBeGreaterThan(5);
       expect(decodeNextBlockResponse(hostile)).toEqual(decodeNextBlockResponse(text));
     }
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('change nothing in a real block either, whether parsed losslessly or by JSON.parse', () => {
@@ -477,13 +481,13 @@ describe('hostile keys', () => {
     expect(decodeBlock(hostile)).toEqual(expected);
     // The hostile metadata holds 2^64 - 1, which JSON.parse rounds; the decoder never reads it.
     expect(decodeBlock(JSON.parse(hostile))).toEqual(expected);
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('rejects __proto__ used as a policy id with a clear error', () => {
     const message = parsedVector('003.json');
     const value = field(item(transactionOf(message, 0).outputs, 0), 'value');
-    value['__proto__'] = { '00': 1 };
+    value.__proto__ = { '00': 1 };
     expect(decodeError(() => decodeNextBlockResponse(message)).message).toBe(
       'nextBlock response: block fad3b807…: transaction 0 output 0: value has key "__proto__", expected "ada" or a policy id (56 lowercase hex digits)',
     );
@@ -541,7 +545,7 @@ describe('malformed messages', () => {
     ['lovelace rounded by JSON.parse', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = 2 ** 60), 'exact value was lost in parsing'],
     ['value without ada', (m) => void delete field(item(transactionOf(m, 0).outputs, 0), 'value').ada, 'transaction 0 output 0: value.ada is missing, expected an object'],
     ['asset quantity null', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d')['02c8a8669b0fff7daa3de92164359b2840e434060e6baca88c3861fd9e5aa3'] = null), 'transaction 0 output 0: value.4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d.02c8a8669b0fff7daa3de92164359b2840e434060e6baca88c3861fd9e5aa3 is not an integer (found null)'],
-    ['asset name of odd length', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d')['abc'] = 1), 'has asset name "abc", expected an even number (0 to 64) of lowercase hex digits'],
+    ['asset name of odd length', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d').abc = 1), 'has asset name "abc", expected an even number (0 to 64) of lowercase hex digits'],
     ['policy id in upper case', (m) => void (field(item(transactionOf(m, 0).outputs, 0), 'value')['4D50A11E297E7783383BF06DD6E4E481230323BD96CD8B8D9EE3888D'] = {}), 'transaction 0 output 0: value has key "4D50A11E297E7783383BF06DD6E4E481230323BD96CD8...", expected "ada" or a policy id'],
     ['output is null', (m) => void ((transactionOf(m, 1).outputs as JsonValue[])[0] = null), 'transaction 1 output 0: the output is null, expected an object'],
     ['outputs not an array', (m) => void (transactionOf(m, 2).outputs = {}), 'transaction 2: outputs is an object, expected an array'],

@@ -85,6 +85,7 @@ export function createPool(options: PoolOptions): pg.Pool {
 }
 
 // `any`: the release callback type pg declares.
+// biome-ignore lint/suspicious/noExplicitAny: pg's own callback type, which this override must match
 type ConnectCallback = (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: any) => void) => void;
 
 /**
@@ -102,6 +103,7 @@ class PasswordRefreshingPool extends pg.Pool {
 
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: pg.Pool's connect overloads return a promise or nothing
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
     const connected = this.connectRefreshingOnce();
     if (!callback) return connected;

@@ -201,7 +201,7 @@ export async function readRebuildProgress(db: Pick<pg.Pool, 'query'>): Promise<R
 /** The running rebuild as readiness reports it; null when none runs. */
 export async function readRunningRebuild(db: Pick<pg.Pool, 'query'>): Promise<RebuildUnderWay | null> {
   const progress = await readRebuildProgress(db);
-  if (!progress || progress.status !== 'running') return null;
+  if (progress?.status !== 'running') return null;
   const { run, point_height, target_height, progress_height, percent, payments_held } = progress;
   return { run, point_height, target_height, progress_height, percent, payments_held };
 }

@@ -11,7 +11,7 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Readable, Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import type { ExportDestination } from '../backup/export-destination.js';
 
 /** S3's minimum part size is 5 MiB; 8 MiB keeps the part count low for large exports. */

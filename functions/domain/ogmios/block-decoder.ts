@@ -334,7 +334,7 @@ function expectOutputIndex(value: unknown, what: string): number {
  * asset names) need no copy: V8 already stores keys as separate internalised strings.
  */
 function detachFromMessage(text: string): string {
-  return (' ' + text).slice(1);
+  return (` ${text}`).slice(1);
 }
 
 /** A short, safe description of an unexpected value for error messages (never dumps a whole structure). */

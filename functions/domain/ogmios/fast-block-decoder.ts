@@ -118,7 +118,6 @@ const DIRECTION = 19;
 const BLOCK = 20;
 const TIP = 21;
 const POINT = 22;
-const LOVELACE = 23;
 
 function envelopeKey(cursor: JsonCursor): number {
   switch (cursor.keyLength) {

@@ -34,7 +34,6 @@ import {
   OPEN_BRACKET,
   BACKSLASH,
   CLOSE_BRACKET,
-  LOWER_A,
   LOWER_E,
   LOWER_F,
   LOWER_N,
@@ -45,7 +44,7 @@ import {
   MAX_EXACT_ACCUMULATED_DIGITS,
   CONTROL_CHARACTER,
 } from './json-characters.js';
-import { decodeJsonEscape, hexDigitValue } from './json-escapes.js';
+import { decodeJsonEscape, } from './json-escapes.js';
 import { detach, isLowercaseHex, keep, keepLowercaseHex } from './fast-string-pool.js';
 
 /** The fast path does not accept this input (malformed JSON, unexpected shape, or a case it leaves to the reference decoder). */
@@ -467,6 +466,7 @@ export class JsonCursor {
       if (!(code >= SPACE)) {
         // A raw control character, or NaN past the end.
         this.position = position;
+        // biome-ignore lint/suspicious/noSelfCompare: NaN (past the end) is the one value unequal to itself; cheapest in this loop
         this.reject(code === code ? 'control character in string' : 'unterminated string');
       }
       position++;

@@ -30,6 +30,7 @@ export const CLOSE_BRACE = 0x7d;
 export const MAX_EXACT_ACCUMULATED_DIGITS = 15;
 
 /** Raw control characters are legal between tokens but not inside strings. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 export const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 
 /**

@@ -95,7 +95,6 @@ class LosslessJsonScanner {
   }
 
   parseDocument(): JsonValue {
-    const text = this.text;
     // Open containers, innermost last, with the pending key of each open object.
     const containers: (JsonObject | JsonArray)[] = [];
     const pendingKeys: string[] = [];
@@ -206,6 +205,7 @@ class LosslessJsonScanner {
       }
       this.position = position;
       // charCodeAt returns NaN past the end.
+      // biome-ignore lint/suspicious/noSelfCompare: NaN is the one value unequal to itself; cheapest in the scanner's loop
       return code === code ? code : -1;
     }
   }
@@ -261,6 +261,7 @@ class LosslessJsonScanner {
         chunkStart = position;
         continue;
       }
+      // biome-ignore lint/suspicious/noSelfCompare: NaN past the end, as above
       if (code !== code) throw this.errorAt(text.length, 'Unterminated string');
       if (code < SPACE) throw this.errorAt(position, 'Bad control character in string literal');
       position++;

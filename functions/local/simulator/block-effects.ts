@@ -58,7 +58,7 @@ function utxoEntry(txId: string, index: number, output: JsonRecord): UtxoEntry {
  * stay unspent for a long time, so its JSON is stored as one flat string (slicing a string flattens it).
  */
 function flatten(text: string): string {
-  return (' ' + text).slice(1);
+  return (` ${text}`).slice(1);
 }
 
 function referenceKeys(references: JsonWritable | undefined): string[] {

@@ -45,11 +45,12 @@ function writeNumber(value: number): string {
 }
 
 /** Characters a JSON string cannot hold as they are (JSON.stringify also escapes lone surrogates). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters JSON must escape include the control characters
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** Most strings here are hex, bech32 or base58 and need no escaping: skip JSON.stringify for those. */
 function quote(text: string): string {
-  return NEEDS_ESCAPING.test(text) ? JSON.stringify(text) : '"' + text + '"';
+  return NEEDS_ESCAPING.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 /** Object keys repeat endlessly (field names, policy ids): quote each once. Bounded, since keys come from data too. */
@@ -67,9 +68,9 @@ function quoteKey(key: string): string {
 
 function writeArray(values: readonly JsonWritable[]): string {
   if (values.length === 0) return '[]';
-  let text = '[' + writeJson(values[0] as JsonWritable);
-  for (let index = 1; index < values.length; index++) text += ',' + writeJson(values[index] as JsonWritable);
-  return text + ']';
+  let text = `[${writeJson(values[0] as JsonWritable)}`;
+  for (let index = 1; index < values.length; index++) text += `,${writeJson(values[index] as JsonWritable)}`;
+  return `${text}]`;
 }
 
 function writeObject(object: { readonly [key: string]: JsonWritable | undefined }): string {
@@ -80,10 +81,10 @@ function writeObject(object: { readonly [key: string]: JsonWritable | undefined 
   for (const key in object) {
     const value = object[key];
     if (value === undefined) continue;
-    text += (first ? '' : ',') + quoteKey(key) + ':' + writeJson(value);
+    text += `${(first ? '' : ',') + quoteKey(key)}:${writeJson(value)}`;
     first = false;
   }
-  return text + '}';
+  return `${text}}`;
 }
 
 /** Array.isArray narrowed to the readonly array type of this module. */

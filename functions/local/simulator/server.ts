@@ -118,7 +118,9 @@ export class SimulatorServer {
     const sink: MessageSink = {
       send: (message) => socket.send(message),
       // One WebSocket message in several frames (continuation frames, RFC 6455 §5.4): the block is not copied.
-      sendParts: (parts) => parts.forEach((part, index) => socket.send(part, { binary: false, fin: index === parts.length - 1 })),
+      sendParts: (parts) => parts.forEach((part, index) => {
+        socket.send(part, { binary: false, fin: index === parts.length - 1 });
+      }),
     };
     const session = new ClientSession(this.settings.network, this.producer, sink, this.counters, {
       onFellBehind: () => socket.close(NODE_LOST_CLOSE_CODE, FELL_BEHIND_REASON),

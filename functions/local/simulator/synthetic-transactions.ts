@@ -87,7 +87,7 @@ export class SyntheticTransactions {
       inputs: this.inputs(draft, 1, 3),
       outputs,
       withdrawals: this.random.chance(0.03) ? { [this.addresses.pickStake(this.random)]: { ada: { lovelace: this.lovelace(0, 2) } } } : undefined,
-      metadata: this.random.chance(0.05) ? this.messageMetadata('Payment for order #' + this.random.integer(1, 99_999)) : undefined,
+      metadata: this.random.chance(0.05) ? this.messageMetadata(`Payment for order #${this.random.integer(1, 99_999)}`) : undefined,
     });
   }
 

@@ -59,7 +59,11 @@ interface RunResult {
   spent: number;
 }
 
-const load = () => os.loadavg().map((value) => value.toFixed(2)).join(', ');
+const load = () =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(', ');
 
 function coldStart(url: string, { path, connections }: Variant): Promise<RunResult> {
   return new Promise((resolve, reject) => {
@@ -94,7 +98,9 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const reused = process.env.BENCH_HISTORY_URL;
   if (reused) {
-    console.log(`the history in ${new URL(reused).pathname.slice(1)}; ${os.cpus().length} cores; Node ${process.version}; load average ${load()}`);
+    console.log(
+      `the history in ${new URL(reused).pathname.slice(1)}; ${os.cpus().length} cores; Node ${process.version}; load average ${load()}`,
+    );
     return measure(reused);
   }
   const db = await openBenchDatabase('bench_cold_start');
@@ -138,7 +144,8 @@ async function measure(url: string): Promise<void> {
     for (const variant of order) {
       const result = await coldStart(url, variant);
       results.get(variant)!.push(result);
-      if (result.spent !== SPENDS_PER_RUN) throw new Error(`the ${variant.path} path marked ${result.spent} of ${SPENDS_PER_RUN} payments spent`);
+      if (result.spent !== SPENDS_PER_RUN)
+        throw new Error(`the ${variant.path} path marked ${result.spent} of ${SPENDS_PER_RUN} payments spent`);
       console.log(
         `${String(run + 1).padStart(3)}  ${variant.path.padEnd(4)}  ${String(variant.connections).padStart(4)}  ${ms(result.millis).padStart(11)}  ` +
           `${ms(result.lockMillis).padStart(9)}  ${ms(result.cpuMillis).padStart(8)}  ` +

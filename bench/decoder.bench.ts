@@ -100,23 +100,35 @@ function byteLength(message: unknown): number {
 function report(title: string, messages: readonly string[]): void {
   // A fast decoder that got something wrong would be measured for nothing.
   for (const message of messages) {
-    if (!isDeepStrictEqual(decodeNextBlockResponseFast(message), decodeNextBlockResponse(message))) throw new Error(`${title}: the decoders disagree`);
+    if (!isDeepStrictEqual(decodeNextBlockResponseFast(message), decodeNextBlockResponse(message)))
+      throw new Error(`${title}: the decoders disagree`);
   }
   const baseline = measure(messages, (message) => JSON.parse(message));
   const lossless = measure(messages, (message) => parseLosslessJson(message));
-  const [full, fast] = measureAlternately(messages, [(message) => decodeNextBlockResponse(message), (message) => decodeNextBlockResponseFast(message)]) as [Measurement, Measurement];
+  const [full, fast] = measureAlternately(messages, [
+    (message) => decodeNextBlockResponse(message),
+    (message) => decodeNextBlockResponseFast(message),
+  ]) as [Measurement, Measurement];
   const bytes = messages.map((message) => new Uint8Array(Buffer.from(message, 'utf8')));
-  const [fullBytes, fastBytes] = measureAlternately(bytes, [(message) => decodeNextBlockResponse(message), (message) => decodeNextBlockResponseFast(message)]) as [Measurement, Measurement];
+  const [fullBytes, fastBytes] = measureAlternately(bytes, [
+    (message) => decodeNextBlockResponse(message),
+    (message) => decodeNextBlockResponseFast(message),
+  ]) as [Measurement, Measurement];
   // Last, because holding every parsed message makes the heap (and so garbage collection) much larger.
   const parsed = messages.map((message) => parseLosslessJson(message));
   const decodeOnly = measure(messages, (_message, index) => decodeNextBlockResponse(parsed[index]));
   const megabytes = messages.reduce((total, message) => total + Buffer.byteLength(message), 0) / 1e6;
-  console.log(`\n${title}: ${messages.length} messages, ${megabytes.toFixed(2)} MB per round (${((megabytes * 1e3) / messages.length).toFixed(1)} KB per message)`);
+  console.log(
+    `\n${title}: ${messages.length} messages, ${megabytes.toFixed(2)} MB per round (${((megabytes * 1e3) / messages.length).toFixed(1)} KB per message)`,
+  );
   const row = (name: string, result: Measurement, note = ''): void => {
-    console.log(`  ${name.padEnd(40)} ${result.blocksPerSecond.toFixed(0).padStart(9)} blocks/s ${result.megabytesPerSecond.toFixed(1).padStart(7)} MB/s${note}`);
+    console.log(
+      `  ${name.padEnd(40)} ${result.blocksPerSecond.toFixed(0).padStart(9)} blocks/s ${result.megabytesPerSecond.toFixed(1).padStart(7)} MB/s${note}`,
+    );
   };
   const timesJsonParse = (result: Measurement): string => `  ${(result.seconds / baseline.seconds).toFixed(2)}× JSON.parse time`;
-  const speedUp = (result: Measurement, reference: Measurement): string => `  ${(reference.seconds / result.seconds).toFixed(2)}× faster than the reference`;
+  const speedUp = (result: Measurement, reference: Measurement): string =>
+    `  ${(reference.seconds / result.seconds).toFixed(2)}× faster than the reference`;
   row('JSON.parse (baseline, lossy)', baseline);
   row('parseLosslessJson', lossless, timesJsonParse(lossless));
   row('decode parsed value only', decodeOnly);
@@ -137,8 +149,13 @@ console.log(`Node ${process.version}`);
 report('All fixture blocks', messages);
 report(
   'Mainnet Babbage/Conway blocks (mainnet-like)',
-  index.blocks.flatMap((entry, position) => (entry.network === 'mainnet' && (entry.era === 'babbage' || entry.era === 'conway') ? [messages[position] as string] : [])),
+  index.blocks.flatMap((entry, position) =>
+    entry.network === 'mainnet' && (entry.era === 'babbage' || entry.era === 'conway') ? [messages[position] as string] : [],
+  ),
 );
-report(`Largest ${LARGEST} blocks`, bySize.slice(0, LARGEST).map(({ text }) => nextBlockMessage(text)));
+report(
+  `Largest ${LARGEST} blocks`,
+  bySize.slice(0, LARGEST).map(({ text }) => nextBlockMessage(text)),
+);
 const synthetic = syntheticLargeBlock(bySize.filter(({ entry }) => entry.type === 'praos').map(({ text }) => text));
 report(`Synthetic block (${synthetic.transactions} transactions)`, [nextBlockMessage(synthetic.text)]);

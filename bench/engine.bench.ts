@@ -91,10 +91,17 @@ async function main(): Promise<void> {
     console.log(`  ${((performance.now() - registrationStarted) / 1000).toFixed(1)} s`);
     await db.pool.query('VACUUM ANALYZE payment_addresses');
 
-    const chain = new MainnetLikeChain({ shapes: mainnetBlockShapes(FIXTURE_INDEX), registeredAddress, registeredCount: ADDRESSES, paymentShare: 0.01 });
+    const chain = new MainnetLikeChain({
+      shapes: mainnetBlockShapes(FIXTURE_INDEX),
+      registeredAddress,
+      registeredCount: ADDRESSES,
+      paymentShare: 0.01,
+    });
     const store = new PostgresPaymentStore(db.pool);
     const coldStart = await run(store, chain, BATCH, BATCH); // loads the address filter, warms caches
-    console.log(`cold start (first batch, loading the filter of ${ADDRESSES.toLocaleString('en')} addresses): ${(coldStart.seconds * 1000).toFixed(0)} ms`);
+    console.log(
+      `cold start (first batch, loading the filter of ${ADDRESSES.toLocaleString('en')} addresses): ${(coldStart.seconds * 1000).toFixed(0)} ms`,
+    );
     await run(store, chain, BATCH * 4, BATCH);
 
     const engineResult = await run(store, chain, BLOCKS, BATCH);

@@ -61,7 +61,10 @@ function readDeployedNodeOptions(): string {
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, critical() {} };
 
-const load = (): string => `load ${loadavg().map((average) => average.toFixed(2)).join(' ')}`;
+const load = (): string =>
+  `load ${loadavg()
+    .map((average) => average.toFixed(2))
+    .join(' ')}`;
 
 async function startSimulatorProcess(blocks: number): Promise<{ url: string; bytes: number; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'functions/local/simulator-main.ts'], {
@@ -102,12 +105,17 @@ async function runFollowerProcess(runs: readonly FollowerRun[]): Promise<Followe
       format: 'esm',
       outfile,
       logLevel: 'error',
-      banner: { js: "import { createRequire as __houseCreateRequire } from 'module'; const require = __houseCreateRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __houseCreateRequire } from 'module'; const require = __houseCreateRequire(import.meta.url);",
+      },
     });
     command = [outfile];
   }
   try {
-    const child = spawn(process.execPath, [...FOLLOWER_NODE_FLAGS, ...command], { env: { ...process.env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS, BENCH_RUNS: JSON.stringify(runs) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...FOLLOWER_NODE_FLAGS, ...command], {
+      env: { ...process.env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS, BENCH_RUNS: JSON.stringify(runs) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let report: FollowerReport | undefined;
     for await (const line of createInterface({ input: child.stdout! })) {
       if (line.startsWith('{')) report = JSON.parse(line) as FollowerReport;
@@ -139,12 +147,27 @@ const median = (values: readonly number[]): number => [...values].sort((a, b) =>
 async function detectionLatency(samples: number): Promise<number[]> {
   const db = await openBenchDatabase('payment_monitor_bench_latency');
   const address = syntheticAddress('mainnet', 'latency');
-  await new PostgresAddressRegistry(db.pool, 'mainnet').register([{ address, referenceType: 'invoice', referenceId: 'L-1', userId: 'u' }], 'bench');
-  const simulator = await startOgmiosSimulator({ network: 'mainnet', blockTimeMs: 0, transactionsPerBlock: { min: 10, max: 60 }, seed: 'latency' });
+  await new PostgresAddressRegistry(db.pool, 'mainnet').register(
+    [{ address, referenceType: 'invoice', referenceId: 'L-1', userId: 'u' }],
+    'bench',
+  );
+  const simulator = await startOgmiosSimulator({
+    network: 'mainnet',
+    blockTimeMs: 0,
+    transactionsPerBlock: { min: 10, max: 60 },
+    seed: 'latency',
+  });
   const producedAt = new Map<bigint, number>(); // block height → when the simulator produced it
   simulator.on('block', (block) => producedAt.set(BigInt(block.height), block.producedAt));
   const latencies: number[] = [];
-  const engine = new PaymentEngine({ store: new PostgresPaymentStore(db.pool), logger: silent, metrics: new InMemoryMetrics(), clock: { now: () => new Date() }, network: 'mainnet', confirmations: 15 });
+  const engine = new PaymentEngine({
+    store: new PostgresPaymentStore(db.pool),
+    logger: silent,
+    metrics: new InMemoryMetrics(),
+    clock: { now: () => new Date() },
+    network: 'mainnet',
+    confirmations: 15,
+  });
   const pipeline = new EnginePipeline({
     engine,
     logger: silent,
@@ -193,8 +216,15 @@ async function main(): Promise<void> {
   const remoteUrl = `ws://127.0.0.1:${proxy.port}`;
   try {
     const averageBlockBytes = bytes / BLOCKS;
-    console.log(`average block ${(averageBlockBytes / 1024).toFixed(1)} KiB; follower process: ${FOLLOWER_RUNTIME === 'tsx' ? 'through tsx' : 'esbuild bundle'}, NODE_OPTIONS ${DEPLOYED_NODE_OPTIONS}${FOLLOWER_NODE_FLAGS.length > 0 ? ` and ${FOLLOWER_NODE_FLAGS.join(' ')}` : ''}, Node ${process.version}; ${load()}`);
-    const pipelinedRuns: FollowerRun[] = Array.from({ length: REPEATS }, (_, run) => ({ name: `pipelined ${run + 1}`, url, blocks: BLOCKS, pipelineDepth: PIPELINE }));
+    console.log(
+      `average block ${(averageBlockBytes / 1024).toFixed(1)} KiB; follower process: ${FOLLOWER_RUNTIME === 'tsx' ? 'through tsx' : 'esbuild bundle'}, NODE_OPTIONS ${DEPLOYED_NODE_OPTIONS}${FOLLOWER_NODE_FLAGS.length > 0 ? ` and ${FOLLOWER_NODE_FLAGS.join(' ')}` : ''}, Node ${process.version}; ${load()}`,
+    );
+    const pipelinedRuns: FollowerRun[] = Array.from({ length: REPEATS }, (_, run) => ({
+      name: `pipelined ${run + 1}`,
+      url,
+      blocks: BLOCKS,
+      pipelineDepth: PIPELINE,
+    }));
     const report = await runFollowerProcess([
       ...pipelinedRuns,
       { name: 'sequential', url, blocks: SEQUENTIAL_BLOCKS, pipelineDepth: 1 },

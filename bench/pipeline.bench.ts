@@ -77,7 +77,11 @@ const TEMPLATE_DATABASE = 'bench_pipeline_template';
 const FOLLOWER_ENTRY = fileURLToPath(new URL('./support/pipeline-follower.ts', import.meta.url));
 const PROCESSOR_ENTRY = fileURLToPath(new URL('./support/pipeline-processor.ts', import.meta.url));
 
-const load = (): string => `load ${os.loadavg().map((average) => average.toFixed(2)).join(' ')}`;
+const load = (): string =>
+  `load ${os
+    .loadavg()
+    .map((average) => average.toFixed(2))
+    .join(' ')}`;
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1] as number;
 const mebibytes = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -145,7 +149,9 @@ async function prepareTemplate(server: BenchServer): Promise<void> {
   await registerBenchAddresses(registry, ADDRESSES, registeredAddress);
   await pool.query('VACUUM ANALYZE');
   await pool.end();
-  console.log(`registered ${ADDRESSES.toLocaleString('en')} addresses in ${((performance.now() - started) / 1000).toFixed(1)} s (cloned for every database)`);
+  console.log(
+    `registered ${ADDRESSES.toLocaleString('en')} addresses in ${((performance.now() - started) / 1000).toFixed(1)} s (cloned for every database)`,
+  );
 }
 
 interface CatchUpRun {
@@ -176,13 +182,26 @@ async function runRepetition(environment: Environment, repetition: number, measu
 
   const processor = forkThroughTsx(PROCESSOR_ENTRY, '--enable-source-maps');
   const toProcessor = (message: ToProcessor) => processor.send(message);
-  const fromProcessor = <T extends FromProcessor['type']>(type: T, timeoutMs: number) => nextMessage<FromProcessor, T>(processor, type, timeoutMs);
+  const fromProcessor = <T extends FromProcessor['type']>(type: T, timeoutMs: number) =>
+    nextMessage<FromProcessor, T>(processor, type, timeoutMs);
   const follower = forkThroughTsx(FOLLOWER_ENTRY, deployedFollowerNodeOptions());
   const toFollower = (message: ToFollower) => follower.send(message);
-  const fromFollower = <T extends FromFollower['type']>(type: T, timeoutMs: number) => nextMessage<FromFollower, T>(follower, type, timeoutMs);
+  const fromFollower = <T extends FromFollower['type']>(type: T, timeoutMs: number) =>
+    nextMessage<FromFollower, T>(follower, type, timeoutMs);
   try {
     const polling = fromProcessor('polling', 60_000);
-    toProcessor({ type: 'start', network: NETWORK, databaseUrl: pipelineDatabase, sqsEndpoint: sqs.endpoint, queueUrl, s3Endpoint: s3.endpoint, bucket: BUCKET, confirmations: CONFIRMATIONS, waitTimeSeconds: SQS_RECEIVE === 'prompt' ? 1 : 0, targetHeight });
+    toProcessor({
+      type: 'start',
+      network: NETWORK,
+      databaseUrl: pipelineDatabase,
+      sqsEndpoint: sqs.endpoint,
+      queueUrl,
+      s3Endpoint: s3.endpoint,
+      bucket: BUCKET,
+      confirmations: CONFIRMATIONS,
+      waitTimeSeconds: SQS_RECEIVE === 'prompt' ? 1 : 0,
+      targetHeight,
+    });
     await polling;
 
     const firstEmit = fromFollower('firstEmit', 60_000);
@@ -219,7 +238,8 @@ async function runRepetition(environment: Environment, repetition: number, measu
     const processorStopped = fromProcessor('stopped', 30_000);
     toProcessor({ type: 'stop' });
     const { failedRecords, recoveries } = await processorStopped;
-    if (failedRecords > 0 || recoveries > 0) console.error(`repetition ${repetition}: ${failedRecords} failed records, ${recoveries} recoveries (expected none)`);
+    if (failedRecords > 0 || recoveries > 0)
+      console.error(`repetition ${repetition}: ${failedRecords} failed records, ${recoveries} recoveries (expected none)`);
 
     const engineDone = fromProcessor('engineAloneDone', catchUpTimeoutMs);
     toProcessor({ type: 'engineAlone', databaseUrl: engineDatabase });
@@ -230,7 +250,10 @@ async function runRepetition(environment: Environment, repetition: number, measu
 
     const engineSummary = await summarise(engineDatabase);
     const sameResults = JSON.stringify(engineSummary) === JSON.stringify(pipelineSummary);
-    if (!sameResults) console.error(`repetition ${repetition}: the databases differ: pipeline ${JSON.stringify(pipelineSummary)}, engine alone ${JSON.stringify(engineSummary)}`);
+    if (!sameResults)
+      console.error(
+        `repetition ${repetition}: the databases differ: pipeline ${JSON.stringify(pipelineSummary)}, engine alone ${JSON.stringify(engineSummary)}`,
+      );
     return {
       blocks: reached.statistics.blocksApplied,
       seconds: (reached.at - startedAt) / 1000,
@@ -349,12 +372,16 @@ async function main(): Promise<void> {
   const [dynamo, sqs, s3] = await Promise.all([startDynalite(), startLocalSqs({ receive: SQS_RECEIVE }), startLocalS3()]);
   let simulator: OgmiosSimulator | undefined;
   try {
-    console.log(`${server.describe}; local-aws-sqs with ${SQS_RECEIVE === 'prompt' ? 'receives that return as soon as a message is there, as SQS long polling' : 'its receive as shipped (a full batch or 40 ms)'}`);
+    console.log(
+      `${server.describe}; local-aws-sqs with ${SQS_RECEIVE === 'prompt' ? 'receives that return as soon as a message is there, as SQS long polling' : 'its receive as shipped (a full batch or 40 ms)'}`,
+    );
     await createLeaseTable(dynamo.client(), LEASE_TABLE);
     await s3.createBucket(BUCKET);
     await prepareTemplate(server);
 
-    console.log(`producing ${BLOCKS.toLocaleString('en')} blocks (${SOURCE === 'fixtures' ? 'real mainnet blocks of the shared fixtures, re-linked' : 'synthetic'})…`);
+    console.log(
+      `producing ${BLOCKS.toLocaleString('en')} blocks (${SOURCE === 'fixtures' ? 'real mainnet blocks of the shared fixtures, re-linked' : 'synthetic'})…`,
+    );
     simulator = await startOgmiosSimulator({
       network: NETWORK,
       source: SOURCE,
@@ -369,7 +396,14 @@ async function main(): Promise<void> {
     const chain = simulator.chain();
     const chainBytes = chain.reduce((total, block) => total + (simulator!.blockJson(block.id)?.length ?? 0), 0);
     const transactions = chain.reduce((total, block) => total + block.transactionCount, 0);
-    const environment: Environment = { server, dynamo, sqs, s3, simulator, targetHeight: simulator.tip() === 'origin' ? 0 : chain.at(-1)!.height };
+    const environment: Environment = {
+      server,
+      dynamo,
+      sqs,
+      s3,
+      simulator,
+      targetHeight: simulator.tip() === 'origin' ? 0 : chain.at(-1)!.height,
+    };
     console.log(
       `${chain.length} blocks, average ${(chainBytes / chain.length / 1024).toFixed(1)} KiB of block JSON and ${(transactions / chain.length).toFixed(1)} transactions; ` +
         `${PAYMENTS_PER_BLOCK} payment and ${SPENDS_PER_BLOCK} spends of payments per block injected for ${PAID_ADDRESSES} of the registered addresses; ` +
@@ -390,9 +424,18 @@ async function main(): Promise<void> {
       `median of ${runs.length}: pipeline ${median(pipelineRates).toFixed(0)} blocks/s end to end (${Math.min(...pipelineRates).toFixed(0)}–${Math.max(...pipelineRates).toFixed(0)}), ` +
         `engine alone ${median(engineRates).toFixed(0)} blocks/s (${Math.min(...engineRates).toFixed(0)}–${Math.max(...engineRates).toFixed(0)}), ` +
         `pipeline / engine ${median(ratios).toFixed(2)}; ` +
-        `CPU per block (and the rate it alone would allow on a core of its own): ${cpuPerBlock('follower', runs.map((run) => run.follower.cpuMicros / run.blocks))}, ` +
-        `${cpuPerBlock('processor', runs.map((run) => run.processor.cpuMicros / run.blocks))}, ` +
-        `${cpuPerBlock('simulator and local AWS', runs.map((run) => run.outsideCpuMicros / run.blocks))}; ${load()}`,
+        `CPU per block (and the rate it alone would allow on a core of its own): ${cpuPerBlock(
+          'follower',
+          runs.map((run) => run.follower.cpuMicros / run.blocks),
+        )}, ` +
+        `${cpuPerBlock(
+          'processor',
+          runs.map((run) => run.processor.cpuMicros / run.blocks),
+        )}, ` +
+        `${cpuPerBlock(
+          'simulator and local AWS',
+          runs.map((run) => run.outsideCpuMicros / run.blocks),
+        )}; ${load()}`,
     );
     const latencies = runs.at(-1)!.latencies;
     if (latencies) {

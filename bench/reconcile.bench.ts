@@ -69,7 +69,9 @@ async function runDistribution(name: string, heavy: readonly HeavyAddress[]): Pr
         [from === 0 ? [...heavyAddresses, ...batch] : batch],
       );
     }
-    console.log(`registered ${(ADDRESSES + heavy.length).toLocaleString('en')} addresses in ${((performance.now() - phase) / 1000).toFixed(1)} s`);
+    console.log(
+      `registered ${(ADDRESSES + heavy.length).toLocaleString('en')} addresses in ${((performance.now() - phase) / 1000).toFixed(1)} s`,
+    );
 
     phase = performance.now();
     const announced = await firstLine(simulator.stdout!);
@@ -100,24 +102,40 @@ async function runDistribution(name: string, heavy: readonly HeavyAddress[]): Pr
       if (rows.length === 20_000) await insert();
     }
     await insert();
+    await db.pool.query(`DELETE FROM incoming_payments WHERE id IN (SELECT id FROM incoming_payments ORDER BY id LIMIT ${MISSING})`);
     await db.pool.query(
-      `DELETE FROM incoming_payments WHERE id IN (SELECT id FROM incoming_payments ORDER BY id LIMIT ${MISSING})`,
+      'UPDATE sync_state SET last_block_height = $1, last_block_slot = $2, last_block_hash = $3, network_tip_height = $1',
+      [tip.height, tip.slot, tip.id],
     );
-    await db.pool.query('UPDATE sync_state SET last_block_height = $1, last_block_slot = $2, last_block_hash = $3, network_tip_height = $1', [tip.height, tip.slot, tip.id]);
     await db.pool.query('ANALYZE');
-    console.log(`recorded ${payments.toLocaleString('en')} confirmed payments in ${((performance.now() - phase) / 1000).toFixed(1)} s (${MISSING} then deleted)`);
+    console.log(
+      `recorded ${payments.toLocaleString('en')} confirmed payments in ${((performance.now() - phase) / 1000).toFixed(1)} s (${MISSING} then deleted)`,
+    );
 
     const runner = spawn(process.execPath, ['--import', 'tsx', 'bench/support/reconcile-run.ts'], {
       env: { ...process.env, DATABASE_URL: db.pool.options.connectionString!, OGMIOS_URL: url },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const result = JSON.parse(await firstLine(runner.stdout!)) as { seconds: number; peakRssMiB: number; peakHeapMiB: number; run: Record<string, unknown> };
+    const result = JSON.parse(await firstLine(runner.stdout!)) as {
+      seconds: number;
+      peakRssMiB: number;
+      peakHeapMiB: number;
+      run: Record<string, unknown>;
+    };
     const { run } = result;
     const addresses = ADDRESSES + heavy.length;
-    console.log(`reconciliation: ${addresses.toLocaleString('en')} addresses in ${result.seconds.toFixed(1)} s = ${Math.round(addresses / result.seconds).toLocaleString('en')} addresses/s`);
-    console.log(`peak RSS of the reconciliation process: ${result.peakRssMiB.toFixed(0)} MiB, peak heap used (sampled): ${result.peakHeapMiB.toFixed(0)} MiB`);
-    console.log(`chunk size ${process.env.RECONCILIATION_CHUNK_SIZE ?? 1000}: ${String(run.chunks)} chunks (${String(run.lagging_chunks)} lagging), ${String(run.unjudged_addresses)} addresses unjudged`);
-    console.log(`matched ${String(run.matched)}, missing_in_db ${String(run.missing_in_db)}, extra_in_db ${String(run.extra_in_db)}, amount ${String(run.amount_mismatch)}, asset ${String(run.asset_mismatch)}, too recent ${String(run.too_recent)}, balance mismatches ${String(run.balance_mismatches)}`);
+    console.log(
+      `reconciliation: ${addresses.toLocaleString('en')} addresses in ${result.seconds.toFixed(1)} s = ${Math.round(addresses / result.seconds).toLocaleString('en')} addresses/s`,
+    );
+    console.log(
+      `peak RSS of the reconciliation process: ${result.peakRssMiB.toFixed(0)} MiB, peak heap used (sampled): ${result.peakHeapMiB.toFixed(0)} MiB`,
+    );
+    console.log(
+      `chunk size ${process.env.RECONCILIATION_CHUNK_SIZE ?? 1000}: ${String(run.chunks)} chunks (${String(run.lagging_chunks)} lagging), ${String(run.unjudged_addresses)} addresses unjudged`,
+    );
+    console.log(
+      `matched ${String(run.matched)}, missing_in_db ${String(run.missing_in_db)}, extra_in_db ${String(run.extra_in_db)}, amount ${String(run.amount_mismatch)}, asset ${String(run.asset_mismatch)}, too recent ${String(run.too_recent)}, balance mismatches ${String(run.balance_mismatches)}`,
+    );
     const targets = `targets: ≤ 600 s ${result.seconds <= 600 ? 'met' : 'NOT met'}, ≤ 512 MB ${result.peakRssMiB * 1024 * 1024 <= 512 * 1e6 ? 'met' : 'NOT met'}`;
     console.log(targets);
     return `${result.seconds.toFixed(1)} s, peak RSS ${result.peakRssMiB.toFixed(0)} MiB, peak heap ${result.peakHeapMiB.toFixed(0)} MiB, ${String(run.chunks)} chunks, matched ${String(run.matched)}, missing_in_db ${String(run.missing_in_db)}, unjudged ${String(run.unjudged_addresses)}; ${targets}`;

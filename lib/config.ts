@@ -79,32 +79,58 @@ export function readStageConfig(stages: unknown, stage: string | undefined): Sta
   check(typeof value.region === 'string' && /^[a-z]{2}(-[a-z]+)+-\d$/.test(value.region), 'region must be an AWS region such as eu-west-1');
   check((NETWORKS as readonly unknown[]).includes(value.network), `network must be one of ${NETWORKS.join(', ')}`);
   check(
-    Array.isArray(value.ogmiosUrls) && value.ogmiosUrls.length > 0 && value.ogmiosUrls.every((url) => typeof url === 'string' && /^wss?:\/\//.test(url)),
+    Array.isArray(value.ogmiosUrls) &&
+      value.ogmiosUrls.length > 0 &&
+      value.ogmiosUrls.every((url) => typeof url === 'string' && /^wss?:\/\//.test(url)),
     'ogmiosUrls must be a non-empty list of ws:// or wss:// URLs',
   );
-  check(typeof value.ogmiosApiKeySecretName === 'string' && value.ogmiosApiKeySecretName.length > 0, 'ogmiosApiKeySecretName must name a secret');
+  check(
+    typeof value.ogmiosApiKeySecretName === 'string' && value.ogmiosApiKeySecretName.length > 0,
+    'ogmiosApiKeySecretName must name a secret',
+  );
   check(Number.isInteger(value.confirmations) && (value.confirmations as number) >= 1, 'confirmations must be a whole number ≥ 1');
   const emails = value.alertEmails as Record<string, unknown> | undefined;
   for (const severity of ['warning', 'critical']) {
     const list = emails?.[severity];
-    check(Array.isArray(list) && list.every((email) => typeof email === 'string' && /^[^@\s]+@[^@\s]+$/.test(email)), `alertEmails.${severity} must be a list of e-mail addresses`);
+    check(
+      Array.isArray(list) && list.every((email) => typeof email === 'string' && /^[^@\s]+@[^@\s]+$/.test(email)),
+      `alertEmails.${severity} must be a list of e-mail addresses`,
+    );
   }
   const database = value.database as Record<string, unknown> | undefined;
   check(typeof database?.instanceClass === 'string', 'database.instanceClass must be set (e.g. t4g.micro)');
-  check(Number.isInteger(database?.allocatedStorageGiB) && (database!.allocatedStorageGiB as number) >= 20, 'database.allocatedStorageGiB must be ≥ 20');
+  check(
+    Number.isInteger(database?.allocatedStorageGiB) && (database!.allocatedStorageGiB as number) >= 20,
+    'database.allocatedStorageGiB must be ≥ 20',
+  );
   check(typeof database?.multiAz === 'boolean', 'database.multiAz must be true or false');
   check(typeof database?.deletionProtection === 'boolean', 'database.deletionProtection must be true or false');
   const pitrDays = database?.backupRetentionDays as number;
-  check(Number.isInteger(pitrDays) && pitrDays >= 1 && pitrDays <= 35, 'database.backupRetentionDays must be a whole number of days between 1 and 35');
-  check(Number.isInteger(value.logRetentionDays) && (value.logRetentionDays as number) > 0, 'logRetentionDays must be a positive whole number');
-  check(Array.isArray(value.hotWalletAddresses) && value.hotWalletAddresses.every((a) => typeof a === 'string'), 'hotWalletAddresses must be a list of addresses');
+  check(
+    Number.isInteger(pitrDays) && pitrDays >= 1 && pitrDays <= 35,
+    'database.backupRetentionDays must be a whole number of days between 1 and 35',
+  );
+  check(
+    Number.isInteger(value.logRetentionDays) && (value.logRetentionDays as number) > 0,
+    'logRetentionDays must be a positive whole number',
+  );
+  check(
+    Array.isArray(value.hotWalletAddresses) && value.hotWalletAddresses.every((a) => typeof a === 'string'),
+    'hotWalletAddresses must be a list of addresses',
+  );
   check(isTimeZone(value.scheduleTimeZone), 'scheduleTimeZone must be an IANA time zone such as UTC or Europe/Paris');
   const backup = value.backup as Record<string, unknown> | undefined;
   const daily = backup?.dailyRetentionDays as number;
   const weekly = backup?.weeklyRetentionDays as number;
   check(Number.isInteger(daily) && daily >= 1, 'backup.dailyRetentionDays must be a whole number of days ≥ 1');
-  check(Number.isInteger(weekly) && weekly >= 7 && (!Number.isInteger(daily) || weekly >= daily), 'backup.weeklyRetentionDays must be a whole number of days ≥ 7 and ≥ backup.dailyRetentionDays');
-  check(Number.isInteger(value.natGateways) && (value.natGateways as number) >= 1 && (value.natGateways as number) <= 2, 'natGateways must be 1 or 2 (the VPC spans two AZs)');
+  check(
+    Number.isInteger(weekly) && weekly >= 7 && (!Number.isInteger(daily) || weekly >= daily),
+    'backup.weeklyRetentionDays must be a whole number of days ≥ 7 and ≥ backup.dailyRetentionDays',
+  );
+  check(
+    Number.isInteger(value.natGateways) && (value.natGateways as number) >= 1 && (value.natGateways as number) <= 2,
+    'natGateways must be 1 or 2 (the VPC spans two AZs)',
+  );
   const follower = value.follower as Record<string, unknown> | undefined;
   const memoryChoices = FARGATE_MEMORY_BY_CPU[follower?.cpu as number];
   check(

@@ -20,7 +20,11 @@ export async function openBenchServer(): Promise<BenchServer> {
   let server: LocalPostgres | undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    server = await startLocalPostgres({ dataDir: `.data/bench-pg-${process.pid}`, persistent: false, fast: process.env.BENCH_FAST === '1' });
+    server = await startLocalPostgres({
+      dataDir: `.data/bench-pg-${process.pid}`,
+      persistent: false,
+      fast: process.env.BENCH_FAST === '1',
+    });
     adminUrl = server.url;
   }
   const admin = new pg.Client({ connectionString: adminUrl });

@@ -69,8 +69,7 @@ export async function generateHistory(pool: pg.Pool, shape: HistoryShape, log: (
 
     const tipHeight = shape.tipHeight;
     const slotAt = (height: string) => `(${height} * ${shape.tipSlot}::numeric / ${tipHeight}::numeric)::bigint`;
-    const timeAt = (height: string) =>
-      `$1::timestamptz + ($2::timestamptz - $1::timestamptz) * (${height}::float8 / ${tipHeight}::float8)`;
+    const timeAt = (height: string) => `$1::timestamptz + ($2::timestamptz - $1::timestamptz) * (${height}::float8 / ${tipHeight}::float8)`;
     // The tip block's slot and time are the engine's own (slotToTime), so that the next block extends it exactly.
     await client.query(
       `INSERT INTO blocks (hash, height, slot, ancestor, block_time)

@@ -52,7 +52,10 @@ function blocksAfter(tip: { hash: string; height: bigint; slot: bigint }): Chain
     const transactions: ChainTransaction[] = [];
     for (let t = 0; t < 20; t++) {
       const outputs: TransactionOutput[] = Array.from({ length: 4 }, () => ({
-        address: Math.random() < 0.01 ? syntheticAddress('mainnet', Math.floor(Math.random() * addresses)) : syntheticAddress('mainnet', `stranger:${counter++}`),
+        address:
+          Math.random() < 0.01
+            ? syntheticAddress('mainnet', Math.floor(Math.random() * addresses))
+            : syntheticAddress('mainnet', `stranger:${counter++}`),
         lovelace: 1_000_000n + BigInt(Math.floor(Math.random() * 1e9)),
         assets: [],
       }));
@@ -62,7 +65,13 @@ function blocksAfter(tip: { hash: string; height: bigint; slot: bigint }): Chain
     if (b === 0) {
       transactions.push({ id: hash(`cold-start-spend:${process.pid}`), spends: 'inputs', inputs: spends, collaterals: [], outputs: [] });
     }
-    const block: ChainBlock = { hash: hash(`cold-start-block:${process.pid}:${b}`), height: previous.height + 1n, slot: previous.slot + 20n, ancestor: previous.hash, transactions };
+    const block: ChainBlock = {
+      hash: hash(`cold-start-block:${process.pid}:${b}`),
+      height: previous.height + 1n,
+      slot: previous.slot + 20n,
+      ancestor: previous.hash,
+      transactions,
+    };
     blocks.push(block);
     previous = { hash: block.hash, height: block.height, slot: block.slot! };
   }
@@ -116,7 +125,14 @@ const timed = new Set<pg.PoolClient>();
   return client;
 };
 const store = path === 'old' ? new OldFilterLoadingStore(pool) : new PostgresPaymentStore(pool);
-const engine = new PaymentEngine({ store, logger: silent, metrics: new InMemoryMetrics(), clock: { now: () => new Date() }, network: 'mainnet', confirmations: 15 });
+const engine = new PaymentEngine({
+  store,
+  logger: silent,
+  metrics: new InMemoryMetrics(),
+  clock: { now: () => new Date() },
+  network: 'mainnet',
+  confirmations: 15,
+});
 const cpuBefore = process.cpuUsage();
 const outcome = await engine.apply({ type: 'rollForward', blocks, tip: { slot: last.slot!, hash: last.hash, height: last.height } });
 const millis = performance.now() - started;

@@ -76,5 +76,10 @@ const sampler = setInterval(() => {
 const results: FollowerRunResult[] = [];
 for (const run of runs) results.push(await follow(run));
 clearInterval(sampler);
-const report: FollowerReport = { runs: results, peakRssBytes: process.resourceUsage().maxRSS * 1024, peakHeapTotalBytes, peakArrayBuffersBytes };
+const report: FollowerReport = {
+  runs: results,
+  peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  peakHeapTotalBytes,
+  peakArrayBuffersBytes,
+};
 process.stdout.write(`${JSON.stringify(report)}\n`);

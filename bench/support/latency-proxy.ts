@@ -4,7 +4,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  * A TCP proxy on loopback that delays every chunk by `delayMs` in each direction (order kept), so a
  * benchmark can show what pipelining buys against a remote Ogmios (a hosted provider is tens of ms away).
  */
-export async function startLatencyProxy(target: { host: string; port: number }, delayMs: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function startLatencyProxy(
+  target: { host: string; port: number },
+  delayMs: number,
+): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = createConnection(target);

@@ -31,14 +31,34 @@ class NaiveEngineTransaction extends PostgresEngineTransaction {
         `INSERT INTO incoming_payments (tx_hash, output_index, address, amount_lovelace, assets, reference_type,
                                         reference_id, user_id, block_height, block_slot, block_hash, block_time, detected_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
-        [output.txId, output.index, output.address, output.lovelace.toString(), assetsToJson(output.assets),
-         match.reference_type, match.reference_id, match.user_id, block.height.toString(),
-         block.slot.toString(), block.hash, block.time, detectedAt],
+        [
+          output.txId,
+          output.index,
+          output.address,
+          output.lovelace.toString(),
+          assetsToJson(output.assets),
+          match.reference_type,
+          match.reference_id,
+          match.user_id,
+          block.height.toString(),
+          block.slot.toString(),
+          block.hash,
+          block.time,
+          detectedAt,
+        ],
       );
       detected.push({
-        txId: output.txId, index: output.index, address: output.address, lovelace: output.lovelace, assets: output.assets,
-        referenceType: match.reference_type, referenceId: match.reference_id, userId: match.user_id,
-        blockHeight: block.height, blockSlot: block.slot, blockTime: block.time,
+        txId: output.txId,
+        index: output.index,
+        address: output.address,
+        lovelace: output.lovelace,
+        assets: output.assets,
+        referenceType: match.reference_type,
+        referenceId: match.reference_id,
+        userId: match.user_id,
+        blockHeight: block.height,
+        blockSlot: block.slot,
+        blockTime: block.time,
       });
     }
     return detected;

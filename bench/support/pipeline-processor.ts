@@ -14,7 +14,12 @@ import { DeleteMessageBatchCommand, ChangeMessageVisibilityBatchCommand, Receive
 import { S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
 import type { ChainEvent } from '../../functions/domain/chain.js';
-import { decodeChainEventMessage, decodeQueueMessageBody, type ChainEventMessage, type ClaimCheckPointer } from '../../functions/domain/chain-event-message.js';
+import {
+  decodeChainEventMessage,
+  decodeQueueMessageBody,
+  type ChainEventMessage,
+  type ClaimCheckPointer,
+} from '../../functions/domain/chain-event-message.js';
 import { Metric } from '../../functions/domain/observability.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
 import type { EventStamp, LogFields, Logger } from '../../functions/domain/ports.js';
@@ -140,7 +145,12 @@ class BenchProcessor {
       send({ type: 'reachedTarget', at, statistics: { ...this.statistics } });
     }
     if (this.reportDetections && outcome.detected.length > 0) {
-      send({ type: 'detected', heights: [...new Set(outcome.detected.map((payment) => Number(payment.blockHeight)))], at, receivedAt: this.batchReceivedAt });
+      send({
+        type: 'detected',
+        heights: [...new Set(outcome.detected.map((payment) => Number(payment.blockHeight)))],
+        at,
+        receivedAt: this.batchReceivedAt,
+      });
     }
     return outcome;
   }
@@ -177,7 +187,10 @@ class BenchProcessor {
       }
       if (done.length > 0) {
         const { Failed = [] } = await this.sqs.send(
-          new DeleteMessageBatchCommand({ QueueUrl: this.settings.queueUrl, Entries: done.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })) }),
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.settings.queueUrl,
+            Entries: done.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })),
+          }),
         );
         if (Failed.length > 0) throw new Error(`could not delete acknowledged messages: ${JSON.stringify(Failed)}`);
       }
@@ -204,7 +217,8 @@ class BenchProcessor {
     const recoveries = Object.entries(counters)
       .filter(([key]) => key.startsWith(Metric.pipelineRecoveries))
       .reduce((total, [, value]) => total + value, 0);
-    if (this.logger.notable.size > 0) console.error(`processor: log lines at warn level or above: ${JSON.stringify(Object.fromEntries(this.logger.notable))}`);
+    if (this.logger.notable.size > 0)
+      console.error(`processor: log lines at warn level or above: ${JSON.stringify(Object.fromEntries(this.logger.notable))}`);
     send({ type: 'stopped', failedRecords: this.statistics.failedRecords, recoveries });
     await this.pool.end();
   }
@@ -225,7 +239,8 @@ class BenchProcessor {
     try {
       // The session the follower opened on the pipeline's database, opened the same way on this one.
       const session = await new PostgresFollowerDatabase(pool).beginSession(first.fence);
-      if (session.generation !== first.generation) throw new Error(`the fresh database is at generation ${session.generation}, the messages at ${first.generation}`);
+      if (session.generation !== first.generation)
+        throw new Error(`the fresh database is at generation ${session.generation}, the messages at ${first.generation}`);
       const engine = new PaymentEngine({
         store: new PostgresPaymentStore(pool),
         logger: silent,
@@ -249,7 +264,14 @@ class BenchProcessor {
         else messageMillis.push(millis);
       }
       const seconds = (performance.now() - started) / 1000;
-      return { messages: messages.length, blocks, seconds, decodeSeconds, firstMillis: firstMillis ?? 0, messageMillis: messageMillis.sort((a, b) => a - b) };
+      return {
+        messages: messages.length,
+        blocks,
+        seconds,
+        decodeSeconds,
+        firstMillis: firstMillis ?? 0,
+        messageMillis: messageMillis.sort((a, b) => a - b),
+      };
     } finally {
       await pool.end();
     }
@@ -280,7 +302,10 @@ process.on('message', (message: ToProcessor) => {
       return;
     case 'exit':
       // The SDK clients' keep-alive sockets would hold the process open.
-      void sendToParent<FromProcessor>({ type: 'exiting', peakRssBytes: process.resourceUsage().maxRSS * 1024 }).then(() => process.exit(0), fail);
+      void sendToParent<FromProcessor>({ type: 'exiting', peakRssBytes: process.resourceUsage().maxRSS * 1024 }).then(
+        () => process.exit(0),
+        fail,
+      );
       return;
   }
 });

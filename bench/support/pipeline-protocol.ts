@@ -139,5 +139,7 @@ export function nextMessage<M extends { type: string }, T extends M['type']>(
 export function sendToParent<M>(message: M): Promise<void> {
   const send = process.send?.bind(process);
   if (!send) throw new Error('this process must be forked with an IPC channel (bench/pipeline.bench.ts does)');
-  return new Promise((resolve, reject) => send(message, undefined, undefined, (error: Error | null) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) =>
+    send(message, undefined, undefined, (error: Error | null) => (error ? reject(error) : resolve())),
+  );
 }

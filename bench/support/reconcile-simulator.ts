@@ -27,7 +27,9 @@ let queued = 0;
 const flush = () => {
   for (const block of simulator.produceBlocks(1)) {
     for (const payment of block.payments) {
-      out.write(`${JSON.stringify({ tx: payment.txId, index: payment.index, address: payment.address, lovelace: payment.lovelace.toString(), height: block.height, slot: block.slot, hash: block.id })}\n`);
+      out.write(
+        `${JSON.stringify({ tx: payment.txId, index: payment.index, address: payment.address, lovelace: payment.lovelace.toString(), height: block.height, slot: block.slot, hash: block.id })}\n`,
+      );
     }
   }
 };

@@ -59,11 +59,16 @@ export function readFollowerSettings(env: Environment = processEnvironment()): F
   const leaseTable = reader.required(LEASE_TABLE, 'the name of the DynamoDB lease table');
   const stage = reader.required(STAGE, 'the stage name (every metric carries it as a dimension)');
   const healthPort = reader.read(HEALTH_PORT);
-  const timings = [LEASE_DURATION_MS, LEASE_RENEW_INTERVAL_MS, LEASE_SAFETY_MARGIN_MS, LEASE_ACQUIRE_INTERVAL_MS].map((variable) => reader.read(variable, Number.NaN));
+  const timings = [LEASE_DURATION_MS, LEASE_RENEW_INTERVAL_MS, LEASE_SAFETY_MARGIN_MS, LEASE_ACQUIRE_INTERVAL_MS].map((variable) =>
+    reader.read(variable, Number.NaN),
+  );
   const [leaseDurationMs, renewIntervalMs, safetyMarginMs, acquireIntervalMs] = timings as [number, number, number, number];
   const lease = timings.some(Number.isNaN)
     ? DEFAULT_LEASE_TIMINGS
-    : reader.attempt(() => validateLeaseTimings({ leaseDurationMs, renewIntervalMs, safetyMarginMs, acquireIntervalMs }), DEFAULT_LEASE_TIMINGS);
+    : reader.attempt(
+        () => validateLeaseTimings({ leaseDurationMs, renewIntervalMs, safetyMarginMs, acquireIntervalMs }),
+        DEFAULT_LEASE_TIMINGS,
+      );
   const shutdownBudgetMs = reader.read(SHUTDOWN_BUDGET_MS);
   const metricsIntervalMs = reader.read(METRICS_INTERVAL_MS);
   const logLevel = reader.read(LOG_LEVEL);
@@ -108,14 +113,18 @@ export function readEmitterSettings(env: Environment = processEnvironment()): Em
 function readEmitterSettingsWith(reader: SettingsReader): EmitterSettings {
   const network = reader.read(NETWORK);
   const queueUrl = reader.required(CHAIN_EVENT_QUEUE_URL, 'the URL of the chain-event FIFO queue');
-  if (queueUrl && !queueUrl.endsWith('.fifo')) reader.problem(`CHAIN_EVENT_QUEUE_URL must name a FIFO queue (ending in .fifo); got ${queueUrl}`);
+  if (queueUrl && !queueUrl.endsWith('.fifo'))
+    reader.problem(`CHAIN_EVENT_QUEUE_URL must name a FIFO queue (ending in .fifo); got ${queueUrl}`);
   const claimCheckBucket = reader.required(CLAIM_CHECK_BUCKET, 'the bucket for messages over the SQS size limit');
   const kmsKeyId = reader.read(CLAIM_CHECK_KMS_KEY_ID);
   return { network, queueUrl, claimCheckBucket, ...(kmsKeyId ? { claimCheckKmsKeyId: kmsKeyId } : {}) };
 }
 
 /** Everything the follower process reads, every problem of both groups reported together. */
-export function readFollowerProcessSettings(env: Environment = processEnvironment()): { follower: FollowerSettings; emitter: EmitterSettings } {
+export function readFollowerProcessSettings(env: Environment = processEnvironment()): {
+  follower: FollowerSettings;
+  emitter: EmitterSettings;
+} {
   const problems: string[] = [];
   const collect = <T>(read: () => T): T | undefined => {
     try {

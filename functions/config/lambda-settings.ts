@@ -33,7 +33,6 @@ import {
   STAGE,
 } from './variables.js';
 
-
 /** How every Lambda names itself in logs and metrics: STAGE (required), POWERTOOLS_SERVICE_NAME, LOG_LEVEL. */
 export function readObservabilitySettings(env: Environment = processEnvironment()): ObservabilitySettings {
   return readSettingsGroup('Lambda', env, (reader) => {
@@ -126,7 +125,9 @@ export function readReconciliationSettings(env: Environment = processEnvironment
 }
 
 /** The reconciliation Lambda: its bounds and Ogmios (required when it first runs, as the chain is half of it). */
-export function readReconciliationLambdaSettings(env: Environment = processEnvironment()): ReconciliationSettings & { ogmios?: OgmiosSettings } {
+export function readReconciliationLambdaSettings(
+  env: Environment = processEnvironment(),
+): ReconciliationSettings & { ogmios?: OgmiosSettings } {
   const bounds = readReconciliationSettings(env);
   const ogmios = readSettingsGroup('reconciliation', env, readOptionalOgmiosSettingsWith);
   return { ...bounds, ...(ogmios ? { ogmios } : {}) };
@@ -160,5 +161,7 @@ export function readPartitionMaintenanceSettings(env: Environment = processEnvir
 
 /** MIGRATIONS_DIRECTORY: where the bundle carries the SQL files; the source tree's folder when unset. */
 export function readMigrateSettings(env: Environment = processEnvironment()): { migrationsDirectory: string } {
-  return readSettingsGroup('migrate', env, (reader) => ({ migrationsDirectory: reader.read(MIGRATIONS_DIRECTORY_SETTING) ?? MIGRATIONS_DIRECTORY }));
+  return readSettingsGroup('migrate', env, (reader) => ({
+    migrationsDirectory: reader.read(MIGRATIONS_DIRECTORY_SETTING) ?? MIGRATIONS_DIRECTORY,
+  }));
 }

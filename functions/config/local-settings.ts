@@ -31,7 +31,6 @@ import {
   STAGE,
 } from './variables.js';
 
-
 export interface LocalStackSettings {
   network: Network;
   /** A real Ogmios (OGMIOS_URL), or the built-in simulator when unset. */

@@ -45,6 +45,8 @@ export function readOptionalOgmiosSettingsWith(reader: SettingsReader): OgmiosSe
  */
 export function ogmiosEndpoints(settings: OgmiosSettings, readSecret?: SecretReader): OgmiosEndpoints {
   const secretId = settings.apiKeysSecretArn;
-  const apiKeys = secretId ? secretApiKeys(new CachedSecret({ secretId, readSecret: readSecret ?? secretsManagerReader() })) : settings.apiKeys;
+  const apiKeys = secretId
+    ? secretApiKeys(new CachedSecret({ secretId, readSecret: readSecret ?? secretsManagerReader() }))
+    : settings.apiKeys;
   return { urls: settings.urls, ...(settings.headers ? { headers: settings.headers } : {}), apiKeys };
 }

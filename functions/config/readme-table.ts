@@ -3,7 +3,9 @@ import { LAMBDAS, type VariableDeclaration } from './variable.js';
 import { VARIABLES } from './variables.js';
 
 export function renderConfigurationTable(variables: readonly VariableDeclaration[] = VARIABLES): string {
-  const rows = variables.map((variable) => `| \`${variable.name}\` | ${readers(variable)} | ${variable.description} | ${variable.shownDefault} |`);
+  const rows = variables.map(
+    (variable) => `| \`${variable.name}\` | ${readers(variable)} | ${variable.description} | ${variable.shownDefault} |`,
+  );
   return ['| variable | read by | meaning | default |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 

@@ -22,7 +22,16 @@ export type SettingsReaderName =
   | 'simulator';
 
 /** Every Lambda: the rows of the README's table say "Lambdas" rather than naming all eight. */
-export const LAMBDAS: readonly SettingsReaderName[] = ['processor', 'health', 'reconciliation', 'hot wallet', 'rebuild', 'backup export', 'partition maintenance', 'migrate'];
+export const LAMBDAS: readonly SettingsReaderName[] = [
+  'processor',
+  'health',
+  'reconciliation',
+  'hot wallet',
+  'rebuild',
+  'backup export',
+  'partition maintenance',
+  'migrate',
+];
 
 export interface VariableDeclaration {
   readonly name: string;
@@ -57,7 +66,11 @@ export function textWithDefault(declaration: VariableDeclaration, fallback: stri
 }
 
 /** A whole number within bounds; `rule` completes "NAME must be …" in the error. */
-export function wholeNumber<F extends number | undefined>(declaration: VariableDeclaration, fallback: F, bounds: { min: number; max?: number; rule: string }): Variable<number | F> {
+export function wholeNumber<F extends number | undefined>(
+  declaration: VariableDeclaration,
+  fallback: F,
+  bounds: { min: number; max?: number; rule: string },
+): Variable<number | F> {
   return {
     ...declaration,
     read(env) {

@@ -44,7 +44,12 @@ export const LOCAL_STACK_BLOCK_TIME_MS = 2_000;
 export const SIMULATOR_BLOCK_TIME_MS_DEFAULT = 20_000;
 
 /** The processes that open the database (every Lambda but the hot wallet's). */
-const DATABASE_READERS: readonly SettingsReaderName[] = ['follower', ...LAMBDAS.filter((lambda) => lambda !== 'hot wallet'), 'local stack', 'CLI'];
+const DATABASE_READERS: readonly SettingsReaderName[] = [
+  'follower',
+  ...LAMBDAS.filter((lambda) => lambda !== 'hot wallet'),
+  'local stack',
+  'CLI',
+];
 
 // Ogmios
 export const OGMIOS_URL = optionalText({
@@ -88,11 +93,24 @@ export const DATABASE_SECRET_ARN = optionalText({
   readBy: DATABASE_READERS.filter((reader) => reader !== 'local stack' && reader !== 'CLI'),
 });
 const LIBPQ = DATABASE_SECRET_ARN.readBy;
-export const PGHOST = optionalText({ name: 'PGHOST', description: 'when neither of the above is set: the libpq variables (a fixed password)', shownDefault: 'none', readBy: LIBPQ });
+export const PGHOST = optionalText({
+  name: 'PGHOST',
+  description: 'when neither of the above is set: the libpq variables (a fixed password)',
+  shownDefault: 'none',
+  readBy: LIBPQ,
+});
 export const PGPORT = textWithDefault({ name: 'PGPORT', description: 'libpq: the port', shownDefault: '5432', readBy: LIBPQ }, '5432');
-export const PGDATABASE = textWithDefault({ name: 'PGDATABASE', description: 'libpq: the database', shownDefault: '`postgres`', readBy: LIBPQ }, 'postgres');
+export const PGDATABASE = textWithDefault(
+  { name: 'PGDATABASE', description: 'libpq: the database', shownDefault: '`postgres`', readBy: LIBPQ },
+  'postgres',
+);
 export const PGUSER = untrimmedText({ name: 'PGUSER', description: 'libpq: the user', shownDefault: 'none', readBy: LIBPQ });
-export const PGPASSWORD = untrimmedText({ name: 'PGPASSWORD', description: 'libpq: the password. Never logged.', shownDefault: 'none', readBy: LIBPQ });
+export const PGPASSWORD = untrimmedText({
+  name: 'PGPASSWORD',
+  description: 'libpq: the password. Never logged.',
+  shownDefault: 'none',
+  readBy: LIBPQ,
+});
 export const PGSSLMODE = optionalText({
   name: 'PGSSLMODE',
   description: '`verify-full` or `disable` (with the secret; libpq modes otherwise)',
@@ -102,15 +120,26 @@ export const PGSSLMODE = optionalText({
 
 // The chain and the engine
 export const NETWORK = parsed(
-  { name: 'NETWORK', description: '`mainnet`, `preprod` or `preview` (addresses are validated against it)', shownDefault: '`mainnet` (required by the follower)', readBy: ['follower', 'processor', 'health', 'hot wallet', 'local stack', 'CLI', 'simulator'] },
+  {
+    name: 'NETWORK',
+    description: '`mainnet`, `preprod` or `preview` (addresses are validated against it)',
+    shownDefault: '`mainnet` (required by the follower)',
+    readBy: ['follower', 'processor', 'health', 'hot wallet', 'local stack', 'CLI', 'simulator'],
+  },
   (text): Network => {
     const network = text ?? 'mainnet';
-    if (!(NETWORKS as readonly string[]).includes(network)) throw new Error(`NETWORK must be one of ${NETWORKS.join(', ')}; got "${network}"`);
+    if (!(NETWORKS as readonly string[]).includes(network))
+      throw new Error(`NETWORK must be one of ${NETWORKS.join(', ')}; got "${network}"`);
     return network as Network;
   },
 );
 export const CONFIRMATIONS = positiveInteger(
-  { name: 'CONFIRMATIONS', description: 'blocks until a payment is confirmed and credited', shownDefault: String(DEFAULT_CONFIRMATIONS), readBy: ['processor', 'local stack'] },
+  {
+    name: 'CONFIRMATIONS',
+    description: 'blocks until a payment is confirmed and credited',
+    shownDefault: String(DEFAULT_CONFIRMATIONS),
+    readBy: ['processor', 'local stack'],
+  },
   DEFAULT_CONFIRMATIONS,
 );
 export const START_POINT = optionalText({
@@ -122,7 +151,7 @@ export const START_POINT = optionalText({
 export const HOT_WALLET_ADDRESSES = optionalText({
   name: 'HOT_WALLET_ADDRESSES',
   description:
-    'comma-separated hot-wallet addresses (validated against `NETWORK`): the hot-wallet Lambda, the CLI\'s `hot-wallet` and `status`, and the local status line report their balance',
+    "comma-separated hot-wallet addresses (validated against `NETWORK`): the hot-wallet Lambda, the CLI's `hot-wallet` and `status`, and the local status line report their balance",
   shownDefault: 'none',
   readBy: ['hot wallet', 'local stack', 'CLI'],
 });
@@ -135,7 +164,12 @@ export const STAGE = optionalText({
   readBy: ['follower', ...LAMBDAS, 'CLI'],
 });
 export const LOG_LEVEL = parsed(
-  { name: 'LOG_LEVEL', description: LOG_LEVELS.map((level) => `\`${level}\``).join(', '), shownDefault: '`info`', readBy: ['follower', ...LAMBDAS, 'local stack'] },
+  {
+    name: 'LOG_LEVEL',
+    description: LOG_LEVELS.map((level) => `\`${level}\``).join(', '),
+    shownDefault: '`info`',
+    readBy: ['follower', ...LAMBDAS, 'local stack'],
+  },
   (text): LogLevel => (text === undefined ? 'info' : parseLogLevel(text)),
 );
 export const POWERTOOLS_SERVICE_NAME = optionalText({
@@ -145,34 +179,74 @@ export const POWERTOOLS_SERVICE_NAME = optionalText({
   readBy: ['follower', ...LAMBDAS],
 });
 export const METRICS_INTERVAL_MS = milliseconds(
-  { name: 'METRICS_INTERVAL_MS', description: 'how often the follower writes its EMF metrics summary', shownDefault: String(DEFAULT_METRICS_INTERVAL_MS), readBy: ['follower'] },
+  {
+    name: 'METRICS_INTERVAL_MS',
+    description: 'how often the follower writes its EMF metrics summary',
+    shownDefault: String(DEFAULT_METRICS_INTERVAL_MS),
+    readBy: ['follower'],
+  },
   DEFAULT_METRICS_INTERVAL_MS,
 );
 export const HEALTH_PORT = portNumber(
-  { name: 'HEALTH_PORT', description: 'port of `/health/live` and `/health/ready`', shownDefault: String(DEFAULT_HEALTH_PORT), readBy: ['follower', 'health check', 'local stack'] },
+  {
+    name: 'HEALTH_PORT',
+    description: 'port of `/health/live` and `/health/ready`',
+    shownDefault: String(DEFAULT_HEALTH_PORT),
+    readBy: ['follower', 'health check', 'local stack'],
+  },
   DEFAULT_HEALTH_PORT,
 );
 export const MAX_READY_LAG_BLOCKS_SETTING = positiveInteger(
-  { name: 'MAX_READY_LAG_BLOCKS', description: 'the health Lambda answers not ready beyond this lag', shownDefault: String(MAX_READY_LAG_BLOCKS), readBy: ['health'] },
+  {
+    name: 'MAX_READY_LAG_BLOCKS',
+    description: 'the health Lambda answers not ready beyond this lag',
+    shownDefault: String(MAX_READY_LAG_BLOCKS),
+    readBy: ['health'],
+  },
   MAX_READY_LAG_BLOCKS,
 );
 
 // The follower on AWS
-export const LEASE_TABLE = optionalText({ name: 'LEASE_TABLE', description: 'the DynamoDB lease table', shownDefault: 'required', readBy: ['follower'] });
+export const LEASE_TABLE = optionalText({
+  name: 'LEASE_TABLE',
+  description: 'the DynamoDB lease table',
+  shownDefault: 'required',
+  readBy: ['follower'],
+});
 export const LEASE_DURATION_MS = milliseconds(
-  { name: 'LEASE_DURATION_MS', description: 'how long a lease lasts unrenewed', shownDefault: String(DEFAULT_LEASE_TIMINGS.leaseDurationMs), readBy: ['follower'] },
+  {
+    name: 'LEASE_DURATION_MS',
+    description: 'how long a lease lasts unrenewed',
+    shownDefault: String(DEFAULT_LEASE_TIMINGS.leaseDurationMs),
+    readBy: ['follower'],
+  },
   DEFAULT_LEASE_TIMINGS.leaseDurationMs,
 );
 export const LEASE_RENEW_INTERVAL_MS = milliseconds(
-  { name: 'LEASE_RENEW_INTERVAL_MS', description: 'how often the leader renews', shownDefault: String(DEFAULT_LEASE_TIMINGS.renewIntervalMs), readBy: ['follower'] },
+  {
+    name: 'LEASE_RENEW_INTERVAL_MS',
+    description: 'how often the leader renews',
+    shownDefault: String(DEFAULT_LEASE_TIMINGS.renewIntervalMs),
+    readBy: ['follower'],
+  },
   DEFAULT_LEASE_TIMINGS.renewIntervalMs,
 );
 export const LEASE_SAFETY_MARGIN_MS = milliseconds(
-  { name: 'LEASE_SAFETY_MARGIN_MS', description: 'the leader stops this long before its lease could lapse', shownDefault: String(DEFAULT_LEASE_TIMINGS.safetyMarginMs), readBy: ['follower'] },
+  {
+    name: 'LEASE_SAFETY_MARGIN_MS',
+    description: 'the leader stops this long before its lease could lapse',
+    shownDefault: String(DEFAULT_LEASE_TIMINGS.safetyMarginMs),
+    readBy: ['follower'],
+  },
   DEFAULT_LEASE_TIMINGS.safetyMarginMs,
 );
 export const LEASE_ACQUIRE_INTERVAL_MS = milliseconds(
-  { name: 'LEASE_ACQUIRE_INTERVAL_MS', description: 'how often a standby looks', shownDefault: String(DEFAULT_LEASE_TIMINGS.acquireIntervalMs), readBy: ['follower'] },
+  {
+    name: 'LEASE_ACQUIRE_INTERVAL_MS',
+    description: 'how often a standby looks',
+    shownDefault: String(DEFAULT_LEASE_TIMINGS.acquireIntervalMs),
+    readBy: ['follower'],
+  },
   DEFAULT_LEASE_TIMINGS.acquireIntervalMs,
 );
 export const SHUTDOWN_BUDGET_MS = milliseconds(
@@ -187,7 +261,8 @@ export const SHUTDOWN_BUDGET_MS = milliseconds(
 );
 export const CHAIN_EVENT_QUEUE_URL = optionalText({
   name: 'CHAIN_EVENT_QUEUE_URL',
-  description: 'the chain-event FIFO queue: the follower emits to it; the processor postpones failed messages on it (derived from the event source when unset)',
+  description:
+    'the chain-event FIFO queue: the follower emits to it; the processor postpones failed messages on it (derived from the event source when unset)',
   shownDefault: 'required by the follower',
   readBy: ['follower', 'processor'],
 });
@@ -197,7 +272,12 @@ export const CLAIM_CHECK_BUCKET = optionalText({
   shownDefault: 'required by the follower',
   readBy: ['follower', 'processor'],
 });
-export const CLAIM_CHECK_KMS_KEY_ID = optionalText({ name: 'CLAIM_CHECK_KMS_KEY_ID', description: 'SSE-KMS key for claim-check objects', shownDefault: 'SSE-S3', readBy: ['follower'] });
+export const CLAIM_CHECK_KMS_KEY_ID = optionalText({
+  name: 'CLAIM_CHECK_KMS_KEY_ID',
+  description: 'SSE-KMS key for claim-check objects',
+  shownDefault: 'SSE-S3',
+  readBy: ['follower'],
+});
 export const RECONCILIATION_FUNCTION_NAME = optionalText({
   name: 'RECONCILIATION_FUNCTION_NAME',
   description: 'the reconciliation Lambda the follower invokes after an Ogmios outage',
@@ -207,13 +287,19 @@ export const RECONCILIATION_FUNCTION_NAME = optionalText({
 
 // The Lambdas
 export const DB_POOL_MAX = positiveInteger(
-  { name: 'DB_POOL_MAX', description: 'connections per processor instance (one is used: records apply one after another)', shownDefault: '1', readBy: ['processor'] },
+  {
+    name: 'DB_POOL_MAX',
+    description: 'connections per processor instance (one is used: records apply one after another)',
+    shownDefault: '1',
+    readBy: ['processor'],
+  },
   1,
 );
 export const RECONCILIATION_CHUNK_SIZE = positiveInteger(
   {
     name: 'RECONCILIATION_CHUNK_SIZE',
-    description: 'addresses per Ogmios UTxO query (and per database read) in a reconciliation, at most (fewer when their outputs exceed the bounds below)',
+    description:
+      'addresses per Ogmios UTxO query (and per database read) in a reconciliation, at most (fewer when their outputs exceed the bounds below)',
     shownDefault: String(DEFAULT_RECONCILIATION_CHUNK_SIZE),
     readBy: ['reconciliation', 'local stack', 'CLI'],
   },
@@ -222,7 +308,8 @@ export const RECONCILIATION_CHUNK_SIZE = positiveInteger(
 export const RECONCILIATION_MAX_CHUNK_UTXOS = positiveInteger(
   {
     name: 'RECONCILIATION_MAX_CHUNK_UTXOS',
-    description: "unspent payments the database may hold at one reconciliation chunk's addresses; an address over it alone is left unjudged",
+    description:
+      "unspent payments the database may hold at one reconciliation chunk's addresses; an address over it alone is left unjudged",
     shownDefault: String(DEFAULT_MAX_CHUNK_UTXOS),
     readBy: ['reconciliation', 'local stack', 'CLI'],
   },
@@ -266,9 +353,19 @@ export const RECONCILIATION_MAX_FAILED_ATTEMPTS = positiveInteger(
   },
   DEFAULT_MAX_FAILED_ATTEMPTS,
 );
-export const BACKUP_BUCKET = optionalText({ name: 'BACKUP_BUCKET', description: 'the bucket exports are written to', shownDefault: 'required', readBy: ['backup export'] });
+export const BACKUP_BUCKET = optionalText({
+  name: 'BACKUP_BUCKET',
+  description: 'the bucket exports are written to',
+  shownDefault: 'required',
+  readBy: ['backup export'],
+});
 export const PARTITION_MONTHS_AHEAD = positiveInteger(
-  { name: 'PARTITION_MONTHS_AHEAD', description: 'months ahead to create partitions for', shownDefault: String(DEFAULT_PARTITION_MONTHS_AHEAD), readBy: ['partition maintenance'] },
+  {
+    name: 'PARTITION_MONTHS_AHEAD',
+    description: 'months ahead to create partitions for',
+    shownDefault: String(DEFAULT_PARTITION_MONTHS_AHEAD),
+    readBy: ['partition maintenance'],
+  },
   DEFAULT_PARTITION_MONTHS_AHEAD,
 );
 export const MIGRATIONS_DIRECTORY_SETTING = optionalText({
@@ -280,7 +377,12 @@ export const MIGRATIONS_DIRECTORY_SETTING = optionalText({
 
 // Local runs
 export const LOCAL_POSTGRES_PORT = portNumber(
-  { name: 'LOCAL_POSTGRES_PORT', description: 'port of the local embedded PostgreSQL', shownDefault: 'a free port', readBy: ['local stack', 'CLI'] },
+  {
+    name: 'LOCAL_POSTGRES_PORT',
+    description: 'port of the local embedded PostgreSQL',
+    shownDefault: 'a free port',
+    readBy: ['local stack', 'CLI'],
+  },
   undefined,
 );
 export const SIMULATOR_BLOCK_TIME_MS = wholeNumber(
@@ -293,7 +395,11 @@ export const SIMULATOR_BLOCK_TIME_MS = wholeNumber(
   undefined,
   { min: 0, rule: 'a whole number' },
 );
-export const SIMULATOR_PORT = wholeNumber({ name: 'SIMULATOR_PORT', description: 'port of `npm run simulator`', shownDefault: '1337', readBy: ['simulator'] }, 1337, { min: 0, rule: 'a whole number' });
+export const SIMULATOR_PORT = wholeNumber(
+  { name: 'SIMULATOR_PORT', description: 'port of `npm run simulator`', shownDefault: '1337', readBy: ['simulator'] },
+  1337,
+  { min: 0, rule: 'a whole number' },
+);
 export const SIMULATOR_INITIAL_BLOCKS = wholeNumber(
   { name: 'SIMULATOR_INITIAL_BLOCKS', description: 'history `npm run simulator` starts with', shownDefault: '0', readBy: ['simulator'] },
   0,
@@ -305,14 +411,22 @@ export const SIMULATOR_RETAINED_BLOCKS = wholeNumber(
   { min: 0, rule: 'a whole number' },
 );
 export const SIMULATOR_SOURCE = parsed(
-  { name: 'SIMULATOR_SOURCE', description: '`synthetic` blocks or recorded `fixtures` (`npm run simulator`)', shownDefault: '`synthetic`', readBy: ['simulator'] },
+  {
+    name: 'SIMULATOR_SOURCE',
+    description: '`synthetic` blocks or recorded `fixtures` (`npm run simulator`)',
+    shownDefault: '`synthetic`',
+    readBy: ['simulator'],
+  },
   (text): 'synthetic' | 'fixtures' => {
     const source = text ?? 'synthetic';
     if (source !== 'synthetic' && source !== 'fixtures') throw new Error('SIMULATOR_SOURCE must be synthetic or fixtures');
     return source;
   },
 );
-export const SIMULATOR_SEED = textWithDefault({ name: 'SIMULATOR_SEED', description: 'seed of `npm run simulator`\'s chain', shownDefault: '`simulator`', readBy: ['simulator'] }, 'simulator');
+export const SIMULATOR_SEED = textWithDefault(
+  { name: 'SIMULATOR_SEED', description: "seed of `npm run simulator`'s chain", shownDefault: '`simulator`', readBy: ['simulator'] },
+  'simulator',
+);
 export const CHAIN_FIXTURES_DIR = optionalText({
   name: 'CHAIN_FIXTURES_DIR',
   description: "the recorded blocks the simulator's `fixtures` source serves",

@@ -13,14 +13,20 @@ export interface AddressRegistration {
 
 export class InvalidRegistrationError extends Error {
   override readonly name = 'InvalidRegistrationError';
-  constructor(readonly address: string, readonly reason: string) {
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+  ) {
     super(`Cannot register address ${JSON.stringify(address.slice(0, 120))}: ${reason}`);
   }
 }
 
 export class AddressAlreadyRegisteredError extends Error {
   override readonly name = 'AddressAlreadyRegisteredError';
-  constructor(readonly address: string, readonly existing: { referenceType: string; referenceId: string; userId: string | null }) {
+  constructor(
+    readonly address: string,
+    readonly existing: { referenceType: string; referenceId: string; userId: string | null },
+  ) {
     super(
       `Address ${address} is already registered to ${existing.referenceType} ${existing.referenceId}` +
         (existing.userId === null ? '' : ` (user ${existing.userId})`),
@@ -47,15 +53,26 @@ export function validateRegistrations(registrations: readonly AddressRegistratio
     for (const field of ['referenceType', 'referenceId'] as const) {
       const value = registration[field];
       if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_REFERENCE_LENGTH) {
-        throw new InvalidRegistrationError(registration.address, `${field} must be a non-empty string of at most ${MAX_REFERENCE_LENGTH} characters`);
+        throw new InvalidRegistrationError(
+          registration.address,
+          `${field} must be a non-empty string of at most ${MAX_REFERENCE_LENGTH} characters`,
+        );
       }
     }
     const userId = registration.userId ?? null;
     if (userId !== null && (typeof userId !== 'string' || userId.trim() === '' || userId.length > MAX_REFERENCE_LENGTH)) {
-      throw new InvalidRegistrationError(registration.address, `userId must be null or a non-empty string of at most ${MAX_REFERENCE_LENGTH} characters`);
+      throw new InvalidRegistrationError(
+        registration.address,
+        `userId must be null or a non-empty string of at most ${MAX_REFERENCE_LENGTH} characters`,
+      );
     }
     const earlier = seen.get(canonical);
-    if (earlier && (earlier.referenceType !== registration.referenceType || earlier.referenceId !== registration.referenceId || (earlier.userId ?? null) !== userId)) {
+    if (
+      earlier &&
+      (earlier.referenceType !== registration.referenceType ||
+        earlier.referenceId !== registration.referenceId ||
+        (earlier.userId ?? null) !== userId)
+    ) {
       throw new InvalidRegistrationError(registration.address, 'it appears twice in the request with different references');
     }
     seen.set(canonical, registration);

@@ -121,8 +121,7 @@ function validateShelleyAddress(address: string, network: Network): ShelleyAddre
   const parsed = parseShelleyAddress(prefix, bytes);
   if (parsed.kind === 'reward') {
     throw new DecodeError(
-      'this is a stake (reward) address; it cannot receive funds in a transaction output, ' +
-        'use a payment address (addr…)',
+      'this is a stake (reward) address; it cannot receive funds in a transaction output, ' + 'use a payment address (addr…)',
     );
   }
   requireNetworkId(parsed.networkId, network);

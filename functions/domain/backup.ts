@@ -95,7 +95,11 @@ export function isBackupTable(value: unknown): value is BackupTable {
 export function parseBackupRequest(payload: unknown): BackupTable {
   const table = typeof payload === 'object' && payload !== null ? (payload as { table?: unknown }).table : undefined;
   if (!isBackupTable(table)) {
-    throw new InvalidBackupRequestError(`a backup needs { "table": ${Object.keys(BACKUP_TABLES).map((name) => `"${name}"`).join(' | ')} }; got ${JSON.stringify(payload)}`);
+    throw new InvalidBackupRequestError(
+      `a backup needs { "table": ${Object.keys(BACKUP_TABLES)
+        .map((name) => `"${name}"`)
+        .join(' | ')} }; got ${JSON.stringify(payload)}`,
+    );
   }
   return table;
 }
@@ -110,7 +114,8 @@ export function backupBaseName(table: BackupTable, exportedAt: Date): string {
 /** The names of an export's files (the held payments' whether or not it has them), from any of them. */
 export function exportFileNames(name: string): { data: string; manifest: string; heldByRebuild: string } {
   const suffix = [HELD_BY_REBUILD_SUFFIX, DATA_SUFFIX, MANIFEST_SUFFIX].find((candidate) => name.endsWith(candidate));
-  if (suffix === undefined) throw new InvalidBackupRequestError(`"${name}" is not an export: expected a name ending in ${DATA_SUFFIX} or ${MANIFEST_SUFFIX}`);
+  if (suffix === undefined)
+    throw new InvalidBackupRequestError(`"${name}" is not an export: expected a name ending in ${DATA_SUFFIX} or ${MANIFEST_SUFFIX}`);
   const base = name.slice(0, -suffix.length);
   return { data: `${base}${DATA_SUFFIX}`, manifest: `${base}${MANIFEST_SUFFIX}`, heldByRebuild: `${base}${HELD_BY_REBUILD_SUFFIX}` };
 }

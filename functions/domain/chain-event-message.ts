@@ -111,7 +111,10 @@ const MAX_OUTPUT_INDEX = 0x7fff_ffff;
 export function encodeChainEventMessage(message: ChainEventMessage): string {
   const { event } = message;
   if (event.type === 'rollForward') return assembleRollForwardMessage(message, event.tip, event.blocks.map(encodeBlock));
-  return JSON.stringify({ ...envelopeOf(message), event: { type: 'rollBackward', point: wirePoint(event.point), tip: event.tip === 'origin' ? 'origin' : wireTip(event.tip) } });
+  return JSON.stringify({
+    ...envelopeOf(message),
+    event: { type: 'rollBackward', point: wirePoint(event.point), tip: event.tip === 'origin' ? 'origin' : wireTip(event.tip) },
+  });
 }
 
 export type MessageEnvelope = Pick<ChainEventMessage, 'network' | 'generation' | 'fence' | 'steps'>;
@@ -232,7 +235,14 @@ function readMessage(object: WireObject): ChainEventMessage {
   const generation = readUnsigned(object.generation, '$.generation', INT64_MAX);
   const fence = readUnsigned(object.fence, '$.fence', INT64_MAX);
   const event = readEvent(object.event, '$.event');
-  return { version: CHAIN_EVENT_MESSAGE_VERSION, network, generation, fence, steps: readSteps(object.steps, '$.steps', stepsOf(event)), event };
+  return {
+    version: CHAIN_EVENT_MESSAGE_VERSION,
+    network,
+    generation,
+    fence,
+    steps: readSteps(object.steps, '$.steps', stepsOf(event)),
+    event,
+  };
 }
 
 function readSteps(value: unknown, path: string, count: number): StepRange {
@@ -242,7 +252,10 @@ function readSteps(value: unknown, path: string, count: number): StepRange {
   const last = readUnsigned(object.last, `${path}.last`, INT64_MAX);
   if (first < 1n) throw new MessageFormatError(`${path}.first`, 'steps are numbered from 1');
   if (last - first + 1n !== BigInt(count)) {
-    throw new MessageFormatError(path, `steps ${first}..${last} do not match the event, which holds ${count} step${count === 1 ? '' : 's'}`);
+    throw new MessageFormatError(
+      path,
+      `steps ${first}..${last} do not match the event, which holds ${count} step${count === 1 ? '' : 's'}`,
+    );
   }
   return { first, last };
 }
@@ -373,7 +386,8 @@ function readAssets(value: unknown, path: string): AssetQuantity[] {
     if (!/^[0-9a-f]{56}$/.test(policyId)) throw new MessageFormatError(policyPath, 'a policy id must be 56 lowercase hex digits');
     for (const [assetName, quantity] of Object.entries(expectObject(names, policyPath))) {
       const assetPath = `${policyPath}.${assetName === '' ? '""' : assetName}`;
-      if (!/^(?:[0-9a-f]{2}){0,32}$/.test(assetName)) throw new MessageFormatError(assetPath, 'an asset name must be at most 32 bytes of lowercase hex');
+      if (!/^(?:[0-9a-f]{2}){0,32}$/.test(assetName))
+        throw new MessageFormatError(assetPath, 'an asset name must be at most 32 bytes of lowercase hex');
       assets.push({ policyId, assetName, quantity: readUnsigned(quantity, assetPath, UINT64_MAX) });
     }
   }
@@ -425,7 +439,11 @@ function readUnsigned(value: unknown, path: string, max: bigint): bigint {
     throw new MessageFormatError(path, `expected an unsigned integer as a decimal string, got ${describe(value)}`);
   }
   const number = BigInt(value);
-  if (number > max) throw new MessageFormatError(path, `${value} exceeds ${max === INT64_MAX ? '2^63 − 1' : '2^64 − 1'}, the largest the database holds here`);
+  if (number > max)
+    throw new MessageFormatError(
+      path,
+      `${value} exceeds ${max === INT64_MAX ? '2^63 − 1' : '2^64 − 1'}, the largest the database holds here`,
+    );
   return number;
 }
 

@@ -11,7 +11,8 @@ export class ChainContinuityError extends Error {
     readonly tip: AppliedBlock | null | undefined,
     reason: string,
   ) {
-    const tipText = tip === undefined ? '' : `; the engine's tip is ${tip ? `${tip.hash} (height ${tip.height}, slot ${tip.slot})` : 'origin'}`;
+    const tipText =
+      tip === undefined ? '' : `; the engine's tip is ${tip ? `${tip.hash} (height ${tip.height}, slot ${tip.slot})` : 'origin'}`;
     super(`Block ${block.hash} (height ${block.height}, slot ${block.slot ?? 'none'}) cannot be applied: ${reason}${tipText}`);
   }
 }
@@ -19,7 +20,10 @@ export class ChainContinuityError extends Error {
 /** A rollback to a point the engine does not hold: not on its chain, or deeper than the retained blocks. */
 export class UnknownRollbackPointError extends Error {
   override readonly name = 'UnknownRollbackPointError';
-  constructor(readonly point: Point, reason: string) {
+  constructor(
+    readonly point: Point,
+    reason: string,
+  ) {
     super(`Cannot roll back to ${describePoint(point)}: ${reason}`);
   }
 }

@@ -26,7 +26,10 @@ export type Admission =
   | { kind: 'out_of_step'; reason: string };
 
 /** An event of an earlier leader session: an older generation, or a deposed leader's lower token in this one. */
-export function isFromEarlierSession(session: Pick<LeaderSessionState, 'generation' | 'fence'>, stamp: { generation: bigint; token: bigint }): boolean {
+export function isFromEarlierSession(
+  session: Pick<LeaderSessionState, 'generation' | 'fence'>,
+  stamp: { generation: bigint; token: bigint },
+): boolean {
   return stamp.generation < session.generation || (stamp.generation === session.generation && stamp.token < session.fence);
 }
 
@@ -49,7 +52,10 @@ export function admitEvent(session: LeaderSessionState, stamp: EventStamp): Admi
     };
   }
   if (steps.last <= session.appliedStep) {
-    return { kind: 'duplicate', reason: `steps ${describeSteps(steps)} of this session are applied already (up to ${session.appliedStep})` };
+    return {
+      kind: 'duplicate',
+      reason: `steps ${describeSteps(steps)} of this session are applied already (up to ${session.appliedStep})`,
+    };
   }
   if (steps.first > session.appliedStep + 1n) {
     return {

@@ -34,7 +34,10 @@ export function sumHotWallet(outputs: readonly HotWalletOutput[]): HotWalletBala
  * (what Ogmios answers with). An empty setting is no hot wallet; one bad address refuses the whole setting.
  */
 export function parseHotWalletAddresses(setting: string | undefined, network: Network): string[] {
-  const entries = (setting ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = (setting ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   const addresses = entries.map((entry, position) => {
     try {
       return validateAddress(entry, network).address;

@@ -94,7 +94,8 @@ export const DEFAULT_LEASE_TIMINGS: LeaseTimings = {
 export function validateLeaseTimings(timings: LeaseTimings): LeaseTimings {
   const { leaseDurationMs, renewIntervalMs, safetyMarginMs } = timings;
   for (const [name, value] of Object.entries(timings)) {
-    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`lease timing ${name} must be a positive number of milliseconds; got ${value}`);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new RangeError(`lease timing ${name} must be a positive number of milliseconds; got ${value}`);
   }
   if (safetyMarginMs >= leaseDurationMs) {
     throw new RangeError(`the safety margin (${safetyMarginMs} ms) must be shorter than the lease (${leaseDurationMs} ms)`);

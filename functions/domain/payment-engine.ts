@@ -222,10 +222,7 @@ export class PaymentEngine {
   }
 
   /** Gives every new block its slot (epoch boundary blocks have none) and its wall-clock time. */
-  private placeOnChain(
-    blocks: readonly ChainBlock[],
-    tip: AppliedBlock | null,
-  ): { block: ChainBlock; applied: AppliedBlock }[] {
+  private placeOnChain(blocks: readonly ChainBlock[], tip: AppliedBlock | null): { block: ChainBlock; applied: AppliedBlock }[] {
     let previousSlot = tip?.slot;
     return blocks.map((block) => {
       const slot = block.slot ?? epochBoundarySlot(this.options.network, previousSlot);
@@ -244,10 +241,7 @@ export class PaymentEngine {
   }
 
   /** The first block of every hour is kept forever, so a rebuild can start from any day. */
-  private checkpointsAmong(
-    blocks: readonly { block: ChainBlock; applied: AppliedBlock }[],
-    tip: AppliedBlock | null,
-  ): AppliedBlock[] {
+  private checkpointsAmong(blocks: readonly { block: ChainBlock; applied: AppliedBlock }[], tip: AppliedBlock | null): AppliedBlock[] {
     const hourOf = (block: AppliedBlock) => Math.floor(block.time.getTime() / 1000 / SECONDS_PER_CHECKPOINT);
     let previousHour = tip ? hourOf(tip) : undefined;
     const checkpoints: AppliedBlock[] = [];
@@ -349,10 +343,18 @@ function assertConsecutive(blocks: readonly ChainBlock[]): void {
     const block = blocks[i]!;
     const previous = blocks[i - 1]!;
     if (block.ancestor !== previous.hash) {
-      throw new ChainContinuityError(block, undefined, `the batch is not consecutive: it follows ${previous.hash}, not its ancestor ${block.ancestor}`);
+      throw new ChainContinuityError(
+        block,
+        undefined,
+        `the batch is not consecutive: it follows ${previous.hash}, not its ancestor ${block.ancestor}`,
+      );
     }
     if (block.height !== nextHeight(previous.height, block)) {
-      throw new ChainContinuityError(block, undefined, `the batch is not consecutive: its height should be ${nextHeight(previous.height, block)}`);
+      throw new ChainContinuityError(
+        block,
+        undefined,
+        `the batch is not consecutive: its height should be ${nextHeight(previous.height, block)}`,
+      );
     }
   }
 }

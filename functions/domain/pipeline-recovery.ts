@@ -52,7 +52,11 @@ export function decideRecovery(state: RecoveryState, cause: RecoveryCause): Reco
   const { session } = state;
   const stamp = cause.message;
   if (session.haltedReason !== null) return { action: 'none', why: `the pipeline is halted already: ${session.haltedReason}` };
-  if (stamp?.generation !== undefined && stamp.fence !== undefined && isFromEarlierSession(session, { generation: stamp.generation, token: stamp.fence })) {
+  if (
+    stamp?.generation !== undefined &&
+    stamp.fence !== undefined &&
+    isFromEarlierSession(session, { generation: stamp.generation, token: stamp.fence })
+  ) {
     return { action: 'none', why: 'the event belongs to an earlier leader session, which is over already' };
   }
   const height = state.appliedHeight;

@@ -48,9 +48,17 @@ export type Readiness =
  * The first reason that applies, in this order: the database does not answer; the pipeline is halted (it will not
  * catch up by itself, whatever the lag, so it comes before a rebuild); a rebuild runs; nothing is synced; the lag.
  */
-export function assessReadiness({ databaseReachable, appliedHeight, networkTipHeight, maxLagBlocks = MAX_READY_LAG_BLOCKS, rebuild, halt }: ReadinessInputs): Readiness {
+export function assessReadiness({
+  databaseReachable,
+  appliedHeight,
+  networkTipHeight,
+  maxLagBlocks = MAX_READY_LAG_BLOCKS,
+  rebuild,
+  halt,
+}: ReadinessInputs): Readiness {
   if (!databaseReachable) return { ready: false, status: 'not_ready', reason: 'database_unreachable' };
-  const lagIfKnown = appliedHeight !== null && networkTipHeight !== null && networkTipHeight > appliedHeight ? Number(networkTipHeight - appliedHeight) : 0;
+  const lagIfKnown =
+    appliedHeight !== null && networkTipHeight !== null && networkTipHeight > appliedHeight ? Number(networkTipHeight - appliedHeight) : 0;
   if (halt) {
     return {
       ready: false,
@@ -64,7 +72,15 @@ export function assessReadiness({ databaseReachable, appliedHeight, networkTipHe
     };
   }
   if (rebuild) {
-    return { ready: false, status: 'not_ready', reason: 'rebuilding', synced_height: appliedHeight, tip_height: networkTipHeight, lag: lagIfKnown, rebuild };
+    return {
+      ready: false,
+      status: 'not_ready',
+      reason: 'rebuilding',
+      synced_height: appliedHeight,
+      tip_height: networkTipHeight,
+      lag: lagIfKnown,
+      rebuild,
+    };
   }
   if (appliedHeight === null || networkTipHeight === null) {
     return { ready: false, status: 'not_ready', reason: 'not_synced', synced_height: appliedHeight, tip_height: networkTipHeight };

@@ -18,7 +18,16 @@
  * seeing the new generation, re-intersects at the database's points, which now end at the rebuild point.
  */
 import { describePoint, parsePoint, type BlockPoint } from './chain.js';
-import type { AppliedBlock, Clock, HeldPaymentsSettlement, Logger, Metrics, Payment, RebuildSettlementTransaction, RunningRebuild } from './ports.js';
+import type {
+  AppliedBlock,
+  Clock,
+  HeldPaymentsSettlement,
+  Logger,
+  Metrics,
+  Payment,
+  RebuildSettlementTransaction,
+  RunningRebuild,
+} from './ports.js';
 import { LogEvent, Metric, MetricDimension } from './observability.js';
 
 /** Where a rebuild starts, as the operator names it. */
@@ -198,7 +207,11 @@ export function progressPercent(pointHeight: bigint, targetHeight: bigint, progr
 }
 
 /** The log lines and metrics of one settled step. */
-export function reportRebuildStep(step: RebuildStep, blocksApplied: number, { logger, metrics }: { logger: Logger; metrics: Metrics }): void {
+export function reportRebuildStep(
+  step: RebuildStep,
+  blocksApplied: number,
+  { logger, metrics }: { logger: Logger; metrics: Metrics },
+): void {
   const { run, appliedHeight, settlement } = step;
   metrics.count(Metric.rebuildBlocksApplied, blocksApplied);
   const fields = {

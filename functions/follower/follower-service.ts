@@ -125,7 +125,12 @@ export class FollowerService {
     if (role === 'leader') {
       const chainSync = this.session?.status().chainSync;
       const engine = await this.options.database.readiness(() => chainSync?.tip?.height);
-      return assessFollowerReadiness({ role, engine, ogmiosReachable: chainSync?.connected ?? false, fenceToken: this.options.lease.fencingToken });
+      return assessFollowerReadiness({
+        role,
+        engine,
+        ogmiosReachable: chainSync?.connected ?? false,
+        fenceToken: this.options.lease.fencingToken,
+      });
     }
     const tipHeight = await this.options.ogmiosQueries.networkBlockHeight().then(
       (height) => (height === 'origin' ? 0n : height),
@@ -155,7 +160,9 @@ export class FollowerService {
     this.session = session;
     const running = session
       .run()
-      .catch((error: unknown) => (error instanceof SyncGenerationChangedError ? this.followAgain(term, error) : this.stepAside(term, error)))
+      .catch((error: unknown) =>
+        error instanceof SyncGenerationChangedError ? this.followAgain(term, error) : this.stepAside(term, error),
+      )
       .finally(() => {
         this.sessions.delete(running);
         if (this.session === session) this.session = undefined;

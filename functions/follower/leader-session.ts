@@ -29,7 +29,10 @@ import { FollowerLogEvent, FollowerMetric } from '../domain/observability.js';
 
 /** Chain-sync settings a deployment or a test may tune. */
 export type ChainSyncTuning = Partial<
-  Pick<ChainSyncClientOptions, 'pipelineDepth' | 'stopDrainTimeoutMs' | 'connectTimeoutMs' | 'pingIntervalMs' | 'pongTimeoutMs' | 'backoff' | 'healthyAfterMs'>
+  Pick<
+    ChainSyncClientOptions,
+    'pipelineDepth' | 'stopDrainTimeoutMs' | 'connectTimeoutMs' | 'pingIntervalMs' | 'pongTimeoutMs' | 'backoff' | 'healthyAfterMs'
+  >
 >;
 
 export interface EmissionTuning {
@@ -72,8 +75,13 @@ export const DEFAULT_GENERATION_CHECK_INTERVAL_MS = 5_000;
  */
 export class SyncGenerationChangedError extends Error {
   override readonly name = 'SyncGenerationChangedError';
-  constructor(readonly from: bigint, readonly to: bigint) {
-    super(`the sync generation changed from ${from} to ${to} (a rebuild, a recovery or a resume): following again from the database's points`);
+  constructor(
+    readonly from: bigint,
+    readonly to: bigint,
+  ) {
+    super(
+      `the sync generation changed from ${from} to ${to} (a rebuild, a recovery or a resume): following again from the database's points`,
+    );
   }
 }
 
@@ -285,7 +293,13 @@ export class LeaderSession {
         consecutiveFailures++;
         const retryInMs = Math.min(this.emission.retryMaxDelayMs, this.emission.retryInitialDelayMs * 2 ** (consecutiveFailures - 1));
         this.options.metrics.count(FollowerMetric.emitFailures);
-        this.options.logger.error(FollowerLogEvent.emitFailed, { fencingToken: stamp.fence, events: events.length, consecutiveFailures, retryInMs, error: describe(error) });
+        this.options.logger.error(FollowerLogEvent.emitFailed, {
+          fencingToken: stamp.fence,
+          events: events.length,
+          consecutiveFailures,
+          retryInMs,
+          error: describe(error),
+        });
         await sleep(retryInMs, this.signal);
         continue;
       }
@@ -314,7 +328,6 @@ export class LeaderSession {
     if (this.emittedHeight !== null) metrics.gauge(FollowerMetric.emittedHeight, Number(this.emittedHeight));
   }
 }
-
 
 function describe(reason: unknown): string {
   if (reason === undefined) return 'finished';

@@ -50,7 +50,10 @@ async function main(): Promise<void> {
 
   // Unique per process: a restarted task must not pass for its former self (see domain/lease.ts, own_record).
   const holderId = `${hostname()}/${randomUUID().slice(0, 8)}`;
-  const logger = new JsonLogger({ service: config.serviceName, stage: config.stage, network: config.network, holder: holderId }, config.logLevel);
+  const logger = new JsonLogger(
+    { service: config.serviceName, stage: config.stage, network: config.network, holder: holderId },
+    config.logLevel,
+  );
   const metrics = new EmfMetrics({ serviceName: config.serviceName, stage: config.stage, intervalMs: config.metricsIntervalMs });
   metrics.start();
   process.on('unhandledRejection', (reason) => {
@@ -73,7 +76,12 @@ async function main(): Promise<void> {
   // Two attempts at most: the lease retries on its own schedule and must hear of a failure before its deadline.
   const dynamodb = new DynamoDBClient({ maxAttempts: 2 });
   const lease = new FollowerLease({
-    table: new LeaseTable({ client: dynamodb, tableName: config.leaseTable, leaseName: leaseNameFor(config.network), requestTimeoutMs: LEASE_REQUEST_TIMEOUT_MS }),
+    table: new LeaseTable({
+      client: dynamodb,
+      tableName: config.leaseTable,
+      leaseName: leaseNameFor(config.network),
+      requestTimeoutMs: LEASE_REQUEST_TIMEOUT_MS,
+    }),
     holderId,
     timings: config.lease,
     logger,

@@ -33,14 +33,22 @@ export interface ConnectionTelemetry {
 /** The leader's view: caught up once the height it emitted reaches that tip's. */
 export function emittedTelemetry(health: ChainSyncHealth, emittedHeight: bigint | null): ConnectionTelemetry {
   const tip = health.tipSinceIntersection;
-  return { reconnects: health.reconnects, caughtUp: tip !== undefined && emittedHeight !== null && emittedHeight >= tip.height, tipHeight: tip?.height };
+  return {
+    reconnects: health.reconnects,
+    caughtUp: tip !== undefined && emittedHeight !== null && emittedHeight >= tip.height,
+    tipHeight: tip?.height,
+  };
 }
 
 /** The local stack's view: caught up once the last block handed to the engine is that tip's block. */
 export function deliveredTelemetry(health: ChainSyncHealth): ConnectionTelemetry {
   const tip = health.tipSinceIntersection;
   const { position } = health;
-  return { reconnects: health.reconnects, caughtUp: tip !== undefined && position !== 'origin' && position.hash === tip.hash, tipHeight: tip?.height };
+  return {
+    reconnects: health.reconnects,
+    caughtUp: tip !== undefined && position !== 'origin' && position.hash === tip.hash,
+    tipHeight: tip?.height,
+  };
 }
 
 export interface ReconnectReconciliationOptions {
@@ -102,7 +110,10 @@ export class ReconnectReconciliation {
       .reconcile()
       .then(
         () => undefined,
-        (error: unknown) => this.options.logger.warn(ReconnectReconciliationLogEvent.failed, { reason: error instanceof Error ? error.message : String(error) }),
+        (error: unknown) =>
+          this.options.logger.warn(ReconnectReconciliationLogEvent.failed, {
+            reason: error instanceof Error ? error.message : String(error),
+          }),
       )
       .finally(() => {
         this.running = undefined;

@@ -15,7 +15,11 @@ export interface ChosenStart {
  * where the engine is, re-emitting what an earlier leader may have sent without its being applied yet);
  * otherwise START_POINT, as in the local stack: origin, the network's tip now, or a given block.
  */
-export async function chooseStart(stored: readonly BlockPoint[], startPoint: StartPoint, networkTip: () => Promise<Point>): Promise<ChosenStart> {
+export async function chooseStart(
+  stored: readonly BlockPoint[],
+  startPoint: StartPoint,
+  networkTip: () => Promise<Point>,
+): Promise<ChosenStart> {
   if (stored.length > 0) return { points: [...stored], allowOrigin: false, from: 'database' };
   if (startPoint === 'origin') return { points: ['origin'], allowOrigin: true, from: 'start_point' };
   if (startPoint !== 'tip') return { points: [startPoint], allowOrigin: false, from: 'start_point' };

@@ -34,7 +34,10 @@ export interface ExportedBackup {
   manifestLocation: string;
 }
 
-export async function exportBackup(table: BackupTable, { pool, destination, logger, metrics, clock, stage }: BackupExportOptions): Promise<ExportedBackup> {
+export async function exportBackup(
+  table: BackupTable,
+  { pool, destination, logger, metrics, clock, stage }: BackupExportOptions,
+): Promise<ExportedBackup> {
   const exportedAt = clock.now();
   const base = backupBaseName(table, exportedAt);
   const dataName = `${base}${DATA_SUFFIX}`;

@@ -17,6 +17,13 @@ const destination = once(async () => s3Destination(new S3Client({}), settings.bu
 
 export const handler = lambdaHandler<unknown, Record<string, unknown>>(async (event) => {
   const table = parseBackupRequest(event);
-  const exported = await exportBackup(table, { pool: await pool(), destination: await destination(), logger, metrics, clock: { now: () => new Date() }, stage: settings.stage });
+  const exported = await exportBackup(table, {
+    pool: await pool(),
+    destination: await destination(),
+    logger,
+    metrics,
+    clock: { now: () => new Date() },
+    stage: settings.stage,
+  });
   return { ...exported.manifest, data: exported.data, manifest: exported.manifestLocation };
 });

@@ -126,7 +126,9 @@ export function isFunctionUrlRequest(event: unknown): event is LambdaFunctionURL
   return typeof rawPath === 'string' && typeof requestContext?.http?.method === 'string';
 }
 
-async function readSyncState({ db }: HealthCoreOptions): Promise<{ state: SyncStateRow | null; rebuild: RebuildUnderWay | null } | { databaseError: string }> {
+async function readSyncState({
+  db,
+}: HealthCoreOptions): Promise<{ state: SyncStateRow | null; rebuild: RebuildUnderWay | null } | { databaseError: string }> {
   try {
     const { rows } = await db.query<SyncStateRow>(
       'SELECT last_block_height, network_tip_height, updated_at, halted_at, halted_reason FROM sync_state WHERE id = 1',
@@ -150,7 +152,9 @@ async function readLiveTip({ networkTipHeight, logger }: HealthCoreOptions): Pro
 }
 
 function describeObservation({ readiness, tipSource, syncStateAgeSeconds }: SyncObservation, network: Network): Record<string, unknown> {
-  return JSON.parse(JSON.stringify({ ...readiness, network, tip_source: tipSource, sync_state_age_seconds: syncStateAgeSeconds }, jsonSafe)) as Record<string, unknown>;
+  return JSON.parse(
+    JSON.stringify({ ...readiness, network, tip_source: tipSource, sync_state_age_seconds: syncStateAgeSeconds }, jsonSafe),
+  ) as Record<string, unknown>;
 }
 
 function reply(statusCode: number, body: unknown): LambdaFunctionURLResult {

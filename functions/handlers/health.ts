@@ -19,7 +19,14 @@ const pool = lambdaPool({ max: 1, applicationName: 'payment-monitor-health' });
 
 // OGMIOS_URL gives the live network tip (sync_state's last one when unset). The client is kept open between
 // invocations (one a minute, under Ogmios' 90 s idle limit) and reopened on demand when closed.
-const ledger = settings.ogmios && new LedgerStateClient({ ...ogmiosEndpoints(settings.ogmios), logger, connectTimeoutMs: OGMIOS_TIMEOUT_MS, requestTimeoutMs: OGMIOS_TIMEOUT_MS });
+const ledger =
+  settings.ogmios &&
+  new LedgerStateClient({
+    ...ogmiosEndpoints(settings.ogmios),
+    logger,
+    connectTimeoutMs: OGMIOS_TIMEOUT_MS,
+    requestTimeoutMs: OGMIOS_TIMEOUT_MS,
+  });
 
 export const handler = lambdaHandler<unknown, LambdaFunctionURLResult | Record<string, unknown>>(async (event) => {
   const options: HealthCoreOptions = {

@@ -15,7 +15,14 @@ const settings = readHotWalletSettings();
 const OGMIOS_TIMEOUT_MS = 20_000;
 
 // Kept open between invocations (one a minute, under Ogmios' 90 s idle limit), reopened on demand when closed.
-const ledger = settings.ogmios && new LedgerStateClient({ ...ogmiosEndpoints(settings.ogmios), logger, connectTimeoutMs: OGMIOS_TIMEOUT_MS, requestTimeoutMs: OGMIOS_TIMEOUT_MS });
+const ledger =
+  settings.ogmios &&
+  new LedgerStateClient({
+    ...ogmiosEndpoints(settings.ogmios),
+    logger,
+    connectTimeoutMs: OGMIOS_TIMEOUT_MS,
+    requestTimeoutMs: OGMIOS_TIMEOUT_MS,
+  });
 
 export const handler = lambdaHandler<unknown, HotWalletReport>(async () => {
   if (!ledger) throw new Error('OGMIOS_URL is not set: the hot-wallet balance is read through Ogmios');

@@ -24,13 +24,17 @@ export interface MigrationResourceResponse {
   Data?: { appliedCount: number; latestVersion: string };
 }
 
-export async function handleMigrationResourceEvent(event: CloudFormationCustomResourceEvent, options: MigrationResourceOptions): Promise<MigrationResourceResponse> {
+export async function handleMigrationResourceEvent(
+  event: CloudFormationCustomResourceEvent,
+  options: MigrationResourceOptions,
+): Promise<MigrationResourceResponse> {
   if (event.RequestType === 'Delete') {
     options.logger.info(MigrationLogEvent.kept, { reason: 'delete_is_a_no_op' });
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
   const migrations = await loadMigrations(options.migrationsDirectory);
-  if (migrations.length === 0) throw new Error(`No migrations found in ${options.migrationsDirectory}: the bundle is missing its SQL files`);
+  if (migrations.length === 0)
+    throw new Error(`No migrations found in ${options.migrationsDirectory}: the bundle is missing its SQL files`);
   const pool = await options.connect();
   try {
     const { applied } = await migrate(pool, migrations);

@@ -38,7 +38,9 @@ export class PartitionMaintenanceFailedError extends Error {
     readonly failed: FailedMonth[],
     readonly summary: PartitionMaintenanceSummary,
   ) {
-    super(`partition maintenance failed for ${failed.map((entry) => `${entry.month} (${entry.reason})`).join(', ')}; the other months were done`);
+    super(
+      `partition maintenance failed for ${failed.map((entry) => `${entry.month} (${entry.reason})`).join(', ')}; the other months were done`,
+    );
   }
 }
 

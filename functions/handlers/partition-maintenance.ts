@@ -9,4 +9,6 @@ import { maintainPartitions } from './partition-maintenance-core.js';
 const { monthsAhead } = readPartitionMaintenanceSettings();
 const pool = lambdaPool({ max: 1, applicationName: 'payment-monitor-partitions' });
 
-export const handler = lambdaHandler<unknown, Record<string, unknown>>(async () => maintainPartitions(await pool(), { logger, monthsAhead }));
+export const handler = lambdaHandler<unknown, Record<string, unknown>>(async () =>
+  maintainPartitions(await pool(), { logger, monthsAhead }),
+);

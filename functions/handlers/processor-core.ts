@@ -18,7 +18,13 @@
  */
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { decodeChainEventMessage, decodeQueueMessageBody, MessageFormatError, OtherReleaseError, type ChainEventMessage } from '../domain/chain-event-message.js';
+import {
+  decodeChainEventMessage,
+  decodeQueueMessageBody,
+  MessageFormatError,
+  OtherReleaseError,
+  type ChainEventMessage,
+} from '../domain/chain-event-message.js';
 import { isDivergence } from '../domain/errors.js';
 import type { Network } from '../domain/network.js';
 import { LogEvent, Metric, MetricDimension, ProcessorLogEvent, ProcessorMetric } from '../domain/observability.js';
@@ -73,7 +79,11 @@ export async function processChainEventBatch(event: SQSEvent, options: Processor
       retry_in_seconds: delaySeconds,
     });
   } else {
-    options.logger.debug(ProcessorLogEvent.batchProcessed, { records: event.Records.length, applied: event.Records.length, returned_to_queue: 0 });
+    options.logger.debug(ProcessorLogEvent.batchProcessed, {
+      records: event.Records.length,
+      applied: event.Records.length,
+      returned_to_queue: 0,
+    });
   }
   return response;
 }
@@ -104,7 +114,8 @@ async function readMessage(record: SQSRecord, options: ProcessorCoreOptions): Pr
   try {
     const body = decodeQueueMessageBody(record.body);
     if (body.kind === 'event') message = body.message;
-    else if (!options.claimChecks) throw new Error('The message is a claim check, but this processor has no CLAIM_CHECK_BUCKET to read it from');
+    else if (!options.claimChecks)
+      throw new Error('The message is a claim check, but this processor has no CLAIM_CHECK_BUCKET to read it from');
     else message = decodeChainEventMessage(await options.claimChecks.fetch(body.pointer));
     if (message.network !== options.network) {
       throw new MessageFormatError('$.network', `the message is for ${message.network}; this processor follows ${options.network}`);
@@ -125,7 +136,10 @@ async function readMessage(record: SQSRecord, options: ProcessorCoreOptions): Pr
       receive_count: receiveCount(record),
       ...bodyExcerpt(record),
     });
-    await recover({ kind: 'poison', reason: error.message, message: { id: record.messageId, body: record.body, ...stampAttributes(record) } }, options);
+    await recover(
+      { kind: 'poison', reason: error.message, message: { id: record.messageId, body: record.body, ...stampAttributes(record) } },
+      options,
+    );
     return null;
   }
   return message;
@@ -134,8 +148,15 @@ async function readMessage(record: SQSRecord, options: ProcessorCoreOptions): Pr
 async function applyMessage(record: SQSRecord, message: ChainEventMessage, options: ProcessorCoreOptions): Promise<void> {
   const stamp = { id: record.messageId, generation: message.generation, fence: message.fence };
   try {
-    const outcome = await options.engine.apply(message.event, { token: message.fence, generation: message.generation, steps: message.steps });
-    options.logger.debug(ProcessorLogEvent.messageApplied, { outcome: outcome.kind, ...(outcome.kind === 'unchanged' ? { reason: outcome.reason } : {}) });
+    const outcome = await options.engine.apply(message.event, {
+      token: message.fence,
+      generation: message.generation,
+      steps: message.steps,
+    });
+    options.logger.debug(ProcessorLogEvent.messageApplied, {
+      outcome: outcome.kind,
+      ...(outcome.kind === 'unchanged' ? { reason: outcome.reason } : {}),
+    });
   } catch (error) {
     if (isDivergence(error)) {
       await recover({ kind: 'divergence', reason: error.message, message: stamp }, options);
@@ -145,8 +166,15 @@ async function applyMessage(record: SQSRecord, message: ChainEventMessage, optio
     // exception, SQLSTATE class 22), retrying the same message can never help.
     if (isDataException(error)) {
       options.metrics.count(ProcessorMetric.poisonMessages);
-      options.logger.error(ProcessorLogEvent.poisonMessage, { reason: error.message, receive_count: receiveCount(record), ...bodyExcerpt(record) });
-      await recover({ kind: 'poison', reason: `PostgreSQL refused a value: ${error.message}`, message: { ...stamp, body: record.body } }, options);
+      options.logger.error(ProcessorLogEvent.poisonMessage, {
+        reason: error.message,
+        receive_count: receiveCount(record),
+        ...bodyExcerpt(record),
+      });
+      await recover(
+        { kind: 'poison', reason: `PostgreSQL refused a value: ${error.message}`, message: { ...stamp, body: record.body } },
+        options,
+      );
       return;
     }
     throw error;
@@ -167,7 +195,12 @@ async function recover(cause: RecoveryCause, { recovery, logger, metrics, actor 
       metrics.count(Metric.staleEventsDropped);
       return;
     case 'follow_again':
-      logger.error(LogEvent.pipelineRecovered, { ...fields, action: 'leader follows again from the database', generation_to: outcome.generation, streak: outcome.streak });
+      logger.error(LogEvent.pipelineRecovered, {
+        ...fields,
+        action: 'leader follows again from the database',
+        generation_to: outcome.generation,
+        streak: outcome.streak,
+      });
       metrics.count(Metric.pipelineRecoveries, 1, { [MetricDimension.recoveryKind]: cause.kind });
       return;
     case 'halt':
@@ -179,14 +212,23 @@ async function recover(cause: RecoveryCause, { recovery, logger, metrics, actor 
 }
 
 /** Hides the failed records for the retry schedule's delay; returns the delay of the first. */
-async function postponeFailed(event: SQSEvent, response: SQSBatchResponse, { retries, clock }: ProcessorCoreOptions): Promise<number | null> {
+async function postponeFailed(
+  event: SQSEvent,
+  response: SQSBatchResponse,
+  { retries, clock }: ProcessorCoreOptions,
+): Promise<number | null> {
   if (!retries) return null;
   const failed = new Set(response.batchItemFailures.map((item) => item.itemIdentifier));
   const now = clock.now().getTime();
   const postponed = event.Records.filter((record) => failed.has(record.messageId)).map((record) => {
     const firstReceived = Number(record.attributes.ApproximateFirstReceiveTimestamp);
     const failingForSeconds = Number.isFinite(firstReceived) && firstReceived > 0 ? (now - firstReceived) / 1000 : 0;
-    return { messageId: record.messageId, receiptHandle: record.receiptHandle, eventSourceArn: record.eventSourceARN, delaySeconds: retryDelaySeconds(failingForSeconds) };
+    return {
+      messageId: record.messageId,
+      receiptHandle: record.receiptHandle,
+      eventSourceArn: record.eventSourceARN,
+      delaySeconds: retryDelaySeconds(failingForSeconds),
+    };
   });
   await retries.postpone(postponed);
   return postponed[0]?.delaySeconds ?? null;

@@ -28,8 +28,14 @@ const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
     network: settings.network,
     confirmations: settings.confirmations,
   });
-  const claimChecks = settings.claimCheckBucket ? new S3ClaimCheckStore({ s3: new S3Client({}), bucket: settings.claimCheckBucket }) : undefined;
-  const retries = new SqsFailedMessageRetries({ sqs: new SQSClient({}), logger, ...(settings.chainEventQueueUrl ? { queueUrl: settings.chainEventQueueUrl } : {}) });
+  const claimChecks = settings.claimCheckBucket
+    ? new S3ClaimCheckStore({ s3: new S3Client({}), bucket: settings.claimCheckBucket })
+    : undefined;
+  const retries = new SqsFailedMessageRetries({
+    sqs: new SQSClient({}),
+    logger,
+    ...(settings.chainEventQueueUrl ? { queueUrl: settings.chainEventQueueUrl } : {}),
+  });
   return {
     engine,
     network: settings.network,
@@ -42,4 +48,6 @@ const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
   };
 });
 
-export const handler = lambdaHandler<SQSEvent, SQSBatchResponse>(async (event, context) => processChainEventBatch(event, await dependencies(), context));
+export const handler = lambdaHandler<SQSEvent, SQSBatchResponse>(async (event, context) =>
+  processChainEventBatch(event, await dependencies(), context),
+);

@@ -15,7 +15,12 @@ const pool = lambdaPool({ max: 1, applicationName: 'payment-monitor-rebuild' });
 
 export const handler = lambdaHandler<unknown, RebuildSummary | PipelineResumeSummary>(async (event, context) => {
   if (isResumeRequest(event)) {
-    return resumePipeline({ recovery: new PostgresPipelineRecoveryStore(await pool()), logger, metrics, actor: `lambda:${context.functionName}` });
+    return resumePipeline({
+      recovery: new PostgresPipelineRecoveryStore(await pool()),
+      logger,
+      metrics,
+      actor: `lambda:${context.functionName}`,
+    });
   }
   return runRebuild(event, {
     store: new PostgresRebuildStore(await pool()),

@@ -18,7 +18,12 @@
  */
 import { LogEvent } from '../domain/observability.js';
 import type { Logger } from '../domain/ports.js';
-import { RECONCILIATION_TRIGGERS, type ReconciliationRun, type ReconciliationRunStore, type ReconciliationTrigger } from '../domain/reconciliation/ports.js';
+import {
+  RECONCILIATION_TRIGGERS,
+  type ReconciliationRun,
+  type ReconciliationRunStore,
+  type ReconciliationTrigger,
+} from '../domain/reconciliation/ports.js';
 import { describeRun, type ReconciliationRunner, type RunProgress } from '../domain/reconciliation/reconciliation-runner.js';
 
 export type ReconciliationRequest = { kind: 'start'; trigger: ReconciliationTrigger } | { kind: 'continue'; runId: bigint };
@@ -33,11 +38,13 @@ export function parseReconciliationRequest(event: unknown): ReconciliationReques
   const { runId, trigger, ...rest } = event as Record<string, unknown>;
   // EventBridge Scheduler and aws lambda invoke send nothing else; anything more is a mistake worth naming.
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new InvalidReconciliationRequestError(`unknown field(s) ${unknown.join(', ')}; expected "trigger" or "runId"`);
+  if (unknown.length > 0)
+    throw new InvalidReconciliationRequestError(`unknown field(s) ${unknown.join(', ')}; expected "trigger" or "runId"`);
   if (runId !== undefined) {
     if (trigger !== undefined) throw new InvalidReconciliationRequestError('give either "trigger" or "runId", not both');
     const text = typeof runId === 'number' && Number.isSafeInteger(runId) ? String(runId) : runId;
-    if (typeof text !== 'string' || !/^[1-9]\d{0,18}$/.test(text)) throw new InvalidReconciliationRequestError('"runId" must be a run id (a positive whole number)');
+    if (typeof text !== 'string' || !/^[1-9]\d{0,18}$/.test(text))
+      throw new InvalidReconciliationRequestError('"runId" must be a run id (a positive whole number)');
     return { kind: 'continue', runId: BigInt(text) };
   }
   if (trigger === undefined) return { kind: 'start', trigger: 'daily' };
@@ -78,7 +85,11 @@ export async function handleReconciliation(event: unknown, options: Reconciliati
   if (request.kind === 'start') {
     const started = await runs.start(request.trigger, options.staleAfterMs);
     if ('alreadyRunning' in started) {
-      logger.info(LogEvent.reconciliationSkipped, { reason: 'a run is in progress', trigger: request.trigger, running_run_id: started.alreadyRunning.id.toString() });
+      logger.info(LogEvent.reconciliationSkipped, {
+        reason: 'a run is in progress',
+        trigger: request.trigger,
+        running_run_id: started.alreadyRunning.id.toString(),
+      });
       return { status: 'already_running', run: describeRun(started.alreadyRunning) };
     }
     if ('resumed' in started) {
@@ -86,7 +97,11 @@ export async function handleReconciliation(event: unknown, options: Reconciliati
       run = started.resumed;
     } else {
       if (started.supersededRun) {
-        logger.info(LogEvent.reconciliationSuperseded, { by_trigger: request.trigger, by_run_id: started.started.id.toString(), ...describeRun(started.supersededRun) });
+        logger.info(LogEvent.reconciliationSuperseded, {
+          by_trigger: request.trigger,
+          by_run_id: started.started.id.toString(),
+          ...describeRun(started.supersededRun),
+        });
       }
       run = started.started;
     }
@@ -170,7 +185,12 @@ async function noteFailedAttempt(
     // Already ended by someone else, or moving (the watch saw a chunk just recorded): nothing to count.
     logger.warn(LogEvent.reconciliationAttemptFailed, { run_id: runId.toString(), reason, counted: false });
   } else if (run.status === 'running') {
-    logger.warn(LogEvent.reconciliationAttemptFailed, { reason, attempt: run.failedAttempts, max_attempts: maxFailedAttempts, ...describeRun(run) });
+    logger.warn(LogEvent.reconciliationAttemptFailed, {
+      reason,
+      attempt: run.failedAttempts,
+      max_attempts: maxFailedAttempts,
+      ...describeRun(run),
+    });
   } else {
     logger.error(LogEvent.reconciliationFailed, { reason, ...describeRun(run) });
   }

@@ -19,7 +19,11 @@ export function demoRegistrations(network: Network): Required<AddressRegistratio
  * A lively local chain: a block every 2 s (SIMULATOR_BLOCK_TIME_MS), some history to catch up on, a
  * payment to a demo address about every other block (some with tokens), and a shallow fork every ~40 blocks.
  */
-export function demoSimulatorOptions(network: Network, registrations: readonly AddressRegistration[], blockTimeMs: number): OgmiosSimulatorOptions {
+export function demoSimulatorOptions(
+  network: Network,
+  registrations: readonly AddressRegistration[],
+  blockTimeMs: number,
+): OgmiosSimulatorOptions {
   return {
     network,
     source: 'synthetic',

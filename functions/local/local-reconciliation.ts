@@ -28,7 +28,11 @@ export interface LocalReconciliationOptions {
 /** Runs one reconciliation to the end, or reports the run already in progress. */
 export async function reconcileNow(options: LocalReconciliationOptions): Promise<{ run: ReconciliationRun; alreadyRunning: boolean }> {
   const settings = readReconciliationSettings();
-  const ledger = new LedgerStateClient({ ...options.ogmios, logger: options.logger, maxPayloadBytes: options.maxAnswerBytes ?? settings.maxAnswerBytes });
+  const ledger = new LedgerStateClient({
+    ...options.ogmios,
+    logger: options.logger,
+    maxPayloadBytes: options.maxAnswerBytes ?? settings.maxAnswerBytes,
+  });
   try {
     const runs = new PostgresReconciliationRuns(options.pool);
     const runner = new ReconciliationRunner({
@@ -58,10 +62,20 @@ export async function reconcileNow(options: LocalReconciliationOptions): Promise
   }
 }
 
-export async function measureHotWalletNow(options: { ogmios: OgmiosEndpoints; addresses: readonly string[]; logger: Logger; metrics: Metrics }): Promise<HotWalletReport> {
+export async function measureHotWalletNow(options: {
+  ogmios: OgmiosEndpoints;
+  addresses: readonly string[];
+  logger: Logger;
+  metrics: Metrics;
+}): Promise<HotWalletReport> {
   const ledger = new LedgerStateClient({ ...options.ogmios, logger: options.logger });
   try {
-    return await measureHotWallet({ addresses: options.addresses, utxoAt: (wanted) => ledger.utxoByAddresses(wanted), logger: options.logger, metrics: options.metrics });
+    return await measureHotWallet({
+      addresses: options.addresses,
+      utxoAt: (wanted) => ledger.utxoByAddresses(wanted),
+      logger: options.logger,
+      metrics: options.metrics,
+    });
   } finally {
     await ledger.close();
   }

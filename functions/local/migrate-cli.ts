@@ -8,9 +8,7 @@ const pool = createPool({ connectionString: database.url, max: 1 });
 try {
   const { applied } = await migrate(pool);
   console.log(
-    applied.length === 0
-      ? `Schema is up to date (${database.description}).`
-      : `Applied ${applied.join(', ')} to ${database.description}.`,
+    applied.length === 0 ? `Schema is up to date (${database.description}).` : `Applied ${applied.join(', ')} to ${database.description}.`,
   );
 } catch (error) {
   console.error(`Migration failed on ${database.description}: ${error instanceof Error ? error.message : String(error)}`);

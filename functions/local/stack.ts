@@ -77,14 +77,20 @@ export async function startLocalStack({
       ...demoSimulatorOptions(config.network, registrations, config.simulatorBlockTimeMs ?? LOCAL_STACK_BLOCK_TIME_MS),
       history,
       // new blocks must not repeat the ids of the restored ones
-      seed: `npm-start:${createHash('sha256').update(history.at(-1) ?? 'new chain').digest('hex')}`,
+      seed: `npm-start:${createHash('sha256')
+        .update(history.at(-1) ?? 'new chain')
+        .digest('hex')}`,
       ...simulatorOverrides,
     });
     stopJournal = keepJournal(simulator, simulatorJournal);
     stopAnnouncing = announceLocalOgmios(simulator.url); // for the CLI's reconcile and hot-wallet commands
     endpoints = { urls: [simulator.url], apiKeys: [] };
     const tip = simulator.tip();
-    logger.info('simulator_started', { url: simulator.url, demo_addresses: registrations.length, tip_height: tip === 'origin' ? 0 : tip.height });
+    logger.info('simulator_started', {
+      url: simulator.url,
+      demo_addresses: registrations.length,
+      tip_height: tip === 'origin' ? 0 : tip.height,
+    });
   } else {
     endpoints = config.ogmios;
   }

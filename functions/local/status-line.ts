@@ -11,7 +11,9 @@ export function startStatusLine(stack: LocalStack, everyMs = 5000): { stop(): vo
   const timer = setInterval(() => {
     const { gauges, counters } = stack.metrics.snapshot();
     const sum = (name: string) =>
-      Object.entries(counters).filter(([key]) => key === name || key.startsWith(`${name}{`)).reduce((total, [, value]) => total + value, 0);
+      Object.entries(counters)
+        .filter(([key]) => key === name || key.startsWith(`${name}{`))
+        .reduce((total, [, value]) => total + value, 0);
     const blocks = sum(Metric.blocksApplied);
     const now = Date.now();
     const rate = ((blocks - previousBlocks) * 1000) / Math.max(1, now - previousAt);

@@ -89,7 +89,9 @@ export class ChainEventQueue extends Construct {
       throw new ChainEventQueueConfigError(`ChainEventQueue "${id}": queueName must end with ".fifo" (got "${props.queueName}")`);
     }
     if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > MAX_RECEIVE_COUNT) {
-      throw new ChainEventQueueConfigError(`ChainEventQueue "${id}": maxReceiveCount must be a whole number between 1 and ${MAX_RECEIVE_COUNT} (got ${maxReceiveCount})`);
+      throw new ChainEventQueueConfigError(
+        `ChainEventQueue "${id}": maxReceiveCount must be a whole number between 1 and ${MAX_RECEIVE_COUNT} (got ${maxReceiveCount})`,
+      );
     }
     const retentionSeconds = retentionPeriod.toSeconds();
     if (retentionSeconds < MIN_RETENTION.toSeconds() || retentionSeconds > CHAIN_EVENT_RETENTION.toSeconds()) {
@@ -154,7 +156,9 @@ export class ChainEventQueue extends Construct {
     const batchSize = options.batchSize ?? MAX_FIFO_BATCH_SIZE;
     const maxConcurrency = options.maxConcurrency ?? MIN_MAX_CONCURRENCY;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_FIFO_BATCH_SIZE) {
-      throw new ChainEventQueueConfigError(`ChainEventQueue "${this.node.id}": batchSize must be between 1 and ${MAX_FIFO_BATCH_SIZE} (got ${batchSize})`);
+      throw new ChainEventQueueConfigError(
+        `ChainEventQueue "${this.node.id}": batchSize must be between 1 and ${MAX_FIFO_BATCH_SIZE} (got ${batchSize})`,
+      );
     }
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < MIN_MAX_CONCURRENCY || maxConcurrency > MAX_MAX_CONCURRENCY) {
       throw new ChainEventQueueConfigError(

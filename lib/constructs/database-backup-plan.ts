@@ -30,9 +30,12 @@ export class DatabaseBackupPlan extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseBackupPlanProps) {
     super(scope, id);
     const { dailyRetentionDays: daily, weeklyRetentionDays: weekly } = props;
-    if (!Number.isInteger(daily) || daily < 1) throw new DatabaseBackupPlanConfigError(`DatabaseBackupPlan "${id}": dailyRetentionDays must be ≥ 1 (got ${daily})`);
+    if (!Number.isInteger(daily) || daily < 1)
+      throw new DatabaseBackupPlanConfigError(`DatabaseBackupPlan "${id}": dailyRetentionDays must be ≥ 1 (got ${daily})`);
     if (!Number.isInteger(weekly) || weekly < daily) {
-      throw new DatabaseBackupPlanConfigError(`DatabaseBackupPlan "${id}": weeklyRetentionDays (${weekly}) must be ≥ dailyRetentionDays (${daily})`);
+      throw new DatabaseBackupPlanConfigError(
+        `DatabaseBackupPlan "${id}": weeklyRetentionDays (${weekly}) must be ≥ dailyRetentionDays (${daily})`,
+      );
     }
     this.vault = new BackupVault(this, 'Vault', { backupVaultName: props.vaultName, removalPolicy: RemovalPolicy.RETAIN });
     this.plan = new BackupPlan(this, 'Plan', { backupPlanName: props.planName, backupVault: this.vault });

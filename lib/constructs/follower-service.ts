@@ -55,7 +55,9 @@ export function assertStopTimeoutCovers(id: string, stopTimeout: Duration, shutd
     );
   }
   if (stopTimeout.toSeconds() > MAX_STOP_TIMEOUT.toSeconds()) {
-    throw new FollowerServiceConfigError(`FollowerService "${id}": stopTimeout (${stopTimeout.toSeconds()} s) exceeds Fargate's maximum of ${MAX_STOP_TIMEOUT.toSeconds()} s`);
+    throw new FollowerServiceConfigError(
+      `FollowerService "${id}": stopTimeout (${stopTimeout.toSeconds()} s) exceeds Fargate's maximum of ${MAX_STOP_TIMEOUT.toSeconds()} s`,
+    );
   }
 }
 
@@ -79,13 +81,20 @@ export class FollowerService extends Construct {
     this.stopTimeout = stopTimeout;
 
     // Container Insights writes the service's RunningTaskCount, which the FollowerTasksBelowTwo alarm watches.
-    this.cluster = new Cluster(this, 'Cluster', { vpc: props.vpc, clusterName: props.clusterName, containerInsightsV2: ContainerInsights.ENABLED });
+    this.cluster = new Cluster(this, 'Cluster', {
+      vpc: props.vpc,
+      clusterName: props.clusterName,
+      containerInsightsV2: ContainerInsights.ENABLED,
+    });
     this.taskDefinition = new FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu,
       memoryLimitMiB: props.memoryMiB,
       runtimePlatform: { cpuArchitecture: CpuArchitecture.ARM64, operatingSystemFamily: OperatingSystemFamily.LINUX },
     });
-    const logGroup = new LogGroup(this, 'Logs', { retention: props.logRetentionDays as RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetentionDays as RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.taskDefinition.addContainer('follower', {
       image: props.image,
       essential: true,

@@ -41,7 +41,9 @@ export class FunctionSchedule extends Construct {
     const retry = props.retry ?? { attempts: 3, maxEventAge: Duration.hours(1) };
     // One role per schedule, assumable only by EventBridge Scheduler on behalf of this account.
     const role = new Role(this, 'Role', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
       description: `Invokes ${props.scheduleName}'s function`,
     });
     this.schedule = new Schedule(this, 'Schedule', {
@@ -55,7 +57,11 @@ export class FunctionSchedule extends Construct {
         role,
       }),
     });
-    acknowledgeNag(role, functionVersionsFinding(props.function), 'CDK grants the invoke on the function and its versions; this role can invoke nothing else.');
+    acknowledgeNag(
+      role,
+      functionVersionsFinding(props.function),
+      'CDK grants the invoke on the function and its versions; this role can invoke nothing else.',
+    );
   }
 }
 

@@ -15,9 +15,11 @@ export const MAX_LAMBDA_MEMORY_MB = 10_240;
  * ESM bundles have no `require`; CommonJS dependencies that call it (directly or through esbuild's
  * `__require` shim) need one, so every bundle starts by creating it.
  */
-export const ESM_REQUIRE_BANNER = "import { createRequire as __houseCreateRequire } from 'module'; const require = __houseCreateRequire(import.meta.url);";
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __houseCreateRequire } from 'module'; const require = __houseCreateRequire(import.meta.url);";
 
-export interface HouseFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'timeout' | 'memorySize' | 'runtime' | 'architecture' | 'logGroup' | 'logRetention'> {
+export interface HouseFunctionProps
+  extends Omit<NodejsFunctionProps, 'entry' | 'timeout' | 'memorySize' | 'runtime' | 'architecture' | 'logGroup' | 'logRetention'> {
   /** Handler source file; must live under functions/handlers/. */
   readonly entry: string;
   /** Stage name (dev, staging, prod); exported as STAGE. */
@@ -114,13 +116,17 @@ export function validateHouseFunctionProps(id: string, props: HouseFunctionProps
     }
   }
   if (!Number.isInteger(props.memorySize) || props.memorySize < MIN_LAMBDA_MEMORY_MB || props.memorySize > MAX_LAMBDA_MEMORY_MB) {
-    problems.push(`memorySize must be a whole number of MB between ${MIN_LAMBDA_MEMORY_MB} and ${MAX_LAMBDA_MEMORY_MB} (got ${props.memorySize})`);
+    problems.push(
+      `memorySize must be a whole number of MB between ${MIN_LAMBDA_MEMORY_MB} and ${MAX_LAMBDA_MEMORY_MB} (got ${props.memorySize})`,
+    );
   }
   if (!isUnderHandlers(props.entry)) {
     problems.push(`entry must be a file under functions/handlers/ (got ${props.entry})`);
   }
   if (!VALID_RETENTION_DAYS.has(props.logRetentionDays)) {
-    problems.push(`logRetentionDays must be one of ${[...VALID_RETENTION_DAYS].sort((a, b) => a - b).join(', ')} (got ${props.logRetentionDays})`);
+    problems.push(
+      `logRetentionDays must be one of ${[...VALID_RETENTION_DAYS].sort((a, b) => a - b).join(', ')} (got ${props.logRetentionDays})`,
+    );
   }
   if (props.stage.trim() === '') problems.push('stage must be set');
   if (problems.length > 0) {

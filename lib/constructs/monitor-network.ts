@@ -42,9 +42,18 @@ export class MonitorNetwork extends Construct {
       },
     });
     // cfn-lint's advice against named AZs does not apply: naming them is what keeps synth free of AWS lookups.
-    Validations.of(this.vpc).acknowledge({ id: 'CloudFormation-Validate::W3010', reason: 'AZs are named from the stage region so that cdk synth needs no lookup' });
+    Validations.of(this.vpc).acknowledge({
+      id: 'CloudFormation-Validate::W3010',
+      reason: 'AZs are named from the stage region so that cdk synth needs no lookup',
+    });
     // Rejected traffic only: what an operator needs to see a blocked connection, at a fraction of full flow logs.
-    const flowLogs = new LogGroup(this, 'FlowLogs', { retention: props.flowLogRetentionDays as RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
-    this.vpc.addFlowLog('RejectedTraffic', { destination: FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: FlowLogTrafficType.REJECT });
+    const flowLogs = new LogGroup(this, 'FlowLogs', {
+      retention: props.flowLogRetentionDays as RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.vpc.addFlowLog('RejectedTraffic', {
+      destination: FlowLogDestination.toCloudWatchLogs(flowLogs),
+      trafficType: FlowLogTrafficType.REJECT,
+    });
   }
 }

@@ -58,7 +58,9 @@ export class PaymentDatabase extends Construct {
     super(scope, id);
     const days = props.backupRetentionDays;
     if (!Number.isInteger(days) || days < 1 || days > 35) {
-      throw new PaymentDatabaseConfigError(`PaymentDatabase "${id}": backupRetentionDays must be 1–35 (got ${days}); 0 would disable point-in-time recovery`);
+      throw new PaymentDatabaseConfigError(
+        `PaymentDatabase "${id}": backupRetentionDays must be 1–35 (got ${days}); 0 would disable point-in-time recovery`,
+      );
     }
 
     const engine = DatabaseInstanceEngine.postgres({ version: PostgresEngineVersion.VER_17 });
@@ -77,7 +79,11 @@ export class PaymentDatabase extends Construct {
       description: 'payment-monitor database clients (no ingress)',
       allowAllOutbound: true,
     });
-    databaseSecurityGroup.addIngressRule(Peer.securityGroupId(this.clientSecurityGroup.securityGroupId), Port.tcp(DATABASE_PORT), 'PostgreSQL from database clients');
+    databaseSecurityGroup.addIngressRule(
+      Peer.securityGroupId(this.clientSecurityGroup.securityGroupId),
+      Port.tcp(DATABASE_PORT),
+      'PostgreSQL from database clients',
+    );
 
     // Created here rather than through cloudwatchLogsRetention, which would add a log-retention Lambda per stack.
     const postgresLogs = new LogGroup(this, 'PostgresLogs', {
@@ -114,7 +120,10 @@ export class PaymentDatabase extends Construct {
     this.secret = this.instance.secret!;
     // The rotation Lambda calls Secrets Manager and the database: it runs where there is NAT egress (the isolated
     // subnets have no route out and the VPC no Secrets Manager endpoint); its own group is admitted on 5432.
-    this.instance.addRotationSingleUser({ automaticallyAfter: PASSWORD_ROTATION, vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS } });
+    this.instance.addRotationSingleUser({
+      automaticallyAfter: PASSWORD_ROTATION,
+      vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
+    });
 
     acknowledgeNag(
       this.instance,
@@ -127,10 +136,18 @@ export class PaymentDatabase extends Construct {
       'IAM database authentication is not used: clients authenticate with the rotated Secrets Manager password over verified TLS; IAM tokens would need a token refresh in every long-lived pool (the follower).',
     );
     if (!props.multiAz) {
-      acknowledgeNag(this.instance, 'RDS3', `Single-AZ by the ${props.stage} stage's configuration (database.multiAz=false): a non-production stage trades availability for cost; prod runs Multi-AZ.`);
+      acknowledgeNag(
+        this.instance,
+        'RDS3',
+        `Single-AZ by the ${props.stage} stage's configuration (database.multiAz=false): a non-production stage trades availability for cost; prod runs Multi-AZ.`,
+      );
     }
     if (!props.deletionProtection) {
-      acknowledgeNag(this.instance, 'RDS10', `No deletion protection by the ${props.stage} stage's configuration: a disposable stage must be removable with cdk destroy; prod has it.`);
+      acknowledgeNag(
+        this.instance,
+        'RDS10',
+        `No deletion protection by the ${props.stage} stage's configuration: a disposable stage must be removable with cdk destroy; prod has it.`,
+      );
     }
   }
 }

@@ -28,7 +28,8 @@ export class PrivateBucket extends Construct {
     super(scope, id);
     if (props.lifecycleRules.length === 0) throw new PrivateBucketConfigError(`PrivateBucket "${id}" needs at least one lifecycle rule`);
     for (const rule of props.lifecycleRules) {
-      if (rule.expiration === undefined) throw new PrivateBucketConfigError(`PrivateBucket "${id}": lifecycle rule ${rule.id ?? '(unnamed)'} must expire its objects`);
+      if (rule.expiration === undefined)
+        throw new PrivateBucketConfigError(`PrivateBucket "${id}": lifecycle rule ${rule.id ?? '(unnamed)'} must expire its objects`);
     }
     this.lifecycleRules = props.lifecycleRules;
     this.bucket = new Bucket(this, 'Bucket', {
@@ -54,6 +55,9 @@ export class PrivateBucket extends Construct {
       (rule) => rule.enabled !== false && (!rule.prefix || keyPrefix.startsWith(rule.prefix) || rule.prefix.startsWith(keyPrefix)),
     );
     const expiries = applying.map((rule) => rule.expiration!);
-    return expiries.reduce<Duration | undefined>((shortest, expiry) => (shortest === undefined || expiry.toSeconds() < shortest.toSeconds() ? expiry : shortest), undefined);
+    return expiries.reduce<Duration | undefined>(
+      (shortest, expiry) => (shortest === undefined || expiry.toSeconds() < shortest.toSeconds() ? expiry : shortest),
+      undefined,
+    );
   }
 }

@@ -19,8 +19,14 @@ export const BUNDLED_MIGRATIONS_DIRECTORY = '/var/task/migrations';
 /** sha256 over the names and contents of functions/migrations/*.sql: a new or changed file re-runs the resource. */
 export function migrationsFingerprint(directory = MIGRATIONS_SOURCE): string {
   const hash = createHash('sha256');
-  for (const file of readdirSync(directory).filter((name) => name.endsWith('.sql')).sort()) {
-    hash.update(file).update('\0').update(readFileSync(join(directory, file))).update('\0');
+  for (const file of readdirSync(directory)
+    .filter((name) => name.endsWith('.sql'))
+    .sort()) {
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(directory, file)))
+      .update('\0');
   }
   return hash.digest('hex');
 }
@@ -68,7 +74,10 @@ export class SchemaMigrations extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => [`mkdir -p "${outputDir}/migrations"`, `cp "${inputDir}"/functions/migrations/*.sql "${outputDir}/migrations/"`],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `mkdir -p "${outputDir}/migrations"`,
+            `cp "${inputDir}"/functions/migrations/*.sql "${outputDir}/migrations/"`,
+          ],
         },
       },
     });
@@ -76,7 +85,10 @@ export class SchemaMigrations extends Construct {
 
     const provider = new Provider(this, 'Provider', {
       onEventHandler: this.function,
-      logGroup: new LogGroup(this, 'ProviderLogs', { retention: props.logRetentionDays as RetentionDays, removalPolicy: RemovalPolicy.DESTROY }),
+      logGroup: new LogGroup(this, 'ProviderLogs', {
+        retention: props.logRetentionDays as RetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
     });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
@@ -85,7 +97,11 @@ export class SchemaMigrations extends Construct {
     });
     for (const dependency of props.after) this.resource.node.addDependency(dependency);
 
-    acknowledgeNag(provider, functionVersionsFinding(this.function), "The Provider framework may invoke the migration function's versions; it is the only function it can invoke.");
+    acknowledgeNag(
+      provider,
+      functionVersionsFinding(this.function),
+      "The Provider framework may invoke the migration function's versions; it is the only function it can invoke.",
+    );
     acknowledgeNag(
       provider,
       'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',

@@ -55,7 +55,11 @@ export class DataStack extends Stack {
     this.zones = [`${config.region}a`, `${config.region}b`];
     const name = (part: string) => resourceName(config.stage, part);
 
-    this.network = new MonitorNetwork(this, 'Network', { availabilityZones: this.zones, natGateways: config.natGateways, flowLogRetentionDays: config.logRetentionDays });
+    this.network = new MonitorNetwork(this, 'Network', {
+      availabilityZones: this.zones,
+      natGateways: config.natGateways,
+      flowLogRetentionDays: config.logRetentionDays,
+    });
     const vpc = this.network.vpc;
 
     this.database = new PaymentDatabase(this, 'Database', {

@@ -76,20 +76,33 @@ export class IngestStack extends Stack {
     const taskRole = this.follower.taskDefinition.taskRole;
     // The lease protocol needs exactly these three calls on its one table (lease-table.ts), nothing else.
     taskRole.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [data.leaseTable.tableArn] }),
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [data.leaseTable.tableArn],
+      }),
     );
     processing.chainEvents.queue.grantSendMessages(taskRole);
     // Reads the database secret and the Ogmios keys itself (not through ECS injection): only GetSecretValue, only those.
     taskRole.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [databaseSecret.secretArn, data.ogmiosApiKeys.secretArn] }),
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [databaseSecret.secretArn, data.ogmiosApiKeys.secretArn],
+      }),
     );
     // After an Ogmios outage the leader asks for a reconciliation run (by name: no dependency on the Operations stack).
     taskRole.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [functionArnByName(this, reconciliationFunctionName(config.stage))] }),
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [functionArnByName(this, reconciliationFunctionName(config.stage))],
+      }),
     );
     const claimChecks = claimCheckObjects(config);
     taskRole.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [claimChecks.arn] }));
-    acknowledgeNag(taskRole, claimChecks.nagFinding, 'Claim-check keys are content hashes under chain-events/; the follower may only put objects under that prefix.');
+    acknowledgeNag(
+      taskRole,
+      claimChecks.nagFinding,
+      'Claim-check keys are content hashes under chain-events/; the follower may only put objects under that prefix.',
+    );
     acknowledgeNag(
       this.follower.taskDefinition.obtainExecutionRole(),
       'IAM5[Resource::*]',

@@ -14,7 +14,15 @@ import { MAX_READY_LAG_BLOCKS } from '../../functions/domain/readiness.js';
 import { acknowledgeNag } from '../nag.js';
 import type { DataStack } from './data-stack.js';
 import { BACKUP_TABLE_NAMES } from './retention.js';
-import { backupObjects, databaseEnvironment, functionArnByName, FUNCTION_SUBNETS, grantDatabase, grantOgmios, ogmiosEnvironment } from './runtime-access.js';
+import {
+  backupObjects,
+  databaseEnvironment,
+  functionArnByName,
+  FUNCTION_SUBNETS,
+  grantDatabase,
+  grantOgmios,
+  ogmiosEnvironment,
+} from './runtime-access.js';
 
 const handler = (file: string) => fileURLToPath(new URL(`../../functions/handlers/${file}`, import.meta.url));
 
@@ -116,9 +124,15 @@ export class OperationsStack extends Stack {
     });
     // Writes (multipart included) under the three table prefixes; never reads, lists or deletes (lifecycle expires).
     const exportObjects = BACKUP_TABLE_NAMES.map((table) => backupObjects(config, BACKUP_TABLES[table].prefix));
-    this.backupExport.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: exportObjects.map((objects) => objects.arn) }));
+    this.backupExport.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: exportObjects.map((objects) => objects.arn) }),
+    );
     for (const { nagFinding } of exportObjects) {
-      acknowledgeNag(this.backupExport.role!, nagFinding, 'Export keys carry the date and time of the export under the table prefix; the function may write only there.');
+      acknowledgeNag(
+        this.backupExport.role!,
+        nagFinding,
+        'Export keys carry the date and time of the export under the table prefix; the function may write only there.',
+      );
     }
     for (const table of BACKUP_TABLE_NAMES) {
       const hourly = BACKUP_TABLES[table].every === 'hour';

@@ -8,7 +8,14 @@ import { HouseFunction } from '../constructs/house-function.js';
 import { resourceName } from '../naming.js';
 import type { DataStack } from './data-stack.js';
 import { acknowledgeNag } from '../nag.js';
-import { CLAIM_CHECK_KEY_PREFIX, claimCheckListing, claimCheckObjects, databaseEnvironment, FUNCTION_SUBNETS, grantDatabase } from './runtime-access.js';
+import {
+  CLAIM_CHECK_KEY_PREFIX,
+  claimCheckListing,
+  claimCheckObjects,
+  databaseEnvironment,
+  FUNCTION_SUBNETS,
+  grantDatabase,
+} from './runtime-access.js';
 
 /** One batch is at most 10 messages of ≤ 50 blocks each; 30 s leaves a wide margin over the measured ~15 ms per 50 blocks. */
 export const PROCESSOR_TIMEOUT = Duration.seconds(30);
@@ -66,7 +73,11 @@ export class ProcessingStack extends Stack {
     const claimChecks = claimCheckObjects(config);
     this.processor.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [claimChecks.arn] }));
     this.processor.addToRolePolicy(claimCheckListing(config));
-    acknowledgeNag(this.processor.role!, claimChecks.nagFinding, 'Claim-check keys are content hashes under chain-events/; the processor may only read objects under that prefix.');
+    acknowledgeNag(
+      this.processor.role!,
+      claimChecks.nagFinding,
+      'Claim-check keys are content hashes under chain-events/; the processor may only read objects under that prefix.',
+    );
     this.chainEvents.addConsumer(this.processor, { batchSize: PROCESSOR_BATCH_SIZE, maxConcurrency: PROCESSOR_MAX_CONCURRENCY });
   }
 }

@@ -67,5 +67,10 @@ function objectsUnder(bucketName: string, prefix: string): { arn: string; nagFin
  * reference to it, so neither a role nor a stack depends on the function it may invoke.
  */
 export function functionArnByName(scope: IConstruct, functionName: string): string {
-  return Stack.of(scope).formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  return Stack.of(scope).formatArn({
+    service: 'lambda',
+    resource: 'function',
+    resourceName: functionName,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }

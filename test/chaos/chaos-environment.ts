@@ -47,7 +47,10 @@ export async function startChaosEnvironment(database?: { adminUrl: string; templ
     bucket,
     async close() {
       await Promise.all([dynamo.stop(), sqs.close(), s3.close()]);
-      if (ownTemplate) await withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`)).catch(() => undefined);
+      if (ownTemplate)
+        await withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`)).catch(
+          () => undefined,
+        );
       await server?.stop();
     },
   };

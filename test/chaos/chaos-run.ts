@@ -135,7 +135,10 @@ export async function runChaos(seed: number, environment: ChaosEnvironment, sabo
     convergedInMs = await run.healAndConverge();
     failure = await run.compareWithUndisturbedRun();
   } catch (error) {
-    failure = error instanceof Error ? `${error.message}${error.stack ? `\n${error.stack.split('\n').slice(1, 4).join('\n')}` : ''}` : String(error);
+    failure =
+      error instanceof Error
+        ? `${error.message}${error.stack ? `\n${error.stack.split('\n').slice(1, 4).join('\n')}` : ''}`
+        : String(error);
   } finally {
     await run.tearDown().catch((error: unknown) => {
       failure ??= `tear down: ${error instanceof Error ? error.message : String(error)}`;
@@ -195,10 +198,12 @@ class ChaosRun {
   // ————— set up —————
 
   async setUp(): Promise<void> {
-    for (const name of Object.values(this.databases)) await this.admin.query(`CREATE DATABASE ${name} TEMPLATE ${this.environment.templateDatabase}`);
+    for (const name of Object.values(this.databases))
+      await this.admin.query(`CREATE DATABASE ${name} TEMPLATE ${this.environment.templateDatabase}`);
     this.disturbed = this.pool(this.databases.disturbed, 2);
     this.reference = this.pool(this.databases.reference, 2);
-    for (const name of ['alice', 'bob', 'carol', 'dave']) this.addresses.push({ name, userId: `user-${name}`, address: syntheticAddress(NETWORK, `chaos-${this.seed}-${name}`) });
+    for (const name of ['alice', 'bob', 'carol', 'dave'])
+      this.addresses.push({ name, userId: `user-${name}`, address: syntheticAddress(NETWORK, `chaos-${this.seed}-${name}`) });
     await this.register(this.disturbed, this.addresses);
 
     const token = { policyId: 'ab'.repeat(28), assetName: '746f6b656e', quantity: 5n };
@@ -219,7 +224,10 @@ class ChaosRun {
     });
 
     const { QueueUrl } = await this.environment.sqs.client.send(
-      new CreateQueueCommand({ QueueName: `chaos-${this.suffix}.fifo`, Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' } }),
+      new CreateQueueCommand({
+        QueueName: `chaos-${this.suffix}.fifo`,
+        Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' },
+      }),
     );
     this.queueUrl = QueueUrl!;
     this.queue = new FifoQueueModel({
@@ -265,7 +273,11 @@ class ChaosRun {
     let crash: { record: number; afterApply: boolean } | undefined;
     let crashed = false;
     let record = 0;
-    const retries = new SqsFailedMessageRetries({ sqs: modelVisibilityClient(this.queue), logger: this.processorLogger, queueUrl: this.queueUrl });
+    const retries = new SqsFailedMessageRetries({
+      sqs: modelVisibilityClient(this.queue),
+      logger: this.processorLogger,
+      queueUrl: this.queueUrl,
+    });
     const core: ProcessorCoreOptions = {
       engine: {
         apply: async (event: ChainEvent, stamp?: EventStamp) => {
@@ -307,7 +319,9 @@ class ChaosRun {
   private sabotaged(event: ChainEvent): ChainEvent {
     if (this.sabotage !== 'lose_a_payment' || this.paymentLost || event.type !== 'rollForward') return event;
     const registered = new Set(this.addresses.map((entry) => entry.address));
-    const paying = event.blocks.findIndex((block) => block.transactions.some((transaction) => transaction.outputs.some((output) => registered.has(output.address))));
+    const paying = event.blocks.findIndex((block) =>
+      block.transactions.some((transaction) => transaction.outputs.some((output) => registered.has(output.address))),
+    );
     if (paying === -1) return event;
     this.paymentLost = true;
     return { ...event, blocks: event.blocks.map((block, index) => (index === paying ? { ...block, transactions: [] } : block)) };
@@ -323,7 +337,11 @@ class ChaosRun {
     });
     client.middlewareStack.add(
       (next) => async (args) => {
-        if (this.s3Faults.down || faults?.sqsCut) throw Object.assign(new Error('connect ETIMEDOUT (claim-check store outage, injected)'), { name: 'TimeoutError', $fault: 'server' });
+        if (this.s3Faults.down || faults?.sqsCut)
+          throw Object.assign(new Error('connect ETIMEDOUT (claim-check store outage, injected)'), {
+            name: 'TimeoutError',
+            $fault: 'server',
+          });
         return next(args);
       },
       { step: 'initialize', name: 'chaosFaults' },
@@ -366,7 +384,11 @@ class ChaosRun {
       sqs,
       queueUrl: this.queueUrl,
       network: NETWORK,
-      claimChecks: new S3ClaimCheckStore({ s3: this.s3Client(faults), bucket: this.environment.bucket, keyPrefix: `chaos-${this.suffix}/` }),
+      claimChecks: new S3ClaimCheckStore({
+        s3: this.s3Client(faults),
+        bucket: this.environment.bucket,
+        keyPrefix: `chaos-${this.suffix}/`,
+      }),
       logger,
       maxInlineBodyBytes: MAX_INLINE_BODY_BYTES,
       retry: { maxAttempts: 3, initialDelayMs: 20, maxDelayMs: 100 },
@@ -378,7 +400,12 @@ class ChaosRun {
     return follower;
   }
 
-  private followerService(lease: FollowerLease, emitter: ChainEventEmitter, database: PostgresFollowerDatabase, logger: RecordingLogger): FollowerService {
+  private followerService(
+    lease: FollowerLease,
+    emitter: ChainEventEmitter,
+    database: PostgresFollowerDatabase,
+    logger: RecordingLogger,
+  ): FollowerService {
     return new FollowerService({
       lease,
       emitter,
@@ -536,7 +563,15 @@ class ChaosRun {
       const block = rows[Math.floor(pick * rows.length)];
       if (!block) return;
       const point = { slot: BigInt(block.slot), hash: block.hash };
-      await startRebuild({ point }, { store: new PostgresRebuildStore(this.disturbed), clock: { now: () => new Date() }, logger: new RecordingLogger(), actor: 'chaos' });
+      await startRebuild(
+        { point },
+        {
+          store: new PostgresRebuildStore(this.disturbed),
+          clock: { now: () => new Date() },
+          logger: new RecordingLogger(),
+          actor: 'chaos',
+        },
+      );
       this.counts.rebuilds++;
     } catch {
       // The database is down, or the block was pruned meanwhile: an operator would try again later.
@@ -545,7 +580,11 @@ class ChaosRun {
 
   private async registerNewAddress(pick: number): Promise<void> {
     const index = this.addresses.length;
-    const entry = { name: `new-${index}`, userId: `user-new-${index}`, address: syntheticAddress(NETWORK, `chaos-${this.seed}-new-${index}`) };
+    const entry = {
+      name: `new-${index}`,
+      userId: `user-new-${index}`,
+      address: syntheticAddress(NETWORK, `chaos-${this.seed}-new-${index}`),
+    };
     try {
       await this.register(this.disturbed, [entry]);
     } catch {
@@ -554,7 +593,8 @@ class ChaosRun {
     this.addresses.push(entry);
     this.counts.registrations++;
     // Paid only from now on: its earlier blocks never held outputs to it, in either run.
-    for (let n = 0; n <= Math.floor(pick * 3); n++) this.simulator.queuePayment({ address: entry.address, lovelace: 3_000_000n + BigInt(n) });
+    for (let n = 0; n <= Math.floor(pick * 3); n++)
+      this.simulator.queuePayment({ address: entry.address, lovelace: 3_000_000n + BigInt(n) });
   }
 
   // ————— convergence —————
@@ -573,7 +613,8 @@ class ChaosRun {
     const tipHash = this.tipHash();
     let stable = 0;
     while (stable < 3) {
-      if (performance.now() - started > CONVERGENCE_LIMIT_MS) throw new Error(`did not converge within ${CONVERGENCE_LIMIT_MS} ms: ${await this.describeState()}`);
+      if (performance.now() - started > CONVERGENCE_LIMIT_MS)
+        throw new Error(`did not converge within ${CONVERGENCE_LIMIT_MS} ms: ${await this.describeState()}`);
       if (this.eventSource.unexpected) throw this.eventSource.unexpected;
       const state = await this.syncState(this.disturbed);
       if (state.halted_reason !== null) throw new Error(`the pipeline halted: ${state.halted_reason}`);
@@ -585,15 +626,18 @@ class ChaosRun {
 
   private async describeState(): Promise<string> {
     const state = await this.syncState(this.disturbed).catch((error: unknown) => ({ error: String(error) }));
-    return JSON.stringify({
-      database: state,
-      tip: { height: this.simulator.chain().at(-1)!.height, hash: this.tipHash() },
-      queueDepth: this.queue.depth,
-      leader: this.leader()?.name ?? null,
-      followers: this.alive.map((follower) => ({ name: follower.name, ...follower.service.liveness() })),
-      recoveries: this.processorLogger.events('pipeline_recovered').length,
-      poisonSetAside: this.processorLogger.events('poison_message').length,
-    }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+    return JSON.stringify(
+      {
+        database: state,
+        tip: { height: this.simulator.chain().at(-1)!.height, hash: this.tipHash() },
+        queueDepth: this.queue.depth,
+        leader: this.leader()?.name ?? null,
+        followers: this.alive.map((follower) => ({ name: follower.name, ...follower.service.liveness() })),
+        recoveries: this.processorLogger.events('pipeline_recovered').length,
+        poisonSetAside: this.processorLogger.events('poison_message').length,
+      },
+      (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value),
+    );
   }
 
   private async syncState(pool: pg.Pool): Promise<{ last_block_hash: string | null; halted_reason: string | null }> {
@@ -614,7 +658,8 @@ class ChaosRun {
     for (const table of ['sync', 'payments', 'balances', 'ledgerSums'] as const) {
       const a = JSON.stringify(disturbed[table]);
       const b = JSON.stringify(reference[table]);
-      if (a !== b) problems.push(`${table} differ from the undisturbed run:\n  disturbed: ${a.slice(0, 600)}\n  reference: ${b.slice(0, 600)}`);
+      if (a !== b)
+        problems.push(`${table} differ from the undisturbed run:\n  disturbed: ${a.slice(0, 600)}\n  reference: ${b.slice(0, 600)}`);
     }
     problems.push(...(await ledgerViolations(this.disturbed)));
     const { rows: held } = await this.disturbed.query<{ n: number }>('SELECT count(*)::int AS n FROM rebuild_held_payments');
@@ -637,7 +682,12 @@ class ChaosRun {
     const direct = directEmitter(engine);
     const logger = new RecordingLogger();
     const lease = new FollowerLease({
-      table: new LeaseTable({ client: this.environment.dynamo.client(), tableName: TABLE, leaseName: `chaos-reference#${this.suffix}`, requestTimeoutMs: 500 }),
+      table: new LeaseTable({
+        client: this.environment.dynamo.client(),
+        tableName: TABLE,
+        leaseName: `chaos-reference#${this.suffix}`,
+        requestTimeoutMs: 500,
+      }),
       holderId: 'reference',
       timings: { leaseDurationMs: 5_000, renewIntervalMs: 1_000, safetyMarginMs: 1_000, acquireIntervalMs: 50 },
       logger,
@@ -646,7 +696,11 @@ class ChaosRun {
     service.start();
     try {
       const tipHash = this.tipHash();
-      await until(async () => (await this.syncState(this.reference)).last_block_hash === tipHash, 'the undisturbed run to reach the tip', 30_000);
+      await until(
+        async () => (await this.syncState(this.reference)).last_block_hash === tipHash,
+        'the undisturbed run to reach the tip',
+        30_000,
+      );
     } finally {
       await service.stop(1_000);
     }
@@ -659,9 +713,17 @@ class ChaosRun {
     const queue = this.queue?.statistics;
     return {
       ...this.counts,
-      ...(source ? { invocations: source.invocations, crashes: source.crashes, instances: source.instances, failedRecords: source.failedRecords } : {}),
+      ...(source
+        ? { invocations: source.invocations, crashes: source.crashes, instances: source.instances, failedRecords: source.failedRecords }
+        : {}),
       ...(queue
-        ? { messages: queue.sent, deduplicated: queue.deduplicated, corrupted: queue.corruptedByFault, lost: queue.lostByFault, deadLetters: queue.movedToDeadLetter }
+        ? {
+            messages: queue.sent,
+            deduplicated: queue.deduplicated,
+            corrupted: queue.corruptedByFault,
+            lost: queue.lostByFault,
+            deadLetters: queue.movedToDeadLetter,
+          }
         : {}),
       recoveries: this.processorLogger.events('pipeline_recovered').length,
       poisonSetAside: this.processorLogger.events('poison_message').length,
@@ -701,7 +763,9 @@ async function snapshot(pool: pg.Pool): Promise<Snapshot> {
             block_height::text AS block_height, spent_by_tx_hash
        FROM incoming_payments WHERE status IN ('pending', 'confirmed') ORDER BY tx_hash, output_index`,
   );
-  const balances = await pool.query('SELECT user_id, balance_lovelace::text AS balance FROM user_balances WHERE balance_lovelace <> 0 ORDER BY user_id');
+  const balances = await pool.query(
+    'SELECT user_id, balance_lovelace::text AS balance FROM user_balances WHERE balance_lovelace <> 0 ORDER BY user_id',
+  );
   const ledgerSums = await pool.query(
     `SELECT user_id, sum(CASE type WHEN 'credit' THEN amount_lovelace ELSE -amount_lovelace END)::text AS total
        FROM balance_transactions GROUP BY user_id HAVING sum(CASE type WHEN 'credit' THEN amount_lovelace ELSE -amount_lovelace END) <> 0
@@ -738,7 +802,8 @@ async function ledgerViolations(pool: pg.Pool): Promise<string[]> {
        FROM ledger l FULL JOIN credited c ON c.tx_hash = l.tx_hash AND c.output_index = l.output_index
       WHERE coalesce(l.net, 0) <> coalesce(c.net, 0)`,
   );
-  if (net.rows.length > 0) problems.push(`the ledger's net credit differs from the confirmed payments for ${JSON.stringify(net.rows.slice(0, 3))}`);
+  if (net.rows.length > 0)
+    problems.push(`the ledger's net credit differs from the confirmed payments for ${JSON.stringify(net.rows.slice(0, 3))}`);
   const balances = await pool.query(
     `SELECT b.user_id, b.balance_lovelace::text AS balance, coalesce(l.total, 0)::text AS ledger
        FROM user_balances b

@@ -87,7 +87,14 @@ export function planFaults(random: Random, settings: FaultPlanSettings): Fault[]
   for (const kind of Object.keys(ODDS) as FaultKind[]) {
     if (!random.chance(ODDS[kind])) continue;
     const times = kind === 'fork' || kind === 'processor_crash' || kind === 'duplicate_delivery' ? random.int(1, 3) : 1;
-    for (let n = 0; n < times; n++) faults.push({ kind, atMs: at(), durationMs: durationOf(kind, random, settings), blocks: blocksOf(kind, random, settings), pick: random.next() });
+    for (let n = 0; n < times; n++)
+      faults.push({
+        kind,
+        atMs: at(),
+        durationMs: durationOf(kind, random, settings),
+        blocks: blocksOf(kind, random, settings),
+        pick: random.next(),
+      });
   }
   return faults.sort((a, b) => a.atMs - b.atMs);
 }
@@ -116,6 +123,8 @@ function blocksOf(kind: FaultKind, random: Random, settings: FaultPlanSettings):
 }
 
 export function describeFault(fault: Fault): string {
-  const extra = [fault.durationMs > 0 ? `${fault.durationMs} ms` : '', fault.blocks > 0 ? `${fault.blocks} blocks` : ''].filter(Boolean).join(', ');
+  const extra = [fault.durationMs > 0 ? `${fault.durationMs} ms` : '', fault.blocks > 0 ? `${fault.blocks} blocks` : '']
+    .filter(Boolean)
+    .join(', ');
   return `${fault.atMs} ms ${fault.kind}${extra ? ` (${extra})` : ''}`;
 }

@@ -73,7 +73,16 @@ export class FifoQueueModel {
   private readonly recentlyDeleted: QueuedMessage[] = [];
   /** A fault waiting for the next message to arrive; returns whether the message is kept. */
   private nextArrival: ((message: QueuedMessage) => boolean) | undefined;
-  readonly statistics: QueueStatistics = { sent: 0, deduplicated: 0, received: 0, deleted: 0, duplicatedByFault: 0, corruptedByFault: 0, lostByFault: 0, movedToDeadLetter: 0 };
+  readonly statistics: QueueStatistics = {
+    sent: 0,
+    deduplicated: 0,
+    received: 0,
+    deleted: 0,
+    duplicatedByFault: 0,
+    corruptedByFault: 0,
+    lostByFault: 0,
+    movedToDeadLetter: 0,
+  };
 
   constructor(private readonly options: FifoQueueModelOptions) {}
 
@@ -165,7 +174,8 @@ export class FifoQueueModel {
    */
   corruptNext(pick: number): void {
     this.nextArrival = (message) => {
-      message.body = pick < 0.5 ? message.body.slice(0, Math.floor(message.body.length / 2)) : message.body.replace('"version":2', '"version":7');
+      message.body =
+        pick < 0.5 ? message.body.slice(0, Math.floor(message.body.length / 2)) : message.body.replace('"version":2', '"version":7');
       this.statistics.corruptedByFault++;
       return true;
     };

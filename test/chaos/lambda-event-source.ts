@@ -107,16 +107,27 @@ export class LambdaEventSource {
  * the model's): the production adapter builds the request, the model plays SQS.
  */
 export function modelVisibilityClient(queue: FifoQueueModel): SQSClient {
-  const client = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'chaos', secretAccessKey: 'chaos' } });
+  const client = new SQSClient({
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9',
+    credentials: { accessKeyId: 'chaos', secretAccessKey: 'chaos' },
+  });
   client.middlewareStack.add(
     (_next, context) => async (args) => {
-      if (context.commandName !== 'ChangeMessageVisibilityBatchCommand') throw new Error(`the queue model does not answer ${context.commandName}`);
+      if (context.commandName !== 'ChangeMessageVisibilityBatchCommand')
+        throw new Error(`the queue model does not answer ${context.commandName}`);
       const { Entries = [] } = args.input as ChangeMessageVisibilityBatchCommandInput;
       const Successful: { Id: string }[] = [];
       const Failed: { Id: string; Code: string; SenderFault: boolean; Message: string }[] = [];
       for (const entry of Entries) {
         if (queue.changeVisibility(entry.ReceiptHandle!, entry.VisibilityTimeout ?? 0)) Successful.push({ Id: entry.Id! });
-        else Failed.push({ Id: entry.Id!, Code: 'ReceiptHandleIsInvalid', SenderFault: true, Message: 'not in flight under this receipt handle' });
+        else
+          Failed.push({
+            Id: entry.Id!,
+            Code: 'ReceiptHandleIsInvalid',
+            SenderFault: true,
+            Message: 'not in flight under this receipt handle',
+          });
       }
       return { output: { Successful, Failed, $metadata: {} }, response: {} } as never;
     },
@@ -142,7 +153,10 @@ function toSqsEvent(messages: readonly Message[]): SQSEvent {
           SequenceNumber: message.Attributes!.SequenceNumber!,
         },
         messageAttributes: Object.fromEntries(
-          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, { dataType: value.DataType!, stringValue: value.StringValue }]),
+          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+            name,
+            { dataType: value.DataType!, stringValue: value.StringValue },
+          ]),
         ),
         md5OfBody: '',
         eventSource: 'aws:sqs',

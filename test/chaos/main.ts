@@ -11,7 +11,12 @@ const USAGE = 'usage: npm run chaos -- --runs <n> [--seed <s>] [--verbose]';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { runs: { type: 'string', default: '10' }, seed: { type: 'string' }, verbose: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      runs: { type: 'string', default: '10' },
+      seed: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     console.log(USAGE);
@@ -20,7 +25,8 @@ async function main(): Promise<number> {
   const runs = Number(values.runs);
   const firstSeed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number\n${USAGE}`);
-  if (!Number.isInteger(firstSeed) || firstSeed < 0 || firstSeed >= 2 ** 32) throw new Error(`--seed must be a whole number below 2^32\n${USAGE}`);
+  if (!Number.isInteger(firstSeed) || firstSeed < 0 || firstSeed >= 2 ** 32)
+    throw new Error(`--seed must be a whole number below 2^32\n${USAGE}`);
 
   const environment = await startChaosEnvironment();
   const results: ChaosRunResult[] = [];
@@ -30,7 +36,8 @@ async function main(): Promise<number> {
       const seed = (firstSeed + index) >>> 0;
       const result = await runChaos(seed, environment);
       results.push(result);
-      const line = `run ${index + 1}/${runs} seed ${seed}: ${result.ok ? 'ok' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)} s` +
+      const line =
+        `run ${index + 1}/${runs} seed ${seed}: ${result.ok ? 'ok' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)} s` +
         (result.convergedInMs === null ? '' : `, converged ${(result.convergedInMs / 1000).toFixed(1)} s after the faults`) +
         ` — ${result.faults.length} faults: ${summarise(result.faults)}`;
       console.log(line);
@@ -42,7 +49,9 @@ async function main(): Promise<number> {
   }
   const failed = results.filter((result) => !result.ok);
   const totals = sumStatistics(results);
-  console.log(`\n${results.length} runs, ${failed.length} failures, ${((performance.now() - started) / 1000).toFixed(0)} s; first seed ${firstSeed}`);
+  console.log(
+    `\n${results.length} runs, ${failed.length} failures, ${((performance.now() - started) / 1000).toFixed(0)} s; first seed ${firstSeed}`,
+  );
   console.log(`injected: ${summarise(results.flatMap((result) => result.faults))}`);
   console.log(`totals: ${JSON.stringify(totals)}`);
   if (failed.length > 0) console.log(`failed seeds: ${failed.map((result) => result.seed).join(', ')}`);

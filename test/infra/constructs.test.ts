@@ -7,7 +7,12 @@ import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambd
 import { beforeAll, describe, expect, it } from 'vitest';
 import { receivesWithin } from '../../functions/domain/retry-schedule.js';
 import { ChainEventQueue, ChainEventQueueConfigError, type ChainEventQueueProps } from '../../lib/constructs/chain-event-queue.js';
-import { HouseFunction, HouseFunctionConfigError, validateHouseFunctionProps, type HouseFunctionProps } from '../../lib/constructs/house-function.js';
+import {
+  HouseFunction,
+  HouseFunctionConfigError,
+  validateHouseFunctionProps,
+  type HouseFunctionProps,
+} from '../../lib/constructs/house-function.js';
 
 const HEALTH_ENTRY = fileURLToPath(new URL('../../functions/handlers/health.ts', import.meta.url));
 
@@ -21,7 +26,12 @@ function validProps(overrides: Partial<HouseFunctionProps> = {}): HouseFunctionP
 
 /** A pre-built function for the queue tests: no bundling needed to test the event source mapping. */
 function inlineFunction(stack: Stack, id: string, timeout: Duration): LambdaFunction {
-  return new LambdaFunction(stack, id, { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})'), timeout });
+  return new LambdaFunction(stack, id, {
+    runtime: Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: Code.fromInline('exports.handler = async () => ({})'),
+    timeout,
+  });
 }
 
 describe('HouseFunction', () => {
@@ -36,7 +46,9 @@ describe('HouseFunction', () => {
   }, 60_000);
 
   it('bundles minified ESM with a createRequire banner and a source map', () => {
-    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as { Properties: { Code: { S3Key: string }; Handler: string } };
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as {
+      Properties: { Code: { S3Key: string }; Handler: string };
+    };
     expect(fn.Properties.Handler).toBe('index.handler');
     const assetDir = join(assemblyDir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
     const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
@@ -70,7 +82,11 @@ describe('HouseFunction', () => {
     ['timeout over 15 minutes', { timeout: Duration.minutes(16) }, /timeout must be between 1 second and 15 minutes \(got 16 minutes\)/],
     ['memory below 128 MB', { memorySize: 64 }, /memorySize must be .* between 128 and 10240 \(got 64\)/],
     ['memory above 10240 MB', { memorySize: 10_241 }, /memorySize .* \(got 10241\)/],
-    ['entry outside functions/handlers', { entry: fileURLToPath(new URL('../../functions/domain/network.ts', import.meta.url)) }, /entry must be a file under functions\/handlers\//],
+    [
+      'entry outside functions/handlers',
+      { entry: fileURLToPath(new URL('../../functions/domain/network.ts', import.meta.url)) },
+      /entry must be a file under functions\/handlers\//,
+    ],
     ['unsupported log retention', { logRetentionDays: 2 }, /logRetentionDays must be one of 1, 3, 5, 7, 14, .* \(got 2\)/],
   ])('rejects %s with a clear error before bundling', (_name, overrides, message) => {
     const stack = newStack();
@@ -79,7 +95,9 @@ describe('HouseFunction', () => {
   });
 
   it('reports every problem at once', () => {
-    expect(() => validateHouseFunctionProps('Bad', validProps({ timeout: Duration.minutes(20), memorySize: 1 }))).toThrow(/timeout[\s\S]*memorySize/);
+    expect(() => validateHouseFunctionProps('Bad', validProps({ timeout: Duration.minutes(20), memorySize: 1 }))).toThrow(
+      /timeout[\s\S]*memorySize/,
+    );
   });
 
   it('accepts the limits themselves', () => {
@@ -113,7 +131,10 @@ describe('ChainEventQueue', () => {
       ContentBasedDeduplication: false,
       VisibilityTimeout: 180,
       SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [stack.getLogicalId(queue.deadLetterQueue.node.defaultChild as never), 'Arn'] }, maxReceiveCount: 1000 },
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [stack.getLogicalId(queue.deadLetterQueue.node.defaultChild as never), 'Arn'] },
+        maxReceiveCount: 1000,
+      },
       MessageRetentionPeriod: 14 * 24 * 3600,
     });
     template.hasResourceProperties('AWS::SQS::Queue', {
@@ -152,7 +173,11 @@ describe('ChainEventQueue', () => {
   it('honours a custom maxReceiveCount and retention that the retry schedule fits in', () => {
     const stack = newStack();
     // One day: the retry schedule receives a message far fewer than 200 times.
-    new ChainEventQueue(stack, 'Q', queueProps({ consumerTimeout: Duration.seconds(10), maxReceiveCount: 200, retentionPeriod: Duration.days(1) }));
+    new ChainEventQueue(
+      stack,
+      'Q',
+      queueProps({ consumerTimeout: Duration.seconds(10), maxReceiveCount: 200, retentionPeriod: Duration.days(1) }),
+    );
     Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: Match.objectLike({ maxReceiveCount: 200 }),
       MessageRetentionPeriod: 24 * 3600,
@@ -166,19 +191,25 @@ describe('ChainEventQueue', () => {
     const create = (maxReceiveCount: number) => () => new ChainEventQueue(newStack(), 'Q', queueProps({ maxReceiveCount }));
     expect(create(5)).toThrow(ChainEventQueueConfigError);
     expect(create(receives)).toThrow(
-      new RegExp(`maxReceiveCount \\(${receives}\\) must exceed the ${receives} receives the processor's retry schedule makes within the retention \\(14 days\\)`),
+      new RegExp(
+        `maxReceiveCount \\(${receives}\\) must exceed the ${receives} receives the processor's retry schedule makes within the retention \\(14 days\\)`,
+      ),
     );
     expect(create(receives + 1)).not.toThrow();
     // A shorter retention needs fewer receives: the same check, against that retention.
     const oneDay = receivesWithin(24 * 3600);
-    expect(() => new ChainEventQueue(newStack(), 'Q', queueProps({ maxReceiveCount: oneDay, retentionPeriod: Duration.days(1) }))).toThrow(/retention \(1 day\)/);
+    expect(() => new ChainEventQueue(newStack(), 'Q', queueProps({ maxReceiveCount: oneDay, retentionPeriod: Duration.days(1) }))).toThrow(
+      /retention \(1 day\)/,
+    );
   });
 
   it('refuses a retention outside the SQS limits', () => {
     expect(() => new ChainEventQueue(newStack(), 'Q', queueProps({ retentionPeriod: Duration.days(15) }))).toThrow(
       /retentionPeriod must be between 60 seconds and 14 days, the SQS limits \(got 15 days\)/,
     );
-    expect(() => new ChainEventQueue(newStack(), 'Q', queueProps({ retentionPeriod: Duration.seconds(59) }))).toThrow(/retentionPeriod must be between/);
+    expect(() => new ChainEventQueue(newStack(), 'Q', queueProps({ retentionPeriod: Duration.seconds(59) }))).toThrow(
+      /retentionPeriod must be between/,
+    );
   });
 
   it('refuses claim checks that expire before a message pointing to one can (queue + DLQ retention + 1 day)', () => {

@@ -58,7 +58,10 @@ describe('PaymentDatabase', () => {
     const stack = newStack();
     new PaymentDatabase(stack, 'Db', databaseProps(stack));
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/rds/instance/payment-monitor-dev-database/postgresql', RetentionInDays: 14 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/rds/instance/payment-monitor-dev-database/postgresql',
+      RetentionInDays: 14,
+    });
     template.resourceCountIs('Custom::LogRetention', 0);
   });
 });
@@ -68,7 +71,13 @@ describe('DatabaseBackupPlan', () => {
     const create = () => {
       const stack = newStack();
       const database = new PaymentDatabase(stack, 'Db', databaseProps(stack));
-      return new DatabaseBackupPlan(stack, 'Backups', { instance: database.instance, vaultName: 'v', planName: 'p', dailyRetentionDays: 30, weeklyRetentionDays: 14 });
+      return new DatabaseBackupPlan(stack, 'Backups', {
+        instance: database.instance,
+        vaultName: 'v',
+        planName: 'p',
+        dailyRetentionDays: 30,
+        weeklyRetentionDays: 14,
+      });
     };
     expect(create).toThrow(DatabaseBackupPlanConfigError);
     expect(create).toThrow(/weeklyRetentionDays \(14\) must be ≥ dailyRetentionDays \(30\)/);
@@ -77,19 +86,30 @@ describe('DatabaseBackupPlan', () => {
 
 describe('PrivateBucket', () => {
   it('refuses a bucket without lifecycle rules, or with a rule that never expires', () => {
-    expect(() => new PrivateBucket(newStack(), 'B', { lifecycleRules: [], noAccessLogsReason: 'a reason long enough to count' })).toThrow(PrivateBucketConfigError);
+    expect(() => new PrivateBucket(newStack(), 'B', { lifecycleRules: [], noAccessLogsReason: 'a reason long enough to count' })).toThrow(
+      PrivateBucketConfigError,
+    );
     expect(
-      () => new PrivateBucket(newStack(), 'B', { lifecycleRules: [{ id: 'forever', prefix: 'x/' }], noAccessLogsReason: 'a reason long enough to count' }),
+      () =>
+        new PrivateBucket(newStack(), 'B', {
+          lifecycleRules: [{ id: 'forever', prefix: 'x/' }],
+          noAccessLogsReason: 'a reason long enough to count',
+        }),
     ).toThrow(/lifecycle rule forever must expire its objects/);
   });
 
   it('is encrypted, TLS-only, private, and aborts incomplete uploads after a day', () => {
     const stack = newStack();
-    new PrivateBucket(stack, 'B', { lifecycleRules: [{ id: 'expire', expiration: Duration.days(3) }], noAccessLogsReason: 'a reason long enough to count' });
+    new PrivateBucket(stack, 'B', {
+      lifecycleRules: [{ id: 'expire', expiration: Duration.days(3) }],
+      noAccessLogsReason: 'a reason long enough to count',
+    });
     Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-      LifecycleConfiguration: { Rules: [{ Id: 'expire', ExpirationInDays: 3, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }] },
+      LifecycleConfiguration: {
+        Rules: [{ Id: 'expire', ExpirationInDays: 3, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }],
+      },
     });
   });
 });
@@ -110,11 +130,16 @@ describe('SchemaMigrations bundle', () => {
       after: [],
     });
     const assembly = app.synth();
-    const code = (Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties: { FunctionName?: string; Code?: { S3Key: string } } }>)[
-      stack.getLogicalId(migrations.function.node.defaultChild as never)
-    ]!.Properties.Code!;
+    const code = (
+      Template.fromStack(stack).toJSON().Resources as Record<
+        string,
+        { Type: string; Properties: { FunctionName?: string; Code?: { S3Key: string } } }
+      >
+    )[stack.getLogicalId(migrations.function.node.defaultChild as never)]!.Properties.Code!;
     const assetDir = join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
-    const expected = readdirSync(MIGRATIONS_DIRECTORY).filter((file) => file.endsWith('.sql')).sort();
+    const expected = readdirSync(MIGRATIONS_DIRECTORY)
+      .filter((file) => file.endsWith('.sql'))
+      .sort();
     expect(expected.length).toBeGreaterThan(0);
     expect(readdirSync(join(assetDir, 'migrations')).sort()).toEqual(expected);
     for (const file of expected) {

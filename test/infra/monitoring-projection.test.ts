@@ -41,7 +41,10 @@ const PER_FUNCTION = '<Function>Errors';
 function project(f: MonitoringFixture): { rows: Row[]; descriptions: Map<string, string> } {
   const byLogicalId = f.template.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: AlarmProperties }>;
   const topicSeverity = new Map(
-    (['warning', 'critical'] as const).map((severity) => [f.stack.getLogicalId(f.monitoring.topics[severity].node.defaultChild as never), severity]),
+    (['warning', 'critical'] as const).map((severity) => [
+      f.stack.getLogicalId(f.monitoring.topics[severity].node.defaultChild as never),
+      severity,
+    ]),
   );
   const rows: Row[] = [];
   const descriptions = new Map<string, string>();
@@ -71,9 +74,13 @@ function metricOf(alarm: AlarmProperties, created: CreatedAlarm): string {
         ? ' (follower)'
         : ''
       : alarm.Namespace === 'AWS/SQS'
-        ? created.rule.metric.kind === 'queue' && created.rule.metric.queue === 'deadLetter' ? ' (DLQ)' : ' (queue)'
+        ? created.rule.metric.kind === 'queue' && created.rule.metric.queue === 'deadLetter'
+          ? ' (DLQ)'
+          : ' (queue)'
         : alarm.Namespace === 'AWS/Lambda'
-          ? created.functionName ? ' (each function)' : ' (processor)'
+          ? created.functionName
+            ? ' (each function)'
+            : ' (processor)'
           : alarm.Namespace === 'ECS/ContainerInsights'
             ? ' (follower service)'
             : '';
@@ -83,7 +90,10 @@ function metricOf(alarm: AlarmProperties, created: CreatedAlarm): string {
 
 function conditionOf(alarm: AlarmProperties, created: CreatedAlarm): string {
   const operator = alarm.ComparisonOperator === 'GreaterThanThreshold' ? '>' : '<';
-  const threshold = alarm.MetricName === 'FreeStorageSpace' ? `${Math.round((alarm.Threshold / (ALLOCATED_GIB * 1024 ** 3)) * 100)}` : alarm.Threshold.toLocaleString('en-US');
+  const threshold =
+    alarm.MetricName === 'FreeStorageSpace'
+      ? `${Math.round((alarm.Threshold / (ALLOCATED_GIB * 1024 ** 3)) * 100)}`
+      : alarm.Threshold.toLocaleString('en-US');
   const unit = created.rule.unit;
   return `${operator} ${threshold}${unit.startsWith('%') || unit === 's' ? '' : ' '}${unit}`;
 }
@@ -99,7 +109,9 @@ function durationOf(alarm: AlarmProperties): string {
 
 function markdown(rows: Row[]): string {
   const header = '| tutorial rule | alarm (`payment-monitor-<stage>-…`) | metric | condition | for | severity | missing data |';
-  const lines = rows.map((r) => `| ${r.tutorialRule || '—'} | ${r.alarm} | ${r.metric} | ${r.condition} | ${r.duration} | ${r.severity} | ${r.missingData} |`);
+  const lines = rows.map(
+    (r) => `| ${r.tutorialRule || '—'} | ${r.alarm} | ${r.metric} | ${r.condition} | ${r.duration} | ${r.severity} | ${r.missingData} |`,
+  );
   return [header, '| --- | --- | --- | --- | --- | --- | --- |', ...lines].join('\n');
 }
 
@@ -155,7 +167,7 @@ function readmeCatalogue(): { rows: string[]; runbooks: Map<string, string> } {
       .split('\n')
       .map((line) => /^- \*\*(.+?)\*\*: (.*)$/.exec(line))
       .filter((match): match is RegExpExecArray => match !== null)
-      .map((match) => [match[1]!.replaceAll("`", ""), match[2]!]),
+      .map((match) => [match[1]!.replaceAll('`', ''), match[2]!]),
   );
   return { rows, runbooks };
 }
@@ -170,7 +182,9 @@ describe('the alarm table (projection of the synthesized template)', () => {
   it('reads like the tutorial rule file, with the default thresholds', () => {
     const table = markdown(rows);
     console.log(`\nAlarms of a stage with the default thresholds:\n\n${table}\n`);
-    expect(rows.map((r) => [r.tutorialRule, r.alarm, r.metric, r.condition, r.duration, r.severity, r.missingData].join(' | '))).toEqual(EXPECTED);
+    expect(rows.map((r) => [r.tutorialRule, r.alarm, r.metric, r.condition, r.duration, r.severity, r.missingData].join(' | '))).toEqual(
+      EXPECTED,
+    );
   });
 
   it('agrees with the README alarm catalogue, row for row and runbook line for runbook line', () => {

@@ -21,10 +21,11 @@ beforeAll(() => {
   prod = synthesizeStage(stageConfig('prod'));
 }, 120_000);
 
-const both = () => [
-  ['dev', dev],
-  ['prod', prod],
-] as const;
+const both = () =>
+  [
+    ['dev', dev],
+    ['prod', prod],
+  ] as const;
 
 describe('stage composition', () => {
   it('synthesizes every stack of dev and prod without error (no cross-stack cycle, no lookup)', () => {
@@ -73,14 +74,18 @@ describe('network', () => {
     dev.templates.data.resourceCountIs('AWS::EC2::NatGateway', 1);
     prod.templates.data.resourceCountIs('AWS::EC2::NatGateway', 2);
     for (const [, stage] of both()) {
-      const subnets = Object.values(stage.templates.data.findResources('AWS::EC2::Subnet')) as { Properties: { MapPublicIpOnLaunch?: boolean } }[];
+      const subnets = Object.values(stage.templates.data.findResources('AWS::EC2::Subnet')) as {
+        Properties: { MapPublicIpOnLaunch?: boolean };
+      }[];
       expect(subnets).toHaveLength(6);
       expect(subnets.every((subnet) => subnet.Properties.MapPublicIpOnLaunch !== true)).toBe(true);
     }
   });
 
   it('uses free gateway endpoints for S3 and DynamoDB and no paid interface endpoints', () => {
-    const endpoints = Object.values(dev.templates.data.findResources('AWS::EC2::VPCEndpoint')) as { Properties: { VpcEndpointType: string; ServiceName: unknown } }[];
+    const endpoints = Object.values(dev.templates.data.findResources('AWS::EC2::VPCEndpoint')) as {
+      Properties: { VpcEndpointType: string; ServiceName: unknown };
+    }[];
     expect(endpoints.map((endpoint) => endpoint.Properties.VpcEndpointType)).toEqual(['Gateway', 'Gateway']);
     expect(JSON.stringify(endpoints.map((endpoint) => endpoint.Properties.ServiceName))).toMatch(/\.s3".*\.dynamodb"/);
   });
@@ -92,14 +97,22 @@ describe('network', () => {
   it('opens no port to the internet anywhere, and the database only to its client group on 5432', () => {
     for (const [, stage] of both()) {
       for (const template of Object.values(stage.templates)) {
-        const groups = Object.values(template.findResources('AWS::EC2::SecurityGroup')) as { Properties: { SecurityGroupIngress?: unknown } }[];
-        const json = JSON.stringify([groups.map((group) => group.Properties.SecurityGroupIngress ?? []), template.findResources('AWS::EC2::SecurityGroupIngress')]);
+        const groups = Object.values(template.findResources('AWS::EC2::SecurityGroup')) as {
+          Properties: { SecurityGroupIngress?: unknown };
+        }[];
+        const json = JSON.stringify([
+          groups.map((group) => group.Properties.SecurityGroupIngress ?? []),
+          template.findResources('AWS::EC2::SecurityGroupIngress'),
+        ]);
         expect(json).not.toMatch(/"CidrIp":"0\.0\.0\.0\/0"/);
         expect(json).not.toMatch(/"CidrIpv6":"::\/0"/);
       }
     }
     const groups = dev.templates.data.findResources('AWS::EC2::SecurityGroup');
-    const [databaseGroupId, databaseGroup] = Object.entries(groups).find(([id]) => id.startsWith('DatabaseSecurityGroup')) as [string, { Properties: Record<string, unknown> }];
+    const [databaseGroupId, databaseGroup] = Object.entries(groups).find(([id]) => id.startsWith('DatabaseSecurityGroup')) as [
+      string,
+      { Properties: Record<string, unknown> },
+    ];
     expect(databaseGroup.Properties.SecurityGroupIngress).toEqual([
       {
         Description: 'PostgreSQL from database clients',
@@ -110,7 +123,9 @@ describe('network', () => {
       },
     ]);
     // The only other way in: the password-rotation Lambda's own group.
-    const separateRules = Object.values(dev.templates.data.findResources('AWS::EC2::SecurityGroupIngress')) as { Properties: Record<string, unknown> }[];
+    const separateRules = Object.values(dev.templates.data.findResources('AWS::EC2::SecurityGroupIngress')) as {
+      Properties: Record<string, unknown>;
+    }[];
     expect(separateRules.map((rule) => rule.Properties)).toEqual([
       expect.objectContaining({
         GroupId: { 'Fn::GetAtt': [databaseGroupId, 'GroupId'] },
@@ -164,18 +179,37 @@ describe('database', () => {
   it('rotates the password from the private subnets with NAT egress (Secrets Manager reachable), never the isolated ones', () => {
     for (const [, stage] of both()) {
       const template = stage.templates.data;
-      const [rotation] = Object.values(template.findResources('AWS::Serverless::Application')) as { Properties: { Parameters: { vpcSubnetIds: unknown } } }[];
-      const rotationSubnets = JSON.stringify(rotation!.Properties.Parameters.vpcSubnetIds).match(/"Ref":"[^"]+"/g)!.map((ref) => ref.slice(7, -1)).sort();
-      const subnets = Object.entries(template.findResources('AWS::EC2::Subnet')) as [string, { Properties: { Tags: { Key: string; Value: string }[] } }][];
-      const ofType = (type: string) => subnets.filter(([, subnet]) => subnet.Properties.Tags.some((tag) => tag.Key === 'aws-cdk:subnet-type' && tag.Value === type)).map(([id]) => id).sort();
+      const [rotation] = Object.values(template.findResources('AWS::Serverless::Application')) as {
+        Properties: { Parameters: { vpcSubnetIds: unknown } };
+      }[];
+      const rotationSubnets = JSON.stringify(rotation!.Properties.Parameters.vpcSubnetIds)
+        .match(/"Ref":"[^"]+"/g)!
+        .map((ref) => ref.slice(7, -1))
+        .sort();
+      const subnets = Object.entries(template.findResources('AWS::EC2::Subnet')) as [
+        string,
+        { Properties: { Tags: { Key: string; Value: string }[] } },
+      ][];
+      const ofType = (type: string) =>
+        subnets
+          .filter(([, subnet]) => subnet.Properties.Tags.some((tag) => tag.Key === 'aws-cdk:subnet-type' && tag.Value === type))
+          .map(([id]) => id)
+          .sort();
       expect(rotationSubnets).toEqual(ofType('Private'));
       expect(rotationSubnets).toHaveLength(2);
       expect(rotationSubnets.some((id) => ofType('Isolated').includes(id))).toBe(false);
       // Each of those subnets routes 0.0.0.0/0 through a NAT gateway: the Secrets Manager API is reachable.
-      const natRoutes = Object.values(template.findResources('AWS::EC2::Route')) as { Properties: { RouteTableId: { Ref: string }; NatGatewayId?: unknown } }[];
+      const natRoutes = Object.values(template.findResources('AWS::EC2::Route')) as {
+        Properties: { RouteTableId: { Ref: string }; NatGatewayId?: unknown };
+      }[];
       for (const subnet of rotationSubnets) {
         const routeTable = subnet.replace(/Subnet[0-9A-F]{8}$/, 'RouteTable');
-        expect(natRoutes.some((route) => route.Properties.NatGatewayId !== undefined && route.Properties.RouteTableId.Ref.startsWith(routeTable)), subnet).toBe(true);
+        expect(
+          natRoutes.some(
+            (route) => route.Properties.NatGatewayId !== undefined && route.Properties.RouteTableId.Ref.startsWith(routeTable),
+          ),
+          subnet,
+        ).toBe(true);
       }
     }
   });
@@ -205,7 +239,9 @@ describe('database', () => {
     dev.templates.data.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'payment-monitor-dev-migrate',
       Timeout: 300,
-      Environment: { Variables: Match.objectLike({ MIGRATIONS_DIRECTORY: '/var/task/migrations', NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' }) },
+      Environment: {
+        Variables: Match.objectLike({ MIGRATIONS_DIRECTORY: '/var/task/migrations', NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' }),
+      },
     });
   });
 });
@@ -216,7 +252,9 @@ describe('lease table, buckets and secrets', () => {
       KeySchema: [{ AttributeName: 'leaseName', KeyType: 'HASH' }],
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
-      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
+      Replicas: [
+        Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true }),
+      ],
     });
   });
 
@@ -225,11 +263,18 @@ describe('lease table, buckets and secrets', () => {
     template.resourceCountIs('AWS::S3::Bucket', 2);
     template.allResourcesProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
     });
     template.allResources('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
     template.allResourcesProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
     });
   });
 
@@ -268,13 +313,19 @@ describe('chain-event queue and processor', () => {
       VisibilityTimeout: 180,
       SqsManagedSseEnabled: true,
     });
-    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'payment-monitor-dev-chain-events-dlq.fifo', FifoQueue: true, SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'payment-monitor-dev-chain-events-dlq.fifo',
+      FifoQueue: true,
+      SqsManagedSseEnabled: true,
+    });
     template.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'payment-monitor-dev-processor', Timeout: 30 });
   });
 
   it('keeps chain events 14 days in the queue and 14 in the DLQ, and dead-letters only after 1000 receives', () => {
     for (const [name, stage] of both()) {
-      const queues = Object.values(stage.templates.processing.findResources('AWS::SQS::Queue')) as { Properties: Record<string, unknown> }[];
+      const queues = Object.values(stage.templates.processing.findResources('AWS::SQS::Queue')) as {
+        Properties: Record<string, unknown>;
+      }[];
       const byName = new Map(queues.map(({ Properties }) => [Properties.QueueName, Properties]));
       const main = byName.get(`payment-monitor-${name}-chain-events.fifo`)!;
       const dlq = byName.get(`payment-monitor-${name}-chain-events-dlq.fifo`)!;
@@ -286,7 +337,7 @@ describe('chain-event queue and processor', () => {
     }
   });
 
-  it('lets the processor change the visibility of the queue\'s messages (its retry backoff), on that queue only', () => {
+  it("lets the processor change the visibility of the queue's messages (its retry backoff), on that queue only", () => {
     const statements = roleStatements(dev.templates.processing, 'ProcessorServiceRole');
     const granting = statements.filter((statement) => actionsOf([statement]).includes('sqs:ChangeMessageVisibility'));
     expect(granting).toHaveLength(1);
@@ -353,8 +404,17 @@ describe('follower service', () => {
       stage.templates.ingest.hasResourceProperties('AWS::ECS::Service', {
         DesiredCount: 2,
         LaunchType: 'FARGATE',
-        DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 },
-        NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED', Subnets: Match.arrayWith([Match.objectLike({ 'Fn::ImportValue': Match.stringLikeRegexp('privateSubnet') })]) }) },
+        DeploymentConfiguration: {
+          DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+          MinimumHealthyPercent: 100,
+          MaximumPercent: 200,
+        },
+        NetworkConfiguration: {
+          AwsvpcConfiguration: Match.objectLike({
+            AssignPublicIp: 'DISABLED',
+            Subnets: Match.arrayWith([Match.objectLike({ 'Fn::ImportValue': Match.stringLikeRegexp('privateSubnet') })]),
+          }),
+        },
       });
     }
   });
@@ -394,7 +454,9 @@ describe('follower service', () => {
     expect(Object.keys(environment)).toEqual(expect.arrayContaining(['LEASE_TABLE', 'CHAIN_EVENT_QUEUE_URL', 'CLAIM_CHECK_BUCKET']));
     expect(environment).not.toHaveProperty('DATABASE_URL');
     // The database secret by ARN: the follower reads the password per new connection (a rotation needs no restart).
-    expect(JSON.stringify(environment.DATABASE_SECRET_ARN)).toMatch(/PaymentMonitor-dev-Data:ExportsOutputRefDatabaseInstanceSecretAttachment/);
+    expect(JSON.stringify(environment.DATABASE_SECRET_ARN)).toMatch(
+      /PaymentMonitor-dev-Data:ExportsOutputRefDatabaseInstanceSecretAttachment/,
+    );
     // The Ogmios keys by ARN too, read when a connection opens and again after a refusal (a rotated key needs no restart).
     expect(JSON.stringify(environment.OGMIOS_API_KEYS_SECRET_ARN)).toMatch(/PaymentMonitor-dev-Data:ExportsOutputRefOgmiosApiKeys/);
     expect(environment).not.toHaveProperty('OGMIOS_API_KEY');
@@ -408,7 +470,9 @@ describe('follower service', () => {
         ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
       });
     }
-    const alarms = Object.values(prod.templates.observability.findResources('AWS::CloudWatch::Alarm')) as { Properties: Record<string, unknown> }[];
+    const alarms = Object.values(prod.templates.observability.findResources('AWS::CloudWatch::Alarm')) as {
+      Properties: Record<string, unknown>;
+    }[];
     const tasks = alarms.find(({ Properties }) => Properties.AlarmName === 'payment-monitor-prod-FollowerTasksBelowTwo')!.Properties;
     expect(tasks).toMatchObject({ Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount', Threshold: 2 });
     // The alarm watches the stage's own follower service, by the cluster and service names the ingest stack exports.
@@ -416,14 +480,17 @@ describe('follower service', () => {
   });
 
   it('has no ingress at all', () => {
-    const groups = Object.entries(dev.templates.ingest.findResources('AWS::EC2::SecurityGroup')) as [string, { Properties: Record<string, unknown> }][];
+    const groups = Object.entries(dev.templates.ingest.findResources('AWS::EC2::SecurityGroup')) as [
+      string,
+      { Properties: Record<string, unknown> },
+    ][];
     const follower = groups.find(([id]) => id.startsWith('FollowerSecurityGroup'));
     expect(follower).toBeDefined();
     expect(follower![1].Properties.SecurityGroupIngress).toBeUndefined();
     dev.templates.ingest.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
   });
 
-  it("scopes the task role to the lease item calls, sending to the queue, putting claim checks and reading the database and Ogmios key secrets", () => {
+  it('scopes the task role to the lease item calls, sending to the queue, putting claim checks and reading the database and Ogmios key secrets', () => {
     const statements = roleStatements(dev.templates.ingest, 'FollowerTaskTaskRole');
     expect(actionsOf(statements)).toEqual([
       'dynamodb:GetItem',
@@ -438,7 +505,9 @@ describe('follower service', () => {
     ]);
     const json = JSON.stringify(statements);
     // Only the reconciliation function, after an Ogmios outage (RECONCILIATION_FUNCTION_NAME).
-    expect(JSON.stringify(statements.filter((statement) => statement.Action === 'lambda:InvokeFunction'))).toContain(':function:payment-monitor-dev-reconciliation"');
+    expect(JSON.stringify(statements.filter((statement) => statement.Action === 'lambda:InvokeFunction'))).toContain(
+      ':function:payment-monitor-dev-reconciliation"',
+    );
     // Only the database secret and the Ogmios key secret, in one statement.
     const secretReads = statements.filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager'));
     expect(secretReads).toHaveLength(1);
@@ -450,14 +519,21 @@ describe('follower service', () => {
   });
 
   it('builds its image from the esbuild Dockerfile for ARM64 (an asset: Docker only at deploy)', () => {
-    const [task] = Object.values(dev.templates.ingest.findResources('AWS::ECS::TaskDefinition')) as { Properties: { ContainerDefinitions: { Image: unknown }[] } }[];
+    const [task] = Object.values(dev.templates.ingest.findResources('AWS::ECS::TaskDefinition')) as {
+      Properties: { ContainerDefinitions: { Image: unknown }[] };
+    }[];
     expect(JSON.stringify(task!.Properties.ContainerDefinitions[0]!.Image)).toMatch(/cdk-hnb659fds-container-assets/);
   });
 
   it.each<[string, Duration, Duration, RegExp | null]>([
     ['exactly the budget + 2 s', Duration.seconds(32), Duration.seconds(30), null],
     ['the Fargate maximum', Duration.seconds(120), Duration.seconds(118), null],
-    ['less than the budget + 2 s', Duration.seconds(31), Duration.seconds(30), /stopTimeout \(31 s\) must be at least SHUTDOWN_BUDGET_MS \+ 2 s = 32 s/],
+    [
+      'less than the budget + 2 s',
+      Duration.seconds(31),
+      Duration.seconds(30),
+      /stopTimeout \(31 s\) must be at least SHUTDOWN_BUDGET_MS \+ 2 s = 32 s/,
+    ],
     ['over 120 s', Duration.seconds(121), Duration.seconds(30), /exceeds Fargate's maximum of 120 s/],
   ])('stop timeout: %s', (_name, stopTimeout, budget, error) => {
     // The construct runs the same check in its constructor, before any resource exists.
@@ -497,7 +573,10 @@ describe('FollowerService construct', () => {
 describe('operations', () => {
   it('serves health behind an IAM-authenticated function URL', () => {
     dev.templates.operations.resourceCountIs('AWS::Lambda::Url', 1);
-    dev.templates.operations.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', TargetFunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Health'), 'Arn'] } });
+    dev.templates.operations.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'AWS_IAM',
+      TargetFunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Health'), 'Arn'] },
+    });
     expect(JSON.stringify(dev.templates.operations.findResources('AWS::Lambda::Permission'))).not.toMatch(/"FunctionUrlAuthType":"NONE"/);
   });
 
@@ -506,7 +585,11 @@ describe('operations', () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       Name: 'payment-monitor-dev-health-every-minute',
       ScheduleExpression: 'rate(1 minute)',
-      Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Health'), 'Arn'] }, Input: '{}', RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } }),
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Health'), 'Arn'] },
+        Input: '{}',
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+      }),
     });
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       Name: 'payment-monitor-dev-reconciliation-daily',
@@ -525,7 +608,8 @@ describe('operations', () => {
   }, 60_000);
 
   it('lets reconciliation invoke only itself, by a formatted ARN (no self-reference), and rebuild invoke nothing', () => {
-    const invokes = (prefix: string) => roleStatements(dev.templates.operations, prefix).filter((statement) => JSON.stringify(statement.Action).includes('lambda:'));
+    const invokes = (prefix: string) =>
+      roleStatements(dev.templates.operations, prefix).filter((statement) => JSON.stringify(statement.Action).includes('lambda:'));
     const reconciliation = invokes('ReconciliationServiceRole');
     expect(reconciliation).toHaveLength(1);
     expect(reconciliation[0]!.Action).toBe('lambda:InvokeFunction');
@@ -537,7 +621,8 @@ describe('operations', () => {
   });
 
   it('gives each operations function only the secrets of what it reaches', () => {
-    const secretsOf = (prefix: string) => JSON.stringify(roleStatements(dev.templates.operations, prefix).filter((s) => JSON.stringify(s.Action).includes('secretsmanager')));
+    const secretsOf = (prefix: string) =>
+      JSON.stringify(roleStatements(dev.templates.operations, prefix).filter((s) => JSON.stringify(s.Action).includes('secretsmanager')));
     expect(secretsOf('HealthServiceRole')).toMatch(/DatabaseInstanceSecret.*OgmiosApiKeys/);
     expect(secretsOf('RebuildServiceRole')).toContain('DatabaseInstanceSecret');
     expect(secretsOf('RebuildServiceRole')).not.toContain('OgmiosApiKeys');
@@ -551,7 +636,13 @@ describe('operations', () => {
     expect(withWallet.unacknowledged).toEqual([]);
     withWallet.templates.operations.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'payment-monitor-dev-hot-wallet',
-      Environment: { Variables: Match.objectLike({ HOT_WALLET_ADDRESSES: address, NETWORK: 'preprod', OGMIOS_URL: 'wss://preprod-v6.ogmios-m1.demeter.run' }) },
+      Environment: {
+        Variables: Match.objectLike({
+          HOT_WALLET_ADDRESSES: address,
+          NETWORK: 'preprod',
+          OGMIOS_URL: 'wss://preprod-v6.ogmios-m1.demeter.run',
+        }),
+      },
     });
     withWallet.templates.operations.hasResourceProperties('AWS::Scheduler::Schedule', {
       Name: 'payment-monitor-dev-hot-wallet-every-minute',
@@ -585,9 +676,15 @@ describe('backups and partitions', () => {
 
   it('lets the export function write under the three table prefixes only, and read the database secret', () => {
     const statements = roleStatements(dev.templates.operations, 'BackupExportServiceRole');
-    expect(actionsOf(statements)).toEqual(['s3:AbortMultipartUpload', 's3:PutObject', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    expect(actionsOf(statements)).toEqual([
+      's3:AbortMultipartUpload',
+      's3:PutObject',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
     const s3 = JSON.stringify(statements.filter((statement) => JSON.stringify(statement.Action).includes('s3:')));
-    for (const prefix of ['payment_addresses/*', 'user_balances/*', 'incoming_payments/*']) expect(s3).toContain(`payment-monitor-dev-backups-111111111111/${prefix}`);
+    for (const prefix of ['payment_addresses/*', 'user_balances/*', 'incoming_payments/*'])
+      expect(s3).toContain(`payment-monitor-dev-backups-111111111111/${prefix}`);
     dev.templates.operations.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'payment-monitor-dev-backup-export',
       Environment: { Variables: Match.objectLike({ BACKUP_BUCKET: Match.anyValue(), DATABASE_SECRET_ARN: Match.anyValue() }) },
@@ -609,11 +706,16 @@ describe('backups and partitions', () => {
 
 describe('observability wiring', () => {
   it("watches the stage's own queue, DLQ, processor, functions and database", () => {
-    const alarms = Object.values(prod.templates.observability.findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmName: string } }[];
+    const alarms = Object.values(prod.templates.observability.findResources('AWS::CloudWatch::Alarm')) as {
+      Properties: { AlarmName: string };
+    }[];
     const names = alarms.map((alarm) => alarm.Properties.AlarmName);
     expect(names.every((name) => name.startsWith('payment-monitor-prod-'))).toBe(true);
     for (const label of ['Health', 'Reconciliation', 'Rebuild', 'BackupExport', 'PartitionMaintenance', 'Migration']) {
-      expect(names.some((name) => name.startsWith(`payment-monitor-prod-${label}`)), label).toBe(true);
+      expect(
+        names.some((name) => name.startsWith(`payment-monitor-prod-${label}`)),
+        label,
+      ).toBe(true);
     }
     const json = JSON.stringify(prod.templates.observability.toJSON());
     expect(json.includes('PaymentMonitor-prod-Data:ExportsOutputRefDatabaseInstance')).toBe(true);
@@ -639,12 +741,16 @@ describe('cdk-nag AwsSolutions', () => {
       new Bucket(stage.data, 'UnloggedUnencryptedBucket');
     });
     expect(flawed.synthError?.message).toMatch(/The S3 Bucket has server access logs disabled/);
-    expect(flawed.unacknowledged).toEqual(expect.arrayContaining(['AwsSolutions-S1 at PaymentMonitor-dev-Data/UnloggedUnencryptedBucket/Resource']));
+    expect(flawed.unacknowledged).toEqual(
+      expect.arrayContaining(['AwsSolutions-S1 at PaymentMonitor-dev-Data/UnloggedUnencryptedBucket/Resource']),
+    );
   }, 60_000);
 
   it('acknowledges no access logs per bucket, and single-AZ / no deletion protection only where the stage asks for them', () => {
     const ids = (stage: SynthesizedStage) => stage.acknowledgements.map((a) => a.id);
-    const unlogged = new Set(dev.acknowledgements.filter((a) => a.id === 'AwsSolutions-S1').map((a) => a.resource.replace(/Bucket(Policy)?[0-9A-F]{8}$/, '')));
+    const unlogged = new Set(
+      dev.acknowledgements.filter((a) => a.id === 'AwsSolutions-S1').map((a) => a.resource.replace(/Bucket(Policy)?[0-9A-F]{8}$/, '')),
+    );
     expect([...unlogged].sort()).toEqual(['BackupExports', 'ClaimChecks']);
     expect(ids(dev)).toEqual(expect.arrayContaining(['AwsSolutions-RDS3', 'AwsSolutions-RDS10']));
     expect(ids(prod)).not.toContain('AwsSolutions-RDS3');

@@ -6,7 +6,10 @@ import { readStageConfig, type StageConfig } from '../../lib/config.js';
 import { registerNagChecks } from '../../lib/nag.js';
 import { buildStage, type PaymentMonitorStage } from '../../lib/stage.js';
 
-export const STAGES = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context.stages as Record<string, unknown>;
+export const STAGES = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context.stages as Record<
+  string,
+  unknown
+>;
 
 export interface SynthesizedStage {
   config: StageConfig;
@@ -68,9 +71,12 @@ export function synthesizeStage(config: StageConfig, extend?: (stage: PaymentMon
     observability: Template.fromStack(stage.observability),
   };
   const acknowledgements = Object.values(templates).flatMap((template) =>
-    Object.entries(template.toJSON().Resources as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }>).flatMap(
-      ([resource, { Metadata }]) =>
-        (Metadata?.cdk_nag?.rules_to_suppress ?? []).filter(({ id }) => id.startsWith('AwsSolutions-')).map(({ id, reason }) => ({ resource, id, reason })),
+    Object.entries(
+      template.toJSON().Resources as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }>,
+    ).flatMap(([resource, { Metadata }]) =>
+      (Metadata?.cdk_nag?.rules_to_suppress ?? [])
+        .filter(({ id }) => id.startsWith('AwsSolutions-'))
+        .map(({ id, reason }) => ({ resource, id, reason })),
     ),
   );
   return {

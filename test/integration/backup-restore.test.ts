@@ -81,13 +81,21 @@ afterAll(async () => {
   await rm(workDirectory, { recursive: true, force: true });
 });
 
-const contents = async (db: TestDatabase, table: BackupTable) => (await db.pool.query(`SELECT * FROM ${table} ORDER BY ${ORDER[table]}`)).rows;
+const contents = async (db: TestDatabase, table: BackupTable) =>
+  (await db.pool.query(`SELECT * FROM ${table} ORDER BY ${ORDER[table]}`)).rows;
 
 async function exportAll(clock = new FixedClock(new Date('2026-11-24T03:00:00Z'))) {
   const metrics = new InMemoryMetrics();
   const manifests = [];
   for (const table of TABLES) {
-    const exported = await exportBackup(table, { pool: source.pool, destination: s3Destination(s3.client, BUCKET), logger: new RecordingLogger(), metrics, clock, stage: 'test' });
+    const exported = await exportBackup(table, {
+      pool: source.pool,
+      destination: s3Destination(s3.client, BUCKET),
+      logger: new RecordingLogger(),
+      metrics,
+      clock,
+      stage: 'test',
+    });
     manifests.push(exported);
   }
   return { manifests, metrics };
@@ -98,7 +106,11 @@ describe('backups', () => {
     const { manifests, metrics } = await exportAll();
     expect(manifests.map((m) => m.manifest.row_count)).toEqual([25, 3, PAYMENTS]);
     expect(manifests[2]!.manifest.held_by_rebuild).toBeNull(); // no rebuild ran
-    expect(Object.entries(metrics.snapshot().counters).filter(([key]) => key.startsWith('backup_rows_exported')).map(([, value]) => value)).toEqual([25, 3, PAYMENTS]);
+    expect(
+      Object.entries(metrics.snapshot().counters)
+        .filter(([key]) => key.startsWith('backup_rows_exported'))
+        .map(([, value]) => value),
+    ).toEqual([25, 3, PAYMENTS]);
 
     const { Contents } = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET }));
     const keys = (Contents ?? []).map((object) => object.Key!).sort();
@@ -115,10 +127,18 @@ describe('backups', () => {
     // says the database is for reading (forensic), never by default.
     for (const { data, manifest } of manifests.slice(1)) {
       await expect(restoreExport(data, { pool: target.pool, s3: () => s3.client, actor: 'test:operator' })).rejects.toThrow(
-        new RegExp(`^${manifest.table} is restored only for reading .* point-in-time recovery; to restore for reading, say so with --forensic$`),
+        new RegExp(
+          `^${manifest.table} is restored only for reading .* point-in-time recovery; to restore for reading, say so with --forensic$`,
+        ),
       );
     }
-    expect((await target.pool.query('SELECT (SELECT count(*) FROM user_balances) + (SELECT count(*) FROM incoming_payments) + (SELECT count(*) FROM audit_log) AS n')).rows[0].n).toBe(0n);
+    expect(
+      (
+        await target.pool.query(
+          'SELECT (SELECT count(*) FROM user_balances) + (SELECT count(*) FROM incoming_payments) + (SELECT count(*) FROM audit_log) AS n',
+        )
+      ).rows[0].n,
+    ).toBe(0n);
     for (const { data } of manifests) {
       const restored = await restoreExport(data, { pool: target.pool, s3: () => s3.client, actor: 'test:operator', forensic: true });
       expect(restored.source).toBe(data);
@@ -126,17 +146,22 @@ describe('backups', () => {
     for (const table of TABLES) expect(await contents(target, table)).toEqual(await contents(source, table));
     const big = (await target.pool.query(`SELECT balance_lovelace FROM user_balances WHERE user_id = 'user-big'`)).rows[0].balance_lovelace;
     expect(big).toBe(9_223_372_036_854_775_000n);
-    const assets = (await target.pool.query(`SELECT assets FROM incoming_payments WHERE amount_lovelace = 9007199254740994`)).rows[0].assets;
+    const assets = (await target.pool.query(`SELECT assets FROM incoming_payments WHERE amount_lovelace = 9007199254740994`)).rows[0]
+      .assets;
     expect(assets).toEqual({ ['ab'.repeat(28)]: { '': '18446744073709551615', '746f6b656e': '7' } });
 
     // Restored rows live in their months' partitions, and new ids continue after the restored ones.
     const inDefault = (await target.pool.query('SELECT count(*)::int AS n FROM incoming_payments_default')).rows[0].n;
     expect(inDefault).toBe(0);
     const newAddress = syntheticAddress('mainnet', 'after-restore');
-    await new PostgresAddressRegistry(target.pool, 'mainnet').register([{ address: newAddress, referenceType: 'invoice', referenceId: 'NEW', userId: null }], 'test');
+    await new PostgresAddressRegistry(target.pool, 'mainnet').register(
+      [{ address: newAddress, referenceType: 'invoice', referenceId: 'NEW', userId: null }],
+      'test',
+    );
     const ids = (await target.pool.query('SELECT id, address FROM payment_addresses ORDER BY id DESC LIMIT 1')).rows[0];
     expect(ids).toMatchObject({ address: newAddress, id: 26n });
-    const audit = (await target.pool.query(`SELECT entity_id, actor, details FROM audit_log WHERE action = 'backup_restored' ORDER BY id`)).rows;
+    const audit = (await target.pool.query(`SELECT entity_id, actor, details FROM audit_log WHERE action = 'backup_restored' ORDER BY id`))
+      .rows;
     expect(audit.map((row) => row.entity_id)).toEqual(TABLES);
     expect(audit[2].details).toMatchObject({ rows: PAYMENTS, schema_version: manifests[2]!.manifest.schema_version, forensic: true });
   });
@@ -146,9 +171,9 @@ describe('backups', () => {
     const target = await freshDatabase();
     const payments = manifests[2]!.data;
     await restoreExport(manifests[1]!.data, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true });
-    await expect(restoreExport(manifests[1]!.data, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(
-      /user_balances already has rows: a restore loads into an empty table only/,
-    );
+    await expect(
+      restoreExport(manifests[1]!.data, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true }),
+    ).rejects.toThrow(/user_balances already has rows: a restore loads into an empty table only/);
 
     // The same export as files: one byte changed in the data, then a manifest that claims another row count.
     const local = path.join(workDirectory, 'damaged');
@@ -157,7 +182,9 @@ describe('backups', () => {
     const { GetObjectCommand } = await import('@aws-sdk/client-s3');
     const key = payments.replace(`s3://${BUCKET}/`, '');
     const body = Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
-    const manifestText = await (await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key.replace('.ndjson.gz', '.manifest.json') }))).Body!.transformToString();
+    const manifestText = await (
+      await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key.replace('.ndjson.gz', '.manifest.json') }))
+    ).Body!.transformToString();
     await import('node:fs/promises').then((fs) => fs.mkdir(local, { recursive: true }));
     const damaged = Buffer.from(body);
     damaged[Math.floor(damaged.length / 2)]! ^= 0xff;
@@ -166,9 +193,13 @@ describe('backups', () => {
     await expect(restoreExport(dataFile, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow();
     await writeFile(dataFile, body);
     await writeFile(manifestFile, manifestText.replace(`"row_count": ${PAYMENTS}`, `"row_count": ${PAYMENTS + 1}`));
-    await expect(restoreExport(manifestFile, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(/5000 rows, the manifest says 5001; nothing was restored/);
+    await expect(restoreExport(manifestFile, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(
+      /5000 rows, the manifest says 5001; nothing was restored/,
+    );
     await writeFile(manifestFile, manifestText.replace(/"sha256": "[0-9a-f]+"/, `"sha256": "${'0'.repeat(64)}"`));
-    await expect(restoreExport(dataFile, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(/does not match the manifest/);
+    await expect(restoreExport(dataFile, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(
+      /does not match the manifest/,
+    );
     expect((await target.pool.query('SELECT count(*)::int AS n FROM incoming_payments')).rows[0].n).toBe(0);
     expect((await target.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'backup_restored'`)).rows[0].n).toBe(1);
 
@@ -187,13 +218,18 @@ describe('backups', () => {
       const manifest = JSON.parse(lines.at(-1)!) as { data: string; row_count: number; sha256: string };
       expect(manifest.row_count).toBe(25);
       const folder = path.dirname(manifest.data);
-      expect((await readdir(folder)).sort()).toEqual([path.basename(manifest.data).replace('.ndjson.gz', '.manifest.json'), path.basename(manifest.data)].sort());
+      expect((await readdir(folder)).sort()).toEqual(
+        [path.basename(manifest.data).replace('.ndjson.gz', '.manifest.json'), path.basename(manifest.data)].sort(),
+      );
       const target = await freshDatabase();
       process.env.DATABASE_URL = target.url;
       expect(await runCli(['restore', manifest.data, '--actor', 'cli:test'], (text) => lines.push(text))).toBe(0);
       expect(lines.at(-1)).toBe(`Restored 25 rows into payment_addresses from ${manifest.data}.`);
       expect(await contents(target, 'payment_addresses')).toEqual(await contents(source, 'payment_addresses'));
-      expect(JSON.parse(await readFile(manifest.data.replace('.ndjson.gz', '.manifest.json'), 'utf8'))).toMatchObject({ sha256: manifest.sha256, table: 'payment_addresses' });
+      expect(JSON.parse(await readFile(manifest.data.replace('.ndjson.gz', '.manifest.json'), 'utf8'))).toMatchObject({
+        sha256: manifest.sha256,
+        table: 'payment_addresses',
+      });
       await expect(runCli(['restore', manifest.data], (text) => lines.push(text))).rejects.toThrow(/payment_addresses already has rows/);
 
       // A money table only with --forensic.
@@ -221,13 +257,24 @@ describe('backups', () => {
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
     });
     const { handler } = await import('../../functions/handlers/backup-export.js');
-    const { result, lines } = await captureOutput(() => handler({ table: 'user_balances' }, lambdaContext('payment-monitor-backup-export')));
-    expect(result).toMatchObject({ table: 'user_balances', row_count: 3, data: expect.stringMatching(new RegExp(`^s3://${BUCKET}/user_balances/`)) });
-    expect(metricValues(emfDocuments(lines), 'backup_rows_exported')).toContainEqual({ value: 3, dimensions: expect.objectContaining({ table: 'user_balances' }) });
+    const { result, lines } = await captureOutput(() =>
+      handler({ table: 'user_balances' }, lambdaContext('payment-monitor-backup-export')),
+    );
+    expect(result).toMatchObject({
+      table: 'user_balances',
+      row_count: 3,
+      data: expect.stringMatching(new RegExp(`^s3://${BUCKET}/user_balances/`)),
+    });
+    expect(metricValues(emfDocuments(lines), 'backup_rows_exported')).toContainEqual({
+      value: 3,
+      dimensions: expect.objectContaining({ table: 'user_balances' }),
+    });
     const target = await freshDatabase();
     await restoreExport(result.data as string, { pool: target.pool, s3: () => s3.client, actor: 'test', forensic: true });
     expect(await contents(target, 'user_balances')).toEqual(await contents(source, 'user_balances'));
-    await expect(handler({ table: 'audit_log' }, lambdaContext('payment-monitor-backup-export'))).rejects.toThrow(/a backup needs \{ "table"/);
+    await expect(handler({ table: 'audit_log' }, lambdaContext('payment-monitor-backup-export'))).rejects.toThrow(
+      /a backup needs \{ "table"/,
+    );
   });
 });
 
@@ -254,13 +301,25 @@ describe('an incoming_payments backup taken during a rebuild', () => {
     main.next([notYetReached]);
     main.empty(4);
     await fixture.engine.apply(main.forward(main.blocks));
-    const credited = async () => (await pool.query(`SELECT payment_tx_hash FROM balance_transactions WHERE type = 'credit' ORDER BY payment_tx_hash`)).rows.map((row) => row.payment_tx_hash as string);
+    const credited = async () =>
+      (await pool.query(`SELECT payment_tx_hash FROM balance_transactions WHERE type = 'credit' ORDER BY payment_tx_hash`)).rows.map(
+        (row) => row.payment_tx_hash as string,
+      );
     expect(await credited()).toEqual([refound.id, pendingAgain.id, notYetReached.id].sort());
 
     // A rebuild from height 5, re-derived up to height 8: the first payment is confirmed again (settled), the second
     // is found again but still pending (its confirmed copy stays held), the third is not reached yet.
     const point = main.at(5n);
-    await runRebuild({ point: `${point.slot}.${point.hash}` }, { store: new PostgresRebuildStore(pool), logger: new RecordingLogger(), metrics: new InMemoryMetrics(), clock: { now: () => new Date() }, actor: 'test' });
+    await runRebuild(
+      { point: `${point.slot}.${point.hash}` },
+      {
+        store: new PostgresRebuildStore(pool),
+        logger: new RecordingLogger(),
+        metrics: new InMemoryMetrics(),
+        clock: { now: () => new Date() },
+        actor: 'test',
+      },
+    );
     await fixture.engine.apply(main.forward(main.blocks.filter((block) => block.height > 5n && block.height <= 8n)));
     const held = async (db: TestDatabase) => (await db.pool.query('SELECT * FROM rebuild_held_payments ORDER BY id')).rows;
     expect((await held(fixture.db)).map((row) => [row.tx_hash, row.status])).toEqual([
@@ -279,12 +338,23 @@ describe('an incoming_payments backup taken during a rebuild', () => {
       stage: 'test',
     });
     const heldFile = 'incoming_payments-20261125T030000Z.rebuild_held_payments.ndjson.gz';
-    expect(exported.manifest.held_by_rebuild).toEqual({ rebuild_run_id: runId.toString(), data_file: heldFile, row_count: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), bytes: expect.any(Number) });
+    expect(exported.manifest.held_by_rebuild).toEqual({
+      rebuild_run_id: runId.toString(),
+      data_file: heldFile,
+      row_count: 2,
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      bytes: expect.any(Number),
+    });
     expect(logger.events('backup_held_by_rebuild')).toEqual([
       {
         level: 'warn',
         event: 'backup_held_by_rebuild',
-        fields: expect.objectContaining({ table: 'incoming_payments', rebuild_run_id: runId.toString(), held_rows: 2, location: `s3://${BUCKET}/incoming_payments/2026/11/25/${heldFile}` }),
+        fields: expect.objectContaining({
+          table: 'incoming_payments',
+          rebuild_run_id: runId.toString(),
+          held_rows: 2,
+          location: `s3://${BUCKET}/incoming_payments/2026/11/25/${heldFile}`,
+        }),
       },
     ]);
     expect(logger.events('backup_exported')[0]!.fields).toMatchObject({ held_by_rebuild_rows: 2 });
@@ -304,18 +374,27 @@ describe('an incoming_payments backup taken during a rebuild', () => {
       [pendingAgain.id, 'confirmed', '9007199254740993'],
       [notYetReached.id, 'confirmed', '3000000'],
     ]);
-    expect([...new Set([...tableRows, ...heldRows].filter((row) => row.status === 'confirmed').map((row) => row.tx_hash))].sort()).toEqual(await credited());
+    expect([...new Set([...tableRows, ...heldRows].filter((row) => row.status === 'confirmed').map((row) => row.tx_hash))].sort()).toEqual(
+      await credited(),
+    );
 
     // The restore reads the held payments beside the manifest and puts them back where they were.
     const target = await freshDatabase();
-    const restored = await restoreExport(exported.manifestLocation, { pool: target.pool, s3: () => s3.client, actor: 'test:operator', forensic: true });
+    const restored = await restoreExport(exported.manifestLocation, {
+      pool: target.pool,
+      s3: () => s3.client,
+      actor: 'test:operator',
+      forensic: true,
+    });
     expect(restored).toMatchObject({ table: 'incoming_payments', rows: tableRows.length, heldByRebuildRows: 2 });
     expect(await contents(target, 'incoming_payments')).toEqual(await contents(fixture.db, 'incoming_payments'));
     expect(await held(target)).toEqual(await held(fixture.db));
     const audit = (await target.pool.query(`SELECT details FROM audit_log WHERE action = 'backup_restored'`)).rows[0].details;
     expect(audit).toMatchObject({ rows: tableRows.length, held_by_rebuild: { rows: 2, rebuild_run_id: runId.toString() } });
     // New ids come after the held payments' too (they keep their incoming_payments ids).
-    const highestId = (await pool.query('SELECT max(id) AS id FROM (SELECT id FROM incoming_payments UNION ALL SELECT id FROM rebuild_held_payments) ids')).rows[0].id as bigint;
+    const highestId = (
+      await pool.query('SELECT max(id) AS id FROM (SELECT id FROM incoming_payments UNION ALL SELECT id FROM rebuild_held_payments) ids')
+    ).rows[0].id as bigint;
     expect((await target.pool.query(`SELECT nextval('incoming_payments_id_seq') AS id`)).rows[0].id).toBe(highestId + 1n);
 
     // A restore without the held payments' file restores nothing.
@@ -323,7 +402,12 @@ describe('an incoming_payments backup taken during a rebuild', () => {
     const heldKey = `incoming_payments/2026/11/25/${heldFile}`;
     const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
     await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: heldKey }));
-    await expect(restoreExport(exported.data, { pool: second.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(/does not exist/);
-    expect((await second.pool.query('SELECT (SELECT count(*) FROM incoming_payments) + (SELECT count(*) FROM rebuild_held_payments) AS n')).rows[0].n).toBe(0n);
+    await expect(restoreExport(exported.data, { pool: second.pool, s3: () => s3.client, actor: 'test', forensic: true })).rejects.toThrow(
+      /does not exist/,
+    );
+    expect(
+      (await second.pool.query('SELECT (SELECT count(*) FROM incoming_payments) + (SELECT count(*) FROM rebuild_held_payments) AS n'))
+        .rows[0].n,
+    ).toBe(0n);
   });
 });

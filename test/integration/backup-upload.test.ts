@@ -66,7 +66,9 @@ describe('export upload to S3', () => {
 
   it('aborts a multipart upload whose source fails, and never completes it', async () => {
     const key = 'incoming_payments/2026/11/24/failed.ndjson.gz';
-    await expect(writeCompressed(randomLines(12, 10), s3Destination(s3.client, BUCKET).open(key))).rejects.toThrow('the database cursor failed');
+    await expect(writeCompressed(randomLines(12, 10), s3Destination(s3.client, BUCKET).open(key))).rejects.toThrow(
+      'the database cursor failed',
+    );
 
     // s3rver does not implement AbortMultipartUpload (it answers 405): the test checks that it was asked, which
     // is what the upload controls; no object exists either way, since the upload was never completed.

@@ -44,7 +44,10 @@ beforeEach(async () => {
   await register(compensatingPair); // 19,999 and 20,000: the end of the second page
   await register(bulk(19_998, ADDRESSES));
   await register(oddAddresses);
-  await fixture.registry.register([{ address: syntheticAddress('mainnet', 'valid'), referenceType: 'deposit', referenceId: 'V-1', userId: 'user-1' }], 'test');
+  await fixture.registry.register(
+    [{ address: syntheticAddress('mainnet', 'valid'), referenceType: 'deposit', referenceId: 'V-1', userId: 'user-1' }],
+    'test',
+  );
 });
 afterEach(async () => {
   await fixture.db.drop();

@@ -29,7 +29,10 @@ interface Follower {
 }
 
 /** A client with short timings; `onEvent` records the event (after the optional `consume` step). */
-function follow(urls: string[], options: Partial<ChainSyncClientOptions> & { consume?: (event: ChainEvent) => Promise<void> } = {}): Follower {
+function follow(
+  urls: string[],
+  options: Partial<ChainSyncClientOptions> & { consume?: (event: ChainEvent) => Promise<void> } = {},
+): Follower {
   const events: ChainEvent[] = [];
   const logger = new RecordingLogger();
   const metrics = new InMemoryMetrics();
@@ -60,7 +63,8 @@ function follow(urls: string[], options: Partial<ChainSyncClientOptions> & { con
 /** Events as short labels: `main3` for a block, `back:main7` / `back:origin` for a rollback. */
 function summarize(events: readonly ChainEvent[], chains: Record<string, ScriptedBlock[]>): string[] {
   const names = new Map<string, string>();
-  for (const [label, chain] of Object.entries(chains)) for (const block of chain) if (!names.has(block.hash)) names.set(block.hash, `${label}${block.height}`);
+  for (const [label, chain] of Object.entries(chains))
+    for (const block of chain) if (!names.has(block.hash)) names.set(block.hash, `${label}${block.height}`);
   return events.flatMap((event) =>
     event.type === 'rollForward'
       ? event.blocks.map((block) => names.get(block.hash) ?? `?${block.hash.slice(0, 6)}`)
@@ -415,8 +419,9 @@ describe('ChainSyncClient reconnection policy', () => {
     server.dropAll();
     await waitFor(() => follower.client.health().reconnects >= 6, 'several refused attempts');
 
-    const everything = JSON.stringify([follower.logger.entries, follower.client.health(), follower.metrics.snapshot()], (_key, value: unknown) =>
-      typeof value === 'bigint' ? value.toString() : value,
+    const everything = JSON.stringify(
+      [follower.logger.entries, follower.client.health(), follower.metrics.snapshot()],
+      (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value),
     ).toLowerCase();
     for (const secret of [primary, secondary, hostnameKey]) expect(everything).not.toContain(secret.toLowerCase());
     expect(everything).toContain('***');

@@ -42,7 +42,14 @@ afterAll(async () => {
 function stubSecret() {
   const url = new URL(database.url);
   const secret = {
-    fields: { host: url.hostname, port: Number(url.port), username: role, password: 'initial-password', dbname: url.pathname.slice(1), engine: 'postgres' },
+    fields: {
+      host: url.hostname,
+      port: Number(url.port),
+      username: role,
+      password: 'initial-password',
+      dbname: url.pathname.slice(1),
+      engine: 'postgres',
+    },
     reads: 0,
   };
   const readSecret = async (secretId: string): Promise<SecretFields> => {

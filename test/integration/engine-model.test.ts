@@ -185,7 +185,10 @@ class Network {
     if (this.chain.length === 0) return this.extend(this.rng.int(1, 10));
     const depth = this.rng.int(1, Math.min(MAX_FORK_DEPTH, this.chain.length));
     const keep = this.chain.length - depth;
-    const requeue = this.chain.slice(keep).flatMap((block) => block.transactions).filter(() => this.rng.chance(0.7));
+    const requeue = this.chain
+      .slice(keep)
+      .flatMap((block) => block.transactions)
+      .filter(() => this.rng.chance(0.7));
     const next = this.grow(this.chain.slice(0, keep), this.rng.int(depth + 1, depth + 5), requeue);
     this.stats.forks++;
     this.switchTo(next, keep, `fork depth ${depth}`);
@@ -201,7 +204,10 @@ class Network {
       });
     if (candidates.length === 0) return false;
     const { branch, common } = this.rng.pick(candidates);
-    const requeue = this.chain.slice(common).flatMap((block) => block.transactions).filter(() => this.rng.chance(0.7));
+    const requeue = this.chain
+      .slice(common)
+      .flatMap((block) => block.transactions)
+      .filter(() => this.rng.chance(0.7));
     const extra = Math.max(1, this.chain.length - branch.length + 1) + this.rng.int(0, 3);
     const next = this.grow(branch, extra, requeue);
     this.stats.revivals++;
@@ -262,8 +268,7 @@ class Network {
       if (requeue.length > 0 && this.rng.chance(0.6)) {
         const index = requeue.findIndex(
           (candidate) =>
-            !ledger.transactions.has(candidate.id) &&
-            outputsConsumedBy(candidate).every((ref) => ledger.utxo.has(refKey(ref))),
+            !ledger.transactions.has(candidate.id) && outputsConsumedBy(candidate).every((ref) => ledger.utxo.has(refKey(ref))),
         );
         if (index >= 0) {
           tx = requeue.splice(index, 1)[0]!;
@@ -350,9 +355,7 @@ class Network {
     for (let i = 0; i < count; i++) {
       const policyId = this.rng.pick(this.policies);
       const assetName = this.rng.pick(names);
-      const quantity = this.rng.chance(0.3)
-        ? this.rng.pick([1n, TWO_53 + 1n, 2n ** 63n, MAX_QUANTITY])
-        : this.rng.bigint(1n, MAX_QUANTITY);
+      const quantity = this.rng.chance(0.3) ? this.rng.pick([1n, TWO_53 + 1n, 2n ** 63n, MAX_QUANTITY]) : this.rng.bigint(1n, MAX_QUANTITY);
       chosen.set(`${policyId}.${assetName}`, { policyId, assetName, quantity });
     }
     return [...chosen.values()];
@@ -443,7 +446,8 @@ function faultyTransaction(tx: EngineTransaction, step: Step): EngineTransaction
     saveSyncPosition: (position) => step('saveSyncPosition', () => tx.saveSyncPosition(position)),
     forgetBlocksBelow: (height) => step('forgetBlocksBelow', () => tx.forgetBlocksBelow(height)),
     runningRebuild: () => step('runningRebuild', () => tx.runningRebuild()),
-    settleHeldPayments: (height, confirmations, actor) => step('settleHeldPayments', () => tx.settleHeldPayments(height, confirmations, actor)),
+    settleHeldPayments: (height, confirmations, actor) =>
+      step('settleHeldPayments', () => tx.settleHeldPayments(height, confirmations, actor)),
     heldPaymentCount: () => step('heldPaymentCount', () => tx.heldPaymentCount()),
     saveRebuildProgress: (runId, update) => step('saveRebuildProgress', () => tx.saveRebuildProgress(runId, update)),
   };
@@ -548,9 +552,7 @@ async function snapshot(pool: pg.Pool): Promise<Snapshot> {
     `SELECT user_id, sum(CASE type WHEN 'credit' THEN amount_lovelace ELSE -amount_lovelace END)::text AS net
        FROM balance_transactions GROUP BY user_id`,
   );
-  const balances = await pool.query<{ user_id: string; balance_lovelace: bigint }>(
-    'SELECT user_id, balance_lovelace FROM user_balances',
-  );
+  const balances = await pool.query<{ user_id: string; balance_lovelace: bigint }>('SELECT user_id, balance_lovelace FROM user_balances');
   return {
     live: live.rows.sort(byOutput),
     blocks: blocks.rows.sort((a, b) => (a.height < b.height ? -1 : a.height > b.height ? 1 : 0)),
@@ -573,11 +575,7 @@ interface ModelOptions {
  * The independent model: what the tables must hold when the engine is on this chain, computed from the
  * chain and the registrations alone.
  */
-function expectedSnapshot(
-  chain: readonly ChainBlock[],
-  registrations: ReadonlyMap<string, Registration>,
-  options: ModelOptions,
-): Snapshot {
+function expectedSnapshot(chain: readonly ChainBlock[], registrations: ReadonlyMap<string, Registration>, options: ModelOptions): Snapshot {
   const tip = chain[chain.length - 1];
   const payments = new Map<string, LivePayment>();
   for (const block of chain) {
@@ -750,7 +748,10 @@ async function checkInvariants(pool: pg.Pool, finalChain: readonly ChainBlock[],
     if (payment.status === 'pending' || payment.status === 'confirmed') {
       expect(live.has(key), `two live rows for ${key}`).toBe(false);
       live.set(key, payment);
-      expect(onFinalChain.has(payment.block_hash), `live payment ${key} in block ${payment.block_hash}, which is not on the final chain`).toBe(true);
+      expect(
+        onFinalChain.has(payment.block_hash),
+        `live payment ${key} in block ${payment.block_hash}, which is not on the final chain`,
+      ).toBe(true);
     } else {
       expect(
         onFinalChain.has(payment.block_hash),
@@ -785,8 +786,14 @@ async function checkInvariants(pool: pg.Pool, finalChain: readonly ChainBlock[],
     const sequence = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
     // A row whose very block left and came back is confirmed (and credited) again: at least one credit per
     // row ever confirmed, at least one debit per row reversed, numbered without gaps, alternating.
-    expect(item.credits.sort((a, b) => a - b), `credits of ${key} (numbered 1..n)`).toEqual(sequence(item.credits.length));
-    expect(item.debits.sort((a, b) => a - b), `debits of ${key} (numbered 1..n)`).toEqual(sequence(item.debits.length));
+    expect(
+      item.credits.sort((a, b) => a - b),
+      `credits of ${key} (numbered 1..n)`,
+    ).toEqual(sequence(item.credits.length));
+    expect(
+      item.debits.sort((a, b) => a - b),
+      `debits of ${key} (numbered 1..n)`,
+    ).toEqual(sequence(item.debits.length));
     expect(item.credits.length, `credits of ${key} (at least one per row ever confirmed)`).toBeGreaterThanOrEqual(everConfirmed);
     expect(item.debits.length, `debits of ${key} (at least one per reversed row)`).toBeGreaterThanOrEqual(reversed);
     expect(item.credits.length - item.debits.length, `net credits of ${key}`).toBe(confirmedNow ? 1 : 0);
@@ -801,7 +808,10 @@ async function checkInvariants(pool: pg.Pool, finalChain: readonly ChainBlock[],
   // Σ ledger = balance, per user.
   const ledger = new Map<string, bigint>();
   for (const entry of entries) {
-    ledger.set(entry.user_id, (ledger.get(entry.user_id) ?? 0n) + (entry.type === 'credit' ? entry.amount_lovelace : -entry.amount_lovelace));
+    ledger.set(
+      entry.user_id,
+      (ledger.get(entry.user_id) ?? 0n) + (entry.type === 'credit' ? entry.amount_lovelace : -entry.amount_lovelace),
+    );
   }
   const { rows: balances } = await pool.query<{ user_id: string; balance_lovelace: bigint }>(
     'SELECT user_id, balance_lovelace FROM user_balances',
@@ -1058,8 +1068,7 @@ async function runModel(seed: number, disturbedDb: TestDatabase, scratchDb: Test
     totals.livePayments += disturbed.live.length;
   } catch (error) {
     const context =
-      `\n[MODEL_SEED=${seed}] ${parameters}; final chain ${finalChain.length} blocks\n` +
-      `events: ${trace.slice(-60).join(' | ')}`;
+      `\n[MODEL_SEED=${seed}] ${parameters}; final chain ${finalChain.length} blocks\n` + `events: ${trace.slice(-60).join(' | ')}`;
     if (error instanceof Error) {
       error.message = `model run failed, reproduce with MODEL_SEED=${seed}: ${error.message}${context}`;
       throw error;

@@ -21,15 +21,19 @@ describe('exit codes', () => {
   });
 
   it('the module may be evaluated twice in one process (a test runner does that) and still keeps the exit code', async () => {
-    const script = "await import('./functions/local/embedded-postgres.ts'); await import('./functions/local/embedded-postgres.ts?again'); process.exitCode = 4;";
+    const script =
+      "await import('./functions/local/embedded-postgres.ts'); await import('./functions/local/embedded-postgres.ts?again'); process.exitCode = 4;";
     expect((await exitCodeOf(['--import', 'tsx', '--input-type=module', '-e', script])).code).toBe(4);
   });
 
   it('a CLI command that fails exits non-zero', async () => {
-    const result = await exitCodeOf(['--import', 'tsx', 'functions/local/cli/main.ts', 'addresses', 'add', 'addr1bogus', '--reference-type', 'x', '--reference-id', 'y'], {
-      DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none',
-      NETWORK: 'preprod',
-    });
+    const result = await exitCodeOf(
+      ['--import', 'tsx', 'functions/local/cli/main.ts', 'addresses', 'add', 'addr1bogus', '--reference-type', 'x', '--reference-id', 'y'],
+      {
+        DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:1/none',
+        NETWORK: 'preprod',
+      },
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).not.toBe('');
   });

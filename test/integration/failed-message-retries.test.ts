@@ -16,14 +16,18 @@ beforeAll(async () => {
 afterAll(async () => sqs?.close());
 
 async function receiveOne(queueUrl: string, visibilityTimeout: number) {
-  const { Messages = [] } = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: visibilityTimeout }));
+  const { Messages = [] } = await sqs.client.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: visibilityTimeout }),
+  );
   return Messages[0];
 }
 
 describe('postponing failed messages', () => {
   it('changes the visibility of the failed message it was handed (the queue URL and receipt handle reach SQS)', async () => {
     const queueUrl = await sqs.createFifoQueue('postponed');
-    await sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'event', MessageGroupId: 'mainnet', MessageDeduplicationId: 'one' }));
+    await sqs.client.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'event', MessageGroupId: 'mainnet', MessageDeduplicationId: 'one' }),
+    );
     // In flight for 10 minutes, as after a receive by the event source: hidden unless the postponement takes effect.
     const received = await receiveOne(queueUrl, 600);
     expect(received?.Body).toBe('event');
@@ -31,7 +35,14 @@ describe('postponing failed messages', () => {
     const logger = new RecordingLogger();
     const retries = new SqsFailedMessageRetries({ sqs: sqs.client, logger, queueUrl });
     // A delay of 0 shows the change took effect without waiting for one.
-    await retries.postpone([{ messageId: received!.MessageId!, receiptHandle: received!.ReceiptHandle!, eventSourceArn: 'arn:aws:sqs:us-east-1:000000000000:postponed.fifo', delaySeconds: 0 }]);
+    await retries.postpone([
+      {
+        messageId: received!.MessageId!,
+        receiptHandle: received!.ReceiptHandle!,
+        eventSourceArn: 'arn:aws:sqs:us-east-1:000000000000:postponed.fifo',
+        delaySeconds: 0,
+      },
+    ]);
     expect(logger.events(RetriesLogEvent.postponeFailed)).toEqual([]);
     expect((await receiveOne(queueUrl, 600))?.MessageId).toBe(received!.MessageId);
   });
@@ -40,7 +51,14 @@ describe('postponing failed messages', () => {
     const queueUrl = await sqs.createFifoQueue('refused');
     const logger = new RecordingLogger();
     const retries = new SqsFailedMessageRetries({ sqs: sqs.client, logger, queueUrl });
-    await retries.postpone([{ messageId: 'm-1', receiptHandle: 'not-a-receipt-handle', eventSourceArn: 'arn:aws:sqs:us-east-1:000000000000:refused.fifo', delaySeconds: 30 }]);
+    await retries.postpone([
+      {
+        messageId: 'm-1',
+        receiptHandle: 'not-a-receipt-handle',
+        eventSourceArn: 'arn:aws:sqs:us-east-1:000000000000:refused.fifo',
+        delaySeconds: 30,
+      },
+    ]);
     expect(logger.events(RetriesLogEvent.postponeFailed)).toHaveLength(1);
   });
 

@@ -52,7 +52,8 @@ class FaultyPool {
     this.pool = new Proxy(real, {
       get: (target, property) => {
         if (property === 'connect') return async () => this.client(await target.connect());
-        if (property === 'query') return (...args: unknown[]) => this.send(args, (target.query as (...a: unknown[]) => unknown).bind(target));
+        if (property === 'query')
+          return (...args: unknown[]) => this.send(args, (target.query as (...a: unknown[]) => unknown).bind(target));
         const value: unknown = Reflect.get(target, property, target);
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
@@ -69,7 +70,8 @@ class FaultyPool {
   private client(client: pg.PoolClient): pg.PoolClient {
     return new Proxy(client, {
       get: (target, property) => {
-        if (property === 'query') return (...args: unknown[]) => this.send(args, (target.query as (...a: unknown[]) => unknown).bind(target));
+        if (property === 'query')
+          return (...args: unknown[]) => this.send(args, (target.query as (...a: unknown[]) => unknown).bind(target));
         const value: unknown = Reflect.get(target, property, target);
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
@@ -182,7 +184,10 @@ describe('a filter load that fails is loaded again by the next attempt', () => {
       const { paid, spend } = payingAndSpending(previous);
       const result = await applyWithFault(engine, faults, k);
       expect(result.outcome, `after failing statement ${k}: ${result.injected}`).toMatchObject({ kind: 'applied', spent: 1 });
-      expect(result.outcome.kind === 'applied' && result.outcome.detected.map((p) => p.txId), `after failing statement ${k}: ${result.injected}`).toEqual([paid.id]);
+      expect(
+        result.outcome.kind === 'applied' && result.outcome.detected.map((p) => p.txId),
+        `after failing statement ${k}: ${result.injected}`,
+      ).toEqual([paid.id]);
       expect(await spendOf(previous.id)).toEqual([{ spent_by_tx_hash: spend.id }]);
       previous = paid;
       if (result.injected === undefined) break;

@@ -47,7 +47,13 @@ describe('follower configuration', () => {
 
   it('reports every problem at once, naming the variable', () => {
     expect(() =>
-      readFollowerSettings({ NETWORK: 'testnet', START_POINT: 'yesterday', HEALTH_PORT: 'eighty', SHUTDOWN_BUDGET_MS: '300000', LOG_LEVEL: 'loud' }),
+      readFollowerSettings({
+        NETWORK: 'testnet',
+        START_POINT: 'yesterday',
+        HEALTH_PORT: 'eighty',
+        SHUTDOWN_BUDGET_MS: '300000',
+        LOG_LEVEL: 'loud',
+      }),
     ).toThrow(
       expect.objectContaining({
         problems: [
@@ -86,17 +92,26 @@ describe('follower configuration', () => {
   it('takes the RDS secret (what AWS gives it) over the libpq variables, and DATABASE_URL over both', () => {
     const { DATABASE_URL: _unset, ...withoutUrl } = VALID;
     const secretArn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:payment-monitor/prod/database';
-    expect(readFollowerSettings({ ...withoutUrl, DATABASE_SECRET_ARN: secretArn, PGSSLMODE: 'verify-full', PGHOST: 'ignored' }).database).toEqual({ secretArn, sslMode: 'verify-full' });
-    expect(readFollowerSettings({ ...withoutUrl, DATABASE_SECRET_ARN: ` ${secretArn} ` }).database).toEqual({ secretArn, sslMode: undefined });
+    expect(
+      readFollowerSettings({ ...withoutUrl, DATABASE_SECRET_ARN: secretArn, PGSSLMODE: 'verify-full', PGHOST: 'ignored' }).database,
+    ).toEqual({ secretArn, sslMode: 'verify-full' });
+    expect(readFollowerSettings({ ...withoutUrl, DATABASE_SECRET_ARN: ` ${secretArn} ` }).database).toEqual({
+      secretArn,
+      sslMode: undefined,
+    });
     expect(readFollowerSettings({ ...VALID, DATABASE_SECRET_ARN: secretArn }).database).toEqual({ connectionString: VALID.DATABASE_URL });
   });
 
   it('refuses a DATABASE_URL that is not a postgres:// URL without echoing it', () => {
-    expect(() => readFollowerSettings({ ...VALID, DATABASE_URL: 'mysql://secret@db' })).toThrow('DATABASE_URL must be a postgres:// URL; got a mysql: URL');
+    expect(() => readFollowerSettings({ ...VALID, DATABASE_URL: 'mysql://secret@db' })).toThrow(
+      'DATABASE_URL must be a postgres:// URL; got a mysql: URL',
+    );
   });
 
   it('refuses lease timings that would not let a leader renew in time', () => {
-    expect(() => readFollowerSettings({ ...VALID, LEASE_RENEW_INTERVAL_MS: '20000' })).toThrow(/renewal interval \(20000 ms\) must be at most half/);
+    expect(() => readFollowerSettings({ ...VALID, LEASE_RENEW_INTERVAL_MS: '20000' })).toThrow(
+      /renewal interval \(20000 ms\) must be at most half/,
+    );
   });
 });
 
@@ -106,7 +121,11 @@ describe('EMF metrics on stdout', () => {
   function capture(): () => Record<string, unknown>[] {
     const lines: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split('\n').filter((line) => line.trim() !== ''));
+      lines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line.trim() !== ''),
+      );
       return true;
     });
     return () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -154,8 +173,19 @@ describe('EMF metrics on stdout', () => {
     metrics.observe('emit_seconds', 0.25);
     metrics.publish();
     expect(documents()).toEqual([
-      expect.objectContaining({ reference_type: 'invoice', payments: 2, _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Dimensions: [['service', 'stage', 'reference_type']] })] }) }),
-      expect.objectContaining({ emit_seconds: 0.25, _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Metrics: [{ Name: 'emit_seconds', Unit: 'Seconds' }] })] }) }),
+      expect.objectContaining({
+        reference_type: 'invoice',
+        payments: 2,
+        _aws: expect.objectContaining({
+          CloudWatchMetrics: [expect.objectContaining({ Dimensions: [['service', 'stage', 'reference_type']] })],
+        }),
+      }),
+      expect.objectContaining({
+        emit_seconds: 0.25,
+        _aws: expect.objectContaining({
+          CloudWatchMetrics: [expect.objectContaining({ Metrics: [{ Name: 'emit_seconds', Unit: 'Seconds' }] })],
+        }),
+      }),
     ]);
   });
 });

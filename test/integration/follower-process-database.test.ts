@@ -26,16 +26,29 @@ describe('the follower database', () => {
     const { resumePoints: stored } = await database.beginSession(1n);
     expect(stored).toEqual([]);
     const networkTip = async () => ({ slot: 500n, hash: HASH });
-    expect(await chooseStart(stored, 'tip', networkTip)).toEqual({ points: [{ slot: 500n, hash: HASH }], allowOrigin: false, from: 'start_point' });
+    expect(await chooseStart(stored, 'tip', networkTip)).toEqual({
+      points: [{ slot: 500n, hash: HASH }],
+      allowOrigin: false,
+      from: 'start_point',
+    });
     expect(await chooseStart(stored, 'origin', networkTip)).toEqual({ points: ['origin'], allowOrigin: true, from: 'start_point' });
-    expect(await chooseStart(stored, { slot: 7n, hash: HASH }, networkTip)).toMatchObject({ points: [{ slot: 7n, hash: HASH }], allowOrigin: false });
-    expect(await chooseStart([{ slot: 9n, hash: HASH }], 'origin', networkTip)).toEqual({ points: [{ slot: 9n, hash: HASH }], allowOrigin: false, from: 'database' });
+    expect(await chooseStart(stored, { slot: 7n, hash: HASH }, networkTip)).toMatchObject({
+      points: [{ slot: 7n, hash: HASH }],
+      allowOrigin: false,
+    });
+    expect(await chooseStart([{ slot: 9n, hash: HASH }], 'origin', networkTip)).toEqual({
+      points: [{ slot: 9n, hash: HASH }],
+      allowOrigin: false,
+      from: 'database',
+    });
   });
 
   it('is not ready before anything is synced, and says why when the database is unreachable', async () => {
     const database = new PostgresFollowerDatabase(db.pool);
     expect(await database.readiness(() => 10n)).toMatchObject({ ready: false, reason: 'not_synced' });
-    const unreachable = new PostgresFollowerDatabase({ query: () => Promise.reject(new Error('connect ECONNREFUSED')) } as unknown as pg.Pool);
+    const unreachable = new PostgresFollowerDatabase({
+      query: () => Promise.reject(new Error('connect ECONNREFUSED')),
+    } as unknown as pg.Pool);
     expect(await unreachable.readiness(() => 10n)).toMatchObject({ ready: false, reason: 'database_unreachable' });
   });
 });

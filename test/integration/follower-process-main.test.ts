@@ -125,13 +125,18 @@ describe('the follower process (main.ts)', () => {
       expect(await ready.json()).toMatchObject({ ready: false, reason: 'not_synced', role: 'leader' });
       expect(await runHealthCheck(port)).toBe(0);
 
-      await until(() => lines.find((line) => line.follower_leader === 1 && line.stage === 'test' && typeof line.follower_emitted_height === 'number'), 'EMF with leader and emitted height');
+      await until(
+        () => lines.find((line) => line.follower_leader === 1 && line.stage === 'test' && typeof line.follower_emitted_height === 'number'),
+        'EMF with leader and emitted height',
+      );
       child.kill('SIGTERM');
       const signalled = performance.now();
       expect(await exited).toBe(0);
       expect(performance.now() - signalled).toBeLessThan(8_000);
       expect(lines.find((line) => line.event === 'lease_released')).toBeDefined();
-      const { Item } = await dynamo.client().send(new GetItemCommand({ TableName: 'leases', Key: { leaseName: { S: 'follower#preprod' } }, ConsistentRead: true }));
+      const { Item } = await dynamo
+        .client()
+        .send(new GetItemCommand({ TableName: 'leases', Key: { leaseName: { S: 'follower#preprod' } }, ConsistentRead: true }));
       expect(Item?.released?.BOOL).toBe(true);
       expect(await runHealthCheck(port)).toBe(1);
     } finally {

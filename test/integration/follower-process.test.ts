@@ -52,7 +52,8 @@ class ModelProcessor implements FollowerDatabase {
   apply(event: ChainEvent, stamp: EmissionStamp): void {
     if (this.frozen) return;
     this.stamps.push(stamp);
-    if (stamp.fence < this.highestFence) return void this.violations.push(`stale event with token ${stamp.fence} after ${this.highestFence}`);
+    if (stamp.fence < this.highestFence)
+      return void this.violations.push(`stale event with token ${stamp.fence} after ${this.highestFence}`);
     this.highestFence = stamp.fence;
     if (stamp.generation !== GENERATION) this.violations.push(`generation ${stamp.generation}`);
     if (event.type === 'rollBackward') {
@@ -71,7 +72,8 @@ class ModelProcessor implements FollowerDatabase {
       }
       const tip = this.chain.at(-1);
       const extends_ = tip === undefined ? block.ancestor === 'genesis' || this.chain.length === 0 : block.ancestor === tip.hash;
-      if (!extends_) return void this.violations.push(`gap: block ${block.height} (${block.hash.slice(0, 8)}) does not extend ${tip?.height}`);
+      if (!extends_)
+        return void this.violations.push(`gap: block ${block.height} (${block.hash.slice(0, 8)}) does not extend ${tip?.height}`);
       this.chain.push({ hash: block.hash, slot: block.slot, height: block.height });
       known.add(block.hash);
     }
@@ -100,7 +102,11 @@ class ModelProcessor implements FollowerDatabase {
   }
 
   async readiness(freshTipHeight: () => bigint | undefined): Promise<Readiness> {
-    return assessReadiness({ databaseReachable: true, appliedHeight: this.chain.at(-1)?.height ?? null, networkTipHeight: freshTipHeight() ?? null });
+    return assessReadiness({
+      databaseReachable: true,
+      appliedHeight: this.chain.at(-1)?.height ?? null,
+      networkTipHeight: freshTipHeight() ?? null,
+    });
   }
 }
 
@@ -171,7 +177,12 @@ afterEach(async () => {
 
 let leaseNumber = 0;
 
-function startFollowers(processor: ModelProcessor, names: string[], leaseName = `follower#test-${++leaseNumber}`, ogmiosUrl = () => simulator.url): Follower[] {
+function startFollowers(
+  processor: ModelProcessor,
+  names: string[],
+  leaseName = `follower#test-${++leaseNumber}`,
+  ogmiosUrl = () => simulator.url,
+): Follower[] {
   const created = names.map((name): Follower => {
     const logger = new RecordingLogger();
     const client = dynamo.client();
@@ -181,7 +192,12 @@ function startFollowers(processor: ModelProcessor, names: string[], leaseName = 
       timings: TIMINGS,
       logger,
     });
-    const emitter = new InMemoryEmitter(name, processor, () => followers.filter((other) => other.lease.isLeader()), () => lease);
+    const emitter = new InMemoryEmitter(
+      name,
+      processor,
+      () => followers.filter((other) => other.lease.isLeader()),
+      () => lease,
+    );
     const service = new FollowerService({
       lease,
       emitter,
@@ -234,7 +250,12 @@ async function caughtUp(processor: ModelProcessor): Promise<void> {
 
 describe('follower process: lease, chain sync and emission together', () => {
   it('leaders cut off mid-stream three times, a fork, a SIGTERM handover: what was emitted is continuous, with rising tokens', async () => {
-    simulator = await startOgmiosSimulator({ seed: 'follower-process', network: 'preprod', initialBlocks: 60, transactionsPerBlock: { min: 1, max: 3 } });
+    simulator = await startOgmiosSimulator({
+      seed: 'follower-process',
+      network: 'preprod',
+      initialBlocks: 60,
+      transactionsPerBlock: { min: 1, max: 3 },
+    });
     const processor = new ModelProcessor();
     processor.resumeBehindBlocks = 5;
     const group = startFollowers(processor, ['task-a', 'task-b']);
@@ -289,7 +310,12 @@ describe('follower process: lease, chain sync and emission together', () => {
   });
 
   it('a leader that cannot read its database resigns, and the standby takes over at once', async () => {
-    simulator = await startOgmiosSimulator({ seed: 'follower-resign', network: 'preprod', initialBlocks: 10, transactionsPerBlock: { min: 1, max: 2 } });
+    simulator = await startOgmiosSimulator({
+      seed: 'follower-resign',
+      network: 'preprod',
+      initialBlocks: 10,
+      transactionsPerBlock: { min: 1, max: 2 },
+    });
     const processor = new ModelProcessor();
     processor.failResumePoints = true;
     const group = startFollowers(processor, ['task-a', 'task-b']);
@@ -303,7 +329,12 @@ describe('follower process: lease, chain sync and emission together', () => {
   });
 
   it('a leader that cannot reach Ogmios resigns, and a standby that can takes over', async () => {
-    simulator = await startOgmiosSimulator({ seed: 'follower-unreachable', network: 'preprod', initialBlocks: 10, transactionsPerBlock: { min: 1, max: 2 } });
+    simulator = await startOgmiosSimulator({
+      seed: 'follower-unreachable',
+      network: 'preprod',
+      initialBlocks: 10,
+      transactionsPerBlock: { min: 1, max: 2 },
+    });
     const processor = new ModelProcessor();
     const leaseName = `follower#test-${++leaseNumber}`;
     const [cutOff] = startFollowers(processor, ['task-a'], leaseName, () => 'ws://127.0.0.1:9'); // nothing listens there
@@ -316,17 +347,42 @@ describe('follower process: lease, chain sync and emission together', () => {
   });
 
   it('reports role, position and readiness: the leader by the lag rule, the standby by the database alone', async () => {
-    simulator = await startOgmiosSimulator({ seed: 'follower-health', network: 'preprod', initialBlocks: 20, transactionsPerBlock: { min: 1, max: 2 } });
+    simulator = await startOgmiosSimulator({
+      seed: 'follower-health',
+      network: 'preprod',
+      initialBlocks: 20,
+      transactionsPerBlock: { min: 1, max: 2 },
+    });
     const processor = new ModelProcessor();
     const group = startFollowers(processor, ['task-a', 'task-b']);
     await caughtUp(processor);
     const leader = leaderOf(group)!;
     const standby = group.find((follower) => follower !== leader)!;
     const tip = simulatorTipHeight();
-    expect(leader.service.liveness()).toMatchObject({ role: 'leader', fence_token: 1n, generation: GENERATION, emitted_height: tip, tip_height: tip, ogmios_connected: true });
+    expect(leader.service.liveness()).toMatchObject({
+      role: 'leader',
+      fence_token: 1n,
+      generation: GENERATION,
+      emitted_height: tip,
+      tip_height: tip,
+      ogmios_connected: true,
+    });
     expect(standby.service.liveness()).toMatchObject({ role: 'standby', fence_token: null, emitted_height: null });
-    expect(await leader.service.readiness()).toMatchObject({ ready: true, role: 'leader', synced_height: tip, lag: 0, ogmios_reachable: true, fence_token: 1n });
-    expect(await standby.service.readiness()).toMatchObject({ ready: true, role: 'standby', tip_height: tip, ogmios_reachable: true, fence_token: null });
+    expect(await leader.service.readiness()).toMatchObject({
+      ready: true,
+      role: 'leader',
+      synced_height: tip,
+      lag: 0,
+      ogmios_reachable: true,
+      fence_token: 1n,
+    });
+    expect(await standby.service.readiness()).toMatchObject({
+      ready: true,
+      role: 'standby',
+      tip_height: tip,
+      ogmios_reachable: true,
+      fence_token: null,
+    });
 
     // The engine stops applying and the chain runs 150 blocks ahead: past the tutorial's limit of 100.
     processor.frozen = true;

@@ -46,7 +46,12 @@ let simulator: OgmiosSimulator;
 beforeAll(async () => {
   dynamo = await startDynalite();
   await createLeaseTable(dynamo.client(), TABLE);
-  simulator = await startOgmiosSimulator({ seed: 'follower-rebuild', network: 'preprod', initialBlocks: 40, transactionsPerBlock: { min: 1, max: 2 } });
+  simulator = await startOgmiosSimulator({
+    seed: 'follower-rebuild',
+    network: 'preprod',
+    initialBlocks: 40,
+    transactionsPerBlock: { min: 1, max: 2 },
+  });
 });
 afterAll(async () => {
   await simulator.stop();
@@ -106,7 +111,10 @@ describe('follower after a rebuild', () => {
       expect(after.slice(firstNew).every(({ stamp }) => stamp.generation === 2n && stamp.fence === firstToken)).toBe(true);
       const firstForward = after.slice(firstNew).find(({ event }) => event.type === 'rollForward')!.event;
       expect(firstForward.type === 'rollForward' && firstForward.blocks[0]!.ancestor).toBe(point.id);
-      await until(() => lastHeight() === tipHeight() && emitter.emitted.at(-1)!.stamp.generation === 2n, 'the new session to reach the tip');
+      await until(
+        () => lastHeight() === tipHeight() && emitter.emitted.at(-1)!.stamp.generation === 2n,
+        'the new session to reach the tip',
+      );
       expect(service.liveness()).toMatchObject({ role: 'leader', generation: 2n });
     } finally {
       await service.stop(2_000);

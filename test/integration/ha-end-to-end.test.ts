@@ -53,8 +53,11 @@ const CONFIRMATIONS = 6;
 const TIMINGS = { leaseDurationMs: 2_000, renewIntervalMs: 400, safetyMarginMs: 600, acquireIntervalMs: 100 };
 const TOKEN = { policyId: 'ab'.repeat(28), assetName: '746f6b656e', quantity: 5n };
 
-const USERS = ['alice', 'bob', 'carol', 'dave'].map((name) => ({ name, address: syntheticAddress(NETWORK, `ha-e2e-${name}`), userId: `user-${name}` }));
-
+const USERS = ['alice', 'bob', 'carol', 'dave'].map((name) => ({
+  name,
+  address: syntheticAddress(NETWORK, `ha-e2e-${name}`),
+  userId: `user-${name}`,
+}));
 
 /** A message as a follower handed it to SQS (captured on its SQS client). */
 interface SentMessage {
@@ -81,7 +84,13 @@ let dbB: TestDatabase;
 const followers: Follower[] = [];
 
 beforeAll(async () => {
-  [dynamo, sqs, s3, dbA, dbB] = await Promise.all([startDynalite(), startLocalSqs(), startLocalS3(), createTestDatabase(), createTestDatabase()]);
+  [dynamo, sqs, s3, dbA, dbB] = await Promise.all([
+    startDynalite(),
+    startLocalSqs(),
+    startLocalS3(),
+    createTestDatabase(),
+    createTestDatabase(),
+  ]);
   await createLeaseTable(dynamo.client(), TABLE);
   await s3.createBucket(BUCKET);
   for (const db of [dbA, dbB]) {
@@ -108,12 +117,7 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-function newFollower(
-  name: string,
-  leaseName: string,
-  emitter: (logger: RecordingLogger) => ChainEventEmitter,
-  db: TestDatabase,
-): Follower {
+function newFollower(name: string, leaseName: string, emitter: (logger: RecordingLogger) => ChainEventEmitter, db: TestDatabase): Follower {
   const logger = new RecordingLogger();
   const client = dynamo.client();
   const lease = new FollowerLease({
@@ -160,7 +164,12 @@ function capturingSqsClient(holder: string, sent: SentMessage[]): SQSClient {
         const accepted = new Set((output.Successful ?? []).map((entry) => entry.Id));
         for (const entry of input.Entries) {
           if (!accepted.has(entry.Id)) continue;
-          sent.push({ holder, fence: BigInt(entry.MessageAttributes!.fence!.StringValue!), body: entry.MessageBody!, attributes: entry.MessageAttributes! });
+          sent.push({
+            holder,
+            fence: BigInt(entry.MessageAttributes!.fence!.StringValue!),
+            body: entry.MessageBody!,
+            attributes: entry.MessageAttributes!,
+          });
         }
       }
       return result;
@@ -188,7 +197,9 @@ async function snapshot(db: TestDatabase): Promise<DbState> {
     `SELECT user_id, SUM(CASE type WHEN 'credit' THEN amount_lovelace ELSE -amount_lovelace END)::text AS total
        FROM balance_transactions GROUP BY user_id ORDER BY user_id`,
   );
-  const sync = await db.pool.query('SELECT last_block_height::text AS height, last_block_slot::text AS slot, last_block_hash AS hash FROM sync_state');
+  const sync = await db.pool.query(
+    'SELECT last_block_height::text AS height, last_block_slot::text AS slot, last_block_hash AS hash FROM sync_state',
+  );
   return { payments: payments.rows, balances: balances.rows, ledger: ledger.rows, sync: sync.rows[0]! };
 }
 
@@ -261,7 +272,12 @@ class QueueConsumer {
   /** One batch of at most 10: acknowledged records deleted, failed ones back in the queue at once. */
   private async consumeOnce(): Promise<number> {
     const { Messages = [] } = await this.client.send(
-      new ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, AttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: 10,
+        AttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
     );
     if (Messages.length === 0) return 0;
     this.batches++;
@@ -273,7 +289,10 @@ class QueueConsumer {
     const retry = Messages.filter((message) => failed.has(message.MessageId!));
     if (done.length > 0) {
       const { Failed = [] } = await this.client.send(
-        new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: done.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: done.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })),
+        }),
       );
       if (Failed.length > 0) throw new Error(`could not delete acknowledged messages: ${JSON.stringify(Failed)}`);
     }
@@ -346,11 +365,14 @@ describe('end to end with high availability', () => {
     const consumer = new QueueConsumer(sqs.client, queueUrl!, dbA);
     const sent: SentMessage[] = [];
     const group = ['task-a', 'task-b'].map((name) =>
-      newFollower(name, 'follower#ha-disturbed', (logger) =>
-        createSqsChainEventEmitter(
-          { network: NETWORK, queueUrl: queueUrl!, claimCheckBucket: BUCKET },
-          { logger, sqs: capturingSqsClient(name, sent), s3: s3.client },
-        ),
+      newFollower(
+        name,
+        'follower#ha-disturbed',
+        (logger) =>
+          createSqsChainEventEmitter(
+            { network: NETWORK, queueUrl: queueUrl!, claimCheckBucket: BUCKET },
+            { logger, sqs: capturingSqsClient(name, sent), s3: s3.client },
+          ),
         dbA,
       ),
     );
@@ -362,7 +384,10 @@ describe('end to end with high availability', () => {
     for (const follower of group) follower.service.start();
     const production = setInterval(() => simulator.produceBlocks(1), 20);
     try {
-      await until(async () => leaderOf() !== undefined && ((await syncState(dbA)).height ?? 0n) > 45n, 'the first leader to emit and the processor to apply');
+      await until(
+        async () => leaderOf() !== undefined && ((await syncState(dbA)).height ?? 0n) > 45n,
+        'the first leader to emit and the processor to apply',
+      );
       leaderships.push(leaderOf()!.lease.fencingToken!);
 
       for (let round = 1; round <= 3; round++) {
@@ -408,7 +433,11 @@ describe('end to end with high availability', () => {
     expect(zombieIds.map((id) => consumer.outcomeOf(id))).toEqual(zombieIds.map(() => 'unchanged'));
     const staleDrops = consumer.logger.events(LogEvent.staleEventDropped);
     expect(staleDrops.length).toBeGreaterThanOrEqual(zombieIds.length);
-    for (const id of zombieIds) expect(staleDrops.some((entry) => entry.fields.message_id === id), `stale_event_dropped for zombie ${id}`).toBe(true);
+    for (const id of zombieIds)
+      expect(
+        staleDrops.some((entry) => entry.fields.message_id === id),
+        `stale_event_dropped for zombie ${id}`,
+      ).toBe(true);
     expect(consumer.metrics.snapshot().counters.stale_events_dropped).toBe(staleDrops.length);
     expect(consumer.largestBatch).toBeGreaterThan(1);
     expect(consumer.logger.events(ProcessorLogEvent.poisonMessage)).toEqual([]);

@@ -7,12 +7,7 @@ import type { LambdaFunctionURLResult } from 'aws-lambda';
 import { createLambdaMetrics } from '../../functions/adapters/powertools/metrics.js';
 import { HealthLogEvent, HealthMetric, Metric } from '../../functions/domain/observability.js';
 import { probeReadiness } from '../../functions/adapters/postgres/readiness-probe.js';
-import {
-  handleHealthRequest,
-  isFunctionUrlRequest,
-  recordSyncLag,
-  type HealthCoreOptions,
-} from '../../functions/handlers/health-core.js';
+import { handleHealthRequest, isFunctionUrlRequest, recordSyncLag, type HealthCoreOptions } from '../../functions/handlers/health-core.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
 import { ChainBuilder } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
@@ -74,7 +69,15 @@ describe('health over the function URL', () => {
     await applyUpTo(40);
     expect(await get('/')).toMatchObject({
       status: 503,
-      body: { ready: false, reason: 'sync_lag', synced_height: '40', tip_height: '150', lag: 110, tip_source: 'sync_state', network: 'mainnet' },
+      body: {
+        ready: false,
+        reason: 'sync_lag',
+        synced_height: '40',
+        tip_height: '150',
+        lag: 110,
+        tip_source: 'sync_state',
+        network: 'mainnet',
+      },
     });
     await f.engine.apply(chain.forward(chain.blocks.slice(40, 140)));
     expect(await get('/health')).toMatchObject({ status: 200, body: { ready: true, status: 'ready', synced_height: '140', lag: 10 } });
@@ -87,7 +90,9 @@ describe('health over the function URL', () => {
       body: { reason: 'sync_lag', tip_height: '400', lag: 260, tip_source: 'ogmios' },
     });
     // A relay behind what the follower already saw does not hide lag.
-    expect(await get('/health/ready', { networkTipHeight: async () => 120n })).toMatchObject({ body: { tip_height: '150', tip_source: 'sync_state' } });
+    expect(await get('/health/ready', { networkTipHeight: async () => 120n })).toMatchObject({
+      body: { tip_height: '150', tip_source: 'sync_state' },
+    });
 
     const failing = await get('/health/ready', { networkTipHeight: () => Promise.reject(new Error('connect ECONNREFUSED')) });
     expect(failing).toMatchObject({ status: 200, body: { tip_height: '150', tip_source: 'sync_state' } });
@@ -168,9 +173,16 @@ describe('the scheduled lag measurement', () => {
     await applyUpTo(120);
     const haltedAt = await haltPipeline();
     const halted = await recordSyncLag(options());
-    expect(metrics.snapshot().gauges).toMatchObject({ [Metric.pipelineHalted]: 1, [Metric.databaseReachable]: 1, [Metric.syncHeight]: 120 });
+    expect(metrics.snapshot().gauges).toMatchObject({
+      [Metric.pipelineHalted]: 1,
+      [Metric.databaseReachable]: 1,
+      [Metric.syncHeight]: 120,
+    });
     expect(halted).toMatchObject({ reason: 'pipeline_halted', halted_at: haltedAt.toISOString(), halted_reason: HALT_REASON });
-    expect(logger.events(HealthLogEvent.syncMeasured).at(-1)!.fields).toMatchObject({ reason: 'pipeline_halted', halted_reason: HALT_REASON });
+    expect(logger.events(HealthLogEvent.syncMeasured).at(-1)!.fields).toMatchObject({
+      reason: 'pipeline_halted',
+      halted_reason: HALT_REASON,
+    });
     await resumePipeline();
     await recordSyncLag(options());
     expect(metrics.snapshot().gauges[Metric.pipelineHalted]).toBe(0);
@@ -179,10 +191,15 @@ describe('the scheduled lag measurement', () => {
   it('counts a failed measurement when the database does not answer: database_reachable 0, no lag, no halt state', async () => {
     const db = { query: () => Promise.reject(new Error('timeout')) };
     await recordSyncLag(options({ db }));
-    expect(metrics.snapshot()).toMatchObject({ gauges: { [Metric.databaseReachable]: 0 }, counters: { [HealthMetric.databaseUnreachable]: 1 } });
+    expect(metrics.snapshot()).toMatchObject({
+      gauges: { [Metric.databaseReachable]: 0 },
+      counters: { [HealthMetric.databaseUnreachable]: 1 },
+    });
     // Whether the pipeline is halted is unknown: writing 0 would clear a PipelineHalted alarm that may be right.
     expect(Object.keys(metrics.snapshot().gauges)).toEqual([Metric.databaseReachable]);
-    expect(logger.events(HealthLogEvent.databaseUnreachable)).toEqual([{ level: 'error', event: HealthLogEvent.databaseUnreachable, fields: { reason: 'timeout' } }]);
+    expect(logger.events(HealthLogEvent.databaseUnreachable)).toEqual([
+      { level: 'error', event: HealthLogEvent.databaseUnreachable, fields: { reason: 'timeout' } },
+    ]);
   });
 
   it('writes the gauges as CloudWatch EMF in the PaymentMonitor namespace, by service and stage', async () => {
@@ -199,8 +216,12 @@ describe('the scheduled lag measurement', () => {
     expect(metricValues(documents, Metric.syncHeight)).toEqual([{ value: 120, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
     expect(documents[0]!._aws.CloudWatchMetrics[0]!.Metrics).toContainEqual({ Name: Metric.syncLag, Unit: 'Count' });
     // The series the DatabaseUnreachable and PipelineHalted alarms watch: service + stage, no other dimension.
-    expect(metricValues(documents, Metric.databaseReachable)).toEqual([{ value: 1, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
-    expect(metricValues(documents, Metric.pipelineHalted)).toEqual([{ value: 0, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
+    expect(metricValues(documents, Metric.databaseReachable)).toEqual([
+      { value: 1, dimensions: { service: 'payment-monitor', stage: 'test' } },
+    ]);
+    expect(metricValues(documents, Metric.pipelineHalted)).toEqual([
+      { value: 0, dimensions: { service: 'payment-monitor', stage: 'test' } },
+    ]);
   });
 
   it('writes database_reachable 0 as EMF when the database does not answer', async () => {
@@ -211,7 +232,9 @@ describe('the scheduled lag measurement', () => {
       emf.publish();
     });
     const documents = emfDocuments(lines);
-    expect(metricValues(documents, Metric.databaseReachable)).toEqual([{ value: 0, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
+    expect(metricValues(documents, Metric.databaseReachable)).toEqual([
+      { value: 0, dimensions: { service: 'payment-monitor', stage: 'test' } },
+    ]);
     expect(metricValues(documents, Metric.pipelineHalted)).toEqual([]);
   });
 });
@@ -231,7 +254,13 @@ describe('the readiness probe the follower and the local stack use', () => {
       halted_reason: HALT_REASON,
     });
     await resumePipeline();
-    expect(await probeReadiness(f.db.pool, () => 150n)).toEqual({ ready: true, status: 'ready', synced_height: 145n, tip_height: 150n, lag: 5 });
+    expect(await probeReadiness(f.db.pool, () => 150n)).toEqual({
+      ready: true,
+      status: 'ready',
+      synced_height: 145n,
+      tip_height: 150n,
+      lag: 5,
+    });
   });
 });
 

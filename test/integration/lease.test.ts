@@ -11,12 +11,7 @@
  * - a term begins with a token not higher than every earlier one;
  * - a term begins before the previous term has ended.
  */
-import {
-  DeleteItemCommand,
-  GetItemCommand,
-  ProvisionedThroughputExceededException,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, ProvisionedThroughputExceededException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FollowerLease, type LeaseLossReason } from '../../functions/adapters/dynamodb/follower-lease.js';
 import { createLeaseTable, LeaseTable } from '../../functions/adapters/dynamodb/lease-table.js';
@@ -136,7 +131,8 @@ class LeadershipRecorder {
 
   emissionAttempted(contender: Contender, token: bigint): void {
     this.emissions++;
-    if (token !== this.highestToken) this.violations.push(`${contender.name} emitted with token ${token} while ${this.highestToken} is the lease's`);
+    if (token !== this.highestToken)
+      this.violations.push(`${contender.name} emitted with token ${token} while ${this.highestToken} is the lease's`);
     const others = this.contenders.filter((other) => other !== contender && other.lease.isLeader());
     if (others.length > 0) this.violations.push(`${contender.name} emitted while ${others.map((o) => o.name).join(', ')} also lead`);
   }
@@ -149,7 +145,8 @@ class LeadershipRecorder {
   private acquired(contender: Contender, token: bigint): void {
     const previous = this.terms.at(-1);
     if (previous && token <= previous.token) this.violations.push(`${contender.name} acquired token ${token} after ${previous.token}`);
-    if (previous && previous.lostAt === undefined) this.violations.push(`${contender.name} acquired token ${token} while ${previous.contender}'s term ${previous.token} had not ended`);
+    if (previous && previous.lostAt === undefined)
+      this.violations.push(`${contender.name} acquired token ${token} while ${previous.contender}'s term ${previous.token} had not ended`);
     this.terms.push({ contender: contender.name, token, acquiredAt: performance.now() });
   }
 
@@ -166,8 +163,10 @@ class LeadershipRecorder {
       return term ? [{ name: contender.name, token: term.fencingToken }] : [];
     });
     const tokens = new Set(leaders.map((leader) => leader.token));
-    if (tokens.size < leaders.length) this.violations.push(`same token held twice: ${JSON.stringify(leaders, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
-    else if (leaders.length > 1) this.violations.push(`two leaders at once: ${leaders.map((leader) => `${leader.name}#${leader.token}`).join(', ')}`);
+    if (tokens.size < leaders.length)
+      this.violations.push(`same token held twice: ${JSON.stringify(leaders, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+    else if (leaders.length > 1)
+      this.violations.push(`two leaders at once: ${leaders.map((leader) => `${leader.name}#${leader.token}`).join(', ')}`);
   }
 }
 
@@ -218,12 +217,20 @@ afterEach(async () => {
 });
 
 async function leaseItem(): Promise<Record<string, string | undefined>> {
-  const { Item = {} } = await tableClient.send(new GetItemCommand({ TableName: TABLE, Key: { leaseName: { S: 'follower#preprod' } }, ConsistentRead: true }));
-  return Object.fromEntries(Object.entries(Item).map(([key, value]) => [key, value.S ?? value.N ?? (value.BOOL === undefined ? undefined : String(value.BOOL))]));
+  const { Item = {} } = await tableClient.send(
+    new GetItemCommand({ TableName: TABLE, Key: { leaseName: { S: 'follower#preprod' } }, ConsistentRead: true }),
+  );
+  return Object.fromEntries(
+    Object.entries(Item).map(([key, value]) => [key, value.S ?? value.N ?? (value.BOOL === undefined ? undefined : String(value.BOOL))]),
+  );
 }
 
 async function nextLeader(after: bigint, timeoutMs = 15_000): Promise<Contender> {
-  await until(() => recorder.highestToken > after && recorder.currentLeader() !== undefined, `a leader with a token above ${after}`, timeoutMs);
+  await until(
+    () => recorder.highestToken > after && recorder.currentLeader() !== undefined,
+    `a leader with a token above ${after}`,
+    timeoutMs,
+  );
   return recorder.currentLeader()!;
 }
 

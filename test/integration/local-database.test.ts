@@ -37,7 +37,9 @@ describe('the embedded server of a running local stack', () => {
       rmSync(impostor, { recursive: true, force: true });
     }
     // A second server on the same data directory is still refused: only tools attach, stacks do not share.
-    await expect(startLocalPostgres({ dataDir, persistent: true })).rejects.toThrow(/is already running on .*; stop it or set DATABASE_URL/);
+    await expect(startLocalPostgres({ dataDir, persistent: true })).rejects.toThrow(
+      /is already running on .*; stop it or set DATABASE_URL/,
+    );
 
     await server.stop();
     server = undefined;

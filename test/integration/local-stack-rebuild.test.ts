@@ -47,7 +47,8 @@ async function until<T>(read: () => Promise<T>, accept: (value: T) => boolean, w
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const appliedHeight = async () => (await db.pool.query('SELECT last_block_height FROM sync_state')).rows[0].last_block_height as bigint | null;
+const appliedHeight = async () =>
+  (await db.pool.query('SELECT last_block_height FROM sync_state')).rows[0].last_block_height as bigint | null;
 
 async function tables() {
   const rows = async (sql: string) => (await db.pool.query(sql)).rows;
@@ -82,13 +83,19 @@ describe('rebuild in the local stack', () => {
     expect(await appliedHeight()).toBeLessThanOrEqual(BigInt(point.height));
     const status: string[] = [];
     await runCli(['status'], (text) => status.push(text));
-    expect(status.find((line) => line.startsWith('rebuild'))).toMatch(/run 1 running: height \d+ of \d+ \(from \d+\), 0%, \d+ payments held/);
+    expect(status.find((line) => line.startsWith('rebuild'))).toMatch(
+      /run 1 running: height \d+ of \d+ \(from \d+\), 0%, \d+ payments held/,
+    );
     expect((await tables()).payments.length).toBeLessThan(before.payments.length);
 
     const again = new RecordingLogger();
     stack = await start(again);
     await until(appliedHeight, (height) => height === tip, 'the re-derived chain');
-    await until(async () => (await db.pool.query(`SELECT status FROM rebuild_runs WHERE id = 1`)).rows[0].status, (s) => s === 'completed', 'the rebuild to complete');
+    await until(
+      async () => (await db.pool.query(`SELECT status FROM rebuild_runs WHERE id = 1`)).rows[0].status,
+      (s) => s === 'completed',
+      'the rebuild to complete',
+    );
     const after = await tables();
     expect(after.payments).toEqual(before.payments);
     expect(after.ledger).toEqual(before.ledger);

@@ -34,21 +34,29 @@ afterAll(async () => {
 });
 
 const runs = async () =>
-  (await db.pool.query<{ trigger: string; status: string; addresses: bigint; missing_in_db: bigint; extra_in_db: bigint }>(
-    'SELECT trigger, status, addresses, missing_in_db, extra_in_db FROM reconciliation_runs ORDER BY id',
-  )).rows;
+  (
+    await db.pool.query<{ trigger: string; status: string; addresses: bigint; missing_in_db: bigint; extra_in_db: bigint }>(
+      'SELECT trigger, status, addresses, missing_in_db, extra_in_db FROM reconciliation_runs ORDER BY id',
+    )
+  ).rows;
 
 describe('local stack after an Ogmios outage', () => {
   it('runs a reconciliation of the monitored addresses once the connection is back', async () => {
     const simulator = stack.simulator!;
     const tip = () => BigInt((simulator.tip() as { height: number }).height);
-    await vi.waitFor(async () => expect((await db.pool.query('SELECT last_block_height FROM sync_state')).rows[0].last_block_height).toBe(tip()), { timeout: 20_000, interval: 25 });
+    await vi.waitFor(
+      async () => expect((await db.pool.query('SELECT last_block_height FROM sync_state')).rows[0].last_block_height).toBe(tip()),
+      { timeout: 20_000, interval: 25 },
+    );
     expect(await runs()).toEqual([]); // the first connection is no reconnect
 
     expect(simulator.dropConnections()).toBeGreaterThan(0);
     simulator.produceBlocks(2); // payments made while the follower was away
 
-    await vi.waitFor(async () => expect(await runs()).toEqual([expect.objectContaining({ trigger: 'reconnect', status: 'completed' })]), { timeout: 30_000, interval: 100 });
+    await vi.waitFor(async () => expect(await runs()).toEqual([expect.objectContaining({ trigger: 'reconnect', status: 'completed' })]), {
+      timeout: 30_000,
+      interval: 100,
+    });
     const [run] = await runs();
     expect(run).toMatchObject({ addresses: 4n, missing_in_db: 0n, extra_in_db: 0n });
     expect(logger.events('reconnect_reconciliation_triggered')).toHaveLength(1);

@@ -69,7 +69,12 @@ describe('local stack', () => {
     expect(logger.events('rollback').length).toBeGreaterThan(0);
     const chain = simulator.chain();
     const { rows } = await db.pool.query<{ hash: string }>('SELECT hash FROM blocks ORDER BY height DESC LIMIT 5');
-    expect(rows.map((row) => row.hash)).toEqual(chain.slice(-5).reverse().map((block) => block.id));
+    expect(rows.map((row) => row.hash)).toEqual(
+      chain
+        .slice(-5)
+        .reverse()
+        .map((block) => block.id),
+    );
   });
 
   it('picks up an address inserted directly into payment_addresses while it runs', async () => {
@@ -110,7 +115,12 @@ describe('local stack', () => {
     for (const payment of paid) expect(recorded.has(payment), payment).toBe(true);
     const chain = simulator.chain();
     const { rows: blocks } = await db.pool.query<{ hash: string }>('SELECT hash FROM blocks ORDER BY height DESC LIMIT 10');
-    expect(blocks.map((row) => row.hash)).toEqual(chain.slice(-10).reverse().map((block) => block.id));
+    expect(blocks.map((row) => row.hash)).toEqual(
+      chain
+        .slice(-10)
+        .reverse()
+        .map((block) => block.id),
+    );
   });
 
   it('answers not ready when the database is unreachable', async () => {

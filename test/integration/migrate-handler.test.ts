@@ -41,7 +41,13 @@ function event(requestType: 'Create' | 'Update' | 'Delete'): CloudFormationCusto
     ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', MigrationsHash: 'abc' },
   };
   if (requestType === 'Create') return { ...base, RequestType: 'Create' };
-  if (requestType === 'Update') return { ...base, RequestType: 'Update', PhysicalResourceId: SCHEMA_MIGRATIONS_RESOURCE_ID, OldResourceProperties: base.ResourceProperties };
+  if (requestType === 'Update')
+    return {
+      ...base,
+      RequestType: 'Update',
+      PhysicalResourceId: SCHEMA_MIGRATIONS_RESOURCE_ID,
+      OldResourceProperties: base.ResourceProperties,
+    };
   return { ...base, RequestType: 'Delete', PhysicalResourceId: SCHEMA_MIGRATIONS_RESOURCE_ID };
 }
 
@@ -91,7 +97,9 @@ describe('schema migrations on deploy', () => {
     const empty = await mkdtemp(join(tmpdir(), 'pm-no-migrations-'));
     try {
       const before = connections;
-      await expect(handleMigrationResourceEvent(event('Create'), options(empty))).rejects.toThrow(/No migrations found in .*the bundle is missing its SQL files/);
+      await expect(handleMigrationResourceEvent(event('Create'), options(empty))).rejects.toThrow(
+        /No migrations found in .*the bundle is missing its SQL files/,
+      );
       expect(connections).toBe(before);
     } finally {
       await rm(empty, { recursive: true });

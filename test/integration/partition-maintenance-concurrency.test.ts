@@ -149,7 +149,10 @@ describe('partition maintenance under concurrency', () => {
     const committing = transaction([output(address, 2_000_000n)]);
     const engineApplying = fixture.engine.apply(chain.forward([chain.next([committing])]));
     await hold.recorded;
-    const maintenance = maintainPartitions(namedPool(fixture, 'maintenance-during-insert'), { logger: new RecordingLogger(), monthsAhead: 5 });
+    const maintenance = maintainPartitions(namedPool(fixture, 'maintenance-during-insert'), {
+      logger: new RecordingLogger(),
+      monthsAhead: 5,
+    });
     await untilWaitingForLock(fixture.db.pool, 'maintenance-during-insert', maintenance);
     // …and commits while maintenance is under way.
     hold.release();
@@ -173,7 +176,8 @@ describe('partition maintenance under concurrency', () => {
     main.next([payment]);
     main.empty(4);
     await fixture.engine.apply(main.forward(main.blocks));
-    const balance = async () => (await fixture.db.pool.query('SELECT balance_lovelace FROM user_balances WHERE user_id = $1', ['user-1'])).rows[0]?.balance_lovelace;
+    const balance = async () =>
+      (await fixture.db.pool.query('SELECT balance_lovelace FROM user_balances WHERE user_id = $1', ['user-1'])).rows[0]?.balance_lovelace;
     expect(await balance()).toBe(5_000_000n);
 
     // A reader holds the default partition, so maintenance stops at its ATTACH with the month's rows moved but
@@ -247,14 +251,20 @@ describe('partition maintenance under concurrency', () => {
     await Promise.all([applyAll(), maintainRepeatedly()]);
     runs.push(await maintainPartitions(maintenancePool, { logger: new RecordingLogger(), monthsAhead: 1 }));
 
-    const months = new Set((await withMaintenance.db.pool.query<{ month: string }>(`SELECT DISTINCT to_char(block_time, 'YYYY-MM') AS month FROM incoming_payments`)).rows.map((row) => row.month));
+    const months = new Set(
+      (
+        await withMaintenance.db.pool.query<{ month: string }>(
+          `SELECT DISTINCT to_char(block_time, 'YYYY-MM') AS month FROM incoming_payments`,
+        )
+      ).rows.map((row) => row.month),
+    );
     expect(months.size).toBeGreaterThanOrEqual(8);
     expect(runs.length).toBeGreaterThan(1);
     expect(await defaultPartitionRows(withMaintenance.db.pool)).toBe(0);
     expect(runs.reduce((sum, run) => sum + run.moved_rows, 0)).toBeGreaterThan(0);
-    const partitioned = (await withMaintenance.db.pool.query<{ n: number }>(
-      `SELECT count(DISTINCT tableoid)::int AS n FROM incoming_payments`,
-    )).rows[0]!.n;
+    const partitioned = (
+      await withMaintenance.db.pool.query<{ n: number }>(`SELECT count(DISTINCT tableoid)::int AS n FROM incoming_payments`)
+    ).rows[0]!.n;
     expect(partitioned).toBe(months.size);
     expect(await engineState(withMaintenance.db.pool)).toEqual(await engineState(reference.db.pool));
   });
@@ -280,7 +290,9 @@ function buildLoadChain(main: ChainBuilder, addresses: string[], random: Random,
       unspent.push({ txId: payment.id, index: 0 });
     }
     if (unspent.length > 5 && random.chance(0.3)) {
-      transactions.push(transaction([output(syntheticAddress('mainnet', 'elsewhere'), 1n)], [unspent.splice(random.int(0, unspent.length - 1), 1)[0]!]));
+      transactions.push(
+        transaction([output(syntheticAddress('mainnet', 'elsewhere'), 1n)], [unspent.splice(random.int(0, unspent.length - 1), 1)[0]!]),
+      );
     }
     pending.push(main.next(transactions));
     if (pending.length === 10) flush();

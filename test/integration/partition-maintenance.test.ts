@@ -34,7 +34,8 @@ async function insertPayment(txHash: string, blockTime: string): Promise<void> {
 }
 
 const whereIs = async (txHash: string) =>
-  (await db.pool.query(`SELECT tableoid::regclass::text AS partition FROM incoming_payments WHERE tx_hash = $1`, [txHash])).rows[0]?.partition;
+  (await db.pool.query(`SELECT tableoid::regclass::text AS partition FROM incoming_payments WHERE tx_hash = $1`, [txHash])).rows[0]
+    ?.partition;
 
 describe('partition maintenance', () => {
   it('creates the coming months once, moving rows that waited in the default partition, and is idempotent', async () => {
@@ -46,11 +47,15 @@ describe('partition maintenance', () => {
     const first = await maintainPartitions(db.pool, { logger, monthsAhead: 5 });
     expect(first.created).toEqual([partitionName(4), partitionName(5)]);
     expect(await whereIs('early-arrival')).toBe(partitionName(5));
-    expect(logger.events('partitions_ensured')[0]).toMatchObject({ fields: { created: [partitionName(4), partitionName(5)], months_ahead: 5 } });
+    expect(logger.events('partitions_ensured')[0]).toMatchObject({
+      fields: { created: [partitionName(4), partitionName(5)], months_ahead: 5 },
+    });
 
     const again = await maintainPartitions(db.pool, { logger, monthsAhead: 5 });
     expect(again).toMatchObject({ created: [], partitions: first.partitions });
-    expect((await db.pool.query(`SELECT amount_lovelace FROM incoming_payments WHERE tx_hash = 'early-arrival'`)).rows[0].amount_lovelace).toBe(9_007_199_254_740_993n);
+    expect(
+      (await db.pool.query(`SELECT amount_lovelace FROM incoming_payments WHERE tx_hash = 'early-arrival'`)).rows[0].amount_lovelace,
+    ).toBe(9_007_199_254_740_993n);
   });
 
   it('the Lambda handler and the CLI run the same maintenance', async () => {
@@ -75,7 +80,11 @@ describe('partition maintenance', () => {
 
     const summary = await maintainPartitions(db.pool, { logger: new RecordingLogger(), monthsAhead: 3 });
     expect(summary).toMatchObject({ created: [partitionName(-3), partitionName(-2)], moved_rows: 3, default_rows: 0 });
-    expect([await whereIs('lapse-a'), await whereIs('lapse-b'), await whereIs('lapse-c')]).toEqual([partitionName(-3), partitionName(-3), partitionName(-2)]);
+    expect([await whereIs('lapse-a'), await whereIs('lapse-b'), await whereIs('lapse-c')]).toEqual([
+      partitionName(-3),
+      partitionName(-3),
+      partitionName(-2),
+    ]);
   });
 
   it('a month that cannot be done leaves the others be, fails the run by name, and the next run catches up', async () => {

@@ -66,7 +66,15 @@ describe('detection and confirmation', () => {
     await f.engine.apply(chain.forward([b1]));
 
     expect(await payments()).toMatchObject([
-      { tx_hash: pay.id, output_index: 1, address: alice, amount_lovelace: 12_345_678n, status: 'pending', user_id: 'user-alice', block_height: 1n },
+      {
+        tx_hash: pay.id,
+        output_index: 1,
+        address: alice,
+        amount_lovelace: 12_345_678n,
+        status: 'pending',
+        user_id: 'user-alice',
+        block_height: 1n,
+      },
     ]);
     expect(await balance('user-alice')).toBeUndefined();
 
@@ -76,7 +84,14 @@ describe('detection and confirmation', () => {
     expect((await payments())[0].status).toBe('confirmed');
     expect(await balance('user-alice')).toBe(12_345_678n);
     expect(await ledger()).toEqual([
-      { user_id: 'user-alice', type: 'credit', amount_lovelace: 12_345_678n, payment_tx_hash: pay.id, occurrence: 1, reason: 'payment_confirmed' },
+      {
+        user_id: 'user-alice',
+        type: 'credit',
+        amount_lovelace: 12_345_678n,
+        payment_tx_hash: pay.id,
+        occurrence: 1,
+        reason: 'payment_confirmed',
+      },
     ]);
 
     await f.engine.apply(chain.forward(chain.empty(5)));
@@ -344,7 +359,12 @@ describe('resume points', () => {
   it('offers the last applied blocks, then sparse checkpoints, most recent first', async () => {
     await f.engine.apply(chain.forward(chain.empty(600))); // 20-slot blocks: about 3 hours
     const points = await loadResumePoints(f.db.pool, 5);
-    expect(points.slice(0, 5).map((p) => p.hash)).toEqual(chain.blocks.slice(-5).reverse().map((b) => b.hash));
+    expect(points.slice(0, 5).map((p) => p.hash)).toEqual(
+      chain.blocks
+        .slice(-5)
+        .reverse()
+        .map((b) => b.hash),
+    );
     const slots = points.map((p) => p.slot);
     expect([...slots].sort((a, b) => (a > b ? -1 : 1))).toEqual(slots);
     expect(points.length).toBeGreaterThan(5);
@@ -359,20 +379,30 @@ describe('leader sessions (the AWS path)', () => {
     const follower = new PostgresFollowerDatabase(f.db.pool);
     const { generation } = await follower.beginSession(5n);
     // The session opens with the rollback to its intersection: nothing to undo, but the step counts.
-    expect(await f.engine.apply({ type: 'rollBackward', point: 'origin', tip: 'origin' }, stamp(5n, generation, 1n))).toMatchObject({ kind: 'unchanged' });
+    expect(await f.engine.apply({ type: 'rollBackward', point: 'origin', tip: 'origin' }, stamp(5n, generation, 1n))).toMatchObject({
+      kind: 'unchanged',
+    });
     await f.engine.apply(chain.forward([chain.next()]), stamp(5n, generation, 2n));
     const paying = chain.forward([chain.next([transaction([output(alice, 1_000_000n)])])]);
     const before = await snapshot();
 
-    expect(await f.engine.apply(chain.forward([chain.at(1n)]), stamp(5n, generation, 2n))).toMatchObject({ kind: 'unchanged', refused: 'duplicate' });
+    expect(await f.engine.apply(chain.forward([chain.at(1n)]), stamp(5n, generation, 2n))).toMatchObject({
+      kind: 'unchanged',
+      refused: 'duplicate',
+    });
     expect(await f.engine.apply(paying, stamp(4n, generation, 3n))).toMatchObject({ kind: 'unchanged', refused: 'stale' });
-    await expect(f.engine.apply(paying, stamp(5n, generation, 4n))).rejects.toThrow(new SessionOutOfStepError('steps 4 follow step 2: steps 3 are missing'));
+    await expect(f.engine.apply(paying, stamp(5n, generation, 4n))).rejects.toThrow(
+      new SessionOutOfStepError('steps 4 follow step 2: steps 3 are missing'),
+    );
     await expect(f.engine.apply(paying, stamp(6n, generation, 1n))).rejects.toThrow(/never fenced/);
     expect(await snapshot()).toEqual(before);
     expect(f.logger.events('stale_event_dropped')).toHaveLength(1);
     expect(f.logger.events('duplicate_event_dropped')).toHaveLength(1);
 
-    expect(await f.engine.apply(paying, stamp(5n, generation, 3n))).toMatchObject({ kind: 'applied', detected: [expect.objectContaining({ lovelace: 1_000_000n })] });
+    expect(await f.engine.apply(paying, stamp(5n, generation, 3n))).toMatchObject({
+      kind: 'applied',
+      detected: [expect.objectContaining({ lovelace: 1_000_000n })],
+    });
 
     // A new leader fences before it reads where to resume: from then on the old leader's next step is stale.
     const next = chain.forward([chain.next()]);

@@ -42,7 +42,15 @@ beforeEach(async () => {
   f = await createEngineFixture({ confirmations: 3, retainedBlocks: RETAINED_BLOCKS });
   await f.registry.register([{ address: alice, referenceType: 'deposit', referenceId: 'acct-alice', userId: 'user-alice' }], 'test');
   logger = new CorrelatingRecordingLogger();
-  const engine = new PaymentEngine({ store: f.store, logger, metrics: f.metrics, clock: f.clock, network: 'mainnet', confirmations: 3, retainedBlocks: RETAINED_BLOCKS });
+  const engine = new PaymentEngine({
+    store: f.store,
+    logger,
+    metrics: f.metrics,
+    clock: f.clock,
+    network: 'mainnet',
+    confirmations: 3,
+    retainedBlocks: RETAINED_BLOCKS,
+  });
   core = { engine, network: 'mainnet', recovery: new PostgresPipelineRecoveryStore(f.db.pool), logger, metrics: f.metrics, clock: f.clock };
   follower = new PostgresFollowerDatabase(f.db.pool);
 });
@@ -59,13 +67,19 @@ class Leader {
 
   static async begin(token: bigint): Promise<Leader> {
     const { generation, resumePoints } = await follower.beginSession(token);
-    return new Leader(token, generation, resumePoints.map((point) => point.hash));
+    return new Leader(
+      token,
+      generation,
+      resumePoints.map((point) => point.hash),
+    );
   }
 
   message(event: ChainEvent): SQSRecord {
     const steps = { first: this.nextStep, last: this.nextStep + BigInt(stepsOf(event)) - 1n };
     this.nextStep = steps.last + 1n;
-    return record(encodeChainEventMessage({ version: 2, network: 'mainnet', fence: this.token, generation: this.generation, steps, event }));
+    return record(
+      encodeChainEventMessage({ version: 2, network: 'mainnet', fence: this.token, generation: this.generation, steps, event }),
+    );
   }
 }
 
@@ -84,28 +98,34 @@ async function deliver(queue: readonly SQSRecord[]): Promise<string[]> {
 }
 
 async function syncState(): Promise<{ height: bigint | null; hash: string | null; halted: string | null }> {
-  const { rows } = await f.db.pool.query('SELECT last_block_height AS height, last_block_hash AS hash, halted_reason AS halted FROM sync_state');
+  const { rows } = await f.db.pool.query(
+    'SELECT last_block_height AS height, last_block_hash AS hash, halted_reason AS halted FROM sync_state',
+  );
   return rows[0];
 }
 
 async function aliceBalance(): Promise<bigint | undefined> {
-  const { rows } = await f.db.pool.query<{ balance_lovelace: bigint }>(`SELECT balance_lovelace FROM user_balances WHERE user_id = 'user-alice'`);
+  const { rows } = await f.db.pool.query<{ balance_lovelace: bigint }>(
+    `SELECT balance_lovelace FROM user_balances WHERE user_id = 'user-alice'`,
+  );
   return rows[0]?.balance_lovelace;
 }
 
-describe('2. a failover while the queue still holds the old leader\'s messages', () => {
+describe("2. a failover while the queue still holds the old leader's messages", () => {
   it('the processor more than the retained blocks behind: the new leader resumes from the database, the old messages are stale', async () => {
     const chain = new ChainBuilder();
     const old = await Leader.begin(1n);
     const queue = [old.message(chain.forward([chain.next()]))];
-    for (let n = 2; n <= 30; n++) queue.push(old.message(chain.forward([chain.next(n === 20 ? [transaction([output(alice, 9_000_000n)])] : [])])));
+    for (let n = 2; n <= 30; n++)
+      queue.push(old.message(chain.forward([chain.next(n === 20 ? [transaction([output(alice, 9_000_000n)])] : [])])));
     expect(await deliver(queue.slice(0, 5))).toEqual([]); // the processor applied 5 blocks, then fell behind
 
     // A new leader: it fences the database, then follows from the database's points (block 5), far behind the queue.
     const next = await Leader.begin(2n);
     expect(next.resumeHashes[0]).toBe(chain.at(5n).hash);
     const rest = [next.message({ type: 'rollBackward', point: { slot: chain.at(5n).slot!, hash: chain.at(5n).hash }, tip: chain.tipOf() })];
-    for (let height = 6n; height <= 30n; height += 5n) rest.push(next.message(chain.forward([0n, 1n, 2n, 3n, 4n].map((i) => chain.at(height + i)))));
+    for (let height = 6n; height <= 30n; height += 5n)
+      rest.push(next.message(chain.forward([0n, 1n, 2n, 3n, 4n].map((i) => chain.at(height + i)))));
 
     expect(await deliver([...queue.slice(5), ...rest])).toEqual([]);
     expect(await syncState()).toEqual({ height: 30n, hash: chain.at(30n).hash, halted: null });
@@ -160,7 +180,9 @@ describe('3. a divergence is resolved without an operator; nothing valid is drag
     // The leader sees the new generation and follows again from the database's points.
     const again = await Leader.begin(1n);
     expect(again.generation).toBe(leader.generation + 1n);
-    expect(await deliver([again.message(chain.backward(1n)), again.message(chain.forward([2n, 3n, 4n, 5n].map((h) => chain.at(h))))])).toEqual([]);
+    expect(
+      await deliver([again.message(chain.backward(1n)), again.message(chain.forward([2n, 3n, 4n, 5n].map((h) => chain.at(h))))]),
+    ).toEqual([]);
     expect(await syncState()).toMatchObject({ height: 5n, halted: null });
   });
 });
@@ -176,7 +198,12 @@ describe('5. values the tables cannot hold', () => {
     const indexBody = badIndex.body.replace(`"${'ab'.repeat(32)}#1"`, `"${'ab'.repeat(32)}#2147483648"`);
     expect(indexBody).not.toBe(badIndex.body);
 
-    expect(await deliver([{ ...tooMuch, body }, { ...badIndex, body: indexBody }])).toEqual([]);
+    expect(
+      await deliver([
+        { ...tooMuch, body },
+        { ...badIndex, body: indexBody },
+      ]),
+    ).toEqual([]);
     expect(logger.events(ProcessorLogEvent.messageFailed)).toEqual([]);
     const reasons = logger.events(ProcessorLogEvent.poisonMessage).map((entry) => String(entry.fields.reason));
     expect(reasons[0]).toMatch(/lovelace: 9223372036854775808 exceeds 2\^63 − 1/);

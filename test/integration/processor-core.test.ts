@@ -8,7 +8,13 @@ import { GetObjectCommand, PutObjectCommand, DeleteObjectCommand } from '@aws-sd
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChainEvent } from '../../functions/domain/chain.js';
-import { decodeQueueMessageBody, encodeBlock, encodeChainEventMessage, encodeClaimCheckPointer, stepsOf } from '../../functions/domain/chain-event-message.js';
+import {
+  decodeQueueMessageBody,
+  encodeBlock,
+  encodeChainEventMessage,
+  encodeClaimCheckPointer,
+  stepsOf,
+} from '../../functions/domain/chain-event-message.js';
 import type { Network } from '../../functions/domain/network.js';
 import { LogEvent, ProcessorLogEvent, ProcessorMetric } from '../../functions/domain/observability.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
@@ -76,7 +82,10 @@ async function fence(token: bigint): Promise<Session> {
 }
 
 function record(body: string, { receiveCount = 1, failingForSeconds = 0 } = {}): SQSRecord {
-  return sqsRecord(`message-${++messageCounter}`, body, { receiveCount, firstReceivedAt: f.clock.now().getTime() - failingForSeconds * 1000 });
+  return sqsRecord(`message-${++messageCounter}`, body, {
+    receiveCount,
+    firstReceivedAt: f.clock.now().getTime() - failingForSeconds * 1000,
+  });
 }
 
 /** The session's next message: its steps follow the ones it sent before. */
@@ -92,7 +101,8 @@ function message(event: ChainEvent, session: Session = leader, network: Network 
 const again = (original: SQSRecord): SQSRecord => record(original.body);
 
 const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
-const failedIds = (response: { batchItemFailures: { itemIdentifier: string }[] }) => response.batchItemFailures.map((item) => item.itemIdentifier);
+const failedIds = (response: { batchItemFailures: { itemIdentifier: string }[] }) =>
+  response.batchItemFailures.map((item) => item.itemIdentifier);
 
 async function appliedHeight(): Promise<bigint | null> {
   const { rows } = await f.db.pool.query<{ last_block_height: bigint | null }>('SELECT last_block_height FROM sync_state');
@@ -105,19 +115,27 @@ async function syncState(): Promise<{ generation: bigint; fence: bigint; halted_
 }
 
 async function recoveries(): Promise<Record<string, unknown>[]> {
-  const { rows } = await f.db.pool.query('SELECT kind, reason, message_id, message_body, generation, generation_to FROM pipeline_recoveries ORDER BY id');
+  const { rows } = await f.db.pool.query(
+    'SELECT kind, reason, message_id, message_body, generation, generation_to FROM pipeline_recoveries ORDER BY id',
+  );
   return rows;
 }
 
 async function balance(userId: string): Promise<bigint | undefined> {
-  const { rows } = await f.db.pool.query<{ balance_lovelace: bigint }>('SELECT balance_lovelace FROM user_balances WHERE user_id = $1', [userId]);
+  const { rows } = await f.db.pool.query<{ balance_lovelace: bigint }>('SELECT balance_lovelace FROM user_balances WHERE user_id = $1', [
+    userId,
+  ]);
   return rows[0]?.balance_lovelace;
 }
 
 describe('processor core', () => {
   it('applies a batch in order and credits a payment once it is confirmed, every log line correlated by block', async () => {
     const pay = transaction([output(alice, 25_000_000n)]);
-    const records = [message(chain.forward([chain.next([pay])])), message(chain.forward([chain.next(), chain.next()])), message(chain.forward([chain.next()]))];
+    const records = [
+      message(chain.forward([chain.next([pay])])),
+      message(chain.forward([chain.next(), chain.next()])),
+      message(chain.forward([chain.next()])),
+    ];
     const response = await processChainEventBatch(batch(...records), core);
 
     expect(failedIds(response)).toEqual([]);
@@ -155,7 +173,10 @@ describe('processor core', () => {
 
     expect(failedIds(response)).toEqual([]); // stale messages are deleted from the queue, not retried
     expect(await appliedHeight()).toBe(2n);
-    expect(logger.events(LogEvent.staleEventDropped).map((entry) => entry.fields.message_id)).toEqual([staleFence.messageId, staleGeneration.messageId]);
+    expect(logger.events(LogEvent.staleEventDropped).map((entry) => entry.fields.message_id)).toEqual([
+      staleFence.messageId,
+      staleGeneration.messageId,
+    ]);
     expect(f.metrics.snapshot().counters.stale_events_dropped).toBe(2);
     expect(await recoveries()).toEqual([]);
   });
@@ -198,7 +219,14 @@ describe('processor core', () => {
     // The leader sees the new generation and follows again from the database's points: its steps start at 1.
     const again = await fence(5n);
     expect(again.generation).toBe(leader.generation + 1n);
-    expect(failedIds(await processChainEventBatch(batch(message(chain.backward(1n), again), message(chain.forward([chain.at(2n), chain.at(3n)]), again)), core))).toEqual([]);
+    expect(
+      failedIds(
+        await processChainEventBatch(
+          batch(message(chain.backward(1n), again), message(chain.forward([chain.at(2n), chain.at(3n)]), again)),
+          core,
+        ),
+      ),
+    ).toEqual([]);
     expect(await appliedHeight()).toBe(3n);
   });
 
@@ -213,7 +241,17 @@ describe('processor core', () => {
 
   it("drops a message of another release (the deploy's window) without a recovery, however many arrive", async () => {
     await processChainEventBatch(batch(message(chain.forward([chain.next()]))), core);
-    const oldRelease = (event: ChainEvent) => record(JSON.stringify({ version: 1, network: 'mainnet', generation: String(leader.generation), fence: '5', event: JSON.parse(encodeChainEventMessage({ version: 2, network: 'mainnet', ...leader, steps: { first: 1n, last: 1n }, event })).event }));
+    const oldRelease = (event: ChainEvent) =>
+      record(
+        JSON.stringify({
+          version: 1,
+          network: 'mainnet',
+          generation: String(leader.generation),
+          fence: '5',
+          event: JSON.parse(encodeChainEventMessage({ version: 2, network: 'mainnet', ...leader, steps: { first: 1n, last: 1n }, event }))
+            .event,
+        }),
+      );
     const records = [0, 1, 2, 3, 4].map(() => oldRelease(chain.forward([chain.next()])));
     expect(failedIds(await processChainEventBatch(batch(...records), core))).toEqual([]);
     expect(logger.events(ProcessorLogEvent.otherReleaseMessage)).toHaveLength(5);
@@ -230,7 +268,9 @@ describe('processor core', () => {
     message(chain.forward([b2!])); // step 2: lost (never delivered)
     const gap = message(chain.forward([b3!]));
     expect(failedIds(await processChainEventBatch(batch(gap), core))).toEqual([]);
-    expect(await recoveries()).toEqual([expect.objectContaining({ kind: 'divergence', reason: 'steps 3 follow step 1: steps 2 are missing', message_id: gap.messageId })]);
+    expect(await recoveries()).toEqual([
+      expect.objectContaining({ kind: 'divergence', reason: 'steps 3 follow step 1: steps 2 are missing', message_id: gap.messageId }),
+    ]);
 
     const session = await fence(5n);
     const notExtending = message(chain.forward([b3!]), session); // height 3 on top of height 1
@@ -244,7 +284,9 @@ describe('processor core', () => {
     await processChainEventBatch(batch(message(chain.forward([chain.next()]))), core);
     for (let n = 0; n < HALT_AFTER_RECOVERIES_WITHOUT_PROGRESS; n++) {
       const session = await fence(5n);
-      expect(failedIds(await processChainEventBatch(batch(record('poison, again'), message(chain.forward([chain.next()]), session)), core))).toEqual([]);
+      expect(
+        failedIds(await processChainEventBatch(batch(record('poison, again'), message(chain.forward([chain.next()]), session)), core)),
+      ).toEqual([]);
       chain.blocks.pop();
     }
     expect((await syncState()).halted_reason).toMatch(/^3 recoveries in a row without the engine getting past height 1; the last: poison/);
@@ -291,7 +333,12 @@ describe('processor core', () => {
     ]);
     expect(postponed[0]).toMatchObject({ receiptHandle: fresh.receiptHandle, eventSourceArn: fresh.eventSourceARN });
     expect(logger.events(ProcessorLogEvent.messageFailed)[0]!.fields).toMatchObject({ message_id: fresh.messageId, transient: true });
-    expect(logger.events(ProcessorLogEvent.batchProcessed)[0]!.fields).toMatchObject({ records: 3, applied: 1, returned_to_queue: 2, retry_in_seconds: 5 });
+    expect(logger.events(ProcessorLogEvent.batchProcessed)[0]!.fields).toMatchObject({
+      records: 3,
+      applied: 1,
+      returned_to_queue: 2,
+      retry_in_seconds: 5,
+    });
     expect(await recoveries()).toEqual([]);
 
     outage = false;
@@ -303,18 +350,33 @@ describe('processor core', () => {
     const refused = message(chain.forward([chain.next()]));
     const failing: ProcessorCoreOptions = {
       ...core,
-      engine: { apply: () => Promise.reject(Object.assign(new Error('value "9223372036854775808" is out of range for type bigint'), { code: '22003' })) },
+      engine: {
+        apply: () =>
+          Promise.reject(Object.assign(new Error('value "9223372036854775808" is out of range for type bigint'), { code: '22003' })),
+      },
     };
     expect(failedIds(await processChainEventBatch(batch(refused), failing))).toEqual([]);
-    expect(await recoveries()).toEqual([expect.objectContaining({ kind: 'poison', reason: expect.stringContaining('PostgreSQL refused a value'), message_body: refused.body })]);
+    expect(await recoveries()).toEqual([
+      expect.objectContaining({
+        kind: 'poison',
+        reason: expect.stringContaining('PostgreSQL refused a value'),
+        message_body: refused.body,
+      }),
+    ]);
     expect(logger.events(ProcessorLogEvent.poisonMessage)).toEqual([
-      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ reason: expect.stringContaining('out of range'), body_start: refused.body.slice(0, 200) }) }),
+      expect.objectContaining({
+        level: 'error',
+        fields: expect.objectContaining({ reason: expect.stringContaining('out of range'), body_start: refused.body.slice(0, 200) }),
+      }),
     ]);
   });
 
   it('keeps the recovery itself transient: when the database cannot record it, the record fails and is retried', async () => {
     const poison = record('{');
-    const unreachable: ProcessorCoreOptions = { ...core, recovery: { recover: () => Promise.reject(new Error('connect ECONNREFUSED')), resume: core.recovery.resume } };
+    const unreachable: ProcessorCoreOptions = {
+      ...core,
+      recovery: { recover: () => Promise.reject(new Error('connect ECONNREFUSED')), resume: core.recovery.resume },
+    };
     expect(failedIds(await processChainEventBatch(batch(poison), unreachable))).toEqual([poison.messageId]);
     expect(postponed).toHaveLength(1);
     expect(failedIds(await processChainEventBatch(batch(poison), core))).toEqual([]);
@@ -338,9 +400,18 @@ describe('processor core with claim checks (local-aws-sqs and s3rver)', () => {
   /** Emits through SQS and returns the batch the event source would hand to the processor. */
   async function throughQueue(events: ChainEvent[]): Promise<SQSEvent> {
     const queueUrl = await sqs.createFifoQueue(`processor-${++messageCounter}`);
-    const emitter = new SqsChainEventEmitter({ sqs: sqs.client, queueUrl, network: 'mainnet', claimChecks: store, logger: new RecordingLogger() });
+    const emitter = new SqsChainEventEmitter({
+      sqs: sqs.client,
+      queueUrl,
+      network: 'mainnet',
+      claimChecks: store,
+      logger: new RecordingLogger(),
+    });
     await emitter.emit(events, { ...leader, firstStep: nextStep.get(`${leader.generation}/${leader.fence}`) ?? 1n });
-    nextStep.set(`${leader.generation}/${leader.fence}`, (nextStep.get(`${leader.generation}/${leader.fence}`) ?? 1n) + BigInt(events.reduce((sum, event) => sum + stepsOf(event), 0)));
+    nextStep.set(
+      `${leader.generation}/${leader.fence}`,
+      (nextStep.get(`${leader.generation}/${leader.fence}`) ?? 1n) + BigInt(events.reduce((sum, event) => sum + stepsOf(event), 0)),
+    );
     return toSqsEvent(await drainQueue(sqs.client, queueUrl));
   }
 
@@ -354,7 +425,11 @@ describe('processor core with claim checks (local-aws-sqs and s3rver)', () => {
   }
 
   it('fetches a claim-checked block from S3, verifies it and applies it in order', async () => {
-    const event = await throughQueue([chain.forward([chain.next()]), chain.forward([hugeBlock()]), chain.forward([chain.next(), chain.next()])]);
+    const event = await throughQueue([
+      chain.forward([chain.next()]),
+      chain.forward([hugeBlock()]),
+      chain.forward([chain.next(), chain.next()]),
+    ]);
     expect(event.Records.map((r) => decodeQueueMessageBody(r.body).kind)).toEqual(['event', 'claimCheck', 'event']);
 
     const response = await processChainEventBatch(event, { ...core, claimChecks: store });
@@ -373,29 +448,40 @@ describe('processor core with claim checks (local-aws-sqs and s3rver)', () => {
 
     const response = await processChainEventBatch(event, { ...core, claimChecks: store });
     expect(failedIds(response)).toEqual([]);
-    expect(String(logger.events(ProcessorLogEvent.poisonMessage)[0]!.fields.reason)).toMatch(/content has SHA-256 [0-9a-f]{64}, the pointer says/);
+    expect(String(logger.events(ProcessorLogEvent.poisonMessage)[0]!.fields.reason)).toMatch(
+      /content has SHA-256 [0-9a-f]{64}, the pointer says/,
+    );
     expect(await appliedHeight()).toBeNull();
     // The pointer's attributes name the session, so the recovery knows it was the current one.
-    expect(await recoveries()).toEqual([expect.objectContaining({ kind: 'poison', generation: leader.generation, generation_to: leader.generation + 1n })]);
+    expect(await recoveries()).toEqual([
+      expect.objectContaining({ kind: 'poison', generation: leader.generation, generation_to: leader.generation + 1n }),
+    ]);
     expect(logger.events(LogEvent.staleEventDropped).map((e) => e.fields.message_id)).toEqual([event.Records[1]!.messageId]);
   });
 
   it('sets aside a claim check whose object is gone (S3 never brings it back), and fails while S3 cannot be reached', async () => {
     const event = await throughQueue([chain.forward([hugeBlock()])]);
     const pointer = JSON.parse(event.Records[0]!.body) as { claimCheck: { key: string } };
-    const unreachable = new S3ClaimCheckStore({ s3: { send: () => Promise.reject(Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' })) }, bucket: BUCKET });
+    const unreachable = new S3ClaimCheckStore({
+      s3: { send: () => Promise.reject(Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' })) },
+      bucket: BUCKET,
+    });
     expect(failedIds(await processChainEventBatch(event, { ...core, claimChecks: unreachable }))).toEqual([event.Records[0]!.messageId]);
     expect(await recoveries()).toEqual([]);
 
     await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: pointer.claimCheck.key }));
     expect(failedIds(await processChainEventBatch(event, { ...core, claimChecks: store }))).toEqual([]);
-    expect(await recoveries()).toEqual([expect.objectContaining({ kind: 'poison', reason: expect.stringContaining('the object does not exist') })]);
+    expect(await recoveries()).toEqual([
+      expect.objectContaining({ kind: 'poison', reason: expect.stringContaining('the object does not exist') }),
+    ]);
   });
 
   it('sets aside a pointer to another bucket; fails a claim check when no bucket is configured (a configuration to fix)', async () => {
     const forged = record(encodeClaimCheckPointer({ bucket: 'elsewhere', key: 'x.json', sha256: '0'.repeat(64), bytes: 10 }));
     await processChainEventBatch(batch(forged), { ...core, claimChecks: store });
-    expect(String(logger.events(ProcessorLogEvent.poisonMessage)[0]!.fields.reason)).toContain('points outside the claim-check bucket claim-checks');
+    expect(String(logger.events(ProcessorLogEvent.poisonMessage)[0]!.fields.reason)).toContain(
+      'points outside the claim-check bucket claim-checks',
+    );
 
     const { claimChecks: _none, ...withoutBucket } = { ...core, claimChecks: undefined };
     const response = await processChainEventBatch(batch(forged), withoutBucket);

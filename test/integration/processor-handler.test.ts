@@ -26,7 +26,10 @@ let handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Pro
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await new PostgresAddressRegistry(db.pool, 'mainnet').register([{ address: alice, referenceType: 'deposit', referenceId: 'acct-alice', userId: 'user-alice' }], 'test');
+  await new PostgresAddressRegistry(db.pool, 'mainnet').register(
+    [{ address: alice, referenceType: 'deposit', referenceId: 'acct-alice', userId: 'user-alice' }],
+    'test',
+  );
   vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand'); // set by Lambda; Powertools detects cold starts by it
   vi.stubEnv('STAGE', 'test');
   vi.stubEnv('NETWORK', 'mainnet');
@@ -104,8 +107,16 @@ describe('processor handler', () => {
     event.Records.unshift({ ...event.Records[0]!, messageId: 'poison-1', body: '{"version":2}' });
     const { result, lines } = await captureOutput(() => handler(event, lambdaContext('processor')));
     expect(result.batchItemFailures).toEqual([]);
-    expect(lines.find((line) => line.message === 'poison_message')).toMatchObject({ level: 'ERROR', message_id: 'poison-1', path: '$.network' });
-    expect(lines.find((line) => line.message === LogEvent.pipelineRecovered)).toMatchObject({ level: 'ERROR', kind: 'poison', generation_to: String(generation + 1n) });
+    expect(lines.find((line) => line.message === 'poison_message')).toMatchObject({
+      level: 'ERROR',
+      message_id: 'poison-1',
+      path: '$.network',
+    });
+    expect(lines.find((line) => line.message === LogEvent.pipelineRecovered)).toMatchObject({
+      level: 'ERROR',
+      kind: 'poison',
+      generation_to: String(generation + 1n),
+    });
     // By kind for the dashboard, and over all kinds for the alarm.
     expect(metricValues(emfDocuments(lines), Metric.pipelineRecoveries)).toEqual([
       { value: 1, dimensions: { ...DIMENSIONS, kind: 'poison' } },
@@ -118,23 +129,41 @@ describe('processor handler', () => {
 
 describe('processor settings', () => {
   it('takes DATABASE_URL as it is, or composes one from the libpq variables with the password encoded', async () => {
-    expect(await resolveDatabaseConnection({ DATABASE_URL: 'postgres://u:p@db:5432/pm' })).toEqual({ connectionString: 'postgres://u:p@db:5432/pm' });
-    const connection = await resolveDatabaseConnection({ PGHOST: 'db.internal', PGDATABASE: 'payments', PGUSER: 'monitor', PGPASSWORD: 'p@ss:w/rd?#', PGSSLMODE: 'verify-full' });
+    expect(await resolveDatabaseConnection({ DATABASE_URL: 'postgres://u:p@db:5432/pm' })).toEqual({
+      connectionString: 'postgres://u:p@db:5432/pm',
+    });
+    const connection = await resolveDatabaseConnection({
+      PGHOST: 'db.internal',
+      PGDATABASE: 'payments',
+      PGUSER: 'monitor',
+      PGPASSWORD: 'p@ss:w/rd?#',
+      PGSSLMODE: 'verify-full',
+    });
     const composed = 'connectionString' in connection ? connection.connectionString : '';
     expect(composed).toBe('postgres://monitor:p%40ss%3Aw%2Frd%3F%23@db.internal:5432/payments?sslmode=verify-full');
     expect(decodeURIComponent(new URL(composed).password)).toBe('p@ss:w/rd?#');
   });
 
   it('refuses a missing or foreign database URL without repeating it (it holds a password)', async () => {
-    await expect(resolveDatabaseConnection({})).rejects.toThrow('DATABASE_URL is not set: give the PostgreSQL connection URL of the engine database, DATABASE_SECRET_ARN (an RDS-managed secret), or PGHOST');
-    await expect(resolveDatabaseConnection({ DATABASE_URL: 'mysql://u:secret@db/pm' })).rejects.toThrow(/must be a postgres:\/\/ URL; got a mysql: URL$/);
+    await expect(resolveDatabaseConnection({})).rejects.toThrow(
+      'DATABASE_URL is not set: give the PostgreSQL connection URL of the engine database, DATABASE_SECRET_ARN (an RDS-managed secret), or PGHOST',
+    );
+    await expect(resolveDatabaseConnection({ DATABASE_URL: 'mysql://u:secret@db/pm' })).rejects.toThrow(
+      /must be a postgres:\/\/ URL; got a mysql: URL$/,
+    );
     await expect(resolveDatabaseConnection({ DATABASE_URL: 'secret-password' })).rejects.toThrow(/^DATABASE_URL is not a URL$/);
   });
 
   it('sizes the pool to one connection per instance unless told otherwise', () => {
     expect(readProcessorSettings({ NETWORK: 'preprod' })).toEqual({ network: 'preprod', confirmations: 15, dbPoolMax: 1 });
-    expect(readProcessorSettings({ DB_POOL_MAX: '2', CONFIRMATIONS: '30', CLAIM_CHECK_BUCKET: 'claims' })).toMatchObject({ dbPoolMax: 2, confirmations: 30, claimCheckBucket: 'claims' });
-    expect(readProcessorSettings({ CHAIN_EVENT_QUEUE_URL: ' https://sqs.eu-west-1.amazonaws.com/1/q.fifo ' })).toMatchObject({ chainEventQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q.fifo' });
+    expect(readProcessorSettings({ DB_POOL_MAX: '2', CONFIRMATIONS: '30', CLAIM_CHECK_BUCKET: 'claims' })).toMatchObject({
+      dbPoolMax: 2,
+      confirmations: 30,
+      claimCheckBucket: 'claims',
+    });
+    expect(readProcessorSettings({ CHAIN_EVENT_QUEUE_URL: ' https://sqs.eu-west-1.amazonaws.com/1/q.fifo ' })).toMatchObject({
+      chainEventQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q.fifo',
+    });
     expect(() => readProcessorSettings({ DB_POOL_MAX: '0' })).toThrow('DB_POOL_MAX must be a whole number ≥ 1; got "0"');
   });
 });

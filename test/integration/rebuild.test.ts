@@ -60,7 +60,9 @@ async function snapshot(pool: pg.Pool, aboveHeight: bigint) {
     addresses: await rows('SELECT * FROM payment_addresses ORDER BY id'),
     checkpoints: await rows('SELECT * FROM checkpoints ORDER BY slot'),
     sync: await rows('SELECT last_block_height, last_block_slot, last_block_hash, network_tip_height FROM sync_state'),
-    blocks: await rows('SELECT hash, height, slot, ancestor, block_time FROM blocks WHERE height > $1 ORDER BY height, slot', [aboveHeight.toString()]),
+    blocks: await rows('SELECT hash, height, slot, ancestor, block_time FROM blocks WHERE height > $1 ORDER BY height, slot', [
+      aboveHeight.toString(),
+    ]),
   };
 }
 
@@ -86,7 +88,8 @@ describe('rebuild from chain', () => {
         transactions.push(payment);
         unspent.push({ txId: payment.id, index: 0 });
       }
-      if (i % 13 === 0 && unspent.length > 10) transactions.push(transaction([output(syntheticAddress('mainnet', 'elsewhere'), 1n)], [unspent.shift()!]));
+      if (i % 13 === 0 && unspent.length > 10)
+        transactions.push(transaction([output(syntheticAddress('mainnet', 'elsewhere'), 1n)], [unspent.shift()!]));
       pending.push(main.next(transactions));
       if (pending.length === 50) await flush();
       if (i % 1000 === 500) {
@@ -128,7 +131,7 @@ describe('rebuild from chain', () => {
       expect(after.addresses).toEqual(before.addresses);
       expect(after.checkpoints).toEqual(before.checkpoints);
       expect(after.sync).toEqual(before.sync);
-      expect((await snapshot(fixture.db.pool, pointHeight)).blocks).toEqual((await snapshotBlocks(before, pointHeight)));
+      expect((await snapshot(fixture.db.pool, pointHeight)).blocks).toEqual(await snapshotBlocks(before, pointHeight));
 
       expect(await readRebuildProgress(fixture.db.pool)).toMatchObject({ status: 'completed', payments_held: 0, payments_reversed: 0 });
       expect(fixture.logger.events('rebuild_progress')).toHaveLength(Math.floor(Number(main.tip!.height - pointHeight) / 1000));
@@ -150,7 +153,12 @@ describe('rebuild from chain', () => {
     main.empty(10);
     await followFrom(main, 0n);
     const balances = async () =>
-      Object.fromEntries((await fixture.db.pool.query('SELECT user_id, balance_lovelace FROM user_balances')).rows.map((row) => [row.user_id, row.balance_lovelace]));
+      Object.fromEntries(
+        (await fixture.db.pool.query('SELECT user_id, balance_lovelace FROM user_balances')).rows.map((row) => [
+          row.user_id,
+          row.balance_lovelace,
+        ]),
+      );
     expect(await balances()).toEqual({ 'user-0': 8_000_000n, 'user-1': 7_000_000n });
     const staysRow = (await fixture.db.pool.query('SELECT * FROM incoming_payments WHERE tx_hash = $1', [stays.id])).rows;
 
@@ -162,7 +170,12 @@ describe('rebuild from chain', () => {
     const point = main.at(10n);
 
     const ledger = async (txId: string) =>
-      (await fixture.db.pool.query('SELECT type, occurrence, amount_lovelace FROM balance_transactions WHERE payment_tx_hash = $1 ORDER BY id', [txId])).rows;
+      (
+        await fixture.db.pool.query(
+          'SELECT type, occurrence, amount_lovelace FROM balance_transactions WHERE payment_tx_hash = $1 ORDER BY id',
+          [txId],
+        )
+      ).rows;
     for (const round of [1, 2]) {
       await rebuild({ point: `${point.slot}.${point.hash}` });
       fixture.logger.entries.length = 0;
@@ -221,7 +234,8 @@ describe('rebuild from chain', () => {
     now.empty(10);
     await followFrom(now, 10n);
     const ledger = async () =>
-      (await fixture.db.pool.query('SELECT type, occurrence FROM balance_transactions WHERE payment_tx_hash = $1 ORDER BY id', [paid.id])).rows;
+      (await fixture.db.pool.query('SELECT type, occurrence FROM balance_transactions WHERE payment_tx_hash = $1 ORDER BY id', [paid.id]))
+        .rows;
     expect(await ledger()).toEqual([
       { type: 'credit', occurrence: 1 },
       { type: 'debit', occurrence: 1 },
@@ -241,7 +255,8 @@ describe('rebuild from chain', () => {
       { type: 'credit', occurrence: 2 },
       { type: 'debit', occurrence: 2 },
     ]);
-    const balance = (await fixture.db.pool.query(`SELECT balance_lovelace FROM user_balances WHERE user_id = 'user-0'`)).rows[0].balance_lovelace;
+    const balance = (await fixture.db.pool.query(`SELECT balance_lovelace FROM user_balances WHERE user_id = 'user-0'`)).rows[0]
+      .balance_lovelace;
     expect(balance).toBe(0n);
   });
 
@@ -258,7 +273,9 @@ describe('rebuild from chain', () => {
     expect(await readRebuildProgress(fixture.db.pool)).toMatchObject({ status: 'running', payments_held: 1 });
     await fixture.engine.apply(main.forward(main.blocks.filter((block) => block.height > 7n)));
     expect(await readRebuildProgress(fixture.db.pool)).toMatchObject({ status: 'completed', payments_held: 0, payments_refound: 1 });
-    const credits = (await fixture.db.pool.query(`SELECT count(*)::int AS n FROM balance_transactions WHERE payment_tx_hash = $1`, [paid.id])).rows[0].n;
+    const credits = (
+      await fixture.db.pool.query(`SELECT count(*)::int AS n FROM balance_transactions WHERE payment_tx_hash = $1`, [paid.id])
+    ).rows[0].n;
     expect(credits).toBe(1);
     expect(fixture.logger.events('payment_already_credited').length).toBeGreaterThan(0);
   });
@@ -283,28 +300,54 @@ describe('rebuild from chain', () => {
     main.empty(20);
     await followFrom(main, 0n);
     // Two recoveries without progress past height 21 so far: a third would halt, unless the rebuild starts the count anew.
-    await fixture.db.pool.query('UPDATE sync_state SET sync_generation = 4, fence_token = 17, applied_step = 30, recovery_streak = 2, recovery_streak_height = 21');
+    await fixture.db.pool.query(
+      'UPDATE sync_state SET sync_generation = 4, fence_token = 17, applied_step = 30, recovery_streak = 2, recovery_streak_height = 21',
+    );
     process.env.DATABASE_URL = fixture.db.url;
     process.env.STAGE ??= 'test';
     const { handler } = await import('../../functions/handlers/rebuild.js');
     const point = main.at(7n);
     const result = await handler({ point: `${point.slot}.${point.hash}` }, lambdaContext('payment-monitor-rebuild'));
-    expect(result).toMatchObject({ point: `${point.slot}.${point.hash}`, point_height: '7', target_height: '21', blocks_cleared: 14, generation: '5' });
-    const state = (await fixture.db.pool.query('SELECT last_block_hash, sync_generation, fence_token, recovery_streak, recovery_streak_height FROM sync_state')).rows[0];
+    expect(result).toMatchObject({
+      point: `${point.slot}.${point.hash}`,
+      point_height: '7',
+      target_height: '21',
+      blocks_cleared: 14,
+      generation: '5',
+    });
+    const state = (
+      await fixture.db.pool.query(
+        'SELECT last_block_hash, sync_generation, fence_token, recovery_streak, recovery_streak_height FROM sync_state',
+      )
+    ).rows[0];
     // The fence token is kept: within the new generation a deposed leader's lower token is still refused.
-    expect(state).toEqual({ last_block_hash: point.hash, sync_generation: 5n, fence_token: 17n, recovery_streak: 0, recovery_streak_height: null });
+    expect(state).toEqual({
+      last_block_hash: point.hash,
+      sync_generation: 5n,
+      fence_token: 17n,
+      recovery_streak: 0,
+      recovery_streak_height: null,
+    });
     // A message of the former generation is now stale: the engine drops it.
     const rederivedBlocks = main.blocks.filter((block) => block.height > 7n);
     const rederived = main.forward(rederivedBlocks);
     const steps = { first: 1n, last: BigInt(rederivedBlocks.length) };
-    expect(await fixture.engine.apply(rederived, { token: 17n, generation: 4n, steps })).toMatchObject({ kind: 'unchanged', refused: 'stale' });
-    expect(await fixture.engine.apply(rederived, { token: 16n, generation: 5n, steps })).toMatchObject({ kind: 'unchanged', refused: 'stale' });
+    expect(await fixture.engine.apply(rederived, { token: 17n, generation: 4n, steps })).toMatchObject({
+      kind: 'unchanged',
+      refused: 'stale',
+    });
+    expect(await fixture.engine.apply(rederived, { token: 16n, generation: 5n, steps })).toMatchObject({
+      kind: 'unchanged',
+      refused: 'stale',
+    });
     // the new generation's session counts its steps from 1
     expect(await fixture.engine.apply(rederived, { token: 17n, generation: 5n, steps })).toMatchObject({ kind: 'applied' });
     const audit = await auditActions('rebuild_started');
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'lambda:payment-monitor-rebuild', entity_type: 'rebuild_run' });
-    await expect(handler({ days: 3 }, lambdaContext('payment-monitor-rebuild'))).rejects.toThrow(/name exactly one of daysAgo, slot, point/);
+    await expect(handler({ days: 3 }, lambdaContext('payment-monitor-rebuild'))).rejects.toThrow(
+      /name exactly one of daysAgo, slot, point/,
+    );
 
     // The same function resumes a halted pipeline when asked with {"resumePipeline": true}.
     expect(await handler({ resumePipeline: true }, lambdaContext('payment-monitor-rebuild'))).toEqual({ resumed: false, generation: null });

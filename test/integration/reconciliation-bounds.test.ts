@@ -45,7 +45,12 @@ let clients: LedgerStateClient[];
 beforeEach(async () => {
   f = await createEngineFixture({ confirmations: 3 });
   await f.registry.register(
-    [...payees.slice(0, 4), recordedWhale, ...payees.slice(4), ...idle].map((address, i) => ({ address, referenceType: 'deposit', referenceId: `acct-${i}`, userId: `user-${i}` })),
+    [...payees.slice(0, 4), recordedWhale, ...payees.slice(4), ...idle].map((address, i) => ({
+      address,
+      referenceType: 'deposit',
+      referenceId: `acct-${i}`,
+      userId: `user-${i}`,
+    })),
     'test',
   );
   simulators = [];
@@ -59,7 +64,13 @@ afterEach(async () => {
 });
 
 async function startSimulator(): Promise<OgmiosSimulator> {
-  const simulator = await startOgmiosSimulator({ network: 'mainnet', seed: 'reconciliation-bounds', clock: CLOCK, transactionsPerBlock: { min: 0, max: 1 }, paymentsPerBlock: 0 });
+  const simulator = await startOgmiosSimulator({
+    network: 'mainnet',
+    seed: 'reconciliation-bounds',
+    clock: CLOCK,
+    transactionsPerBlock: { min: 0, max: 1 },
+    paymentsPerBlock: 0,
+  });
   simulators.push(simulator);
   return simulator;
 }
@@ -71,7 +82,11 @@ function pay(simulator: OgmiosSimulator, addresses: readonly string[], count: nu
 }
 
 function reconciliation(urls: readonly string[], options: { maxAnswerBytes?: number; maxChunkUtxos?: number } = {}) {
-  const client = new LedgerStateClient({ urls, logger: new RecordingLogger(), ...(options.maxAnswerBytes ? { maxPayloadBytes: options.maxAnswerBytes } : {}) });
+  const client = new LedgerStateClient({
+    urls,
+    logger: new RecordingLogger(),
+    ...(options.maxAnswerBytes ? { maxPayloadBytes: options.maxAnswerBytes } : {}),
+  });
   clients.push(client);
   const runs = new PostgresReconciliationRuns(f.db.pool);
   const logger = new RecordingLogger();
@@ -108,7 +123,9 @@ async function answerBytes(simulator: OgmiosSimulator, addresses: readonly strin
 }
 
 async function confirmedUnspent(): Promise<number> {
-  const { rows } = await f.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM incoming_payments WHERE status = 'confirmed' AND spent_by_tx_hash IS NULL");
+  const { rows } = await f.db.pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM incoming_payments WHERE status = 'confirmed' AND spent_by_tx_hash IS NULL",
+  );
   return rows[0]!.n;
 }
 
@@ -125,7 +142,14 @@ describe('reconciliation bounded by size', () => {
     const { run } = await reconcile([simulator.url], { maxAnswerBytes: ANSWER_LIMIT_BYTES });
 
     expect(run.status).toBe('completed');
-    expect(run.counts).toMatchObject({ ...NO_DISCREPANCIES, matched: payees.length * OUTPUTS_PER_PAYEE, tooRecent: 0, unjudgedAddresses: 0, laggingChunks: 0, addresses: 12 });
+    expect(run.counts).toMatchObject({
+      ...NO_DISCREPANCIES,
+      matched: payees.length * OUTPUTS_PER_PAYEE,
+      tooRecent: 0,
+      unjudgedAddresses: 0,
+      laggingChunks: 0,
+      addresses: 12,
+    });
     expect(run.counts.chunks).toBeGreaterThan(1);
   });
 
@@ -148,14 +172,22 @@ describe('reconciliation bounded by size', () => {
       [run.id.toString()],
     );
     expect(unjudged.rows).toEqual([
-      { address: recordedWhale, reason: 'too_many_utxos', recorded_unspent: BigInt(WHALE_OUTPUTS), detail: expect.stringMatching(/database holds 120 unspent outputs/) },
+      {
+        address: recordedWhale,
+        reason: 'too_many_utxos',
+        recorded_unspent: BigInt(WHALE_OUTPUTS),
+        detail: expect.stringMatching(/database holds 120 unspent outputs/),
+      },
       { address: unrecordedWhale, reason: 'too_many_utxos', recorded_unspent: 0n, detail: expect.stringMatching(/answer/) },
     ]);
     expect(logger.events(LogEvent.reconciliationAddressUnjudged).map((entry) => entry.fields)).toEqual([
       expect.objectContaining({ address: recordedWhale, reason: 'too_many_utxos', recorded_unspent: WHALE_OUTPUTS }),
       expect.objectContaining({ address: unrecordedWhale, reason: 'too_many_utxos', recorded_unspent: 0 }),
     ]);
-    expect(metrics.snapshot().counters).toMatchObject({ [Metric.reconciliationUnjudgedAddresses]: 2, [Metric.reconciliationDiscrepancies]: 0 });
+    expect(metrics.snapshot().counters).toMatchObject({
+      [Metric.reconciliationUnjudgedAddresses]: 2,
+      [Metric.reconciliationDiscrepancies]: 0,
+    });
     expect(logger.events(LogEvent.reconciliationSuccess)[0]).toMatchObject({ fields: { fully_judged: false, unjudged_addresses: 2 } });
   });
 });
@@ -166,12 +198,21 @@ describe('one ledger state per chunk', () => {
     const [nodeA, nodeB] = [await startSimulator(), await startSimulator()];
     for (const node of [nodeA, nodeB]) pay(node, payees.slice(0, 4), 1);
     pay(nodeA, payees.slice(4, 5), 1);
-    expect(nodeB.chain().map((block) => block.id)).toEqual(nodeA.chain().slice(0, -5).map((block) => block.id));
+    expect(nodeB.chain().map((block) => block.id)).toEqual(
+      nodeA
+        .chain()
+        .slice(0, -5)
+        .map((block) => block.id),
+    );
     await applyChainUpToTip(f, nodeA);
     expect(await confirmedUnspent()).toBe(5);
 
     // A load balancer: connections go to A, B, A, B…; the first two are closed after one answer each.
-    const balancer = await OgmiosRelayProxy.start({ backends: [nodeA.url, nodeB.url], route: (n) => n % 2, closeAfterAnswers: (n) => (n < 2 ? 1 : undefined) });
+    const balancer = await OgmiosRelayProxy.start({
+      backends: [nodeA.url, nodeB.url],
+      route: (n) => n % 2,
+      closeAfterAnswers: (n) => (n < 2 ? 1 : undefined),
+    });
     try {
       const { run } = await reconcile([balancer.url]);
 
@@ -189,7 +230,9 @@ describe('one ledger state per chunk', () => {
       };
       const methods = balancer.requests.map((request) => (JSON.parse(request.text) as { method: string }).method);
       expect(methods).toContain('acquireLedgerState');
-      expect(balancer.requests.flatMap((request, i) => schemas.errors(requestSchema[methods[i]!] ?? 'unknown method', request.text))).toEqual([]);
+      expect(
+        balancer.requests.flatMap((request, i) => schemas.errors(requestSchema[methods[i]!] ?? 'unknown method', request.text)),
+      ).toEqual([]);
     } finally {
       await balancer.stop();
     }

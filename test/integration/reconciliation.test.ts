@@ -12,7 +12,12 @@ import { createPool } from '../../functions/adapters/postgres/pool.js';
 import { PostgresReconciliationRecords } from '../../functions/adapters/postgres/reconciliation-records.js';
 import { PostgresReconciliationRuns } from '../../functions/adapters/postgres/reconciliation-runs.js';
 import { LogEvent, Metric } from '../../functions/domain/observability.js';
-import type { AcquiredLedgerState, ChainLedger, ReconciliationRun, ReconciliationTrigger } from '../../functions/domain/reconciliation/ports.js';
+import type {
+  AcquiredLedgerState,
+  ChainLedger,
+  ReconciliationRun,
+  ReconciliationTrigger,
+} from '../../functions/domain/reconciliation/ports.js';
 import { ReconciliationRunner } from '../../functions/domain/reconciliation/reconciliation-runner.js';
 import { readReconciliationSettings } from '../../functions/config/lambda-settings.js';
 import { handleReconciliation } from '../../functions/handlers/reconciliation-core.js';
@@ -42,7 +47,11 @@ beforeEach(async () => {
   );
   simulator = await startOgmiosSimulator({
     network: 'mainnet',
-    payTo: paid.map((address, i) => ({ address, lovelace: BigInt(2 + i) * 1_000_000n, ...(i === 1 ? { assets: [{ policyId: POLICY, assetName: '01', quantity: 2n ** 64n - 1n }] } : {}) })),
+    payTo: paid.map((address, i) => ({
+      address,
+      lovelace: BigInt(2 + i) * 1_000_000n,
+      ...(i === 1 ? { assets: [{ policyId: POLICY, assetName: '01', quantity: 2n ** 64n - 1n }] } : {}),
+    })),
     paymentsPerBlock: 1,
     paymentSpendsPerBlock: 0.2,
     transactionsPerBlock: { min: 1, max: 3 },
@@ -144,13 +153,25 @@ describe('reconciliation against the simulator', () => {
     const { run, logger, metrics } = await reconcile();
 
     expect(run.status).toBe('completed');
-    expect(run.counts).toMatchObject({ ...NO_DISCREPANCIES, matched: expected.confirmedUnspent, tooRecent: expected.pendingUnspent, addresses: 13, chunks: 4, laggingChunks: 0, balanceMismatches: 0 });
+    expect(run.counts).toMatchObject({
+      ...NO_DISCREPANCIES,
+      matched: expected.confirmedUnspent,
+      tooRecent: expected.pendingUnspent,
+      addresses: 13,
+      chunks: 4,
+      laggingChunks: 0,
+      balanceMismatches: 0,
+    });
     expect(run.counts.matched + run.counts.tooRecent).toBe(onChain);
     const tip = simulator.tip();
     expect(run.lastPoint?.hash).toBe(tip === 'origin' ? null : tip.id);
     expect(logger.events(LogEvent.reconciliationSuccess)).toHaveLength(1);
     expect(logger.events(LogEvent.reconciliationDiscrepancy)).toHaveLength(0);
-    expect(metrics.snapshot().counters).toMatchObject({ [Metric.reconciliationRuns]: 1, [Metric.reconciliationDiscrepancies]: 0, [Metric.reconciliationMatched]: expected.confirmedUnspent });
+    expect(metrics.snapshot().counters).toMatchObject({
+      [Metric.reconciliationRuns]: 1,
+      [Metric.reconciliationDiscrepancies]: 0,
+      [Metric.reconciliationMatched]: expected.confirmedUnspent,
+    });
   });
 
   it('finds a payment deleted from the database as missing_in_db', async () => {
@@ -161,9 +182,14 @@ describe('reconciliation against the simulator', () => {
 
     expect(run.counts).toMatchObject({ missingInDb: 1, extraInDb: 0, amountMismatch: 0, assetMismatch: 0 });
     const lines = logger.events(LogEvent.reconciliationDiscrepancy);
-    expect(lines[0]).toMatchObject({ level: 'warn', fields: { kind: 'missing_in_db', tx_hash: victim.tx_hash, output_index: victim.output_index, address: victim.address } });
+    expect(lines[0]).toMatchObject({
+      level: 'warn',
+      fields: { kind: 'missing_in_db', tx_hash: victim.tx_hash, output_index: victim.output_index, address: victim.address },
+    });
     expect(lines.at(-1)).toMatchObject({ level: 'error', fields: { summary: true, missing_in_db: 1, discrepancies: 1 } });
-    const stored = await f.db.pool.query('SELECT kind, tx_hash, chain_lovelace FROM reconciliation_discrepancies WHERE run_id = $1', [run.id.toString()]);
+    const stored = await f.db.pool.query('SELECT kind, tx_hash, chain_lovelace FROM reconciliation_discrepancies WHERE run_id = $1', [
+      run.id.toString(),
+    ]);
     expect(stored.rows).toEqual([{ kind: 'missing_in_db', tx_hash: victim.tx_hash, chain_lovelace: expect.any(BigInt) }]);
   });
 
@@ -177,12 +203,17 @@ describe('reconciliation against the simulator', () => {
     );
     const { run, logger } = await reconcile();
     expect(run.counts).toMatchObject({ missingInDb: 0, extraInDb: 1, amountMismatch: 0, assetMismatch: 0 });
-    expect(logger.events(LogEvent.reconciliationDiscrepancy)[0]).toMatchObject({ fields: { kind: 'extra_in_db', tx_hash: 'ee'.repeat(32), db_lovelace: '1234567' } });
+    expect(logger.events(LogEvent.reconciliationDiscrepancy)[0]).toMatchObject({
+      fields: { kind: 'extra_in_db', tx_hash: 'ee'.repeat(32), db_lovelace: '1234567' },
+    });
   });
 
   it('finds a changed amount as amount_mismatch and changed tokens as asset_mismatch', async () => {
     const victim = await oneConfirmedUnspent();
-    await f.db.pool.query('UPDATE incoming_payments SET amount_lovelace = amount_lovelace + 1 WHERE tx_hash = $1 AND output_index = $2', [victim.tx_hash, victim.output_index]);
+    await f.db.pool.query('UPDATE incoming_payments SET amount_lovelace = amount_lovelace + 1 WHERE tx_hash = $1 AND output_index = $2', [
+      victim.tx_hash,
+      victim.output_index,
+    ]);
     const withTokens = await f.db.pool.query<{ tx_hash: string }>(
       `UPDATE incoming_payments SET assets = jsonb_build_object($1::text, jsonb_build_object('01', '5'))
         WHERE (tx_hash, output_index) = (SELECT tx_hash, output_index FROM incoming_payments
@@ -195,7 +226,13 @@ describe('reconciliation against the simulator', () => {
     const { run } = await reconcile();
 
     expect(run.counts).toMatchObject({ missingInDb: 0, extraInDb: 0, amountMismatch: 1, assetMismatch: 1 });
-    const stored = await f.db.pool.query<{ kind: string; chain_lovelace: bigint; db_lovelace: bigint; chain_assets: unknown; db_assets: unknown }>(
+    const stored = await f.db.pool.query<{
+      kind: string;
+      chain_lovelace: bigint;
+      db_lovelace: bigint;
+      chain_assets: unknown;
+      db_assets: unknown;
+    }>(
       'SELECT kind, chain_lovelace, db_lovelace, chain_assets, db_assets FROM reconciliation_discrepancies WHERE run_id = $1 ORDER BY kind',
       [run.id.toString()],
     );
@@ -261,8 +298,17 @@ describe('reconciliation against the simulator', () => {
       },
     ]);
     expect(metrics.snapshot().counters[Metric.balanceMismatches]).toBe(1);
-    const stored = await f.db.pool.query('SELECT user_id, stored_lovelace, calculated_lovelace FROM reconciliation_discrepancies WHERE kind = $1', ['balance_mismatch']);
-    expect(stored.rows).toEqual([{ user_id: tampered.user_id, stored_lovelace: tampered.balance_lovelace, calculated_lovelace: (tampered.balance_lovelace - 5n).toString() }]);
+    const stored = await f.db.pool.query(
+      'SELECT user_id, stored_lovelace, calculated_lovelace FROM reconciliation_discrepancies WHERE kind = $1',
+      ['balance_mismatch'],
+    );
+    expect(stored.rows).toEqual([
+      {
+        user_id: tampered.user_id,
+        stored_lovelace: tampered.balance_lovelace,
+        calculated_lovelace: (tampered.balance_lovelace - 5n).toString(),
+      },
+    ]);
   });
 });
 
@@ -305,7 +351,9 @@ describe('continuation', () => {
     expect(run!.invocations).toBeGreaterThan(7);
     expect(metrics.snapshot().counters[Metric.reconciliationRuns]).toBe(1);
     expect(logger.events(LogEvent.reconciliationDiscrepancy).filter((entry) => entry.fields.kind === 'missing_in_db')).toHaveLength(1);
-    const details = await f.db.pool.query('SELECT count(*)::int AS n FROM reconciliation_discrepancies WHERE run_id = $1', [run!.id.toString()]);
+    const details = await f.db.pool.query('SELECT count(*)::int AS n FROM reconciliation_discrepancies WHERE run_id = $1', [
+      run!.id.toString(),
+    ]);
     expect(details.rows[0]).toEqual({ n: 1 });
 
     const resumedAgain = await invoke({ runId: run!.id.toString() });
@@ -329,8 +377,19 @@ describe('continuation', () => {
 
   it('refuses a malformed payload with a clear error and writes nothing', async () => {
     const { runs, runner: reconciliation, logger } = runner();
-    const options = { runner: reconciliation, runs, logger, continueLater: async () => undefined, remainingTimeMs: () => 1e9, timeReserveMs: 1, staleAfterMs: 1, maxFailedAttempts: 3 };
-    await expect(handleReconciliation({ trigger: 'hourly' }, options)).rejects.toThrow(/"trigger" must be one of daily, on_demand, reconnect/);
+    const options = {
+      runner: reconciliation,
+      runs,
+      logger,
+      continueLater: async () => undefined,
+      remainingTimeMs: () => 1e9,
+      timeReserveMs: 1,
+      staleAfterMs: 1,
+      maxFailedAttempts: 3,
+    };
+    await expect(handleReconciliation({ trigger: 'hourly' }, options)).rejects.toThrow(
+      /"trigger" must be one of daily, on_demand, reconnect/,
+    );
     await expect(handleReconciliation({ runId: 'abc' }, options)).rejects.toThrow(/runId/);
     await expect(handleReconciliation({ trigger: 'daily', extra: 1 }, options)).rejects.toThrow(/unknown field/);
     expect(await runs.recent(5)).toEqual([]);
@@ -342,13 +401,24 @@ describe('reconnect runs beside the daily run', () => {
     const victim = await oneConfirmedUnspent();
     await f.db.pool.query('DELETE FROM incoming_payments WHERE tx_hash = $1 AND output_index = $2', [victim.tx_hash, victim.output_index]);
     const daily = await reconcile({ trigger: 'daily' });
-    expect(daily.metrics.snapshot().counters).toMatchObject({ [Metric.reconciliationRuns]: 1, [Metric.reconciliationDiscrepancies]: 1, [Metric.balanceMismatches]: 0 });
+    expect(daily.metrics.snapshot().counters).toMatchObject({
+      [Metric.reconciliationRuns]: 1,
+      [Metric.reconciliationDiscrepancies]: 1,
+      [Metric.balanceMismatches]: 0,
+    });
 
     const reconnect = await reconcile({ trigger: 'reconnect' });
     expect(reconnect.run.counts.missingInDb).toBe(1); // it judged, and logged what it found
-    expect(reconnect.logger.events(LogEvent.reconciliationDiscrepancy).at(-1)).toMatchObject({ fields: { summary: true, trigger: 'reconnect' } });
+    expect(reconnect.logger.events(LogEvent.reconciliationDiscrepancy).at(-1)).toMatchObject({
+      fields: { summary: true, trigger: 'reconnect' },
+    });
     const counters = reconnect.metrics.snapshot().counters;
-    for (const metric of [Metric.reconciliationRuns, Metric.reconciliationDiscrepancies, Metric.balanceMismatches, Metric.reconciliationMatched]) {
+    for (const metric of [
+      Metric.reconciliationRuns,
+      Metric.reconciliationDiscrepancies,
+      Metric.balanceMismatches,
+      Metric.reconciliationMatched,
+    ]) {
       expect(counters[metric]).toBeUndefined();
     }
   });
@@ -384,7 +454,10 @@ describe('reconnect runs beside the daily run', () => {
     // A reconnect start while a full run is going changes nothing.
     const onDemand = await runs.start('on_demand', 60_000);
     if (!('started' in onDemand)) throw new Error('expected a new run');
-    expect(await handleReconciliation({ trigger: 'reconnect' }, options)).toMatchObject({ status: 'already_running', run: { trigger: 'on_demand' } });
+    expect(await handleReconciliation({ trigger: 'reconnect' }, options)).toMatchObject({
+      status: 'already_running',
+      run: { trigger: 'on_demand' },
+    });
   });
 });
 
@@ -471,7 +544,10 @@ describe('failures and takeovers', () => {
   });
 
   it('a continuation that fails is continued by its retry, and a run fails only after the allowed attempts in a row', async () => {
-    const alwaysDown = runner({ chunkSize: 2, chain: wrappingStates((real) => ({ tip: () => real.tip(), utxoAt: async () => Promise.reject(new Error('ogmios: unreachable')) })) });
+    const alwaysDown = runner({
+      chunkSize: 2,
+      chain: wrappingStates((real) => ({ tip: () => real.tip(), utxoAt: async () => Promise.reject(new Error('ogmios: unreachable')) })),
+    });
     const invoke = core(alwaysDown);
     await expect(invoke({ trigger: 'on_demand' })).rejects.toThrow(/unreachable/);
     const [run] = await alwaysDown.runs.recent(1);
@@ -492,22 +568,39 @@ describe('failures and takeovers', () => {
       // The second UTxO query hangs (a hung connection) until the test makes it fail.
       chain: wrappingStates((real) => ({
         tip: () => real.tip(),
-        utxoAt: (addresses) => (++queries === stuckAt ? new Promise<never>((_, reject) => (failHungCall = reject)) : real.utxoAt(addresses)),
+        utxoAt: (addresses) =>
+          ++queries === stuckAt ? new Promise<never>((_, reject) => (failHungCall = reject)) : real.utxoAt(addresses),
       })),
     });
     // The watch fires 1.5 s in: past the 1 s in which it takes a recent update for progress.
     const timeLeft = 6_500;
     const startedAt = Date.now();
-    const invocation = core(stuck, { remainingTimeMs: () => timeLeft - (Date.now() - startedAt), timeReserveMs: 1_000, timeoutMarginMs: 5_000 })({});
+    const invocation = core(stuck, {
+      remainingTimeMs: () => timeLeft - (Date.now() - startedAt),
+      timeReserveMs: 1_000,
+      timeoutMarginMs: 5_000,
+    })({});
     invocation.catch(() => undefined);
-    await vi.waitFor(async () => expect((await stuck.runs.recent(1))[0]).toMatchObject({ status: 'running', failedAttempts: 1, error: expect.stringMatching(/timed out/) }), {
-      timeout: 5_000,
-      interval: 20,
-    });
+    await vi.waitFor(
+      async () =>
+        expect((await stuck.runs.recent(1))[0]).toMatchObject({
+          status: 'running',
+          failedAttempts: 1,
+          error: expect.stringMatching(/timed out/),
+        }),
+      {
+        timeout: 5_000,
+        interval: 20,
+      },
+    );
     // The hung call gives up before Lambda ends the invocation: the same invocation counts no second attempt.
     failHungCall(new Error('ogmios: connection reset at last'));
     await expect(invocation).rejects.toThrow(/at last/);
-    expect((await stuck.runs.recent(1))[0]).toMatchObject({ status: 'running', failedAttempts: 1, error: expect.stringMatching(/timed out/) });
+    expect((await stuck.runs.recent(1))[0]).toMatchObject({
+      status: 'running',
+      failedAttempts: 1,
+      error: expect.stringMatching(/timed out/),
+    });
     expect(stuck.logger.events(LogEvent.reconciliationAttemptFailed)).toHaveLength(1);
 
     const retry = await core(runner({ chunkSize: 2 }))({});
@@ -555,7 +648,10 @@ describe('failures and takeovers: run bookkeeping', () => {
     });
     const settings = readReconciliationSettings({}); // the deployed defaults
     const invoke = (reconciliation: ReconciliationRunner, runs: PostgresReconciliationRuns) =>
-      handleReconciliation({}, { runner: reconciliation, runs, logger, continueLater: async () => undefined, remainingTimeMs: () => 1e9, ...settings });
+      handleReconciliation(
+        {},
+        { runner: reconciliation, runs, logger, continueLater: async () => undefined, remainingTimeMs: () => 1e9, ...settings },
+      );
 
     await expect(invoke(failing, new PostgresReconciliationRuns(outagePool))).rejects.toThrow(/pool/);
     const runs = new PostgresReconciliationRuns(f.db.pool);
@@ -568,7 +664,9 @@ describe('failures and takeovers: run bookkeeping', () => {
     ]);
 
     // Lambda's first retry of the event comes a minute after the failure; the database is back.
-    await f.db.pool.query("UPDATE reconciliation_runs SET updated_at = updated_at - interval '60 seconds' WHERE id = $1", [untouched!.id.toString()]);
+    await f.db.pool.query("UPDATE reconciliation_runs SET updated_at = updated_at - interval '60 seconds' WHERE id = $1", [
+      untouched!.id.toString(),
+    ]);
     const retried = await invoke(runner({ chunkSize: 2 }).runner, runs);
     expect(retried).toMatchObject({ status: 'completed', run: { run_id: untouched!.id.toString(), trigger: 'daily' } });
     expect((await runs.find(untouched!.id))!.counts).toEqual(uninterrupted.counts);
@@ -603,7 +701,10 @@ describe('failures and takeovers: run bookkeeping', () => {
     expect(await runs.find(id)).toMatchObject({ status: 'running', failedAttempts: 0, error: null });
 
     await f.db.pool.query("UPDATE reconciliation_runs SET updated_at = now() - interval '2 minutes' WHERE id = $1", [id.toString()]);
-    expect(await runs.noteFailure(id, 'timed out', 3, { unlessUpdatedWithinMs: 60_000 })).toMatchObject({ failedAttempts: 1, error: 'timed out' });
+    expect(await runs.noteFailure(id, 'timed out', 3, { unlessUpdatedWithinMs: 60_000 })).toMatchObject({
+      failedAttempts: 1,
+      error: 'timed out',
+    });
   });
 
   it('a completed run shows no failed attempts left over from a retried failure', async () => {
@@ -612,7 +713,11 @@ describe('failures and takeovers: run bookkeeping', () => {
     if (!('started' in started)) throw new Error('expected a new run');
     // A failure after the last chunk (in the balance check) is followed by no chunk that would reset the count.
     await runs.noteFailure(started.started.id, 'database: connection reset', 3);
-    expect(await runs.finish(started.started.id, { status: 'completed' })).toMatchObject({ status: 'completed', failedAttempts: 0, error: null });
+    expect(await runs.finish(started.started.id, { status: 'completed' })).toMatchObject({
+      status: 'completed',
+      failedAttempts: 0,
+      error: null,
+    });
   });
 });
 
@@ -638,7 +743,11 @@ describe('the deployed handlers (environment, Powertools, simulator)', () => {
     const invoked: { functionName: string; invocationType: string; payload: unknown }[] = [];
     vi.spyOn(LambdaClient.prototype, 'send').mockImplementation(async (command: unknown) => {
       const { input } = command as InvokeCommand;
-      invoked.push({ functionName: input.FunctionName!, invocationType: input.InvocationType!, payload: JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array)) });
+      invoked.push({
+        functionName: input.FunctionName!,
+        invocationType: input.InvocationType!,
+        payload: JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array)),
+      });
       return { StatusCode: 202 };
     });
     const { handler } = await import('../../functions/handlers/reconciliation.js');
@@ -648,16 +757,31 @@ describe('the deployed handlers (environment, Powertools, simulator)', () => {
     expect(first.result).toMatchObject({ status: 'continuing', run: { trigger: 'daily', addresses: 5 } });
     const lines = [...first.lines];
     for (let delivered = 0; delivered < invoked.length; delivered++) {
-      expect(invoked[delivered]).toMatchObject({ functionName: 'reconciliation', invocationType: 'Event', payload: { runId: expect.stringMatching(/^\d+$/) } });
+      expect(invoked[delivered]).toMatchObject({
+        functionName: 'reconciliation',
+        invocationType: 'Event',
+        payload: { runId: expect.stringMatching(/^\d+$/) },
+      });
       lines.push(...(await captureOutput(() => handler(invoked[delivered]!.payload, context))).lines);
     }
     expect(invoked).toHaveLength(2); // 13 addresses, 5 per invocation: 5, 5, then the short last chunk
 
     const expected = await paymentCounts();
     const success = lines.filter((line) => line.message === LogEvent.reconciliationSuccess);
-    expect(success).toEqual([expect.objectContaining({ level: 'INFO', stage: 'test', addresses: 13, matched: expected.confirmedUnspent, discrepancies: 0, invocations: 3 })]);
+    expect(success).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        stage: 'test',
+        addresses: 13,
+        matched: expected.confirmedUnspent,
+        discrepancies: 0,
+        invocations: 3,
+      }),
+    ]);
     const documents = emfDocuments(lines);
-    expect(metricValues(documents, Metric.reconciliationRuns)).toEqual([{ value: 1, dimensions: { service: 'payment-monitor', stage: 'test' } }]);
+    expect(metricValues(documents, Metric.reconciliationRuns)).toEqual([
+      { value: 1, dimensions: { service: 'payment-monitor', stage: 'test' } },
+    ]);
     expect(metricValues(documents, Metric.reconciliationDiscrepancies).map((metric) => metric.value)).toEqual([0]);
     expect(metricValues(documents, Metric.reconciliationMatched).map((metric) => metric.value)).toEqual([expected.confirmedUnspent]);
   });

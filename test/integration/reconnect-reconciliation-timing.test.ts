@@ -65,7 +65,8 @@ describe.each(Object.entries(feeds))('reconnect reconciliation fed as %s', (_nam
     const logger = new HookedLogger((event) => {
       if (!outage) return;
       if (event === OgmiosLogEvent.connected) answers.push({ moment: 'socket open', started: watcher.check(), emittedHeight });
-      if (event === OgmiosLogEvent.intersectionFound) answers.push({ moment: 'intersection found', started: watcher.check(), emittedHeight });
+      if (event === OgmiosLogEvent.intersectionFound)
+        answers.push({ moment: 'intersection found', started: watcher.check(), emittedHeight });
     });
     // The first wait before reconnecting lasts until the test lets it go: the node moves on meanwhile.
     let releaseReconnect!: () => void;

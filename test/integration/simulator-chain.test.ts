@@ -4,7 +4,12 @@ import { validateAddress } from '../../functions/domain/address.js';
 import { slotToTime, type Network } from '../../functions/domain/network.js';
 import { decodeBlock } from '../../functions/domain/ogmios/block-decoder.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
-import { startOgmiosSimulator, type OgmiosSimulator, type OgmiosSimulatorOptions, type RollbackEvent } from '../../functions/local/simulator/index.js';
+import {
+  startOgmiosSimulator,
+  type OgmiosSimulator,
+  type OgmiosSimulatorOptions,
+  type RollbackEvent,
+} from '../../functions/local/simulator/index.js';
 
 const started: OgmiosSimulator[] = [];
 async function start(options: OgmiosSimulatorOptions): Promise<OgmiosSimulator> {
@@ -19,9 +24,15 @@ afterEach(async () => {
 type Output = { address: string; value: Record<string, unknown>; datum?: string };
 type Transaction = { id: string; spends: string; outputs: Output[]; collateralReturn?: Output; metadata?: unknown; mint?: unknown };
 type Block = { type: string; era: string; size: { bytes: number }; transactions: Transaction[] };
-const blocksOf = (simulator: OgmiosSimulator): Block[] => simulator.chain().map((block) => JSON.parse(simulator.blockJson(block.id)!) as Block);
+const blocksOf = (simulator: OgmiosSimulator): Block[] =>
+  simulator.chain().map((block) => JSON.parse(simulator.blockJson(block.id)!) as Block);
 const outputsOf = (blocks: Block[]): Output[] =>
-  blocks.flatMap((block) => block.transactions.flatMap((transaction) => [...transaction.outputs, ...(transaction.collateralReturn ? [transaction.collateralReturn] : [])]));
+  blocks.flatMap((block) =>
+    block.transactions.flatMap((transaction) => [
+      ...transaction.outputs,
+      ...(transaction.collateralReturn ? [transaction.collateralReturn] : []),
+    ]),
+  );
 
 describe('chain structure', () => {
   it('links Praos blocks from genesis with consecutive heights and increasing slots, ending around now', async () => {
@@ -48,16 +59,31 @@ describe('chain structure', () => {
 
   it('is deterministic: same seed and clock, same chain byte for byte; another seed, another chain', async () => {
     const clock = () => Date.UTC(2025, 0, 15, 12);
-    const options: OgmiosSimulatorOptions = { seed: 'same', clock, initialBlocks: 20, payTo: [{ address: syntheticAddress('mainnet', 'd') }], forks: { everyBlocks: 4, maxDepth: 2 } };
+    const options: OgmiosSimulatorOptions = {
+      seed: 'same',
+      clock,
+      initialBlocks: 20,
+      payTo: [{ address: syntheticAddress('mainnet', 'd') }],
+      forks: { everyBlocks: 4, maxDepth: 2 },
+    };
     const [one, two, other] = await Promise.all([start(options), start(options), start({ ...options, seed: 'other' })]);
     for (const simulator of [one, two, other]) simulator!.produceBlocks(10);
-    const json = (simulator: OgmiosSimulator) => simulator.chain().map((block) => simulator.blockJson(block.id)).join('\n');
+    const json = (simulator: OgmiosSimulator) =>
+      simulator
+        .chain()
+        .map((block) => simulator.blockJson(block.id))
+        .join('\n');
     expect(json(one!)).toBe(json(two!));
     expect(json(other!)).not.toBe(json(one!));
   });
 
   it('raises the height by exactly n per produceBlocks(n), forks included, and reports each fork', async () => {
-    const simulator = await start({ seed: 'forks', initialBlocks: 10, transactionsPerBlock: { min: 0, max: 2 }, forks: { everyBlocks: 3, maxDepth: 4 } });
+    const simulator = await start({
+      seed: 'forks',
+      initialBlocks: 10,
+      transactionsPerBlock: { min: 0, max: 2 },
+      forks: { everyBlocks: 3, maxDepth: 4 },
+    });
     const rollbacks: RollbackEvent[] = [];
     simulator.on('rollback', (event) => rollbacks.push(event));
     const produced = simulator.produceBlocks(30);
@@ -84,9 +110,13 @@ describe('chain structure', () => {
     simulator.rollBack(5);
     expect(simulator.chain()[0]?.ancestor).toBe('genesis');
     await expect(startOgmiosSimulator({ forks: { maxDepth: 3 } })).rejects.toThrow(/everyBlocks or probability/);
-    await expect(startOgmiosSimulator({ network: 'preview', forks: { everyBlocks: 1, maxDepth: 500 } })).rejects.toThrow(/cannot exceed 432/);
+    await expect(startOgmiosSimulator({ network: 'preview', forks: { everyBlocks: 1, maxDepth: 500 } })).rejects.toThrow(
+      /cannot exceed 432/,
+    );
     await expect(startOgmiosSimulator({ transactionsPerBlock: { min: 5, max: 2 } })).rejects.toThrow(RangeError);
-    await expect(startOgmiosSimulator({ payTo: [{ address: 'x', assets: [{ policyId: 'zz', assetName: '', quantity: 1n }] }] })).rejects.toThrow(/policy id/);
+    await expect(
+      startOgmiosSimulator({ payTo: [{ address: 'x', assets: [{ policyId: 'zz', assetName: '', quantity: 1n }] }] }),
+    ).rejects.toThrow(/policy id/);
   });
 
   it('keeps only the retained window of blocks', async () => {
@@ -131,7 +161,8 @@ describe('mainnet-like synthetic content', () => {
     expect(outputs.filter((output) => !output.address.startsWith('addr1')).length).toBeGreaterThan(0); // Byron
     expect(simulator.chain().some((block) => /:\d{17,}[,}]/.test(simulator.blockJson(block.id)!))).toBe(true);
     for (const block of blocks) expect(block.size.bytes).toBeLessThanOrEqual(90_112);
-    for (const block of simulator.chain()) expect(decodeBlock(simulator.blockJson(block.id)!).transactions.length).toBe(block.transactionCount);
+    for (const block of simulator.chain())
+      expect(decodeBlock(simulator.blockJson(block.id)!).transactions.length).toBe(block.transactionCount);
   });
 
   it.each<Network>(['mainnet', 'preprod', 'preview'])('writes only valid %s addresses', async (network) => {
@@ -162,17 +193,29 @@ describe('payments', () => {
       { address: syntheticAddress('mainnet', 'pay-1'), lovelace: 5_000_000n },
       { address: syntheticAddress('mainnet', 'pay-2'), assets: [{ policyId: 'ef'.repeat(28), assetName: '', quantity: 2n ** 60n }] },
     ];
-    const simulator = await start({ seed: 'payments', payTo: targets, paymentsPerBlock: 2, paymentSpendsPerBlock: 0.5, transactionsPerBlock: { min: 2, max: 5 } });
+    const simulator = await start({
+      seed: 'payments',
+      payTo: targets,
+      paymentsPerBlock: 2,
+      paymentSpendsPerBlock: 0.5,
+      transactionsPerBlock: { min: 2, max: 5 },
+    });
     const produced = simulator.produceBlocks(40);
     const payments = produced.flatMap((block) => block.payments);
     expect(payments.length).toBe(80);
-    expect(payments.filter((payment) => payment.address === targets[0]!.address).every((payment) => payment.lovelace === 5_000_000n)).toBe(true);
-    expect(payments.filter((payment) => payment.address === targets[1]!.address).every((payment) => payment.assets[0]?.quantity === 2n ** 60n)).toBe(true);
+    expect(payments.filter((payment) => payment.address === targets[0]!.address).every((payment) => payment.lovelace === 5_000_000n)).toBe(
+      true,
+    );
+    expect(
+      payments.filter((payment) => payment.address === targets[1]!.address).every((payment) => payment.assets[0]?.quantity === 2n ** 60n),
+    ).toBe(true);
 
     const unspent = payments.filter((payment) => simulator.ledger.utxo(payment) !== undefined);
     expect(unspent.length).toBeLessThan(payments.length);
     expect(unspent.length).toBeGreaterThan(payments.length / 3);
     const atTargets = targets.flatMap((target) => simulator.ledger.utxosAt(target.address));
-    expect(atTargets.map((utxo) => `${utxo.txId}#${utxo.index}`).sort()).toEqual(unspent.map((payment) => `${payment.txId}#${payment.index}`).sort());
+    expect(atTargets.map((utxo) => `${utxo.txId}#${utxo.index}`).sort()).toEqual(
+      unspent.map((payment) => `${payment.txId}#${payment.index}`).sort(),
+    );
   });
 });

@@ -66,12 +66,19 @@ describe('fixture replay', () => {
       const entry = replayOrder[index]!;
       const original = readFixture(entry.file);
       const originalBlock = decodeBlock(original);
-      expect(block.transactions.map((transaction) => transaction.id)).toEqual(originalBlock.transactions.map((transaction) => transaction.id));
+      expect(block.transactions.map((transaction) => transaction.id)).toEqual(
+        originalBlock.transactions.map((transaction) => transaction.id),
+      );
       const servedBlockJson = simulator.blockJson(block.hash)!;
       expect(raw).toContain(servedBlockJson);
       expect(transactionsJson(servedBlockJson)).toBe(transactionsJson(original));
       const recorded = JSON.parse(original) as { era: string; size: unknown; issuer: unknown; protocol: unknown };
-      expect(JSON.parse(servedBlockJson)).toMatchObject({ era: recorded.era, size: recorded.size, issuer: recorded.issuer, protocol: recorded.protocol });
+      expect(JSON.parse(servedBlockJson)).toMatchObject({
+        era: recorded.era,
+        size: recorded.size,
+        issuer: recorded.issuer,
+        protocol: recorded.protocol,
+      });
     });
     expect(served.some(({ raw }) => /:\d{17,}[,}\]]/.test(raw))).toBe(true); // integers beyond 2^53 came through
   });
@@ -88,7 +95,9 @@ describe('fixture replay', () => {
       }
     }
     const connection = await RawOgmiosConnection.open(simulator.url);
-    const whole = JSON.parse(await connection.request('queryLedgerState/utxo')) as { result: { transaction: { id: string }; index: number }[] };
+    const whole = JSON.parse(await connection.request('queryLedgerState/utxo')) as {
+      result: { transaction: { id: string }; index: number }[];
+    };
     connection.close();
     expect(new Set(whole.result.map((entry) => `${entry.transaction.id}#${entry.index}`))).toEqual(unspent);
     expect(simulator.ledger.size).toBe(unspent.size);
@@ -103,11 +112,20 @@ describe('fixture replay', () => {
   });
 
   it('replays the chosen network: preprod blocks carry testnet addresses', async () => {
-    const preprod = await startOgmiosSimulator({ network: 'preprod', source: 'fixtures', seed: 'preprod-replay', initialBlocks: 3, fixturesDirectory: FIXTURES });
+    const preprod = await startOgmiosSimulator({
+      network: 'preprod',
+      source: 'fixtures',
+      seed: 'preprod-replay',
+      initialBlocks: 3,
+      fixturesDirectory: FIXTURES,
+    });
     try {
       const order = selectFixtureBlocks(FIXTURES, 'preprod');
       expect(order.every((entry) => entry.network === 'preprod')).toBe(true);
-      const json = preprod.chain().map((block) => preprod.blockJson(block.id)!).join('');
+      const json = preprod
+        .chain()
+        .map((block) => preprod.blockJson(block.id)!)
+        .join('');
       expect(json).toContain('"address":"addr_test1');
       expect(json).not.toContain('"address":"addr1');
     } finally {

@@ -30,7 +30,8 @@ async function utxoAt(...addresses: string[]): Promise<UtxoJson[]> {
   return answer.result as unknown as UtxoJson[];
 }
 
-const references = (entries: readonly { transaction: { id: string }; index: number }[]) => entries.map((entry) => `${entry.transaction.id}#${entry.index}`);
+const references = (entries: readonly { transaction: { id: string }; index: number }[]) =>
+  entries.map((entry) => `${entry.transaction.id}#${entry.index}`);
 const referenceOf = (payment: SimulatedPayment) => `${payment.txId}#${payment.index}`;
 
 function tipPoint(): { slot: number; id: string } {
@@ -65,7 +66,11 @@ describe('queryLedgerState/utxo', () => {
   it('finds payments by address, with exact ADA and token amounts (beyond 2^53 included)', async () => {
     const first = simulator.queuePayment({ address: ALICE, lovelace: 7_000_000n });
     const second = simulator.queuePayment({ address: ALICE, lovelace: 9_500_000n });
-    const tokens = simulator.queuePayment({ address: BOB, lovelace: 1_500_000n, assets: [{ policyId: POLICY, assetName: '', quantity: MAX_UINT64 }] });
+    const tokens = simulator.queuePayment({
+      address: BOB,
+      lovelace: 1_500_000n,
+      assets: [{ policyId: POLICY, assetName: '', quantity: MAX_UINT64 }],
+    });
     const [block] = simulator.produceBlocks(1);
     expect(block?.payments.map(referenceOf)).toEqual([first, second, tokens].map(referenceOf));
 
@@ -76,7 +81,10 @@ describe('queryLedgerState/utxo', () => {
 
     const [bob] = await utxoAt(BOB);
     expect(bob?.value[POLICY]?.['']).toBe(MAX_UINT64);
-    expect(simulator.ledger.balanceOf(BOB)).toEqual({ lovelace: 1_500_000n, assets: [{ policyId: POLICY, assetName: '', quantity: MAX_UINT64 }] });
+    expect(simulator.ledger.balanceOf(BOB)).toEqual({
+      lovelace: 1_500_000n,
+      assets: [{ policyId: POLICY, assetName: '', quantity: MAX_UINT64 }],
+    });
     expect((await utxoAt(ALICE, BOB)).length).toBe(3);
   });
 
@@ -151,7 +159,11 @@ describe('acquireLedgerState', () => {
 
   it('refuses unknown points with 2000, and answers 2003 once a fork has dropped the acquired point', async () => {
     const refused = await call('acquireLedgerState', { point: { slot: 1, id: 'ef'.repeat(32) } });
-    expect(refused.error).toMatchObject({ code: 2000, message: 'Failed to acquire requested point.', data: 'Acquired point is now too old.' });
+    expect(refused.error).toMatchObject({
+      code: 2000,
+      message: 'Failed to acquire requested point.',
+      data: 'Acquired point is now too old.',
+    });
     const notOnChain = await call('acquireLedgerState', { point: { slot: tipPoint().slot + 1_000, id: 'ef'.repeat(32) } });
     expect(notOnChain.error).toMatchObject({ code: 2000, data: 'Acquired point no longer on chain.' });
 
@@ -165,13 +177,22 @@ describe('acquireLedgerState', () => {
   });
 
   it('refuses (2000, too old) a block still served but older than the k ledger states a node keeps', async () => {
-    const preview = await startOgmiosSimulator({ network: 'preview', seed: 'beyond-k', initialBlocks: 440, transactionsPerBlock: { min: 0, max: 1 } });
+    const preview = await startOgmiosSimulator({
+      network: 'preview',
+      seed: 'beyond-k',
+      initialBlocks: 440,
+      transactionsPerBlock: { min: 0, max: 1 },
+    });
     const previewConnection = await RawOgmiosConnection.open(preview.url);
     try {
       const [old, recent] = [preview.chain()[2]!, preview.chain()[100]!]; // preview: k = 432
-      const refused = parseLosslessJson(await previewConnection.request('acquireLedgerState', { point: { slot: old.slot, id: old.id } })) as JsonObject;
+      const refused = parseLosslessJson(
+        await previewConnection.request('acquireLedgerState', { point: { slot: old.slot, id: old.id } }),
+      ) as JsonObject;
       expect(refused.error).toMatchObject({ code: 2000, data: 'Acquired point is now too old.' });
-      const acquired = parseLosslessJson(await previewConnection.request('acquireLedgerState', { point: { slot: recent.slot, id: recent.id } })) as JsonObject;
+      const acquired = parseLosslessJson(
+        await previewConnection.request('acquireLedgerState', { point: { slot: recent.slot, id: recent.id } }),
+      ) as JsonObject;
       expect(acquired.result).toMatchObject({ acquired: 'ledgerState' });
       expect(preview.ledger.at({ slot: old.slot, id: old.id })).toBeUndefined();
       expect(() => preview.rollBack(433)).toThrow(RangeError);

@@ -119,7 +119,10 @@ describe('@cardano-ogmios/client against the simulator', () => {
     const expected = simulator.ledger.utxosAt(PAYEE);
     expect(utxo.map((entry) => `${entry.transaction.id}#${entry.index}`)).toEqual(expected.map((entry) => `${entry.txId}#${entry.index}`));
     expect(utxo.map((entry) => BigInt(entry.value.ada.lovelace))).toEqual(expected.map((entry) => entry.lovelace));
-    expect(await ledger.networkTip()).toEqual({ slot: (simulator.tip() as { slot: number }).slot, id: (simulator.tip() as { id: string }).id });
+    expect(await ledger.networkTip()).toEqual({
+      slot: (simulator.tip() as { slot: number }).slot,
+      id: (simulator.tip() as { id: string }).id,
+    });
     expect(await ledger.ledgerTip()).toEqual(await ledger.networkTip());
     expect(await ledger.networkBlockHeight()).toBe((simulator.tip() as { height: number }).height);
     await ledger.shutdown();

@@ -5,7 +5,13 @@ import { RawOgmiosConnection } from '../support/ogmios-schema.js';
 
 type Message = {
   method?: string;
-  result?: { direction?: string; block?: { id: string; height: number; ancestor: string }; point?: unknown; tip?: { height: number; id: string }; intersection?: unknown };
+  result?: {
+    direction?: string;
+    block?: { id: string; height: number; ancestor: string };
+    point?: unknown;
+    tip?: { height: number; id: string };
+    intersection?: unknown;
+  };
   error?: { code: number; message: string; data?: { tip?: unknown } };
   id?: unknown;
 };
@@ -60,11 +66,16 @@ describe('findIntersection', () => {
     const connection = await connect();
     const unknown = { slot: third.slot, id: 'ab'.repeat(32) };
     const found = parse(
-      await connection.request('findIntersection', { points: [unknown, { slot: seventh.slot, id: seventh.id }, { slot: third.slot, id: third.id }] }),
+      await connection.request('findIntersection', {
+        points: [unknown, { slot: seventh.slot, id: seventh.id }, { slot: third.slot, id: third.id }],
+      }),
     );
     expect(found.result?.intersection).toEqual({ slot: seventh.slot, id: seventh.id });
 
-    expect(parse(await connection.request('nextBlock')).result).toMatchObject({ direction: 'backward', point: { slot: seventh.slot, id: seventh.id } });
+    expect(parse(await connection.request('nextBlock')).result).toMatchObject({
+      direction: 'backward',
+      point: { slot: seventh.slot, id: seventh.id },
+    });
     expect(parse(await connection.request('nextBlock')).result?.block).toMatchObject({ height: 8, ancestor: seventh.id });
   });
 
@@ -130,7 +141,11 @@ describe('nextBlock', () => {
 
     const [produced] = simulator.produceBlocks(1);
     const answer = parse(await connection.next());
-    expect(answer.result).toMatchObject({ direction: 'forward', block: { id: produced?.id, height: produced?.height }, tip: { id: produced?.id } });
+    expect(answer.result).toMatchObject({
+      direction: 'forward',
+      block: { id: produced?.id, height: produced?.height },
+      tip: { id: produced?.id },
+    });
   });
 
   it('after a fork, sends a RollBackward to the fork point (with the new tip), then the new branch', async () => {
@@ -160,7 +175,12 @@ describe('nextBlock', () => {
   });
 
   it('pauses reading beyond maxInFlight waiting requests and answers them all, in order, as blocks come', async () => {
-    const small = await startOgmiosSimulator({ seed: 'in-flight', initialBlocks: 3, maxInFlight: 4, transactionsPerBlock: { min: 0, max: 1 } });
+    const small = await startOgmiosSimulator({
+      seed: 'in-flight',
+      initialBlocks: 3,
+      maxInFlight: 4,
+      transactionsPerBlock: { min: 0, max: 1 },
+    });
     try {
       const connection = await connect(small.url);
       await connection.request('findIntersection', { points: [{ slot: small.chain()[2]!.slot, id: small.chain()[2]!.id }] });
@@ -260,11 +280,19 @@ describe('connections', () => {
     await second.closed;
 
     const again = await connect();
-    expect(parse(await again.request('queryNetwork/tip')).result).toEqual({ slot: (simulator.tip() as { slot: number }).slot, id: (simulator.tip() as { id: string }).id });
+    expect(parse(await again.request('queryNetwork/tip')).result).toEqual({
+      slot: (simulator.tip() as { slot: number }).slot,
+      id: (simulator.tip() as { id: string }).id,
+    });
   });
 
   it('closes a client whose next block fell out of the retained window; origin no longer intersects', async () => {
-    const small = await startOgmiosSimulator({ seed: 'window', initialBlocks: 10, retainedBlocks: 10, transactionsPerBlock: { min: 0, max: 1 } });
+    const small = await startOgmiosSimulator({
+      seed: 'window',
+      initialBlocks: 10,
+      retainedBlocks: 10,
+      transactionsPerBlock: { min: 0, max: 1 },
+    });
     try {
       const connection = await connect(small.url);
       const oldest = small.chain()[0]!;
@@ -295,18 +323,26 @@ describe('HTTP', () => {
   });
 
   it('answers a single JSON-RPC request on POST /, with 400 when the answer is an error', async () => {
-    const post = (body: string) => fetch(`${simulator.httpUrl}/`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const post = (body: string) =>
+      fetch(`${simulator.httpUrl}/`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const ok = await post('{"jsonrpc":"2.0","method":"queryNetwork/blockHeight","id":"h"}');
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ jsonrpc: '2.0', method: 'queryNetwork/blockHeight', result: (simulator.tip() as { height: number }).height, id: 'h' });
+    expect(await ok.json()).toEqual({
+      jsonrpc: '2.0',
+      method: 'queryNetwork/blockHeight',
+      result: (simulator.tip() as { height: number }).height,
+      id: 'h',
+    });
 
     const unknown = await post('{"jsonrpc":"2.0","method":"nope"}');
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as Message).error?.code).toBe(-32600);
 
-    const submitted = await post(JSON.stringify({ jsonrpc: '2.0', method: 'submitTransaction', params: { transaction: { cbor: '84a10080a0f5f6' } } }));
+    const submitted = await post(
+      JSON.stringify({ jsonrpc: '2.0', method: 'submitTransaction', params: { transaction: { cbor: '84a10080a0f5f6' } } }),
+    );
     expect(submitted.status).toBe(200);
-    expect(((await fetch(`${simulator.httpUrl}/metrics`)).status)).toBe(404);
+    expect((await fetch(`${simulator.httpUrl}/metrics`)).status).toBe(404);
   });
 
   it('requires a current API key in the dmtr-api-key header when keys are set, and follows key rotation', async () => {

@@ -57,13 +57,30 @@ describe.each<[string, OgmiosSimulatorOptions]>([
       initialBlocks: 30,
       transactionsPerBlock: { min: 3, max: 15 },
       failedTransactionRate: 0.2,
-      payTo: [{ address: PAYEE }, { address: TOKEN_PAYEE, lovelace: 2_000_000n, assets: [{ policyId: 'cd'.repeat(28), assetName: '4d4158', quantity: 2n ** 64n - 1n }] }],
+      payTo: [
+        { address: PAYEE },
+        {
+          address: TOKEN_PAYEE,
+          lovelace: 2_000_000n,
+          assets: [{ policyId: 'cd'.repeat(28), assetName: '4d4158', quantity: 2n ** 64n - 1n }],
+        },
+      ],
       paymentsPerBlock: 1.5,
       paymentSpendsPerBlock: 0.5,
       forks: { everyBlocks: 3, maxDepth: 2 },
     },
   ],
-  ['replayed real blocks', { network: 'mainnet', source: 'fixtures', seed: 'schema-fixtures', initialBlocks: 60, payTo: [{ address: syntheticAddress('mainnet', 'schema') }], forks: { everyBlocks: 3, maxDepth: 3 } }],
+  [
+    'replayed real blocks',
+    {
+      network: 'mainnet',
+      source: 'fixtures',
+      seed: 'schema-fixtures',
+      initialBlocks: 60,
+      payTo: [{ address: syntheticAddress('mainnet', 'schema') }],
+      forks: { everyBlocks: 3, maxDepth: 3 },
+    },
+  ],
 ])('%s', (_, options) => {
   let simulator: OgmiosSimulator;
   let connection: RawOgmiosConnection;
@@ -92,7 +109,11 @@ describe.each<[string, OgmiosSimulatorOptions]>([
     const midStreamRollBacks = results.slice(1).filter((result) => result.direction === 'backward').length;
     expect(midStreamRollBacks).toBeGreaterThan(0);
     expect(midStreamRollBacks).toBeLessThanOrEqual(rollbacks);
-    expect(blocks.some((block) => block.transactions.some((transaction) => transaction.outputs.some((output) => Object.keys(output.value).length > 1)))).toBe(true);
+    expect(
+      blocks.some((block) =>
+        block.transactions.some((transaction) => transaction.outputs.some((output) => Object.keys(output.value).length > 1)),
+      ),
+    ).toBe(true);
     expect(answers.some((message) => /:\d{17,}[,}]/.test(message))).toBe(true); // integers beyond 2^53
     if (options.source === 'synthetic') {
       expect(blocks.some((block) => block.transactions.some((transaction) => transaction.spends === 'collaterals'))).toBe(true);
@@ -103,7 +124,9 @@ describe.each<[string, OgmiosSimulatorOptions]>([
     const block = simulator.chain()[2]!;
     const found = await connection.request('findIntersection', { points: [{ slot: block.slot, id: block.id }] });
     const missing = await connection.request('findIntersection', { points: [{ slot: 3, id: '12'.repeat(32) }] });
-    await connection.request('findIntersection', { points: [simulator.tip()].map((tip) => (tip === 'origin' ? tip : { slot: tip.slot, id: tip.id })) });
+    await connection.request('findIntersection', {
+      points: [simulator.tip()].map((tip) => (tip === 'origin' ? tip : { slot: tip.slot, id: tip.id })),
+    });
     await connection.request('nextBlock');
     connection.send({ method: 'nextBlock' });
     const interleaved = await connection.request('findIntersection', { points: ['origin'] });
@@ -115,13 +138,17 @@ describe.each<[string, OgmiosSimulatorOptions]>([
 
   it('ledger-state queries, acquire / release, and their errors', async () => {
     const tip = simulator.tip() as { slot: number; id: string };
-    const utxo = JSON.parse(await connection.request('queryLedgerState/utxo')) as { result: { transaction: { id: string }; index: number; address: string }[] };
+    const utxo = JSON.parse(await connection.request('queryLedgerState/utxo')) as {
+      result: { transaction: { id: string }; index: number; address: string }[];
+    };
     expect(utxo.result.length).toBeGreaterThan(0);
     const sample = utxo.result.slice(0, 3);
     expectValid('QueryLedgerStateUtxoResponse', [
       JSON.stringify(utxo),
       await connection.request('queryLedgerState/utxo', { addresses: sample.map((entry) => entry.address) }),
-      await connection.request('queryLedgerState/utxo', { outputReferences: sample.map(({ transaction, index }) => ({ transaction, index })) }),
+      await connection.request('queryLedgerState/utxo', {
+        outputReferences: sample.map(({ transaction, index }) => ({ transaction, index })),
+      }),
     ]);
     expectValid('QueryNetworkTipResponse', [await connection.request('queryNetwork/tip')]);
     expectValid('QueryNetworkBlockHeightResponse', [await connection.request('queryNetwork/blockHeight')]);
@@ -174,7 +201,10 @@ describe.each<[string, OgmiosSimulatorOptions]>([
     const { startTime, lastTipUpdate } = JSON.parse(body) as { startTime: string; lastTipUpdate: string };
     for (const time of [startTime, lastTipUpdate]) expect(new Date(time).toISOString()).toBe(time);
 
-    const post = await fetch(`${simulator.httpUrl}/`, { method: 'POST', body: '{"jsonrpc":"2.0","method":"queryNetwork/tip","id":{"requestId":"x"}}' });
+    const post = await fetch(`${simulator.httpUrl}/`, {
+      method: 'POST',
+      body: '{"jsonrpc":"2.0","method":"queryNetwork/tip","id":{"requestId":"x"}}',
+    });
     expectValid('QueryNetworkTipResponse', [await post.text()]);
   });
 });

@@ -48,13 +48,24 @@ const between = (chain: ChainBuilder, from: bigint, to: bigint): ChainBlock[] =>
 async function rebuildFrom(slot: bigint): Promise<bigint> {
   const summary = await runRebuild(
     { slot: slot.toString() },
-    { store: new PostgresRebuildStore(fixture.db.pool), logger: new RecordingLogger(), metrics: new InMemoryMetrics(), clock: fixture.clock, actor: 'test' },
+    {
+      store: new PostgresRebuildStore(fixture.db.pool),
+      logger: new RecordingLogger(),
+      metrics: new InMemoryMetrics(),
+      clock: fixture.clock,
+      actor: 'test',
+    },
   );
   return BigInt(summary.point_height);
 }
 
 const spentBy = async (txId: string) =>
-  (await fixture.db.pool.query(`SELECT status, spent_by_tx_hash FROM incoming_payments WHERE tx_hash = $1 AND status IN ('pending', 'confirmed')`, [txId])).rows;
+  (
+    await fixture.db.pool.query(
+      `SELECT status, spent_by_tx_hash FROM incoming_payments WHERE tx_hash = $1 AND status IN ('pending', 'confirmed')`,
+      [txId],
+    )
+  ).rows;
 
 describe('spend filters of several processor instances', () => {
   it('an instance that loaded its filter while a rebuild held a payment records the spend of that payment once found again', async () => {
@@ -114,7 +125,9 @@ describe('spend filters of several processor instances', () => {
     side.empty(3);
     await fixture.engine.apply(side.backward(5n));
     await fixture.engine.apply(side.forward(between(side, 6n, 7n)));
-    expect((await fixture.db.pool.query('SELECT status FROM incoming_payments WHERE tx_hash = $1', [paid.id])).rows).toEqual([{ status: 'rolled_back' }]);
+    expect((await fixture.db.pool.query('SELECT status FROM incoming_payments WHERE tx_hash = $1', [paid.id])).rows).toEqual([
+      { status: 'rolled_back' },
+    ]);
     await other.apply(side.forward([side.tip!])); // loads its filter while the payment is rolled back
 
     await fixture.engine.apply(main.backward(5n));

@@ -72,7 +72,15 @@ async function harness(options: { client?: SQSClient; maxBlocksPerMessage?: numb
   );
   const logger = new RecordingLogger();
   const claimChecks = new S3ClaimCheckStore({ s3: s3.client, bucket: BUCKET });
-  const emitter = new SqsChainEventEmitter({ sqs: client, queueUrl, network: 'mainnet', claimChecks, logger, retry: FAST_RETRY, maxBlocksPerMessage: options.maxBlocksPerMessage });
+  const emitter = new SqsChainEventEmitter({
+    sqs: client,
+    queueUrl,
+    network: 'mainnet',
+    claimChecks,
+    logger,
+    retry: FAST_RETRY,
+    maxBlocksPerMessage: options.maxBlocksPerMessage,
+  });
   return {
     queueUrl,
     client,
@@ -94,7 +102,11 @@ async function readBody(text: string): Promise<ChainEventMessage> {
 }
 
 function heightsOf(messages: { body: ChainEventMessage }[]): (string | bigint[])[] {
-  return messages.map(({ body: { event } }) => (event.type === 'rollForward' ? event.blocks.map((block) => block.height) : `back to ${event.point === 'origin' ? 'origin' : event.point.slot}`));
+  return messages.map(({ body: { event } }) =>
+    event.type === 'rollForward'
+      ? event.blocks.map((block) => block.height)
+      : `back to ${event.point === 'origin' ? 'origin' : event.point.slot}`,
+  );
 }
 
 /** A block with `outputs` outputs of about 150 bytes each once encoded. */
@@ -114,7 +126,10 @@ function failEntriesOnce(client: SQSClient, positions: (entries: number) => numb
       const failing = new Set(positions(entries.length).map((position) => entries[position]!.Id));
       const result = await next({ ...args, input: { ...input, Entries: entries.filter((entry) => !failing.has(entry.Id)) } });
       const output = result.output as SendMessageBatchCommandOutput;
-      output.Failed = [...(output.Failed ?? []), ...[...failing].map((Id) => ({ Id, Code: 'InternalError', Message: 'injected by the test', SenderFault: false }))];
+      output.Failed = [
+        ...(output.Failed ?? []),
+        ...[...failing].map((Id) => ({ Id, Code: 'InternalError', Message: 'injected by the test', SenderFault: false })),
+      ];
       return result;
     },
     { step: 'initialize', name: 'failEntriesOnce' },
@@ -151,7 +166,12 @@ describe('SQS FIFO emission', () => {
     const forward = [chain.forward([chain.next()]), chain.forward([chain.next()]), chain.forward([chain.next()])];
     await h.emitter.emit([...forward, chain.backward(2n), chain.forward([chain.next()])], { ...STAMP, firstStep: 40n });
     const delivered = await h.drain();
-    expect(delivered.map(({ body }) => [body.steps.first, body.steps.last])).toEqual([[40n, 41n], [42n, 42n], [43n, 43n], [44n, 44n]]);
+    expect(delivered.map(({ body }) => [body.steps.first, body.steps.last])).toEqual([
+      [40n, 41n],
+      [42n, 42n],
+      [43n, 43n],
+      [44n, 44n],
+    ]);
   });
 
   it('deduplicates a re-send of the same events, but not a new leader’s re-send (higher fence)', async () => {
@@ -203,9 +223,9 @@ describe('SQS FIFO emission', () => {
     expect(h.requests[0]!.Entries).toHaveLength(4);
     const delivered = await h.drain();
     expect(delivered.map(({ body }) => (body.event.type === 'rollForward' ? body.event.blocks.length : 0))).toEqual([500, 500, 500, 300]);
-    expect(delivered.flatMap(({ body }) => (body.event.type === 'rollForward' ? body.event.blocks.map((block) => block.height) : []))).toEqual(
-      chain.blocks.map((block) => block.height),
-    );
+    expect(
+      delivered.flatMap(({ body }) => (body.event.type === 'rollForward' ? body.event.blocks.map((block) => block.height) : [])),
+    ).toEqual(chain.blocks.map((block) => block.height));
     // Each message carries the tip of the last event it covers.
     expect(delivered[0]!.body.event.tip).toEqual((events[499] as Extract<ChainEvent, { type: 'rollForward' }>).tip);
   });
@@ -357,10 +377,16 @@ describe('SQS FIFO emission', () => {
 
 describe('emitter settings', () => {
   it('reads the queue and the claim-check bucket from the environment, refusing a standard queue', () => {
-    const env = { NETWORK: 'preview', CHAIN_EVENT_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/chain-events.fifo', CLAIM_CHECK_BUCKET: 'claims' };
+    const env = {
+      NETWORK: 'preview',
+      CHAIN_EVENT_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/chain-events.fifo',
+      CLAIM_CHECK_BUCKET: 'claims',
+    };
     expect(readEmitterSettings(env)).toEqual({ network: 'preview', queueUrl: env.CHAIN_EVENT_QUEUE_URL, claimCheckBucket: 'claims' });
     expect(readEmitterSettings({ ...env, CLAIM_CHECK_KMS_KEY_ID: 'alias/claims' }).claimCheckKmsKeyId).toBe('alias/claims');
-    expect(() => readEmitterSettings({ ...env, CHAIN_EVENT_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/chain-events' })).toThrow('must name a FIFO queue');
+    expect(() => readEmitterSettings({ ...env, CHAIN_EVENT_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/chain-events' })).toThrow(
+      'must name a FIFO queue',
+    );
     expect(() => readEmitterSettings({ ...env, CLAIM_CHECK_BUCKET: '' })).toThrow('CLAIM_CHECK_BUCKET is not set');
   });
 });

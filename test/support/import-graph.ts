@@ -18,7 +18,8 @@ export interface ImportEdge {
 }
 
 // A static import or re-export (its clause holds no quote or semicolon), a side-effect import, a dynamic import.
-const IMPORT = /^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+const IMPORT =
+  /^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
 
 export function sourceFiles(folder: string): string[] {
   const absolute = path.join(ROOT, folder);

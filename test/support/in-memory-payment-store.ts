@@ -186,7 +186,8 @@ class InMemoryEngineTransaction implements EngineTransaction {
       if (this.state.blocks.has(block.hash)) throw new Error(`duplicate key: block ${block.hash} is applied already`);
       this.state.blocks.set(block.hash, block);
     }
-    for (const checkpoint of checkpoints) if (!this.state.checkpoints.has(checkpoint.hash)) this.state.checkpoints.set(checkpoint.hash, checkpoint);
+    for (const checkpoint of checkpoints)
+      if (!this.state.checkpoints.has(checkpoint.hash)) this.state.checkpoints.set(checkpoint.hash, checkpoint);
   }
 
   async recordPayments(outputs: readonly OutputInBlock[], detectedAt: Date): Promise<Payment[]> {
@@ -195,12 +196,23 @@ class InMemoryEngineTransaction implements EngineTransaction {
       const registration = this.state.registrations.get(output.address);
       if (registration === undefined) continue;
       const existing = this.state.payments.find(
-        (row) => row.txId === output.txId && row.index === output.index && row.blockHash === block.hash && row.blockTime.getTime() === block.time.getTime(),
+        (row) =>
+          row.txId === output.txId &&
+          row.index === output.index &&
+          row.blockHash === block.hash &&
+          row.blockTime.getTime() === block.time.getTime(),
       );
       if (existing) {
         // The same block back on the chain: its payment row, rolled back or reversed before, is pending again.
         if (existing.status !== 'rolled_back' && existing.status !== 'reversed') continue;
-        Object.assign(existing, { status: 'pending', confirmedAt: null, detectedAt, spentBy: null, spentAtSlot: null, spentAtHeight: null });
+        Object.assign(existing, {
+          status: 'pending',
+          confirmedAt: null,
+          detectedAt,
+          spentBy: null,
+          spentAtSlot: null,
+          spentAtHeight: null,
+        });
         recorded.push(existing);
         continue;
       }
@@ -255,7 +267,17 @@ class InMemoryEngineTransaction implements EngineTransaction {
       if (row.userId === null) continue;
       // The credit's occurrence is one more than the payment's reversals so far.
       const occurrence = 1 + this.ledgerOf(row, 'debit').length;
-      if (this.appendToLedger({ userId: row.userId, type: 'credit', lovelace: row.lovelace, txId: row.txId, index: row.index, occurrence, reason: 'payment_confirmed' })) {
+      if (
+        this.appendToLedger({
+          userId: row.userId,
+          type: 'credit',
+          lovelace: row.lovelace,
+          txId: row.txId,
+          index: row.index,
+          occurrence,
+          reason: 'payment_confirmed',
+        })
+      ) {
         this.state.balances.set(row.userId, (this.state.balances.get(row.userId) ?? 0n) + row.lovelace);
       } else {
         alreadyCredited++;
@@ -277,7 +299,8 @@ class InMemoryEngineTransaction implements EngineTransaction {
         blocksRemoved++;
       }
     }
-    for (const [hash, checkpoint] of this.state.checkpoints) if (isAfter(checkpoint.slot, checkpoint.height)) this.state.checkpoints.delete(hash);
+    for (const [hash, checkpoint] of this.state.checkpoints)
+      if (isAfter(checkpoint.slot, checkpoint.height)) this.state.checkpoints.delete(hash);
 
     let spendsUndone = 0;
     for (const row of this.state.payments) {
@@ -336,7 +359,15 @@ class InMemoryEngineTransaction implements EngineTransaction {
       seen.add(key);
       const credits = this.ledgerOf(row, 'credit').length;
       if (credits <= this.ledgerOf(row, 'debit').length) continue;
-      const debit: LedgerEntry = { userId: row.userId, type: 'debit', lovelace: row.lovelace, txId: row.txId, index: row.index, occurrence: credits, reason: 'payment_reversed' };
+      const debit: LedgerEntry = {
+        userId: row.userId,
+        type: 'debit',
+        lovelace: row.lovelace,
+        txId: row.txId,
+        index: row.index,
+        occurrence: credits,
+        reason: 'payment_reversed',
+      };
       const balance = this.state.balances.get(row.userId);
       if (this.appendToLedger(debit) && balance !== undefined) this.state.balances.set(row.userId, balance - row.lovelace);
     }
@@ -349,7 +380,8 @@ class InMemoryEngineTransaction implements EngineTransaction {
   /** The ledger's unique key (payment, type, occurrence): false when the row is there already (ON CONFLICT DO NOTHING). */
   private appendToLedger(entry: LedgerEntry): boolean {
     const taken = this.state.ledger.some(
-      (other) => other.txId === entry.txId && other.index === entry.index && other.type === entry.type && other.occurrence === entry.occurrence,
+      (other) =>
+        other.txId === entry.txId && other.index === entry.index && other.type === entry.type && other.occurrence === entry.occurrence,
     );
     if (!taken) this.state.ledger.push(entry);
     return !taken;
@@ -361,20 +393,30 @@ const REBUILD_NOT_MODELLED = 'the in-memory store runs no rebuild: test the rebu
 /** Payments as the store returns them: by block height, then transaction, then output. */
 function sortedPayments(rows: readonly StoredPayment[]): Payment[] {
   return rows
-    .map((row): Payment => ({
-      txId: row.txId,
-      index: row.index,
-      address: row.address,
-      lovelace: row.lovelace,
-      assets: row.assets,
-      referenceType: row.referenceType,
-      referenceId: row.referenceId,
-      userId: row.userId,
-      blockHeight: row.blockHeight,
-      blockSlot: row.blockSlot,
-      blockTime: row.blockTime,
-    }))
+    .map(
+      (row): Payment => ({
+        txId: row.txId,
+        index: row.index,
+        address: row.address,
+        lovelace: row.lovelace,
+        assets: row.assets,
+        referenceType: row.referenceType,
+        referenceId: row.referenceId,
+        userId: row.userId,
+        blockHeight: row.blockHeight,
+        blockSlot: row.blockSlot,
+        blockTime: row.blockTime,
+      }),
+    )
     .sort((a, b) =>
-      a.blockHeight !== b.blockHeight ? (a.blockHeight < b.blockHeight ? -1 : 1) : a.txId !== b.txId ? (a.txId < b.txId ? -1 : 1) : a.index - b.index,
+      a.blockHeight !== b.blockHeight
+        ? a.blockHeight < b.blockHeight
+          ? -1
+          : 1
+        : a.txId !== b.txId
+          ? a.txId < b.txId
+            ? -1
+            : 1
+          : a.index - b.index,
     );
 }

@@ -74,7 +74,10 @@ export async function drainQueue(client: SQSClient, queueUrl: string): Promise<M
     if (Messages.length === 0) return received;
     received.push(...Messages);
     await client.send(
-      new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })) }),
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })),
+      }),
     );
   }
 }
@@ -100,7 +103,10 @@ function toSqsRecord(message: Message, queueArn: string): SQSRecord {
       ...(attributes.SequenceNumber ? { SequenceNumber: attributes.SequenceNumber } : {}),
     },
     messageAttributes: Object.fromEntries(
-      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, { dataType: value.DataType!, stringValue: value.StringValue }]),
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        { dataType: value.DataType!, stringValue: value.StringValue },
+      ]),
     ),
     md5OfBody: message.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
@@ -134,7 +140,13 @@ interface KoaRequestContext {
   path: string;
   query: Record<string, unknown>;
 }
-type S3rverConstructor = new (options: { address: string; port: number; silent: boolean; directory: string; resetOnClose: boolean }) => S3rverInstance;
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  resetOnClose: boolean;
+}) => S3rverInstance;
 
 export async function startLocalS3(): Promise<LocalS3> {
   const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
@@ -149,7 +161,12 @@ export async function startLocalS3(): Promise<LocalS3> {
   const { port } = await s3rver.run();
   const endpoint = `http://127.0.0.1:${port}`;
   // s3rver checks signatures against its own fixed credentials.
-  const client = new S3Client({ region: REGION, endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const client = new S3Client({
+    region: REGION,
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   return {
     endpoint,
     client,
@@ -169,7 +186,10 @@ export async function startLocalS3(): Promise<LocalS3> {
 function s3Operation({ method, path: requestPath, query }: KoaRequestContext): string {
   const onObject = requestPath.split('/').filter(Boolean).length > 1;
   if (onObject && 'uploadId' in query) {
-    return { PUT: 'UploadPart', POST: 'CompleteMultipartUpload', DELETE: 'AbortMultipartUpload', GET: 'ListParts' }[method] ?? `${method} ?uploadId`;
+    return (
+      { PUT: 'UploadPart', POST: 'CompleteMultipartUpload', DELETE: 'AbortMultipartUpload', GET: 'ListParts' }[method] ??
+      `${method} ?uploadId`
+    );
   }
   if (onObject && method === 'POST' && 'uploads' in query) return 'CreateMultipartUpload';
   if (onObject) return { PUT: 'PutObject', GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' }[method] ?? method;
@@ -184,7 +204,6 @@ function listen(server: Server): Promise<number> {
 }
 
 // ————— the Lambda runtime, as a handler sees it —————
-
 
 export function lambdaContext(functionName: string): Context {
   return {

@@ -85,7 +85,9 @@ export class RawOgmiosConnection {
       if (waiter) waiter(text);
       else this.received.push(text);
     });
-    this.closed = new Promise((resolve) => socket.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      socket.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   static open(url: string, headers: Record<string, string> = {}): Promise<RawOgmiosConnection> {
@@ -175,7 +177,9 @@ function toJsonSchema(node: unknown, schemas: Record<string, Schema>): unknown {
   for (const [key, value] of Object.entries(object)) {
     if (key === 'properties') {
       // Property names are data here, not keywords: keep them all.
-      result.properties = Object.fromEntries(Object.entries(value as Schema).map(([name, schema]) => [name, toJsonSchema(schema, schemas)]));
+      result.properties = Object.fromEntries(
+        Object.entries(value as Schema).map(([name, schema]) => [name, toJsonSchema(schema, schemas)]),
+      );
       continue;
     }
     // Annotations only; `format: ISO 8601` is not a JSON Schema format (times are checked by the tests).
@@ -203,9 +207,7 @@ function readYamlSection(yaml: string, section: string): unknown {
   if (start < 0) throw new Error(`no top-level '${section}:' in the YAML`);
   let end = start + 1;
   while (end < all.length && !/^[^\s#]/.test(all[end] as string)) end++;
-  const lines: YamlLine[] = all
-    .slice(start + 1, end)
-    .map((line) => ({ indent: line.length - line.trimStart().length, text: line.trim() }));
+  const lines: YamlLine[] = all.slice(start + 1, end).map((line) => ({ indent: line.length - line.trimStart().length, text: line.trim() }));
   return new YamlReader(lines).node(lines.find((line) => line.text !== '')?.indent ?? 0);
 }
 

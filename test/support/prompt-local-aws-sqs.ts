@@ -32,10 +32,16 @@ export function loadPromptLocalAwsSqs(): CreateRequestHandler {
   const source = readFileSync(file, 'utf8');
   const occurrences = source.split(SHIPPED_RECEIVE_LOOP_END).length - 1;
   if (occurrences !== 1) {
-    throw new Error(`local-aws-sqs's receive loop is not where test/support/prompt-local-aws-sqs.ts expects it (${occurrences} matches in ${file}): update the patch`);
+    throw new Error(
+      `local-aws-sqs's receive loop is not where test/support/prompt-local-aws-sqs.ts expects it (${occurrences} matches in ${file}): update the patch`,
+    );
   }
   const module = { exports: {} as { createRequestHandler?: CreateRequestHandler } };
-  const load = compileFunction(source.replace(SHIPPED_RECEIVE_LOOP_END, PROMPT_RECEIVE_LOOP_END), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
+  const load = compileFunction(
+    source.replace(SHIPPED_RECEIVE_LOOP_END, PROMPT_RECEIVE_LOOP_END),
+    ['exports', 'require', 'module', '__filename', '__dirname'],
+    { filename: file },
+  );
   load(module.exports, createRequire(file), module, file, dirname(file));
   if (typeof module.exports.createRequestHandler !== 'function') throw new Error(`${file} exports no createRequestHandler`);
   return module.exports.createRequestHandler;

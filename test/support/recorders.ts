@@ -10,11 +10,21 @@ export interface LogEntry {
 /** Keeps every log entry so a test can assert on what operators would see. */
 export class RecordingLogger implements Logger {
   readonly entries: LogEntry[] = [];
-  debug(event: string, fields: LogFields = {}) { this.entries.push({ level: 'debug', event, fields }); }
-  info(event: string, fields: LogFields = {}) { this.entries.push({ level: 'info', event, fields }); }
-  warn(event: string, fields: LogFields = {}) { this.entries.push({ level: 'warn', event, fields }); }
-  error(event: string, fields: LogFields = {}) { this.entries.push({ level: 'error', event, fields }); }
-  critical(event: string, fields: LogFields = {}) { this.entries.push({ level: 'critical', event, fields }); }
+  debug(event: string, fields: LogFields = {}) {
+    this.entries.push({ level: 'debug', event, fields });
+  }
+  info(event: string, fields: LogFields = {}) {
+    this.entries.push({ level: 'info', event, fields });
+  }
+  warn(event: string, fields: LogFields = {}) {
+    this.entries.push({ level: 'warn', event, fields });
+  }
+  error(event: string, fields: LogFields = {}) {
+    this.entries.push({ level: 'error', event, fields });
+  }
+  critical(event: string, fields: LogFields = {}) {
+    this.entries.push({ level: 'critical', event, fields });
+  }
 
   events(name: string): LogEntry[] {
     return this.entries.filter((entry) => entry.event === name);
@@ -40,9 +50,19 @@ export class CorrelatingRecordingLogger extends RecordingLogger implements Corre
   removeKeys(keys: readonly string[]): void {
     this.keys = Object.fromEntries(Object.entries(this.keys).filter(([key]) => !keys.includes(key)));
   }
-  override debug(event: string, fields: LogFields = {}) { super.debug(event, { ...this.keys, ...fields }); }
-  override info(event: string, fields: LogFields = {}) { super.info(event, { ...this.keys, ...fields }); }
-  override warn(event: string, fields: LogFields = {}) { super.warn(event, { ...this.keys, ...fields }); }
-  override error(event: string, fields: LogFields = {}) { super.error(event, { ...this.keys, ...fields }); }
-  override critical(event: string, fields: LogFields = {}) { super.critical(event, { ...this.keys, ...fields }); }
+  override debug(event: string, fields: LogFields = {}) {
+    super.debug(event, { ...this.keys, ...fields });
+  }
+  override info(event: string, fields: LogFields = {}) {
+    super.info(event, { ...this.keys, ...fields });
+  }
+  override warn(event: string, fields: LogFields = {}) {
+    super.warn(event, { ...this.keys, ...fields });
+  }
+  override error(event: string, fields: LogFields = {}) {
+    super.error(event, { ...this.keys, ...fields });
+  }
+  override critical(event: string, fields: LogFields = {}) {
+    super.critical(event, { ...this.keys, ...fields });
+  }
 }

@@ -18,7 +18,12 @@ export interface ScriptedBlock {
 }
 
 /** Blocks `count` long after `after` (or from genesis); heights go on, slots step by 10. */
-export function scriptedChain(count: number, label = 'main', after?: ScriptedBlock, boundaryBlockAt: readonly number[] = []): ScriptedBlock[] {
+export function scriptedChain(
+  count: number,
+  label = 'main',
+  after?: ScriptedBlock,
+  boundaryBlockAt: readonly number[] = [],
+): ScriptedBlock[] {
   const blocks: ScriptedBlock[] = [];
   let previous = after;
   let slot = after?.slot ?? 1_000;
@@ -67,7 +72,10 @@ export class ScriptedConnection {
   dropAfterAnswers: number | undefined;
   malformedAfterAnswers: number | undefined;
 
-  constructor(readonly socket: WebSocket, readonly apiKey: string | undefined) {}
+  constructor(
+    readonly socket: WebSocket,
+    readonly apiKey: string | undefined,
+  ) {}
 }
 
 export interface ConnectionScript {
@@ -202,14 +210,20 @@ export class ScriptedOgmios {
         setImmediate(() => this.flush(connection));
         return;
       case 'queryNetwork/tip':
-        return this.reply(connection, request, this.tip() === 'origin' ? '"origin"' : JSON.stringify(wirePoint(this.chain[this.chain.length - 1] as ScriptedBlock)));
+        return this.reply(
+          connection,
+          request,
+          this.tip() === 'origin' ? '"origin"' : JSON.stringify(wirePoint(this.chain[this.chain.length - 1] as ScriptedBlock)),
+        );
       case 'queryNetwork/blockHeight':
         return this.reply(connection, request, String(this.chain[this.chain.length - 1]?.height ?? '"origin"'));
       case 'queryLedgerState/utxo':
         this.utxoQueries.push(request.params);
         return this.reply(connection, request, this.utxoResult);
       default:
-        connection.socket.send(JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: 'Invalid request: unknown method' }, id: request.id ?? null }));
+        connection.socket.send(
+          JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: 'Invalid request: unknown method' }, id: request.id ?? null }),
+        );
     }
   }
 
@@ -258,7 +272,12 @@ export class ScriptedOgmios {
     const block = this.chain[connection.cursor + 1];
     if (block === undefined) return undefined;
     connection.cursor++;
-    return JSON.stringify({ jsonrpc: '2.0', method: 'nextBlock', result: { direction: 'forward', block: blockJson(block), tip }, id: null });
+    return JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'nextBlock',
+      result: { direction: 'forward', block: blockJson(block), tip },
+      id: null,
+    });
   }
 
   private reply(connection: ScriptedConnection, request: Request, resultJson: string): void {
@@ -266,7 +285,9 @@ export class ScriptedOgmios {
       connection.socket.send(JSON.stringify({ jsonrpc: '2.0', method: request.method, error: this.queryError, id: request.id ?? null }));
       return;
     }
-    connection.socket.send(`{"jsonrpc":"2.0","method":${JSON.stringify(request.method)},"result":${resultJson},"id":${JSON.stringify(request.id ?? null)}}`);
+    connection.socket.send(
+      `{"jsonrpc":"2.0","method":${JSON.stringify(request.method)},"result":${resultJson},"id":${JSON.stringify(request.id ?? null)}}`,
+    );
   }
 
   private tip(): 'origin' | { slot: number; id: string; height: number } {

@@ -36,7 +36,6 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-
 /** Replaces the character at `index` with a different one from `alphabet`. */
 function withCharacterChanged(text: string, index: number, alphabet: string): string {
   const original = text.charAt(index);
@@ -53,37 +52,29 @@ const CIP19_PAYMENT_VECTORS = [
     type: 0,
     kind: 'base',
     credential: 'key',
-    mainnet:
-      'addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgse35a3x',
-    testnet:
-      'addr_test1qz2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgs68faae',
+    mainnet: 'addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgse35a3x',
+    testnet: 'addr_test1qz2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgs68faae',
   },
   {
     type: 1,
     kind: 'base',
     credential: 'script',
-    mainnet:
-      'addr1z8phkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gten0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgs9yc0hh',
-    testnet:
-      'addr_test1zrphkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gten0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgsxj90mg',
+    mainnet: 'addr1z8phkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gten0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgs9yc0hh',
+    testnet: 'addr_test1zrphkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gten0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgsxj90mg',
   },
   {
     type: 2,
     kind: 'base',
     credential: 'key',
-    mainnet:
-      'addr1yx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzerkr0vd4msrxnuwnccdxlhdjar77j6lg0wypcc9uar5d2shs2z78ve',
-    testnet:
-      'addr_test1yz2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzerkr0vd4msrxnuwnccdxlhdjar77j6lg0wypcc9uar5d2shsf5r8qx',
+    mainnet: 'addr1yx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzerkr0vd4msrxnuwnccdxlhdjar77j6lg0wypcc9uar5d2shs2z78ve',
+    testnet: 'addr_test1yz2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzerkr0vd4msrxnuwnccdxlhdjar77j6lg0wypcc9uar5d2shsf5r8qx',
   },
   {
     type: 3,
     kind: 'base',
     credential: 'script',
-    mainnet:
-      'addr1x8phkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gt7r0vd4msrxnuwnccdxlhdjar77j6lg0wypcc9uar5d2shskhj42g',
-    testnet:
-      'addr_test1xrphkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gt7r0vd4msrxnuwnccdxlhdjar77j6lg0wypcc9uar5d2shs4p04xh',
+    mainnet: 'addr1x8phkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gt7r0vd4msrxnuwnccdxlhdjar77j6lg0wypcc9uar5d2shskhj42g',
+    testnet: 'addr_test1xrphkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gt7r0vd4msrxnuwnccdxlhdjar77j6lg0wypcc9uar5d2shs4p04xh',
   },
   {
     type: 4,
@@ -116,8 +107,16 @@ const CIP19_PAYMENT_VECTORS = [
 ] as const;
 
 const CIP19_STAKE_VECTORS = [
-  { type: 14, mainnet: 'stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgw', testnet: 'stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn' },
-  { type: 15, mainnet: 'stake178phkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gtcccycj5', testnet: 'stake_test17rphkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gtcljw6kf' },
+  {
+    type: 14,
+    mainnet: 'stake1uyehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gh6ffgw',
+    testnet: 'stake_test1uqehkck0lajq8gr28t9uxnuvgcqrc6070x3k9r8048z8y5gssrtvn',
+  },
+  {
+    type: 15,
+    mainnet: 'stake178phkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gtcccycj5',
+    testnet: 'stake_test17rphkx6acpnf78fuvxn0mkew3l0fd058hzquvz7w36x4gtcljw6kf',
+  },
 ] as const;
 
 const ALL_CIP19_BECH32_VECTORS = [
@@ -135,29 +134,24 @@ const LEGACY_TESTNET_MAGIC = 1097911063;
  * from a real mainnet block in the shared chain fixtures. */
 const MAINNET_ICARUS = 'Ae2tdPwUPEZ4YjgvykNpoFeYUxoyhNj2kg8KfKWN2FizsSpLUPv68MpTVDo';
 const MAINNET_REDEEM = 'Ae2tdPwUPEZ3MHKkpT5Bpj549vrRH7nBqYjNXnCV8G2Bc2YxNcGHEa8ykDp';
-const MAINNET_DAEDALUS =
-  'DdzFFzCqrht2QdNq1iWh7vZ3si36hCjKDD5nJ3cdSop3thzUwpvDqzPhyhi2G4PP461ExVjdJjyrb7D5jWJnirL7L9LJ8zUYG6HQK499';
+const MAINNET_DAEDALUS = 'DdzFFzCqrht2QdNq1iWh7vZ3si36hCjKDD5nJ3cdSop3thzUwpvDqzPhyhi2G4PP461ExVjdJjyrb7D5jWJnirL7L9LJ8zUYG6HQK499';
 
 /** Preprod Byron address (protocol magic 1): cardano-serialization-lib's `prepod_network_id_test`. */
-const PREPROD_BYRON =
-  'KjgoiXJS2coTnqpCLHXFtd89Hv9ttjsE6yW4msyLXFNkykUpTsyBs85r2rDDia2uKrhdpGKCJnmFXwvPSWLe75564ixZWdTxRh7TnuaDLnHx';
+const PREPROD_BYRON = 'KjgoiXJS2coTnqpCLHXFtd89Hv9ttjsE6yW4msyLXFNkykUpTsyBs85r2rDDia2uKrhdpGKCJnmFXwvPSWLe75564ixZWdTxRh7TnuaDLnHx';
 
 /** Preview Byron addresses (protocol magic 2) with their CBOR, from IntersectMBO/cardano-db-sync,
  * cardano-db-sync/test/Cardano/DbSync/Util/AddressTest.hs (`knownByronAddresses`). */
 const PREVIEW_BYRON = [
   {
-    address:
-      'KjgoiXJS2coXLVuJtDXwygCbRigh3rjWFGxRKjNfPbBGZBkNrbbWkn8waRJjy18HWDwF7pucni4jjymEH3BQmVJF2HZvhMuQ1XaXEFa9cNwZ',
+    address: 'KjgoiXJS2coXLVuJtDXwygCbRigh3rjWFGxRKjNfPbBGZBkNrbbWkn8waRJjy18HWDwF7pucni4jjymEH3BQmVJF2HZvhMuQ1XaXEFa9cNwZ',
     cbor: '82d818584583581c88c83c3233586b4d4b532c28138b14f6a846c1357084f10fb9f127f4a201581e581cc060ac356322c30490e6d3651e06966488c9107790f79637142be660024102001a266025e8',
   },
   {
-    address:
-      'KjgoiXJS2coosFbyBnUaTexmeK4mx3mRk93RvPhBzbZasB4Z6YtWQ52iQ1BBs3u5wLGaPjngMQMNpKU5U4X5fzzWrArPYWwwnjTB2rUK9Spq',
+    address: 'KjgoiXJS2coosFbyBnUaTexmeK4mx3mRk93RvPhBzbZasB4Z6YtWQ52iQ1BBs3u5wLGaPjngMQMNpKU5U4X5fzzWrArPYWwwnjTB2rUK9Spq',
     cbor: '82d818584583581cde01ec5a016bff1d9369bf00e32cc1706a7a9b9afc17a4255140bac3a201581e581cfb9930dad5f5114cb47851ef1fa8945b1c7f2d0a6d4ec7ff0652e382024102001ac617725a',
   },
   {
-    address:
-      'KjgoiXJS2cojCjZuAm1SGgH95DdnczwyQbtxmdC2BLThdt9FLJsxrJbTYbGeNj4rj9Lt6PB8LGudabtEcTUvkN6tSTYiDxdm3MiiRnFpBqWS',
+    address: 'KjgoiXJS2cojCjZuAm1SGgH95DdnczwyQbtxmdC2BLThdt9FLJsxrJbTYbGeNj4rj9Lt6PB8LGudabtEcTUvkN6tSTYiDxdm3MiiRnFpBqWS',
     cbor: '82d818584583581cc5f5ef964d2a688c60788572954b079e914df4408b34bbca7875b504a201581e581caf2aeaa72ba78fffc1e467717359f505edafd7bce21a8d08c32531ff024102001a41121feb',
   },
 ] as const;
@@ -195,7 +189,7 @@ describe('CIP-19 test vectors', () => {
   });
 
   it.each(CIP19_PAYMENT_VECTORS.filter((vector) => vector.kind === 'pointer'))(
-    'type $type decodes the vectors\' pointer (2498243, 27, 3)',
+    "type $type decodes the vectors' pointer (2498243, 27, 3)",
     (vector) => {
       const expectedPointer = { slot: 2498243n, transactionIndex: 27n, certificateIndex: 3n };
       expect(validateAddress(vector.mainnet, 'mainnet')).toMatchObject({ stakePointer: expectedPointer });
@@ -288,7 +282,11 @@ describe('Shelley (bech32) addresses that must be rejected', () => {
     });
 
     it('rejects truncated or padded enterprise and reward payloads', () => {
-      expectRejected(encodeBech32('addr', enterpriseBytes.subarray(0, 28)), 'mainnet', /enterprise address must be 29 bytes long, this one is 28/);
+      expectRejected(
+        encodeBech32('addr', enterpriseBytes.subarray(0, 28)),
+        'mainnet',
+        /enterprise address must be 29 bytes long, this one is 28/,
+      );
       expectRejected(encodeBech32('addr', Uint8Array.from([...enterpriseBytes, 0])), 'mainnet', /enterprise address must be 29 bytes/);
       const rewardBytes = decodeBech32(CIP19_STAKE_VECTORS[0].mainnet, 1000).bytes;
       expectRejected(encodeBech32('stake', rewardBytes.subarray(0, 20)), 'mainnet', /reward address must be 29 bytes long/);
@@ -296,14 +294,21 @@ describe('Shelley (bech32) addresses that must be rejected', () => {
 
     it('rejects a pointer that is missing, cut inside a number, or followed by extra bytes', () => {
       expectRejected(encodeBech32('addr', pointerBytes.subarray(0, 29)), 'mainnet', /pointer address must be more than 29 bytes/);
-      expectRejected(encodeBech32('addr', Uint8Array.from([...pointerBytes.subarray(0, 29), 0x81, 0x80])), 'mainnet', /ends inside its slot number/);
-      expectRejected(encodeBech32('addr', Uint8Array.from([...pointerBytes.subarray(0, 29), 1, 2])), 'mainnet', /ends inside its certificate index/);
+      expectRejected(
+        encodeBech32('addr', Uint8Array.from([...pointerBytes.subarray(0, 29), 0x81, 0x80])),
+        'mainnet',
+        /ends inside its slot number/,
+      );
+      expectRejected(
+        encodeBech32('addr', Uint8Array.from([...pointerBytes.subarray(0, 29), 1, 2])),
+        'mainnet',
+        /ends inside its certificate index/,
+      );
       expectRejected(encodeBech32('addr', Uint8Array.from([...pointerBytes, 0])), 'mainnet', /followed by 1 unexpected bytes/);
     });
 
     it('accepts pointers with 64-bit coordinates (cardano-serialization-lib `pointer_address_big`)', () => {
-      const address =
-        'addr_test1grqe6lg9ay8wkcu5k5e38lne63c80h3nq6xxhqfmhewf645pllllllllllll7lupllllllllllll7lupllllllllllll7lc9wayvj';
+      const address = 'addr_test1grqe6lg9ay8wkcu5k5e38lne63c80h3nq6xxhqfmhewf645pllllllllllll7lupllllllllllll7lupllllllllllll7lc9wayvj';
       const max = 2n ** 64n - 1n;
       expect(validateAddress(address, 'preprod')).toMatchObject({
         kind: 'pointer',
@@ -314,7 +319,11 @@ describe('Shelley (bech32) addresses that must be rejected', () => {
     it('rejects header type 8 (Byron is never bech32) and the undefined types 9 to 13', () => {
       expectRejected(encodeBech32('addr', withHeader(enterpriseBytes, 0x81)), 'mainnet', /header type 8 is a Byron address/);
       for (const type of [9, 10, 11, 12, 13]) {
-        expectRejected(encodeBech32('addr', withHeader(enterpriseBytes, (type << 4) | 1)), 'mainnet', new RegExp(`header type ${type} is not a CIP-19 address type`));
+        expectRejected(
+          encodeBech32('addr', withHeader(enterpriseBytes, (type << 4) | 1)),
+          'mainnet',
+          new RegExp(`header type ${type} is not a CIP-19 address type`),
+        );
       }
     });
 
@@ -333,13 +342,21 @@ describe('Shelley (bech32) addresses that must be rejected', () => {
 
     it('rejects a testnet payload under the mainnet prefix and the other way round', () => {
       expectRejected(encodeBech32('addr', testnetEnterprise), 'mainnet', /prefix "addr" is for mainnet but the header says testnet/);
-      expectRejected(encodeBech32('addr_test', mainnetEnterprise), 'preprod', /prefix "addr_test" is for testnet but the header says mainnet/);
+      expectRejected(
+        encodeBech32('addr_test', mainnetEnterprise),
+        'preprod',
+        /prefix "addr_test" is for testnet but the header says mainnet/,
+      );
     });
 
     it('rejects a payment payload under a stake prefix and a stake payload under a payment prefix', () => {
       expectRejected(encodeBech32('stake', mainnetEnterprise), 'mainnet', /prefix "stake" is for stake addresses/);
       const reward = decodeBech32(CIP19_STAKE_VECTORS[0].mainnet, 1000).bytes;
-      expectRejected(encodeBech32('addr', reward), 'mainnet', /prefix "addr" is for payment addresses, but header type 14 is a stake address/);
+      expectRejected(
+        encodeBech32('addr', reward),
+        'mainnet',
+        /prefix "addr" is for payment addresses, but header type 14 is a stake address/,
+      );
     });
 
     it('rejects prefixes that are not Cardano address prefixes', () => {
@@ -374,8 +391,16 @@ describe('Byron (base58) addresses', () => {
 
   it('accepts a preprod Byron address (protocol magic 1) only on preprod', () => {
     expect(validateAddress(PREPROD_BYRON, 'preprod')).toMatchObject({ era: 'byron', networkId: 0, protocolMagic: 1 });
-    expectRejected(PREPROD_BYRON, 'mainnet', /carries protocol magic 1 \(preprod\) but NETWORK is mainnet, whose Byron addresses carry none/);
-    expectRejected(PREPROD_BYRON, 'preview', /carries protocol magic 1 \(preprod\) but NETWORK is preview, whose Byron addresses carry protocol magic 2/);
+    expectRejected(
+      PREPROD_BYRON,
+      'mainnet',
+      /carries protocol magic 1 \(preprod\) but NETWORK is mainnet, whose Byron addresses carry none/,
+    );
+    expectRejected(
+      PREPROD_BYRON,
+      'preview',
+      /carries protocol magic 1 \(preprod\) but NETWORK is preview, whose Byron addresses carry protocol magic 2/,
+    );
   });
 
   it.each(PREVIEW_BYRON)('accepts the preview Byron address $address only on preview', ({ address, cbor }) => {
@@ -425,9 +450,23 @@ describe('Byron (base58) addresses', () => {
     });
 
     it('skips unknown attributes but rejects duplicated ones', () => {
-      const withExtra = byronAddress({ root, attributes: [[7, cborUint(5)], [2, cborBytes(cborUint(1))]], type: 0 });
+      const withExtra = byronAddress({
+        root,
+        attributes: [
+          [7, cborUint(5)],
+          [2, cborBytes(cborUint(1))],
+        ],
+        type: 0,
+      });
       expect(validateAddress(withExtra, 'preprod')).toMatchObject({ protocolMagic: 1 });
-      const duplicated = byronAddress({ root, attributes: [[2, cborBytes(cborUint(1))], [2, cborBytes(cborUint(1))]], type: 0 });
+      const duplicated = byronAddress({
+        root,
+        attributes: [
+          [2, cborBytes(cborUint(1))],
+          [2, cborBytes(cborUint(1))],
+        ],
+        type: 0,
+      });
       expectRejected(duplicated, 'preprod', /attribute 2 appears twice/);
     });
 
@@ -485,7 +524,11 @@ describe('input hygiene', () => {
 
   it(`rejects text longer than ${MAX_ADDRESS_LENGTH} characters and keeps the message short`, () => {
     const tooLong = `addr1${'q'.repeat(MAX_ADDRESS_LENGTH)}`;
-    const error = expectRejected(tooLong, 'mainnet', new RegExp(`is ${tooLong.length} characters long; the limit is ${MAX_ADDRESS_LENGTH}`));
+    const error = expectRejected(
+      tooLong,
+      'mainnet',
+      new RegExp(`is ${tooLong.length} characters long; the limit is ${MAX_ADDRESS_LENGTH}`),
+    );
     expect(error.address).toBe(tooLong);
     expect(error.message.length).toBeLessThan(250);
     expect(error.message).toContain(`"${tooLong.slice(0, 119)}…" (${tooLong.length} characters)`);
@@ -685,11 +728,7 @@ function byronPayload(root: Uint8Array, attributes: ReadonlyArray<readonly [numb
 }
 
 /** `[ #6.24(bytes payload), crc32(payload) ]`, base58-encoded. */
-function byronAddress(parts: {
-  root: Uint8Array;
-  attributes: ReadonlyArray<readonly [number, number[]]>;
-  type: number;
-}): string {
+function byronAddress(parts: { root: Uint8Array; attributes: ReadonlyArray<readonly [number, number[]]>; type: number }): string {
   const payload = Uint8Array.from(byronPayload(parts.root, parts.attributes, parts.type));
   const outer = [...cborArrayHead(2), 0xd8, 24, ...cborBytes(payload), ...cborUint(crc32(payload))];
   return encodeBase58(Uint8Array.from(outer));

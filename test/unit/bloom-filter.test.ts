@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { BloomFilter, EntryHashes, PACKED_PREFIX, hashedWindow, packedPageIsExact } from '../../functions/adapters/postgres/bloom-filter.js';
+import {
+  BloomFilter,
+  EntryHashes,
+  PACKED_PREFIX,
+  hashedWindow,
+  packedPageIsExact,
+} from '../../functions/adapters/postgres/bloom-filter.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 
 const hash = (label: string) => createHash('sha256').update(label).digest('hex');

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { AssetQuantity, ChainBlock, ChainEvent, ChainTransaction, OutputReference, TransactionOutput } from '../../functions/domain/chain.js';
+import type {
+  AssetQuantity,
+  ChainBlock,
+  ChainEvent,
+  ChainTransaction,
+  OutputReference,
+  TransactionOutput,
+} from '../../functions/domain/chain.js';
 import {
   assembleRollForwardMessage,
   decodeChainEventMessage,
@@ -62,14 +69,19 @@ class EventGenerator {
       const policyId = this.hash().slice(0, 56);
       const names = new Set<string>();
       for (let n = this.random.int(1, 4); n > 0; n--) names.add(this.hex(this.random.int(0, 32)));
-      for (const assetName of Object.keys(Object.fromEntries([...names].map((name) => [name, true])))) assets.push({ policyId, assetName, quantity: this.uint64() });
+      for (const assetName of Object.keys(Object.fromEntries([...names].map((name) => [name, true]))))
+        assets.push({ policyId, assetName, quantity: this.uint64() });
     }
     return assets;
   }
 
   output(): TransactionOutput {
     // Addresses are ASCII on chain; quotes, backslashes and non-ASCII here check escaping and byte counting.
-    const address = this.random.pick(['addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgse35a3x', 'DdzFFzCqrht"odd\\address', 'addr_test1ünïcødé✓']);
+    const address = this.random.pick([
+      'addr1qx2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgse35a3x',
+      'DdzFFzCqrht"odd\\address',
+      'addr_test1ünïcødé✓',
+    ]);
     return { address, lovelace: this.int64(), assets: this.random.chance(0.5) ? this.assets() : [] };
   }
 
@@ -102,7 +114,8 @@ class EventGenerator {
   }
 
   event(): ChainEvent {
-    if (this.random.chance(0.7)) return { type: 'rollForward', blocks: Array.from({ length: this.random.int(1, 4) }, () => this.block()), tip: this.tip() };
+    if (this.random.chance(0.7))
+      return { type: 'rollForward', blocks: Array.from({ length: this.random.int(1, 4) }, () => this.block()), tip: this.tip() };
     const point = this.random.chance(0.1) ? ('origin' as const) : { slot: this.int64(), hash: this.hash() };
     return { type: 'rollBackward', point, tip: this.random.chance(0.1) ? 'origin' : this.tip() };
   }
@@ -111,7 +124,14 @@ class EventGenerator {
     const event = this.event();
     const count = BigInt(stepsOf(event));
     const first = this.random.chance(0.2) ? INT64_MAX - count + 1n : 1n + this.random.bits(this.random.int(1, 40));
-    return { version: 2, network: this.random.pick(NETWORKS), generation: this.int64(), fence: this.int64(), steps: { first, last: first + count - 1n }, event };
+    return {
+      version: 2,
+      network: this.random.pick(NETWORKS),
+      generation: this.int64(),
+      fence: this.int64(),
+      steps: { first, last: first + count - 1n },
+      event,
+    };
   }
 }
 
@@ -184,7 +204,13 @@ describe('chain event message codec', () => {
     const message = sample();
     const text = encodeChainEventMessage(message);
     const wire = JSON.parse(text) as Record<string, unknown>;
-    expect(wire).toMatchObject({ version: 2, network: 'mainnet', generation: '3', fence: '9223372036854775807', steps: { first: '7', last: '7' } });
+    expect(wire).toMatchObject({
+      version: 2,
+      network: 'mainnet',
+      generation: '3',
+      fence: '9223372036854775807',
+      steps: { first: '7', last: '7' },
+    });
     expect(text).toContain('"lovelace":"9223372036854775807"');
     expect(text).toContain(`"inputs":["${'0'.repeat(63)}4#7"]`);
     expect(text).toContain(`"assets":{"${'a'.repeat(56)}":{"":"18446744073709551615","cafe":"1"}}`);
@@ -207,7 +233,9 @@ describe('chain event message codec', () => {
     for (let seed = 1; seed <= 50; seed++) {
       const message = new EventGenerator(new Random(seed)).message();
       if (message.event.type !== 'rollForward') continue;
-      expect(assembleRollForwardMessage(message, message.event.tip, message.event.blocks.map(encodeBlock))).toBe(encodeChainEventMessage(message));
+      expect(assembleRollForwardMessage(message, message.event.tip, message.event.blocks.map(encodeBlock))).toBe(
+        encodeChainEventMessage(message),
+      );
     }
   });
 
@@ -243,19 +271,39 @@ describe('chain event message codec', () => {
       ['an unknown event type', mutated(text, ['event', 'type'], 'rollSideways'), '$.event.type'],
       ['an empty roll-forward', mutated(text, ['event', 'blocks'], []), '$.event.blocks'],
       ['a height with leading zeros', mutated(text, ['event', 'blocks', 0, 'height'], '007'), '$.event.blocks[0].height'],
-      ['a height above 2^63 − 1 (BIGINT)', mutated(text, ['event', 'blocks', 0, 'height'], '9223372036854775808'), '$.event.blocks[0].height'],
+      [
+        'a height above 2^63 − 1 (BIGINT)',
+        mutated(text, ['event', 'blocks', 0, 'height'], '9223372036854775808'),
+        '$.event.blocks[0].height',
+      ],
       ['a slot above 2^63 − 1 (BIGINT)', mutated(text, ['event', 'blocks', 0, 'slot'], '18446744073709551615'), '$.event.blocks[0].slot'],
       ['a tip height above 2^63 − 1', mutated(text, ['event', 'tip', 'height'], '9223372036854775808'), '$.event.tip.height'],
       ['a height in exponent form', mutated(text, ['event', 'blocks', 0, 'height'], '1e3'), '$.event.blocks[0].height'],
       ['an uppercase block hash', mutated(text, ['event', 'blocks', 0, 'hash'], 'A'.repeat(64)), '$.event.blocks[0].hash'],
       ['a bad spends', mutated(text, [...transaction, 'spends'], 'outputs'), '$.event.blocks[0].transactions[0].spends'],
       ['a malformed input', mutated(text, [...transaction, 'inputs', 0], 'abc#1'), '$.event.blocks[0].transactions[0].inputs[0]'],
-      ['an output index above 2^31 − 1 (INTEGER)', mutated(text, [...transaction, 'inputs', 0], `${'0'.repeat(63)}4#2147483648`), '$.event.blocks[0].transactions[0].inputs[0]'],
+      [
+        'an output index above 2^31 − 1 (INTEGER)',
+        mutated(text, [...transaction, 'inputs', 0], `${'0'.repeat(63)}4#2147483648`),
+        '$.event.blocks[0].transactions[0].inputs[0]',
+      ],
       ['lovelace as a float', mutated(text, [...output, 'lovelace'], '1.5'), '$.event.blocks[0].transactions[0].outputs[0].lovelace'],
-      ['lovelace above 2^63 − 1 (BIGINT)', mutated(text, [...output, 'lovelace'], '9223372036854775808'), '$.event.blocks[0].transactions[0].outputs[0].lovelace'],
-      ['a token quantity above 2^64 − 1', mutated(text, [...output, 'assets', 'a'.repeat(56), 'cafe'], '18446744073709551616'), /assets\.a{56}\.cafe$/],
+      [
+        'lovelace above 2^63 − 1 (BIGINT)',
+        mutated(text, [...output, 'lovelace'], '9223372036854775808'),
+        '$.event.blocks[0].transactions[0].outputs[0].lovelace',
+      ],
+      [
+        'a token quantity above 2^64 − 1',
+        mutated(text, [...output, 'assets', 'a'.repeat(56), 'cafe'], '18446744073709551616'),
+        /assets\.a{56}\.cafe$/,
+      ],
       ['an empty address', mutated(text, [...output, 'address'], ''), '$.event.blocks[0].transactions[0].outputs[0].address'],
-      ['a short policy id', mutated(text, [...output, 'assets'], { abc: { '': '1' } }), '$.event.blocks[0].transactions[0].outputs[0].assets.abc'],
+      [
+        'a short policy id',
+        mutated(text, [...output, 'assets'], { abc: { '': '1' } }),
+        '$.event.blocks[0].transactions[0].outputs[0].assets.abc',
+      ],
       ['an odd-length asset name', mutated(text, [...output, 'assets', 'a'.repeat(56)], { abc: '1' }), /assets\.a{56}\.abc$/],
       ['an unknown output field', mutated(text, [...output, 'datum'], 'x'), '$.event.blocks[0].transactions[0].outputs[0].datum'],
       ['a pointer without sha256', '{"version":2,"claimCheck":{"bucket":"b","key":"k","bytes":1}}', '$.claimCheck.sha256'],
@@ -281,9 +329,14 @@ describe('chain event message codec', () => {
       hash: 'c'.repeat(64),
       height: 1n,
       ancestor: 'genesis',
-      transactions: [{ id: 'd'.repeat(64), spends: 'inputs', inputs: [], collaterals: [], outputs: [{ address: 'addr1x', lovelace: 1n, assets }] }],
+      transactions: [
+        { id: 'd'.repeat(64), spends: 'inputs', inputs: [], collaterals: [], outputs: [{ address: 'addr1x', lovelace: 1n, assets }] },
+      ],
     };
-    const message: ChainEventMessage = { ...sample(), event: { type: 'rollForward', blocks: [block], tip: { slot: 1n, hash: block.hash, height: 1n } } };
+    const message: ChainEventMessage = {
+      ...sample(),
+      event: { type: 'rollForward', blocks: [block], tip: { slot: 1n, hash: block.hash, height: 1n } },
+    };
     const decoded = decodeChainEventMessage(encodeChainEventMessage(message)).event as Extract<ChainEvent, { type: 'rollForward' }>;
     // "1234" is an integer-like key: a JavaScript object lists it first.
     expect(decoded.blocks[0]!.transactions[0]!.outputs[0]!.assets).toEqual([assets[2], assets[0], assets[1]]);

@@ -23,7 +23,9 @@ function sourceFiles(folder: string): string[] {
 
 describe('configuration', () => {
   it('is read from the environment in one place only', () => {
-    const readers = ['functions', 'bin', 'lib'].flatMap(sourceFiles).filter((file) => readFileSync(path.join(ROOT, file), 'utf8').includes('process.env'));
+    const readers = ['functions', 'bin', 'lib']
+      .flatMap(sourceFiles)
+      .filter((file) => readFileSync(path.join(ROOT, file), 'utf8').includes('process.env'));
     expect(readers).toEqual([path.join('functions', 'config', 'environment.ts')]);
   });
 
@@ -36,17 +38,26 @@ describe('configuration', () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const start = readme.indexOf(TABLE_MARKER);
     expect(start).toBeGreaterThan(-1);
-    const table = readme.slice(start + TABLE_MARKER.length).trimStart().split('\n\n')[0];
+    const table = readme
+      .slice(start + TABLE_MARKER.length)
+      .trimStart()
+      .split('\n\n')[0];
     expect(table, `print the table with: ${PRINT_TABLE}`).toBe(renderConfigurationTable());
   });
 
   it('reports every problem of a group together, and one problem on its own', () => {
     expect(() => readLocalStackSettings({ CONFIRMATIONS: '0', HEALTH_PORT: 'eighty', LOG_LEVEL: 'loud' })).toThrow(
       expect.objectContaining({
-        problems: ['CONFIRMATIONS must be a whole number ≥ 1; got "0"', 'HEALTH_PORT must be a port number; got "eighty"', 'LOG_LEVEL must be one of debug, info, warn, error, critical; got "loud"'],
+        problems: [
+          'CONFIRMATIONS must be a whole number ≥ 1; got "0"',
+          'HEALTH_PORT must be a port number; got "eighty"',
+          'LOG_LEVEL must be one of debug, info, warn, error, critical; got "loud"',
+        ],
       }),
     );
-    expect(() => readHealthCheckSettings({ HEALTH_PORT: '70000' })).toThrow(new ConfigurationError('health check', ['HEALTH_PORT must be a port number; got "70000"']));
+    expect(() => readHealthCheckSettings({ HEALTH_PORT: '70000' })).toThrow(
+      new ConfigurationError('health check', ['HEALTH_PORT must be a port number; got "70000"']),
+    );
     expect(readHealthCheckSettings({})).toEqual({ port: 8080 });
   });
 });

@@ -18,7 +18,13 @@ describe('EnginePipeline', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const pipeline = new EnginePipeline({
-      engine: { apply: async (event) => { await gate; applied.push(heights(event)); return unchanged; } },
+      engine: {
+        apply: async (event) => {
+          await gate;
+          applied.push(heights(event));
+          return unchanged;
+        },
+      },
       logger: new RecordingLogger(),
       maxBatchBlocks: 3,
     });
@@ -62,7 +68,11 @@ describe('EnginePipeline', () => {
     const chain = new ChainBuilder();
     const diverged: Error[] = [];
     const pipeline = new EnginePipeline({
-      engine: { apply: async (event) => { throw new ChainContinuityError((event as Extract<ChainEvent, { type: 'rollForward' }>).blocks[0]!, null, 'test'); } },
+      engine: {
+        apply: async (event) => {
+          throw new ChainContinuityError((event as Extract<ChainEvent, { type: 'rollForward' }>).blocks[0]!, null, 'test');
+        },
+      },
       logger: new RecordingLogger(),
       onDivergence: (error) => diverged.push(error),
     });
@@ -77,7 +87,16 @@ describe('EnginePipeline', () => {
   it('makes push wait while the queue is full', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const pipeline = new EnginePipeline({ engine: { apply: async () => { await gate; return unchanged; } }, logger: new RecordingLogger(), capacity: 2 });
+    const pipeline = new EnginePipeline({
+      engine: {
+        apply: async () => {
+          await gate;
+          return unchanged;
+        },
+      },
+      logger: new RecordingLogger(),
+      capacity: 2,
+    });
     pipeline.start();
     const chain = new ChainBuilder();
     await pipeline.push(chain.forward([chain.next()])); // taken by the worker, which waits on the gate

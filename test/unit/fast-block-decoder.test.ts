@@ -12,7 +12,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ChainBlock, ChainTransaction } from '../../functions/domain/chain.js';
 import { decodeNextBlockResponse, OgmiosDecodeError, type NextBlockEvent } from '../../functions/domain/ogmios/block-decoder.js';
-import { decodeNextBlockFrame, decodeNextBlockResponseFast, decodeNextBlockTextFastPath, FastPathRejection } from '../../functions/domain/ogmios/fast-block-decoder.js';
+import {
+  decodeNextBlockFrame,
+  decodeNextBlockResponseFast,
+  decodeNextBlockTextFastPath,
+  FastPathRejection,
+} from '../../functions/domain/ogmios/fast-block-decoder.js';
 import { CONTROL_CHARACTER, hasControlByte } from '../../functions/domain/ogmios/json-characters.js';
 import { isLowercaseHex } from '../../functions/domain/ogmios/fast-string-pool.js';
 import { parseLosslessJson, type JsonObject, type JsonValue } from '../../functions/domain/ogmios/lossless-json.js';
@@ -24,7 +29,9 @@ const SHARED = requireShared(SHARED_DIR);
 const VECTORS = requireShared(`${SHARED}ogmios/vectors/chainsync/NextBlockResponse/`);
 const FIXTURES = requireShared(`${SHARED}chain-fixtures/`);
 
-const vectorFiles = readdirSync(VECTORS).filter((file) => file.endsWith('.json')).sort();
+const vectorFiles = readdirSync(VECTORS)
+  .filter((file) => file.endsWith('.json'))
+  .sort();
 const vectors = vectorFiles.map((file) => [file, readFileSync(`${VECTORS}${file}`, 'utf8')] as const);
 const vectorText = (file: string): string => vectors.find(([name]) => name === file)?.[1] ?? raise(`no vector ${file}`);
 
@@ -141,7 +148,8 @@ function toJson(value: JsonValue, style: Style, random: Random): string {
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'number') return JSON.stringify(value);
   if (typeof value === 'string') return quote(value, style, random);
-  if (Array.isArray(value)) return `[${space()}${value.map((item) => toJson(item, style, random)).join(`${space()},${space()}`)}${space()}]`;
+  if (Array.isArray(value))
+    return `[${space()}${value.map((item) => toJson(item, style, random)).join(`${space()},${space()}`)}${space()}]`;
   const keys = Object.keys(value);
   if (style.shuffleKeys) shuffle(keys, random);
   const members = keys.map((key) => `${quote(key, style, random)}${space()}:${space()}${toJson(value[key] as JsonValue, style, random)}`);
@@ -239,7 +247,10 @@ describe('fast nextBlock decoder: real messages', () => {
 
 describe('fast nextBlock decoder: layout freedom', () => {
   const random = new Random(20240601);
-  const samples = [...vectors.map(([, text]) => text), ...fixtureBlocks.filter((_, index) => index % 20 === 0).map(([, text]) => nextBlockMessage(text))];
+  const samples = [
+    ...vectors.map(([, text]) => text),
+    ...fixtureBlocks.filter((_, index) => index % 20 === 0).map(([, text]) => nextBlockMessage(text)),
+  ];
 
   it.each<[string, Style]>([
     ['keys in any order', { shuffleKeys: true }],
@@ -323,16 +334,21 @@ describe('fast nextBlock decoder: keys', () => {
 
   describe('duplicate keys: the last occurrence wins, as in JSON.parse and the reference decoder', () => {
     const hash = (digit: string): string => digit.repeat(64);
-    const transaction = (members: string): string =>
-      vectorText('003.json').replace(/"transactions":\[\{/, `"transactions":[{${members},`);
+    const transaction = (members: string): string => vectorText('003.json').replace(/"transactions":\[\{/, `"transactions":[{${members},`);
 
     it('in needed fields of a transaction, block, output and reference', () => {
       const cases = [
         // A valid first value replaced by another valid one: the fast path itself must take the last.
-        vectorText('003.json').replace('"spends":"inputs"', `"spends":"collaterals","id":"${hash('a')}","spends":"inputs","id":"${hash('b')}"`),
+        vectorText('003.json').replace(
+          '"spends":"inputs"',
+          `"spends":"collaterals","id":"${hash('a')}","spends":"inputs","id":"${hash('b')}"`,
+        ),
         vectorText('003.json').replace(/"block":\{/, `"block":{"height":1,"slot":2,"type":"ebb","type":"praos","ancestor":"genesis",`),
         vectorText('003.json').replace(/\{"address":"([^"]+)"/, '{"address":"addr_test1first","address":"$1"'),
-        vectorText('003.json').replace(/\{"transaction":\{"id":"[0-9a-f]{64}"\},"index":(\d+)/, `{"transaction":{"id":"${hash('c')}"},"index":99,"transaction":{"id":"${hash('d')}","id":"${hash('e')}"},"index":$1`),
+        vectorText('003.json').replace(
+          /\{"transaction":\{"id":"[0-9a-f]{64}"\},"index":(\d+)/,
+          `{"transaction":{"id":"${hash('c')}"},"index":99,"transaction":{"id":"${hash('d')}","id":"${hash('e')}"},"index":$1`,
+        ),
       ];
       for (const text of cases) {
         const event = expectDecodedByFastPath(text);
@@ -351,7 +367,10 @@ describe('fast nextBlock decoder: keys', () => {
         vectorText('003.json').replace(/"outputs":\[/, '"outputs":{},"outputs":['),
         vectorText('003.json').replace('"method":"nextBlock"', '"method":"findIntersection","method":"nextBlock"'),
         vectorText('003.json').replace('"direction":"forward"', '"direction":"backward","direction":"forward"'),
-        vectorText('003.json').replace('"direction":"forward",', '').replace('"result":{', '"result":{"direction":"backward","point":"origin",').replace(/,"tip":/, ',"direction":"forward","tip":'),
+        vectorText('003.json')
+          .replace('"direction":"forward",', '')
+          .replace('"result":{', '"result":{"direction":"backward","point":"origin",')
+          .replace(/,"tip":/, ',"direction":"forward","tip":'),
         vectorText('003.json').replace('"result":{', '"result":{"block":{"id":1},'),
       ];
       for (const text of texts) expectSameAsReference(text);
@@ -368,11 +387,18 @@ describe('fast nextBlock decoder: keys', () => {
         `{"ada":{"lovelace":1},"${policy('a')}":{"34323934393637323934":1,"34323934393637323935":2,"4294967294":3,"4294967295":4,"31":5}}`,
       ];
       for (const value of values) {
-        const text = vectorText('003.json').replace(/"value":\{"ada":\{"lovelace":\d+\}(,"[0-9a-f]{56}":\{[^{}]*\})*\}/, `"value":${value}`);
+        const text = vectorText('003.json').replace(
+          /"value":\{"ada":\{"lovelace":\d+\}(,"[0-9a-f]{56}":\{[^{}]*\})*\}/,
+          `"value":${value}`,
+        );
         expect(text).toContain(value);
         expectDecodedByFastPath(text);
       }
-      const mixed = forwardBlock(decodeNextBlockResponseFast(vectorText('003.json').replace(/"value":\{"ada":\{"lovelace":\d+\}(,"[0-9a-f]{56}":\{[^{}]*\})*\}/, `"value":${values[4]}`)));
+      const mixed = forwardBlock(
+        decodeNextBlockResponseFast(
+          vectorText('003.json').replace(/"value":\{"ada":\{"lovelace":\d+\}(,"[0-9a-f]{56}":\{[^{}]*\})*\}/, `"value":${values[4]}`),
+        ),
+      );
       expect(mixed.transactions[0]?.outputs[0]?.lovelace).toBe(2n);
       expect(mixed.transactions[0]?.outputs[0]?.assets.map((asset) => asset.assetName)).toEqual(['31', '35', '3130', '3132', '4c', '']);
     });
@@ -440,26 +466,98 @@ describe('fast nextBlock decoder: strictness', () => {
   });
 
   it.each<[string, (message: JsonObject) => void, string]>([
-    ['lovelace a string', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = '12'), 'transaction 0 output 0: value.ada.lovelace is not an integer (found string "12")'],
-    ['lovelace negative', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = -1n), 'value.ada.lovelace is negative (found number -1)'],
-    ['lovelace a fraction', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = 1.5), 'value.ada.lovelace is not an integer (found number 1.5)'],
-    ['value without ada', (m) => void delete field(item(transactionOf(m, 0).outputs, 0), 'value').ada, 'value.ada is missing, expected an object'],
-    ['asset quantity null', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d')['02c8a8669b0fff7daa3de92164359b2840e434060e6baca88c3861fd9e5aa3'] = null), 'is not an integer (found null)'],
-    ['asset name of odd length', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d').abc = 1), 'has asset name "abc"'],
-    ['asset name too long', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d')['ab'.repeat(33)] = 1), 'expected an even number (0 to 64) of lowercase hex digits'],
-    ['policy id in upper case', (m) => void (field(item(transactionOf(m, 0).outputs, 0), 'value')['4D50A11E297E7783383BF06DD6E4E481230323BD96CD8B8D9EE3888D'] = {}), 'expected "ada" or a policy id'],
-    ['tokens not an object', (m) => void (field(item(transactionOf(m, 0).outputs, 0), 'value')['4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d'] = [1]), 'expected an object'],
+    [
+      'lovelace a string',
+      (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = '12'),
+      'transaction 0 output 0: value.ada.lovelace is not an integer (found string "12")',
+    ],
+    [
+      'lovelace negative',
+      (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = -1n),
+      'value.ada.lovelace is negative (found number -1)',
+    ],
+    [
+      'lovelace a fraction',
+      (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = 1.5),
+      'value.ada.lovelace is not an integer (found number 1.5)',
+    ],
+    [
+      'value without ada',
+      (m) => void delete field(item(transactionOf(m, 0).outputs, 0), 'value').ada,
+      'value.ada is missing, expected an object',
+    ],
+    [
+      'asset quantity null',
+      (m) =>
+        void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d')[
+          '02c8a8669b0fff7daa3de92164359b2840e434060e6baca88c3861fd9e5aa3'
+        ] = null),
+      'is not an integer (found null)',
+    ],
+    [
+      'asset name of odd length',
+      (m) =>
+        void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d').abc =
+          1),
+      'has asset name "abc"',
+    ],
+    [
+      'asset name too long',
+      (m) =>
+        void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d')[
+          'ab'.repeat(33)
+        ] = 1),
+      'expected an even number (0 to 64) of lowercase hex digits',
+    ],
+    [
+      'policy id in upper case',
+      (m) => void (field(item(transactionOf(m, 0).outputs, 0), 'value')['4D50A11E297E7783383BF06DD6E4E481230323BD96CD8B8D9EE3888D'] = {}),
+      'expected "ada" or a policy id',
+    ],
+    [
+      'tokens not an object',
+      (m) => void (field(item(transactionOf(m, 0).outputs, 0), 'value')['4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d'] = [1]),
+      'expected an object',
+    ],
     ['address empty', (m) => void (item(transactionOf(m, 0).outputs, 1).address = ''), 'address is string "", expected a non-empty string'],
-    ['address a number', (m) => void (item(transactionOf(m, 0).outputs, 1).address = 5), 'address is number 5, expected a non-empty string'],
-    ['output is null', (m) => void ((transactionOf(m, 1).outputs as JsonValue[])[0] = null), 'transaction 1 output 0: the output is null, expected an object'],
+    [
+      'address a number',
+      (m) => void (item(transactionOf(m, 0).outputs, 1).address = 5),
+      'address is number 5, expected a non-empty string',
+    ],
+    [
+      'output is null',
+      (m) => void ((transactionOf(m, 1).outputs as JsonValue[])[0] = null),
+      'transaction 1 output 0: the output is null, expected an object',
+    ],
     ['outputs not an array', (m) => void (transactionOf(m, 2).outputs = {}), 'transaction 2: outputs is an object, expected an array'],
-    ['input index a string', (m) => void (item(transactionOf(m, 0).inputs, 1).index = '0'), 'index is not a non-negative integer (found string "0")'],
-    ['input index beyond 2^53', (m) => void (item(transactionOf(m, 0).inputs, 0).index = 2n ** 64n), 'index is 18446744073709551616, too large for an output index'],
-    ['input transaction id short', (m) => void (field(item(transactionOf(m, 0).inputs, 0), 'transaction').id = 'abc'), 'transaction.id is string "abc", expected 64 lowercase hex digits'],
+    [
+      'input index a string',
+      (m) => void (item(transactionOf(m, 0).inputs, 1).index = '0'),
+      'index is not a non-negative integer (found string "0")',
+    ],
+    [
+      'input index beyond 2^53',
+      (m) => void (item(transactionOf(m, 0).inputs, 0).index = 2n ** 64n),
+      'index is 18446744073709551616, too large for an output index',
+    ],
+    [
+      'input transaction id short',
+      (m) => void (field(item(transactionOf(m, 0).inputs, 0), 'transaction').id = 'abc'),
+      'transaction.id is string "abc", expected 64 lowercase hex digits',
+    ],
     ['inputs missing', (m) => void delete transactionOf(m, 1).inputs, 'transaction 1: inputs is missing, expected an array'],
     ['collaterals null', (m) => void (transactionOf(m, 0).collaterals = null), 'collaterals is null, expected an array'],
-    ['collateral return without value', (m) => void delete field(transactionOf(m, 0), 'collateralReturn').value, 'transaction 0 collateralReturn: value is missing, expected an object'],
-    ['spends unknown', (m) => void (transactionOf(m, 0).spends = 'everything'), 'spends is string "everything", expected "inputs" or "collaterals"'],
+    [
+      'collateral return without value',
+      (m) => void delete field(transactionOf(m, 0), 'collateralReturn').value,
+      'transaction 0 collateralReturn: value is missing, expected an object',
+    ],
+    [
+      'spends unknown',
+      (m) => void (transactionOf(m, 0).spends = 'everything'),
+      'spends is string "everything", expected "inputs" or "collaterals"',
+    ],
     ['transaction id upper case', (m) => void (transactionOf(m, 0).id = 'A'.repeat(64)), 'expected 64 lowercase hex digits'],
     ['transactions not an array', (m) => void (blockOf(m).transactions = 'none'), 'transactions is string "none", expected an array'],
     ['slot missing', (m) => void delete blockOf(m).slot, 'slot is missing, expected an integer'],
@@ -473,7 +571,14 @@ describe('fast nextBlock decoder: strictness', () => {
     ['other method', (m) => void (m.method = 'findIntersection'), 'method is string "findIntersection", expected "nextBlock"'],
     ['method null', (m) => void (m.method = null), 'method is null, expected "nextBlock"'],
     ['result missing', (m) => void delete m.result, 'result is missing, expected an object'],
-    ['JSON-RPC error', (m) => { delete m.result; m.error = { code: -32600, message: 'Invalid request' }; }, 'the server answered with JSON-RPC error -32600 "Invalid request"'],
+    [
+      'JSON-RPC error',
+      (m) => {
+        delete m.result;
+        m.error = { code: -32600, message: 'Invalid request' };
+      },
+      'the server answered with JSON-RPC error -32600 "Invalid request"',
+    ],
     ['JSON-RPC error beside a result', (m) => void (m.error = null), 'the server answered with JSON-RPC error null without a message'],
   ])('rejects a wrong needed field like the reference: %s', (_name, mutate, expected) => {
     const message = richVector();
@@ -510,7 +615,11 @@ describe('fast nextBlock decoder: strictness', () => {
   });
 
   it('rejects leading zeros in needed integers, like the reference', () => {
-    for (const [pattern, literal] of [[/"lovelace":\d+/, '"lovelace":01'], [/"height":\d+/, '"height":00'], [/"index":\d+/, '"index":007']] as const) {
+    for (const [pattern, literal] of [
+      [/"lovelace":\d+/, '"lovelace":01'],
+      [/"height":\d+/, '"height":00'],
+      [/"index":\d+/, '"index":007'],
+    ] as const) {
       expect(expectRejected(vectorText('003.json').replace(pattern, literal))).toMatch(/^nextBlock response is not valid JSON: /);
     }
   });
@@ -535,7 +644,36 @@ describe('fast nextBlock decoder: strictness', () => {
 
 describe('fast nextBlock decoder: random mutations', () => {
   /** Characters that make or break JSON, and some that strings may hold. */
-  const ALPHABET = ['{', '}', '[', ']', '"', ':', ',', '\\', ' ', '\n', '0', '1', '9', '-', '+', '.', 'e', 'E', 't', 'f', 'n', 'u', 'a', 'x', '\u0000', '\u001f', 'é', '\ud83d'];
+  const ALPHABET = [
+    '{',
+    '}',
+    '[',
+    ']',
+    '"',
+    ':',
+    ',',
+    '\\',
+    ' ',
+    '\n',
+    '0',
+    '1',
+    '9',
+    '-',
+    '+',
+    '.',
+    'e',
+    'E',
+    't',
+    'f',
+    'n',
+    'u',
+    'a',
+    'x',
+    '\u0000',
+    '\u001f',
+    'é',
+    '\ud83d',
+  ];
 
   it('agrees with the reference under random text corruption (3,000 messages)', () => {
     const random = new Random(7);
@@ -579,8 +717,32 @@ describe('fast nextBlock decoder: random mutations', () => {
   it('agrees with the reference when values are replaced, removed or duplicated (3,000 messages)', () => {
     const random = new Random(11);
     const junk: readonly (JsonValue | undefined)[] = [
-      undefined, null, true, 0, -1, 1.5, 2n ** 60n, 2n ** 64n, -5n, '', 'x', 'origin', 'genesis', 'ebb', 'forward', 'backward', 'inputs',
-      'collaterals', 'a'.repeat(64), 'addr1', [], [null], {}, { id: 1 }, { ada: { lovelace: 1n } }, { transaction: { id: 'b'.repeat(64) }, index: 0 },
+      undefined,
+      null,
+      true,
+      0,
+      -1,
+      1.5,
+      2n ** 60n,
+      2n ** 64n,
+      -5n,
+      '',
+      'x',
+      'origin',
+      'genesis',
+      'ebb',
+      'forward',
+      'backward',
+      'inputs',
+      'collaterals',
+      'a'.repeat(64),
+      'addr1',
+      [],
+      [null],
+      {},
+      { id: 1 },
+      { ada: { lovelace: 1n } },
+      { transaction: { id: 'b'.repeat(64) }, index: 0 },
     ];
     let acceptedByFastPath = 0;
     for (let round = 0; round < 3000; round++) {
@@ -610,7 +772,9 @@ describe('fast nextBlock decoder: random mutations', () => {
           const match = random.pick(keys);
           const duplicate = `"${match[1]}":${compact(random.pick(junk) ?? null)}`;
           const at = match.index;
-          text = random.chance(0.5) ? `${text.slice(0, at)}${duplicate},${text.slice(at)}` : insertAfterValue(text, at + match[0].length, duplicate);
+          text = random.chance(0.5)
+            ? `${text.slice(0, at)}${duplicate},${text.slice(at)}`
+            : insertAfterValue(text, at + match[0].length, duplicate);
         }
       }
       if (expectSameAsReference(text)) acceptedByFastPath++;
@@ -672,7 +836,8 @@ describe('lowercase hex check on a range of the text (isLowercaseHex)', () => {
     for (let round = 0; round < 5_000; round++) {
       const length = random.int(0, 40);
       let text = '';
-      for (let index = 0; index < length; index++) text += random.chance(0.9) ? '0123456789abcdef'.charAt(random.int(0, 15)) : alphabet.charAt(random.int(0, alphabet.length - 1));
+      for (let index = 0; index < length; index++)
+        text += random.chance(0.9) ? '0123456789abcdef'.charAt(random.int(0, 15)) : alphabet.charAt(random.int(0, alphabet.length - 1));
       const start = random.int(0, length);
       const end = random.int(start, length);
       expect(isLowercaseHex(text, start, end)).toBe(/^[0-9a-f]*$/.test(text.slice(start, end)));

@@ -7,7 +7,13 @@ describe('JsonLogger', () => {
     const logger = new JsonLogger({ service: 'engine' }, 'info', (line) => lines.push(line));
     logger.info('payment_detected', { amount_lovelace: 2n ** 64n - 1n, amount_ada: 1.5 });
     const entry = JSON.parse(lines[0]!);
-    expect(entry).toMatchObject({ level: 'info', event: 'payment_detected', service: 'engine', amount_lovelace: '18446744073709551615', amount_ada: 1.5 });
+    expect(entry).toMatchObject({
+      level: 'info',
+      event: 'payment_detected',
+      service: 'engine',
+      amount_lovelace: '18446744073709551615',
+      amount_ada: 1.5,
+    });
     expect(Date.parse(entry.timestamp)).not.toBeNaN();
   });
 

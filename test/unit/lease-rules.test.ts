@@ -45,7 +45,11 @@ describe('standby rules', () => {
   });
 
   it('takes a released record at once', () => {
-    expect(nextStandbyStep({ ...held, released: true }, null, 0, 'task-b')).toMatchObject({ kind: 'take', fencingToken: 8n, reason: 'released' });
+    expect(nextStandbyStep({ ...held, released: true }, null, 0, 'task-b')).toMatchObject({
+      kind: 'take',
+      fencingToken: 8n,
+      reason: 'released',
+    });
   });
 
   it('takes back a record naming itself at once (an earlier term of its own), with a new token', () => {
@@ -76,7 +80,12 @@ describe('leader deadline', () => {
 
 describe('lease timings', () => {
   it('accepts the defaults: 30 s lease, renewal every 10 s, 5 s margin, standby every 3 s', () => {
-    expect(validateLeaseTimings(DEFAULT_LEASE_TIMINGS)).toEqual({ leaseDurationMs: 30_000, renewIntervalMs: 10_000, safetyMarginMs: 5_000, acquireIntervalMs: 3_000 });
+    expect(validateLeaseTimings(DEFAULT_LEASE_TIMINGS)).toEqual({
+      leaseDurationMs: 30_000,
+      renewIntervalMs: 10_000,
+      safetyMarginMs: 5_000,
+      acquireIntervalMs: 3_000,
+    });
   });
 
   it('refuses a margin as long as the lease', () => {

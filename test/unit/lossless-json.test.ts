@@ -45,7 +45,8 @@ function firstDifference(actual: JsonValue | undefined, expected: unknown, path 
     if (Object.getPrototypeOf(actual) !== null) return `${path}: object has a prototype`;
     const actualKeys = Object.keys(actual);
     const expectedKeys = Object.keys(expected);
-    if (JSON.stringify(actualKeys) !== JSON.stringify(expectedKeys)) return `${path}: keys ${JSON.stringify(actualKeys)} vs ${JSON.stringify(expectedKeys)}`;
+    if (JSON.stringify(actualKeys) !== JSON.stringify(expectedKeys))
+      return `${path}: keys ${JSON.stringify(actualKeys)} vs ${JSON.stringify(expectedKeys)}`;
     for (const key of actualKeys) {
       const expectedValue = (Object.getOwnPropertyDescriptor(expected, key) as PropertyDescriptor).value as unknown;
       const difference = firstDifference(actual[key], expectedValue, `${path}.${key}`);
@@ -68,9 +69,47 @@ function syntaxErrorOf(text: string): JsonSyntaxError {
 
 // ---- Random JSON text generator (the text is generated directly so that escapes, exponents and whitespace vary) ----
 
-const KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '', '0', '1', '10', '674', 'a', 'id', 'value', 'ada', 'lovelace'];
+const KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  '',
+  '0',
+  '1',
+  '10',
+  '674',
+  'a',
+  'id',
+  'value',
+  'ada',
+  'lovelace',
+];
 const WHITESPACE = ['', '', '', ' ', '\n', '\t', '\r\n', '  '];
-const CHARACTERS = ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\t', '\u0000', '\u001f', '\u007f', 'é', '€', '\u2028', '😀', '𝄞', '\ud800', '\udfff', '\ufeff'];
+const CHARACTERS = [
+  'a',
+  'Z',
+  '0',
+  ' ',
+  '"',
+  '\\',
+  '/',
+  '\n',
+  '\t',
+  '\u0000',
+  '\u001f',
+  '\u007f',
+  'é',
+  '€',
+  '\u2028',
+  '😀',
+  '𝄞',
+  '\ud800',
+  '\udfff',
+  '\ufeff',
+];
 
 function randomStringToken(random: Random): string {
   let token = '"';
@@ -187,7 +226,24 @@ describe('parseLosslessJson: agreement with JSON.parse', () => {
   });
 
   it('parses every kind of scalar at the top level', () => {
-    for (const text of ['null', 'true', 'false', '0', '-0', '1', '-1', '1.5', '"x"', '""', ' \t\r\n7 \n', '1e2', '1E+2', '1e-2', '-0.0', '0e0']) {
+    for (const text of [
+      'null',
+      'true',
+      'false',
+      '0',
+      '-0',
+      '1',
+      '-1',
+      '1.5',
+      '"x"',
+      '""',
+      ' \t\r\n7 \n',
+      '1e2',
+      '1E+2',
+      '1e-2',
+      '-0.0',
+      '0e0',
+    ]) {
       expect(firstDifference(parseLosslessJson(text), JSON.parse(text)), text).toBeUndefined();
     }
   });
@@ -195,7 +251,8 @@ describe('parseLosslessJson: agreement with JSON.parse', () => {
 
 describe('parseLosslessJson: numbers', () => {
   it('keeps integers beyond 2^53 - 1 exact as bigint', () => {
-    const text = '[9007199254740993, 18446744073709551615, -9007199254740993, -18446744073709551615, 9007199254740992, 123456789012345678901234567890]';
+    const text =
+      '[9007199254740993, 18446744073709551615, -9007199254740993, -18446744073709551615, 9007199254740992, 123456789012345678901234567890]';
     expect(parseLosslessJson(text)).toEqual([
       9007199254740993n,
       18446744073709551615n,
@@ -213,7 +270,9 @@ describe('parseLosslessJson: numbers', () => {
   });
 
   it('keeps fractions and exponents as numbers, even for large magnitudes', () => {
-    const parsed = parseLosslessJson('[1.5, -2.25, 1e3, 1E+3, 2e-3, 18446744073709551615.0, 18446744073709551615e0, 1e400, -1e400, 5e-324, 0.1]');
+    const parsed = parseLosslessJson(
+      '[1.5, -2.25, 1e3, 1E+3, 2e-3, 18446744073709551615.0, 18446744073709551615e0, 1e400, -1e400, 5e-324, 0.1]',
+    );
     expect(parsed).toEqual([1.5, -2.25, 1000, 1000, 0.002, 18446744073709551615, 18446744073709551615, Infinity, -Infinity, 5e-324, 0.1]);
   });
 

@@ -25,15 +25,22 @@ describe('message planner', () => {
       const random = new Random(seed);
       const events = randomEvents(random);
       const firstStep = BigInt(random.int(1, 1000));
-      const planned = planMessages(events, { network: 'mainnet', fence: 3n, generation: 2n, firstStep }, {
-        maxBodyBytes: random.int(2_000, 60_000),
-        maxBlocksPerMessage: random.int(1, 12),
-      });
+      const planned = planMessages(
+        events,
+        { network: 'mainnet', fence: 3n, generation: 2n, firstStep },
+        {
+          maxBodyBytes: random.int(2_000, 60_000),
+          maxBlocksPerMessage: random.int(1, 12),
+        },
+      );
       let step = firstStep;
       for (const message of planned) {
         expect(message.bodyBytes, `seed ${seed}: ${message.summary}`).toBe(Buffer.byteLength(message.body, 'utf8'));
         const decoded = decodeChainEventMessage(message.body);
-        expect(decoded.steps, `seed ${seed}`).toEqual({ first: step, last: step + BigInt(message.type === 'rollForward' ? message.blocks : 1) - 1n });
+        expect(decoded.steps, `seed ${seed}`).toEqual({
+          first: step,
+          last: step + BigInt(message.type === 'rollForward' ? message.blocks : 1) - 1n,
+        });
         step = decoded.steps.last + 1n;
       }
     }

@@ -19,7 +19,10 @@ const forward = (...blocks: ChainBlock[]): ChainEvent => ({ type: 'rollForward',
 const backward = (to: Point): ChainEvent => ({ type: 'rollBackward', point: to, tip });
 
 function cursorAfter(heights: number[], options: { recentLimit?: number; knownPoints?: Point[]; allowOrigin?: boolean } = {}): ChainCursor {
-  const cursor = new ChainCursor(options.knownPoints ?? ['origin'], { recentLimit: options.recentLimit ?? 200, allowOrigin: options.allowOrigin ?? false });
+  const cursor = new ChainCursor(options.knownPoints ?? ['origin'], {
+    recentLimit: options.recentLimit ?? 200,
+    allowOrigin: options.allowOrigin ?? false,
+  });
   for (const height of heights) cursor.recordDelivered(forward(block(height)));
   return cursor;
 }

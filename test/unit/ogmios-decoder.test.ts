@@ -1,7 +1,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ChainBlock, ChainTransaction, TransactionOutput } from '../../functions/domain/chain.js';
-import { OgmiosDecodeError, decodeBlock, decodeNextBlockResponse, type NextBlockEvent } from '../../functions/domain/ogmios/block-decoder.js';
+import {
+  OgmiosDecodeError,
+  decodeBlock,
+  decodeNextBlockResponse,
+  type NextBlockEvent,
+} from '../../functions/domain/ogmios/block-decoder.js';
 import { requireShared, SHARED_DIR } from '../support/shared-files.js';
 import { parseLosslessJson, type JsonObject, type JsonValue } from '../../functions/domain/ogmios/lossless-json.js';
 
@@ -11,7 +16,9 @@ const FIXTURES = `${SHARED}chain-fixtures/`;
 
 // ---- Test data ----
 
-const vectorFiles = readdirSync(VECTORS).filter((file) => file.endsWith('.json')).sort();
+const vectorFiles = readdirSync(VECTORS)
+  .filter((file) => file.endsWith('.json'))
+  .sort();
 const readVector = (file: string): string => readFileSync(`${VECTORS}${file}`, 'utf8');
 
 interface CatalogRow {
@@ -25,7 +32,11 @@ function readCatalog(): Map<string, CatalogRow> {
   const rows = new Map<string, CatalogRow>();
   const catalog = readFileSync(`${SHARED}ogmios/vectors/CATALOG.md`, 'utf8');
   for (const match of catalog.matchAll(/^\| (\d{3}\.json) \| (forward|backward) \| [^|]+ \| [^|]+ \| (\d+) \| (\d+) \|/gm)) {
-    rows.set(match[1] as string, { direction: match[2] as 'forward' | 'backward', transactions: Number(match[3]), outputs: Number(match[4]) });
+    rows.set(match[1] as string, {
+      direction: match[2] as 'forward' | 'backward',
+      transactions: Number(match[3]),
+      outputs: Number(match[4]),
+    });
   }
   return rows;
 }
@@ -99,16 +110,18 @@ function expectTransactionMatchesOracle(decoded: ChainTransaction, oracle: Plain
     plainList(list).map((reference) => ({ txId: plain(reference.transaction).id, index: reference.index }));
   expect(decoded.inputs).toEqual(references(oracle.inputs));
   expect(decoded.collaterals).toEqual(references(oracle.collaterals));
-  expect(decoded.outputs.map((output) => ({ address: output.address, lovelace: output.lovelace.toString(), assets: describeAssets(output) }))).toEqual(
-    plainList(oracle.outputs).map(oracleOutput),
-  );
+  expect(
+    decoded.outputs.map((output) => ({ address: output.address, lovelace: output.lovelace.toString(), assets: describeAssets(output) })),
+  ).toEqual(plainList(oracle.outputs).map(oracleOutput));
   if (oracle.collateralReturn === undefined) {
     expect(decoded.collateralReturn).toBeUndefined();
   } else {
     const collateralReturn = decoded.collateralReturn as TransactionOutput;
-    expect({ address: collateralReturn.address, lovelace: collateralReturn.lovelace.toString(), assets: describeAssets(collateralReturn) }).toEqual(
-      oracleOutput(plain(oracle.collateralReturn)),
-    );
+    expect({
+      address: collateralReturn.address,
+      lovelace: collateralReturn.lovelace.toString(),
+      assets: describeAssets(collateralReturn),
+    }).toEqual(oracleOutput(plain(oracle.collateralReturn)));
   }
 }
 
@@ -158,14 +171,23 @@ describe('Ogmios v6 NextBlockResponse vectors', () => {
       if (oracle.point === 'origin') expect(event.point).toBe('origin');
       else expect(event.point).toEqual({ slot: BigInt(String(plain(oracle.point).slot)), hash: plain(oracle.point).id });
       if (oracleTip === 'origin') expect(event.tip).toBe('origin');
-      else expect(event.tip).toEqual({ slot: BigInt(String(plain(oracleTip).slot)), hash: plain(oracleTip).id, height: BigInt(String(plain(oracleTip).height)) });
+      else
+        expect(event.tip).toEqual({
+          slot: BigInt(String(plain(oracleTip).slot)),
+          hash: plain(oracleTip).id,
+          height: BigInt(String(plain(oracleTip).height)),
+        });
       return;
     }
 
     const block = forwardBlock(event);
     if (event.type !== 'rollForward') throw new Error('unreachable');
     expect(event.blocks).toHaveLength(1);
-    expect(event.tip).toEqual({ slot: BigInt(String(plain(oracleTip).slot)), hash: plain(oracleTip).id, height: BigInt(String(plain(oracleTip).height)) });
+    expect(event.tip).toEqual({
+      slot: BigInt(String(plain(oracleTip).slot)),
+      hash: plain(oracleTip).id,
+      height: BigInt(String(plain(oracleTip).height)),
+    });
 
     const oracleBlock = plain(oracle.block);
     expect(block.hash).toBe(oracleBlock.id);
@@ -215,10 +237,20 @@ describe('Ogmios v6 NextBlockResponse vectors', () => {
     expect(failed.outputs[0]).toEqual({
       address: 'addr1x8a3u9uhxnt4996cfw0n08fj38rs294pn32tfp9ln2qk85amuz03n7zztxmr2uzqcxl5sh99m03l4yyscy6cgk02vm3svfrd0t',
       lovelace: 0n,
-      assets: [{ policyId: '105a8f1bb56444cacc86378c95421aceeb326b0fb7743e493eb82fd5', assetName: '4cfcdb99b286910670b3557aed8db9', quantity: 8655855015297366666n }],
+      assets: [
+        {
+          policyId: '105a8f1bb56444cacc86378c95421aceeb326b0fb7743e493eb82fd5',
+          assetName: '4cfcdb99b286910670b3557aed8db9',
+          quantity: 8655855015297366666n,
+        },
+      ],
     });
     expect(failed.collateralReturn?.assets).toEqual([
-      { policyId: '105a8f1bb56444cacc86378c95421aceeb326b0fb7743e493eb82fd5', assetName: '397fe55d6fabe9ab3cddb5370800', quantity: 4562816502572900207n },
+      {
+        policyId: '105a8f1bb56444cacc86378c95421aceeb326b0fb7743e493eb82fd5',
+        assetName: '397fe55d6fabe9ab3cddb5370800',
+        quantity: 4562816502572900207n,
+      },
     ]);
   });
 
@@ -270,7 +302,10 @@ describe('real chain fixtures', () => {
     else expect(block.slot).toBe(BigInt(entry.slot));
     expect(block.transactions).toHaveLength(entry.transactions);
     expect(outputCount(block)).toBe(entry.outputs);
-    const outputs = block.transactions.flatMap((transaction) => [...transaction.outputs, ...(transaction.collateralReturn ? [transaction.collateralReturn] : [])]);
+    const outputs = block.transactions.flatMap((transaction) => [
+      ...transaction.outputs,
+      ...(transaction.collateralReturn ? [transaction.collateralReturn] : []),
+    ]);
     expect(outputs.filter((output) => output.assets.length > 0)).toHaveLength(entry.multiAssetOutputs);
     expect(outputs.filter((output) => !output.address.startsWith('addr'))).toHaveLength(entry.byronAddressOutputs);
     expect(block.transactions.filter((transaction) => transaction.spends === 'collaterals')).toHaveLength(entry.failedTransactions);
@@ -373,14 +408,19 @@ describe('real chain fixtures', () => {
       lovelace: 110225229741n,
       assets: [
         { policyId: '026a18d04a0c642759bb3d83b12e3344894e5c1c7b2aeb1a2113a570', assetName: '4c', quantity: 1n },
-        { policyId: '026a18d04a0c642759bb3d83b12e3344894e5c1c7b2aeb1a2113a570', assetName: '6263e0101384dace4d7a8dadf0e6d45c8d43c8872604118ee82e3f2212934917', quantity: 9223371980881865424n },
+        {
+          policyId: '026a18d04a0c642759bb3d83b12e3344894e5c1c7b2aeb1a2113a570',
+          assetName: '6263e0101384dace4d7a8dadf0e6d45c8d43c8872604118ee82e3f2212934917',
+          quantity: 9223371980881865424n,
+        },
         { policyId: 'da8c30857834c6ae7203935b89278c532b3995245295456f993e1d24', assetName: '4c51', quantity: 34356603362n },
       ],
     });
   });
 
   it('Conway output holding 2^63 - 1 of a token (mainnet block 10781375, transaction 3)', () => {
-    const transaction = decodeBlock(readFixture('sequences/mainnet-babbage-to-conway/conway-10781375.json')).transactions[3] as ChainTransaction;
+    const transaction = decodeBlock(readFixture('sequences/mainnet-babbage-to-conway/conway-10781375.json'))
+      .transactions[3] as ChainTransaction;
     expect(transaction.id).toBe('59ecfc5b645c35fb279707ab1ec94a9c6eae1d693954a0ef1a544431604d7b88');
     expect(transaction.inputs.map((input) => `${input.txId}#${input.index}`)).toEqual([
       '30e7277b9aeb8349235697965073bd7e4233da91565a4380c7a11333c95ba2b9#1',
@@ -511,7 +551,9 @@ describe('malformed messages', () => {
     const message = parsedVector('003.json');
     field(field(item(transactionOf(message, 0).outputs, 2), 'value'), 'ada').lovelace = '0';
     const error = decodeError(() => decodeNextBlockResponse(message));
-    expect(error.message).toBe('nextBlock response: block fad3b807…: transaction 0 output 2: value.ada.lovelace is not an integer (found string "0")');
+    expect(error.message).toBe(
+      'nextBlock response: block fad3b807…: transaction 0 output 2: value.ada.lovelace is not an integer (found string "0")',
+    );
     expect(error.problem).toBe('value.ada.lovelace is not an integer (found string "0")');
     expect(error.location).toEqual(['nextBlock response', 'block fad3b807…', 'transaction 0 output 2']);
     expect(String(error)).toMatch(/^OgmiosDecodeError: nextBlock response: block fad3b807…: transaction 0 output 2: /);
@@ -527,8 +569,12 @@ describe('malformed messages', () => {
   it('missing block id', () => {
     const message = parsedVector('003.json');
     delete blockOf(message).id;
-    expect(decodeError(() => decodeNextBlockResponse(message)).message).toBe('nextBlock response: block id is missing, expected 64 lowercase hex digits');
-    expect(decodeError(() => decodeBlock('{"type":"praos","height":1}')).message).toBe('block id is missing, expected 64 lowercase hex digits');
+    expect(decodeError(() => decodeNextBlockResponse(message)).message).toBe(
+      'nextBlock response: block id is missing, expected 64 lowercase hex digits',
+    );
+    expect(decodeError(() => decodeBlock('{"type":"praos","height":1}')).message).toBe(
+      'block id is missing, expected 64 lowercase hex digits',
+    );
   });
 
   it('output without address', () => {
@@ -540,35 +586,135 @@ describe('malformed messages', () => {
   });
 
   const cases: readonly [string, (message: JsonObject) => void, string][] = [
-    ['lovelace negative', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = -1), 'transaction 0 output 0: value.ada.lovelace is negative (found number -1)'],
-    ['lovelace a fraction', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = 1.5), 'transaction 0 output 0: value.ada.lovelace is not an integer (found number 1.5)'],
-    ['lovelace rounded by JSON.parse', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = 2 ** 60), 'exact value was lost in parsing'],
-    ['value without ada', (m) => void delete field(item(transactionOf(m, 0).outputs, 0), 'value').ada, 'transaction 0 output 0: value.ada is missing, expected an object'],
-    ['asset quantity null', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d')['02c8a8669b0fff7daa3de92164359b2840e434060e6baca88c3861fd9e5aa3'] = null), 'transaction 0 output 0: value.4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d.02c8a8669b0fff7daa3de92164359b2840e434060e6baca88c3861fd9e5aa3 is not an integer (found null)'],
-    ['asset name of odd length', (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d').abc = 1), 'has asset name "abc", expected an even number (0 to 64) of lowercase hex digits'],
-    ['policy id in upper case', (m) => void (field(item(transactionOf(m, 0).outputs, 0), 'value')['4D50A11E297E7783383BF06DD6E4E481230323BD96CD8B8D9EE3888D'] = {}), 'transaction 0 output 0: value has key "4D50A11E297E7783383BF06DD6E4E481230323BD96CD8...", expected "ada" or a policy id'],
-    ['output is null', (m) => void ((transactionOf(m, 1).outputs as JsonValue[])[0] = null), 'transaction 1 output 0: the output is null, expected an object'],
+    [
+      'lovelace negative',
+      (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = -1),
+      'transaction 0 output 0: value.ada.lovelace is negative (found number -1)',
+    ],
+    [
+      'lovelace a fraction',
+      (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = 1.5),
+      'transaction 0 output 0: value.ada.lovelace is not an integer (found number 1.5)',
+    ],
+    [
+      'lovelace rounded by JSON.parse',
+      (m) => void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), 'ada').lovelace = 2 ** 60),
+      'exact value was lost in parsing',
+    ],
+    [
+      'value without ada',
+      (m) => void delete field(item(transactionOf(m, 0).outputs, 0), 'value').ada,
+      'transaction 0 output 0: value.ada is missing, expected an object',
+    ],
+    [
+      'asset quantity null',
+      (m) =>
+        void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d')[
+          '02c8a8669b0fff7daa3de92164359b2840e434060e6baca88c3861fd9e5aa3'
+        ] = null),
+      'transaction 0 output 0: value.4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d.02c8a8669b0fff7daa3de92164359b2840e434060e6baca88c3861fd9e5aa3 is not an integer (found null)',
+    ],
+    [
+      'asset name of odd length',
+      (m) =>
+        void (field(field(item(transactionOf(m, 0).outputs, 0), 'value'), '4d50a11e297e7783383bf06dd6e4e481230323bd96cd8b8d9ee3888d').abc =
+          1),
+      'has asset name "abc", expected an even number (0 to 64) of lowercase hex digits',
+    ],
+    [
+      'policy id in upper case',
+      (m) => void (field(item(transactionOf(m, 0).outputs, 0), 'value')['4D50A11E297E7783383BF06DD6E4E481230323BD96CD8B8D9EE3888D'] = {}),
+      'transaction 0 output 0: value has key "4D50A11E297E7783383BF06DD6E4E481230323BD96CD8...", expected "ada" or a policy id',
+    ],
+    [
+      'output is null',
+      (m) => void ((transactionOf(m, 1).outputs as JsonValue[])[0] = null),
+      'transaction 1 output 0: the output is null, expected an object',
+    ],
     ['outputs not an array', (m) => void (transactionOf(m, 2).outputs = {}), 'transaction 2: outputs is an object, expected an array'],
-    ['input index a string', (m) => void (item(transactionOf(m, 0).inputs, 1).index = '0'), 'transaction 0 input 1: index is not a non-negative integer (found string "0")'],
-    ['input index beyond 2^53', (m) => void (item(transactionOf(m, 0).inputs, 0).index = 2n ** 64n), 'transaction 0 input 0: index is 18446744073709551616, too large for an output index'],
-    ['input transaction id short', (m) => void (field(item(transactionOf(m, 0).inputs, 0), 'transaction').id = 'abc'), 'transaction 0 input 0: transaction.id is string "abc", expected 64 lowercase hex digits'],
+    [
+      'input index a string',
+      (m) => void (item(transactionOf(m, 0).inputs, 1).index = '0'),
+      'transaction 0 input 1: index is not a non-negative integer (found string "0")',
+    ],
+    [
+      'input index beyond 2^53',
+      (m) => void (item(transactionOf(m, 0).inputs, 0).index = 2n ** 64n),
+      'transaction 0 input 0: index is 18446744073709551616, too large for an output index',
+    ],
+    [
+      'input transaction id short',
+      (m) => void (field(item(transactionOf(m, 0).inputs, 0), 'transaction').id = 'abc'),
+      'transaction 0 input 0: transaction.id is string "abc", expected 64 lowercase hex digits',
+    ],
     ['inputs missing', (m) => void delete transactionOf(m, 1).inputs, 'transaction 1: inputs is missing, expected an array'],
-    ['collateral without transaction', (m) => void delete item(transactionOf(m, 0).collaterals, 0).transaction, 'transaction 0 collateral 0: transaction is missing, expected an object'],
-    ['collateral return without value', (m) => void delete field(transactionOf(m, 0), 'collateralReturn').value, 'transaction 0 collateralReturn: value is missing, expected an object'],
-    ['spends unknown', (m) => void (transactionOf(m, 0).spends = 'everything'), 'transaction 0: spends is string "everything", expected "inputs" or "collaterals"'],
-    ['transaction id uppercase', (m) => void (transactionOf(m, 0).id = 'A'.repeat(64)), 'transaction 0: id is string "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...", expected 64 lowercase hex digits'],
-    ['transactions not an array', (m) => void (blockOf(m).transactions = 'none'), 'block fad3b807…: transactions is string "none", expected an array'],
+    [
+      'collateral without transaction',
+      (m) => void delete item(transactionOf(m, 0).collaterals, 0).transaction,
+      'transaction 0 collateral 0: transaction is missing, expected an object',
+    ],
+    [
+      'collateral return without value',
+      (m) => void delete field(transactionOf(m, 0), 'collateralReturn').value,
+      'transaction 0 collateralReturn: value is missing, expected an object',
+    ],
+    [
+      'spends unknown',
+      (m) => void (transactionOf(m, 0).spends = 'everything'),
+      'transaction 0: spends is string "everything", expected "inputs" or "collaterals"',
+    ],
+    [
+      'transaction id uppercase',
+      (m) => void (transactionOf(m, 0).id = 'A'.repeat(64)),
+      'transaction 0: id is string "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...", expected 64 lowercase hex digits',
+    ],
+    [
+      'transactions not an array',
+      (m) => void (blockOf(m).transactions = 'none'),
+      'block fad3b807…: transactions is string "none", expected an array',
+    ],
     ['slot missing', (m) => void delete blockOf(m).slot, 'block fad3b807…: slot is missing, expected an integer'],
-    ['height negative bigint', (m) => void (blockOf(m).height = -(2n ** 64n)), 'block fad3b807…: height is negative (found integer -18446744073709551616)'],
-    ['ancestor bad', (m) => void (blockOf(m).ancestor = 'origin'), 'block fad3b807…: ancestor is string "origin", expected 64 lowercase hex digits'],
+    [
+      'height negative bigint',
+      (m) => void (blockOf(m).height = -(2n ** 64n)),
+      'block fad3b807…: height is negative (found integer -18446744073709551616)',
+    ],
+    [
+      'ancestor bad',
+      (m) => void (blockOf(m).ancestor = 'origin'),
+      'block fad3b807…: ancestor is string "origin", expected 64 lowercase hex digits',
+    ],
     ['block type missing', (m) => void delete blockOf(m).type, 'block fad3b807…: type is missing, expected a string'],
     ['block missing', (m) => void delete field(m, 'result').block, 'nextBlock response: the block is missing, expected an object'],
-    ['forward tip origin', (m) => void (field(m, 'result').tip = 'origin'), 'nextBlock response: result.tip is string "origin", expected an object'],
-    ['tip height missing', (m) => void delete field(field(m, 'result'), 'tip').height, 'nextBlock response: result.tip.height is missing, expected an integer'],
-    ['direction unknown', (m) => void (field(m, 'result').direction = 'sideways'), 'nextBlock response: result.direction is string "sideways", expected "forward" or "backward"'],
-    ['other method', (m) => void (m.method = 'findIntersection'), 'nextBlock response: method is string "findIntersection", expected "nextBlock"'],
+    [
+      'forward tip origin',
+      (m) => void (field(m, 'result').tip = 'origin'),
+      'nextBlock response: result.tip is string "origin", expected an object',
+    ],
+    [
+      'tip height missing',
+      (m) => void delete field(field(m, 'result'), 'tip').height,
+      'nextBlock response: result.tip.height is missing, expected an integer',
+    ],
+    [
+      'direction unknown',
+      (m) => void (field(m, 'result').direction = 'sideways'),
+      'nextBlock response: result.direction is string "sideways", expected "forward" or "backward"',
+    ],
+    [
+      'other method',
+      (m) => void (m.method = 'findIntersection'),
+      'nextBlock response: method is string "findIntersection", expected "nextBlock"',
+    ],
     ['result missing', (m) => void delete m.result, 'nextBlock response: result is missing, expected an object'],
-    ['JSON-RPC error', (m) => { delete m.result; m.error = { code: -32600, message: 'Invalid request' }; }, 'nextBlock response: the server answered with JSON-RPC error -32600 "Invalid request"'],
+    [
+      'JSON-RPC error',
+      (m) => {
+        delete m.result;
+        m.error = { code: -32600, message: 'Invalid request' };
+      },
+      'nextBlock response: the server answered with JSON-RPC error -32600 "Invalid request"',
+    ],
   ];
 
   it.each(cases)('%s', (_name, mutate, expected) => {
@@ -581,22 +727,30 @@ describe('malformed messages', () => {
   it('roll-backward with a malformed point', () => {
     const message = parsedVector('010.json');
     field(field(message, 'result'), 'point').slot = 'x';
-    expect(decodeError(() => decodeNextBlockResponse(message)).message).toBe('nextBlock response: result.point.slot is not an integer (found string "x")');
+    expect(decodeError(() => decodeNextBlockResponse(message)).message).toBe(
+      'nextBlock response: result.point.slot is not an integer (found string "x")',
+    );
     field(message, 'result').point = null;
-    expect(decodeError(() => decodeNextBlockResponse(message)).message).toBe('nextBlock response: result.point is null, expected an object');
+    expect(decodeError(() => decodeNextBlockResponse(message)).message).toBe(
+      'nextBlock response: result.point is null, expected an object',
+    );
   });
 
   it('accepts the message as UTF-8 bytes, and rejects bytes that are not UTF-8', () => {
     const text = readVector('004.json');
     expect(decodeNextBlockResponse(Buffer.from(text, 'utf8'))).toEqual(decodeNextBlockResponse(text));
-    expect(decodeBlock(new TextEncoder().encode(readFixture('mainnet/byron-43167.json')))).toEqual(decodeBlock(readFixture('mainnet/byron-43167.json')));
+    expect(decodeBlock(new TextEncoder().encode(readFixture('mainnet/byron-43167.json')))).toEqual(
+      decodeBlock(readFixture('mainnet/byron-43167.json')),
+    );
     const invalid = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","result":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     expect(decodeError(() => decodeNextBlockResponse(invalid)).message).toBe('nextBlock response is not valid UTF-8');
   });
 
   it('non-object messages', () => {
     for (const message of [null, undefined, 42, [], true, 'null', '[]', '"x"']) {
-      expect(decodeError(() => decodeNextBlockResponse(message)).message).toMatch(/^nextBlock response: the message is .*, expected an object$/);
+      expect(decodeError(() => decodeNextBlockResponse(message)).message).toMatch(
+        /^nextBlock response: the message is .*, expected an object$/,
+      );
     }
     expect(decodeError(() => decodeBlock(null)).message).toBe('the block is null, expected an object');
   });
@@ -607,7 +761,24 @@ describe('malformed messages', () => {
       state = (Math.imul(state, 1103515245) + 12345) >>> 0;
       return state / 4294967296;
     };
-    const junk: readonly (JsonValue | undefined)[] = [undefined, null, true, 0, -1, 1.5, 2 ** 60, 2n ** 64n, -5n, '', 'x', 'origin', [], [null], {}, { id: 1 }];
+    const junk: readonly (JsonValue | undefined)[] = [
+      undefined,
+      null,
+      true,
+      0,
+      -1,
+      1.5,
+      2 ** 60,
+      2n ** 64n,
+      -5n,
+      '',
+      'x',
+      'origin',
+      [],
+      [null],
+      {},
+      { id: 1 },
+    ];
     let rejected = 0;
     for (let round = 0; round < 3000; round++) {
       const file = vectorFiles[Math.floor(random() * vectorFiles.length)] as string;

@@ -16,7 +16,9 @@ describe('JSON-RPC envelope', () => {
       `{"jsonrpc":"2.0","method":"findIntersection","params":{"points":[{"slot":18446744073709551615,"id":"${point.hash}"},"origin"]},"id":"id-1"}`,
     );
     expect(encodeRequest('nextBlock')).toBe('{"jsonrpc":"2.0","method":"nextBlock"}');
-    expect(toJsonText({ text: 'quote " and \u2028', list: [1, 1.5, null, true] })).toBe('{"text":"quote \\" and \u2028","list":[1,1.5,null,true]}');
+    expect(toJsonText({ text: 'quote " and \u2028', list: [1, 1.5, null, true] })).toBe(
+      '{"text":"quote \\" and \u2028","list":[1,1.5,null,true]}',
+    );
   });
 
   it('reads results and errors, with or without method (--strict-rpc)', () => {
@@ -25,7 +27,9 @@ describe('JSON-RPC envelope', () => {
       id: 'a',
       result: MAX_UINT64,
     });
-    const strict = parseResponse(Buffer.from('{"jsonrpc":"2.0","error":{"code":1000,"message":"No intersection found.","data":{"tip":"origin"}},"id":null}'));
+    const strict = parseResponse(
+      Buffer.from('{"jsonrpc":"2.0","error":{"code":1000,"message":"No intersection found.","data":{"tip":"origin"}},"id":null}'),
+    );
     expect(strict).toMatchObject({ method: undefined, id: null, error: { code: 1000, message: 'No intersection found.' } });
   });
 

@@ -17,7 +17,13 @@ async function setUp(urls?: (server: ScriptedOgmios) => string[], apiKeys: strin
   const server = await ScriptedOgmios.start(scriptedChain(7));
   servers.push(server);
   const logger = new RecordingLogger();
-  const client = new LedgerStateClient({ urls: urls?.(server) ?? [server.url], apiKeys, logger, connectTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
+  const client = new LedgerStateClient({
+    urls: urls?.(server) ?? [server.url],
+    apiKeys,
+    logger,
+    connectTimeoutMs: 1_000,
+    requestTimeoutMs: 1_000,
+  });
   clients.push(client);
   return { server, client, logger };
 }
@@ -39,7 +45,9 @@ describe('LedgerStateClient', () => {
     const { server, client } = await setUp();
     const txId = hashOf('funding');
     server.utxoResult = `[{"transaction":{"id":"${txId}"},"index":1,"address":"addr_test1abc","value":{"ada":{"lovelace":${MAX_UINT64}}}}]`;
-    expect(await client.utxoByAddresses(['addr_test1abc'])).toEqual([{ txId, index: 1, address: 'addr_test1abc', lovelace: MAX_UINT64, assets: [] }]);
+    expect(await client.utxoByAddresses(['addr_test1abc'])).toEqual([
+      { txId, index: 1, address: 'addr_test1abc', lovelace: MAX_UINT64, assets: [] },
+    ]);
     await client.utxoByOutputReferences([{ txId, index: 1 }]);
     expect(server.utxoQueries).toEqual([{ addresses: ['addr_test1abc'] }, { outputReferences: [{ transaction: { id: txId }, index: 1 }] }]);
   });
@@ -54,7 +62,11 @@ describe('LedgerStateClient', () => {
 
   it('reports JSON-RPC errors with their code', async () => {
     const { server, client } = await setUp();
-    server.queryError = { code: 2001, message: 'Era mismatch between query and ledger.', data: { ledgerEra: 'shelley', queryEra: 'byron' } };
+    server.queryError = {
+      code: 2001,
+      message: 'Era mismatch between query and ledger.',
+      data: { ledgerEra: 'shelley', queryEra: 'byron' },
+    };
     const error = await client.networkTip().catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(OgmiosRpcError);
     expect(error).toMatchObject({ code: 2001, method: 'queryNetwork/tip', data: { ledgerEra: 'shelley' } });

@@ -10,7 +10,13 @@ import { LOVELACE_PER_ADA } from '../../functions/domain/money.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
 import { everyOutputIsAPayment, PAYMENT_POLICY, paymentsOfAtLeast, type PaymentPolicy } from '../../functions/domain/payment-policy.js';
 import type { ChainOutput } from '../../functions/domain/reconciliation/classification.js';
-import type { ChainLedger, ComparedChunk, ReconciliationRecords, ReconciliationRun, ReconciliationRunStore } from '../../functions/domain/reconciliation/ports.js';
+import type {
+  ChainLedger,
+  ComparedChunk,
+  ReconciliationRecords,
+  ReconciliationRun,
+  ReconciliationRunStore,
+} from '../../functions/domain/reconciliation/ports.js';
 import { ReconciliationRunner } from '../../functions/domain/reconciliation/reconciliation-runner.js';
 import { consumedOutputs, createdOutputs } from '../../functions/domain/transaction-effects.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
@@ -273,12 +279,14 @@ async function reconcile(onChain: readonly ChainOutput[], paymentPolicy?: Paymen
   const chunks: ComparedChunk[] = [];
   const tip = chain.tipOf();
   const records: ReconciliationRecords = {
-    addressesAfter: async (cursor) => (cursor === 0n ? REGISTERED.map((address, i) => ({ id: BigInt(i + 1), address, recordedUnspent: 0 })) : []),
+    addressesAfter: async (cursor) =>
+      cursor === 0n ? REGISTERED.map((address, i) => ({ id: BigInt(i + 1), address, recordedUnspent: 0 })) : [],
     paymentsAt: async (addresses, outputs) => store.paymentsAt(addresses, outputs),
     verifyBalances: async () => ({ usersChecked: 0, mismatchCount: 0, mismatches: [] }),
   };
   const ledger: ChainLedger = {
-    acquire: (queries) => queries({ tip: async () => tip, utxoAt: async (addresses) => onChain.filter((found) => addresses.includes(found.address)) }),
+    acquire: (queries) =>
+      queries({ tip: async () => tip, utxoAt: async (addresses) => onChain.filter((found) => addresses.includes(found.address)) }),
   };
   // Only what a run's first invocation calls: each chunk is kept, then the run is found ended by someone else.
   const runs: Pick<ReconciliationRunStore, 'recordChunk' | 'recordBalances' | 'finish' | 'find'> = {

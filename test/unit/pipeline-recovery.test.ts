@@ -20,11 +20,17 @@ describe('recovery from an event that cannot apply', () => {
   });
 
   it('recovers from a poison message whose session is unknown', () => {
-    expect(decideRecovery(state, { kind: 'poison', reason: 'not JSON', message: { id: 'm', body: '{' } })).toMatchObject({ action: 'follow_again', generation: 5n });
+    expect(decideRecovery(state, { kind: 'poison', reason: 'not JSON', message: { id: 'm', body: '{' } })).toMatchObject({
+      action: 'follow_again',
+      generation: 5n,
+    });
   });
 
   it('goes past the generation of a session the database was never fenced for', () => {
-    expect(decideRecovery(state, { ...divergence, message: { id: 'm', generation: 9n, fence: 7n } })).toMatchObject({ action: 'follow_again', generation: 10n });
+    expect(decideRecovery(state, { ...divergence, message: { id: 'm', generation: 9n, fence: 7n } })).toMatchObject({
+      action: 'follow_again',
+      generation: 10n,
+    });
   });
 
   it(`halts after ${HALT_AFTER_RECOVERIES_WITHOUT_PROGRESS} recoveries in a row that the engine did not get past`, () => {
@@ -34,10 +40,22 @@ describe('recovery from an event that cannot apply', () => {
       const decision = decideRecovery(current, { ...divergence, message: { id: 'm', generation: current.session.generation, fence: 7n } });
       expect(decision).toMatchObject({ action: 'follow_again', streak: n, streakHeight: 100n });
       if (decision.action !== 'follow_again') throw new Error('unreachable');
-      current = { ...current, streak: decision.streak, streakHeight: decision.streakHeight, session: { ...current.session, generation: decision.generation } };
+      current = {
+        ...current,
+        streak: decision.streak,
+        streakHeight: decision.streakHeight,
+        session: { ...current.session, generation: decision.generation },
+      };
     }
-    const last = decideRecovery({ ...current, appliedHeight: 98n }, { ...divergence, message: { id: 'm', generation: current.session.generation, fence: 7n } });
-    expect(last).toMatchObject({ action: 'halt', streak: HALT_AFTER_RECOVERIES_WITHOUT_PROGRESS, reason: expect.stringMatching(/without the engine getting past height 100; the last: divergence: steps missing/) });
+    const last = decideRecovery(
+      { ...current, appliedHeight: 98n },
+      { ...divergence, message: { id: 'm', generation: current.session.generation, fence: 7n } },
+    );
+    expect(last).toMatchObject({
+      action: 'halt',
+      streak: HALT_AFTER_RECOVERIES_WITHOUT_PROGRESS,
+      reason: expect.stringMatching(/without the engine getting past height 100; the last: divergence: steps missing/),
+    });
   });
 
   it('starts a new streak once the engine got past the height where the last one started', () => {

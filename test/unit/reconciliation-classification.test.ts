@@ -14,15 +14,23 @@ function recorded(n: number, overrides: Partial<RecordedPayment> = {}): Recorded
 
 describe('comparing a chunk at a consistent point', () => {
   it('matches outputs the database holds confirmed and unspent with the same value', () => {
-    const result = compareChunk([onChain(1), onChain(2, 5n, [{ policyId: POLICY, assetName: '', quantity: 2n ** 64n - 1n }])],
-      [recorded(1), recorded(2, { lovelace: 5n, assets: [{ policyId: POLICY, assetName: '', quantity: 2n ** 64n - 1n }] })], 'consistent');
-    expect(result).toEqual({ counts: { matched: 2, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 0 }, discrepancies: [] });
+    const result = compareChunk(
+      [onChain(1), onChain(2, 5n, [{ policyId: POLICY, assetName: '', quantity: 2n ** 64n - 1n }])],
+      [recorded(1), recorded(2, { lovelace: 5n, assets: [{ policyId: POLICY, assetName: '', quantity: 2n ** 64n - 1n }] })],
+      'consistent',
+    );
+    expect(result).toEqual({
+      counts: { matched: 2, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 0 },
+      discrepancies: [],
+    });
   });
 
   it('reports an output on chain without a payment as missing_in_db', () => {
     const result = compareChunk([onChain(1)], [], 'consistent');
     expect(result.counts.missingInDb).toBe(1);
-    expect(result.discrepancies).toEqual([{ kind: 'missing_in_db', txId: tx(1), index: 0, address: 'addr1a', chain: { lovelace: 2_000_000n, assets: [] } }]);
+    expect(result.discrepancies).toEqual([
+      { kind: 'missing_in_db', txId: tx(1), index: 0, address: 'addr1a', chain: { lovelace: 2_000_000n, assets: [] } },
+    ]);
   });
 
   it('reports an output on chain that the database believes spent as missing_in_db', () => {
@@ -33,12 +41,18 @@ describe('comparing a chunk at a consistent point', () => {
   it('reports a confirmed unspent payment absent from the chain as extra_in_db', () => {
     const result = compareChunk([], [recorded(7, { lovelace: 9n })], 'consistent');
     expect(result.counts.extraInDb).toBe(1);
-    expect(result.discrepancies).toEqual([{ kind: 'extra_in_db', txId: tx(7), index: 0, address: 'addr1a', db: { lovelace: 9n, assets: [], spent: false } }]);
+    expect(result.discrepancies).toEqual([
+      { kind: 'extra_in_db', txId: tx(7), index: 0, address: 'addr1a', db: { lovelace: 9n, assets: [], spent: false } },
+    ]);
   });
 
   it('reports a different lovelace amount as amount_mismatch, and different tokens as asset_mismatch', () => {
     const token = { policyId: POLICY, assetName: '01', quantity: 3n };
-    const result = compareChunk([onChain(1, 10n), onChain(2, 5n, [token])], [recorded(1, { lovelace: 11n }), recorded(2, { lovelace: 5n, assets: [{ ...token, quantity: 4n }] })], 'consistent');
+    const result = compareChunk(
+      [onChain(1, 10n), onChain(2, 5n, [token])],
+      [recorded(1, { lovelace: 11n }), recorded(2, { lovelace: 5n, assets: [{ ...token, quantity: 4n }] })],
+      'consistent',
+    );
     expect(result.counts).toMatchObject({ amountMismatch: 1, assetMismatch: 1, matched: 0 });
     expect(result.discrepancies.map((d) => [d.kind, d.chain?.lovelace, d.db?.lovelace])).toEqual([
       ['amount_mismatch', 10n, 11n],
@@ -47,7 +61,11 @@ describe('comparing a chunk at a consistent point', () => {
   });
 
   it('counts pending payments as too recent, on chain or not', () => {
-    const result = compareChunk([onChain(1, 1n)], [recorded(1, { status: 'pending', lovelace: 999n }), recorded(2, { status: 'pending' })], 'consistent');
+    const result = compareChunk(
+      [onChain(1, 1n)],
+      [recorded(1, { status: 'pending', lovelace: 999n }), recorded(2, { status: 'pending' })],
+      'consistent',
+    );
     expect(result.counts).toEqual({ matched: 0, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 2 });
   });
 
@@ -59,7 +77,10 @@ describe('comparing a chunk at a consistent point', () => {
 describe('comparing a chunk while the database lags the node', () => {
   it('counts an output not yet applied as too recent, never as missing', () => {
     const result = compareChunk([onChain(1)], [], 'lagging');
-    expect(result).toEqual({ counts: { matched: 0, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 1 }, discrepancies: [] });
+    expect(result).toEqual({
+      counts: { matched: 0, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 1 },
+      discrepancies: [],
+    });
   });
 
   it('counts a payment spent in a block not yet applied as too recent, never as extra', () => {
@@ -67,7 +88,10 @@ describe('comparing a chunk while the database lags the node', () => {
   });
 
   it('still matches and still reports a value mismatch of an output both sides hold (its value is fixed by its transaction)', () => {
-    expect(compareChunk([onChain(1), onChain(2, 3n)], [recorded(1), recorded(2, { lovelace: 4n })], 'lagging').counts).toMatchObject({ matched: 1, amountMismatch: 1 });
+    expect(compareChunk([onChain(1), onChain(2, 3n)], [recorded(1), recorded(2, { lovelace: 4n })], 'lagging').counts).toMatchObject({
+      matched: 1,
+      amountMismatch: 1,
+    });
   });
 });
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RETRY_DELAY_SECONDS, MIN_RETRY_DELAY_SECONDS, receivesWithin, retryDelaySeconds } from '../../functions/domain/retry-schedule.js';
+import {
+  MAX_RETRY_DELAY_SECONDS,
+  MIN_RETRY_DELAY_SECONDS,
+  receivesWithin,
+  retryDelaySeconds,
+} from '../../functions/domain/retry-schedule.js';
 
 const DAY = 86_400;
 

@@ -31,7 +31,16 @@ function secrets(values: Record<string, Record<string, unknown>>): SecretReader 
 
 describe('database credentials from Secrets Manager', () => {
   it('takes host, port, user and database from an RDS-managed secret, verify-full TLS, and the password when a connection opens', async () => {
-    const reader = secrets({ [DATABASE_SECRET]: { host: 'db.internal', port: 5432, username: 'monitor', password: 'a/b@c:d?e#', dbname: 'payments', engine: 'postgres' } });
+    const reader = secrets({
+      [DATABASE_SECRET]: {
+        host: 'db.internal',
+        port: 5432,
+        username: 'monitor',
+        password: 'a/b@c:d?e#',
+        dbname: 'payments',
+        engine: 'postgres',
+      },
+    });
     const connection = await resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET }, reader);
     expect(connection).toMatchObject({ host: 'db.internal', port: 5432, user: 'monitor', database: 'payments', tls: 'verify-full' });
     expect('connectionString' in connection).toBe(false);
@@ -46,7 +55,9 @@ describe('database credentials from Secrets Manager', () => {
 
   it('prefers DATABASE_URL and then never reads the secret', async () => {
     const reader = secrets({});
-    expect(await resolveDatabaseConnection({ DATABASE_URL: 'postgres://u:p@h/d', DATABASE_SECRET_ARN: DATABASE_SECRET }, reader)).toEqual({ connectionString: 'postgres://u:p@h/d' });
+    expect(await resolveDatabaseConnection({ DATABASE_URL: 'postgres://u:p@h/d', DATABASE_SECRET_ARN: DATABASE_SECRET }, reader)).toEqual({
+      connectionString: 'postgres://u:p@h/d',
+    });
     expect(reader.reads).toEqual([]);
   });
 
@@ -56,34 +67,53 @@ describe('database credentials from Secrets Manager', () => {
     await expect(failure).rejects.toThrow(`Secret ${DATABASE_SECRET} has no "username" field`);
     await expect(failure).rejects.not.toThrow(/hunter2/);
     const withoutPassword = secrets({ [DATABASE_SECRET]: { host: 'db.internal', port: 5432, username: 'monitor' } });
-    await expect(resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET }, withoutPassword)).rejects.toThrow(`Secret ${DATABASE_SECRET} has no "password" field`);
+    await expect(resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET }, withoutPassword)).rejects.toThrow(
+      `Secret ${DATABASE_SECRET} has no "password" field`,
+    );
   });
 
   it('accepts verify-full or disable as PGSSLMODE with a secret, nothing weaker in between', async () => {
     const reader = secrets({ [DATABASE_SECRET]: { host: '127.0.0.1', port: '5432', username: 'monitor', password: 'p' } });
-    expect(await resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET, PGSSLMODE: 'disable' }, reader)).toMatchObject({ tls: 'disable', port: 5432, database: 'postgres' });
-    await expect(resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET, PGSSLMODE: 'require' }, reader)).rejects.toThrow('PGSSLMODE must be verify-full or disable with a database secret; got "require"');
+    expect(await resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET, PGSSLMODE: 'disable' }, reader)).toMatchObject({
+      tls: 'disable',
+      port: 5432,
+      database: 'postgres',
+    });
+    await expect(resolveDatabaseConnection({ DATABASE_SECRET_ARN: DATABASE_SECRET, PGSSLMODE: 'require' }, reader)).rejects.toThrow(
+      'PGSSLMODE must be verify-full or disable with a database secret; got "require"',
+    );
   });
 });
 
 describe('Ogmios API keys from Secrets Manager', () => {
   it('takes the primary and secondary keys from the secret when its ARN is set', async () => {
     const reader = secrets({ [OGMIOS_SECRET]: { primary: 'key-1', secondary: 'key-2' } });
-    const endpoints = await resolveOgmiosEndpoints({ OGMIOS_URL: 'wss://a.example,wss://b.example', OGMIOS_API_KEY: 'ignored', OGMIOS_API_KEYS_SECRET_ARN: OGMIOS_SECRET }, reader);
+    const endpoints = await resolveOgmiosEndpoints(
+      { OGMIOS_URL: 'wss://a.example,wss://b.example', OGMIOS_API_KEY: 'ignored', OGMIOS_API_KEYS_SECRET_ARN: OGMIOS_SECRET },
+      reader,
+    );
     expect(endpoints).toEqual({ urls: ['wss://a.example', 'wss://b.example'], apiKeys: ['key-1', 'key-2'] });
   });
 
   it('accepts a secret with only a primary key, and reads keys from the environment without one', async () => {
     const reader = secrets({ [OGMIOS_SECRET]: { primary: 'key-1' } });
-    expect(await resolveOgmiosEndpoints({ OGMIOS_URL: 'wss://a.example', OGMIOS_API_KEYS_SECRET_ARN: OGMIOS_SECRET }, reader)).toEqual({ urls: ['wss://a.example'], apiKeys: ['key-1'] });
-    expect(await resolveOgmiosEndpoints({ OGMIOS_URL: 'wss://a.example', OGMIOS_API_KEY: 'env-key' }, reader)).toEqual({ urls: ['wss://a.example'], apiKeys: ['env-key'] });
+    expect(await resolveOgmiosEndpoints({ OGMIOS_URL: 'wss://a.example', OGMIOS_API_KEYS_SECRET_ARN: OGMIOS_SECRET }, reader)).toEqual({
+      urls: ['wss://a.example'],
+      apiKeys: ['key-1'],
+    });
+    expect(await resolveOgmiosEndpoints({ OGMIOS_URL: 'wss://a.example', OGMIOS_API_KEY: 'env-key' }, reader)).toEqual({
+      urls: ['wss://a.example'],
+      apiKeys: ['env-key'],
+    });
     expect(await resolveOgmiosEndpoints({}, reader)).toBeUndefined();
   });
 
   it('reads the secret when a connection opens, not before, and again once every key was refused (a rotation)', async () => {
     const values: Record<string, Record<string, unknown>> = { [OGMIOS_SECRET]: { primary: 'old-1', secondary: 'old-2' } };
     const reader = secrets(values);
-    const relays = new RelayRotation(ogmiosEndpoints(readOgmiosSettings({ OGMIOS_URL: 'wss://a.example', OGMIOS_API_KEYS_SECRET_ARN: OGMIOS_SECRET }), reader));
+    const relays = new RelayRotation(
+      ogmiosEndpoints(readOgmiosSettings({ OGMIOS_URL: 'wss://a.example', OGMIOS_API_KEYS_SECRET_ARN: OGMIOS_SECRET }), reader),
+    );
     expect(reader.reads).toEqual([]);
     expect((await relays.connectTo()).headers).toEqual({ 'dmtr-api-key': 'old-1' });
     const refused = new OgmiosConnectError('unauthorized', 'HTTP 401', 401);

@@ -6,7 +6,13 @@ const id = (label: string): string => label.padEnd(64, '0');
 const reference = (txId: string, index: number): JsonRecord => ({ transaction: { id: txId }, index });
 const output = (address: string, lovelace: bigint): JsonRecord => ({ address, value: { ada: { lovelace } } });
 
-function transaction(txId: string, fields: Partial<Record<'inputs' | 'outputs' | 'collaterals' | 'references', JsonRecord[]>> & { failed?: boolean; collateralReturn?: JsonRecord }): JsonRecord {
+function transaction(
+  txId: string,
+  fields: Partial<Record<'inputs' | 'outputs' | 'collaterals' | 'references', JsonRecord[]>> & {
+    failed?: boolean;
+    collateralReturn?: JsonRecord;
+  },
+): JsonRecord {
   return {
     id: txId,
     spends: fields.failed ? 'collaterals' : 'inputs',
@@ -20,12 +26,17 @@ function transaction(txId: string, fields: Partial<Record<'inputs' | 'outputs' |
 }
 
 const keys = (view: LedgerView): string[] => view.all().map((entry) => entry.key);
-const apply = (ledger: Ledger, height: number, ...transactions: JsonRecord[]): void => ledger.apply(height, transactions.map(transactionEffects));
+const apply = (ledger: Ledger, height: number, ...transactions: JsonRecord[]): void =>
+  ledger.apply(height, transactions.map(transactionEffects));
 
 describe('transaction effects', () => {
   it('a valid transaction consumes its inputs and creates its outputs; references are only read', () => {
     const effects = transactionEffects(
-      transaction(id('b'), { inputs: [reference(id('a'), 0)], references: [reference(id('a'), 1)], outputs: [output('addr_x', 5n), output('addr_y', 6n)] }),
+      transaction(id('b'), {
+        inputs: [reference(id('a'), 0)],
+        references: [reference(id('a'), 1)],
+        outputs: [output('addr_x', 5n), output('addr_y', 6n)],
+      }),
     );
     expect(effects.consumed).toEqual([`${id('a')}#0`]);
     expect(effects.created.map((entry) => [entry.key, entry.address, entry.outputJson])).toEqual([
@@ -54,7 +65,11 @@ describe('Ledger', () => {
   function threeBlocks(): { ledger: Ledger; snapshots: string[][] } {
     const ledger = new Ledger(10);
     const snapshots = [keys(ledger.tipView())];
-    apply(ledger, 0, transaction(id('t1'), { inputs: [reference(id('elsewhere'), 0)], outputs: [output('alice', 10n), output('bob', 20n)] }));
+    apply(
+      ledger,
+      0,
+      transaction(id('t1'), { inputs: [reference(id('elsewhere'), 0)], outputs: [output('alice', 10n), output('bob', 20n)] }),
+    );
     snapshots.push(keys(ledger.tipView()));
     apply(
       ledger,
@@ -66,7 +81,12 @@ describe('Ledger', () => {
     apply(
       ledger,
       2,
-      transaction(id('t4'), { failed: true, inputs: [reference(id('t1'), 1)], collaterals: [reference(id('t3'), 0)], collateralReturn: output('alice', 4n) }),
+      transaction(id('t4'), {
+        failed: true,
+        inputs: [reference(id('t1'), 1)],
+        collaterals: [reference(id('t3'), 0)],
+        collateralReturn: output('alice', 4n),
+      }),
       transaction(id('t1'), { outputs: [output('dave', 1n)] }), // a replayed transaction re-creating an existing output
     );
     snapshots.push(keys(ledger.tipView()));
@@ -77,7 +97,12 @@ describe('Ledger', () => {
     const { ledger } = threeBlocks();
     expect(keys(ledger.tipView())).toEqual([`${id('t1')}#0`, `${id('t1')}#1`, `${id('t4')}#0`].sort());
     expect(ledger.tipView().get(id('t1'), 0)?.address).toBe('dave');
-    expect(ledger.tipView().atAddresses(['alice', 'bob']).map((entry: UtxoEntry) => entry.address)).toEqual(['bob', 'alice']);
+    expect(
+      ledger
+        .tipView()
+        .atAddresses(['alice', 'bob'])
+        .map((entry: UtxoEntry) => entry.address),
+    ).toEqual(['bob', 'alice']);
     expect(ledger.size).toBe(3);
   });
 
@@ -86,7 +111,12 @@ describe('Ledger', () => {
     for (let height = -1; height <= 2; height++) expect(keys(ledger.viewAt(height)!)).toEqual(snapshots[height + 1]);
     expect(ledger.viewAt(1)!.get(id('t1'), 0)).toBeUndefined();
     expect(ledger.viewAt(0)!.get(id('t1'), 0)?.address).toBe('alice');
-    expect(ledger.viewAt(1)!.atAddresses(['alice']).map((entry) => entry.key)).toEqual([`${id('t3')}#0`]);
+    expect(
+      ledger
+        .viewAt(1)!
+        .atAddresses(['alice'])
+        .map((entry) => entry.key),
+    ).toEqual([`${id('t3')}#0`]);
     expect(ledger.viewAt(3)).toBeUndefined();
 
     ledger.undoNewest(1);

@@ -297,11 +297,21 @@ export class FollowerLease {
     this.endTerm(reason);
     try {
       const outcome = await this.options.table.release(held, this.newRecordVersion(), this.wallClock.now());
-      if (outcome === 'written') this.options.logger.info(LeaseLogEvent.released, { ...this.describe(), fencingToken: held.fencingToken, reason });
-      else this.options.logger.warn(LeaseLogEvent.releaseFailed, { ...this.describe(), fencingToken: held.fencingToken, reason: 'already taken over' });
+      if (outcome === 'written')
+        this.options.logger.info(LeaseLogEvent.released, { ...this.describe(), fencingToken: held.fencingToken, reason });
+      else
+        this.options.logger.warn(LeaseLogEvent.releaseFailed, {
+          ...this.describe(),
+          fencingToken: held.fencingToken,
+          reason: 'already taken over',
+        });
     } catch (error) {
       // The record then lapses on its own after one lease duration.
-      this.options.logger.warn(LeaseLogEvent.releaseFailed, { ...this.describe(), fencingToken: held.fencingToken, error: describeError(error) });
+      this.options.logger.warn(LeaseLogEvent.releaseFailed, {
+        ...this.describe(),
+        fencingToken: held.fencingToken,
+        error: describeError(error),
+      });
     }
   }
 
@@ -354,11 +364,14 @@ export class FollowerLease {
 
   private armDeadline(leadership: Leadership): void {
     clearTimeout(leadership.deadlineTimer);
-    leadership.deadlineTimer = setTimeout(() => {
-      if (this.leadership !== leadership) return;
-      // A timer may fire a little early against this clock: look again until the deadline has truly passed.
-      if (!this.endTermIfPastDeadline()) this.armDeadline(leadership);
-    }, Math.max(0, Math.ceil(leadership.deadline - this.clock.now())));
+    leadership.deadlineTimer = setTimeout(
+      () => {
+        if (this.leadership !== leadership) return;
+        // A timer may fire a little early against this clock: look again until the deadline has truly passed.
+        if (!this.endTermIfPastDeadline()) this.armDeadline(leadership);
+      },
+      Math.max(0, Math.ceil(leadership.deadline - this.clock.now())),
+    );
   }
 
   private endTermIfPastDeadline(): boolean {

@@ -77,10 +77,9 @@ export class LeaseTable {
    */
   async read(timeoutMs = this.options.requestTimeoutMs): Promise<LeaseRecord | null> {
     const { Item } = await this.within(timeoutMs, (abortSignal) =>
-      this.options.client.send(
-        new GetItemCommand({ TableName: this.options.tableName, Key: this.key(), ConsistentRead: true }),
-        { abortSignal },
-      ),
+      this.options.client.send(new GetItemCommand({ TableName: this.options.tableName, Key: this.key(), ConsistentRead: true }), {
+        abortSignal,
+      }),
     );
     return Item ? toLeaseRecord(Item) : null;
   }
@@ -96,7 +95,13 @@ export class LeaseTable {
   }
 
   /** Proves the holder alive: a new version, on condition that the term is still the caller's. `timeoutMs` as for read. */
-  renew(held: HeldLease, nextVersion: string, leaseDurationMs: number, wallTime: Date, timeoutMs = this.options.requestTimeoutMs): Promise<WriteOutcome> {
+  renew(
+    held: HeldLease,
+    nextVersion: string,
+    leaseDurationMs: number,
+    wallTime: Date,
+    timeoutMs = this.options.requestTimeoutMs,
+  ): Promise<WriteOutcome> {
     return this.updateHeld(
       held,
       'SET recordVersion = :next, leaseDurationMs = :duration, renewedAt = :now',
@@ -127,38 +132,40 @@ export class LeaseTable {
       acquiredAt: { S: now },
       renewedAt: { S: now },
     };
-    return this.conditionally((abortSignal) =>
-      this.options.client.send(
-        new PutItemCommand({
-          TableName: this.options.tableName,
-          Item: item,
-          ConditionExpression: condition,
-          ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
-        }),
-        { abortSignal },
-      ),
+    return this.conditionally(
+      (abortSignal) =>
+        this.options.client.send(
+          new PutItemCommand({
+            TableName: this.options.tableName,
+            Item: item,
+            ConditionExpression: condition,
+            ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+          }),
+          { abortSignal },
+        ),
       this.options.requestTimeoutMs,
     );
   }
 
   private updateHeld(held: HeldLease, update: string, values: Record<string, AttributeValue>, timeoutMs: number): Promise<WriteOutcome> {
-    return this.conditionally((abortSignal) =>
-      this.options.client.send(
-        new UpdateItemCommand({
-          TableName: this.options.tableName,
-          Key: this.key(),
-          UpdateExpression: update,
-          ConditionExpression: 'recordVersion = :current AND holder = :holder AND fencingToken = :token AND released = :false',
-          ExpressionAttributeValues: {
-            ...values,
-            ':current': { S: held.recordVersion },
-            ':holder': { S: held.holder },
-            ':token': { N: held.fencingToken.toString() },
-            ':false': { BOOL: false },
-          },
-        }),
-        { abortSignal },
-      ),
+    return this.conditionally(
+      (abortSignal) =>
+        this.options.client.send(
+          new UpdateItemCommand({
+            TableName: this.options.tableName,
+            Key: this.key(),
+            UpdateExpression: update,
+            ConditionExpression: 'recordVersion = :current AND holder = :holder AND fencingToken = :token AND released = :false',
+            ExpressionAttributeValues: {
+              ...values,
+              ':current': { S: held.recordVersion },
+              ':holder': { S: held.holder },
+              ':token': { N: held.fencingToken.toString() },
+              ':false': { BOOL: false },
+            },
+          }),
+          { abortSignal },
+        ),
       timeoutMs,
     );
   }
@@ -182,11 +189,14 @@ export class LeaseTable {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new LeaseRequestTimeoutError(`DynamoDB did not answer within ${timeoutMs} ms`);
-        controller.abort(error);
-        reject(error);
-      }, Math.max(0, timeoutMs));
+      timer = setTimeout(
+        () => {
+          const error = new LeaseRequestTimeoutError(`DynamoDB did not answer within ${timeoutMs} ms`);
+          controller.abort(error);
+          reject(error);
+        },
+        Math.max(0, timeoutMs),
+      );
     });
     try {
       return await Promise.race([request(controller.signal), timedOut]);

@@ -12,7 +12,12 @@ export interface HealthServerOptions {
 }
 
 /** /health/live: the process runs. /health/ready: 200 when ready, 503 with the reason otherwise. */
-export async function startHealthServer({ port, host = '0.0.0.0', readiness, liveness }: HealthServerOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startHealthServer({
+  port,
+  host = '0.0.0.0',
+  readiness,
+  liveness,
+}: HealthServerOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) => {
       response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -26,7 +31,12 @@ export async function startHealthServer({ port, host = '0.0.0.0', readiness, liv
         const result = await readiness();
         return reply(result.ready ? 200 : 503, result);
       } catch (error) {
-        return reply(503, { ready: false, status: 'not_ready', reason: 'health_check_failed', error: error instanceof Error ? error.message : String(error) });
+        return reply(503, {
+          ready: false,
+          status: 'not_ready',
+          reason: 'health_check_failed',
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     }
     return reply(404, { error: 'not found', endpoints: ['/health/live', '/health/ready'] });

@@ -187,7 +187,11 @@ export class ChainSyncClient {
     // stop() may have come between the socket opening and the session existing.
     if (this.stopping) session.stopRequesting();
     this.setConnected(true);
-    this.options.logger.info(OgmiosLogEvent.connected, { url: endpoint.safeUrl, relay: endpoint.relay, reconnects: this.status.reconnects });
+    this.options.logger.info(OgmiosLogEvent.connected, {
+      url: endpoint.safeUrl,
+      relay: endpoint.relay,
+      reconnects: this.status.reconnects,
+    });
     try {
       const intersection = await this.intersect(session, endpoint);
       this.followingSince = this.clock.now();
@@ -291,4 +295,3 @@ export class ChainSyncClient {
     this.options.metrics.gauge(OgmiosMetric.connected, connected ? 1 : 0);
   }
 }
-

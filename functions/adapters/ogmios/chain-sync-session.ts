@@ -63,7 +63,9 @@ export class ChainSyncSession {
     if (!Number.isInteger(options.pipelineDepth) || options.pipelineDepth < 1) throw new Error('pipelineDepth must be a positive integer');
     this.sender = new CoalescedSender(socket);
     socket.on('message', (data) => this.onMessage(data));
-    socket.on('close', (code, reason) => this.fail(new OgmiosConnectionLostError(describeClose(code, reason.toString(), options.redactor))));
+    socket.on('close', (code, reason) =>
+      this.fail(new OgmiosConnectionLostError(describeClose(code, reason.toString(), options.redactor))),
+    );
     socket.on('error', (error) => this.fail(new OgmiosConnectionLostError(`connection failed: ${options.redactor.errorMessage(error)}`)));
     this.stopWatchingLiveness = watchLiveness(socket, options.liveness, (reason) =>
       this.fail(new OgmiosConnectionLostError(`connection is dead: ${reason}`)),
@@ -79,7 +81,8 @@ export class ChainSyncSession {
   findIntersection(points: readonly Point[]): Promise<IntersectionOutcome> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.stopped) return Promise.reject(new OgmiosConnectionLostError('stopped before intersecting'));
-    if (this.following || this.intersection) throw new Error('findIntersection must not overlap nextBlock requests or another findIntersection');
+    if (this.following || this.intersection)
+      throw new Error('findIntersection must not overlap nextBlock requests or another findIntersection');
     const id = `findIntersection-${++this.intersectionCount}`;
     return new Promise((resolve, reject) => {
       this.intersection = { id, resolve, reject };

@@ -5,7 +5,13 @@
 import type WebSocket from 'ws';
 import { JsonSyntaxError, parseLosslessJson, type JsonObject, type JsonValue } from '../../domain/ogmios/lossless-json.js';
 import { messageBytes } from './connection.js';
-import { OgmiosAnswerTooLargeError, OgmiosConnectionLostError, OgmiosProtocolError, OgmiosRequestTimeoutError, OgmiosRpcError } from './errors.js';
+import {
+  OgmiosAnswerTooLargeError,
+  OgmiosConnectionLostError,
+  OgmiosProtocolError,
+  OgmiosRequestTimeoutError,
+  OgmiosRpcError,
+} from './errors.js';
 import type { Redactor } from './redact.js';
 
 /** A request as text. `params` may hold bigints; they are written as bare JSON numbers, as Ogmios expects. */
@@ -106,7 +112,11 @@ export class RpcChannel {
   ) {
     socket.on('message', (data) => this.onMessage(data));
     socket.on('close', (code, reason) =>
-      this.failAll(new OgmiosConnectionLostError(`connection closed (code ${code}${reason.length > 0 ? `, ${this.redactor.text(reason.toString())}` : ''})`)),
+      this.failAll(
+        new OgmiosConnectionLostError(
+          `connection closed (code ${code}${reason.length > 0 ? `, ${this.redactor.text(reason.toString())}` : ''})`,
+        ),
+      ),
     );
     socket.on('error', (error) =>
       this.failAll(
@@ -141,7 +151,9 @@ export class RpcChannel {
     try {
       response = parseResponse(data);
     } catch (error) {
-      this.failAll(error instanceof Error ? new OgmiosProtocolError(this.redactor.errorMessage(error)) : new OgmiosProtocolError('unreadable message'));
+      this.failAll(
+        error instanceof Error ? new OgmiosProtocolError(this.redactor.errorMessage(error)) : new OgmiosProtocolError('unreadable message'),
+      );
       this.socket.terminate();
       return;
     }
@@ -149,14 +161,18 @@ export class RpcChannel {
     const request = id === undefined ? undefined : this.pending.get(id);
     if (id === undefined || request === undefined) {
       // Only a generic -32600 error can lack our id, and only when our request was unreadable: a bug on our side.
-      this.failAll(new OgmiosProtocolError(`unexpected message${response.error ? `: error ${response.error.code} ${response.error.message}` : ''}`));
+      this.failAll(
+        new OgmiosProtocolError(`unexpected message${response.error ? `: error ${response.error.code} ${response.error.message}` : ''}`),
+      );
       this.socket.terminate();
       return;
     }
     this.pending.delete(id);
     clearTimeout(request.timer);
     if (response.error) {
-      request.reject(new OgmiosRpcError(request.method, response.error.code, this.redactor.text(response.error.message), response.error.data));
+      request.reject(
+        new OgmiosRpcError(request.method, response.error.code, this.redactor.text(response.error.message), response.error.data),
+      );
     } else {
       request.resolve(response.result as JsonValue);
     }

@@ -163,6 +163,7 @@ export class LedgerStateClient {
 }
 
 function decodeAcquired(result: JsonValue): Point {
-  if (!isObject(result) || result.acquired !== 'ledgerState') throw new OgmiosProtocolError('acquireLedgerState result is not an acquired ledger state');
+  if (!isObject(result) || result.acquired !== 'ledgerState')
+    throw new OgmiosProtocolError('acquireLedgerState result is not an acquired ledger state');
   return decodePoint(result.point, 'acquireLedgerState result.point');
 }

@@ -4,7 +4,12 @@
  * answer's size as its `maxPayloadBytes` (DEFAULT_RECONCILIATION_ANSWER_BYTES).
  */
 import type { ChainOutput } from '../../domain/reconciliation/classification.js';
-import { LedgerStateLostError, UtxoAnswerTooLargeError, type AcquiredLedgerState, type ChainLedger } from '../../domain/reconciliation/ports.js';
+import {
+  LedgerStateLostError,
+  UtxoAnswerTooLargeError,
+  type AcquiredLedgerState,
+  type ChainLedger,
+} from '../../domain/reconciliation/ports.js';
 import { OgmiosAnswerTooLargeError, OgmiosConnectionLostError, OgmiosRpcError } from './errors.js';
 import type { LedgerStateClient } from './ledger-state-client.js';
 

@@ -55,7 +55,13 @@ export function redactUrl(url: string): string {
   }
   const host = maskKeyLabel(parsed.hostname);
   const port = parsed.port === '' ? '' : `:${parsed.port}`;
-  const path = parsed.pathname === '/' ? '' : parsed.pathname.split('/').map((segment) => (looksLikeApiKey(segment) ? MASK : segment)).join('/');
+  const path =
+    parsed.pathname === '/'
+      ? ''
+      : parsed.pathname
+          .split('/')
+          .map((segment) => (looksLikeApiKey(segment) ? MASK : segment))
+          .join('/');
   return `${parsed.protocol}//${host}${port}${path}`;
 }
 

@@ -14,5 +14,7 @@ export function secretApiKeys(secret: CachedSecret): ApiKeySource {
 }
 
 function keysIn(fields: SecretFields): string[] {
-  return ['primary', 'secondary'].map((name) => (typeof fields[name] === 'string' ? (fields[name] as string).trim() : '')).filter((key) => key !== '');
+  return ['primary', 'secondary']
+    .map((name) => (typeof fields[name] === 'string' ? (fields[name] as string).trim() : ''))
+    .filter((key) => key !== '');
 }

@@ -1,9 +1,5 @@
 import type pg from 'pg';
-import {
-  AddressAlreadyRegisteredError,
-  validateRegistrations,
-  type AddressRegistration,
-} from '../../domain/address-registration.js';
+import { AddressAlreadyRegisteredError, validateRegistrations, type AddressRegistration } from '../../domain/address-registration.js';
 import type { Network } from '../../domain/network.js';
 import { inTransaction } from './pool.js';
 
@@ -65,7 +61,11 @@ async function assertSameReferences(client: pg.ClientBase, wanted: Required<Addr
   const byAddress = new Map(rows.map((row) => [row.address, row]));
   for (const registration of wanted) {
     const row = byAddress.get(registration.address)!;
-    if (row.reference_type !== registration.referenceType || row.reference_id !== registration.referenceId || row.user_id !== registration.userId) {
+    if (
+      row.reference_type !== registration.referenceType ||
+      row.reference_id !== registration.referenceId ||
+      row.user_id !== registration.userId
+    ) {
       throw new AddressAlreadyRegisteredError(registration.address, {
         referenceType: row.reference_type,
         referenceId: row.reference_id,

@@ -19,7 +19,10 @@ export class BloomFilter {
   private added = 0;
 
   /** Sized for `capacity` entries at roughly `falsePositiveRate`. */
-  constructor(readonly capacity: number, falsePositiveRate = 0.001) {
+  constructor(
+    readonly capacity: number,
+    falsePositiveRate = 0.001,
+  ) {
     const entries = Math.max(capacity, 1024);
     const bitCount = Math.ceil((-entries * Math.log(falsePositiveRate)) / Math.LN2 ** 2);
     this.bitCount = Math.ceil(bitCount / 32) * 32;

@@ -170,9 +170,18 @@ interface PackedPage {
  * those before them) packed in one string. A page whose prefixes are not all ASCII and whole (rare: a short value,
  * or one that is not ASCII) is read again afterwards, value by value; in another database every value is.
  */
-async function readPages(client: pg.ClientBase, entries: EntryHashes, source: string, upToId: bigint, pageIds: bigint, packs: boolean): Promise<void> {
+async function readPages(
+  client: pg.ClientBase,
+  entries: EntryHashes,
+  source: string,
+  upToId: bigint,
+  pageIds: bigint,
+  packs: boolean,
+): Promise<void> {
   if (!packs) {
-    await streamRows<{ value: string }>(client, `SELECT value FROM (${source}) s WHERE id <= $1`, [upToId], ({ value }) => entries.add(value));
+    await streamRows<{ value: string }>(client, `SELECT value FROM (${source}) s WHERE id <= $1`, [upToId], ({ value }) =>
+      entries.add(value),
+    );
     return;
   }
   const prefixes = `string_agg(${prefixSql('value')}, '')`;
@@ -253,7 +262,13 @@ export class PaymentTransactionFilter extends TableFollowingFilter {
   }
 
   async load(client: pg.ClientBase, { lockedGeneration }: LoadContext): Promise<LoadedFilter> {
-    const { rows } = await client.query<{ generation: bigint; floor: bigint; spent_from_slot: bigint; max_id: bigint | null; utf8: boolean }>(
+    const { rows } = await client.query<{
+      generation: bigint;
+      floor: bigint;
+      spent_from_slot: bigint;
+      max_id: bigint | null;
+      utf8: boolean;
+    }>(
       `SELECT sync_generation AS generation, coalesce(last_block_height, 0) - $1::bigint AS floor, ${UTF8} AS utf8,
               coalesce((SELECT max(slot) FROM checkpoints
                          WHERE height <= coalesce(s.last_block_height, 0) - $1::bigint), -1) AS spent_from_slot,

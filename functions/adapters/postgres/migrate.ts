@@ -44,9 +44,7 @@ export async function migrate(pool: pg.Pool, migrations?: Migration[]): Promise<
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await client.query<{ version: string; checksum: string }>(
-      'SELECT version, checksum FROM schema_migrations',
-    );
+    const { rows } = await client.query<{ version: string; checksum: string }>('SELECT version, checksum FROM schema_migrations');
     const appliedChecksums = new Map(rows.map((row) => [row.version, row.checksum]));
     const applied: string[] = [];
     for (const migration of pending) {

@@ -25,7 +25,7 @@ export function assetsToJson(assets: readonly AssetQuantity[]): string {
   const byPolicy: Record<string, Record<string, string>> = Object.create(null);
   for (const { policyId, assetName, quantity } of assets) {
     const policy = (byPolicy[policyId] ??= Object.create(null) as Record<string, string>);
-    policy[assetName] = ((BigInt(policy[assetName] ?? '0')) + quantity).toString();
+    policy[assetName] = (BigInt(policy[assetName] ?? '0') + quantity).toString();
   }
   return JSON.stringify(byPolicy);
 }

@@ -76,14 +76,17 @@ export class PostgresEngineTransaction implements EngineTransaction {
   }
 
   async lockSyncPosition(): Promise<LockedSyncPosition> {
-    const { rows } = await this.prepared<{
-      last_block_hash: string | null;
-      network_tip_height: bigint | null;
-      sync_generation: bigint;
-      fence_token: bigint;
-      applied_step: bigint;
-      halted_reason: string | null;
-    } & Partial<BlockRow>>('lock_sync_position',
+    const { rows } = await this.prepared<
+      {
+        last_block_hash: string | null;
+        network_tip_height: bigint | null;
+        sync_generation: bigint;
+        fence_token: bigint;
+        applied_step: bigint;
+        halted_reason: string | null;
+      } & Partial<BlockRow>
+    >(
+      'lock_sync_position',
       `SELECT s.last_block_hash, s.network_tip_height, s.sync_generation, s.fence_token, s.applied_step, s.halted_reason,
               b.hash, b.height, b.slot, b.ancestor, b.block_time
          FROM sync_state s LEFT JOIN blocks b ON b.hash = s.last_block_hash
@@ -119,21 +122,22 @@ export class PostgresEngineTransaction implements EngineTransaction {
   }
 
   async findBlock(hash: Hash): Promise<AppliedBlock | null> {
-    const { rows } = await this.client.query<BlockRow>(
-      'SELECT hash, height, slot, ancestor, block_time FROM blocks WHERE hash = $1',
-      [hash],
-    );
+    const { rows } = await this.client.query<BlockRow>('SELECT hash, height, slot, ancestor, block_time FROM blocks WHERE hash = $1', [
+      hash,
+    ]);
     return rows[0] ? toAppliedBlock(rows[0]) : null;
   }
 
   async appendBlocks(blocks: readonly AppliedBlock[], checkpoints: readonly AppliedBlock[]): Promise<void> {
-    await this.prepared('append_blocks', 
+    await this.prepared(
+      'append_blocks',
       `INSERT INTO blocks (hash, height, slot, ancestor, block_time)
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[])`,
       blockColumns(blocks),
     );
     if (checkpoints.length === 0) return;
-    await this.prepared('append_checkpoints', 
+    await this.prepared(
+      'append_checkpoints',
       `INSERT INTO checkpoints (hash, height, slot, block_time)
        SELECT hash, height, slot, block_time
          FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[])
@@ -147,7 +151,8 @@ export class PostgresEngineTransaction implements EngineTransaction {
     await this.addresses.refresh(this.client);
     const candidates = outputs.filter(({ output }) => this.addresses.mightContain(output.address));
     if (candidates.length === 0) return [];
-    const { rows } = await this.prepared<PaymentRow>('record_payments', 
+    const { rows } = await this.prepared<PaymentRow>(
+      'record_payments',
       `INSERT INTO incoming_payments (tx_hash, output_index, address, amount_lovelace, assets, reference_type,
                                       reference_id, user_id, block_height, block_slot, block_hash, block_time,
                                       detected_at)
@@ -187,7 +192,8 @@ export class PostgresEngineTransaction implements EngineTransaction {
     await this.paymentTransactions.refresh(this.client, this.syncGeneration);
     const candidates = spends.filter((spend) => this.paymentTransactions.mightContain(spend.output.txId));
     if (candidates.length === 0) return 0;
-    const { rowCount } = await this.prepared('mark_spent', 
+    const { rowCount } = await this.prepared(
+      'mark_spent',
       `UPDATE incoming_payments p
           SET spent_by_tx_hash = s.spent_by, spent_at_slot = s.slot, spent_at_height = s.height
          FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])
@@ -208,7 +214,8 @@ export class PostgresEngineTransaction implements EngineTransaction {
   async confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation> {
     // The credit's occurrence is one more than the payment's reversals so far: the unique key then refuses
     // any credit of a payment that is credited and not reversed, whoever attempts it.
-    const { rows } = await this.prepared<PaymentRow & { credited: boolean }>('confirm_payments', 
+    const { rows } = await this.prepared<PaymentRow & { credited: boolean }>(
+      'confirm_payments',
       `WITH confirmed AS (
          UPDATE incoming_payments SET status = 'confirmed', confirmed_at = $2
           WHERE status = 'pending' AND block_height <= $1
@@ -287,7 +294,8 @@ export class PostgresEngineTransaction implements EngineTransaction {
   }
 
   async saveSyncPosition({ tip, networkTipHeight }: SyncPosition): Promise<void> {
-    await this.prepared('save_sync_position', 
+    await this.prepared(
+      'save_sync_position',
       `UPDATE sync_state SET last_block_height = $1, last_block_slot = $2, last_block_hash = $3,
                              network_tip_height = $4, updated_at = now()
         WHERE id = 1`,
@@ -335,9 +343,13 @@ function sortedPayments(rows: PaymentRow[]): Payment[] {
     .map(paymentFromRow)
     .sort((a, b) =>
       a.blockHeight !== b.blockHeight
-        ? (a.blockHeight < b.blockHeight ? -1 : 1)
+        ? a.blockHeight < b.blockHeight
+          ? -1
+          : 1
         : a.txId !== b.txId
-          ? (a.txId < b.txId ? -1 : 1)
+          ? a.txId < b.txId
+            ? -1
+            : 1
           : a.index - b.index,
     );
 }

@@ -3,12 +3,7 @@
  * engine's sync_state lock, so that no chain event is applied halfway through one.
  */
 import type pg from 'pg';
-import {
-  decideRecovery,
-  type PipelineRecoveryStore,
-  type RecoveryCause,
-  type RecoveryOutcome,
-} from '../../domain/pipeline-recovery.js';
+import { decideRecovery, type PipelineRecoveryStore, type RecoveryCause, type RecoveryOutcome } from '../../domain/pipeline-recovery.js';
 import { inTransaction } from './pool.js';
 
 interface PipelineStateRow {
@@ -29,7 +24,12 @@ export class PostgresPipelineRecoveryStore implements PipelineRecoveryStore {
       const state = await lockPipelineState(client);
       const decision = decideRecovery(
         {
-          session: { generation: state.sync_generation, fence: state.fence_token, appliedStep: state.applied_step, haltedReason: state.halted_reason },
+          session: {
+            generation: state.sync_generation,
+            fence: state.fence_token,
+            appliedStep: state.applied_step,
+            haltedReason: state.halted_reason,
+          },
           appliedHeight: state.last_block_height,
           streak: state.recovery_streak,
           streakHeight: state.recovery_streak_height,

@@ -49,6 +49,7 @@ export async function rdsSecretConnection(options: RdsSecretConnectionOptions): 
 /** Only the two modes this product uses: verify-full on AWS, disable for a local server. */
 function parseSslMode(text: string | undefined): 'verify-full' | 'disable' {
   const mode = text?.trim() || 'verify-full';
-  if (mode !== 'verify-full' && mode !== 'disable') throw new Error(`PGSSLMODE must be verify-full or disable with a database secret; got "${mode}"`);
+  if (mode !== 'verify-full' && mode !== 'disable')
+    throw new Error(`PGSSLMODE must be verify-full or disable with a database secret; got "${mode}"`);
   return mode;
 }

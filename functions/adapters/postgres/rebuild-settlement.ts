@@ -21,7 +21,9 @@ export async function runningRebuild(client: pg.PoolClient): Promise<RunningRebu
     text: `SELECT id, point_height, target_height, progress_logged_height FROM rebuild_runs WHERE status = 'running' FOR UPDATE`,
   });
   const row = rows[0];
-  return row ? { runId: row.id, pointHeight: row.point_height, targetHeight: row.target_height, progressLoggedHeight: row.progress_logged_height } : null;
+  return row
+    ? { runId: row.id, pointHeight: row.point_height, targetHeight: row.target_height, progressLoggedHeight: row.progress_logged_height }
+    : null;
 }
 
 export async function settleHeldPayments(

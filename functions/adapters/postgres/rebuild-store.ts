@@ -33,9 +33,11 @@ export class PostgresRebuildStore implements RebuildStore {
 
   start(query: RetainedPointQuery, request: RebuildRequest, actor: string): Promise<RebuildStarted> {
     return inTransaction(this.pool, async (client) => {
-      const { rows: states } = await client.query<{ last_block_height: bigint | null; last_block_slot: bigint | null; sync_generation: bigint }>(
-        'SELECT last_block_height, last_block_slot, sync_generation FROM sync_state WHERE id = 1 FOR UPDATE',
-      );
+      const { rows: states } = await client.query<{
+        last_block_height: bigint | null;
+        last_block_slot: bigint | null;
+        sync_generation: bigint;
+      }>('SELECT last_block_height, last_block_slot, sync_generation FROM sync_state WHERE id = 1 FOR UPDATE');
       const state = states[0];
       if (!state) throw new Error('sync_state has no row: the database is not migrated');
       if (state.last_block_height === null || state.last_block_slot === null) {
@@ -123,7 +125,13 @@ export class PostgresRebuildStore implements RebuildStore {
           }),
         ],
       );
-      const appliedPoint: AppliedBlock = { hash: point.hash, height: point.height, slot: point.slot, ancestor: ANCESTOR_NOT_RETAINED, time: point.block_time };
+      const appliedPoint: AppliedBlock = {
+        hash: point.hash,
+        height: point.height,
+        slot: point.slot,
+        ancestor: ANCESTOR_NOT_RETAINED,
+        time: point.block_time,
+      };
       return {
         runId,
         point: appliedPoint,
@@ -141,7 +149,12 @@ export class PostgresRebuildStore implements RebuildStore {
  * The newest hourly checkpoint or retained block matching the query, at or below the engine's tip. Epoch boundary
  * blocks (the later of two blocks at one height) are never a point: chain sync cannot intersect at them.
  */
-async function findRetainedPoint(client: pg.PoolClient, query: RetainedPointQuery, tipSlot: bigint, tipHeight: bigint): Promise<PointRow | null> {
+async function findRetainedPoint(
+  client: pg.PoolClient,
+  query: RetainedPointQuery,
+  tipSlot: bigint,
+  tipHeight: bigint,
+): Promise<PointRow | null> {
   const [condition, values] =
     'atOrBeforeTime' in query
       ? ['block_time <= $3', [query.atOrBeforeTime]]

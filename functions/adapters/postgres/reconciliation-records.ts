@@ -16,10 +16,10 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
   constructor(private readonly pool: pg.Pool) {}
 
   async addressesAfter(cursor: bigint, limit: number): Promise<RegisteredAddress[]> {
-    const batch = await this.pool.query<{ id: bigint; address: string }>('SELECT id, address FROM payment_addresses WHERE id > $1 ORDER BY id LIMIT $2', [
-      cursor.toString(),
-      limit,
-    ]);
+    const batch = await this.pool.query<{ id: bigint; address: string }>(
+      'SELECT id, address FROM payment_addresses WHERE id > $1 ORDER BY id LIMIT $2',
+      [cursor.toString(), limit],
+    );
     if (batch.rows.length === 0) return [];
     // An array, not a join: the planner then probes incoming_payments_address in each partition instead of
     // scanning every payment for a hash join.
@@ -37,9 +37,11 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
   async paymentsAt(addresses: readonly string[], outputs: readonly ChainOutput[]): Promise<DatabaseSnapshot> {
     // One snapshot: the applied block and the payments are what the engine had committed at the same moment.
     return this.inSnapshot(async (client) => {
-      const state = await client.query<{ last_block_height: bigint | null; last_block_slot: bigint | null; last_block_hash: string | null }>(
-        'SELECT last_block_height, last_block_slot, last_block_hash FROM sync_state WHERE id = 1',
-      );
+      const state = await client.query<{
+        last_block_height: bigint | null;
+        last_block_slot: bigint | null;
+        last_block_hash: string | null;
+      }>('SELECT last_block_height, last_block_slot, last_block_hash FROM sync_state WHERE id = 1');
       const { rows } = await client.query<{
         tx_hash: string;
         output_index: number;
@@ -82,7 +84,11 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
 
   async verifyBalances(detailLimit: number): Promise<BalanceVerification> {
     // Users with a balance row, ledger rows, or both; a missing side counts as zero.
-    const { rows } = await this.pool.query<{ users: bigint; mismatch_count: bigint; mismatches: { user_id: string; stored: string; calculated: string }[] }>(
+    const { rows } = await this.pool.query<{
+      users: bigint;
+      mismatch_count: bigint;
+      mismatches: { user_id: string; stored: string; calculated: string }[];
+    }>(
       `WITH ledger AS (
          SELECT user_id, sum(CASE WHEN type = 'credit' THEN amount_lovelace ELSE -amount_lovelace END) AS calculated
            FROM balance_transactions GROUP BY user_id

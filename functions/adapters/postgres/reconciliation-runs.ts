@@ -163,7 +163,14 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
              FROM jsonb_to_recordset($2::jsonb) AS u(address text, reason text, recorded_unspent bigint, detail text)`,
           [
             id.toString(),
-            JSON.stringify(chunk.unjudged.map((entry) => ({ address: entry.address, reason: entry.reason, recorded_unspent: entry.recordedUnspent, detail: entry.detail }))),
+            JSON.stringify(
+              chunk.unjudged.map((entry) => ({
+                address: entry.address,
+                reason: entry.reason,
+                recorded_unspent: entry.recordedUnspent,
+                detail: entry.detail,
+              })),
+            ),
           ],
         );
       }

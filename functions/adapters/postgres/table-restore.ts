@@ -52,11 +52,14 @@ export async function restoreTable(
   const refusal = restoreRefusal(table, { forensic });
   if (refusal) throw new RestoreRefusedError(refusal);
   const held = manifest.held_by_rebuild ?? null;
-  if (held && !sources.heldByRebuild) throw new RestoreRefusedError(`the manifest names ${held.data_file} (payments held by a rebuild); it must be restored with the export`);
+  if (held && !sources.heldByRebuild)
+    throw new RestoreRefusedError(`the manifest names ${held.data_file} (payments held by a rebuild); it must be restored with the export`);
   return inTransaction(pool, async (client) => {
     const target = await schemaVersion(client);
     if (target < manifest.schema_version) {
-      throw new RestoreRefusedError(`the export has schema version ${manifest.schema_version}, newer than the target's ${target}: migrate the target first`);
+      throw new RestoreRefusedError(
+        `the export has schema version ${manifest.schema_version}, newer than the target's ${target}: migrate the target first`,
+      );
     }
     await lockEmpty(client, table);
     if (held) await lockEmpty(client, 'rebuild_held_payments');
@@ -65,7 +68,9 @@ export async function restoreTable(
     const sequence = ID_SEQUENCES[table];
     if (sequence && rows + (heldRows ?? 0) > 0) {
       // Held payments keep their incoming_payments ids: new rows must come after those too.
-      const highest = heldRows ? `SELECT max(id) FROM (SELECT id FROM ${table} UNION ALL SELECT id FROM rebuild_held_payments) ids` : `SELECT max(id) FROM ${table}`;
+      const highest = heldRows
+        ? `SELECT max(id) FROM (SELECT id FROM ${table} UNION ALL SELECT id FROM rebuild_held_payments) ids`
+        : `SELECT max(id) FROM ${table}`;
       await client.query(`SELECT setval(${sequence}, (${highest}))`);
     }
     if (table === 'incoming_payments' && rows > 0) {
@@ -84,7 +89,9 @@ export async function restoreTable(
           schema_version: manifest.schema_version,
           exported_at: manifest.exported_at,
           forensic,
-          ...(held ? { held_by_rebuild: { source: sources.heldByRebuild!.description, rows: heldRows, rebuild_run_id: held.rebuild_run_id } } : {}),
+          ...(held
+            ? { held_by_rebuild: { source: sources.heldByRebuild!.description, rows: heldRows, rebuild_run_id: held.rebuild_run_id } }
+            : {}),
         }),
       ],
     );
@@ -104,15 +111,19 @@ async function lockEmpty(client: pg.PoolClient, table: RestoredTable): Promise<v
 }
 
 /** Loads one data file and checks it against what the manifest says of it; returns the rows. */
-async function load(client: pg.PoolClient, table: RestoredTable, source: RestoreSource, expected: { sha256: string; row_count: number }): Promise<number> {
+async function load(
+  client: pg.PoolClient,
+  table: RestoredTable,
+  source: RestoreSource,
+  expected: { sha256: string; row_count: number },
+): Promise<number> {
   let batch: string[] = [];
   let rows = 0;
   const insert = async () => {
     if (batch.length === 0) return;
-    await client.query(
-      `INSERT INTO ${table} OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`,
-      [`[${batch.join(',')}]`],
-    );
+    await client.query(`INSERT INTO ${table} OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, [
+      `[${batch.join(',')}]`,
+    ]);
     rows += batch.length;
     batch = [];
   };
@@ -125,7 +136,9 @@ async function load(client: pg.PoolClient, table: RestoredTable, source: Restore
 
   const read = source.verified();
   if (read.sha256 !== expected.sha256) {
-    throw new RestoreRefusedError(`${source.description}: checksum ${read.sha256} does not match the manifest's ${expected.sha256}; nothing was restored`);
+    throw new RestoreRefusedError(
+      `${source.description}: checksum ${read.sha256} does not match the manifest's ${expected.sha256}; nothing was restored`,
+    );
   }
   if (rows !== expected.row_count) {
     throw new RestoreRefusedError(`${source.description}: ${rows} rows, the manifest says ${expected.row_count}; nothing was restored`);

@@ -79,13 +79,15 @@ export class EmfMetrics implements Metrics {
 
   /** Writes one EMF document for the metrics without dimensions of their own, one per metric with them. */
   publish(): void {
-    for (const { name, dimensions, value } of this.gauges.values()) recordMetric(this.powertools, name, unitOf(name, MetricUnit.NoUnit), value, dimensions);
+    for (const { name, dimensions, value } of this.gauges.values())
+      recordMetric(this.powertools, name, unitOf(name, MetricUnit.NoUnit), value, dimensions);
     for (const series of this.counters.values()) {
       recordMetric(this.powertools, series.name, unitOf(series.name, MetricUnit.Count), series.sum, series.dimensions);
       series.sum = 0;
     }
     for (const [key, series] of this.observations) {
-      for (const value of series.values) recordMetric(this.powertools, series.name, unitOf(series.name, MetricUnit.NoUnit), value, series.dimensions);
+      for (const value of series.values)
+        recordMetric(this.powertools, series.name, unitOf(series.name, MetricUnit.NoUnit), value, series.dimensions);
       this.observations.delete(key);
     }
     if (this.powertools.hasStoredMetrics()) this.powertools.publishStoredMetrics();

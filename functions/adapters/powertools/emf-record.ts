@@ -8,7 +8,13 @@ import { MetricUnit, type Metrics as PowertoolsMetrics } from '@aws-lambda-power
 import type { MetricUnit as MetricUnitName } from '@aws-lambda-powertools/metrics/types';
 import type { MetricDimensions } from '../../domain/ports.js';
 
-export function recordMetric(powertools: PowertoolsMetrics, name: string, unit: MetricUnitName, value: number, dimensions: MetricDimensions | undefined): void {
+export function recordMetric(
+  powertools: PowertoolsMetrics,
+  name: string,
+  unit: MetricUnitName,
+  value: number,
+  dimensions: MetricDimensions | undefined,
+): void {
   // A metric must never fail the work it measures; CloudWatch rejects NaN and infinities anyway.
   if (!Number.isFinite(value)) return;
   if (hasDimensions(dimensions)) powertools.singleMetric().addDimensions(dimensions).addMetric(name, unit, value);

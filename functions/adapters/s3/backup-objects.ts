@@ -39,12 +39,16 @@ export function s3UploadStream(s3: Pick<S3Client, 'send'>, bucket: string, key: 
       if (!openUploadId) throw new Error(`S3 returned no upload id for ${key}`);
     }
     const partNumber = parts.length + 1;
-    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: openUploadId, PartNumber: partNumber, Body: body }));
+    const { ETag } = await s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: openUploadId, PartNumber: partNumber, Body: body }),
+    );
     parts.push({ ETag: ETag!, PartNumber: partNumber });
   };
   const complete = async (lastPart: Buffer) => {
     if (lastPart.length > 0) await uploadPart(lastPart);
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: openUploadId, MultipartUpload: { Parts: parts } }));
+    await s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: openUploadId, MultipartUpload: { Parts: parts } }),
+    );
     openUploadId = undefined;
   };
   const takeBuffer = () => {

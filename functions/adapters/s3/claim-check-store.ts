@@ -79,12 +79,15 @@ export class S3ClaimCheckStore implements ClaimCheckWriter, ClaimCheckReader {
     if (pointer.bucket !== this.options.bucket) {
       throw new ClaimCheckIntegrityError(pointer, `points outside the claim-check bucket ${this.options.bucket}`);
     }
-    if (pointer.bytes > this.maxBytes) throw new ClaimCheckIntegrityError(pointer, `claims ${pointer.bytes} bytes, more than the ${this.maxBytes} allowed`);
+    if (pointer.bytes > this.maxBytes)
+      throw new ClaimCheckIntegrityError(pointer, `claims ${pointer.bytes} bytes, more than the ${this.maxBytes} allowed`);
 
     const bytes = await this.download(pointer);
-    if (bytes.length !== pointer.bytes) throw new ClaimCheckIntegrityError(pointer, `holds ${bytes.length} bytes, the pointer says ${pointer.bytes}`);
+    if (bytes.length !== pointer.bytes)
+      throw new ClaimCheckIntegrityError(pointer, `holds ${bytes.length} bytes, the pointer says ${pointer.bytes}`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (sha256 !== pointer.sha256) throw new ClaimCheckIntegrityError(pointer, `content has SHA-256 ${sha256}, the pointer says ${pointer.sha256}`);
+    if (sha256 !== pointer.sha256)
+      throw new ClaimCheckIntegrityError(pointer, `content has SHA-256 ${sha256}, the pointer says ${pointer.sha256}`);
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   }
 

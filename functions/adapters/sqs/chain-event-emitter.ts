@@ -12,7 +12,13 @@ import type { Logger, Metrics } from '../../domain/ports.js';
 import type { ChainEventEmitter, EmissionStamp, EmitOptions, SessionStamp } from '../../domain/chain-event-emitter.js';
 import type { ClaimCheckWriter } from '../s3/claim-check-store.js';
 import { FifoBatchSender, type OutgoingEntry, type RetryPolicy } from './fifo-batch-sender.js';
-import { DEFAULT_MAX_BLOCKS_PER_MESSAGE, MAX_INLINE_BODY_BYTES, MAX_SQS_MESSAGE_BYTES, planMessages, type PlannedMessage } from './message-planner.js';
+import {
+  DEFAULT_MAX_BLOCKS_PER_MESSAGE,
+  MAX_INLINE_BODY_BYTES,
+  MAX_SQS_MESSAGE_BYTES,
+  planMessages,
+  type PlannedMessage,
+} from './message-planner.js';
 import { EmitterLogEvent, EmitterMetric } from '../../domain/observability.js';
 
 export interface SqsChainEventEmitterOptions {
@@ -50,10 +56,14 @@ export class SqsChainEventEmitter implements ChainEventEmitter {
 
   async emit(events: readonly ChainEvent[], stamp: EmissionStamp, { signal }: EmitOptions = {}): Promise<void> {
     if (events.length === 0) return;
-    const planned = planMessages(events, { network: this.options.network, ...stamp }, {
-      maxBodyBytes: this.maxInlineBodyBytes,
-      maxBlocksPerMessage: this.maxBlocksPerMessage,
-    });
+    const planned = planMessages(
+      events,
+      { network: this.options.network, ...stamp },
+      {
+        maxBodyBytes: this.maxInlineBodyBytes,
+        maxBlocksPerMessage: this.maxBlocksPerMessage,
+      },
+    );
     const entries: OutgoingEntry[] = [];
     // Oversized payloads are stored before anything is sent, so no queued pointer can lead to a missing object.
     for (const message of planned) {
@@ -79,11 +89,17 @@ export class SqsChainEventEmitter implements ChainEventEmitter {
       const pointer = await this.options.claimChecks.put(message.body);
       body = encodeClaimCheckPointer(pointer);
       this.options.metrics?.count(EmitterMetric.claimChecksStored);
-      this.options.logger.info(EmitterLogEvent.claimCheckStored, { message: message.summary, bytes: pointer.bytes, bucket: pointer.bucket, key: pointer.key });
+      this.options.logger.info(EmitterLogEvent.claimCheckStored, {
+        message: message.summary,
+        bytes: pointer.bytes,
+        bucket: pointer.bucket,
+        key: pointer.key,
+      });
     }
     const attributes = messageAttributes(stamp, message);
     const sizeBytes = Buffer.byteLength(body, 'utf8') + attributeBytes(attributes);
-    if (sizeBytes > MAX_SQS_MESSAGE_BYTES) throw new Error(`${message.summary} is ${sizeBytes} bytes with its attributes, over SQS's ${MAX_SQS_MESSAGE_BYTES}`);
+    if (sizeBytes > MAX_SQS_MESSAGE_BYTES)
+      throw new Error(`${message.summary} is ${sizeBytes} bytes with its attributes, over SQS's ${MAX_SQS_MESSAGE_BYTES}`);
     return { body, deduplicationId: message.deduplicationId, attributes, sizeBytes, summary: message.summary };
   }
 }

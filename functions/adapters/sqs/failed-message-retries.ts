@@ -27,16 +27,26 @@ export class SqsFailedMessageRetries implements FailedMessageRetries {
         const { Failed = [] } = await this.options.sqs.send(
           new ChangeMessageVisibilityBatchCommand({
             QueueUrl: this.options.queueUrl ?? queueUrlFromArn(chunk[0]!.eventSourceArn),
-            Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.receiptHandle, VisibilityTimeout: message.delaySeconds })),
+            Entries: chunk.map((message, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.receiptHandle,
+              VisibilityTimeout: message.delaySeconds,
+            })),
           }),
         );
         for (const failure of Failed) {
           const message = chunk[Number(failure.Id)];
-          this.options.logger.warn(RetriesLogEvent.postponeFailed, { message_id: message?.messageId, error: `${failure.Code}: ${failure.Message ?? ''}` });
+          this.options.logger.warn(RetriesLogEvent.postponeFailed, {
+            message_id: message?.messageId,
+            error: `${failure.Code}: ${failure.Message ?? ''}`,
+          });
         }
       } catch (error) {
         // The messages then reappear after the queue's own visibility timeout: later or sooner, never lost.
-        this.options.logger.warn(RetriesLogEvent.postponeFailed, { messages: chunk.length, error: error instanceof Error ? error.message : String(error) });
+        this.options.logger.warn(RetriesLogEvent.postponeFailed, {
+          messages: chunk.length,
+          error: error instanceof Error ? error.message : String(error),
+        });
       }
     }
   }

@@ -80,11 +80,16 @@ export class FifoBatchSender {
       const batch = takeBatch(entries, next);
       const outcome = await this.sendBatch(batch, next, deduplicationIds, signal);
       if (outcome.kind === 'fatal') {
-        throw new SqsEmissionError(`SQS refused ${entries[next + outcome.index]!.summary}: ${outcome.reason}`, next, { cause: outcome.cause });
+        throw new SqsEmissionError(`SQS refused ${entries[next + outcome.index]!.summary}: ${outcome.reason}`, next, {
+          cause: outcome.cause,
+        });
       }
       for (const index of outcome.acceptedAfterFailure) {
         const position = next + index;
-        this.options.logger.error(SenderLogEvent.acceptedOutOfOrder, { message: entries[position]!.summary, deduplication_id: deduplicationIds[position] });
+        this.options.logger.error(SenderLogEvent.acceptedOutOfOrder, {
+          message: entries[position]!.summary,
+          deduplication_id: deduplicationIds[position],
+        });
         deduplicationIds[position] = freshDeduplicationId(deduplicationIds[position]!);
       }
       next += outcome.acceptedPrefix;
@@ -102,12 +107,22 @@ export class FifoBatchSender {
         );
       }
       const delayMs = Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** (attemptsWithoutProgress - 1));
-      this.options.logger.warn(SenderLogEvent.retry, { message: entries[next]!.summary, attempt: attemptsWithoutProgress, delay_ms: delayMs, reason: outcome.reason });
+      this.options.logger.warn(SenderLogEvent.retry, {
+        message: entries[next]!.summary,
+        attempt: attemptsWithoutProgress,
+        delay_ms: delayMs,
+        reason: outcome.reason,
+      });
       await sleep(delayMs, signal);
     }
   }
 
-  private async sendBatch(batch: readonly OutgoingEntry[], offset: number, deduplicationIds: readonly string[], signal?: AbortSignal): Promise<BatchOutcome> {
+  private async sendBatch(
+    batch: readonly OutgoingEntry[],
+    offset: number,
+    deduplicationIds: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<BatchOutcome> {
     let output: SendMessageBatchCommandOutput;
     try {
       output = await this.options.sqs.send(

@@ -39,9 +39,7 @@ export function decodeBech32(text: string, maxLength: number): Bech32 {
   const words = [...dataPart].map((char, index) => {
     const word = ALPHABET.indexOf(char);
     if (word < 0) {
-      throw new DecodeError(
-        `character "${char}" at position ${separatorIndex + 1 + index} is not in the bech32 alphabet`,
-      );
+      throw new DecodeError(`character "${char}" at position ${separatorIndex + 1 + index} is not in the bech32 alphabet`);
     }
     return word;
   });

@@ -30,13 +30,12 @@ const HEADER_TYPES: ReadonlyMap<number, HeaderType> = new Map([
 ]);
 
 /** CIP-5 prefixes of the address types handled here, and the network tag each one implies. */
-const PREFIXES: ReadonlyMap<string, { readonly family: 'payment' | 'stake'; readonly networkId: number }> =
-  new Map([
-    ['addr', { family: 'payment', networkId: 1 }],
-    ['addr_test', { family: 'payment', networkId: 0 }],
-    ['stake', { family: 'stake', networkId: 1 }],
-    ['stake_test', { family: 'stake', networkId: 0 }],
-  ]);
+const PREFIXES: ReadonlyMap<string, { readonly family: 'payment' | 'stake'; readonly networkId: number }> = new Map([
+  ['addr', { family: 'payment', networkId: 1 }],
+  ['addr_test', { family: 'payment', networkId: 0 }],
+  ['stake', { family: 'stake', networkId: 1 }],
+  ['stake_test', { family: 'stake', networkId: 0 }],
+]);
 
 const NETWORK_NAMES: ReadonlyMap<number, string> = new Map([
   [0, 'testnet'],
@@ -62,9 +61,7 @@ export interface ShelleyAddress {
 export function parseShelleyAddress(prefix: string, bytes: Uint8Array): ShelleyAddress {
   const prefixRule = PREFIXES.get(prefix);
   if (prefixRule === undefined) {
-    throw new DecodeError(
-      `prefix "${prefix}" is not a Cardano address prefix (addr, addr_test, stake or stake_test)`,
-    );
+    throw new DecodeError(`prefix "${prefix}" is not a Cardano address prefix (addr, addr_test, stake or stake_test)`);
   }
   const header = bytes[0];
   if (header === undefined) throw new DecodeError('holds no bytes');
@@ -91,9 +88,7 @@ export function parseShelleyAddress(prefix: string, bytes: Uint8Array): ShelleyA
   }
   if (networkId !== prefixRule.networkId) {
     const prefixNetworkName = NETWORK_NAMES.get(prefixRule.networkId);
-    throw new DecodeError(
-      `prefix "${prefix}" is for ${prefixNetworkName} but the header says ${networkName} (network tag ${networkId})`,
-    );
+    throw new DecodeError(`prefix "${prefix}" is for ${prefixNetworkName} but the header says ${networkName} (network tag ${networkId})`);
   }
 
   const credentialsEnd = HEADER_LENGTH + CREDENTIAL_LENGTH * (headerType.kind === 'base' ? 2 : 1);

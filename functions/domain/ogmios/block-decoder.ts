@@ -11,7 +11,18 @@
  * A value parsed with plain `JSON.parse` is accepted as long as every integer in it is still exact; an integer
  * that was rounded (beyond 2^53 − 1) is rejected rather than silently accepted.
  */
-import type { ChainBlock, ChainTransaction, Hash, OutputReference, Point, RollBackward, RollForward, Tip, TransactionOutput, AssetQuantity } from '../chain.js';
+import type {
+  ChainBlock,
+  ChainTransaction,
+  Hash,
+  OutputReference,
+  Point,
+  RollBackward,
+  RollForward,
+  Tip,
+  TransactionOutput,
+  AssetQuantity,
+} from '../chain.js';
 import { JsonSyntaxError, parseLosslessJson } from './lossless-json.js';
 
 /** A `nextBlock` response as the engine consumes it: one block forward, or a rollback. */
@@ -97,7 +108,10 @@ function decodeEnvelope(envelope: unknown): NextBlockEvent {
   const message = expectObject(envelope, 'the message');
   if (message.error !== undefined) {
     const rpcError = message.error;
-    const code = isObject(rpcError) && typeof rpcError.code === 'number' ? rpcError.code : describeValue(isObject(rpcError) ? rpcError.code : rpcError);
+    const code =
+      isObject(rpcError) && typeof rpcError.code === 'number'
+        ? rpcError.code
+        : describeValue(isObject(rpcError) ? rpcError.code : rpcError);
     const text = isObject(rpcError) && typeof rpcError.message === 'string' ? quote(rpcError.message, 200) : 'without a message';
     throw new OgmiosDecodeError(`the server answered with JSON-RPC error ${code} ${text}`);
   }
@@ -229,11 +243,14 @@ function decodeOutput(value: unknown): TransactionOutput {
     if (!isObject(tokens)) throw new OgmiosDecodeError(`value.${policyId} is ${describeValue(tokens)}, expected an object`);
     for (const assetName of Object.keys(tokens)) {
       if (assetName.length > MAX_ASSET_NAME_LENGTH || assetName.length % 2 !== 0 || !isLowercaseHex(assetName)) {
-        throw new OgmiosDecodeError(`value.${policyId} has asset name ${quote(assetName)}, expected an even number (0 to 64) of lowercase hex digits`);
+        throw new OgmiosDecodeError(
+          `value.${policyId} has asset name ${quote(assetName)}, expected an even number (0 to 64) of lowercase hex digits`,
+        );
       }
       const rawQuantity = tokens[assetName];
       // The field name is only built on failure: this loop runs for every token of every output.
-      const quantity = toUnsignedBigInt(rawQuantity) ?? rejectUnsignedBigInt(rawQuantity, `value.${policyId}.${assetName === '' ? '""' : assetName}`);
+      const quantity =
+        toUnsignedBigInt(rawQuantity) ?? rejectUnsignedBigInt(rawQuantity, `value.${policyId}.${assetName === '' ? '""' : assetName}`);
       assets.push({ policyId, assetName, quantity });
     }
   }
@@ -334,7 +351,7 @@ function expectOutputIndex(value: unknown, what: string): number {
  * asset names) need no copy: V8 already stores keys as separate internalised strings.
  */
 function detachFromMessage(text: string): string {
-  return (` ${text}`).slice(1);
+  return ` ${text}`.slice(1);
 }
 
 /** A short, safe description of an unexpected value for error messages (never dumps a whole structure). */

@@ -44,7 +44,7 @@ import {
   MAX_EXACT_ACCUMULATED_DIGITS,
   CONTROL_CHARACTER,
 } from './json-characters.js';
-import { decodeJsonEscape, } from './json-escapes.js';
+import { decodeJsonEscape } from './json-escapes.js';
 import { detach, isLowercaseHex, keep, keepLowercaseHex } from './fast-string-pool.js';
 
 /** The fast path does not accept this input (malformed JSON, unexpected shape, or a case it leaves to the reference decoder). */
@@ -390,7 +390,8 @@ export class JsonCursor {
           if (!inArray) position = this.endOfKey(position);
           break;
         }
-        if (code !== (inArray ? CLOSE_BRACKET : CLOSE_BRACE)) this.rejectAt(position, inArray ? "expected ',' or ']'" : "expected ',' or '}'");
+        if (code !== (inArray ? CLOSE_BRACKET : CLOSE_BRACE))
+          this.rejectAt(position, inArray ? "expected ',' or ']'" : "expected ',' or '}'");
         position++;
         depth--;
       }
@@ -551,4 +552,3 @@ function textHas(text: string, start: number, literal: string): boolean {
   }
   return true;
 }
-

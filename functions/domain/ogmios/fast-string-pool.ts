@@ -97,5 +97,5 @@ function copyOut(text: string, start: number, end: number): string {
 
 /** A flat copy of `text`: concatenation then slice makes V8 flatten into a fresh string (as the reference decoder does). */
 export function detach(text: string): string {
-  return (` ${text}`).slice(1);
+  return ` ${text}`.slice(1);
 }

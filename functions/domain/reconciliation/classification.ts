@@ -127,7 +127,15 @@ export function compareChunk(
     if (payment === undefined || payment.spent) {
       // On chain, unspent, but the database holds no unspent payment for it.
       if (!judgeable) counts.tooRecent++;
-      else report({ kind: 'missing_in_db', txId: output.txId, index: output.index, address: output.address, chain, ...(payment ? { db: describe(payment) } : {}) });
+      else
+        report({
+          kind: 'missing_in_db',
+          txId: output.txId,
+          index: output.index,
+          address: output.address,
+          chain,
+          ...(payment ? { db: describe(payment) } : {}),
+        });
     } else if (payment.status === 'pending') {
       counts.tooRecent++;
     } else if (payment.lovelace !== output.lovelace) {
@@ -159,8 +167,10 @@ function outputKey(txId: Hash, index: number): string {
 /** The same tokens in the same quantities, whatever the order (zero quantities do not exist on chain). */
 export function sameAssets(left: readonly AssetQuantity[], right: readonly AssetQuantity[]): boolean {
   const totals = new Map<string, bigint>();
-  for (const asset of left) totals.set(`${asset.policyId}.${asset.assetName}`, (totals.get(`${asset.policyId}.${asset.assetName}`) ?? 0n) + asset.quantity);
-  for (const asset of right) totals.set(`${asset.policyId}.${asset.assetName}`, (totals.get(`${asset.policyId}.${asset.assetName}`) ?? 0n) - asset.quantity);
+  for (const asset of left)
+    totals.set(`${asset.policyId}.${asset.assetName}`, (totals.get(`${asset.policyId}.${asset.assetName}`) ?? 0n) + asset.quantity);
+  for (const asset of right)
+    totals.set(`${asset.policyId}.${asset.assetName}`, (totals.get(`${asset.policyId}.${asset.assetName}`) ?? 0n) - asset.quantity);
   for (const difference of totals.values()) if (difference !== 0n) return false;
   return true;
 }

@@ -168,7 +168,12 @@ export interface ReconciliationRunStore {
    * `maxFailedAttempts` attempts in a row failed, then it is failed. Null when the run was no longer running, or
    * when it was updated within `unlessUpdatedWithinMs` (it is moving: a chunk was just recorded).
    */
-  noteFailure(id: bigint, error: string, maxFailedAttempts: number, options?: { unlessUpdatedWithinMs?: number }): Promise<ReconciliationRun | null>;
+  noteFailure(
+    id: bigint,
+    error: string,
+    maxFailedAttempts: number,
+    options?: { unlessUpdatedWithinMs?: number },
+  ): Promise<ReconciliationRun | null>;
   /**
    * Adds a chunk's counts, discrepancies (at most `detailLimit` discrepancy rows per run) and unjudged addresses and moves the cursor,
    * atomically, only if the run is running with its cursor at `chunk.fromCursor`. Returns how many of the

@@ -23,7 +23,14 @@ import { adaForDisplay, LogEvent, Metric } from '../observability.js';
 import type { Logger, Metrics } from '../ports.js';
 import { PAYMENT_POLICY, type PaymentPolicy } from '../payment-policy.js';
 import type { BlockPoint, Point } from '../chain.js';
-import { compareChunk, discrepancyTotal, emptyCounts, type ChainOutput, type ComparisonMode, type OutputDiscrepancy } from './classification.js';
+import {
+  compareChunk,
+  discrepancyTotal,
+  emptyCounts,
+  type ChainOutput,
+  type ComparisonMode,
+  type OutputDiscrepancy,
+} from './classification.js';
 import { nextChunk } from './chunk-plan.js';
 import {
   isFullReconciliation,
@@ -104,10 +111,12 @@ export class ReconciliationRunner {
     if (!Number.isSafeInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError('chunkSize must be a whole number ≥ 1');
     this.detailLimit = options.detailLimit ?? DEFAULT_DETAIL_LIMIT;
     this.maxChunkUtxos = options.maxChunkUtxos ?? DEFAULT_MAX_CHUNK_UTXOS;
-    if (!Number.isSafeInteger(this.maxChunkUtxos) || this.maxChunkUtxos < 1) throw new RangeError('maxChunkUtxos must be a whole number ≥ 1');
+    if (!Number.isSafeInteger(this.maxChunkUtxos) || this.maxChunkUtxos < 1)
+      throw new RangeError('maxChunkUtxos must be a whole number ≥ 1');
     this.laggingRetries = options.laggingRetries ?? DEFAULT_LAGGING_RETRIES;
     this.laggingRetryDelayMs = options.laggingRetryDelayMs ?? DEFAULT_LAGGING_RETRY_DELAY_MS;
-    if (!Number.isSafeInteger(this.laggingRetries) || this.laggingRetries < 0) throw new RangeError('laggingRetries must be a whole number ≥ 0');
+    if (!Number.isSafeInteger(this.laggingRetries) || this.laggingRetries < 0)
+      throw new RangeError('laggingRetries must be a whole number ≥ 0');
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.isPayment = options.paymentPolicy ?? PAYMENT_POLICY;
   }
@@ -152,7 +161,12 @@ export class ReconciliationRunner {
     }
   }
 
-  private async compareAndRecord(runId: bigint, fromCursor: bigint, chunk: readonly RegisteredAddress[], waitForLag: boolean): Promise<ChunkOutcome> {
+  private async compareAndRecord(
+    runId: bigint,
+    fromCursor: bigint,
+    chunk: readonly RegisteredAddress[],
+    waitForLag: boolean,
+  ): Promise<ChunkOutcome> {
     const { runs, logger } = this.options;
     const addresses = chunk.map((entry) => entry.address);
     const toCursor = chunk[chunk.length - 1]!.id;
@@ -162,19 +176,38 @@ export class ReconciliationRunner {
       return this.recordUnjudged(runId, fromCursor, toCursor, alone, detail);
     }
     let comparison = await this.compare(addresses);
-    for (let retry = 1; waitForLag && comparison !== 'too_large' && comparison.mode === 'lagging' && retry <= this.laggingRetries; retry++) {
+    for (
+      let retry = 1;
+      waitForLag && comparison !== 'too_large' && comparison.mode === 'lagging' && retry <= this.laggingRetries;
+      retry++
+    ) {
       await this.sleep(this.laggingRetryDelayMs);
       const again = await this.compare(addresses);
       comparison = again === 'too_large' ? again : { ...again, attempts: retry + 1 };
     }
     if (comparison === 'too_large') {
       if (alone === undefined) return 'too_large';
-      return this.recordUnjudged(runId, fromCursor, toCursor, alone, "the node's answer for it alone exceeded the bound on one answer's size");
+      return this.recordUnjudged(
+        runId,
+        fromCursor,
+        toCursor,
+        alone,
+        "the node's answer for it alone exceeded the bound on one answer's size",
+      );
     }
     const { mode, applied, counts, discrepancies } = comparison;
     const recorded = await runs.recordChunk(
       runId,
-      { fromCursor, toCursor, addresses: addresses.length, mode, point: mode === 'consistent' ? applied : null, counts, discrepancies, unjudged: [] },
+      {
+        fromCursor,
+        toCursor,
+        addresses: addresses.length,
+        mode,
+        point: mode === 'consistent' ? applied : null,
+        counts,
+        discrepancies,
+        unjudged: [],
+      },
       this.detailLimit,
     );
     if (recorded === 'stale') return 'stale';
@@ -197,8 +230,19 @@ export class ReconciliationRunner {
   }
 
   /** Records one address as a chunk of its own that was not compared, and says why. */
-  private async recordUnjudged(runId: bigint, fromCursor: bigint, toCursor: bigint, entry: RegisteredAddress, detail: string): Promise<ChunkOutcome> {
-    const unjudged: UnjudgedAddress = { address: entry.address, reason: UnjudgedReason.tooManyUtxos, recordedUnspent: entry.recordedUnspent, detail };
+  private async recordUnjudged(
+    runId: bigint,
+    fromCursor: bigint,
+    toCursor: bigint,
+    entry: RegisteredAddress,
+    detail: string,
+  ): Promise<ChunkOutcome> {
+    const unjudged: UnjudgedAddress = {
+      address: entry.address,
+      reason: UnjudgedReason.tooManyUtxos,
+      recordedUnspent: entry.recordedUnspent,
+      detail,
+    };
     const recorded = await this.options.runs.recordChunk(
       runId,
       { fromCursor, toCursor, addresses: 1, mode: 'unjudged', point: null, counts: emptyCounts(), discrepancies: [], unjudged: [unjudged] },
@@ -272,7 +316,8 @@ export class ReconciliationRunner {
       metrics.count(Metric.balanceMismatches, counts.balanceMismatches ?? 0);
     }
     const summary = describeRun(finished);
-    if (discrepancies > 0 || (counts.balanceMismatches ?? 0) > 0) logger.error(LogEvent.reconciliationDiscrepancy, { summary: true, ...summary });
+    if (discrepancies > 0 || (counts.balanceMismatches ?? 0) > 0)
+      logger.error(LogEvent.reconciliationDiscrepancy, { summary: true, ...summary });
     else logger.info(LogEvent.reconciliationSuccess, summary);
     return { outcome: 'completed', run: finished };
   }
@@ -296,10 +341,19 @@ function describeDiscrepancy(runId: bigint, discrepancy: OutputDiscrepancy): Rec
     output_index: discrepancy.index,
     address: discrepancy.address,
     ...(discrepancy.chain
-      ? { chain_lovelace: discrepancy.chain.lovelace.toString(), chain_ada: adaForDisplay(discrepancy.chain.lovelace), chain_tokens: discrepancy.chain.assets.length }
+      ? {
+          chain_lovelace: discrepancy.chain.lovelace.toString(),
+          chain_ada: adaForDisplay(discrepancy.chain.lovelace),
+          chain_tokens: discrepancy.chain.assets.length,
+        }
       : {}),
     ...(discrepancy.db
-      ? { db_lovelace: discrepancy.db.lovelace.toString(), db_ada: adaForDisplay(discrepancy.db.lovelace), db_tokens: discrepancy.db.assets.length, db_spent: discrepancy.db.spent }
+      ? {
+          db_lovelace: discrepancy.db.lovelace.toString(),
+          db_ada: adaForDisplay(discrepancy.db.lovelace),
+          db_tokens: discrepancy.db.assets.length,
+          db_spent: discrepancy.db.spent,
+        }
       : {}),
   };
 }
@@ -321,7 +375,9 @@ export function describeRun(run: ReconciliationRun): Record<string, unknown> {
     fully_judged: counts.laggingChunks === 0 && counts.unjudgedAddresses === 0,
     unjudged_addresses: counts.unjudgedAddresses,
     compared_from_height: run.firstPointHeight?.toString() ?? null,
-    compared_at: run.lastPoint ? { height: run.lastPoint.height.toString(), slot: run.lastPoint.slot.toString(), hash: run.lastPoint.hash } : null,
+    compared_at: run.lastPoint
+      ? { height: run.lastPoint.height.toString(), slot: run.lastPoint.slot.toString(), hash: run.lastPoint.hash }
+      : null,
     matched: counts.matched,
     missing_in_db: counts.missingInDb,
     extra_in_db: counts.extraInDb,

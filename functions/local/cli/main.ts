@@ -84,7 +84,14 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
         const address = positionals[2];
         if (!address) throw new Error('addresses add needs an address');
         const result = await new PostgresAddressRegistry(pool, network).register(
-          [{ address, referenceType: values['reference-type'] ?? '', referenceId: values['reference-id'] ?? '', userId: values.user ?? null }],
+          [
+            {
+              address,
+              referenceType: values['reference-type'] ?? '',
+              referenceId: values['reference-id'] ?? '',
+              userId: values.user ?? null,
+            },
+          ],
           values.actor,
         );
         write(result.registered === 1 ? `Registered ${address}.` : `${address} was already registered with this reference.`);
@@ -112,7 +119,8 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
       }
       case 'reconcile': {
         const chunkSize = values['chunk-size'] === undefined ? undefined : Number(values['chunk-size']);
-        if (chunkSize !== undefined && (!Number.isInteger(chunkSize) || chunkSize < 1)) throw new Error('--chunk-size must be a positive whole number');
+        if (chunkSize !== undefined && (!Number.isInteger(chunkSize) || chunkSize < 1))
+          throw new Error('--chunk-size must be a positive whole number');
         return await reconcileCommand(pool, { write, json: values.json }, chunkSize);
       }
       case 'reconciliation list':

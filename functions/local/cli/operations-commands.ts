@@ -67,7 +67,12 @@ export async function operationsCommand(positionals: string[], context: Operatio
     }
     case 'pipeline': {
       if (positionals[1] !== 'resume') return undefined;
-      const summary = await resumePipeline({ recovery: new PostgresPipelineRecoveryStore(pool), logger, metrics: new InMemoryMetrics(), actor: context.actor });
+      const summary = await resumePipeline({
+        recovery: new PostgresPipelineRecoveryStore(pool),
+        logger,
+        metrics: new InMemoryMetrics(),
+        actor: context.actor,
+      });
       print(
         { ...summary },
         summary.resumed
@@ -98,19 +103,31 @@ export async function operationsCommand(positionals: string[], context: Operatio
     case 'restore': {
       const source = positionals[1];
       if (!source) throw new Error('restore needs an export: a .ndjson.gz or .manifest.json file, or an s3:// URI');
-      const restored = await restoreExport(source, { pool, s3: () => new S3Client({}), actor: context.actor, forensic: options.forensic === true });
+      const restored = await restoreExport(source, {
+        pool,
+        s3: () => new S3Client({}),
+        actor: context.actor,
+        forensic: options.forensic === true,
+      });
       logger.info(LogEvent.backupRestored, restored);
-      const heldNote = restored.heldByRebuildRows === null ? '' : `, and ${restored.heldByRebuildRows} payments a rebuild held into rebuild_held_payments`;
+      const heldNote =
+        restored.heldByRebuildRows === null ? '' : `, and ${restored.heldByRebuildRows} payments a rebuild held into rebuild_held_payments`;
       print(restored, `Restored ${restored.rows} rows into ${restored.table} from ${restored.source}${heldNote}.`);
       return 0;
     }
     case 'partitions': {
       if (positionals[1] !== 'ensure') return undefined;
       const monthsAhead = options['months-ahead'] === undefined ? undefined : Number(options['months-ahead']);
-      if (monthsAhead !== undefined && (!Number.isInteger(monthsAhead) || monthsAhead < 0)) throw new Error('--months-ahead must be a whole number');
+      if (monthsAhead !== undefined && (!Number.isInteger(monthsAhead) || monthsAhead < 0))
+        throw new Error('--months-ahead must be a whole number');
       const result = await maintainPartitions(pool, { logger, ...(monthsAhead === undefined ? {} : { monthsAhead }) });
       const moved = result.moved_rows > 0 ? ` Moved ${result.moved_rows} rows out of the default partition.` : '';
-      print(result, (result.created.length > 0 ? `Created ${result.created.join(', ')}.` : `Nothing to create: ${result.partitions} partitions exist.`) + moved);
+      print(
+        result,
+        (result.created.length > 0
+          ? `Created ${result.created.join(', ')}.`
+          : `Nothing to create: ${result.partitions} partitions exist.`) + moved,
+      );
       return 0;
     }
     default:

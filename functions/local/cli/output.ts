@@ -10,7 +10,11 @@ export function printRows(rows: Record<string, unknown>[], write: (text: string)
   const columns = Object.keys(rows[0]!);
   const cells = rows.map((row) => columns.map((column) => text(row[column])));
   const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((line) => line[i]!.length)));
-  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   write(line(columns));
   for (const values of cells) write(line(values));
 }
@@ -21,7 +25,13 @@ export function printStatus(status: MonitorStatus, write: (text: string) => void
   write(`lag               ${status.lag ?? 'unknown'} blocks`);
   write(`updated           ${status.updatedAt.toISOString()}`);
   write(`addresses         ${status.addresses}`);
-  write(`payments          ${Object.entries(status.payments).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+  write(
+    `payments          ${
+      Object.entries(status.payments)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
+  );
   write(`user balances     ${formatAda(status.creditedLovelace)} ADA across ${status.users} users`);
   const { pipeline } = status;
   write(

@@ -15,7 +15,10 @@ export async function listAddresses(db: Queryable, limit: number): Promise<Recor
 
 const STATUSES = ['pending', 'confirmed', 'rolled_back', 'reversed'];
 
-export async function listPayments(db: Queryable, { status, limit }: { status?: string; limit: number }): Promise<Record<string, unknown>[]> {
+export async function listPayments(
+  db: Queryable,
+  { status, limit }: { status?: string; limit: number },
+): Promise<Record<string, unknown>[]> {
   if (status !== undefined && !STATUSES.includes(status)) throw new Error(`--status must be one of ${STATUSES.join(', ')}`);
   const { rows } = await db.query<{ amount_lovelace: bigint; assets: Record<string, Record<string, string>> } & Record<string, unknown>>(
     `SELECT tx_hash, output_index, address, amount_lovelace, assets, status, reference_type, reference_id, user_id,

@@ -22,13 +22,21 @@ export interface CommandOutput {
 
 /** Runs a reconciliation now; exit code 1 when it found discrepancies or balance mismatches, 3 when one was already running. */
 export async function reconcileCommand(pool: pg.Pool, { write, json }: CommandOutput, chunkSize?: number): Promise<number> {
-  const { run, alreadyRunning } = await reconcileNow({ pool, ogmios: findOgmios(), logger: quiet, metrics: new InMemoryMetrics(), trigger: 'on_demand', chunkSize });
+  const { run, alreadyRunning } = await reconcileNow({
+    pool,
+    ogmios: findOgmios(),
+    logger: quiet,
+    metrics: new InMemoryMetrics(),
+    trigger: 'on_demand',
+    chunkSize,
+  });
   const discrepancies = await listDiscrepancies(pool, run.id);
   const summary = describeRun(run);
   if (json) write(JSON.stringify({ ...summary, already_running: alreadyRunning, discrepancy_details: discrepancies }, jsonText, 2));
   else {
     if (alreadyRunning) write(`A reconciliation is already running (run ${run.id}); its progress so far:`);
-    for (const [key, value] of Object.entries(summary)) write(`${key.padEnd(20)}${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`);
+    for (const [key, value] of Object.entries(summary))
+      write(`${key.padEnd(20)}${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`);
     if (discrepancies.length > 0) {
       write('');
       write('discrepancies:');
@@ -42,9 +50,40 @@ export async function reconcileCommand(pool: pg.Pool, { write, json }: CommandOu
 export async function listRunsCommand(pool: pg.Pool, limit: number): Promise<Record<string, unknown>[]> {
   const runs = await new PostgresReconciliationRuns(pool).recent(limit);
   return runs.map((run) => {
-    const { run_id, trigger, status, started_at, finished_at, addresses, unjudged_addresses, matched, missing_in_db, extra_in_db, amount_mismatch, asset_mismatch, too_recent, balance_mismatches, error } =
-      describeRun(run);
-    return { run_id, trigger, status, started_at, finished_at, addresses, unjudged_addresses, matched, missing_in_db, extra_in_db, amount_mismatch, asset_mismatch, too_recent, balance_mismatches, error: error ?? '' };
+    const {
+      run_id,
+      trigger,
+      status,
+      started_at,
+      finished_at,
+      addresses,
+      unjudged_addresses,
+      matched,
+      missing_in_db,
+      extra_in_db,
+      amount_mismatch,
+      asset_mismatch,
+      too_recent,
+      balance_mismatches,
+      error,
+    } = describeRun(run);
+    return {
+      run_id,
+      trigger,
+      status,
+      started_at,
+      finished_at,
+      addresses,
+      unjudged_addresses,
+      matched,
+      missing_in_db,
+      extra_in_db,
+      amount_mismatch,
+      asset_mismatch,
+      too_recent,
+      balance_mismatches,
+      error: error ?? '',
+    };
   });
 }
 
@@ -53,7 +92,10 @@ export async function hotWalletCommand(network: Network, { write, json }: Comman
   if (addresses.length === 0) throw new Error('HOT_WALLET_ADDRESSES is not set (comma-separated addresses of the hot wallet)');
   const report = await readHotWallet(addresses);
   if (json) write(JSON.stringify(report, null, 2));
-  else write(`hot wallet        ${formatAda(BigInt(report.lovelace))} ADA in ${report.utxos} UTxOs at ${report.addresses} addresses (${report.token_kinds} kinds of token, not counted)`);
+  else
+    write(
+      `hot wallet        ${formatAda(BigInt(report.lovelace))} ADA in ${report.utxos} UTxOs at ${report.addresses} addresses (${report.token_kinds} kinds of token, not counted)`,
+    );
   return 0;
 }
 

@@ -26,10 +26,15 @@ export async function restoreExport(
   if (uri) {
     const client = s3();
     manifestText = await getText(client, uri.bucket, names.manifest).catch((error: unknown) => {
-      throw new InvalidBackupRequestError(`no manifest at s3://${uri.bucket}/${names.manifest} (${error instanceof Error ? error.name : String(error)}): an export without one is incomplete`);
+      throw new InvalidBackupRequestError(
+        `no manifest at s3://${uri.bucket}/${names.manifest} (${error instanceof Error ? error.name : String(error)}): an export without one is incomplete`,
+      );
     });
     const folder = names.manifest.slice(0, names.manifest.lastIndexOf('/') + 1);
-    open = async (fileName) => ({ stream: await getObjectStream(client, uri.bucket, `${folder}${fileName}`), description: `s3://${uri.bucket}/${folder}${fileName}` });
+    open = async (fileName) => ({
+      stream: await getObjectStream(client, uri.bucket, `${folder}${fileName}`),
+      description: `s3://${uri.bucket}/${folder}${fileName}`,
+    });
   } else {
     manifestText = await readFile(names.manifest, 'utf8').catch(() => {
       throw new InvalidBackupRequestError(`no manifest at ${names.manifest}: an export without one is incomplete`);

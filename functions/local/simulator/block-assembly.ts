@@ -25,7 +25,12 @@ const MAX_BLOCK_BODY_BYTES = 90_112;
 /** Ogmios JSON is about 2.8 times the CBOR size of a block body (median over the real fixtures). */
 const CBOR_BYTES_PER_JSON_BYTE = 0.36;
 
-export function assembleBlock(placement: BlockPlacement, body: BlockBody, injected: readonly JsonRecord[], random: SeededRandom): AssembledBlock {
+export function assembleBlock(
+  placement: BlockPlacement,
+  body: BlockBody,
+  injected: readonly JsonRecord[],
+  random: SeededRandom,
+): AssembledBlock {
   const transactions = mixIn(body.transactions, injected, random);
   const transactionsJson = writeJson(transactions);
   const injectedJsonBytes = injected.reduce((total, transaction) => total + writeJson(transaction).length, 0);

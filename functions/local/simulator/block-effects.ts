@@ -50,7 +50,13 @@ export function transactionEffects(transaction: JsonRecord): TransactionEffects 
 }
 
 function utxoEntry(txId: string, index: number, output: JsonRecord): UtxoEntry {
-  return { key: outputKey(txId, index), txId, index, address: expectString(output.address, 'output address'), outputJson: flatten(writeJson(output)) };
+  return {
+    key: outputKey(txId, index),
+    txId,
+    index,
+    address: expectString(output.address, 'output address'),
+    outputJson: flatten(writeJson(output)),
+  };
 }
 
 /**
@@ -58,7 +64,7 @@ function utxoEntry(txId: string, index: number, output: JsonRecord): UtxoEntry {
  * stay unspent for a long time, so its JSON is stored as one flat string (slicing a string flattens it).
  */
 function flatten(text: string): string {
-  return (` ${text}`).slice(1);
+  return ` ${text}`.slice(1);
 }
 
 function referenceKeys(references: JsonWritable | undefined): string[] {

@@ -110,7 +110,14 @@ export class ChainProducer {
       const transactions = Array.isArray(block.transactions) ? (block.transactions as JsonRecord[]) : [];
       const effects = transactions.map(transactionEffects);
       this.ledger.apply(placement.height, effects);
-      this.chain.append({ ...placement, era: expectText(block.era, 'era'), json: Buffer.from(text), transactionCount: effects.length, producedAt: this.settings.clock(), injected: [] });
+      this.chain.append({
+        ...placement,
+        era: expectText(block.era, 'era'),
+        json: Buffer.from(text),
+        transactionCount: effects.length,
+        producedAt: this.settings.clock(),
+        injected: [],
+      });
       if (this.chain.prune().length > 0) this.ledger.forgetBefore((this.chain.oldestRetained as SimulatedBlock).height);
     }
   }
@@ -174,12 +181,20 @@ export class ChainProducer {
     const draft = this.nextBlockDraft();
     for (const reference of references) {
       if (draft.claimReference(reference) === undefined) {
-        throw new Error(`${outputKey(reference.txId, reference.index)} is not an unspent output of the simulated chain (or is already being spent)`);
+        throw new Error(
+          `${outputKey(reference.txId, reference.index)} is not an unspent output of the simulated chain (or is already being spent)`,
+        );
       }
     }
     const transaction = this.settings.transactions.spend(references, draft);
     const id = transaction.id as string;
-    this.mempool.add({ kind: 'spend', id, transaction, payments: [], consumes: references.map((reference) => outputKey(reference.txId, reference.index)) });
+    this.mempool.add({
+      kind: 'spend',
+      id,
+      transaction,
+      payments: [],
+      consumes: references.map((reference) => outputKey(reference.txId, reference.index)),
+    });
     return id;
   }
 
@@ -222,13 +237,32 @@ export class ChainProducer {
       height: chain.nextHeight,
       slot: this.nextSlot(previous?.slot),
     };
-    const draft = new BlockDraft(placement.height, placement.slot, this.ledger, settings.random.content, this.mempool.claimedOutputs(), this.ownedAddresses);
+    const draft = new BlockDraft(
+      placement.height,
+      placement.slot,
+      this.ledger,
+      settings.random.content,
+      this.mempool.claimedOutputs(),
+      this.ownedAddresses,
+    );
     const injected = [...this.mempool.takeAll(), ...this.automaticTransactions(draft)];
     const body = settings.source.nextBody(draft);
-    const { json, effects } = assembleBlock(placement, body, injected.map((transaction) => transaction.transaction), settings.random.content);
+    const { json, effects } = assembleBlock(
+      placement,
+      body,
+      injected.map((transaction) => transaction.transaction),
+      settings.random.content,
+    );
 
     this.ledger.apply(placement.height, effects);
-    const block: SimulatedBlock = { ...placement, era: body.era, json, transactionCount: effects.length, producedAt: settings.clock(), injected };
+    const block: SimulatedBlock = {
+      ...placement,
+      era: body.era,
+      json,
+      transactionCount: effects.length,
+      producedAt: settings.clock(),
+      injected,
+    };
     chain.append(block);
     this.events.emitBlock({
       ...placement,
@@ -275,7 +309,13 @@ export class ChainProducer {
       const received = draft.claimUnspentAt(addresses);
       if (received === undefined) break;
       const transaction = settings.transactions.spend([received], draft);
-      transactions.push({ kind: 'spend', id: transaction.id as string, transaction, payments: [], consumes: [outputKey(received.txId, received.index)] });
+      transactions.push({
+        kind: 'spend',
+        id: transaction.id as string,
+        transaction,
+        payments: [],
+        consumes: [outputKey(received.txId, received.index)],
+      });
     }
     return transactions;
   }
@@ -289,7 +329,14 @@ export class ChainProducer {
   /** A draft for building a transaction now that will go into the next block. */
   private nextBlockDraft(): BlockDraft {
     const slot = this.chain.tip === undefined ? this.firstSlot : this.chain.tip.slot + 1 / ACTIVE_SLOT_COEFFICIENT;
-    return new BlockDraft(this.chain.nextHeight, slot, this.ledger, this.settings.random.content, this.mempool.claimedOutputs(), this.ownedAddresses);
+    return new BlockDraft(
+      this.chain.nextHeight,
+      slot,
+      this.ledger,
+      this.settings.random.content,
+      this.mempool.claimedOutputs(),
+      this.ownedAddresses,
+    );
   }
 }
 

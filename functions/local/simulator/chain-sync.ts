@@ -57,7 +57,8 @@ export class ChainSyncSession {
           'findIntersection',
           {
             code: 1001,
-            message: "Cannot interleave 'findIntersection' requests with 'nextBlock'. Note that you should never face this error. If you do, please open an issue.",
+            message:
+              "Cannot interleave 'findIntersection' requests with 'nextBlock'. Note that you should never face this error. If you do, please open an issue.",
           },
           idJson,
         ),
@@ -74,7 +75,10 @@ export class ChainSyncSession {
       this.sink.send(resultMessage('findIntersection', `{"intersection":${writeJson(cursor.point)},"tip":${tipJson}}`, idJson), 'result');
       return;
     }
-    this.sink.send(errorMessage('findIntersection', { code: 1000, message: 'No intersection found.', data: { tip: tipOf(this.chain.tip) } }, idJson), 'error');
+    this.sink.send(
+      errorMessage('findIntersection', { code: 1000, message: 'No intersection found.', data: { tip: tipOf(this.chain.tip) } }, idJson),
+      'error',
+    );
   }
 
   nextBlock(idJson: string): void {

@@ -150,7 +150,10 @@ export class ClientSession {
         return this.submitTransaction(readTransactionCbor(params), idJson);
       default:
         if (UNSUPPORTED.has(method)) {
-          this.sink.send(errorMessage(method, { code: -32601, message: `The Ogmios simulator does not implement '${method}'.` }, idJson), 'error');
+          this.sink.send(
+            errorMessage(method, { code: -32601, message: `The Ogmios simulator does not implement '${method}'.` }, idJson),
+            'error',
+          );
           return;
         }
         throw new Error(`no route for ${method}`);
@@ -167,7 +170,11 @@ export class ClientSession {
       const reason = `DeserialiseFailure: ${error.message}`;
       const data = Object.fromEntries(SUBMISSION_ERAS.map((era) => [era, reason]));
       this.sink.send(
-        errorMessage('submitTransaction', { code: -32602, message: 'Invalid transaction; it could not be deserialised in any era.', data }, idJson),
+        errorMessage(
+          'submitTransaction',
+          { code: -32602, message: 'Invalid transaction; it could not be deserialised in any era.', data },
+          idJson,
+        ),
         'error',
       );
       return;

@@ -43,7 +43,14 @@ export async function startOgmiosSimulator(options: OgmiosSimulatorOptions = {})
   producer.enableForks();
 
   const server = new SimulatorServer(
-    { host: settings.host, port: settings.port, network: settings.network, maxInFlight: settings.maxInFlight, clock: settings.clock, apiKeys: settings.apiKeys },
+    {
+      host: settings.host,
+      port: settings.port,
+      network: settings.network,
+      maxInFlight: settings.maxInFlight,
+      clock: settings.clock,
+      apiKeys: settings.apiKeys,
+    },
     producer,
   );
   const port = await server.listen();

@@ -71,7 +71,9 @@ export class LedgerStateSession {
 
   networkStartTime(idJson: string): void {
     // Ogmios writes UTC times to the second, without milliseconds.
-    const startTime = systemStart(this.network).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const startTime = systemStart(this.network)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
     this.sink.send(resultMessage('queryNetwork/startTime', JSON.stringify(startTime), idJson), 'result');
   }
 
@@ -86,11 +88,19 @@ export class LedgerStateSession {
   private withView(method: string, idJson: string, query: (view: LedgerView, point: ChainPoint) => string): void {
     const acquired = this.acquired;
     const point = acquired?.point ?? pointOf(this.chain.tip);
-    const height = acquired?.height ?? (this.chain.tip?.height ?? -1);
+    const height = acquired?.height ?? this.chain.tip?.height ?? -1;
     const view = acquired === undefined || this.chain.contains(acquired.point) ? this.ledger.viewAt(height) : undefined;
     if (view === undefined) {
       this.sink.send(
-        errorMessage(method, { code: 2003, message: 'Previously acquired ledger state is no longer available.', data: 'The acquired point is no longer on the chain or within the retained window.' }, idJson),
+        errorMessage(
+          method,
+          {
+            code: 2003,
+            message: 'Previously acquired ledger state is no longer available.',
+            data: 'The acquired point is no longer on the chain or within the retained window.',
+          },
+          idJson,
+        ),
         'error',
       );
       return;
@@ -115,7 +125,8 @@ export class LedgerStateSession {
       state = this.chain.retainsOrigin ? { point: 'origin', height: -1 } : undefined;
     } else {
       const block = this.chain.blockWithId(point.id);
-      state = block !== undefined && BigInt(block.slot) === BigInt(point.slot) ? { point: pointOf(block), height: block.height } : undefined;
+      state =
+        block !== undefined && BigInt(block.slot) === BigInt(point.slot) ? { point: pointOf(block), height: block.height } : undefined;
     }
     return state !== undefined && this.ledger.viewAt(state.height) !== undefined ? state : undefined;
   }
@@ -133,7 +144,9 @@ function selectUtxo(view: LedgerView, filter: UtxoFilter): UtxoEntry[] {
         const entry = view.get(txId, index);
         if (entry !== undefined) found.set(`${txId}#${index}`, entry);
       }
-      return [...found.values()].sort((left, right) => (left.txId === right.txId ? left.index - right.index : left.txId < right.txId ? -1 : 1));
+      return [...found.values()].sort((left, right) =>
+        left.txId === right.txId ? left.index - right.index : left.txId < right.txId ? -1 : 1,
+      );
     }
   }
 }

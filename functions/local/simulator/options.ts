@@ -95,11 +95,14 @@ function validate(options: ResolvedOptions): void {
   requireInteger('transactionsPerBlock.min', min, 0);
   requireInteger('transactionsPerBlock.max', max, min);
   for (const [index, target] of options.payTo.entries()) {
-    if (typeof target.address !== 'string' || target.address.length === 0) throw new RangeError(`payTo[${index}].address must be an address`);
+    if (typeof target.address !== 'string' || target.address.length === 0)
+      throw new RangeError(`payTo[${index}].address must be an address`);
     if (target.lovelace !== undefined && target.lovelace < 0n) throw new RangeError(`payTo[${index}].lovelace must not be negative`);
     for (const asset of target.assets ?? []) {
-      if (!/^[0-9a-f]{56}$/.test(asset.policyId)) throw new RangeError(`payTo[${index}] has an asset with a policy id that is not 56 hex digits`);
-      if (!/^(?:[0-9a-f]{2}){0,32}$/.test(asset.assetName)) throw new RangeError(`payTo[${index}] has an asset name that is not hex (0 to 32 bytes)`);
+      if (!/^[0-9a-f]{56}$/.test(asset.policyId))
+        throw new RangeError(`payTo[${index}] has an asset with a policy id that is not 56 hex digits`);
+      if (!/^(?:[0-9a-f]{2}){0,32}$/.test(asset.assetName))
+        throw new RangeError(`payTo[${index}] has an asset name that is not hex (0 to 32 bytes)`);
       if (asset.quantity <= 0n) throw new RangeError(`payTo[${index}] has an asset quantity that is not positive`);
     }
   }
@@ -110,12 +113,14 @@ function validate(options: ResolvedOptions): void {
     if (forks.probability !== undefined) requireProbability('forks.probability', forks.probability);
     if (forks.everyBlocks === undefined && forks.probability === undefined) throw new RangeError('forks needs everyBlocks or probability');
     const deepest = Math.min(options.retainedBlocks, securityParameter(options.network));
-    if (forks.maxDepth > deepest) throw new RangeError(`forks.maxDepth cannot exceed ${deepest} (retainedBlocks, and the security parameter k)`);
+    if (forks.maxDepth > deepest)
+      throw new RangeError(`forks.maxDepth cannot exceed ${deepest} (retainedBlocks, and the security parameter k)`);
   }
 }
 
 function requireInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
 }
 
 function requireRate(name: string, value: number): void {

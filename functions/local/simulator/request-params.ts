@@ -78,11 +78,19 @@ function readOutputReference(value: JsonValue | undefined, index: number): Outpu
   if (isLosslessJsonObject(value) && isLosslessJsonObject(value.transaction)) {
     const id = value.transaction.id;
     const outputIndex = value.index;
-    if (typeof id === 'string' && HASH.test(id) && typeof outputIndex === 'number' && Number.isSafeInteger(outputIndex) && outputIndex >= 0) {
+    if (
+      typeof id === 'string' &&
+      HASH.test(id) &&
+      typeof outputIndex === 'number' &&
+      Number.isSafeInteger(outputIndex) &&
+      outputIndex >= 0
+    ) {
       return { txId: id, index: outputIndex };
     }
   }
-  throw new InvalidParams(`Invalid request: field 'params.outputReferences[${index}]' must be {"transaction": {"id": <id>}, "index": <index>}.`);
+  throw new InvalidParams(
+    `Invalid request: field 'params.outputReferences[${index}]' must be {"transaction": {"id": <id>}, "index": <index>}.`,
+  );
 }
 
 function optionalObject(value: JsonValue | undefined, field: string): JsonObject | undefined {

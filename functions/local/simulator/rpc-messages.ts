@@ -43,7 +43,7 @@ export const INVALID_REQUEST = -32600;
 
 export const INVALID_REQUEST_MESSAGES = {
   notAnObject: 'Invalid request: must be a well-formed JSON object.',
-  missingJsonRpc: "Invalid request: field 'jsonrpc' must be present and be \"2.0\".",
+  missingJsonRpc: 'Invalid request: field \'jsonrpc\' must be present and be "2.0".',
   missingMethod: "Invalid request: field 'method' must be present and be a string.",
   unknownMethod: "Invalid request: unknown method in 'method' (beware names are case-sensitive).",
 } as const;

@@ -143,9 +143,15 @@ export class RunningSimulator implements OgmiosSimulator {
   }
 
   chain(): SimulatedBlockInfo[] {
-    return this.producer.chain
-      .retainedBlocks()
-      .map(({ id, ancestor, height, slot, era, transactionCount, producedAt }) => ({ id, ancestor, height, slot, era, transactionCount, producedAt }));
+    return this.producer.chain.retainedBlocks().map(({ id, ancestor, height, slot, era, transactionCount, producedAt }) => ({
+      id,
+      ancestor,
+      height,
+      slot,
+      era,
+      transactionCount,
+      producedAt,
+    }));
   }
 
   blockJson(id: string): string | undefined {

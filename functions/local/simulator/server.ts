@@ -118,9 +118,10 @@ export class SimulatorServer {
     const sink: MessageSink = {
       send: (message) => socket.send(message),
       // One WebSocket message in several frames (continuation frames, RFC 6455 §5.4): the block is not copied.
-      sendParts: (parts) => parts.forEach((part, index) => {
-        socket.send(part, { binary: false, fin: index === parts.length - 1 });
-      }),
+      sendParts: (parts) =>
+        parts.forEach((part, index) => {
+          socket.send(part, { binary: false, fin: index === parts.length - 1 });
+        }),
     };
     const session = new ClientSession(this.settings.network, this.producer, sink, this.counters, {
       onFellBehind: () => socket.close(NODE_LOST_CLOSE_CODE, FELL_BEHIND_REASON),
@@ -198,14 +199,21 @@ export class SimulatorServer {
       send: (message, kind) => (answer ??= { message, kind }),
       sendParts: (parts, kind) => (answer ??= { message: Buffer.concat(parts), kind }),
     };
-    const session = new ClientSession(this.settings.network, this.producer, sink, this.counters, { onFellBehind: () => undefined, onWaitingDrained: () => undefined });
+    const session = new ClientSession(this.settings.network, this.producer, sink, this.counters, {
+      onFellBehind: () => undefined,
+      onWaitingDrained: () => undefined,
+    });
     try {
       session.handleMessage(text);
     } finally {
       session.close();
     }
     if (answer === undefined) {
-      sendJson(response, 500, '{"jsonrpc":"2.0","error":{"code":-32603,"message":"The request got no immediate answer; use a WebSocket for it."},"id":null}');
+      sendJson(
+        response,
+        500,
+        '{"jsonrpc":"2.0","error":{"code":-32603,"message":"The request got no immediate answer; use a WebSocket for it."},"id":null}',
+      );
       return;
     }
     sendJson(response, answer.kind === 'error' ? 400 : 200, answer.message);

@@ -123,10 +123,7 @@ export class SimulatedChain {
   /** Drops the oldest blocks beyond the retention limits and returns them, oldest first. */
   prune(): SimulatedBlock[] {
     const pruned: SimulatedBlock[] = [];
-    while (
-      this.blocks.length > 1 &&
-      (this.blocks.length > this.retention.blocks || this.retainedBytes > this.retention.bytes)
-    ) {
+    while (this.blocks.length > 1 && (this.blocks.length > this.retention.blocks || this.retainedBytes > this.retention.bytes)) {
       const oldest = this.blocks.shift() as SimulatedBlock;
       this.blocksById.delete(oldest.id);
       this.retainedBytes -= oldest.json.length;

@@ -34,7 +34,9 @@ export class AddressBook {
   ) {
     this.addresses = Array.from({ length: size }, () => this.randomKeyAddress(random));
     this.scriptAddresses = Array.from({ length: Math.max(4, Math.floor(size / 50)) }, () => this.randomScriptAddress(random));
-    this.stakeAddresses = Array.from({ length: Math.max(4, Math.floor(size / 20)) }, () => this.rewardAddress(random.bytes(CREDENTIAL_BYTES)));
+    this.stakeAddresses = Array.from({ length: Math.max(4, Math.floor(size / 20)) }, () =>
+      this.rewardAddress(random.bytes(CREDENTIAL_BYTES)),
+    );
   }
 
   /** A wallet address: reused from the book. */
@@ -86,8 +88,7 @@ export class AddressBook {
  */
 export function byronAddress(network: Network, root: Uint8Array): string {
   const magic = PROTOCOL_MAGIC[network];
-  const attributes =
-    magic === undefined ? cborMapHead(0) : concat(cborMapHead(1), cborUnsigned(2), cborBytes(cborUnsigned(magic)));
+  const attributes = magic === undefined ? cborMapHead(0) : concat(cborMapHead(1), cborUnsigned(2), cborBytes(cborUnsigned(magic)));
   const payload = concat(cborArrayHead(3), cborBytes(root), attributes, cborUnsigned(0));
   const address = concat(cborArrayHead(2), cborTag(24), cborBytes(payload), cborUnsigned(crc32(payload)));
   return encodeBase58(address);

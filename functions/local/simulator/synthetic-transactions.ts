@@ -86,13 +86,17 @@ export class SyntheticTransactions {
     return this.transaction(this.random.hex(32), draft, {
       inputs: this.inputs(draft, 1, 3),
       outputs,
-      withdrawals: this.random.chance(0.03) ? { [this.addresses.pickStake(this.random)]: { ada: { lovelace: this.lovelace(0, 2) } } } : undefined,
+      withdrawals: this.random.chance(0.03)
+        ? { [this.addresses.pickStake(this.random)]: { ada: { lovelace: this.lovelace(0, 2) } } }
+        : undefined,
       metadata: this.random.chance(0.05) ? this.messageMetadata(`Payment for order #${this.random.integer(1, 99_999)}`) : undefined,
     });
   }
 
   private exchangeBatch(draft: BlockDraft): JsonRecord {
-    const outputs = Array.from({ length: this.random.integer(5, 25) }, () => this.output(this.addresses.pick(this.random), this.lovelace()));
+    const outputs = Array.from({ length: this.random.integer(5, 25) }, () =>
+      this.output(this.addresses.pick(this.random), this.lovelace()),
+    );
     return this.transaction(this.random.hex(32), draft, { inputs: this.inputs(draft, 1, 2), outputs, fee: this.fee(250_000, 600_000) });
   }
 
@@ -136,11 +140,16 @@ export class SyntheticTransactions {
     const name = Buffer.from(minted.assetName, 'hex').toString('utf8');
     return this.transaction(this.random.hex(32), draft, {
       inputs: this.inputs(draft, 1, 2),
-      outputs: [this.output(this.addresses.pick(this.random), this.lovelace(1, 2), [minted]), this.output(this.addresses.pick(this.random), this.lovelace())],
+      outputs: [
+        this.output(this.addresses.pick(this.random), this.lovelace(1, 2), [minted]),
+        this.output(this.addresses.pick(this.random), this.lovelace()),
+      ],
       mint: { [minted.policyId]: { [minted.assetName]: 1n } },
       metadata: {
         hash: this.random.hex(32),
-        labels: { '721': { json: { [minted.policyId]: { [name]: { name, image: `ipfs://Qm${this.random.hex(22)}`, mediaType: 'image/png' } } } } },
+        labels: {
+          '721': { json: { [minted.policyId]: { [name]: { name, image: `ipfs://Qm${this.random.hex(22)}`, mediaType: 'image/png' } } } },
+        },
       },
     });
   }
@@ -166,7 +175,10 @@ export class SyntheticTransactions {
       // Ogmios v6.6–v6.14 writes an empty `treasury` object on every Conway transaction without a donation.
       treasury: {},
       metadata: fields.metadata,
-      signatories: Array.from({ length: Math.min(2, inputCount) || 1 }, () => ({ key: this.random.hex(32), signature: this.random.hex(64) })),
+      signatories: Array.from({ length: Math.min(2, inputCount) || 1 }, () => ({
+        key: this.random.hex(32),
+        signature: this.random.hex(64),
+      })),
       redeemers: fields.redeemers,
     };
   }
@@ -180,7 +192,9 @@ export class SyntheticTransactions {
 
   /** References to outputs outside the simulated chain (reference inputs, which are only read). */
   private outsideReferences(min: number, max: number): JsonWritable[] {
-    return referencesJson(Array.from({ length: this.random.integer(min, max) }, () => ({ txId: this.random.hex(32), index: this.random.integer(0, 3) })));
+    return referencesJson(
+      Array.from({ length: this.random.integer(min, max) }, () => ({ txId: this.random.hex(32), index: this.random.integer(0, 3) })),
+    );
   }
 
   private output(address: string, lovelace: bigint, assets: readonly AssetQuantity[] = []): MutableRecord {
@@ -200,7 +214,8 @@ export class SyntheticTransactions {
   private validityInterval(slot: number): JsonWritable {
     const draw = this.random.next();
     if (draw < 0.8) return { invalidAfter: slot + this.random.integer(600, 10_800) };
-    if (draw < 0.9) return { invalidBefore: Math.max(0, slot - this.random.integer(10, 300)), invalidAfter: slot + this.random.integer(300, 1_800) };
+    if (draw < 0.9)
+      return { invalidBefore: Math.max(0, slot - this.random.integer(10, 300)), invalidAfter: slot + this.random.integer(300, 1_800) };
     return {};
   }
 

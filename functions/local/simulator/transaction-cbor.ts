@@ -28,7 +28,8 @@ export function transactionIdFromCbor(bytes: Uint8Array): string {
   if (bytes.length === 0) throw new TransactionCborError('no bytes');
   const { majorType, count, start } = readHead(bytes, 0);
   if (majorType !== MAJOR_ARRAY) throw new TransactionCborError('a transaction is a CBOR array [body, witnesses, …]');
-  if (count !== undefined && (count < 3 || count > 4)) throw new TransactionCborError(`a transaction array has 3 or 4 items, found ${count}`);
+  if (count !== undefined && (count < 3 || count > 4))
+    throw new TransactionCborError(`a transaction array has 3 or 4 items, found ${count}`);
   const bodyStart = start;
   if (readHead(bytes, bodyStart).majorType !== MAJOR_MAP) throw new TransactionCborError('a transaction body is a CBOR map');
   const bodyEnd = itemEnd(bytes, bodyStart, 1);

@@ -13,10 +13,19 @@ export type Statistic = 'Sum' | 'Maximum' | 'Minimum' | 'Average';
 export type WatchedMetric =
   /** Namespace PaymentMonitor, dimensions service + stage: written by the Lambdas or by the follower (EMF). */
   | { readonly kind: 'custom'; readonly emitter: 'lambdas' | 'follower'; readonly metricName: string; readonly statistic: Statistic }
-  | { readonly kind: 'queue'; readonly queue: 'chainEvents' | 'deadLetter'; readonly metricName: 'ApproximateNumberOfMessagesVisible' | 'ApproximateAgeOfOldestMessage'; readonly statistic: Statistic }
+  | {
+      readonly kind: 'queue';
+      readonly queue: 'chainEvents' | 'deadLetter';
+      readonly metricName: 'ApproximateNumberOfMessagesVisible' | 'ApproximateAgeOfOldestMessage';
+      readonly statistic: Statistic;
+    }
   /** AWS/Lambda of the processor, or of each operations function for a per-function rule. */
   | { readonly kind: 'function'; readonly metricName: 'Errors' | 'Throttles'; readonly statistic: Statistic }
-  | { readonly kind: 'database'; readonly metricName: 'CPUUtilization' | 'FreeStorageSpace' | 'DatabaseConnections'; readonly statistic: Statistic }
+  | {
+      readonly kind: 'database';
+      readonly metricName: 'CPUUtilization' | 'FreeStorageSpace' | 'DatabaseConnections';
+      readonly statistic: Statistic;
+    }
   /** ECS/ContainerInsights of the follower's service (needs Container Insights on the cluster, FollowerService enables it). */
   | { readonly kind: 'followerService'; readonly metricName: 'RunningTaskCount'; readonly statistic: Statistic };
 
@@ -58,13 +67,24 @@ export interface AlarmRule {
   readonly runbook: (setting: AlarmSetting) => string;
 }
 
-const lambdas = (metricName: string, statistic: Statistic): WatchedMetric => ({ kind: 'custom', emitter: 'lambdas', metricName, statistic });
-const follower = (metricName: string, statistic: Statistic): WatchedMetric => ({ kind: 'custom', emitter: 'follower', metricName, statistic });
+const lambdas = (metricName: string, statistic: Statistic): WatchedMetric => ({
+  kind: 'custom',
+  emitter: 'lambdas',
+  metricName,
+  statistic,
+});
+const follower = (metricName: string, statistic: Statistic): WatchedMetric => ({
+  kind: 'custom',
+  emitter: 'follower',
+  metricName,
+  statistic,
+});
 // An alarm on a balance nothing measures would only sit in INSUFFICIENT_DATA.
 const hotWalletMonitored = (context: AlarmContext): boolean => context.hotWalletMonitored;
 // The setting is a percentage of the allocation; CloudWatch's FreeStorageSpace is in bytes.
 const GIB = 1024 ** 3;
-const percentOfAllocatedStorage = (setting: AlarmSetting, context: AlarmContext): number => (setting.threshold / 100) * context.allocatedStorageGiB * GIB;
+const percentOfAllocatedStorage = (setting: AlarmSetting, context: AlarmContext): number =>
+  (setting.threshold / 100) * context.allocatedStorageGiB * GIB;
 
 export const ALARM_RULES: readonly AlarmRule[] = [
   {
@@ -251,8 +271,8 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     missingData: 'notBreaching',
     runbook: (s) =>
       `The processor dropped chain events of another format version in every 5 min for ${s.forMinutes} min: the follower that leads and the processor run different releases, and nothing is applied. ` +
-      'A deploy stopped halfway (the Ingest stack failed, or the follower\'s deployment rolled back), or the stacks were deployed out of order. ' +
-      'Deploy one release to both (Processing, then Ingest); once a follower of the processor\'s release leads, it follows again from the database\'s points and nothing is lost.',
+      "A deploy stopped halfway (the Ingest stack failed, or the follower's deployment rolled back), or the stacks were deployed out of order. " +
+      "Deploy one release to both (Processing, then Ingest); once a follower of the processor's release leads, it follows again from the database's points and nothing is lost.",
   },
   {
     key: 'functionErrors',
@@ -302,7 +322,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     missingData: 'breaching',
     runbook: (s) =>
       `Fewer than ${s.threshold} follower tasks running in every minute for ${s.forMinutes} min, or no task count reported (Container Insights): the leader, if any, has no standby to take over. ` +
-      'Check the ECS service events and the stopped tasks\' reasons (image pull, health check, memory, Fargate capacity) and the follower logs. ' +
+      "Check the ECS service events and the stopped tasks' reasons (image pull, health check, memory, Fargate capacity) and the follower logs. " +
       'Fix the cause; ECS starts replacements by itself (force a new deployment if it is stuck).',
   },
   {

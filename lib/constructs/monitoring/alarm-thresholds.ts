@@ -203,9 +203,13 @@ export function validateAlarmThresholds(thresholds: AlarmThresholds, path = 'ala
       }
       const maxRange = periodMinutes >= 60 ? MAX_RANGE_MINUTES_LONG_PERIOD : MAX_RANGE_MINUTES_SHORT_PERIOD;
       if (!Number.isInteger(forMinutes) || forMinutes < periodMinutes || forMinutes % periodMinutes !== 0) {
-        problems.push(`${where}.forMinutes must be a whole multiple of the ${periodMinutes}-minute period (got ${JSON.stringify(forMinutes)})`);
+        problems.push(
+          `${where}.forMinutes must be a whole multiple of the ${periodMinutes}-minute period (got ${JSON.stringify(forMinutes)})`,
+        );
       } else if (forMinutes > maxRange) {
-        problems.push(`${where}.forMinutes must be at most ${maxRange} (CloudWatch's evaluation range for a ${periodMinutes}-minute period; got ${forMinutes})`);
+        problems.push(
+          `${where}.forMinutes must be at most ${maxRange} (CloudWatch's evaluation range for a ${periodMinutes}-minute period; got ${forMinutes})`,
+        );
       }
       if (typeof enabled !== 'boolean') problems.push(`${where}.enabled must be true or false (got ${JSON.stringify(enabled)})`);
     }

@@ -24,7 +24,9 @@ export class AlertTopics extends Construct {
 
   constructor(scope: Construct, id: string, props: AlertTopicsProps) {
     super(scope, id);
-    const invalid = SEVERITIES.flatMap((severity) => props.emails[severity].filter((email) => !EMAIL.test(email)).map((email) => `${severity}: "${email}"`));
+    const invalid = SEVERITIES.flatMap((severity) =>
+      props.emails[severity].filter((email) => !EMAIL.test(email)).map((email) => `${severity}: "${email}"`),
+    );
     if (invalid.length > 0) throw new MonitoringConfigError(`AlertTopics "${id}": not e-mail addresses: ${invalid.join(', ')}`);
 
     const { account, region, partition } = Stack.of(this);

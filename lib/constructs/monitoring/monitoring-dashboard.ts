@@ -11,7 +11,14 @@ import {
   type IWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import { FollowerMetric, LeaseMetric, Metric, MetricDimension, OgmiosMetric, ProcessorMetric } from '../../../functions/domain/observability.js';
+import {
+  FollowerMetric,
+  LeaseMetric,
+  Metric,
+  MetricDimension,
+  OgmiosMetric,
+  ProcessorMetric,
+} from '../../../functions/domain/observability.js';
 import type { AlarmThresholds } from './alarm-thresholds.js';
 import { FUNCTION_LABELS, OPERATIONS_FUNCTIONS, type WatchedMetrics } from './watched-metrics.js';
 
@@ -36,45 +43,89 @@ const GIB = 1024 ** 3;
  */
 export function createMonitoringDashboard(scope: Construct, id: string, props: MonitoringDashboardProps): Dashboard {
   const { metrics: m, thresholds: t } = props;
-  const lambdas = (name: string, statistic: string, period = MINUTE, label?: string) => m.custom('lambdas', name, { statistic, period, label });
+  const lambdas = (name: string, statistic: string, period = MINUTE, label?: string) =>
+    m.custom('lambdas', name, { statistic, period, label });
   const follower = (name: string, statistic: string, label?: string) => m.custom('follower', name, { statistic, period: MINUTE, label });
-  const graph = (title: string, left: IMetric[], extra: { right?: IMetric[]; annotations?: HorizontalAnnotation[]; width?: number; stacked?: boolean } = {}) =>
-    new GraphWidget({ title, left, right: extra.right, leftAnnotations: extra.annotations, width: extra.width ?? 8, height: 6, stacked: extra.stacked });
+  const graph = (
+    title: string,
+    left: IMetric[],
+    extra: { right?: IMetric[]; annotations?: HorizontalAnnotation[]; width?: number; stacked?: boolean } = {},
+  ) =>
+    new GraphWidget({
+      title,
+      left,
+      right: extra.right,
+      leftAnnotations: extra.annotations,
+      width: extra.width ?? 8,
+      height: 6,
+      stacked: extra.stacked,
+    });
   const line = (label: string, value: number, color: string): HorizontalAnnotation => ({ label, value, color });
   const functions = [
     { label: 'Processor', fn: m.watched.processor },
-    ...OPERATIONS_FUNCTIONS.flatMap((name) => (m.watched.functions[name] ? [{ label: FUNCTION_LABELS[name], fn: m.watched.functions[name] }] : [])),
+    ...OPERATIONS_FUNCTIONS.flatMap((name) =>
+      m.watched.functions[name] ? [{ label: FUNCTION_LABELS[name], fn: m.watched.functions[name] }] : [],
+    ),
   ];
 
   const rows: IWidget[][] = [
     [new AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width: 24, height: 6 })],
     [
-      graph('Applied height vs network tip', [
-        lambdas(Metric.syncHeight, 'Maximum', MINUTE, 'applied height'),
-        follower(OgmiosMetric.tipHeight, 'Maximum', 'network tip (Ogmios)'),
-        follower(FollowerMetric.emittedHeight, 'Maximum', 'emitted by the follower'),
-      ], { width: 12 }),
+      graph(
+        'Applied height vs network tip',
+        [
+          lambdas(Metric.syncHeight, 'Maximum', MINUTE, 'applied height'),
+          follower(OgmiosMetric.tipHeight, 'Maximum', 'network tip (Ogmios)'),
+          follower(FollowerMetric.emittedHeight, 'Maximum', 'emitted by the follower'),
+        ],
+        { width: 12 },
+      ),
       graph('Sync lag (blocks)', [lambdas(Metric.syncLag, 'Maximum', MINUTE, 'lag')], {
         width: 12,
-        annotations: [line('SyncLag', t.syncLag.warning.threshold, '#ff7f0e'), line('SyncLagCritical', t.syncLag.critical.threshold, '#d62728')],
+        annotations: [
+          line('SyncLag', t.syncLag.warning.threshold, '#ff7f0e'),
+          line('SyncLagCritical', t.syncLag.critical.threshold, '#d62728'),
+        ],
       }),
     ],
     [
-      graph('Payments detected by reference type (per 5 min)', [m.searchBy(Metric.paymentsDetected, MetricDimension.referenceType, 'Sum', FIVE_MINUTES, '')], { stacked: true }),
-      graph('Payments confirmed by reference type (per 5 min)', [m.searchBy(Metric.paymentsConfirmed, MetricDimension.referenceType, 'Sum', FIVE_MINUTES, '')], { stacked: true }),
+      graph(
+        'Payments detected by reference type (per 5 min)',
+        [m.searchBy(Metric.paymentsDetected, MetricDimension.referenceType, 'Sum', FIVE_MINUTES, '')],
+        { stacked: true },
+      ),
+      graph(
+        'Payments confirmed by reference type (per 5 min)',
+        [m.searchBy(Metric.paymentsConfirmed, MetricDimension.referenceType, 'Sum', FIVE_MINUTES, '')],
+        { stacked: true },
+      ),
       graph('Payments reversed (all reference types)', [lambdas(Metric.paymentsReversed, 'Sum', FIVE_MINUTES, 'reversed')]),
     ],
     [
-      graph('Payment value (ADA)', ['p50', 'p90', 'p99'].map((p) => lambdas(Metric.paymentValueAda, p, FIVE_MINUTES, p))),
-      graph('Block processing (seconds per event)', ['p50', 'p99'].map((p) => lambdas(Metric.blockProcessingSeconds, p, FIVE_MINUTES, p))),
-      graph('Rollbacks', [lambdas(Metric.rollbacks, 'Sum', FIVE_MINUTES, 'rollbacks')], { right: [lambdas(Metric.rollbackDepth, 'Maximum', FIVE_MINUTES, 'deepest (blocks)')] }),
+      graph(
+        'Payment value (ADA)',
+        ['p50', 'p90', 'p99'].map((p) => lambdas(Metric.paymentValueAda, p, FIVE_MINUTES, p)),
+      ),
+      graph(
+        'Block processing (seconds per event)',
+        ['p50', 'p99'].map((p) => lambdas(Metric.blockProcessingSeconds, p, FIVE_MINUTES, p)),
+      ),
+      graph('Rollbacks', [lambdas(Metric.rollbacks, 'Sum', FIVE_MINUTES, 'rollbacks')], {
+        right: [lambdas(Metric.rollbackDepth, 'Maximum', FIVE_MINUTES, 'deepest (blocks)')],
+      }),
     ],
     [
-      graph('Chain-event queue: depth and age', [
-        m.queue('chainEvents', 'ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: MINUTE, label: 'visible' }),
-        m.queue('chainEvents', 'ApproximateNumberOfMessagesNotVisible', { statistic: 'Maximum', period: MINUTE, label: 'in flight' }),
-      ], { right: [m.queue('chainEvents', 'ApproximateAgeOfOldestMessage', { statistic: 'Maximum', period: MINUTE, label: 'oldest (s)' })] }),
-      graph('Dead-letter queue', [m.queue('deadLetter', 'ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: MINUTE, label: 'messages' })]),
+      graph(
+        'Chain-event queue: depth and age',
+        [
+          m.queue('chainEvents', 'ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: MINUTE, label: 'visible' }),
+          m.queue('chainEvents', 'ApproximateNumberOfMessagesNotVisible', { statistic: 'Maximum', period: MINUTE, label: 'in flight' }),
+        ],
+        { right: [m.queue('chainEvents', 'ApproximateAgeOfOldestMessage', { statistic: 'Maximum', period: MINUTE, label: 'oldest (s)' })] },
+      ),
+      graph('Dead-letter queue', [
+        m.queue('deadLetter', 'ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: MINUTE, label: 'messages' }),
+      ]),
       graph('Processor: failures', [
         m.lambda(m.watched.processor, 'Errors', { statistic: 'Sum', period: FIVE_MINUTES, label: 'invocation errors' }),
         m.lambda(m.watched.processor, 'Throttles', { statistic: 'Sum', period: FIVE_MINUTES, label: 'throttles' }),
@@ -84,14 +135,23 @@ export function createMonitoringDashboard(scope: Construct, id: string, props: M
       ]),
     ],
     [
-      graph('Lambda errors', functions.map(({ label, fn }) => m.lambda(fn, 'Errors', { statistic: 'Sum', period: FIVE_MINUTES, label })), { width: 12 }),
-      graph('Lambda duration p99 (ms)', functions.map(({ label, fn }) => m.lambda(fn, 'Duration', { statistic: 'p99', period: FIVE_MINUTES, label })), { width: 12 }),
+      graph(
+        'Lambda errors',
+        functions.map(({ label, fn }) => m.lambda(fn, 'Errors', { statistic: 'Sum', period: FIVE_MINUTES, label })),
+        { width: 12 },
+      ),
+      graph(
+        'Lambda duration p99 (ms)',
+        functions.map(({ label, fn }) => m.lambda(fn, 'Duration', { statistic: 'p99', period: FIVE_MINUTES, label })),
+        { width: 12 },
+      ),
     ],
     [
-      graph('Follower: leader and Ogmios connection', [
-        follower(LeaseMetric.leader, 'Sum', 'tasks holding the lease'),
-        follower(OgmiosMetric.connected, 'Maximum', 'Ogmios connected'),
-      ], { right: [follower(OgmiosMetric.reconnects, 'Sum', 'reconnects'), follower(FollowerMetric.emitFailures, 'Sum', 'emit failures')] }),
+      graph(
+        'Follower: leader and Ogmios connection',
+        [follower(LeaseMetric.leader, 'Sum', 'tasks holding the lease'), follower(OgmiosMetric.connected, 'Maximum', 'Ogmios connected')],
+        { right: [follower(OgmiosMetric.reconnects, 'Sum', 'reconnects'), follower(FollowerMetric.emitFailures, 'Sum', 'emit failures')] },
+      ),
       graph('Follower: chain events emitted', [follower(FollowerMetric.eventsEmitted, 'Sum', 'events')]),
       graph('Follower tasks (ECS)', [
         m.followerService('CPUUtilization', { statistic: 'Average', period: FIVE_MINUTES, label: 'CPU %' }),
@@ -99,31 +159,43 @@ export function createMonitoringDashboard(scope: Construct, id: string, props: M
       ]),
     ],
     [
-      graph('Reconciliation results (per hour)', [
-        lambdas(Metric.reconciliationMatched, 'Sum', HOUR, 'matched'),
-        lambdas(Metric.reconciliationTooRecent, 'Sum', HOUR, 'too recent'),
-      ], {
-        width: 12,
-        right: [
-          lambdas(Metric.reconciliationDiscrepancies, 'Sum', HOUR, 'discrepancies'),
-          lambdas(Metric.balanceMismatches, 'Sum', HOUR, 'balance mismatches'),
-          lambdas(Metric.reconciliationRuns, 'Sum', HOUR, 'runs'),
-        ],
-      }),
+      graph(
+        'Reconciliation results (per hour)',
+        [lambdas(Metric.reconciliationMatched, 'Sum', HOUR, 'matched'), lambdas(Metric.reconciliationTooRecent, 'Sum', HOUR, 'too recent')],
+        {
+          width: 12,
+          right: [
+            lambdas(Metric.reconciliationDiscrepancies, 'Sum', HOUR, 'discrepancies'),
+            lambdas(Metric.balanceMismatches, 'Sum', HOUR, 'balance mismatches'),
+            lambdas(Metric.reconciliationRuns, 'Sum', HOUR, 'runs'),
+          ],
+        },
+      ),
       props.hotWalletMonitored
         ? graph('Hot-wallet balance (ADA)', [lambdas(Metric.hotWalletBalanceAda, 'Minimum', MINUTE, 'balance')], {
             width: 12,
-            annotations: [line('HotWalletLow', t.hotWalletBalance.warning.threshold, '#ff7f0e'), line('HotWalletCritical', t.hotWalletBalance.critical.threshold, '#d62728')],
+            annotations: [
+              line('HotWalletLow', t.hotWalletBalance.warning.threshold, '#ff7f0e'),
+              line('HotWalletCritical', t.hotWalletBalance.critical.threshold, '#d62728'),
+            ],
           })
-        : new TextWidget({ markdown: '### Hot-wallet balance\nThis stage watches no hot-wallet address (`hotWalletAddresses` in cdk.json is empty).', width: 12, height: 6 }),
+        : new TextWidget({
+            markdown: '### Hot-wallet balance\nThis stage watches no hot-wallet address (`hotWalletAddresses` in cdk.json is empty).',
+            width: 12,
+            height: 6,
+          }),
     ],
     [
       graph('Database CPU (%)', [m.database('CPUUtilization', { statistic: 'Average', period: FIVE_MINUTES, label: 'CPU' })], {
         annotations: [line('DatabaseCpuHigh', t.databaseCpu.warning.threshold, '#ff7f0e')],
       }),
-      graph('Database connections', [m.database('DatabaseConnections', { statistic: 'Maximum', period: FIVE_MINUTES, label: 'connections' })], {
-        annotations: [line('DatabaseConnectionsHigh', t.databaseConnections.warning.threshold, '#ff7f0e')],
-      }),
+      graph(
+        'Database connections',
+        [m.database('DatabaseConnections', { statistic: 'Maximum', period: FIVE_MINUTES, label: 'connections' })],
+        {
+          annotations: [line('DatabaseConnectionsHigh', t.databaseConnections.warning.threshold, '#ff7f0e')],
+        },
+      ),
       graph('Database free storage (GiB)', [
         new MathExpression({
           expression: `free / ${GIB}`,

@@ -16,7 +16,15 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DefaultServiceName } from '../../../functions/domain/observability.js';
-import { ALARM_PERIOD_MINUTES, DEFAULT_ALARM_THRESHOLDS, MonitoringConfigError, validateAlarmThresholds, type AlarmSetting, type AlarmThresholds, type Severity } from './alarm-thresholds.js';
+import {
+  ALARM_PERIOD_MINUTES,
+  DEFAULT_ALARM_THRESHOLDS,
+  MonitoringConfigError,
+  validateAlarmThresholds,
+  type AlarmSetting,
+  type AlarmThresholds,
+  type Severity,
+} from './alarm-thresholds.js';
 import { ALARM_RULES, type AlarmContext, type AlarmRule, type MissingData } from './alarm-rules.js';
 import { AlertTopics } from './alert-topics.js';
 import { createMonitoringDashboard } from './monitoring-dashboard.js';
@@ -78,7 +86,8 @@ export class PaymentMonitorMonitoring extends Construct {
     this.thresholds = thresholds;
     this.alarmNamePrefix = `payment-monitor-${props.stage}`;
 
-    const databaseInstanceIdentifier = 'instance' in props.database ? props.database.instance.instanceIdentifier : props.database.instanceIdentifier;
+    const databaseInstanceIdentifier =
+      'instance' in props.database ? props.database.instance.instanceIdentifier : props.database.instanceIdentifier;
     const metrics = new WatchedMetrics({
       stage: props.stage,
       lambdaServiceName: props.metricServiceNames?.lambdas ?? DefaultServiceName.lambdas,
@@ -145,8 +154,10 @@ function validateProps(id: string, props: PaymentMonitorMonitoringProps, thresho
   if (!STAGE_NAME.test(props.stage)) problems.push(`stage must be lower-case letters, digits and dashes (got "${props.stage}")`);
   if (props.chainEventQueue === props.deadLetterQueue) problems.push('deadLetterQueue must be the DLQ, not the chain-event queue itself');
   const storage = props.database.allocatedStorageGiB;
-  if (!Number.isInteger(storage) || storage < 20) problems.push(`database.allocatedStorageGiB must be a whole number ≥ 20 (got ${storage})`);
-  if (!props.follower.clusterName || !props.follower.serviceName) problems.push('follower.clusterName and follower.serviceName must be set');
+  if (!Number.isInteger(storage) || storage < 20)
+    problems.push(`database.allocatedStorageGiB must be a whole number ≥ 20 (got ${storage})`);
+  if (!props.follower.clusterName || !props.follower.serviceName)
+    problems.push('follower.clusterName and follower.serviceName must be set');
   const hotWalletAlarmsEnabled = thresholds.hotWalletBalance.warning.enabled || thresholds.hotWalletBalance.critical.enabled;
   if (props.hotWalletAddresses.length > 0 && hotWalletAlarmsEnabled && !props.functions?.hotWallet) {
     problems.push('hotWalletAddresses are set but functions.hotWallet is missing: nothing would measure hot_wallet_balance_ada');

@@ -6,7 +6,15 @@ import { METRICS_NAMESPACE, MetricDimension } from '../../../functions/domain/ob
 import type { WatchedMetric } from './alarm-rules.js';
 
 /** The operations functions besides the processor, by the name the composition root gives them. */
-export const OPERATIONS_FUNCTIONS = ['health', 'reconciliation', 'rebuild', 'hotWallet', 'backupExport', 'migration', 'partitionMaintenance'] as const;
+export const OPERATIONS_FUNCTIONS = [
+  'health',
+  'reconciliation',
+  'rebuild',
+  'hotWallet',
+  'backupExport',
+  'migration',
+  'partitionMaintenance',
+] as const;
 export type OperationsFunctionName = (typeof OPERATIONS_FUNCTIONS)[number];
 
 /** How each function appears in alarm names (`payment-monitor-<stage>-<Label>Errors`) and on the dashboard. */
@@ -73,13 +81,23 @@ export class WatchedMetrics {
   }
 
   database(metricName: string, options: MetricOptions = {}): Metric {
-    return new Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { DBInstanceIdentifier: this.watched.databaseInstanceIdentifier }, ...options });
+    return new Metric({
+      namespace: 'AWS/RDS',
+      metricName,
+      dimensionsMap: { DBInstanceIdentifier: this.watched.databaseInstanceIdentifier },
+      ...options,
+    });
   }
 
   /** AWS/ECS service metrics of the follower (no Container Insights needed). */
   followerService(metricName: 'CPUUtilization' | 'MemoryUtilization', options: MetricOptions = {}): Metric {
     const { clusterName, serviceName } = this.watched.follower;
-    return new Metric({ namespace: 'AWS/ECS', metricName, dimensionsMap: { ClusterName: clusterName, ServiceName: serviceName }, ...options });
+    return new Metric({
+      namespace: 'AWS/ECS',
+      metricName,
+      dimensionsMap: { ClusterName: clusterName, ServiceName: serviceName },
+      ...options,
+    });
   }
 
   /**
@@ -88,7 +106,12 @@ export class WatchedMetrics {
    */
   followerContainerInsights(metricName: 'RunningTaskCount', options: MetricOptions = {}): Metric {
     const { clusterName, serviceName } = this.watched.follower;
-    return new Metric({ namespace: 'ECS/ContainerInsights', metricName, dimensionsMap: { ClusterName: clusterName, ServiceName: serviceName }, ...options });
+    return new Metric({
+      namespace: 'ECS/ContainerInsights',
+      metricName,
+      dimensionsMap: { ClusterName: clusterName, ServiceName: serviceName },
+      ...options,
+    });
   }
 
   /** The metric an alarm rule watches; `fn` is the function of a per-function rule (the processor otherwise). */

@@ -189,6 +189,27 @@ export const FollowerLogEvent = {
   flushed: 'shutdown_flushed',
 } as const;
 
+/** A long-running process's life: the follower task and the local stack (`npm start`). */
+export const ProcessLogEvent = {
+  startupFailed: 'startup_failed',
+  unhandledRejection: 'unhandled_rejection',
+  followerStarted: 'follower_started',
+  followerStopping: 'follower_stopping',
+  followerStopped: 'follower_stopped',
+  shutdownBudgetExceeded: 'shutdown_budget_exceeded',
+} as const;
+
+/** The local stack (`npm start`): the pieces it brings up, and the in-process pipeline between follower and engine. */
+export const LocalStackLogEvent = {
+  databaseReady: 'database_ready',
+  simulatorStarted: 'simulator_started',
+  followerRestarting: 'follower_restarting',
+  followerFailed: 'follower_failed',
+  hotWalletUnavailable: 'hot_wallet_unavailable',
+  chainDivergence: 'chain_divergence',
+  engineApplyFailed: 'engine_apply_failed',
+} as const;
+
 export const FollowerMetric = {
   /** Height of the last block the emitter accepted. */
   emittedHeight: 'follower_emitted_height',

@@ -24,7 +24,7 @@ import { createSqsChainEventEmitter } from '../adapters/sqs/emitter-settings.js'
 import { databaseConnection } from '../config/database-settings.js';
 import { readFollowerProcessSettings, readFollowerServiceName, type FollowerSettings } from '../config/follower-settings.js';
 import { ogmiosEndpoints } from '../config/ogmios-settings.js';
-import { DefaultServiceName } from '../domain/observability.js';
+import { DefaultServiceName, ProcessLogEvent } from '../domain/observability.js';
 import { EmfMetrics } from '../adapters/powertools/emf-metrics.js';
 import { PostgresFollowerDatabase } from '../adapters/postgres/follower-database.js';
 import { FollowerService } from './follower-service.js';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   try {
     ({ follower: config, emitter: emitterSettings } = readFollowerProcessSettings());
   } catch (error) {
-    bootLogger.critical('startup_failed', { error: error instanceof Error ? error.message : String(error) });
+    bootLogger.critical(ProcessLogEvent.startupFailed, { error: error instanceof Error ? error.message : String(error) });
     process.exit(1);
   }
 
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const metrics = new EmfMetrics({ serviceName: config.serviceName, stage: config.stage, intervalMs: config.metricsIntervalMs });
   metrics.start();
   process.on('unhandledRejection', (reason) => {
-    logger.critical('unhandled_rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+    logger.critical(ProcessLogEvent.unhandledRejection, { error: reason instanceof Error ? reason.message : String(reason) });
     process.exit(1);
   });
 
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     // From the RDS secret on AWS: the password is read per new connection, so a rotation needs no restart.
     connection = await databaseConnection(config.database, readSecret);
   } catch (error) {
-    logger.critical('startup_failed', { error: error instanceof Error ? error.message : String(error) });
+    logger.critical(ProcessLogEvent.startupFailed, { error: error instanceof Error ? error.message : String(error) });
     process.exit(1);
   }
   const pool = createPool({ ...connection, max: 2, applicationName: DefaultServiceName.follower });
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       })
     : undefined;
   reconnectReconciliation?.start();
-  logger.info('follower_started', {
+  logger.info(ProcessLogEvent.followerStarted, {
     healthPort: health.port,
     leaseTable: config.leaseTable,
     leaseDurationMs: config.lease.leaseDurationMs,
@@ -132,17 +132,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     const hardStop = setTimeout(() => {
-      logger.critical('shutdown_budget_exceeded', { budgetMs: config.shutdownBudgetMs });
+      logger.critical(ProcessLogEvent.shutdownBudgetExceeded, { budgetMs: config.shutdownBudgetMs });
       metrics.stop();
       process.exit(1);
     }, config.shutdownBudgetMs);
-    logger.info('follower_stopping', { signal, role: service.role });
+    logger.info(ProcessLogEvent.followerStopping, { signal, role: service.role });
     await service.stop(config.shutdownBudgetMs - CLEANUP_RESERVE_MS);
     await reconnectReconciliation?.stop();
     await health.close();
     await pool.end().catch(() => undefined);
     dynamodb.destroy();
-    logger.info('follower_stopped', { signal });
+    logger.info(ProcessLogEvent.followerStopped, { signal });
     metrics.stop();
     clearTimeout(hardStop);
     process.exit(0);

@@ -4,6 +4,7 @@ import { batchEvents } from '../domain/event-batching.js';
 import { abortableSleep } from '../adapters/abortable-sleep.js';
 import type { ApplyOutcome, PaymentEngine } from '../domain/payment-engine.js';
 import type { Logger } from '../domain/ports.js';
+import { LocalStackLogEvent } from '../domain/observability.js';
 
 export interface EnginePipelineOptions {
   engine: Pick<PaymentEngine, 'apply'>;
@@ -116,12 +117,12 @@ export class EnginePipeline {
       } catch (error) {
         const failure = error instanceof Error ? error : new Error(String(error));
         if (failure instanceof ChainContinuityError || failure instanceof UnknownRollbackPointError) {
-          this.options.logger.error('chain_divergence', { error: failure.message });
+          this.options.logger.error(LocalStackLogEvent.chainDivergence, { error: failure.message });
           this.discardQueued();
           this.options.onDivergence?.(failure);
           return false;
         }
-        this.options.logger.error('engine_apply_failed', { error: failure.message, retry_in_ms: delay });
+        this.options.logger.error(LocalStackLogEvent.engineApplyFailed, { error: failure.message, retry_in_ms: delay });
         if (this.stopped) return false;
         await abortableSleep(delay, this.stopping.signal);
         delay = Math.min(delay * 2, 30_000);

@@ -25,6 +25,7 @@ import { keepJournal, readJournal } from './simulator-journal.js';
 import { deliveredTelemetry, ReconnectReconciliation } from '../follower/reconnect-reconciliation.js';
 import { announceLocalOgmios } from './local-ogmios.js';
 import { measureHotWalletNow, reconcileNow } from './local-reconciliation.js';
+import { LocalStackLogEvent } from '../domain/observability.js';
 
 export interface LocalStackOptions {
   config: LocalStackSettings;
@@ -62,7 +63,7 @@ export async function startLocalStack({
   const database = await openLocalDatabase();
   const pool = createPool({ connectionString: database.url, max: 4, applicationName: 'payment-monitor-local' });
   const { applied } = await migrate(pool);
-  logger.info('database_ready', { database: database.description, migrations_applied: applied });
+  logger.info(LocalStackLogEvent.databaseReady, { database: database.description, migrations_applied: applied });
 
   let simulator: OgmiosSimulator | undefined;
   let stopJournal = (): void => {};
@@ -86,7 +87,7 @@ export async function startLocalStack({
     stopAnnouncing = announceLocalOgmios(simulator.url); // for the CLI's reconcile and hot-wallet commands
     endpoints = { urls: [simulator.url], apiKeys: [] };
     const tip = simulator.tip();
-    logger.info('simulator_started', {
+    logger.info(LocalStackLogEvent.simulatorStarted, {
       url: simulator.url,
       demo_addresses: registrations.length,
       tip_height: tip === 'origin' ? 0 : tip.height,
@@ -143,12 +144,12 @@ export async function startLocalStack({
       await client.run();
       if (!stopping) {
         pipeline.discardQueued();
-        logger.warn('follower_restarting', { reason: 'the engine refused an event; resuming from the database' });
+        logger.warn(LocalStackLogEvent.followerRestarting, { reason: 'the engine refused an event; resuming from the database' });
       }
     }
   })();
   following.catch((error: unknown) => {
-    logger.critical('follower_failed', { error: error instanceof Error ? error.message : String(error) });
+    logger.critical(LocalStackLogEvent.followerFailed, { error: error instanceof Error ? error.message : String(error) });
   });
 
   // After an outage of the Ogmios connection, a reconciliation of the monitored addresses, in-process.
@@ -164,7 +165,7 @@ export async function startLocalStack({
   // HOT_WALLET_ADDRESSES: the balance every minute as the hot_wallet_balance_ada gauge (shown on the status line).
   const measureHotWallet = () =>
     void measureHotWalletNow({ ogmios: endpoints, addresses: hotWallet, logger, metrics }).catch((error: unknown) =>
-      logger.warn('hot_wallet_unavailable', { reason: error instanceof Error ? error.message : String(error) }),
+      logger.warn(LocalStackLogEvent.hotWalletUnavailable, { reason: error instanceof Error ? error.message : String(error) }),
     );
   const hotWalletTimer = hotWallet.length > 0 ? setInterval(measureHotWallet, 60_000) : undefined;
   hotWalletTimer?.unref();

@@ -7,6 +7,7 @@ import { JsonLogger } from '../adapters/observability/json-logger.js';
 import { readLocalStackSettings } from '../config/local-settings.js';
 import { startLocalStack } from './stack.js';
 import { startStatusLine } from './status-line.js';
+import { ProcessLogEvent } from '../domain/observability.js';
 
 const SERVICE = 'payment-monitor-local';
 // At info until the settings are read: it reports why they could not be.
@@ -43,6 +44,6 @@ try {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (error) {
-  bootLogger.critical('startup_failed', { error: error instanceof Error ? error.message : String(error) });
+  bootLogger.critical(ProcessLogEvent.startupFailed, { error: error instanceof Error ? error.message : String(error) });
   process.exitCode = 1;
 }

@@ -47,43 +47,29 @@ export async function reconcileCommand(pool: pg.Pool, { write, json }: CommandOu
   return discrepancyTotal(run.counts) > 0 || (run.counts.balanceMismatches ?? 0) > 0 ? 1 : 0;
 }
 
+/** The columns `reconciliation list` shows, in order (then the error, if any). */
+const LISTED_FIELDS = [
+  'run_id',
+  'trigger',
+  'status',
+  'started_at',
+  'finished_at',
+  'addresses',
+  'unjudged_addresses',
+  'matched',
+  'missing_in_db',
+  'extra_in_db',
+  'amount_mismatch',
+  'asset_mismatch',
+  'too_recent',
+  'balance_mismatches',
+] as const;
+
 export async function listRunsCommand(pool: pg.Pool, limit: number): Promise<Record<string, unknown>[]> {
   const runs = await new PostgresReconciliationRuns(pool).recent(limit);
   return runs.map((run) => {
-    const {
-      run_id,
-      trigger,
-      status,
-      started_at,
-      finished_at,
-      addresses,
-      unjudged_addresses,
-      matched,
-      missing_in_db,
-      extra_in_db,
-      amount_mismatch,
-      asset_mismatch,
-      too_recent,
-      balance_mismatches,
-      error,
-    } = describeRun(run);
-    return {
-      run_id,
-      trigger,
-      status,
-      started_at,
-      finished_at,
-      addresses,
-      unjudged_addresses,
-      matched,
-      missing_in_db,
-      extra_in_db,
-      amount_mismatch,
-      asset_mismatch,
-      too_recent,
-      balance_mismatches,
-      error: error ?? '',
-    };
+    const described = describeRun(run);
+    return { ...Object.fromEntries(LISTED_FIELDS.map((field) => [field, described[field]])), error: described.error ?? '' };
   });
 }
 

@@ -82,7 +82,7 @@ const follower = (metricName: string, statistic: Statistic): WatchedMetric => ({
 // An alarm on a balance nothing measures would only sit in INSUFFICIENT_DATA.
 const hotWalletMonitored = (context: AlarmContext): boolean => context.hotWalletMonitored;
 // The setting is a percentage of the allocation; CloudWatch's FreeStorageSpace is in bytes.
-const GIB = 1024 ** 3;
+export const GIB = 1024 ** 3;
 const percentOfAllocatedStorage = (setting: AlarmSetting, context: AlarmContext): number =>
   (setting.threshold / 100) * context.allocatedStorageGiB * GIB;
 

@@ -19,6 +19,7 @@ import {
   OgmiosMetric,
   ProcessorMetric,
 } from '../../../functions/domain/observability.js';
+import { GIB } from './alarm-rules.js';
 import type { AlarmThresholds } from './alarm-thresholds.js';
 import { FUNCTION_LABELS, OPERATIONS_FUNCTIONS, type WatchedMetrics } from './watched-metrics.js';
 
@@ -34,7 +35,6 @@ export interface MonitoringDashboardProps {
 const MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
 const HOUR = Duration.hours(1);
-const GIB = 1024 ** 3;
 
 /**
  * The stage's one dashboard, top to bottom: alarm status; chain following (height vs tip, lag); payments

@@ -62,8 +62,24 @@ export async function startLocalStack({
 }: LocalStackOptions): Promise<LocalStack> {
   const database = await openLocalDatabase();
   const pool = createPool({ connectionString: database.url, max: 4, applicationName: 'payment-monitor-local' });
-  const { applied } = await migrate(pool);
-  logger.info(LocalStackLogEvent.databaseReady, { database: database.description, migrations_applied: applied });
+  let client: ChainSyncClient | undefined;
+  const readiness = () => probeReadiness(pool, () => client?.health().tip?.height);
+  let health: Awaited<ReturnType<typeof startHealthServer>>;
+  try {
+    const { applied } = await migrate(pool);
+    logger.info(LocalStackLogEvent.databaseReady, { database: database.description, migrations_applied: applied });
+    // The health port first: a busy port fails the start before anything follows the chain (not a half-started
+    // monitor without health endpoint or status line).
+    health = await startHealthServer({
+      port: config.healthPort,
+      readiness,
+      liveness: () => ({ follower_connected: client?.health().connected ?? false }),
+    });
+  } catch (error) {
+    await pool.end();
+    await database.stop();
+    throw error;
+  }
 
   let simulator: OgmiosSimulator | undefined;
   let stopJournal = (): void => {};
@@ -106,7 +122,6 @@ export async function startLocalStack({
     confirmations: config.confirmations,
   });
 
-  let client: ChainSyncClient | undefined;
   let stopping = false;
   const pipeline = new EnginePipeline({
     engine,
@@ -170,13 +185,6 @@ export async function startLocalStack({
   const hotWalletTimer = hotWallet.length > 0 ? setInterval(measureHotWallet, 60_000) : undefined;
   hotWalletTimer?.unref();
   if (hotWallet.length > 0) measureHotWallet();
-
-  const readiness = () => probeReadiness(pool, () => client?.health().tip?.height);
-  const health = await startHealthServer({
-    port: config.healthPort,
-    readiness,
-    liveness: () => ({ follower_connected: client?.health().connected ?? false }),
-  });
 
   return {
     pool,

@@ -4,12 +4,15 @@
  * success to scripts and CI (functions/local/embedded-postgres.ts says how that is undone).
  */
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../support/database.js';
 
-function exitCodeOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
+/** The exit code (null when it had to be killed: a process that never ends fails the test, whatever the load). */
+function exitCodeOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { env: { ...process.env, ...env }, timeout: 60_000 }, (error, _stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr });
+    execFile(process.execPath, args, { env: { ...process.env, ...env }, timeout: 180_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
     });
   });
 }
@@ -36,5 +39,31 @@ describe('exit codes', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).not.toBe('');
+  });
+
+  it('npm start with a busy HEALTH_PORT fails before it follows anything, says why, and exits 1', async () => {
+    const db = await createTestDatabase();
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '0.0.0.0', resolve));
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const result = await exitCodeOf(['--import', 'tsx', 'functions/local/start.ts'], {
+        DATABASE_URL: db.url,
+        HEALTH_PORT: String(port),
+        NETWORK: 'preprod',
+      });
+      expect(result.code).toBe(1);
+      const lines = result.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { event?: string; msg?: string; error?: string; level?: string });
+      const failed = lines.find((line) => (line.event ?? line.msg) === 'startup_failed');
+      expect(failed?.error).toMatch(/EADDRINUSE/);
+      // The health port is taken before the simulator or the follower start: nothing half-started.
+      expect(lines.some((line) => (line.event ?? line.msg) === 'simulator_started')).toBe(false);
+    } finally {
+      busy.close();
+      await db.drop();
+    }
   });
 });

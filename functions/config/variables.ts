@@ -396,7 +396,12 @@ export const SIMULATOR_BLOCK_TIME_MS = wholeNumber(
   { min: 0, rule: 'a whole number' },
 );
 export const SIMULATOR_PORT = wholeNumber(
-  { name: 'SIMULATOR_PORT', description: 'port of `npm run simulator`', shownDefault: '1337', readBy: ['simulator'] },
+  {
+    name: 'SIMULATOR_PORT',
+    description: 'port of `npm run simulator` (its `--port` flag overrides it)',
+    shownDefault: '1337',
+    readBy: ['simulator'],
+  },
   1337,
   { min: 0, rule: 'a whole number' },
 );

@@ -1,13 +1,41 @@
 /**
  * npm run simulator — the Ogmios-compatible simulator on its own, for pointing any Ogmios client at it.
- * Environment: SIMULATOR_PORT (default 1337), NETWORK, SIMULATOR_BLOCK_TIME_MS (default 20000),
+ * `--port N` (or SIMULATOR_PORT, default 1337); NETWORK, SIMULATOR_BLOCK_TIME_MS (default 20000),
  * SIMULATOR_INITIAL_BLOCKS (default 0), SIMULATOR_SOURCE (synthetic | fixtures), SIMULATOR_SEED,
  * SIMULATOR_RETAINED_BLOCKS. Prints `ready <ws url>` on stdout once listening.
  */
+import { parseArgs } from 'node:util';
 import { readSimulatorSettings } from '../config/local-settings.js';
 import { startOgmiosSimulator } from './simulator/index.js';
 
-const { network, port, source, blockTimeMs, initialBlocks, retainedBlocks, seed } = readSimulatorSettings();
+const USAGE = 'usage: npm run simulator -- [--port <port>]   (the other settings: SIMULATOR_* in the environment)';
+
+/** `--port` wins over SIMULATOR_PORT; anything else on the command line is refused, not ignored. */
+function portFromArguments(): number | undefined {
+  let values: { port?: string | undefined; help?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({ options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    process.exit(1);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (values.port === undefined) return undefined;
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port < 1 || port > 65_535) {
+    process.stderr.write(`--port must be a port number from 1 to 65535; got ${JSON.stringify(values.port)}\n${USAGE}\n`);
+    process.exit(1);
+  }
+  return port;
+}
+
+const portArgument = portFromArguments();
+const settings = readSimulatorSettings();
+const { network, source, blockTimeMs, initialBlocks, retainedBlocks, seed } = settings;
+const port = portArgument ?? settings.port;
 const simulator = await startOgmiosSimulator({ network, port, source, blockTimeMs, initialBlocks, retainedBlocks, seed });
 // The bytes of the history served, so a benchmark can report MB/s.
 const historyBytes = simulator.chain().reduce((total, block) => total + (simulator.blockJson(block.id)?.length ?? 0), 0);

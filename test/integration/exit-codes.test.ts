@@ -3,8 +3,9 @@
  * every process that imported it with exit code 0: a failing CLI command, migration or test run looked like a
  * success to scripts and CI (functions/local/embedded-postgres.ts says how that is undone).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
 
@@ -41,6 +42,29 @@ describe('exit codes', () => {
     expect(result.stderr).not.toBe('');
   });
 
+  it('npm run simulator -- --port N listens on that port; an unknown flag or a bad port is refused with exit 1', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'functions/local/simulator-main.ts', '--port', String(port)], {
+      env: { ...process.env, SIMULATOR_PORT: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const ready = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`the simulator exited (${code}) before it was ready`)));
+      });
+      expect(ready).toMatch(new RegExp(`^ready ws://[^ ]+:${port}\\b`));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const unknown = await exitCodeOf(['--import', 'tsx', 'functions/local/simulator-main.ts', '--prot', '1338']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/Unknown option '--prot'[\s\S]*usage: npm run simulator/);
+    const bad = await exitCodeOf(['--import', 'tsx', 'functions/local/simulator-main.ts', '--port', 'x1']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--port must be a port number');
+  });
+
   it('npm start with a busy HEALTH_PORT fails before it follows anything, says why, and exits 1', async () => {
     const db = await createTestDatabase();
     const busy = createServer();
@@ -67,3 +91,11 @@ describe('exit codes', () => {
     }
   });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -74,6 +74,13 @@ export interface LockedSyncPosition extends SyncPosition {
   session: LeaderSessionState;
 }
 
+/** The order payments are read in (and credited in): by block height, then transaction id, then output index. */
+export function inChainOrder(a: Payment, b: Payment): number {
+  if (a.blockHeight !== b.blockHeight) return a.blockHeight < b.blockHeight ? -1 : 1;
+  if (a.txId !== b.txId) return a.txId < b.txId ? -1 : 1;
+  return a.index - b.index;
+}
+
 export interface Payment {
   txId: Hash;
   index: number;

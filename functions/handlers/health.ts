@@ -3,11 +3,10 @@
  * every-minute schedule it records the sync lag metrics. The work is in health-core.ts.
  */
 import type { LambdaFunctionURLResult } from 'aws-lambda';
-import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
 import { readHealthSettings } from '../config/lambda-settings.js';
-import { ogmiosEndpoints } from '../config/ogmios-settings.js';
 import { handleHealthRequest, isFunctionUrlRequest, recordSyncLag, type HealthCoreOptions } from './health-core.js';
 import { lambdaHandler, lambdaPool, logger, metrics } from './lambda-handler.js';
+import { lambdaLedgerClient } from './lambda-ledger-client.js';
 
 /** A health answer must come back well within the function's timeout, Ogmios reachable or not. */
 const OGMIOS_TIMEOUT_MS = 5_000;
@@ -17,16 +16,8 @@ const settings = readHealthSettings();
 // One connection: an invocation makes one query.
 const pool = lambdaPool({ max: 1, applicationName: 'payment-monitor-health' });
 
-// OGMIOS_URL gives the live network tip (sync_state's last one when unset). The client is kept open between
-// invocations (one a minute, under Ogmios' 90 s idle limit) and reopened on demand when closed.
-const ledger =
-  settings.ogmios &&
-  new LedgerStateClient({
-    ...ogmiosEndpoints(settings.ogmios),
-    logger,
-    connectTimeoutMs: OGMIOS_TIMEOUT_MS,
-    requestTimeoutMs: OGMIOS_TIMEOUT_MS,
-  });
+// OGMIOS_URL gives the live network tip (sync_state's last one when unset).
+const ledger = lambdaLedgerClient(settings.ogmios, OGMIOS_TIMEOUT_MS);
 
 export const handler = lambdaHandler<unknown, LambdaFunctionURLResult | Record<string, unknown>>(async (event) => {
   const options: HealthCoreOptions = {

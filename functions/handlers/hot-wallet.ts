@@ -2,11 +2,10 @@
  * Hot-wallet Lambda, invoked every minute by EventBridge Scheduler: the balance of HOT_WALLET_ADDRESSES through
  * Ogmios as the `hot_wallet_balance_ada` gauge (HotWalletLow / HotWalletCritical). The work is in hot-wallet-core.ts.
  */
-import { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.js';
 import { readHotWalletSettings } from '../config/lambda-settings.js';
-import { ogmiosEndpoints } from '../config/ogmios-settings.js';
 import { measureHotWallet, type HotWalletReport } from './hot-wallet-core.js';
 import { lambdaHandler, logger, metrics } from './lambda-handler.js';
+import { lambdaLedgerClient } from './lambda-ledger-client.js';
 
 // A bad address is a clear error at cold start, before any query.
 const settings = readHotWalletSettings();
@@ -14,15 +13,7 @@ const settings = readHotWalletSettings();
 /** Well within the function's timeout and the one-minute schedule. */
 const OGMIOS_TIMEOUT_MS = 20_000;
 
-// Kept open between invocations (one a minute, under Ogmios' 90 s idle limit), reopened on demand when closed.
-const ledger =
-  settings.ogmios &&
-  new LedgerStateClient({
-    ...ogmiosEndpoints(settings.ogmios),
-    logger,
-    connectTimeoutMs: OGMIOS_TIMEOUT_MS,
-    requestTimeoutMs: OGMIOS_TIMEOUT_MS,
-  });
+const ledger = lambdaLedgerClient(settings.ogmios, OGMIOS_TIMEOUT_MS);
 
 export const handler = lambdaHandler<unknown, HotWalletReport>(async () => {
   if (!ledger) throw new Error('OGMIOS_URL is not set: the hot-wallet balance is read through Ogmios');

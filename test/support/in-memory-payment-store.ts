@@ -29,6 +29,7 @@ import type {
   Spend,
   SyncPosition,
 } from '../../functions/domain/ports.js';
+import { inChainOrder } from '../../functions/domain/ports.js';
 import type { ChainOutput, RecordedPayment } from '../../functions/domain/reconciliation/classification.js';
 import type { DatabaseSnapshot } from '../../functions/domain/reconciliation/ports.js';
 
@@ -408,15 +409,5 @@ function sortedPayments(rows: readonly StoredPayment[]): Payment[] {
         blockTime: row.blockTime,
       }),
     )
-    .sort((a, b) =>
-      a.blockHeight !== b.blockHeight
-        ? a.blockHeight < b.blockHeight
-          ? -1
-          : 1
-        : a.txId !== b.txId
-          ? a.txId < b.txId
-            ? -1
-            : 1
-          : a.index - b.index,
-    );
+    .sort(inChainOrder);
 }

@@ -17,6 +17,7 @@ import { loadDueFilters, PaymentTransactionFilter, RegisteredAddressFilter } fro
 import { inTransaction } from './pool.js';
 import { reversalDebitsSql } from './reversal-debits.js';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/ports.js';
+import { inChainOrder } from '../../domain/ports.js';
 import { heldPaymentCount, runningRebuild, saveRebuildProgress, settleHeldPayments } from './rebuild-settlement.js';
 import { assetsToJson, PAYMENT_COLUMNS, paymentFromRow, type PaymentRow } from './payment-rows.js';
 
@@ -339,17 +340,5 @@ function toAppliedBlock(row: BlockRow): AppliedBlock {
 }
 
 function sortedPayments(rows: PaymentRow[]): Payment[] {
-  return rows
-    .map(paymentFromRow)
-    .sort((a, b) =>
-      a.blockHeight !== b.blockHeight
-        ? a.blockHeight < b.blockHeight
-          ? -1
-          : 1
-        : a.txId !== b.txId
-          ? a.txId < b.txId
-            ? -1
-            : 1
-          : a.index - b.index,
-    );
+  return rows.map(paymentFromRow).sort(inChainOrder);
 }

@@ -244,6 +244,8 @@ export const SenderLogEvent = {
 export const OgmiosLogEvent = {
   connected: 'ogmios_connected',
   disconnected: 'ogmios_disconnected',
+  /** The keys in the secret changed: an open ledger-state connection is closed and opened again with them. */
+  keysChanged: 'ogmios_keys_changed',
   messageInvalid: 'ogmios_message_invalid',
   intersectionFound: 'intersection_found',
   intersectionNotFound: 'intersection_not_found',

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OgmiosConnectError, OgmiosRpcError } from '../../functions/adapters/ogmios/errors.js';
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
+import { secretApiKeys } from '../../functions/adapters/ogmios/secret-api-keys.js';
+import { CachedSecret } from '../../functions/adapters/secrets/cached-secret.js';
 import { ogmiosEndpoints, readOgmiosSettings } from '../../functions/config/ogmios-settings.js';
 import { RecordingLogger } from '../support/recorders.js';
 import { hashOf, pointOf, refusingUrl, scriptedChain, ScriptedOgmios } from '../support/scripted-ogmios.js';
@@ -140,5 +142,39 @@ describe('LedgerStateClient', () => {
     expect(server.upgradeApiKeys).toEqual([old, old, stored.primary]);
     expect(reads).toEqual([secretId, secretId]);
     expect(JSON.stringify(logger.entries)).not.toMatch(/rotation(old|new)/);
+  });
+
+  it('does not keep a connection opened keyless (or with a replaced key) once the secret holds a new key', async () => {
+    const server = await ScriptedOgmios.start(scriptedChain(7));
+    servers.push(server);
+    const stored = { primary: '', secondary: '' };
+    // No cache: every check reads the secret (the Lambdas keep it 5 minutes, so the connection is renewed within those).
+    const secret = new CachedSecret({ secretId: 'ogmios', readSecret: async () => ({ ...stored }), ttlMs: 0 });
+    const logger = new RecordingLogger();
+    const client = new LedgerStateClient({
+      urls: [server.url],
+      apiKeys: secretApiKeys(secret),
+      logger,
+      connectTimeoutMs: 1_000,
+      requestTimeoutMs: 1_000,
+    });
+    clients.push(client);
+    // The secret is still empty and this relay lets a keyless connection in: it is kept open between queries.
+    expect(await client.networkBlockHeight()).toBe(7n);
+    expect(await client.networkBlockHeight()).toBe(7n);
+    expect(server.upgradeApiKeys).toEqual([undefined]);
+
+    // The operator fills the secret: the next query opens a connection with the key instead of reusing the keyless one.
+    stored.primary = 'dmtr_ogmios1filledlater000000000000';
+    expect(await client.networkBlockHeight()).toBe(7n);
+    expect(server.upgradeApiKeys).toEqual([undefined, stored.primary]);
+    expect(logger.entries.some((entry) => entry.event === 'ogmios_keys_changed')).toBe(true);
+
+    // Unchanged keys keep the connection; a replaced key renews it once more.
+    expect(await client.networkBlockHeight()).toBe(7n);
+    stored.primary = 'dmtr_ogmios1replaced0000000000000000';
+    expect(await client.networkBlockHeight()).toBe(7n);
+    expect(server.upgradeApiKeys).toEqual([undefined, 'dmtr_ogmios1filledlater000000000000', stored.primary]);
+    expect(JSON.stringify(logger.entries)).not.toMatch(/filledlater|replaced0/);
   });
 });

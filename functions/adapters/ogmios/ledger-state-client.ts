@@ -124,9 +124,15 @@ export class LedgerStateClient {
     await closeSocket(connection.socket);
   }
 
-  private open(): Promise<RpcChannel> {
-    if (this.closed) return Promise.reject(new OgmiosConnectionLostError('the ledger-state client is closed'));
-    if (this.connection?.channel.isOpen) return Promise.resolve(this.connection.channel);
+  private async open(): Promise<RpcChannel> {
+    if (this.closed) throw new OgmiosConnectionLostError('the ledger-state client is closed');
+    const connection = this.connection;
+    if (connection?.channel.isOpen) {
+      // A connection kept open between invocations must not outlive the key it was opened with (keyless included).
+      if (!(await this.relays.keysChanged())) return connection.channel;
+      this.options.logger.info(OgmiosLogEvent.keysChanged, { purpose: 'ledger-state' });
+      await this.discard(connection.channel);
+    }
     this.connecting ??= this.connect().finally(() => {
       this.connecting = undefined;
     });

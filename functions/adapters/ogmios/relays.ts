@@ -79,6 +79,18 @@ export class RelayRotation {
     return { ...relay, headers: relay.apiKey === undefined ? this.headers : { ...this.headers, [API_KEY_HEADER]: relay.apiKey } };
   }
 
+  /**
+   * Whether the keys kept in a secret differ from those the last connection was opened with (read from the
+   * secret's cache, so at most one Secrets Manager call per cache lifetime). An open connection outlives its key:
+   * one opened keyless while the secret was still empty, or with a key since replaced, would otherwise be kept
+   * for as long as it is used. Fixed keys never change; an unreadable secret counts as unchanged.
+   */
+  async keysChanged(): Promise<boolean> {
+    if (!this.keysInSecret) return false;
+    const keys = await this.keySource.read().catch(() => this.keys);
+    return keys.length !== this.keys.length || keys.some((key, index) => key !== this.keys[index]);
+  }
+
   afterFailure(error: unknown): void {
     if (error instanceof OgmiosConnectError && error.kind === 'unauthorized') {
       if (this.keys.length > 1) {

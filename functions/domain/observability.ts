@@ -45,6 +45,8 @@ export const LogEvent = {
   /** A message acknowledged without being applied because the pipeline is halted (the chain re-derives it on resume). */
   pipelineHaltedMessageDropped: 'pipeline_halted_message_dropped',
   pipelineResumed: 'pipeline_resumed',
+  /** A candidate filter could not be stored after a batch: the next cold instance loads it from the tables instead. */
+  candidateFilterStoreFailed: 'candidate_filter_store_failed',
   reconciliationDiscrepancy: 'reconciliation_discrepancy',
   reconciliationSuccess: 'reconciliation_success',
   balanceMismatch: 'balance_mismatch',
@@ -63,6 +65,10 @@ export const LogEvent = {
   reconciliationChunkLagging: 'reconciliation_chunk_lagging',
   /** An address whose outputs exceed what one comparison may hold: recorded unjudged with its reason, the run goes on. */
   reconciliationAddressUnjudged: 'reconciliation_address_unjudged',
+  /** Openings read at the applied block, not at the watch start, which the node no longer keeps (or no longer has). */
+  reconciliationOpeningLate: 'reconciliation_opening_late',
+  /** Openings that could not be read (nothing applied yet, the node could not answer): what the database lacks there is too_recent. */
+  reconciliationOpeningUnavailable: 'reconciliation_opening_unavailable',
   hotWalletBalance: 'hot_wallet_balance',
   rebuildProgress: 'rebuild_progress',
   rebuildStarted: 'rebuild_started',
@@ -270,4 +276,9 @@ export function adaForDisplay(lovelace: bigint): number {
   const whole = lovelace / LOVELACE_PER_ADA;
   const fraction = lovelace % LOVELACE_PER_ADA;
   return Number(whole) + Number(fraction) / 1_000_000;
+}
+
+/** An error as a log field: its name and message (never its stack, which may carry values). */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

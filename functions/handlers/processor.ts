@@ -21,7 +21,7 @@ const pool = lambdaPool({ max: settings.dbPoolMax, applicationName: 'payment-mon
 const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
   const db = await pool();
   const engine = new PaymentEngine({
-    store: new PostgresPaymentStore(db),
+    store: new PostgresPaymentStore(db, { logger }),
     logger,
     metrics,
     clock: { now: () => new Date() },

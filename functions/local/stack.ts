@@ -114,7 +114,7 @@ export async function startLocalStack({
 
   const metrics = new InMemoryMetrics();
   const engine = new PaymentEngine({
-    store: new PostgresPaymentStore(pool),
+    store: new PostgresPaymentStore(pool, { logger }),
     logger,
     metrics,
     clock: { now: () => new Date() },

@@ -27,6 +27,26 @@ describe('BloomFilter', () => {
     expect(filter.overCapacity).toBe(true);
   });
 
+  it('a stored filter is rebuilt bit for bit: the same answers, the same count; another format or layout is refused', () => {
+    const filter = new BloomFilter(20_000);
+    const members = Array.from({ length: 5_000 }, (_, i) => hash(`member:${i}`));
+    for (const member of members) filter.add(member);
+    const strangers = Array.from({ length: 20_000 }, (_, i) => hash(`stranger:${i}`));
+    const answers = strangers.map((stranger) => filter.mightContain(stranger));
+    const stored = filter.stored();
+    filter.add(hash('added after the copy')); // the copy is taken at once: later entries are not in it
+
+    const rebuilt = BloomFilter.fromStored(stored)!;
+    expect(rebuilt.size).toBe(5_000);
+    expect(members.every((member) => rebuilt.mightContain(member))).toBe(true);
+    expect(strangers.map((stranger) => rebuilt.mightContain(stranger))).toEqual(answers);
+    expect(rebuilt.stored()).toEqual(stored);
+
+    expect(BloomFilter.fromStored({ ...stored, format: `${stored.format}-other` })).toBeUndefined();
+    expect(BloomFilter.fromStored({ ...stored, hashCount: stored.hashCount + 1 })).toBeUndefined();
+    expect(BloomFilter.fromStored({ ...stored, bits: stored.bits.subarray(4) })).toBeUndefined();
+  });
+
   it('entries collected one at a time or as packed prefixes are the values added: the same answers for members and strangers', () => {
     const values = Array.from({ length: 10_000 }, (_, i) => (i % 2 === 0 ? hash(`tx:${i}`) : syntheticAddress('mainnet', i)));
     const added = new BloomFilter(20_000);

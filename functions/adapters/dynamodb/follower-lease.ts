@@ -25,7 +25,7 @@ import {
 } from '../../domain/lease.js';
 import type { Clock, Logger, Metrics } from '../../domain/ports.js';
 import type { HeldLease, LeaseGrant, LeaseTable } from './lease-table.js';
-import { LeaseLogEvent, LeaseMetric } from '../../domain/observability.js';
+import { describeError, LeaseLogEvent, LeaseMetric } from '../../domain/observability.js';
 
 /** Milliseconds that only ever go forward (performance.now()); comparable only within one process. */
 export interface MonotonicClock {
@@ -402,8 +402,4 @@ export class FollowerLease {
   private describe(): { lease: string; holder: string } {
     return { lease: this.options.table.leaseName, holder: this.holderId };
   }
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -1,3 +1,5 @@
+import { endianness } from 'node:os';
+
 // Which characters are hashed. Past its first 8 characters an address carries its payment credential (a
 // transaction id is random throughout), and 24 of those characters tell entries apart well enough for a
 // filter; hashing every character of every output (~103 for a base address) would cost several times more.
@@ -63,6 +65,35 @@ export class BloomFilter {
     this.added++;
   }
 
+  /** The filter as stored (filter-store.ts): its layout, what it holds, and a copy of its bits, taken at once. */
+  stored(): StoredBloomFilter {
+    const bits = Buffer.alloc(this.bits.byteLength);
+    bits.set(new Uint8Array(this.bits.buffer, this.bits.byteOffset, this.bits.byteLength));
+    return {
+      format: STORED_FORMAT,
+      capacity: this.capacity,
+      bitCount: this.bitCount,
+      hashCount: this.hashCount,
+      entries: this.added,
+      bits,
+    };
+  }
+
+  /**
+   * The filter a stored one describes, or undefined when it was stored in another format (other hashing, another
+   * machine's byte order) or with another layout than this code gives its capacity: such a filter cannot be trusted
+   * to answer as it did, and is loaded again from the tables instead.
+   */
+  static fromStored(stored: StoredBloomFilter): BloomFilter | undefined {
+    if (stored.format !== STORED_FORMAT) return undefined;
+    const filter = new BloomFilter(stored.capacity);
+    if (filter.bitCount !== stored.bitCount || filter.hashCount !== stored.hashCount || stored.bits.byteLength !== filter.bits.byteLength)
+      return undefined;
+    new Uint8Array(filter.bits.buffer).set(stored.bits);
+    filter.added = stored.entries;
+    return filter;
+  }
+
   mightContain(value: string): boolean {
     const start = windowStart(value);
     const [h1, h2] = hashPair(value, start, Math.min(value.length, start + WINDOW_LENGTH));
@@ -74,6 +105,24 @@ export class BloomFilter {
     return true;
   }
 }
+
+/** A Bloom filter as stored: enough to rebuild it bit for bit (BloomFilter.fromStored). */
+export interface StoredBloomFilter {
+  format: string;
+  capacity: number;
+  bitCount: number;
+  hashCount: number;
+  entries: number;
+  bits: Buffer;
+}
+
+/**
+ * What a stored filter's bits mean: the hashed window, the hashes of fixed probes (a change to the hashing changes
+ * them, so a filter stored by other code is never read as this code's) and the byte order of the words.
+ */
+const STORED_FORMAT = `bloom/${WINDOW_START}+${WINDOW_LENGTH}/${['probe', 'addr1q9'.repeat(6)]
+  .map((probe) => hashPair(probe, windowStart(probe), Math.min(probe.length, windowStart(probe) + WINDOW_LENGTH)).join('.'))
+  .join('/')}/${endianness()}`;
 
 /**
  * The hashes of entries read before the filter that takes them can be sized: a load learns how many entries it has

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { BloomFilter, EntryHashes, packedPageIsExact, prefixSql } from './bloom-filter.js';
+import { type FilterSnapshot, type FollowedTable, readStoredFilter, storeFilter } from './filter-store.js';
 import { inTransaction } from './pool.js';
 
 /** Rows read by one refresh statement. */
@@ -14,6 +15,11 @@ const PAYMENT_PAGE_IDS = 100_000n;
 const NO_ID = -(2n ** 63n);
 /** Entries a filter is sized for at least; a filter gets twice the entries it loaded. */
 const MINIMUM_CAPACITY = 100_000;
+/**
+ * Rows a filter takes in before it is stored again: what a cold instance catches up with after reading it is about
+ * one page, whatever the history.
+ */
+const STORE_EVERY_ROWS = PAGE;
 
 /** How a load reads. */
 interface LoadContext {
@@ -28,6 +34,9 @@ interface LoadedFilter {
   lastSeenId: bigint;
   /** The sync generation the load read (undefined for a filter that does not depend on it). */
   readonly generation: bigint | undefined;
+  /** Rows taken in since the load (catching up), and how many had been when it was last stored (null: never). */
+  rowsTakenIn: number;
+  storedAt: number | null;
 }
 
 /**
@@ -47,9 +56,14 @@ interface LoadedFilter {
  * load already (see PaymentTransactionFilter). A filter that depends on the sync generation is loaded again,
  * inside the transaction, when the generation the transaction locked differs from the one its load read: that
  * covers a rebuild (or a recovery) between the snapshot and the transaction.
+ *
+ * A load reads the stored filter first (filter-store.ts: what an instance loaded and caught up with, stored after
+ * its transaction), and the tables only when none can be used: a cold start reads one row per filter and the rows
+ * added since it was stored, instead of every registered address and unspent payment.
  */
 export abstract class TableFollowingFilter {
   private loaded: LoadedFilter | undefined;
+  private storing = false;
 
   mightContain(value: string): boolean {
     return this.loaded?.filter.mightContain(value) ?? true;
@@ -94,6 +108,7 @@ export abstract class TableFollowingFilter {
       });
       for (const row of rows) loaded.filter.add(row.value);
       if (rows.length > 0) loaded.lastSeenId = rows[rows.length - 1]!.id;
+      loaded.rowsTakenIn += rows.length;
       if (rows.length < PAGE) return;
     }
   }
@@ -103,8 +118,64 @@ export abstract class TableFollowingFilter {
     this.loaded = loaded;
   }
 
-  /** Reads a new filter from the transaction's view of the tables, without installing it. */
-  abstract load(client: pg.ClientBase, context: LoadContext): Promise<LoadedFilter>;
+  /**
+   * Reads a new filter in the transaction's view, without installing it: the stored one caught up with the rows
+   * added since it was stored, or, when none can be used, one loaded from the tables.
+   */
+  async load(client: pg.ClientBase, context: LoadContext): Promise<LoadedFilter> {
+    return (await this.loadStored(client, context)) ?? (await this.loadFromTables(client, context));
+  }
+
+  private async loadStored(client: pg.ClientBase, context: LoadContext): Promise<LoadedFilter | undefined> {
+    const generation = await this.generationOf(client, context);
+    const stored = await readStoredFilter(client, this.storedName, this.followedTable, generation);
+    if (!stored || stored.filter.overCapacity) return undefined;
+    const loaded: LoadedFilter = { filter: stored.filter, lastSeenId: stored.lastSeenId, generation, rowsTakenIn: 0, storedAt: 0 };
+    await this.catchUp(client, loaded);
+    // A stored filter that the rows since fill past its capacity is loaded again, larger, from the tables.
+    return loaded.filter.overCapacity ? undefined : loaded;
+  }
+
+  /**
+   * The filter to store, copied now with what it has seen, if it has taken in enough rows since it was last stored
+   * (or was loaded from the tables and never stored); undefined otherwise, or while one is being stored.
+   */
+  private dueForStoring(): { snapshot: FilterSnapshot; stored: () => void } | undefined {
+    const loaded = this.loaded;
+    if (!loaded || this.storing || loaded.filter.overCapacity) return undefined;
+    if (loaded.storedAt !== null && loaded.rowsTakenIn - loaded.storedAt < STORE_EVERY_ROWS) return undefined;
+    const rowsTakenIn = loaded.rowsTakenIn;
+    const snapshot = {
+      name: this.storedName,
+      generation: loaded.generation,
+      lastSeenId: loaded.lastSeenId,
+      filter: loaded.filter.stored(),
+    };
+    return { snapshot, stored: () => (loaded.storedAt = rowsTakenIn) };
+  }
+
+  /** Stores the filter if it is due (dueForStoring). */
+  async storeIfDue(pool: pg.Pool): Promise<void> {
+    const due = this.dueForStoring();
+    if (!due) return;
+    this.storing = true;
+    try {
+      await storeFilter(pool, due.snapshot);
+      due.stored();
+    } finally {
+      this.storing = false;
+    }
+  }
+
+  /** Loads a new filter from the tables in the transaction's view. */
+  protected abstract loadFromTables(client: pg.ClientBase, context: LoadContext): Promise<LoadedFilter>;
+
+  /** The sync generation a load in this view reads (undefined for a filter that does not depend on it). */
+  protected abstract generationOf(client: pg.ClientBase, context: LoadContext): Promise<bigint | undefined>;
+
+  /** The stored filter's name, and the table whose ids its watermark counts. */
+  protected abstract readonly storedName: string;
+  protected abstract readonly followedTable: FollowedTable;
 
   /** `SELECT id, <value> AS value ... WHERE id > $1 ORDER BY id LIMIT $2` */
   protected abstract readonly rowsAfterSql: string;
@@ -124,6 +195,19 @@ export async function loadDueFilters(pool: pg.Pool, filters: readonly TableFollo
     });
   const failed = (await Promise.allSettled(loads)).find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/**
+ * Stores the filters that have taken in enough rows since they were last stored (or were loaded from the tables),
+ * so that the next cold instance reads them instead of the tables. Called after an engine transaction; a failure
+ * costs only a slower cold start, so each is reported to `onFailure` and the others are still stored.
+ */
+export async function storeDueFilters(
+  pool: pg.Pool,
+  filters: readonly TableFollowingFilter[],
+  onFailure: (error: unknown) => void,
+): Promise<void> {
+  for (const filter of filters) await filter.storeIfDue(pool).catch(onFailure);
 }
 
 /** A filter sized for the entries read (twice as many, so that it takes as many again before a reload). */
@@ -218,8 +302,14 @@ async function readPages(
 /** Addresses registered in payment_addresses. */
 export class RegisteredAddressFilter extends TableFollowingFilter {
   protected readonly rowsAfterSql = 'SELECT id, address AS value FROM payment_addresses WHERE id > $1 ORDER BY id LIMIT $2';
+  protected readonly storedName = 'registered_addresses';
+  protected readonly followedTable = 'payment_addresses';
 
-  async load(client: pg.ClientBase, _context: LoadContext): Promise<LoadedFilter> {
+  protected async generationOf(): Promise<undefined> {
+    return undefined;
+  }
+
+  protected async loadFromTables(client: pg.ClientBase, _context: LoadContext): Promise<LoadedFilter> {
     // The watermark first: every id up to it is visible from here on (registrations commit in id order).
     const { rows } = await client.query<{ max_id: bigint | null; utf8: boolean }>(
       `SELECT max(id) AS max_id, ${UTF8} AS utf8 FROM payment_addresses`,
@@ -227,7 +317,7 @@ export class RegisteredAddressFilter extends TableFollowingFilter {
     const upToId = rows[0]!.max_id ?? NO_ID;
     const entries = new EntryHashes();
     await readPages(client, entries, 'SELECT id, address AS value FROM payment_addresses', upToId, ADDRESS_PAGE_IDS, rows[0]!.utf8);
-    return { filter: filterOf(entries), lastSeenId: upToId, generation: undefined };
+    return { filter: filterOf(entries), lastSeenId: upToId, generation: undefined, rowsTakenIn: 0, storedAt: null };
   }
 }
 
@@ -256,12 +346,23 @@ export class RegisteredAddressFilter extends TableFollowingFilter {
  */
 export class PaymentTransactionFilter extends TableFollowingFilter {
   protected readonly rowsAfterSql = 'SELECT id, tx_hash AS value FROM incoming_payments WHERE id > $1 ORDER BY id LIMIT $2';
+  protected readonly followedTable = 'incoming_payments';
+  /** Per rollback window: a filter loaded for a shallower one lacks spends a deeper one keeps. */
+  protected readonly storedName: string;
 
   constructor(private readonly rollbackWindowBlocks: bigint) {
     super();
+    this.storedName = `payment_transactions/${rollbackWindowBlocks}`;
   }
 
-  async load(client: pg.ClientBase, { lockedGeneration }: LoadContext): Promise<LoadedFilter> {
+  protected async generationOf(client: pg.ClientBase, { lockedGeneration }: LoadContext): Promise<bigint> {
+    if (lockedGeneration !== undefined) return lockedGeneration;
+    const { rows } = await client.query<{ generation: bigint }>('SELECT sync_generation AS generation FROM sync_state WHERE id = 1');
+    if (!rows[0]) throw new Error('sync_state has no row: the database is not migrated');
+    return rows[0].generation;
+  }
+
+  protected async loadFromTables(client: pg.ClientBase, { lockedGeneration }: LoadContext): Promise<LoadedFilter> {
     const { rows } = await client.query<{
       generation: bigint;
       floor: bigint;
@@ -295,7 +396,13 @@ export class PaymentTransactionFilter extends TableFollowingFilter {
       [spentFromSlot, floor],
       ({ tx_hash }) => entries.add(tx_hash),
     );
-    return { filter: filterOf(entries), lastSeenId: upToId, generation: lockedGeneration ?? state.generation };
+    return {
+      filter: filterOf(entries),
+      lastSeenId: upToId,
+      generation: lockedGeneration ?? state.generation,
+      rowsTakenIn: 0,
+      storedAt: null,
+    };
   }
 }
 

@@ -13,36 +13,47 @@ import type {
   SyncPosition,
 } from '../../domain/ports.js';
 import { DEFAULT_RETAINED_BLOCKS } from '../../domain/payment-engine.js';
-import { loadDueFilters, PaymentTransactionFilter, RegisteredAddressFilter } from './candidate-filters.js';
+import { loadDueFilters, PaymentTransactionFilter, RegisteredAddressFilter, storeDueFilters } from './candidate-filters.js';
 import { inTransaction } from './pool.js';
 import { reversalDebitsSql } from './reversal-debits.js';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/ports.js';
-import { inChainOrder } from '../../domain/ports.js';
+import { inChainOrder, type Logger } from '../../domain/ports.js';
+import { describeError, LogEvent } from '../../domain/observability.js';
 import { heldPaymentCount, runningRebuild, saveRebuildProgress, settleHeldPayments } from './rebuild-settlement.js';
 import { assetsToJson, PAYMENT_COLUMNS, paymentFromRow, type PaymentRow } from './payment-rows.js';
 
 export interface PostgresPaymentStoreOptions {
   /** How deep a rollback can reach; spends within it stay in the spend filter. */
   retainedBlocks?: number;
+  /** Told when storing a candidate filter fails (the next cold instance then loads it from the tables). */
+  logger?: Logger;
 }
 
 /** The payment engine's store on PostgreSQL: one transaction per chain event, set-based statements. */
 export class PostgresPaymentStore implements PaymentStore {
   private readonly addresses = new RegisteredAddressFilter();
   private readonly paymentTransactions: PaymentTransactionFilter;
+  private readonly logger: Logger | undefined;
 
   constructor(
     protected readonly pool: pg.Pool,
     options: PostgresPaymentStoreOptions = {},
   ) {
     this.paymentTransactions = new PaymentTransactionFilter(BigInt(options.retainedBlocks ?? DEFAULT_RETAINED_BLOCKS));
+    this.logger = options.logger;
   }
 
   async inTransaction<T>(work: (tx: EngineTransaction) => Promise<T>): Promise<T> {
+    const filters = [this.addresses, this.paymentTransactions];
     // Filters that are due (a cold instance, a filter over capacity) load first, in a snapshot of their own, so
     // the sync position lock is not held while they read; the transaction then catches up from that snapshot.
-    await loadDueFilters(this.pool, [this.addresses, this.paymentTransactions]);
-    return inTransaction(this.pool, (client) => work(this.transactionOn(client)));
+    await loadDueFilters(this.pool, filters);
+    const result = await inTransaction(this.pool, (client) => work(this.transactionOn(client)));
+    // After the commit, so that the lock is not held while a filter is written; storing never fails the batch.
+    await storeDueFilters(this.pool, filters, (error) =>
+      this.logger?.warn(LogEvent.candidateFilterStoreFailed, { error: describeError(error) }),
+    );
+    return result;
   }
 
   protected transactionOn(client: pg.PoolClient): EngineTransaction {

@@ -8,6 +8,7 @@
  */
 import type pg from 'pg';
 import { restoreRefusal, type BackupManifest, type BackupTable } from '../../domain/backup.js';
+import { forgetStoredFilters } from './filter-store.js';
 import { inTransaction } from './pool.js';
 import { schemaVersion } from './table-export.js';
 
@@ -73,6 +74,8 @@ export async function restoreTable(
         : `SELECT max(id) FROM ${table}`;
       await client.query(`SELECT setval(${sequence}, (${highest}))`);
     }
+    // The stored candidate filters were caught up by id: rows restored with their ids may be ids they have passed.
+    await forgetStoredFilters(client);
     if (table === 'incoming_payments' && rows > 0) {
       // Rows of months without a partition landed in the default one; this gives them theirs.
       await client.query(`SELECT ensure_incoming_payment_partitions(3, (SELECT min(block_time) FROM incoming_payments)::date)`);

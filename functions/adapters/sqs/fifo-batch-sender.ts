@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Logger } from '../../domain/ports.js';
 import { MAX_SQS_MESSAGE_BYTES } from './message-planner.js';
-import { SenderLogEvent } from '../../domain/observability.js';
+import { describeError, SenderLogEvent } from '../../domain/observability.js';
 
 /** SendMessageBatch takes at most ten entries. */
 export const MAX_BATCH_ENTRIES = 10;
@@ -197,10 +197,6 @@ function isWorthRetrying(error: unknown): boolean {
   // Client faults (no such queue, access denied, batch too long) are configuration or code errors; anything
   // else (server faults, timeouts, connection resets) may pass.
   return $fault !== 'client';
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

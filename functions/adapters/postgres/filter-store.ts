@@ -73,7 +73,8 @@ export async function readStoredFilter(
 
 /**
  * Stores a filter unless a newer one is stored already (a later generation, or the same one further along the
- * table): instances store concurrently, and the newest stored filter leaves the least for a cold one to catch up.
+ * table, or as far but larger: one loaded again because the stored one was over capacity): instances store
+ * concurrently, and the newest stored filter leaves the least for a cold one to catch up.
  */
 export async function storeFilter(pool: pg.Pool, { name, generation, lastSeenId, filter }: FilterSnapshot): Promise<void> {
   await pool.query(
@@ -84,7 +85,8 @@ export async function storeFilter(pool: pg.Pool, { name, generation, lastSeenId,
         SET format = excluded.format, generation = excluded.generation, last_seen_id = excluded.last_seen_id,
             capacity = excluded.capacity, bit_count = excluded.bit_count, hash_count = excluded.hash_count,
             entries = excluded.entries, bits = excluded.bits, stored_at = excluded.stored_at
-      WHERE (coalesce(excluded.generation, -1), excluded.last_seen_id) > (coalesce(stored.generation, -1), stored.last_seen_id)
+      WHERE (coalesce(excluded.generation, -1), excluded.last_seen_id, excluded.capacity)
+          > (coalesce(stored.generation, -1), stored.last_seen_id, stored.capacity)
          OR excluded.format <> stored.format`,
     [
       name,

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { readLocalDatabaseSettings } from '../config/local-settings.js';
-import { runningLocalPostgres, startLocalPostgres, type LocalPostgres } from './embedded-postgres.js';
+import { lstat, realpath } from 'node:fs/promises';
+import { runningLocalPostgres, startLocalPostgres, type LocalPostgres, type OrphanedPostgres } from './embedded-postgres.js';
 
 export interface LocalDatabase {
   url: string;
@@ -18,8 +19,12 @@ export interface OpenLocalDatabaseOptions {
   /**
    * Use the embedded server the local stack already runs on .data/postgres instead of refusing (the CLI next to
    * `npm start`). The stack itself never shares: two stacks would follow two different chains into one database.
+   * Either way, a server left running by a process that ended without stopping it (an orphan: `kill -9` of npm
+   * start) is stopped first, and a server these tools did not start is refused with the command that stops it.
    */
   attachToRunning?: boolean;
+  /** Told when an orphaned server was stopped; by default one sentence on stderr. */
+  onOrphanStopped?: (orphan: OrphanedPostgres) => void;
 }
 
 /**
@@ -32,9 +37,10 @@ export async function openLocalDatabase(options: OpenLocalDatabaseOptions = {}):
   if (configured) {
     return { url: configured, description: redactUrl(configured), embedded: false, stop: async () => undefined };
   }
-  const running = options.attachToRunning ? await runningLocalPostgres(LOCAL_DATA_DIR) : undefined;
+  const { onOrphanStopped } = options;
+  const running = options.attachToRunning ? await runningLocalPostgres(LOCAL_DATA_DIR, { onOrphanStopped }) : undefined;
   const server: LocalPostgres =
-    running ?? (await startLocalPostgres({ dataDir: LOCAL_DATA_DIR, persistent: true, port: settings.embeddedPort }));
+    running ?? (await startLocalPostgres({ dataDir: LOCAL_DATA_DIR, persistent: true, port: settings.embeddedPort, onOrphanStopped }));
   const admin = new pg.Client({ connectionString: server.url });
   await admin.connect();
   try {
@@ -47,10 +53,17 @@ export async function openLocalDatabase(options: OpenLocalDatabaseOptions = {}):
   url.pathname = `/${LOCAL_DATABASE}`;
   return {
     url: url.toString(),
-    description: `embedded PostgreSQL in ${LOCAL_DATA_DIR} on port ${server.port}`,
+    description:
+      server.dataDir === (await realpath(LOCAL_DATA_DIR).catch(() => LOCAL_DATA_DIR)) && !(await isLink(LOCAL_DATA_DIR))
+        ? `embedded PostgreSQL in ${LOCAL_DATA_DIR} on port ${server.port}`
+        : `embedded PostgreSQL in ${LOCAL_DATA_DIR} (kept in ${server.dataDir}, where the postgres user can reach it) on port ${server.port}`,
     embedded: true,
     stop: () => server.stop(),
   };
+}
+
+async function isLink(file: string): Promise<boolean> {
+  return (await lstat(file).catch(() => undefined))?.isSymbolicLink() ?? false;
 }
 
 /** postgres://user:secret@host/db → postgres://user:***@host/db */

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const service = new FollowerService({
     lease,
     emitter: createSqsChainEventEmitter(emitterSettings, { logger, metrics }),
-    database: new PostgresFollowerDatabase(pool),
+    database: new PostgresFollowerDatabase(pool, { network: config.network }),
     ogmios,
     ogmiosQueries: new LedgerStateClient({
       ...ogmios,

@@ -5,6 +5,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { claimNetwork } from '../adapters/postgres/network-record.js';
 import { PostgresPaymentStore } from '../adapters/postgres/payment-store.js';
 import { PostgresPipelineRecoveryStore } from '../adapters/postgres/pipeline-recovery-store.js';
 import { SqsFailedMessageRetries } from '../adapters/sqs/failed-message-retries.js';
@@ -20,6 +21,8 @@ const pool = lambdaPool({ max: settings.dbPoolMax, applicationName: 'payment-mon
 
 const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
   const db = await pool();
+  // A stage's database holds its network's data: refuse another (recorded on first use; one read per cold start).
+  await claimNetwork(db, settings.network);
   const engine = new PaymentEngine({
     store: new PostgresPaymentStore(db, { logger }),
     logger,

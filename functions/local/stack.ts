@@ -17,6 +17,7 @@ import { probeReadiness } from '../adapters/postgres/readiness-probe.js';
 import { demoRegistrations, demoSimulatorOptions } from './demo.js';
 import { EnginePipeline } from './engine-pipeline.js';
 import { openLocalDatabase, type LocalDatabase } from './local-database.js';
+import { guardLocalNetwork } from './network-guard.js';
 import { startOgmiosSimulator, type OgmiosSimulator, type OgmiosSimulatorOptions } from './simulator/index.js';
 import type { LocalStackSettings } from '../config/local-settings.js';
 import { LOCAL_STACK_BLOCK_TIME_MS } from '../config/variables.js';
@@ -68,6 +69,8 @@ export async function startLocalStack({
   try {
     const { applied } = await migrate(pool);
     logger.info(LocalStackLogEvent.databaseReady, { database: database.description, migrations_applied: applied });
+    // One network's data per database: another NETWORK is refused before anything is registered or followed.
+    await guardLocalNetwork(pool, database, config.network, { record: true });
     // The health port first: a busy port fails the start before anything follows the chain (not a half-started
     // monitor without health endpoint or status line).
     health = await startHealthServer({

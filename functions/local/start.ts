@@ -44,6 +44,9 @@ try {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (error) {
-  bootLogger.critical(ProcessLogEvent.startupFailed, { error: error instanceof Error ? error.message : String(error) });
+  const message = error instanceof Error ? error.message : String(error);
+  bootLogger.critical(ProcessLogEvent.startupFailed, { error: message });
+  // The log line is for machines; a person at the terminal reads why in a sentence.
+  process.stderr.write(`npm start failed: ${message}\n`);
   process.exitCode = 1;
 }

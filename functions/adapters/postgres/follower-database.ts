@@ -7,6 +7,8 @@
 import type pg from 'pg';
 import type { BlockPoint } from '../../domain/chain.js';
 import type { Readiness } from '../../domain/readiness.js';
+import type { Network } from '../../domain/network.js';
+import { claimNetwork } from './network-record.js';
 import { inTransaction } from './pool.js';
 import { probeReadiness } from './readiness-probe.js';
 import { loadResumePoints } from './resume-points.js';
@@ -42,10 +44,17 @@ export interface FollowerDatabase {
 }
 
 export class PostgresFollowerDatabase implements FollowerDatabase {
-  constructor(private readonly db: pg.Pool) {}
+  constructor(
+    private readonly db: pg.Pool,
+    /** The network the follower follows: a session on a database of another network's data is refused. */
+    private readonly options: { network?: Network } = {},
+  ) {}
 
   beginSession(fencingToken: bigint): Promise<SessionStart> {
     return inTransaction(this.db, async (client) => {
+      // Before the fence: a follower pointed at another network's database neither fences nor follows it (the
+      // session fails with NetworkMismatchError, logged as session_failed, and the lease passes on).
+      if (this.options.network) await claimNetwork(client, this.options.network);
       // The row lock waits for an event being applied; once committed, no event of an earlier session applies.
       // A session is (generation, token): should this token have applied steps in this generation already (its
       // earlier session), the generation moves on so the new session's steps cannot pass for the old ones.

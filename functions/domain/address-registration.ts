@@ -36,11 +36,20 @@ export class AddressAlreadyRegisteredError extends Error {
 
 const MAX_REFERENCE_LENGTH = 200;
 
+/** How the caller's input names the fields, for the messages (the CLI's flags, a CSV's columns). */
+export type RegistrationFieldNames = Record<'referenceType' | 'referenceId' | 'userId', string>;
+
+const FIELD_NAMES: RegistrationFieldNames = { referenceType: 'referenceType', referenceId: 'referenceId', userId: 'userId' };
+
 /**
  * Checks every registration before anything is written: a valid address of the configured network, in its
  * canonical form, with a reference. The first problem throws an error naming the address.
  */
-export function validateRegistrations(registrations: readonly AddressRegistration[], network: Network): Required<AddressRegistration>[] {
+export function validateRegistrations(
+  registrations: readonly AddressRegistration[],
+  network: Network,
+  names: RegistrationFieldNames = FIELD_NAMES,
+): Required<AddressRegistration>[] {
   const seen = new Map<string, AddressRegistration>();
   return registrations.map((registration) => {
     let canonical: string;
@@ -55,7 +64,7 @@ export function validateRegistrations(registrations: readonly AddressRegistratio
       if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_REFERENCE_LENGTH) {
         throw new InvalidRegistrationError(
           registration.address,
-          `${field} must be a non-empty string of at most ${MAX_REFERENCE_LENGTH} characters`,
+          `${names[field]} must be a non-empty string of at most ${MAX_REFERENCE_LENGTH} characters`,
         );
       }
     }
@@ -63,7 +72,7 @@ export function validateRegistrations(registrations: readonly AddressRegistratio
     if (userId !== null && (typeof userId !== 'string' || userId.trim() === '' || userId.length > MAX_REFERENCE_LENGTH)) {
       throw new InvalidRegistrationError(
         registration.address,
-        `userId must be null or a non-empty string of at most ${MAX_REFERENCE_LENGTH} characters`,
+        `${names.userId} must be null or a non-empty string of at most ${MAX_REFERENCE_LENGTH} characters`,
       );
     }
     const earlier = seen.get(canonical);

@@ -47,36 +47,49 @@ export class RebuildPointNotFoundError extends Error {
   override readonly name = 'RebuildPointNotFoundError';
 }
 
+/** How the caller names a rebuild's fields, for the messages: the Lambda's payload keys, or the CLI's flags. */
+export type RebuildRequestNames = Record<'daysAgo' | 'slot' | 'point', string>;
+
+const PAYLOAD_NAMES: RebuildRequestNames = { daysAgo: 'daysAgo', slot: 'slot', point: 'point' };
+
 /** `{ "daysAgo": 30 }`, `{ "slot": n }` or `{ "point": "<slot>.<blockId>" }`; anything else is refused by name. */
-export function parseRebuildRequest(payload: unknown): RebuildRequest {
+export function parseRebuildRequest(payload: unknown, names: RebuildRequestNames = PAYLOAD_NAMES): RebuildRequest {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new InvalidRebuildRequestError('a rebuild needs { "daysAgo": n }, { "slot": n } or { "point": "<slot>.<blockId>" }');
   }
   const given = Object.keys(payload).filter((key) => ['daysAgo', 'slot', 'point'].includes(key));
   if (given.length !== 1) {
-    throw new InvalidRebuildRequestError(`name exactly one of daysAgo, slot, point; got ${given.length === 0 ? 'none' : given.join(', ')}`);
+    throw new InvalidRebuildRequestError(
+      `name exactly one of ${names.daysAgo}, ${names.slot}, ${names.point}; got ${
+        given.length === 0 ? 'none' : given.map((key) => names[key as keyof RebuildRequestNames]).join(', ')
+      }`,
+    );
   }
   const { daysAgo, slot, point } = payload as Record<string, unknown>;
   if (daysAgo !== undefined) {
     const days = typeof daysAgo === 'string' && /^\d+$/.test(daysAgo) ? Number(daysAgo) : daysAgo;
     if (typeof days !== 'number' || !Number.isInteger(days) || days < 0 || days > MAX_DAYS_AGO) {
-      throw new InvalidRebuildRequestError(`daysAgo must be a whole number from 0 to ${MAX_DAYS_AGO}; got ${JSON.stringify(daysAgo)}`);
+      throw new InvalidRebuildRequestError(
+        `${names.daysAgo} must be a whole number from 0 to ${MAX_DAYS_AGO}; got ${JSON.stringify(daysAgo)}`,
+      );
     }
     return { daysAgo: days };
   }
   if (slot !== undefined) {
     const text = typeof slot === 'number' && Number.isSafeInteger(slot) ? String(slot) : slot;
     if (typeof text !== 'string' || !/^\d+$/.test(text)) {
-      throw new InvalidRebuildRequestError(`slot must be a whole number (a decimal string beyond 2^53); got ${JSON.stringify(slot)}`);
+      throw new InvalidRebuildRequestError(
+        `${names.slot} must be a whole number (a decimal string beyond 2^53); got ${JSON.stringify(slot)}`,
+      );
     }
     return { slot: BigInt(text) };
   }
-  if (typeof point !== 'string') throw new InvalidRebuildRequestError('point must be a string "<slot>.<blockId>"');
+  if (typeof point !== 'string') throw new InvalidRebuildRequestError(`${names.point} must be a string "<slot>.<blockId>"`);
   let parsed: ReturnType<typeof parsePoint>;
   try {
     parsed = parsePoint(point);
   } catch (error) {
-    throw new InvalidRebuildRequestError(error instanceof Error ? error.message : String(error));
+    throw new InvalidRebuildRequestError(`${names.point}: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (parsed === 'origin') throw new InvalidRebuildRequestError('a rebuild starts from a retained block, not from origin');
   return { point: parsed };

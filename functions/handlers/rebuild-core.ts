@@ -6,7 +6,7 @@
  */
 import { describePoint } from '../domain/chain.js';
 import type { Clock, Logger, Metrics } from '../domain/ports.js';
-import { parseRebuildRequest, startRebuild, type RebuildStore } from '../domain/rebuild.js';
+import { parseRebuildRequest, startRebuild, type RebuildRequestNames, type RebuildStore } from '../domain/rebuild.js';
 
 export interface RebuildCoreOptions {
   store: RebuildStore;
@@ -14,6 +14,8 @@ export interface RebuildCoreOptions {
   metrics: Metrics;
   clock: Clock;
   actor: string;
+  /** How the request's fields are named to the operator (the CLI's flags); the payload's keys otherwise. */
+  requestNames?: RebuildRequestNames;
 }
 
 export interface RebuildSummary {
@@ -30,7 +32,7 @@ export interface RebuildSummary {
 
 /** Throws InvalidRebuildRequestError or RebuildPointNotFoundError with a message naming what is wrong. */
 export async function runRebuild(payload: unknown, options: RebuildCoreOptions): Promise<RebuildSummary> {
-  const request = parseRebuildRequest(payload);
+  const request = parseRebuildRequest(payload, options.requestNames);
   const started = await startRebuild(request, options);
   return {
     run: started.runId.toString(),

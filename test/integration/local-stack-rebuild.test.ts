@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../functions/local/stack.js';
 import { runCli } from '../../functions/local/cli/main.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -29,11 +29,13 @@ beforeAll(async () => {
   db = await createTestDatabase();
   previousUrl = process.env.DATABASE_URL;
   process.env.DATABASE_URL = db.url;
+  vi.stubEnv('NETWORK', 'preprod'); // the CLI's, like the stack's: the database holds preprod data
   await rm(journal, { force: true });
 });
 afterAll(async () => {
   await stack?.stop();
   process.env.DATABASE_URL = previousUrl;
+  vi.unstubAllEnvs();
   await db.drop();
   await rm(journal, { force: true });
 });

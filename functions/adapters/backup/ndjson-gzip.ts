@@ -40,32 +40,56 @@ export interface ReadExport {
   verified(): { sha256: string; rows: number };
 }
 
-/** Decompresses a stream of export bytes into its lines. A damaged gzip stream fails the iteration. */
+/** The export's bytes are not a whole gzip stream: truncated or damaged. */
+export class DamagedExportError extends Error {
+  override readonly name = 'DamagedExportError';
+}
+
+/**
+ * Decompresses a stream of export bytes into its lines. A damaged or truncated gzip stream fails the iteration
+ * with a DamagedExportError, whenever it is found: the decompression runs ahead of the reader, so its error is
+ * kept until the reader gets there (never an unhandled 'error' event).
+ */
 export function readCompressed(source: Readable): ReadExport {
   const tap = hashingTap();
   const gunzip = createGunzip();
+  let failure: unknown;
+  // zlib's errors (codes Z_…) say the bytes are not gzip; the source's own (a file or S3 read) pass as they are.
+  const describeFailure = (error: unknown) =>
+    String((error as NodeJS.ErrnoException | undefined)?.code ?? '').startsWith('Z_')
+      ? new DamagedExportError(`not a complete gzip stream (${(error as Error).message}): the export is truncated or damaged`)
+      : error;
+  gunzip.on('error', (error) => {
+    failure ??= error;
+  });
   const piping = pipeline(source, tap.stream, gunzip).catch((error: unknown) => {
+    failure ??= error;
     gunzip.destroy(error instanceof Error ? error : new Error(String(error)));
   });
   let rows = 0;
   async function* lines(): AsyncGenerator<string> {
     const decoder = new StringDecoder('utf8');
     let rest = '';
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      const text = rest + decoder.write(chunk);
-      const parts = text.split('\n');
-      rest = parts.pop()!;
-      for (const part of parts) {
-        rows++;
-        yield part;
+    try {
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+        const text = rest + decoder.write(chunk);
+        const parts = text.split('\n');
+        rest = parts.pop()!;
+        for (const part of parts) {
+          rows++;
+          yield part;
+        }
       }
+    } catch (error) {
+      throw describeFailure(failure ?? error);
     }
+    await piping;
+    if (failure !== undefined) throw describeFailure(failure);
     rest += decoder.end();
     if (rest.length > 0) {
       rows++;
       yield rest;
     }
-    await piping;
   }
   return {
     lines: lines(),

@@ -45,8 +45,12 @@ export class PostgresRebuildStore implements RebuildStore {
       }
       const point = await findRetainedPoint(client, query, state.last_block_slot, state.last_block_height);
       if (!point) {
+        const oldest = await findRetainedPoint(client, { oldest: true }, state.last_block_slot, state.last_block_height);
         throw new RebuildPointNotFoundError(
-          `no retained point matches ${describeRebuildRequest(request)}: it must be an hourly checkpoint or a retained block on the engine's chain, at or below its tip`,
+          `no retained point matches ${describeRebuildRequest(request)}: it must be an hourly checkpoint or a retained block on the engine's chain, at or below its tip` +
+            (oldest
+              ? `; the oldest it could use is ${describePoint(oldest)} (height ${oldest.height}, ${oldest.block_time.toISOString()})`
+              : ''),
         );
       }
       const after = [point.slot.toString(), point.height.toString()];
@@ -146,21 +150,25 @@ export class PostgresRebuildStore implements RebuildStore {
 }
 
 /**
- * The newest hourly checkpoint or retained block matching the query, at or below the engine's tip. Epoch boundary
- * blocks (the later of two blocks at one height) are never a point: chain sync cannot intersect at them.
+ * The newest hourly checkpoint or retained block matching the query, at or below the engine's tip (or, `oldest`,
+ * the oldest of them all: what a refusal names). Epoch boundary blocks (the later of two blocks at one height) are
+ * never a point: chain sync cannot intersect at them.
  */
 async function findRetainedPoint(
   client: pg.PoolClient,
-  query: RetainedPointQuery,
+  query: RetainedPointQuery | { oldest: true },
   tipSlot: bigint,
   tipHeight: bigint,
 ): Promise<PointRow | null> {
-  const [condition, values] =
-    'atOrBeforeTime' in query
-      ? ['block_time <= $3', [query.atOrBeforeTime]]
-      : 'atOrBeforeSlot' in query
-        ? ['slot <= $3::bigint', [query.atOrBeforeSlot.toString()]]
-        : ['slot = $3::bigint AND hash = $4', [query.exactly.slot.toString(), query.exactly.hash]];
+  const [condition, values]: [string, unknown[]] =
+    'oldest' in query
+      ? ['true', []]
+      : 'atOrBeforeTime' in query
+        ? ['block_time <= $3', [query.atOrBeforeTime]]
+        : 'atOrBeforeSlot' in query
+          ? ['slot <= $3::bigint', [query.atOrBeforeSlot.toString()]]
+          : ['slot = $3::bigint AND hash = $4', [query.exactly.slot.toString(), query.exactly.hash]];
+  const order = 'oldest' in query ? 'ASC' : 'DESC';
   const { rows } = await client.query<PointRow>(
     `SELECT hash, height, slot, block_time FROM (
        SELECT hash, height, slot, block_time FROM checkpoints
@@ -169,7 +177,7 @@ async function findRetainedPoint(
         WHERE NOT EXISTS (SELECT 1 FROM blocks p WHERE p.height = b.height AND p.slot < b.slot)
      ) points
      WHERE (slot, height) <= ($1::bigint, $2::bigint) AND ${condition}
-     ORDER BY slot DESC, height DESC LIMIT 1`,
+     ORDER BY slot ${order}, height ${order} LIMIT 1`,
     [tipSlot.toString(), tipHeight.toString(), ...values],
   );
   return rows[0] ?? null;

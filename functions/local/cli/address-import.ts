@@ -3,6 +3,8 @@ import type { Network } from '../../domain/network.js';
 import { parseCsv } from './csv.js';
 
 const HEADER = ['address', 'reference_type', 'reference_id', 'user_id'];
+/** A bad value is named by its column. */
+const COLUMNS = { referenceType: 'reference_type', referenceId: 'reference_id', userId: 'user_id' };
 
 export class AddressImportError extends Error {
   override readonly name = 'AddressImportError';
@@ -31,7 +33,7 @@ export function readAddressCsv(text: string, network: Network): AddressRegistrat
     const [address, referenceType, referenceId, userId] = fields.map((f) => f.trim()) as [string, string, string, string];
     const registration = { address, referenceType, referenceId, userId: userId === '' ? null : userId };
     try {
-      const [valid] = validateRegistrations([registration], network);
+      const [valid] = validateRegistrations([registration], network, COLUMNS);
       const earlier = lineOf.get(valid!.address);
       if (earlier !== undefined) {
         problems.push(`line ${line}: address ${address} already appears on line ${earlier}`);

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { BACKUP_TABLES, isBackupTable } from '../../domain/backup.js';
 import { LogEvent } from '../../domain/observability.js';
 import type { Logger } from '../../domain/ports.js';
+import type { RebuildRequestNames } from '../../domain/rebuild.js';
 import { directoryDestination } from '../../adapters/backup/directory-destination.js';
 import { InMemoryMetrics } from '../../adapters/observability/in-memory-metrics.js';
 import { JsonLogger } from '../../adapters/observability/json-logger.js';
@@ -16,6 +17,7 @@ import { exportBackup } from '../../handlers/backup-export-core.js';
 import { maintainPartitions } from '../../handlers/partition-maintenance-core.js';
 import { resumePipeline } from '../../handlers/pipeline-resume-core.js';
 import { runRebuild } from '../../handlers/rebuild-core.js';
+import { jsonText } from './output.js';
 import { restoreExport } from './restore.js';
 
 export interface OperationsContext {
@@ -28,6 +30,8 @@ export interface OperationsContext {
   logger?: Logger;
   /** The prefix of backup exports (STAGE, `local` when unset). */
   stage: string;
+  /** How a rebuild's refusals name its fields (the CLI's flags); the Lambda payload's keys otherwise. */
+  rebuildFlags?: RebuildRequestNames;
 }
 
 export const OPERATIONS_USAGE = `  rebuild --days-ago <n> | --slot <n> | --point <slot>.<blockId>
@@ -40,8 +44,7 @@ export const OPERATIONS_USAGE = `  rebuild --days-ago <n> | --slot <n> | --point
 export async function operationsCommand(positionals: string[], context: OperationsContext): Promise<number | undefined> {
   const logger = context.logger ?? new JsonLogger({ service: 'payment-monitor-cli' }, 'info', (line) => process.stderr.write(`${line}\n`));
   const { pool, write, options } = context;
-  const print = (value: Record<string, unknown>, text: string) =>
-    write(context.json ? JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) : text);
+  const print = (value: Record<string, unknown>, text: string) => write(context.json ? JSON.stringify(value, jsonText, 2) : text);
   switch (positionals[0]) {
     case 'rebuild': {
       const named = [
@@ -56,6 +59,7 @@ export async function operationsCommand(positionals: string[], context: Operatio
         metrics: new InMemoryMetrics(),
         clock: { now: () => new Date() },
         actor: context.actor,
+        ...(context.rebuildFlags ? { requestNames: context.rebuildFlags } : {}),
       });
       print(
         { ...summary },

@@ -1,4 +1,3 @@
-import { formatAda } from '../../domain/money.js';
 import type { MonitorStatus } from './queries.js';
 
 /** Rows as an aligned text table. */
@@ -20,10 +19,11 @@ export function printRows(rows: Record<string, unknown>[], write: (text: string)
 }
 
 export function printStatus(status: MonitorStatus, write: (text: string) => void): void {
-  write(`applied height    ${status.appliedHeight ?? 'none (at origin)'}${status.appliedHash ? `  (${status.appliedHash})` : ''}`);
-  write(`network tip       ${status.networkTipHeight ?? 'unknown'}`);
+  write(`network           ${status.network ?? 'not recorded yet (the first npm start, follower or address registration records it)'}`);
+  write(`applied height    ${status.applied_height ?? 'none (at origin)'}${status.applied_hash ? `  (${status.applied_hash})` : ''}`);
+  write(`network tip       ${status.network_tip_height ?? 'unknown'}`);
   write(`lag               ${status.lag ?? 'unknown'} blocks`);
-  write(`updated           ${status.updatedAt.toISOString()}`);
+  write(`updated           ${status.updated_at.toISOString()}`);
   write(`addresses         ${status.addresses}`);
   write(
     `payments          ${
@@ -32,12 +32,12 @@ export function printStatus(status: MonitorStatus, write: (text: string) => void
         .join(', ') || 'none'
     }`,
   );
-  write(`user balances     ${formatAda(status.creditedLovelace)} ADA across ${status.users} users`);
+  write(`user balances     ${status.credited_ada} ADA across ${status.users} users`);
   const { pipeline } = status;
   write(
-    pipeline.haltedReason === null
-      ? `pipeline          following (generation ${pipeline.generation}, fence ${pipeline.fence}; ${pipeline.recoveriesToday} recoveries in the last day)`
-      : `pipeline          HALTED since ${pipeline.haltedAt?.toISOString() ?? '?'}: ${pipeline.haltedReason} — fix the cause, then "pipeline resume"`,
+    pipeline.halted_reason === null
+      ? `pipeline          following (generation ${pipeline.generation}, fence ${pipeline.fence}; ${pipeline.recoveries_today} recoveries in the last day)`
+      : `pipeline          HALTED since ${pipeline.halted_at?.toISOString() ?? '?'}: ${pipeline.halted_reason} — fix the cause, then "pipeline resume"`,
   );
   const rebuild = status.rebuild;
   if (rebuild) {
@@ -53,4 +53,9 @@ function text(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (value instanceof Date) return value.toISOString();
   return String(value);
+}
+
+/** JSON.stringify's replacer for the CLI's output: bigints as decimal strings, exact. */
+export function jsonText(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }

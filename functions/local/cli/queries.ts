@@ -33,26 +33,31 @@ export async function listPayments(
   }));
 }
 
+/** What `status` shows; `status --json` prints it as it is (snake_case, like every other JSON the CLI prints). */
 export interface MonitorStatus {
-  appliedHeight: bigint | null;
-  appliedSlot: bigint | null;
-  appliedHash: string | null;
-  networkTipHeight: bigint | null;
+  /** The network the database's data belongs to (migration 0012); null until a process has followed or registered on it. */
+  network: string | null;
+  applied_height: bigint | null;
+  applied_slot: bigint | null;
+  applied_hash: string | null;
+  network_tip_height: bigint | null;
   lag: bigint | null;
-  updatedAt: Date;
+  updated_at: Date;
   addresses: bigint;
   payments: Record<string, bigint>;
-  creditedLovelace: bigint;
+  credited_lovelace: bigint;
+  credited_ada: string;
   users: bigint;
   /** The newest rebuild, running or finished; null when there never was one. */
   rebuild: RebuildProgressView | null;
   /** The AWS path's leader session and recoveries (domain/pipeline-recovery.ts). */
-  pipeline: { generation: bigint; fence: bigint; haltedAt: Date | null; haltedReason: string | null; recoveriesToday: bigint };
+  pipeline: { generation: bigint; fence: bigint; halted_at: Date | null; halted_reason: string | null; recoveries_today: bigint };
 }
 
 export async function readStatus(db: Queryable): Promise<MonitorStatus> {
   const { rows } = await db.query(
-    `SELECT s.last_block_height, s.last_block_slot, s.last_block_hash, s.network_tip_height, s.updated_at,
+    `SELECT to_jsonb(s) ->> 'network' AS network,
+            s.last_block_height, s.last_block_slot, s.last_block_hash, s.network_tip_height, s.updated_at,
             s.sync_generation, s.fence_token, s.halted_at, s.halted_reason,
             (SELECT count(*) FROM pipeline_recoveries WHERE kind IN ('divergence', 'poison') AND created_at > now() - interval '1 day') AS recoveries_today,
             (SELECT count(*) FROM payment_addresses) AS addresses,
@@ -66,23 +71,25 @@ export async function readStatus(db: Queryable): Promise<MonitorStatus> {
   const height = row.last_block_height as bigint | null;
   const tip = row.network_tip_height as bigint | null;
   return {
-    appliedHeight: height,
-    appliedSlot: row.last_block_slot,
-    appliedHash: row.last_block_hash,
-    networkTipHeight: tip,
+    network: row.network,
+    applied_height: height,
+    applied_slot: row.last_block_slot,
+    applied_hash: row.last_block_hash,
+    network_tip_height: tip,
     lag: height !== null && tip !== null ? tip - height : null,
-    updatedAt: row.updated_at,
+    updated_at: row.updated_at,
     addresses: row.addresses,
     payments: Object.fromEntries(Object.entries(row.payments as Record<string, number>).map(([k, v]) => [k, BigInt(v)])),
-    creditedLovelace: row.credited,
+    credited_lovelace: row.credited,
+    credited_ada: formatAda(row.credited),
     users: row.users,
     rebuild: await readRebuildProgress(db),
     pipeline: {
       generation: row.sync_generation,
       fence: row.fence_token,
-      haltedAt: row.halted_at,
-      haltedReason: row.halted_reason,
-      recoveriesToday: row.recoveries_today,
+      halted_at: row.halted_at,
+      halted_reason: row.halted_reason,
+      recoveries_today: row.recoveries_today,
     },
   };
 }

@@ -10,9 +10,9 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
 import { exportFileNames, parseManifest, InvalidBackupRequestError } from '../../domain/backup.js';
-import { readCompressed } from '../../adapters/backup/ndjson-gzip.js';
+import { DamagedExportError, readCompressed } from '../../adapters/backup/ndjson-gzip.js';
 import { getObjectStream, getText, parseS3Uri } from '../../adapters/s3/backup-objects.js';
-import { restoreTable, type RestoreSource } from '../../adapters/postgres/table-restore.js';
+import { RestoreRefusedError, restoreTable, type RestoreSource } from '../../adapters/postgres/table-restore.js';
 
 export async function restoreExport(
   source: string,
@@ -53,7 +53,7 @@ export async function restoreExport(
     const { stream, description } = await open(fileName);
     opened.push(stream);
     const read = readCompressed(stream);
-    return { lines: read.lines, verified: read.verified, description };
+    return { lines: namingTheFile(read.lines, description), verified: read.verified, description };
   };
   try {
     const data = await restoreSource(path.basename(names.data));
@@ -62,5 +62,15 @@ export async function restoreExport(
     return { table: manifest.table, rows, source: data.description, heldByRebuildRows };
   } finally {
     for (const stream of opened) stream.destroy(); // a refused restore may not have read them to the end
+  }
+}
+
+/** A truncated or damaged file fails the restore (its transaction: nothing is written) with its name and why. */
+async function* namingTheFile(lines: AsyncIterable<string>, description: string): AsyncGenerator<string> {
+  try {
+    yield* lines;
+  } catch (error) {
+    if (error instanceof DamagedExportError) throw new RestoreRefusedError(`${description}: ${error.message}; nothing was restored`);
+    throw error;
   }
 }

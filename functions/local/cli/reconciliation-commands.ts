@@ -35,8 +35,10 @@ export async function reconcileCommand(pool: pg.Pool, { write, json }: CommandOu
   if (json) write(JSON.stringify({ ...summary, already_running: alreadyRunning, discrepancy_details: discrepancies }, jsonText, 2));
   else {
     if (alreadyRunning) write(`A reconciliation is already running (run ${run.id}); its progress so far:`);
+    // Two spaces past the longest name (compared_from_height is 20 characters).
+    const width = Math.max(...Object.keys(summary).map((key) => key.length)) + 2;
     for (const [key, value] of Object.entries(summary))
-      write(`${key.padEnd(20)}${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`);
+      write(`${key.padEnd(width)}${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`);
     if (discrepancies.length > 0) {
       write('');
       write('discrepancies:');

@@ -4,12 +4,21 @@
  * AwsSolutions pack checks every stack at synth; an unacknowledged finding fails the synth.
  */
 import { App } from 'aws-cdk-lib';
-import { readStageConfig } from '../lib/config.js';
+import { PLACEHOLDER_ACCOUNT, placeholderAccountProblem, readStageConfig } from '../lib/config.js';
 import { registerNagChecks } from '../lib/nag.js';
 import { buildStage } from '../lib/stage.js';
 
 const app = new App();
 const config = readStageConfig(app.node.tryGetContext('stages'), app.node.tryGetContext('stage'));
+// With credentials (a deploy always has them) an example account is refused; offline, synth still works.
+const placeholder = placeholderAccountProblem(config, process.env.CDK_DEFAULT_ACCOUNT);
+if (placeholder) {
+  console.error(placeholder);
+  process.exit(1);
+}
+if (PLACEHOLDER_ACCOUNT.test(config.account)) {
+  console.error(`Note: stage "${config.stage}" uses the example account ${config.account}; set your own in cdk.json before deploying.`);
+}
 buildStage(app, config);
 registerNagChecks(app);
 app.synth();

@@ -1,3 +1,4 @@
+import { validateAddress } from '../functions/domain/address.js';
 import { NETWORKS, type Network } from '../functions/domain/network.js';
 import { resolveAlarmThresholds, type AlarmThresholds } from './constructs/monitoring/alarm-thresholds.js';
 
@@ -54,6 +55,22 @@ function isTimeZone(value: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+/** The account ids cdk.json ships with (one digit twelve times): examples to replace, never a real account. */
+export const PLACEHOLDER_ACCOUNT = /^(\d)\1{11}$/;
+
+/**
+ * Why a stage cannot be deployed from here, or undefined. `callerAccount` is the account of the credentials the CDK
+ * CLI resolved (CDK_DEFAULT_ACCOUNT; unset when synth runs without credentials, which stays possible offline).
+ */
+export function placeholderAccountProblem(config: StageConfig, callerAccount: string | undefined): string | undefined {
+  if (!PLACEHOLDER_ACCOUNT.test(config.account) || !callerAccount) return undefined;
+  return (
+    `Stage "${config.stage}" in cdk.json still has the example account ${config.account}. ` +
+    `Set stages.${config.stage}.account to the account to deploy to (your credentials are for ${callerAccount}; ` +
+    'aws sts get-caller-identity shows it), and region, ogmiosUrls, alertEmails and hotWalletAddresses likewise (README, Deploy).'
+  );
 }
 
 export class StageConfigError extends Error {
@@ -114,10 +131,17 @@ export function readStageConfig(stages: unknown, stage: string | undefined): Sta
     Number.isInteger(value.logRetentionDays) && (value.logRetentionDays as number) > 0,
     'logRetentionDays must be a positive whole number',
   );
-  check(
-    Array.isArray(value.hotWalletAddresses) && value.hotWalletAddresses.every((a) => typeof a === 'string'),
-    'hotWalletAddresses must be a list of addresses',
-  );
+  const hotWallets = value.hotWalletAddresses;
+  check(Array.isArray(hotWallets) && hotWallets.every((a) => typeof a === 'string'), 'hotWalletAddresses must be a list of addresses');
+  if (Array.isArray(hotWallets) && (NETWORKS as readonly unknown[]).includes(value.network)) {
+    for (const address of hotWallets) {
+      try {
+        validateAddress(address, value.network as Network);
+      } catch (error) {
+        problems.push(`hotWalletAddresses: ${(error as Error).message}`);
+      }
+    }
+  }
   check(isTimeZone(value.scheduleTimeZone), 'scheduleTimeZone must be an IANA time zone such as UTC or Europe/Paris');
   const backup = value.backup as Record<string, unknown> | undefined;
   const daily = backup?.dailyRetentionDays as number;
@@ -139,6 +163,20 @@ export function readStageConfig(stages: unknown, stage: string | undefined): Sta
   );
   const alarms = resolveAlarmThresholds(value.alarms);
   problems.push(...alarms.problems);
+  // The tutorial's five rules include HotWalletLow and HotWalletCritical: a mainnet stage watches its hot wallet, or
+  // says explicitly that it has none to watch.
+  const hotWalletAlarms = alarms.thresholds.hotWalletBalance;
+  if (
+    value.network === 'mainnet' &&
+    Array.isArray(hotWallets) &&
+    hotWallets.length === 0 &&
+    (hotWalletAlarms.warning.enabled || hotWalletAlarms.critical.enabled)
+  ) {
+    problems.push(
+      'hotWalletAddresses is empty on mainnet: list the hot wallet(s) whose balance HotWalletLow/HotWalletCritical watch, ' +
+        'or turn both off explicitly with "alarms": { "hotWalletBalance": { "warning": { "enabled": false }, "critical": { "enabled": false } } }',
+    );
+  }
 
   if (problems.length > 0) {
     throw new StageConfigError(`Stage "${stage}" in cdk.json is invalid:\n- ${problems.join('\n- ')}`);

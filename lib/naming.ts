@@ -15,3 +15,47 @@ export function stackName(stage: string, part: string): string {
 export function reconciliationFunctionName(stage: string): string {
   return resourceName(stage, 'reconciliation');
 }
+
+/** The stage's Lambda functions, by the part of their fixed name (`payment-monitor-<stage>-<part>`). */
+export const FUNCTION_PARTS = {
+  processor: 'processor',
+  health: 'health',
+  reconciliation: 'reconciliation',
+  rebuild: 'rebuild',
+  backupExport: 'backup-export',
+  partitionMaintenance: 'partition-maintenance',
+  hotWallet: 'hot-wallet',
+  migration: 'migrate',
+} as const;
+export type StageFunction = keyof typeof FUNCTION_PARTS;
+
+export function functionName(stage: string, fn: StageFunction): string {
+  return resourceName(stage, FUNCTION_PARTS[fn]);
+}
+
+/** Where a function logs: Lambda's own convention, so `aws logs tail /aws/lambda/<function name>` finds it. */
+export function lambdaLogGroupName(fnName: string): string {
+  return `/aws/lambda/${fnName}`;
+}
+
+/**
+ * The fixed names of one stage's resources. A stack that needs another stack's resource by name computes it here
+ * instead of importing it (no CloudFormation export to pin the producer), and the README and the outputs give
+ * operators the same names.
+ */
+export function stageNames(stage: string) {
+  const name = (part: string) => resourceName(stage, part);
+  return {
+    chainEventQueue: `${name('chain-events')}.fifo`,
+    deadLetterQueue: `${name('chain-events-dlq')}.fifo`,
+    cluster: name('cluster'),
+    followerService: name('follower'),
+    followerLogGroup: `/ecs/${name('follower')}`,
+    databaseInstance: name('database'),
+    databaseSecret: `${PRODUCT}/${stage}/database`,
+    leaseTable: name('leases'),
+    backupVault: name('database'),
+    /** The dashboard, and the prefix of every alarm name. */
+    dashboard: `${PRODUCT}-${stage}`,
+  };
+}

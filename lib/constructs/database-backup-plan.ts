@@ -21,7 +21,8 @@ export class DatabaseBackupPlanConfigError extends Error {
 
 /**
  * AWS Backup on top of RDS's own PITR window: a daily snapshot kept 30 days and a weekly one kept 90 days, in a
- * vault encrypted by AWS Backup and retained when the stack goes. Times are UTC, clear of the 03:00 reconciliation.
+ * vault encrypted by AWS Backup and retained when the stack goes (not when the deploy that created it fails). Times
+ * are UTC, clear of the 03:00 reconciliation.
  */
 export class DatabaseBackupPlan extends Construct {
   readonly plan: BackupPlan;
@@ -37,7 +38,11 @@ export class DatabaseBackupPlan extends Construct {
         `DatabaseBackupPlan "${id}": weeklyRetentionDays (${weekly}) must be ≥ dailyRetentionDays (${daily})`,
       );
     }
-    this.vault = new BackupVault(this, 'Vault', { backupVaultName: props.vaultName, removalPolicy: RemovalPolicy.RETAIN });
+    // Retained, except by a failed deploy that created it (still empty then): its retry can create the name again.
+    this.vault = new BackupVault(this, 'Vault', {
+      backupVaultName: props.vaultName,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
     this.plan = new BackupPlan(this, 'Plan', { backupPlanName: props.planName, backupVault: this.vault });
     this.plan.addRule(
       new BackupPlanRule({

@@ -35,6 +35,8 @@ export interface FollowerServiceProps {
   /** ECS stop timeout; ≥ shutdownBudget + 2 s and ≤ 120 s. Default shutdownBudget + 2 s. */
   readonly stopTimeout?: Duration;
   readonly logRetentionDays: number;
+  /** Name of the follower's log group; generated when not given. */
+  readonly logGroupName?: string;
   /** Plain settings (no secrets). */
   readonly environment: Record<string, string>;
   /** Extra groups, e.g. the database's client group. */
@@ -92,6 +94,7 @@ export class FollowerService extends Construct {
       runtimePlatform: { cpuArchitecture: CpuArchitecture.ARM64, operatingSystemFamily: OperatingSystemFamily.LINUX },
     });
     const logGroup = new LogGroup(this, 'Logs', {
+      logGroupName: props.logGroupName,
       retention: props.logRetentionDays as RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });

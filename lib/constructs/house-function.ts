@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -53,8 +53,10 @@ export class HouseFunction extends NodejsFunction {
     validateHouseFunctionProps(id, props);
     const { stage, logRetentionDays, serviceName, logRemovalPolicy, environment, bundling, ...rest } = props;
 
-    // The log group must exist before super() so it can be passed in; it is a sibling under `scope`.
+    // The log group must exist before super() so it can be passed in; it is a sibling under `scope`. A named function
+    // logs where Lambda's own convention puts it (/aws/lambda/<name>), so operators find it by the function's name.
     const logGroup = new LogGroup(scope, `${id}LogGroup`, {
+      logGroupName: rest.functionName && !Token.isUnresolved(rest.functionName) ? `/aws/lambda/${rest.functionName}` : undefined,
       retention: logRetentionDays as RetentionDays,
       removalPolicy: logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });

@@ -1,16 +1,20 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { InstanceType, Peer, Port, SecurityGroup, SubnetType, type IVpc } from 'aws-cdk-lib/aws-ec2';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   CaCertificate,
+  type CfnDBInstance,
   Credentials,
   DatabaseInstance,
   DatabaseInstanceEngine,
   ParameterGroup,
+  PerformanceInsightRetention,
   PostgresEngineVersion,
   StorageType,
 } from 'aws-cdk-lib/aws-rds';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeNag } from '../nag.js';
 
@@ -53,6 +57,11 @@ export class PaymentDatabase extends Construct {
   /** Put a function or task in this group to let it connect; nothing else may. */
   readonly clientSecurityGroup: SecurityGroup;
   readonly parameterGroup: ParameterGroup;
+  /**
+   * With deletion protection: the custom resource that turns it on (RDS ModifyDBInstance). Make it depend on
+   * everything else the first deploy creates, so that protection starts only once that deploy can no longer fail.
+   */
+  readonly deletionProtectionSwitch?: AwsCustomResource;
 
   constructor(scope: Construct, id: string, props: PaymentDatabaseProps) {
     super(scope, id);
@@ -108,8 +117,12 @@ export class PaymentDatabase extends Construct {
       allocatedStorage: props.allocatedStorageGiB,
       maxAllocatedStorage: props.allocatedStorageGiB * 2,
       multiAz: props.multiAz,
-      deletionProtection: props.deletionProtection,
+      // Not a template property (removed below when protected): set by deletionProtectionSwitch after the first deploy.
+      deletionProtection: false,
       backupRetention: Duration.days(days),
+      // The DatabaseCpuHigh runbook reads the top statements here: 7 days is the free tier.
+      enablePerformanceInsights: true,
+      performanceInsightRetention: PerformanceInsightRetention.DEFAULT,
       copyTagsToSnapshot: true,
       autoMinorVersionUpgrade: true,
       publiclyAccessible: false,
@@ -120,10 +133,53 @@ export class PaymentDatabase extends Construct {
     this.secret = this.instance.secret!;
     // The rotation Lambda calls Secrets Manager and the database: it runs where there is NAT egress (the isolated
     // subnets have no route out and the VPC no Secrets Manager endpoint); its own group is admitted on 5432.
+    // Not at once on creation (CloudFormation's RotateImmediatelyOnUpdate default): the first deploy's migrations
+    // read the password while the rotation would be changing it. The first rotation comes after 30 days.
     this.instance.addRotationSingleUser({
       automaticallyAfter: PASSWORD_ROTATION,
       vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
+      rotateImmediatelyOnUpdate: false,
     });
+
+    if (props.deletionProtection) {
+      // RDS deletion protection in the template would make a failed first deploy unretryable: the rollback cannot
+      // delete a protected instance (ROLLBACK_FAILED) and the retry finds its identifier taken. So the property is
+      // left out of the template and this custom resource turns protection on, last, once the stack's other
+      // resources exist. CloudFormation sends DeletionProtection to RDS only when the template's value changes, so
+      // later deploys leave it on; deleting this resource (or the stack) does not turn it off.
+      (this.instance.node.defaultChild as CfnDBInstance).addPropertyDeletionOverride('DeletionProtection');
+      const enable = {
+        service: 'RDS',
+        action: 'modifyDBInstance',
+        parameters: { DBInstanceIdentifier: props.instanceIdentifier, DeletionProtection: true, ApplyImmediately: true },
+        physicalResourceId: PhysicalResourceId.of(`${props.instanceIdentifier}-deletion-protection`),
+        outputPaths: ['DBInstance.DeletionProtection'],
+      };
+      const logGroup = new LogGroup(this, 'DeletionProtectionLogs', {
+        retention: props.logRetentionDays as RetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      // Its own role (not AWSLambdaBasicExecutionRole): this one call on this instance, and its own log group.
+      const role = new Role(this, 'DeletionProtectionRole', {
+        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+        description: 'Turns on the database deletion protection after the first deploy',
+      });
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+      );
+      this.deletionProtectionSwitch = new AwsCustomResource(this, 'DeletionProtection', {
+        resourceType: 'Custom::DatabaseDeletionProtection',
+        onCreate: enable,
+        onUpdate: enable,
+        role,
+        policy: AwsCustomResourcePolicy.fromStatements([
+          new PolicyStatement({ actions: ['rds:ModifyDBInstance'], resources: [this.instance.instanceArn] }),
+        ]),
+        installLatestAwsSdk: false,
+        logGroup,
+      });
+      this.deletionProtectionSwitch.node.addDependency(this.instance);
+    }
 
     acknowledgeNag(
       this.instance,
@@ -142,12 +198,12 @@ export class PaymentDatabase extends Construct {
         `Single-AZ by the ${props.stage} stage's configuration (database.multiAz=false): a non-production stage trades availability for cost; prod runs Multi-AZ.`,
       );
     }
-    if (!props.deletionProtection) {
-      acknowledgeNag(
-        this.instance,
-        'RDS10',
-        `No deletion protection by the ${props.stage} stage's configuration: a disposable stage must be removable with cdk destroy; prod has it.`,
-      );
-    }
+    acknowledgeNag(
+      this.instance,
+      'RDS10',
+      props.deletionProtection
+        ? 'Deletion protection is on, but set by the DeletionProtection custom resource after the first deploy succeeded rather than in the template, where it would block the rollback of a failed first deploy.'
+        : `No deletion protection by the ${props.stage} stage's configuration: a disposable stage must be removable with cdk destroy; prod has it.`,
+    );
   }
 }

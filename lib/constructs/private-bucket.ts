@@ -18,7 +18,8 @@ export class PrivateBucketConfigError extends Error {
 
 /**
  * A bucket only the account's roles reach: SSE-S3 encryption, TLS-only policy, public access blocked, ACLs off,
- * and lifecycle expiry on every rule. Retained when its stack is deleted (exports and claim checks are data).
+ * and lifecycle expiry on every rule. Retained when its stack is deleted (exports and claim checks are data), except
+ * when the deploy that created it fails (CloudFormation's RetainExceptOnCreate).
  */
 export class PrivateBucket extends Construct {
   readonly bucket: Bucket;
@@ -40,7 +41,9 @@ export class PrivateBucket extends Construct {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: props.lifecycleRules.map((rule) => ({ abortIncompleteMultipartUploadAfter: Duration.days(1), ...rule })),
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when its stack goes, except by the deploy that created it: a failed first deploy's rollback deletes the
+      // (still empty) bucket, so the retry can create the same name.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     acknowledgeNag(this.bucket, 'S1', props.noAccessLogsReason);
   }

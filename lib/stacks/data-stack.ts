@@ -9,8 +9,9 @@ import { MonitorNetwork } from '../constructs/monitor-network.js';
 import { PaymentDatabase } from '../constructs/payment-database.js';
 import { PrivateBucket } from '../constructs/private-bucket.js';
 import { SchemaMigrations } from '../constructs/schema-migrations.js';
-import { resourceName } from '../naming.js';
+import { functionName, lambdaLogGroupName, resourceName, stageNames } from '../naming.js';
 import { acknowledgeNag } from '../nag.js';
+import { operatorOutputs } from './outputs.js';
 import { CLAIM_CHECK_EXPIRY, BACKUP_EXPORT_LIFECYCLE } from './retention.js';
 
 /** Fixed, so other stacks can scope object ARNs to it without a cross-stack token. */
@@ -53,7 +54,7 @@ export class DataStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     this.zones = [`${config.region}a`, `${config.region}b`];
-    const name = (part: string) => resourceName(config.stage, part);
+    const names = stageNames(config.stage);
 
     this.network = new MonitorNetwork(this, 'Network', {
       availabilityZones: this.zones,
@@ -71,19 +72,19 @@ export class DataStack extends Stack {
       deletionProtection: config.database.deletionProtection,
       backupRetentionDays: config.database.backupRetentionDays,
       logRetentionDays: config.logRetentionDays,
-      secretName: `payment-monitor/${config.stage}/database`,
-      instanceIdentifier: name('database'),
+      secretName: names.databaseSecret,
+      instanceIdentifier: names.databaseInstance,
     });
-    new DatabaseBackupPlan(this, 'DatabaseBackups', {
+    const backups = new DatabaseBackupPlan(this, 'DatabaseBackups', {
       instance: this.database.instance,
-      vaultName: name('database'),
-      planName: name('database'),
+      vaultName: names.backupVault,
+      planName: names.backupVault,
       dailyRetentionDays: config.backup.dailyRetentionDays,
       weeklyRetentionDays: config.backup.weeklyRetentionDays,
     });
     this.migrations = new SchemaMigrations(this, 'SchemaMigrations', {
       stage: config.stage,
-      functionName: name('migrate'),
+      functionName: functionName(config.stage, 'migration'),
       vpc,
       vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
       securityGroup: this.database.clientSecurityGroup,
@@ -92,15 +93,17 @@ export class DataStack extends Stack {
       after: [this.database.instance],
     });
 
-    // Partition key as functions/adapters/dynamodb/lease-table.ts writes it; one item per chain.
+    // Partition key as functions/adapters/dynamodb/lease-table.ts writes it; one item per chain. It holds only the
+    // current lease (the next acquisition writes it again), so no DynamoDB deletion protection: that would make a
+    // failed first deploy's rollback fail. Retained when the stage is protected, except by the deploy that created it.
     this.leaseTable = new TableV2(this, 'LeaseTable', {
-      tableName: name('leases'),
+      tableName: names.leaseTable,
       partitionKey: { name: 'leaseName', type: AttributeType.STRING },
       billing: Billing.onDemand(),
       encryption: TableEncryptionV2.awsManagedKey(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: config.database.deletionProtection,
-      removalPolicy: config.database.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      deletionProtection: false,
+      removalPolicy: config.database.deletionProtection ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY,
     });
 
     this.claimCheckBucket = new PrivateBucket(this, 'ClaimChecks', {
@@ -117,17 +120,67 @@ export class DataStack extends Stack {
     });
 
     // The keys themselves are put in by hand (README, Deploy): the template holds only empty fields, and a later
-    // deploy does not overwrite what was stored.
+    // deploy does not overwrite what was stored. Retained, except by a failed deploy that created it (CloudFormation
+    // deletes a secret without a recovery window, so a retry can create the name again).
     this.ogmiosApiKeys = new Secret(this, 'OgmiosApiKeys', {
       secretName: config.ogmiosApiKeySecretName,
       description: `Ogmios provider API keys of ${config.stage}: {"primary": "…", "secondary": "…"}`,
       secretObjectValue: { primary: SecretValue.unsafePlainText(''), secondary: SecretValue.unsafePlainText('') },
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     acknowledgeNag(
       this.ogmiosApiKeys,
       'SMG4',
       'Provider API keys cannot be rotated by AWS: the operator issues a new key at the provider and puts it in as "secondary", then "primary" (the clients fail over between the two).',
     );
+
+    // Deletion protection last: a first deploy that fails before this point rolls back completely (README, Deploy).
+    this.database.deletionProtectionSwitch?.node.addDependency(
+      this.migrations,
+      backups,
+      this.leaseTable,
+      this.claimCheckBucket,
+      this.backupBucket,
+      this.ogmiosApiKeys,
+    );
+
+    const instance = this.database.instance;
+    operatorOutputs(this, {
+      DatabaseEndpoint: {
+        value: instance.dbInstanceEndpointAddress,
+        description: 'PostgreSQL host (port 5432; isolated subnets: reachable from the VPC only)',
+      },
+      DatabaseInstanceIdentifier: {
+        value: names.databaseInstance,
+        description: 'RDS instance (console, aws rds describe-db-instances, Performance Insights)',
+      },
+      DatabaseSecretName: {
+        value: names.databaseSecret,
+        description: 'The rotated database credentials (host, port, username, password, dbname)',
+      },
+      DatabaseSecretArn: { value: this.database.secret.secretArn, description: 'DATABASE_SECRET_ARN of the functions and the follower' },
+      OgmiosApiKeySecretName: {
+        value: config.ogmiosApiKeySecretName,
+        description: 'Put the Ogmios provider key here ({"primary": "...", "secondary": ""}) before deploying the other stacks',
+      },
+      LeaseTableName: { value: names.leaseTable, description: 'The follower lease (one item per chain)' },
+      ClaimCheckBucketName: {
+        value: claimCheckBucketName(config),
+        description: 'Claim checks of large chain events (chain-events/, expire after 30 days)',
+      },
+      BackupBucketName: {
+        value: backupBucketName(config),
+        description: 'Table exports (<table>/<date>/...): restore with npm run cli -- restore',
+      },
+      BackupVaultName: { value: names.backupVault, description: 'AWS Backup vault of the database snapshots (daily and weekly)' },
+      MigrationLogGroupName: {
+        value: lambdaLogGroupName(functionName(config.stage, 'migration')),
+        description: 'Logs of the schema migrations run by each deploy',
+      },
+      PostgresLogGroupName: {
+        value: `/aws/rds/instance/${names.databaseInstance}/postgresql`,
+        description: 'PostgreSQL log (errors, statements over 1 s)',
+      },
+    });
   }
 }

@@ -7,11 +7,12 @@ import type { Construct } from 'constructs';
 import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/config/variables.js';
 import type { StageConfig } from '../config.js';
 import { FollowerService } from '../constructs/follower-service.js';
-import { reconciliationFunctionName, resourceName } from '../naming.js';
-import type { DataStack } from './data-stack.js';
+import { reconciliationFunctionName, stageNames } from '../naming.js';
+import { claimCheckBucketName, type DataStack } from './data-stack.js';
 import type { ProcessingStack } from './processing-stack.js';
 import { acknowledgeNag } from '../nag.js';
-import { claimCheckObjects, functionArnByName, ogmiosEnvironment } from './runtime-access.js';
+import { operatorOutputs } from './outputs.js';
+import { claimCheckObjects, functionArnByName, ogmiosEnvironment, queueByName } from './runtime-access.js';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,6 +32,7 @@ export function followerImage(): ContainerImage {
 export interface IngestStackProps extends StackProps {
   readonly config: StageConfig;
   readonly data: DataStack;
+  /** Deployed first (the follower sends to its queue), but referred to by the queue's fixed name only. */
   readonly processing: ProcessingStack;
   /** Defaults to followerImage(); tests may pass a prebuilt image. */
   readonly followerImage?: ContainerImage;
@@ -43,13 +45,18 @@ export class IngestStack extends Stack {
   constructor(scope: Construct, id: string, props: IngestStackProps) {
     super(scope, id, props);
     const { config, data, processing } = props;
-    const name = (part: string) => resourceName(config.stage, part);
+    const names = stageNames(config.stage);
     const databaseSecret = data.database.secret;
+    // The queue and the lease table by their fixed names, not by reference: no export pins them (README, Deploy).
+    this.addStackDependency(processing, 'the follower sends to the chain-event queue');
+    const chainEvents = queueByName(this, 'ChainEventQueue', names.chainEventQueue);
+    const leaseTableArn = this.formatArn({ service: 'dynamodb', resource: 'table', resourceName: names.leaseTable });
 
     this.follower = new FollowerService(this, 'Follower', {
       vpc: data.network.vpc,
-      clusterName: name('cluster'),
-      serviceName: name('follower'),
+      clusterName: names.cluster,
+      serviceName: names.followerService,
+      logGroupName: names.followerLogGroup,
       image: props.followerImage ?? followerImage(),
       cpu: config.follower.cpu,
       memoryMiB: config.follower.memoryMiB,
@@ -61,9 +68,9 @@ export class IngestStack extends Stack {
         // The Ogmios keys by their secret's ARN, as the Lambdas get them: read when a connection opens and again
         // after a refusal (ogmios-settings.ts), so a rotated key needs no task restart.
         ...ogmiosEnvironment(config, data),
-        LEASE_TABLE: data.leaseTable.tableName,
-        CHAIN_EVENT_QUEUE_URL: processing.chainEvents.queue.queueUrl,
-        CLAIM_CHECK_BUCKET: data.claimCheckBucket.bucket.bucketName,
+        LEASE_TABLE: names.leaseTable,
+        CHAIN_EVENT_QUEUE_URL: chainEvents.queueUrl,
+        CLAIM_CHECK_BUCKET: claimCheckBucketName(config),
         // The follower reads the password from this secret per new connection, and again when it is refused after
         // a rotation (rds-secret-connection.ts): nothing injected at task start goes stale.
         DATABASE_SECRET_ARN: databaseSecret.secretArn,
@@ -78,10 +85,10 @@ export class IngestStack extends Stack {
     taskRole.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-        resources: [data.leaseTable.tableArn],
+        resources: [leaseTableArn],
       }),
     );
-    processing.chainEvents.queue.grantSendMessages(taskRole);
+    chainEvents.grantSendMessages(taskRole);
     // Reads the database secret and the Ogmios keys itself (not through ECS injection): only GetSecretValue, only those.
     taskRole.addToPrincipalPolicy(
       new PolicyStatement({
@@ -108,5 +115,11 @@ export class IngestStack extends Stack {
       'IAM5[Resource::*]',
       'ecr:GetAuthorizationToken, which pulling the image needs, has no resource-level permissions; the other execution-role grants are scoped to the image repository and the log group.',
     );
+
+    operatorOutputs(this, {
+      ClusterName: { value: names.cluster, description: 'ECS cluster of the follower' },
+      FollowerServiceName: { value: names.followerService, description: 'The two follower tasks (leader and standby)' },
+      FollowerLogGroupName: { value: names.followerLogGroup, description: 'Follower logs: aws logs tail <this> --follow' },
+    });
   }
 }

@@ -1,46 +1,73 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { StageConfig } from '../config.js';
 import { PaymentMonitorMonitoring } from '../constructs/monitoring/index.js';
+import type { OperationsFunctionName } from '../constructs/monitoring/watched-metrics.js';
+import { functionName, stageNames, type StageFunction } from '../naming.js';
 import type { DataStack } from './data-stack.js';
 import type { IngestStack } from './ingest-stack.js';
 import type { OperationsStack } from './operations-stack.js';
+import { dashboardUrl, operatorOutputs } from './outputs.js';
 import type { ProcessingStack } from './processing-stack.js';
+import { queueByName } from './runtime-access.js';
 
 export interface ObservabilityStackProps extends StackProps {
   readonly config: StageConfig;
+  /** The stacks it watches: deployed before it, but never referred to (every name it needs is fixed, lib/naming.ts). */
   readonly data: DataStack;
   readonly processing: ProcessingStack;
   readonly ingest: IngestStack;
   readonly operations: OperationsStack;
 }
 
-/** The alarms of the catalogue, the warning and critical topics, and the stage's dashboard (lib/constructs/monitoring). */
+/**
+ * The alarms of the catalogue, the warning and critical topics, and the stage's dashboard (lib/constructs/monitoring).
+ * Everything it watches is named, not imported: a CloudFormation export would pin its resource in the producing
+ * stack ("Export … in use"), e.g. the hot-wallet function when a stage stops listing hot-wallet addresses.
+ */
 export class ObservabilityStack extends Stack {
   readonly monitoring: PaymentMonitorMonitoring;
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     super(scope, id, props);
-    const { config, data, processing, ingest, operations } = props;
+    const { config } = props;
+    for (const stack of [props.data, props.processing, props.ingest, props.operations])
+      this.addStackDependency(stack, 'it watches its resources');
+    const names = stageNames(config.stage);
+    // The ARN in full (the partition from the region, not the AWS::Partition token), so that the metrics' FunctionName
+    // dimension is the plain name rather than an expression taking the ARN apart.
+    const partition = RegionInfo.get(this.region).partition ?? 'aws';
+    const fn = (stageFunction: StageFunction): IFunction =>
+      LambdaFunction.fromFunctionAttributes(this, `${stageFunction}Function`, {
+        functionArn: `arn:${partition}:lambda:${this.region}:${this.account}:function:${functionName(config.stage, stageFunction)}`,
+        sameEnvironment: true,
+      });
+    // Present exactly when the Operations stack creates them (the hot-wallet function only with addresses).
+    const watched: OperationsFunctionName[] = ['health', 'reconciliation', 'rebuild', 'backupExport', 'partitionMaintenance', 'migration'];
+    if (config.hotWalletAddresses.length > 0) watched.push('hotWallet');
+
     this.monitoring = new PaymentMonitorMonitoring(this, 'Monitoring', {
       stage: config.stage,
       thresholds: config.alarms,
       alertEmails: config.alertEmails,
-      chainEventQueue: processing.chainEvents.queue,
-      deadLetterQueue: processing.chainEvents.deadLetterQueue,
-      processor: processing.processor,
-      functions: {
-        health: operations.health,
-        reconciliation: operations.reconciliation,
-        rebuild: operations.rebuild,
-        backupExport: operations.backupExport,
-        partitionMaintenance: operations.partitionMaintenance,
-        migration: data.migrations.function,
-        ...(operations.hotWallet ? { hotWallet: operations.hotWallet } : {}),
-      },
-      database: { instance: data.database.instance, allocatedStorageGiB: config.database.allocatedStorageGiB },
-      follower: { clusterName: ingest.follower.cluster.clusterName, serviceName: ingest.follower.service.serviceName },
+      chainEventQueue: queueByName(this, 'ChainEventQueue', names.chainEventQueue),
+      deadLetterQueue: queueByName(this, 'DeadLetterQueue', names.deadLetterQueue),
+      processor: fn('processor'),
+      functions: Object.fromEntries(watched.map((name) => [name, fn(name)])),
+      database: { instanceIdentifier: names.databaseInstance, allocatedStorageGiB: config.database.allocatedStorageGiB },
+      follower: { clusterName: names.cluster, serviceName: names.followerService },
       hotWalletAddresses: config.hotWalletAddresses,
+    });
+
+    operatorOutputs(this, {
+      DashboardUrl: { value: dashboardUrl(this, names.dashboard), description: 'The stage dashboard (CloudWatch console)' },
+      WarningTopicArn: { value: this.monitoring.topics.warning.topicArn, description: 'Warning alarms (e-mail subscribers confirm once)' },
+      CriticalTopicArn: {
+        value: this.monitoring.topics.critical.topicArn,
+        description: 'Critical alarms (e-mail subscribers confirm once)',
+      },
     });
   }
 }

@@ -7,12 +7,13 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
 import { clockTime, EVERY_MINUTE_RETRY, FunctionSchedule, type DailyTime } from '../constructs/function-schedule.js';
 import { HouseFunction, type HouseFunctionProps } from '../constructs/house-function.js';
-import { reconciliationFunctionName, resourceName } from '../naming.js';
+import { functionName, lambdaLogGroupName, reconciliationFunctionName, resourceName, type StageFunction } from '../naming.js';
 import { BACKUP_TABLES } from '../../functions/domain/backup.js';
 import { DEFAULT_PARTITION_MONTHS_AHEAD } from '../../functions/domain/partitions.js';
 import { MAX_READY_LAG_BLOCKS } from '../../functions/domain/readiness.js';
 import { acknowledgeNag } from '../nag.js';
-import type { DataStack } from './data-stack.js';
+import { backupBucketName, type DataStack } from './data-stack.js';
+import { operatorOutputs } from './outputs.js';
 import { BACKUP_TABLE_NAMES } from './retention.js';
 import {
   backupObjects,
@@ -64,11 +65,11 @@ export class OperationsStack extends Stack {
     super(scope, id, props);
     this.config = props.config;
     this.data = props.data;
-    const { config, data } = props;
+    const { config } = props;
     const name = (part: string) => resourceName(config.stage, part);
     const timeZone = TimeZone.of(config.scheduleTimeZone);
 
-    this.health = this.operationsFunction('Health', name('health'), {
+    this.health = this.operationsFunction('Health', functionName(config.stage, 'health'), {
       entry: handler('health.ts'),
       description: 'Readiness behind an IAM-authenticated URL; the sync-lag metric every minute',
       timeout: Duration.seconds(30),
@@ -105,7 +106,7 @@ export class OperationsStack extends Stack {
 
     // Only resets the database to a point (the follower re-derives the rest), well within one invocation: it never
     // continues itself, so it may not invoke anything.
-    this.rebuild = this.operationsFunction('Rebuild', name('rebuild'), {
+    this.rebuild = this.operationsFunction('Rebuild', functionName(config.stage, 'rebuild'), {
       entry: handler('rebuild.ts'),
       description: 'On demand: resets the engine to a retained point ({"daysAgo": n} | {"slot": n} | {"point": "<slot>.<id>"})',
       timeout: Duration.minutes(15),
@@ -114,13 +115,13 @@ export class OperationsStack extends Stack {
       environment: { NETWORK: config.network },
     });
 
-    this.backupExport = this.operationsFunction('BackupExport', name('backup-export'), {
+    this.backupExport = this.operationsFunction('BackupExport', functionName(config.stage, 'backupExport'), {
       entry: handler('backup-export.ts'),
       description: 'Exports one table ({"table": …}) as gzip NDJSON with a manifest to the backup bucket',
       timeout: Duration.minutes(15),
       memorySize: 512,
       reaches: { database: true, ogmios: false },
-      environment: { BACKUP_BUCKET: data.backupBucket.bucket.bucketName },
+      environment: { BACKUP_BUCKET: backupBucketName(config) },
     });
     // Writes (multipart included) under the three table prefixes; never reads, lists or deletes (lifecycle expires).
     const exportObjects = BACKUP_TABLE_NAMES.map((table) => backupObjects(config, BACKUP_TABLES[table].prefix));
@@ -145,7 +146,7 @@ export class OperationsStack extends Stack {
       });
     }
 
-    this.partitionMaintenance = this.operationsFunction('PartitionMaintenance', name('partition-maintenance'), {
+    this.partitionMaintenance = this.operationsFunction('PartitionMaintenance', functionName(config.stage, 'partitionMaintenance'), {
       entry: handler('partition-maintenance.ts'),
       description: "Creates the coming months' incoming_payments partitions",
       timeout: Duration.minutes(5),
@@ -162,7 +163,7 @@ export class OperationsStack extends Stack {
 
     // Without addresses there is nothing to measure (the handler refuses an empty list) and no HotWallet alarm.
     if (config.hotWalletAddresses.length > 0) {
-      this.hotWallet = this.operationsFunction('HotWallet', name('hot-wallet'), {
+      this.hotWallet = this.operationsFunction('HotWallet', functionName(config.stage, 'hotWallet'), {
         entry: handler('hot-wallet.ts'),
         description: 'Every minute: the hot-wallet balance through Ogmios as hot_wallet_balance_ada',
         timeout: Duration.seconds(45),
@@ -178,6 +179,31 @@ export class OperationsStack extends Stack {
         retry: EVERY_MINUTE_RETRY,
       });
     }
+
+    const region = this.region;
+    const functions: [string, StageFunction, string][] = [
+      ['Health', 'health', 'readiness (the URL below) and the every-minute lag metric'],
+      ['Reconciliation', 'reconciliation', 'invoke with --invocation-type Event (a run outlasts the CLI read timeout)'],
+      ['Rebuild', 'rebuild', 'on demand: {"daysAgo": n} | {"slot": n} | {"point": "<slot>.<id>"} | {"resumePipeline": true}'],
+      ['BackupExport', 'backupExport', 'exports {"table": "<table>"} to the backup bucket'],
+      ['PartitionMaintenance', 'partitionMaintenance', "creates the coming months' partitions"],
+      ...(this.hotWallet ? ([['HotWallet', 'hotWallet', 'the hot-wallet balance every minute']] as [string, StageFunction, string][]) : []),
+    ];
+    operatorOutputs(this, {
+      HealthUrl: {
+        value: this.healthUrl.url,
+        description: `IAM-authenticated (SigV4): awscurl --service lambda --region ${region} <this>health/ready`,
+      },
+      ...Object.fromEntries(
+        functions.flatMap(([label, fn, what]) => [
+          [`${label}FunctionName`, { value: functionName(config.stage, fn), description: what }],
+          [
+            `${label}LogGroupName`,
+            { value: lambdaLogGroupName(functionName(config.stage, fn)), description: 'aws logs tail <this> --follow' },
+          ],
+        ]),
+      ),
+    });
   }
 
   /** A house function in the VPC, granted exactly the secrets of what it reaches. */

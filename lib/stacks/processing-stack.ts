@@ -5,9 +5,10 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
 import { ChainEventQueue } from '../constructs/chain-event-queue.js';
 import { HouseFunction } from '../constructs/house-function.js';
-import { resourceName } from '../naming.js';
-import type { DataStack } from './data-stack.js';
+import { functionName, lambdaLogGroupName, stageNames } from '../naming.js';
+import { claimCheckBucketName, type DataStack } from './data-stack.js';
 import { acknowledgeNag } from '../nag.js';
+import { operatorOutputs } from './outputs.js';
 import {
   CLAIM_CHECK_KEY_PREFIX,
   claimCheckListing,
@@ -36,12 +37,12 @@ export class ProcessingStack extends Stack {
   constructor(scope: Construct, id: string, props: ProcessingStackProps) {
     super(scope, id, props);
     const { config, data } = props;
-    const name = (part: string) => resourceName(config.stage, part);
+    const names = stageNames(config.stage);
 
     // Retention 14 days and maxReceiveCount 1000 (the construct's defaults): the processor waits out transient
     // failures itself (retry-schedule.ts), so nothing valid reaches the DLQ while its retention lasts.
     this.chainEvents = new ChainEventQueue(this, 'ChainEvents', {
-      queueName: `${name('chain-events')}.fifo`,
+      queueName: names.chainEventQueue,
       consumerTimeout: PROCESSOR_TIMEOUT,
       encryption: 'sqs',
       claimCheckExpiry: data.claimCheckBucket.expiryOf(CLAIM_CHECK_KEY_PREFIX),
@@ -49,7 +50,7 @@ export class ProcessingStack extends Stack {
     // ChangeMessageVisibility (the processor's retry backoff) comes with the event source's consume grant.
     this.processor = new HouseFunction(this, 'Processor', {
       entry: fileURLToPath(new URL('../../functions/handlers/processor.ts', import.meta.url)),
-      functionName: name('processor'),
+      functionName: functionName(config.stage, 'processor'),
       description: 'Applies chain events from the FIFO queue to the payment database',
       stage: config.stage,
       timeout: PROCESSOR_TIMEOUT,
@@ -61,7 +62,8 @@ export class ProcessingStack extends Stack {
       environment: {
         NETWORK: config.network,
         CONFIRMATIONS: String(config.confirmations),
-        CLAIM_CHECK_BUCKET: data.claimCheckBucket.bucket.bucketName,
+        // By its fixed name, not a reference: no export of the Data stack for it.
+        CLAIM_CHECK_BUCKET: claimCheckBucketName(config),
         // Where failed messages are postponed (ChangeMessageVisibility); the queue is this stack's own.
         CHAIN_EVENT_QUEUE_URL: this.chainEvents.queue.queueUrl,
         DB_POOL_MAX: '1',
@@ -79,5 +81,18 @@ export class ProcessingStack extends Stack {
       'Claim-check keys are content hashes under chain-events/; the processor may only read objects under that prefix.',
     );
     this.chainEvents.addConsumer(this.processor, { batchSize: PROCESSOR_BATCH_SIZE, maxConcurrency: PROCESSOR_MAX_CONCURRENCY });
+
+    operatorOutputs(this, {
+      ChainEventQueueUrl: { value: this.chainEvents.queue.queueUrl, description: 'The chain-event FIFO queue (follower to processor)' },
+      DeadLetterQueueUrl: {
+        value: this.chainEvents.deadLetterQueue.queueUrl,
+        description: 'Its DLQ (DeadLetterQueueNotEmpty): read with aws sqs receive-message, purge once understood',
+      },
+      ProcessorFunctionName: { value: this.processor.functionName, description: 'Applies the chain events to the database' },
+      ProcessorLogGroupName: {
+        value: lambdaLogGroupName(functionName(config.stage, 'processor')),
+        description: 'aws logs tail <this> --follow',
+      },
+    });
   }
 }

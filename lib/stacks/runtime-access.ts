@@ -5,6 +5,7 @@ import { CLAIM_CHECK_KEY_PREFIX } from '../../functions/domain/chain-event-messa
 
 export { CLAIM_CHECK_KEY_PREFIX };
 import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { StageConfig } from '../config.js';
 import { backupBucketName, claimCheckBucketName, type DataStack } from './data-stack.js';
 
@@ -72,5 +73,18 @@ export function functionArnByName(scope: IConstruct, functionName: string): stri
     resource: 'function',
     resourceName: functionName,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/**
+ * A queue of the stage by its fixed name (ARN and URL formatted from it): another stack sends to it or watches it
+ * without a reference, so no CloudFormation export pins it.
+ */
+export function queueByName(scope: IConstruct, id: string, queueName: string): IQueue {
+  const stack = Stack.of(scope);
+  return Queue.fromQueueAttributes(stack, id, {
+    queueName,
+    queueArn: stack.formatArn({ service: 'sqs', resource: queueName, arnFormat: ArnFormat.NO_RESOURCE_NAME }),
+    queueUrl: `https://sqs.${stack.region}.${stack.urlSuffix}/${stack.account}/${queueName}`,
   });
 }

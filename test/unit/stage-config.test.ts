@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readStageConfig, StageConfigError } from '../../lib/config.js';
+import { placeholderAccountProblem, readStageConfig, StageConfigError } from '../../lib/config.js';
 
 const stages = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context.stages;
 
@@ -55,5 +55,37 @@ describe('stage configuration', () => {
     expect(prod.backup).toEqual({ dailyRetentionDays: 30, weeklyRetentionDays: 90 });
     expect(readStageConfig(stages, 'dev').database.deletionProtection).toBe(false);
     expect(prod.scheduleTimeZone).toBe('UTC');
+  });
+
+  it("refuses a mainnet stage that watches no hot wallet unless both hot-wallet alarms are turned off (the tutorial's five rules)", () => {
+    expect(readStageConfig(stages, 'prod').hotWalletAddresses).toHaveLength(1);
+    expect(() => readStageConfig({ prod: { ...stages.prod, hotWalletAddresses: [] } }, 'prod')).toThrow(
+      /hotWalletAddresses is empty on mainnet: list the hot wallet\(s\) whose balance HotWalletLow\/HotWalletCritical watch/,
+    );
+    const optedOut = {
+      ...stages.prod,
+      hotWalletAddresses: [],
+      alarms: { hotWalletBalance: { warning: { enabled: false }, critical: { enabled: false } } },
+    };
+    expect(readStageConfig({ prod: optedOut }, 'prod').hotWalletAddresses).toEqual([]);
+    // A testnet stage may watch none (dev, staging).
+    expect(readStageConfig(stages, 'dev').hotWalletAddresses).toEqual([]);
+  });
+
+  it("refuses a hot-wallet address of another network than the stage's", () => {
+    const testnetAddress = 'addr_test1qz2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgs68faae';
+    expect(() => readStageConfig({ prod: { ...stages.prod, hotWalletAddresses: [testnetAddress] } }, 'prod')).toThrow(
+      /hotWalletAddresses: .*testnet address \(network id 0\) but NETWORK is mainnet/,
+    );
+  });
+
+  it('refuses the example accounts when credentials name the real one, and lets an offline synth through', () => {
+    const prod = readStageConfig(stages, 'prod');
+    expect(prod.account).toBe('333333333333');
+    expect(placeholderAccountProblem(prod, '123456789012')).toMatch(
+      /Stage "prod" in cdk.json still has the example account 333333333333\. Set stages\.prod\.account .*your credentials are for 123456789012/,
+    );
+    expect(placeholderAccountProblem(prod, undefined)).toBeUndefined();
+    expect(placeholderAccountProblem({ ...prod, account: '123456789012' }, '123456789012')).toBeUndefined();
   });
 });

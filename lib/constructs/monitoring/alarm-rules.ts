@@ -285,7 +285,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     perFunction: true,
     runbook: (s) =>
       `This operations function failed in every 5 min for ${s.forMinutes} min. ` +
-      'Check its logs (by function name) and what it reaches (database, Ogmios, S3). Fix the cause; a scheduled run retries on its next schedule.',
+      'Check its log group, /aws/lambda/<function name> (aws logs tail /aws/lambda/payment-monitor-<stage>-<function> --since 1h; the stack outputs list them), and what it reaches (database, Ogmios, S3). Fix the cause; a scheduled run retries on its next schedule.',
   },
   {
     key: 'followerLeader',
@@ -371,7 +371,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     missingData: 'breaching',
     runbook: (s) =>
       `No reconciliation completed in ${s.forMinutes / 60} h (a fresh stage reports this until its first nightly run). ` +
-      'Check the schedule and ReconciliationErrors, and the function logs. Invoke the reconciliation function by hand once fixed.',
+      'Check the schedule and ReconciliationErrors, and the function logs. Invoke the reconciliation function by hand once fixed (aws lambda invoke --invocation-type Event: a run outlasts the 60 s read timeout of the CLI).',
   },
   {
     key: 'databaseReachable',

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -35,9 +35,11 @@ export class AlertTopics extends Construct {
       StringEquals: { 'aws:SourceAccount': account },
       ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
     };
+    // Retained when the stack goes, but not by a failed deploy that created it (no key left behind by each attempt).
     this.key = new Key(this, 'Key', {
       description: `payment-monitor ${props.stage}: encrypts the alert topics`,
       enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.key.addToResourcePolicy(
       new PolicyStatement({

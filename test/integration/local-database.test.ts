@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runningLocalPostgres, startLocalPostgres, type LocalPostgres } from '../../functions/local/embedded-postgres.js';
@@ -10,6 +10,9 @@ describe('the embedded server of a running local stack', () => {
 
   afterAll(async () => {
     await server?.stop();
+    // As root in a folder the postgres user cannot reach, the data folder is kept elsewhere and dataDir links to it.
+    const kept = existsSync(dataDir) ? realpathSync(dataDir) : undefined;
+    if (kept) rmSync(kept, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
   });
 

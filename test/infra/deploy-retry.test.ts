@@ -56,6 +56,7 @@ describe('a failed first deploy can be retried', () => {
       'AWS::DynamoDB::GlobalTable',
       'AWS::S3::Bucket',
       'AWS::S3::Bucket',
+      'AWS::S3::Bucket',
       'AWS::SecretsManager::Secret',
     ]);
   });
@@ -101,6 +102,15 @@ describe('a failed first deploy can be retried', () => {
     expect(policies).toMatch(/:db:",\{"Ref":"DatabaseInstance[0-9A-F]{8}"\}/);
     dev.templates.data.resourceCountIs('Custom::DatabaseDeletionProtection', 0);
     dev.templates.data.hasResourceProperties('AWS::RDS::DBInstance', { DeletionProtection: false });
+  });
+
+  it('gives only the Data stack of a protected stage termination protection (the one stack a retry must unprotect first)', () => {
+    const protectedStacks = (stage: SynthesizedStage) =>
+      Object.values(stage.stage)
+        .filter((stack) => stack.terminationProtection)
+        .map((stack) => stack.stackName);
+    expect(protectedStacks(prod)).toEqual(['PaymentMonitor-prod-Data']);
+    expect(protectedStacks(dev)).toEqual([]);
   });
 
   it('does not rotate the database password during the first deploy (the migrations read it then)', () => {

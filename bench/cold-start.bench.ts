@@ -12,7 +12,7 @@
  * - from the tables: no stored filter (the first cold start after a migration, a restore, or a new sync generation
  *   for the spend filter): the paged, indexed loads, then the filters are stored;
  * - stored: the usual cold start, reading the filters stored by the instances before; each stored filter is set
- *   50,000 rows behind its table first (the most the storing cadence leaves), so the catch-up is the worst one.
+ *   STORE_EVERY_ROWS behind its table first (the most the storing cadence leaves), so the catch-up is the worst one.
  *
  * Also reported: the CPU the cold start's process used, and the database backend's when the server runs on this
  * machine (the embedded one): on a machine shared with other work, wall times grow with the load, CPU times less.
@@ -23,6 +23,7 @@
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import { STORE_EVERY_ROWS } from '../functions/adapters/postgres/candidate-filters.js';
 import { createPool } from '../functions/adapters/postgres/pool.js';
 import { DEFAULT_RETAINED_BLOCKS } from '../functions/domain/payment-engine.js';
 import { openBenchDatabase } from './support/bench-database.js';
@@ -45,8 +46,8 @@ interface Variant {
   connections: number;
 }
 
-/** How far behind its table each stored filter is set before a `stored` cold start (candidate-filters.ts' cadence). */
-const STORED_ROWS_BEHIND = 50_000;
+/** How far behind its table each stored filter is set before a `stored` cold start: the most the storing cadence leaves. */
+const STORED_ROWS_BEHIND = STORE_EVERY_ROWS;
 
 const VARIANTS: Variant[] = [
   ...(SKIP_OLD ? [] : [{ label: 'before: loaded in the engine transaction', path: 'old', stored: 'none', connections: 1 } as const]),
@@ -58,6 +59,7 @@ interface RunResult {
   path: 'old' | 'new';
   connections: number;
   millis: number;
+  appliedMillis: number;
   lockMillis: number;
   cpuMillis: number;
   databaseCpuMillis: number | null;
@@ -172,7 +174,7 @@ async function main(): Promise<void> {
 async function measure(url: string): Promise<void> {
   const results = new Map<Variant, RunResult[]>(VARIANTS.map((variant) => [variant, []]));
   console.log('');
-  console.log('run  path  pool  first batch  lock held  node CPU  db CPU  RSS added  heap added  detected  spent');
+  console.log('run  path  stored  applied  returned  lock held  node CPU  db CPU  RSS added  heap added  detected  spent');
   for (let run = 0; run < REPEAT; run++) {
     // A different order each repetition, so that no variant always follows the same one.
     const order = VARIANTS.map((_, i) => VARIANTS[(i + run) % VARIANTS.length]!);
@@ -182,7 +184,8 @@ async function measure(url: string): Promise<void> {
       if (result.spent !== SPENDS_PER_RUN)
         throw new Error(`the ${variant.path} path marked ${result.spent} of ${SPENDS_PER_RUN} payments spent`);
       console.log(
-        `${String(run + 1).padStart(3)}  ${variant.path.padEnd(4)}  ${String(variant.connections).padStart(4)}  ${ms(result.millis).padStart(11)}  ` +
+        `${String(run + 1).padStart(3)}  ${variant.path.padEnd(4)}  ${variant.stored.padStart(6)}  ${ms(result.appliedMillis).padStart(7)}  ` +
+          `${ms(result.millis).padStart(8)}  ` +
           `${ms(result.lockMillis).padStart(9)}  ${ms(result.cpuMillis).padStart(8)}  ` +
           `${(result.databaseCpuMillis === null ? '–' : ms(result.databaseCpuMillis)).padStart(6)}  ` +
           `${mib(result.rssAddedMiB).padStart(9)}  ${mib(result.heapAddedMiB).padStart(10)}  ${String(result.detected).padStart(8)}  ${String(result.spent).padStart(5)}`,
@@ -194,6 +197,7 @@ async function measure(url: string): Promise<void> {
     const runs = results.get(variant)!;
     return {
       millis: median(runs.map((r) => r.millis)),
+      appliedMillis: median(runs.map((r) => r.appliedMillis)),
       lockMillis: median(runs.map((r) => r.lockMillis)),
       cpu: median(runs.map((r) => r.cpuMillis)),
       databaseCpu: runs.some((r) => r.databaseCpuMillis === null) ? null : median(runs.map((r) => r.databaseCpuMillis!)),
@@ -204,22 +208,25 @@ async function measure(url: string): Promise<void> {
   console.log('');
   console.log(`medians of ${REPEAT} cold starts each (load average ${load()}):`);
   console.log('');
-  console.log('| | first applied batch | sync lock held | CPU (process) | CPU (database) | RSS added | heap added |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| | first batch applied (committed) | returned (filters stored) | sync lock held | CPU (process) | CPU (database) | RSS added | heap added |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   const row = (label: string, m: ReturnType<typeof summary>) =>
-    `| ${label} | ${ms(m.millis)} | ${ms(m.lockMillis)} | ${ms(m.cpu)} | ${m.databaseCpu === null ? '–' : ms(m.databaseCpu)} | ${mib(m.rss)} | ${mib(m.heap)} |`;
+    `| ${label} | ${ms(m.appliedMillis)} | ${ms(m.millis)} | ${ms(m.lockMillis)} | ${ms(m.cpu)} | ${m.databaseCpu === null ? '–' : ms(m.databaseCpu)} | ${mib(m.rss)} | ${mib(m.heap)} |`;
   for (const variant of VARIANTS) console.log(row(variant.label, summary(variant)));
   const fromTables = summary(VARIANTS.find((variant) => variant.path === 'new' && variant.stored === 'none')!);
   const stored = summary(VARIANTS.find((variant) => variant.stored === 'behind')!);
   const ratio = (a: number | null, b: number | null) => (a === null || b === null ? '–' : `${(a / b).toFixed(1)}×`);
   const ratioRow = (label: string, a: ReturnType<typeof summary>, b: ReturnType<typeof summary>) =>
-    `| ${label} | ${ratio(a.millis, b.millis)} | ${ratio(a.lockMillis, b.lockMillis)} | ${ratio(a.cpu, b.cpu)} | ` +
+    `| ${label} | ${ratio(a.appliedMillis, b.appliedMillis)} | ${ratio(a.millis, b.millis)} | ${ratio(a.lockMillis, b.lockMillis)} | ${ratio(a.cpu, b.cpu)} | ` +
     `${ratio(a.databaseCpu, b.databaseCpu)} | ${ratio(a.rss, b.rss)} | ${ratio(a.heap, b.heap)} |`;
   if (!SKIP_OLD) console.log(ratioRow('before / stored', summary(VARIANTS[0]!), stored));
   console.log(ratioRow('from the tables / stored', fromTables, stored));
   console.log('');
   const verdict = (m: ReturnType<typeof summary>) =>
-    `≤ ${TARGET_SECONDS} s to the first applied batch ${m.millis <= TARGET_SECONDS * 1000 ? 'met' : 'NOT met'}, ` +
+    `≤ ${TARGET_SECONDS} s to the first applied batch ${m.appliedMillis <= TARGET_SECONDS * 1000 ? 'met' : 'NOT met'} ` +
+    `(${m.millis <= TARGET_SECONDS * 1000 ? 'met' : 'NOT met'} counting the filters stored after it), ` +
     `≤ ${TARGET_MIB} MiB added ${Math.max(m.rss, m.heap) <= TARGET_MIB ? 'met' : 'NOT met'}`;
   console.log(`targets (one connection, the processor's default): a cold start with stored filters: ${verdict(stored)}`);
   console.log(`                                                   the first one from the tables: ${verdict(fromTables)}`);

@@ -1,7 +1,8 @@
 /**
  * One cold start, in a process of its own (bench/cold-start.bench.ts starts it): a fresh pool, store and engine,
  * as a processor Lambda has after its init, apply one roll-forward of a few blocks that extend the database's tip.
- * Prints one JSON line: the time from the store's creation to the applied batch, how long the engine's transaction
+ * Prints one JSON line: the time from the store's creation to the applied batch (its commit) and to the engine's
+ * return (after the filters are stored, when due), how long the engine's transaction
  * (which holds the sync position lock) lasted, the CPU this process and its database backends used (the backends'
  * only when the server runs on this machine), and the memory added (peak RSS and heap above the baseline).
  *
@@ -105,9 +106,22 @@ const pool = createPool({ connectionString: url, max: Number(process.env.DB_POOL
 // the sync position lock.
 let transactionStarted = 0;
 let lockMillis = 0;
+/** When the engine's transaction committed: the batch is applied then (the filters may be stored after it). */
+let committedAt = 0;
 const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
 const timed = new Set<pg.PoolClient>();
-(pool as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+type ConnectCallback = (error: Error | undefined, client?: pg.PoolClient, done?: (error?: Error) => void) => void;
+// Both of pg's forms: a promise, or a callback (pool.query's own, used to store the filters after the batch).
+(pool as { connect: (callback?: ConnectCallback) => Promise<pg.PoolClient> | undefined }).connect = (callback?: ConnectCallback) => {
+  const connected = timedConnect();
+  if (!callback) return connected;
+  connected.then(
+    (client) => callback(undefined, client, (error) => client.release(error)),
+    (error: Error) => callback(error),
+  );
+  return undefined;
+};
+async function timedConnect(): Promise<pg.PoolClient> {
   const client = await connect();
   if (timed.has(client)) return client;
   timed.add(client);
@@ -116,6 +130,7 @@ const timed = new Set<pg.PoolClient>();
     const text = typeof args[0] === 'string' ? args[0] : undefined;
     if (text === 'BEGIN') transactionStarted = performance.now();
     const result = await query(...args);
+    if (text === 'COMMIT' && transactionStarted > 0) committedAt = performance.now();
     if ((text === 'COMMIT' || text === 'ROLLBACK') && transactionStarted > 0) {
       lockMillis += performance.now() - transactionStarted;
       transactionStarted = 0;
@@ -123,7 +138,7 @@ const timed = new Set<pg.PoolClient>();
     return result;
   };
   return client;
-};
+}
 const store = path === 'old' ? new OldFilterLoadingStore(pool) : new PostgresPaymentStore(pool);
 const engine = new PaymentEngine({
   store,
@@ -154,6 +169,7 @@ console.log(
     path,
     connections: timed.size,
     millis,
+    appliedMillis: committedAt - started,
     lockMillis,
     cpuMillis: (cpu.user + cpu.system) / 1000,
     databaseCpuMillis,

@@ -12,6 +12,7 @@ import { PaymentEngine } from '../../functions/domain/payment-engine.js';
 import {
   loadDueFilters,
   PaymentTransactionFilter,
+  STORE_EVERY_ROWS,
   RegisteredAddressFilter,
   type TableFollowingFilter,
 } from '../../functions/adapters/postgres/candidate-filters.js';
@@ -101,7 +102,7 @@ describe('the registered-address filter', () => {
     for (const label of ['before-1', 'before-2', 'after-1', 'after-2']) expect(cold.mightContain(address(label))).toBe(true);
   });
 
-  it('is stored again only once it has taken in 50,000 rows since, and an older filter never replaces a newer one', async () => {
+  it('is stored again only once it has taken in STORE_EVERY_ROWS (10,000) rows since, and an older filter never replaces a newer one', async () => {
     await register(['first']);
     const instance = await coldLoad(new RegisteredAddressFilter());
     await instance.storeIfDue(fixture.db.pool);
@@ -114,12 +115,13 @@ describe('the registered-address filter', () => {
 
     await fixture.db.pool.query(
       `INSERT INTO payment_addresses (address, reference_type, reference_id)
-       SELECT 'addr1bulk' || md5(n::text) || md5('x' || n), 'deposit', 'bulk-' || n FROM generate_series(1, 50000) n`,
+       SELECT 'addr1bulk' || md5(n::text) || md5('x' || n), 'deposit', 'bulk-' || n FROM generate_series(1, $1::int) n`,
+      [STORE_EVERY_ROWS],
     );
     await catchUp(instance);
     await instance.storeIfDue(fixture.db.pool);
     const second = await storedRow('registered_addresses');
-    expect(second!.last_seen_id).toBe(first!.last_seen_id + 50_002n);
+    expect(second!.last_seen_id).toBe(first!.last_seen_id + BigInt(STORE_EVERY_ROWS) + 2n);
 
     // An instance that loaded before the rows above stores late: the newer stored filter stays.
     await storeFilter(fixture.db.pool, {

@@ -16,10 +16,11 @@ const NO_ID = -(2n ** 63n);
 /** Entries a filter is sized for at least; a filter gets twice the entries it loaded. */
 const MINIMUM_CAPACITY = 100_000;
 /**
- * Rows a filter takes in before it is stored again: what a cold instance catches up with after reading it is about
- * one page, whatever the history.
+ * Rows a filter takes in before it is stored again: what a cold instance catches up with after reading it, whatever
+ * the history. Small enough for one quick page (sorted in memory across the partitions); writing a filter (a few
+ * MiB at a million entries) this often is cheap.
  */
-const STORE_EVERY_ROWS = PAGE;
+export const STORE_EVERY_ROWS = 10_000;
 
 /** How a load reads. */
 interface LoadContext {

@@ -37,13 +37,20 @@ interface StoredRow {
   hash_count: number;
   entries: number;
   bits: Buffer;
-  table_max_id: bigint | null;
+  id_sequence_value: bigint;
 }
+
+/** The sequence that gives each followed table its ids. */
+export const ID_SEQUENCES: Readonly<Record<FollowedTable, string>> = {
+  payment_addresses: "pg_get_serial_sequence('payment_addresses', 'id')",
+  incoming_payments: "'incoming_payments_id_seq'",
+};
 
 /**
  * The stored filter `name`, if it can be used in the caller's view of the tables: stored in this code's format, for
- * `generation`, and with a watermark the table has reached (a table that went back, emptied or replaced by hand,
- * would otherwise leave ids the filter claims to have seen without their rows).
+ * `generation`, and with a watermark the table's id sequence has reached (a table put back by hand with its sequence
+ * would otherwise leave ids the filter claims to have seen without their rows). The sequence, not max(id): that
+ * would be planned over every partition on each cold start.
  */
 export async function readStoredFilter(
   client: pg.ClientBase,
@@ -53,13 +60,13 @@ export async function readStoredFilter(
 ): Promise<StoredFilter | undefined> {
   const { rows } = await client.query<StoredRow>(
     `SELECT format, generation, last_seen_id, capacity, bit_count, hash_count, entries, bits,
-            (SELECT max(id) FROM ${table}) AS table_max_id
+            coalesce(pg_sequence_last_value(${ID_SEQUENCES[table]}::regclass), 0) AS id_sequence_value
        FROM candidate_filter_snapshots WHERE name = $1`,
     [name],
   );
   const row = rows[0];
   if (!row || row.generation !== (generation ?? null)) return undefined;
-  if (row.table_max_id === null || row.table_max_id < row.last_seen_id) return undefined;
+  if (row.id_sequence_value < row.last_seen_id) return undefined;
   const filter = BloomFilter.fromStored({
     format: row.format,
     capacity: row.capacity,

@@ -8,17 +8,11 @@
  */
 import type pg from 'pg';
 import { restoreRefusal, type BackupManifest, type BackupTable } from '../../domain/backup.js';
-import { forgetStoredFilters } from './filter-store.js';
+import { forgetStoredFilters, ID_SEQUENCES } from './filter-store.js';
 import { inTransaction } from './pool.js';
 import { schemaVersion } from './table-export.js';
 
 const ROWS_PER_INSERT = 1000;
-
-/** Each table's id sequence, advanced past the restored ids so that new rows never collide with them. */
-const ID_SEQUENCES: Partial<Record<BackupTable, string>> = {
-  payment_addresses: "pg_get_serial_sequence('payment_addresses', 'id')",
-  incoming_payments: "'incoming_payments_id_seq'",
-};
 
 export class RestoreRefusedError extends Error {
   override readonly name = 'RestoreRefusedError';
@@ -66,7 +60,8 @@ export async function restoreTable(
     if (held) await lockEmpty(client, 'rebuild_held_payments');
     const rows = await load(client, table, sources.data, manifest);
     const heldRows = held && sources.heldByRebuild ? await load(client, 'rebuild_held_payments', sources.heldByRebuild, held) : null;
-    const sequence = ID_SEQUENCES[table];
+    // Each table's id sequence is advanced past the restored ids, so that new rows never collide with them.
+    const sequence = table in ID_SEQUENCES ? ID_SEQUENCES[table as keyof typeof ID_SEQUENCES] : undefined;
     if (sequence && rows + (heldRows ?? 0) > 0) {
       // Held payments keep their incoming_payments ids: new rows must come after those too.
       const highest = heldRows

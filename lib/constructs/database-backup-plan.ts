@@ -15,6 +15,11 @@ export interface DatabaseBackupPlanProps {
   readonly weeklyRetentionDays: number;
 }
 
+/** When the AWS Backup snapshots start (UTC, as AWS Backup schedules run), within their start window. */
+export const DAILY_SNAPSHOT_UTC = { hour: '1', minute: '0' };
+export const WEEKLY_SNAPSHOT_UTC = { hour: '5', minute: '0', weekDay: 'SUN' };
+export const SNAPSHOT_START_WINDOW = Duration.hours(1);
+
 export class DatabaseBackupPlanConfigError extends Error {
   override readonly name = 'DatabaseBackupPlanConfigError';
 }
@@ -47,8 +52,8 @@ export class DatabaseBackupPlan extends Construct {
     this.plan.addRule(
       new BackupPlanRule({
         ruleName: `daily-${daily}d`,
-        scheduleExpression: Schedule.cron({ minute: '0', hour: '1' }),
-        startWindow: Duration.hours(1),
+        scheduleExpression: Schedule.cron(DAILY_SNAPSHOT_UTC),
+        startWindow: SNAPSHOT_START_WINDOW,
         completionWindow: Duration.hours(4),
         deleteAfter: Duration.days(daily),
       }),
@@ -56,8 +61,8 @@ export class DatabaseBackupPlan extends Construct {
     this.plan.addRule(
       new BackupPlanRule({
         ruleName: `weekly-${weekly}d`,
-        scheduleExpression: Schedule.cron({ minute: '0', hour: '5', weekDay: 'SUN' }),
-        startWindow: Duration.hours(1),
+        scheduleExpression: Schedule.cron(WEEKLY_SNAPSHOT_UTC),
+        startWindow: SNAPSHOT_START_WINDOW,
         completionWindow: Duration.hours(4),
         deleteAfter: Duration.days(weekly),
       }),

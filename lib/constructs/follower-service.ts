@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { SecurityGroup, SubnetType, type ISecurityGroup, type IVpc } from 'aws-cdk-lib/aws-ec2';
+import { type SecurityGroup, SubnetType, type ISecurityGroup, type IVpc } from 'aws-cdk-lib/aws-ec2';
 import {
   Cluster,
   type ContainerImage,
@@ -14,6 +14,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { MAX_SHUTDOWN_BUDGET_MS } from '../../functions/config/variables.js';
 import { acknowledgeNag } from '../nag.js';
+import { outboundSecurityGroup } from './egress.js';
 
 /** ECS waits this long after SIGTERM before SIGKILL; Fargate allows at most 120 s. */
 export const MAX_STOP_TIMEOUT = Duration.seconds(MAX_SHUTDOWN_BUDGET_MS / 1000);
@@ -41,6 +42,8 @@ export interface FollowerServiceProps {
   readonly environment: Record<string, string>;
   /** Extra groups, e.g. the database's client group. */
   readonly securityGroups: ISecurityGroup[];
+  /** The Ogmios relays it follows: its own group opens their ports (HTTPS, 443, always is). */
+  readonly ogmiosUrls?: readonly string[];
 }
 
 export class FollowerServiceConfigError extends Error {
@@ -118,10 +121,11 @@ export class FollowerService extends Construct {
       logging: LogDrivers.awsLogs({ logGroup, streamPrefix: 'follower' }),
     });
 
-    this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
+    // Egress: HTTPS (AWS APIs, wss:// Ogmios) and the relays' own ports; PostgreSQL comes with the client group.
+    this.securityGroup = outboundSecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'payment-monitor follower: no ingress; egress to Ogmios, AWS APIs and the database',
-      allowAllOutbound: true,
+      ogmiosUrls: props.ogmiosUrls,
     });
     this.service = new FargateService(this, 'Service', {
       cluster: this.cluster,

@@ -5,6 +5,7 @@ import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { acknowledgeNag } from '../nag.js';
+import { functionRole } from './function-role.js';
 
 /** Lambda limits the constructor enforces so `cdk synth` fails before CloudFormation does. */
 export const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
@@ -61,9 +62,14 @@ export class HouseFunction extends NodejsFunction {
       removalPolicy: logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
 
+    // Not Lambda's managed execution policies, which may write to every log group of the account: a role that
+    // writes to this function's log group only (and manages its network interfaces when it is in a VPC).
+    const role = rest.role ?? functionRole(scope, `${id}ServiceRole`, { logGroup, inVpc: rest.vpc !== undefined });
+
     super(scope, id, {
       tracing: Tracing.DISABLED,
       ...rest,
+      role,
       entry: props.entry,
       timeout: props.timeout,
       memorySize: props.memorySize,
@@ -93,18 +99,6 @@ export class HouseFunction extends NodejsFunction {
       'L1',
       'Node.js 22 is the house runtime on purpose: the esbuild target, the follower image and the tests all use it; a move to 24 is made for all of them at once.',
     );
-    acknowledgeNag(
-      this,
-      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      "Lambda's own minimal logging policy (create stream, put events); the function writes to its explicit log group only.",
-    );
-    if (rest.vpc) {
-      acknowledgeNag(
-        this,
-        'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        'Required for a function in a VPC: the ENI actions it grants (ec2:CreateNetworkInterface and friends) cannot be scoped to resources.',
-      );
-    }
   }
 }
 

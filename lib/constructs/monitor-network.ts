@@ -33,9 +33,9 @@ export class MonitorNetwork extends Construct {
         { name: 'private', subnetType: SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
         { name: 'isolated', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
-      // Nothing is placed in the default security group (every resource gets its own); restricting it would add a
-      // custom-resource Lambda to every stage for no gain.
-      restrictDefaultSecurityGroup: false,
+      // Nothing is placed in the default security group (every resource gets its own), and nothing may be: a
+      // deploy-time custom resource removes its rules (all traffic within the group, all egress).
+      restrictDefaultSecurityGroup: true,
       gatewayEndpoints: {
         S3: { service: GatewayVpcEndpointAwsService.S3 },
         DynamoDB: { service: GatewayVpcEndpointAwsService.DYNAMODB },

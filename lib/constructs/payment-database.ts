@@ -17,9 +17,12 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeNag } from '../nag.js';
+import { outboundSecurityGroup } from './egress.js';
 
 export const DATABASE_NAME = 'payment_monitor';
 export const DATABASE_PORT = 5432;
+/** RDS storage autoscaling may grow the allocation up to this many times allocatedStorageGiB. */
+export const STORAGE_AUTOSCALING_FACTOR = 2;
 /**
  * Secrets Manager rotates the master password this often (single-user rotation, the AWS rotation application in
  * the private subnets). Clients read the password per new connection and re-read it when refused (pool.ts).
@@ -38,6 +41,8 @@ export interface PaymentDatabaseProps {
   readonly backupRetentionDays: number;
   readonly logRetentionDays: number;
   readonly secretName: string;
+  /** RDS's daily automated-backup window (UTC, `hh:mm-hh:mm`) and weekly maintenance window (`ddd:hh:mm-ddd:hh:mm`). */
+  readonly windows?: { readonly backupWindow: string; readonly maintenanceWindow: string };
   /** DB instance identifier; also names its PostgreSQL log group. */
   readonly instanceIdentifier: string;
 }
@@ -62,6 +67,8 @@ export class PaymentDatabase extends Construct {
    * everything else the first deploy creates, so that protection starts only once that deploy can no longer fail.
    */
   readonly deletionProtectionSwitch?: AwsCustomResource;
+  /** Storage autoscaling's ceiling (maxAllocatedStorage): the free-storage alarms are a percentage of it. */
+  readonly maxAllocatedStorageGiB: number;
 
   constructor(scope: Construct, id: string, props: PaymentDatabaseProps) {
     super(scope, id);
@@ -72,6 +79,7 @@ export class PaymentDatabase extends Construct {
       );
     }
 
+    this.maxAllocatedStorageGiB = props.allocatedStorageGiB * STORAGE_AUTOSCALING_FACTOR;
     const engine = DatabaseInstanceEngine.postgres({ version: PostgresEngineVersion.VER_17 });
     this.parameterGroup = new ParameterGroup(this, 'Parameters', {
       engine,
@@ -83,16 +91,20 @@ export class PaymentDatabase extends Construct {
       description: 'payment-monitor database: PostgreSQL from the client group only',
       allowAllOutbound: false,
     });
+    // Only PostgreSQL to the database: a member's other traffic (HTTPS to AWS APIs and Ogmios) is its own group's.
     this.clientSecurityGroup = new SecurityGroup(this, 'ClientSecurityGroup', {
       vpc: props.vpc,
       description: 'payment-monitor database clients (no ingress)',
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
-    databaseSecurityGroup.addIngressRule(
-      Peer.securityGroupId(this.clientSecurityGroup.securityGroupId),
+    // The egress rule is inline (the client group's only rule: no default allow-all), the ingress rule a resource of
+    // its own (the group object as the peer), so the two groups do not refer to each other.
+    this.clientSecurityGroup.addEgressRule(
+      Peer.securityGroupId(databaseSecurityGroup.securityGroupId),
       Port.tcp(DATABASE_PORT),
-      'PostgreSQL from database clients',
+      'PostgreSQL to the database',
     );
+    databaseSecurityGroup.addIngressRule(this.clientSecurityGroup, Port.tcp(DATABASE_PORT), 'PostgreSQL from database clients');
 
     // Created here rather than through cloudwatchLogsRetention, which would add a log-retention Lambda per stack.
     const postgresLogs = new LogGroup(this, 'PostgresLogs', {
@@ -115,7 +127,7 @@ export class PaymentDatabase extends Construct {
       storageEncrypted: true,
       storageType: StorageType.GP3,
       allocatedStorage: props.allocatedStorageGiB,
-      maxAllocatedStorage: props.allocatedStorageGiB * 2,
+      maxAllocatedStorage: this.maxAllocatedStorageGiB,
       multiAz: props.multiAz,
       // Not a template property (removed below when protected): set by deletionProtectionSwitch after the first deploy.
       deletionProtection: false,
@@ -123,6 +135,8 @@ export class PaymentDatabase extends Construct {
       // The DatabaseCpuHigh runbook reads the top statements here: 7 days is the free tier.
       enablePerformanceInsights: true,
       performanceInsightRetention: PerformanceInsightRetention.DEFAULT,
+      preferredBackupWindow: props.windows?.backupWindow,
+      preferredMaintenanceWindow: props.windows?.maintenanceWindow,
       copyTagsToSnapshot: true,
       autoMinorVersionUpgrade: true,
       publiclyAccessible: false,
@@ -139,6 +153,11 @@ export class PaymentDatabase extends Construct {
       automaticallyAfter: PASSWORD_ROTATION,
       vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
       rotateImmediatelyOnUpdate: false,
+      // HTTPS to Secrets Manager; PostgreSQL to the database is added on both sides by the rotation itself.
+      securityGroup: outboundSecurityGroup(this, 'RotationSecurityGroup', {
+        vpc: props.vpc,
+        description: 'payment-monitor password rotation: HTTPS to Secrets Manager, PostgreSQL to the database',
+      }),
     });
 
     if (props.deletionProtection) {

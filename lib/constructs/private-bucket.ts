@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type LifecycleRule } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwnership, type LifecycleRule } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeNag } from '../nag.js';
 
@@ -8,8 +8,17 @@ export interface PrivateBucketProps {
   readonly bucketName?: string;
   /** At least one rule, each expiring its objects: nothing here is kept forever by accident. */
   readonly lifecycleRules: LifecycleRule[];
-  /** Why the bucket has no server access logs (cdk-nag S1); required so the choice is written down. */
-  readonly noAccessLogsReason: string;
+  /**
+   * Where S3 delivers the bucket's server access logs (who read, wrote or deleted which object), under `prefix`; or,
+   * with `noAccessLogsReason`, why the bucket has none (cdk-nag S1), so the choice is written down.
+   */
+  readonly accessLogs?: { readonly bucket: IBucket; readonly prefix: string };
+  readonly noAccessLogsReason?: string;
+  /**
+   * Versioning: an overwritten or deleted object (an expired one too) stays recoverable this long as a noncurrent
+   * version, then the lifecycle removes it. None: not versioned.
+   */
+  readonly noncurrentVersionExpiry?: Duration;
 }
 
 export class PrivateBucketConfigError extends Error {
@@ -32,7 +41,11 @@ export class PrivateBucket extends Construct {
       if (rule.expiration === undefined)
         throw new PrivateBucketConfigError(`PrivateBucket "${id}": lifecycle rule ${rule.id ?? '(unnamed)'} must expire its objects`);
     }
+    if ((props.accessLogs === undefined) === (props.noAccessLogsReason === undefined)) {
+      throw new PrivateBucketConfigError(`PrivateBucket "${id}": give either accessLogs or noAccessLogsReason`);
+    }
     this.lifecycleRules = props.lifecycleRules;
+    const noncurrent = props.noncurrentVersionExpiry;
     this.bucket = new Bucket(this, 'Bucket', {
       bucketName: props.bucketName,
       encryption: BucketEncryption.S3_MANAGED,
@@ -40,12 +53,19 @@ export class PrivateBucket extends Construct {
       minimumTLSVersion: 1.2,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: props.lifecycleRules.map((rule) => ({ abortIncompleteMultipartUploadAfter: Duration.days(1), ...rule })),
+      versioned: noncurrent !== undefined,
+      serverAccessLogsBucket: props.accessLogs?.bucket,
+      serverAccessLogsPrefix: props.accessLogs?.prefix,
+      lifecycleRules: props.lifecycleRules.map((rule) => ({
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+        ...(noncurrent ? { noncurrentVersionExpiration: noncurrent } : {}),
+        ...rule,
+      })),
       // Kept when its stack goes, except by the deploy that created it: a failed first deploy's rollback deletes the
       // (still empty) bucket, so the retry can create the same name.
       removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
-    acknowledgeNag(this.bucket, 'S1', props.noAccessLogsReason);
+    if (props.noAccessLogsReason !== undefined) acknowledgeNag(this.bucket, 'S1', props.noAccessLogsReason);
   }
 
   /**

@@ -9,6 +9,8 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct, type IDependable } from 'constructs';
 import { acknowledgeNag, functionVersionsFinding } from '../nag.js';
+import { outboundSecurityGroup } from './egress.js';
+import { functionRole } from './function-role.js';
 import { HouseFunction } from './house-function.js';
 
 const MIGRATIONS_SOURCE = fileURLToPath(new URL('../../functions/migrations/', import.meta.url));
@@ -64,7 +66,14 @@ export class SchemaMigrations extends Construct {
       logRetentionDays: props.logRetentionDays,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
-      securityGroups: [props.securityGroup],
+      // The client group reaches PostgreSQL; reading the database secret takes HTTPS (Secrets Manager, through the NAT).
+      securityGroups: [
+        props.securityGroup,
+        outboundSecurityGroup(this, 'SecurityGroup', {
+          vpc: props.vpc,
+          description: 'payment-monitor migrations: HTTPS to Secrets Manager',
+        }),
+      ],
       environment: {
         DATABASE_SECRET_ARN: props.databaseSecret.secretArn,
         MIGRATIONS_DIRECTORY: BUNDLED_MIGRATIONS_DIRECTORY,
@@ -83,12 +92,16 @@ export class SchemaMigrations extends Construct {
     });
     props.databaseSecret.grantRead(this.function);
 
+    const providerLogs = new LogGroup(this, 'ProviderLogs', {
+      retention: props.logRetentionDays as RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // The relay writes to its own log group only (not AWSLambdaBasicExecutionRole's every log group).
+    const providerRole = functionRole(this, 'ProviderRole', { logGroup: providerLogs, inVpc: false });
     const provider = new Provider(this, 'Provider', {
       onEventHandler: this.function,
-      logGroup: new LogGroup(this, 'ProviderLogs', {
-        retention: props.logRetentionDays as RetentionDays,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup: providerLogs,
+      frameworkOnEventRole: providerRole,
     });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
@@ -98,14 +111,9 @@ export class SchemaMigrations extends Construct {
     for (const dependency of props.after) this.resource.node.addDependency(dependency);
 
     acknowledgeNag(
-      provider,
+      providerRole,
       functionVersionsFinding(this.function),
       "The Provider framework may invoke the migration function's versions; it is the only function it can invoke.",
-    );
-    acknowledgeNag(
-      provider,
-      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      "The Provider framework's relay Lambda uses Lambda's minimal logging policy; the CDK builds this role.",
     );
   }
 }

@@ -4,6 +4,7 @@ import { SubnetType } from 'aws-cdk-lib/aws-ec2';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
+import { AccessLogBucket } from '../constructs/access-log-bucket.js';
 import { DatabaseBackupPlan } from '../constructs/database-backup-plan.js';
 import { MonitorNetwork } from '../constructs/monitor-network.js';
 import { PaymentDatabase } from '../constructs/payment-database.js';
@@ -12,7 +13,8 @@ import { SchemaMigrations } from '../constructs/schema-migrations.js';
 import { functionName, lambdaLogGroupName, resourceName, stageNames } from '../naming.js';
 import { acknowledgeNag } from '../nag.js';
 import { operatorOutputs } from './outputs.js';
-import { CLAIM_CHECK_EXPIRY, BACKUP_EXPORT_LIFECYCLE } from './retention.js';
+import { databaseWindows } from './nightly-jobs.js';
+import { CLAIM_CHECK_EXPIRY, BACKUP_EXPORT_LIFECYCLE, BACKUP_NONCURRENT_VERSION_EXPIRY } from './retention.js';
 
 /** Fixed, so other stacks can scope object ARNs to it without a cross-stack token. */
 export function claimCheckBucketName(config: StageConfig): string {
@@ -72,6 +74,8 @@ export class DataStack extends Stack {
       deletionProtection: config.database.deletionProtection,
       backupRetentionDays: config.database.backupRetentionDays,
       logRetentionDays: config.logRetentionDays,
+      // Away from the nightly jobs and the AWS Backup snapshots (nightly-jobs.ts).
+      windows: databaseWindows(config.scheduleTimeZone),
       secretName: names.databaseSecret,
       instanceIdentifier: names.databaseInstance,
     });
@@ -112,11 +116,14 @@ export class DataStack extends Stack {
       noAccessLogsReason:
         'Claim checks are transient copies of chain events (public chain data) written by the follower and read by the processor; both are logged by the applications, and the objects expire.',
     });
+    // Balances and the address registry: versioned (an overwritten or deleted export can be restored) and logged
+    // (S3 server access logs: who read, wrote or deleted which export) to a bucket of their own.
+    const accessLogs = new AccessLogBucket(this, 'AccessLogs');
     this.backupBucket = new PrivateBucket(this, 'BackupExports', {
       bucketName: backupBucketName(config),
       lifecycleRules: BACKUP_EXPORT_LIFECYCLE,
-      noAccessLogsReason:
-        'Only the backup-export Lambda writes here and operators restore from it; AWS CloudTrail records the management calls, and access logs would need a second bucket per stage for no reader.',
+      noncurrentVersionExpiry: BACKUP_NONCURRENT_VERSION_EXPIRY,
+      accessLogs: { bucket: accessLogs.bucket, prefix: 'backup-exports/' },
     });
 
     // The keys themselves are put in by hand (README, Deploy): the template holds only empty fields, and a later
@@ -141,6 +148,7 @@ export class DataStack extends Stack {
       this.leaseTable,
       this.claimCheckBucket,
       this.backupBucket,
+      accessLogs,
       this.ogmiosApiKeys,
     );
 

@@ -78,6 +78,7 @@ export class IngestStack extends Stack {
         RECONCILIATION_FUNCTION_NAME: reconciliationFunctionName(config.stage),
       },
       securityGroups: [data.database.clientSecurityGroup],
+      ogmiosUrls: config.ogmiosUrls,
     });
 
     const taskRole = this.follower.taskDefinition.taskRole;

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { StageConfig } from '../config.js';
 import { PaymentMonitorMonitoring } from '../constructs/monitoring/index.js';
+import { STORAGE_AUTOSCALING_FACTOR } from '../constructs/payment-database.js';
 import type { OperationsFunctionName } from '../constructs/monitoring/watched-metrics.js';
 import { functionName, stageNames, type StageFunction } from '../naming.js';
 import type { DataStack } from './data-stack.js';
@@ -56,7 +57,10 @@ export class ObservabilityStack extends Stack {
       deadLetterQueue: queueByName(this, 'DeadLetterQueue', names.deadLetterQueue),
       processor: fn('processor'),
       functions: Object.fromEntries(watched.map((name) => [name, fn(name)])),
-      database: { instanceIdentifier: names.databaseInstance, allocatedStorageGiB: config.database.allocatedStorageGiB },
+      database: {
+        instanceIdentifier: names.databaseInstance,
+        maxAllocatedStorageGiB: config.database.allocatedStorageGiB * STORAGE_AUTOSCALING_FACTOR,
+      },
       follower: { clusterName: names.cluster, serviceName: names.followerService },
       hotWalletAddresses: config.hotWalletAddresses,
     });

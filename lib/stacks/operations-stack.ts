@@ -5,7 +5,8 @@ import { FunctionUrlAuthType, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
-import { clockTime, EVERY_MINUTE_RETRY, FunctionSchedule, type DailyTime } from '../constructs/function-schedule.js';
+import { outboundSecurityGroup } from '../constructs/egress.js';
+import { clockTime, EVERY_MINUTE_RETRY, FunctionSchedule } from '../constructs/function-schedule.js';
 import { HouseFunction, type HouseFunctionProps } from '../constructs/house-function.js';
 import { functionName, lambdaLogGroupName, reconciliationFunctionName, resourceName, type StageFunction } from '../naming.js';
 import { BACKUP_TABLES } from '../../functions/domain/backup.js';
@@ -14,6 +15,7 @@ import { MAX_READY_LAG_BLOCKS } from '../../functions/domain/readiness.js';
 import { acknowledgeNag } from '../nag.js';
 import { backupBucketName, type DataStack } from './data-stack.js';
 import { operatorOutputs } from './outputs.js';
+import { DAILY_BACKUP_TIME, PARTITION_MAINTENANCE_TIME, RECONCILIATION_TIME } from './nightly-jobs.js';
 import { BACKUP_TABLE_NAMES } from './retention.js';
 import {
   backupObjects,
@@ -27,11 +29,8 @@ import {
 
 const handler = (file: string) => fileURLToPath(new URL(`../../functions/handlers/${file}`, import.meta.url));
 
-/** Reconciliation's daily run, in the stage's scheduleTimeZone. */
-export const RECONCILIATION_TIME: DailyTime = { hour: '3', minute: '0' };
-/** Daily exports and partition maintenance run before reconciliation, in the stage's scheduleTimeZone. */
-export const DAILY_BACKUP_TIME: DailyTime = { hour: '2', minute: '0' };
-export const PARTITION_MAINTENANCE_TIME: DailyTime = { hour: '1', minute: '30' };
+// The nightly jobs' times live beside the database's windows, which are placed around them (nightly-jobs.ts).
+export { DAILY_BACKUP_TIME, PARTITION_MAINTENANCE_TIME, RECONCILIATION_TIME };
 
 export interface OperationsStackProps extends StackProps {
   readonly config: StageConfig;
@@ -219,7 +218,16 @@ export class OperationsStack extends Stack {
       logRetentionDays: config.logRetentionDays,
       vpc: data.network.vpc,
       vpcSubnets: FUNCTION_SUBNETS,
-      securityGroups: settings.reaches.database ? [data.database.clientSecurityGroup] : undefined,
+      // Its own group: HTTPS (AWS APIs, wss:// Ogmios) and the Ogmios relays' ports when it queries them; PostgreSQL
+      // through the database's client group.
+      securityGroups: [
+        outboundSecurityGroup(this, `${id}SecurityGroup`, {
+          vpc: data.network.vpc,
+          description: `${functionName}: HTTPS${settings.reaches.ogmios ? ' and Ogmios' : ''}`,
+          ogmiosUrls: settings.reaches.ogmios ? config.ogmiosUrls : undefined,
+        }),
+        ...(settings.reaches.database ? [data.database.clientSecurityGroup] : []),
+      ],
       environment: {
         ...(settings.reaches.database ? databaseEnvironment(data) : {}),
         ...(settings.reaches.ogmios ? ogmiosEnvironment(config, data) : {}),

@@ -4,6 +4,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
 import { ChainEventQueue } from '../constructs/chain-event-queue.js';
+import { outboundSecurityGroup } from '../constructs/egress.js';
 import { HouseFunction } from '../constructs/house-function.js';
 import { functionName, lambdaLogGroupName, stageNames } from '../naming.js';
 import { claimCheckBucketName, type DataStack } from './data-stack.js';
@@ -58,7 +59,14 @@ export class ProcessingStack extends Stack {
       logRetentionDays: config.logRetentionDays,
       vpc: data.network.vpc,
       vpcSubnets: FUNCTION_SUBNETS,
-      securityGroups: [data.database.clientSecurityGroup],
+      // PostgreSQL through the client group; HTTPS to SQS, S3 (gateway endpoint) and Secrets Manager through its own.
+      securityGroups: [
+        data.database.clientSecurityGroup,
+        outboundSecurityGroup(this, 'ProcessorSecurityGroup', {
+          vpc: data.network.vpc,
+          description: 'payment-monitor processor: HTTPS to SQS, S3 and Secrets Manager',
+        }),
+      ],
       environment: {
         NETWORK: config.network,
         CONFIRMATIONS: String(config.confirmations),

@@ -9,6 +9,12 @@ import { BACKUP_TABLES, type BackupTable } from '../../functions/domain/backup.j
  */
 export const CLAIM_CHECK_EXPIRY = Duration.days(30);
 
+/**
+ * The backup bucket is versioned: an export overwritten or deleted (by mistake, or by a compromised writer) can be
+ * restored for this long; an expired export is gone this long after its expiry. Two weeks: time to notice.
+ */
+export const BACKUP_NONCURRENT_VERSION_EXPIRY = Duration.days(14);
+
 export const BACKUP_TABLE_NAMES = Object.keys(BACKUP_TABLES) as BackupTable[];
 
 /**

@@ -71,7 +71,7 @@ export function watchedResources(stack: Stack, stage = 'prod'): PaymentMonitorMo
       migration: imported('migration'),
       partitionMaintenance: imported('partition-maintenance'),
     },
-    database: { instance: database, allocatedStorageGiB: 200 },
+    database: { instance: database, maxAllocatedStorageGiB: 400 },
     follower: { clusterName: `payment-monitor-${stage}`, serviceName: `payment-monitor-${stage}-follower` },
     hotWalletAddresses: [HOT_WALLET],
   };

@@ -34,7 +34,7 @@ type AlarmProperties = {
   AlarmActions: { Ref: string }[];
 };
 
-const ALLOCATED_GIB = 200; // the fixture's database
+const MAX_STORAGE_GIB = 400; // the fixture's database: 200 GiB autoscaling to 2×
 const PER_FUNCTION = '<Function>Errors';
 
 /** What an operator reads: the alarm as CloudWatch will evaluate it, from the template alone (plus the rule's unit). */
@@ -92,18 +92,20 @@ function conditionOf(alarm: AlarmProperties, created: CreatedAlarm): string {
   const operator = alarm.ComparisonOperator === 'GreaterThanThreshold' ? '>' : '<';
   const threshold =
     alarm.MetricName === 'FreeStorageSpace'
-      ? `${Math.round((alarm.Threshold / (ALLOCATED_GIB * 1024 ** 3)) * 100)}`
+      ? `${Math.round((alarm.Threshold / (MAX_STORAGE_GIB * 1024 ** 3)) * 100)}`
       : alarm.Threshold.toLocaleString('en-US');
   const unit = created.rule.unit;
   return `${operator} ${threshold}${unit.startsWith('%') || unit === 's' ? '' : ' '}${unit}`;
 }
 
+/** "5 min (5 × 1 min)": every period breaches; "5 min (5 of 6 × 1 min)": M of N, a missing period tolerated. */
 function durationOf(alarm: AlarmProperties): string {
   const minutes = alarm.Period / 60;
-  const total = minutes * alarm.EvaluationPeriods;
+  const total = minutes * alarm.DatapointsToAlarm;
   const human = total % 60 === 0 ? `${total / 60} h` : `${total} min`;
   const each = minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
-  expect(alarm.DatapointsToAlarm, alarm.AlarmName).toBe(alarm.EvaluationPeriods);
+  if (alarm.DatapointsToAlarm !== alarm.EvaluationPeriods)
+    return `${human} (${alarm.DatapointsToAlarm} of ${alarm.EvaluationPeriods} × ${each})`;
   return alarm.EvaluationPeriods === 1 ? `${human} (1 period)` : `${human} (${alarm.EvaluationPeriods} × ${each})`;
 }
 
@@ -120,8 +122,8 @@ const EXPECTED: string[] = [
   'PaymentMonitorSyncLag | SyncLag | sync_lag_blocks, Maximum | > 50 blocks | 5 min (5 × 1 min) | warning | breaching',
   'PaymentMonitorSyncLagCritical | SyncLagCritical | sync_lag_blocks, Maximum | > 200 blocks | 2 min (2 × 1 min) | critical | notBreaching',
   'NoPaymentsDetected | NoPaymentsDetected | payments_detected, Sum | < 1 payments | 6 h (6 × 1 h) | warning | breaching',
-  'HotWalletLow | HotWalletLow | hot_wallet_balance_ada, Minimum | < 50,000 ADA | 5 min (5 × 1 min) | warning | notBreaching',
-  'HotWalletCritical | HotWalletCritical | hot_wallet_balance_ada, Minimum | < 10,000 ADA | 1 min (1 period) | critical | notBreaching',
+  'HotWalletLow | HotWalletLow | hot_wallet_balance_ada, Minimum | < 50,000 ADA | 5 min (5 of 6 × 1 min) | warning | ignore',
+  'HotWalletCritical | HotWalletCritical | hot_wallet_balance_ada, Minimum | < 10,000 ADA | 1 min (1 of 2 × 1 min) | critical | ignore',
   ' | DeadLetterQueueNotEmpty | AWS/SQS ApproximateNumberOfMessagesVisible (DLQ), Maximum | > 0 messages | 1 min (1 period) | critical | notBreaching',
   ' | QueueOldestMessageAge | AWS/SQS ApproximateAgeOfOldestMessage (queue), Maximum | > 300s | 5 min (5 × 1 min) | warning | notBreaching',
   ' | ChainEventsStale | AWS/SQS ApproximateAgeOfOldestMessage (queue), Maximum | > 900s | 1 min (1 period) | critical | notBreaching',
@@ -141,8 +143,8 @@ const EXPECTED: string[] = [
   ' | ReconciliationMissed | reconciliation_runs, Sum | < 1 runs | 26 h (26 × 1 h) | warning | breaching',
   ' | DatabaseUnreachable | database_reachable, Minimum | < 1 (1 = reachable) | 3 min (3 × 1 min) | critical | breaching',
   ' | DatabaseCpuHigh | AWS/RDS CPUUtilization, Average | > 80% | 15 min (3 × 5 min) | warning | notBreaching',
-  ' | DatabaseFreeStorageLow | AWS/RDS FreeStorageSpace, Minimum | < 20% free | 10 min (2 × 5 min) | warning | notBreaching',
-  ' | DatabaseFreeStorageCritical | AWS/RDS FreeStorageSpace, Minimum | < 10% free | 5 min (1 period) | critical | notBreaching',
+  ' | DatabaseFreeStorageLow | AWS/RDS FreeStorageSpace, Minimum | < 5% of max storage free | 30 min (6 × 5 min) | warning | notBreaching',
+  ' | DatabaseFreeStorageCritical | AWS/RDS FreeStorageSpace, Minimum | < 2% of max storage free | 5 min (1 period) | critical | notBreaching',
   ' | DatabaseConnectionsHigh | AWS/RDS DatabaseConnections, Maximum | > 80 connections | 10 min (2 × 5 min) | warning | notBreaching',
 ];
 

@@ -47,17 +47,7 @@ describe('PaymentMonitorMonitoring: the tutorial alert rules', () => {
     ['payment-monitor-prod-SyncLag', 'sync_lag_blocks', 'Maximum', 'GreaterThanThreshold', 50, 60, 5, 'breaching', 'warning'],
     ['payment-monitor-prod-SyncLagCritical', 'sync_lag_blocks', 'Maximum', 'GreaterThanThreshold', 200, 60, 2, 'notBreaching', 'critical'],
     ['payment-monitor-prod-NoPaymentsDetected', 'payments_detected', 'Sum', 'LessThanThreshold', 1, 3600, 6, 'breaching', 'warning'],
-    [
-      'payment-monitor-prod-HotWalletLow',
-      'hot_wallet_balance_ada',
-      'Minimum',
-      'LessThanThreshold',
-      50_000,
-      60,
-      5,
-      'notBreaching',
-      'warning',
-    ],
+    ['payment-monitor-prod-HotWalletLow', 'hot_wallet_balance_ada', 'Minimum', 'LessThanThreshold', 50_000, 60, 5, 'ignore', 'warning'],
     [
       'payment-monitor-prod-HotWalletCritical',
       'hot_wallet_balance_ada',
@@ -66,7 +56,7 @@ describe('PaymentMonitorMonitoring: the tutorial alert rules', () => {
       10_000,
       60,
       1,
-      'notBreaching',
+      'ignore',
       'critical',
     ],
   ] as const)(
@@ -82,7 +72,8 @@ describe('PaymentMonitorMonitoring: the tutorial alert rules', () => {
         ComparisonOperator: comparison,
         Threshold: threshold,
         Period: period,
-        EvaluationPeriods: periods,
+        // The hot-wallet alarms tolerate one missing minute in their window (M of N): the count does not start over.
+        EvaluationPeriods: name.includes('HotWallet') ? periods + 1 : periods,
         DatapointsToAlarm: periods,
         TreatMissingData: missing,
       });
@@ -330,8 +321,9 @@ describe('PaymentMonitorMonitoring: the product alarms', () => {
     });
   });
 
-  it('any reversed payment pages at once (critical)', () => {
-    expect(alarms.get('payment-monitor-prod-PaymentReversed')).toMatchObject({
+  it('any reversed payment pages at once (critical), with no OK mail after it (an event: it clears itself a minute later)', () => {
+    const reversed = alarms.get('payment-monitor-prod-PaymentReversed')!;
+    expect(reversed).toMatchObject({
       MetricName: 'payments_reversed',
       Statistic: 'Sum',
       Threshold: 0,
@@ -339,9 +331,27 @@ describe('PaymentMonitorMonitoring: the product alarms', () => {
       EvaluationPeriods: 1,
       AlarmActions: [{ Ref: logicalId(f.stack, f.monitoring.topics.critical as never) }],
     });
+    expect(reversed.OKActions).toBeUndefined();
   });
 
-  it('database CPU, connections and free storage as a share of the allocation', () => {
+  it('a missed hot-wallet minute neither raises, clears nor restarts the hot-wallet alarms (ignore, 5 of 6 and 1 of 2 minutes)', () => {
+    expect(alarms.get('payment-monitor-prod-HotWalletLow')).toMatchObject({
+      EvaluationPeriods: 6,
+      DatapointsToAlarm: 5,
+      TreatMissingData: 'ignore',
+    });
+    expect(alarms.get('payment-monitor-prod-HotWalletCritical')).toMatchObject({
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'ignore',
+    });
+    // A stage's longest window still fits CloudWatch's one-day range with the tolerated minute.
+    expect(resolveAlarmThresholds({ hotWalletBalance: { warning: { forMinutes: 1440 } } }).problems).toEqual([
+      "alarms.hotWalletBalance.warning.forMinutes must be at most 1439 (CloudWatch's evaluation range for a 1-minute period; got 1440)",
+    ]);
+  });
+
+  it('database CPU, connections and free storage as a share of the maximum storage (autoscaling ceiling)', () => {
     const db = [{ Name: 'DBInstanceIdentifier', Value: 'payment-monitor-prod-db' }];
     expect(alarms.get('payment-monitor-prod-DatabaseCpuHigh')).toMatchObject({
       Namespace: 'AWS/RDS',
@@ -357,16 +367,22 @@ describe('PaymentMonitorMonitoring: the product alarms', () => {
       Dimensions: db,
       Threshold: 80,
     });
-    // 20% and 10% of the fixture's 200 GiB, in bytes.
+    // 5% and 2% of the fixture's 400 GiB maximum (200 GiB allocated, autoscaling to 2×), in bytes.
     expect(alarms.get('payment-monitor-prod-DatabaseFreeStorageLow')).toMatchObject({
       MetricName: 'FreeStorageSpace',
       ComparisonOperator: 'LessThanThreshold',
-      Threshold: 40 * 1024 ** 3,
+      Threshold: 20 * 1024 ** 3,
+      EvaluationPeriods: 6,
     });
     expect(alarms.get('payment-monitor-prod-DatabaseFreeStorageCritical')).toMatchObject({
       MetricName: 'FreeStorageSpace',
-      Threshold: 20 * 1024 ** 3,
+      Threshold: 8 * 1024 ** 3,
     });
+    // Both lie below autoscaling's own trigger (10% free of the current allocation: 20 GiB at the first 200 GiB, 40 GiB
+    // at the ceiling), so neither fires while autoscaling can still add space; the warning gives it 30 minutes.
+    const allocated = 200 * 1024 ** 3;
+    expect(alarms.get('payment-monitor-prod-DatabaseFreeStorageLow')!.Threshold as number).toBeLessThanOrEqual(0.1 * allocated);
+    expect(alarms.get('payment-monitor-prod-DatabaseFreeStorageCritical')!.Threshold as number).toBeLessThan(0.1 * allocated);
   });
 
   it('names every alarm after the stage and gives each a runbook line as its description', () => {
@@ -375,7 +391,9 @@ describe('PaymentMonitorMonitoring: the product alarms', () => {
       expect(name).toMatch(/^payment-monitor-prod-[A-Za-z]+$/);
       expect(alarm.AlarmDescription).toMatch(/^\[(warning|critical)\] .{60,}/);
       expect((alarm.AlarmDescription as string).length).toBeLessThanOrEqual(1024);
-      expect(alarm.AlarmActions).toEqual(alarm.OKActions);
+      // ALARM and OK to the same topic, except for an event (PaymentReversed): ALARM only.
+      if (name.endsWith('PaymentReversed')) expect(alarm.OKActions).toBeUndefined();
+      else expect(alarm.AlarmActions).toEqual(alarm.OKActions);
     }
   });
 });
@@ -476,9 +494,9 @@ describe('PaymentMonitorMonitoring: stage choices and invariants', () => {
   });
 
   it('takes the database by identifier as well as by construct', () => {
-    const alarms = alarmsOf(buildMonitoringStack({ database: { instanceIdentifier: 'pm-db', allocatedStorageGiB: 50 } }).template);
+    const alarms = alarmsOf(buildMonitoringStack({ database: { instanceIdentifier: 'pm-db', maxAllocatedStorageGiB: 100 } }).template);
     expect(alarms.get('payment-monitor-prod-DatabaseCpuHigh')!.Dimensions).toEqual([{ Name: 'DBInstanceIdentifier', Value: 'pm-db' }]);
-    expect(alarms.get('payment-monitor-prod-DatabaseFreeStorageLow')!.Threshold).toBe(10 * 1024 ** 3);
+    expect(alarms.get('payment-monitor-prod-DatabaseFreeStorageLow')!.Threshold).toBe(5 * 1024 ** 3);
   });
 
   it('refuses invalid props before creating anything, listing every problem', () => {
@@ -489,7 +507,7 @@ describe('PaymentMonitorMonitoring: stage choices and invariants', () => {
         ...props,
         stage: 'Prod!',
         deadLetterQueue: props.chainEventQueue,
-        database: { instanceIdentifier: 'db', allocatedStorageGiB: 5 },
+        database: { instanceIdentifier: 'db', maxAllocatedStorageGiB: 5 },
         functions: { health: props.functions!.health! },
         thresholds: {
           ...DEFAULT_ALARM_THRESHOLDS,
@@ -503,7 +521,7 @@ describe('PaymentMonitorMonitoring: stage choices and invariants', () => {
           'critical threshold \\(50\\) must be above the warning threshold \\(200\\)',
           'stage must be lower-case',
           'deadLetterQueue must be the DLQ',
-          'allocatedStorageGiB must be a whole number ≥ 20 \\(got 5\\)',
+          'maxAllocatedStorageGiB must be a whole number ≥ 20 \\(got 5\\)',
           'hotWalletAddresses are set but functions.hotWallet is missing',
         ].join('[\\s\\S]*'),
       ),

@@ -12,7 +12,7 @@ import { DEFAULT_SHUTDOWN_BUDGET_MS } from '../../functions/config/variables.js'
 import { assertStopTimeoutCovers, FollowerService, FollowerServiceConfigError } from '../../lib/constructs/follower-service.js';
 import { migrationsFingerprint } from '../../lib/constructs/schema-migrations.js';
 import { receivesWithin } from '../../functions/domain/retry-schedule.js';
-import { actionsOf, roleStatements, stageConfig, synthesizeStage, type SynthesizedStage } from './stage-fixture.js';
+import { actionsOf, grantedStatements, roleStatements, stageConfig, synthesizeStage, type SynthesizedStage } from './stage-fixture.js';
 
 let dev: SynthesizedStage;
 let prod: SynthesizedStage;
@@ -113,23 +113,24 @@ describe('network', () => {
       string,
       { Properties: Record<string, unknown> },
     ];
-    expect(databaseGroup.Properties.SecurityGroupIngress).toEqual([
+    // Its rules are resources of their own (the client group's egress rule refers to it inline).
+    expect(databaseGroup.Properties.SecurityGroupIngress).toBeUndefined();
+    // The ways in: the client group, and the password-rotation Lambda's own group.
+    const separateRules = Object.values(dev.templates.data.findResources('AWS::EC2::SecurityGroupIngress')) as {
+      Properties: Record<string, unknown>;
+    }[];
+    expect(separateRules.map((rule) => rule.Properties)).toEqual([
       {
         Description: 'PostgreSQL from database clients',
+        GroupId: { 'Fn::GetAtt': [databaseGroupId, 'GroupId'] },
         IpProtocol: 'tcp',
         FromPort: 5432,
         ToPort: 5432,
         SourceSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseClientSecurityGroup/), 'GroupId'] },
       },
-    ]);
-    // The only other way in: the password-rotation Lambda's own group.
-    const separateRules = Object.values(dev.templates.data.findResources('AWS::EC2::SecurityGroupIngress')) as {
-      Properties: Record<string, unknown>;
-    }[];
-    expect(separateRules.map((rule) => rule.Properties)).toEqual([
       expect.objectContaining({
         GroupId: { 'Fn::GetAtt': [databaseGroupId, 'GroupId'] },
-        SourceSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstanceRotationSingleUserSecurityGroup/), 'GroupId'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseRotationSecurityGroup/), 'GroupId'] },
       }),
     ]);
   });
@@ -265,9 +266,9 @@ describe('lease table, buckets and secrets', () => {
     });
   });
 
-  it('encrypts both buckets, blocks public access, refuses plain HTTP and retains them', () => {
+  it('encrypts every bucket (claim checks, backups, access logs), blocks public access, refuses plain HTTP and retains them', () => {
     const template = dev.templates.data;
-    template.resourceCountIs('AWS::S3::Bucket', 2);
+    template.resourceCountIs('AWS::S3::Bucket', 3);
     template.allResourcesProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       PublicAccessBlockConfiguration: {
@@ -381,7 +382,7 @@ describe('chain-event queue and processor', () => {
   });
 
   it("scopes the processor's role: the queue, the database secret and reading claim checks; never the lease table", () => {
-    const statements = roleStatements(dev.templates.processing, 'ProcessorServiceRole');
+    const statements = grantedStatements(dev.templates.processing, 'ProcessorServiceRole');
     expect(actionsOf(statements)).toEqual(
       [
         'secretsmanager:DescribeSecret',
@@ -685,7 +686,7 @@ describe('backups and partitions', () => {
   });
 
   it('lets the export function write under the three table prefixes only, and read the database secret', () => {
-    const statements = roleStatements(dev.templates.operations, 'BackupExportServiceRole');
+    const statements = grantedStatements(dev.templates.operations, 'BackupExportServiceRole');
     expect(actionsOf(statements)).toEqual([
       's3:AbortMultipartUpload',
       's3:PutObject',
@@ -768,7 +769,8 @@ describe('cdk-nag AwsSolutions', () => {
     const unlogged = new Set(
       dev.acknowledgements.filter((a) => a.id === 'AwsSolutions-S1').map((a) => a.resource.replace(/Bucket(Policy)?[0-9A-F]{8}$/, '')),
     );
-    expect([...unlogged].sort()).toEqual(['BackupExports', 'ClaimChecks']);
+    // The access-log bucket is where the backup bucket's logs go; the claim checks are transient public chain data.
+    expect([...unlogged].sort()).toEqual(['AccessLogs', 'ClaimChecks']);
     expect(ids(dev)).toEqual(expect.arrayContaining(['AwsSolutions-RDS3', 'AwsSolutions-RDS10']));
     expect(ids(prod)).not.toContain('AwsSolutions-RDS3');
     // Prod's RDS10 says why the protection is not a template property (the custom resource turns it on).

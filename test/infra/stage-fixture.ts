@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { readStageConfig, type StageConfig } from '../../lib/config.js';
+import { VPC_NETWORK_INTERFACE_ACTIONS } from '../../lib/constructs/function-role.js';
 import { registerNagChecks } from '../../lib/nag.js';
 import { buildStage, type PaymentMonitorStage } from '../../lib/stage.js';
 
@@ -98,6 +99,17 @@ export function roleStatements(template: Template, rolePrefix: string): Statemen
   return Object.values(policies)
     .filter((policy) => JSON.stringify((policy as { Properties: { Roles: unknown } }).Properties.Roles).includes(`"${rolePrefix}`))
     .flatMap((policy) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+}
+
+/**
+ * What a function's role holds beyond its execution basics (lib/constructs/function-role.ts): writing to its own log
+ * group, and the network-interface actions of a function in a VPC. Those two are asserted on their own.
+ */
+export function grantedStatements(template: Template, rolePrefix: string): Statement[] {
+  const basics = (statement: Statement) =>
+    JSON.stringify(statement.Action) === JSON.stringify(['logs:CreateLogStream', 'logs:PutLogEvents']) ||
+    JSON.stringify(statement.Action) === JSON.stringify(VPC_NETWORK_INTERFACE_ACTIONS);
+  return roleStatements(template, rolePrefix).filter((statement) => !basics(statement));
 }
 
 export function actionsOf(statements: Statement[]): string[] {

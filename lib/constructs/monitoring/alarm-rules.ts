@@ -39,8 +39,8 @@ export type MissingData = 'breaching' | 'notBreaching' | 'ignore';
 
 /** What a rule may need to know about the stage its alarm is created for. */
 export interface AlarmContext {
-  /** The database's allocated storage, for thresholds given as a percentage of it. */
-  readonly allocatedStorageGiB: number;
+  /** The most storage the database may grow to (storage autoscaling's ceiling), for thresholds given as a percentage of it. */
+  readonly maxAllocatedStorageGiB: number;
   /** Whether the stage lists hot-wallet addresses (otherwise nothing writes the balance metric). */
   readonly hotWalletMonitored: boolean;
 }
@@ -57,6 +57,11 @@ export interface AlarmRule {
   /** How the threshold reads in the catalogue (`blocks`, `ADA`, `%`, …). */
   readonly unit: string;
   readonly missingData: MissingData;
+  /**
+   * The condition is an event, not a state (a reversal happened in that minute): the alarm clears by itself a period
+   * later, so it notifies on ALARM only; an OK after every ALARM would say nothing.
+   */
+  readonly event?: boolean;
   /** One alarm per operations function (health, reconciliation, …) rather than one alarm. */
   readonly perFunction?: boolean;
   /** False when the stage gets no such alarm; every stage does when absent. */
@@ -81,10 +86,10 @@ const follower = (metricName: string, statistic: Statistic): WatchedMetric => ({
 });
 // An alarm on a balance nothing measures would only sit in INSUFFICIENT_DATA.
 const hotWalletMonitored = (context: AlarmContext): boolean => context.hotWalletMonitored;
-// The setting is a percentage of the allocation; CloudWatch's FreeStorageSpace is in bytes.
+// The setting is a percentage of the maximum storage; CloudWatch's FreeStorageSpace is in bytes.
 export const GIB = 1024 ** 3;
-const percentOfAllocatedStorage = (setting: AlarmSetting, context: AlarmContext): number =>
-  (setting.threshold / 100) * context.allocatedStorageGiB * GIB;
+const percentOfMaxStorage = (setting: AlarmSetting, context: AlarmContext): number =>
+  (setting.threshold / 100) * context.maxAllocatedStorageGiB * GIB;
 
 export const ALARM_RULES: readonly AlarmRule[] = [
   {
@@ -137,7 +142,9 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     metric: lambdas(Metric.hotWalletBalanceAda, 'Minimum'),
     comparison: '<',
     unit: 'ADA',
-    missingData: 'notBreaching',
+    // A minute the every-minute run missed neither raises nor clears it, nor starts its count over (one missing period
+    // tolerated, MISSING_PERIODS_TOLERATED): the balance is unknown then. The run's failures are HotWalletFunctionErrors.
+    missingData: 'ignore',
     appliesTo: hotWalletMonitored,
     runbook: (s) =>
       `Hot-wallet balance below ${s.threshold.toLocaleString('en-US')} ADA for ${s.forMinutes} min. ` +
@@ -151,7 +158,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     metric: lambdas(Metric.hotWalletBalanceAda, 'Minimum'),
     comparison: '<',
     unit: 'ADA',
-    missingData: 'notBreaching',
+    missingData: 'ignore',
     appliesTo: hotWalletMonitored,
     runbook: (s) =>
       `Hot-wallet balance below ${s.threshold.toLocaleString('en-US')} ADA for ${s.forMinutes} min: withdrawals may fail. ` +
@@ -357,6 +364,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     comparison: '>',
     unit: 'payments',
     missingData: 'notBreaching',
+    event: true,
     runbook: () =>
       'A confirmed, credited payment left the chain in a rollback and was debited back (payment_reversed, critical). ' +
       'Read the log line (user, amount, reference) and the rollback depth. Tell the business: the user may have withdrawn already; consider raising confirmations.',
@@ -405,12 +413,12 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     name: 'DatabaseFreeStorageLow',
     metric: { kind: 'database', metricName: 'FreeStorageSpace', statistic: 'Minimum' },
     comparison: '<',
-    unit: '% free',
+    unit: '% of max storage free',
     missingData: 'notBreaching',
-    thresholdFor: percentOfAllocatedStorage,
+    thresholdFor: percentOfMaxStorage,
     runbook: (s) =>
-      `Free database storage below ${s.threshold}% of the allocation for ${s.forMinutes} min. ` +
-      'Check table sizes (incoming_payments partitions, blocks pruning) and WAL growth. Raise the allocated storage in the stage config and deploy.',
+      `Free database storage below ${s.threshold}% of the maximum storage (storage autoscaling's ceiling, 2× allocatedStorageGiB) for ${s.forMinutes} min: autoscaling, which adds space below 10% free, has not kept up or has reached the ceiling. ` +
+      'Check the RDS events (storage autoscaling, storage-optimization), table sizes (incoming_payments partitions, blocks pruning) and WAL growth. Raise allocatedStorageGiB in the stage config (the ceiling follows) and deploy.',
   },
   {
     key: 'databaseFreeStorage',
@@ -418,12 +426,12 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     name: 'DatabaseFreeStorageCritical',
     metric: { kind: 'database', metricName: 'FreeStorageSpace', statistic: 'Minimum' },
     comparison: '<',
-    unit: '% free',
+    unit: '% of max storage free',
     missingData: 'notBreaching',
-    thresholdFor: percentOfAllocatedStorage,
+    thresholdFor: percentOfMaxStorage,
     runbook: (s) =>
-      `Free database storage below ${s.threshold}% of the allocation for ${s.forMinutes} min: writes stop when it runs out. ` +
-      'Raise the allocated storage now (console or stage config); then find what grew.',
+      `Free database storage below ${s.threshold}% of the maximum storage for ${s.forMinutes} min: autoscaling cannot add more, and writes stop when it runs out. ` +
+      'Raise the allocated and maximum storage now (console: modify the instance; then the stage config, so the next deploy agrees); then find what grew.',
   },
   {
     key: 'databaseConnections',

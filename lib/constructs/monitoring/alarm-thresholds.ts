@@ -56,7 +56,11 @@ export interface AlarmThresholds {
   readonly databaseReachable: { readonly critical: AlarmSetting };
   /** RDS CPUUtilization above `threshold` percent. */
   readonly databaseCpu: { readonly warning: AlarmSetting };
-  /** RDS FreeStorageSpace below `threshold` percent of the allocated storage. */
+  /**
+   * RDS FreeStorageSpace below `threshold` percent of the maximum storage (storage autoscaling's ceiling, 2× the
+   * allocation): below the level at which autoscaling adds space (10% free of the current allocation, at least 5% of
+   * the maximum), so it fires only when autoscaling has not kept up or has reached the ceiling.
+   */
   readonly databaseFreeStorage: { readonly warning: AlarmSetting; readonly critical: AlarmSetting };
   /** RDS DatabaseConnections above `threshold` (max_connections depends on the instance class). */
   readonly databaseConnections: { readonly warning: AlarmSetting };
@@ -95,7 +99,9 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   // Three one-minute runs of the health check in a row: pages within 5 minutes of the outage (issue 10).
   databaseReachable: { critical: on(1, 3) },
   databaseCpu: { warning: on(80, 15) },
-  databaseFreeStorage: { warning: on(20, 10), critical: on(10, 5) },
+  // Percent of the maximum storage. At the first allocation (half the maximum) 5% is autoscaling's own trigger: the
+  // warning waits half an hour for it to act. 2% is below the trigger at any allocation.
+  databaseFreeStorage: { warning: on(5, 30), critical: on(2, 5) },
   databaseConnections: { warning: on(80, 10) },
 };
 
@@ -125,6 +131,13 @@ export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
   databaseFreeStorage: 5,
   databaseConnections: 5,
 };
+
+/**
+ * Periods an alarm's window may lack without its count starting over: it needs forMinutes/period breaching data points
+ * out of that many plus these ("M of N"). For gauges written by an every-minute job that takes no retry, where a missed
+ * run is a missing minute (the hot-wallet balance).
+ */
+export const MISSING_PERIODS_TOLERATED: { readonly [K in AlarmKey]?: number } = { hotWalletBalance: 1 };
 
 const PERCENT_KEYS: ReadonlySet<AlarmKey> = new Set(['databaseCpu', 'databaseFreeStorage']);
 /** CloudWatch: period × evaluation periods ≤ 1 day for periods under an hour, ≤ 7 days otherwise. */
@@ -201,7 +214,10 @@ export function validateAlarmThresholds(thresholds: AlarmThresholds, path = 'ala
       } else if (PERCENT_KEYS.has(key) && threshold > 100) {
         problems.push(`${where}.threshold is a percentage and must be ≤ 100 (got ${threshold})`);
       }
-      const maxRange = periodMinutes >= 60 ? MAX_RANGE_MINUTES_LONG_PERIOD : MAX_RANGE_MINUTES_SHORT_PERIOD;
+      // The window the alarm evaluates also holds the periods it may lack.
+      const maxRange =
+        (periodMinutes >= 60 ? MAX_RANGE_MINUTES_LONG_PERIOD : MAX_RANGE_MINUTES_SHORT_PERIOD) -
+        (MISSING_PERIODS_TOLERATED[key] ?? 0) * periodMinutes;
       if (!Number.isInteger(forMinutes) || forMinutes < periodMinutes || forMinutes % periodMinutes !== 0) {
         problems.push(
           `${where}.forMinutes must be a whole multiple of the ${periodMinutes}-minute period (got ${JSON.stringify(forMinutes)})`,

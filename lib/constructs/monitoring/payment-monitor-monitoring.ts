@@ -19,6 +19,7 @@ import { DefaultServiceName } from '../../../functions/domain/observability.js';
 import {
   ALARM_PERIOD_MINUTES,
   DEFAULT_ALARM_THRESHOLDS,
+  MISSING_PERIODS_TOLERATED,
   MonitoringConfigError,
   validateAlarmThresholds,
   type AlarmSetting,
@@ -42,8 +43,11 @@ export interface PaymentMonitorMonitoringProps {
   /** The other functions; each one present gets an errors alarm and a line on the dashboard. */
   readonly functions?: Readonly<Partial<Record<OperationsFunctionName, IFunction>>>;
   readonly database: ({ readonly instance: IDatabaseInstance } | { readonly instanceIdentifier: string }) & {
-    /** For the free-storage alarms, whose thresholds are a percentage of it. */
-    readonly allocatedStorageGiB: number;
+    /**
+     * The most storage the instance may grow to (RDS storage autoscaling's maxAllocatedStorage; the allocation when it
+     * does not autoscale), for the free-storage alarms, whose thresholds are a percentage of it.
+     */
+    readonly maxAllocatedStorageGiB: number;
   };
   /** The follower's ECS service, for its CPU and memory on the dashboard. */
   readonly follower: { readonly clusterName: string; readonly serviceName: string };
@@ -104,7 +108,7 @@ export class PaymentMonitorMonitoring extends Construct {
     this.topics = alertTopics.topics;
 
     const hotWalletMonitored = props.hotWalletAddresses.length > 0;
-    const context: AlarmContext = { allocatedStorageGiB: props.database.allocatedStorageGiB, hotWalletMonitored };
+    const context: AlarmContext = { maxAllocatedStorageGiB: props.database.maxAllocatedStorageGiB, hotWalletMonitored };
     const alarms: CreatedAlarm[] = [];
     for (const rule of ALARM_RULES) {
       const setting = (thresholds[rule.key] as Record<Severity, AlarmSetting | undefined>)[rule.severity]!;
@@ -118,21 +122,22 @@ export class PaymentMonitorMonitoring extends Construct {
         : [{ name: rule.name }];
       for (const target of targets) {
         const period = Duration.minutes(ALARM_PERIOD_MINUTES[rule.key]);
-        const evaluationPeriods = setting.forMinutes / ALARM_PERIOD_MINUTES[rule.key];
+        const breachingPeriods = setting.forMinutes / ALARM_PERIOD_MINUTES[rule.key];
         const alarm = new Alarm(this, target.name, {
           alarmName: `${this.alarmNamePrefix}-${target.name}`,
           alarmDescription: `[${rule.severity}] ${rule.runbook(setting)}`,
           metric: metrics.forRule(rule.metric, period, target.fn),
           threshold: rule.thresholdFor ? rule.thresholdFor(setting, context) : setting.threshold,
           comparisonOperator: rule.comparison === '>' ? ComparisonOperator.GREATER_THAN_THRESHOLD : ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods,
-          // "for N minutes": every period of the window must breach, as in a Prometheus rule's `for:`.
-          datapointsToAlarm: evaluationPeriods,
+          // "for N minutes": every period of the window must breach, as in a Prometheus rule's `for:`; a rule that
+          // tolerates missing periods needs as many breaching ones in a window that many periods longer (M of N).
+          evaluationPeriods: breachingPeriods + (MISSING_PERIODS_TOLERATED[rule.key] ?? 0),
+          datapointsToAlarm: breachingPeriods,
           treatMissingData: MISSING_DATA[rule.missingData],
         });
         const action = new SnsAction(this.topics[rule.severity]);
         alarm.addAlarmAction(action);
-        alarm.addOkAction(action);
+        if (!rule.event) alarm.addOkAction(action);
         alarms.push({ rule, setting, alarm, ...(target.functionName ? { functionName: target.functionName } : {}) });
       }
     }
@@ -153,9 +158,9 @@ function validateProps(id: string, props: PaymentMonitorMonitoringProps, thresho
   const problems = validateAlarmThresholds(thresholds, 'thresholds');
   if (!STAGE_NAME.test(props.stage)) problems.push(`stage must be lower-case letters, digits and dashes (got "${props.stage}")`);
   if (props.chainEventQueue === props.deadLetterQueue) problems.push('deadLetterQueue must be the DLQ, not the chain-event queue itself');
-  const storage = props.database.allocatedStorageGiB;
+  const storage = props.database.maxAllocatedStorageGiB;
   if (!Number.isInteger(storage) || storage < 20)
-    problems.push(`database.allocatedStorageGiB must be a whole number ≥ 20 (got ${storage})`);
+    problems.push(`database.maxAllocatedStorageGiB must be a whole number ≥ 20 (got ${storage})`);
   if (!props.follower.clusterName || !props.follower.serviceName)
     problems.push('follower.clusterName and follower.serviceName must be set');
   const hotWalletAlarmsEnabled = thresholds.hotWalletBalance.warning.enabled || thresholds.hotWalletBalance.critical.enabled;

@@ -260,6 +260,23 @@ describe('Lambda execution roles', () => {
     }
   });
 
+  it("leave an AWS managed policy only on the CDK's default-group provider and on AWS Backup's role (as the README says)", () => {
+    for (const stage of [dev, prod]) {
+      const managed = Object.values(stage.templates).flatMap((template) =>
+        resources(template, 'AWS::IAM::Role')
+          .filter(([, role]) => role.Properties.ManagedPolicyArns !== undefined)
+          .map(
+            ([id, role]) =>
+              `${id.replace(/[0-9A-F]{8}$/, '')}: ${JSON.stringify(role.Properties.ManagedPolicyArns).match(/policy\/service-role\/(\w+)/)?.[1]}`,
+          ),
+      );
+      expect(managed.sort()).toEqual([
+        'CustomVpcRestrictDefaultSGCustomResourceProviderRole: AWSLambdaBasicExecutionRole',
+        'DatabaseBackupsPlanDatabaseRole: AWSBackupServiceRolePolicyForBackup',
+      ]);
+    }
+  });
+
   it('need no acknowledgement of the managed Lambda execution policies any more', () => {
     for (const stage of [dev, prod]) {
       const managed = stage.acknowledgements.filter(({ id }) => /AWSLambda(Basic|VPCAccess)ExecutionRole/.test(id));

@@ -79,7 +79,9 @@ export interface ChaosEnvironment {
 
 /**
  * Negative controls: a run that must fail, to show the harness can tell.
- * - `lose_a_payment`: the processor applies one paying block without its transactions (a payment silently lost);
+ * - `lose_a_payment`: the processor silently loses every output to one registered address (the first one it sees
+ *   paid), from then on: the payments to it on the final chain are lost whichever blocks a fork takes away (losing
+ *   only one delivery of one block was caught or not depending on whether a later fork replaced that block);
  * - `old_retry_settings`: the queue dead-letters after 5 receives and the processor postpones nothing (the settings
  *   before issue 10), with a database outage longer than their retry window.
  */
@@ -178,7 +180,8 @@ class ChaosRun {
   private readonly healing: Promise<unknown>[] = [];
   private readonly counts = { blocksProduced: 0, forks: 0, rebuilds: 0, registrations: 0, duplicates: 0, databaseOutages: 0 };
 
-  private paymentLost = false;
+  /** The `lose_a_payment` sabotage's address, once chosen. */
+  private lostAddress: string | undefined;
 
   constructor(
     private readonly seed: number,
@@ -315,16 +318,28 @@ class ChaosRun {
     };
   }
 
-  /** The `lose_a_payment` sabotage: the first block paying a registered address loses its transactions, once. */
+  /** The `lose_a_payment` sabotage: outputs to the first registered address seen paid are dropped, every time. */
   private sabotaged(event: ChainEvent): ChainEvent {
-    if (this.sabotage !== 'lose_a_payment' || this.paymentLost || event.type !== 'rollForward') return event;
-    const registered = new Set(this.addresses.map((entry) => entry.address));
-    const paying = event.blocks.findIndex((block) =>
-      block.transactions.some((transaction) => transaction.outputs.some((output) => registered.has(output.address))),
-    );
-    if (paying === -1) return event;
-    this.paymentLost = true;
-    return { ...event, blocks: event.blocks.map((block, index) => (index === paying ? { ...block, transactions: [] } : block)) };
+    if (this.sabotage !== 'lose_a_payment' || event.type !== 'rollForward') return event;
+    if (this.lostAddress === undefined) {
+      const registered = new Set(this.addresses.map((entry) => entry.address));
+      this.lostAddress = event.blocks
+        .flatMap((block) => block.transactions.flatMap((transaction) => transaction.outputs))
+        .find((output) => registered.has(output.address))?.address;
+      if (this.lostAddress === undefined) return event;
+    }
+    const lost = this.lostAddress;
+    return {
+      ...event,
+      blocks: event.blocks.map((block) => ({
+        ...block,
+        transactions: block.transactions.map((transaction) => ({
+          ...transaction,
+          // Paid elsewhere instead: the other outputs keep their indexes.
+          outputs: transaction.outputs.map((output) => (output.address === lost ? { ...output, address: `${lost}-lost` } : output)),
+        })),
+      })),
+    };
   }
 
   private s3Client(faults?: ClientFaults): S3Client {

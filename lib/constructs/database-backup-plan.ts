@@ -71,7 +71,7 @@ export class DatabaseBackupPlan extends Construct {
     acknowledgeNag(
       selection,
       'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
-      "AWS Backup's own service policy for taking snapshots; the selection limits it to this database instance.",
+      "AWS Backup's service policy, which AWS maintains as its services change: it is broad (backup actions across the services AWS Backup supports), but only AWS Backup may assume this role, and the plan's one selection points it at this database instance.",
     );
   }
 }

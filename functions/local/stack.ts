@@ -149,6 +149,8 @@ export async function startLocalStack({
   const following = (async () => {
     while (!stopping) {
       const { points, allowOrigin } = await startPoints();
+      // Stopped while the start was chosen: a client made now would follow on, with nobody left to stop it.
+      if (stopping) break;
       client = new ChainSyncClient({
         ...endpoints,
         knownPoints: points,

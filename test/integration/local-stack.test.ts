@@ -123,6 +123,15 @@ describe('local stack', () => {
     );
   });
 
+  it('stops when stopped at once, while its follower is still choosing where to start', async () => {
+    await stack.stop();
+    // Before: the follower loop made its client after stop() had run, and that client followed on for ever.
+    const again = await start();
+    stack = again;
+    await again.stop();
+    stack = undefined as unknown as LocalStack; // stopped: nothing for afterAll to stop
+  });
+
   it('answers not ready when the database is unreachable', async () => {
     const dead = createPool({ connectionString: 'postgres://nobody:x@127.0.0.1:1/none', max: 1 });
     try {

@@ -22,7 +22,6 @@ import {
   LOG_LEVEL,
   NETWORK,
   SIMULATOR_BLOCK_TIME_MS,
-  SIMULATOR_BLOCK_TIME_MS_DEFAULT,
   SIMULATOR_INITIAL_BLOCKS,
   SIMULATOR_PORT,
   SIMULATOR_RETAINED_BLOCKS,
@@ -116,7 +115,8 @@ export function readSimulatorSettings(env: Environment = processEnvironment()): 
     network: reader.read(NETWORK, 'mainnet'),
     port: reader.read(SIMULATOR_PORT),
     source: reader.read(SIMULATOR_SOURCE),
-    blockTimeMs: reader.read(SIMULATOR_BLOCK_TIME_MS) ?? SIMULATOR_BLOCK_TIME_MS_DEFAULT,
+    // The same pace as `npm start`'s simulator (what the README's quick start describes).
+    blockTimeMs: reader.read(SIMULATOR_BLOCK_TIME_MS) ?? LOCAL_STACK_BLOCK_TIME_MS,
     initialBlocks: reader.read(SIMULATOR_INITIAL_BLOCKS),
     retainedBlocks: reader.read(SIMULATOR_RETAINED_BLOCKS),
     seed: reader.read(SIMULATOR_SEED),

@@ -1,8 +1,9 @@
 /**
  * npm run simulator — the Ogmios-compatible simulator on its own, for pointing any Ogmios client at it.
- * `--port N` (or SIMULATOR_PORT, default 1337); NETWORK, SIMULATOR_BLOCK_TIME_MS (default 20000),
- * SIMULATOR_INITIAL_BLOCKS (default 0), SIMULATOR_SOURCE (synthetic | fixtures), SIMULATOR_SEED,
- * SIMULATOR_RETAINED_BLOCKS. Prints `ready <ws url>` on stdout once listening.
+ * `--port N` (or SIMULATOR_PORT, default 1337); NETWORK, SIMULATOR_BLOCK_TIME_MS (default 2000, as `npm start`),
+ * SIMULATOR_INITIAL_BLOCKS (default 300), SIMULATOR_SOURCE (synthetic | fixtures, with CHAIN_FIXTURES_DIR),
+ * SIMULATOR_SEED, SIMULATOR_RETAINED_BLOCKS: the README's configuration table. Prints `ready <ws url>` on stdout
+ * once listening; a start that fails (bad settings, a busy port, no fixtures) says why on stderr and exits 1.
  */
 import { parseArgs } from 'node:util';
 import { readSimulatorSettings } from '../config/local-settings.js';
@@ -25,21 +26,36 @@ function portFromArguments(): number | undefined {
   }
   if (values.port === undefined) return undefined;
   const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port < 1 || port > 65_535) {
-    process.stderr.write(`--port must be a port number from 1 to 65535; got ${JSON.stringify(values.port)}\n${USAGE}\n`);
+  if (!/^\d+$/.test(values.port) || port > 65_535) {
+    process.stderr.write(`--port must be a port number from 0 to 65535 (0: a free one); got ${JSON.stringify(values.port)}\n${USAGE}\n`);
     process.exit(1);
   }
   return port;
 }
 
+/** Why the simulator could not start, in one sentence (no stack trace: none of these is a bug). */
+function startFailure(error: unknown, port: number | undefined): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE')
+    return `port ${port} is already in use: pass another with --port <port> (or SIMULATOR_PORT; 0 picks a free one)`;
+  if (code === 'EACCES') return `port ${port} may not be opened by this user: pass another with --port <port> (above 1023)`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 const portArgument = portFromArguments();
-const settings = readSimulatorSettings();
-const { network, source, blockTimeMs, initialBlocks, retainedBlocks, seed } = settings;
-const port = portArgument ?? settings.port;
-const simulator = await startOgmiosSimulator({ network, port, source, blockTimeMs, initialBlocks, retainedBlocks, seed });
-// The bytes of the history served, so a benchmark can report MB/s.
-const historyBytes = simulator.chain().reduce((total, block) => total + (simulator.blockJson(block.id)?.length ?? 0), 0);
-process.stdout.write(`ready ${simulator.url} blocks=${simulator.chain().length} bytes=${historyBytes}\n`);
-const stop = () => void simulator.stop().then(() => process.exit(0));
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+let port: number | undefined = portArgument;
+try {
+  const settings = readSimulatorSettings();
+  const { network, source, blockTimeMs, initialBlocks, retainedBlocks, seed } = settings;
+  port = portArgument ?? settings.port;
+  const simulator = await startOgmiosSimulator({ network, port, source, blockTimeMs, initialBlocks, retainedBlocks, seed });
+  // The bytes of the history served, so a benchmark can report MB/s.
+  const historyBytes = simulator.chain().reduce((total, block) => total + (simulator.blockJson(block.id)?.length ?? 0), 0);
+  process.stdout.write(`ready ${simulator.url} blocks=${simulator.chain().length} bytes=${historyBytes}\n`);
+  const stop = () => void simulator.stop().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} catch (error) {
+  process.stderr.write(`The simulator could not start: ${startFailure(error, port)}\n`);
+  process.exit(1);
+}

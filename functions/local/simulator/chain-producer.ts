@@ -14,7 +14,8 @@ import { outputKey, transactionEffects, type JsonRecord } from './block-effects.
 import { BlockDraft, type OutputReference } from './block-draft.js';
 import type { BlockSource } from './block-source.js';
 import { Mempool, type InjectedTransaction, type SimulatedPayment } from './injected-transactions.js';
-import { Ledger } from './ledger.js';
+import { Ledger, type LedgerView } from './ledger.js';
+import { ledgerSnapshotLines, readLedgerSnapshot } from './ledger-snapshot.js';
 import { securityParameter, slotAt } from './network-parameters.js';
 import { ProducerEvents, type BlockProducedEvent, type ChainObserver, type RollbackEvent } from './producer-events.js';
 import type { SeededRandom } from './random.js';
@@ -59,8 +60,12 @@ export class ChainProducer {
   private forksEnabled = false;
   private stepCount = 0;
   private nextPaymentTarget = 0;
-  /** Slot of the first block, while the chain is empty. */
+  /** Slot of the first block of history, while the chain is empty. */
   private firstSlot: number;
+  /** While produceHistory lays out past blocks (Praos-like gaps); otherwise blocks are produced now. */
+  private buildingHistory = false;
+  /** While building history: blocks still to come after the one being made (each needs a slot up to now). */
+  private historyBlocksLeft = 0;
   private lastChange: number;
   /** Addresses the simulator pays (configured or queued): their outputs are spent only by payment spends. */
   private readonly ownedAddresses: Set<string>;
@@ -85,15 +90,28 @@ export class ChainProducer {
   produceHistory(count: number): void {
     const averageGap = 1 / ACTIVE_SLOT_COEFFICIENT;
     this.firstSlot = Math.max(0, slotAt(this.settings.network, this.settings.clock()) - Math.round(count * averageGap));
-    for (let produced = 0; produced < count; produced++) this.appendBlock();
+    this.buildingHistory = true;
+    try {
+      for (let produced = 0; produced < count; produced++) {
+        this.historyBlocksLeft = count - produced - 1;
+        this.appendBlock();
+      }
+    } finally {
+      this.buildingHistory = false;
+    }
   }
 
   /**
    * Rebuilds the chain from blocks served before (their `result.block` JSON, oldest first), so that a
-   * restarted simulator serves the same chain and its clients resume where they were.
+   * restarted simulator serves the same chain and its clients resume where they were. The blocks may be preceded
+   * by a ledger snapshot (ledger-snapshot.ts): the ledger then starts from it, and only the blocks after its height
+   * are applied to it (the older ones are served, their outputs are in the snapshot).
    */
-  restore(blocks: readonly string[]): void {
-    for (const text of blocks) {
+  restore(lines: readonly string[]): void {
+    const snapshot = readLedgerSnapshot(lines);
+    if (snapshot) this.ledger.seed(snapshot.height, snapshot.entries);
+    const seededHeight = snapshot?.height ?? -1;
+    for (const text of snapshot ? lines.slice(snapshot.lineCount) : lines) {
       const parsed = parseLosslessJson(text);
       if (!isLosslessJsonObject(parsed)) throw new Error('a restored block is not a JSON object');
       const block = parsed as JsonRecord;
@@ -107,9 +125,16 @@ export class ChainProducer {
       if (previous !== undefined && (placement.ancestor !== previous.id || placement.height !== previous.height + 1)) {
         throw new Error(`restored block ${placement.id} does not follow ${previous.id}`);
       }
+      if (previous === undefined && placement.height > seededHeight + 1) {
+        throw new Error(
+          `the blocks to restore start at height ${placement.height} without the ledger state before them: the UTxO set ` +
+            'cannot be rebuilt (a journal kept before ledger snapshots were; start a new chain)',
+        );
+      }
+      if (previous === undefined && placement.height > 0) this.chain.startAt(placement.height);
       const transactions = Array.isArray(block.transactions) ? (block.transactions as JsonRecord[]) : [];
       const effects = transactions.map(transactionEffects);
-      this.ledger.apply(placement.height, effects);
+      if (placement.height > seededHeight) this.ledger.apply(placement.height, effects);
       this.chain.append({
         ...placement,
         era: expectText(block.era, 'era'),
@@ -120,6 +145,12 @@ export class ChainProducer {
       });
       if (this.chain.prune().length > 0) this.ledger.forgetBefore((this.chain.oldestRetained as SimulatedBlock).height);
     }
+  }
+
+  /** The ledger before the oldest block a rollback can still undo, as lines `restore` takes ahead of the blocks. */
+  ledgerSnapshot(): string[] {
+    const height = this.ledger.oldestViewableHeight;
+    return ledgerSnapshotLines(this.ledger.viewAt(height) as LedgerView);
   }
 
   /** From now on, production steps may fork as the settings say. */
@@ -284,14 +315,19 @@ export class ChainProducer {
   }
 
   /**
-   * A Praos-like gap (20 slots on average) after the previous block while the chain is behind the wall clock
-   * (building history); once caught up, the current slot, never less than one past the previous block.
+   * History: a Praos-like gap (20 slots on average) after the previous block, squeezed to end by now (never in the
+   * future, where a node would not accept it). A block produced now: the slot in progress (Cardano's slots are one
+   * second long, so blocks every `blockTimeMs` advance the slot by that many seconds), never less than one past the
+   * previous block.
    */
   private nextSlot(previousSlot: number | undefined): number {
-    if (previousSlot === undefined) return this.firstSlot;
-    const gapped = previousSlot + this.settings.random.content.geometric(ACTIVE_SLOT_COEFFICIENT);
     const now = slotAt(this.settings.network, this.settings.clock());
-    return gapped <= now ? gapped : Math.max(previousSlot + 1, now);
+    if (!this.buildingHistory) return previousSlot === undefined ? now : Math.max(previousSlot + 1, now);
+    // History never reaches past now: a slot is left for each block still to come, the last one at now at most.
+    const latest = now - this.historyBlocksLeft;
+    if (previousSlot === undefined) return Math.min(this.firstSlot, latest);
+    const gapped = previousSlot + this.settings.random.content.geometric(ACTIVE_SLOT_COEFFICIENT);
+    return Math.max(previousSlot + 1, Math.min(gapped, latest));
   }
 
   /** Payments and payment spends the settings ask for in every block. */
@@ -328,7 +364,8 @@ export class ChainProducer {
 
   /** A draft for building a transaction now that will go into the next block. */
   private nextBlockDraft(): BlockDraft {
-    const slot = this.chain.tip === undefined ? this.firstSlot : this.chain.tip.slot + 1 / ACTIVE_SLOT_COEFFICIENT;
+    const now = slotAt(this.settings.network, this.settings.clock());
+    const slot = this.chain.tip === undefined ? now : Math.max(this.chain.tip.slot + 1, now);
     return new BlockDraft(
       this.chain.nextHeight,
       slot,

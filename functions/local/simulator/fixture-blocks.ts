@@ -8,7 +8,7 @@
  * every Praos block of the network; failing that, every Praos block. Byron blocks are never replayed (the
  * simulated chain is Praos only).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Network } from '../../domain/network.js';
@@ -20,6 +20,17 @@ import type { BlockBody, BlockSource } from './block-source.js';
 /** Where the fixtures live when no directory is given: CHAIN_FIXTURES_DIR, or ../shared beside the repository. */
 export function defaultFixturesDirectory(): string {
   return readChainFixturesDirectory() ?? fileURLToPath(new URL('../../../../shared/chain-fixtures/', import.meta.url));
+}
+
+/** The recorded blocks to replay are not where the simulator was told (or expected) to find them. */
+export class FixturesNotFoundError extends Error {
+  override readonly name = 'FixturesNotFoundError';
+  constructor(readonly directory: string) {
+    super(
+      `no recorded chain fixtures in ${directory} (no index.json there; they are not part of this repository): ` +
+        'set CHAIN_FIXTURES_DIR to a folder of them (shared/chain-fixtures in the development layout), or use the synthetic source',
+    );
+  }
 }
 
 export interface FixtureBlockEntry {
@@ -38,7 +49,10 @@ const PRAOS_ERAS_FROM_BABBAGE = new Set(['babbage', 'conway']);
 
 /** The fixture blocks a simulator on `network` replays, in replay order. */
 export function selectFixtureBlocks(directory: string, network: Network): FixtureBlockEntry[] {
-  const index = JSON.parse(readFileSync(join(directory, 'index.json'), 'utf8')) as { blocks: FixtureBlockEntry[] };
+  const indexFile = join(directory, 'index.json');
+  // The fixtures are not part of this repository: outside the development layout they are simply absent.
+  if (!existsSync(indexFile)) throw new FixturesNotFoundError(directory);
+  const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { blocks: FixtureBlockEntry[] };
   const praos = index.blocks.filter((block) => block.type === 'praos' && block.slot !== null);
   const ofNetwork = praos.filter((block) => block.network === network);
   const preferred = ofNetwork.filter((block) => block.sequence !== null && PRAOS_ERAS_FROM_BABBAGE.has(block.era));

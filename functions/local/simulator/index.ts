@@ -32,6 +32,7 @@ export type { PaymentTarget } from './synthetic-transactions.js';
 export type { SimulatorLedgerView, SimulatorUtxo, SimulatorBalance } from './ledger-reader.js';
 export type { ChainPoint, ChainTip } from './simulated-chain.js';
 export type { OutputReference } from './block-draft.js';
+export { isLedgerSnapshotLine } from './ledger-snapshot.js';
 export type { DropMode } from './server.js';
 
 /** Builds the chain history, starts the server (and the production timer), and returns the handle. */

@@ -74,6 +74,18 @@ export class Ledger {
     this.appliedHeight = height;
   }
 
+  /** Starts from a saved state (a journal's, see ledger-snapshot.ts): the set after block `height`, nothing to undo yet. */
+  seed(height: number, entries: readonly UtxoEntry[]): void {
+    if (this.appliedHeight !== -1 || this.entries.size > 0) throw new Error('only an empty ledger can be seeded');
+    for (const entry of entries) this.insert(entry);
+    this.appliedHeight = height;
+  }
+
+  /** The oldest height `viewAt` can give the state after: just before the oldest block that can be undone. */
+  get oldestViewableHeight(): number {
+    return (this.history[0]?.height ?? this.appliedHeight + 1) - 1;
+  }
+
   /** How many of the newest blocks can be undone. */
   get undoableBlocks(): number {
     return this.history.length;

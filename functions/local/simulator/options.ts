@@ -20,7 +20,10 @@ export interface OgmiosSimulatorOptions {
   readonly blockTimeMs?: number;
   /** Blocks of history produced before the server starts, ending around the current time. Default 0. */
   readonly initialBlocks?: number;
-  /** Blocks served before (their `result.block` JSON, oldest first) to start from instead of new history. */
+  /**
+   * Blocks served before (their `result.block` JSON, oldest first) to start from instead of new history, optionally
+   * preceded by a ledger snapshot (`ledgerSnapshot()`), without which they must start at the chain's first block.
+   */
   readonly history?: readonly string[];
   /** Addresses the chain pays, in ADA and native tokens. */
   readonly payTo?: readonly PaymentTarget[];

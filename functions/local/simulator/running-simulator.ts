@@ -62,6 +62,11 @@ export interface OgmiosSimulator {
   chain(): SimulatedBlockInfo[];
   /** A retained block of the current chain as Ogmios sends it in `result.block`. */
   blockJson(id: string): string | undefined;
+  /**
+   * The ledger before the oldest block a rollback can still undo, as lines that `history` takes ahead of the blocks:
+   * with them, a journal of the retained chain restores the ledger too (no need for every block since genesis).
+   */
+  ledgerSnapshot(): string[];
   /** The UTxO set of the simulated chain at its tip (and at earlier points). */
   readonly ledger: SimulatorLedger;
   /** Replaces the API keys required in the `dmtr-api-key` header (undefined: none required). */
@@ -156,6 +161,10 @@ export class RunningSimulator implements OgmiosSimulator {
 
   blockJson(id: string): string | undefined {
     return this.producer.chain.blockWithId(id)?.json.toString('utf8');
+  }
+
+  ledgerSnapshot(): string[] {
+    return this.producer.ledgerSnapshot();
   }
 
   setApiKeys(keys: readonly string[] | undefined): void {

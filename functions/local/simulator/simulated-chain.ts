@@ -47,6 +47,8 @@ export class SimulatedChain {
   /** Height of the oldest retained block (equal to the chain length when nothing is retained). */
   private firstRetainedHeight = 0;
   private retainedBytes = 0;
+  /** Restored past genesis and nothing appended yet: the first block's ancestor is not held. */
+  private restoredStart = false;
 
   constructor(private readonly retention: RetentionLimits) {}
 
@@ -94,11 +96,22 @@ export class SimulatedChain {
     return this.blocks;
   }
 
+  /**
+   * For a chain restored without its oldest blocks (a journal keeps the retained ones): the first block appended
+   * gets `height`, after an ancestor no longer held.
+   */
+  startAt(height: number): void {
+    if (this.blocks.length > 0 || this.firstRetainedHeight !== 0) throw new Error('only an empty chain can start past genesis');
+    this.firstRetainedHeight = height;
+    this.restoredStart = height > 0;
+  }
+
   append(block: SimulatedBlock): void {
     if (block.height !== this.nextHeight) {
       throw new Error(`block ${block.id} has height ${block.height}, expected ${this.nextHeight}`);
     }
-    const expectedAncestor = this.tip?.id ?? 'genesis';
+    const expectedAncestor = this.tip?.id ?? (this.restoredStart ? block.ancestor : 'genesis');
+    this.restoredStart = false;
     if (block.ancestor !== expectedAncestor) {
       throw new Error(`block ${block.id} has ancestor ${block.ancestor}, expected ${expectedAncestor}`);
     }

@@ -1,4 +1,5 @@
 import type { AddressRegistration } from '../domain/address-registration.js';
+import { SIMULATOR_DEFAULT_INITIAL_BLOCKS } from '../config/variables.js';
 import type { Network } from '../domain/network.js';
 import type { OgmiosSimulatorOptions } from './simulator/index.js';
 import { syntheticAddress } from './synthetic/addresses.js';
@@ -16,8 +17,10 @@ export function demoRegistrations(network: Network): Required<AddressRegistratio
 }
 
 /**
- * A lively local chain: a block every 2 s (SIMULATOR_BLOCK_TIME_MS), some history to catch up on, a
- * payment to a demo address about every other block (some with tokens), and a shallow fork every ~40 blocks.
+ * A lively local chain: a block every 2 s (SIMULATOR_BLOCK_TIME_MS), 300 blocks of history, a payment to a demo
+ * address about every other block (some with tokens), and a shallow fork every ~40 blocks. The stack starts
+ * following at the tip (START_POINT), as against a real Ogmios: what the history paid the demo addresses predates
+ * watching them, and reconciliation counts it apart (predates_watch), not as missing.
  */
 export function demoSimulatorOptions(
   network: Network,
@@ -28,7 +31,7 @@ export function demoSimulatorOptions(
     network,
     source: 'synthetic',
     blockTimeMs,
-    initialBlocks: 300,
+    initialBlocks: SIMULATOR_DEFAULT_INITIAL_BLOCKS,
     payTo: registrations.map((registration, i) => ({
       address: registration.address,
       lovelace: BigInt(5 + i * 7) * 1_000_000n,

@@ -156,7 +156,13 @@ export class InMemoryPaymentStore implements PaymentStore {
       payments.push({ txId, index, address, lovelace, assets, status, spent: row.spentBy !== null });
     }
     const tip = this.state.tipHash === null ? undefined : this.state.blocks.get(this.state.tipHash);
-    return { applied: tip ? { hash: tip.hash, height: tip.height, slot: tip.slot } : null, payments };
+    // Every address is watched from the chain's start here: nothing predates watching.
+    return {
+      applied: tip ? { hash: tip.hash, height: tip.height, slot: tip.slot } : null,
+      payments,
+      predating: new Set(),
+      unopened: new Set(),
+    };
   }
 }
 

@@ -280,8 +280,10 @@ async function reconcile(onChain: readonly ChainOutput[], paymentPolicy?: Paymen
   const tip = chain.tipOf();
   const records: ReconciliationRecords = {
     addressesAfter: async (cursor) =>
-      cursor === 0n ? REGISTERED.map((address, i) => ({ id: BigInt(i + 1), address, recordedUnspent: 0 })) : [],
+      cursor === 0n ? REGISTERED.map((address, i) => ({ id: BigInt(i + 1), address, recordedUnspent: 0, openingRead: true })) : [],
     paymentsAt: async (addresses, outputs) => store.paymentsAt(addresses, outputs),
+    openingStarts: async () => [],
+    recordOpenings: async () => undefined,
     verifyBalances: async () => ({ usersChecked: 0, mismatchCount: 0, mismatches: [] }),
   };
   const ledger: ChainLedger = {

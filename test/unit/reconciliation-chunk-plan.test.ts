@@ -3,7 +3,7 @@ import { nextChunk } from '../../functions/domain/reconciliation/chunk-plan.js';
 import type { RegisteredAddress } from '../../functions/domain/reconciliation/ports.js';
 
 const holding = (...counts: number[]): RegisteredAddress[] =>
-  counts.map((recordedUnspent, i) => ({ id: BigInt(i + 1), address: `addr-${i + 1}`, recordedUnspent }));
+  counts.map((recordedUnspent, i) => ({ id: BigInt(i + 1), address: `addr-${i + 1}`, recordedUnspent, openingRead: true }));
 const ids = (chunk: readonly RegisteredAddress[]) => chunk.map((entry) => Number(entry.id));
 
 describe('nextChunk', () => {

@@ -20,7 +20,7 @@ describe('comparing a chunk at a consistent point', () => {
       'consistent',
     );
     expect(result).toEqual({
-      counts: { matched: 2, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 0 },
+      counts: { matched: 2, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 0, predatesWatch: 0 },
       discrepancies: [],
     });
   });
@@ -31,6 +31,27 @@ describe('comparing a chunk at a consistent point', () => {
     expect(result.discrepancies).toEqual([
       { kind: 'missing_in_db', txId: tx(1), index: 0, address: 'addr1a', chain: { lovelace: 2_000_000n, assets: [] } },
     ]);
+  });
+
+  it('counts an output the address already held when watching began apart: predates watching, no discrepancy', () => {
+    const watch = { predating: new Set([`${tx(1)}#0`]), unopened: new Set<string>() };
+    for (const mode of ['consistent', 'lagging'] as const) {
+      const result = compareChunk([onChain(1), onChain(2)], [], mode, undefined, watch);
+      expect(result.counts).toMatchObject({ predatesWatch: 1, missingInDb: mode === 'consistent' ? 1 : 0 });
+      expect(result.discrepancies.map((found) => found.txId)).toEqual(mode === 'consistent' ? [tx(2)] : []);
+    }
+    // Held before, yet recorded by the database too (a rebuild re-derived it): compared as any payment.
+    const recordedToo = compareChunk([onChain(1, 3n)], [recorded(1)], 'consistent', undefined, watch);
+    expect(recordedToo.counts).toMatchObject({ predatesWatch: 0, amountMismatch: 1 });
+    // Believed spent by the database: a discrepancy whatever the opening says.
+    const believedSpent = compareChunk([onChain(1)], [recorded(1, { spent: true })], 'consistent', undefined, watch);
+    expect(believedSpent.counts).toMatchObject({ predatesWatch: 0, missingInDb: 1 });
+  });
+
+  it('does not judge what the database lacks at an address whose opening is not known yet', () => {
+    const watch = { predating: new Set<string>(), unopened: new Set(['addr1a']) };
+    const result = compareChunk([onChain(1), onChain(2)], [recorded(2)], 'consistent', undefined, watch);
+    expect(result.counts).toMatchObject({ tooRecent: 1, matched: 1, missingInDb: 0 });
   });
 
   it('reports an output on chain that the database believes spent as missing_in_db', () => {
@@ -66,7 +87,15 @@ describe('comparing a chunk at a consistent point', () => {
       [recorded(1, { status: 'pending', lovelace: 999n }), recorded(2, { status: 'pending' })],
       'consistent',
     );
-    expect(result.counts).toEqual({ matched: 0, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 2 });
+    expect(result.counts).toEqual({
+      matched: 0,
+      missingInDb: 0,
+      extraInDb: 0,
+      amountMismatch: 0,
+      assetMismatch: 0,
+      tooRecent: 2,
+      predatesWatch: 0,
+    });
   });
 
   it('ignores payments the database saw spent that the chain does not hold either', () => {
@@ -78,7 +107,7 @@ describe('comparing a chunk while the database lags the node', () => {
   it('counts an output not yet applied as too recent, never as missing', () => {
     const result = compareChunk([onChain(1)], [], 'lagging');
     expect(result).toEqual({
-      counts: { matched: 0, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 1 },
+      counts: { matched: 0, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 1, predatesWatch: 0 },
       discrepancies: [],
     });
   });

@@ -82,9 +82,16 @@ export class LedgerStateClient {
    * query of this client reads the acquired state: a caller that pins states should have a client of its own.
    */
   async withAcquiredTip<T>(queries: (state: AcquiredLedgerStateQueries) => Promise<T>): Promise<T> {
-    const tip = await this.networkTip();
+    return this.withAcquiredPoint(await this.networkTip(), queries);
+  }
+
+  /**
+   * As `withAcquiredTip`, for the ledger state after the block `at`. A node keeps the states of its last k blocks
+   * only: an older point, or one not on its chain, is refused with `OgmiosRpcError` 2000.
+   */
+  async withAcquiredPoint<T>(at: Point, queries: (state: AcquiredLedgerStateQueries) => Promise<T>): Promise<T> {
     const channel = await this.open();
-    const point = decodeAcquired(await channel.request('acquireLedgerState', { point: encodePoint(tip) }));
+    const point = decodeAcquired(await channel.request('acquireLedgerState', { point: encodePoint(at) }));
     try {
       return await queries({
         point,

@@ -1,13 +1,22 @@
 /**
  * The database side of reconciliation: payment addresses in id order (keyset pagination, so a million addresses
  * stream through in chunks) with how many unspent payments each holds (what chunks are planned by), the payments
- * at a chunk's addresses with the applied block they belong to, and the balance check of user_balances against
- * the ledger.
+ * at a chunk's addresses with the applied block they belong to, the addresses' openings (what each held when
+ * watching it began: address_watch, address_opening_outputs), and the balance check of user_balances against the
+ * ledger.
  */
 import type pg from 'pg';
 import type { AssetQuantity } from '../../domain/chain.js';
-import type { ChainOutput, RecordedPayment } from '../../domain/reconciliation/classification.js';
-import type { BalanceVerification, DatabaseSnapshot, ReconciliationRecords, RegisteredAddress } from '../../domain/reconciliation/ports.js';
+import { outputKey, type ChainOutput, type RecordedPayment } from '../../domain/reconciliation/classification.js';
+import type {
+  AppliedPoint,
+  BalanceVerification,
+  DatabaseSnapshot,
+  Opening,
+  OpeningGroup,
+  ReconciliationRecords,
+  RegisteredAddress,
+} from '../../domain/reconciliation/ports.js';
 import { inTransaction } from './pool.js';
 
 type AssetsJson = Record<string, Record<string, string>>;
@@ -16,8 +25,10 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
   constructor(private readonly pool: pg.Pool) {}
 
   async addressesAfter(cursor: bigint, limit: number): Promise<RegisteredAddress[]> {
-    const batch = await this.pool.query<{ id: bigint; address: string }>(
-      'SELECT id, address FROM payment_addresses WHERE id > $1 ORDER BY id LIMIT $2',
+    const batch = await this.pool.query<{ id: bigint; address: string; opening_read: boolean }>(
+      `SELECT a.id, a.address, w.opening_read_at IS NOT NULL AS opening_read
+         FROM payment_addresses a LEFT JOIN address_watch w ON w.address = a.address
+        WHERE a.id > $1 ORDER BY a.id LIMIT $2`,
       [cursor.toString(), limit],
     );
     if (batch.rows.length === 0) return [];
@@ -31,7 +42,12 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
       [addresses],
     );
     const unspent = new Map(counted.rows.map((row) => [row.address, Number(row.unspent)]));
-    return batch.rows.map((row) => ({ id: row.id, address: row.address, recordedUnspent: unspent.get(row.address) ?? 0 }));
+    return batch.rows.map((row) => ({
+      id: row.id,
+      address: row.address,
+      recordedUnspent: unspent.get(row.address) ?? 0,
+      openingRead: row.opening_read,
+    }));
   }
 
   async paymentsAt(addresses: readonly string[], outputs: readonly ChainOutput[]): Promise<DatabaseSnapshot> {
@@ -61,8 +77,23 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
           WHERE p.address = ANY($1::text[]) AND p.status IN ('pending', 'confirmed') AND p.spent_by_tx_hash IS NOT NULL`,
         [addresses, outputs.map((output) => output.txId), outputs.map((output) => output.index)],
       );
+      // What the addresses held when watching began, among the chain's outputs (never an address's whole opening).
+      const opening = await client.query<{ tx_hash: string; output_index: number }>(
+        `SELECT o.tx_hash, o.output_index
+           FROM address_opening_outputs o
+           JOIN unnest($2::text[], $3::integer[]) AS chain(tx_hash, output_index) USING (tx_hash, output_index)
+          WHERE o.address = ANY($1::text[])`,
+        [addresses, outputs.map((output) => output.txId), outputs.map((output) => output.index)],
+      );
+      const unopened = await client.query<{ address: string }>(
+        `SELECT a.address FROM unnest($1::text[]) AS a(address) LEFT JOIN address_watch w ON w.address = a.address
+          WHERE w.opening_read_at IS NULL`,
+        [addresses],
+      );
       const applied = state.rows[0];
       return {
+        predating: new Set(opening.rows.map((row) => outputKey(row.tx_hash, row.output_index))),
+        unopened: new Set(unopened.rows.map((row) => row.address)),
         applied:
           applied?.last_block_hash && applied.last_block_height !== null && applied.last_block_slot !== null
             ? { hash: applied.last_block_hash, height: applied.last_block_height, slot: applied.last_block_slot }
@@ -79,6 +110,104 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
           }),
         ),
       };
+    });
+  }
+
+  async openingStarts(addresses: readonly string[]): Promise<OpeningGroup[]> {
+    return this.inSnapshot(async (client) => {
+      const watched = await client.query<{ address: string; watched_from_height: bigint | null; known: boolean }>(
+        `SELECT a.address, w.watched_from_height, w.address IS NOT NULL AS known
+           FROM unnest($1::text[]) AS a(address) LEFT JOIN address_watch w ON w.address = a.address
+          WHERE w.opening_read_at IS NULL`,
+        [addresses],
+      );
+      if (watched.rows.length === 0) return [];
+      // The applied block, and the first block the engine applied (checkpoints keep it once blocks are pruned).
+      const state = await client.query<{ height: bigint | null; slot: bigint | null; hash: string | null; first_height: bigint | null }>(
+        `SELECT s.last_block_height AS height, s.last_block_slot AS slot, s.last_block_hash AS hash,
+                least((SELECT min(height) FROM checkpoints), (SELECT min(height) FROM blocks)) AS first_height
+           FROM sync_state s WHERE s.id = 1`,
+      );
+      const row = state.rows[0];
+      const applied: AppliedPoint | null =
+        row?.hash && row.height !== null && row.slot !== null ? { hash: row.hash, height: row.height, slot: row.slot } : null;
+      if (applied === null) return [{ start: null, applied: null, addresses: watched.rows.map((entry) => entry.address) }];
+      const firstHeight = row?.first_height ?? applied.height;
+      // Where each address's watching began: the height noted at registration; before the engine's first block,
+      // that block (or origin, when the engine followed the chain from its start); unnoted (not registered through
+      // payment_addresses' trigger), the applied block: never earlier than the truth, so nothing is falsely missing.
+      const startHeight = (entry: { watched_from_height: bigint | null; known: boolean }): bigint | 'origin' => {
+        if (!entry.known) return applied.height;
+        if (entry.watched_from_height !== null) return entry.watched_from_height;
+        return firstHeight === 0n ? 'origin' : firstHeight;
+      };
+      const groups = new Map<string, { height: bigint | 'origin'; addresses: string[] }>();
+      for (const entry of watched.rows) {
+        const height = startHeight(entry);
+        const key = String(height);
+        const group = groups.get(key) ?? { height, addresses: [] };
+        group.addresses.push(entry.address);
+        groups.set(key, group);
+      }
+      const heights = [...groups.values()].flatMap((group) => (group.height === 'origin' ? [] : [group.height.toString()]));
+      const blocks = await client.query<{ hash: string; height: bigint; slot: bigint }>(
+        'SELECT hash, height, slot FROM blocks WHERE height = ANY($1::bigint[])',
+        [heights],
+      );
+      const blockAt = new Map(blocks.rows.map((block) => [block.height, block]));
+      return [...groups.values()].map(({ height, addresses: grouped }): OpeningGroup => {
+        if (height === 'origin') return { start: 'origin', applied, addresses: grouped };
+        const block = blockAt.get(height);
+        return { start: block ? { hash: block.hash, height: block.height, slot: block.slot } : null, applied, addresses: grouped };
+      });
+    });
+  }
+
+  async recordOpenings(openings: readonly Opening[]): Promise<void> {
+    if (openings.length === 0) return;
+    await inTransaction(this.pool, async (client) => {
+      const read = [
+        openings.map((opening) => opening.address),
+        openings.map((opening) => (opening.at === 'origin' ? '-1' : opening.at.height.toString())),
+        openings.map((opening) => (opening.at === 'origin' ? null : opening.at.slot.toString())),
+        openings.map((opening) => (opening.at === 'origin' ? null : opening.at.hash)),
+        openings.map((opening) => opening.exact),
+        openings.map((opening) => opening.outputs.length),
+      ];
+      const readRows = `unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::boolean[], $6::integer[])
+                          AS r(address, height, slot, hash, exact, outputs)`;
+      // An address registered without its watch start noted (none should be): watched from where it was read.
+      await client.query(
+        `INSERT INTO address_watch (address, watched_from_height)
+         SELECT address, nullif(height, -1) FROM ${readRows} ON CONFLICT (address) DO NOTHING`,
+        read,
+      );
+      // An opening already recorded (another invocation got there first) stays as it was.
+      const { rows } = await client.query<{ address: string }>(
+        `UPDATE address_watch w
+            SET opening_height = r.height, opening_slot = r.slot, opening_hash = r.hash, opening_exact = r.exact,
+                opening_outputs = r.outputs, opening_read_at = now()
+           FROM ${readRows}
+          WHERE w.address = r.address AND w.opening_read_at IS NULL
+      RETURNING w.address`,
+        read,
+      );
+      const updated = new Set(rows.map((row) => row.address));
+      const held = openings.filter((opening) => updated.has(opening.address)).flatMap((opening) => opening.outputs);
+      await client.query('DELETE FROM address_opening_outputs WHERE address = ANY($1::text[])', [[...updated]]);
+      if (held.length === 0) return;
+      await client.query(
+        `INSERT INTO address_opening_outputs (tx_hash, output_index, address, amount_lovelace, assets)
+         SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[], $5::jsonb[])
+         ON CONFLICT DO NOTHING`,
+        [
+          held.map((output) => output.txId),
+          held.map((output) => output.index),
+          held.map((output) => output.address),
+          held.map((output) => output.lovelace.toString()),
+          held.map((output) => JSON.stringify(assetsToJson(output.assets))),
+        ],
+      );
     });
   }
 

@@ -37,6 +37,7 @@ interface RunRow {
   amount_mismatch: bigint;
   asset_mismatch: bigint;
   too_recent: bigint;
+  predates_watch: bigint;
   unjudged_addresses: bigint;
   balance_mismatches: bigint | null;
   failed_attempts: number;
@@ -181,7 +182,7 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
                 addresses = addresses + $4, matched = matched + $5, missing_in_db = missing_in_db + $6,
                 extra_in_db = extra_in_db + $7, amount_mismatch = amount_mismatch + $8,
                 asset_mismatch = asset_mismatch + $9, too_recent = too_recent + $10,
-                unjudged_addresses = unjudged_addresses + $14,
+                unjudged_addresses = unjudged_addresses + $14, predates_watch = predates_watch + $15,
                 first_point_height = coalesce(first_point_height, $11),
                 last_point_height = coalesce($11, last_point_height),
                 last_point_slot = coalesce($12, last_point_slot),
@@ -203,6 +204,7 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
           point?.slot.toString() ?? null,
           point?.hash ?? null,
           chunk.unjudged.length,
+          counts.predatesWatch,
         ],
       );
       return { detailed };
@@ -284,6 +286,7 @@ function runFromRow(row: RunRow): ReconciliationRun {
       amountMismatch: Number(row.amount_mismatch),
       assetMismatch: Number(row.asset_mismatch),
       tooRecent: Number(row.too_recent),
+      predatesWatch: Number(row.predates_watch),
       unjudgedAddresses: Number(row.unjudged_addresses),
       balanceMismatches: row.balance_mismatches === null ? null : Number(row.balance_mismatches),
     },

@@ -17,6 +17,11 @@
  *
  * Whatever the mode, a payment the database holds as pending (not yet confirmed) is too recent to judge.
  *
+ * An output the database does not hold that the address already held when the monitor began watching it (its
+ * opening, see ports.ts) is no payment the monitor saw arrive: it *predates watching*, counted apart and never a
+ * discrepancy, so an address registered with funds on it raises no alarm. Where the opening could not be read
+ * yet, what the database lacks at the address is not judged (too recent).
+ *
  * An output the payment policy ignores (payment-policy.ts) is not a payment: the database is not expected to hold
  * it, so it is left out unless the database holds a row for it (recorded under an earlier policy), which is compared
  * as any other.
@@ -73,7 +78,19 @@ export interface ChunkCounts {
   amountMismatch: number;
   assetMismatch: number;
   tooRecent: number;
+  /** Not judged, not a discrepancy: outputs the address already held when watching it began. */
+  predatesWatch: number;
 }
+
+/** What the database knows of the addresses' openings (see DatabaseSnapshot in ports.ts). */
+export interface WatchStarts {
+  /** Chain outputs (`txId#index`) the addresses already held when watching them began. */
+  predating: ReadonlySet<string>;
+  /** Addresses whose opening is not known yet. */
+  unopened: ReadonlySet<string>;
+}
+
+const NO_WATCH_STARTS: WatchStarts = { predating: new Set(), unopened: new Set() };
 
 export interface ChunkComparison {
   counts: ChunkCounts;
@@ -81,7 +98,7 @@ export interface ChunkComparison {
 }
 
 export function emptyCounts(): ChunkCounts {
-  return { matched: 0, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 0 };
+  return { matched: 0, missingInDb: 0, extraInDb: 0, amountMismatch: 0, assetMismatch: 0, tooRecent: 0, predatesWatch: 0 };
 }
 
 export function discrepancyTotal(counts: ChunkCounts): number {
@@ -100,6 +117,7 @@ export function compareChunk(
   recorded: readonly RecordedPayment[],
   mode: ComparisonMode,
   isPayment: PaymentPolicy = PAYMENT_POLICY,
+  watch: WatchStarts = NO_WATCH_STARTS,
 ): ChunkComparison {
   const counts = emptyCounts();
   const discrepancies: OutputDiscrepancy[] = [];
@@ -124,7 +142,11 @@ export function compareChunk(
     const payment = recordedByOutput.get(key);
     if (payment === undefined && !isPayment(output)) continue; // not a payment: nothing to expect in the database
     const chain = { lovelace: output.lovelace, assets: output.assets };
-    if (payment === undefined || payment.spent) {
+    if (payment === undefined && watch.predating.has(key)) {
+      counts.predatesWatch++; // held before watching began: no payment the monitor saw arrive
+    } else if (payment === undefined && watch.unopened.has(output.address)) {
+      counts.tooRecent++; // the address's opening is not known yet: it may predate watching
+    } else if (payment === undefined || payment.spent) {
       // On chain, unspent, but the database holds no unspent payment for it.
       if (!judgeable) counts.tooRecent++;
       else
@@ -160,7 +182,7 @@ function describe(payment: RecordedPayment): NonNullable<OutputDiscrepancy['db']
   return { lovelace: payment.lovelace, assets: payment.assets, spent: payment.spent };
 }
 
-function outputKey(txId: Hash, index: number): string {
+export function outputKey(txId: Hash, index: number): string {
   return `${txId}#${index}`;
 }
 

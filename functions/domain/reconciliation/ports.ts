@@ -19,6 +19,32 @@ export interface RegisteredAddress {
   address: string;
   /** The outputs the database holds unspent at it (pending or confirmed): what the chain should hold there. */
   recordedUnspent: number;
+  /** Whether its opening (what it held when watching began) was read already. */
+  openingRead: boolean;
+}
+
+/**
+ * Addresses whose opening is still to be read, by where watching them began. The engine records payments to an
+ * address from the block after its watch start (the block it had applied when the address was registered, or its
+ * first block for addresses registered before it applied any); what the address held at that block is its opening.
+ */
+export interface OpeningGroup {
+  /**
+   * The block watching began at, on the database's current chain; 'origin' when the engine followed the chain
+   * from its start (nothing was held before); null when the database no longer holds that block.
+   */
+  start: AppliedPoint | 'origin' | null;
+  /** The database's applied block: where the opening is read when the start no longer can be (null: nothing applied yet). */
+  applied: AppliedPoint | null;
+  addresses: string[];
+}
+
+/** What an address held when watching began (or, not exact, at the later block it could still be read at). */
+export interface Opening {
+  address: string;
+  at: AppliedPoint | 'origin';
+  exact: boolean;
+  outputs: readonly ChainOutput[];
 }
 
 /** Why an address was left unjudged. */
@@ -44,6 +70,10 @@ export interface DatabaseSnapshot {
   /** The database's applied block when the payments were read (null: nothing applied yet). */
   applied: AppliedPoint | null;
   payments: RecordedPayment[];
+  /** Which of the chain's outputs (`txId#index`) the addresses already held when watching them began. */
+  predating: ReadonlySet<string>;
+  /** The addresses whose opening could not be read yet: what the database lacks there cannot be judged. */
+  unopened: ReadonlySet<string>;
 }
 
 export interface BalanceMismatch {
@@ -71,6 +101,10 @@ export interface ReconciliationRecords {
    * bounded by what the two sides hold unspent, not by an address's history.
    */
   paymentsAt(addresses: readonly string[], outputs: readonly ChainOutput[]): Promise<DatabaseSnapshot>;
+  /** For addresses whose opening is not read yet: where watching each began, grouped by that block. */
+  openingStarts(addresses: readonly string[]): Promise<OpeningGroup[]>;
+  /** Keeps what the addresses held when watching began (an opening already recorded stays as it was). */
+  recordOpenings(openings: readonly Opening[]): Promise<void>;
   /** user_balances against the ledger sum per user, in one snapshot. */
   verifyBalances(detailLimit: number): Promise<BalanceVerification>;
 }
@@ -78,11 +112,12 @@ export interface ReconciliationRecords {
 /** The chain side: ledger states of the node through Ogmios. */
 export interface ChainLedger {
   /**
-   * Pins one ledger state (the node's tip) on one node, runs `queries` against it, and releases it. When that
-   * state is lost meanwhile (the connection dropped: a retry could reach another node; the state expired), the
-   * queries fail with `LedgerStateLostError` and are never answered from anywhere else.
+   * Pins one ledger state (the node's tip, or the block `at`) on one node, runs `queries` against it, and releases
+   * it. When that state is lost meanwhile (the connection dropped: a retry could reach another node; the state
+   * expired) or cannot be acquired (`at` is older than the node keeps, or not on its chain), the queries fail with
+   * `LedgerStateLostError` and are never answered from anywhere else.
    */
-  acquire<T>(queries: (state: AcquiredLedgerState) => Promise<T>): Promise<T>;
+  acquire<T>(queries: (state: AcquiredLedgerState) => Promise<T>, at?: BlockPoint): Promise<T>;
 }
 
 /** Queries against one acquired ledger state. */

@@ -18,6 +18,11 @@
  * usually only a block behind for a moment, so such a chunk is compared again after a short wait, a few times,
  * before it is recorded as lagging; once a chunk stayed lagging despite the waits (the database is far behind),
  * the next chunks do not wait until one is consistent again, so waiting is bounded per lagging spell.
+ *
+ * Openings: before an address is first compared, what it held when watching it began is read from the node's
+ * ledger state at that block and kept (ports.ts, OpeningGroup); those outputs predate watching and are never
+ * discrepancies. A watch start the node no longer keeps (older than its last k blocks) is read at the database's
+ * applied block instead, and said so (reconciliation_opening_late).
  */
 import { adaForDisplay, LogEvent, Metric } from '../observability.js';
 import type { Logger, Metrics } from '../ports.js';
@@ -39,6 +44,7 @@ import {
   UtxoAnswerTooLargeError,
   type AppliedPoint,
   type ChainLedger,
+  type Opening,
   type RegisteredAddress,
   type ReconciliationRecords,
   type ReconciliationRun,
@@ -175,6 +181,7 @@ export class ReconciliationRunner {
       const detail = `the database holds ${alone.recordedUnspent} unspent outputs at it, over the ${this.maxChunkUtxos} one comparison holds`;
       return this.recordUnjudged(runId, fromCursor, toCursor, alone, detail);
     }
+    await this.readOpenings(runId, chunk);
     let comparison = await this.compare(addresses);
     for (
       let retry = 1;
@@ -265,7 +272,93 @@ export class ReconciliationRunner {
     if (read === 'too_large') return read;
     const snapshot = await this.options.records.paymentsAt(addresses, read.outputs);
     const mode = comparisonMode(read.tipBefore, read.tipAfter, snapshot.applied);
-    return { mode, applied: snapshot.applied, ...compareChunk(read.outputs, snapshot.payments, mode, this.isPayment), attempts: 1 };
+    return {
+      mode,
+      applied: snapshot.applied,
+      ...compareChunk(read.outputs, snapshot.payments, mode, this.isPayment, snapshot),
+      attempts: 1,
+    };
+  }
+
+  /** Reads and keeps the openings of the chunk's addresses that have none yet (once per address, ever). */
+  private async readOpenings(runId: bigint, chunk: readonly RegisteredAddress[]): Promise<void> {
+    const unread = chunk.filter((entry) => !entry.openingRead).map((entry) => entry.address);
+    if (unread.length === 0) return;
+    for (const group of await this.options.records.openingStarts(unread)) {
+      if (group.start === 'origin') {
+        // Followed from the chain's start: the engine saw every output these addresses ever received.
+        await this.options.records.recordOpenings(group.addresses.map((address) => ({ address, at: 'origin', exact: true, outputs: [] })));
+      } else {
+        await this.readOpeningsAt(runId, group.addresses, group.start, group.applied);
+      }
+    }
+  }
+
+  /** At the watch start when the node still has it, else at the database's applied block (not exact); halves on a too large answer. */
+  private async readOpeningsAt(
+    runId: bigint,
+    addresses: readonly string[],
+    start: AppliedPoint | null,
+    applied: AppliedPoint | null,
+  ): Promise<void> {
+    const { records, logger } = this.options;
+    let at: AppliedPoint | null = start;
+    let outputs = start === null ? 'lost' : await this.utxoAtBlock(addresses, start);
+    if (outputs === 'lost' && applied !== null) {
+      at = applied;
+      outputs = await this.utxoAtBlock(addresses, applied);
+    }
+    if (outputs === 'too_large') {
+      if (addresses.length === 1) {
+        logger.warn(LogEvent.reconciliationOpeningUnavailable, {
+          run_id: runId.toString(),
+          addresses: 1,
+          address: addresses[0],
+          reason: "the node's answer for it alone exceeded the bound on one answer's size",
+        });
+        return;
+      }
+      const half = Math.ceil(addresses.length / 2);
+      await this.readOpeningsAt(runId, addresses.slice(0, half), start, applied);
+      await this.readOpeningsAt(runId, addresses.slice(half), start, applied);
+      return;
+    }
+    if (outputs === 'lost' || at === null) {
+      // Nothing applied yet, or neither block could be read: the next run tries again; until then not judged.
+      logger.warn(LogEvent.reconciliationOpeningUnavailable, {
+        run_id: runId.toString(),
+        addresses: addresses.length,
+        reason: applied === null ? 'the engine has applied no block yet' : 'neither the watch start nor the applied block could be read',
+      });
+      return;
+    }
+    const exact = at === start;
+    const byAddress = new Map(addresses.map((address) => [address, [] as ChainOutput[]]));
+    for (const output of outputs) byAddress.get(output.address)?.push(output);
+    const openings: Opening[] = [...byAddress].map(([address, held]) => ({ address, at: at as AppliedPoint, exact, outputs: held }));
+    await records.recordOpenings(openings);
+    if (!exact) {
+      logger.warn(LogEvent.reconciliationOpeningLate, {
+        run_id: runId.toString(),
+        addresses: addresses.length,
+        watch_start_height: start?.height.toString() ?? null,
+        read_at_height: at.height.toString(),
+      });
+    }
+  }
+
+  /** The UTxOs at these addresses in the ledger state after `block`; 'lost' when the node cannot give that state. */
+  private async utxoAtBlock(addresses: readonly string[], block: AppliedPoint): Promise<ChainOutput[] | 'lost' | 'too_large'> {
+    // A dropped connection is worth a second try; a state the node no longer has is not, but costs little.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        return await this.options.chain.acquire((state) => state.utxoAt(addresses), { slot: block.slot, hash: block.hash });
+      } catch (error) {
+        if (error instanceof UtxoAnswerTooLargeError) return 'too_large';
+        if (!(error instanceof LedgerStateLostError)) throw error;
+      }
+    }
+    return 'lost';
   }
 
   /** The chain's side from one acquired ledger state; a lost state means another acquisition, from the start. */
@@ -384,6 +477,7 @@ export function describeRun(run: ReconciliationRun): Record<string, unknown> {
     amount_mismatch: counts.amountMismatch,
     asset_mismatch: counts.assetMismatch,
     too_recent: counts.tooRecent,
+    predates_watch: counts.predatesWatch,
     discrepancies: discrepancyTotal(counts),
     balance_mismatches: counts.balanceMismatches,
     ...(run.failedAttempts > 0 ? { failed_attempts: run.failedAttempts } : {}),

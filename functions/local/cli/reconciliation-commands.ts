@@ -64,6 +64,7 @@ const LISTED_FIELDS = [
   'amount_mismatch',
   'asset_mismatch',
   'too_recent',
+  'predates_watch',
   'balance_mismatches',
 ] as const;
 

@@ -130,7 +130,7 @@ describe('local stack', () => {
     stack = again;
     await again.stop();
     stack = undefined as unknown as LocalStack; // stopped: nothing for afterAll to stop
-  });
+  }, 180_000); // a stop, a start and a stop: beforeAll's start alone is given 120 s on a loaded machine
 
   it('answers not ready when the database is unreachable', async () => {
     const dead = createPool({ connectionString: 'postgres://nobody:x@127.0.0.1:1/none', max: 1 });

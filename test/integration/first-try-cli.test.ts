@@ -6,7 +6,6 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -14,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticAddress, syntheticHash } from '../../functions/local/synthetic/addresses.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { withAdmin, withDatabase } from '../support/global-setup.js';
+import { freePort } from '../support/free-port.js';
 
 const CLI = ['--import', 'tsx', 'functions/local/cli/main.ts'];
 const SLOW = 240_000; // child processes on a loaded machine: generous bounds, never a condition of the result
@@ -298,12 +298,4 @@ function jsonLines(text: string): { event?: string; msg?: string }[] {
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as { event?: string; msg?: string })
     .map((line) => ({ ...line, event: line.event ?? line.msg }));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

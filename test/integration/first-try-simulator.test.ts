@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSimulatorSettings } from '../../functions/config/local-settings.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
+import { freePort } from '../support/free-port.js';
 
 const SIMULATOR = 'functions/local/simulator-main.ts';
 /** The simulator's own variables cleared: what a newcomer without any gets. */
@@ -119,11 +120,3 @@ describe('npm run simulator, first try', () => {
     }
   }, 300_000);
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

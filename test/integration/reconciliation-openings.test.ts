@@ -4,14 +4,12 @@
  * counted as predates_watch, not as missing_in_db; a payment lost after watching began is still missing_in_db.
  * Against the Ogmios simulator and a real PostgreSQL filled by the payment engine.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ChainSyncClient } from '../../functions/adapters/ogmios/chain-sync-client.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
 import { OgmiosReconciliationLedger } from '../../functions/adapters/ogmios/reconciliation-ledger.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
 import { PostgresReconciliationRecords } from '../../functions/adapters/postgres/reconciliation-records.js';
 import { PostgresReconciliationRuns } from '../../functions/adapters/postgres/reconciliation-runs.js';
-import { loadResumePoints } from '../../functions/adapters/postgres/resume-points.js';
 import type { Point } from '../../functions/domain/chain.js';
 import { LogEvent } from '../../functions/domain/observability.js';
 import { type ChainLedger, LedgerStateLostError, type ReconciliationRun } from '../../functions/domain/reconciliation/ports.js';
@@ -20,6 +18,7 @@ import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/loca
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
 import { RecordingLogger } from '../support/recorders.js';
+import { applyChainUpToTip } from '../support/follow-simulator.js';
 
 const early = syntheticAddress('mainnet', 'openings-early');
 const later = syntheticAddress('mainnet', 'openings-later');
@@ -52,31 +51,9 @@ afterEach(async () => {
 });
 
 /** The engine follows the simulator until it has applied its tip; from `from` when the database holds no block. */
-async function follow(from: Point = 'origin'): Promise<void> {
-  const tip = simulator.tip();
-  if (tip === 'origin') throw new Error('the simulator has no blocks');
-  const stored = await loadResumePoints(f.db.pool);
-  const client = new ChainSyncClient({
-    urls: [simulator.url],
-    knownPoints: stored.length > 0 ? stored : [from],
-    allowOriginFallback: stored.length === 0 && from === 'origin',
-    onEvent: async (event) => {
-      await f.engine.apply(event);
-    },
-    logger: new RecordingLogger(),
-    metrics: new InMemoryMetrics(),
-    stopDrainTimeoutMs: 20,
-  });
-  const running = client.run();
-  running.catch(() => undefined);
-  await vi.waitFor(
-    async () => {
-      const { rows } = await f.db.pool.query<{ last_block_hash: string | null }>('SELECT last_block_hash FROM sync_state');
-      expect(rows[0]?.last_block_hash).toBe(tip.id);
-    },
-    { timeout: 30_000, interval: 20 },
-  );
-  await client.stop();
+/** The engine follows the simulator up to its tip (from `from` on a database that has no points yet). */
+function follow(from: Point = 'origin'): Promise<void> {
+  return applyChainUpToTip(f, simulator, from);
 }
 
 async function reconcile(chain?: (real: ChainLedger) => ChainLedger): Promise<{ run: ReconciliationRun; logger: RecordingLogger }> {

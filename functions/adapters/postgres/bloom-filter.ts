@@ -1,4 +1,4 @@
-import { endianness } from 'node:os';
+import { createHash } from 'node:crypto';
 
 // Which characters are hashed. Past its first 8 characters an address carries its payment credential (a
 // transaction id is random throughout), and 24 of those characters tell entries apart well enough for a
@@ -70,7 +70,7 @@ export class BloomFilter {
     const bits = Buffer.alloc(this.bits.byteLength);
     bits.set(new Uint8Array(this.bits.buffer, this.bits.byteOffset, this.bits.byteLength));
     return {
-      format: STORED_FORMAT,
+      format: BloomFilter.storedFormat(),
       capacity: this.capacity,
       bitCount: this.bitCount,
       hashCount: this.hashCount,
@@ -85,13 +85,30 @@ export class BloomFilter {
    * to answer as it did, and is loaded again from the tables instead.
    */
   static fromStored(stored: StoredBloomFilter): BloomFilter | undefined {
-    if (stored.format !== STORED_FORMAT) return undefined;
+    if (stored.format !== BloomFilter.storedFormat()) return undefined;
     const filter = new BloomFilter(stored.capacity);
     if (filter.bitCount !== stored.bitCount || filter.hashCount !== stored.hashCount || stored.bits.byteLength !== filter.bits.byteLength)
       return undefined;
     new Uint8Array(filter.bits.buffer).set(stored.bits);
     filter.added = stored.entries;
     return filter;
+  }
+
+  private static format: string | undefined;
+
+  /**
+   * What a stored filter's bits mean, as a digest of the bits of a small filter holding fixed probes: a change to
+   * the hashing, to where an entry's bits go, or to the byte order of the words changes it, so a filter stored by
+   * other code (or on another kind of machine) is never read as this code's.
+   */
+  private static storedFormat(): string {
+    if (BloomFilter.format === undefined) {
+      const probe = new BloomFilter(1024);
+      for (const value of ['probe', 'addr1q9'.repeat(6), 'é'.repeat(40)]) probe.add(value);
+      const digest = createHash('sha256').update(new Uint8Array(probe.bits.buffer)).digest('hex').slice(0, 16);
+      BloomFilter.format = `bloom/${WINDOW_START}+${WINDOW_LENGTH}/${digest}`;
+    }
+    return BloomFilter.format;
   }
 
   mightContain(value: string): boolean {
@@ -115,14 +132,6 @@ export interface StoredBloomFilter {
   entries: number;
   bits: Buffer;
 }
-
-/**
- * What a stored filter's bits mean: the hashed window, the hashes of fixed probes (a change to the hashing changes
- * them, so a filter stored by other code is never read as this code's) and the byte order of the words.
- */
-const STORED_FORMAT = `bloom/${WINDOW_START}+${WINDOW_LENGTH}/${['probe', 'addr1q9'.repeat(6)]
-  .map((probe) => hashPair(probe, windowStart(probe), Math.min(probe.length, windowStart(probe) + WINDOW_LENGTH)).join('.'))
-  .join('/')}/${endianness()}`;
 
 /**
  * The hashes of entries read before the filter that takes them can be sized: a load learns how many entries it has

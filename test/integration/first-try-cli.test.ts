@@ -8,10 +8,9 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { syntheticAddress, syntheticHash } from '../../functions/local/synthetic/addresses.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { databasesDroppedAfterAll, type TestDatabase } from '../support/database.js';
 import { withAdmin, withDatabase } from '../support/global-setup.js';
 import { freePort } from '../support/free-port.js';
 
@@ -42,15 +41,7 @@ function expectNoStackTrace(output: string): void {
   expect(output).not.toContain('node:internal');
 }
 
-const databases: TestDatabase[] = [];
-async function database(): Promise<TestDatabase> {
-  const db = await createTestDatabase();
-  databases.push(db);
-  return db;
-}
-afterAll(async () => {
-  for (const db of databases) await db.drop();
-});
+const database = databasesDroppedAfterAll();
 
 const preprodAddress = syntheticAddress('preprod', 'first-try-1');
 const mainnetAddress = syntheticAddress('mainnet', 'first-try-2');

@@ -14,20 +14,14 @@ import { PostgresFollowerDatabase } from '../../functions/adapters/postgres/foll
 import { NetworkMismatchError } from '../../functions/domain/network-record.js';
 import { startLocalStack } from '../../functions/local/stack.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { databasesDroppedAfterAll, type TestDatabase } from '../support/database.js';
 import { lambdaContext, captureOutput } from '../support/local-aws.js';
 import { RecordingLogger } from '../support/recorders.js';
 import { sqsRecord } from '../support/sqs-records.js';
 
-const databases: TestDatabase[] = [];
-async function database(): Promise<TestDatabase> {
-  const db = await createTestDatabase();
-  databases.push(db);
-  return db;
-}
-afterAll(async () => {
+const database = databasesDroppedAfterAll();
+afterAll(() => {
   vi.unstubAllEnvs();
-  for (const db of databases) await db.drop();
 });
 
 const recorded = async (db: TestDatabase) => (await db.pool.query('SELECT network FROM sync_state')).rows[0].network as string | null;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import type pg from 'pg';
 import { createPool } from '../../functions/adapters/postgres/pool.js';
 import { withAdmin, withDatabase } from './global-setup.js';
@@ -24,5 +24,21 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await pool.end();
       await withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
+  };
+}
+
+/**
+ * For a test file that makes databases as it goes: returns the function that makes one; every database it made is
+ * dropped once the file's tests have run. Call it at the file's top level (it registers an afterAll hook).
+ */
+export function databasesDroppedAfterAll(): () => Promise<TestDatabase> {
+  const databases: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const db of databases) await db.drop();
+  });
+  return async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    return db;
   };
 }

@@ -269,6 +269,48 @@ export const OgmiosMetric = {
   eventsDelivered: 'chain_events_delivered',
 } as const;
 
+/** The business-event outbox's publisher (EventBridge on AWS, in-process locally). */
+export const OutboxMetric = {
+  /** Age of the oldest event not yet published, 0 when none waits: the alarm's "outbox older than 5 minutes". */
+  oldestUnpublishedAgeSeconds: 'outbox_oldest_unpublished_age_seconds',
+  unpublishedEvents: 'outbox_unpublished_events',
+  eventsPublished: 'outbox_events_published',
+  publishFailures: 'outbox_publish_failures',
+} as const;
+
+export const OutboxLogEvent = {
+  published: 'outbox_published',
+  publishFailed: 'outbox_publish_failed',
+} as const;
+
+/** The webhook deliverer. */
+export const WebhookMetric = {
+  deliveries: 'webhook_deliveries',
+  deliveryFailures: 'webhook_delivery_failures',
+  /** Seconds the longest-failing enabled endpoint has been failing, 0 when none fails: "failing for an hour". */
+  longestFailingSeconds: 'webhook_longest_failing_seconds',
+  /** Endpoints disabled after 3 days of failures (a gauge of how many are disabled that way now). */
+  endpointsDisabled: 'webhook_endpoints_disabled',
+  /** Events waiting for delivery over all enabled endpoints. */
+  backlogEvents: 'webhook_backlog_events',
+  deliverySeconds: 'webhook_delivery_seconds',
+} as const;
+
+export const WebhookLogEvent = {
+  delivered: 'webhook_delivered',
+  deliveryFailed: 'webhook_delivery_failed',
+  endpointDisabled: 'webhook_endpoint_disabled',
+  destinationRefused: 'webhook_destination_refused',
+} as const;
+
+/** The HTTP API (its 5xx alarm reads API Gateway's own metric; these are the handler's). */
+export const ApiLogEvent = {
+  request: 'api_request',
+  requestFailed: 'api_request_failed',
+  keyCreated: 'api_key_created',
+  bootstrapKeyCreated: 'api_bootstrap_key_created',
+} as const;
+
 const LOVELACE_PER_ADA = 1_000_000n;
 
 /** ADA as a float, for logs and metrics only: money itself never leaves bigint. */

@@ -10,6 +10,7 @@
  *   reconcile [--chunk-size n]         one reconciliation now (exit code 1 when it finds discrepancies)
  *   reconciliation list [--limit n]
  *   hot-wallet                         balance of HOT_WALLET_ADDRESSES
+ *   simulate pay <address> --ada <n> | simulate fork --depth <n>   the local stack's simulated chain
  * Options: --actor <name> (default cli:<os user>), --json
  *
  * Exit codes: 0 done, 1 failed (reconcile: discrepancies found), 2 a usage error, 3 (reconcile) a run already in
@@ -33,6 +34,10 @@ import { listAddresses, listPayments, readStatus } from './queries.js';
 import { jsonText, printRows, printStatus } from './output.js';
 import { hotWalletCommand, hotWalletLine, listRunsCommand, reconcileCommand } from './reconciliation-commands.js';
 import { OPERATIONS_USAGE, operationsCommand } from './operations-commands.js';
+import { CliUsageError } from './cli-usage-error.js';
+import { SIMULATE_USAGE, simulateCommand } from './simulate-commands.js';
+
+export { CliUsageError };
 
 const USAGE = `usage: npm run cli -- <command>
   addresses add <address> --reference-type <type> --reference-id <id> [--user <id>]
@@ -44,12 +49,8 @@ const USAGE = `usage: npm run cli -- <command>
   reconciliation list [--limit n]
   hot-wallet
 ${OPERATIONS_USAGE}
+${SIMULATE_USAGE}
 options: --actor <name>  --json`;
-
-/** A command line the CLI cannot read: exit code 2, with the usage. */
-export class CliUsageError extends Error {
-  override readonly name = 'CliUsageError';
-}
 
 /** The flags the messages name, rather than the fields behind them. */
 const REGISTRATION_FLAGS: RegistrationFieldNames = { referenceType: '--reference-type', referenceId: '--reference-id', userId: '--user' };
@@ -63,6 +64,8 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
     return 0;
   }
   if (positionals.length === 0) throw new CliUsageError('no command given');
+  // The simulated chain's controls need no database.
+  if (positionals[0] === 'simulate') return await simulateCommand(positionals, values, { write, json: values.json });
   const { network, stage } = readCliSettings();
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new CliUsageError('--limit must be a positive whole number');
@@ -166,6 +169,10 @@ function parseCommandLine(argv: string[]) {
         out: { type: 'string' },
         'months-ahead': { type: 'string' },
         forensic: { type: 'boolean', default: false },
+        ada: { type: 'string' },
+        asset: { type: 'string', multiple: true },
+        depth: { type: 'string' },
+        'drop-transactions': { type: 'boolean', default: false },
         actor: { type: 'string', default: `cli:${userInfo().username}` },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },

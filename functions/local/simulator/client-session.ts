@@ -6,7 +6,17 @@ import type { Network } from '../../domain/network.js';
 import type { ChainProducer } from './chain-producer.js';
 import { ChainSyncSession, type ChainSyncHooks } from './chain-sync.js';
 import { LedgerStateSession } from './ledger-state.js';
-import { InvalidParams, readAcquirePoint, readIntersectionPoints, readTransactionCbor, readUtxoFilter } from './request-params.js';
+import { validateAddress } from '../../domain/address.js';
+import {
+  InvalidParams,
+  readAcquirePoint,
+  readIntersectionPoints,
+  readPaymentTarget,
+  readRollBack,
+  readTransactionCbor,
+  readUtxoFilter,
+} from './request-params.js';
+import type { PaymentTarget } from './synthetic-transactions.js';
 import { parseRequest, type ParsedMessage, type RpcRequest } from './rpc-request.js';
 import { errorMessage, invalidRequestMessage, resultMessage, type MessageSink } from './rpc-messages.js';
 import type { ChainPoint } from './simulated-chain.js';
@@ -59,7 +69,13 @@ const UNSUPPORTED_METHODS = [
   'queryNetwork/genesisConfiguration',
 ] as const;
 
-const KNOWN_METHODS: ReadonlySet<string> = new Set<string>([...SERVED_METHODS, ...UNSUPPORTED_METHODS]);
+/**
+ * Controls of the simulated chain, for the local stack's walkthroughs (`npm run cli -- simulate …`): not Ogmios
+ * methods (a real Ogmios answers them -32601), so a client of a real node can never reach them.
+ */
+const CONTROL_METHODS = ['simulator/queuePayment', 'simulator/rollBack'] as const;
+
+const KNOWN_METHODS: ReadonlySet<string> = new Set<string>([...SERVED_METHODS, ...UNSUPPORTED_METHODS, ...CONTROL_METHODS]);
 const UNSUPPORTED: ReadonlySet<string> = new Set<string>(UNSUPPORTED_METHODS);
 
 /** Eras a submitted transaction is tried in, for the per-era reasons of a deserialisation failure. */
@@ -80,7 +96,7 @@ export class ClientSession {
   private lastParsed: ParsedMessage | undefined;
 
   constructor(
-    network: Network,
+    private readonly network: Network,
     private readonly producer: ChainProducer,
     private readonly sink: MessageSink,
     private readonly counters: SessionCounters,
@@ -148,6 +164,10 @@ export class ClientSession {
         return this.ledgerState.networkStartTime(idJson);
       case 'submitTransaction':
         return this.submitTransaction(readTransactionCbor(params), idJson);
+      case 'simulator/queuePayment':
+        return this.queuePayment(readPaymentTarget(params), idJson);
+      case 'simulator/rollBack':
+        return this.rollBack(readRollBack(params), idJson);
       default:
         if (UNSUPPORTED.has(method)) {
           this.sink.send(
@@ -158,6 +178,28 @@ export class ClientSession {
         }
         throw new Error(`no route for ${method}`);
     }
+  }
+
+  private queuePayment(target: PaymentTarget, idJson: string): void {
+    try {
+      validateAddress(target.address, this.network);
+    } catch (error) {
+      throw new InvalidParams(`Invalid request: field 'params.address': ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const payment = this.producer.queuePayment(target);
+    const result = JSON.stringify({ transaction: { id: payment.txId }, index: payment.index, lovelace: String(payment.lovelace) });
+    this.sink.send(resultMessage('simulator/queuePayment', result, idJson), 'result');
+  }
+
+  private rollBack({ depth, requeueTransactions }: { depth: number; requeueTransactions: boolean }, idJson: string): void {
+    try {
+      this.producer.switchToFork(depth, depth + 1, requeueTransactions);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new InvalidParams(`Invalid request: field 'params.depth': ${error.message}`);
+    }
+    const tip = this.producer.chain.tip;
+    this.sink.send(resultMessage('simulator/rollBack', JSON.stringify({ depth, tip_height: tip?.height ?? -1 }), idJson), 'result');
   }
 
   /** Accepts any well-formed transaction (no ledger rules) and puts it in the next block. */

@@ -3,7 +3,9 @@
  * session answers like Ogmios answers a request it cannot decode: -32600 without `method`.
  */
 import { isLosslessJsonObject, type JsonObject, type JsonValue } from '../../domain/ogmios/lossless-json.js';
+import type { AssetQuantity } from '../../domain/chain.js';
 import type { OutputReference } from './block-draft.js';
+import type { PaymentTarget } from './synthetic-transactions.js';
 
 export class InvalidParams extends Error {
   override readonly name = 'InvalidParams';
@@ -62,6 +64,64 @@ export function readTransactionCbor(params: JsonValue | undefined): Uint8Array {
     throw new InvalidParams("Invalid request: field 'params.transaction.cbor' must be a base16-encoded CBOR transaction.");
   }
   return Buffer.from(cbor, 'hex');
+}
+
+/** `simulator/queuePayment` params: `{address, lovelace?, assets?: [{policyId, assetName, quantity}]}` (amounts exact). */
+export function readPaymentTarget(params: JsonValue | undefined): PaymentTarget {
+  const object = optionalObject(params, 'params');
+  const address = object?.address;
+  if (typeof address !== 'string' || address.length === 0) throw new InvalidParams("Invalid request: field 'params.address' is required.");
+  const lovelace = object?.lovelace === undefined ? undefined : readQuantity(object.lovelace, 'params.lovelace');
+  const assets = object?.assets;
+  if (assets !== undefined && !Array.isArray(assets)) throw new InvalidParams("Invalid request: field 'params.assets' must be a list.");
+  return {
+    address,
+    ...(lovelace === undefined ? {} : { lovelace }),
+    ...(assets === undefined ? {} : { assets: assets.map((asset, index) => readAsset(asset, `params.assets[${index}]`)) }),
+  };
+}
+
+/** `simulator/rollBack` params: `{depth, requeueTransactions?}`. */
+export function readRollBack(params: JsonValue | undefined): { depth: number; requeueTransactions: boolean } {
+  const object = optionalObject(params, 'params');
+  const depth = object?.depth;
+  if (typeof depth !== 'number' || !Number.isSafeInteger(depth) || depth < 1) {
+    throw new InvalidParams("Invalid request: field 'params.depth' must be a whole number of blocks, at least 1.");
+  }
+  const requeue = object?.requeueTransactions ?? true;
+  if (typeof requeue !== 'boolean') throw new InvalidParams("Invalid request: field 'params.requeueTransactions' must be true or false.");
+  return { depth, requeueTransactions: requeue };
+}
+
+function readAsset(value: JsonValue | undefined, field: string): AssetQuantity {
+  if (isLosslessJsonObject(value)) {
+    const { policyId, assetName } = value;
+    if (
+      typeof policyId === 'string' &&
+      /^[0-9a-f]{56}$/.test(policyId) &&
+      typeof assetName === 'string' &&
+      /^(?:[0-9a-f]{2}){0,32}$/.test(assetName)
+    ) {
+      return { policyId, assetName, quantity: readQuantity(value.quantity, `${field}.quantity`) };
+    }
+  }
+  throw new InvalidParams(`Invalid request: field '${field}' must be {"policyId": <56 hex>, "assetName": <hex>, "quantity": <quantity>}.`);
+}
+
+/** A positive quantity below 2^64, as a JSON number of any size or a decimal string. */
+function readQuantity(value: JsonValue | undefined, field: string): bigint {
+  const quantity =
+    typeof value === 'bigint'
+      ? value
+      : typeof value === 'number' && Number.isSafeInteger(value)
+        ? BigInt(value)
+        : typeof value === 'string' && /^[0-9]{1,20}$/.test(value)
+          ? BigInt(value)
+          : undefined;
+  if (quantity === undefined || quantity < 1n || quantity >= 2n ** 64n) {
+    throw new InvalidParams(`Invalid request: field '${field}' must be a whole quantity from 1 to 2^64 - 1.`);
+  }
+  return quantity;
 }
 
 function readPoint(value: JsonValue | undefined, field: string): RequestedPoint {

@@ -21,6 +21,8 @@ import {
   LOCAL_STACK_BLOCK_TIME_MS,
   LOG_LEVEL,
   NETWORK,
+  PAYMENT_MONITOR_API_KEY,
+  PAYMENT_MONITOR_API_URL,
   SIMULATOR_BLOCK_TIME_MS,
   SIMULATOR_INITIAL_BLOCKS,
   SIMULATOR_PORT,
@@ -85,6 +87,24 @@ export interface CliSettings {
 
 export function readCliSettings(env: Environment = processEnvironment()): CliSettings {
   return readSettingsGroup('CLI', env, (reader) => ({ network: reader.read(NETWORK, 'mainnet'), stage: reader.read(STAGE) ?? 'local' }));
+}
+
+/** The CLI's way to a deployed stage: an API URL (the flag first) and the key to send it; undefined without a URL. */
+export function readCliApi(
+  apiUrlFlag: string | undefined,
+  env: Environment = processEnvironment(),
+): { url: string; key: string } | undefined {
+  return readSettingsGroup('CLI', env, (reader) => {
+    const url = apiUrlFlag ?? reader.read(PAYMENT_MONITOR_API_URL);
+    const key = reader.read(PAYMENT_MONITOR_API_KEY);
+    if (url === undefined) return undefined;
+    if (!/^https?:\/\/[^\s]+$/.test(url)) throw new Error(`The API URL must be an http(s) URL, got "${url}"`);
+    if (key === undefined)
+      throw new Error(
+        'PAYMENT_MONITOR_API_KEY is not set: the API needs a key (create one with the first admin key, or BOOTSTRAP_API_KEY locally)',
+      );
+    return { url, key };
+  });
 }
 
 /** HOT_WALLET_ADDRESSES for the commands that report it (read then: a bad one must not stop the others). */

@@ -376,6 +376,22 @@ export const MIGRATIONS_DIRECTORY_SETTING = optionalText({
   readBy: ['migrate'],
 });
 
+// The CLI against a deployed stage's HTTP API
+export const PAYMENT_MONITOR_API_URL = optionalText({
+  name: 'PAYMENT_MONITOR_API_URL',
+  description:
+    "the HTTP API the CLI drives instead of the database (its `--api-url` flag overrides it): the stage's API URL, or `http://localhost:8081` for `npm start`",
+  shownDefault: 'unset: the CLI works on the database',
+  readBy: ['CLI'],
+});
+export const PAYMENT_MONITOR_API_KEY = optionalText({
+  name: 'PAYMENT_MONITOR_API_KEY',
+  description:
+    "the API key the CLI sends to that API (an operator's shell only: never a flag, which shell history and the process list keep)",
+  shownDefault: 'required with an API URL',
+  readBy: ['CLI'],
+});
+
 // Local runs
 export const LOCAL_POSTGRES_PORT = portNumber(
   {
@@ -498,6 +514,8 @@ export const VARIABLES: readonly Variable<unknown>[] = [
   BACKUP_BUCKET,
   PARTITION_MONTHS_AHEAD,
   MIGRATIONS_DIRECTORY_SETTING,
+  PAYMENT_MONITOR_API_URL,
+  PAYMENT_MONITOR_API_KEY,
   LOCAL_POSTGRES_PORT,
   SIMULATOR_BLOCK_TIME_MS,
   SIMULATOR_PORT,

@@ -34,6 +34,14 @@ describe('configuration', () => {
     expect(names.length).toBe(new Set(names).size);
   });
 
+  it('lists every variable it declares (an unlisted one would be missing from the README and every check)', async () => {
+    const declared = Object.values(await import('../../functions/config/variables.js')).filter(
+      (value): value is { name: string; read: unknown } =>
+        typeof value === 'object' && value !== null && 'name' in value && 'read' in value && typeof value.read === 'function',
+    );
+    expect(declared.map((variable) => variable.name).sort()).toEqual(VARIABLES.map((variable) => variable.name).sort());
+  });
+
   it("is what the README's configuration table shows", () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const start = readme.indexOf(TABLE_MARKER);

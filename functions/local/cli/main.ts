@@ -11,6 +11,8 @@
  *   reconciliation list [--limit n]
  *   hot-wallet                         balance of HOT_WALLET_ADDRESSES
  *   simulate pay <address> --ada <n> | simulate fork --depth <n>   the local stack's simulated chain
+ *   --api-url <url> (or PAYMENT_MONITOR_API_URL; key in PAYMENT_MONITOR_API_KEY): the commands the HTTP API covers,
+ *   through it (addresses, payments, status, balances, events, webhooks, api-keys): no database access needed
  * Options: --actor <name> (default cli:<os user>), --json
  *
  * Exit codes: 0 done, 1 failed (reconcile: discrepancies found), 2 a usage error, 3 (reconcile) a run already in
@@ -21,7 +23,9 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { readCliSettings } from '../../config/local-settings.js';
+import { readCliApi, readCliSettings } from '../../config/local-settings.js';
+import { ApiClient } from './api-client.js';
+import { API_USAGE, apiCommand } from './api-commands.js';
 import { PostgresAddressRegistry } from '../../adapters/postgres/address-registry.js';
 import { createPool } from '../../adapters/postgres/pool.js';
 import { migrate } from '../../adapters/postgres/migrate.js';
@@ -50,7 +54,11 @@ const USAGE = `usage: npm run cli -- <command>
   hot-wallet
 ${OPERATIONS_USAGE}
 ${SIMULATE_USAGE}
+${API_USAGE}
 options: --actor <name>  --json`;
+
+/** Commands only the API serves (their data is the API's: webhooks, the event log, keys). */
+const API_ONLY_COMMANDS: ReadonlySet<string> = new Set(['webhooks', 'events', 'balances', 'api-keys']);
 
 /** The flags the messages name, rather than the fields behind them. */
 const REGISTRATION_FLAGS: RegistrationFieldNames = { referenceType: '--reference-type', referenceId: '--reference-id', userId: '--user' };
@@ -69,6 +77,11 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
   const { network, stage } = readCliSettings();
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new CliUsageError('--limit must be a positive whole number');
+  // With an API URL every command goes through the HTTP API: a deployed stage needs no database access.
+  const api = readCliApi(values['api-url']);
+  if (api) return await apiCommand(positionals, values, { client: new ApiClient(api.url, api.key), network, write, json: values.json });
+  if (API_ONLY_COMMANDS.has(positionals[0] as string))
+    throw new CliUsageError(`"${command}" goes through the HTTP API: give --api-url (npm start serves it on http://localhost:8081)`);
 
   // Next to a running `npm start`, the CLI uses its database server rather than refusing to start a second one.
   const database = await openLocalDatabase({ attachToRunning: true });
@@ -173,6 +186,16 @@ function parseCommandLine(argv: string[]) {
         asset: { type: 'string', multiple: true },
         depth: { type: 'string' },
         'drop-transactions': { type: 'boolean', default: false },
+        'api-url': { type: 'string' },
+        'idempotency-key': { type: 'string' },
+        address: { type: 'string' },
+        since: { type: 'string' },
+        after: { type: 'string' },
+        cursor: { type: 'string' },
+        endpoint: { type: 'string' },
+        events: { type: 'string' },
+        name: { type: 'string' },
+        scope: { type: 'string' },
         actor: { type: 'string', default: `cli:${userInfo().username}` },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },

@@ -1,0 +1,226 @@
+/**
+ * The CLI over the HTTP API (`--api-url`, key from PAYMENT_MONITOR_API_KEY): what the API covers, so that an operator
+ * of a deployed stage needs no database access. The commands read as their database twins do; the webhook, event,
+ * balance and key commands exist only here. Everything else (reconcile, rebuild, backups…) runs where the database
+ * is: on AWS, its Lambda.
+ */
+import { readFile } from 'node:fs/promises';
+import { readAddressCsv } from './address-import.js';
+import type { ApiClient } from './api-client.js';
+import { CliUsageError } from './cli-usage-error.js';
+import { jsonText, printRows } from './output.js';
+import { formatAda } from '../../domain/money.js';
+import type { Network } from '../../domain/network.js';
+
+export const API_USAGE = `  with --api-url <url> (key in PAYMENT_MONITOR_API_KEY), through the HTTP API:
+  addresses add|import|list, payments list [--address a] [--user u] [--since iso], payments show <tx hash>#<index>, status
+  balances <user id>
+  events list [--after <cursor>]   events redeliver <event id> [--endpoint <id>]
+  webhooks add <url> --events payment.*,…   webhooks list   webhooks delete <id>   webhooks rotate-secret <id>
+  api-keys create --name <n> --scope read|write|admin   api-keys list   api-keys revoke <id>
+  POSTs carry --idempotency-key <k> when given (repeat a command safely), else a fresh one`;
+
+export interface ApiCommandOptions {
+  'reference-type'?: string;
+  'reference-id'?: string;
+  user?: string;
+  status?: string;
+  limit: string;
+  address?: string;
+  since?: string;
+  after?: string;
+  cursor?: string;
+  endpoint?: string;
+  events?: string;
+  name?: string;
+  scope?: string;
+  'idempotency-key'?: string;
+}
+
+interface Page {
+  data: Record<string, unknown>[];
+  next_cursor?: string | null;
+}
+
+/** The API's page and one-line answers, printed as the database commands print theirs (or as JSON with --json). */
+export async function apiCommand(
+  positionals: string[],
+  options: ApiCommandOptions,
+  context: { client: ApiClient; network: Network; write: (text: string) => void; json: boolean },
+): Promise<number> {
+  const { client, write, json } = context;
+  const command = positionals.slice(0, 2).join(' ');
+  const key = options['idempotency-key'];
+  const page = (answer: unknown, columns: string[]) => {
+    const { data, next_cursor: next } = answer as Page;
+    if (json) write(JSON.stringify(answer, jsonText, 2));
+    else {
+      printRows(
+        data.map((row) => Object.fromEntries(columns.map((column) => [column, flat(row[column])]))),
+        write,
+      );
+      if (next) write(`(more: --cursor ${next})`);
+    }
+    return 0;
+  };
+  const one = (answer: unknown, sentence: string) => {
+    write(json ? JSON.stringify(answer, jsonText, 2) : sentence);
+    return 0;
+  };
+
+  if (positionals[0] === 'balances') {
+    const userId = required(positionals[1], 'balances needs a user id');
+    const answer = (await client.get(`/v1/balances/${encodeURIComponent(userId)}`)) as { balance_lovelace: string };
+    return one(answer, `${userId}: ${formatAda(BigInt(answer.balance_lovelace))} ADA`);
+  }
+  switch (command) {
+    case 'addresses add': {
+      const address = positionals[2];
+      if (!address || options['reference-type'] === undefined || options['reference-id'] === undefined)
+        throw new CliUsageError('addresses add needs an address, --reference-type <type> and --reference-id <id>');
+      const body = {
+        address,
+        reference_type: options['reference-type'],
+        reference_id: options['reference-id'],
+        user_id: options.user ?? null,
+      };
+      const answer = (await client.post('/v1/addresses', body, key)) as { registered: number };
+      return one(answer, answer.registered === 1 ? `Registered ${address}.` : `${address} was already registered with this reference.`);
+    }
+    case 'addresses import': {
+      const file = positionals[2];
+      if (!file) throw new CliUsageError('addresses import needs a CSV file');
+      // Checked here first, so that every bad line is named by its line number, as without the API.
+      const registrations = readAddressCsv(await readFile(file, 'utf8'), context.network);
+      if (registrations.length > 1000)
+        throw new Error(
+          `${file} holds ${registrations.length} addresses; the API registers at most 1,000 at once, all or nothing: split the file`,
+        );
+      const body = {
+        addresses: registrations.map((r) => ({
+          address: r.address,
+          reference_type: r.referenceType,
+          reference_id: r.referenceId,
+          user_id: r.userId ?? null,
+        })),
+      };
+      const answer = (await client.post('/v1/addresses', body, key)) as { registered: number; unchanged: number };
+      return one(answer, `Imported ${file}: ${answer.registered} registered, ${answer.unchanged} already registered.`);
+    }
+    case 'addresses list':
+      return page(
+        await client.get('/v1/addresses', {
+          limit: options.limit,
+          cursor: options.cursor,
+          reference_type: options['reference-type'],
+          user_id: options.user,
+        }),
+        ['address', 'reference_type', 'reference_id', 'user_id', 'created_at'],
+      );
+    case 'payments list':
+      return page(
+        await client.get('/v1/payments', {
+          limit: options.limit,
+          cursor: options.cursor,
+          status: options.status,
+          address: options.address,
+          reference_type: options['reference-type'],
+          reference_id: options['reference-id'],
+          user_id: options.user,
+          since: options.since,
+        }),
+        ['tx_hash', 'output_index', 'status', 'amount_lovelace', 'reference_type', 'reference_id', 'user_id', 'block'],
+      );
+    case 'payments show': {
+      const match = /^([0-9a-f]{64})#([0-9]+)$/.exec(positionals[2] ?? '');
+      if (!match) throw new CliUsageError('payments show needs <tx hash>#<output index>');
+      return page(await client.get(`/v1/payments/${match[1]}/${match[2]}`), [
+        'status',
+        'amount_lovelace',
+        'block',
+        'detected_at',
+        'confirmed_at',
+      ]);
+    }
+    case 'status':
+      write(JSON.stringify(await client.get('/v1/status'), jsonText, 2));
+      return 0;
+    case 'events list':
+      return page(await client.get('/v1/events', { limit: options.limit, after: options.after ?? options.cursor }), [
+        'id',
+        'type',
+        'version',
+        'created_at',
+      ]);
+    case 'events redeliver': {
+      const id = required(positionals[2], 'events redeliver needs an event id');
+      const answer = await client.post(
+        `/v1/events/${encodeURIComponent(id)}/redeliver`,
+        options.endpoint ? { endpoint_id: options.endpoint } : {},
+        key,
+      );
+      return one(answer, `Redelivery of ${id} queued.`);
+    }
+    case 'webhooks add': {
+      const url = required(positionals[2], 'webhooks add needs a URL and --events <type,…>');
+      const events = (options.events ?? '')
+        .split(',')
+        .map((event) => event.trim())
+        .filter(Boolean);
+      if (events.length === 0) throw new CliUsageError('webhooks add needs --events, e.g. --events "payment.*"');
+      const answer = (await client.post('/v1/webhook-endpoints', { url, events }, key)) as { id: string; secret: string };
+      return one(answer, `Endpoint ${answer.id} created. Its signing secret, shown this once: ${answer.secret}`);
+    }
+    case 'webhooks list':
+      return page(await client.get('/v1/webhook-endpoints', { limit: options.limit, cursor: options.cursor }), [
+        'id',
+        'url',
+        'events',
+        'status',
+        'created_at',
+      ]);
+    case 'webhooks delete': {
+      const id = required(positionals[2], 'webhooks delete needs an endpoint id');
+      await client.delete(`/v1/webhook-endpoints/${encodeURIComponent(id)}`);
+      return one({ id, deleted: true }, `Endpoint ${id} deleted.`);
+    }
+    case 'webhooks rotate-secret': {
+      const id = required(positionals[2], 'webhooks rotate-secret needs an endpoint id');
+      const answer = (await client.post(`/v1/webhook-endpoints/${encodeURIComponent(id)}/rotate-secret`, {}, key)) as { secret: string };
+      return one(answer, `New signing secret of ${id}, shown this once (the old one signs too for a while): ${answer.secret}`);
+    }
+    case 'api-keys create': {
+      if (!options.name || !options.scope) throw new CliUsageError('api-keys create needs --name <name> and --scope read|write|admin');
+      const answer = (await client.post('/v1/api-keys', { name: options.name, scope: options.scope }, key)) as { id: string; key: string };
+      return one(answer, `Key ${answer.id} created, shown this once: ${answer.key}`);
+    }
+    case 'api-keys list':
+      return page(await client.get('/v1/api-keys', { limit: options.limit, cursor: options.cursor }), [
+        'id',
+        'name',
+        'scope',
+        'prefix',
+        'created_at',
+        'revoked_at',
+      ]);
+    case 'api-keys revoke': {
+      const id = required(positionals[2], 'api-keys revoke needs a key id');
+      return one(await client.delete(`/v1/api-keys/${encodeURIComponent(id)}`), `Key ${id} revoked.`);
+    }
+    default:
+      throw new CliUsageError(`"${command}" is not available through the API; run it where the database is reachable`);
+  }
+}
+
+function required(value: string | undefined, message: string): string {
+  if (!value) throw new CliUsageError(message);
+  return value;
+}
+
+/** A nested value (a block, a list of events) in one table cell. */
+function flat(value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return value;
+}

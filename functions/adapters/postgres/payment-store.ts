@@ -21,6 +21,7 @@ import { inChainOrder, type Logger } from '../../domain/ports.js';
 import { describeError, LogEvent } from '../../domain/observability.js';
 import { heldPaymentCount, runningRebuild, saveRebuildProgress, settleHeldPayments } from './rebuild-settlement.js';
 import { assetsToJson, PAYMENT_COLUMNS, paymentFromRow, type PaymentRow } from './payment-rows.js';
+import { paymentEventsCte } from './business-events.js';
 
 export interface PostgresPaymentStoreOptions {
   /** How deep a rollback can reach; spends within it stay in the spend filter. */
@@ -165,7 +166,8 @@ export class PostgresEngineTransaction implements EngineTransaction {
     if (candidates.length === 0) return [];
     const { rows } = await this.prepared<PaymentRow>(
       'record_payments',
-      `INSERT INTO incoming_payments (tx_hash, output_index, address, amount_lovelace, assets, reference_type,
+      `WITH recorded AS (
+       INSERT INTO incoming_payments AS p (tx_hash, output_index, address, amount_lovelace, assets, reference_type,
                                       reference_id, user_id, block_height, block_slot, block_hash, block_time,
                                       detected_at)
        SELECT o.tx_hash, o.output_index, o.address, o.amount_lovelace, o.assets, a.reference_type, a.reference_id,
@@ -180,8 +182,10 @@ export class PostgresEngineTransaction implements EngineTransaction {
        ON CONFLICT (tx_hash, output_index, block_hash, block_time) DO UPDATE
          SET status = 'pending', confirmed_at = NULL, detected_at = EXCLUDED.detected_at,
              spent_by_tx_hash = NULL, spent_at_slot = NULL, spent_at_height = NULL
-         WHERE incoming_payments.status IN ('rolled_back', 'reversed')
-       RETURNING ${PAYMENT_COLUMNS}`,
+         WHERE p.status IN ('rolled_back', 'reversed')
+       RETURNING p AS payment, ${PAYMENT_COLUMNS}
+       ), events AS (${paymentEventsCte('payment.detected', 'recorded')})
+       SELECT ${PAYMENT_COLUMNS} FROM recorded`,
       [
         candidates.map((o) => o.output.txId),
         candidates.map((o) => o.output.index),
@@ -204,14 +208,18 @@ export class PostgresEngineTransaction implements EngineTransaction {
     await this.paymentTransactions.refresh(this.client, this.syncGeneration);
     const candidates = spends.filter((spend) => this.paymentTransactions.mightContain(spend.output.txId));
     if (candidates.length === 0) return 0;
-    const { rowCount } = await this.prepared(
+    const { rows } = await this.prepared<{ spent: number }>(
       'mark_spent',
-      `UPDATE incoming_payments p
-          SET spent_by_tx_hash = s.spent_by, spent_at_slot = s.slot, spent_at_height = s.height
-         FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])
-           AS s(tx_hash, output_index, spent_by, slot, height)
-        WHERE p.tx_hash = s.tx_hash AND p.output_index = s.output_index
-          AND p.status IN ('pending', 'confirmed') AND p.spent_by_tx_hash IS NULL`,
+      `WITH spent AS (
+         UPDATE incoming_payments p
+            SET spent_by_tx_hash = s.spent_by, spent_at_slot = s.slot, spent_at_height = s.height
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])
+             AS s(tx_hash, output_index, spent_by, slot, height)
+          WHERE p.tx_hash = s.tx_hash AND p.output_index = s.output_index
+            AND p.status IN ('pending', 'confirmed') AND p.spent_by_tx_hash IS NULL
+          RETURNING p AS payment
+       ), events AS (${paymentEventsCte('payment.spent', 'spent')})
+       SELECT count(*)::int AS spent FROM spent`,
       [
         candidates.map((s) => s.output.txId),
         candidates.map((s) => s.output.index),
@@ -220,7 +228,7 @@ export class PostgresEngineTransaction implements EngineTransaction {
         candidates.map((s) => s.block.height.toString()),
       ],
     );
-    return rowCount ?? 0;
+    return rows[0]?.spent ?? 0;
   }
 
   async confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation> {
@@ -229,10 +237,10 @@ export class PostgresEngineTransaction implements EngineTransaction {
     const { rows } = await this.prepared<PaymentRow & { credited: boolean }>(
       'confirm_payments',
       `WITH confirmed AS (
-         UPDATE incoming_payments SET status = 'confirmed', confirmed_at = $2
+         UPDATE incoming_payments p SET status = 'confirmed', confirmed_at = $2
           WHERE status = 'pending' AND block_height <= $1
-          RETURNING ${PAYMENT_COLUMNS}
-       ), credited AS (
+          RETURNING p AS payment, ${PAYMENT_COLUMNS}
+       ), events AS (${paymentEventsCte('payment.confirmed', 'confirmed')}), credited AS (
          INSERT INTO balance_transactions (user_id, type, amount_lovelace, payment_tx_hash, payment_output_index,
                                            occurrence, reason)
          SELECT c.user_id, 'credit', c.amount_lovelace, c.tx_hash, c.output_index,
@@ -249,7 +257,8 @@ export class PostgresEngineTransaction implements EngineTransaction {
          ON CONFLICT (user_id) DO UPDATE
            SET balance_lovelace = b.balance_lovelace + EXCLUDED.balance_lovelace, updated_at = EXCLUDED.updated_at
        )
-       SELECT c.*, (k.payment_tx_hash IS NOT NULL) AS credited
+       SELECT c.tx_hash, c.output_index, c.address, c.amount_lovelace, c.assets, c.reference_type, c.reference_id,
+              c.user_id, c.block_height, c.block_slot, c.block_time, (k.payment_tx_hash IS NOT NULL) AS credited
          FROM confirmed c
          LEFT JOIN credited k ON k.payment_tx_hash = c.tx_hash AND k.payment_output_index = c.output_index`,
       [maxBlockHeight.toString(), confirmedAt],
@@ -272,21 +281,24 @@ export class PostgresEngineTransaction implements EngineTransaction {
       after,
     );
     const rolledBack = await this.client.query<PaymentRow>(
-      `UPDATE incoming_payments SET status = 'rolled_back'
-        WHERE status = 'pending' AND block_time >= $3
-          AND (block_slot, block_height) > ($1::bigint, $2::bigint)
-        RETURNING ${PAYMENT_COLUMNS}`,
+      `WITH rolled_back AS (
+         UPDATE incoming_payments p SET status = 'rolled_back'
+          WHERE status = 'pending' AND block_time >= $3
+            AND (block_slot, block_height) > ($1::bigint, $2::bigint)
+          RETURNING p AS payment, ${PAYMENT_COLUMNS}
+       ), events AS (${paymentEventsCte('payment.rolled_back', 'rolled_back')})
+       SELECT ${PAYMENT_COLUMNS} FROM rolled_back`,
       [...after, notBefore],
     );
     // A confirmed payment that leaves the chain was credited: it is reversed with a debit, at most once (the
     // debit's occurrence is the number of credits, and only a credited, unreversed payment gets one).
     const reversed = await this.client.query<PaymentRow>(
       `WITH reversed AS (
-         UPDATE incoming_payments SET status = 'reversed'
+         UPDATE incoming_payments p SET status = 'reversed'
           WHERE status = 'confirmed' AND block_time >= $3
             AND (block_slot, block_height) > ($1::bigint, $2::bigint)
-          RETURNING ${PAYMENT_COLUMNS}, block_hash
-       ), ${reversalDebitsSql('SELECT tx_hash, output_index, user_id, amount_lovelace FROM reversed')}, audited AS (
+          RETURNING p AS payment, ${PAYMENT_COLUMNS}, block_hash
+       ), events AS (${paymentEventsCte('payment.reversed', 'reversed')}), ${reversalDebitsSql('SELECT tx_hash, output_index, user_id, amount_lovelace FROM reversed')}, audited AS (
          INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
          SELECT 'payment_reversed', 'incoming_payment', tx_hash || '#' || output_index, $4,
                 jsonb_build_object('block_hash', block_hash, 'block_height', block_height,
@@ -294,7 +306,7 @@ export class PostgresEngineTransaction implements EngineTransaction {
                                    'reference_type', reference_type, 'reference_id', reference_id)
            FROM reversed
        )
-       SELECT * FROM reversed`,
+       SELECT ${PAYMENT_COLUMNS} FROM reversed`,
       [...after, notBefore, actor],
     );
     return {

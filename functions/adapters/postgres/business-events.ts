@@ -1,0 +1,158 @@
+/**
+ * The business-event log on PostgreSQL (`business_events`, migration 0015): the engine's set-based inserts (SQL
+ * text placed in its own statements, so an event is written in the same transaction, and the same statement, as
+ * the change it describes), the reads of the pull API, and the publisher's outbox.
+ */
+import type pg from 'pg';
+import type { EventEnvelope, Outbox, PaymentEventType, PublisherTurn, StoredEvent } from '../../domain/business-events.js';
+
+/** An object with pg's `query`: a pool, a client, or a transaction's client. */
+export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+/**
+ * A data-modifying CTE (without its name) that writes one `type` event per payment of `source`, a relation with a
+ * column `payment` holding the whole `incoming_payments` row after the change (e.g. `RETURNING p AS payment`).
+ * Versions continue each output's count. Events are written in chain order within the statement.
+ *
+ * What consumers were already told is not told again: a payment.detected, payment.confirmed or payment.spent is
+ * skipped when the output already has that event for the same block (and, for spent, the same spending
+ * transaction) with no payment.rolled_back or payment.reversed of that block after it. That keeps a rebuild (which
+ * re-derives payments that did not change) and a replay silent, and a payment whose block left and came back is
+ * told again. rolled_back and reversed are always written: the change they describe happens once.
+ */
+export function paymentEventsCte(type: PaymentEventType, source: string): string {
+  const resourceId = `(s.payment).tx_hash || '#' || (s.payment).output_index`;
+  const alreadyTold =
+    type === 'payment.rolled_back' || type === 'payment.reversed'
+      ? 'true'
+      : `NOT EXISTS (
+           SELECT 1 FROM business_events e
+            WHERE e.resource_type = 'payment' AND e.resource_id = c.resource_id AND e.type = '${type}'
+              AND e.data->'block'->>'hash' = (c.payment).block_hash
+              ${type === 'payment.spent' ? `AND e.data->'spent'->>'tx_hash' = (c.payment).spent_by_tx_hash` : ''}
+              AND NOT EXISTS (SELECT 1 FROM business_events x
+                               WHERE x.resource_type = 'payment' AND x.resource_id = e.resource_id AND x.seq > e.seq
+                                 AND x.type IN ('payment.rolled_back', 'payment.reversed')
+                                 AND x.data->'block'->>'hash' = e.data->'block'->>'hash'))`;
+  return `INSERT INTO business_events (id, type, resource_type, resource_id, version, data)
+       SELECT business_event_id('${type}', v.resource_id, v.version), '${type}', 'payment', v.resource_id, v.version, v.data
+         FROM (SELECT c.resource_id, payment_resource(c.payment) AS data, c.block_height, c.payment_id,
+                      1 + coalesce((SELECT max(e.version) FROM business_events e
+                                     WHERE e.resource_type = 'payment' AND e.resource_id = c.resource_id), 0) AS version
+                 FROM (SELECT ${resourceId} AS resource_id, s.payment, (s.payment).block_height AS block_height,
+                              (s.payment).id AS payment_id
+                         FROM ${source} s) c
+                WHERE ${alreadyTold}) v
+        ORDER BY v.block_height, v.payment_id
+       ON CONFLICT (id) DO NOTHING`;
+}
+
+interface EventRow {
+  seq: bigint;
+  id: string;
+  type: string;
+  version: number;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+const EVENT_COLUMNS = 'seq, id, type, version, data, created_at';
+
+function toStored(row: EventRow): StoredEvent {
+  return {
+    seq: row.seq,
+    envelope: {
+      id: row.id,
+      type: row.type,
+      created_at: row.created_at.toISOString(),
+      version: row.version,
+      data: row.data as EventEnvelope['data'],
+    },
+  };
+}
+
+/** The log after a cursor (a seq), oldest first, optionally of some types only; lastSeq is the next cursor. */
+export async function listEvents(
+  db: Queryable,
+  { afterSeq = 0n, limit, types }: { afterSeq?: bigint; limit: number; types?: readonly string[] },
+): Promise<{ events: EventEnvelope[]; lastSeq: bigint }> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM business_events
+      WHERE seq > $1 AND ($3::text[] IS NULL OR type = ANY($3::text[]))
+      ORDER BY seq LIMIT $2`,
+    [afterSeq.toString(), limit, types && types.length > 0 ? types : null],
+  );
+  return { events: rows.map((row) => toStored(row).envelope), lastSeq: rows.at(-1)?.seq ?? afterSeq };
+}
+
+export async function findEvent(db: Queryable, id: string): Promise<EventEnvelope | null> {
+  const { rows } = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM business_events WHERE id = $1`, [id]);
+  return rows[0] ? toStored(rows[0]).envelope : null;
+}
+
+/** The events of one resource (e.g. 'payment', '<tx hash>#<index>'), in order. */
+export async function resourceEvents(db: Queryable, resourceType: string, resourceId: string): Promise<EventEnvelope[]> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM business_events WHERE resource_type = $1 AND resource_id = $2 ORDER BY version`,
+    [resourceType, resourceId],
+  );
+  return rows.map((row) => toStored(row).envelope);
+}
+
+export async function outboxBacklog(db: Queryable, now: Date): Promise<{ unpublished: number; oldest_unpublished_age_seconds: number }> {
+  const { rows } = await db.query<{ unpublished: number; oldest: Date | null }>(
+    `SELECT count(*)::int AS unpublished, min(created_at) AS oldest FROM business_events WHERE published_at IS NULL`,
+  );
+  const { unpublished, oldest } = rows[0]!;
+  return { unpublished, oldest_unpublished_age_seconds: oldest ? Math.max(0, (now.getTime() - oldest.getTime()) / 1000) : 0 };
+}
+
+/** 0x7075626c69736865 = 'publishe': the publisher's turn, one at a time. */
+const PUBLISHER_LOCK = '8103664086262540389';
+
+/** The outbox as the publisher sees it: each turn is one transaction holding the publisher's advisory lock. */
+export class PostgresOutbox implements Outbox {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async asOnlyPublisher<T>(work: (turn: PublisherTurn) => Promise<T>): Promise<T | null> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [PUBLISHER_LOCK]);
+      if (!rows[0]!.locked) {
+        await client.query('ROLLBACK');
+        return null;
+      }
+      const result = await work(publisherTurn(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+function publisherTurn(client: pg.PoolClient): PublisherTurn {
+  return {
+    async unpublished(limit) {
+      const { rows } = await client.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM business_events WHERE published_at IS NULL ORDER BY seq LIMIT $1`,
+        [limit],
+      );
+      return rows.map(toStored);
+    },
+    async markPublished(seqs, at) {
+      if (seqs.length === 0) return;
+      await client.query('UPDATE business_events SET published_at = $2 WHERE seq = ANY($1::bigint[])', [seqs.map(String), at]);
+    },
+    async oldestUnpublishedAgeSeconds(now) {
+      return (await outboxBacklog(client, now)).oldest_unpublished_age_seconds;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Which addresses a webhook may connect to on AWS: public unicast only. Refused: unspecified, loopback, private
+ * (RFC 1918), carrier-grade NAT (100.64/10), link-local (169.254/16, the instance metadata 169.254.169.254 among
+ * them; fe80::/10), unique-local (fc00::/7), multicast, reserved, documentation and benchmarking ranges, and the
+ * IPv4-mapped / NAT64 / 6to4 IPv6 forms of the refused IPv4 ranges. The deliverer checks the very address it
+ * connects to (it resolves the name itself and connects to the checked address), so DNS cannot steer it inside.
+ */
+import { isIP } from 'node:net';
+
+export function isIpLiteral(host: string): boolean {
+  return isIP(host) !== 0;
+}
+
+/** True when a webhook must not connect there. Anything that is not an IP address is refused. */
+export function isForbiddenAddress(address: string): boolean {
+  const kind = isIP(address);
+  if (kind === 4) return isForbiddenIpv4(ipv4Number(address));
+  if (kind === 6) return isForbiddenIpv6(address);
+  return true;
+}
+
+const IPV4_REFUSED: readonly [string, number][] = [
+  ['0.0.0.0', 8], // "this" network, unspecified
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10], // carrier-grade NAT
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16], // link-local, instance metadata
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24], // IETF protocol assignments
+  ['192.0.2.0', 24], // documentation
+  ['192.88.99.0', 24], // 6to4 relay anycast
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15], // benchmarking
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4], // multicast
+  ['240.0.0.0', 4], // reserved, broadcast
+];
+const IPV4_RANGES = IPV4_REFUSED.map(([base, bits]) => ({ base: ipv4Number(base), bits }));
+
+function ipv4Number(address: string): number {
+  return address.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
+}
+
+function isForbiddenIpv4(value: number): boolean {
+  return IPV4_RANGES.some(({ base, bits }) => Math.floor(value / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)));
+}
+
+/** The eight 16-bit groups of an IPv6 address (an embedded dotted IPv4 tail expanded). */
+function ipv6Groups(address: string): number[] {
+  let text = address.toLowerCase();
+  const zone = text.indexOf('%');
+  if (zone !== -1) text = text.slice(0, zone);
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const v4 = ipv4Number(dotted[1]!);
+    text = `${text.slice(0, -dotted[1]!.length)}${Math.floor(v4 / 65536).toString(16)}:${(v4 % 65536).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const headGroups = head ? head.split(':').filter((g) => g !== '') : [];
+  const tailGroups = tail ? tail.split(':').filter((g) => g !== '') : [];
+  const missing = 8 - headGroups.length - tailGroups.length;
+  const groups = [...headGroups, ...(tail === undefined ? [] : Array<string>(missing).fill('0')), ...tailGroups];
+  return groups.map((g) => Number.parseInt(g, 16));
+}
+
+function isForbiddenIpv6(address: string): boolean {
+  const g = ipv6Groups(address);
+  if (g.length !== 8 || g.some((n) => Number.isNaN(n))) return true;
+  const first = g[0]!;
+  const embeddedV4 = g[6]! * 65536 + g[7]!;
+  const zeroUpTo = (n: number) => g.slice(0, n).every((x) => x === 0);
+  if (zeroUpTo(8)) return true; // ::
+  if (zeroUpTo(7) && g[7] === 1) return true; // ::1
+  if (zeroUpTo(5) && g[5] === 0xffff) return isForbiddenIpv4(embeddedV4); // ::ffff:a.b.c.d (IPv4-mapped)
+  if (zeroUpTo(6)) return true; // ::a.b.c.d (IPv4-compatible, deprecated)
+  if (first === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return isForbiddenIpv4(embeddedV4); // NAT64
+  if (first === 0x2002) return isForbiddenIpv4(g[1]! * 65536 + g[2]!); // 6to4
+  if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
+  if ((first & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
+  if ((first & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated)
+  if ((first & 0xff00) === 0xff00) return true; // multicast
+  if (first === 0x2001 && g[1] === 0x0db8) return true; // documentation
+  if (first === 0x0100 && g.slice(1, 4).every((x) => x === 0)) return true; // 100::/64 discard
+  return false;
+}

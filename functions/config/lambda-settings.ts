@@ -17,6 +17,8 @@ import {
   CLAIM_CHECK_BUCKET,
   CONFIRMATIONS,
   DB_POOL_MAX,
+  EVENT_BUS_NAME,
+  EVENT_PUBLISHER_FUNCTION_NAME,
   HOT_WALLET_ADDRESSES,
   LOG_LEVEL,
   MAX_READY_LAG_BLOCKS_SETTING,
@@ -31,6 +33,9 @@ import {
   RECONCILIATION_STALE_AFTER_MS,
   RECONCILIATION_TIME_RESERVE_MS,
   STAGE,
+  WEBHOOK_ALLOW_PRIVATE_DESTINATIONS,
+  WEBHOOK_QUEUE_URL,
+  WEBHOOK_SECRETS_KEY_SECRET_ARN,
 } from './variables.js';
 
 /** How every Lambda names itself in logs and metrics: STAGE (required), POWERTOOLS_SERVICE_NAME, LOG_LEVEL. */
@@ -61,18 +66,22 @@ export interface ProcessorSettings {
   claimCheckBucket?: string;
   /** CHAIN_EVENT_QUEUE_URL: where failed messages are postponed; derived from the event source ARN when unset. */
   chainEventQueueUrl?: string;
+  /** EVENT_PUBLISHER_FUNCTION_NAME: woken after a batch that wrote business events; none: its schedule only. */
+  eventPublisherFunctionName?: string;
 }
 
 export function readProcessorSettings(env: Environment = processEnvironment()): ProcessorSettings {
   return readSettingsGroup('processor', env, (reader) => {
     const claimCheckBucket = reader.read(CLAIM_CHECK_BUCKET);
     const chainEventQueueUrl = reader.read(CHAIN_EVENT_QUEUE_URL);
+    const eventPublisherFunctionName = reader.read(EVENT_PUBLISHER_FUNCTION_NAME);
     return {
       network: reader.read(NETWORK),
       confirmations: reader.read(CONFIRMATIONS),
       dbPoolMax: reader.read(DB_POOL_MAX),
       ...(claimCheckBucket ? { claimCheckBucket } : {}),
       ...(chainEventQueueUrl ? { chainEventQueueUrl } : {}),
+      ...(eventPublisherFunctionName ? { eventPublisherFunctionName } : {}),
     };
   });
 }
@@ -163,5 +172,34 @@ export function readPartitionMaintenanceSettings(env: Environment = processEnvir
 export function readMigrateSettings(env: Environment = processEnvironment()): { migrationsDirectory: string } {
   return readSettingsGroup('migrate', env, (reader) => ({
     migrationsDirectory: reader.read(MIGRATIONS_DIRECTORY_SETTING) ?? MIGRATIONS_DIRECTORY,
+  }));
+}
+
+/** The event publisher: the bus, and the webhook queue it tells after publishing. */
+export function readEventPublisherSettings(env: Environment = processEnvironment()): { eventBusName: string; webhookQueueUrl?: string } {
+  return readSettingsGroup('event publisher', env, (reader) => {
+    const webhookQueueUrl = reader.read(WEBHOOK_QUEUE_URL);
+    return {
+      eventBusName: reader.required(EVENT_BUS_NAME, 'the EventBridge bus name'),
+      ...(webhookQueueUrl ? { webhookQueueUrl } : {}),
+    };
+  });
+}
+
+/** The webhook deliverer: where the sealing key is, and whether private destinations are allowed (false on AWS). */
+export function readWebhookDelivererSettings(env: Environment = processEnvironment()): {
+  secretsKeySecretArn: string;
+  allowPrivateDestinations: boolean;
+} {
+  return readSettingsGroup('webhook deliverer', env, (reader) => ({
+    secretsKeySecretArn: reader.required(WEBHOOK_SECRETS_KEY_SECRET_ARN, 'the Secrets Manager secret holding the webhook secrets key'),
+    allowPrivateDestinations: reader.read(WEBHOOK_ALLOW_PRIVATE_DESTINATIONS, false),
+  }));
+}
+
+/** The webhook scheduler: the deliverer queue. */
+export function readWebhookSchedulerSettings(env: Environment = processEnvironment()): { webhookQueueUrl: string } {
+  return readSettingsGroup('webhook scheduler', env, (reader) => ({
+    webhookQueueUrl: reader.required(WEBHOOK_QUEUE_URL, 'the webhook deliverer FIFO queue URL'),
   }));
 }

@@ -17,6 +17,9 @@ export type SettingsReaderName =
   | 'backup export'
   | 'partition maintenance'
   | 'migrate'
+  | 'event publisher'
+  | 'webhook deliverer'
+  | 'webhook scheduler'
   | 'local stack'
   | 'CLI'
   | 'simulator';
@@ -31,6 +34,9 @@ export const LAMBDAS: readonly SettingsReaderName[] = [
   'backup export',
   'partition maintenance',
   'migrate',
+  'event publisher',
+  'webhook deliverer',
+  'webhook scheduler',
 ];
 
 export interface VariableDeclaration {

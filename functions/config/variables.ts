@@ -286,6 +286,47 @@ export const RECONCILIATION_FUNCTION_NAME = optionalText({
   readBy: ['follower'],
 });
 
+// Business events and webhooks (issue 14)
+export const EVENT_PUBLISHER_FUNCTION_NAME = optionalText({
+  name: 'EVENT_PUBLISHER_FUNCTION_NAME',
+  description: 'the event publisher Lambda the processor wakes (asynchronously) after a batch that wrote business events',
+  shownDefault: 'none (the publisher runs on its schedule only)',
+  readBy: ['processor'],
+});
+export const EVENT_BUS_NAME = optionalText({
+  name: 'EVENT_BUS_NAME',
+  description: 'the EventBridge bus the publisher puts business events on (source `payment-monitor`, detail-type the event type)',
+  shownDefault: 'required by the publisher',
+  readBy: ['event publisher'],
+});
+export const WEBHOOK_QUEUE_URL = optionalText({
+  name: 'WEBHOOK_QUEUE_URL',
+  description: 'the webhook deliverer FIFO queue: one message per endpoint with work (message group = endpoint)',
+  shownDefault: 'required by the scheduler',
+  readBy: ['event publisher', 'webhook scheduler'],
+});
+export const WEBHOOK_SECRETS_KEY_SECRET_ARN = optionalText({
+  name: 'WEBHOOK_SECRETS_KEY_SECRET_ARN',
+  description:
+    'a Secrets Manager secret whose `key` field (32+ characters) seals the webhook signing secrets (AES-256-GCM); locally a 0600 file `.data/webhook-secrets.key`, made on first use. Never logged.',
+  shownDefault: 'required on AWS',
+  readBy: ['webhook deliverer'],
+});
+export const WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = parsed(
+  {
+    name: 'WEBHOOK_ALLOW_PRIVATE_DESTINATIONS',
+    description:
+      '`true`: webhooks may go to private and loopback addresses, plain http to loopback (the local stack always allows this); `false`: public https destinations only, checked on the address connected to',
+    shownDefault: '`false`',
+    readBy: ['webhook deliverer'],
+  },
+  (text) => {
+    if (text === undefined || text === 'false') return false;
+    if (text === 'true') return true;
+    throw new Error(`WEBHOOK_ALLOW_PRIVATE_DESTINATIONS must be true or false; got ${JSON.stringify(text)}`);
+  },
+);
+
 // The Lambdas
 export const DB_POOL_MAX = positiveInteger(
   {
@@ -504,6 +545,11 @@ export const VARIABLES: readonly Variable<unknown>[] = [
   CLAIM_CHECK_BUCKET,
   CLAIM_CHECK_KMS_KEY_ID,
   RECONCILIATION_FUNCTION_NAME,
+  EVENT_PUBLISHER_FUNCTION_NAME,
+  EVENT_BUS_NAME,
+  WEBHOOK_QUEUE_URL,
+  WEBHOOK_SECRETS_KEY_SECRET_ARN,
+  WEBHOOK_ALLOW_PRIVATE_DESTINATIONS,
   DB_POOL_MAX,
   RECONCILIATION_CHUNK_SIZE,
   RECONCILIATION_MAX_CHUNK_UTXOS,

@@ -3,6 +3,7 @@
  * the change they describe (the transactional outbox, `business_events`); the publisher puts them on EventBridge
  * in order; the pull API and the webhook deliverer read the log itself.
  */
+import type { ApplyOutcome } from './payment-engine.js';
 import type { PaymentResource } from './payment-resource.js';
 
 export const PAYMENT_EVENT_TYPES = [
@@ -73,4 +74,15 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   const result: T[][] = [];
   for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
   return result;
+}
+
+/** Whether an engine step may have written events (the publisher is woken only then; a false positive costs a run). */
+export function mayHaveWrittenEvents(outcome: ApplyOutcome): boolean {
+  if (outcome.kind === 'applied') {
+    const rebuild = outcome.rebuild;
+    const settled = rebuild ? rebuild.settlement.reversed.length + rebuild.settlement.rolledBack.length : 0;
+    return outcome.detected.length > 0 || outcome.confirmed.length > 0 || outcome.spent > 0 || settled > 0;
+  }
+  if (outcome.kind === 'rolled_back') return outcome.outcome.rolledBack.length + outcome.outcome.reversed.length > 0;
+  return false;
 }

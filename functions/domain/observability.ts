@@ -128,6 +128,8 @@ export const ProcessorLogEvent = {
   messageFailed: 'message_failed',
   messageApplied: 'message_applied',
   batchProcessed: 'batch_processed',
+  /** The asynchronous invocation of the event publisher after a batch failed (its schedule catches up). */
+  publisherWakeFailed: 'event_publisher_wake_failed',
 } as const;
 
 export const ProcessorMetric = {
@@ -281,6 +283,8 @@ export const OutboxMetric = {
 export const OutboxLogEvent = {
   published: 'outbox_published',
   publishFailed: 'outbox_publish_failed',
+  /** The in-process publisher or deliverer of the local stack failed a run (it tries again on its next wake). */
+  localRunFailed: 'outbox_local_run_failed',
 } as const;
 
 /** The webhook deliverer. */
@@ -301,6 +305,10 @@ export const WebhookLogEvent = {
   deliveryFailed: 'webhook_delivery_failed',
   endpointDisabled: 'webhook_endpoint_disabled',
   destinationRefused: 'webhook_destination_refused',
+  /** The scheduler (or the publisher) could not send an endpoint's message to the deliverer queue. */
+  enqueueFailed: 'webhook_enqueue_failed',
+  /** A deliverer run failed outside the delivery itself (the database): its message comes back. */
+  deliveryRunFailed: 'webhook_delivery_run_failed',
 } as const;
 
 /** The HTTP API (its 5xx alarm reads API Gateway's own metric; these are the handler's). */

@@ -25,6 +25,7 @@ import {
   OtherReleaseError,
   type ChainEventMessage,
 } from '../domain/chain-event-message.js';
+import { mayHaveWrittenEvents } from '../domain/business-events.js';
 import { isDivergence } from '../domain/errors.js';
 import type { Network } from '../domain/network.js';
 import { LogEvent, Metric, MetricDimension, ProcessorLogEvent, ProcessorMetric } from '../domain/observability.js';
@@ -56,18 +57,27 @@ export interface ProcessorCoreOptions {
   clock: Clock;
   /** Who the pipeline_recoveries rows name. Default 'processor'. */
   actor?: string;
+  /**
+   * Wakes the event publisher after a batch that may have written business events (an asynchronous invocation on
+   * AWS); a failure is logged and never fails the batch (the publisher's schedule catches up within a minute).
+   */
+  wakePublisher?: () => Promise<void>;
 }
 
 /** Applies the batch in order; the response lists the records SQS must deliver again. */
 export async function processChainEventBatch(event: SQSEvent, options: ProcessorCoreOptions, context?: Context): Promise<SQSBatchResponse> {
   // A fresh processor per batch: its state (records, failures) belongs to one invocation.
   const processor = new SqsFifoPartialProcessorAsync();
-  const response = await processPartialResponse(event, (record: SQSRecord) => processRecord(record, options), processor, {
+  const batch = { wroteEvents: false };
+  const response = await processPartialResponse(event, (record: SQSRecord) => processRecord(record, options, batch), processor, {
     ...(context ? { context } : {}),
     // A batch whose first record fails is all failures: report it as such rather than throwing, so the
     // invocation ends normally and the same records come back in the same order.
     throwOnFullBatchFailure: false,
   });
+  if (batch.wroteEvents && options.wakePublisher) {
+    await options.wakePublisher().catch((error: unknown) => options.logger.warn(ProcessorLogEvent.publisherWakeFailed, { error }));
+  }
   const failed = response.batchItemFailures.length;
   if (failed > 0) {
     const delaySeconds = await postponeFailed(event, response, options);
@@ -88,7 +98,7 @@ export async function processChainEventBatch(event: SQSEvent, options: Processor
   return response;
 }
 
-async function processRecord(record: SQSRecord, options: ProcessorCoreOptions): Promise<void> {
+async function processRecord(record: SQSRecord, options: ProcessorCoreOptions, batch: { wroteEvents: boolean }): Promise<void> {
   const { logger } = options;
   const keys: LogFields = { message_id: record.messageId };
   logger.appendKeys(keys);
@@ -98,7 +108,7 @@ async function processRecord(record: SQSRecord, options: ProcessorCoreOptions): 
     const correlation = correlationKeys(message);
     Object.assign(keys, correlation);
     logger.appendKeys(correlation);
-    await applyMessage(record, message, options);
+    if (await applyMessage(record, message, options)) batch.wroteEvents = true;
   } catch (error) {
     options.metrics.count(ProcessorMetric.messagesFailed);
     logger.error(ProcessorLogEvent.messageFailed, { error, receive_count: receiveCount(record), transient: true });
@@ -145,7 +155,8 @@ async function readMessage(record: SQSRecord, options: ProcessorCoreOptions): Pr
   return message;
 }
 
-async function applyMessage(record: SQSRecord, message: ChainEventMessage, options: ProcessorCoreOptions): Promise<void> {
+/** True when the message was applied and may have written business events. */
+async function applyMessage(record: SQSRecord, message: ChainEventMessage, options: ProcessorCoreOptions): Promise<boolean> {
   const stamp = { id: record.messageId, generation: message.generation, fence: message.fence };
   try {
     const outcome = await options.engine.apply(message.event, {
@@ -157,10 +168,11 @@ async function applyMessage(record: SQSRecord, message: ChainEventMessage, optio
       outcome: outcome.kind,
       ...(outcome.kind === 'unchanged' ? { reason: outcome.reason } : {}),
     });
+    return mayHaveWrittenEvents(outcome);
   } catch (error) {
     if (isDivergence(error)) {
       await recover({ kind: 'divergence', reason: error.message, message: stamp }, options);
-      return;
+      return false;
     }
     // The decoder refuses what the tables cannot hold; should a value still be refused by PostgreSQL (a data
     // exception, SQLSTATE class 22), retrying the same message can never help.
@@ -175,7 +187,7 @@ async function applyMessage(record: SQSRecord, message: ChainEventMessage, optio
         { kind: 'poison', reason: `PostgreSQL refused a value: ${error.message}`, message: { ...stamp, body: record.body } },
         options,
       );
-      return;
+      return false;
     }
     throw error;
   }

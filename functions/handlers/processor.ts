@@ -2,9 +2,11 @@
  * Processor Lambda: the SQS FIFO event source's consumer. Everything that lives across invocations (pool,
  * engine, clients) is created once per instance; the work is in processor-core.ts.
  */
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { asynchronousInvocation } from '../adapters/lambda/asynchronous-invocation.js';
 import { claimNetwork } from '../adapters/postgres/network-record.js';
 import { PostgresPaymentStore } from '../adapters/postgres/payment-store.js';
 import { PostgresPipelineRecoveryStore } from '../adapters/postgres/pipeline-recovery-store.js';
@@ -18,6 +20,10 @@ import { processChainEventBatch, type ProcessorCoreOptions } from './processor-c
 
 const settings = readProcessorSettings();
 const pool = lambdaPool({ max: settings.dbPoolMax, applicationName: 'payment-monitor-processor' });
+// After a batch that wrote business events, the publisher is woken at once (its schedule is the safety net).
+const wakePublisher = settings.eventPublisherFunctionName
+  ? asynchronousInvocation(new LambdaClient({}), settings.eventPublisherFunctionName)
+  : undefined;
 
 const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
   const db = await pool();
@@ -48,6 +54,7 @@ const dependencies = once(async (): Promise<ProcessorCoreOptions> => {
     metrics,
     clock: { now: () => new Date() },
     ...(claimChecks ? { claimChecks } : {}),
+    ...(wakePublisher ? { wakePublisher: () => wakePublisher({ reason: 'batch_wrote_events' }) } : {}),
   };
 });
 

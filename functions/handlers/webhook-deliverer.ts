@@ -1,9 +1,35 @@
 /**
  * Webhook deliverer Lambda (SQS FIFO event source; one message = "deliver what is due for endpoint X", the message
- * group is the endpoint, so one endpoint is served one at a time and endpoints in parallel). The work is in
- * webhook-deliverer-core.ts. (Early entry point so the CDK can bundle it.)
+ * group is the endpoint, so one endpoint is served one at a time and endpoints in parallel). Signing secrets are
+ * unsealed with the key in WEBHOOK_SECRETS_KEY_SECRET_ARN; destinations are public https only unless
+ * WEBHOOK_ALLOW_PRIVATE_DESTINATIONS. The work is in webhook-deliverer-core.ts and domain/webhooks/delivery.ts.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { lambdaHandler } from './lambda-handler.js';
+import { AesGcmSecretSealer, secretsManagerKey } from '../adapters/crypto/aes-gcm-sealer.js';
+import { HttpWebhookClient } from '../adapters/http/webhook-client.js';
+import { PostgresWebhookDeliveryStore } from '../adapters/postgres/webhook-delivery-store.js';
+import { CachedSecret } from '../adapters/secrets/cached-secret.js';
+import { secretsManagerReader } from '../adapters/secrets/secret-reader.js';
+import { readWebhookDelivererSettings } from '../config/lambda-settings.js';
+import { lambdaHandler, lambdaPool, logger, metrics } from './lambda-handler.js';
+import { deliverWebhookBatch } from './webhook-deliverer-core.js';
 
-export const handler = lambdaHandler<SQSEvent, SQSBatchResponse>(async () => ({ batchItemFailures: [] }));
+const settings = readWebhookDelivererSettings();
+const pool = lambdaPool({ max: 4, applicationName: 'payment-monitor-webhook-deliverer' });
+const sealer = new AesGcmSecretSealer(
+  secretsManagerKey(new CachedSecret({ secretId: settings.secretsKeySecretArn, readSecret: secretsManagerReader() })),
+);
+const sender = new HttpWebhookClient({ allowPrivateDestinations: settings.allowPrivateDestinations });
+/** Stop taking new events with less than this left: an attempt takes at most 10 s. */
+const TIME_RESERVE_MS = 20_000;
+
+export const handler = lambdaHandler<SQSEvent, SQSBatchResponse>(async (event, context) =>
+  deliverWebhookBatch(event, {
+    store: new PostgresWebhookDeliveryStore(await pool(), sealer),
+    sender,
+    clock: { now: () => new Date() },
+    logger,
+    metrics,
+    shouldStop: () => context.getRemainingTimeInMillis() < TIME_RESERVE_MS,
+  }),
+);

@@ -1,8 +1,18 @@
 /**
- * Webhook scheduler Lambda (EventBridge schedule every minute): sends one message to the deliverer queue for every
- * enabled endpoint with something due, and writes the webhook gauges. The work is in webhook-scheduler-core.ts.
- * (Early entry point so the CDK can bundle it.)
+ * Webhook scheduler Lambda (EventBridge schedule every minute): sends one message to the deliverer queue
+ * (WEBHOOK_QUEUE_URL) for every enabled endpoint with something due, and writes the webhook gauges. The work is in
+ * webhook-scheduler-core.ts.
  */
-import { lambdaHandler } from './lambda-handler.js';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { webhookQueue } from '../adapters/sqs/webhook-queue.js';
+import { readWebhookSchedulerSettings } from '../config/lambda-settings.js';
+import { lambdaHandler, lambdaPool, logger, metrics } from './lambda-handler.js';
+import { scheduleWebhookDeliveries } from './webhook-scheduler-core.js';
 
-export const handler = lambdaHandler<unknown, { endpoints: number }>(async () => ({ endpoints: 0 }));
+const settings = readWebhookSchedulerSettings();
+const pool = lambdaPool({ max: 1, applicationName: 'payment-monitor-webhook-scheduler' });
+const enqueue = webhookQueue(new SQSClient({}), settings.webhookQueueUrl);
+
+export const handler = lambdaHandler<unknown, { endpoints: number }>(async () =>
+  scheduleWebhookDeliveries({ db: await pool(), enqueue, clock: { now: () => new Date() }, logger, metrics }),
+);

@@ -92,6 +92,8 @@ export interface DeliveryDependencies {
   maxEvents?: number;
   /** The lease's length, renewed at each delivered event. Default 60 s (an attempt takes at most 10 s). */
   leaseMs?: number;
+  /** Asked before each event: true stops the call (a Lambda running out of time); the next call carries on. */
+  shouldStop?: () => boolean;
 }
 
 export interface DeliveryRun {
@@ -119,7 +121,7 @@ export async function deliverDue(endpointId: string, deps: DeliveryDependencies)
   try {
     await redeliver(endpoint, deps, run);
     for (let taken = 0; ; taken++) {
-      if (taken >= maxEvents) {
+      if (taken >= maxEvents || deps.shouldStop?.()) {
         run.more = true;
         break;
       }

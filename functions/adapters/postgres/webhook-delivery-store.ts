@@ -1,0 +1,222 @@
+/** The webhook deliverer's store on PostgreSQL (the rules: domain/webhooks/delivery.ts). */
+import type pg from 'pg';
+import type { EventEnvelope, StoredEvent } from '../../domain/business-events.js';
+import type { DeliveryAttempt, LeasedEndpoint, Redelivery, WebhookDeliveryStore } from '../../domain/webhooks/delivery.js';
+import type { SecretSealer } from '../../domain/webhooks/secret-sealer.js';
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+const MATCHES = `e.type LIKE ANY (SELECT replace(t, '*', '%') FROM unnest($2::text[]) t)`;
+
+export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
+  constructor(
+    private readonly db: Queryable,
+    private readonly sealer: SecretSealer,
+  ) {}
+
+  async lease(endpointId: string, now: Date, until: Date): Promise<LeasedEndpoint | null> {
+    const { rows } = await this.db.query<{
+      id: string;
+      url: string;
+      event_types: string[];
+      cursor_seq: bigint;
+      head_attempts: number;
+      failing_since: Date | null;
+      next_attempt_at: Date | null;
+    }>(
+      `UPDATE webhook_endpoints SET leased_until = $3
+        WHERE id = $1 AND status = 'enabled' AND deleted_at IS NULL AND (leased_until IS NULL OR leased_until <= $2)
+        RETURNING id, url, event_types, cursor_seq, head_attempts, failing_since, next_attempt_at`,
+      [endpointId, now, until],
+    );
+    const row = rows[0];
+    return row
+      ? {
+          id: row.id,
+          url: row.url,
+          eventTypes: row.event_types,
+          cursorSeq: row.cursor_seq,
+          headAttempts: row.head_attempts,
+          failingSince: row.failing_since,
+          nextAttemptAt: row.next_attempt_at,
+        }
+      : null;
+  }
+
+  async release(endpointId: string): Promise<void> {
+    await this.db.query('UPDATE webhook_endpoints SET leased_until = NULL WHERE id = $1', [endpointId]);
+  }
+
+  async nextEvent(endpoint: LeasedEndpoint): Promise<{ event: StoredEvent } | { passedOver: bigint | null }> {
+    // The log's seq follows commit order (migration 0015), so what is visible after the cursor is complete: the
+    // newest seq seen can become the cursor when nothing in between matches.
+    const { rows } = await this.db.query<EventRow & { newest: bigint | null }>(
+      `SELECT e.seq, e.id, e.type, e.version, e.data, e.created_at, NULL::bigint AS newest
+         FROM business_events e WHERE e.seq > $1 AND ${MATCHES}
+        ORDER BY e.seq LIMIT 1`,
+      [endpoint.cursorSeq.toString(), endpoint.eventTypes],
+    );
+    if (rows[0]) return { event: storedEvent(rows[0]) };
+    const { rows: newest } = await this.db.query<{ newest: bigint | null }>(
+      'SELECT max(seq) AS newest FROM business_events WHERE seq > $1',
+      [endpoint.cursorSeq.toString()],
+    );
+    return { passedOver: newest[0]?.newest ?? null };
+  }
+
+  async passOver(endpointId: string, seq: bigint): Promise<void> {
+    await this.db.query('UPDATE webhook_endpoints SET cursor_seq = greatest(cursor_seq, $2) WHERE id = $1', [endpointId, seq.toString()]);
+  }
+
+  async recordAttempt({ endpointId, event, attempt, redeliveryId, startedAt, result }: DeliveryAttempt): Promise<void> {
+    await this.db.query(
+      `INSERT INTO webhook_delivery_attempts (endpoint_id, event_seq, event_id, attempt, redelivery_id, started_at, duration_ms,
+                                              status_code, error, response_excerpt, succeeded)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        endpointId,
+        event.seq.toString(),
+        event.envelope.id,
+        attempt,
+        redeliveryId?.toString() ?? null,
+        startedAt,
+        Math.round(result.durationMs),
+        result.statusCode,
+        result.error?.slice(0, 1000) ?? null,
+        result.excerpt === null ? null : truncateUtf8(result.excerpt, 1024),
+        result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300,
+      ],
+    );
+  }
+
+  async delivered(endpointId: string, seq: bigint, at: Date, leaseUntil: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE webhook_endpoints
+          SET cursor_seq = greatest(cursor_seq, $2), head_attempts = 0, failing_since = NULL, next_attempt_at = NULL,
+              last_delivered_at = $3, leased_until = $4
+        WHERE id = $1`,
+      [endpointId, seq.toString(), at, leaseUntil],
+    );
+  }
+
+  async failed(endpointId: string, state: { headAttempts: number; failingSince: Date; nextAttemptAt: Date }): Promise<void> {
+    await this.db.query('UPDATE webhook_endpoints SET head_attempts = $2, failing_since = $3, next_attempt_at = $4 WHERE id = $1', [
+      endpointId,
+      state.headAttempts,
+      state.failingSince,
+      state.nextAttemptAt,
+    ]);
+  }
+
+  async disable(endpointId: string, reason: string, at: Date): Promise<void> {
+    await this.db.query(
+      `WITH disabled AS (
+         UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $2, disabled_at = $3, next_attempt_at = NULL
+          WHERE id = $1 AND status = 'enabled' RETURNING id
+       )
+       INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
+       SELECT 'webhook_endpoint_disabled', 'webhook_endpoint', id, 'webhook-deliverer', jsonb_build_object('reason', $2::text)
+         FROM disabled`,
+      [endpointId, reason, at],
+    );
+  }
+
+  async dueRedeliveries(endpointId: string, now: Date, limit: number): Promise<Redelivery[]> {
+    const { rows } = await this.db.query<EventRow & { redelivery_id: bigint; attempts: number; requested_at: Date }>(
+      `SELECT r.id AS redelivery_id, r.attempts, r.requested_at, e.seq, e.id, e.type, e.version, e.data, e.created_at
+         FROM webhook_redeliveries r JOIN business_events e ON e.seq = r.event_seq
+        WHERE r.endpoint_id = $1 AND r.status = 'pending' AND r.next_attempt_at <= $2
+        ORDER BY r.id LIMIT $3`,
+      [endpointId, now, limit],
+    );
+    return rows.map((row) => ({ id: row.redelivery_id, attempts: row.attempts, requestedAt: row.requested_at, event: storedEvent(row) }));
+  }
+
+  async redeliveryFinished(
+    id: bigint,
+    outcome: { status: 'delivered' | 'failed'; at: Date } | { status: 'pending'; attempts: number; nextAttemptAt: Date },
+  ): Promise<void> {
+    if (outcome.status === 'pending') {
+      await this.db.query('UPDATE webhook_redeliveries SET attempts = $2, next_attempt_at = $3 WHERE id = $1', [
+        id.toString(),
+        outcome.attempts,
+        outcome.nextAttemptAt,
+      ]);
+    } else {
+      await this.db.query('UPDATE webhook_redeliveries SET attempts = attempts + 1, status = $2, finished_at = $3 WHERE id = $1', [
+        id.toString(),
+        outcome.status,
+        outcome.at,
+      ]);
+    }
+  }
+
+  async activeSecrets(endpointId: string, now: Date): Promise<string[]> {
+    const { rows } = await this.db.query<{ sealed: string }>(
+      `SELECT sealed FROM webhook_endpoint_secrets
+        WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at DESC, id DESC`,
+      [endpointId, now],
+    );
+    return Promise.all(rows.map((row) => this.sealer.unseal(row.sealed)));
+  }
+}
+
+/** Endpoints with something to do now: events after their cursor (when no retry is pending) or a due redelivery. */
+export async function dueEndpoints(db: Queryable, now: Date): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT w.id FROM webhook_endpoints w
+      WHERE w.status = 'enabled' AND w.deleted_at IS NULL AND (w.leased_until IS NULL OR w.leased_until <= $1)
+        AND ((coalesce(w.next_attempt_at, '-infinity') <= $1 AND w.cursor_seq < (SELECT coalesce(max(seq), 0) FROM business_events))
+             OR EXISTS (SELECT 1 FROM webhook_redeliveries r
+                         WHERE r.endpoint_id = w.id AND r.status = 'pending' AND r.next_attempt_at <= $1))
+      ORDER BY w.id`,
+    [now],
+  );
+  return rows.map((row) => row.id);
+}
+
+/** The scheduler's gauges: the longest-failing enabled endpoint's age and how many were disabled for failing. */
+export async function webhookGauges(db: Queryable, now: Date): Promise<{ longestFailingSeconds: number; endpointsDisabled: number }> {
+  const { rows } = await db.query<{ failing_since: Date | null; disabled: number }>(
+    `SELECT min(failing_since) FILTER (WHERE status = 'enabled') AS failing_since,
+            count(*) FILTER (WHERE status = 'disabled')::int AS disabled
+       FROM webhook_endpoints WHERE deleted_at IS NULL`,
+  );
+  const row = rows[0]!;
+  return {
+    longestFailingSeconds: row.failing_since ? Math.max(0, Math.floor((now.getTime() - row.failing_since.getTime()) / 1000)) : 0,
+    endpointsDisabled: row.disabled,
+  };
+}
+
+interface EventRow {
+  seq: bigint;
+  id: string;
+  type: string;
+  version: number;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+function storedEvent(row: EventRow): StoredEvent {
+  return {
+    seq: row.seq,
+    envelope: {
+      id: row.id,
+      type: row.type,
+      created_at: row.created_at.toISOString(),
+      version: row.version,
+      data: row.data as EventEnvelope['data'],
+    },
+  };
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  // Cut at a character boundary: drop a partial trailing character.
+  return bytes
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+}

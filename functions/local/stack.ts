@@ -27,6 +27,9 @@ import { deliveredTelemetry, ReconnectReconciliation } from '../follower/reconne
 import { announceLocalOgmios } from './local-ogmios.js';
 import { measureHotWalletNow, reconcileNow } from './local-reconciliation.js';
 import { LocalStackLogEvent } from '../domain/observability.js';
+import { mayHaveWrittenEvents } from '../domain/business-events.js';
+import type { SecretSealer } from '../domain/webhooks/secret-sealer.js';
+import { LOCAL_WEBHOOK_KEY_FILE, localSecretSealer, startLocalWebhooks, type LocalWebhooks } from './local-webhooks.js';
 
 export interface LocalStackOptions {
   config: LocalStackSettings;
@@ -35,6 +38,8 @@ export interface LocalStackOptions {
   simulator?: OgmiosSimulatorOptions;
   /** Where the simulated chain is kept across restarts. */
   simulatorJournal?: string;
+  /** The key that seals webhook signing secrets (made on first use, 0600). */
+  webhookKeyFile?: string;
 }
 
 export interface LocalStack {
@@ -43,6 +48,10 @@ export interface LocalStack {
   simulator: OgmiosSimulator | undefined;
   healthPort: number;
   database: LocalDatabase;
+  /** The outbox publisher and webhook deliverer running in-process. */
+  webhooks: LocalWebhooks;
+  /** Seals webhook signing secrets (the API's endpoint creation and rotation use it). */
+  webhookSealer: SecretSealer;
   readiness(): Promise<Readiness>;
   /** The follower's view: connected, tip, reconnects. */
   followerHealth(): ReturnType<ChainSyncClient['health']> | undefined;
@@ -60,6 +69,7 @@ export async function startLocalStack({
   logger,
   simulator: simulatorOverrides,
   simulatorJournal = '.data/simulator-chain.jsonl',
+  webhookKeyFile = LOCAL_WEBHOOK_KEY_FILE,
 }: LocalStackOptions): Promise<LocalStack> {
   const database = await openLocalDatabase();
   const pool = createPool({ connectionString: database.url, max: 4, applicationName: 'payment-monitor-local' });
@@ -125,11 +135,18 @@ export async function startLocalStack({
     confirmations: config.confirmations,
   });
 
+  // Business events: published (marked, no bus locally) and delivered to webhooks in-process, woken by each step.
+  const webhookSealer = localSecretSealer(webhookKeyFile);
+  const webhooks = startLocalWebhooks({ pool, sealer: webhookSealer, logger, metrics });
+
   let stopping = false;
   const pipeline = new EnginePipeline({
     engine,
     logger,
     onDivergence: () => void client?.stop(),
+    onApplied: (outcome) => {
+      if (mayHaveWrittenEvents(outcome)) webhooks.wake();
+    },
   });
   pipeline.start();
 
@@ -197,6 +214,8 @@ export async function startLocalStack({
     simulator,
     healthPort: health.port,
     database,
+    webhooks,
+    webhookSealer,
     readiness,
     followerHealth: () => client?.health(),
     settled: () => pipeline.drained(),
@@ -207,6 +226,7 @@ export async function startLocalStack({
       await client?.stop();
       await following.catch(() => undefined);
       await pipeline.stop();
+      await webhooks.stop();
       await health.close();
       stopJournal();
       stopAnnouncing();

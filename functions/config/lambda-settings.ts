@@ -203,3 +203,22 @@ export function readWebhookSchedulerSettings(env: Environment = processEnvironme
     webhookQueueUrl: reader.required(WEBHOOK_QUEUE_URL, 'the webhook deliverer FIFO queue URL'),
   }));
 }
+
+/**
+ * The HTTP API Lambda: the network addresses are validated against, and the webhook sealing key (without it, the
+ * routes that create or rotate a webhook secret answer 501) and destination rule, as the deliverer's.
+ */
+export function readApiSettings(env: Environment = processEnvironment()): {
+  network: Network;
+  webhookSecretsKeySecretArn?: string;
+  allowPrivateDestinations: boolean;
+} {
+  return readSettingsGroup('api', env, (reader) => {
+    const webhookSecretsKeySecretArn = reader.read(WEBHOOK_SECRETS_KEY_SECRET_ARN);
+    return {
+      network: reader.read(NETWORK),
+      ...(webhookSecretsKeySecretArn ? { webhookSecretsKeySecretArn } : {}),
+      allowPrivateDestinations: reader.read(WEBHOOK_ALLOW_PRIVATE_DESTINATIONS, false),
+    };
+  });
+}

@@ -2,6 +2,7 @@
  * The settings of the local tools: the local stack (`npm start`), the operator CLI, the local database and the
  * standalone simulator (`npm run simulator`). Read when each starts (the CLI at every command).
  */
+import { MIN_BOOTSTRAP_KEY_LENGTH } from '../domain/api-keys.js';
 import { parseHotWalletAddresses } from '../domain/hot-wallet.js';
 import type { LogLevel } from '../domain/log-level.js';
 import type { Network } from '../domain/network.js';
@@ -12,6 +13,8 @@ import { ogmiosEndpoints, readOptionalOgmiosSettingsWith } from './ogmios-settin
 import { readSettingsGroup } from './settings-reader.js';
 import { readStartPoint } from './follower-settings.js';
 import {
+  API_PORT,
+  BOOTSTRAP_API_KEY,
   CHAIN_FIXTURES_DIR,
   CONFIRMATIONS,
   DATABASE_URL,
@@ -40,6 +43,10 @@ export interface LocalStackSettings {
   /** Where to start when the database holds no block yet. */
   startPoint: StartPoint;
   healthPort: number;
+  /** API_PORT: the HTTP API (0 or unset: a free port). */
+  apiPort?: number;
+  /** BOOTSTRAP_API_KEY: an admin key with this value when none is active. Never logged. */
+  bootstrapApiKey?: string;
   /** HOT_WALLET_ADDRESSES: their balance every minute on the status line; none when unset. */
   hotWalletAddresses?: readonly string[];
   /** The simulator's block time (SIMULATOR_BLOCK_TIME_MS). */
@@ -57,11 +64,21 @@ export function readLocalStackSettings(env: Environment = processEnvironment()):
       confirmations: reader.read(CONFIRMATIONS),
       startPoint: reader.attempt(() => readStartPoint(env), 'tip'),
       healthPort: reader.read(HEALTH_PORT),
+      apiPort: reader.read(API_PORT),
+      ...reader.attempt(() => readBootstrapApiKey(reader.read(BOOTSTRAP_API_KEY)), {}),
       hotWalletAddresses: reader.attempt(() => parseHotWalletAddresses(reader.read(HOT_WALLET_ADDRESSES), network), []),
       simulatorBlockTimeMs: reader.read(SIMULATOR_BLOCK_TIME_MS) ?? LOCAL_STACK_BLOCK_TIME_MS,
       logLevel: reader.read(LOG_LEVEL),
     };
   });
+}
+
+function readBootstrapApiKey(key: string | undefined): { bootstrapApiKey?: string } {
+  if (key === undefined) return {};
+  if (key.length < MIN_BOOTSTRAP_KEY_LENGTH || /\s/.test(key)) {
+    throw new Error(`BOOTSTRAP_API_KEY must be at least ${MIN_BOOTSTRAP_KEY_LENGTH} characters without spaces (its value is not shown)`);
+  }
+  return { bootstrapApiKey: key };
 }
 
 export interface LocalDatabaseSettings {

@@ -20,6 +20,8 @@ export type SettingsReaderName =
   | 'event publisher'
   | 'webhook deliverer'
   | 'webhook scheduler'
+  | 'api'
+  | 'api authorizer'
   | 'local stack'
   | 'CLI'
   | 'simulator';
@@ -37,6 +39,8 @@ export const LAMBDAS: readonly SettingsReaderName[] = [
   'event publisher',
   'webhook deliverer',
   'webhook scheduler',
+  'api',
+  'api authorizer',
 ];
 
 export interface VariableDeclaration {

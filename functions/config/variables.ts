@@ -125,7 +125,7 @@ export const NETWORK = parsed(
     name: 'NETWORK',
     description: '`mainnet`, `preprod` or `preview` (addresses are validated against it)',
     shownDefault: '`mainnet` (required by the follower)',
-    readBy: ['follower', 'processor', 'health', 'hot wallet', 'local stack', 'CLI', 'simulator'],
+    readBy: ['follower', 'processor', 'health', 'hot wallet', 'api', 'local stack', 'CLI', 'simulator'],
   },
   (text): Network => {
     const network = text ?? 'mainnet';
@@ -310,7 +310,7 @@ export const WEBHOOK_SECRETS_KEY_SECRET_ARN = optionalText({
   description:
     'a Secrets Manager secret whose `key` field (32+ characters) seals the webhook signing secrets (AES-256-GCM); locally a 0600 file `.data/webhook-secrets.key`, made on first use. Never logged.',
   shownDefault: 'required on AWS',
-  readBy: ['webhook deliverer'],
+  readBy: ['webhook deliverer', 'api'],
 });
 export const WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = parsed(
   {
@@ -318,7 +318,7 @@ export const WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = parsed(
     description:
       '`true`: webhooks may go to private and loopback addresses, plain http to loopback (the local stack always allows this); `false`: public https destinations only, checked on the address connected to',
     shownDefault: '`false`',
-    readBy: ['webhook deliverer'],
+    readBy: ['webhook deliverer', 'api'],
   },
   (text) => {
     if (text === undefined || text === 'false') return false;
@@ -431,6 +431,25 @@ export const PAYMENT_MONITOR_API_KEY = optionalText({
     "the API key the CLI sends to that API (an operator's shell only: never a flag, which shell history and the process list keep)",
   shownDefault: 'required with an API URL',
   readBy: ['CLI'],
+});
+
+// The HTTP API in the local stack
+export const DEFAULT_API_PORT = 8081;
+export const API_PORT = portNumber(
+  {
+    name: 'API_PORT',
+    description: "port of the HTTP API `/v1` that `npm start` serves on 127.0.0.1 (the same handlers as the stage's API Gateway)",
+    shownDefault: String(DEFAULT_API_PORT),
+    readBy: ['local stack'],
+  },
+  DEFAULT_API_PORT,
+);
+export const BOOTSTRAP_API_KEY = optionalText({
+  name: 'BOOTSTRAP_API_KEY',
+  description:
+    '`npm start` creates an admin API key with this value (24+ characters) when no admin key is active, and logs its id (`api_bootstrap_key_created`). Never logged.',
+  shownDefault: 'none: no key is created',
+  readBy: ['local stack'],
 });
 
 // Local runs
@@ -562,6 +581,8 @@ export const VARIABLES: readonly Variable<unknown>[] = [
   MIGRATIONS_DIRECTORY_SETTING,
   PAYMENT_MONITOR_API_URL,
   PAYMENT_MONITOR_API_KEY,
+  API_PORT,
+  BOOTSTRAP_API_KEY,
   LOCAL_POSTGRES_PORT,
   SIMULATOR_BLOCK_TIME_MS,
   SIMULATOR_PORT,

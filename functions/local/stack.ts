@@ -30,6 +30,8 @@ import { LocalStackLogEvent } from '../domain/observability.js';
 import { mayHaveWrittenEvents } from '../domain/business-events.js';
 import type { SecretSealer } from '../domain/webhooks/secret-sealer.js';
 import { LOCAL_WEBHOOK_KEY_FILE, localSecretSealer, startLocalWebhooks, type LocalWebhooks } from './local-webhooks.js';
+import { startLocalApi } from './local-api.js';
+import type { ApiServer } from '../adapters/http/api-server.js';
 
 export interface LocalStackOptions {
   config: LocalStackSettings;
@@ -47,6 +49,8 @@ export interface LocalStack {
   metrics: InMemoryMetrics;
   simulator: OgmiosSimulator | undefined;
   healthPort: number;
+  /** The HTTP API /v1 (API_PORT). */
+  apiPort: number;
   database: LocalDatabase;
   /** The outbox publisher and webhook deliverer running in-process. */
   webhooks: LocalWebhooks;
@@ -76,6 +80,9 @@ export async function startLocalStack({
   let client: ChainSyncClient | undefined;
   const readiness = () => probeReadiness(pool, () => client?.health().tip?.height);
   let health: Awaited<ReturnType<typeof startHealthServer>>;
+  let api: ApiServer | undefined;
+  // Seals webhook signing secrets: the API's endpoint creation and rotation, and the deliverer.
+  const webhookSealer = localSecretSealer(webhookKeyFile);
   try {
     const { applied } = await migrate(pool);
     logger.info(LocalStackLogEvent.databaseReady, { database: database.description, migrations_applied: applied });
@@ -87,6 +94,19 @@ export async function startLocalStack({
       port: config.healthPort,
       readiness,
       liveness: () => ({ follower_connected: client?.health().connected ?? false }),
+    });
+    // The HTTP API (and BOOTSTRAP_API_KEY's admin key), like the health port before anything follows the chain.
+    api = await startLocalApi({
+      pool,
+      network: config.network,
+      logger,
+      port: config.apiPort ?? 0,
+      // the local deliverer's rule: plain http to loopback is allowed
+      webhooks: { sealer: webhookSealer, allowPrivateDestinations: true },
+      ...(config.bootstrapApiKey === undefined ? {} : { bootstrapApiKey: config.bootstrapApiKey }),
+    }).catch(async (error: unknown) => {
+      await health.close();
+      throw error;
     });
   } catch (error) {
     await pool.end();
@@ -136,7 +156,6 @@ export async function startLocalStack({
   });
 
   // Business events: published (marked, no bus locally) and delivered to webhooks in-process, woken by each step.
-  const webhookSealer = localSecretSealer(webhookKeyFile);
   const webhooks = startLocalWebhooks({ pool, sealer: webhookSealer, logger, metrics });
 
   let stopping = false;
@@ -213,6 +232,7 @@ export async function startLocalStack({
     metrics,
     simulator,
     healthPort: health.port,
+    apiPort: api.port,
     database,
     webhooks,
     webhookSealer,
@@ -227,6 +247,7 @@ export async function startLocalStack({
       await following.catch(() => undefined);
       await pipeline.stop();
       await webhooks.stop();
+      await api?.close();
       await health.close();
       stopJournal();
       stopAnnouncing();

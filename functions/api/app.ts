@@ -1,0 +1,26 @@
+/** The API as one request handler, composed once per process (the local server, the API Lambda). */
+import type pg from 'pg';
+import type { Network } from '../domain/network.js';
+import type { Logger } from '../domain/ports.js';
+import type { ApiContext } from './context.js';
+import { createApiRouter, type ApiRouter } from './router.js';
+
+export interface ApiAppOptions {
+  pool: pg.Pool;
+  network: Network;
+  logger: Logger;
+  clock?: { now(): Date };
+  validateResponses: boolean;
+  webhooks?: ApiContext['webhooks'];
+}
+
+export function createApiApp(options: ApiAppOptions): ApiRouter {
+  const context: ApiContext = {
+    pool: options.pool,
+    network: options.network,
+    logger: options.logger,
+    clock: options.clock ?? { now: () => new Date() },
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+  };
+  return createApiRouter(context, { validateResponses: options.validateResponses });
+}

@@ -5,7 +5,20 @@
  * IPv4-mapped / NAT64 / 6to4 IPv6 forms of the refused IPv4 ranges. The deliverer checks the very address it
  * connects to (it resolves the name itself and connects to the checked address), so DNS cannot steer it inside.
  */
-import { isIP } from 'node:net';
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+
+/** 4, 6, or 0 when the text is not an IP address (the WHATWG URL parser judges IPv6; no node:net in the domain). */
+export function isIP(text: string): 4 | 6 | 0 {
+  if (IPV4.test(text)) return 4;
+  if (!text.includes(':') || /[^0-9a-fA-F:.]/.test(text)) return 0;
+  try {
+    new URL(`http://[${text}]/`);
+    return 6;
+  } catch {
+    return 0;
+  }
+}
 
 export function isIpLiteral(host: string): boolean {
   return isIP(host) !== 0;

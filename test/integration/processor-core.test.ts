@@ -129,6 +129,22 @@ async function balance(userId: string): Promise<bigint | undefined> {
 }
 
 describe('processor core', () => {
+  it('wakes the event publisher after a batch that wrote business events, and not after one that wrote none', async () => {
+    const wakes: string[] = [];
+    const waking = { ...core, wakePublisher: async () => void wakes.push('wake') };
+    await processChainEventBatch(batch(message(chain.forward([chain.next(), chain.next()]))), waking);
+    expect(wakes).toEqual([]);
+    const pay = transaction([output(alice, 1_000_000n)]);
+    await processChainEventBatch(batch(message(chain.forward([chain.next([pay])])), message(chain.forward([chain.next()]))), waking);
+    expect(wakes).toEqual(['wake']);
+    expect((await f.db.pool.query('SELECT type FROM business_events ORDER BY seq')).rows).toEqual([{ type: 'payment.detected' }]);
+    // a failed wake is logged and never fails the batch
+    const failing = { ...core, wakePublisher: async () => Promise.reject(new Error('throttled')) };
+    const response = await processChainEventBatch(batch(message(chain.forward([chain.next(), chain.next()]))), failing);
+    expect(failedIds(response)).toEqual([]);
+    expect(logger.events(ProcessorLogEvent.publisherWakeFailed)).toHaveLength(1);
+  });
+
   it('applies a batch in order and credits a payment once it is confirmed, every log line correlated by block', async () => {
     const pay = transaction([output(alice, 25_000_000n)]);
     const records = [

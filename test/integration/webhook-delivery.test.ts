@@ -22,6 +22,9 @@ import { deliverDue, type DeliveryDependencies } from '../../functions/domain/we
 import { verifySignature } from '../../functions/domain/webhooks/signature.js';
 import { WebhookValidationError } from '../../functions/domain/webhooks/validation-error.js';
 import { startLocalWebhooks } from '../../functions/local/local-webhooks.js';
+import { deliverWebhookBatch } from '../../functions/handlers/webhook-deliverer-core.js';
+import { scheduleWebhookDeliveries } from '../../functions/handlers/webhook-scheduler-core.js';
+import type { SQSEvent } from 'aws-lambda';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { RecordingLogger } from '../support/recorders.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -322,5 +325,32 @@ describe('webhook endpoints', () => {
       { action: 'webhook_endpoint_created', actor: 'key_test' },
       { action: 'webhook_endpoint_deleted', actor: 'key_admin' },
     ]);
+  });
+});
+
+describe('the Lambda cores', () => {
+  it('the scheduler enqueues each endpoint with work once and writes the gauges; the deliverer serves each message', async () => {
+    const { endpoint: busy } = await endpoint();
+    const { endpoint: idle } = await endpoint(receiver.url, ['payment.reversed']);
+    const event = await addEvent('payment.detected');
+    const enqueued: string[][] = [];
+    const schedulerMetrics = new InMemoryMetrics();
+    const result = await scheduleWebhookDeliveries({
+      db: db.pool,
+      enqueue: async (ids) => void enqueued.push([...ids]),
+      clock,
+      logger,
+      metrics: schedulerMetrics,
+    });
+    // both are behind the newest event; the idle one only passes over it when served
+    expect(result).toEqual({ endpoints: 2 });
+    expect(enqueued).toEqual([[busy.id, idle.id].sort()]);
+    expect(schedulerMetrics.snapshot().gauges).toMatchObject({ webhook_longest_failing_seconds: 0, webhook_endpoints_disabled: 0 });
+
+    const records = enqueued[0]!.map((id, i) => ({ messageId: `m${i}`, body: JSON.stringify({ endpointId: id }) }));
+    const response = await deliverWebhookBatch({ Records: [...records, { messageId: 'bad', body: '{}' }] } as unknown as SQSEvent, deps());
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad' }] });
+    expect(receiver.requests.map((r) => JSON.parse(r.body).id)).toEqual([event.id]);
+    expect(await dueEndpoints(db.pool, clock.now())).toEqual([]);
   });
 });

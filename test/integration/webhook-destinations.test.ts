@@ -3,6 +3,10 @@
  * addresses before connecting, and connects to the very address it checked; locally plain http goes to loopback only.
  * A real receiver on loopback shows where the connection went; the resolver is injected.
  */
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpWebhookClient, type Resolver } from '../../functions/adapters/http/webhook-client.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -92,5 +96,37 @@ describe('the connection goes to the address checked', () => {
     const local = client(true, async () => [{ address: '10.0.0.9', family: 4 }]);
     expect(await local.send(request('http://intranet.test/hooks'))).toMatchObject({ refused: true });
     expect(receiver.requests).toHaveLength(0);
+  });
+
+  it('over https the certificate and SNI are checked against the name while the connection goes to the checked address', async () => {
+    // A self-signed certificate for receiver.test (test/support/tls), trusted by this client only.
+    const cert = readFileSync(new URL('../support/tls/receiver-test.crt', import.meta.url));
+    const key = readFileSync(new URL('../support/tls/receiver-test.key', import.meta.url));
+    const seen: { servername: string | false; host: string | undefined }[] = [];
+    const server = https.createServer({ key, cert }, (req, res) => {
+      seen.push({ servername: (req.socket as TLSSocket).servername, host: req.headers.host });
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const tls = new HttpWebhookClient({
+      allowPrivateDestinations: true,
+      resolve: async () => [{ address: '127.0.0.1', family: 4 }],
+      ca: cert,
+    });
+    clients.push(tls);
+    try {
+      expect(await tls.send(request(`https://receiver.test:${port}/hooks`))).toMatchObject({ statusCode: 200, error: null });
+      expect(seen).toEqual([{ servername: 'receiver.test', host: `receiver.test:${port}` }]);
+      // another name resolving to the same address does not match the certificate: refused by TLS
+      expect(await tls.send(request(`https://other.test:${port}/hooks`))).toMatchObject({
+        statusCode: null,
+        error: expect.stringMatching(/other\.test|altnames/),
+      });
+      expect(seen).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

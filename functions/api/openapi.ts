@@ -1,7 +1,8 @@
 /**
  * The OpenAPI document (openapi.json) is the API's source of truth: the operations the router serves, their
  * scopes (x-scope), and the validation of every request (path, query, headers, body) and response come from it.
- * The validators are compiled once per process (ajv, JSON Schema 2020-12, which OpenAPI 3.1 schemas are).
+ * The validators are compiled once per process, each on its first use (ajv, JSON Schema 2020-12, which OpenAPI 3.1
+ * schemas are).
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import document from './openapi.json' with { type: 'json' };
@@ -121,16 +122,17 @@ function compileOperation(
       additionalProperties: false,
     };
   };
-  const pathValidator = coercingAjv.compile(objectSchema('path'));
-  const queryValidator = coercingAjv.compile(objectSchema('query'));
+  // Each validator is compiled on its first use and kept for the process (a cold start compiles only what it serves).
+  const pathValidator = lazy(() => coercingAjv.compile(objectSchema('path')));
+  const queryValidator = lazy(() => coercingAjv.compile(objectSchema('query')));
   const arrayQueryParameters = new Set(parameters.filter((p) => p.in === 'query' && p.schema.type === 'array').map((p) => p.name));
   const bodySchema = operation.requestBody?.content['application/json']?.schema;
-  const bodyValidator = bodySchema === undefined ? undefined : strictAjv.compile(rebase(bodySchema) as object);
-  const responseValidators = new Map<number, ValidateFunction | null>();
+  const bodyValidator = bodySchema === undefined ? undefined : lazy(() => strictAjv.compile(rebase(bodySchema) as object));
+  const responseValidators = new Map<number, (() => ValidateFunction) | null>();
   for (const [status, response] of Object.entries(operation.responses)) {
     const content = response.content ?? {};
     const schema = content['application/json']?.schema ?? content['application/problem+json']?.schema;
-    responseValidators.set(Number(status), schema === undefined ? null : strictAjv.compile(rebase(schema) as object));
+    responseValidators.set(Number(status), schema === undefined ? null : lazy(() => strictAjv.compile(rebase(schema) as object)));
   }
 
   return {
@@ -141,7 +143,8 @@ function compileOperation(
     requiredHeaders: parameters.filter((p) => p.in === 'header' && p.required).map((p) => p.name.toLowerCase()),
     validatePath(params) {
       const value: Record<string, unknown> = { ...params };
-      if (!pathValidator(value)) throw badRequest('A path parameter is invalid.', fieldErrors(pathValidator.errors));
+      const validate = pathValidator();
+      if (!validate(value)) throw badRequest('A path parameter is invalid.', fieldErrors(validate.errors));
       return value as Record<string, string | number>;
     },
     validateQuery(query) {
@@ -153,7 +156,8 @@ function compileOperation(
         else value[name] = values[0];
       }
       if (repeated.length > 0) throw badRequest('A query parameter is invalid.', repeated);
-      if (!queryValidator(value)) throw badRequest('A query parameter is invalid.', fieldErrors(queryValidator.errors));
+      const validate = queryValidator();
+      if (!validate(value)) throw badRequest('A query parameter is invalid.', fieldErrors(validate.errors));
       return value;
     },
     validateBody(rawBody) {
@@ -171,16 +175,25 @@ function compileOperation(
       } catch {
         throw badRequest('The body is not valid JSON.', [{ field: 'body', message: 'must be valid JSON' }]);
       }
-      if (!bodyValidator(body)) throw badRequest('The body is invalid.', fieldErrors(bodyValidator.errors));
+      const validate = bodyValidator();
+      if (!validate(body)) throw badRequest('The body is invalid.', fieldErrors(validate.errors));
       return body;
     },
     responseProblems(status, body) {
       if (!responseValidators.has(status)) return [`status ${status} is not a documented response of ${operation.operationId}`];
-      const validator = responseValidators.get(status);
+      const validator = responseValidators.get(status)?.();
       if (!validator) return body === undefined ? [] : [`${operation.operationId} ${status} has no body in the document`];
       if (validator(body)) return [];
       return fieldErrors(validator.errors).map((error) => `${error.field} ${error.message}`);
     },
+  };
+}
+
+function lazy<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => {
+    value ??= build();
+    return value;
   };
 }
 

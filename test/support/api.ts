@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { startApiServer, type ApiServer } from '../../functions/adapters/http/api-server.js';
+import { AesGcmSecretSealer } from '../../functions/adapters/crypto/aes-gcm-sealer.js';
 import { ensureBootstrapApiKey } from '../../functions/adapters/postgres/api-keys.js';
 import { createApiApp, type ApiAppOptions } from '../../functions/api/app.js';
 import { documentOperations } from '../../functions/api/openapi.js';
@@ -72,7 +73,16 @@ export async function startTestApi(db: TestDatabase, options: { network?: Networ
   const logger = new RecordingLogger();
   const adminKey = `pm_test_${randomBytes(32).toString('base64url')}`;
   await ensureBootstrapApiKey(db.pool, adminKey);
-  const app = createApiApp({ pool: db.pool, network: options.network ?? 'preprod', logger, validateResponses: true, ...options });
+  const sealingKey = randomBytes(32).toString('hex');
+  const app = createApiApp({
+    pool: db.pool,
+    network: options.network ?? 'preprod',
+    logger,
+    validateResponses: true,
+    // as the local stack: webhook secrets sealed, plain http to loopback allowed
+    webhooks: { sealer: new AesGcmSecretSealer(async () => sealingKey), allowPrivateDestinations: true },
+    ...options,
+  });
   const server = await startApiServer({ port: 0, handle: (request) => app.handle(request) });
   const call: TestApi['call'] = async (method, path, { key = adminKey, body, rawBody, idempotencyKey, headers = {} } = {}) => {
     const sent: Record<string, string> = { ...headers };

@@ -96,7 +96,11 @@ describe('API Gateway authorizer (REQUEST, identity source Authorization)', () =
     });
     // header names arrive in any case
     expect((await authorizeRequest(authorizerEvent({ authorization: `Bearer ${writer.key}` }), db.pool)).principalId).toBe(writer.id);
-    const refused: Record<string, string>[] = [{}, { Authorization: 'Bearer pm_test_not_a_key_at_all_0000000000' }, { Authorization: writer.key }];
+    const refused: Record<string, string>[] = [
+      {},
+      { Authorization: 'Bearer pm_test_not_a_key_at_all_0000000000' },
+      { Authorization: writer.key },
+    ];
     for (const headers of refused) {
       await expect(authorizeRequest(authorizerEvent(headers), db.pool)).rejects.toThrow(/^Unauthorized$/);
     }

@@ -32,6 +32,13 @@ export interface StageConfig {
   /** Size of each of the two follower tasks (a valid Fargate cpu/memory pair). */
   follower: { cpu: number; memoryMiB: number };
   /**
+   * The HTTP API's front door: API Gateway's stage throttling (requests per second, steady and burst, over all
+   * callers) and AWS WAF's rate-based rule (requests per client IP in any 5 minutes before WAF blocks it).
+   */
+  api: { throttle: { rateLimit: number; burstLimit: number }; wafRateLimitPer5Minutes: number };
+  /** The business-event bus: how long its archive keeps events for replay (days). */
+  events: { archiveRetentionDays: number };
+  /**
    * Alarm thresholds: the tutorial's defaults (lib/constructs/monitoring/alarm-thresholds.ts) with the stage's
    * optional overrides from cdk.json `alarms`, e.g. `{ "syncLag": { "warning": { "threshold": 100 } } }`.
    */
@@ -46,6 +53,44 @@ const FARGATE_MEMORY_BY_CPU: Readonly<Record<number, readonly number[]>> = {
   2048: Array.from({ length: 13 }, (_, i) => 4096 + i * 1024),
   4096: Array.from({ length: 23 }, (_, i) => 8192 + i * 1024),
 };
+
+/**
+ * AWS WAF's bounds of a rate-based rule's limit (requests per evaluation window). 100 is the lowest every region
+ * accepts (most regions accept 10 since 2024, some still only 100), so a stage deploys in any region.
+ */
+export const WAF_RATE_LIMIT_MIN = 100;
+export const WAF_RATE_LIMIT_MAX = 2_000_000_000;
+/** EventBridge keeps an archive for ever with 0 days; a stage names a retention. 0 is refused so that it is chosen. */
+export const MIN_ARCHIVE_RETENTION_DAYS = 1;
+
+function apiConfigProblems(raw: unknown): string[] {
+  const api = raw as { throttle?: { rateLimit?: unknown; burstLimit?: unknown }; wafRateLimitPer5Minutes?: unknown } | undefined;
+  const problems: string[] = [];
+  const rate = api?.throttle?.rateLimit;
+  const burst = api?.throttle?.burstLimit;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
+    problems.push('api.throttle.rateLimit must be a positive number of requests per second');
+  }
+  if (!Number.isInteger(burst) || (burst as number) < 1) {
+    problems.push('api.throttle.burstLimit must be a whole number of requests ≥ 1');
+  } else if (typeof rate === 'number' && (burst as number) < rate) {
+    problems.push(`api.throttle.burstLimit (${burst}) must be at least api.throttle.rateLimit (${rate})`);
+  }
+  const waf = api?.wafRateLimitPer5Minutes;
+  if (!Number.isInteger(waf) || (waf as number) < WAF_RATE_LIMIT_MIN || (waf as number) > WAF_RATE_LIMIT_MAX) {
+    problems.push(
+      `api.wafRateLimitPer5Minutes must be a whole number of requests per IP between ${WAF_RATE_LIMIT_MIN} and ${WAF_RATE_LIMIT_MAX} (AWS WAF's bounds)`,
+    );
+  }
+  return problems;
+}
+
+function eventsConfigProblems(raw: unknown): string[] {
+  const days = (raw as { archiveRetentionDays?: unknown } | undefined)?.archiveRetentionDays;
+  return Number.isInteger(days) && (days as number) >= MIN_ARCHIVE_RETENTION_DAYS
+    ? []
+    : [`events.archiveRetentionDays must be a whole number of days ≥ ${MIN_ARCHIVE_RETENTION_DAYS}`];
+}
 
 function isTimeZone(value: unknown): boolean {
   if (typeof value !== 'string' || value === '') return false;
@@ -161,6 +206,7 @@ export function readStageConfig(stages: unknown, stage: string | undefined): Sta
     memoryChoices?.includes(follower?.memoryMiB as number) === true,
     `follower.cpu/memoryMiB must be a Fargate size (cpu ${Object.keys(FARGATE_MEMORY_BY_CPU).join(', ')} with a memory it allows, e.g. 512/1024)`,
   );
+  problems.push(...apiConfigProblems(value.api), ...eventsConfigProblems(value.events));
   const alarms = resolveAlarmThresholds(value.alarms);
   problems.push(...alarms.problems);
   // The tutorial's five rules include HotWalletLow and HotWalletCritical: a mainnet stage watches its hot wallet, or

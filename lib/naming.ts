@@ -26,6 +26,11 @@ export const FUNCTION_PARTS = {
   partitionMaintenance: 'partition-maintenance',
   hotWallet: 'hot-wallet',
   migration: 'migrate',
+  api: 'api',
+  apiAuthorizer: 'api-authorizer',
+  eventPublisher: 'event-publisher',
+  webhookDeliverer: 'webhook-deliverer',
+  webhookScheduler: 'webhook-scheduler',
 } as const;
 export type StageFunction = keyof typeof FUNCTION_PARTS;
 
@@ -55,6 +60,16 @@ export function stageNames(stage: string) {
     databaseSecret: `${PRODUCT}/${stage}/database`,
     leaseTable: name('leases'),
     backupVault: name('database'),
+    /** The business-event bus (EventBridge) and its archive. */
+    eventBus: name('events'),
+    eventArchive: name('events'),
+    webhookQueue: `${name('webhooks')}.fifo`,
+    webhookDeadLetterQueue: `${name('webhooks-dlq')}.fifo`,
+    webhookSecretsKey: `${PRODUCT}/${stage}/webhook-secrets-key`,
+    /** The HTTP API (API keys through the Lambda authorizer) and its twin for callers inside AWS (SigV4, AWS_IAM). */
+    restApi: name('api'),
+    iamRestApi: name('api-iam'),
+    webAcl: name('api'),
     /** The dashboard, and the prefix of every alarm name. */
     dashboard: `${PRODUCT}-${stage}`,
   };

@@ -7,7 +7,9 @@ import { PaymentMonitorMonitoring } from '../constructs/monitoring/index.js';
 import { STORAGE_AUTOSCALING_FACTOR } from '../constructs/payment-database.js';
 import type { OperationsFunctionName } from '../constructs/monitoring/watched-metrics.js';
 import { functionName, stageNames, type StageFunction } from '../naming.js';
+import type { ApiStack } from './api-stack.js';
 import type { DataStack } from './data-stack.js';
+import type { EventsStack } from './events-stack.js';
 import type { IngestStack } from './ingest-stack.js';
 import type { OperationsStack } from './operations-stack.js';
 import { dashboardUrl, operatorOutputs } from './outputs.js';
@@ -21,6 +23,8 @@ export interface ObservabilityStackProps extends StackProps {
   readonly processing: ProcessingStack;
   readonly ingest: IngestStack;
   readonly operations: OperationsStack;
+  readonly events: EventsStack;
+  readonly api: ApiStack;
 }
 
 /**
@@ -34,7 +38,7 @@ export class ObservabilityStack extends Stack {
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     super(scope, id, props);
     const { config } = props;
-    for (const stack of [props.data, props.processing, props.ingest, props.operations])
+    for (const stack of [props.data, props.events, props.processing, props.ingest, props.operations, props.api])
       this.addStackDependency(stack, 'it watches its resources');
     const names = stageNames(config.stage);
     // The ARN in full (the partition from the region, not the AWS::Partition token), so that the metrics' FunctionName
@@ -46,7 +50,19 @@ export class ObservabilityStack extends Stack {
         sameEnvironment: true,
       });
     // Present exactly when the Operations stack creates them (the hot-wallet function only with addresses).
-    const watched: OperationsFunctionName[] = ['health', 'reconciliation', 'rebuild', 'backupExport', 'partitionMaintenance', 'migration'];
+    const watched: OperationsFunctionName[] = [
+      'health',
+      'reconciliation',
+      'rebuild',
+      'backupExport',
+      'partitionMaintenance',
+      'migration',
+      'api',
+      'apiAuthorizer',
+      'eventPublisher',
+      'webhookScheduler',
+      'webhookDeliverer',
+    ];
     if (config.hotWalletAddresses.length > 0) watched.push('hotWallet');
 
     this.monitoring = new PaymentMonitorMonitoring(this, 'Monitoring', {
@@ -63,6 +79,15 @@ export class ObservabilityStack extends Stack {
       },
       follower: { clusterName: names.cluster, serviceName: names.followerService },
       hotWalletAddresses: config.hotWalletAddresses,
+      frontDoor: {
+        // Both REST APIs' stages carry the stage's name (api-stack.ts).
+        apis: [
+          { label: 'API keys', apiName: names.restApi, stageName: config.stage },
+          { label: 'IAM', apiName: names.iamRestApi, stageName: config.stage },
+        ],
+        webhookQueue: queueByName(this, 'WebhookQueue', names.webhookQueue),
+        webhookDeadLetterQueue: queueByName(this, 'WebhookDeadLetterQueue', names.webhookDeadLetterQueue),
+      },
     });
 
     operatorOutputs(this, {

@@ -15,6 +15,7 @@ import {
   claimCheckListing,
   claimCheckObjects,
   databaseEnvironment,
+  functionArnByName,
   FUNCTION_SUBNETS,
   grantDatabase,
 } from './runtime-access.js';
@@ -74,11 +75,19 @@ export class ProcessingStack extends Stack {
         CLAIM_CHECK_BUCKET: claimCheckBucketName(config),
         // Where failed messages are postponed (ChangeMessageVisibility); the queue is this stack's own.
         CHAIN_EVENT_QUEUE_URL: this.chainEvents.queue.queueUrl,
+        // Woken after a batch that wrote business events (by its fixed name: the Events stack deploys first).
+        EVENT_PUBLISHER_FUNCTION_NAME: functionName(config.stage, 'eventPublisher'),
         DB_POOL_MAX: '1',
         ...databaseEnvironment(data),
       },
     });
     grantDatabase(this.processor, data);
+    this.processor.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [functionArnByName(this, functionName(config.stage, 'eventPublisher'))],
+      }),
+    );
     // Reads claim checks only; never writes or deletes them (the lifecycle rule does).
     const claimChecks = claimCheckObjects(config);
     this.processor.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [claimChecks.arn] }));

@@ -58,7 +58,14 @@ describe('a failed first deploy can be retried', () => {
       'AWS::S3::Bucket',
       'AWS::S3::Bucket',
       'AWS::SecretsManager::Secret',
+      'AWS::SecretsManager::Secret',
     ]);
+    // The API Gateway account's logging role, which every API of the account and region uses.
+    const apiKept = resources(prod.templates.api)
+      .filter(([, resource]) => resource.DeletionPolicy === 'RetainExceptOnCreate')
+      .map(([, resource]) => resource.Type)
+      .sort();
+    expect(apiKept).toEqual(['AWS::ApiGateway::Account', 'AWS::IAM::Role']);
   });
 
   it('has no deletion protection in any template, which would stop the rollback (ROLLBACK_FAILED)', () => {
@@ -127,8 +134,8 @@ describe('a failed first deploy can be retried', () => {
 describe('cross-stack references', () => {
   it('exports only what has no fixed name (network, client group, secret ARNs), from the Data stack alone', () => {
     for (const [name, stage] of stages()) {
-      const { data, processing, ingest, operations, observability } = stage.templates;
-      for (const template of [processing, ingest, operations, observability]) expect(exportsOf(template), name).toEqual([]);
+      const { data, events, processing, ingest, operations, api, observability } = stage.templates;
+      for (const template of [events, processing, ingest, operations, api, observability]) expect(exportsOf(template), name).toEqual([]);
       expect(
         exportsOf(data)
           .map(([id]) => id.replace(/^ExportsOutput(Ref|FnGetAtt)/, '').replace(/[0-9A-F]{8,}.*$/, ''))
@@ -141,11 +148,12 @@ describe('cross-stack references', () => {
         'NetworkVpcprivateSubnet1Subnet',
         'NetworkVpcprivateSubnet2Subnet',
         'OgmiosApiKeys',
+        'WebhookSecretsKey',
       ]);
       // Observability builds every name it watches itself (before: 44 imports in prod).
       expect(importsOf(observability), name).toEqual([]);
       // Whatever is still imported comes from the Data stack (before, Ingest imported the queue from Processing).
-      for (const template of [processing, ingest, operations]) {
+      for (const template of [events, processing, ingest, operations, api]) {
         const fromElsewhere = importsOf(template).filter((value) => !value.includes(`"PaymentMonitor-${stage.config.stage}-Data:`));
         expect(fromElsewhere, name).toEqual([]);
       }
@@ -162,11 +170,16 @@ describe('cross-stack references', () => {
     expect(JSON.stringify(dev.templates.observability.findResources('AWS::CloudWatch::Alarm'))).not.toContain('hot-wallet');
   });
 
-  it('still deploys in order: the follower after its queue, the alarms after what they watch', () => {
+  it('still deploys in order: the publisher before the processor wakes it, the follower after its queue, the API after the webhook queue, the alarms after what they watch', () => {
     const ids = (stack: { dependencies: { stackName: string }[] }) => stack.dependencies.map((dependency) => dependency.stackName).sort();
+    expect(ids(prod.stage.events)).toEqual(['PaymentMonitor-prod-Data']);
+    expect(ids(prod.stage.processing)).toEqual(['PaymentMonitor-prod-Data', 'PaymentMonitor-prod-Events']);
     expect(ids(prod.stage.ingest)).toEqual(['PaymentMonitor-prod-Data', 'PaymentMonitor-prod-Processing']);
+    expect(ids(prod.stage.api)).toEqual(['PaymentMonitor-prod-Data', 'PaymentMonitor-prod-Events']);
     expect(ids(prod.stage.observability)).toEqual([
+      'PaymentMonitor-prod-Api',
       'PaymentMonitor-prod-Data',
+      'PaymentMonitor-prod-Events',
       'PaymentMonitor-prod-Ingest',
       'PaymentMonitor-prod-Operations',
       'PaymentMonitor-prod-Processing',
@@ -180,9 +193,10 @@ describe('what an operator is given', () => {
       outputs(template)
         .filter(([, output]) => output.Export === undefined)
         .map(([id]) => id);
-    const { data, processing, ingest, operations, observability } = prod.templates;
+    const { data, events, processing, ingest, operations, api, observability } = prod.templates;
     expect(keys(data)).toEqual(
       expect.arrayContaining([
+        'WebhookSecretsKeySecretName',
         'DatabaseEndpoint',
         'DatabaseInstanceIdentifier',
         'DatabaseSecretName',
@@ -208,6 +222,10 @@ describe('what an operator is given', () => {
       ]),
     );
     expect(keys(observability)).toEqual(['DashboardUrl', 'WarningTopicArn', 'CriticalTopicArn']);
+    expect(keys(events)).toEqual(
+      expect.arrayContaining(['EventBusName', 'EventBusArn', 'EventArchiveName', 'WebhookQueueUrl', 'WebhookDeadLetterQueueUrl']),
+    );
+    expect(keys(api)).toEqual(expect.arrayContaining(['ApiUrl', 'IamApiUrl', 'ApiAccessLogGroupName', 'WebAclName']));
 
     const value = (template: Template, key: string) => (template.toJSON().Outputs as Record<string, Output>)[key]!.Value;
     expect(value(observability, 'DashboardUrl')).toBe(
@@ -216,6 +234,8 @@ describe('what an operator is given', () => {
     expect(value(operations, 'HealthUrl')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^HealthFunctionUrl/), 'FunctionUrl'] });
     expect(value(data, 'DatabaseEndpoint')).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DatabaseInstance/), 'Endpoint.Address'] });
     expect(value(data, 'DatabaseSecretName')).toBe('payment-monitor/prod/database');
+    expect(value(events, 'EventBusName')).toEqual({ Ref: expect.stringMatching(/^Bus/) });
+    expect(JSON.stringify(value(api, 'ApiUrl'))).toMatch(/"Ref":"KeyApi[0-9A-F]{8}"\},"\.execute-api\.eu-west-1\.",.*"\/v1\/"\]\]\}$/);
     expect(value(data, 'OgmiosApiKeySecretName')).toBe('payment-monitor/prod/ogmios-api-keys');
     expect(value(ingest, 'FollowerLogGroupName')).toBe('/ecs/payment-monitor-prod-follower');
     prod.templates.ingest.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/ecs/payment-monitor-prod-follower' });
@@ -233,8 +253,9 @@ describe('what an operator is given', () => {
         checked += 1;
       }
     }
-    // processor, migrate, health, reconciliation, rebuild, backup export, partition maintenance, hot wallet
-    expect(checked).toBe(8);
+    // processor, migrate, health, reconciliation, rebuild, backup export, partition maintenance, hot wallet; event
+    // publisher, webhook scheduler and deliverer; api and its authorizer
+    expect(checked).toBe(13);
   });
 
   it('keeps Performance Insights (7 days, the free tier) for the DatabaseCpuHigh runbook', () => {

@@ -8,6 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { DatabaseInstance, DatabaseInstanceEngine, PostgresEngineVersion } from 'aws-cdk-lib/aws-rds';
 import { ChainEventQueue } from '../../lib/constructs/chain-event-queue.js';
+import { WebhookDeliveryQueue } from '../../lib/constructs/webhook-delivery-queue.js';
 import { CLAIM_CHECK_EXPIRY } from '../../lib/stacks/retention.js';
 import { PaymentMonitorMonitoring, type PaymentMonitorMonitoringProps } from '../../lib/constructs/monitoring/index.js';
 
@@ -35,6 +36,11 @@ export function watchedResources(stack: Stack, stage = 'prod'): PaymentMonitorMo
     queueName: `payment-monitor-${stage}-chain-events.fifo`,
     consumerTimeout: Duration.seconds(30),
     claimCheckExpiry: CLAIM_CHECK_EXPIRY,
+  });
+  const webhooks = new WebhookDeliveryQueue(stack, 'Webhooks', {
+    queueName: `payment-monitor-${stage}-webhooks.fifo`,
+    deadLetterQueueName: `payment-monitor-${stage}-webhooks-dlq.fifo`,
+    consumerTimeout: Duration.seconds(60),
   });
   const processor = new LambdaFunction(stack, 'Processor', {
     functionName: `payment-monitor-${stage}-processor`,
@@ -70,9 +76,22 @@ export function watchedResources(stack: Stack, stage = 'prod'): PaymentMonitorMo
       backupExport: imported('backup-export'),
       migration: imported('migration'),
       partitionMaintenance: imported('partition-maintenance'),
+      api: imported('api'),
+      apiAuthorizer: imported('api-authorizer'),
+      eventPublisher: imported('event-publisher'),
+      webhookScheduler: imported('webhook-scheduler'),
+      webhookDeliverer: imported('webhook-deliverer'),
     },
     database: { instance: database, maxAllocatedStorageGiB: 400 },
     follower: { clusterName: `payment-monitor-${stage}`, serviceName: `payment-monitor-${stage}-follower` },
     hotWalletAddresses: [HOT_WALLET],
+    frontDoor: {
+      apis: [
+        { label: 'API keys', apiName: `payment-monitor-${stage}-api`, stageName: stage },
+        { label: 'IAM', apiName: `payment-monitor-${stage}-api-iam`, stageName: stage },
+      ],
+      webhookQueue: webhooks.queue,
+      webhookDeadLetterQueue: webhooks.deadLetterQueue,
+    },
   };
 }

@@ -18,6 +18,11 @@ interface Row {
   missingData: string;
 }
 
+type MetricStat = {
+  Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] };
+  Period: number;
+  Stat: string;
+};
 type AlarmProperties = {
   AlarmName: string;
   AlarmDescription: string;
@@ -25,6 +30,8 @@ type AlarmProperties = {
   MetricName: string;
   Dimensions: { Name: string; Value: unknown }[];
   Statistic: string;
+  /** A metric-math alarm (a sum over the REST APIs): the series it adds up, and the expression. */
+  Metrics?: { Id: string; Expression?: string; MetricStat?: MetricStat }[];
   ComparisonOperator: string;
   Threshold: number;
   Period: number;
@@ -49,7 +56,7 @@ function project(f: MonitoringFixture): { rows: Row[]; descriptions: Map<string,
   const rows: Row[] = [];
   const descriptions = new Map<string, string>();
   for (const created of f.monitoring.alarms) {
-    const alarm = byLogicalId[f.stack.getLogicalId(created.alarm.node.defaultChild as never)]!.Properties;
+    const alarm = flatten(byLogicalId[f.stack.getLogicalId(created.alarm.node.defaultChild as never)]!.Properties);
     const name = alarm.AlarmName.replace(/^payment-monitor-prod-/, '');
     const shownName = created.functionName ? PER_FUNCTION : name;
     if (rows.some((row) => row.alarm === shownName)) continue;
@@ -67,29 +74,65 @@ function project(f: MonitoringFixture): { rows: Row[]; descriptions: Map<string,
   return { rows, descriptions };
 }
 
-function metricOf(alarm: AlarmProperties, created: CreatedAlarm): string {
+/**
+ * A metric-math alarm read as one metric: `FILL(a, 0) + FILL(b, 0) …` over the same metric of several REST APIs becomes
+ * "<metric> (all APIs)" with their common statistic and period; anything else fails the test.
+ */
+function flatten(alarm: AlarmProperties): AlarmProperties & { allApis?: boolean } {
+  if (!alarm.Metrics) return alarm;
+  const stats = alarm.Metrics.filter((metric) => metric.MetricStat).map((metric) => metric.MetricStat!);
+  const [expression] = alarm.Metrics.filter((metric) => metric.Expression);
+  expect(expression!.Expression).toBe(stats.map((_, i) => `FILL(${alarm.Metrics!.filter((m) => m.MetricStat)[i]!.Id}, 0)`).join(' + '));
+  const first = stats[0]!;
+  for (const stat of stats) {
+    expect([stat.Metric.Namespace, stat.Metric.MetricName, stat.Stat, stat.Period]).toEqual([
+      first.Metric.Namespace,
+      first.Metric.MetricName,
+      first.Stat,
+      first.Period,
+    ]);
+  }
+  expect(new Set(stats.map((stat) => JSON.stringify(stat.Metric.Dimensions))).size).toBe(stats.length);
+  return {
+    ...alarm,
+    Namespace: first.Metric.Namespace,
+    MetricName: first.Metric.MetricName,
+    Dimensions: first.Metric.Dimensions,
+    Statistic: first.Stat,
+    Period: first.Period,
+    allApis: first.Metric.Namespace === 'AWS/ApiGateway' && stats.length > 1,
+  };
+}
+
+function metricOf(alarm: AlarmProperties & { allApis?: boolean }, created: CreatedAlarm): string {
   const where =
     alarm.Namespace === 'PaymentMonitor'
       ? alarm.Dimensions.find((d) => d.Name === 'service')!.Value === 'payment-monitor-follower'
         ? ' (follower)'
         : ''
       : alarm.Namespace === 'AWS/SQS'
-        ? created.rule.metric.kind === 'queue' && created.rule.metric.queue === 'deadLetter'
-          ? ' (DLQ)'
-          : ' (queue)'
-        : alarm.Namespace === 'AWS/Lambda'
-          ? created.functionName
-            ? ' (each function)'
-            : ' (processor)'
-          : alarm.Namespace === 'ECS/ContainerInsights'
-            ? ' (follower service)'
-            : '';
+        ? created.rule.metric.kind === 'queue'
+          ? { chainEvents: ' (queue)', deadLetter: ' (DLQ)', webhooks: ' (webhook queue)', webhookDeadLetter: ' (webhook DLQ)' }[
+              created.rule.metric.queue
+            ]
+          : ''
+        : alarm.allApis
+          ? ' (all APIs)'
+          : alarm.Namespace === 'AWS/Lambda'
+            ? created.functionName
+              ? ' (each function)'
+              : ' (processor)'
+            : alarm.Namespace === 'ECS/ContainerInsights'
+              ? ' (follower service)'
+              : '';
   const namespace = alarm.Namespace === 'PaymentMonitor' ? '' : `${alarm.Namespace} `;
   return `${namespace}${alarm.MetricName}${where}, ${alarm.Statistic}`;
 }
 
 function conditionOf(alarm: AlarmProperties, created: CreatedAlarm): string {
-  const operator = alarm.ComparisonOperator === 'GreaterThanThreshold' ? '>' : '<';
+  const operator = ({ GreaterThanThreshold: '>', GreaterThanOrEqualToThreshold: '≥', LessThanThreshold: '<' } as Record<string, string>)[
+    alarm.ComparisonOperator
+  ]!;
   const threshold =
     alarm.MetricName === 'FreeStorageSpace'
       ? `${Math.round((alarm.Threshold / (MAX_STORAGE_GIB * 1024 ** 3)) * 100)}`
@@ -146,6 +189,11 @@ const EXPECTED: string[] = [
   ' | DatabaseFreeStorageLow | AWS/RDS FreeStorageSpace, Minimum | < 5% of max storage free | 30 min (6 × 5 min) | warning | notBreaching',
   ' | DatabaseFreeStorageCritical | AWS/RDS FreeStorageSpace, Minimum | < 2% of max storage free | 5 min (1 period) | critical | notBreaching',
   ' | DatabaseConnectionsHigh | AWS/RDS DatabaseConnections, Maximum | > 80 connections | 10 min (2 × 5 min) | warning | notBreaching',
+  ' | ApiServerErrors | AWS/ApiGateway 5XXError (all APIs), Sum | > 0 responses | 10 min (2 × 5 min) | warning | notBreaching',
+  ' | OutboxStale | outbox_oldest_unpublished_age_seconds, Maximum | > 300s | 3 min (3 × 1 min) | warning | breaching',
+  ' | WebhookEndpointFailing | webhook_longest_failing_seconds, Maximum | ≥ 3,600s | 5 min (1 period) | warning | notBreaching',
+  ' | WebhookEndpointDisabled | webhook_endpoints_disabled, Maximum | > 0 endpoints | 5 min (1 period) | critical | notBreaching',
+  ' | WebhookDeadLetterQueueNotEmpty | AWS/SQS ApproximateNumberOfMessagesVisible (webhook DLQ), Maximum | > 0 messages | 1 min (1 period) | warning | notBreaching',
 ];
 
 /** The README's catalogue table and runbook lines, as rows in the same shape. */

@@ -490,7 +490,10 @@ describe('PaymentMonitorMonitoring: stage choices and invariants', () => {
 
   it('watches only the operations functions it is given', () => {
     const alarms = alarmsOf(buildMonitoringStack({ functions: {}, hotWalletAddresses: [] }).template);
-    expect([...alarms.keys()].filter((name) => name.endsWith('Errors'))).toEqual(['payment-monitor-prod-ProcessorErrors']);
+    // ApiServerErrors watches API Gateway's 5xx, not a function.
+    expect([...alarms.keys()].filter((name) => name.endsWith('Errors') && !name.endsWith('ServerErrors'))).toEqual([
+      'payment-monitor-prod-ProcessorErrors',
+    ]);
   });
 
   it('takes the database by identifier as well as by construct', () => {
@@ -509,6 +512,7 @@ describe('PaymentMonitorMonitoring: stage choices and invariants', () => {
         deadLetterQueue: props.chainEventQueue,
         database: { instanceIdentifier: 'db', maxAllocatedStorageGiB: 5 },
         functions: { health: props.functions!.health! },
+        frontDoor: { apis: [], webhookQueue: props.frontDoor.webhookQueue, webhookDeadLetterQueue: props.frontDoor.webhookQueue },
         thresholds: {
           ...DEFAULT_ALARM_THRESHOLDS,
           syncLag: { warning: DEFAULT_ALARM_THRESHOLDS.syncLag.critical, critical: DEFAULT_ALARM_THRESHOLDS.syncLag.warning },
@@ -521,6 +525,8 @@ describe('PaymentMonitorMonitoring: stage choices and invariants', () => {
           'critical threshold \\(50\\) must be above the warning threshold \\(200\\)',
           'stage must be lower-case',
           'deadLetterQueue must be the DLQ',
+          'frontDoor.webhookDeadLetterQueue must be the DLQ',
+          'frontDoor.apis must name the REST API',
           'maxAllocatedStorageGiB must be a whole number ≥ 20 \\(got 5\\)',
           'hotWalletAddresses are set but functions.hotWallet is missing',
         ].join('[\\s\\S]*'),

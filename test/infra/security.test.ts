@@ -113,13 +113,19 @@ describe('egress: HTTPS to AWS APIs and Ogmios, PostgreSQL to the database group
   });
 
   it('puts every function in the VPC in a group with HTTPS, and those that use the database in the client group too', () => {
-    for (const template of [dev.templates.data, dev.templates.processing, dev.templates.operations]) {
+    for (const template of [
+      dev.templates.data,
+      dev.templates.processing,
+      dev.templates.operations,
+      dev.templates.events,
+      dev.templates.api,
+    ]) {
       for (const [id, fn] of resources(template, 'AWS::Lambda::Function')) {
         const vpc = fn.Properties.VpcConfig as { SecurityGroupIds: unknown[] } | undefined;
         if (!vpc) continue;
         const groups = JSON.stringify(vpc.SecurityGroupIds);
         expect(groups, id).toMatch(
-          /(Health|Reconciliation|Rebuild|BackupExport|PartitionMaintenance|Processor|SchemaMigrations)SecurityGroup/,
+          /(Health|Reconciliation|Rebuild|BackupExport|PartitionMaintenance|Processor|SchemaMigrations|EventPublisher|WebhookScheduler|WebhookDeliverer|Api|ApiAuthorizer)SecurityGroup/,
         );
         const usesDatabase = JSON.stringify(fn.Properties.Environment ?? {}).includes('DATABASE_SECRET_ARN');
         expect(groups.includes('DatabaseClientSecurityGroup'), id).toBe(usesDatabase);
@@ -260,7 +266,7 @@ describe('Lambda execution roles', () => {
     }
   });
 
-  it("leave an AWS managed policy only on the CDK's default-group provider and on AWS Backup's role (as the README says)", () => {
+  it("leave an AWS managed policy only on the CDK's default-group provider, AWS Backup's role and API Gateway's account logging role (as the README says)", () => {
     for (const stage of [dev, prod]) {
       const managed = Object.values(stage.templates).flatMap((template) =>
         resources(template, 'AWS::IAM::Role')
@@ -273,6 +279,7 @@ describe('Lambda execution roles', () => {
       expect(managed.sort()).toEqual([
         'CustomVpcRestrictDefaultSGCustomResourceProviderRole: AWSLambdaBasicExecutionRole',
         'DatabaseBackupsPlanDatabaseRole: AWSBackupServiceRolePolicyForBackup',
+        'KeyApiCloudWatchRole: AmazonAPIGatewayPushToCloudWatchLogs',
       ]);
     }
   });

@@ -40,11 +40,17 @@ describe('stage composition', () => {
   });
 
   it('names stacks and resources after the stage', () => {
-    expect([dev.stage.data, dev.stage.processing, dev.stage.ingest, dev.stage.operations].map((stack) => stack.stackName)).toEqual([
+    expect(
+      [dev.stage.data, dev.stage.events, dev.stage.processing, dev.stage.ingest, dev.stage.operations, dev.stage.api].map(
+        (stack) => stack.stackName,
+      ),
+    ).toEqual([
       'PaymentMonitor-dev-Data',
+      'PaymentMonitor-dev-Events',
       'PaymentMonitor-dev-Processing',
       'PaymentMonitor-dev-Ingest',
       'PaymentMonitor-dev-Operations',
+      'PaymentMonitor-dev-Api',
     ]);
     expect(dev.stage.observability.stackName).toBe('PaymentMonitor-dev-Observability');
     prod.templates.processing.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'payment-monitor-prod-processor' });
@@ -56,7 +62,7 @@ describe('stage composition', () => {
 
   it('runs every Lambda on ARM64 and Node.js 22, inside the VPC', () => {
     for (const [, stage] of both()) {
-      for (const template of [stage.templates.processing, stage.templates.operations]) {
+      for (const template of [stage.templates.processing, stage.templates.operations, stage.templates.events, stage.templates.api]) {
         const functions = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: Record<string, unknown> }[];
         expect(functions.length).toBeGreaterThan(0);
         for (const fn of functions) {
@@ -381,10 +387,11 @@ describe('chain-event queue and processor', () => {
     expect(JSON.stringify(dev.templates.processing.toJSON())).not.toMatch(/DATABASE_URL|PGPASSWORD/);
   });
 
-  it("scopes the processor's role: the queue, the database secret and reading claim checks; never the lease table", () => {
+  it("scopes the processor's role: the queue, the database secret, reading claim checks and waking the publisher; never the lease table", () => {
     const statements = grantedStatements(dev.templates.processing, 'ProcessorServiceRole');
     expect(actionsOf(statements)).toEqual(
       [
+        'lambda:InvokeFunction',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         's3:GetObject',

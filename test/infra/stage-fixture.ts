@@ -15,7 +15,15 @@ export const STAGES = JSON.parse(readFileSync(new URL('../../cdk.json', import.m
 export interface SynthesizedStage {
   config: StageConfig;
   stage: PaymentMonitorStage;
-  templates: { data: Template; processing: Template; ingest: Template; operations: Template; observability: Template };
+  templates: {
+    data: Template;
+    events: Template;
+    processing: Template;
+    ingest: Template;
+    operations: Template;
+    api: Template;
+    observability: Template;
+  };
   /** AwsSolutions findings nobody acknowledged (from validation-report.json; the synth fails when there are any). */
   unacknowledged: string[];
   /** Every AwsSolutions acknowledgement written into the templates' metadata: resource, id and reason. */
@@ -66,9 +74,11 @@ export function synthesizeStage(config: StageConfig, extend?: (stage: PaymentMon
   }
   const templates = {
     data: Template.fromStack(stage.data),
+    events: Template.fromStack(stage.events),
     processing: Template.fromStack(stage.processing),
     ingest: Template.fromStack(stage.ingest),
     operations: Template.fromStack(stage.operations),
+    api: Template.fromStack(stage.api),
     observability: Template.fromStack(stage.observability),
   };
   const acknowledgements = Object.values(templates).flatMap((template) =>

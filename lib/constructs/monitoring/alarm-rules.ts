@@ -4,7 +4,14 @@
  * CloudWatch counterpart of the tutorial's Prometheus rule file, and the README's "Alarm catalogue" mirrors it
  * (test/infra/monitoring-projection.test.ts keeps the three in agreement).
  */
-import { FollowerMetric, LeaseMetric, Metric, ProcessorMetric } from '../../../functions/domain/observability.js';
+import {
+  FollowerMetric,
+  LeaseMetric,
+  Metric,
+  OutboxMetric,
+  ProcessorMetric,
+  WebhookMetric,
+} from '../../../functions/domain/observability.js';
 import type { AlarmKey, AlarmSetting, Severity } from './alarm-thresholds.js';
 
 export type Statistic = 'Sum' | 'Maximum' | 'Minimum' | 'Average';
@@ -15,7 +22,7 @@ export type WatchedMetric =
   | { readonly kind: 'custom'; readonly emitter: 'lambdas' | 'follower'; readonly metricName: string; readonly statistic: Statistic }
   | {
       readonly kind: 'queue';
-      readonly queue: 'chainEvents' | 'deadLetter';
+      readonly queue: 'chainEvents' | 'deadLetter' | 'webhooks' | 'webhookDeadLetter';
       readonly metricName: 'ApproximateNumberOfMessagesVisible' | 'ApproximateAgeOfOldestMessage';
       readonly statistic: Statistic;
     }
@@ -26,6 +33,8 @@ export type WatchedMetric =
       readonly metricName: 'CPUUtilization' | 'FreeStorageSpace' | 'DatabaseConnections';
       readonly statistic: Statistic;
     }
+  /** AWS/ApiGateway, added up over the REST APIs that serve the OpenAPI document (API keys and IAM). */
+  | { readonly kind: 'api'; readonly metricName: '5XXError' | '4XXError' | 'Count'; readonly statistic: 'Sum' }
   /** ECS/ContainerInsights of the follower's service (needs Container Insights on the cluster, FollowerService enables it). */
   | { readonly kind: 'followerService'; readonly metricName: 'RunningTaskCount'; readonly statistic: Statistic };
 
@@ -53,7 +62,7 @@ export interface AlarmRule {
   /** The tutorial's alert rule this alarm mirrors, if any. */
   readonly tutorialRule?: string;
   readonly metric: WatchedMetric;
-  readonly comparison: '>' | '<';
+  readonly comparison: '>' | '>=' | '<';
   /** How the threshold reads in the catalogue (`blocks`, `ADA`, `%`, …). */
   readonly unit: string;
   readonly missingData: MissingData;
@@ -444,5 +453,71 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     runbook: (s) =>
       `More than ${s.threshold} database connections for ${s.forMinutes} min (max_connections depends on the instance class). ` +
       'Check processor concurrency and functions that do not release connections (pg_stat_activity by application_name). Lower concurrency or put RDS Proxy in front.',
+  },
+  {
+    key: 'apiServerErrors',
+    severity: 'warning',
+    name: 'ApiServerErrors',
+    metric: { kind: 'api', metricName: '5XXError', statistic: 'Sum' },
+    comparison: '>',
+    unit: 'responses',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `The HTTP API answered 5xx (more than ${s.threshold} per 5 min, both REST APIs together) in every 5 min for ${s.forMinutes} min: businesses' calls fail. ` +
+      "Look at ApiErrors and ApiAuthorizerErrors, the api function's logs (api_request_failed) and the access logs (/aws/apigateway/payment-monitor-<stage>-api/access: status, integrationStatus, authorizerStatus, error), then DatabaseUnreachable and the database. " +
+      'A 502/504 with no function error is a timeout or a crash at start (its logs); fix the cause: the businesses retry (POSTs with their Idempotency-Key are replayed, not done twice).',
+  },
+  {
+    key: 'outboxAge',
+    severity: 'warning',
+    name: 'OutboxStale',
+    metric: lambdas(OutboxMetric.oldestUnpublishedAgeSeconds, 'Maximum'),
+    comparison: '>',
+    unit: 's',
+    // The publisher writes it every minute (0 when nothing waits): silence means it is not running.
+    missingData: 'breaching',
+    runbook: (s) =>
+      `A business event has waited more than ${s.threshold / 60} min to be published, in every minute for ${s.forMinutes} min, or the publisher stopped reporting: EventBridge subscribers and webhooks get nothing new. ` +
+      'Look at EventPublisherErrors and its logs (outbox_publish_failed: EventBridge refusing, throttling, or the database), outbox_publish_failures and the backlog on the dashboard. ' +
+      'Fix the cause; the publisher picks up where it stopped, in order, by itself (every minute): nothing is lost, the events wait in the outbox.',
+  },
+  {
+    key: 'webhookFailing',
+    severity: 'warning',
+    name: 'WebhookEndpointFailing',
+    metric: lambdas(WebhookMetric.longestFailingSeconds, 'Maximum'),
+    comparison: '>=',
+    unit: 's',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `A webhook endpoint has failed every delivery for ${s.threshold / 3600} h or more (every retry since its first failure). Its events wait, in order; it is disabled after 3 days. ` +
+      'Find it (GET /v1/webhook-endpoints, the webhook_delivery_failed log lines of the deliverer: status, duration, response excerpt, webhook_destination_refused). ' +
+      'Tell the business: their receiver is down, refuses the signature or answers slowly (10 s timeout). Once it answers 2xx the backlog is delivered by itself; other endpoints are not delayed.',
+  },
+  {
+    key: 'webhookDisabled',
+    severity: 'critical',
+    name: 'WebhookEndpointDisabled',
+    metric: lambdas(WebhookMetric.endpointsDisabled, 'Maximum'),
+    comparison: '>',
+    unit: 'endpoints',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `Webhook endpoints disabled after 3 days of failed deliveries: more than ${s.threshold}. A business receives no webhook any more (EventBridge subscribers and GET /v1/events are not affected). ` +
+      'Find it (GET /v1/webhook-endpoints; webhook_endpoint_disabled in the deliverer logs) and tell the business. ' +
+      'Once their receiver works, subscribe it again and redeliver what it missed (GET /v1/events?after=<cursor> lists the events, POST /v1/events/{id}/redeliver); the alarm clears when no endpoint is disabled any more (the old one deleted).',
+  },
+  {
+    key: 'webhookDeadLetterQueue',
+    severity: 'warning',
+    name: 'WebhookDeadLetterQueueNotEmpty',
+    metric: { kind: 'queue', queue: 'webhookDeadLetter', metricName: 'ApproximateNumberOfMessagesVisible', statistic: 'Maximum' },
+    comparison: '>',
+    unit: 'messages',
+    missingData: 'notBreaching',
+    runbook: () =>
+      'The webhook deliverer failed 5 times (crash or timeout) on the wake-up of one endpoint. Nothing is lost: what is due and every attempt are in PostgreSQL, and the scheduler wakes the deliverer again every minute. ' +
+      'Read the message (its group is the endpoint id) and WebhookDelivererErrors and its logs for the reason (database, a receiver that holds the connection, the time budget), and fix it. ' +
+      'Purge the DLQ once understood; do not redrive (the scheduler already did).',
   },
 ];

@@ -64,6 +64,16 @@ export interface AlarmThresholds {
   readonly databaseFreeStorage: { readonly warning: AlarmSetting; readonly critical: AlarmSetting };
   /** RDS DatabaseConnections above `threshold` (max_connections depends on the instance class). */
   readonly databaseConnections: { readonly warning: AlarmSetting };
+  /** 5xx answers of the HTTP API (both REST APIs) above `threshold` per 5 minutes. */
+  readonly apiServerErrors: { readonly warning: AlarmSetting };
+  /** Age of the oldest unpublished business event (outbox_oldest_unpublished_age_seconds) above `threshold` seconds. */
+  readonly outboxAge: { readonly warning: AlarmSetting };
+  /** Seconds the longest-failing webhook endpoint has been failing, at or above `threshold` (an hour). */
+  readonly webhookFailing: { readonly warning: AlarmSetting };
+  /** Webhook endpoints disabled after 3 days of failures, above `threshold`. */
+  readonly webhookDisabled: { readonly critical: AlarmSetting };
+  /** Wake-ups in the webhook deliverer's DLQ above `threshold`. */
+  readonly webhookDeadLetterQueue: { readonly warning: AlarmSetting };
 }
 
 export type AlarmKey = keyof AlarmThresholds;
@@ -103,6 +113,12 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   // warning waits half an hour for it to act. 2% is below the trigger at any allocation.
   databaseFreeStorage: { warning: on(5, 30), critical: on(2, 5) },
   databaseConnections: { warning: on(80, 10) },
+  apiServerErrors: { warning: on(0, 10) },
+  // The publisher runs every minute and after each batch: five minutes is several runs that did not publish.
+  outboxAge: { warning: on(300, 3) },
+  webhookFailing: { warning: on(3600, 5) },
+  webhookDisabled: { critical: on(0, 5) },
+  webhookDeadLetterQueue: { warning: on(0, 1) },
 };
 
 /** Period (minutes) each threshold is evaluated over; `forMinutes` must be a whole number of periods. */
@@ -130,6 +146,11 @@ export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
   databaseCpu: 5,
   databaseFreeStorage: 5,
   databaseConnections: 5,
+  apiServerErrors: 5,
+  outboxAge: 1,
+  webhookFailing: 5,
+  webhookDisabled: 5,
+  webhookDeadLetterQueue: 1,
 };
 
 /**

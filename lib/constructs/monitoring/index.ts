@@ -14,4 +14,10 @@ export {
 } from './alarm-thresholds.js';
 export { AlertTopics, type AlertTopicsProps } from './alert-topics.js';
 export { PaymentMonitorMonitoring, type CreatedAlarm, type PaymentMonitorMonitoringProps } from './payment-monitor-monitoring.js';
-export { FUNCTION_LABELS, OPERATIONS_FUNCTIONS, type OperationsFunctionName } from './watched-metrics.js';
+export {
+  FUNCTION_LABELS,
+  OPERATIONS_FUNCTIONS,
+  type OperationsFunctionName,
+  type WatchedApi,
+  type WatchedFrontDoor,
+} from './watched-metrics.js';

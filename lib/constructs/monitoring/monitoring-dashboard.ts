@@ -17,7 +17,9 @@ import {
   Metric,
   MetricDimension,
   OgmiosMetric,
+  OutboxMetric,
   ProcessorMetric,
+  WebhookMetric,
 } from '../../../functions/domain/observability.js';
 import { GIB } from './alarm-rules.js';
 import type { AlarmThresholds } from './alarm-thresholds.js';
@@ -39,7 +41,8 @@ const HOUR = Duration.hours(1);
 /**
  * The stage's one dashboard, top to bottom: alarm status; chain following (height vs tip, lag); payments
  * (by reference type, value distribution, block processing, rollbacks); the queue and the processor; every
- * function's errors and durations; the follower; reconciliation and the hot wallet; the database.
+ * function's errors and durations; the follower; reconciliation and the hot wallet; the HTTP API; the outbox and
+ * the webhooks; the database.
  */
 export function createMonitoringDashboard(scope: Construct, id: string, props: MonitoringDashboardProps): Dashboard {
   const { metrics: m, thresholds: t } = props;
@@ -184,6 +187,64 @@ export function createMonitoringDashboard(scope: Construct, id: string, props: M
             width: 12,
             height: 6,
           }),
+    ],
+    [
+      graph('HTTP API: requests (per 5 min)', [
+        m.apisTotal('Count', 'Sum', FIVE_MINUTES, 'all APIs'),
+        ...m.watched.frontDoor.apis.map((api) => m.api(api, 'Count', { statistic: 'Sum', period: FIVE_MINUTES, label: api.label })),
+      ]),
+      graph(
+        'HTTP API: 4xx and 5xx (per 5 min)',
+        [m.apisTotal('4XXError', 'Sum', FIVE_MINUTES, '4xx'), m.apisTotal('5XXError', 'Sum', FIVE_MINUTES, '5xx')],
+        { annotations: [line('ApiServerErrors', t.apiServerErrors.warning.threshold, '#ff7f0e')] },
+      ),
+      graph(
+        'HTTP API: latency (ms)',
+        m.watched.frontDoor.apis.flatMap((api) =>
+          ['p50', 'p99'].map((p) => m.api(api, 'Latency', { statistic: p, period: FIVE_MINUTES, label: `${api.label} ${p}` })),
+        ),
+      ),
+    ],
+    [
+      graph(
+        'Outbox: oldest unpublished event (s)',
+        [lambdas(OutboxMetric.oldestUnpublishedAgeSeconds, 'Maximum', MINUTE, 'oldest unpublished (s)')],
+        {
+          right: [lambdas(OutboxMetric.unpublishedEvents, 'Maximum', MINUTE, 'unpublished events')],
+          annotations: [line('OutboxStale', t.outboxAge.warning.threshold, '#ff7f0e')],
+        },
+      ),
+      graph('Outbox: published and failures (per 5 min)', [
+        lambdas(OutboxMetric.eventsPublished, 'Sum', FIVE_MINUTES, 'published'),
+        lambdas(OutboxMetric.publishFailures, 'Sum', FIVE_MINUTES, 'publish failures'),
+      ]),
+      graph(
+        'Webhooks: deliveries and failures (per 5 min)',
+        [
+          lambdas(WebhookMetric.deliveries, 'Sum', FIVE_MINUTES, 'delivered'),
+          lambdas(WebhookMetric.deliveryFailures, 'Sum', FIVE_MINUTES, 'failed attempts'),
+        ],
+        { right: [lambdas(WebhookMetric.backlogEvents, 'Maximum', FIVE_MINUTES, 'backlog (events due)')] },
+      ),
+    ],
+    [
+      graph(
+        'Webhooks: longest-failing endpoint (s) and disabled endpoints',
+        [lambdas(WebhookMetric.longestFailingSeconds, 'Maximum', FIVE_MINUTES, 'longest failing (s)')],
+        {
+          right: [lambdas(WebhookMetric.endpointsDisabled, 'Maximum', FIVE_MINUTES, 'disabled endpoints')],
+          annotations: [line('WebhookEndpointFailing', t.webhookFailing.warning.threshold, '#ff7f0e')],
+        },
+      ),
+      graph(
+        'Webhooks: attempt duration (s)',
+        ['p50', 'p99'].map((p) => lambdas(WebhookMetric.deliverySeconds, p, FIVE_MINUTES, p)),
+      ),
+      graph('Webhook queue: wake-ups and DLQ', [
+        m.queue('webhooks', 'ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: MINUTE, label: 'visible' }),
+        m.queue('webhooks', 'ApproximateNumberOfMessagesNotVisible', { statistic: 'Maximum', period: MINUTE, label: 'in flight' }),
+        m.queue('webhookDeadLetter', 'ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: MINUTE, label: 'DLQ' }),
+      ]),
     ],
     [
       graph('Database CPU (%)', [m.database('CPUUtilization', { statistic: 'Average', period: FIVE_MINUTES, label: 'CPU' })], {

@@ -29,7 +29,13 @@ import {
 import { ALARM_RULES, type AlarmContext, type AlarmRule, type MissingData } from './alarm-rules.js';
 import { AlertTopics } from './alert-topics.js';
 import { createMonitoringDashboard } from './monitoring-dashboard.js';
-import { FUNCTION_LABELS, OPERATIONS_FUNCTIONS, WatchedMetrics, type OperationsFunctionName } from './watched-metrics.js';
+import {
+  FUNCTION_LABELS,
+  OPERATIONS_FUNCTIONS,
+  WatchedMetrics,
+  type OperationsFunctionName,
+  type WatchedFrontDoor,
+} from './watched-metrics.js';
 
 export interface PaymentMonitorMonitoringProps {
   /** dev, staging, prod: in every alarm, topic and dashboard name. */
@@ -56,6 +62,8 @@ export interface PaymentMonitorMonitoringProps {
    * balance, and an alarm on a metric that is never written would only sit in INSUFFICIENT_DATA).
    */
   readonly hotWalletAddresses: readonly string[];
+  /** The HTTP API's REST APIs and the webhook deliverer's queue and DLQ. */
+  readonly frontDoor: WatchedFrontDoor;
   /** `service` dimensions of the metrics; default to the runtime's defaults (POWERTOOLS_SERVICE_NAME unset). */
   readonly metricServiceNames?: { readonly lambdas?: string; readonly follower?: string };
 }
@@ -73,6 +81,11 @@ const MISSING_DATA: Readonly<Record<MissingData, TreatMissingData>> = {
   breaching: TreatMissingData.BREACHING,
   notBreaching: TreatMissingData.NOT_BREACHING,
   ignore: TreatMissingData.IGNORE,
+};
+const COMPARISONS: Readonly<Record<AlarmRule['comparison'], ComparisonOperator>> = {
+  '>': ComparisonOperator.GREATER_THAN_THRESHOLD,
+  '>=': ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  '<': ComparisonOperator.LESS_THAN_THRESHOLD,
 };
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
@@ -102,6 +115,7 @@ export class PaymentMonitorMonitoring extends Construct {
       functions: props.functions ?? {},
       databaseInstanceIdentifier,
       follower: props.follower,
+      frontDoor: props.frontDoor,
     });
 
     const alertTopics = new AlertTopics(this, 'AlertTopics', { stage: props.stage, emails: props.alertEmails });
@@ -128,7 +142,7 @@ export class PaymentMonitorMonitoring extends Construct {
           alarmDescription: `[${rule.severity}] ${rule.runbook(setting)}`,
           metric: metrics.forRule(rule.metric, period, target.fn),
           threshold: rule.thresholdFor ? rule.thresholdFor(setting, context) : setting.threshold,
-          comparisonOperator: rule.comparison === '>' ? ComparisonOperator.GREATER_THAN_THRESHOLD : ComparisonOperator.LESS_THAN_THRESHOLD,
+          comparisonOperator: COMPARISONS[rule.comparison],
           // "for N minutes": every period of the window must breach, as in a Prometheus rule's `for:`; a rule that
           // tolerates missing periods needs as many breaching ones in a window that many periods longer (M of N).
           evaluationPeriods: breachingPeriods + (MISSING_PERIODS_TOLERATED[rule.key] ?? 0),
@@ -158,6 +172,13 @@ function validateProps(id: string, props: PaymentMonitorMonitoringProps, thresho
   const problems = validateAlarmThresholds(thresholds, 'thresholds');
   if (!STAGE_NAME.test(props.stage)) problems.push(`stage must be lower-case letters, digits and dashes (got "${props.stage}")`);
   if (props.chainEventQueue === props.deadLetterQueue) problems.push('deadLetterQueue must be the DLQ, not the chain-event queue itself');
+  if (props.frontDoor.webhookQueue === props.frontDoor.webhookDeadLetterQueue) {
+    problems.push('frontDoor.webhookDeadLetterQueue must be the DLQ, not the webhook queue itself');
+  }
+  if (props.frontDoor.apis.length === 0) problems.push('frontDoor.apis must name the REST API(s) of the HTTP API');
+  for (const api of props.frontDoor.apis) {
+    if (!api.apiName || !api.stageName) problems.push(`frontDoor.apis: ${api.label} needs its apiName and stageName`);
+  }
   const storage = props.database.maxAllocatedStorageGiB;
   if (!Number.isInteger(storage) || storage < 20)
     problems.push(`database.maxAllocatedStorageGiB must be a whole number ≥ 20 (got ${storage})`);

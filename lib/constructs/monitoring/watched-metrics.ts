@@ -14,8 +14,16 @@ export const OPERATIONS_FUNCTIONS = [
   'backupExport',
   'migration',
   'partitionMaintenance',
+  'api',
+  'apiAuthorizer',
+  'eventPublisher',
+  'webhookScheduler',
+  'webhookDeliverer',
 ] as const;
 export type OperationsFunctionName = (typeof OPERATIONS_FUNCTIONS)[number];
+
+export type WatchedQueue = 'chainEvents' | 'deadLetter' | 'webhooks' | 'webhookDeadLetter';
+export type ApiMetricName = 'Count' | '4XXError' | '5XXError' | 'Latency' | 'IntegrationLatency';
 
 /** How each function appears in alarm names (`payment-monitor-<stage>-<Label>Errors`) and on the dashboard. */
 export const FUNCTION_LABELS: Readonly<Record<OperationsFunctionName, string>> = {
@@ -26,7 +34,27 @@ export const FUNCTION_LABELS: Readonly<Record<OperationsFunctionName, string>> =
   backupExport: 'BackupExport',
   migration: 'Migration',
   partitionMaintenance: 'PartitionMaintenance',
+  api: 'Api',
+  apiAuthorizer: 'ApiAuthorizer',
+  eventPublisher: 'EventPublisher',
+  webhookScheduler: 'WebhookScheduler',
+  webhookDeliverer: 'WebhookDeliverer',
 };
+
+/** A REST API stage, as API Gateway names its metrics (AWS/ApiGateway, dimensions ApiName and Stage). */
+export interface WatchedApi {
+  readonly label: string;
+  readonly apiName: string;
+  readonly stageName: string;
+}
+
+/** The HTTP API and the webhook delivery queue (issue 14). */
+export interface WatchedFrontDoor {
+  /** Every REST API serving the document (the API-key one and the IAM one): the alarms add them up. */
+  readonly apis: readonly WatchedApi[];
+  readonly webhookQueue: IQueue;
+  readonly webhookDeadLetterQueue: IQueue;
+}
 
 export interface WatchedResources {
   readonly stage: string;
@@ -40,6 +68,7 @@ export interface WatchedResources {
   readonly functions: Readonly<Partial<Record<OperationsFunctionName, IFunction>>>;
   readonly databaseInstanceIdentifier: string;
   readonly follower: { readonly clusterName: string; readonly serviceName: string };
+  readonly frontDoor: WatchedFrontDoor;
 }
 
 /** Every CloudWatch metric the alarms and the dashboard read, named once. */
@@ -71,9 +100,45 @@ export class WatchedMetrics {
     });
   }
 
-  queue(which: 'chainEvents' | 'deadLetter', metricName: string, options: MetricOptions = {}): Metric {
-    const queue = which === 'chainEvents' ? this.watched.chainEventQueue : this.watched.deadLetterQueue;
-    return queue.metric(metricName, options);
+  queue(which: WatchedQueue, metricName: string, options: MetricOptions = {}): Metric {
+    const queues: Record<WatchedQueue, IQueue> = {
+      chainEvents: this.watched.chainEventQueue,
+      deadLetter: this.watched.deadLetterQueue,
+      webhooks: this.watched.frontDoor.webhookQueue,
+      webhookDeadLetter: this.watched.frontDoor.webhookDeadLetterQueue,
+    };
+    return queues[which].metric(metricName, options);
+  }
+
+  /** One REST API's metric (AWS/ApiGateway by ApiName and Stage). */
+  api(api: WatchedApi, metricName: ApiMetricName, options: MetricOptions = {}): Metric {
+    return new Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName,
+      dimensionsMap: { ApiName: api.apiName, Stage: api.stageName },
+      ...options,
+    });
+  }
+
+  /**
+   * A count over every REST API of the front door (CloudWatch cannot add series across a dimension): each series
+   * filled with 0 where an API had no request, so that one idle API does not blank the sum.
+   */
+  apisTotal(metricName: ApiMetricName, statistic: string, period: Duration, label?: string): MathExpression {
+    const usingMetrics = Object.fromEntries(
+      this.watched.frontDoor.apis.map((api, i) => [
+        `api_${metricName.toLowerCase()}_${i}`,
+        this.api(api, metricName, { statistic, period }),
+      ]),
+    );
+    return new MathExpression({
+      expression: Object.keys(usingMetrics)
+        .map((id) => `FILL(${id}, 0)`)
+        .join(' + '),
+      usingMetrics,
+      period,
+      label: label ?? `${metricName} (all APIs)`,
+    });
   }
 
   lambda(fn: IFunction, metricName: 'Errors' | 'Throttles' | 'Duration' | 'Invocations', options: MetricOptions = {}): Metric {
@@ -122,6 +187,8 @@ export class WatchedMetrics {
         return this.custom(metric.emitter, metric.metricName, options);
       case 'queue':
         return this.queue(metric.queue, metric.metricName, options);
+      case 'api':
+        return this.apisTotal(metric.metricName, metric.statistic, period);
       case 'function':
         return this.lambda(fn ?? this.watched.processor, metric.metricName, options);
       case 'database':

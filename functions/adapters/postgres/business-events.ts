@@ -25,15 +25,9 @@ export function paymentEventsCte(type: PaymentEventType, source: string): string
   const alreadyTold =
     type === 'payment.rolled_back' || type === 'payment.reversed'
       ? 'true'
-      : `NOT EXISTS (
-           SELECT 1 FROM business_events e
-            WHERE e.resource_type = 'payment' AND e.resource_id = c.resource_id AND e.type = '${type}'
-              AND e.data->'block'->>'hash' = (c.payment).block_hash
-              ${type === 'payment.spent' ? `AND e.data->'spent'->>'tx_hash' = (c.payment).spent_by_tx_hash` : ''}
-              AND NOT EXISTS (SELECT 1 FROM business_events x
-                               WHERE x.resource_type = 'payment' AND x.resource_id = e.resource_id AND x.seq > e.seq
-                                 AND x.type IN ('payment.rolled_back', 'payment.reversed')
-                                 AND x.data->'block'->>'hash' = e.data->'block'->>'hash'))`;
+      : `NOT payment_event_already_told(c.resource_id, '${type}', (c.payment).block_hash, ${
+          type === 'payment.spent' ? '(c.payment).spent_by_tx_hash' : 'NULL'
+        })`;
   return `INSERT INTO business_events (id, type, resource_type, resource_id, version, data)
        SELECT business_event_id('${type}', v.resource_id, v.version), '${type}', 'payment', v.resource_id, v.version, v.data
          FROM (SELECT c.resource_id, payment_resource(c.payment) AS data, c.block_height, c.payment_id,

@@ -102,7 +102,7 @@ describe('the connection goes to the address checked', () => {
     // A self-signed certificate for receiver.test (test/support/tls), trusted by this client only.
     const cert = readFileSync(new URL('../support/tls/receiver-test.crt', import.meta.url));
     const key = readFileSync(new URL('../support/tls/receiver-test.key', import.meta.url));
-    const seen: { servername: string | false; host: string | undefined }[] = [];
+    const seen: { servername: string | false | null; host: string | undefined }[] = [];
     const server = https.createServer({ key, cert }, (req, res) => {
       seen.push({ servername: (req.socket as TLSSocket).servername, host: req.headers.host });
       res.end('ok');

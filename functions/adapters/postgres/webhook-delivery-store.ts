@@ -48,20 +48,23 @@ export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
   }
 
   async nextEvent(endpoint: LeasedEndpoint): Promise<{ event: StoredEvent } | { passedOver: bigint | null }> {
-    // The log's seq follows commit order (migration 0015), so what is visible after the cursor is complete: the
-    // newest seq seen can become the cursor when nothing in between matches.
-    const { rows } = await this.db.query<EventRow & { newest: bigint | null }>(
-      `SELECT e.seq, e.id, e.type, e.version, e.data, e.created_at, NULL::bigint AS newest
-         FROM business_events e WHERE e.seq > $1 AND ${MATCHES}
-        ORDER BY e.seq LIMIT 1`,
+    // One statement, one snapshot: the first matching event after the cursor and the newest seq. The log's seq
+    // follows commit order (migration 0015), so when nothing after the cursor matches, the newest seq seen can
+    // become the cursor: no event at or below it can still appear. (Two statements could see a matching event
+    // commit in between and pass over it.)
+    const { rows } = await this.db.query<Partial<EventRow> & { newest: bigint | null }>(
+      `SELECT m.seq, m.id, m.type, m.version, m.data, m.created_at,
+              (SELECT max(seq) FROM business_events) AS newest
+         FROM (SELECT 1) one
+         LEFT JOIN LATERAL (
+           SELECT e.seq, e.id, e.type, e.version, e.data, e.created_at
+             FROM business_events e WHERE e.seq > $1 AND ${MATCHES}
+            ORDER BY e.seq LIMIT 1) m ON true`,
       [endpoint.cursorSeq.toString(), endpoint.eventTypes],
     );
-    if (rows[0]) return { event: storedEvent(rows[0]) };
-    const { rows: newest } = await this.db.query<{ newest: bigint | null }>(
-      'SELECT max(seq) AS newest FROM business_events WHERE seq > $1',
-      [endpoint.cursorSeq.toString()],
-    );
-    return { passedOver: newest[0]?.newest ?? null };
+    const row = rows[0]!;
+    if (row.seq !== undefined && row.seq !== null) return { event: storedEvent(row as EventRow) };
+    return { passedOver: row.newest !== null && row.newest > endpoint.cursorSeq ? row.newest : null };
   }
 
   async passOver(endpointId: string, seq: bigint): Promise<void> {

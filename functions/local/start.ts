@@ -19,7 +19,8 @@ try {
   const stack = await startLocalStack({ config, logger });
   process.stderr.write(
     `payment monitor running on ${config.network} (${config.ogmios === 'simulator' ? 'simulated chain' : 'Ogmios'}, ` +
-      `${stack.database.description}); health: http://localhost:${stack.healthPort}/health/ready — Ctrl-C to stop\n`,
+      `${stack.database.description}); health: http://localhost:${stack.healthPort}/health/ready; ` +
+      `API: http://127.0.0.1:${stack.apiPort}/v1 — Ctrl-C to stop\n`,
   );
   const status = startStatusLine(stack);
   let stopping = false;

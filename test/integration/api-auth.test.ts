@@ -61,11 +61,11 @@ describe('HTTP API authentication and scopes', () => {
     const stored = await db.pool.query('SELECT response_body FROM idempotency_keys');
     for (const row of stored.rows) expect(row.response_body).not.toContain(key);
     await api.call('GET', '/v1/status', { key });
-    const logged = JSON.stringify(api.logger.lines);
+    const logged = JSON.stringify(api.logger.entries);
     expect(logged).not.toContain(key);
     expect(logged).not.toContain(api.adminKey);
     expect(logged).not.toMatch(/authorization/i);
-    expect(api.logger.lines.filter((line) => line.event === 'api_request').at(-1)?.fields).toMatchObject({ key_id: id, status: 200 });
+    expect(api.logger.entries.filter((line) => line.event === 'api_request').at(-1)?.fields).toMatchObject({ key_id: id, status: 200 });
     expect((await api.call('DELETE', `/v1/api-keys/${id}`)).status).toBe(200); // two read keys at most: make room
   });
 

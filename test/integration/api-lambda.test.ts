@@ -10,7 +10,8 @@ import { authorizeRequest } from '../../functions/handlers/api-authorizer-core.j
 import { handleApiEvent } from '../../functions/handlers/api-core.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { RecordingLogger, responseProblems, startTestApi, type TestApi } from '../support/api.js';
+import { responseProblems, startTestApi, type TestApi } from '../support/api.js';
+import { RecordingLogger } from '../support/recorders.js';
 
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/GET/v1/payments';
 const OPERATOR_ARN = 'arn:aws:sts::123456789012:assumed-role/operations/alice';
@@ -181,6 +182,6 @@ describe('API Lambda adapter (REST proxy events)', () => {
     expect(ok.statusCode).toBe(200);
     const refused = await handleApiEvent(proxyEvent({ method: 'GET', path: '/v1/status' }), lambdaApp);
     expect(refused.statusCode).toBe(401);
-    expect(JSON.stringify(logger.lines)).not.toContain(api.adminKey);
+    expect(JSON.stringify(logger.entries)).not.toContain(api.adminKey);
   });
 });

@@ -10,33 +10,8 @@ import { createApiApp, type ApiAppOptions } from '../../functions/api/app.js';
 import { documentOperations } from '../../functions/api/openapi.js';
 import type { ApiRouter } from '../../functions/api/router.js';
 import type { Network } from '../../functions/domain/network.js';
-import type { LogFields, Logger } from '../../functions/domain/ports.js';
 import type { TestDatabase } from './database.js';
-
-export interface LoggedLine {
-  level: string;
-  event: string;
-  fields?: LogFields;
-}
-
-export class RecordingLogger implements Logger {
-  readonly lines: LoggedLine[] = [];
-  debug(event: string, fields?: LogFields) {
-    this.lines.push({ level: 'debug', event, ...(fields ? { fields } : {}) });
-  }
-  info(event: string, fields?: LogFields) {
-    this.lines.push({ level: 'info', event, ...(fields ? { fields } : {}) });
-  }
-  warn(event: string, fields?: LogFields) {
-    this.lines.push({ level: 'warn', event, ...(fields ? { fields } : {}) });
-  }
-  error(event: string, fields?: LogFields) {
-    this.lines.push({ level: 'error', event, ...(fields ? { fields } : {}) });
-  }
-  critical(event: string, fields?: LogFields) {
-    this.lines.push({ level: 'critical', event, ...(fields ? { fields } : {}) });
-  }
-}
+import { RecordingLogger } from './recorders.js';
 
 export interface ApiCall {
   key?: string;
@@ -105,7 +80,7 @@ export async function startTestApi(db: TestDatabase, options: { network?: Networ
       const answer = await call('POST', '/v1/api-keys', { body: { name, scope } });
       if (answer.status !== 201) {
         throw new Error(
-          `creating a ${scope} key answered ${answer.status}: ${answer.text} ${JSON.stringify(logger.lines.filter((l) => l.level === 'error'))}`,
+          `creating a ${scope} key answered ${answer.status}: ${answer.text} ${JSON.stringify(logger.entries.filter((l) => l.level === 'error'))}`,
         );
       }
       return { id: answer.body.id, key: answer.body.key };

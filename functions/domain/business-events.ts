@@ -65,8 +65,8 @@ export interface PublisherTurn {
   /** The oldest unpublished events, in seq order. */
   unpublished(limit: number): Promise<StoredEvent[]>;
   markPublished(seqs: readonly bigint[], at: Date): Promise<void>;
-  /** Age of the oldest unpublished event in seconds, 0 when none waits. */
-  oldestUnpublishedAgeSeconds(now: Date): Promise<number>;
+  /** How many events wait, and the age of the oldest in seconds (0 when none waits). */
+  backlog(now: Date): Promise<{ unpublished: number; oldestAgeSeconds: number }>;
 }
 
 /** Splits into chunks of at most `size`, in order (EventBridge takes 10 entries per PutEvents). */

@@ -4,8 +4,8 @@
  * and stop at the first refusal (the rest waits for the next run: never reordered). Writes the outbox gauges, and
  * tells the webhook scheduler when something was published (on AWS it then enqueues the endpoints with work).
  */
-import { chunks, type EventPublisher, type Outbox } from '../domain/business-events.js';
-import { OutboxLogEvent, OutboxMetric } from '../domain/observability.js';
+import { chunks, type EventPublisher, type Outbox, type PublishOutcome } from '../domain/business-events.js';
+import { describeError, OutboxLogEvent, OutboxMetric } from '../domain/observability.js';
 import type { Clock, Logger, Metrics } from '../domain/ports.js';
 
 export interface EventPublisherOptions {
@@ -38,7 +38,14 @@ export async function publishEvents(options: EventPublisherOptions): Promise<Pub
       const events = await turn.unpublished(batchSize);
       let published = 0;
       for (const chunk of chunks(events, 10)) {
-        const outcome = await publisher.publish(chunk);
+        // A call that fails as a whole (network, throttling) is a refusal of its first event: what this turn
+        // published before it is still marked when the turn commits.
+        const outcome = await publisher.publish(chunk).catch(
+          (error: unknown): PublishOutcome => ({
+            accepted: 0,
+            failure: { eventId: chunk[0]!.envelope.id, code: error instanceof Error ? error.name : 'Error', message: describeError(error) },
+          }),
+        );
         await turn.markPublished(
           chunk.slice(0, outcome.accepted).map((event) => event.seq),
           clock.now(),
@@ -56,15 +63,16 @@ export async function publishEvents(options: EventPublisherOptions): Promise<Pub
           break;
         }
       }
-      const age = await turn.oldestUnpublishedAgeSeconds(clock.now());
-      return { fetched: events.length, published, age };
+      const backlog = await turn.backlog(clock.now());
+      return { fetched: events.length, published, backlog };
     });
     if (result === null) {
       run.ran = round > 0;
       break;
     }
     run.published += result.published;
-    metrics.gauge(OutboxMetric.oldestUnpublishedAgeSeconds, result.age);
+    metrics.gauge(OutboxMetric.oldestUnpublishedAgeSeconds, result.backlog.oldestAgeSeconds);
+    metrics.gauge(OutboxMetric.unpublishedEvents, result.backlog.unpublished);
     if (result.fetched < batchSize) break;
   }
   if (run.published > 0) {

@@ -93,6 +93,19 @@ describe('the publisher', () => {
     expect(bus.published).toEqual(ids);
   });
 
+  it('a call that fails as a whole stops the run; what was accepted before it stays published', async () => {
+    const ids = await addEvents(15);
+    let calls = 0;
+    const flaky: EventPublisher = {
+      async publish(events) {
+        if (++calls === 2) throw new Error('socket hang up');
+        return { accepted: events.length };
+      },
+    };
+    expect(await run(flaky)).toMatchObject({ published: 7, failed: true });
+    expect(await unpublished()).toEqual(ids.slice(7));
+  });
+
   it('one publisher at a time: a second one skips while the first holds the turn', async () => {
     await addEvents(3);
     let release!: () => void;

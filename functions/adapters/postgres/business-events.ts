@@ -145,8 +145,9 @@ function publisherTurn(client: pg.PoolClient): PublisherTurn {
       if (seqs.length === 0) return;
       await client.query('UPDATE business_events SET published_at = $2 WHERE seq = ANY($1::bigint[])', [seqs.map(String), at]);
     },
-    async oldestUnpublishedAgeSeconds(now) {
-      return (await outboxBacklog(client, now)).oldest_unpublished_age_seconds;
+    async backlog(now) {
+      const backlog = await outboxBacklog(client, now);
+      return { unpublished: backlog.unpublished, oldestAgeSeconds: backlog.oldest_unpublished_age_seconds };
     },
   };
 }

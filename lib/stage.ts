@@ -26,9 +26,8 @@ export interface StageOptions {
 }
 
 /**
- * One stage's stacks. References run one way only: every stack uses data; processing (the processor wakes the
- * publisher) and api (redeliveries) follow events; ingest follows processing (the queue); observability watches all
- * of them. Other than the Data stack's exports they refer to each other by fixed names, so nothing is pinned.
+ * One stage's stacks. References run one way only: every stack uses data; processing follows events (the processor
+ * wakes the publisher); ingest follows processing (the queue); observability watches all of them. Other than the Data stack's exports they refer to each other by fixed names, so nothing is pinned.
  */
 export function buildStage(app: App, config: StageConfig, options: StageOptions = {}): PaymentMonitorStage {
   const env = { account: config.account, region: config.region };
@@ -70,7 +69,6 @@ export function buildStage(app: App, config: StageConfig, options: StageOptions 
   const api = new ApiStack(app, stackName(config.stage, 'Api'), {
     ...common,
     data,
-    events,
     stackName: stackName(config.stage, 'Api'),
     description: `payment-monitor ${config.stage}: the /v1 HTTP API (API Gateway, Lambda authorizer, AWS WAF)`,
   });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Duration, RemovalPolicy, Stack, type RemovalPolicy as RemovalPolicyType } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -11,7 +11,6 @@ import {
   ResponseType,
   RestApi,
   type IAuthorizer,
-  type IResource,
   type Method,
 } from 'aws-cdk-lib/aws-apigateway';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -169,7 +168,7 @@ export interface OpenApiRestApiProps {
    * stack: the other front door of the stack depends on the one that creates it.
    */
   readonly createsAccountLoggingRole: boolean;
-  readonly removalPolicy?: RemovalPolicyType;
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -252,7 +251,7 @@ export class OpenApiRestApi extends Construct {
         ? { authorizationType: AuthorizationType.IAM }
         : { authorizationType: AuthorizationType.CUSTOM, authorizer: props.authorizer };
     this.methods = operations.map((operation) =>
-      resourceFor(this.api.root, operation.path).addMethod(operation.method.toUpperCase(), integration, {
+      this.api.root.resourceForPath(operation.path).addMethod(operation.method.toUpperCase(), integration, {
         ...authorization,
         operationName: operation.operationId,
         requestValidator: validator,
@@ -312,14 +311,8 @@ export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
-function resourceFor(root: IResource, path: string): IResource {
-  return root.resourceForPath(path);
-}
-
 /** API Gateway's bounds on stage throttling. */
 export const MAX_THROTTLE_RATE = 10_000;
-/** A REQUEST authorizer's result cache may last up to an hour. */
-export const MAX_AUTHORIZER_CACHE = Duration.hours(1);
 
 function validateProps(id: string, props: OpenApiRestApiProps, operations: readonly ApiOperation[]): void {
   const problems: string[] = [];

@@ -8,9 +8,7 @@ import { OpenApiRestApi, readOpenApiDocument, type OpenApiDocument } from '../co
 import { functionName, lambdaLogGroupName, stageNames, type StageFunction } from '../naming.js';
 import { acknowledgeNag } from '../nag.js';
 import type { DataStack } from './data-stack.js';
-import type { EventsStack } from './events-stack.js';
 import { operatorOutputs } from './outputs.js';
-import { queueByName } from './runtime-access.js';
 import { databaseFunction, handlerEntry } from './vpc-function.js';
 
 /** API Gateway gives an integration 29 s; the handler answers well before (a page of 1,000 payments in milliseconds). */
@@ -22,8 +20,6 @@ export const AUTHORIZER_CACHE_TTL = Duration.seconds(60);
 export interface ApiStackProps extends StackProps {
   readonly config: StageConfig;
   readonly data: DataStack;
-  /** Deployed first (the API sends redelivery wake-ups to its queue), referred to by the queue's fixed name only. */
-  readonly events: EventsStack;
   /** Defaults to functions/api/openapi.json. */
   readonly document?: OpenApiDocument;
 }
@@ -46,8 +42,6 @@ export class ApiStack extends Stack {
     const { config, data } = props;
     const names = stageNames(config.stage);
     const document = props.document ?? readOpenApiDocument();
-    this.addStackDependency(props.events, 'the API sends redelivery wake-ups to the webhook queue');
-    const webhookQueue = queueByName(this, 'WebhookQueue', names.webhookQueue);
 
     this.authorizerFunction = databaseFunction(this, 'ApiAuthorizer', config, data, 'apiAuthorizer', {
       entry: handlerEntry('api-authorizer.ts'),
@@ -55,23 +49,20 @@ export class ApiStack extends Stack {
       timeout: AUTHORIZER_TIMEOUT,
       memorySize: 256,
       egress: 'Secrets Manager (AWS APIs through the NAT)',
-      environment: { NETWORK: config.network },
     });
     this.handler = databaseFunction(this, 'Api', config, data, 'api', {
       entry: handlerEntry('api.ts'),
       description: 'The /v1 HTTP API (the same router as npm start), behind both REST APIs',
       timeout: API_TIMEOUT,
       memorySize: 512,
-      egress: 'SQS and Secrets Manager (AWS APIs through the NAT)',
+      egress: 'Secrets Manager (AWS APIs through the NAT)',
       environment: {
         NETWORK: config.network,
-        CONFIRMATIONS: String(config.confirmations),
-        WEBHOOK_QUEUE_URL: webhookQueue.queueUrl,
+        // Seals the signing secret of a new or rotated endpoint (the deliverer unseals it).
         WEBHOOK_SECRETS_KEY_SECRET_ARN: data.webhookSecretsKey.secretArn,
         WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: 'false',
       },
     });
-    webhookQueue.grantSendMessages(this.handler);
     data.webhookSecretsKey.grantRead(this.handler);
 
     const authorizer = new RequestAuthorizer(this, 'Authorizer', {

@@ -265,26 +265,22 @@ describe('AWS WAF', () => {
 });
 
 describe('the functions behind the API', () => {
-  it('gives the api function the database, the webhook queue (redeliveries) and the webhook secrets key, nothing else', () => {
+  it('gives the api function the database and the webhook secrets key, nothing else', () => {
     const statements = grantedStatements(dev.templates.api, 'ApiServiceRole');
     expect(actionsOf(statements)).toEqual([
       'secretsmanager:DescribeSecret',
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
       'secretsmanager:GetSecretValue',
-      'sqs:GetQueueAttributes',
-      'sqs:GetQueueUrl',
-      'sqs:SendMessage',
     ]);
     const json = JSON.stringify(statements);
-    expect(json).toContain(':payment-monitor-dev-webhooks.fifo"');
     expect(json).toMatch(/ExportsOutputRefWebhookSecretsKey/);
+    expect(json).toMatch(/DatabaseInstanceSecretAttachment/);
     dev.templates.api.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'payment-monitor-dev-api',
       Timeout: 25,
       Environment: {
         Variables: Match.objectLike({
-          WEBHOOK_QUEUE_URL: Match.anyValue(),
           WEBHOOK_SECRETS_KEY_SECRET_ARN: Match.anyValue(),
           WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: 'false',
           DATABASE_SECRET_ARN: Match.anyValue(),

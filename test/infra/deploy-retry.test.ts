@@ -170,12 +170,12 @@ describe('cross-stack references', () => {
     expect(JSON.stringify(dev.templates.observability.findResources('AWS::CloudWatch::Alarm'))).not.toContain('hot-wallet');
   });
 
-  it('still deploys in order: the publisher before the processor wakes it, the follower after its queue, the API after the webhook queue, the alarms after what they watch', () => {
+  it('still deploys in order: the publisher before the processor wakes it, the follower after its queue, the alarms after what they watch', () => {
     const ids = (stack: { dependencies: { stackName: string }[] }) => stack.dependencies.map((dependency) => dependency.stackName).sort();
     expect(ids(prod.stage.events)).toEqual(['PaymentMonitor-prod-Data']);
     expect(ids(prod.stage.processing)).toEqual(['PaymentMonitor-prod-Data', 'PaymentMonitor-prod-Events']);
     expect(ids(prod.stage.ingest)).toEqual(['PaymentMonitor-prod-Data', 'PaymentMonitor-prod-Processing']);
-    expect(ids(prod.stage.api)).toEqual(['PaymentMonitor-prod-Data', 'PaymentMonitor-prod-Events']);
+    expect(ids(prod.stage.api)).toEqual(['PaymentMonitor-prod-Data']);
     expect(ids(prod.stage.observability)).toEqual([
       'PaymentMonitor-prod-Api',
       'PaymentMonitor-prod-Data',

@@ -270,7 +270,8 @@ export class OpenApiRestApi extends Construct {
     for (const [type, status] of [
       [ResponseType.UNAUTHORIZED, 401],
       [ResponseType.ACCESS_DENIED, 403],
-      [ResponseType.MISSING_AUTHENTICATION_TOKEN, 404],
+      // 403 as API Gateway answers it: an unknown path, or (on the IAM API) an unsigned request to a known one.
+      [ResponseType.MISSING_AUTHENTICATION_TOKEN, undefined],
       [ResponseType.THROTTLED, 429],
       [ResponseType.DEFAULT_4XX, undefined],
       [ResponseType.DEFAULT_5XX, undefined],

@@ -206,7 +206,12 @@ describe('the stages', () => {
   });
 
   it('answers the errors API Gateway gives itself as problem+json', () => {
-    for (const type of ['UNAUTHORIZED', 'ACCESS_DENIED', 'THROTTLED', 'DEFAULT_4XX', 'DEFAULT_5XX']) {
+    // An unknown path, or an unsigned request on the IAM API: API Gateway's own 403, not a 404 (it cannot tell them apart).
+    dev.templates.api.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
+      StatusCode: Match.absent(),
+    });
+    for (const type of ['UNAUTHORIZED', 'ACCESS_DENIED', 'MISSING_AUTHENTICATION_TOKEN', 'THROTTLED', 'DEFAULT_4XX', 'DEFAULT_5XX']) {
       dev.templates.api.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
         ResponseType: type,
         ResponseParameters: { 'gatewayresponse.header.Content-Type': "'application/problem+json'" },

@@ -38,6 +38,8 @@ export interface Operation {
   scope: Scope;
   /** Header names (lower case) the operation requires. */
   requiredHeaders: string[];
+  /** The operation takes a JSON body. */
+  acceptsBody: boolean;
   validatePath(params: Record<string, string>): Record<string, string | number>;
   validateQuery(query: Record<string, string[]>): Record<string, unknown>;
   /** The parsed body; undefined when none was sent and none is required. */
@@ -141,6 +143,7 @@ function compileOperation(
     pathTemplate,
     scope: operation['x-scope'],
     requiredHeaders: parameters.filter((p) => p.in === 'header' && p.required).map((p) => p.name.toLowerCase()),
+    acceptsBody: bodySchema !== undefined,
     validatePath(params) {
       const value: Record<string, unknown> = { ...params };
       const validate = pathValidator();

@@ -119,7 +119,11 @@ export function createApiRouter(context: ApiContext, options: RouterOptions): Ap
         missing.map((name) => ({ field: headerName(name), message: 'is required' })),
       );
     }
-    if (request.rawBody.trim() !== '' && !/^application\/(.+\+)?json\b/i.test(request.headers['content-type'] ?? '')) {
+    if (
+      operation.acceptsBody &&
+      request.rawBody.trim() !== '' &&
+      !/^application\/(.+\+)?json\b/i.test(request.headers['content-type'] ?? '')
+    ) {
       throw new ApiProblem(415, 'The body must be application/json.', [{ field: 'Content-Type', message: 'must be application/json' }]);
     }
     const body = operation.validateBody(request.rawBody);

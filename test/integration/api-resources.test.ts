@@ -335,3 +335,17 @@ describe('webhook endpoints through the API', () => {
     );
   });
 });
+
+describe('what every operation may answer', () => {
+  it('answers documented problems to a body that is not JSON, an unknown query parameter and a body where none is taken', async () => {
+    const notJson = await api.call('POST', '/v1/addresses', { rawBody: 'address=x', headers: { 'content-type': 'text/plain' } });
+    expect(notJson.status).toBe(415);
+    expect(notJson.body.errors).toEqual([{ field: 'Content-Type', message: 'must be application/json' }]);
+    const unknown = await api.call('GET', '/v1/status?verbose=1');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors).toEqual([{ field: 'verbose', message: 'is not allowed' }]);
+    const bodyOnDelete = await api.call('DELETE', '/v1/api-keys/key_doesnotexist0', { body: { reason: 'x' } });
+    expect(bodyOnDelete.status).toBe(400);
+    expect(bodyOnDelete.body.errors).toEqual([{ field: 'body', message: 'must be empty' }]);
+  });
+});

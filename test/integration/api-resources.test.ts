@@ -22,6 +22,7 @@ let api: TestApi;
 let adminId: string;
 const chain = new ChainBuilder('api');
 const aliceFirst = transaction([output(alice, 7_000_000n)]);
+const late = transaction([output(bob, 5n)]);
 
 beforeAll(async () => {
   f = await createEngineFixture({ confirmations: 3 });
@@ -52,8 +53,11 @@ beforeAll(async () => {
   }
   blocks.push(branch.next([transaction([output(invoice, 2_000_000n, [{ policyId: POLICY, assetName: 'cafe', quantity: MAX_U64 }])])]));
   await f.engine.apply(branch.forward([...blocks, ...branch.empty(3)]));
-  // one more, left pending
-  await f.engine.apply(branch.forward([branch.next([transaction([output(bob, 5n)])])]));
+  // one more, pending, rolled back by a one-block fork and included again in the new branch's second block
+  await f.engine.apply(branch.forward([branch.next([late])]));
+  const third = branch.fork('api-third', branch.tip!.height - 1n);
+  await f.engine.apply(third.backward(third.tip!.height));
+  await f.engine.apply(third.forward([third.next(), third.next([late])]));
 }, 120_000);
 
 afterAll(async () => {
@@ -174,7 +178,7 @@ describe('addresses', () => {
 });
 
 describe('payments', () => {
-  it('serves every row of an output that was reversed and came back, oldest first, as the payment resource', async () => {
+  it('serves every row of an output that was reversed or rolled back and came back, oldest first, as the payment resource', async () => {
     const answer = await api.call('GET', `/v1/payments/${aliceFirst.id}/0`);
     expect(answer.status).toBe(200);
     expect(answer.body.data.map((p: { status: string }) => p.status)).toEqual(['reversed', 'confirmed']);
@@ -182,6 +186,9 @@ describe('payments', () => {
     expect(answer.body.data[0]).toMatchObject({ amount_lovelace: '7000000', user_id: 'user-alice', spent: null });
     expect(answer.body.data[0].block.hash).not.toBe(answer.body.data[1].block.hash);
     expect((await api.call('GET', `/v1/payments/${aliceFirst.id}/1`)).status).toBe(404);
+    const rolledBack = await api.call('GET', `/v1/payments/${late.id}/0`);
+    expect(rolledBack.body.data.map((p: { status: string }) => p.status)).toEqual(['rolled_back', 'pending']);
+    expect(rolledBack.body.data).toEqual(await paymentRows('tx_hash = $1', [late.id]));
   });
 
   it('keeps amounts exact as decimal strings (a token quantity of 2^64 - 1)', async () => {
@@ -193,7 +200,7 @@ describe('payments', () => {
 
   it('pages through every payment without duplicates or gaps, in the order recorded', async () => {
     const expected = await paymentRows();
-    expect(expected.length).toBe(2 + 23 + 1 + 1);
+    expect(expected.length).toBe(2 + 23 + 1 + 2);
     for (const limit of [1, 4, 7, 100]) {
       const { seen, pages } = await allPages('/v1/payments', limit);
       expect(seen).toEqual(expected);

@@ -35,8 +35,9 @@ describe('configuration', () => {
   });
 
   it('lists every variable it declares (an unlisted one would be missing from the README and every check)', async () => {
-    const declared = Object.values(await import('../../functions/config/variables.js')).filter(
-      (value): value is { name: string; read: unknown } =>
+    const exported: unknown[] = Object.values(await import('../../functions/config/variables.js'));
+    const declared = exported.filter(
+      (value): value is { name: string } =>
         typeof value === 'object' && value !== null && 'name' in value && 'read' in value && typeof value.read === 'function',
     );
     expect(declared.map((variable) => variable.name).sort()).toEqual(VARIABLES.map((variable) => variable.name).sort());

@@ -1,0 +1,233 @@
+/**
+ * Issue 14's "Done when", as the README's walkthrough does it against npm start: the local stack (real PostgreSQL,
+ * the simulator, the engine, the API on real HTTP, the in-process publisher and deliverer), driven through the API
+ * and the CLI only. An admin key from BOOTSTRAP_API_KEY creates a write key; the business registers an address and
+ * subscribes a real receiver; a payment is detected, confirmed, and reversed by a fork, and each arrives signed and
+ * in order; the API shows the same payment; the event log lists the events and one is replayed.
+ * The receiver checks the signature with its own HMAC (node:crypto), not with the product's code.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../functions/local/cli/main.js';
+import { simulateCommand } from '../../functions/local/cli/simulate-commands.js';
+import { startLocalStack, type LocalStack } from '../../functions/local/stack.js';
+import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { RecordingLogger } from '../support/recorders.js';
+
+const ADMIN_KEY = 'walkthrough-admin-key-do-not-use-elsewhere';
+const customer = syntheticAddress('preprod', 'walkthrough-customer-42');
+
+interface Delivery {
+  headers: http.IncomingHttpHeaders;
+  raw: string;
+  event: { id: string; type: string; version: number; created_at: string; data: Record<string, unknown> };
+}
+
+/** A business's webhook receiver: real HTTP, every delivery kept, waiters woken by the deliveries they wait for. */
+async function startReceiver() {
+  const deliveries: Delivery[] = [];
+  const waiters: { accept: (delivery: Delivery) => boolean; resolve: (delivery: Delivery) => void }[] = [];
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const delivery = { headers: request.headers, raw, event: JSON.parse(raw) as Delivery['event'] };
+      deliveries.push(delivery);
+      response.writeHead(200).end('ok');
+      for (const waiter of [...waiters]) {
+        if (waiter.accept(delivery)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(delivery);
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/payments-webhook`,
+    deliveries,
+    /** The first delivery (already here or still to come) that `accept` takes. */
+    next(accept: (delivery: Delivery) => boolean): Promise<Delivery> {
+      const found = deliveries.find(accept);
+      return found ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ accept, resolve }));
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** What a business does with the Payment-Monitor-Signature header: its own HMAC over "<t>.<raw body>". */
+function signedBy(secret: string, delivery: Delivery): boolean {
+  const header = String(delivery.headers['payment-monitor-signature']);
+  const t = /(?:^|,)t=(\d+)/.exec(header)?.[1];
+  const expected = createHmac('sha256', secret).update(`${t}.${delivery.raw}`).digest();
+  return [...header.matchAll(/v1=([0-9a-f]{64})/g)].some((match) => timingSafeEqual(Buffer.from(match[1] as string, 'hex'), expected));
+}
+
+let db: TestDatabase;
+let stack: LocalStack;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+const journal = path.join(tmpdir(), `walkthrough-journal-${process.pid}.jsonl`);
+const keyFile = path.join(tmpdir(), `walkthrough-webhook-key-${process.pid}`);
+let api: string;
+
+// biome-ignore lint/suspicious/noExplicitAny: the answers are read field by field, as a business's client would
+async function call(method: string, route: string, key: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${api}${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined
+        ? {}
+        : { 'content-type': 'application/json', 'idempotency-key': `walkthrough-${method}-${route}-${JSON.stringify(body)}` }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : undefined };
+}
+
+async function cli(...argv: string[]): Promise<string[]> {
+  const lines: string[] = [];
+  const code = await runCli([...argv, '--api-url', api, '--json'], (text) => lines.push(text));
+  expect(code).toBe(0);
+  return lines;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  process.env.DATABASE_URL = db.url;
+  await Promise.all([rm(journal, { force: true }), rm(keyFile, { force: true })]);
+  receiver = await startReceiver();
+  stack = await startLocalStack({
+    config: {
+      network: 'preprod',
+      ogmios: 'simulator',
+      confirmations: 3,
+      // From origin: the engine then holds every block, so the fork below stays within what it can roll back.
+      startPoint: 'origin',
+      healthPort: 0,
+      apiPort: 0,
+      bootstrapApiKey: ADMIN_KEY,
+    },
+    logger: new RecordingLogger(),
+    simulatorJournal: journal,
+    webhookKeyFile: keyFile,
+    simulator: { blockTimeMs: 0, initialBlocks: 20, paymentsPerBlock: 0, forks: undefined, transactionsPerBlock: { min: 1, max: 3 } },
+  });
+  api = `http://127.0.0.1:${stack.apiPort}`;
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await receiver?.close();
+  delete process.env.PAYMENT_MONITOR_API_KEY;
+  await db?.drop();
+  await Promise.all([rm(journal, { force: true }), rm(keyFile, { force: true })]);
+});
+
+describe('the front door, as the README walks through it', () => {
+  it('key, address, webhook; a payment detected, confirmed and reversed arrives signed and in order; the API and the event log agree', async () => {
+    // 1. The bootstrap admin key makes a write key for the business's backend (the CLI through the API).
+    process.env.PAYMENT_MONITOR_API_KEY = ADMIN_KEY;
+    const created = JSON.parse((await cli('api-keys', 'create', '--name', 'backend', '--scope', 'write')).join('\n'));
+    expect(created).toMatchObject({ scope: 'write', name: 'backend' });
+    const writeKey = created.key as string;
+    expect(writeKey).toMatch(/^pm_test_/);
+
+    // 2. The backend registers a deposit address; the admin subscribes the receiver to payment events.
+    const registered = await call('POST', '/v1/addresses', writeKey, {
+      address: customer,
+      reference_type: 'deposit',
+      reference_id: 'acct-42',
+      user_id: 'user-42',
+    });
+    expect(registered.status).toBe(201);
+    const endpoint = await call('POST', '/v1/webhook-endpoints', ADMIN_KEY, { url: receiver.url, events: ['payment.*'] });
+    expect(endpoint.status).toBe(201);
+    const secret = endpoint.json.secret as string;
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+
+    // 3. The customer pays 25 ADA (the simulated chain, through the CLI).
+    const lines: string[] = [];
+    await simulateCommand(
+      ['simulate', 'pay', customer],
+      { ada: '25' },
+      {
+        write: (text) => lines.push(text),
+        json: true,
+        ogmios: () => ({ urls: [stack.simulator!.url], apiKeys: [] }),
+      },
+    );
+    const { tx_hash: txHash, output_index: outputIndex } = JSON.parse(lines[0] as string);
+    const ours = (type: string) => (delivery: Delivery) =>
+      delivery.event.type === type &&
+      delivery.event.data.tx_hash === txHash &&
+      delivery.headers['payment-monitor-redelivery'] === undefined;
+
+    stack.simulator!.produceBlocks(1);
+    const detected = await receiver.next(ours('payment.detected'));
+    expect(detected.event.data).toMatchObject({
+      status: 'pending',
+      amount_lovelace: '25000000',
+      reference_id: 'acct-42',
+      user_id: 'user-42',
+    });
+
+    stack.simulator!.produceBlocks(2);
+    const confirmed = await receiver.next(ours('payment.confirmed'));
+    expect(confirmed.event.data).toMatchObject({ status: 'confirmed' });
+    expect((await call('GET', '/v1/balances/user-42', writeKey)).json.balance_lovelace).toBe('25000000');
+
+    // 4. A fork deeper than the confirmations drops the block and its transaction: the payment is reversed.
+    await simulateCommand(
+      ['simulate', 'fork'],
+      { depth: '4', 'drop-transactions': true },
+      {
+        write: () => {},
+        json: true,
+        ogmios: () => ({ urls: [stack.simulator!.url], apiKeys: [] }),
+      },
+    );
+    const reversed = await receiver.next(ours('payment.reversed'));
+    expect(reversed.event.data).toMatchObject({ status: 'reversed', amount_lovelace: '25000000' });
+
+    // Signed with the endpoint's secret, fresh, in order, one version after another.
+    for (const delivery of [detected, confirmed, reversed]) {
+      expect(signedBy(secret, delivery)).toBe(true);
+      expect(signedBy(`${secret}x`, delivery)).toBe(false);
+    }
+    const ourDeliveries = receiver.deliveries.filter((delivery) => delivery.event.data.tx_hash === txHash);
+    expect(ourDeliveries.map((delivery) => [delivery.event.type, delivery.event.version])).toEqual([
+      ['payment.detected', 1],
+      ['payment.confirmed', 2],
+      ['payment.reversed', 3],
+    ]);
+
+    // 5. The API shows the same payment: reversed, and the balance back to 0.
+    const output = await call('GET', `/v1/payments/${txHash}/${outputIndex}`, writeKey);
+    expect(output.json.data).toEqual([reversed.event.data]);
+    const listed = await call('GET', `/v1/payments?address=${customer}`, writeKey);
+    expect(listed.json.data.map((payment: { status: string }) => payment.status)).toEqual(['reversed']);
+    expect((await call('GET', '/v1/balances/user-42', writeKey)).json.balance_lovelace).toBe('0');
+
+    // 6. The event log (pulled through the CLI) holds the three, in order, exactly as delivered.
+    const log = JSON.parse((await cli('events', 'list', '--limit', '1000')).join('\n')) as { data: Delivery['event'][] };
+    expect(log.data.filter((event) => event.data.tx_hash === txHash)).toEqual(ourDeliveries.map((delivery) => delivery.event));
+
+    // 7. A replay: the detection is delivered again, marked as a redelivery, with the same id.
+    const replay = await call('POST', `/v1/events/${detected.event.id}/redeliver`, writeKey, {});
+    expect(replay.status).toBe(202);
+    const again = await receiver.next(
+      (delivery) => delivery.event.id === detected.event.id && delivery.headers['payment-monitor-redelivery'] === 'true',
+    );
+    expect(again.raw).toBe(detected.raw);
+    expect(signedBy(secret, again)).toBe(true);
+  }, 180_000);
+});

@@ -10,6 +10,7 @@
  *    order, one at a time), then BENCH_EVENTS / 10 to each of 10 endpoints (target ≥ 500/s).
  * BENCH_ONLY=payments|latency|throughput runs one part.
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type pg from 'pg';
 import { PostgresAddressRegistry } from '../functions/adapters/postgres/address-registry.js';
@@ -23,6 +24,11 @@ import { syntheticAddress } from '../functions/local/synthetic/addresses.js';
 import { AesGcmSecretSealer } from '../functions/adapters/crypto/aes-gcm-sealer.js';
 import { ChainBuilder, output, transaction } from '../test/support/chain-builder.js';
 import { openBenchDatabase, percentile } from './support/bench-database.js';
+import { generateHistory } from './support/cold-start-data.js';
+import { createApiApp } from '../functions/api/app.js';
+import { startApiServer } from '../functions/adapters/http/api-server.js';
+import { ensureBootstrapApiKey } from '../functions/adapters/postgres/api-keys.js';
+import { DEFAULT_RETAINED_BLOCKS } from '../functions/domain/payment-engine.js';
 import { startBenchReceiver } from './support/webhook-receiver.js';
 
 const ONLY = process.env.BENCH_ONLY;
@@ -30,11 +36,74 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const BLOCK_MS = Number(process.env.BENCH_BLOCK_MS ?? 50);
 const LATENCY_BLOCKS = Number(process.env.BENCH_LATENCY_BLOCKS ?? 300);
 const PAYMENTS_PER_BLOCK = 5;
+const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? 1_000_000);
+const PAGE_REQUESTS = Number(process.env.BENCH_PAGE_REQUESTS ?? 200);
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, critical() {} };
 const sealer = new AesGcmSecretSealer(async () => Buffer.alloc(32, 7).toString('base64'));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+/** The filters and pages a business reads, each PAGE_REQUESTS times, through the local API server (responses validated as npm start does). */
+async function listPayments(pool: pg.Pool): Promise<void> {
+  log(`generating ${PAYMENTS.toLocaleString('en')} payments and ${(PAYMENTS / 10).toLocaleString('en')} addresses…`);
+  await generateHistory(
+    pool,
+    {
+      payments: PAYMENTS,
+      unspentEvery: 10,
+      rolledBackEvery: 50,
+      addresses: PAYMENTS / 10,
+      tipHeight: 12_000_000n,
+      tipSlot: 160_000_000n,
+      retainedBlocks: DEFAULT_RETAINED_BLOCKS,
+    },
+    (line) => log(line),
+  );
+  const key = 'bench-api-admin-key-0123456789abcdef';
+  await ensureBootstrapApiKey(pool, key);
+  const app = createApiApp({ pool, network: 'mainnet', logger: quiet, validateResponses: true });
+  const server = await startApiServer({ port: 0, handle: (request) => app.handle(request) });
+  const headers = { authorization: `Bearer ${key}` };
+  const get = async (query: string) => {
+    const response = await fetch(`${server.url}/v1/payments?${query}`, { headers });
+    const body = (await response.json()) as { data: unknown[]; next_cursor: string | null };
+    if (response.status !== 200) throw new Error(`GET /v1/payments?${query}: ${response.status} ${JSON.stringify(body)}`);
+    return body;
+  };
+  // A page ten pages deep: the cursor a client holds after reading the first ten.
+  let deepCursor = '';
+  for (let page = 0; page < 10; page++) deepCursor = (await get(`limit=100${deepCursor ? `&cursor=${deepCursor}` : ''}`)).next_cursor ?? '';
+  const addressOf = (n: number) => `addr1v${md5(`address${n}`)}${md5(`address.${n}`)}`.slice(0, 59);
+  const kinds: [string, (i: number) => string][] = [
+    ['first page (limit 100)', () => 'limit=100'],
+    ['tenth page by cursor', () => `limit=100&cursor=${deepCursor}`],
+    ['status=pending', () => 'status=pending&limit=100'],
+    ['status=reversed', () => 'status=reversed&limit=100'],
+    ['address=…', (i) => `address=${addressOf((i * 7919) % 1_000_000)}&limit=100`],
+    ['user_id=…', (i) => `user_id=user-${(i * 104_729) % 50_000}&limit=100`],
+    ['reference_type+reference_id', (i) => `reference_type=deposit&reference_id=ref-${(i * 3 + 1) % 1_000_000}&limit=100`],
+    ['since=… (last month)', () => `since=${new Date(Date.now() - 30 * 86_400_000).toISOString()}&limit=100`],
+    ['limit=1000', () => 'limit=1000'],
+  ];
+  const all: number[] = [];
+  for (const [name, query] of kinds) {
+    for (let i = 0; i < 20; i++) await get(query(i)); // warm: the plan cache, the pages these touch
+    const times: number[] = [];
+    for (let i = 0; i < PAGE_REQUESTS; i++) {
+      const started = performance.now();
+      await get(query(i + 20));
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    all.push(...times);
+    log(`  ${name.padEnd(30)} p50 ${ms(percentile(times, 50))}  p99 ${ms(percentile(times, 99))}`);
+  }
+  all.sort((a, b) => a - b);
+  log(`GET /v1/payments over ${all.length} requests: p50 ${ms(percentile(all, 50))}, p99 ${ms(percentile(all, 99))} (target p99 ≤ 50 ms)`);
+  await server.close();
+}
 
 async function outboxToWebhookLatency(pool: pg.Pool): Promise<void> {
   const addresses = Array.from({ length: 100 }, (_, i) => syntheticAddress('mainnet', `bench-api-${i}`));
@@ -114,6 +183,15 @@ async function deliveriesPerSecond(pool: pg.Pool, endpoints: number, eventsEach:
 
 async function main(): Promise<void> {
   log(`bench:api on ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}, Node ${process.version}`);
+  if (!ONLY || ONLY === 'payments') {
+    const database = await openBenchDatabase('bench_api_payments');
+    log(database.describe);
+    try {
+      await listPayments(database.pool);
+    } finally {
+      await database.close();
+    }
+  }
   if (!ONLY || ONLY === 'latency') {
     const database = await openBenchDatabase('bench_api_latency');
     log(database.describe);

@@ -185,10 +185,10 @@ describe('the front door, as the README walks through it', () => {
     expect(confirmed.event.data).toMatchObject({ status: 'confirmed' });
     expect((await call('GET', '/v1/balances/user-42', writeKey)).json.balance_lovelace).toBe('25000000');
 
-    // 4. A fork deeper than the confirmations drops the block and its transaction: the payment is reversed.
+    // 4. A fork from before the payment's block drops it with its transaction: the confirmed payment is reversed.
     await simulateCommand(
       ['simulate', 'fork'],
-      { depth: '4', 'drop-transactions': true },
+      { before: txHash, 'drop-transactions': true },
       {
         write: () => {},
         json: true,

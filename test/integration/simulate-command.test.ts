@@ -48,6 +48,17 @@ describe('simulate pay / simulate fork', () => {
     expect(simulator.ledger.utxosAt(address)).toEqual([]);
   });
 
+  it('a fork --before a transaction drops exactly the blocks from the one that carries it', async () => {
+    await simulateCommand(['simulate', 'pay', address], { ada: '3' }, io());
+    const { tx_hash: txHash } = JSON.parse(lines.at(-1) as string);
+    simulator.produceBlocks(4);
+    const carrier = (simulator.tip() as { height: number }).height - 3;
+    await simulateCommand(['simulate', 'fork'], { before: txHash, 'drop-transactions': true }, io());
+    expect(JSON.parse(lines.at(-1) as string)).toEqual({ depth: 4, tip_height: carrier + 4 });
+    expect(simulator.ledger.utxosAt(address).some((utxo) => utxo.txId === txHash)).toBe(false);
+    await expect(simulateCommand(['simulate', 'fork'], { before: txHash }, io())).rejects.toThrow(/none of the retained blocks/);
+  });
+
   it('a fork keeping its transactions puts the payment back in the new branch', async () => {
     await simulateCommand(['simulate', 'pay', address], { ada: '1' }, io());
     simulator.produceBlocks(2);

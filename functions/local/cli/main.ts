@@ -185,6 +185,7 @@ function parseCommandLine(argv: string[]) {
         ada: { type: 'string' },
         asset: { type: 'string', multiple: true },
         depth: { type: 'string' },
+        before: { type: 'string' },
         'drop-transactions': { type: 'boolean', default: false },
         'api-url': { type: 'string' },
         'idempotency-key': { type: 'string' },

@@ -9,12 +9,13 @@ import { findOgmios } from '../local-ogmios.js';
 import { CliUsageError } from './cli-usage-error.js';
 
 export const SIMULATE_USAGE = `  simulate pay <address> --ada <amount> [--asset <policy id>.<asset name hex>=<quantity>]…
-  simulate fork --depth <blocks> [--drop-transactions]`;
+  simulate fork --depth <blocks> | --before <tx hash> [--drop-transactions]`;
 
 export interface SimulateOptions {
   ada?: string;
   asset?: string[];
   depth?: string;
+  before?: string;
   'drop-transactions'?: boolean;
 }
 
@@ -40,16 +41,22 @@ export async function simulateCommand(
     return 0;
   }
   if (subcommand === 'fork') {
-    const depth = Number(options.depth);
-    if (options.depth === undefined || !Number.isInteger(depth) || depth < 1)
-      throw new CliUsageError('simulate fork needs --depth <blocks>, at least 1');
-    const result = (await call('simulator/rollBack', { depth, requeueTransactions: !options['drop-transactions'] })) as {
-      tip_height: number;
-    };
-    if (io.json) io.write(JSON.stringify({ depth, tip_height: result.tip_height }));
+    const requeueTransactions = !options['drop-transactions'];
+    let target: { depth: number } | { beforeTransaction: string };
+    if (options.before !== undefined) {
+      if (!/^[0-9a-f]{64}$/.test(options.before)) throw new CliUsageError('--before must be a transaction id (64 hex digits)');
+      target = { beforeTransaction: options.before };
+    } else {
+      const depth = Number(options.depth);
+      if (options.depth === undefined || !Number.isInteger(depth) || depth < 1)
+        throw new CliUsageError('simulate fork needs --depth <blocks> (at least 1) or --before <tx hash>');
+      target = { depth };
+    }
+    const result = (await call('simulator/rollBack', { ...target, requeueTransactions })) as { depth: number; tip_height: number };
+    if (io.json) io.write(JSON.stringify(result));
     else
       io.write(
-        `Forked: the newest ${depth} blocks were replaced by a longer branch (tip ${result.tip_height})${options['drop-transactions'] ? ', without their transactions' : ''}.`,
+        `Forked: the newest ${result.depth} blocks were replaced by a longer branch (tip ${result.tip_height})${requeueTransactions ? '' : ', without their transactions'}.`,
       );
     return 0;
   }

@@ -13,6 +13,7 @@ import {
   readIntersectionPoints,
   readPaymentTarget,
   readRollBack,
+  type RollBackRequest,
   readTransactionCbor,
   readUtxoFilter,
 } from './request-params.js';
@@ -191,15 +192,26 @@ export class ClientSession {
     this.sink.send(resultMessage('simulator/queuePayment', result, idJson), 'result');
   }
 
-  private rollBack({ depth, requeueTransactions }: { depth: number; requeueTransactions: boolean }, idJson: string): void {
+  private rollBack(request: RollBackRequest, idJson: string): void {
+    const depth = 'depth' in request ? request.depth : this.depthBefore(request.beforeTransaction);
     try {
-      this.producer.switchToFork(depth, depth + 1, requeueTransactions);
+      this.producer.switchToFork(depth, depth + 1, request.requeueTransactions);
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
       throw new InvalidParams(`Invalid request: field 'params.depth': ${error.message}`);
     }
     const tip = this.producer.chain.tip;
     this.sink.send(resultMessage('simulator/rollBack', JSON.stringify({ depth, tip_height: tip?.height ?? -1 }), idJson), 'result');
+  }
+
+  /** How many blocks to drop so that the block carrying this injected transaction goes. */
+  private depthBefore(transactionId: string): number {
+    const blocks = this.producer.chain.retainedBlocks();
+    const carrier = blocks.find((block) => block.injected.some((transaction) => transaction.id === transactionId));
+    if (!carrier) {
+      throw new InvalidParams(`Invalid request: field 'params.beforeTransaction': ${transactionId} is in none of the retained blocks.`);
+    }
+    return (this.producer.chain.tip?.height ?? carrier.height) - carrier.height + 1;
   }
 
   /** Accepts any well-formed transaction (no ledger rules) and puts it in the next block. */

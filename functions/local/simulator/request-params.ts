@@ -81,17 +81,29 @@ export function readPaymentTarget(params: JsonValue | undefined): PaymentTarget 
   };
 }
 
-/** `simulator/rollBack` params: `{depth, requeueTransactions?}`. */
-export function readRollBack(params: JsonValue | undefined): { depth: number; requeueTransactions: boolean } {
+/**
+ * `simulator/rollBack` params: `{depth, requeueTransactions?}`, or `{beforeTransaction: <id>, …}`: back to the block
+ * before the one that carries that transaction (a walkthrough knows its payment, not how deep it now lies).
+ */
+export function readRollBack(params: JsonValue | undefined): RollBackRequest {
   const object = optionalObject(params, 'params');
+  const requeue = object?.requeueTransactions ?? true;
+  if (typeof requeue !== 'boolean') throw new InvalidParams("Invalid request: field 'params.requeueTransactions' must be true or false.");
+  const before = object?.beforeTransaction;
+  if (before !== undefined) {
+    if (typeof before !== 'string' || !HASH.test(before)) {
+      throw new InvalidParams("Invalid request: field 'params.beforeTransaction' must be a transaction id (64 hex digits).");
+    }
+    return { beforeTransaction: before, requeueTransactions: requeue };
+  }
   const depth = object?.depth;
   if (typeof depth !== 'number' || !Number.isSafeInteger(depth) || depth < 1) {
     throw new InvalidParams("Invalid request: field 'params.depth' must be a whole number of blocks, at least 1.");
   }
-  const requeue = object?.requeueTransactions ?? true;
-  if (typeof requeue !== 'boolean') throw new InvalidParams("Invalid request: field 'params.requeueTransactions' must be true or false.");
   return { depth, requeueTransactions: requeue };
 }
+
+export type RollBackRequest = ({ depth: number } | { beforeTransaction: string }) & { requeueTransactions: boolean };
 
 function readAsset(value: JsonValue | undefined, field: string): AssetQuantity {
   if (isLosslessJsonObject(value)) {

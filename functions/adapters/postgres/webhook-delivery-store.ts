@@ -47,11 +47,11 @@ export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
     await this.db.query('UPDATE webhook_endpoints SET leased_until = NULL WHERE id = $1', [endpointId]);
   }
 
-  async nextEvent(endpoint: LeasedEndpoint): Promise<{ event: StoredEvent } | { passedOver: bigint | null }> {
-    // One statement, one snapshot: the first matching event after the cursor and the newest seq. The log's seq
-    // follows commit order (migration 0015), so when nothing after the cursor matches, the newest seq seen can
-    // become the cursor: no event at or below it can still appear. (Two statements could see a matching event
-    // commit in between and pass over it.)
+  async nextEvents(endpoint: LeasedEndpoint, limit: number): Promise<{ events: StoredEvent[]; newest: bigint | null }> {
+    // One statement, one snapshot: the matching events after the cursor and the newest seq. The log's seq follows
+    // commit order (migration 0015), so when fewer than `limit` match, the newest seq seen can become the cursor:
+    // no event at or below it can still appear. (Two statements could see a matching event commit in between and
+    // pass over it.)
     const { rows } = await this.db.query<Partial<EventRow> & { newest: bigint | null }>(
       `SELECT m.seq, m.id, m.type, m.version, m.data, m.created_at,
               (SELECT max(seq) FROM business_events) AS newest
@@ -59,46 +59,36 @@ export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
          LEFT JOIN LATERAL (
            SELECT e.seq, e.id, e.type, e.version, e.data, e.created_at
              FROM business_events e WHERE e.seq > $1 AND ${MATCHES}
-            ORDER BY e.seq LIMIT 1) m ON true`,
-      [endpoint.cursorSeq.toString(), endpoint.eventTypes],
+            ORDER BY e.seq LIMIT $3) m ON true
+        ORDER BY m.seq`,
+      [endpoint.cursorSeq.toString(), endpoint.eventTypes, limit],
     );
-    const row = rows[0]!;
-    if (row.seq !== undefined && row.seq !== null) return { event: storedEvent(row as EventRow) };
-    return { passedOver: row.newest !== null && row.newest > endpoint.cursorSeq ? row.newest : null };
+    const newest = rows[0]?.newest ?? null;
+    const events = rows.filter((row) => row.seq !== undefined && row.seq !== null).map((row) => storedEvent(row as EventRow));
+    return { events, newest };
   }
 
   async passOver(endpointId: string, seq: bigint): Promise<void> {
     await this.db.query('UPDATE webhook_endpoints SET cursor_seq = greatest(cursor_seq, $2) WHERE id = $1', [endpointId, seq.toString()]);
   }
 
-  async recordAttempt({ endpointId, event, attempt, redeliveryId, startedAt, result }: DeliveryAttempt): Promise<void> {
+  async recordAttempt(attempt: DeliveryAttempt): Promise<void> {
     await this.db.query(
-      `INSERT INTO webhook_delivery_attempts (endpoint_id, event_seq, event_id, attempt, redelivery_id, started_at, duration_ms,
-                                              status_code, error, response_excerpt, succeeded)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        endpointId,
-        event.seq.toString(),
-        event.envelope.id,
-        attempt,
-        redeliveryId?.toString() ?? null,
-        startedAt,
-        Math.round(result.durationMs),
-        result.statusCode,
-        result.error?.slice(0, 1000) ?? null,
-        result.excerpt === null ? null : truncateUtf8(result.excerpt, 1024),
-        result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300,
-      ],
+      `INSERT INTO webhook_delivery_attempts (${ATTEMPT_COLUMNS}) VALUES (${ATTEMPT_PLACEHOLDERS})`,
+      attemptValues(attempt),
     );
   }
 
-  async delivered(endpointId: string, seq: bigint, at: Date, leaseUntil: Date): Promise<void> {
+  async delivered(attempt: DeliveryAttempt, at: Date, leaseUntil: Date): Promise<void> {
     await this.db.query(
-      `UPDATE webhook_endpoints
+      `WITH recorded AS (
+         INSERT INTO webhook_delivery_attempts (${ATTEMPT_COLUMNS}) VALUES (${ATTEMPT_PLACEHOLDERS})
+       )
+       UPDATE webhook_endpoints
           SET cursor_seq = greatest(cursor_seq, $2), head_attempts = 0, failing_since = NULL, next_attempt_at = NULL,
-              last_delivered_at = $3, leased_until = $4
+              last_delivered_at = $12, leased_until = $13
         WHERE id = $1`,
-      [endpointId, seq.toString(), at, leaseUntil],
+      [...attemptValues(attempt), at, leaseUntil],
     );
   }
 
@@ -190,6 +180,26 @@ export async function webhookGauges(db: Queryable, now: Date): Promise<{ longest
     longestFailingSeconds: row.failing_since ? Math.max(0, Math.floor((now.getTime() - row.failing_since.getTime()) / 1000)) : 0,
     endpointsDisabled: row.disabled,
   };
+}
+
+const ATTEMPT_COLUMNS = `endpoint_id, event_seq, event_id, attempt, redelivery_id, started_at, duration_ms, status_code, error,
+                         response_excerpt, succeeded`;
+const ATTEMPT_PLACEHOLDERS = '$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11';
+
+function attemptValues({ endpointId, event, attempt, redeliveryId, startedAt, result }: DeliveryAttempt): unknown[] {
+  return [
+    endpointId,
+    event.seq.toString(),
+    event.envelope.id,
+    attempt,
+    redeliveryId?.toString() ?? null,
+    startedAt,
+    Math.round(result.durationMs),
+    result.statusCode,
+    result.error?.slice(0, 1000) ?? null,
+    result.excerpt === null ? null : truncateUtf8(result.excerpt, 1024),
+    result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300,
+  ];
 }
 
 interface EventRow {

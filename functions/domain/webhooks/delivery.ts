@@ -41,13 +41,20 @@ export interface WebhookDeliveryStore {
   /** Takes the endpoint's lease until `until`; null when it is deleted, disabled, or leased by someone else. */
   lease(endpointId: string, now: Date, until: Date): Promise<LeasedEndpoint | null>;
   release(endpointId: string): Promise<void>;
-  /** The first event after the cursor that matches the endpoint's types, else the last seq passed over (or null). */
-  nextEvent(endpoint: LeasedEndpoint): Promise<{ event: StoredEvent } | { passedOver: bigint | null }>;
+  /**
+   * Up to `limit` events after the cursor that match the endpoint's types, in seq order, and the newest seq of the
+   * log, read in one snapshot: when fewer than `limit` match, nothing between the last of them and `newest` is for
+   * this endpoint, so the cursor may pass over it.
+   */
+  nextEvents(endpoint: LeasedEndpoint, limit: number): Promise<{ events: StoredEvent[]; newest: bigint | null }>;
   /** Moves the cursor over events the endpoint does not subscribe to. */
   passOver(endpointId: string, seq: bigint): Promise<void>;
   recordAttempt(attempt: DeliveryAttempt): Promise<void>;
-  /** The head event was delivered: the cursor moves to it, the failure state clears, the lease is extended. */
-  delivered(endpointId: string, seq: bigint, at: Date, leaseUntil: Date): Promise<void>;
+  /**
+   * The head event was delivered: its attempt is recorded, the cursor moves to it, the failure state clears and the
+   * lease is extended (one statement).
+   */
+  delivered(attempt: DeliveryAttempt, at: Date, leaseUntil: Date): Promise<void>;
   failed(endpointId: string, state: { headAttempts: number; failingSince: Date; nextAttemptAt: Date }): Promise<void>;
   disable(endpointId: string, reason: string, at: Date): Promise<void>;
   dueRedeliveries(endpointId: string, now: Date, limit: number): Promise<Redelivery[]>;
@@ -105,6 +112,9 @@ export interface DeliveryRun {
   more: boolean;
 }
 
+/** Events read at once from the log for one endpoint (delivered one at a time). */
+const EVENTS_PER_READ = 50;
+
 export function isSuccess(result: SendResult): boolean {
   return result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
 }
@@ -119,46 +129,59 @@ export async function deliverDue(endpointId: string, deps: DeliveryDependencies)
   const run: DeliveryRun = { delivered: 0, failed: 0, leased: endpoint !== null, more: false };
   if (!endpoint) return run;
   try {
-    await redeliver(endpoint, deps, run);
-    for (let taken = 0; ; taken++) {
-      if (taken >= maxEvents || deps.shouldStop?.()) {
+    // The secrets are read once per call: a rotation applies from the next call (the old secret stays valid for a
+    // day, so a receiver that already switched still finds its v1 meanwhile).
+    const secrets = await store.activeSecrets(endpoint.id, clock.now());
+    await redeliver(endpoint, secrets, deps, run);
+    let taken = 0;
+    stream: for (;;) {
+      if (endpoint.nextAttemptAt && endpoint.nextAttemptAt > clock.now()) break;
+      const batch = Math.min(EVENTS_PER_READ, maxEvents - taken);
+      if (batch <= 0 || deps.shouldStop?.()) {
         run.more = true;
         break;
       }
-      if (endpoint.nextAttemptAt && endpoint.nextAttemptAt > clock.now()) break;
-      const next = await store.nextEvent(endpoint);
-      if (!('event' in next)) {
-        if (next.passedOver !== null) await store.passOver(endpoint.id, next.passedOver);
+      const { events, newest } = await store.nextEvents(endpoint, batch);
+      for (const event of events) {
+        if (taken > 0 && deps.shouldStop?.()) {
+          run.more = true;
+          break stream;
+        }
+        taken++;
+        const attempt = endpoint.headAttempts + 1;
+        const startedAt = clock.now();
+        const result = await send(endpoint, secrets, event, attempt, false, deps);
+        const recorded: DeliveryAttempt = { endpointId: endpoint.id, event, attempt, redeliveryId: null, startedAt, result };
+        if (isSuccess(result)) {
+          run.delivered++;
+          await store.delivered(recorded, clock.now(), leaseUntil());
+          Object.assign(endpoint, { cursorSeq: event.seq, headAttempts: 0, failingSince: null, nextAttemptAt: null });
+          continue;
+        }
+        await store.recordAttempt(recorded);
+        run.failed++;
+        const now = clock.now();
+        const failingSince = endpoint.failingSince ?? startedAt;
+        const verdict = afterFailure(failingSince, attempt, now, deps.random ?? Math.random);
+        if (verdict.kind === 'disable') {
+          await store.disable(endpoint.id, verdict.reason, now);
+          deps.logger.critical(WebhookLogEvent.endpointDisabled, {
+            endpoint_id: endpoint.id,
+            reason: verdict.reason,
+            event_id: event.envelope.id,
+            attempts: attempt,
+            failing_since: failingSince.toISOString(),
+          });
+        } else {
+          await store.failed(endpoint.id, { headAttempts: attempt, failingSince, nextAttemptAt: verdict.at });
+        }
+        break stream;
+      }
+      if (events.length < batch) {
+        // Everything matching was delivered: pass over what follows that is for other endpoints.
+        if (newest !== null && newest > endpoint.cursorSeq) await store.passOver(endpoint.id, newest);
         break;
       }
-      const { event } = next;
-      const attempt = endpoint.headAttempts + 1;
-      const startedAt = clock.now();
-      const result = await send(endpoint, event, attempt, false, deps);
-      await store.recordAttempt({ endpointId: endpoint.id, event, attempt, redeliveryId: null, startedAt, result });
-      if (isSuccess(result)) {
-        run.delivered++;
-        await store.delivered(endpoint.id, event.seq, clock.now(), leaseUntil());
-        Object.assign(endpoint, { cursorSeq: event.seq, headAttempts: 0, failingSince: null, nextAttemptAt: null });
-        continue;
-      }
-      run.failed++;
-      const now = clock.now();
-      const failingSince = endpoint.failingSince ?? startedAt;
-      const verdict = afterFailure(failingSince, attempt, now, deps.random ?? Math.random);
-      if (verdict.kind === 'disable') {
-        await store.disable(endpoint.id, verdict.reason, now);
-        deps.logger.critical(WebhookLogEvent.endpointDisabled, {
-          endpoint_id: endpoint.id,
-          reason: verdict.reason,
-          event_id: event.envelope.id,
-          attempts: attempt,
-          failing_since: failingSince.toISOString(),
-        });
-      } else {
-        await store.failed(endpoint.id, { headAttempts: attempt, failingSince, nextAttemptAt: verdict.at });
-      }
-      break;
     }
   } finally {
     await store.release(endpoint.id);
@@ -166,12 +189,17 @@ export async function deliverDue(endpointId: string, deps: DeliveryDependencies)
   return run;
 }
 
-async function redeliver(endpoint: LeasedEndpoint, deps: DeliveryDependencies, run: DeliveryRun): Promise<void> {
+async function redeliver(
+  endpoint: LeasedEndpoint,
+  secrets: readonly string[],
+  deps: DeliveryDependencies,
+  run: DeliveryRun,
+): Promise<void> {
   const { store, clock } = deps;
   for (const redelivery of await store.dueRedeliveries(endpoint.id, clock.now(), 100)) {
     const attempt = redelivery.attempts + 1;
     const startedAt = clock.now();
-    const result = await send(endpoint, redelivery.event, attempt, true, deps);
+    const result = await send(endpoint, secrets, redelivery.event, attempt, true, deps);
     await store.recordAttempt({
       endpointId: endpoint.id,
       event: redelivery.event,
@@ -197,6 +225,7 @@ async function redeliver(endpoint: LeasedEndpoint, deps: DeliveryDependencies, r
 
 async function send(
   endpoint: LeasedEndpoint,
+  secrets: readonly string[],
   event: StoredEvent,
   attempt: number,
   redelivery: boolean,
@@ -204,7 +233,6 @@ async function send(
 ): Promise<SendResult> {
   const { clock, logger, metrics } = deps;
   const body = envelopeBody(event.envelope);
-  const secrets = await deps.store.activeSecrets(endpoint.id, clock.now());
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     'User-Agent': 'payment-monitor-webhooks/1',

@@ -19,17 +19,23 @@ const pool = lambdaPool({ max: 4, applicationName: 'payment-monitor-webhook-deli
 const sealer = new AesGcmSecretSealer(
   secretsManagerKey(new CachedSecret({ secretId: settings.secretsKeySecretArn, readSecret: secretsManagerReader() })),
 );
-const sender = new HttpWebhookClient({ allowPrivateDestinations: settings.allowPrivateDestinations });
 /** Stop taking new events with less than this left: an attempt takes at most 10 s. */
 const TIME_RESERVE_MS = 20_000;
 
-export const handler = lambdaHandler<SQSEvent, SQSBatchResponse>(async (event, context) =>
-  deliverWebhookBatch(event, {
-    store: new PostgresWebhookDeliveryStore(await pool(), sealer),
-    sender,
-    clock: { now: () => new Date() },
-    logger,
-    metrics,
-    shouldStop: () => context.getRemainingTimeInMillis() < TIME_RESERVE_MS,
-  }),
-);
+export const handler = lambdaHandler<SQSEvent, SQSBatchResponse>(async (event, context) => {
+  // Connections are kept alive within an invocation (an endpoint's events one after another), never across one:
+  // a socket left open while the instance is frozen is often dead when it thaws.
+  const sender = new HttpWebhookClient({ allowPrivateDestinations: settings.allowPrivateDestinations });
+  try {
+    return await deliverWebhookBatch(event, {
+      store: new PostgresWebhookDeliveryStore(await pool(), sealer),
+      sender,
+      clock: { now: () => new Date() },
+      logger,
+      metrics,
+      shouldStop: () => context.getRemainingTimeInMillis() < TIME_RESERVE_MS,
+    });
+  } finally {
+    sender.close();
+  }
+});

@@ -1,24 +1,27 @@
 /** How a Payment is stored in incoming_payments and read back: the columns, the row, the assets as JSONB. */
 import type { AssetQuantity } from '../../domain/chain.js';
+import type { PaymentResourceRow } from '../../domain/payment-resource.js';
 import type { Payment } from '../../domain/ports.js';
 
 /** The columns a Payment is read from (by the engine's statements and the rebuild settlement). */
 export const PAYMENT_COLUMNS = `tx_hash, output_index, address, amount_lovelace, assets, reference_type, reference_id,
                          user_id, block_height, block_slot, block_time`;
 
-export interface PaymentRow {
-  tx_hash: string;
-  output_index: number;
-  address: string;
-  amount_lovelace: bigint;
-  assets: Record<string, Record<string, string>>;
-  reference_type: string;
-  reference_id: string;
-  user_id: string | null;
-  block_height: bigint;
-  block_slot: bigint;
-  block_time: Date;
-}
+/** The columns of PAYMENT_COLUMNS, as the API's payment resource types them (one row type for both). */
+export type PaymentRow = Pick<
+  PaymentResourceRow,
+  | 'tx_hash'
+  | 'output_index'
+  | 'address'
+  | 'amount_lovelace'
+  | 'assets'
+  | 'reference_type'
+  | 'reference_id'
+  | 'user_id'
+  | 'block_height'
+  | 'block_slot'
+  | 'block_time'
+>;
 
 /** {"<policy>": {"<asset name>": "<quantity>"}}: decimal strings keep quantities exact for every JSON reader. */
 export function assetsToJson(assets: readonly AssetQuantity[]): string {

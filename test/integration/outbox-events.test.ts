@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { listEvents } from '../../functions/adapters/postgres/business-events.js';
 import { PostgresRebuildStore } from '../../functions/adapters/postgres/rebuild-store.js';
+import { settleHeldPayments } from '../../functions/adapters/postgres/rebuild-settlement.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
 import type { EngineTransaction, PaymentStore } from '../../functions/domain/ports.js';
 import { paymentResource, type PaymentResourceRow } from '../../functions/domain/payment-resource.js';
@@ -261,6 +262,34 @@ describe('events and rebuilds', () => {
     const after = await events();
     expect(summary(after.slice(before.length))).toEqual([['payment.reversed', `${vanishes.id}#0`, 3]]);
     expect(after.at(-1)!.data).toMatchObject({ status: 'reversed' });
+  });
+
+  it('two events for one output in one settling statement get consecutive versions (reversed and rolled back)', async () => {
+    const resource = `${'ab'.repeat(32)}#0`;
+    const held = (block: string, height: number, status: string) =>
+      f.db.pool.query(
+        `INSERT INTO rebuild_held_payments (id, tx_hash, output_index, address, amount_lovelace, assets, reference_type,
+                                            reference_id, user_id, block_height, block_slot, block_hash, block_time, status,
+                                            detected_at, confirmed_at)
+         VALUES ($1, $2, 0, $3, 5000000, '{}', 'invoice', 'INV-9', NULL, $4, $5, $6, now(), $7::text, now(),
+                 CASE WHEN $7::text = 'confirmed' THEN now() END)`,
+        [height, 'ab'.repeat(32), shop, height, height * 20, block, status],
+      );
+    await held('b1'.repeat(32), 2, 'confirmed');
+    await held('b2'.repeat(32), 3, 'pending');
+    const client = await f.db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await settleHeldPayments(client, 20n, 3n, 'test');
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    const rows = await events();
+    expect(summary(rows)).toEqual([
+      ['payment.reversed', resource, 1],
+      ['payment.rolled_back', resource, 2],
+    ]);
   });
 });
 

@@ -9,10 +9,24 @@ import type { EventEnvelope, Outbox, PaymentEventType, PublisherTurn, StoredEven
 /** An object with pg's `query`: a pool, a client, or a transaction's client. */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
+/** One kind of payment event for a statement's events CTE: see paymentEventsCte. */
+export interface PaymentEventSource {
+  type: PaymentEventType;
+  /** A relation with a column `payment` holding the whole `incoming_payments` row the event describes. */
+  source: string;
+  /**
+   * An `incoming_payments` row expression over `s` (the source's row) that places the event in chain order; default
+   * `s.payment`. Events are ordered by its (block_height, id), then by the sources' order in the list.
+   */
+  orderBy?: string;
+}
+
 /**
  * A data-modifying CTE (without its name) that writes one `type` event per payment of `source`, a relation with a
  * column `payment` holding the whole `incoming_payments` row after the change (e.g. `RETURNING p AS payment`).
- * Versions continue each output's count. Events are written in chain order within the statement.
+ * Several sources make one INSERT: each output's versions continue its count in the events' order (row_number over
+ * the output, so two events of one output in one statement get consecutive versions). Events are written in chain
+ * order within the statement.
  *
  * What consumers were already told is not told again: a payment.detected, payment.confirmed or payment.spent is
  * skipped when the output already has that event for the same block (and, for spent, the same spending
@@ -21,23 +35,32 @@ export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
  * told again. rolled_back and reversed are always written: the change they describe happens once.
  */
 export function paymentEventsCte(type: PaymentEventType, source: string): string {
-  const resourceId = `(s.payment).tx_hash || '#' || (s.payment).output_index`;
-  const alreadyTold =
-    type === 'payment.rolled_back' || type === 'payment.reversed'
-      ? 'true'
-      : `NOT payment_event_already_told(c.resource_id, '${type}', (c.payment).block_hash, ${
-          type === 'payment.spent' ? '(c.payment).spent_by_tx_hash' : 'NULL'
-        })`;
+  return paymentEventsCteOf([{ type, source }]);
+}
+
+export function paymentEventsCteOf(sources: readonly PaymentEventSource[]): string {
+  const selects = sources.map(({ type, source, orderBy = 's.payment' }, index) => {
+    const alreadyTold =
+      type === 'payment.rolled_back' || type === 'payment.reversed'
+        ? 'false'
+        : `payment_event_already_told(c.resource_id, '${type}', (c.payment).block_hash, ${
+            type === 'payment.spent' ? '(c.payment).spent_by_tx_hash' : 'NULL'
+          })`;
+    return `SELECT c.type, c.resource_id, c.payment, c.sort_height, c.sort_id, c.kind
+              FROM (SELECT '${type}'::text AS type, (s.payment).tx_hash || '#' || (s.payment).output_index AS resource_id,
+                           s.payment, (${orderBy}).block_height AS sort_height, (${orderBy}).id AS sort_id, ${index} AS kind
+                      FROM ${source} s) c
+             WHERE NOT ${alreadyTold}`;
+  });
   return `INSERT INTO business_events (id, type, resource_type, resource_id, version, data)
-       SELECT business_event_id('${type}', v.resource_id, v.version), '${type}', 'payment', v.resource_id, v.version, v.data
-         FROM (SELECT c.resource_id, payment_resource(c.payment) AS data, c.block_height, c.payment_id,
-                      1 + coalesce((SELECT max(e.version) FROM business_events e
-                                     WHERE e.resource_type = 'payment' AND e.resource_id = c.resource_id), 0) AS version
-                 FROM (SELECT ${resourceId} AS resource_id, s.payment, (s.payment).block_height AS block_height,
-                              (s.payment).id AS payment_id
-                         FROM ${source} s) c
-                WHERE ${alreadyTold}) v
-        ORDER BY v.block_height, v.payment_id
+       SELECT business_event_id(v.type, v.resource_id, v.version), v.type, 'payment', v.resource_id, v.version,
+              payment_resource(v.payment)
+         FROM (SELECT n.*,
+                      coalesce((SELECT max(e.version) FROM business_events e
+                                 WHERE e.resource_type = 'payment' AND e.resource_id = n.resource_id), 0)
+                      + row_number() OVER (PARTITION BY n.resource_id ORDER BY n.sort_height, n.sort_id, n.kind)::int AS version
+                 FROM (${selects.join(' UNION ALL ')}) n) v
+        ORDER BY v.sort_height, v.sort_id, v.kind
        ON CONFLICT (id) DO NOTHING`;
 }
 

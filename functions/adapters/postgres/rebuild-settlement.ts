@@ -14,7 +14,7 @@ import type pg from 'pg';
 import type { HeldPaymentsSettlement, RebuildProgressUpdate, RunningRebuild } from '../../domain/ports.js';
 import { PAYMENT_COLUMNS, paymentFromRow, type PaymentRow } from './payment-rows.js';
 import { reversalDebitsSql } from './reversal-debits.js';
-import { paymentEventsCte } from './business-events.js';
+import { paymentEventsCteOf } from './business-events.js';
 
 export async function runningRebuild(client: pg.PoolClient): Promise<RunningRebuild | null> {
   const { rows } = await client.query<{ id: bigint; point_height: bigint; target_height: bigint; progress_logged_height: bigint }>({
@@ -85,8 +85,10 @@ export async function settleHeldPayments(
          SET id = EXCLUDED.id, status = EXCLUDED.status, detected_at = EXCLUDED.detected_at,
              confirmed_at = EXCLUDED.confirmed_at, spent_by_tx_hash = NULL, spent_at_slot = NULL, spent_at_height = NULL
        RETURNING p AS payment
-     ), reversed_events AS (${paymentEventsCte('payment.reversed', "(SELECT payment FROM restored WHERE (payment).status = 'reversed')")}
-     ), rolled_back_events AS (${paymentEventsCte('payment.rolled_back', "(SELECT payment FROM restored WHERE (payment).status = 'rolled_back')")}
+     ), events AS (${paymentEventsCteOf([
+       { type: 'payment.reversed', source: "(SELECT payment FROM restored WHERE (payment).status = 'reversed')" },
+       { type: 'payment.rolled_back', source: "(SELECT payment FROM restored WHERE (payment).status = 'rolled_back')" },
+     ])}
      ), ${reversalDebitsSql(`SELECT tx_hash, output_index, user_id, amount_lovelace FROM gone WHERE was_confirmed AND NOT moved`)}, audited AS (
        INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
        SELECT 'payment_reversed', 'incoming_payment', tx_hash || '#' || output_index, $3,

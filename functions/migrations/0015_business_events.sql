@@ -63,6 +63,18 @@ BEGIN
                           AND x.data->'block'->>'hash' = block_hash));
 END $$;
 
+-- Whether consumers were already told that the payment output's inclusion in this block ended: the newest event
+-- about that block is a payment.rolled_back or payment.reversed. A rolled_back is then not written again (a rebuild
+-- tells it as soon as the output is found in another block, before that block's payment.detected; its settlement
+-- later finds it told).
+CREATE FUNCTION payment_block_left_told(output_id text, block_hash text) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN coalesce((SELECT e.type IN ('payment.rolled_back', 'payment.reversed') FROM business_events e
+                    WHERE e.resource_type = 'payment' AND e.resource_id = output_id
+                      AND e.data->'block'->>'hash' = block_hash
+                    ORDER BY e.version DESC LIMIT 1), false);
+END $$;
+
 -- The payment as the API returns it: the SQL twin of functions/domain/payment-resource.ts (a test compares them).
 CREATE FUNCTION payment_resource(p incoming_payments) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
   SELECT jsonb_build_object(

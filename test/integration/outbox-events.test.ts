@@ -240,7 +240,7 @@ describe('events and rebuilds', () => {
     expect(await events()).toEqual(before);
   });
 
-  it('a rebuild across a fork tells what changed: the vanished payment reversed, the moved one detected in its new block', async () => {
+  it('a rebuild across a fork tells what changed: the vanished payment reversed', async () => {
     const stays = transaction([output(alice, 1_000_000n)]);
     const vanishes = transaction([output(shop, 2_000_000n)]);
     chain.next([stays]); // 1
@@ -262,6 +262,49 @@ describe('events and rebuilds', () => {
     const after = await events();
     expect(summary(after.slice(before.length))).toEqual([['payment.reversed', `${vanishes.id}#0`, 3]]);
     expect(after.at(-1)!.data).toMatchObject({ status: 'reversed' });
+  });
+
+  it('a payment a rebuild finds in another block: its old block rolled back before the new one is detected, so the highest version tells its state', async () => {
+    const moves = transaction([output(alice, 3_000_000n)]);
+    chain.next(); // 1
+    chain.next([moves]); // 2
+    chain.empty(4); // 3..6
+    await f.engine.apply(chain.forward(chain.blocks));
+    const resource = `${moves.id}#0`;
+    const before = await events();
+    expect(summary(before)).toEqual([
+      ['payment.detected', resource, 1],
+      ['payment.confirmed', resource, 2],
+    ]);
+    const oldBlock = chain.at(2n).hash;
+    // The chain as it is now: forked after block 1, the same transaction in the new chain's block 3.
+    const now = chain.fork('now', 1n);
+    now.next(); // 2
+    now.next([moves]); // 3
+    now.empty(5);
+    const point = chain.at(1n);
+    await runRebuild(
+      { point: `${point.slot}.${point.hash}` },
+      {
+        store: new PostgresRebuildStore(f.db.pool),
+        logger: new RecordingLogger(),
+        metrics: new InMemoryMetrics(),
+        clock: { now: () => new Date() },
+        actor: 'test:operator',
+      },
+    );
+    await f.engine.apply(now.forward(now.blocks.filter((block) => block.height > 1n)));
+    const after = (await events()).slice(before.length);
+    expect(summary(after)).toEqual([
+      ['payment.rolled_back', resource, 3],
+      ['payment.detected', resource, 4],
+      ['payment.confirmed', resource, 5],
+    ]);
+    expect(after[0]!.data).toMatchObject({ status: 'rolled_back', block: { hash: oldBlock } });
+    expect(after[2]!.data).toMatchObject({ status: 'confirmed', block: { hash: now.at(3n).hash } });
+    // the credit stays: the payment moved, it was not reversed
+    const { rows } = await f.db.pool.query('SELECT type FROM balance_transactions WHERE payment_tx_hash = $1 ORDER BY id', [moves.id]);
+    expect(rows.map((row) => row.type)).toEqual(['credit']);
   });
 
   it('two events for one output in one settling statement get consecutive versions (reversed and rolled back)', async () => {

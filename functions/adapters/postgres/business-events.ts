@@ -30,9 +30,10 @@ export interface PaymentEventSource {
  *
  * What consumers were already told is not told again: a payment.detected, payment.confirmed or payment.spent is
  * skipped when the output already has that event for the same block (and, for spent, the same spending
- * transaction) with no payment.rolled_back or payment.reversed of that block after it. That keeps a rebuild (which
- * re-derives payments that did not change) and a replay silent, and a payment whose block left and came back is
- * told again. rolled_back and reversed are always written: the change they describe happens once.
+ * transaction) with no payment.rolled_back or payment.reversed of that block after it; a payment.rolled_back is
+ * skipped when the newest event about that block already says it left (rolled_back or reversed). That keeps a
+ * rebuild (which re-derives payments that did not change) and a replay silent, and a payment whose block left and
+ * came back is told again. reversed is always written: the debit it describes happens once.
  */
 export function paymentEventsCte(type: PaymentEventType, source: string): string {
   return paymentEventsCteOf([{ type, source }]);
@@ -41,11 +42,13 @@ export function paymentEventsCte(type: PaymentEventType, source: string): string
 export function paymentEventsCteOf(sources: readonly PaymentEventSource[]): string {
   const selects = sources.map(({ type, source, orderBy = 's.payment' }, index) => {
     const alreadyTold =
-      type === 'payment.rolled_back' || type === 'payment.reversed'
+      type === 'payment.reversed'
         ? 'false'
-        : `payment_event_already_told(c.resource_id, '${type}', (c.payment).block_hash, ${
-            type === 'payment.spent' ? '(c.payment).spent_by_tx_hash' : 'NULL'
-          })`;
+        : type === 'payment.rolled_back'
+          ? `payment_block_left_told(c.resource_id, (c.payment).block_hash)`
+          : `payment_event_already_told(c.resource_id, '${type}', (c.payment).block_hash, ${
+              type === 'payment.spent' ? '(c.payment).spent_by_tx_hash' : 'NULL'
+            })`;
     return `SELECT c.type, c.resource_id, c.payment, c.sort_height, c.sort_id, c.kind
               FROM (SELECT '${type}'::text AS type, (s.payment).tx_hash || '#' || (s.payment).output_index AS resource_id,
                            s.payment, (${orderBy}).block_height AS sort_height, (${orderBy}).id AS sort_id, ${index} AS kind

@@ -21,7 +21,14 @@ import { inChainOrder, type Logger } from '../../domain/ports.js';
 import { describeError, LogEvent } from '../../domain/observability.js';
 import { heldPaymentCount, runningRebuild, saveRebuildProgress, settleHeldPayments } from './rebuild-settlement.js';
 import { assetsToJson, PAYMENT_COLUMNS, paymentFromRow, type PaymentRow } from './payment-rows.js';
-import { paymentEventsCte } from './business-events.js';
+import { paymentEventsCte, paymentEventsCteOf } from './business-events.js';
+
+/**
+ * A rebuild's held copy `h` as the `incoming_payments` row its settlement restores when the output is in another
+ * block: rolled back, its confirmation and spend cleared (rebuild_held_payments mirrors incoming_payments' columns).
+ */
+const HELD_COPY_ROLLED_BACK = `jsonb_populate_record(NULL::incoming_payments, to_jsonb(h) || jsonb_build_object(
+  'status', 'rolled_back', 'confirmed_at', NULL, 'spent_by_tx_hash', NULL, 'spent_at_slot', NULL, 'spent_at_height', NULL))`;
 
 export interface PostgresPaymentStoreOptions {
   /** How deep a rollback can reach; spends within it stay in the spend filter. */
@@ -184,7 +191,19 @@ export class PostgresEngineTransaction implements EngineTransaction {
              spent_by_tx_hash = NULL, spent_at_slot = NULL, spent_at_height = NULL
          WHERE p.status IN ('rolled_back', 'reversed')
        RETURNING p AS payment, ${PAYMENT_COLUMNS}
-       ), events AS (${paymentEventsCte('payment.detected', 'recorded')})
+       ), events AS (${paymentEventsCteOf([
+         // A rebuild's held copy of the output in another block: that block is no longer on the chain being
+         // re-derived, so consumers are told it left (as the settlement will record it) before they are told the
+         // new block, and the output's highest version is its current state.
+         {
+           type: 'payment.rolled_back',
+           source: `(SELECT ${HELD_COPY_ROLLED_BACK} AS payment, r.payment AS recorded
+                       FROM recorded r JOIN rebuild_held_payments h
+                         ON h.tx_hash = r.tx_hash AND h.output_index = r.output_index AND h.block_hash <> (r.payment).block_hash)`,
+           orderBy: 's.recorded',
+         },
+         { type: 'payment.detected', source: 'recorded' },
+       ])})
        SELECT ${PAYMENT_COLUMNS} FROM recorded`,
       [
         candidates.map((o) => o.output.txId),

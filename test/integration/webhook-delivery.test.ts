@@ -244,6 +244,33 @@ describe('webhook delivery', () => {
     expect(audit.rows).toEqual([{ actor: 'key_test' }]);
   });
 
+  it('redeliveries stop when the call must stop, a few per call, and wait while the endpoint backs off', async () => {
+    const { endpoint: created } = await endpoint();
+    const events = [await addEvent(), await addEvent(), await addEvent()];
+    await deliverDue(created.id, deps());
+    expect(receiver.requests).toHaveLength(3);
+    for (const event of events) await redeliverEvent(db.pool, event.id, { endpointId: created.id, actor: 'key_test' });
+    const later = await addEvent();
+    // Out of time after the first redelivery: the call stops there (neither the other two nor the stream).
+    const stopAfterOne = () => receiver.requests.length > 3;
+    expect(await deliverDue(created.id, deps({ shouldStop: stopAfterOne }))).toMatchObject({ delivered: 1, more: true });
+    expect(receiver.requests).toHaveLength(4);
+    // At most maxRedeliveries per call (default 10): the stream is served after them, the rest in the next call.
+    expect(await deliverDue(created.id, deps({ maxRedeliveries: 1 }))).toMatchObject({ delivered: 2, more: true });
+    expect(receiver.requests.slice(4).map((r) => [JSON.parse(r.body).id, r.headers['payment-monitor-redelivery']])).toEqual([
+      [events[1]!.id, 'true'],
+      [later.id, undefined],
+    ]);
+    // While the stream backs off after a failure, a due redelivery waits too.
+    const failing = await addEvent();
+    receiver.answers.push({ status: 200 }, { status: 500 }); // the redelivery, then the stream's event
+    expect(await deliverDue(created.id, deps())).toMatchObject({ delivered: 1, failed: 1 });
+    expect(receiver.requests.slice(6).map((r) => JSON.parse(r.body).id)).toEqual([events[2]!.id, failing.id]);
+    await redeliverEvent(db.pool, events[0]!.id, { endpointId: created.id, actor: 'key_test' });
+    expect(await deliverDue(created.id, deps())).toMatchObject({ delivered: 0, failed: 0 });
+    expect(receiver.requests).toHaveLength(8);
+  });
+
   it('signs with both secrets during a rotation, then with the new one only', async () => {
     const { endpoint: created, secret: oldSecret } = await endpoint();
     const { secret: newSecret } = await rotateWebhookSecret(db.pool, sealer, created.id, { actor: 'key_test', keepOldForSeconds: 3600 });

@@ -101,6 +101,8 @@ export interface DeliveryDependencies {
   leaseMs?: number;
   /** Asked before each event: true stops the call (a Lambda running out of time); the next call carries on. */
   shouldStop?: () => boolean;
+  /** Manual redeliveries sent at most in one call, before the stream (the next call carries on). Default 10. */
+  maxRedeliveries?: number;
 }
 
 export interface DeliveryRun {
@@ -108,7 +110,7 @@ export interface DeliveryRun {
   failed: number;
   /** False when another deliverer holds the endpoint, or it is disabled or deleted. */
   leased: boolean;
-  /** True when the call stopped at maxEvents with more to do. */
+  /** True when the call stopped (maxEvents, maxRedeliveries, shouldStop) with more to do. */
   more: boolean;
 }
 
@@ -132,7 +134,7 @@ export async function deliverDue(endpointId: string, deps: DeliveryDependencies)
     // The secrets are read once per call: a rotation applies from the next call (the old secret stays valid for a
     // day, so a receiver that already switched still finds its v1 meanwhile).
     const secrets = await store.activeSecrets(endpoint.id, clock.now());
-    await redeliver(endpoint, secrets, deps, run);
+    if (!(await redeliver(endpoint, secrets, deps, run))) return run;
     let taken = 0;
     stream: for (;;) {
       if (endpoint.nextAttemptAt && endpoint.nextAttemptAt > clock.now()) break;
@@ -189,14 +191,29 @@ export async function deliverDue(endpointId: string, deps: DeliveryDependencies)
   return run;
 }
 
+/**
+ * The due redeliveries, at most maxRedeliveries, none while the endpoint backs off after a failure (they would most
+ * likely fail too; they wait for its retry). False when the call must stop (shouldStop) before the stream.
+ */
 async function redeliver(
   endpoint: LeasedEndpoint,
   secrets: readonly string[],
   deps: DeliveryDependencies,
   run: DeliveryRun,
-): Promise<void> {
+): Promise<boolean> {
   const { store, clock } = deps;
-  for (const redelivery of await store.dueRedeliveries(endpoint.id, clock.now(), 100)) {
+  if (endpoint.nextAttemptAt && endpoint.nextAttemptAt > clock.now()) return true;
+  const max = deps.maxRedeliveries ?? 10;
+  const due = await store.dueRedeliveries(endpoint.id, clock.now(), max + 1);
+  for (const [index, redelivery] of due.entries()) {
+    if (index >= max) {
+      run.more = true;
+      break;
+    }
+    if (index > 0 && deps.shouldStop?.()) {
+      run.more = true;
+      return false;
+    }
     const attempt = redelivery.attempts + 1;
     const startedAt = clock.now();
     const result = await send(endpoint, secrets, redelivery.event, attempt, true, deps);
@@ -221,6 +238,11 @@ async function redeliver(
       await store.redeliveryFinished(redelivery.id, { status: 'pending', attempts: attempt, nextAttemptAt });
     }
   }
+  if (due.length > 0 && deps.shouldStop?.()) {
+    run.more = true;
+    return false;
+  }
+  return true;
 }
 
 async function send(

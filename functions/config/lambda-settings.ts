@@ -186,15 +186,23 @@ export function readEventPublisherSettings(env: Environment = processEnvironment
   });
 }
 
-/** The webhook deliverer: where the sealing key is, and whether private destinations are allowed (false on AWS). */
+/**
+ * The webhook deliverer: where the sealing key is, whether private destinations are allowed (false on AWS), and its
+ * own queue (to wake an endpoint again when a run stopped with more to do; without it the scheduler does, each minute).
+ */
 export function readWebhookDelivererSettings(env: Environment = processEnvironment()): {
   secretsKeySecretArn: string;
   allowPrivateDestinations: boolean;
+  webhookQueueUrl?: string;
 } {
-  return readSettingsGroup('webhook deliverer', env, (reader) => ({
-    secretsKeySecretArn: reader.required(WEBHOOK_SECRETS_KEY_SECRET_ARN, 'the Secrets Manager secret holding the webhook secrets key'),
-    allowPrivateDestinations: reader.read(WEBHOOK_ALLOW_PRIVATE_DESTINATIONS, false),
-  }));
+  return readSettingsGroup('webhook deliverer', env, (reader) => {
+    const webhookQueueUrl = reader.read(WEBHOOK_QUEUE_URL);
+    return {
+      secretsKeySecretArn: reader.required(WEBHOOK_SECRETS_KEY_SECRET_ARN, 'the Secrets Manager secret holding the webhook secrets key'),
+      allowPrivateDestinations: reader.read(WEBHOOK_ALLOW_PRIVATE_DESTINATIONS, false),
+      ...(webhookQueueUrl ? { webhookQueueUrl } : {}),
+    };
+  });
 }
 
 /** The webhook scheduler: the deliverer queue. */

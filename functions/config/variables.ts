@@ -303,7 +303,7 @@ export const WEBHOOK_QUEUE_URL = optionalText({
   name: 'WEBHOOK_QUEUE_URL',
   description: 'the webhook deliverer FIFO queue: one message per endpoint with work (message group = endpoint)',
   shownDefault: 'required by the scheduler',
-  readBy: ['event publisher', 'webhook scheduler'],
+  readBy: ['event publisher', 'webhook scheduler', 'webhook deliverer'],
 });
 export const WEBHOOK_SECRETS_KEY_SECRET_ARN = optionalText({
   name: 'WEBHOOK_SECRETS_KEY_SECRET_ARN',

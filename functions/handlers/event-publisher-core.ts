@@ -73,7 +73,9 @@ export async function publishEvents(options: EventPublisherOptions): Promise<Pub
     run.published += result.published;
     metrics.gauge(OutboxMetric.oldestUnpublishedAgeSeconds, result.backlog.oldestAgeSeconds);
     metrics.gauge(OutboxMetric.unpublishedEvents, result.backlog.unpublished);
-    if (result.fetched < batchSize) break;
+    // An empty turn ends the run, not a short one: a publisher that found the turn taken returned at once, trusting
+    // the holder with the events committed before it tried; this next turn, begun after the holder's commit, sees them.
+    if (result.fetched === 0) break;
   }
   if (run.published > 0) {
     metrics.count(OutboxMetric.eventsPublished, run.published);

@@ -7,7 +7,9 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { AesGcmSecretSealer, secretsManagerKey } from '../adapters/crypto/aes-gcm-sealer.js';
 import { HttpWebhookClient } from '../adapters/http/webhook-client.js';
-import { PostgresWebhookDeliveryStore } from '../adapters/postgres/webhook-delivery-store.js';
+import { dueEndpointWakes, PostgresWebhookDeliveryStore } from '../adapters/postgres/webhook-delivery-store.js';
+import { webhookQueue } from '../adapters/sqs/webhook-queue.js';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { CachedSecret } from '../adapters/secrets/cached-secret.js';
 import { secretsManagerReader } from '../adapters/secrets/secret-reader.js';
 import { readWebhookDelivererSettings } from '../config/lambda-settings.js';
@@ -19,6 +21,7 @@ const pool = lambdaPool({ max: 4, applicationName: 'payment-monitor-webhook-deli
 const sealer = new AesGcmSecretSealer(
   secretsManagerKey(new CachedSecret({ secretId: settings.secretsKeySecretArn, readSecret: secretsManagerReader() })),
 );
+const enqueue = settings.webhookQueueUrl ? webhookQueue(new SQSClient({}), settings.webhookQueueUrl) : undefined;
 /** Stop taking new events with less than this left: an attempt takes at most 10 s. */
 const TIME_RESERVE_MS = 20_000;
 
@@ -27,14 +30,19 @@ export const handler = lambdaHandler<SQSEvent, SQSBatchResponse>(async (event, c
   // a socket left open while the instance is frozen is often dead when it thaws.
   const sender = new HttpWebhookClient({ allowPrivateDestinations: settings.allowPrivateDestinations });
   try {
-    return await deliverWebhookBatch(event, {
-      store: new PostgresWebhookDeliveryStore(await pool(), sealer),
-      sender,
-      clock: { now: () => new Date() },
-      logger,
-      metrics,
-      shouldStop: () => context.getRemainingTimeInMillis() < TIME_RESERVE_MS,
-    });
+    const db = await pool();
+    return await deliverWebhookBatch(
+      event,
+      {
+        store: new PostgresWebhookDeliveryStore(db, sealer),
+        sender,
+        clock: { now: () => new Date() },
+        logger,
+        metrics,
+        shouldStop: () => context.getRemainingTimeInMillis() < TIME_RESERVE_MS,
+      },
+      enqueue && (async (endpointIds) => enqueue(await dueEndpointWakes(db, new Date(), endpointIds))),
+    );
   } finally {
     sender.close();
   }

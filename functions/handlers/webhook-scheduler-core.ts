@@ -2,14 +2,15 @@
  * The scheduler's work (every minute, and the publisher's after it published): every enabled endpoint with
  * something due gets one message on the deliverer queue; the webhook gauges are written.
  */
-import { dueEndpoints, webhookGauges } from '../adapters/postgres/webhook-delivery-store.js';
+import { dueEndpointWakes, webhookGauges } from '../adapters/postgres/webhook-delivery-store.js';
 import type pg from 'pg';
 import { WebhookLogEvent, WebhookMetric } from '../domain/observability.js';
 import type { Clock, Logger, Metrics } from '../domain/ports.js';
+import type { EndpointWake } from '../domain/webhooks/delivery.js';
 
 export interface WebhookSchedulerOptions {
   db: Pick<pg.Pool, 'query'>;
-  enqueue: (endpointIds: readonly string[]) => Promise<void>;
+  enqueue: (wakes: readonly EndpointWake[]) => Promise<void>;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
@@ -19,7 +20,7 @@ export interface WebhookSchedulerOptions {
 
 export async function scheduleWebhookDeliveries(options: WebhookSchedulerOptions): Promise<{ endpoints: number }> {
   const now = options.clock.now();
-  const due = await dueEndpoints(options.db, now);
+  const due = await dueEndpointWakes(options.db, now);
   try {
     await options.enqueue(due);
   } catch (error) {

@@ -132,6 +132,25 @@ describe('the publisher', () => {
     expect(await first).toMatchObject({ published: 3 });
   });
 
+  it('an event committed while the turn is held, whose publisher found the turn taken, is published by the holder', async () => {
+    const [first] = await addEvents(1);
+    let late: string[] = [];
+    const bus = new RecordingBus();
+    const holder: EventPublisher = {
+      async publish(events) {
+        if (late.length === 0) {
+          // committed after the holder read the outbox; its own publisher finds the turn taken and returns
+          late = await addEvents(1);
+          expect(await run(new RecordingBus())).toMatchObject({ ran: false });
+        }
+        return bus.publish(events);
+      },
+    };
+    expect(await run(holder, { batchSize: 100 })).toMatchObject({ published: 2 });
+    expect(bus.published).toEqual([first, ...late]);
+    expect(await unpublished()).toEqual([]);
+  });
+
   it('calls afterPublished (the webhook scheduler on AWS) only when it published something', async () => {
     const calls: number[] = [];
     await run(new RecordingBus(), { afterPublished: async (n) => void calls.push(n) });

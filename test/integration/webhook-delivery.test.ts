@@ -364,7 +364,7 @@ describe('the Lambda cores', () => {
     const schedulerMetrics = new InMemoryMetrics();
     const result = await scheduleWebhookDeliveries({
       db: db.pool,
-      enqueue: async (ids) => void enqueued.push([...ids]),
+      enqueue: async (wakes) => void enqueued.push(wakes.map((wake) => wake.endpointId)),
       clock,
       logger,
       metrics: schedulerMetrics,

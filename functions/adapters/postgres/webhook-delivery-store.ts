@@ -1,7 +1,7 @@
 /** The webhook deliverer's store on PostgreSQL (the rules: domain/webhooks/delivery.ts). */
 import type pg from 'pg';
 import type { EventEnvelope, StoredEvent } from '../../domain/business-events.js';
-import type { DeliveryAttempt, LeasedEndpoint, Redelivery, WebhookDeliveryStore } from '../../domain/webhooks/delivery.js';
+import type { DeliveryAttempt, EndpointWake, LeasedEndpoint, Redelivery, WebhookDeliveryStore } from '../../domain/webhooks/delivery.js';
 import type { SecretSealer } from '../../domain/webhooks/secret-sealer.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
@@ -154,18 +154,33 @@ export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
   }
 }
 
-/** Endpoints with something to do now: events after their cursor (when no retry is pending) or a due redelivery. */
-export async function dueEndpoints(db: Queryable, now: Date): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT w.id FROM webhook_endpoints w
-      WHERE w.status = 'enabled' AND w.deleted_at IS NULL AND (w.leased_until IS NULL OR w.leased_until <= $1)
-        AND ((coalesce(w.next_attempt_at, '-infinity') <= $1 AND w.cursor_seq < (SELECT coalesce(max(seq), 0) FROM business_events))
+/**
+ * Endpoints with something to do now (events after their cursor or a due redelivery, unless a retry of the stream is
+ * pending), with the state that makes the wake (EndpointWake), optionally of some endpoints only. A leased endpoint is
+ * included: an event written while a deliverer serves it needs a wake of its own (the FIFO group serialises the
+ * wakes, the lease keeps a duplicate from serving it twice).
+ */
+export async function dueEndpointWakes(db: Queryable, now: Date, only?: readonly string[]): Promise<EndpointWake[]> {
+  const { rows } = await db.query<{ id: string; wake: string }>(
+    `SELECT w.id, concat_ws('.', n.newest, w.cursor_seq, w.head_attempts, r.last_id, r.attempts) AS wake
+       FROM webhook_endpoints w
+      CROSS JOIN (SELECT coalesce(max(seq), 0) AS newest FROM business_events) n
+      CROSS JOIN LATERAL (SELECT max(r.id) AS last_id, sum(r.attempts) AS attempts FROM webhook_redeliveries r
+                           WHERE r.endpoint_id = w.id AND r.status = 'pending') r
+      WHERE w.status = 'enabled' AND w.deleted_at IS NULL AND ($2::text[] IS NULL OR w.id = ANY($2::text[]))
+        AND coalesce(w.next_attempt_at, '-infinity') <= $1
+        AND (w.cursor_seq < n.newest
              OR EXISTS (SELECT 1 FROM webhook_redeliveries r
                          WHERE r.endpoint_id = w.id AND r.status = 'pending' AND r.next_attempt_at <= $1))
       ORDER BY w.id`,
-    [now],
+    [now, only ? [...only] : null],
   );
-  return rows.map((row) => row.id);
+  return rows.map((row) => ({ endpointId: row.id, wake: row.wake }));
+}
+
+/** The ids of dueEndpointWakes. */
+export async function dueEndpoints(db: Queryable, now: Date): Promise<string[]> {
+  return (await dueEndpointWakes(db, now)).map((wake) => wake.endpointId);
 }
 
 /** The scheduler's gauges: the longest-failing enabled endpoint's age and how many were disabled for failing. */

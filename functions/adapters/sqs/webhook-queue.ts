@@ -4,24 +4,25 @@
  * window, so the scheduler and the publisher asking at once send one message.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { EndpointWake } from '../../domain/webhooks/delivery.js';
 
 export interface WebhookQueueMessage {
   endpointId: string;
 }
 
 export function webhookQueue(sqs: Pick<SQSClient, 'send'>, queueUrl: string, now: () => number = Date.now) {
-  return async (endpointIds: readonly string[]): Promise<void> => {
-    const window = Math.floor(now() / 10_000);
-    for (let start = 0; start < endpointIds.length; start += 10) {
-      const chunk = endpointIds.slice(start, start + 10);
+  return async (wakes: readonly EndpointWake[]): Promise<void> => {
+    const minute = Math.floor(now() / 60_000);
+    for (let start = 0; start < wakes.length; start += 10) {
+      const chunk = wakes.slice(start, start + 10);
       const response = await sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: chunk.map((endpointId, index) => ({
+          Entries: chunk.map(({ endpointId, wake }, index) => ({
             Id: String(index),
             MessageBody: JSON.stringify({ endpointId } satisfies WebhookQueueMessage),
             MessageGroupId: endpointId,
-            MessageDeduplicationId: `${endpointId}-${window}`,
+            MessageDeduplicationId: `${endpointId}-${wake}-${minute}`,
           })),
         }),
       );

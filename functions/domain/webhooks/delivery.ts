@@ -21,6 +21,15 @@ export interface LeasedEndpoint {
   nextAttemptAt: Date | null;
 }
 
+/**
+ * A wake-up for one endpoint's deliverer. `wake` names the endpoint's state (newest event, cursor, failures,
+ * pending redeliveries): a queue that deduplicates wakes may drop one with the same state, never one with news.
+ */
+export interface EndpointWake {
+  endpointId: string;
+  wake: string;
+}
+
 export interface Redelivery {
   id: bigint;
   event: StoredEvent;

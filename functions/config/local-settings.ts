@@ -115,13 +115,37 @@ export function readCliApi(
     const url = apiUrlFlag ?? reader.read(PAYMENT_MONITOR_API_URL);
     const key = reader.read(PAYMENT_MONITOR_API_KEY);
     if (url === undefined) return undefined;
-    if (!/^https?:\/\/[^\s]+$/.test(url)) throw new Error(`The API URL must be an http(s) URL, got "${url}"`);
+    checkApiUrl(url);
     if (key === undefined)
       throw new Error(
         'PAYMENT_MONITOR_API_KEY is not set: the API needs a key (create one with the first admin key, or BOOTSTRAP_API_KEY locally)',
       );
     return { url, key };
   });
+}
+
+/** Hosts plain http may reach: the key then never leaves the machine. */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The API URL's rule: https, or plain http to a loopback host (the local stack): anywhere else the key would cross
+ * the network in clear.
+ */
+function checkApiUrl(url: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = /^\S+$/.test(url) ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.hostname === '') {
+    throw new Error(`The API URL must be an http(s) URL, got "${url}"`);
+  }
+  if (parsed.protocol === 'http:' && !LOOPBACK_HOSTS.has(parsed.hostname)) {
+    throw new Error(
+      `The API URL must be https (plain http only to localhost, 127.0.0.1 or [::1]): the key would travel in clear to ${parsed.hostname}`,
+    );
+  }
 }
 
 /** HOT_WALLET_ADDRESSES for the commands that report it (read then: a bad one must not stop the others). */

@@ -8,6 +8,7 @@ import { startApiServer, type ApiServer } from '../../functions/adapters/http/ap
 import { ensureBootstrapApiKey } from '../../functions/adapters/postgres/api-keys.js';
 import { createApiApp } from '../../functions/api/app.js';
 import { AesGcmSecretSealer } from '../../functions/adapters/crypto/aes-gcm-sealer.js';
+import { readCliApi } from '../../functions/config/local-settings.js';
 import { ApiProblemError } from '../../functions/local/cli/api-client.js';
 import { CliUsageError } from '../../functions/local/cli/cli-usage-error.js';
 import { runCli } from '../../functions/local/cli/main.js';
@@ -90,6 +91,33 @@ describe('CLI --api-url', () => {
     } finally {
       process.env.PAYMENT_MONITOR_API_KEY = ADMIN_KEY;
     }
+  });
+
+  it('sends the key over https, or plain http only to a loopback host', async () => {
+    const seen: string[] = [];
+    const status = (url: string) => runCli(['status', '--api-url', url], (text) => seen.push(text));
+    for (const url of [
+      'http://api.example.com/prod/v1/',
+      'http://10.0.0.5:8081',
+      'http://localhost.example.com:8081',
+      'http://[::2]:8081',
+    ]) {
+      await expect(status(url), url).rejects.toThrow(/The API URL must be https \(plain http only to localhost, 127\.0\.0\.1 or \[::1\]\)/);
+    }
+    await expect(status('ftp://api.example.com/')).rejects.toThrow(/must be an http\(s\) URL/);
+    expect(seen).toEqual([]);
+    const env = { PAYMENT_MONITOR_API_KEY: ADMIN_KEY };
+    for (const url of [
+      'https://abc.execute-api.eu-west-1.amazonaws.com/prod/v1/',
+      'http://localhost:8081',
+      'http://[::1]:8081',
+      'http://127.0.0.1:8081',
+    ]) {
+      expect(readCliApi(url, env), url).toEqual({ url, key: ADMIN_KEY });
+    }
+    // The control: the test server is on a loopback address over plain http, and answers.
+    expect(server.url).toMatch(/^http:\/\/(127\.0\.0\.1|\[::1\]|localhost):/);
+    expect((await cli('status')).code).toBe(0);
   });
 
   it('manages webhooks and keys through the API, the secret and the key shown once', async () => {

@@ -1,4 +1,5 @@
 import { validateAddress } from '../functions/domain/address.js';
+import { iamPrincipalProblems, type IamPrincipal } from '../functions/domain/iam-callers.js';
 import { NETWORKS, type Network } from '../functions/domain/network.js';
 import { resolveAlarmThresholds, type AlarmThresholds } from './constructs/monitoring/alarm-thresholds.js';
 
@@ -33,9 +34,14 @@ export interface StageConfig {
   follower: { cpu: number; memoryMiB: number };
   /**
    * The HTTP API's front door: API Gateway's stage throttling (requests per second, steady and burst, over all
-   * callers) and AWS WAF's rate-based rule (requests per client IP in any 5 minutes before WAF blocks it).
+   * callers) and AWS WAF's rate-based rule (requests per client IP in any 5 minutes before WAF blocks it);
+   * `iamPrincipals`: the IAM roles that may call the IAM (SigV4) API, each with its scope. None: no IAM API.
    */
-  api: { throttle: { rateLimit: number; burstLimit: number }; wafRateLimitPer5Minutes: number };
+  api: {
+    throttle: { rateLimit: number; burstLimit: number };
+    wafRateLimitPer5Minutes: number;
+    iamPrincipals: IamPrincipal[];
+  };
   /** The business-event bus: how long its archive keeps events for replay (days). */
   events: { archiveRetentionDays: number };
   /**
@@ -82,6 +88,7 @@ function apiConfigProblems(raw: unknown): string[] {
       `api.wafRateLimitPer5Minutes must be a whole number of requests per IP between ${WAF_RATE_LIMIT_MIN} and ${WAF_RATE_LIMIT_MAX} (AWS WAF's bounds)`,
     );
   }
+  problems.push(...iamPrincipalProblems((raw as { iamPrincipals?: unknown } | undefined)?.iamPrincipals ?? [], 'api.iamPrincipals'));
   return problems;
 }
 
@@ -227,5 +234,6 @@ export function readStageConfig(stages: unknown, stage: string | undefined): Sta
   if (problems.length > 0) {
     throw new StageConfigError(`Stage "${stage}" in cdk.json is invalid:\n- ${problems.join('\n- ')}`);
   }
-  return { stage, ...(value as Omit<StageConfig, 'stage' | 'alarms'>), alarms: alarms.thresholds };
+  const typed = value as Omit<StageConfig, 'stage' | 'alarms'>;
+  return { stage, ...typed, api: { ...typed.api, iamPrincipals: typed.api.iamPrincipals ?? [] }, alarms: alarms.thresholds };
 }

@@ -5,7 +5,7 @@
  * transaction (a POST's with its Idempotency-Key). Used by the local node:http server and the API Gateway adapter.
  */
 import { inTransaction } from '../adapters/postgres/pool.js';
-import { authenticateApiKey } from '../adapters/postgres/api-keys.js';
+import { authenticateApiKey, isApiKeyActive } from '../adapters/postgres/api-keys.js';
 import { bearerKey } from '../domain/api-keys.js';
 import { ApiLogEvent, describeError } from '../domain/observability.js';
 import type { ApiContext, Route, RouteModule } from './context.js';
@@ -106,6 +106,10 @@ export function createApiRouter(context: ApiContext, options: RouterOptions): Ap
     note.keyId = principal.keyId;
     if (!principal.scopes.includes(operation.scope)) {
       throw new ApiProblem(403, `This operation needs the ${operation.scope} scope.`);
+    }
+    // API Gateway caches the authorizer's answer (60 s): a key revoked since must not make keys or webhooks.
+    if (principal.source === 'authorizer' && operation.scope === 'admin' && route.kind === 'write') {
+      if (!(await isApiKeyActive(context.pool, principal.keyId))) throw new ApiProblem(401, 'The API key is unknown or revoked.');
     }
 
     const rawParams = Object.fromEntries(candidate.names.map((name, index) => [name, safeDecode(match[index + 1]!)]));

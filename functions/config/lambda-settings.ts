@@ -3,6 +3,7 @@
  * reported together. The database and the logger/metrics settings are shared by all of them (lambda-handler.ts).
  */
 import { parseHotWalletAddresses } from '../domain/hot-wallet.js';
+import { IamCallers } from '../domain/iam-callers.js';
 import type { Network } from '../domain/network.js';
 import { DefaultServiceName } from '../domain/observability.js';
 import type { ObservabilitySettings } from '../adapters/powertools/settings.js';
@@ -12,6 +13,7 @@ import { processEnvironment, type Environment } from './environment.js';
 import { readOptionalOgmiosSettingsWith, type OgmiosSettings } from './ogmios-settings.js';
 import { readSettingsGroup } from './settings-reader.js';
 import {
+  API_IAM_PRINCIPALS,
   BACKUP_BUCKET,
   CHAIN_EVENT_QUEUE_URL,
   CLAIM_CHECK_BUCKET,
@@ -220,6 +222,8 @@ export function readApiSettings(env: Environment = processEnvironment()): {
   network: Network;
   webhookSecretsKeySecretArn?: string;
   allowPrivateDestinations: boolean;
+  /** API_IAM_PRINCIPALS: the roles that may call the IAM API, with their scopes (none: every IAM caller refused). */
+  iamCallers: IamCallers;
 } {
   return readSettingsGroup('api', env, (reader) => {
     const webhookSecretsKeySecretArn = reader.read(WEBHOOK_SECRETS_KEY_SECRET_ARN);
@@ -227,6 +231,7 @@ export function readApiSettings(env: Environment = processEnvironment()): {
       network: reader.read(NETWORK),
       ...(webhookSecretsKeySecretArn ? { webhookSecretsKeySecretArn } : {}),
       allowPrivateDestinations: reader.read(WEBHOOK_ALLOW_PRIVATE_DESTINATIONS, false),
+      iamCallers: reader.read(API_IAM_PRINCIPALS, new IamCallers([])),
     };
   });
 }

@@ -3,6 +3,7 @@
  * text is parsed. The settings groups (*-settings.ts) read them; the README's configuration table is rendered
  * from this list (a test keeps the two equal).
  */
+import { IamCallers, parseIamPrincipals } from '../domain/iam-callers.js';
 import { DEFAULT_LEASE_TIMINGS } from '../domain/lease.js';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../domain/log-level.js';
 import { NETWORKS, type Network } from '../domain/network.js';
@@ -327,6 +328,17 @@ export const WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = parsed(
   },
 );
 
+export const API_IAM_PRINCIPALS = parsed(
+  {
+    name: 'API_IAM_PRINCIPALS',
+    description:
+      "the IAM roles that may call the IAM (SigV4) API and their scope (read, write or admin), `<role ARN>=<scope>` comma-separated (from cdk.json `api.iamPrincipals`; not secret); a caller's session is mapped to its role; a caller not listed is refused (403)",
+    shownDefault: 'none: every IAM caller refused',
+    readBy: ['api'],
+  },
+  (text) => new IamCallers(parseIamPrincipals(text)),
+);
+
 // The Lambdas
 export const DB_POOL_MAX = positiveInteger(
   {
@@ -569,6 +581,7 @@ export const VARIABLES: readonly Variable<unknown>[] = [
   WEBHOOK_QUEUE_URL,
   WEBHOOK_SECRETS_KEY_SECRET_ARN,
   WEBHOOK_ALLOW_PRIVATE_DESTINATIONS,
+  API_IAM_PRINCIPALS,
   DB_POOL_MAX,
   RECONCILIATION_CHUNK_SIZE,
   RECONCILIATION_MAX_CHUNK_UTXOS,

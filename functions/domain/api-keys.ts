@@ -19,11 +19,16 @@ export function isScope(value: unknown): value is Scope {
   return typeof value === 'string' && (SCOPES as readonly string[]).includes(value);
 }
 
-/** Who calls: an API key (its id), or an IAM caller on AWS (its ARN, with every scope: IAM decides). */
+/** Who calls: an API key (its id), or an IAM caller on AWS (its role's ARN, with the scope the stage configures). */
 export interface Principal {
-  /** The actor written to audit_log: the API key's id, or the IAM caller's ARN. */
+  /** The actor written to audit_log and the idempotency principal: the API key's id, or the IAM role's ARN. */
   keyId: string;
   scopes: readonly Scope[];
+  /**
+   * Where it comes from when not looked up just now: `authorizer`, API Gateway's Lambda authorizer, whose answer is
+   * cached (a key revoked since may still be in it); `iam`, a SigV4 caller mapped to a configured role.
+   */
+  source?: 'authorizer' | 'iam';
 }
 
 /** At most this many active keys per scope: one in use and its successor during a rotation. */

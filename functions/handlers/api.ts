@@ -34,4 +34,6 @@ const app = once(async () =>
   }),
 );
 
-export const handler = lambdaHandler<APIGatewayProxyEvent, APIGatewayProxyResult>(async (event) => handleApiEvent(event, await app()));
+export const handler = lambdaHandler<APIGatewayProxyEvent, APIGatewayProxyResult>(async (event) =>
+  handleApiEvent(event, await app(), settings.iamCallers),
+);

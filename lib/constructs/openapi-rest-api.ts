@@ -13,10 +13,11 @@ import {
   type IAuthorizer,
   type Method,
 } from 'aws-cdk-lib/aws-apigateway';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, ArnPrincipal, Effect, PolicyDocument, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { iamPrincipalProblems, type IamPrincipal } from '../../functions/domain/iam-callers.js';
 import { acknowledgeNag } from '../nag.js';
 
 /** The operations of an OpenAPI path item API Gateway can serve (`trace` it cannot). */
@@ -159,6 +160,11 @@ export interface OpenApiRestApiProps {
   readonly handler: IFunction;
   /** The REQUEST authorizer of the `apiKey` front door (none for `iam`). */
   readonly authorizer?: IAuthorizer;
+  /**
+   * The `iam` front door's callers: IAM roles, the only principals its resource policy lets invoke it (every other
+   * one denied, whatever its own IAM policy allows). At least one; none for `apiKey`.
+   */
+  readonly iamPrincipals?: readonly IamPrincipal[];
   readonly stageName: string;
   /** Stage throttling over all callers: requests per second, steady and burst. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
@@ -196,8 +202,10 @@ export class OpenApiRestApi extends Construct {
       retention: props.logRetentionDays as RetentionDays,
       removalPolicy,
     });
+    const policy = props.frontDoor === 'iam' ? iamResourcePolicy(props.iamPrincipals ?? []) : undefined;
     this.api = new RestApi(this, 'Api', {
       restApiName: props.restApiName,
+      ...(policy ? { policy } : {}),
       description: props.description,
       endpointTypes: [EndpointType.REGIONAL],
       cloudWatchRole: props.createsAccountLoggingRole,
@@ -218,6 +226,8 @@ export class OpenApiRestApi extends Construct {
         tracingEnabled: false,
       },
     });
+    // A REST API applies a new resource policy only when redeployed: the deployment's logical id hashes the whole
+    // CfnRestApi (policy included), so a change of the callers makes a new deployment (test/infra/api-stack.test.ts).
     // API Gateway creates its execution log group itself, kept for ever: created here first, with the retention.
     new LogGroup(this, 'ExecutionLogs', {
       logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${props.stageName}`,
@@ -312,6 +322,35 @@ export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
+/**
+ * The IAM API's resource policy: the configured roles may invoke it, everyone else is denied. The Deny is what
+ * matters: in the API's own account, API Gateway lets in a caller whom either its IAM policy or the resource policy
+ * allows, so an Allow alone would leave every identity with execute-api:Invoke on * in. `aws:PrincipalArn` is the
+ * role's ARN (path included) for each of its sessions.
+ */
+export function iamResourcePolicy(principals: readonly IamPrincipal[]): PolicyDocument {
+  const arns = principals.map((principal) => principal.arn);
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'ConfiguredRolesMayInvoke',
+        effect: Effect.ALLOW,
+        principals: arns.map((arn) => new ArnPrincipal(arn)),
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+      }),
+      new PolicyStatement({
+        sid: 'EveryoneElseDenied',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+        conditions: { StringNotEquals: { 'aws:PrincipalArn': arns } },
+      }),
+    ],
+  });
+}
+
 /** API Gateway's bounds on stage throttling. */
 export const MAX_THROTTLE_RATE = 10_000;
 
@@ -325,6 +364,18 @@ function validateProps(id: string, props: OpenApiRestApiProps, operations: reado
   }
   if (props.frontDoor === 'apiKey' && !props.authorizer) problems.push('the apiKey front door needs its Lambda authorizer');
   if (props.frontDoor === 'iam' && props.authorizer) problems.push('the iam front door takes no Lambda authorizer (AWS_IAM checks SigV4)');
+  if (props.frontDoor === 'iam') {
+    if ((props.iamPrincipals ?? []).length === 0) {
+      problems.push(
+        'the iam front door needs at least one IAM principal (its resource policy denies everyone else); without any, create no IAM API',
+      );
+    } else {
+      problems.push(...iamPrincipalProblems(props.iamPrincipals, 'iamPrincipals'));
+    }
+  }
+  if (props.frontDoor === 'apiKey' && props.iamPrincipals !== undefined) {
+    problems.push('the apiKey front door takes no IAM principals (its callers are API keys)');
+  }
   if (operations.length === 0) problems.push(`no operation of the document allows ${SECURITY_SCHEMES[props.frontDoor]}`);
   if (!/^[a-zA-Z0-9_-]{1,128}$/.test(props.stageName))
     problems.push(`stageName must be letters, digits, - and _ (got "${props.stageName}")`);

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
 import { ApiFirewall } from '../constructs/api-firewall.js';
 import type { HouseFunction } from '../constructs/house-function.js';
+import { formatIamPrincipals } from '../../functions/domain/iam-callers.js';
 import { OpenApiRestApi, readOpenApiDocument, type OpenApiDocument } from '../constructs/openapi-rest-api.js';
 import { functionName, lambdaLogGroupName, stageNames, type StageFunction } from '../naming.js';
 import { acknowledgeNag } from '../nag.js';
@@ -27,14 +28,16 @@ export interface ApiStackProps extends StackProps {
 /**
  * The HTTP API on AWS: two regional REST APIs generated from the same OpenAPI document, one function behind both.
  * The first takes API keys (`Authorization: Bearer <key>`, checked by the Lambda authorizer); the second takes SigV4
- * (AWS_IAM) for callers inside AWS, whose IAM policy decides which operations they may call. AWS WAF (rate per IP
- * and the AWS common rule set) protects both stages.
+ * (AWS_IAM) for callers inside AWS: only the roles of the stage's `api.iamPrincipals` (its resource policy denies
+ * every other identity), each with the scope configured there (the function maps the caller to it). A stage with no
+ * IAM principal has no IAM API. AWS WAF (rate per IP and the AWS common rule set) protects both stages.
  */
 export class ApiStack extends Stack {
   readonly handler: HouseFunction;
   readonly authorizerFunction: HouseFunction;
   readonly apiKeyApi: OpenApiRestApi;
-  readonly iamApi: OpenApiRestApi;
+  /** Absent when the stage lists no IAM principal. */
+  readonly iamApi?: OpenApiRestApi;
   readonly firewall: ApiFirewall;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
@@ -42,6 +45,7 @@ export class ApiStack extends Stack {
     const { config, data } = props;
     const names = stageNames(config.stage);
     const document = props.document ?? readOpenApiDocument();
+    const iamPrincipals = config.api.iamPrincipals;
 
     this.authorizerFunction = databaseFunction(this, 'ApiAuthorizer', config, data, 'apiAuthorizer', {
       entry: handlerEntry('api-authorizer.ts'),
@@ -61,6 +65,8 @@ export class ApiStack extends Stack {
         // Seals the signing secret of a new or rotated endpoint (the deliverer unseals it).
         WEBHOOK_SECRETS_KEY_SECRET_ARN: data.webhookSecretsKey.secretArn,
         WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: 'false',
+        // The IAM API's callers and their scopes (role ARNs: not secret).
+        ...(iamPrincipals.length > 0 ? { API_IAM_PRINCIPALS: formatIamPrincipals(iamPrincipals) } : {}),
       },
     });
     data.webhookSecretsKey.grantRead(this.handler);
@@ -86,21 +92,25 @@ export class ApiStack extends Stack {
       authorizer,
       createsAccountLoggingRole: true,
     });
-    this.iamApi = new OpenApiRestApi(this, 'IamApi', {
-      ...common,
-      frontDoor: 'iam',
-      restApiName: names.iamRestApi,
-      description: `payment-monitor ${config.stage}: /v1 for callers inside AWS (SigV4, AWS_IAM)`,
-      createsAccountLoggingRole: false,
-    });
-    // Logging needs the account's CloudWatch role, which the first API sets.
-    const account = this.apiKeyApi.api.node.tryFindChild('Account');
-    if (account) this.iamApi.api.deploymentStage.node.addDependency(account);
+    if (iamPrincipals.length > 0) {
+      this.iamApi = new OpenApiRestApi(this, 'IamApi', {
+        ...common,
+        frontDoor: 'iam',
+        restApiName: names.iamRestApi,
+        description: `payment-monitor ${config.stage}: /v1 for the roles of api.iamPrincipals (SigV4, AWS_IAM)`,
+        iamPrincipals,
+        createsAccountLoggingRole: false,
+      });
+      // Logging needs the account's CloudWatch role, which the first API sets.
+      const account = this.apiKeyApi.api.node.tryFindChild('Account');
+      if (account) this.iamApi.api.deploymentStage.node.addDependency(account);
+    }
+    const iamApi = this.iamApi;
 
     this.firewall = new ApiFirewall(this, 'Firewall', {
       webAclName: names.webAcl,
       rateLimitPer5Minutes: config.api.wafRateLimitPer5Minutes,
-      stages: [this.apiKeyApi.api.deploymentStage, this.iamApi.api.deploymentStage],
+      stages: [this.apiKeyApi.api.deploymentStage, ...(iamApi ? [iamApi.api.deploymentStage] : [])],
     });
 
     const role = this.apiKeyApi.api.node.tryFindChild('CloudWatchRole');
@@ -111,11 +121,11 @@ export class ApiStack extends Stack {
         "API Gateway's account-wide logging role (AWS::ApiGateway::Account): one per account and region, shared by every API there, so it carries the policy AWS maintains for it rather than one scoped to this stage's log groups, which would cut off the other APIs' logs.",
       );
     }
-    for (const method of this.iamApi.methods) {
+    for (const method of iamApi?.methods ?? []) {
       acknowledgeNag(
         method,
         'COG4',
-        'Callers inside AWS sign with SigV4: AWS_IAM authorizes them by their IAM policy; there is no Cognito user pool.',
+        "Callers inside AWS sign with SigV4: AWS_IAM authenticates them, the API's resource policy admits only the stage's api.iamPrincipals roles; there is no Cognito user pool.",
       );
     }
     for (const method of this.apiKeyApi.methods) {
@@ -132,12 +142,16 @@ export class ApiStack extends Stack {
     ];
     operatorOutputs(this, {
       ApiUrl: { value: `${this.apiKeyApi.api.url}v1/`, description: 'The HTTP API for businesses: Authorization: Bearer <API key>' },
-      IamApiUrl: {
-        value: `${this.iamApi.api.url}v1/`,
-        description: `The same API for callers inside AWS, signed with SigV4: awscurl --service execute-api --region ${this.region} <this>status`,
-      },
+      ...(iamApi
+        ? {
+            IamApiUrl: {
+              value: `${iamApi.api.url}v1/`,
+              description: `The same API for the roles of api.iamPrincipals, signed with SigV4: awscurl --service execute-api --region ${this.region} <this>status`,
+            },
+            IamApiAccessLogGroupName: { value: iamApi.accessLogs.logGroupName, description: 'Access log of the IAM API' },
+          }
+        : {}),
       ApiAccessLogGroupName: { value: this.apiKeyApi.accessLogs.logGroupName, description: 'Access log of the API-key API' },
-      IamApiAccessLogGroupName: { value: this.iamApi.accessLogs.logGroupName, description: 'Access log of the IAM API' },
       WebAclName: { value: names.webAcl, description: 'AWS WAF web ACL of both APIs (rate per IP, AWS common rule set)' },
       ...Object.fromEntries(
         functions.flatMap(([label, fn, what]) => [

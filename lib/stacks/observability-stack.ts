@@ -83,7 +83,8 @@ export class ObservabilityStack extends Stack {
         // Both REST APIs' stages carry the stage's name (api-stack.ts).
         apis: [
           { label: 'API keys', apiName: names.restApi, stageName: config.stage },
-          { label: 'IAM', apiName: names.iamRestApi, stageName: config.stage },
+          // The IAM API exists only with IAM principals (api-stack.ts).
+          ...(config.api.iamPrincipals.length > 0 ? [{ label: 'IAM', apiName: names.iamRestApi, stageName: config.stage }] : []),
         ],
         webhookQueue: queueByName(this, 'WebhookQueue', names.webhookQueue),
         webhookDeadLetterQueue: queueByName(this, 'WebhookDeadLetterQueue', names.webhookDeadLetterQueue),

@@ -5,7 +5,7 @@
  * constructors check before any resource exists.
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import {
   type OpenApiDocument,
 } from '../../lib/constructs/openapi-rest-api.js';
 import { AUTHORIZER_CACHE_TTL } from '../../lib/stacks/api-stack.js';
+import { formatIamPrincipals, parseIamPrincipals, type IamPrincipal } from '../../functions/domain/iam-callers.js';
 import { actionsOf, grantedStatements, STAGES, stageConfig, synthesizeStage, type SynthesizedStage } from './stage-fixture.js';
 
 let dev: SynthesizedStage;
@@ -290,9 +291,22 @@ describe('the functions behind the API', () => {
           WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: 'false',
           DATABASE_SECRET_ARN: Match.anyValue(),
           NETWORK: 'preprod',
+          API_IAM_PRINCIPALS: formatIamPrincipals(dev.config.api.iamPrincipals),
         }),
       },
     });
+  });
+
+  it('tells the api function the IAM API’s roles and scopes, as it reads them back', () => {
+    for (const stage of [dev, prod]) {
+      const [, fn] = resources(stage.templates.api, 'AWS::Lambda::Function').find(
+        ([, resource]) => resource.Properties.FunctionName === `payment-monitor-${stage.config.stage}-api`,
+      )!;
+      const text = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables.API_IAM_PRINCIPALS;
+      expect(parseIamPrincipals(text)).toEqual(stage.config.api.iamPrincipals);
+    }
+    // dev ships an admin role and a read-only one (scopes differ per role).
+    expect(dev.config.api.iamPrincipals.map((principal) => principal.scope).sort()).toEqual(['admin', 'read']);
   });
 
   it('gives the authorizer the database alone', () => {
@@ -368,11 +382,97 @@ describe('invariants checked before any resource exists', () => {
         throttle,
         logRetentionDays: 7,
         createsAccountLoggingRole: false,
+        iamPrincipals: [{ arn: 'arn:aws:iam::123456789012:role/ops', scope: 'admin' }],
       });
     expect(build({ rateLimit: 10, burstLimit: 5 })).toThrow(/burstLimit must be a whole number ≥ 1 and ≥ rateLimit/);
     expect(stack.node.tryFindChild('Api10')).toBeUndefined();
     expect(build({ rateLimit: 10, burstLimit: 20 })).not.toThrow();
     expect(stack.node.findAll().some((construct) => construct instanceof RestApi)).toBe(true);
+  });
+
+  it('refuses an IAM front door without principals, with a malformed role ARN or scope, in the constructor', () => {
+    const stack = new Stack(new App(), 'T', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const handler = new LambdaFunction(stack, 'Fn', {
+      runtime: Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async () => ({})'),
+      timeout: Duration.seconds(10),
+    });
+    const build = (id: string, iamPrincipals: unknown) => () =>
+      new OpenApiRestApi(stack, id, {
+        document: withPaths(base.paths, [{ SigV4: [] }]),
+        frontDoor: 'iam',
+        restApiName: id,
+        description: 'x',
+        handler,
+        stageName: 'dev',
+        throttle: { rateLimit: 10, burstLimit: 20 },
+        logRetentionDays: 7,
+        createsAccountLoggingRole: false,
+        iamPrincipals: iamPrincipals as IamPrincipal[],
+      });
+    expect(build('None', [])).toThrow(/the iam front door needs at least one IAM principal/);
+    expect(build('Session', [{ arn: 'arn:aws:sts::123456789012:assumed-role/ops/alice', scope: 'admin' }])).toThrow(
+      /iamPrincipals\[0\]\.arn must be an IAM role's ARN/,
+    );
+    expect(build('User', [{ arn: 'arn:aws:iam::123456789012:user/alice', scope: 'admin' }])).toThrow(/must be an IAM role's ARN/);
+    expect(build('Short', [{ arn: 'arn:aws:iam::12345:role/ops', scope: 'admin' }])).toThrow(/must be an IAM role's ARN/);
+    expect(build('Scope', [{ arn: 'arn:aws:iam::123456789012:role/ops', scope: 'root' }])).toThrow(
+      /iamPrincipals\[0\]\.scope must be read, write or admin \(got "root"\)/,
+    );
+    expect(
+      build('Twice', [
+        { arn: 'arn:aws:iam::123456789012:role/ops', scope: 'admin' },
+        { arn: 'arn:aws:iam::123456789012:role/team/ops', scope: 'read' },
+      ]),
+    ).toThrow(/iamPrincipals\[1\]\.arn names the same role as iamPrincipals\[0\]/);
+    expect(stack.node.findAll().some((construct) => construct instanceof RestApi)).toBe(false);
+    // A change of the roles redeploys the stage (a REST API applies a new resource policy only then): the same
+    // construct in a fresh stack, its deployment's logical id (which hashes what it deploys) for each list of roles.
+    const deploymentId = (arn: string) => {
+      const fresh = new Stack(new App(), 'T', { env: { account: '123456789012', region: 'eu-west-1' } });
+      const fn = new LambdaFunction(fresh, 'Fn', {
+        runtime: Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: Code.fromInline('exports.handler = async () => ({})'),
+      });
+      const api = new OpenApiRestApi(fresh, 'Iam', {
+        document: withPaths(base.paths, [{ SigV4: [] }]),
+        frontDoor: 'iam',
+        restApiName: 'x',
+        description: 'x',
+        handler: fn,
+        stageName: 'dev',
+        throttle: { rateLimit: 10, burstLimit: 20 },
+        logRetentionDays: 7,
+        createsAccountLoggingRole: false,
+        iamPrincipals: [{ arn, scope: 'admin' }],
+      });
+      expect(api.api.latestDeployment).toBeDefined();
+      return Object.keys(Template.fromStack(fresh).findResources('AWS::ApiGateway::Deployment'));
+    };
+    const ops = deploymentId('arn:aws:iam::123456789012:role/ops');
+    expect(ops).toHaveLength(1);
+    expect(deploymentId('arn:aws:iam::123456789012:role/ops')).toEqual(ops);
+    expect(deploymentId('arn:aws:iam::123456789012:role/other')).not.toEqual(ops);
+  });
+
+  it('refuses a stage config whose IAM principals are not role ARNs with a scope, every problem at once', () => {
+    const broken = {
+      ...(STAGES.dev as Record<string, unknown>),
+      api: {
+        ...(STAGES.dev as { api: Record<string, unknown> }).api,
+        iamPrincipals: [{ arn: 'arn:aws:iam::123456789012:role/ops' }, { arn: 'role/ops', scope: 'admin' }],
+      },
+    };
+    const read = () => readStageConfig({ dev: broken }, 'dev');
+    expect(read).toThrow(StageConfigError);
+    expect(read).toThrow(
+      /api\.iamPrincipals\[0\]\.scope must be read, write or admin[\s\S]*api\.iamPrincipals\[1\]\.arn must be an IAM role's ARN/,
+    );
+    // Absent: none (no IAM API).
+    const { iamPrincipals: _none, ...withoutPrincipals } = (STAGES.dev as { api: Record<string, unknown> }).api;
+    expect(readStageConfig({ dev: { ...(STAGES.dev as object), api: withoutPrincipals } }, 'dev').api.iamPrincipals).toEqual([]);
   });
 
   it('refuses a WAF rate limit below 100 or a web ACL with no stage, in the constructor', () => {

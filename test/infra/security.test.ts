@@ -13,7 +13,10 @@ import { stageConfig, synthesizeStage, type SynthesizedStage } from './stage-fix
 
 let dev: SynthesizedStage;
 let prod: SynthesizedStage;
-/** A stage whose relays are a plain ws:// one on Ogmios' own port and a wss:// one, with a hot wallet. */
+/**
+ * A stage whose relays are a plain ws:// one on Ogmios' own port and a wss:// one, with a hot wallet, and no IAM
+ * principal (so no IAM API).
+ */
 let relays: SynthesizedStage;
 beforeAll(() => {
   dev = synthesizeStage(stageConfig('dev'));
@@ -22,6 +25,7 @@ beforeAll(() => {
     stageConfig('dev', {
       ogmiosUrls: ['ws://ogmios.internal:1337', 'wss://preprod-v6.ogmios-m1.demeter.run'],
       hotWalletAddresses: ['addr_test1qz2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzer3n0d3vllmyqwsx5wktcd8cc3sq835lu7drv2xwl2wywfgs68faae'],
+      api: { ...stageConfig('dev').api, iamPrincipals: [] },
     }),
   );
 }, 180_000);
@@ -291,5 +295,57 @@ describe('Lambda execution roles', () => {
       expect(managed.filter(({ resource }) => ours.has(resource))).toEqual([]);
       expect(stage.acknowledgements.some(({ id }) => id.includes('AWSLambdaVPCAccessExecutionRole'))).toBe(false);
     }
+  });
+});
+
+describe('the IAM (SigV4) API', () => {
+  const restApis = (stage: SynthesizedStage) => resources(stage.templates.api, 'AWS::ApiGateway::RestApi');
+
+  it('admits only the roles of api.iamPrincipals: they may invoke it, every other identity is denied', () => {
+    for (const stage of [dev, prod]) {
+      const arns = stage.config.api.iamPrincipals.map((principal) => principal.arn);
+      expect(arns.length).toBeGreaterThan(0);
+      const iam = restApis(stage).filter(([id]) => id.startsWith('IamApi'));
+      expect(iam).toHaveLength(1);
+      const statements = (iam[0]![1].Properties.Policy as { Statement: Record<string, unknown>[] }).Statement;
+      expect(statements).toEqual([
+        {
+          Sid: 'ConfiguredRolesMayInvoke',
+          Effect: 'Allow',
+          Principal: { AWS: arns.length === 1 ? arns[0] : arns },
+          Action: 'execute-api:Invoke',
+          Resource: 'execute-api:/*',
+        },
+        {
+          // In its own account API Gateway admits a caller whom its IAM policy OR this policy allows: the Deny is the fence.
+          Sid: 'EveryoneElseDenied',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'execute-api:Invoke',
+          Resource: 'execute-api:/*',
+          Condition: { StringNotEquals: { 'aws:PrincipalArn': arns } },
+        },
+      ]);
+      // The API-key API has no resource policy: its authorizer decides.
+      const key = restApis(stage).filter(([id]) => id.startsWith('KeyApi'));
+      expect(key[0]![1].Properties.Policy).toBeUndefined();
+    }
+    expect(dev.config.api.iamPrincipals).not.toEqual(prod.config.api.iamPrincipals);
+  });
+
+  it('does not exist on a stage with no IAM principal (and the API function refuses every IAM caller there)', () => {
+    expect(relays.synthError).toBeUndefined();
+    expect(restApis(relays).map(([id]) => id)).toEqual([expect.stringMatching(/^KeyApi/)]);
+    relays.templates.api.resourceCountIs('AWS::ApiGateway::Stage', 1);
+    relays.templates.api.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+    const outputs = Object.keys(relays.templates.api.toJSON().Outputs ?? {});
+    expect(outputs).toContain('ApiUrl');
+    expect(outputs.filter((name) => name.startsWith('IamApi'))).toEqual([]);
+    const variables = resources(relays.templates.api, 'AWS::Lambda::Function')
+      .map(([, fn]) => (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {})
+      .filter((vars) => 'API_IAM_PRINCIPALS' in vars);
+    expect(variables).toEqual([]);
+    // The control: dev has both APIs.
+    expect(restApis(dev)).toHaveLength(2);
   });
 });

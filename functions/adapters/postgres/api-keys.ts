@@ -162,6 +162,12 @@ export async function authenticateApiKey(db: Queryable, key: string): Promise<Pr
   return { keyId: row.id, scopes: impliedScopes(row.scope) };
 }
 
+/** Whether the key `id` exists and is not revoked: one primary-key lookup. */
+export async function isApiKeyActive(db: Queryable, id: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL', [id]);
+  return rows.length > 0;
+}
+
 /**
  * Locally, BOOTSTRAP_API_KEY: an admin key with that value when no admin key is active. Returns the new key's id,
  * or undefined when an admin key exists already (or this very key was created and revoked before).

@@ -298,6 +298,8 @@ export const WebhookMetric = {
   /** Events waiting for delivery over all enabled endpoints. */
   backlogEvents: 'webhook_backlog_events',
   deliverySeconds: 'webhook_delivery_seconds',
+  /** Deliverer runs that failed outside the delivery itself (the database); their message is acknowledged. */
+  runFailures: 'webhook_delivery_run_failures',
 } as const;
 
 export const WebhookLogEvent = {
@@ -307,7 +309,10 @@ export const WebhookLogEvent = {
   destinationRefused: 'webhook_destination_refused',
   /** The scheduler (or the publisher) could not send an endpoint's message to the deliverer queue. */
   enqueueFailed: 'webhook_enqueue_failed',
-  /** A deliverer run failed outside the delivery itself (the database): its message comes back. */
+  /**
+   * A deliverer run failed outside the delivery itself (the database). Its message is acknowledged all the same: the
+   * delivery state is in PostgreSQL and the scheduler wakes the endpoint again within a minute.
+   */
   deliveryRunFailed: 'webhook_delivery_run_failed',
 } as const;
 

@@ -25,6 +25,7 @@ import { startLocalWebhooks } from '../../functions/local/local-webhooks.js';
 import { deliverWebhookBatch } from '../../functions/handlers/webhook-deliverer-core.js';
 import { scheduleWebhookDeliveries } from '../../functions/handlers/webhook-scheduler-core.js';
 import type { SQSEvent } from 'aws-lambda';
+import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { RecordingLogger } from '../support/recorders.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -356,6 +357,34 @@ describe('webhook endpoints', () => {
 });
 
 describe('the Lambda cores', () => {
+  it('a database failure acknowledges a valid message (logged, counted): the state is in PostgreSQL, the scheduler wakes it again', async () => {
+    const { endpoint: created } = await endpoint();
+    await addEvent();
+    const broken = new pg.Pool({ connectionString: db.url });
+    await broken.end();
+    const runMetrics = new InMemoryMetrics();
+    const response = await deliverWebhookBatch(
+      { Records: [{ messageId: 'm1', body: JSON.stringify({ endpointId: created.id }) }] } as unknown as SQSEvent,
+      deps({ store: new PostgresWebhookDeliveryStore(broken, sealer), metrics: runMetrics }),
+    );
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(logger.events('webhook_delivery_run_failed')).toHaveLength(1);
+    expect(runMetrics.snapshot().counters).toMatchObject({ webhook_delivery_run_failures: 1 });
+    expect(await dueEndpoints(db.pool, clock.now())).toEqual([created.id]);
+  });
+
+  it('a failing release does not hide the error that stopped the run', async () => {
+    const { endpoint: created } = await endpoint();
+    await addEvent();
+    const store = new PostgresWebhookDeliveryStore(db.pool, sealer);
+    const failing = Object.assign(Object.create(store) as PostgresWebhookDeliveryStore, {
+      nextEvents: async () => Promise.reject(new Error('the read failed')),
+      release: async () => Promise.reject(new Error('the release failed')),
+    });
+    await expect(deliverDue(created.id, deps({ store: failing }))).rejects.toThrow('the read failed');
+    await db.pool.query('UPDATE webhook_endpoints SET leased_until = NULL WHERE id = $1', [created.id]);
+  });
+
   it('the scheduler enqueues each endpoint with work once and writes the gauges; the deliverer serves each message', async () => {
     const { endpoint: busy } = await endpoint();
     const { endpoint: idle } = await endpoint(receiver.url, ['payment.reversed']);

@@ -140,64 +140,78 @@ export async function deliverDue(endpointId: string, deps: DeliveryDependencies)
   const run: DeliveryRun = { delivered: 0, failed: 0, leased: endpoint !== null, more: false };
   if (!endpoint) return run;
   try {
-    // The secrets are read once per call: a rotation applies from the next call (the old secret stays valid for a
-    // day, so a receiver that already switched still finds its v1 meanwhile).
-    const secrets = await store.activeSecrets(endpoint.id, clock.now());
-    if (!(await redeliver(endpoint, secrets, deps, run))) return run;
-    let taken = 0;
-    stream: for (;;) {
-      if (endpoint.nextAttemptAt && endpoint.nextAttemptAt > clock.now()) break;
-      const batch = Math.min(EVENTS_PER_READ, maxEvents - taken);
-      if (batch <= 0 || deps.shouldStop?.()) {
+    await serve(endpoint, deps, run, leaseUntil, maxEvents);
+  } catch (error) {
+    // The error that stopped the run is the one to report; a release that fails too leaves a lease that expires.
+    await store.release(endpoint.id).catch(() => undefined);
+    throw error;
+  }
+  await store.release(endpoint.id);
+  return run;
+}
+
+async function serve(
+  endpoint: LeasedEndpoint,
+  deps: DeliveryDependencies,
+  run: DeliveryRun,
+  leaseUntil: () => Date,
+  maxEvents: number,
+): Promise<void> {
+  const { store, clock } = deps;
+  // The secrets are read once per call: a rotation applies from the next call (the old secret stays valid for a
+  // day, so a receiver that already switched still finds its v1 meanwhile).
+  const secrets = await store.activeSecrets(endpoint.id, clock.now());
+  if (!(await redeliver(endpoint, secrets, deps, run))) return;
+  let taken = 0;
+  stream: for (;;) {
+    if (endpoint.nextAttemptAt && endpoint.nextAttemptAt > clock.now()) break;
+    const batch = Math.min(EVENTS_PER_READ, maxEvents - taken);
+    if (batch <= 0 || deps.shouldStop?.()) {
+      run.more = true;
+      break;
+    }
+    const { events, newest } = await store.nextEvents(endpoint, batch);
+    for (const event of events) {
+      if (taken > 0 && deps.shouldStop?.()) {
         run.more = true;
-        break;
-      }
-      const { events, newest } = await store.nextEvents(endpoint, batch);
-      for (const event of events) {
-        if (taken > 0 && deps.shouldStop?.()) {
-          run.more = true;
-          break stream;
-        }
-        taken++;
-        const attempt = endpoint.headAttempts + 1;
-        const startedAt = clock.now();
-        const result = await send(endpoint, secrets, event, attempt, false, deps);
-        const recorded: DeliveryAttempt = { endpointId: endpoint.id, event, attempt, redeliveryId: null, startedAt, result };
-        if (isSuccess(result)) {
-          run.delivered++;
-          await store.delivered(recorded, clock.now(), leaseUntil());
-          Object.assign(endpoint, { cursorSeq: event.seq, headAttempts: 0, failingSince: null, nextAttemptAt: null });
-          continue;
-        }
-        await store.recordAttempt(recorded);
-        run.failed++;
-        const now = clock.now();
-        const failingSince = endpoint.failingSince ?? startedAt;
-        const verdict = afterFailure(failingSince, attempt, now, deps.random ?? Math.random);
-        if (verdict.kind === 'disable') {
-          await store.disable(endpoint.id, verdict.reason, now);
-          deps.logger.critical(WebhookLogEvent.endpointDisabled, {
-            endpoint_id: endpoint.id,
-            reason: verdict.reason,
-            event_id: event.envelope.id,
-            attempts: attempt,
-            failing_since: failingSince.toISOString(),
-          });
-        } else {
-          await store.failed(endpoint.id, { headAttempts: attempt, failingSince, nextAttemptAt: verdict.at });
-        }
         break stream;
       }
-      if (events.length < batch) {
-        // Everything matching was delivered: pass over what follows that is for other endpoints.
-        if (newest !== null && newest > endpoint.cursorSeq) await store.passOver(endpoint.id, newest);
-        break;
+      taken++;
+      const attempt = endpoint.headAttempts + 1;
+      const startedAt = clock.now();
+      const result = await send(endpoint, secrets, event, attempt, false, deps);
+      const recorded: DeliveryAttempt = { endpointId: endpoint.id, event, attempt, redeliveryId: null, startedAt, result };
+      if (isSuccess(result)) {
+        run.delivered++;
+        await store.delivered(recorded, clock.now(), leaseUntil());
+        Object.assign(endpoint, { cursorSeq: event.seq, headAttempts: 0, failingSince: null, nextAttemptAt: null });
+        continue;
       }
+      await store.recordAttempt(recorded);
+      run.failed++;
+      const now = clock.now();
+      const failingSince = endpoint.failingSince ?? startedAt;
+      const verdict = afterFailure(failingSince, attempt, now, deps.random ?? Math.random);
+      if (verdict.kind === 'disable') {
+        await store.disable(endpoint.id, verdict.reason, now);
+        deps.logger.critical(WebhookLogEvent.endpointDisabled, {
+          endpoint_id: endpoint.id,
+          reason: verdict.reason,
+          event_id: event.envelope.id,
+          attempts: attempt,
+          failing_since: failingSince.toISOString(),
+        });
+      } else {
+        await store.failed(endpoint.id, { headAttempts: attempt, failingSince, nextAttemptAt: verdict.at });
+      }
+      break stream;
     }
-  } finally {
-    await store.release(endpoint.id);
+    if (events.length < batch) {
+      // Everything matching was delivered: pass over what follows that is for other endpoints.
+      if (newest !== null && newest > endpoint.cursorSeq) await store.passOver(endpoint.id, newest);
+      break;
+    }
   }
-  return run;
 }
 
 /**

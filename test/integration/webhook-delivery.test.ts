@@ -239,6 +239,14 @@ describe('webhook delivery', () => {
     expect(next!.headers['payment-monitor-redelivery']).toBeUndefined();
     expect((await attempts(created.id)).map((a) => a.redelivery_id !== null)).toEqual([false, true, false]);
     await expect(redeliverEvent(db.pool, 'evt_nothing', { actor: 'key_test' })).rejects.toThrow('no event evt_nothing');
+    // an endpoint not subscribed to the event's type is refused (422), not sent it
+    const { endpoint: other } = await endpoint(receiver.url, ['payment.confirmed']);
+    await expect(redeliverEvent(db.pool, event.id, { endpointId: other.id, actor: 'key_test' })).rejects.toMatchObject({
+      name: 'WebhookValidationError',
+      field: 'endpoint_id',
+    });
+    const requested = await db.pool.query('SELECT id FROM webhook_redeliveries WHERE endpoint_id = $1', [other.id]);
+    expect(requested.rows).toEqual([]);
     const audit = await db.pool.query(`SELECT actor FROM audit_log WHERE action = 'webhook_redelivery_requested' AND entity_id = $1`, [
       event.id,
     ]);

@@ -69,6 +69,18 @@ describe('webhook destinations on AWS (private destinations refused)', () => {
     expect(await refusing.send(request(url))).toMatchObject({ refused: true });
   });
 
+  it('a name that does not resolve in time is a timed-out attempt: the lookup is within the deadline', async () => {
+    const hanging = new HttpWebhookClient({ allowPrivateDestinations: false, resolve: () => new Promise(() => {}), timeoutMs: 100 });
+    try {
+      expect(await hanging.send(request('https://hooks.example.com/in'))).toMatchObject({
+        statusCode: null,
+        error: 'timed out after 100 ms',
+      });
+    } finally {
+      hanging.close();
+    }
+  });
+
   it('refuses plain http whatever the address', async () => {
     const refusing = client(false, async () => [{ address: '93.184.216.34', family: 4 }]);
     expect(await refusing.send(request('http://hooks.example.com/in'))).toMatchObject({

@@ -32,6 +32,14 @@ describe('destinations', () => {
     '64:ff9b::10.0.0.1',
     '2002:0a00:0001::1',
     '2001:db8::1',
+    '::ffff:0:a9fe:a9fe', // IPv4-translated (SIIT) 169.254.169.254
+    '::ffff:0:10.0.0.1',
+    '64:ff9b:1::a9fe:a9fe', // local-use NAT64 (RFC 8215)
+    '64:ff9b:1::8.8.8.8',
+    '2001::a9fe:a9fe', // Teredo (2001::/32, in the IETF block 2001::/23)
+    '3fff::1', // documentation (RFC 9637)
+    '4000::1', // outside global unicast 2000::/3
+    '::a9fe:a9fe',
     'not-an-address',
   ])('refuses %s', (address) => expect(isForbiddenAddress(address)).toBe(true));
 

@@ -54,7 +54,8 @@ export class HttpWebhookClient implements WebhookSender {
     const deadline = AbortSignal.timeout(this.timeoutMs);
     try {
       const url = new URL(request.url);
-      const target = await this.destination(url);
+      // The name's resolution counts in the attempt's time, like the connection and the answer.
+      const target = await withinDeadline(this.destination(url), deadline);
       return await this.post(url, target, request, deadline, elapsed);
     } catch (error) {
       const refused = error instanceof DestinationRefusedError;
@@ -144,4 +145,23 @@ export class HttpWebhookClient implements WebhookSender {
 
 function isLoopback(address: string): boolean {
   return address === '::1' || /^127\./.test(address) || /^::ffff:127\./i.test(address);
+}
+
+/** The work's outcome, or the signal's reason when it aborts first (the work is left to finish unheard). */
+function withinDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    );
+  });
 }

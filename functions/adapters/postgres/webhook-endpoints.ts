@@ -206,11 +206,13 @@ export async function redeliverEvent(
     if (!endpoint) throw new WebhookNotFoundError(`no webhook endpoint ${endpointId}`);
     if (endpoint.status !== 'enabled') throw new WebhookValidationError('endpoint_id', `webhook endpoint ${endpointId} is disabled`);
   }
+  // One endpoint named: it must subscribe to the event's type (refused, 422, rather than sent an event it did not ask for).
+  const subscribed = `$3 LIKE ANY (SELECT replace(t, '*', '%') FROM unnest(w.event_types) t)`;
   const { rows } = await db.query<{ id: bigint; endpoint_id: string }>(
     `WITH targets AS (
        SELECT id FROM webhook_endpoints w
         WHERE deleted_at IS NULL AND status = 'enabled'
-          AND ($2::text IS NULL AND $3 LIKE ANY (SELECT replace(t, '*', '%') FROM unnest(w.event_types) t) OR w.id = $2)
+          AND ($2::text IS NULL OR w.id = $2) AND ${subscribed}
      ), requested AS (
        INSERT INTO webhook_redeliveries (endpoint_id, event_seq, requested_by)
        SELECT id, $1, $4 FROM targets RETURNING id, endpoint_id
@@ -222,6 +224,9 @@ export async function redeliverEvent(
      SELECT id, endpoint_id FROM requested ORDER BY endpoint_id`,
     [event.seq.toString(), endpointId ?? null, event.type, actor, eventId],
   );
+  if (endpointId !== undefined && rows.length === 0) {
+    throw new WebhookValidationError('endpoint_id', `webhook endpoint ${endpointId} does not subscribe to ${event.type}`);
+  }
   return { redeliveries: rows.map((row) => ({ id: row.id.toString(), endpoint_id: row.endpoint_id, event_id: eventId })) };
 }
 

@@ -1,9 +1,10 @@
 /**
  * Which addresses a webhook may connect to on AWS: public unicast only. Refused: unspecified, loopback, private
  * (RFC 1918), carrier-grade NAT (100.64/10), link-local (169.254/16, the instance metadata 169.254.169.254 among
- * them; fe80::/10), unique-local (fc00::/7), multicast, reserved, documentation and benchmarking ranges, and the
- * IPv4-mapped / NAT64 / 6to4 IPv6 forms of the refused IPv4 ranges. The deliverer checks the very address it
- * connects to (it resolves the name itself and connects to the checked address), so DNS cannot steer it inside.
+ * them), reserved, documentation and benchmarking ranges; in IPv6 anything outside global unicast (2000::/3) and
+ * its special ranges, but for the IPv4-mapped / NAT64 / 6to4 forms of a public IPv4 address. The deliverer checks
+ * the very address it connects to (it resolves the name itself and connects to the checked address), so DNS cannot
+ * steer it inside.
  */
 const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
@@ -77,23 +78,23 @@ function ipv6Groups(address: string): number[] {
   return groups.map((g) => Number.parseInt(g, 16));
 }
 
+/**
+ * IPv6: global unicast (2000::/3) only, less its special ranges, plus the IPv4-mapped and well-known NAT64 forms of a
+ * public IPv4 address. Everything else (IPv4-translated ::ffff:0:a.b.c.d, local-use NAT64 64:ff9b:1::/48, ::/96,
+ * link-local, unique-local, multicast, reserved, …) is refused, so no other embedding of a refused IPv4 gets through.
+ */
 function isForbiddenIpv6(address: string): boolean {
   const g = ipv6Groups(address);
-  if (g.length !== 8 || g.some((n) => Number.isNaN(n))) return true;
+  if (g.length !== 8 || g.some((n) => Number.isNaN(n) || n < 0 || n > 0xffff)) return true;
   const first = g[0]!;
   const embeddedV4 = g[6]! * 65536 + g[7]!;
   const zeroUpTo = (n: number) => g.slice(0, n).every((x) => x === 0);
-  if (zeroUpTo(8)) return true; // ::
-  if (zeroUpTo(7) && g[7] === 1) return true; // ::1
   if (zeroUpTo(5) && g[5] === 0xffff) return isForbiddenIpv4(embeddedV4); // ::ffff:a.b.c.d (IPv4-mapped)
-  if (zeroUpTo(6)) return true; // ::a.b.c.d (IPv4-compatible, deprecated)
   if (first === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return isForbiddenIpv4(embeddedV4); // NAT64
+  if ((first & 0xe000) !== 0x2000) return true; // not global unicast 2000::/3
   if (first === 0x2002) return isForbiddenIpv4(g[1]! * 65536 + g[2]!); // 6to4
-  if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
-  if ((first & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
-  if ((first & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated)
-  if ((first & 0xff00) === 0xff00) return true; // multicast
+  if (first === 0x2001 && g[1]! < 0x0200) return true; // 2001::/23 IETF protocol assignments (Teredo, benchmarking, ORCHID)
   if (first === 0x2001 && g[1] === 0x0db8) return true; // documentation
-  if (first === 0x0100 && g.slice(1, 4).every((x) => x === 0)) return true; // 100::/64 discard
+  if (first === 0x3fff && g[1]! < 0x1000) return true; // documentation (3fff::/20)
   return false;
 }

@@ -17,6 +17,7 @@ import {
   rotateWebhookSecret,
   webhookBacklog,
 } from '../../functions/adapters/postgres/webhook-endpoints.js';
+import { eventTypeMatches } from '../../functions/adapters/postgres/event-type-match.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
 import { deliverDue, type DeliveryDependencies } from '../../functions/domain/webhooks/delivery.js';
 import { verifySignature } from '../../functions/domain/webhooks/signature.js';
@@ -333,6 +334,20 @@ describe('webhook delivery', () => {
       await webhooks.stop();
       await fast.close();
     }
+  });
+});
+
+describe('event types', () => {
+  it.each([
+    ['payment.confirmed', ['payment.*'], true],
+    ['payment.confirmed', ['payment.detected'], false],
+    ['payment.confirmed', ['payment.detected', 'payment.confirmed'], true],
+    ['invoice.paid', ['*'], true],
+    ['invoice.paid', ['payment.*'], false],
+    ['paymentXconfirmed', ['payment.confirmed'], false],
+  ] as const)('%s against %j: %s (the SQL rule every statement uses)', async (type, patterns, expected) => {
+    const { rows } = await db.pool.query(`SELECT ${eventTypeMatches('$1::text', '$2::text[]')} AS matches`, [type, patterns]);
+    expect(rows[0].matches).toBe(expected);
   });
 });
 

@@ -67,7 +67,8 @@ export function paymentEventsCteOf(sources: readonly PaymentEventSource[]): stri
        ON CONFLICT (id) DO NOTHING`;
 }
 
-interface EventRow {
+/** A business_events row as EVENT_COLUMNS reads it. */
+export interface EventRow {
   seq: bigint;
   id: string;
   type: string;
@@ -76,9 +77,10 @@ interface EventRow {
   created_at: Date;
 }
 
-const EVENT_COLUMNS = 'seq, id, type, version, data, created_at';
+export const EVENT_COLUMNS = 'seq, id, type, version, data, created_at';
 
-function toStored(row: EventRow): StoredEvent {
+/** The one mapping of an event row to the stored event (its envelope as every channel sends it). */
+export function toStored(row: EventRow): StoredEvent {
   return {
     seq: row.seq,
     envelope: {

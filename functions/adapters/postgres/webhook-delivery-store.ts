@@ -1,12 +1,21 @@
 /** The webhook deliverer's store on PostgreSQL (the rules: domain/webhooks/delivery.ts). */
 import type pg from 'pg';
-import type { EventEnvelope, StoredEvent } from '../../domain/business-events.js';
-import type { DeliveryAttempt, EndpointWake, LeasedEndpoint, Redelivery, WebhookDeliveryStore } from '../../domain/webhooks/delivery.js';
+import type { StoredEvent } from '../../domain/business-events.js';
+import {
+  type DeliveryAttempt,
+  type EndpointWake,
+  isSuccess,
+  type LeasedEndpoint,
+  type Redelivery,
+  type WebhookDeliveryStore,
+} from '../../domain/webhooks/delivery.js';
 import type { SecretSealer } from '../../domain/webhooks/secret-sealer.js';
+import { type EventRow, toStored } from './business-events.js';
+import { eventTypeMatches } from './event-type-match.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
-const MATCHES = `e.type LIKE ANY (SELECT replace(t, '*', '%') FROM unnest($2::text[]) t)`;
+const MATCHES = eventTypeMatches('e.type', '$2::text[]');
 
 export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
   constructor(
@@ -64,7 +73,7 @@ export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
       [endpoint.cursorSeq.toString(), endpoint.eventTypes, limit],
     );
     const newest = rows[0]?.newest ?? null;
-    const events = rows.filter((row) => row.seq !== undefined && row.seq !== null).map((row) => storedEvent(row as EventRow));
+    const events = rows.filter((row) => row.seq !== undefined && row.seq !== null).map((row) => toStored(row as EventRow));
     return { events, newest };
   }
 
@@ -122,7 +131,7 @@ export class PostgresWebhookDeliveryStore implements WebhookDeliveryStore {
         ORDER BY r.id LIMIT $3`,
       [endpointId, now, limit],
     );
-    return rows.map((row) => ({ id: row.redelivery_id, attempts: row.attempts, requestedAt: row.requested_at, event: storedEvent(row) }));
+    return rows.map((row) => ({ id: row.redelivery_id, attempts: row.attempts, requestedAt: row.requested_at, event: toStored(row) }));
   }
 
   async redeliveryFinished(
@@ -213,30 +222,8 @@ function attemptValues({ endpointId, event, attempt, redeliveryId, startedAt, re
     result.statusCode,
     result.error?.slice(0, 1000) ?? null,
     result.excerpt === null ? null : truncateUtf8(result.excerpt, 1024),
-    result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300,
+    isSuccess(result),
   ];
-}
-
-interface EventRow {
-  seq: bigint;
-  id: string;
-  type: string;
-  version: number;
-  data: Record<string, unknown>;
-  created_at: Date;
-}
-
-function storedEvent(row: EventRow): StoredEvent {
-  return {
-    seq: row.seq,
-    envelope: {
-      id: row.id,
-      type: row.type,
-      created_at: row.created_at.toISOString(),
-      version: row.version,
-      data: row.data as EventEnvelope['data'],
-    },
-  };
 }
 
 function truncateUtf8(text: string, maxBytes: number): string {

@@ -10,6 +10,7 @@ import type { SecretSealer } from '../../domain/webhooks/secret-sealer.js';
 import { newWebhookSecret } from '../../domain/webhooks/signature.js';
 import { WebhookNotFoundError, WebhookValidationError } from '../../domain/webhooks/validation-error.js';
 import type { Queryable } from './business-events.js';
+import { eventTypeMatches } from './event-type-match.js';
 
 export interface WebhookEndpoint {
   id: string;
@@ -207,7 +208,7 @@ export async function redeliverEvent(
     if (endpoint.status !== 'enabled') throw new WebhookValidationError('endpoint_id', `webhook endpoint ${endpointId} is disabled`);
   }
   // One endpoint named: it must subscribe to the event's type (refused, 422, rather than sent an event it did not ask for).
-  const subscribed = `$3 LIKE ANY (SELECT replace(t, '*', '%') FROM unnest(w.event_types) t)`;
+  const subscribed = eventTypeMatches('$3', 'w.event_types');
   const { rows } = await db.query<{ id: bigint; endpoint_id: string }>(
     `WITH targets AS (
        SELECT id FROM webhook_endpoints w
@@ -251,7 +252,7 @@ export async function webhookBacklog(db: Queryable, now: Date): Promise<WebhookB
     `SELECT count(*) FILTER (WHERE status = 'enabled')::int AS enabled,
             count(*) FILTER (WHERE status = 'disabled')::int AS disabled,
             coalesce(sum((SELECT count(*) FROM business_events e
-                           WHERE e.seq > w.cursor_seq AND e.type LIKE ANY (SELECT replace(t, '*', '%') FROM unnest(w.event_types) t)))
+                           WHERE e.seq > w.cursor_seq AND ${eventTypeMatches('e.type', 'w.event_types')}))
                      FILTER (WHERE status = 'enabled'), 0)::int AS waiting,
             min(failing_since) FILTER (WHERE status = 'enabled') AS failing_since,
             (SELECT count(*)::int FROM webhook_redeliveries WHERE status = 'pending') AS redeliveries

@@ -1,5 +1,6 @@
 /**
  * The event types an endpoint subscribes to: exact types (`payment.confirmed`), a family (`payment.*`) or all (`*`).
+ * Which events they match is one SQL rule (adapters/postgres/event-type-match.ts), used by every statement.
  */
 import { BUSINESS_EVENT_TYPES } from '../business-events.js';
 import { WebhookValidationError } from './validation-error.js';
@@ -23,15 +24,4 @@ export function validateEventTypes(value: unknown): string[] {
     if (!patterns.includes(pattern)) patterns.push(pattern);
   }
   return patterns;
-}
-
-export function matchesEventTypes(type: string, patterns: readonly string[]): boolean {
-  return patterns.some(
-    (pattern) => pattern === '*' || pattern === type || (pattern.endsWith('.*') && type.startsWith(pattern.slice(0, -1))),
-  );
-}
-
-/** The same patterns as SQL LIKE patterns ('payment.*' → 'payment.%'; no type contains % or _ other than as written). */
-export function likePatterns(patterns: readonly string[]): string[] {
-  return patterns.map((pattern) => pattern.replace(/\*$/, '%'));
 }

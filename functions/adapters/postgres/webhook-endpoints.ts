@@ -169,7 +169,7 @@ export async function rotateWebhookSecret(
     `WITH locked AS (
        SELECT id FROM webhook_endpoints WHERE id = $1 FOR UPDATE
      ), ended AS (
-       UPDATE webhook_endpoint_secrets SET expires_at = now()
+       UPDATE webhook_endpoint_secrets SET expires_at = date_trunc('milliseconds', now())
         WHERE endpoint_id = $1 AND expires_at > now() AND EXISTS (SELECT 1 FROM locked)
      ), expiring AS (
        UPDATE webhook_endpoint_secrets SET expires_at = now() + make_interval(secs => $3)

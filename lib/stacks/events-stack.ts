@@ -112,9 +112,12 @@ export class EventsStack extends Stack {
       environment: {
         WEBHOOK_SECRETS_KEY_SECRET_ARN: data.webhookSecretsKey.secretArn,
         WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: 'false',
+        // A run that stops with more due wakes its endpoint again at once, rather than at the scheduler's next minute.
+        WEBHOOK_QUEUE_URL: queueUrl,
       },
     });
     data.webhookSecretsKey.grantRead(this.deliverer);
+    this.webhooks.queue.grantSendMessages(this.deliverer);
     this.webhooks.addDeliverer(this.deliverer, DELIVERER_MAX_CONCURRENCY);
 
     const functions: [string, StageFunction, string][] = [

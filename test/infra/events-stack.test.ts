@@ -147,7 +147,7 @@ describe('webhook delivery', () => {
     });
   });
 
-  it('gives the deliverer the database, the webhook secrets key and its queue, and nothing to send or publish', () => {
+  it('gives the deliverer the database, the webhook secrets key and its queue (to wake its endpoint again), and nothing to publish', () => {
     const statements = grantedStatements(dev.templates.events, 'WebhookDelivererServiceRole');
     expect(actionsOf(statements)).toEqual([
       'secretsmanager:DescribeSecret',
@@ -157,13 +157,20 @@ describe('webhook delivery', () => {
       'sqs:ChangeMessageVisibility',
       'sqs:DeleteMessage',
       'sqs:GetQueueAttributes',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
       'sqs:GetQueueUrl',
       'sqs:ReceiveMessage',
+      'sqs:SendMessage',
     ]);
     dev.templates.events.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'payment-monitor-dev-webhook-deliverer',
       Environment: {
-        Variables: Match.objectLike({ WEBHOOK_SECRETS_KEY_SECRET_ARN: Match.anyValue(), WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: 'false' }),
+        Variables: Match.objectLike({
+          WEBHOOK_SECRETS_KEY_SECRET_ARN: Match.anyValue(),
+          WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: 'false',
+          WEBHOOK_QUEUE_URL: Match.anyValue(),
+        }),
       },
     });
   });

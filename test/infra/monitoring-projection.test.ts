@@ -194,6 +194,7 @@ const EXPECTED: string[] = [
   ' | WebhookEndpointFailing | webhook_longest_failing_seconds, Maximum | ≥ 3,600s | 5 min (1 period) | warning | notBreaching',
   ' | WebhookEndpointDisabled | webhook_endpoints_disabled, Maximum | > 0 endpoints | 5 min (1 period) | critical | notBreaching',
   ' | WebhookDeadLetterQueueNotEmpty | AWS/SQS ApproximateNumberOfMessagesVisible (webhook DLQ), Maximum | > 0 messages | 1 min (1 period) | warning | notBreaching',
+  ' | WebhookDeliveryRunsFailing | webhook_delivery_run_failures, Sum | > 0 runs | 15 min (3 × 5 min) | warning | notBreaching',
 ];
 
 /** The README's catalogue table and runbook lines, as rows in the same shape. */

@@ -520,4 +520,16 @@ export const ALARM_RULES: readonly AlarmRule[] = [
       'Read the message (its group is the endpoint id) and WebhookDelivererErrors and its logs for the reason (database, a receiver that holds the connection, the time budget), and fix it. ' +
       'Purge the DLQ once understood; do not redrive (the scheduler already did).',
   },
+  {
+    key: 'webhookRunFailures',
+    severity: 'warning',
+    name: 'WebhookDeliveryRunsFailing',
+    metric: lambdas(WebhookMetric.runFailures, 'Sum'),
+    comparison: '>',
+    unit: 'runs',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `Webhook deliverer runs failed on the database (more than ${s.threshold} in every 5 min for ${s.forMinutes} min). Such a run is acknowledged, not retried by SQS (the state is in PostgreSQL; the scheduler wakes the endpoint again every minute), so it shows neither as a Lambda error nor in the DLQ: webhooks are not going out. ` +
+      'Look at the deliverer logs (webhook_delivery_run_failed: the error), then DatabaseUnreachable and DatabaseConnections. Fix the cause; the endpoints are served again from their cursors by themselves, in order.',
+  },
 ];

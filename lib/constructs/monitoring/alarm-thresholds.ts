@@ -74,6 +74,8 @@ export interface AlarmThresholds {
   readonly webhookDisabled: { readonly critical: AlarmSetting };
   /** Wake-ups in the webhook deliverer's DLQ above `threshold`. */
   readonly webhookDeadLetterQueue: { readonly warning: AlarmSetting };
+  /** Deliverer runs that failed on the database (acknowledged, retried by the scheduler) above `threshold` per 5 minutes. */
+  readonly webhookRunFailures: { readonly warning: AlarmSetting };
 }
 
 export type AlarmKey = keyof AlarmThresholds;
@@ -119,6 +121,8 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   webhookFailing: { warning: on(3600, 5) },
   webhookDisabled: { critical: on(0, 5) },
   webhookDeadLetterQueue: { warning: on(0, 1) },
+  // A database hiccup fails a run or two; runs failing for a quarter of an hour mean deliveries have stopped.
+  webhookRunFailures: { warning: on(0, 15) },
 };
 
 /** Period (minutes) each threshold is evaluated over; `forMinutes` must be a whole number of periods. */
@@ -151,6 +155,7 @@ export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
   webhookFailing: 5,
   webhookDisabled: 5,
   webhookDeadLetterQueue: 1,
+  webhookRunFailures: 5,
 };
 
 /**

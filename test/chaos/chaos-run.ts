@@ -794,11 +794,11 @@ async function snapshot(pool: pg.Pool): Promise<Snapshot> {
 async function ledgerViolations(pool: pg.Pool): Promise<string[]> {
   const problems: string[] = [];
   const alternation = await pool.query(
-    `SELECT payment_tx_hash, payment_output_index,
+    `SELECT payment_tx_hash, payment_output_index, asset,
             count(*) FILTER (WHERE type = 'credit') AS credits, count(*) FILTER (WHERE type = 'debit') AS debits,
             coalesce(max(occurrence) FILTER (WHERE type = 'credit'), 0) AS last_credit,
             coalesce(max(occurrence) FILTER (WHERE type = 'debit'), 0) AS last_debit
-       FROM balance_transactions WHERE payment_tx_hash IS NOT NULL GROUP BY 1, 2
+       FROM balance_transactions WHERE payment_tx_hash IS NOT NULL GROUP BY 1, 2, 3
      HAVING NOT (count(*) FILTER (WHERE type = 'credit') - count(*) FILTER (WHERE type = 'debit') IN (0, 1)
                  AND coalesce(max(occurrence) FILTER (WHERE type = 'credit'), 0) = count(*) FILTER (WHERE type = 'credit')
                  AND coalesce(max(occurrence) FILTER (WHERE type = 'debit'), 0) = count(*) FILTER (WHERE type = 'debit'))`,

@@ -242,16 +242,38 @@ describe('balances', () => {
     expect((await api.call('GET', '/v1/balances/user-alice')).body).toEqual({
       user_id: 'user-alice',
       balance_lovelace: '7000000',
+      assets: {},
       updated_at: stored.updated_at.toISOString(),
     });
     expect((await api.call('GET', '/v1/balances/user-carol')).body).toEqual({
       user_id: 'user-carol',
       balance_lovelace: '0',
+      assets: {},
       updated_at: null,
     });
     const unknown = await api.call('GET', '/v1/balances/user-nobody');
     expect(unknown.status).toBe(404);
     expect(unknown.body).toMatchObject({ status: 404, title: 'Not Found' });
+  });
+
+  it('lists every token balance, keyed <policy>.<name hex>, exact beyond 2^64 - 1 (the response validated against the document)', async () => {
+    // The rows the engine keeps (its crediting is tested in payment-engine.test.ts); removed again, the fixture is shared.
+    const later = new Date(Date.now() + 60_000);
+    await f.db.pool.query(
+      `INSERT INTO user_asset_balances (user_id, asset, quantity, updated_at)
+       VALUES ('user-alice', $1, $2::numeric, $4), ('user-alice', $3, -5, $4)`,
+      [`${POLICY}.cafe`, (2n * MAX_U64).toString(), `${POLICY}.`, later],
+    );
+    try {
+      expect((await api.call('GET', '/v1/balances/user-alice')).body).toEqual({
+        user_id: 'user-alice',
+        balance_lovelace: '7000000',
+        assets: { [`${POLICY}.cafe`]: (2n * MAX_U64).toString(), [`${POLICY}.`]: '-5' },
+        updated_at: later.toISOString(),
+      });
+    } finally {
+      await f.db.pool.query(`DELETE FROM user_asset_balances WHERE user_id = 'user-alice'`);
+    }
   });
 });
 

@@ -64,6 +64,12 @@ describe('CLI --api-url', () => {
     ]);
     await db.pool.query(`INSERT INTO user_balances (user_id, balance_lovelace) VALUES ('u-7', 12345678901234567)`);
     expect(await cli('balances', 'u-7')).toEqual({ code: 0, lines: ['u-7: 12345678901.234567 ADA'] });
+    const token = `${'d1'.repeat(28)}.cafe`;
+    await db.pool.query(`INSERT INTO user_asset_balances (user_id, asset, quantity) VALUES ('u-7', $1, 18446744073709551615)`, [token]);
+    expect(await cli('balances', 'u-7')).toEqual({
+      code: 0,
+      lines: [`u-7: 12345678901.234567 ADA\nu-7: 18446744073709551615 ${token}`],
+    });
   });
 
   it("prints the API's problem naming the field, and exits 1 through the process wrapper", async () => {

@@ -524,9 +524,9 @@ interface Snapshot {
   blocks: StoredBlock[];
   checkpoints: Checkpoint[];
   sync: SyncState;
-  /** Net of the ledger (credits − debits) per user; users at zero left out. */
+  /** Net of the ledger (credits − debits) per user and asset (`user|asset`); zeros left out. */
   ledger: Record<string, bigint>;
-  /** user_balances; users at zero left out. */
+  /** user_balances (`user|lovelace`) and user_asset_balances (`user|<policy>.<name>`); zeros left out. */
   balances: Record<string, bigint>;
 }
 
@@ -548,18 +548,21 @@ async function snapshot(pool: pg.Pool): Promise<Snapshot> {
   const sync = await pool.query<SyncState>(
     'SELECT last_block_height, last_block_slot, last_block_hash, network_tip_height FROM sync_state',
   );
-  const ledger = await pool.query<{ user_id: string; net: string }>(
-    `SELECT user_id, sum(CASE type WHEN 'credit' THEN amount_lovelace ELSE -amount_lovelace END)::text AS net
-       FROM balance_transactions GROUP BY user_id`,
+  const ledger = await pool.query<{ key: string; net: string }>(
+    `SELECT user_id || '|' || asset AS key, sum(CASE type WHEN 'credit' THEN quantity ELSE -quantity END)::text AS net
+       FROM balance_transactions GROUP BY user_id, asset`,
   );
-  const balances = await pool.query<{ user_id: string; balance_lovelace: bigint }>('SELECT user_id, balance_lovelace FROM user_balances');
+  const balances = await pool.query<{ key: string; quantity: string }>(
+    `SELECT user_id || '|lovelace' AS key, balance_lovelace::text AS quantity FROM user_balances
+     UNION ALL SELECT user_id || '|' || asset, quantity::text FROM user_asset_balances`,
+  );
   return {
     live: live.rows.sort(byOutput),
     blocks: blocks.rows.sort((a, b) => (a.height < b.height ? -1 : a.height > b.height ? 1 : 0)),
     checkpoints: checkpoints.rows.sort((a, b) => (a.slot < b.slot ? -1 : 1)),
     sync: sync.rows[0]!,
-    ledger: nonZero(ledger.rows.map((row) => [row.user_id, BigInt(row.net)])),
-    balances: nonZero(balances.rows.map((row) => [row.user_id, row.balance_lovelace])),
+    ledger: nonZero(ledger.rows.map((row) => [row.key, BigInt(row.net)])),
+    balances: nonZero(balances.rows.map((row) => [row.key, BigInt(row.quantity)])),
   };
 }
 
@@ -628,10 +631,14 @@ function expectedSnapshot(chain: readonly ChainBlock[], registrations: ReadonlyM
     previousHour = hour;
   }
 
+  // A confirmed payment credits its user every asset it carries: lovelace and each token.
   const balances = new Map<string, bigint>();
   for (const payment of payments.values()) {
     if (payment.status !== 'confirmed' || payment.user_id === null) continue;
-    balances.set(payment.user_id, (balances.get(payment.user_id) ?? 0n) + payment.amount_lovelace);
+    for (const [asset, quantity] of assetsOf(payment)) {
+      const key = `${payment.user_id}|${asset}`;
+      balances.set(key, (balances.get(key) ?? 0n) + quantity);
+    }
   }
 
   return {
@@ -655,6 +662,16 @@ function expectedSnapshot(chain: readonly ChainBlock[], registrations: ReadonlyM
     ledger: nonZero([...balances]),
     balances: nonZero([...balances]),
   };
+}
+
+/** A payment's assets as the ledger carries them: lovelace, then `<policy>.<name hex>` of each token. */
+function assetsOf(payment: { amount_lovelace: bigint; assets: Record<string, Record<string, string>> }): [string, bigint][] {
+  return [
+    ['lovelace', payment.amount_lovelace],
+    ...Object.entries(payment.assets).flatMap(([policy, names]) =>
+      Object.entries(names).map(([name, quantity]): [string, bigint] => [`${policy}.${name}`, BigInt(quantity)]),
+    ),
+  ];
 }
 
 interface LedgerCounts {
@@ -724,17 +741,29 @@ async function checkInvariants(pool: pg.Pool, finalChain: readonly ChainBlock[],
     output_index: number;
     user_id: string | null;
     amount_lovelace: bigint;
+    assets: Record<string, Record<string, string>>;
     status: string;
     block_hash: string;
-  }>('SELECT tx_hash, output_index, user_id, amount_lovelace, status, block_hash FROM incoming_payments');
-  const { rows: entries } = await pool.query<{
+  }>('SELECT tx_hash, output_index, user_id, amount_lovelace, assets, status, block_hash FROM incoming_payments');
+  const { rows: ledgerRows } = await pool.query<{
     user_id: string;
     type: string;
-    amount_lovelace: bigint;
+    asset: string;
+    quantity: string;
+    amount_lovelace: bigint | null;
     payment_tx_hash: string | null;
     payment_output_index: number | null;
     occurrence: number;
-  }>('SELECT user_id, type, amount_lovelace, payment_tx_hash, payment_output_index, occurrence FROM balance_transactions');
+  }>(
+    `SELECT user_id, type, asset, quantity::text AS quantity, amount_lovelace, payment_tx_hash, payment_output_index, occurrence
+       FROM balance_transactions`,
+  );
+  const entries = ledgerRows.map((entry) => ({ ...entry, quantity: BigInt(entry.quantity) }));
+  for (const entry of entries) {
+    expect(entry.amount_lovelace, 'amount_lovelace is the quantity of a lovelace row, null for a token').toBe(
+      entry.asset === 'lovelace' ? entry.quantity : null,
+    );
+  }
   const { rows: audited } = await pool.query<{ entity_id: string; block_hash: string }>(
     `SELECT entity_id, details->>'block_hash' AS block_hash FROM audit_log
       WHERE id > $1 AND action = 'payment_reversed' AND entity_type = 'incoming_payment'`,
@@ -760,15 +789,15 @@ async function checkInvariants(pool: pg.Pool, finalChain: readonly ChainBlock[],
     }
   }
 
-  // Per payment: net credits 0 or 1, 1 exactly when confirmed now.
+  // Per payment and asset: net credits 0 or 1, 1 exactly when confirmed now.
   const byPayment = new Map<string, { credits: number[]; debits: number[]; users: Set<string>; amounts: Set<bigint> }>();
   for (const entry of entries) {
     expect(entry.payment_tx_hash, 'a ledger entry without a payment').not.toBeNull();
-    const key = `${entry.payment_tx_hash}#${entry.payment_output_index}`;
+    const key = `${entry.payment_tx_hash}#${entry.payment_output_index}|${entry.asset}`;
     const item = byPayment.get(key) ?? { credits: [], debits: [], users: new Set(), amounts: new Set() };
     (entry.type === 'credit' ? item.credits : item.debits).push(entry.occurrence);
     item.users.add(entry.user_id);
-    item.amounts.add(entry.amount_lovelace);
+    item.amounts.add(entry.quantity);
     byPayment.set(key, item);
   }
   const rowsByPayment = new Map<string, typeof payments>();
@@ -777,48 +806,53 @@ async function checkInvariants(pool: pg.Pool, finalChain: readonly ChainBlock[],
     rowsByPayment.set(key, [...(rowsByPayment.get(key) ?? []), payment]);
   }
   let recredits = 0;
-  for (const [key, rows] of rowsByPayment) {
-    const item = byPayment.get(key) ?? { credits: [], debits: [], users: new Set<string>(), amounts: new Set<bigint>() };
-    const withUser = rows.filter((row) => row.user_id !== null);
-    const everConfirmed = withUser.filter((row) => row.status === 'confirmed' || row.status === 'reversed').length;
-    const reversed = withUser.filter((row) => row.status === 'reversed').length;
-    const confirmedNow = withUser.some((row) => row.status === 'confirmed');
-    const sequence = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-    // A row whose very block left and came back is confirmed (and credited) again: at least one credit per
-    // row ever confirmed, at least one debit per row reversed, numbered without gaps, alternating.
-    expect(
-      item.credits.sort((a, b) => a - b),
-      `credits of ${key} (numbered 1..n)`,
-    ).toEqual(sequence(item.credits.length));
-    expect(
-      item.debits.sort((a, b) => a - b),
-      `debits of ${key} (numbered 1..n)`,
-    ).toEqual(sequence(item.debits.length));
-    expect(item.credits.length, `credits of ${key} (at least one per row ever confirmed)`).toBeGreaterThanOrEqual(everConfirmed);
-    expect(item.debits.length, `debits of ${key} (at least one per reversed row)`).toBeGreaterThanOrEqual(reversed);
-    expect(item.credits.length - item.debits.length, `net credits of ${key}`).toBe(confirmedNow ? 1 : 0);
-    if (withUser.length > 0 && item.credits.length > 0) {
-      expect([...item.users], `ledger user of ${key}`).toEqual([withUser[0]!.user_id]);
-      expect([...item.amounts], `ledger amounts of ${key}`).toEqual([withUser[0]!.amount_lovelace]);
+  const expectedLedgerKeys = new Set<string>();
+  for (const [paymentKey, rows] of rowsByPayment) {
+    for (const [asset, quantity] of assetsOf(rows[0]!)) {
+      const key = `${paymentKey}|${asset}`;
+      expectedLedgerKeys.add(key);
+      const item = byPayment.get(key) ?? { credits: [], debits: [], users: new Set<string>(), amounts: new Set<bigint>() };
+      const withUser = rows.filter((row) => row.user_id !== null);
+      const everConfirmed = withUser.filter((row) => row.status === 'confirmed' || row.status === 'reversed').length;
+      const reversed = withUser.filter((row) => row.status === 'reversed').length;
+      const confirmedNow = withUser.some((row) => row.status === 'confirmed');
+      const sequence = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+      // A row whose very block left and came back is confirmed (and credited) again: at least one credit per
+      // row ever confirmed, at least one debit per row reversed, numbered without gaps, alternating.
+      expect(
+        item.credits.sort((a, b) => a - b),
+        `credits of ${key} (numbered 1..n)`,
+      ).toEqual(sequence(item.credits.length));
+      expect(
+        item.debits.sort((a, b) => a - b),
+        `debits of ${key} (numbered 1..n)`,
+      ).toEqual(sequence(item.debits.length));
+      expect(item.credits.length, `credits of ${key} (at least one per row ever confirmed)`).toBeGreaterThanOrEqual(everConfirmed);
+      expect(item.debits.length, `debits of ${key} (at least one per reversed row)`).toBeGreaterThanOrEqual(reversed);
+      expect(item.credits.length - item.debits.length, `net credits of ${key}`).toBe(confirmedNow ? 1 : 0);
+      if (withUser.length > 0 && item.credits.length > 0) {
+        expect([...item.users], `ledger user of ${key}`).toEqual([withUser[0]!.user_id]);
+        expect([...item.amounts], `ledger amounts of ${key}`).toEqual([quantity]);
+      }
+      if (asset === 'lovelace') recredits += Math.max(0, item.credits.length - 1);
     }
-    recredits += Math.max(0, item.credits.length - 1);
   }
-  for (const key of byPayment.keys()) expect(rowsByPayment.has(key), `ledger entries for unknown payment ${key}`).toBe(true);
+  for (const key of byPayment.keys()) expect(expectedLedgerKeys.has(key), `ledger entries for unknown payment or asset ${key}`).toBe(true);
 
-  // Σ ledger = balance, per user.
+  // Σ ledger = balance, per user and asset.
   const ledger = new Map<string, bigint>();
   for (const entry of entries) {
-    ledger.set(
-      entry.user_id,
-      (ledger.get(entry.user_id) ?? 0n) + (entry.type === 'credit' ? entry.amount_lovelace : -entry.amount_lovelace),
-    );
+    const key = `${entry.user_id}|${entry.asset}`;
+    ledger.set(key, (ledger.get(key) ?? 0n) + (entry.type === 'credit' ? entry.quantity : -entry.quantity));
   }
-  const { rows: balances } = await pool.query<{ user_id: string; balance_lovelace: bigint }>(
-    'SELECT user_id, balance_lovelace FROM user_balances',
+  const { rows: balances } = await pool.query<{ key: string; quantity: string }>(
+    `SELECT user_id || '|lovelace' AS key, balance_lovelace::text AS quantity FROM user_balances
+     UNION ALL SELECT user_id || '|' || asset, quantity::text FROM user_asset_balances`,
   );
-  expect(nonZero(balances.map((row) => [row.user_id, row.balance_lovelace])), 'user_balances = Σ ledger per user').toEqual(
-    nonZero([...ledger]),
-  );
+  expect(
+    nonZero(balances.map((row) => [row.key, BigInt(row.quantity)])),
+    'user_balances and user_asset_balances = Σ ledger per user and asset',
+  ).toEqual(nonZero([...ledger]));
 
   // Every reversal is in the audit log: each reversed row at least once (a row whose block came back and left
   // again was reversed more than once), and for payments with a user exactly once per debit.
@@ -831,7 +865,9 @@ async function checkInvariants(pool: pg.Pool, finalChain: readonly ChainBlock[],
   const auditsPerPayment = new Map<string, number>();
   for (const row of audited) auditsPerPayment.set(row.entity_id, (auditsPerPayment.get(row.entity_id) ?? 0) + 1);
   for (const [key, item] of byPayment) {
-    expect(auditsPerPayment.get(key) ?? 0, `audit_log reversals of ${key} = its debits`).toBe(item.debits.length);
+    if (!key.endsWith('|lovelace')) continue; // one audit row per reversal of a payment, whatever its assets
+    const paymentKey = key.slice(0, -'|lovelace'.length);
+    expect(auditsPerPayment.get(paymentKey) ?? 0, `audit_log reversals of ${paymentKey} = its debits`).toBe(item.debits.length);
   }
   for (const key of auditsPerPayment.keys()) expect(rowsByPayment.has(key), `audit_log reversal of unknown payment ${key}`).toBe(true);
 
@@ -889,7 +925,7 @@ const totals: Totals = {
 };
 
 const ENGINE_TABLES_RESET = `
-  TRUNCATE incoming_payments, blocks, checkpoints, balance_transactions, user_balances, payment_addresses;
+  TRUNCATE incoming_payments, blocks, checkpoints, balance_transactions, user_balances, user_asset_balances, payment_addresses;
   UPDATE sync_state SET last_block_height = NULL, last_block_slot = NULL, last_block_hash = NULL, network_tip_height = NULL;`;
 
 async function resetDatabase(pool: pg.Pool): Promise<bigint> {

@@ -58,6 +58,7 @@ async function tables() {
     payments: await rows('SELECT * FROM incoming_payments ORDER BY id'),
     ledger: await rows('SELECT * FROM balance_transactions ORDER BY id'),
     balances: await rows('SELECT * FROM user_balances ORDER BY user_id'),
+    tokenBalances: await rows('SELECT * FROM user_asset_balances ORDER BY user_id, asset'),
     addresses: await rows('SELECT * FROM payment_addresses ORDER BY id'),
   };
 }

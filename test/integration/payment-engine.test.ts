@@ -193,11 +193,121 @@ describe('repeating a step', () => {
     await f.engine.apply(chain.forward([chain.next([pay]), ...chain.empty(2)]));
     await expect(
       f.db.pool.query(
-        `INSERT INTO balance_transactions (user_id, type, amount_lovelace, payment_tx_hash, payment_output_index, reason)
-         VALUES ('user-alice', 'credit', 5000000, $1, 0, 'payment_confirmed')`,
+        `INSERT INTO balance_transactions (user_id, type, asset, quantity, payment_tx_hash, payment_output_index, reason)
+         VALUES ('user-alice', 'credit', 'lovelace', 5000000, $1, 0, 'payment_confirmed')`,
         [pay.id],
       ),
     ).rejects.toThrow(/duplicate key/);
+  });
+});
+
+async function assetBalances(userId: string): Promise<Record<string, bigint>> {
+  const { rows } = await f.db.pool.query<{ asset: string; quantity: string }>(
+    'SELECT asset, quantity::text AS quantity FROM user_asset_balances WHERE user_id = $1 ORDER BY asset',
+    [userId],
+  );
+  return Object.fromEntries(rows.map((row) => [row.asset, BigInt(row.quantity)]));
+}
+
+async function assetLedger() {
+  const { rows } = await f.db.pool.query<{
+    type: string;
+    asset: string;
+    quantity: string;
+    amount_lovelace: bigint | null;
+    occurrence: number;
+  }>(
+    `SELECT type, asset, quantity::text AS quantity, amount_lovelace, occurrence FROM balance_transactions
+      ORDER BY id`,
+  );
+  return rows;
+}
+
+describe('balances per asset', () => {
+  const TOKEN = `${POLICY}.746f6b656e`;
+  const NAMELESS = `${POLICY}.`;
+
+  it('credits every asset of a confirmed payment exactly once, quantities up to 2^64 - 1 exact, and a reversal debits each', async () => {
+    const pay = transaction([
+      output(alice, 2_000_000n, [
+        { policyId: POLICY, assetName: '746f6b656e', quantity: MAX_U64 },
+        { policyId: POLICY, assetName: '', quantity: 9_007_199_254_740_993n },
+      ]),
+    ]);
+    await f.engine.apply(chain.forward([chain.next(), chain.next([pay]), chain.next()]));
+    expect(await assetBalances('user-alice')).toEqual({}); // pending: nothing credited
+    await f.engine.apply(chain.forward([chain.next()]));
+    expect(await balance('user-alice')).toBe(2_000_000n);
+    expect(await assetBalances('user-alice')).toEqual({ [NAMELESS]: 9_007_199_254_740_993n, [TOKEN]: MAX_U64 });
+    expect(await assetLedger()).toEqual(
+      expect.arrayContaining([
+        { type: 'credit', asset: 'lovelace', quantity: '2000000', amount_lovelace: 2_000_000n, occurrence: 1 },
+        { type: 'credit', asset: TOKEN, quantity: MAX_U64.toString(), amount_lovelace: null, occurrence: 1 },
+        { type: 'credit', asset: NAMELESS, quantity: '9007199254740993', amount_lovelace: null, occurrence: 1 },
+      ]),
+    );
+    expect(await assetLedger()).toHaveLength(3);
+
+    // more blocks, the same confirmation delivered again: nothing credited twice
+    await f.engine.apply(chain.forward(chain.empty(3)));
+    expect(await assetBalances('user-alice')).toEqual({ [NAMELESS]: 9_007_199_254_740_993n, [TOKEN]: MAX_U64 });
+    expect(await assetLedger()).toHaveLength(3);
+
+    // the database refuses a second credit of the token, whoever attempts it
+    await expect(
+      f.db.pool.query(
+        `INSERT INTO balance_transactions (user_id, type, asset, quantity, payment_tx_hash, payment_output_index, reason)
+         VALUES ('user-alice', 'credit', $2, 5, $1, 0, 'payment_confirmed')`,
+        [pay.id, TOKEN],
+      ),
+    ).rejects.toThrow(/duplicate key/);
+
+    // the block leaves the chain: each asset is debited once, even when the rollback is delivered twice
+    const branch = chain.fork('branch', 1n);
+    await f.engine.apply(branch.backward(1n));
+    await f.engine.apply(branch.backward(1n));
+    expect(await balance('user-alice')).toBe(0n);
+    expect(await assetBalances('user-alice')).toEqual({ [NAMELESS]: 0n, [TOKEN]: 0n });
+    expect((await assetLedger()).filter((row) => row.type === 'debit')).toEqual(
+      expect.arrayContaining([
+        { type: 'debit', asset: 'lovelace', quantity: '2000000', amount_lovelace: 2_000_000n, occurrence: 1 },
+        { type: 'debit', asset: TOKEN, quantity: MAX_U64.toString(), amount_lovelace: null, occurrence: 1 },
+        { type: 'debit', asset: NAMELESS, quantity: '9007199254740993', amount_lovelace: null, occurrence: 1 },
+      ]),
+    );
+    expect(await assetLedger()).toHaveLength(6);
+
+    // confirmed again on the new branch: credited again, occurrence 2 of each asset
+    await f.engine.apply(branch.forward([branch.next([pay]), ...branch.empty(3)]));
+    expect(await assetBalances('user-alice')).toEqual({ [NAMELESS]: 9_007_199_254_740_993n, [TOKEN]: MAX_U64 });
+    expect(
+      (await assetLedger())
+        .filter((row) => row.occurrence === 2)
+        .map((row) => `${row.type}:${row.asset}`)
+        .sort(),
+    ).toEqual([`credit:${NAMELESS}`, `credit:${TOKEN}`, 'credit:lovelace'].sort());
+  });
+
+  it('keeps a token balance above 2^64 - 1 exact when several payments add up', async () => {
+    const pay = transaction([
+      output(alice, 1_500_000n, [{ policyId: POLICY, assetName: '746f6b656e', quantity: MAX_U64 }]),
+      output(alice, 1_500_000n, [{ policyId: POLICY, assetName: '746f6b656e', quantity: MAX_U64 }]),
+    ]);
+    await f.engine.apply(chain.forward([chain.next([pay]), ...chain.empty(2)]));
+    expect(await assetBalances('user-alice')).toEqual({ [TOKEN]: 2n * MAX_U64 });
+    expect(await balance('user-alice')).toBe(3_000_000n);
+  });
+
+  it('refuses a ledger quantity above 2^64 - 1 and an asset that is not lovelace or <policy>.<name hex>', async () => {
+    const insert = (asset: string, quantity: string) =>
+      f.db.pool.query(
+        `INSERT INTO balance_transactions (user_id, type, asset, quantity, payment_tx_hash, payment_output_index, reason)
+         VALUES ('user-alice', 'credit', $1, $2::numeric, 'ff', 0, 'payment_confirmed')`,
+        [asset, quantity],
+      );
+    await expect(insert(TOKEN, (MAX_U64 + 1n).toString())).rejects.toThrow(/quantity_range/);
+    await expect(insert('ada', '1')).rejects.toThrow(/asset_form/);
+    await insert(TOKEN, MAX_U64.toString());
   });
 });
 

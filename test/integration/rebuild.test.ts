@@ -57,6 +57,7 @@ async function snapshot(pool: pg.Pool, aboveHeight: bigint) {
     payments: await rows('SELECT * FROM incoming_payments ORDER BY id'),
     ledger: await rows('SELECT * FROM balance_transactions ORDER BY id'),
     balances: await rows('SELECT * FROM user_balances ORDER BY user_id'),
+    tokenBalances: await rows('SELECT * FROM user_asset_balances ORDER BY user_id, asset'),
     addresses: await rows('SELECT * FROM payment_addresses ORDER BY id'),
     checkpoints: await rows('SELECT * FROM checkpoints ORDER BY slot'),
     sync: await rows('SELECT last_block_height, last_block_slot, last_block_hash, network_tip_height FROM sync_state'),
@@ -160,6 +161,10 @@ describe('rebuild from chain', () => {
         ]),
       );
     expect(await balances()).toEqual({ 'user-0': 8_000_000n, 'user-1': 7_000_000n });
+    const tokenBalances = async () =>
+      (await fixture.db.pool.query('SELECT user_id, asset, quantity::text AS quantity FROM user_asset_balances ORDER BY user_id, asset'))
+        .rows;
+    expect(await tokenBalances()).toEqual([{ user_id: 'user-0', asset: `${POLICY}.`, quantity: MAX_U64.toString() }]);
     const staysRow = (await fixture.db.pool.query('SELECT * FROM incoming_payments WHERE tx_hash = $1', [stays.id])).rows;
 
     // The chain as it is now: after the block with `stays`, another branch; `moves` in a different block, `vanishes` nowhere.
@@ -172,7 +177,8 @@ describe('rebuild from chain', () => {
     const ledger = async (txId: string) =>
       (
         await fixture.db.pool.query(
-          'SELECT type, occurrence, amount_lovelace FROM balance_transactions WHERE payment_tx_hash = $1 ORDER BY id',
+          `SELECT type, occurrence, asset, quantity::text AS quantity FROM balance_transactions WHERE payment_tx_hash = $1
+            ORDER BY type, asset <> 'lovelace', asset, occurrence`,
           [txId],
         )
       ).rows;
@@ -181,13 +187,17 @@ describe('rebuild from chain', () => {
       fixture.logger.entries.length = 0;
       await followFrom(now, 10n);
 
+      // Every asset of the vanished payment is debited once: its lovelace and its token.
       expect(await ledger(vanishes.id)).toEqual([
-        { type: 'credit', occurrence: 1, amount_lovelace: 5_000_000n },
-        { type: 'debit', occurrence: 1, amount_lovelace: 5_000_000n },
+        { type: 'credit', occurrence: 1, asset: 'lovelace', quantity: '5000000' },
+        { type: 'credit', occurrence: 1, asset: `${POLICY}.`, quantity: MAX_U64.toString() },
+        { type: 'debit', occurrence: 1, asset: 'lovelace', quantity: '5000000' },
+        { type: 'debit', occurrence: 1, asset: `${POLICY}.`, quantity: MAX_U64.toString() },
       ]);
-      expect(await ledger(moves.id)).toEqual([{ type: 'credit', occurrence: 1, amount_lovelace: 7_000_000n }]);
-      expect(await ledger(stays.id)).toEqual([{ type: 'credit', occurrence: 1, amount_lovelace: 3_000_000n }]);
+      expect(await ledger(moves.id)).toEqual([{ type: 'credit', occurrence: 1, asset: 'lovelace', quantity: '7000000' }]);
+      expect(await ledger(stays.id)).toEqual([{ type: 'credit', occurrence: 1, asset: 'lovelace', quantity: '3000000' }]);
       expect(await balances()).toEqual({ 'user-0': 3_000_000n, 'user-1': 7_000_000n });
+      expect(await tokenBalances()).toEqual([{ user_id: 'user-0', asset: `${POLICY}.`, quantity: '0' }]);
 
       const statuses = async (txId: string) =>
         (await fixture.db.pool.query('SELECT status, block_hash FROM incoming_payments WHERE tx_hash = $1 ORDER BY id', [txId])).rows;

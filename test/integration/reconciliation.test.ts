@@ -292,21 +292,83 @@ describe('reconciliation against the simulator', () => {
         event: LogEvent.balanceMismatch,
         fields: expect.objectContaining({
           user_id: tampered.user_id,
-          stored_lovelace: tampered.balance_lovelace.toString(),
-          calculated_lovelace: (tampered.balance_lovelace - 5n).toString(),
+          asset: 'lovelace',
+          stored: tampered.balance_lovelace.toString(),
+          calculated: (tampered.balance_lovelace - 5n).toString(),
+          difference: '5',
         }),
       },
     ]);
     expect(metrics.snapshot().counters[Metric.balanceMismatches]).toBe(1);
     const stored = await f.db.pool.query(
-      'SELECT user_id, stored_lovelace, calculated_lovelace FROM reconciliation_discrepancies WHERE kind = $1',
+      `SELECT user_id, asset, stored_quantity::text, calculated_quantity::text, stored_lovelace, calculated_lovelace
+         FROM reconciliation_discrepancies WHERE kind = $1`,
       ['balance_mismatch'],
     );
     expect(stored.rows).toEqual([
       {
         user_id: tampered.user_id,
+        asset: 'lovelace',
+        stored_quantity: tampered.balance_lovelace.toString(),
+        calculated_quantity: (tampered.balance_lovelace - 5n).toString(),
         stored_lovelace: tampered.balance_lovelace,
         calculated_lovelace: (tampered.balance_lovelace - 5n).toString(),
+      },
+    ]);
+  });
+
+  it('checks every asset: detects a tampered token balance, exactly at 2^64 - 1, and a token balance the ledger never credited', async () => {
+    const token = `${POLICY}.01`;
+    const max = 2n ** 64n - 1n;
+    // The token payment to user-1 is confirmed by now: its credit is in the ledger and its balance stored.
+    const { rows: before } = await f.db.pool.query<{ user_id: string; quantity: string }>(
+      'SELECT user_id, quantity::text AS quantity FROM user_asset_balances WHERE asset = $1',
+      [token],
+    );
+    expect(before.length).toBeGreaterThan(0);
+    const holder = before[0]!;
+    expect(BigInt(holder.quantity) % max).toBe(0n);
+    expect((await reconcile()).run.counts).toMatchObject({ ...NO_DISCREPANCIES, balanceMismatches: 0 });
+
+    await f.db.pool.query('UPDATE user_asset_balances SET quantity = quantity - 1 WHERE user_id = $1 AND asset = $2', [
+      holder.user_id,
+      token,
+    ]);
+    // A token the ledger never credited, stored for user-2.
+    await f.db.pool.query(`INSERT INTO user_asset_balances (user_id, asset, quantity) VALUES ('user-2', $1, 7)`, [`${POLICY}.02`]);
+    const { run, logger } = await reconcile();
+    expect(run.counts).toMatchObject({ ...NO_DISCREPANCIES, balanceMismatches: 2 });
+    expect(logger.events(LogEvent.balanceMismatch).map((event) => event.fields)).toEqual([
+      expect.objectContaining({
+        user_id: holder.user_id,
+        asset: token,
+        stored: (BigInt(holder.quantity) - 1n).toString(),
+        calculated: holder.quantity,
+        difference: '-1',
+      }),
+      expect.objectContaining({ user_id: 'user-2', asset: `${POLICY}.02`, stored: '7', calculated: '0', difference: '7' }),
+    ]);
+    const stored = await f.db.pool.query(
+      `SELECT user_id, asset, stored_quantity::text, calculated_quantity::text, stored_lovelace, calculated_lovelace
+         FROM reconciliation_discrepancies WHERE kind = 'balance_mismatch' AND run_id = $1 ORDER BY id`,
+      [run.id.toString()],
+    );
+    expect(stored.rows).toEqual([
+      {
+        user_id: holder.user_id,
+        asset: token,
+        stored_quantity: (BigInt(holder.quantity) - 1n).toString(),
+        calculated_quantity: holder.quantity,
+        stored_lovelace: null,
+        calculated_lovelace: null,
+      },
+      {
+        user_id: 'user-2',
+        asset: `${POLICY}.02`,
+        stored_quantity: '7',
+        calculated_quantity: '0',
+        stored_lovelace: null,
+        calculated_lovelace: null,
       },
     ]);
   });

@@ -6,7 +6,9 @@
  * a transaction is all or nothing and transactions run one at a time; a payment row is keyed by (tx, output, block
  * hash, block time) and comes back pending when its very block returns; a credit's occurrence is one more than the
  * payment's debits, a debit's is its number of credits, and the ledger refuses a second row of the same
- * (tx, output, type, occurrence) as the unique key does.
+ * (tx, output, asset, type, occurrence) as the unique key does. A payment credits (and a reversal debits) every asset
+ * of its output, lovelace and each token, one ledger row each (payment_assets, migration 0017); lovelace balances are
+ * user_balances, token balances user_asset_balances.
  *
  * Not faithful: no rebuild ever runs here (runningRebuild() is null; the settlement is tested on PostgreSQL in
  * test/integration/rebuild.test.ts), there are no partitions, Bloom filters or prepared statements, and the
@@ -58,7 +60,9 @@ export interface StoredPayment extends Payment {
 export interface LedgerEntry {
   userId: string;
   type: 'credit' | 'debit';
-  lovelace: bigint;
+  /** 'lovelace', or '<policy id>.<asset name hex>'. */
+  asset: string;
+  quantity: bigint;
   txId: Hash;
   index: number;
   occurrence: number;
@@ -83,6 +87,8 @@ interface State {
   nextPaymentId: number;
   ledger: LedgerEntry[];
   balances: Map<string, bigint>;
+  /** user_asset_balances, keyed `${userId}|${asset}`. */
+  assetBalances: Map<string, bigint>;
   audit: AuditEntry[];
 }
 
@@ -98,6 +104,7 @@ export class InMemoryPaymentStore implements PaymentStore {
     nextPaymentId: 1,
     ledger: [],
     balances: new Map(),
+    assetBalances: new Map(),
     audit: [],
   };
   /** Transactions run one at a time, as the sync position lock makes them on PostgreSQL. */
@@ -132,6 +139,17 @@ export class InMemoryPaymentStore implements PaymentStore {
   /** user_balances.balance_lovelace, undefined when the user has no balance row. */
   balance(userId: string): bigint | undefined {
     return this.state.balances.get(userId);
+  }
+
+  /** user_asset_balances of the user: quantity per token. */
+  assetBalances(userId: string): Record<string, bigint> {
+    const prefix = `${userId}|`;
+    return Object.fromEntries(
+      [...this.state.assetBalances]
+        .filter(([key]) => key.startsWith(prefix))
+        .map(([key, quantity]) => [key.slice(prefix.length), quantity])
+        .sort(([a], [b]) => (a! < b! ? -1 : 1)),
+    );
   }
 
   auditLog(): readonly AuditEntry[] {
@@ -272,22 +290,28 @@ class InMemoryEngineTransaction implements EngineTransaction {
       row.status = 'confirmed';
       row.confirmedAt = confirmedAt;
       if (row.userId === null) continue;
-      // The credit's occurrence is one more than the payment's reversals so far.
-      const occurrence = 1 + this.ledgerOf(row, 'debit').length;
-      if (
-        this.appendToLedger({
+      for (const [asset, quantity] of paymentAssets(row)) {
+        // The credit's occurrence is one more than the payment's reversals of the asset so far.
+        const occurrence = 1 + this.ledgerOf(row, asset, 'debit').length;
+        const entry: LedgerEntry = {
           userId: row.userId,
           type: 'credit',
-          lovelace: row.lovelace,
+          asset,
+          quantity,
           txId: row.txId,
           index: row.index,
           occurrence,
           reason: 'payment_confirmed',
-        })
-      ) {
-        this.state.balances.set(row.userId, (this.state.balances.get(row.userId) ?? 0n) + row.lovelace);
-      } else {
-        alreadyCredited++;
+        };
+        if (this.appendToLedger(entry)) {
+          if (asset === LOVELACE) this.state.balances.set(row.userId, (this.state.balances.get(row.userId) ?? 0n) + quantity);
+          else {
+            const key = `${row.userId}|${asset}`;
+            this.state.assetBalances.set(key, (this.state.assetBalances.get(key) ?? 0n) + quantity);
+          }
+        } else if (asset === LOVELACE) {
+          alreadyCredited++;
+        }
       }
     }
     return { confirmed: sortedPayments(confirmed), alreadyCredited };
@@ -355,8 +379,9 @@ class InMemoryEngineTransaction implements EngineTransaction {
   }
 
   /**
-   * Each reversed output that was credited and is not yet debited gets one debit whose occurrence is its number of
-   * credits (reversal-debits.ts); the balance moves by what was inserted, where the user has a balance row.
+   * Each asset of a reversed output that was credited and is not yet debited gets one debit whose occurrence is its
+   * number of credits of that asset (reversal-debits.ts); the balance moves by what was inserted, where the user has
+   * a balance row of the asset.
    */
   private debitReversals(reversed: readonly StoredPayment[]): void {
     const seen = new Set<string>();
@@ -364,35 +389,62 @@ class InMemoryEngineTransaction implements EngineTransaction {
       const key = `${row.txId}#${row.index}`;
       if (row.userId === null || seen.has(key)) continue;
       seen.add(key);
-      const credits = this.ledgerOf(row, 'credit').length;
-      if (credits <= this.ledgerOf(row, 'debit').length) continue;
-      const debit: LedgerEntry = {
-        userId: row.userId,
-        type: 'debit',
-        lovelace: row.lovelace,
-        txId: row.txId,
-        index: row.index,
-        occurrence: credits,
-        reason: 'payment_reversed',
-      };
-      const balance = this.state.balances.get(row.userId);
-      if (this.appendToLedger(debit) && balance !== undefined) this.state.balances.set(row.userId, balance - row.lovelace);
+      for (const [asset, quantity] of paymentAssets(row)) {
+        const credits = this.ledgerOf(row, asset, 'credit').length;
+        if (credits <= this.ledgerOf(row, asset, 'debit').length) continue;
+        const debit: LedgerEntry = {
+          userId: row.userId,
+          type: 'debit',
+          asset,
+          quantity,
+          txId: row.txId,
+          index: row.index,
+          occurrence: credits,
+          reason: 'payment_reversed',
+        };
+        if (!this.appendToLedger(debit)) continue;
+        const balances = asset === LOVELACE ? this.state.balances : this.state.assetBalances;
+        const balanceKey = asset === LOVELACE ? row.userId : `${row.userId}|${asset}`;
+        const balance = balances.get(balanceKey);
+        if (balance !== undefined) balances.set(balanceKey, balance - quantity);
+      }
     }
   }
 
-  private ledgerOf(payment: StoredPayment, type: LedgerEntry['type']): LedgerEntry[] {
-    return this.state.ledger.filter((entry) => entry.txId === payment.txId && entry.index === payment.index && entry.type === type);
+  private ledgerOf(payment: StoredPayment, asset: string, type: LedgerEntry['type']): LedgerEntry[] {
+    return this.state.ledger.filter(
+      (entry) => entry.txId === payment.txId && entry.index === payment.index && entry.asset === asset && entry.type === type,
+    );
   }
 
-  /** The ledger's unique key (payment, type, occurrence): false when the row is there already (ON CONFLICT DO NOTHING). */
+  /**
+   * The ledger's unique key (payment, asset, type, occurrence): false when the row is there already (ON CONFLICT DO
+   * NOTHING).
+   */
   private appendToLedger(entry: LedgerEntry): boolean {
     const taken = this.state.ledger.some(
       (other) =>
-        other.txId === entry.txId && other.index === entry.index && other.type === entry.type && other.occurrence === entry.occurrence,
+        other.txId === entry.txId &&
+        other.index === entry.index &&
+        other.asset === entry.asset &&
+        other.type === entry.type &&
+        other.occurrence === entry.occurrence,
     );
     if (!taken) this.state.ledger.push(entry);
     return !taken;
   }
+}
+
+const LOVELACE = 'lovelace';
+
+/** An output's assets as the ledger credits them (payment_assets, migration 0017): lovelace first, then each token. */
+function paymentAssets(row: StoredPayment): [string, bigint][] {
+  const tokens = new Map<string, bigint>();
+  for (const { policyId, assetName, quantity } of row.assets) {
+    const asset = `${policyId}.${assetName}`;
+    tokens.set(asset, (tokens.get(asset) ?? 0n) + quantity);
+  }
+  return [[LOVELACE, row.lovelace], ...tokens];
 }
 
 const REBUILD_NOT_MODELLED = 'the in-memory store runs no rebuild: test the rebuild settlement on PostgreSQL';

@@ -64,7 +64,13 @@ beforeEach(() => {
 
 /** Everything the engine writes, copied, to check that a step changed nothing. */
 function snapshot() {
-  return structuredClone({ payments: store.payments(), ledger: store.ledger(), audit: store.auditLog(), tip: store.tipHeight() });
+  return structuredClone({
+    payments: store.payments(),
+    ledger: store.ledger(),
+    tokens: store.assetBalances('user-alice'),
+    audit: store.auditLog(),
+    tip: store.tipHeight(),
+  });
 }
 
 describe('what counts as a payment', () => {
@@ -101,7 +107,16 @@ describe('detection and confirmation', () => {
     await engine.apply(chain.forward(chain.empty(5)));
     expect(store.balance('user-alice')).toBe(12_345_678n);
     expect(store.ledger()).toEqual([
-      { userId: 'user-alice', type: 'credit', lovelace: 12_345_678n, txId: pay.id, index: 1, occurrence: 1, reason: 'payment_confirmed' },
+      {
+        userId: 'user-alice',
+        type: 'credit',
+        asset: 'lovelace',
+        quantity: 12_345_678n,
+        txId: pay.id,
+        index: 1,
+        occurrence: 1,
+        reason: 'payment_confirmed',
+      },
     ]);
   });
 
@@ -117,6 +132,43 @@ describe('detection and confirmation', () => {
     await engineWith().apply(chain.forward([chain.next([transaction([output(bob, big, tokens)])]), ...chain.empty(2)]));
     expect(store.payments()).toMatchObject([{ lovelace: big, assets: tokens }]);
     expect(store.balance('user-bob')).toBe(big);
+    expect(store.assetBalances('user-bob')).toEqual({ [`${POLICY_ID}.`]: MAX_U64 });
+  });
+
+  it('credits every asset of a confirmed payment once, and a reversal debits each once', async () => {
+    const engine = engineWith();
+    const token = `${POLICY_ID}.746f6b656e`;
+    const pay = transaction([output(alice, 2_000_000n, [{ policyId: POLICY_ID, assetName: '746f6b656e', quantity: MAX_U64 }])]);
+    await engine.apply(chain.forward([chain.next(), chain.next([pay]), chain.next()]));
+    expect(store.assetBalances('user-alice')).toEqual({});
+    await engine.apply(chain.forward([chain.next(), ...chain.empty(3)]));
+    expect(store.balance('user-alice')).toBe(2_000_000n);
+    expect(store.assetBalances('user-alice')).toEqual({ [token]: MAX_U64 });
+    expect(store.ledger().map((entry) => `${entry.type}${entry.occurrence}:${entry.asset}:${entry.quantity}`)).toEqual([
+      'credit1:lovelace:2000000',
+      `credit1:${token}:${MAX_U64}`,
+    ]);
+
+    const branch = chain.fork('branch', 1n);
+    await engine.apply(branch.backward(1n));
+    await engine.apply(branch.backward(1n)); // delivered twice
+    expect(store.balance('user-alice')).toBe(0n);
+    expect(store.assetBalances('user-alice')).toEqual({ [token]: 0n });
+    expect(store.ledger().map((entry) => `${entry.type}${entry.occurrence}:${entry.asset}`)).toEqual([
+      'credit1:lovelace',
+      `credit1:${token}`,
+      'debit1:lovelace',
+      `debit1:${token}`,
+    ]);
+
+    await engine.apply(branch.forward([branch.next([pay]), ...branch.empty(3)]));
+    expect(store.assetBalances('user-alice')).toEqual({ [token]: MAX_U64 });
+    expect(
+      store
+        .ledger()
+        .filter((entry) => entry.occurrence === 2)
+        .map((entry) => `${entry.type}:${entry.asset}`),
+    ).toEqual(['credit:lovelace', `credit:${token}`]);
   });
 
   it('counts only the collateral return of a transaction that failed phase-2 validation, at index outputs.length', async () => {

@@ -251,8 +251,9 @@ export class PostgresEngineTransaction implements EngineTransaction {
   }
 
   async confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation> {
-    // The credit's occurrence is one more than the payment's reversals so far: the unique key then refuses
-    // any credit of a payment that is credited and not reversed, whoever attempts it.
+    // Every asset of the output (lovelace and each token) is credited, one ledger row each. A credit's occurrence is
+    // one more than the payment's reversals of that asset so far: the unique key then refuses any credit of a
+    // payment that is credited and not reversed, whoever attempts it.
     const { rows } = await this.prepared<PaymentRow & { credited: boolean }>(
       'confirm_payments',
       `WITH confirmed AS (
@@ -260,26 +261,33 @@ export class PostgresEngineTransaction implements EngineTransaction {
           WHERE status = 'pending' AND block_height <= $1
           RETURNING p AS payment, ${PAYMENT_COLUMNS}
        ), events AS (${paymentEventsCte('payment.confirmed', 'confirmed')}), credited AS (
-         INSERT INTO balance_transactions (user_id, type, amount_lovelace, payment_tx_hash, payment_output_index,
+         INSERT INTO balance_transactions (user_id, type, asset, quantity, payment_tx_hash, payment_output_index,
                                            occurrence, reason)
-         SELECT c.user_id, 'credit', c.amount_lovelace, c.tx_hash, c.output_index,
+         SELECT c.user_id, 'credit', a.asset, a.quantity, c.tx_hash, c.output_index,
                 1 + (SELECT count(*) FROM balance_transactions d
                       WHERE d.payment_tx_hash = c.tx_hash AND d.payment_output_index = c.output_index
-                        AND d.type = 'debit'),
+                        AND d.asset = a.asset AND d.type = 'debit'),
                 'payment_confirmed'
-           FROM confirmed c WHERE c.user_id IS NOT NULL
-         ON CONFLICT (payment_tx_hash, payment_output_index, type, occurrence) DO NOTHING
-         RETURNING user_id, amount_lovelace, payment_tx_hash, payment_output_index
+           FROM confirmed c CROSS JOIN LATERAL payment_assets(c.amount_lovelace, c.assets) a
+          WHERE c.user_id IS NOT NULL
+         ON CONFLICT (payment_tx_hash, payment_output_index, asset, type, occurrence) DO NOTHING
+         RETURNING user_id, asset, quantity, payment_tx_hash, payment_output_index
        ), balances AS (
          INSERT INTO user_balances AS b (user_id, balance_lovelace, updated_at)
-         SELECT user_id, sum(amount_lovelace)::bigint, $2 FROM credited GROUP BY user_id
+         SELECT user_id, sum(quantity)::bigint, $2 FROM credited WHERE asset = 'lovelace' GROUP BY user_id
          ON CONFLICT (user_id) DO UPDATE
            SET balance_lovelace = b.balance_lovelace + EXCLUDED.balance_lovelace, updated_at = EXCLUDED.updated_at
+       ), asset_balances AS (
+         INSERT INTO user_asset_balances AS b (user_id, asset, quantity, updated_at)
+         SELECT user_id, asset, sum(quantity), $2 FROM credited WHERE asset <> 'lovelace' GROUP BY user_id, asset
+         ON CONFLICT (user_id, asset) DO UPDATE
+           SET quantity = b.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
        )
        SELECT c.tx_hash, c.output_index, c.address, c.amount_lovelace, c.assets, c.reference_type, c.reference_id,
               c.user_id, c.block_height, c.block_slot, c.block_time, (k.payment_tx_hash IS NOT NULL) AS credited
          FROM confirmed c
-         LEFT JOIN credited k ON k.payment_tx_hash = c.tx_hash AND k.payment_output_index = c.output_index`,
+         LEFT JOIN credited k ON k.payment_tx_hash = c.tx_hash AND k.payment_output_index = c.output_index
+                             AND k.asset = 'lovelace'`,
       [maxBlockHeight.toString(), confirmedAt],
     );
     const alreadyCredited = rows.filter((row) => row.user_id !== null && !row.credited).length;
@@ -317,7 +325,7 @@ export class PostgresEngineTransaction implements EngineTransaction {
           WHERE status = 'confirmed' AND block_time >= $3
             AND (block_slot, block_height) > ($1::bigint, $2::bigint)
           RETURNING p AS payment, ${PAYMENT_COLUMNS}, block_hash
-       ), events AS (${paymentEventsCte('payment.reversed', 'reversed')}), ${reversalDebitsSql('SELECT tx_hash, output_index, user_id, amount_lovelace FROM reversed')}, audited AS (
+       ), events AS (${paymentEventsCte('payment.reversed', 'reversed')}), ${reversalDebitsSql('SELECT tx_hash, output_index, user_id, amount_lovelace, assets FROM reversed')}, audited AS (
          INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
          SELECT 'payment_reversed', 'incoming_payment', tx_hash || '#' || output_index, $4,
                 jsonb_build_object('block_hash', block_hash, 'block_height', block_height,

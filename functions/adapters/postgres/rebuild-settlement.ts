@@ -89,7 +89,7 @@ export async function settleHeldPayments(
        { type: 'payment.reversed', source: "(SELECT payment FROM restored WHERE (payment).status = 'reversed')" },
        { type: 'payment.rolled_back', source: "(SELECT payment FROM restored WHERE (payment).status = 'rolled_back')" },
      ])}
-     ), ${reversalDebitsSql(`SELECT tx_hash, output_index, user_id, amount_lovelace FROM gone WHERE was_confirmed AND NOT moved`)}, audited AS (
+     ), ${reversalDebitsSql(`SELECT tx_hash, output_index, user_id, amount_lovelace, assets FROM gone WHERE was_confirmed AND NOT moved`)}, audited AS (
        INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
        SELECT 'payment_reversed', 'incoming_payment', tx_hash || '#' || output_index, $3,
               jsonb_build_object('block_hash', block_hash, 'block_height', block_height,

@@ -212,25 +212,31 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
   }
 
   async verifyBalances(detailLimit: number): Promise<BalanceVerification> {
-    // Users with a balance row, ledger rows, or both; a missing side counts as zero.
+    // Every (user, asset) with a stored balance, ledger rows, or both; a missing side counts as zero. Lovelace is
+    // stored in user_balances, tokens in user_asset_balances (migration 0017).
     const { rows } = await this.pool.query<{
       users: bigint;
       mismatch_count: bigint;
-      mismatches: { user_id: string; stored: string; calculated: string }[];
+      mismatches: { user_id: string; asset: string; stored: string; calculated: string }[];
     }>(
       `WITH ledger AS (
-         SELECT user_id, sum(CASE WHEN type = 'credit' THEN amount_lovelace ELSE -amount_lovelace END) AS calculated
-           FROM balance_transactions GROUP BY user_id
+         SELECT user_id, asset, sum(CASE WHEN type = 'credit' THEN quantity ELSE -quantity END) AS calculated
+           FROM balance_transactions GROUP BY user_id, asset
+       ), stored AS (
+         SELECT user_id, 'lovelace' AS asset, balance_lovelace::numeric AS stored FROM user_balances
+         UNION ALL
+         SELECT user_id, asset, quantity FROM user_asset_balances
        ), compared AS (
-         SELECT coalesce(b.user_id, l.user_id) AS user_id,
-                coalesce(b.balance_lovelace, 0)::numeric AS stored,
-                coalesce(l.calculated, 0) AS calculated
-           FROM user_balances b FULL JOIN ledger l ON l.user_id = b.user_id
+         SELECT coalesce(s.user_id, l.user_id) AS user_id, coalesce(s.asset, l.asset) AS asset,
+                coalesce(s.stored, 0) AS stored, coalesce(l.calculated, 0) AS calculated
+           FROM stored s FULL JOIN ledger l ON l.user_id = s.user_id AND l.asset = s.asset
        )
-       SELECT (SELECT count(*) FROM compared) AS users,
+       SELECT (SELECT count(DISTINCT user_id) FROM compared) AS users,
               (SELECT count(*) FROM compared WHERE stored <> calculated) AS mismatch_count,
-              coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', user_id, 'stored', stored::text, 'calculated', calculated::text) ORDER BY user_id)
-                          FROM (SELECT * FROM compared WHERE stored <> calculated ORDER BY user_id LIMIT $1) detail), '[]'::jsonb) AS mismatches`,
+              coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', user_id, 'asset', asset, 'stored', stored::text,
+                                                            'calculated', calculated::text) ORDER BY user_id, asset)
+                          FROM (SELECT * FROM compared WHERE stored <> calculated ORDER BY user_id, asset LIMIT $1) detail),
+                       '[]'::jsonb) AS mismatches`,
       [detailLimit],
     );
     const row = rows[0];
@@ -240,8 +246,9 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
       mismatchCount: Number(row.mismatch_count),
       mismatches: row.mismatches.map((mismatch) => ({
         userId: mismatch.user_id,
-        storedLovelace: BigInt(mismatch.stored),
-        calculatedLovelace: BigInt(mismatch.calculated),
+        asset: mismatch.asset,
+        stored: BigInt(mismatch.stored),
+        calculated: BigInt(mismatch.calculated),
       })),
     };
   }

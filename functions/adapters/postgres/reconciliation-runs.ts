@@ -221,16 +221,20 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
       if (updated.rowCount !== 1) return 'stale';
       if (verification.mismatches.length > 0) {
         await client.query(
-          `INSERT INTO reconciliation_discrepancies (run_id, kind, user_id, stored_lovelace, calculated_lovelace)
-           SELECT $1, 'balance_mismatch', m.user_id, m.stored_lovelace, m.calculated_lovelace
-             FROM jsonb_to_recordset($2::jsonb) AS m(user_id text, stored_lovelace bigint, calculated_lovelace numeric)`,
+          `INSERT INTO reconciliation_discrepancies (run_id, kind, user_id, asset, stored_quantity, calculated_quantity,
+                                                    stored_lovelace, calculated_lovelace)
+           SELECT $1, 'balance_mismatch', m.user_id, m.asset, m.stored, m.calculated,
+                  CASE WHEN m.asset = 'lovelace' THEN m.stored::bigint END,
+                  CASE WHEN m.asset = 'lovelace' THEN m.calculated END
+             FROM jsonb_to_recordset($2::jsonb) AS m(user_id text, asset text, stored numeric, calculated numeric)`,
           [
             id.toString(),
             JSON.stringify(
               verification.mismatches.map((mismatch) => ({
                 user_id: mismatch.userId,
-                stored_lovelace: mismatch.storedLovelace.toString(),
-                calculated_lovelace: mismatch.calculatedLovelace.toString(),
+                asset: mismatch.asset,
+                stored: mismatch.stored.toString(),
+                calculated: mismatch.calculated.toString(),
               })),
             ),
           ],

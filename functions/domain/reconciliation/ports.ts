@@ -78,14 +78,20 @@ export interface DatabaseSnapshot {
 
 export interface BalanceMismatch {
   userId: string;
-  /** user_balances.balance_lovelace (0 when the user has ledger rows but no balance row). */
-  storedLovelace: bigint;
-  /** The sum of the user's ledger rows: credits minus debits. */
-  calculatedLovelace: bigint;
+  /** 'lovelace', or '<policy id>.<asset name hex>'. */
+  asset: string;
+  /**
+   * The stored balance of the asset: user_balances.balance_lovelace for lovelace, user_asset_balances.quantity for a
+   * token (0 when the user has ledger rows of the asset but no balance row).
+   */
+  stored: bigint;
+  /** The sum of the user's ledger rows of the asset: credits minus debits. */
+  calculated: bigint;
 }
 
 export interface BalanceVerification {
   usersChecked: number;
+  /** Mismatching (user, asset) balances. */
   mismatchCount: number;
   /** The first mismatches, up to the limit asked for. */
   mismatches: BalanceMismatch[];
@@ -105,7 +111,7 @@ export interface ReconciliationRecords {
   openingStarts(addresses: readonly string[]): Promise<OpeningGroup[]>;
   /** Keeps what the addresses held when watching began (an opening already recorded stays as it was). */
   recordOpenings(openings: readonly Opening[]): Promise<void>;
-  /** user_balances against the ledger sum per user, in one snapshot. */
+  /** Every stored balance (each user, each asset) against the ledger sum, in one snapshot. */
   verifyBalances(detailLimit: number): Promise<BalanceVerification>;
 }
 

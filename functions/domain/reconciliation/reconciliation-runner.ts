@@ -387,9 +387,10 @@ export class ReconciliationRunner {
         logger.error(LogEvent.balanceMismatch, {
           run_id: runId.toString(),
           user_id: mismatch.userId,
-          stored_lovelace: mismatch.storedLovelace.toString(),
-          calculated_lovelace: mismatch.calculatedLovelace.toString(),
-          difference_lovelace: (mismatch.storedLovelace - mismatch.calculatedLovelace).toString(),
+          asset: mismatch.asset,
+          stored: mismatch.stored.toString(),
+          calculated: mismatch.calculated.toString(),
+          difference: (mismatch.stored - mismatch.calculated).toString(),
         });
       }
     }

@@ -70,8 +70,13 @@ export async function apiCommand(
 
   if (positionals[0] === 'balances') {
     const userId = required(positionals[1], 'balances needs a user id');
-    const answer = (await client.get(`/v1/balances/${encodeURIComponent(userId)}`)) as { balance_lovelace: string };
-    return one(answer, `${userId}: ${formatAda(BigInt(answer.balance_lovelace))} ADA`);
+    const answer = (await client.get(`/v1/balances/${encodeURIComponent(userId)}`)) as {
+      balance_lovelace: string;
+      assets?: Record<string, string>;
+    };
+    // One line for ADA, then one per token: `<policy id>.<asset name hex>: <quantity>`.
+    const tokens = Object.entries(answer.assets ?? {}).map(([asset, quantity]) => `\n${userId}: ${quantity} ${asset}`);
+    return one(answer, `${userId}: ${formatAda(BigInt(answer.balance_lovelace))} ADA${tokens.join('')}`);
   }
   switch (command) {
     case 'addresses add': {

@@ -112,13 +112,15 @@ interface DiscrepancyRow {
   chain_lovelace: bigint | null;
   db_lovelace: bigint | null;
   user_id: string | null;
-  stored_lovelace: bigint | null;
-  calculated_lovelace: string | null;
+  asset: string | null;
+  stored_quantity: string | null;
+  calculated_quantity: string | null;
 }
 
 async function listDiscrepancies(pool: pg.Pool, runId: bigint): Promise<DiscrepancyRow[]> {
   const { rows } = await pool.query<DiscrepancyRow>(
-    `SELECT kind, address, tx_hash, output_index, chain_lovelace, db_lovelace, user_id, stored_lovelace, calculated_lovelace
+    `SELECT kind, address, tx_hash, output_index, chain_lovelace, db_lovelace, user_id, asset,
+            stored_quantity::text AS stored_quantity, calculated_quantity::text AS calculated_quantity
        FROM reconciliation_discrepancies WHERE run_id = $1 ORDER BY id`,
     [runId.toString()],
   );
@@ -127,7 +129,12 @@ async function listDiscrepancies(pool: pg.Pool, runId: bigint): Promise<Discrepa
 
 function describeDiscrepancyRow(row: DiscrepancyRow): string {
   if (row.kind === 'balance_mismatch') {
-    return `balance_mismatch  user ${row.user_id}: stored ${formatAda(row.stored_lovelace ?? 0n)} ADA, ledger ${formatAda(BigInt(row.calculated_lovelace ?? '0'))} ADA`;
+    const stored = BigInt(row.stored_quantity ?? '0');
+    const calculated = BigInt(row.calculated_quantity ?? '0');
+    if (row.asset === 'lovelace' || row.asset === null) {
+      return `balance_mismatch  user ${row.user_id}: stored ${formatAda(stored)} ADA, ledger ${formatAda(calculated)} ADA`;
+    }
+    return `balance_mismatch  user ${row.user_id}, ${row.asset}: stored ${stored}, ledger ${calculated}`;
   }
   const chain = row.chain_lovelace === null ? 'not on chain' : `chain ${formatAda(row.chain_lovelace)} ADA`;
   const db = row.db_lovelace === null ? 'not in database' : `database ${formatAda(row.db_lovelace)} ADA`;

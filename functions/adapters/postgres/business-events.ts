@@ -4,6 +4,7 @@
  * the change it describes), the reads of the pull API, and the publisher's outbox.
  */
 import type pg from 'pg';
+import { inTransaction } from './pool.js';
 import type { EventEnvelope, Outbox, PaymentEventType, PublisherTurn, StoredEvent } from '../../domain/business-events.js';
 
 /** An object with pg's `query`: a pool, a client, or a transaction's client. */
@@ -137,26 +138,12 @@ export class PostgresOutbox implements Outbox {
   constructor(private readonly pool: pg.Pool) {}
 
   async asOnlyPublisher<T>(work: (turn: PublisherTurn) => Promise<T>): Promise<T | null> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [PUBLISHER_LOCK]);
-      if (!rows[0]!.locked) {
-        await client.query('ROLLBACK');
-        return null;
-      }
-      const result = await work(publisherTurn(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+      // Another publisher holds the turn: this one has nothing to do (its empty transaction just ends).
+      if (!rows[0]!.locked) return null;
+      return work(publisherTurn(client));
+    });
   }
 }
 

@@ -1,0 +1,33 @@
+/** Invoice events in the outbox (`business_events`, resource_type 'invoice'), written in the writer's transaction. */
+import type { InvoiceResource } from '../../domain/invoices/invoice-resource.js';
+import type { InvoiceEventType } from '../../domain/invoices/invoice-rules.js';
+import type { Queryable } from './business-events.js';
+
+export interface InvoiceEventToWrite {
+  invoiceId: string;
+  type: InvoiceEventType;
+  data: InvoiceResource;
+}
+
+/**
+ * Writes the events in one statement, in array order. Each invoice's versions continue its count (its highest
+ * version plus the event's place among that invoice's events here), so two events of one invoice in one statement get
+ * consecutive versions. The business_events trigger takes the outbox's advisory lock, so seq follows commit order.
+ * The statement's snapshot is older than that lock, so two writers of one invoice's events could number the same
+ * version (the unique key would refuse the second): there is one writer per invoice at a time: its creator writes
+ * `invoice.created` before anyone can see the invoice, then only the engine, one step at a time.
+ */
+export async function insertInvoiceEvents(db: Queryable, events: readonly InvoiceEventToWrite[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.query(
+    `INSERT INTO business_events (id, type, resource_type, resource_id, version, data)
+     SELECT business_event_id(v.type, v.invoice_id, v.version), v.type, 'invoice', v.invoice_id, v.version, v.data
+       FROM (SELECT n.*,
+                    coalesce((SELECT max(e.version) FROM business_events e
+                               WHERE e.resource_type = 'invoice' AND e.resource_id = n.invoice_id), 0)
+                    + row_number() OVER (PARTITION BY n.invoice_id ORDER BY n.place)::int AS version
+               FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS n(invoice_id, type, data, place)) v
+      ORDER BY v.place`,
+    [events.map((event) => event.invoiceId), events.map((event) => event.type), events.map((event) => JSON.stringify(event.data))],
+  );
+}

@@ -22,6 +22,10 @@ export function mainnetBlockShapes(indexPath: string): BlockShape[] {
     }));
 }
 
+/** The token a fifth of the outputs carry: '<policy>.<asset name hex>'. */
+export const BENCH_TOKEN = `${'b1'.repeat(28)}.746f6b656e`;
+const [BENCH_TOKEN_POLICY, BENCH_TOKEN_NAME] = BENCH_TOKEN.split('.') as [string, string];
+
 /** A 103-character mainnet base address, like most real outputs. */
 function randomBaseAddress(): string {
   const bytes = randomBytes(57);
@@ -105,7 +109,7 @@ export class MainnetLikeChain {
     const lovelace = 1_000_000n + BigInt(Math.floor(this.random() * 1e12));
     const assets: AssetQuantity[] =
       this.random() < 0.2
-        ? [{ policyId: 'b1'.repeat(28), assetName: '746f6b656e', quantity: BigInt(Math.floor(this.random() * 1e15)) }]
+        ? [{ policyId: BENCH_TOKEN_POLICY, assetName: BENCH_TOKEN_NAME, quantity: BigInt(Math.floor(this.random() * 1e15)) }]
         : [];
     return { address, lovelace, assets };
   }

@@ -2,7 +2,9 @@
 import type pg from 'pg';
 import type { Network } from '../domain/network.js';
 import type { Logger } from '../domain/ports.js';
-import type { ApiContext } from './context.js';
+import { DEFAULT_CONFIRMATIONS } from '../config/variables.js';
+import { DEFAULT_INVOICE_MONITORING_MINUTES } from '../domain/invoices/invoice-creation.js';
+import type { ApiContext, InvoiceDefaults } from './context.js';
 import { createApiRouter, type ApiRouter } from './router.js';
 
 export interface ApiAppOptions {
@@ -12,6 +14,8 @@ export interface ApiAppOptions {
   clock?: { now(): Date };
   validateResponses: boolean;
   webhooks?: ApiContext['webhooks'];
+  /** Default: CONFIRMATIONS' and INVOICE_MONITORING_MINUTES' defaults. */
+  invoices?: InvoiceDefaults;
 }
 
 export function createApiApp(options: ApiAppOptions): ApiRouter {
@@ -21,6 +25,7 @@ export function createApiApp(options: ApiAppOptions): ApiRouter {
     logger: options.logger,
     clock: options.clock ?? { now: () => new Date() },
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    invoices: options.invoices ?? { defaultConfirmations: DEFAULT_CONFIRMATIONS, monitoringMinutes: DEFAULT_INVOICE_MONITORING_MINUTES },
   };
   return createApiRouter(context, { validateResponses: options.validateResponses });
 }

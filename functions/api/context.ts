@@ -23,6 +23,13 @@ export interface ApiContext {
   clock: { now(): Date };
   /** Absent: the webhook routes that make or rotate a secret answer 501 (no sealer configured). */
   webhooks?: WebhookSettings;
+  /** What an invoice takes when its request says nothing: the monitor's CONFIRMATIONS, INVOICE_MONITORING_MINUTES. */
+  invoices: InvoiceDefaults;
+}
+
+export interface InvoiceDefaults {
+  defaultConfirmations: number;
+  monitoringMinutes: number;
 }
 
 /** A read: runs on the pool. */

@@ -12,10 +12,12 @@ import type { ApiContext, Route, RouteModule } from './context.js';
 import { idempotentWrite } from './idempotency.js';
 import { documentOperations, type Operation } from './openapi.js';
 import { ApiProblem, PROBLEM_CONTENT_TYPE } from './problem.js';
+import { accountRoutes } from './routes/accounts.js';
 import { addressRoutes } from './routes/addresses.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { balanceRoutes } from './routes/balances.js';
 import { eventRoutes } from './routes/events.js';
+import { invoiceRoutes } from './routes/invoices.js';
 import { paymentRoutes } from './routes/payments.js';
 import { statusRoutes } from './routes/status.js';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
@@ -30,6 +32,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   webhookEndpointRoutes,
   statusRoutes,
   apiKeyRoutes,
+  accountRoutes,
+  invoiceRoutes,
 ];
 
 export interface RouterOptions {

@@ -22,6 +22,7 @@ import {
   EVENT_BUS_NAME,
   EVENT_PUBLISHER_FUNCTION_NAME,
   HOT_WALLET_ADDRESSES,
+  INVOICE_MONITORING_MINUTES,
   LOG_LEVEL,
   MAX_READY_LAG_BLOCKS_SETTING,
   MIGRATIONS_DIRECTORY_SETTING,
@@ -224,6 +225,8 @@ export function readApiSettings(env: Environment = processEnvironment()): {
   allowPrivateDestinations: boolean;
   /** API_IAM_PRINCIPALS: the roles that may call the IAM API, with their scopes (none: every IAM caller refused). */
   iamCallers: IamCallers;
+  /** What an invoice takes when its request says nothing: CONFIRMATIONS, INVOICE_MONITORING_MINUTES. */
+  invoices: { defaultConfirmations: number; monitoringMinutes: number };
 } {
   return readSettingsGroup('api', env, (reader) => {
     const webhookSecretsKeySecretArn = reader.read(WEBHOOK_SECRETS_KEY_SECRET_ARN);
@@ -232,6 +235,7 @@ export function readApiSettings(env: Environment = processEnvironment()): {
       ...(webhookSecretsKeySecretArn ? { webhookSecretsKeySecretArn } : {}),
       allowPrivateDestinations: reader.read(WEBHOOK_ALLOW_PRIVATE_DESTINATIONS, false),
       iamCallers: reader.read(API_IAM_PRINCIPALS, new IamCallers([])),
+      invoices: { defaultConfirmations: reader.read(CONFIRMATIONS), monitoringMinutes: reader.read(INVOICE_MONITORING_MINUTES) },
     };
   });
 }

@@ -33,6 +33,7 @@ import {
   SIMULATOR_SEED,
   SIMULATOR_SOURCE,
   STAGE,
+  INVOICE_MONITORING_MINUTES,
 } from './variables.js';
 
 export interface LocalStackSettings {
@@ -40,6 +41,8 @@ export interface LocalStackSettings {
   /** A real Ogmios (OGMIOS_URL), or the built-in simulator when unset. */
   ogmios: OgmiosEndpoints | 'simulator';
   confirmations: number;
+  /** INVOICE_MONITORING_MINUTES: an invoice's window after expiry (the API's default). */
+  invoiceMonitoringMinutes?: number;
   /** Where to start when the database holds no block yet. */
   startPoint: StartPoint;
   healthPort: number;
@@ -62,6 +65,7 @@ export function readLocalStackSettings(env: Environment = processEnvironment()):
       network,
       ogmios: ogmios ? ogmiosEndpoints(ogmios) : 'simulator',
       confirmations: reader.read(CONFIRMATIONS),
+      invoiceMonitoringMinutes: reader.read(INVOICE_MONITORING_MINUTES),
       startPoint: reader.attempt(() => readStartPoint(env), 'tip'),
       healthPort: reader.read(HEALTH_PORT),
       apiPort: reader.read(API_PORT),

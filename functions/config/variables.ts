@@ -12,6 +12,7 @@ import { DEFAULT_MAX_CHUNK_UTXOS } from '../domain/reconciliation/reconciliation
 import { DEFAULT_METRICS_INTERVAL_MS, DefaultServiceName } from '../domain/observability.js';
 import { DEFAULT_RECONCILIATION_ANSWER_BYTES } from '../adapters/ogmios/reconciliation-ledger.js';
 import { DEFAULT_PARTITION_MONTHS_AHEAD } from '../domain/partitions.js';
+import { DEFAULT_INVOICE_MONITORING_MINUTES, MAX_INVOICE_MONITORING_MINUTES } from '../domain/invoices/invoice-creation.js';
 import {
   LAMBDAS,
   milliseconds,
@@ -138,9 +139,9 @@ export const NETWORK = parsed(
 export const CONFIRMATIONS = positiveInteger(
   {
     name: 'CONFIRMATIONS',
-    description: 'blocks until a payment is confirmed and credited',
+    description: 'blocks until a payment is confirmed and credited; also the depth an invoice asks when its request names none',
     shownDefault: String(DEFAULT_CONFIRMATIONS),
-    readBy: ['processor', 'local stack'],
+    readBy: ['processor', 'api', 'local stack'],
   },
   DEFAULT_CONFIRMATIONS,
 );
@@ -445,6 +446,19 @@ export const PAYMENT_MONITOR_API_KEY = optionalText({
   readBy: ['CLI'],
 });
 
+// Invoices (issue 15)
+export const INVOICE_MONITORING_MINUTES = wholeNumber(
+  {
+    name: 'INVOICE_MONITORING_MINUTES',
+    description:
+      "an invoice's monitoring window after its expiry: a payment whose block time falls in it makes the invoice `paid_late` (fixed on the invoice when it is created)",
+    shownDefault: String(DEFAULT_INVOICE_MONITORING_MINUTES),
+    readBy: ['api', 'local stack'],
+  },
+  DEFAULT_INVOICE_MONITORING_MINUTES,
+  { min: 0, max: MAX_INVOICE_MONITORING_MINUTES, rule: `a whole number of minutes from 0 to ${MAX_INVOICE_MONITORING_MINUTES}` },
+);
+
 // The HTTP API in the local stack
 export const DEFAULT_API_PORT = 8081;
 export const API_PORT = portNumber(
@@ -594,6 +608,7 @@ export const VARIABLES: readonly Variable<unknown>[] = [
   MIGRATIONS_DIRECTORY_SETTING,
   PAYMENT_MONITOR_API_URL,
   PAYMENT_MONITOR_API_KEY,
+  INVOICE_MONITORING_MINUTES,
   API_PORT,
   BOOTSTRAP_API_KEY,
   LOCAL_POSTGRES_PORT,

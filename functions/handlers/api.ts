@@ -30,6 +30,7 @@ const app = once(async () =>
     network: settings.network,
     logger,
     validateResponses: false,
+    invoices: settings.invoices,
     ...(sealer ? { webhooks: { sealer, allowPrivateDestinations: settings.allowPrivateDestinations } } : {}),
   }),
 );

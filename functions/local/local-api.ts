@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { startApiServer, type ApiServer } from '../adapters/http/api-server.js';
 import { ensureBootstrapApiKey } from '../adapters/postgres/api-keys.js';
 import { createApiApp } from '../api/app.js';
-import type { WebhookSettings } from '../api/context.js';
+import type { InvoiceDefaults, WebhookSettings } from '../api/context.js';
 import type { Network } from '../domain/network.js';
 import { ApiLogEvent } from '../domain/observability.js';
 import type { Logger } from '../domain/ports.js';
@@ -20,6 +20,7 @@ export interface LocalApiOptions {
   port: number;
   bootstrapApiKey?: string;
   webhooks: WebhookSettings;
+  invoices?: InvoiceDefaults;
 }
 
 export async function startLocalApi(options: LocalApiOptions): Promise<ApiServer> {
@@ -32,6 +33,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<ApiServer
     network: options.network,
     logger: options.logger,
     webhooks: options.webhooks,
+    ...(options.invoices ? { invoices: options.invoices } : {}),
     validateResponses: true,
   });
   return startApiServer({ port: options.port, handle: (request) => app.handle(request) });

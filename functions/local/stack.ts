@@ -21,6 +21,7 @@ import { guardLocalNetwork } from './network-guard.js';
 import { startOgmiosSimulator, type OgmiosSimulator, type OgmiosSimulatorOptions } from './simulator/index.js';
 import type { LocalStackSettings } from '../config/local-settings.js';
 import { LOCAL_STACK_BLOCK_TIME_MS } from '../config/variables.js';
+import { DEFAULT_INVOICE_MONITORING_MINUTES } from '../domain/invoices/invoice-creation.js';
 import { chooseStart } from '../follower/start-points.js';
 import { keepJournal, readJournal } from './simulator-journal.js';
 import { deliveredTelemetry, ReconnectReconciliation } from '../follower/reconnect-reconciliation.js';
@@ -103,6 +104,10 @@ export async function startLocalStack({
       port: config.apiPort ?? 0,
       // the local deliverer's rule: plain http to loopback is allowed
       webhooks: { sealer: webhookSealer, allowPrivateDestinations: true },
+      invoices: {
+        defaultConfirmations: config.confirmations,
+        monitoringMinutes: config.invoiceMonitoringMinutes ?? DEFAULT_INVOICE_MONITORING_MINUTES,
+      },
       ...(config.bootstrapApiKey === undefined ? {} : { bootstrapApiKey: config.bootstrapApiKey }),
     }).catch(async (error: unknown) => {
       await health.close();

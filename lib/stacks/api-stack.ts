@@ -62,6 +62,8 @@ export class ApiStack extends Stack {
       egress: 'Secrets Manager (AWS APIs through the NAT)',
       environment: {
         NETWORK: config.network,
+        // An invoice that names no depth asks the processor's.
+        CONFIRMATIONS: String(config.confirmations),
         // Seals the signing secret of a new or rotated endpoint (the deliverer unseals it).
         WEBHOOK_SECRETS_KEY_SECRET_ARN: data.webhookSecretsKey.secretArn,
         WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: 'false',

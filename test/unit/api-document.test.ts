@@ -45,6 +45,12 @@ describe('openapi.json, the API’s source of truth', () => {
         'POST /v1/api-keys',
         'GET /v1/api-keys',
         'DELETE /v1/api-keys/{id}',
+        'POST /v1/accounts',
+        'GET /v1/accounts',
+        'GET /v1/accounts/{id}',
+        'POST /v1/invoices',
+        'GET /v1/invoices',
+        'GET /v1/invoices/{id}',
       ].sort(),
     );
   });

@@ -1,0 +1,143 @@
+/**
+ * The invoice creation's store (the `InvoiceBook` port of functions/domain/invoices/invoice-creation.ts) on one
+ * transaction's client: account keys locked FOR UPDATE while an address is chosen, addresses registered through the
+ * address registry's own statement (registerValidAddresses: payment_addresses and its audit row), the invoice row,
+ * its `invoice.created` event (insertInvoiceEvents) and its audit row.
+ */
+import { parseAccountPublicKey, deriveAddress } from '../../domain/address/account-key.js';
+import { AddressAlreadyRegisteredError, type AddressRegistration } from '../../domain/address-registration.js';
+import type { InvoiceBook, LockedAccount, ReusableAddress } from '../../domain/invoices/invoice-creation.js';
+import type { InvoiceRecord, InvoiceResource } from '../../domain/invoices/invoice-resource.js';
+import { amountJson } from '../../domain/invoices/invoice-resource.js';
+import { LOVELACE } from '../../domain/invoices/invoice-rules.js';
+import type { Network } from '../../domain/network.js';
+import { registerValidAddresses } from './address-registry.js';
+import type { Queryable } from './business-events.js';
+import { insertInvoiceEvents } from './invoice-events.js';
+
+export class PostgresInvoiceBook implements InvoiceBook {
+  constructor(
+    private readonly db: Queryable,
+    private readonly network: Network,
+  ) {}
+
+  async addressRegistration(address: string) {
+    const { rows } = await this.db.query<{ reference_type: string; reference_id: string }>(
+      'SELECT reference_type, reference_id FROM payment_addresses WHERE address = $1',
+      [address],
+    );
+    const row = rows[0];
+    return row ? { referenceType: row.reference_type, referenceId: row.reference_id } : undefined;
+  }
+
+  async holdChainPosition(): Promise<void> {
+    await this.db.query('SELECT 1 FROM sync_state WHERE id = 1 FOR SHARE');
+  }
+
+  async lockAccount(accountId: string | undefined): Promise<LockedAccount | undefined> {
+    const { rows } = await this.db.query<{ id: string; public_key: string; gap_limit: number; next_index: number }>(
+      accountId === undefined
+        ? 'SELECT id, public_key, gap_limit, next_index FROM account_keys ORDER BY created_at, id LIMIT 1 FOR UPDATE'
+        : 'SELECT id, public_key, gap_limit, next_index FROM account_keys WHERE id = $1 FOR UPDATE',
+      accountId === undefined ? [] : [accountId],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    // Used: any payment ever reached the address (whatever became of it): a restored wallet scans from there.
+    const { rows: used } = await this.db.query<{ highest: number | null }>(
+      `SELECT max(a.address_index) AS highest FROM account_addresses a
+        WHERE a.account_id = $1 AND EXISTS (SELECT 1 FROM incoming_payments p WHERE p.address = a.address)`,
+      [row.id],
+    );
+    const key = parseAccountPublicKey(row.public_key);
+    const network = this.network;
+    return {
+      id: row.id,
+      gapLimit: row.gap_limit,
+      nextIndex: row.next_index,
+      highestUsedIndex: used[0]?.highest ?? -1,
+      addressAt: (index) => deriveAddress(key, index, network),
+    };
+  }
+
+  async reusableAddress(accountId: string, now: Date): Promise<ReusableAddress | undefined> {
+    const { rows } = await this.db.query<{ address_index: number; address: string; invoice_id: string }>(
+      `SELECT a.address_index, a.address, a.invoice_id
+         FROM account_addresses a JOIN invoices i ON i.id = a.invoice_id
+        WHERE a.account_id = $1 AND i.status = 'expired' AND i.monitoring_until < $2
+          AND NOT EXISTS (SELECT 1 FROM incoming_payments p WHERE p.address = a.address)
+        ORDER BY a.address_index LIMIT 1`,
+      [accountId, now],
+    );
+    const row = rows[0];
+    return row ? { index: row.address_index, address: row.address, previousInvoiceId: row.invoice_id } : undefined;
+  }
+
+  async registerAddress(registration: Required<AddressRegistration>, actor: string): Promise<boolean> {
+    const { registered } = await registerValidAddresses(this.db, [registration], actor).catch((error: unknown) => {
+      if (error instanceof AddressAlreadyRegisteredError) return { registered: 0 };
+      throw error;
+    });
+    return registered === 1;
+  }
+
+  async reassignAddress(accountId: string, reuse: ReusableAddress, invoiceId: string, userId: string | null, actor: string): Promise<void> {
+    await this.db.query(
+      `WITH moved AS (
+         UPDATE payment_addresses SET reference_id = $2, user_id = $3
+          WHERE address = $1 AND reference_type = 'invoice' AND reference_id = $4
+         RETURNING address
+       ), held AS (
+         UPDATE account_addresses SET invoice_id = $2 WHERE account_id = $5 AND address_index = $6 AND invoice_id = $4
+         RETURNING address
+       )
+       INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
+       SELECT 'address_reassigned', 'payment_address', $1, $7,
+              jsonb_build_object('reference_type', 'invoice', 'reference_id', $2::text, 'user_id', $3::text,
+                                 'previous_reference_id', $4::text, 'account_id', $5::text, 'address_index', $6::int,
+                                 'rows', (SELECT count(*) FROM moved) + (SELECT count(*) FROM held))`,
+      [reuse.address, invoiceId, userId, reuse.previousInvoiceId, accountId, reuse.index, actor],
+    );
+  }
+
+  async recordDerivedAddress(accountId: string, index: number, address: string, invoiceId: string): Promise<void> {
+    await this.db.query(
+      `WITH added AS (
+         INSERT INTO account_addresses (account_id, address_index, address, invoice_id) VALUES ($1, $2, $3, $4)
+       )
+       UPDATE account_keys SET next_index = $2 + 1 WHERE id = $1`,
+      [accountId, index, address, invoiceId],
+    );
+  }
+
+  async insertInvoice(invoice: InvoiceRecord, resource: InvoiceResource, actor: string, details: Record<string, unknown>): Promise<void> {
+    const asked = amountJson(invoice.amount);
+    await this.db.query(
+      `WITH invoice AS (
+         INSERT INTO invoices (id, reference_id, user_id, address, account_id, address_index, amount_lovelace, amount_assets,
+                               confirmations, created_at, expires_at, monitoring_until, created_by, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8::jsonb, $9, $10, $11, $12, $13, $10)
+         RETURNING id
+       )
+       INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
+       SELECT 'invoice_created', 'invoice', id, $13, $14::jsonb FROM invoice`,
+      [
+        invoice.id,
+        invoice.referenceId,
+        invoice.userId,
+        invoice.address,
+        invoice.derivedFrom?.accountId ?? null,
+        invoice.derivedFrom?.index ?? null,
+        (invoice.amount.get(LOVELACE) ?? 0n).toString(),
+        JSON.stringify(asked.assets),
+        invoice.confirmations,
+        invoice.createdAt,
+        invoice.expiresAt,
+        invoice.monitoringUntil,
+        actor,
+        JSON.stringify(details),
+      ],
+    );
+    await insertInvoiceEvents(this.db, [{ invoiceId: invoice.id, type: 'invoice.created', data: resource }]);
+  }
+}

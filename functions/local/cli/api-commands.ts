@@ -9,7 +9,7 @@ import { readAddressCsv } from './address-import.js';
 import type { ApiClient } from './api-client.js';
 import { CliUsageError } from './cli-usage-error.js';
 import { jsonText, printRows } from './output.js';
-import { formatAda } from '../../domain/money.js';
+import { formatAda, parseAda } from '../../domain/money.js';
 import type { Network } from '../../domain/network.js';
 
 export const API_USAGE = `  with --api-url <url> (key in PAYMENT_MONITOR_API_KEY), through the HTTP API:
@@ -18,6 +18,10 @@ export const API_USAGE = `  with --api-url <url> (key in PAYMENT_MONITOR_API_KEY
   events list [--after <cursor>]   events redeliver <event id> [--endpoint <id>]
   webhooks add <url> --events payment.*,…   webhooks list   webhooks delete <id>   webhooks rotate-secret <id>
   api-keys create --name <n> --scope read|write|admin   api-keys list   api-keys revoke <id>
+  accounts add <acct_xvk1… | xpub1… | 128 hex> [--name n] [--gap-limit n]   accounts list
+  invoices create --reference-id <id> [--ada <n>] [--asset <policy id>.<asset name hex>=<qty>]… --expires-in <seconds>
+                  [--confirmations n] [--address a | --account <acct_…>] [--user u]
+  invoices get <inv_…>   invoices list [--status new|processing|settled|expired|invalid] [--reference-id r] [--user u]
   POSTs carry --idempotency-key <k> when given (repeat a command safely), else a fresh one`;
 
 export interface ApiCommandOptions {
@@ -35,6 +39,12 @@ export interface ApiCommandOptions {
   name?: string;
   scope?: string;
   'idempotency-key'?: string;
+  ada?: string;
+  asset?: string[];
+  'expires-in'?: string;
+  confirmations?: string;
+  account?: string;
+  'gap-limit'?: string;
 }
 
 interface Page {
@@ -212,6 +222,80 @@ export async function apiCommand(
       const id = required(positionals[2], 'api-keys revoke needs a key id');
       return one(await client.delete(`/v1/api-keys/${encodeURIComponent(id)}`), `Key ${id} revoked.`);
     }
+    case 'accounts add': {
+      const publicKey = required(positionals[2], 'accounts add needs the account public key (acct_xvk1…, xpub1… or 128 hex)');
+      const body = {
+        public_key: publicKey,
+        ...(options.name === undefined ? {} : { name: options.name }),
+        ...(options['gap-limit'] === undefined ? {} : { gap_limit: wholeNumberFlag(options['gap-limit'], '--gap-limit') }),
+      };
+      const answer = (await client.post('/v1/accounts', body, key)) as { id: string; first_address: string; gap_limit: number };
+      return one(
+        answer,
+        `Account ${answer.id} registered (gap limit ${answer.gap_limit}); its first address: ${answer.first_address} (compare it with the wallet's first receiving address).`,
+      );
+    }
+    case 'accounts list':
+      return page(await client.get('/v1/accounts', { limit: options.limit, cursor: options.cursor }), [
+        'id',
+        'name',
+        'gap_limit',
+        'next_index',
+        'first_address',
+        'created_at',
+      ]);
+    case 'invoices create': {
+      if (options['reference-id'] === undefined || options['expires-in'] === undefined)
+        throw new CliUsageError(
+          'invoices create needs --reference-id <id>, --expires-in <seconds> and --ada <n> and/or --asset <policy>.<name hex>=<qty>',
+        );
+      if (options.ada === undefined && (options.asset ?? []).length === 0)
+        throw new CliUsageError('invoices create needs --ada <n> and/or --asset <policy id>.<asset name hex>=<quantity>');
+      let lovelace: bigint | undefined;
+      if (options.ada !== undefined) {
+        lovelace = parseAda(options.ada);
+        if (lovelace === undefined) throw new CliUsageError('--ada must be an amount of ADA with at most 6 decimals, e.g. 12.5');
+      }
+      const assets: Record<string, string> = {};
+      for (const text of options.asset ?? []) {
+        const match = /^([0-9a-f]{56}\.(?:[0-9a-f]{2}){0,32})=([0-9]{1,20})$/.exec(text);
+        if (!match) throw new CliUsageError(`--asset must be <policy id>.<asset name hex>=<quantity>, got "${text}"`);
+        assets[match[1] as string] = match[2] as string;
+      }
+      const body = {
+        reference_id: options['reference-id'],
+        amount: {
+          ...(lovelace === undefined ? {} : { lovelace: lovelace.toString() }),
+          ...(Object.keys(assets).length > 0 ? { assets } : {}),
+        },
+        expires_in_seconds: wholeNumberFlag(options['expires-in'], '--expires-in'),
+        ...(options.confirmations === undefined ? {} : { confirmations: wholeNumberFlag(options.confirmations, '--confirmations') }),
+        ...(options.address === undefined ? {} : { address: options.address }),
+        ...(options.account === undefined ? {} : { account_id: options.account }),
+        ...(options.user === undefined ? {} : { user_id: options.user }),
+      };
+      const answer = (await client.post('/v1/invoices', body, key)) as Invoice;
+      return one(
+        answer,
+        `Invoice ${answer.id} created: pay ${describeAmount(answer.amount)} to ${answer.address} by ${answer.expires_at}.`,
+      );
+    }
+    case 'invoices get': {
+      const id = required(positionals[2], 'invoices get needs an invoice id');
+      const answer = (await client.get(`/v1/invoices/${encodeURIComponent(id)}`)) as Invoice;
+      return one(answer, describeInvoice(answer));
+    }
+    case 'invoices list':
+      return page(
+        await client.get('/v1/invoices', {
+          limit: options.limit,
+          cursor: options.cursor,
+          status: options.status,
+          reference_id: options['reference-id'],
+          user_id: options.user,
+        }),
+        ['id', 'reference_id', 'status', 'additional_status', 'amount', 'paid', 'address', 'expires_at'],
+      );
     default:
       throw new CliUsageError(`"${command}" is not available through the API; run it where the database is reachable`);
   }
@@ -228,4 +312,56 @@ function flat(value: unknown): unknown {
   if (Array.isArray(value)) return value.join(',');
   if (typeof value === 'object') return JSON.stringify(value);
   return value;
+}
+
+function wholeNumberFlag(text: string, flag: string): number {
+  if (!/^[0-9]{1,9}$/.test(text)) throw new CliUsageError(`${flag} must be a whole number, got "${text}"`);
+  return Number(text);
+}
+
+interface AmountAnswer {
+  lovelace: string;
+  assets: Record<string, string>;
+}
+
+interface Invoice {
+  id: string;
+  reference_id: string;
+  user_id: string | null;
+  address: string;
+  account: { id: string; index: number } | null;
+  amount: AmountAnswer;
+  paid: AmountAnswer;
+  due: AmountAnswer;
+  unexpected_assets: string[];
+  confirmations: number;
+  status: string;
+  additional_status: string;
+  expires_at: string;
+  monitoring_until: string;
+  settled_at: string | null;
+  payments: { tx_hash: string; output_index: number; status: string; timing: string; amount: AmountAnswer; block: { height: number } }[];
+}
+
+/** `12.500000 ADA + 100 <policy>.<name>`: exact, ADA left out when none. */
+function describeAmount(amount: AmountAnswer): string {
+  const parts = Object.entries(amount.assets).map(([asset, quantity]) => `${quantity} ${asset}`);
+  if (amount.lovelace !== '0' || parts.length === 0) parts.unshift(`${formatAda(BigInt(amount.lovelace))} ADA`);
+  return parts.join(' + ');
+}
+
+function describeInvoice(invoice: Invoice): string {
+  const lines = [
+    `${invoice.id} (${invoice.reference_id}${invoice.user_id ? `, user ${invoice.user_id}` : ''}): ${invoice.status}${invoice.additional_status === 'none' ? '' : ` / ${invoice.additional_status}`}`,
+    `  asked ${describeAmount(invoice.amount)} at ${invoice.address}${invoice.account ? ` (${invoice.account.id} #${invoice.account.index})` : ''}`,
+    `  paid  ${describeAmount(invoice.paid)}${invoice.unexpected_assets.length > 0 ? ` (not asked: ${invoice.unexpected_assets.join(', ')})` : ''}`,
+    `  due   ${describeAmount(invoice.due)}`,
+    `  expires ${invoice.expires_at}, monitored until ${invoice.monitoring_until}, ${invoice.confirmations} confirmations${invoice.settled_at ? `, settled ${invoice.settled_at}` : ''}`,
+  ];
+  for (const payment of invoice.payments) {
+    lines.push(
+      `  payment ${payment.tx_hash}#${payment.output_index} ${payment.status} ${payment.timing} block ${payment.block.height}: ${describeAmount(payment.amount)}`,
+    );
+  }
+  return lines.join('\n');
 }

@@ -5,6 +5,8 @@
  */
 import type { ApplyOutcome } from './payment-engine.js';
 import type { PaymentResource } from './payment-resource.js';
+import { INVOICE_EVENT_TYPES } from './invoices/invoice-rules.js';
+import type { InvoiceResource } from './invoices/invoice-resource.js';
 
 export const PAYMENT_EVENT_TYPES = [
   'payment.detected',
@@ -15,8 +17,8 @@ export const PAYMENT_EVENT_TYPES = [
 ] as const;
 export type PaymentEventType = (typeof PAYMENT_EVENT_TYPES)[number];
 
-/** Every event type there is; later issues add invoice and payout events. */
-export const BUSINESS_EVENT_TYPES: readonly string[] = PAYMENT_EVENT_TYPES;
+/** Every event type there is; a later issue adds payout events. */
+export const BUSINESS_EVENT_TYPES: readonly string[] = [...PAYMENT_EVENT_TYPES, ...INVOICE_EVENT_TYPES];
 
 /** The EventBridge `source` of every event (the bus is the stage's own); rules match on it and on `detail-type`. */
 export const EVENT_SOURCE = 'payment-monitor';
@@ -27,9 +29,9 @@ export interface EventEnvelope {
   id: string;
   type: string;
   created_at: string;
-  /** 1, 2, … per resource (a payment output), in the order its events were written. */
+  /** 1, 2, … per resource (a payment output, an invoice), in the order its events were written. */
   version: number;
-  data: PaymentResource | Record<string, unknown>;
+  data: PaymentResource | InvoiceResource | Record<string, unknown>;
 }
 
 /** An event as the outbox holds it: the envelope and its place in the log. */
@@ -81,8 +83,10 @@ export function mayHaveWrittenEvents(outcome: ApplyOutcome): boolean {
   if (outcome.kind === 'applied') {
     const rebuild = outcome.rebuild;
     const settled = rebuild ? rebuild.settlement.reversed.length + rebuild.settlement.rolledBack.length : 0;
-    return outcome.detected.length > 0 || outcome.confirmed.length > 0 || outcome.spent > 0 || settled > 0;
+    return outcome.detected.length > 0 || outcome.confirmed.length > 0 || outcome.spent > 0 || settled > 0 || outcome.invoices.length > 0;
   }
-  if (outcome.kind === 'rolled_back') return outcome.outcome.rolledBack.length + outcome.outcome.reversed.length > 0;
+  if (outcome.kind === 'rolled_back') {
+    return outcome.outcome.rolledBack.length + outcome.outcome.reversed.length > 0 || outcome.invoices.length > 0;
+  }
   return false;
 }

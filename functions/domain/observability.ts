@@ -22,6 +22,8 @@ export const MetricDimension = {
   referenceType: 'reference_type',
   /** Pipeline recoveries: divergence | poison. */
   recoveryKind: 'kind',
+  /** Invoice transitions: the event type written (invoice.settled, invoice.paid_late, …). */
+  eventType: 'event_type',
 } as const;
 
 /** How often the follower writes its metric summary: it has no invocation to flush at. */
@@ -82,6 +84,10 @@ export const LogEvent = {
   partitionsEnsured: 'partitions_ensured',
   /** One month's partition could not be created or moved into; the other months were still done. */
   partitionMonthFailed: 'partition_month_failed',
+  /** An invoice's judgement changed (one line per event written: invoice.processing, invoice.settled, …). */
+  invoiceTransition: 'invoice_transition',
+  /** An invoice told settled lost its completing payment (a rollback or a rebuild): critical, the merchant was told paid. */
+  invoiceInvalidated: 'invoice_invalidated',
 } as const;
 
 export const Metric = {
@@ -118,6 +124,10 @@ export const Metric = {
   hotWalletBalanceAda: 'hot_wallet_balance_ada',
   rebuildBlocksApplied: 'rebuild_blocks_applied',
   backupRowsExported: 'backup_rows_exported',
+  /** Invoice events written by the engine (dimension event_type: invoice.settled, invoice.expired, …). */
+  invoiceTransitions: 'invoice_transitions',
+  /** Invoices that were settled and lost their payment (invoice.invalid): the merchant was told paid. */
+  invoicesInvalidated: 'invoices_invalidated',
 } as const;
 
 /** The processor Lambda, around the engine: what happened to each SQS message. */

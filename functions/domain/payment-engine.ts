@@ -22,6 +22,7 @@ import type {
 } from './ports.js';
 import { consumedOutputs, createdOutputs } from './transaction-effects.js';
 import { reportRebuildStep, settleRebuildStep, type RebuildStep } from './rebuild.js';
+import { judgeInvoices, touchedInvoiceIds, type InvoiceChange } from './invoices/invoice-judging.js';
 
 export interface PaymentEngineOptions {
   store: PaymentStore;
@@ -49,8 +50,10 @@ export type ApplyOutcome =
       tip: AppliedBlock;
       /** What a running rebuild settled in this step (null when none runs). */
       rebuild: RebuildStep | null;
+      /** Invoices the step judged differently (saved, with their events). */
+      invoices: InvoiceChange[];
     }
-  | { kind: 'rolled_back'; to: AppliedBlock | 'origin'; outcome: RollbackOutcome }
+  | { kind: 'rolled_back'; to: AppliedBlock | 'origin'; outcome: RollbackOutcome; invoices: InvoiceChange[] }
   | {
       kind: 'unchanged';
       reason: string;
@@ -129,9 +132,23 @@ export class PaymentEngine {
         this.options.logger.warn(LogEvent.paymentAlreadyCredited, { payments: alreadyCredited, block_height: tip.height });
       }
       const rebuild = await settleRebuildStep(tx, tip.height, this.confirmations, this.actor);
+      // Confirmation changes no judgement (an invoice's depth is its own): detected payments and what a rebuild
+      // settled touch invoices, the tip does the rest.
+      const settlement = rebuild?.settlement;
+      const invoices = await judgeInvoices(tx, {
+        touchedIds: touchedInvoiceIds(
+          detected,
+          settlement?.reversed ?? [],
+          settlement?.rolledBack ?? [],
+          settlement?.refoundPayments ?? [],
+        ),
+        tip: { height: tip.height, time: tip.time },
+        afterRollback: false,
+        judgedAt: now,
+      });
       await tx.saveSyncPosition({ tip, networkTipHeight: event.tip.height });
       await tx.forgetBlocksBelow(tip.height - this.retainedBlocks);
-      return { kind: 'applied', blocks: applied.length, detected, confirmed, spent, tip, rebuild } as const;
+      return { kind: 'applied', blocks: applied.length, detected, confirmed, spent, tip, rebuild, invoices } as const;
     });
   }
 
@@ -144,8 +161,14 @@ export class PaymentEngine {
       const target = await this.rollbackTarget(tx, position, event);
       if (target === 'unchanged') return { kind: 'unchanged', reason: 'already at the rollback point' } as const;
       const outcome = await tx.rollBackAfter(target, this.actor);
+      const invoices = await judgeInvoices(tx, {
+        touchedIds: touchedInvoiceIds(outcome.rolledBack, outcome.reversed),
+        tip: target === 'origin' ? null : { height: target.height, time: target.time },
+        afterRollback: true,
+        judgedAt: this.options.clock.now(),
+      });
       await tx.saveSyncPosition({ tip: target === 'origin' ? null : target, networkTipHeight });
-      return { kind: 'rolled_back', to: target, outcome } as const;
+      return { kind: 'rolled_back', to: target, outcome, invoices } as const;
     });
   }
 
@@ -279,6 +302,7 @@ export class PaymentEngine {
       }
       logger.debug(LogEvent.blocksApplied, { blocks: outcome.blocks, block_height: tip.height, spent: outcome.spent });
       if (outcome.rebuild) reportRebuildStep(outcome.rebuild, outcome.blocks, { logger, metrics });
+      this.reportInvoices(outcome.invoices, tip.height);
       return;
     }
 
@@ -297,6 +321,34 @@ export class PaymentEngine {
     for (const payment of rollback.reversed) {
       metrics.count(Metric.paymentsReversed, 1, { [MetricDimension.referenceType]: payment.referenceType });
       logger.critical(LogEvent.paymentReversed, this.paymentFields(payment, null));
+    }
+    this.reportInvoices(outcome.invoices, height);
+  }
+
+  /** One line and one count per invoice event; an invoice that was settled and lost its payment is critical. */
+  private reportInvoices(changes: readonly InvoiceChange[], tipHeight: bigint): void {
+    const { logger, metrics } = this.options;
+    for (const { invoice, before, transitions } of changes) {
+      for (const transition of transitions) {
+        const fields = {
+          invoice_id: invoice.id,
+          reference_id: invoice.referenceId,
+          event_type: transition.type,
+          status: invoice.status,
+          additional_status: invoice.additionalStatus,
+          previous_status: before.status,
+          previous_additional_status: before.additionalStatus,
+          settles_at_height: invoice.settlesAtHeight,
+          block_height: tipHeight,
+        };
+        metrics.count(Metric.invoiceTransitions, 1, { [MetricDimension.eventType]: transition.type });
+        if (transition.type === 'invoice.invalid') {
+          metrics.count(Metric.invoicesInvalidated);
+          logger.critical(LogEvent.invoiceInvalidated, fields);
+        } else {
+          logger.info(LogEvent.invoiceTransition, fields);
+        }
+      }
     }
   }
 

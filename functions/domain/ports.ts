@@ -1,5 +1,6 @@
 import type { AssetQuantity, Hash, OutputReference } from './chain.js';
 import type { CreatedOutput } from './transaction-effects.js';
+import type { InvoiceJudgingTransaction } from './invoices/invoice-judging.js';
 
 /** What the engine needs from the outside world. Adapters implement these; the domain imports none of them. */
 
@@ -133,6 +134,8 @@ export interface RunningRebuild {
 export interface HeldPaymentsSettlement {
   /** Found again in the same block: identity restored. */
   refound: number;
+  /** The held copies of those that the settlement let go in this step (their invoices are judged again now). */
+  refoundPayments: Payment[];
   /** Not found by their confirmation depth, had been confirmed: reversed (debited once if credited). */
   reversed: Payment[];
   /** Not found by their confirmation depth, had been pending: rolled back. */
@@ -160,9 +163,10 @@ export interface RebuildSettlementTransaction {
 
 /**
  * One database transaction of the engine. Every method is set-based: one statement for a whole batch. A roll-forward
- * also settles a running rebuild (RebuildSettlementTransaction, see rebuild.ts).
+ * also settles a running rebuild (RebuildSettlementTransaction, see rebuild.ts); every step judges the invoices it
+ * may have changed (InvoiceJudgingTransaction, see invoices/invoice-judging.ts).
  */
-export interface EngineTransaction extends RebuildSettlementTransaction {
+export interface EngineTransaction extends RebuildSettlementTransaction, InvoiceJudgingTransaction {
   /** Locks the engine's position so that concurrent engines apply events one at a time. */
   lockSyncPosition(): Promise<LockedSyncPosition>;
   /** Records the last step of the current leader session applied (with the rest of this transaction). */

@@ -73,3 +73,5 @@ CREATE INDEX invoices_by_settling_height ON invoices (settles_at_height) WHERE s
 CREATE INDEX invoices_page ON invoices (created_at DESC, id DESC);
 CREATE INDEX invoices_status_page ON invoices (status, created_at DESC, id DESC);
 CREATE INDEX invoices_reference ON invoices (reference_id);
+-- An invoice with a payment a running rebuild holds aside keeps its judgement until the settlement decides it.
+CREATE INDEX rebuild_held_payments_invoice ON rebuild_held_payments (reference_id) WHERE reference_type = 'invoice';

@@ -450,6 +450,8 @@ function faultyTransaction(tx: EngineTransaction, step: Step): EngineTransaction
       step('settleHeldPayments', () => tx.settleHeldPayments(height, confirmations, actor)),
     heldPaymentCount: () => step('heldPaymentCount', () => tx.heldPaymentCount()),
     saveRebuildProgress: (runId, update) => step('saveRebuildProgress', () => tx.saveRebuildProgress(runId, update)),
+    invoicesToJudge: (touchedIds, tip, afterRollback) => step('invoicesToJudge', () => tx.invoicesToJudge(touchedIds, tip, afterRollback)),
+    saveInvoiceJudgements: (changes, judgedAt) => step('saveInvoiceJudgements', () => tx.saveInvoiceJudgements(changes, judgedAt)),
   };
 }
 

@@ -10,6 +10,10 @@
  * of its output, lovelace and each token, one ledger row each (payment_assets, migration 0017); lovelace balances are
  * user_balances, token balances user_asset_balances.
  *
+ * Invoices (invoices, resource_type 'invoice' events) are judged as the PostgreSQL store selects them
+ * (invoice-judging-store.ts): touched ones, new ones past their deadline, processing ones at their settling height,
+ * after a rollback settled ones above the tip; events are numbered 1, 2, … per invoice.
+ *
  * Not faithful: no rebuild ever runs here (runningRebuild() is null; the settlement is tested on PostgreSQL in
  * test/integration/rebuild.test.ts), there are no partitions, Bloom filters or prepared statements, and the
  * database's own refusals (the audit log's triggers, constraints other than the ledger's key) are not modelled:
@@ -32,6 +36,9 @@ import type {
   SyncPosition,
 } from '../../functions/domain/ports.js';
 import { inChainOrder } from '../../functions/domain/ports.js';
+import type { InvoiceChange, InvoiceEvent, InvoiceToJudge } from '../../functions/domain/invoices/invoice-judging.js';
+import type { InvoicePaymentView, InvoiceRecord } from '../../functions/domain/invoices/invoice-resource.js';
+import type { ChainTip } from '../../functions/domain/invoices/invoice-rules.js';
 import type { ChainOutput, RecordedPayment } from '../../functions/domain/reconciliation/classification.js';
 import type { DatabaseSnapshot } from '../../functions/domain/reconciliation/ports.js';
 
@@ -90,6 +97,9 @@ interface State {
   /** user_asset_balances, keyed `${userId}|${asset}`. */
   assetBalances: Map<string, bigint>;
   audit: AuditEntry[];
+  invoices: Map<string, InvoiceRecord>;
+  /** business_events of resource_type 'invoice', in seq order, with their version. */
+  invoiceEvents: (InvoiceEvent & { version: number })[];
 }
 
 export class InMemoryPaymentStore implements PaymentStore {
@@ -106,6 +116,8 @@ export class InMemoryPaymentStore implements PaymentStore {
     balances: new Map(),
     assetBalances: new Map(),
     audit: [],
+    invoices: new Map(),
+    invoiceEvents: [],
   };
   /** Transactions run one at a time, as the sync position lock makes them on PostgreSQL. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -154,6 +166,20 @@ export class InMemoryPaymentStore implements PaymentStore {
 
   auditLog(): readonly AuditEntry[] {
     return this.state.audit;
+  }
+
+  /** Adds an invoice as its creator would (the address is registered separately, with reference type 'invoice'). */
+  addInvoice(invoice: InvoiceRecord): void {
+    this.state.invoices.set(invoice.id, structuredClone(invoice));
+  }
+
+  invoice(id: string): InvoiceRecord | undefined {
+    return this.state.invoices.get(id);
+  }
+
+  /** The invoice events written by the engine, in order, with their versions. */
+  invoiceEvents(): readonly (InvoiceEvent & { version: number })[] {
+    return this.state.invoiceEvents;
   }
 
   /** The last applied block's height (sync_state), null at origin. */
@@ -376,6 +402,41 @@ class InMemoryEngineTransaction implements EngineTransaction {
 
   saveRebuildProgress(): Promise<void> {
     return Promise.reject(new Error(REBUILD_NOT_MODELLED));
+  }
+
+  async invoicesToJudge(touchedIds: readonly string[], tip: ChainTip | null, afterRollback: boolean): Promise<InvoiceToJudge[]> {
+    const touched = new Set(touchedIds);
+    const due = (invoice: InvoiceRecord): boolean =>
+      touched.has(invoice.id) ||
+      (tip !== null && invoice.status === 'new' && invoice.expiresAt.getTime() < tip.time.getTime()) ||
+      (tip !== null && invoice.status === 'processing' && invoice.settlesAtHeight !== null && invoice.settlesAtHeight <= tip.height) ||
+      (afterRollback && invoice.status === 'settled' && invoice.settlesAtHeight !== null && invoice.settlesAtHeight > (tip?.height ?? -1n));
+    return [...this.state.invoices.values()]
+      .filter(due)
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map((invoice) => ({ invoice: structuredClone(invoice), payments: this.onChainPayments(invoice.id) }));
+  }
+
+  async saveInvoiceJudgements(changes: readonly InvoiceChange[]): Promise<void> {
+    for (const { invoice, events } of changes) {
+      this.state.invoices.set(invoice.id, structuredClone(invoice));
+      let version = this.state.invoiceEvents.filter((event) => event.invoiceId === invoice.id).length;
+      for (const event of events) this.state.invoiceEvents.push({ ...structuredClone(event), version: ++version });
+    }
+  }
+
+  private onChainPayments(invoiceId: string): InvoicePaymentView[] {
+    return this.state.payments
+      .filter((row) => row.referenceType === 'invoice' && row.referenceId === invoiceId)
+      .filter((row) => row.status === 'pending' || row.status === 'confirmed')
+      .map((row) => ({
+        txId: row.txId,
+        index: row.index,
+        status: row.status as 'pending' | 'confirmed',
+        blockHeight: row.blockHeight,
+        blockTime: row.blockTime,
+        amounts: new Map(paymentAssets(row)),
+      }));
   }
 
   /**

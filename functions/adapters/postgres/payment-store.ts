@@ -22,6 +22,9 @@ import { describeError, LogEvent } from '../../domain/observability.js';
 import { heldPaymentCount, runningRebuild, saveRebuildProgress, settleHeldPayments } from './rebuild-settlement.js';
 import { assetsToJson, PAYMENT_COLUMNS, paymentFromRow, type PaymentRow } from './payment-rows.js';
 import { paymentEventsCte, paymentEventsCteOf } from './business-events.js';
+import type { InvoiceChange, InvoiceToJudge } from '../../domain/invoices/invoice-judging.js';
+import type { ChainTip } from '../../domain/invoices/invoice-rules.js';
+import { invoicesToJudge, saveInvoiceJudgements } from './invoice-judging-store.js';
 
 /**
  * A rebuild's held copy `h` as the `incoming_payments` row its settlement restores when the output is in another
@@ -372,6 +375,14 @@ export class PostgresEngineTransaction implements EngineTransaction {
 
   saveRebuildProgress(runId: bigint, update: RebuildProgressUpdate): Promise<void> {
     return saveRebuildProgress(this.client, runId, update);
+  }
+
+  invoicesToJudge(touchedIds: readonly string[], tip: ChainTip | null, afterRollback: boolean): Promise<InvoiceToJudge[]> {
+    return invoicesToJudge(this.client, touchedIds, tip, afterRollback);
+  }
+
+  saveInvoiceJudgements(changes: readonly InvoiceChange[], judgedAt: Date): Promise<void> {
+    return saveInvoiceJudgements(this.client, changes, judgedAt);
   }
 }
 

@@ -47,12 +47,14 @@ export async function settleHeldPayments(
         AND (p.id <> h.id OR p.detected_at <> h.detected_at OR p.confirmed_at IS DISTINCT FROM h.confirmed_at)`,
     [appliedHeight.toString()],
   );
-  const refound = await client.query(
+  // The held copies let go are returned: an invoice paid by one keeps its judgement until now (invoice-judging.ts).
+  const refound = await client.query<PaymentRow>(
     `DELETE FROM rebuild_held_payments h USING incoming_payments p
       WHERE h.block_height <= $1::bigint
         AND p.tx_hash = h.tx_hash AND p.output_index = h.output_index AND p.block_hash = h.block_hash
         AND p.block_time = h.block_time AND p.status IN ('pending', 'confirmed')
-        AND (p.status = 'confirmed' OR h.status = 'pending')`,
+        AND (p.status = 'confirmed' OR h.status = 'pending')
+      RETURNING h.*`,
     [appliedHeight.toString()],
   );
   // Not in its block although the chain is now as high as where it was confirmed: that block is no longer on
@@ -103,6 +105,7 @@ export async function settleHeldPayments(
   );
   return {
     refound: refound.rowCount ?? 0,
+    refoundPayments: refound.rows.map(paymentFromRow),
     reversed: gone.rows.filter((row) => row.status === 'confirmed' && !row.moved).map(paymentFromRow),
     rolledBack: gone.rows.filter((row) => row.status !== 'confirmed' || row.moved).map(paymentFromRow),
   };

@@ -1,0 +1,81 @@
+/**
+ * Judging invoices inside the engine's transaction (the rules: domain/invoices/invoice-judging.ts), set-based: one
+ * statement reads the invoices to judge, one reads their on-chain payments, and a step that changed some writes
+ * them with one UPDATE and their events with one INSERT.
+ *
+ * Cost of a step that touched no invoice: three index lookups that find nothing (invoices_new_by_expiry,
+ * invoices_by_settling_height twice; the last only after a rollback); the held-payment check reads
+ * rebuild_held_payments_invoice only for invoices found.
+ */
+import type { InvoiceChange, InvoiceToJudge } from '../../domain/invoices/invoice-judging.js';
+import { amountJson } from '../../domain/invoices/invoice-resource.js';
+import type { ChainTip } from '../../domain/invoices/invoice-rules.js';
+import type { Queryable } from './business-events.js';
+import { insertInvoiceEvents } from './invoice-events.js';
+import { INVOICE_COLUMNS, invoiceFromRow, type InvoiceRow, onChainInvoicePayments } from './invoice-rows.js';
+
+/**
+ * The invoices a step judges again, locked, with their on-chain payments. An invoice with a payment a running rebuild
+ * holds aside keeps its judgement until the settlement decides that payment (it touches the invoice then).
+ */
+export async function invoicesToJudge(
+  db: Queryable,
+  touchedIds: readonly string[],
+  tip: ChainTip | null,
+  afterRollback: boolean,
+): Promise<InvoiceToJudge[]> {
+  const { rows } = await db.query<InvoiceRow>({
+    name: 'invoices_to_judge',
+    text: `SELECT ${INVOICE_COLUMNS} FROM invoices i
+            WHERE i.id IN (SELECT unnest($1::text[])
+                           UNION ALL
+                           SELECT id FROM invoices WHERE status = 'new' AND expires_at < $2::timestamptz
+                           UNION ALL
+                           SELECT id FROM invoices WHERE status = 'processing' AND settles_at_height <= $3::bigint
+                           UNION ALL
+                           SELECT id FROM invoices
+                            WHERE $4::boolean AND status = 'settled' AND settles_at_height > coalesce($3::bigint, -1))
+              AND NOT EXISTS (SELECT 1 FROM rebuild_held_payments h WHERE h.reference_type = 'invoice' AND h.reference_id = i.id)
+            ORDER BY i.id
+              FOR UPDATE OF i`,
+    values: [touchedIds, tip?.time ?? null, tip?.height.toString() ?? null, afterRollback],
+  });
+  if (rows.length === 0) return [];
+  const payments = await onChainInvoicePayments(
+    db,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => ({ invoice: invoiceFromRow(row), payments: payments.get(row.id) ?? [] }));
+}
+
+/** Saves each changed invoice (one UPDATE) and writes its events (one INSERT, versions in order per invoice). */
+export async function saveInvoiceJudgements(db: Queryable, changes: readonly InvoiceChange[], judgedAt: Date): Promise<void> {
+  if (changes.length === 0) return;
+  const invoices = changes.map((change) => change.invoice);
+  await db.query({
+    name: 'save_invoice_judgements',
+    text: `UPDATE invoices i
+              SET status = c.status, additional_status = c.additional_status, paid = c.paid,
+                  settles_at_height = c.settles_at_height, ever_settled = c.ever_settled, expired = c.expired,
+                  settled_at = c.settled_at, updated_at = $9
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::boolean[], $7::boolean[],
+                         $8::timestamptz[])
+               AS c(id, status, additional_status, paid, settles_at_height, ever_settled, expired, settled_at)
+            WHERE i.id = c.id`,
+    values: [
+      invoices.map((invoice) => invoice.id),
+      invoices.map((invoice) => invoice.status),
+      invoices.map((invoice) => invoice.additionalStatus),
+      invoices.map((invoice) => JSON.stringify(amountJson(invoice.paid))),
+      invoices.map((invoice) => invoice.settlesAtHeight?.toString() ?? null),
+      invoices.map((invoice) => invoice.everSettled),
+      invoices.map((invoice) => invoice.expired),
+      invoices.map((invoice) => invoice.settledAt),
+      judgedAt,
+    ],
+  });
+  await insertInvoiceEvents(
+    db,
+    changes.flatMap((change) => change.events),
+  );
+}

@@ -226,6 +226,9 @@ export const LocalStackLogEvent = {
   hotWalletUnavailable: 'hot_wallet_unavailable',
   chainDivergence: 'chain_divergence',
   engineApplyFailed: 'engine_apply_failed',
+  /** npm start registered the demo account key and created (and paid) the demo invoices. */
+  demoInvoicesCreated: 'demo_invoices_created',
+  demoInvoicesFailed: 'demo_invoices_failed',
 } as const;
 
 export const FollowerMetric = {

@@ -4,7 +4,9 @@ import type { Network } from '../domain/network.js';
 import type { OgmiosSimulatorOptions } from './simulator/index.js';
 import { syntheticAddress } from './synthetic/addresses.js';
 
-const DEMO_TOKEN_POLICY = 'd0'.repeat(28);
+/** The demo's token (policy and asset name hex, "DEMO"): what the simulator pays bob, and what the token invoice asks. */
+export const DEMO_TOKEN_POLICY = 'd0'.repeat(28);
+export const DEMO_TOKEN_ASSET_NAME = '44454d4f';
 
 /** The addresses `npm start` registers with the simulator: two user deposit accounts, an invoice, an order. */
 export function demoRegistrations(network: Network): Required<AddressRegistration>[] {
@@ -35,7 +37,7 @@ export function demoSimulatorOptions(
     payTo: registrations.map((registration, i) => ({
       address: registration.address,
       lovelace: BigInt(5 + i * 7) * 1_000_000n,
-      ...(i === 1 ? { assets: [{ policyId: DEMO_TOKEN_POLICY, assetName: '44454d4f', quantity: 2n ** 63n + 1n }] } : {}),
+      ...(i === 1 ? { assets: [{ policyId: DEMO_TOKEN_POLICY, assetName: DEMO_TOKEN_ASSET_NAME, quantity: 2n ** 63n + 1n }] } : {}),
     })),
     paymentsPerBlock: 0.5,
     forks: { everyBlocks: 40, maxDepth: 3 },

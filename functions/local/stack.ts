@@ -22,6 +22,7 @@ import { startOgmiosSimulator, type OgmiosSimulator, type OgmiosSimulatorOptions
 import type { LocalStackSettings } from '../config/local-settings.js';
 import { LOCAL_STACK_BLOCK_TIME_MS } from '../config/variables.js';
 import { DEFAULT_INVOICE_MONITORING_MINUTES } from '../domain/invoices/invoice-creation.js';
+import { createDemoInvoices } from './demo-invoices.js';
 import { chooseStart } from '../follower/start-points.js';
 import { keepJournal, readJournal } from './simulator-journal.js';
 import { deliveredTelemetry, ReconnectReconciliation } from '../follower/reconnect-reconciliation.js';
@@ -43,6 +44,8 @@ export interface LocalStackOptions {
   simulatorJournal?: string;
   /** The key that seals webhook signing secrets (made on first use, 0600). */
   webhookKeyFile?: string;
+  /** npm start: the demo account key and a few invoices paid on the simulated chain (functions/local/demo-invoices.ts). */
+  demoInvoices?: boolean;
 }
 
 export interface LocalStack {
@@ -75,6 +78,7 @@ export async function startLocalStack({
   simulator: simulatorOverrides,
   simulatorJournal = '.data/simulator-chain.jsonl',
   webhookKeyFile = LOCAL_WEBHOOK_KEY_FILE,
+  demoInvoices = false,
 }: LocalStackOptions): Promise<LocalStack> {
   const database = await openLocalDatabase();
   const pool = createPool({ connectionString: database.url, max: 4, applicationName: 'payment-monitor-local' });
@@ -212,6 +216,20 @@ export async function startLocalStack({
   following.catch((error: unknown) => {
     logger.critical(LocalStackLogEvent.followerFailed, { error: error instanceof Error ? error.message : String(error) });
   });
+
+  if (demoInvoices && simulator) {
+    const chain = simulator;
+    await createDemoInvoices({
+      pool,
+      network: config.network,
+      defaultConfirmations: config.confirmations,
+      monitoringMinutes: config.invoiceMonitoringMinutes ?? DEFAULT_INVOICE_MONITORING_MINUTES,
+      pay: (target) => void chain.queuePayment(target),
+      logger,
+    }).catch((error: unknown) =>
+      logger.warn(LocalStackLogEvent.demoInvoicesFailed, { reason: error instanceof Error ? error.message : String(error) }),
+    );
+  }
 
   // After an outage of the Ogmios connection, a reconciliation of the monitored addresses, in-process.
   const reconnectReconciliation = new ReconnectReconciliation({

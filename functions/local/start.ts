@@ -16,7 +16,7 @@ const bootLogger = new JsonLogger({ service: SERVICE });
 try {
   const config = readLocalStackSettings();
   const logger = new JsonLogger({ service: SERVICE }, config.logLevel);
-  const stack = await startLocalStack({ config, logger });
+  const stack = await startLocalStack({ config, logger, demoInvoices: true });
   process.stderr.write(
     `payment monitor running on ${config.network} (${config.ogmios === 'simulator' ? 'simulated chain' : 'Ogmios'}, ` +
       `${stack.database.description}); health: http://localhost:${stack.healthPort}/health/ready; ` +

@@ -86,10 +86,12 @@ describe('CLI accounts and invoices (--api-url)', () => {
     const shown = await cli('invoices', 'get', invoice.id);
     expect(shown.lines.join('\n')).toContain(`${invoice.id} (ORDER-2): new`);
     expect(shown.lines.join('\n')).toContain(`asked 7 ${'ab'.repeat(28)}. + 18446744073709551615 ${TOKEN} at ${address}`);
+    expect(shown.lines.join('\n')).toContain('paid  nothing');
     const listed = JSON.parse((await cli('invoices', 'list', '--reference-id', 'ORDER-1', '--status', 'new', '--json')).lines.join('\n'));
     expect(listed.data.map((row: { reference_id: string }) => row.reference_id)).toEqual(['ORDER-1']);
-    const table = await cli('invoices', 'list');
-    expect(table.lines.join('\n')).toContain('ORDER-2');
+    const table = (await cli('invoices', 'list')).lines.join('\n');
+    expect(table).toMatch(/ORDER-1 +new +none +12\.500000 ADA +nothing /);
+    expect(table).toContain(`ORDER-2`);
   });
 
   it("prints the API's problem naming the field, and refuses bad flags as usage errors", async () => {

@@ -285,17 +285,32 @@ export async function apiCommand(
       const answer = (await client.get(`/v1/invoices/${encodeURIComponent(id)}`)) as Invoice;
       return one(answer, describeInvoice(answer));
     }
-    case 'invoices list':
-      return page(
-        await client.get('/v1/invoices', {
-          limit: options.limit,
-          cursor: options.cursor,
-          status: options.status,
-          reference_id: options['reference-id'],
-          user_id: options.user,
-        }),
-        ['id', 'reference_id', 'status', 'additional_status', 'amount', 'paid', 'address', 'expires_at'],
-      );
+    case 'invoices list': {
+      const answer = (await client.get('/v1/invoices', {
+        limit: options.limit,
+        cursor: options.cursor,
+        status: options.status,
+        reference_id: options['reference-id'],
+        user_id: options.user,
+      })) as { data: Invoice[]; next_cursor: string | null };
+      if (json) return page(answer, []);
+      // In a table, amounts as people read them (exact ADA, then each token).
+      const readable = answer.data.map((invoice) => ({
+        ...invoice,
+        amount: describeAmount(invoice.amount),
+        paid: describeAmount(invoice.paid),
+      }));
+      return page({ ...answer, data: readable }, [
+        'id',
+        'reference_id',
+        'status',
+        'additional_status',
+        'amount',
+        'paid',
+        'address',
+        'expires_at',
+      ]);
+    }
     default:
       throw new CliUsageError(`"${command}" is not available through the API; run it where the database is reachable`);
   }
@@ -343,8 +358,9 @@ interface Invoice {
   payments: { tx_hash: string; output_index: number; status: string; timing: string; amount: AmountAnswer; block: { height: number } }[];
 }
 
-/** `12.500000 ADA + 100 <policy>.<name>`: exact, ADA left out when none. */
+/** `12.500000 ADA + 100 <policy>.<name>`: exact, ADA left out when none; `nothing` when all is zero. */
 function describeAmount(amount: AmountAnswer): string {
+  if (amount.lovelace === '0' && Object.keys(amount.assets).length === 0) return 'nothing';
   const parts = Object.entries(amount.assets).map(([asset, quantity]) => `${quantity} ${asset}`);
   if (amount.lovelace !== '0' || parts.length === 0) parts.unshift(`${formatAda(BigInt(amount.lovelace))} ADA`);
   return parts.join(' + ');

@@ -371,6 +371,34 @@ describe('derived addresses: next index, gap limit, reuse after an unpaid expiry
   });
 });
 
+describe('concurrent creations', () => {
+  it('give concurrent invoices of one account distinct indexes, in order (the account is locked while one is chosen)', async () => {
+    const hex = randomAccountKeyHex();
+    const account = await api.call('POST', '/v1/accounts', { body: { public_key: hex, gap_limit: 10 } });
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        api.call('POST', '/v1/invoices', { body: adaInvoice(`PARALLEL-${i}`, { account_id: account.body.id }) }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual([201, 201, 201, 201, 201, 201]);
+    expect(answers.map((answer) => answer.body.account.index).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    const key = parseAccountPublicKey(hex);
+    for (const answer of answers) expect(answer.body.address).toBe(deriveAddress(key, answer.body.account.index, 'mainnet'));
+    expect((await api.call('GET', `/v1/accounts/${account.body.id}`)).body.next_index).toBe(6);
+  });
+
+  it('let one of two concurrent invoices on the same address have it, the other 409 address_in_use', async () => {
+    const address = syntheticAddress('mainnet', 'raced-address');
+    const answers = await Promise.all(
+      ['RACE-A', 'RACE-B'].map((reference) => api.call('POST', '/v1/invoices', { body: { ...adaInvoice(reference), address } })),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409]);
+    expect(answers.find((answer) => answer.status === 409)!.body.type).toBe('urn:payment-monitor:problem:address_in_use');
+    const rows = await f.db.pool.query('SELECT count(*)::int AS n FROM invoices WHERE address = $1', [address]);
+    expect(rows.rows[0].n).toBe(1);
+  });
+});
+
 describe('GET /v1/invoices', () => {
   it('pages newest first under filters, neither skipping nor repeating, read scope', async () => {
     const read = await api.createKey('read');

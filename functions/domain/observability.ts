@@ -52,6 +52,8 @@ export const LogEvent = {
   reconciliationDiscrepancy: 'reconciliation_discrepancy',
   reconciliationSuccess: 'reconciliation_success',
   balanceMismatch: 'balance_mismatch',
+  /** An invoice whose stored judgement (paid, status, …) differs from the rules' judgement of its on-chain payments. */
+  invoiceMismatch: 'invoice_mismatch',
   /** A run stopped for time and asked another invocation to continue it; or could not start; or failed. */
   reconciliationContinued: 'reconciliation_continued',
   reconciliationSkipped: 'reconciliation_skipped',
@@ -109,7 +111,7 @@ export const Metric = {
   pipelineHalted: 'pipeline_halted',
   /** The health function, every minute: 1 when the database answered, 0 when it did not. */
   databaseReachable: 'database_reachable',
-  /** Per reconciliation run: discrepancies found (missing, extra, amount or asset mismatch); alarms above 0. */
+  /** Per reconciliation run: discrepancies found (missing, extra, amount or asset mismatch, invoice mismatch); alarms above 0. */
   reconciliationDiscrepancies: 'reconciliation_discrepancies',
   reconciliationMatched: 'reconciliation_matched',
   /** On chain but not yet judged: too recent, or beyond the applied height. Not a discrepancy. */

@@ -68,10 +68,24 @@ CREATE TABLE invoices (
 CREATE INDEX invoices_address ON invoices (address);
 -- What an engine step judges again besides the invoices its payments touched.
 CREATE INDEX invoices_new_by_expiry ON invoices (expires_at) WHERE status = 'new';
-CREATE INDEX invoices_by_settling_height ON invoices (settles_at_height) WHERE status IN ('processing', 'settled');
+-- One index per status: every settled invoice is at or below the tip, so a shared index would be read whole by the
+-- processing lookup; the settled one is read only after a rollback, for the few above the new tip.
+CREATE INDEX invoices_processing_by_settling_height ON invoices (settles_at_height) WHERE status = 'processing';
+CREATE INDEX invoices_settled_by_settling_height ON invoices (settles_at_height) WHERE status = 'settled';
 -- The API's pages (newest first, id breaks ties) and filters.
 CREATE INDEX invoices_page ON invoices (created_at DESC, id DESC);
 CREATE INDEX invoices_status_page ON invoices (status, created_at DESC, id DESC);
 CREATE INDEX invoices_reference ON invoices (reference_id);
 -- An invoice with a payment a running rebuild holds aside keeps its judgement until the settlement decides it.
 CREATE INDEX rebuild_held_payments_invoice ON rebuild_held_payments (reference_id) WHERE reference_type = 'invoice';
+
+-- Reconciliation checks every invoice against the rules' judgement of its on-chain payments: a difference is an
+-- invoice_mismatch discrepancy naming the invoice and what differs; the run counts them.
+ALTER TABLE reconciliation_runs ADD COLUMN invoice_mismatches bigint NULL;
+ALTER TABLE reconciliation_discrepancies
+  ADD COLUMN invoice_id text NULL,
+  ADD COLUMN detail     text NULL,
+  DROP CONSTRAINT reconciliation_discrepancies_kind_check,
+  ADD CONSTRAINT reconciliation_discrepancies_kind_check
+    CHECK (kind IN ('missing_in_db', 'extra_in_db', 'amount_mismatch', 'asset_mismatch', 'balance_mismatch', 'invoice_mismatch')),
+  ADD CONSTRAINT reconciliation_discrepancies_invoice_check CHECK ((kind = 'invoice_mismatch') = (invoice_id IS NOT NULL));

@@ -15,6 +15,10 @@ import { INVOICE_COLUMNS, invoiceFromRow } from '../../functions/adapters/postgr
 import { PostgresRebuildStore } from '../../functions/adapters/postgres/rebuild-store.js';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
 import { runRebuild } from '../../functions/handlers/rebuild-core.js';
+import { PostgresReconciliationRecords } from '../../functions/adapters/postgres/reconciliation-records.js';
+import { PostgresReconciliationRuns } from '../../functions/adapters/postgres/reconciliation-runs.js';
+import type { ChainLedger } from '../../functions/domain/reconciliation/ports.js';
+import { ReconciliationRunner } from '../../functions/domain/reconciliation/reconciliation-runner.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
@@ -358,5 +362,94 @@ describe('invoices judged by the engine', () => {
     expect(
       (await f.db.pool.query(`SELECT id, type, version FROM business_events WHERE resource_type = 'invoice' ORDER BY seq`)).rows,
     ).toEqual(before.events);
+  });
+});
+
+describe('reconciliation of invoices', () => {
+  /** A full run whose chain side holds exactly what the engine recorded: only invoices can differ. */
+  async function reconcile() {
+    const tip = chain.tipOf();
+    const ledger: ChainLedger = {
+      acquire: (queries) =>
+        queries({
+          tip: async () => tip,
+          utxoAt: async (addresses) => {
+            const { rows } = await f.db.pool.query(
+              `SELECT tx_hash, output_index, address, amount_lovelace FROM incoming_payments
+                WHERE address = ANY($1::text[]) AND status IN ('pending', 'confirmed') AND spent_by_tx_hash IS NULL`,
+              [addresses],
+            );
+            return rows.map((row) => ({
+              txId: row.tx_hash,
+              index: row.output_index,
+              address: row.address,
+              lovelace: row.amount_lovelace,
+              assets: [],
+            }));
+          },
+        }),
+    };
+    const runs = new PostgresReconciliationRuns(f.db.pool);
+    const logger = new RecordingLogger();
+    const metrics = new InMemoryMetrics();
+    const runner = new ReconciliationRunner({
+      records: new PostgresReconciliationRecords(f.db.pool),
+      chain: ledger,
+      runs,
+      logger,
+      metrics,
+      chunkSize: 10,
+      sleep: async () => undefined,
+    });
+    const started = await runs.start('on_demand', 60_000);
+    if (!('started' in started)) throw new Error('a run is already going');
+    const progress = await runner.advance(started.started, () => true);
+    if (progress.outcome !== 'completed' || !progress.run) throw new Error(`run ended ${progress.outcome}`);
+    const discrepancies = (
+      await f.db.pool.query(`SELECT kind, invoice_id, detail FROM reconciliation_discrepancies WHERE run_id = $1 ORDER BY id`, [
+        progress.run.id.toString(),
+      ])
+    ).rows;
+    return { run: progress.run, logger, metrics, discrepancies };
+  }
+
+  it('finds nothing on invoices the engine judged, and an invoice_mismatch for a tampered paid amount or status', async () => {
+    const settled = await createInvoice({ lovelace: 10_000_000n });
+    const partial = await createInvoice({ lovelace: 10_000_000n, expiresAtHeight: 3n });
+    await createInvoice({ lovelace: 10_000_000n });
+    await forward(1, [transaction([output(settled.address, 10_000_000n), output(partial.address, 3_000_000n)])]);
+    await forward(5);
+    const clean = await reconcile();
+    expect(clean.run.counts).toMatchObject({ invoiceMismatches: 0, missingInDb: 0, extraInDb: 0, amountMismatch: 0 });
+    expect(clean.discrepancies).toEqual([]);
+
+    await f.db.pool.query(`UPDATE invoices SET paid = '{"lovelace": "9000000", "assets": {}}'::jsonb WHERE id = $1`, [settled.id]);
+    await f.db.pool.query(`UPDATE invoices SET status = 'new' WHERE id = $1`, [partial.id]);
+    const tampered = await reconcile();
+    expect(tampered.run.counts).toMatchObject({ invoiceMismatches: 2, missingInDb: 0, extraInDb: 0, amountMismatch: 0 });
+    expect(tampered.discrepancies).toEqual(
+      expect.arrayContaining([
+        {
+          kind: 'invoice_mismatch',
+          invoice_id: settled.id,
+          detail: 'paid: stored {"lovelace":"9000000","assets":{}}, on chain {"lovelace":"10000000","assets":{}}',
+        },
+        { kind: 'invoice_mismatch', invoice_id: partial.id, detail: 'status: stored new, judged expired' },
+      ]),
+    );
+    // The existing alarm path: the run's discrepancies metric and the error summary.
+    expect(tampered.metrics.snapshot().counters[Metric.reconciliationDiscrepancies]).toBe(2);
+    expect(tampered.logger.events(LogEvent.reconciliationDiscrepancy)).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        fields: expect.objectContaining({ summary: true, invoice_mismatches: 2, discrepancies: 2 }),
+      }),
+    ]);
+    expect(
+      tampered.logger
+        .events(LogEvent.invoiceMismatch)
+        .map((entry) => entry.fields.invoice_id)
+        .sort(),
+    ).toEqual([settled.id, partial.id].sort());
   });
 });

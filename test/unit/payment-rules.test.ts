@@ -337,18 +337,20 @@ async function reconcile(onChain: readonly ChainOutput[], paymentPolicy?: Paymen
     openingStarts: async () => [],
     recordOpenings: async () => undefined,
     verifyBalances: async () => ({ usersChecked: 0, mismatchCount: 0, mismatches: [] }),
+    verifyInvoices: async () => ({ invoicesChecked: 0, invoicesHeld: 0, mismatchCount: 0, mismatches: [] }),
   };
   const ledger: ChainLedger = {
     acquire: (queries) =>
       queries({ tip: async () => tip, utxoAt: async (addresses) => onChain.filter((found) => addresses.includes(found.address)) }),
   };
   // Only what a run's first invocation calls: each chunk is kept, then the run is found ended by someone else.
-  const runs: Pick<ReconciliationRunStore, 'recordChunk' | 'recordBalances' | 'finish' | 'find'> = {
+  const runs: Pick<ReconciliationRunStore, 'recordChunk' | 'recordBalances' | 'recordInvoices' | 'finish' | 'find'> = {
     recordChunk: async (_runId, chunk) => {
       chunks.push(chunk);
       return { detailed: chunk.discrepancies.length };
     },
     recordBalances: async () => 'stale',
+    recordInvoices: async () => 'stale',
     finish: async () => null,
     find: async () => null,
   };

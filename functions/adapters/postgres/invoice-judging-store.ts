@@ -3,9 +3,9 @@
  * statement reads the invoices to judge, one reads their on-chain payments, and a step that changed some writes
  * them with one UPDATE and their events with one INSERT.
  *
- * Cost of a step that touched no invoice: three index lookups that find nothing (invoices_new_by_expiry,
- * invoices_by_settling_height twice; the last only after a rollback); the held-payment check reads
- * rebuild_held_payments_invoice only for invoices found.
+ * Cost of a step that touched no invoice: index lookups that find nothing (invoices_new_by_expiry,
+ * invoices_processing_by_settling_height, and after a rollback invoices_settled_by_settling_height); the held-payment
+ * check reads rebuild_held_payments_invoice only for invoices found.
  */
 import type { InvoiceChange, InvoiceToJudge } from '../../domain/invoices/invoice-judging.js';
 import { amountJson } from '../../domain/invoices/invoice-resource.js';

@@ -12,12 +12,19 @@ import type {
   AppliedPoint,
   BalanceVerification,
   DatabaseSnapshot,
+  InvoiceMismatch,
+  InvoiceVerification,
   Opening,
   OpeningGroup,
   ReconciliationRecords,
   RegisteredAddress,
 } from '../../domain/reconciliation/ports.js';
 import { inTransaction } from './pool.js';
+import { invoiceDifferences } from '../../domain/reconciliation/invoice-check.js';
+import { INVOICE_COLUMNS, invoiceFromRow, type InvoiceRow, onChainInvoicePayments } from './invoice-rows.js';
+
+/** Invoices read per snapshot by the invoice check. */
+const INVOICE_PAGE = 1000;
 
 type AssetsJson = Record<string, Record<string, string>>;
 
@@ -251,6 +258,44 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
         calculated: BigInt(mismatch.calculated),
       })),
     };
+  }
+
+  async verifyInvoices(detailLimit: number): Promise<InvoiceVerification> {
+    const result: InvoiceVerification = { invoicesChecked: 0, invoicesHeld: 0, mismatchCount: 0, mismatches: [] };
+    let cursor = '';
+    for (;;) {
+      // One page in one snapshot: the invoices, their on-chain payments and the tip they were judged at agree.
+      const page = await this.inSnapshot(async (client) => {
+        const { rows: tips } = await client.query<{ height: bigint | null; block_time: Date | null }>(
+          'SELECT b.height, b.block_time FROM sync_state s LEFT JOIN blocks b ON b.hash = s.last_block_hash WHERE s.id = 1',
+        );
+        const tipRow = tips[0];
+        const tip = tipRow?.height != null && tipRow.block_time != null ? { height: tipRow.height, time: tipRow.block_time } : null;
+        const { rows } = await client.query<InvoiceRow & { held: boolean }>(
+          `SELECT ${INVOICE_COLUMNS},
+                  EXISTS (SELECT 1 FROM rebuild_held_payments h WHERE h.reference_type = 'invoice' AND h.reference_id = i.id) AS held
+             FROM invoices i WHERE i.id > $1 ORDER BY i.id LIMIT $2`,
+          [cursor, INVOICE_PAGE],
+        );
+        const judged = rows.filter((row) => !row.held);
+        const payments = await onChainInvoicePayments(
+          client,
+          judged.map((row) => row.id),
+        );
+        const mismatches: InvoiceMismatch[] = [];
+        for (const row of judged) {
+          const differences = invoiceDifferences({ invoice: invoiceFromRow(row), payments: payments.get(row.id) ?? [] }, tip);
+          if (differences.length > 0) mismatches.push({ invoiceId: row.id, differences });
+        }
+        return { last: rows.at(-1)?.id ?? null, checked: judged.length, held: rows.length - judged.length, mismatches };
+      });
+      result.invoicesChecked += page.checked;
+      result.invoicesHeld += page.held;
+      result.mismatchCount += page.mismatches.length;
+      result.mismatches.push(...page.mismatches.slice(0, Math.max(0, detailLimit - result.mismatches.length)));
+      if (page.last === null) return result;
+      cursor = page.last;
+    }
   }
 
   private inSnapshot<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {

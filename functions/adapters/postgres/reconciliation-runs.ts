@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { isFullReconciliation, type ReconciliationTrigger } from '../../domain/reconciliation/ports.js';
 import type {
   BalanceVerification,
+  InvoiceVerification,
   ComparedChunk,
   ReconciliationRun,
   ReconciliationRunStore,
@@ -40,6 +41,7 @@ interface RunRow {
   predates_watch: bigint;
   unjudged_addresses: bigint;
   balance_mismatches: bigint | null;
+  invoice_mismatches: bigint | null;
   failed_attempts: number;
   error: string | null;
 }
@@ -244,6 +246,29 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
     });
   }
 
+  async recordInvoices(id: bigint, verification: InvoiceVerification): Promise<'recorded' | 'stale'> {
+    return inTransaction(this.pool, async (client) => {
+      const updated = await client.query(
+        `UPDATE reconciliation_runs SET invoice_mismatches = $2, updated_at = now()
+          WHERE id = $1 AND status = 'running' AND invoice_mismatches IS NULL`,
+        [id.toString(), verification.mismatchCount],
+      );
+      if (updated.rowCount !== 1) return 'stale';
+      if (verification.mismatches.length > 0) {
+        await client.query(
+          `INSERT INTO reconciliation_discrepancies (run_id, kind, invoice_id, detail)
+           SELECT $1, 'invoice_mismatch', m.invoice_id, m.detail FROM unnest($2::text[], $3::text[]) AS m(invoice_id, detail)`,
+          [
+            id.toString(),
+            verification.mismatches.map((mismatch) => mismatch.invoiceId),
+            verification.mismatches.map((mismatch) => mismatch.differences.join('; ')),
+          ],
+        );
+      }
+      return 'recorded';
+    });
+  }
+
   async finish(id: bigint, outcome: { status: 'completed' } | { status: 'failed'; error: string }): Promise<ReconciliationRun | null> {
     const { rows } = await this.pool.query<RunRow>(
       `UPDATE reconciliation_runs SET status = $2, error = $3, finished_at = now(), updated_at = now(),
@@ -293,6 +318,7 @@ function runFromRow(row: RunRow): ReconciliationRun {
       predatesWatch: Number(row.predates_watch),
       unjudgedAddresses: Number(row.unjudged_addresses),
       balanceMismatches: row.balance_mismatches === null ? null : Number(row.balance_mismatches),
+      invoiceMismatches: row.invoice_mismatches === null ? null : Number(row.invoice_mismatches),
     },
     failedAttempts: row.failed_attempts,
     error: row.error,

@@ -30,7 +30,8 @@ export const statusRoutes: RouteModule = {
         pool.query<SyncRow>('SELECT network, last_block_height, network_tip_height, updated_at, halted_at FROM sync_state WHERE id = 1'),
         pool.query<RunRow>(
           `SELECT id, trigger, status, started_at, finished_at,
-                  missing_in_db + extra_in_db + amount_mismatch + asset_mismatch + coalesce(balance_mismatches, 0) AS discrepancies
+                  missing_in_db + extra_in_db + amount_mismatch + asset_mismatch + coalesce(balance_mismatches, 0)
+                  + coalesce(invoice_mismatches, 0) AS discrepancies
              FROM reconciliation_runs ORDER BY started_at DESC, id DESC LIMIT 1`,
         ),
         outboxBacklog(pool, now),

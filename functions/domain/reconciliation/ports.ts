@@ -97,6 +97,21 @@ export interface BalanceVerification {
   mismatches: BalanceMismatch[];
 }
 
+export interface InvoiceMismatch {
+  invoiceId: string;
+  /** What differs between the stored invoice and the rules' judgement of its on-chain payments (invoice-check.ts). */
+  differences: string[];
+}
+
+export interface InvoiceVerification {
+  invoicesChecked: number;
+  /** Invoices with a payment a running rebuild holds aside: their judgement waits for the rebuild, not checked. */
+  invoicesHeld: number;
+  mismatchCount: number;
+  /** The first mismatches, up to the limit asked for. */
+  mismatches: InvoiceMismatch[];
+}
+
 /** The database side of the comparison. */
 export interface ReconciliationRecords {
   /** The next payment addresses after `cursor` (keyset on payment_addresses.id), at most `limit`, in id order. */
@@ -113,6 +128,11 @@ export interface ReconciliationRecords {
   recordOpenings(openings: readonly Opening[]): Promise<void>;
   /** Every stored balance (each user, each asset) against the ledger sum, in one snapshot. */
   verifyBalances(detailLimit: number): Promise<BalanceVerification>;
+  /**
+   * Every invoice against the rules' judgement of its on-chain payments and the applied tip (invoice-check.ts), page
+   * by page, each page in one snapshot with its tip.
+   */
+  verifyInvoices(detailLimit: number): Promise<InvoiceVerification>;
 }
 
 /** The chain side: ledger states of the node through Ogmios. */
@@ -152,6 +172,8 @@ export interface RunCounts extends ChunkCounts {
   unjudgedAddresses: number;
   /** null until the balances were verified. */
   balanceMismatches: number | null;
+  /** null until the invoices were verified (invoice_mismatch discrepancies). */
+  invoiceMismatches: number | null;
 }
 
 export interface ReconciliationRun {
@@ -223,6 +245,8 @@ export interface ReconciliationRunStore {
   recordChunk(id: bigint, chunk: ComparedChunk, detailLimit: number): Promise<{ detailed: number } | 'stale'>;
   /** Records the balance verification once; 'stale' when it was already recorded or the run is no longer running. */
   recordBalances(id: bigint, verification: BalanceVerification): Promise<'recorded' | 'stale'>;
+  /** Records the invoice verification once; 'stale' when it was already recorded or the run is no longer running. */
+  recordInvoices(id: bigint, verification: InvoiceVerification): Promise<'recorded' | 'stale'>;
   /** Ends a running run; null when it had already ended. */
   finish(id: bigint, outcome: { status: 'completed' } | { status: 'failed'; error: string }): Promise<ReconciliationRun | null>;
   recent(limit: number): Promise<ReconciliationRun[]>;

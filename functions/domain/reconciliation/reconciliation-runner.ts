@@ -49,6 +49,7 @@ import {
   type ReconciliationRecords,
   type ReconciliationRun,
   type ReconciliationRunStore,
+  type RunCounts,
   type UnjudgedAddress,
 } from './ports.js';
 
@@ -394,13 +395,24 @@ export class ReconciliationRunner {
         });
       }
     }
+    const invoices = await records.verifyInvoices(this.detailLimit);
+    if ((await runs.recordInvoices(runId, invoices)) === 'recorded') {
+      for (const mismatch of invoices.mismatches) {
+        logger.error(LogEvent.invoiceMismatch, {
+          run_id: runId.toString(),
+          kind: 'invoice_mismatch',
+          invoice_id: mismatch.invoiceId,
+          differences: mismatch.differences,
+        });
+      }
+    }
     const finished = await runs.finish(runId, { status: 'completed' });
     if (finished === null) return { outcome: 'superseded', run: await runs.find(runId) };
 
     // One set of figures per full run, whatever the number of invocations it took: what the alarms read. A
     // reconnect run reports none: its 0 would clear a finding of the daily run, and it is no daily run.
     const { counts } = finished;
-    const discrepancies = discrepancyTotal(counts);
+    const discrepancies = runDiscrepancyTotal(counts);
     if (isFullReconciliation(finished.trigger)) {
       metrics.count(Metric.reconciliationRuns, 1);
       metrics.count(Metric.reconciliationUnjudgedAddresses, counts.unjudgedAddresses);
@@ -415,6 +427,14 @@ export class ReconciliationRunner {
     else logger.info(LogEvent.reconciliationSuccess, summary);
     return { outcome: 'completed', run: finished };
   }
+}
+
+/**
+ * A run's discrepancies as the alarm counts them: the outputs that differ from the chain and the invoices whose stored
+ * judgement differs from their payments (balance mismatches have their own alarm).
+ */
+export function runDiscrepancyTotal(counts: RunCounts): number {
+  return discrepancyTotal(counts) + (counts.invoiceMismatches ?? 0);
 }
 
 /** Consistent only when the node stayed on the database's applied block for the whole query (see classification.ts). */
@@ -479,7 +499,8 @@ export function describeRun(run: ReconciliationRun): Record<string, unknown> {
     asset_mismatch: counts.assetMismatch,
     too_recent: counts.tooRecent,
     predates_watch: counts.predatesWatch,
-    discrepancies: discrepancyTotal(counts),
+    invoice_mismatches: counts.invoiceMismatches,
+    discrepancies: runDiscrepancyTotal(counts),
     balance_mismatches: counts.balanceMismatches,
     ...(run.failedAttempts > 0 ? { failed_attempts: run.failedAttempts } : {}),
     ...(run.error ? { error: run.error } : {}),

@@ -6,8 +6,7 @@ import { readHotWalletAddresses } from '../../config/local-settings.js';
 import { formatAda } from '../../domain/money.js';
 import type { Network } from '../../domain/network.js';
 import type { Logger } from '../../domain/ports.js';
-import { discrepancyTotal } from '../../domain/reconciliation/classification.js';
-import { describeRun } from '../../domain/reconciliation/reconciliation-runner.js';
+import { describeRun, runDiscrepancyTotal } from '../../domain/reconciliation/reconciliation-runner.js';
 import type { HotWalletReport } from '../../handlers/hot-wallet-core.js';
 import { findOgmios } from '../local-ogmios.js';
 import { measureHotWalletNow, reconcileNow } from '../local-reconciliation.js';
@@ -46,7 +45,7 @@ export async function reconcileCommand(pool: pg.Pool, { write, json }: CommandOu
     }
   }
   if (alreadyRunning) return 3;
-  return discrepancyTotal(run.counts) > 0 || (run.counts.balanceMismatches ?? 0) > 0 ? 1 : 0;
+  return runDiscrepancyTotal(run.counts) > 0 || (run.counts.balanceMismatches ?? 0) > 0 ? 1 : 0;
 }
 
 /** The columns `reconciliation list` shows, in order (then the error, if any). */
@@ -66,6 +65,7 @@ const LISTED_FIELDS = [
   'too_recent',
   'predates_watch',
   'balance_mismatches',
+  'invoice_mismatches',
 ] as const;
 
 export async function listRunsCommand(pool: pg.Pool, limit: number): Promise<Record<string, unknown>[]> {
@@ -115,12 +115,14 @@ interface DiscrepancyRow {
   asset: string | null;
   stored_quantity: string | null;
   calculated_quantity: string | null;
+  invoice_id: string | null;
+  detail: string | null;
 }
 
 async function listDiscrepancies(pool: pg.Pool, runId: bigint): Promise<DiscrepancyRow[]> {
   const { rows } = await pool.query<DiscrepancyRow>(
     `SELECT kind, address, tx_hash, output_index, chain_lovelace, db_lovelace, user_id, asset,
-            stored_quantity::text AS stored_quantity, calculated_quantity::text AS calculated_quantity
+            stored_quantity::text AS stored_quantity, calculated_quantity::text AS calculated_quantity, invoice_id, detail
        FROM reconciliation_discrepancies WHERE run_id = $1 ORDER BY id`,
     [runId.toString()],
   );
@@ -128,6 +130,7 @@ async function listDiscrepancies(pool: pg.Pool, runId: bigint): Promise<Discrepa
 }
 
 function describeDiscrepancyRow(row: DiscrepancyRow): string {
+  if (row.kind === 'invoice_mismatch') return `invoice_mismatch  invoice ${row.invoice_id}: ${row.detail}`;
   if (row.kind === 'balance_mismatch') {
     const stored = BigInt(row.stored_quantity ?? '0');
     const calculated = BigInt(row.calculated_quantity ?? '0');

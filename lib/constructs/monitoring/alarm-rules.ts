@@ -350,8 +350,8 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     unit: 'discrepancies',
     missingData: 'ignore',
     runbook: () =>
-      'The last reconciliation found payments that differ from the chain (missing, extra, amount or assets). ' +
-      'Read its reconciliation_discrepancy log lines. Do not credit by hand: rebuild from a checkpoint before the first discrepancy, then run reconciliation again.',
+      'The last reconciliation found payments that differ from the chain (missing, extra, amount or assets), or invoices whose stored judgement differs from their on-chain payments (invoice_mismatch). ' +
+      'Read its reconciliation_discrepancy and invoice_mismatch log lines. Do not credit or edit invoices by hand: rebuild from a checkpoint before the first discrepancy (the re-derived payments judge their invoices again), then run reconciliation again.',
   },
   {
     key: 'balanceMismatches',

@@ -387,6 +387,30 @@ describe('concurrent creations', () => {
     expect((await api.call('GET', `/v1/accounts/${account.body.id}`)).body.next_index).toBe(6);
   });
 
+  it("passes over the account's addresses registered already (given to an invoice, or a deposit), never sharing one", async () => {
+    const hex = randomAccountKeyHex();
+    const key = parseAccountPublicKey(hex);
+    const account = await api.call('POST', '/v1/accounts', { body: { public_key: hex, gap_limit: 5 } });
+    const given = await api.call('POST', '/v1/invoices', {
+      body: { ...adaInvoice('GIVEN-OWN'), address: deriveAddress(key, 0, 'mainnet') },
+    });
+    expect(given.body.account).toBeNull();
+    await api.call('POST', '/v1/addresses', {
+      body: { address: deriveAddress(key, 1, 'mainnet'), reference_type: 'deposit', reference_id: 'wallet-own' },
+    });
+    const derived = await api.call('POST', '/v1/invoices', { body: adaInvoice('AFTER-OWN', { account_id: account.body.id }) });
+    expect(derived.status, derived.text).toBe(201);
+    expect(derived.body.account).toEqual({ id: account.body.id, index: 2 });
+    expect((await api.call('GET', `/v1/accounts/${account.body.id}`)).body.next_index).toBe(3);
+    const held = await f.db.pool.query('SELECT address_index, invoice_id FROM account_addresses WHERE account_id = $1 ORDER BY 1', [
+      account.body.id,
+    ]);
+    expect(held.rows).toEqual([
+      { address_index: 0, invoice_id: given.body.id },
+      { address_index: 2, invoice_id: derived.body.id },
+    ]);
+  });
+
   it('let one of two concurrent invoices on the same address have it, the other 409 address_in_use', async () => {
     const address = syntheticAddress('mainnet', 'raced-address');
     const answers = await Promise.all(

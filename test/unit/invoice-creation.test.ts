@@ -51,6 +51,9 @@ class MemoryBook implements InvoiceBook {
     this.calls.push(`reassignAddress ${reuse.address}`);
     this.registered.set(reuse.address, { referenceType: 'invoice', referenceId: invoiceId });
   }
+  async passOverTakenAddress(_accountId: string, index: number) {
+    this.calls.push(`passOverTakenAddress ${index}`);
+  }
   async recordDerivedAddress(_accountId: string, index: number) {
     this.calls.push(`recordDerivedAddress ${index}`);
     if (this.account) this.account.nextIndex = index + 1;
@@ -101,6 +104,17 @@ describe('invoice creation', () => {
     expect(refused).toBeInstanceOf(InvoiceConflictError);
     expect(refused).toMatchObject({ code: 'gap_limit_reached' });
     expect(book.invoices).toHaveLength(1);
+  });
+
+  it('passes over an address of the account registered already, within the gap limit', async () => {
+    const book = new MemoryBook();
+    book.registered.set('addr-0', { referenceType: 'invoice', referenceId: 'inv_given' });
+    book.registered.set('addr-1', { referenceType: 'deposit', referenceId: 'acct-9' });
+    expect((await create(book)).account).toEqual({ id: 'acct_1', index: 2 });
+    expect(book.calls.filter((call) => call.startsWith('passOver'))).toEqual(['passOverTakenAddress 0', 'passOverTakenAddress 1']);
+    book.account = { id: 'acct_1', gapLimit: 3, nextIndex: 3, highestUsedIndex: -1 };
+    book.registered.set('addr-3', { referenceType: 'deposit', referenceId: 'acct-10' });
+    await expect(create(book)).rejects.toMatchObject({ code: 'gap_limit_reached' });
   });
 
   it('reuses an address whose invoice expired unpaid rather than deriving a new one', async () => {

@@ -100,6 +100,23 @@ export class PostgresInvoiceBook implements InvoiceBook {
     );
   }
 
+  async passOverTakenAddress(
+    accountId: string,
+    index: number,
+    address: string,
+    holder: { referenceType: string; referenceId: string },
+  ): Promise<void> {
+    await this.db.query(
+      `WITH held AS (
+         INSERT INTO account_addresses (account_id, address_index, address, invoice_id)
+         SELECT $1, $2, $3, i.id FROM invoices i WHERE $4 = 'invoice' AND i.id = $5 AND i.address = $3
+         ON CONFLICT DO NOTHING
+       )
+       UPDATE account_keys SET next_index = greatest(next_index, $2 + 1) WHERE id = $1`,
+      [accountId, index, address, holder.referenceType, holder.referenceId],
+    );
+  }
+
   async recordDerivedAddress(accountId: string, index: number, address: string, invoiceId: string): Promise<void> {
     await this.db.query(
       `WITH added AS (

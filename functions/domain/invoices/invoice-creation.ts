@@ -161,6 +161,17 @@ export interface InvoiceBook {
   registerAddress(registration: Required<AddressRegistration>, actor: string): Promise<boolean>;
   /** Hands a reusable address to the new invoice: its payment_addresses row and account_addresses row name it. */
   reassignAddress(accountId: string, reuse: ReusableAddress, invoiceId: string, userId: string | null, actor: string): Promise<void>;
+  /**
+   * An address of the account registered already (given to an invoice, or registered with POST /v1/addresses): the
+   * account's next index moves past it; an invoice's address is recorded as the account's (so it is reused once that
+   * invoice expired unpaid).
+   */
+  passOverTakenAddress(
+    accountId: string,
+    index: number,
+    address: string,
+    holder: { referenceType: string; referenceId: string },
+  ): Promise<void>;
   /** Records a newly derived address of the account and moves its next index past it. */
   recordDerivedAddress(accountId: string, index: number, address: string, invoiceId: string): Promise<void>;
   /** Inserts the invoice, its `invoice.created` event (data: the resource) and its audit row. */
@@ -242,12 +253,17 @@ export async function createInvoice(request: InvoiceRequest, actor: string, deps
       await book.reassignAddress(account.id, reuse, id, userId, actor);
       details.reused_from_invoice = reuse.previousInvoiceId;
     } else {
-      const index = account.nextIndex;
-      if (index > account.highestUsedIndex + account.gapLimit) throw gapLimitReached(account);
-      address = account.addressAt(index);
+      let index = account.nextIndex;
+      for (;;) {
+        if (index > account.highestUsedIndex + account.gapLimit) throw gapLimitReached({ ...account, nextIndex: index });
+        address = account.addressAt(index);
+        // Registered already (an invoice or a registration given the wallet's own address): passed over, never shared.
+        const taken = await book.addressRegistration(address);
+        if (!taken) break;
+        await book.passOverTakenAddress(account.id, index, address, taken);
+        index++;
+      }
       derivedFrom = { accountId: account.id, index };
-      const taken = await book.addressRegistration(address);
-      if (taken) throw addressInUse(address, taken, 'account_id');
       if (!(await book.registerAddress(registration(address), actor))) throw addressInUse(address, undefined, 'account_id');
       await book.recordDerivedAddress(account.id, index, address, id);
     }

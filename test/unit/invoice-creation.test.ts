@@ -134,6 +134,9 @@ describe('invoice creation', () => {
     book.account = undefined;
     await expect(create(book)).rejects.toMatchObject({ problems: [{ field: 'address' }] });
     await expect(create(book, { address: 'a', accountId: 'acct_1' })).rejects.toMatchObject({ problems: [{ field: 'account_id' }] });
+    await expect(create(book, { referenceId: ' ', userId: '  ' })).rejects.toMatchObject({
+      problems: [{ field: 'reference_id' }, { field: 'user_id' }],
+    });
     expect(book.invoices).toEqual([]);
   });
 });

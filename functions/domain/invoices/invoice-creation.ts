@@ -30,6 +30,8 @@ export const MAX_GAP_LIMIT = 10_000;
 export const MAX_QUANTITY = 2n ** 64n - 1n;
 /** At most this many tokens in one invoice (a transaction output holds far fewer in practice). */
 export const MAX_INVOICE_ASSETS = 100;
+/** reference_id and user_id, as an address registration's references. */
+const MAX_TEXT_LENGTH = 200;
 
 const ASSET_KEY = /^[0-9a-f]{56}\.(?:[0-9a-f]{2}){0,32}$/;
 const QUANTITY = /^(?:0|[1-9][0-9]*)$/;
@@ -209,6 +211,13 @@ export async function createInvoice(request: InvoiceRequest, actor: string, deps
       field: 'confirmations',
       message: `must be a whole number from ${MIN_INVOICE_CONFIRMATIONS} to ${MAX_INVOICE_CONFIRMATIONS}`,
     });
+  }
+  if (request.referenceId.trim() === '' || request.referenceId.length > MAX_TEXT_LENGTH) {
+    problems.push({ field: 'reference_id', message: `must be a non-blank string of at most ${MAX_TEXT_LENGTH} characters` });
+  }
+  const givenUser = request.userId ?? null;
+  if (givenUser !== null && (givenUser.trim() === '' || givenUser.length > MAX_TEXT_LENGTH)) {
+    problems.push({ field: 'user_id', message: `must be null or a non-blank string of at most ${MAX_TEXT_LENGTH} characters` });
   }
   if (request.address !== undefined && request.accountId !== undefined) {
     problems.push({ field: 'account_id', message: 'give either an address or an account to derive one from, not both' });

@@ -19,6 +19,7 @@ import {
   invoiceTransitions,
   judgeInvoice,
   type JudgedState,
+  sameAmounts,
 } from './invoice-rules.js';
 
 /** An invoice as the store hands it over for judging: its record and its payments on the chain. */
@@ -95,9 +96,17 @@ export function judgedChange({ invoice, payments }: InvoiceToJudge, tip: ChainTi
     settledAt: judgement.status !== 'settled' ? null : invoice.status === 'settled' ? invoice.settledAt : judgedAt,
   };
   const transitions = invoiceTransitions(invoice, judgement);
-  const factsChanged =
-    after.settlesAtHeight !== invoice.settlesAtHeight || after.everSettled !== invoice.everSettled || after.expired !== invoice.expired;
-  if (transitions.length === 0 && !factsChanged) return null;
+  // Saved whenever anything stored differs, events or not: an additional status that goes back to none (a rollback
+  // took the partial payment) writes no event, but the row must say so.
+  const changed =
+    after.status !== invoice.status ||
+    after.additionalStatus !== invoice.additionalStatus ||
+    !sameAmounts(after.paid, invoice.paid) ||
+    after.settlesAtHeight !== invoice.settlesAtHeight ||
+    after.everSettled !== invoice.everSettled ||
+    after.expired !== invoice.expired ||
+    after.settledAt?.getTime() !== invoice.settledAt?.getTime();
+  if (!changed) return null;
   const events = transitions.map(
     (transition): InvoiceEvent => ({
       invoiceId: invoice.id,

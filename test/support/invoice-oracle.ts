@@ -57,6 +57,17 @@ export interface OracleInvoiceState {
   expired: boolean;
   /** Event types in the order they were written, starting with invoice.created. */
   events: string[];
+  /**
+   * What each event's data (the invoice resource) must say, parallel to events: the status (processing for the
+   * invoice.processing written before invoice.settled), and for the others the judgement's additional status and paid.
+   */
+  eventData: OracleEventData[];
+}
+
+export interface OracleEventData {
+  status: OracleStatus;
+  additionalStatus?: OracleAdditionalStatus;
+  paid?: Quantities;
 }
 
 /** What one step changed for one invoice. */
@@ -180,6 +191,7 @@ export class InvoiceOracle {
         everSettled: false,
         expired: false,
         events: ['invoice.created'],
+        eventData: [{ status: 'new' }],
       });
     }
   }
@@ -198,6 +210,12 @@ export class InvoiceOracle {
       const events = oracleEvents(before, after);
       state.judgement = after;
       state.events.push(...events);
+      for (const [i, type] of events.entries()) {
+        const intermediate = type === 'invoice.processing' && events[i + 1] === 'invoice.settled';
+        state.eventData.push(
+          intermediate ? { status: 'processing' } : { status: after.status, additionalStatus: after.additionalStatus, paid: after.paid },
+        );
+      }
       if (
         before.status !== after.status ||
         before.additionalStatus !== after.additionalStatus ||

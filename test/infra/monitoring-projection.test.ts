@@ -183,6 +183,7 @@ const EXPECTED: string[] = [
   ' | ReconciliationDiscrepancies | reconciliation_discrepancies, Maximum | > 0 discrepancies | 1 h (1 period) | critical | ignore',
   ' | BalanceMismatches | balance_mismatches, Maximum | > 0 users | 1 h (1 period) | critical | ignore',
   ' | PaymentReversed | payments_reversed, Sum | > 0 payments | 1 min (1 period) | critical | notBreaching',
+  ' | InvoiceInvalidated | invoices_invalidated, Sum | > 0 invoices | 1 min (1 period) | critical | notBreaching',
   ' | ReconciliationMissed | reconciliation_runs, Sum | < 1 runs | 26 h (26 × 1 h) | warning | breaching',
   ' | DatabaseUnreachable | database_reachable, Minimum | < 1 (1 = reachable) | 3 min (3 × 1 min) | critical | breaching',
   ' | DatabaseCpuHigh | AWS/RDS CPUUtilization, Average | > 80% | 15 min (3 × 5 min) | warning | notBreaching',

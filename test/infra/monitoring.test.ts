@@ -391,8 +391,8 @@ describe('PaymentMonitorMonitoring: the product alarms', () => {
       expect(name).toMatch(/^payment-monitor-prod-[A-Za-z]+$/);
       expect(alarm.AlarmDescription).toMatch(/^\[(warning|critical)\] .{60,}/);
       expect((alarm.AlarmDescription as string).length).toBeLessThanOrEqual(1024);
-      // ALARM and OK to the same topic, except for an event (PaymentReversed): ALARM only.
-      if (name.endsWith('PaymentReversed')) expect(alarm.OKActions).toBeUndefined();
+      // ALARM and OK to the same topic, except for an event (PaymentReversed, InvoiceInvalidated): ALARM only.
+      if (name.endsWith('PaymentReversed') || name.endsWith('InvoiceInvalidated')) expect(alarm.OKActions).toBeUndefined();
       else expect(alarm.AlarmActions).toEqual(alarm.OKActions);
     }
   });

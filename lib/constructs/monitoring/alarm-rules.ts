@@ -379,6 +379,19 @@ export const ALARM_RULES: readonly AlarmRule[] = [
       'Read the log line (user, amount, reference) and the rollback depth. Tell the business: the user may have withdrawn already; consider raising confirmations.',
   },
   {
+    key: 'invoicesInvalidated',
+    severity: 'critical',
+    name: 'InvoiceInvalidated',
+    metric: lambdas(Metric.invoicesInvalidated, 'Sum'),
+    comparison: '>',
+    unit: 'invoices',
+    missingData: 'notBreaching',
+    event: true,
+    runbook: () =>
+      'An invoice the business was told settled lost its completing payment in a rollback or a rebuild (invoice.invalid; invoice_invalidated, critical). ' +
+      'Read the log line (invoice, reference) and the rollback depth. Tell the business before it ships; the invoice settles again if the transaction lands again. Consider deeper invoice confirmations.',
+  },
+  {
     key: 'reconciliationRuns',
     severity: 'warning',
     name: 'ReconciliationMissed',

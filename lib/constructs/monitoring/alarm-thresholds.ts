@@ -50,6 +50,8 @@ export interface AlarmThresholds {
   readonly balanceMismatches: { readonly critical: AlarmSetting };
   /** Confirmed payments reversed by a rollback, over all reference types. */
   readonly paymentsReversed: { readonly critical: AlarmSetting };
+  /** Invoices told settled whose completing payment then left the chain (invoice.invalid). */
+  readonly invoicesInvalidated: { readonly critical: AlarmSetting };
   /** Completed reconciliation runs below `threshold` in `forMinutes` (26 h: the daily run plus slack). */
   readonly reconciliationRuns: { readonly warning: AlarmSetting };
   /** database_reachable (the health function's every-minute query: 1 answered, 0 not) below `threshold`. */
@@ -107,6 +109,7 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   reconciliationDiscrepancies: { critical: on(0, 60) },
   balanceMismatches: { critical: on(0, 60) },
   paymentsReversed: { critical: on(0, 1) },
+  invoicesInvalidated: { critical: on(0, 1) },
   reconciliationRuns: { warning: on(1, 26 * 60) },
   // Three one-minute runs of the health check in a row: pages within 5 minutes of the outage (issue 10).
   databaseReachable: { critical: on(1, 3) },
@@ -145,6 +148,7 @@ export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
   reconciliationDiscrepancies: 60,
   balanceMismatches: 60,
   paymentsReversed: 1,
+  invoicesInvalidated: 1,
   reconciliationRuns: 60,
   databaseReachable: 1,
   databaseCpu: 5,

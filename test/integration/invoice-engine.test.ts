@@ -376,6 +376,41 @@ describe('invoices judged by the engine', () => {
   });
 });
 
+describe('invoices across a rebuild whose chain lost the payment', () => {
+  it('keeps the judgement while the payment is held, and judges it invalid when the settlement finds it gone', async () => {
+    const { id, address } = await createInvoice({ lovelace: 10_000_000n, confirmations: 1 });
+    await forward(2);
+    await forward(1, [transaction([output(address, 10_000_000n)])]); // height 3
+    await forward(5);
+    expect((await invoice(id)).status).toBe('settled');
+    await runRebuild(
+      { slot: chain.at(2n).slot!.toString() },
+      {
+        store: new PostgresRebuildStore(f.db.pool),
+        logger: new RecordingLogger(),
+        metrics: new InMemoryMetrics(),
+        clock: f.clock,
+        actor: 'test',
+      },
+    );
+    // The node's chain no longer holds the payment's block.
+    chain = chain.fork('without-payment', 2n);
+    const statuses: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      await forward(1);
+      statuses.push(`${chain.tip!.height}:${(await invoice(id)).status}`);
+    }
+    // Held until the chain is as high as where the payment was confirmed (3 + CONFIRMATIONS 3 − 1 = 5).
+    expect(statuses).toEqual(['3:settled', '4:settled', '5:invalid', '6:invalid', '7:invalid', '8:invalid']);
+    expect(await events(id)).toEqual([
+      'invoice.created new/none',
+      'invoice.processing processing/none',
+      'invoice.settled settled/none',
+      'invoice.invalid invalid/none',
+    ]);
+  });
+});
+
 describe('reconciliation of invoices', () => {
   /** A full run whose chain side holds exactly what the engine recorded: only invoices can differ. */
   async function reconcile() {

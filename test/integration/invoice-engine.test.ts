@@ -282,15 +282,18 @@ describe('invoices judged by the engine', () => {
     ]);
   });
 
-  it('a rollback that takes a partial payment saves new/none and paid 0 (no event: the additional status went back to none)', async () => {
+  it('a rollback that takes a partial payment saves new/none and paid 0, told as invoice.updated', async () => {
     const { id, address } = await createInvoice({ lovelace: 10_000_000n });
     await forward(1);
     await forward(1, [transaction([output(address, 1n)])]);
     expect(await invoice(id)).toMatchObject({ status: 'new', additional_status: 'paid_partial', paid: paid(1n) });
     const rollback = await f.engine.apply(chain.backward(1n));
-    expect(rollback).toMatchObject({ kind: 'rolled_back', invoices: [expect.objectContaining({ transitions: [] })] });
+    expect(rollback).toMatchObject({
+      kind: 'rolled_back',
+      invoices: [expect.objectContaining({ transitions: [{ type: 'invoice.updated', status: 'new' }] })],
+    });
     expect(await invoice(id)).toMatchObject({ status: 'new', additional_status: 'none', paid: paid(0n) });
-    expect(await events(id)).toEqual(['invoice.created new/none', 'invoice.paid_partial new/paid_partial']);
+    expect(await events(id)).toEqual(['invoice.created new/none', 'invoice.paid_partial new/paid_partial', 'invoice.updated new/none']);
   });
 
   it('a rollback to before the deadline does not un-expire an invoice', async () => {

@@ -175,7 +175,7 @@ export function oracleEvents(before: OracleJudgement, after: OracleJudgement): s
     else events.push(`invoice.${after.status}`);
   }
   if (additionalChanged && after.additionalStatus !== 'none') events.push(`invoice.${after.additionalStatus}`);
-  if (!statusChanged && !additionalChanged && !sameQuantities(before.paid, after.paid)) events.push('invoice.updated');
+  if (events.length === 0 && (additionalChanged || !sameQuantities(before.paid, after.paid))) events.push('invoice.updated');
   return events;
 }
 

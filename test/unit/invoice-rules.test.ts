@@ -139,6 +139,8 @@ describe('the events of a judgement', () => {
       'invoice.updated',
     ]);
     expect(invoiceTransitions(state('processing', 'none', 5n), state('new')).map((t) => t.type)).toEqual(['invoice.new']);
+    // a rollback took the only partial payment: nothing is paid any more, and that is told
+    expect(invoiceTransitions(state('new', 'paid_partial', 1n), state('new')).map((t) => t.type)).toEqual(['invoice.updated']);
     expect(invoiceTransitions(state('settled', 'none', 5n), state('settled', 'none', 5n))).toEqual([]);
   });
 });

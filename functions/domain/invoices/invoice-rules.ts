@@ -193,8 +193,9 @@ export interface InvoiceTransition {
 
 /**
  * The events a judgement that moves an invoice from `before` to `after` writes, in order: the status it moved to
- * (processing first when it went straight to settled), then the additional status it gained, or `invoice.updated`
- * when only the amounts paid changed. Nothing when nothing changed.
+ * (processing first when it went straight to settled), then the additional status it gained; `invoice.updated` when
+ * neither of those tells the change (only the amount paid changed, or the additional status went back to none).
+ * Nothing when nothing changed.
  */
 export function invoiceTransitions(before: JudgedState, after: JudgedState): InvoiceTransition[] {
   const transitions: InvoiceTransition[] = [];
@@ -209,7 +210,9 @@ export function invoiceTransitions(before: JudgedState, after: JudgedState): Inv
   if (additionalChanged && after.additionalStatus !== 'none') {
     transitions.push({ type: `invoice.${after.additionalStatus}`, status: after.status });
   }
-  if (!statusChanged && !additionalChanged && !sameAmounts(before.paid, after.paid)) {
+  // Anything else that changed is still told: an additional status lost (a rollback took the partial payment), or
+  // only the amount paid.
+  if (transitions.length === 0 && (additionalChanged || !sameAmounts(before.paid, after.paid))) {
     transitions.push({ type: 'invoice.updated', status: after.status });
   }
   return transitions;

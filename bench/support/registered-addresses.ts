@@ -8,13 +8,14 @@ export async function registerBenchAddresses(
   registry: PostgresAddressRegistry,
   count: number,
   addressOf: (i: number) => string,
+  referenceIdOf: (i: number) => string = (i) => `ref-${i}`,
 ): Promise<void> {
   for (let i = 0; i < count; i += 20_000) {
     await registry.register(
       Array.from({ length: Math.min(20_000, count - i) }, (_, j) => ({
         address: addressOf(i + j),
         referenceType: (i + j) % 3 === 0 ? 'invoice' : 'deposit',
-        referenceId: `ref-${i + j}`,
+        referenceId: referenceIdOf(i + j),
         userId: (i + j) % 3 === 0 ? null : `user-${(i + j) % 50_000}`,
       })),
       'bench',

@@ -19,15 +19,25 @@ export interface InvoiceEventToWrite {
  */
 export async function insertInvoiceEvents(db: Queryable, events: readonly InvoiceEventToWrite[]): Promise<void> {
   if (events.length === 0) return;
-  await db.query(
-    `INSERT INTO business_events (id, type, resource_type, resource_id, version, data)
+  await db.query({ name: 'insert_invoice_events', text: invoiceEventsInsert(1), values: invoiceEventColumns(events) });
+}
+
+/**
+ * The INSERT of insertInvoiceEvents with its three arrays at $first, $first+1, $first+2 (invoice ids, types, data), so
+ * that a writer can put it in a statement of its own (the engine saves judgements and their events in one).
+ */
+export function invoiceEventsInsert(first: number): string {
+  const [ids, types, data] = [first, first + 1, first + 2].map((n) => `$${n}`);
+  return `INSERT INTO business_events (id, type, resource_type, resource_id, version, data)
      SELECT business_event_id(v.type, v.invoice_id, v.version), v.type, 'invoice', v.invoice_id, v.version, v.data
        FROM (SELECT n.*,
                     coalesce((SELECT max(e.version) FROM business_events e
                                WHERE e.resource_type = 'invoice' AND e.resource_id = n.invoice_id), 0)
                     + row_number() OVER (PARTITION BY n.invoice_id ORDER BY n.place)::int AS version
-               FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS n(invoice_id, type, data, place)) v
-      ORDER BY v.place`,
-    [events.map((event) => event.invoiceId), events.map((event) => event.type), events.map((event) => JSON.stringify(event.data))],
-  );
+               FROM unnest(${ids}::text[], ${types}::text[], ${data}::jsonb[]) WITH ORDINALITY AS n(invoice_id, type, data, place)) v
+      ORDER BY v.place`;
+}
+
+export function invoiceEventColumns(events: readonly InvoiceEventToWrite[]): unknown[] {
+  return [events.map((event) => event.invoiceId), events.map((event) => event.type), events.map((event) => JSON.stringify(event.data))];
 }

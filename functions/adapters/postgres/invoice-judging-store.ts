@@ -1,7 +1,7 @@
 /**
  * Judging invoices inside the engine's transaction (the rules: domain/invoices/invoice-judging.ts), set-based: one
- * statement reads the invoices to judge, one reads their on-chain payments, and a step that changed some writes
- * them with one UPDATE and their events with one INSERT.
+ * statement reads the invoices to judge with their on-chain payments, and a step that changed some writes them and
+ * their events with another.
  *
  * Cost of a step that touched no invoice: index lookups that find nothing (invoices_new_by_expiry,
  * invoices_processing_by_settling_height, and after a rollback invoices_settled_by_settling_height); the held-payment
@@ -11,12 +11,20 @@ import type { InvoiceChange, InvoiceToJudge } from '../../domain/invoices/invoic
 import { amountJson } from '../../domain/invoices/invoice-resource.js';
 import type { ChainTip } from '../../domain/invoices/invoice-rules.js';
 import type { Queryable } from './business-events.js';
-import { insertInvoiceEvents } from './invoice-events.js';
-import { INVOICE_COLUMNS, invoiceFromRow, type InvoiceRow, onChainInvoicePayments } from './invoice-rows.js';
+import { invoiceEventColumns, invoiceEventsInsert } from './invoice-events.js';
+import {
+  INVOICE_COLUMNS,
+  invoiceFromRow,
+  type InvoicePaymentRow,
+  invoicePaymentsFromJson,
+  type InvoiceRow,
+  onChainPaymentsJsonSql,
+} from './invoice-rows.js';
 
 /**
- * The invoices a step judges again, locked, with their on-chain payments. An invoice with a payment a running rebuild
- * holds aside keeps its judgement until the settlement decides that payment (it touches the invoice then).
+ * The invoices a step judges again, with their on-chain payments, in one statement. An invoice with a payment a
+ * running rebuild holds aside keeps its judgement until the settlement decides that payment (it touches the invoice
+ * then). No row lock: the engine is the only writer of judgements and runs one step at a time (sync_state's lock).
  */
 export async function invoicesToJudge(
   db: Queryable,
@@ -24,44 +32,43 @@ export async function invoicesToJudge(
   tip: ChainTip | null,
   afterRollback: boolean,
 ): Promise<InvoiceToJudge[]> {
-  const { rows } = await db.query<InvoiceRow>({
+  const { rows } = await db.query<InvoiceRow & { payments: InvoicePaymentRow[] | null }>({
     name: 'invoices_to_judge',
-    text: `SELECT ${INVOICE_COLUMNS} FROM invoices i
-            WHERE i.id IN (SELECT unnest($1::text[])
-                           UNION ALL
-                           SELECT id FROM invoices WHERE status = 'new' AND expires_at < $2::timestamptz
-                           UNION ALL
-                           SELECT id FROM invoices WHERE status = 'processing' AND settles_at_height <= $3::bigint
-                           UNION ALL
-                           SELECT id FROM invoices
-                            WHERE $4::boolean AND status = 'settled' AND settles_at_height > coalesce($3::bigint, -1))
-              AND NOT EXISTS (SELECT 1 FROM rebuild_held_payments h WHERE h.reference_type = 'invoice' AND h.reference_id = i.id)
-            ORDER BY i.id
-              FOR UPDATE OF i`,
+    text: `WITH judged AS MATERIALIZED (
+             SELECT ${INVOICE_COLUMNS} FROM invoices i
+              WHERE i.id IN (SELECT unnest($1::text[])
+                             UNION ALL
+                             SELECT id FROM invoices WHERE status = 'new' AND expires_at < $2::timestamptz
+                             UNION ALL
+                             SELECT id FROM invoices WHERE status = 'processing' AND settles_at_height <= $3::bigint
+                             UNION ALL
+                             SELECT id FROM invoices
+                              WHERE $4::boolean AND status = 'settled' AND settles_at_height > coalesce($3::bigint, -1))
+                AND NOT EXISTS (SELECT 1 FROM rebuild_held_payments h WHERE h.reference_type = 'invoice' AND h.reference_id = i.id)
+           ), payments AS (${onChainPaymentsJsonSql('ARRAY(SELECT id FROM judged)')})
+           SELECT j.*, p.payments FROM judged j LEFT JOIN payments p ON p.reference_id = j.id ORDER BY j.id`,
     values: [touchedIds, tip?.time ?? null, tip?.height.toString() ?? null, afterRollback],
   });
-  if (rows.length === 0) return [];
-  const payments = await onChainInvoicePayments(
-    db,
-    rows.map((row) => row.id),
-  );
-  return rows.map((row) => ({ invoice: invoiceFromRow(row), payments: payments.get(row.id) ?? [] }));
+  return rows.map((row) => ({ invoice: invoiceFromRow(row), payments: invoicePaymentsFromJson(row.payments) }));
 }
 
-/** Saves each changed invoice (one UPDATE) and writes its events (one INSERT, versions in order per invoice). */
+/** Saves each changed invoice and writes its events, in one statement (versions in order per invoice). */
 export async function saveInvoiceJudgements(db: Queryable, changes: readonly InvoiceChange[], judgedAt: Date): Promise<void> {
   if (changes.length === 0) return;
   const invoices = changes.map((change) => change.invoice);
   await db.query({
     name: 'save_invoice_judgements',
-    text: `UPDATE invoices i
-              SET status = c.status, additional_status = c.additional_status, paid = c.paid,
-                  settles_at_height = c.settles_at_height, ever_settled = c.ever_settled, expired = c.expired,
-                  settled_at = c.settled_at, updated_at = $9
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::boolean[], $7::boolean[],
-                         $8::timestamptz[])
-               AS c(id, status, additional_status, paid, settles_at_height, ever_settled, expired, settled_at)
-            WHERE i.id = c.id`,
+    text: `WITH saved AS (
+             UPDATE invoices i
+                SET status = c.status, additional_status = c.additional_status, paid = c.paid,
+                    settles_at_height = c.settles_at_height, ever_settled = c.ever_settled, expired = c.expired,
+                    settled_at = c.settled_at, updated_at = $9
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::boolean[], $7::boolean[],
+                           $8::timestamptz[])
+                 AS c(id, status, additional_status, paid, settles_at_height, ever_settled, expired, settled_at)
+              WHERE i.id = c.id
+           )
+           ${invoiceEventsInsert(10)}`,
     values: [
       invoices.map((invoice) => invoice.id),
       invoices.map((invoice) => invoice.status),
@@ -72,10 +79,7 @@ export async function saveInvoiceJudgements(db: Queryable, changes: readonly Inv
       invoices.map((invoice) => invoice.expired),
       invoices.map((invoice) => invoice.settledAt),
       judgedAt,
+      ...invoiceEventColumns(changes.flatMap((change) => change.events)),
     ],
   });
-  await insertInvoiceEvents(
-    db,
-    changes.flatMap((change) => change.events),
-  );
 }

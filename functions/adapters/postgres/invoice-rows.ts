@@ -53,41 +53,66 @@ export function invoiceFromRow(row: InvoiceRow): InvoiceRecord {
   };
 }
 
-interface InvoicePaymentRow {
+/** A payment row as on_chain_invoice_payments reads it, or as onChainPaymentsJsonSql's JSON holds it (strings). */
+export interface InvoicePaymentRow {
   reference_id: string;
   tx_hash: string;
   output_index: number;
   status: 'pending' | 'confirmed';
-  amount_lovelace: bigint;
+  amount_lovelace: bigint | string;
   assets: Record<string, Record<string, string>>;
-  block_height: bigint;
-  block_time: Date;
+  block_height: bigint | string;
+  block_time: Date | string;
 }
 
 /** The payments to each invoice that are on the chain (pending or confirmed), by invoice id. */
 export async function onChainInvoicePayments(db: Queryable, invoiceIds: readonly string[]): Promise<Map<string, InvoicePaymentView[]>> {
   const byInvoice = new Map<string, InvoicePaymentView[]>(invoiceIds.map((id) => [id, []]));
   if (invoiceIds.length === 0) return byInvoice;
-  const { rows } = await db.query<InvoicePaymentRow>(
-    `SELECT reference_id, tx_hash, output_index, status, amount_lovelace, assets, block_height, block_time
-       FROM incoming_payments
-      WHERE reference_type = 'invoice' AND reference_id = ANY($1::text[]) AND status IN ('pending', 'confirmed')`,
-    [invoiceIds],
-  );
-  for (const row of rows) {
-    const amounts = new Map<Asset, bigint>([[LOVELACE, row.amount_lovelace]]);
-    for (const { policyId, assetName, quantity } of assetsFromJson(row.assets)) {
-      const asset = `${policyId}.${assetName}`;
-      amounts.set(asset, (amounts.get(asset) ?? 0n) + quantity);
-    }
-    byInvoice.get(row.reference_id)?.push({
-      txId: row.tx_hash,
-      index: row.output_index,
-      status: row.status,
-      blockHeight: row.block_height,
-      blockTime: row.block_time,
-      amounts,
-    });
-  }
+  // Named: planning a statement over every monthly partition costs more than running it (the engine runs it each step).
+  const { rows } = await db.query<InvoicePaymentRow>({
+    name: 'on_chain_invoice_payments',
+    text: `SELECT ${ON_CHAIN_PAYMENT_COLUMNS} FROM incoming_payments
+            WHERE reference_type = 'invoice' AND reference_id = ANY($1::text[]) AND status IN ('pending', 'confirmed')`,
+    values: [invoiceIds],
+  });
+  for (const row of rows) byInvoice.get(row.reference_id)?.push(invoicePaymentFromRow(row));
   return byInvoice;
+}
+
+const ON_CHAIN_PAYMENT_COLUMNS = 'reference_id, tx_hash, output_index, status, amount_lovelace, assets, block_height, block_time';
+
+/**
+ * A statement's CTE body aggregating, per invoice of the text[] expression `ids`, its on-chain payments as a JSON array
+ * (`reference_id`, `payments`): a reader of invoices gets their payments in the same statement
+ * (invoicePaymentsFromJson reads the array back; quantities and heights stay exact as JSON strings).
+ */
+export function onChainPaymentsJsonSql(ids: string): string {
+  return `SELECT reference_id, jsonb_agg(jsonb_build_object(
+              'reference_id', reference_id, 'tx_hash', tx_hash, 'output_index', output_index, 'status', status,
+              'amount_lovelace', amount_lovelace::text, 'assets', assets, 'block_height', block_height::text,
+              'block_time', block_time)) AS payments
+            FROM incoming_payments
+           WHERE reference_type = 'invoice' AND reference_id = ANY(${ids}) AND status IN ('pending', 'confirmed')
+           GROUP BY reference_id`;
+}
+
+export function invoicePaymentsFromJson(payments: readonly InvoicePaymentRow[] | null): InvoicePaymentView[] {
+  return (payments ?? []).map(invoicePaymentFromRow);
+}
+
+function invoicePaymentFromRow(row: InvoicePaymentRow): InvoicePaymentView {
+  const amounts = new Map<Asset, bigint>([[LOVELACE, BigInt(row.amount_lovelace)]]);
+  for (const { policyId, assetName, quantity } of assetsFromJson(row.assets)) {
+    const asset = `${policyId}.${assetName}`;
+    amounts.set(asset, (amounts.get(asset) ?? 0n) + quantity);
+  }
+  return {
+    txId: row.tx_hash,
+    index: row.output_index,
+    status: row.status,
+    blockHeight: BigInt(row.block_height),
+    blockTime: new Date(row.block_time),
+    amounts,
+  };
 }

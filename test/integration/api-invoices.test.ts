@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveAddress, parseAccountPublicKey } from '../../functions/domain/address/account-key.js';
+import { encodeBech32 } from '../../functions/domain/address/bech32.js';
 import { DEMO_ACCOUNT_FIRST_MAINNET_ADDRESS, DEMO_ACCOUNT_PUBLIC_KEY } from '../../functions/local/demo-account.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
@@ -26,9 +27,9 @@ let now = START;
 const chain = new ChainBuilder('api-invoices');
 
 /** Another CIP-1852-shaped account public key: a point of the prime-order subgroup (k·8·G) and a chain code. */
-function randomAccountKeyHex(): string {
+function randomAccountKey(): string {
   const scalar = (BigInt(`0x${randomBytes(31).toString('hex')}`) * 8n) % ed25519.Point.CURVE().n;
-  return Buffer.concat([ed25519.Point.BASE.multiply(scalar).toBytes(), randomBytes(32)]).toString('hex');
+  return encodeBech32('acct_xvk', Buffer.concat([ed25519.Point.BASE.multiply(scalar).toBytes(), randomBytes(32)]));
 }
 
 const adaInvoice = (reference: string, extra: Record<string, unknown> = {}) => ({
@@ -89,8 +90,8 @@ describe('POST /v1/accounts', () => {
   });
 
   it('refuses the same key again, in another form (409 naming the account it is)', async () => {
-    const hex = Buffer.from(parseAccountPublicKey(DEMO_ACCOUNT_PUBLIC_KEY).bytes).toString('hex');
-    const answer = await api.call('POST', '/v1/accounts', { body: { public_key: hex } });
+    const xpub = encodeBech32('xpub', parseAccountPublicKey(DEMO_ACCOUNT_PUBLIC_KEY).bytes);
+    const answer = await api.call('POST', '/v1/accounts', { body: { public_key: xpub } });
     expect(answer.status, answer.text).toBe(409);
     expect(answer.body.errors).toEqual([{ field: 'public_key', message: `is already registered as ${demoId}` }]);
   });
@@ -104,14 +105,19 @@ describe('POST /v1/accounts', () => {
       expect(answer.text).not.toContain(secretHex);
     }
     const privateAnswer = await api.call('POST', '/v1/accounts', { body: { public_key: secretHex } });
-    expect(privateAnswer.body.errors[0].message).toContain('PRIVATE');
+    expect(privateAnswer.body.errors[0].message).toContain('never takes private keys');
+    // 64 bytes of hex may be a private key that happens to pass as a point: hex is never taken, even a public key's
+    const publicHex = Buffer.from(parseAccountPublicKey(randomAccountKey()).bytes).toString('hex');
+    const hexAnswer = await api.call('POST', '/v1/accounts', { body: { public_key: publicHex } });
+    expect(hexAnswer.status).toBe(422);
+    expect(hexAnswer.body.errors[0].message).toMatch(/in hex is not accepted/);
     expect((await f.db.pool.query('SELECT count(*)::int AS n FROM account_keys')).rows[0].n).toBe(1);
   });
 
   it('needs the admin scope to register, read to list and get', async () => {
     const write = await api.createKey('write');
     const read = await api.createKey('read');
-    const refused = await api.call('POST', '/v1/accounts', { key: write.key, body: { public_key: randomAccountKeyHex() } });
+    const refused = await api.call('POST', '/v1/accounts', { key: write.key, body: { public_key: randomAccountKey() } });
     expect(refused.status).toBe(403);
     const listed = await api.call('GET', '/v1/accounts', { key: read.key });
     expect(listed.status).toBe(200);
@@ -125,7 +131,7 @@ describe('POST /v1/accounts', () => {
   it('pages accounts oldest first, neither skipping nor repeating', async () => {
     for (let i = 0; i < 3; i++) {
       now = new Date(now.getTime() + 1000);
-      expect((await api.call('POST', '/v1/accounts', { body: { public_key: randomAccountKeyHex(), gap_limit: 5 } })).status).toBe(201);
+      expect((await api.call('POST', '/v1/accounts', { body: { public_key: randomAccountKey(), gap_limit: 5 } })).status).toBe(201);
     }
     const ids: string[] = [];
     let cursor: string | null = null;
@@ -280,7 +286,7 @@ describe('derived addresses: next index, gap limit, reuse after an unpaid expiry
     api.call('POST', '/v1/invoices', { body: adaInvoice(reference, { account_id: accountId, ...extra }) });
 
   beforeAll(async () => {
-    const hex = randomAccountKeyHex();
+    const hex = randomAccountKey();
     key = parseAccountPublicKey(hex);
     const answer = await api.call('POST', '/v1/accounts', { body: { public_key: hex, gap_limit: 3 } });
     expect(answer.status).toBe(201);
@@ -373,7 +379,7 @@ describe('derived addresses: next index, gap limit, reuse after an unpaid expiry
 
 describe('concurrent creations', () => {
   it('give concurrent invoices of one account distinct indexes, in order (the account is locked while one is chosen)', async () => {
-    const hex = randomAccountKeyHex();
+    const hex = randomAccountKey();
     const account = await api.call('POST', '/v1/accounts', { body: { public_key: hex, gap_limit: 10 } });
     const answers = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
@@ -388,7 +394,7 @@ describe('concurrent creations', () => {
   });
 
   it("passes over the account's addresses registered already (given to an invoice, or a deposit), never sharing one", async () => {
-    const hex = randomAccountKeyHex();
+    const hex = randomAccountKey();
     const key = parseAccountPublicKey(hex);
     const account = await api.call('POST', '/v1/accounts', { body: { public_key: hex, gap_limit: 5 } });
     const given = await api.call('POST', '/v1/invoices', {

@@ -61,15 +61,19 @@ const ACCOUNT_KEY_PREFIXES = new Set(['acct_xvk', 'xpub']);
 /** 64 bytes of hex may also be an extended private key without its chain code, which is (almost always) no valid point. */
 const NOT_A_PRIVATE_KEY_HINT = ' (if this is a 64-byte private key: the monitor never takes private keys)';
 const PRIVATE_KEY_REFUSAL = 'the monitor never takes private keys: export the account PUBLIC key (acct_xvk1… or xpub1…) from the wallet';
+const HEX_REFUSAL =
+  'account public key in hex is not accepted: 64 bytes of hex may be a private key, and the monitor never takes private keys; give it as acct_xvk1… or xpub1… (CIP-5 bech32), as wallets export it';
 
 /**
- * Reads an account public key in any of its usual forms: CIP-5 bech32 `acct_xvk1…` or `xpub1…`, or 128 hex
- * characters. Throws a `DecodeError` naming what is wrong; the message never repeats the text (it might be a secret).
+ * Reads an account public key in its self-describing forms, CIP-5 bech32 `acct_xvk1…` or `xpub1…`. Bare hex is
+ * refused: 64 bytes of hex may just as well be a private key (about one in sixteen passes every check a public key
+ * can be put to), and a private key taken for a public one would be stored and shown. Throws a `DecodeError` naming
+ * what is wrong; the message never repeats the text (it might be a secret).
  */
 export function parseAccountPublicKey(text: string): AccountPublicKey {
   const trimmed = text.trim();
   if (trimmed.length === 0) throw new DecodeError('account public key is empty');
-  if (/^[0-9a-fA-F]+$/.test(trimmed)) return accountKeyFromBytes(hexBytes(trimmed));
+  if (/^[0-9a-fA-F]+$/.test(trimmed)) throw new DecodeError(HEX_REFUSAL);
 
   const separator = trimmed.lastIndexOf('1');
   const prefix = separator > 0 ? trimmed.slice(0, separator).toLowerCase() : '';
@@ -77,7 +81,7 @@ export function parseAccountPublicKey(text: string): AccountPublicKey {
     throw new DecodeError(`"${prefix}" is a private key; ${PRIVATE_KEY_REFUSAL}`);
   }
   if (separator <= 0) {
-    throw new DecodeError('account public key is neither bech32 (acct_xvk1… or xpub1…) nor 128 hex characters');
+    throw new DecodeError('account public key is not bech32 (acct_xvk1… or xpub1…)');
   }
   const other = OTHER_PUBLIC_PREFIXES.get(prefix);
   if (other !== undefined) throw new DecodeError(`"${prefix}" is ${other}; give the account public key (acct_xvk1… or xpub1…)`);
@@ -93,16 +97,6 @@ export function parseAccountPublicKey(text: string): AccountPublicKey {
     throw error;
   }
   return accountKeyFromBytes(decoded.bytes);
-}
-
-function hexBytes(hex: string): Uint8Array {
-  if (hex.length === 2 * EXTENDED_KEY_BYTES) return Uint8Array.from(Buffer.from(hex, 'hex'));
-  if (hex.length === 192) {
-    throw new DecodeError(`hex account key is 96 bytes long, the size of an extended PRIVATE key; ${PRIVATE_KEY_REFUSAL}`);
-  }
-  throw new DecodeError(
-    `hex account key must be ${2 * EXTENDED_KEY_BYTES} hex characters (32-byte public key then 32-byte chain code); got ${hex.length}`,
-  );
 }
 
 function accountKeyFromBytes(bytes: Uint8Array): AccountPublicKey {

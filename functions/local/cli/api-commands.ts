@@ -18,7 +18,7 @@ export const API_USAGE = `  with --api-url <url> (key in PAYMENT_MONITOR_API_KEY
   events list [--after <cursor>]   events redeliver <event id> [--endpoint <id>]
   webhooks add <url> --events payment.*,…   webhooks list   webhooks delete <id>   webhooks rotate-secret <id>
   api-keys create --name <n> --scope read|write|admin   api-keys list   api-keys revoke <id>
-  accounts add <acct_xvk1… | xpub1… | 128 hex> [--name n] [--gap-limit n]   accounts list
+  accounts add <acct_xvk1… | xpub1…> [--name n] [--gap-limit n]   accounts list
   invoices create --reference-id <id> [--ada <n>] [--asset <policy id>.<asset name hex>=<qty>]… --expires-in <seconds>
                   [--confirmations n] [--address a | --account <acct_…>] [--user u]
   invoices get <inv_…>   invoices list [--status new|processing|settled|expired|invalid] [--reference-id r] [--user u]
@@ -223,7 +223,7 @@ export async function apiCommand(
       return one(await client.delete(`/v1/api-keys/${encodeURIComponent(id)}`), `Key ${id} revoked.`);
     }
     case 'accounts add': {
-      const publicKey = required(positionals[2], 'accounts add needs the account public key (acct_xvk1…, xpub1… or 128 hex)');
+      const publicKey = required(positionals[2], 'accounts add needs the account public key (acct_xvk1… or xpub1…)');
       const body = {
         public_key: publicKey,
         ...(options.name === undefined ? {} : { name: options.name }),

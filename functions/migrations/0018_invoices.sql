@@ -16,11 +16,10 @@ CREATE TABLE account_keys (
   created_by  text        NOT NULL
 );
 
--- Every address handed out from an account key and the invoice holding it now. A wallet restored from the seed finds
--- funds only within the gap limit of the highest used index (used: any payment ever reached it), so an address
--- whose invoice expired unpaid and whose monitoring window has passed is handed to a new invoice rather than
--- deriving past the gap (its payment_addresses row then names the new invoice). invoice_id has no foreign key:
--- the invoice is inserted after its address is chosen, in the same transaction.
+-- Every address handed out from an account key (once: never to two invoices) and its invoice. A wallet restored from
+-- the seed finds funds only within the gap limit of the highest used index (used: it holds a payment on the chain), so
+-- no index beyond it is handed out. invoice_id has no foreign key: the invoice is inserted after its address is
+-- chosen, in the same transaction.
 CREATE TABLE account_addresses (
   account_id     text        NOT NULL REFERENCES account_keys (id),
   address_index  integer     NOT NULL CHECK (address_index >= 0),

@@ -279,7 +279,7 @@ describe('idempotency', () => {
   });
 });
 
-describe('derived addresses: next index, gap limit, reuse after an unpaid expiry', () => {
+describe('derived addresses: next index, gap limit, never twice', () => {
   let accountId: string;
   let key: ReturnType<typeof parseAccountPublicKey>;
   const create = (reference: string, extra: Record<string, unknown> = {}) =>
@@ -332,42 +332,33 @@ describe('derived addresses: next index, gap limit, reuse after an unpaid expiry
     expect((await create('GAP-after-5')).status).toBe(409);
   });
 
-  it('hands out again the lowest address whose invoice expired unpaid once its monitoring window has passed', async () => {
-    const index0 = await f.db.pool.query('SELECT invoice_id FROM account_addresses WHERE account_id = $1 AND address_index = 0', [
-      accountId,
-    ]);
-    const index2 = await f.db.pool.query('SELECT invoice_id FROM account_addresses WHERE account_id = $1 AND address_index = 2', [
-      accountId,
-    ]);
-    const index1 = await f.db.pool.query('SELECT invoice_id FROM account_addresses WHERE account_id = $1 AND address_index = 1', [
-      accountId,
-    ]);
-    // The engine's judgement (the chain passed their deadlines): 0, 1 and 2 expired; 1 received a payment (used).
-    await f.db.pool.query("UPDATE invoices SET status = 'expired', expired = true WHERE id = ANY($1::text[])", [
-      [index0.rows[0].invoice_id, index1.rows[0].invoice_id, index2.rows[0].invoice_id],
-    ]);
-    // Within the monitoring window (expiry 1 h + 90 min): no address is handed out again.
-    expect((await create('REUSE-early')).status).toBe(409);
-    now = new Date(now.getTime() + 3 * 3_600_000);
-    const reused = await create('REUSE-1', { user_id: 'user-r' });
-    expect(reused.status, reused.text).toBe(201);
-    expect(reused.body.account).toEqual({ id: accountId, index: 0 });
-    expect(reused.body.address).toBe(deriveAddress(key, 0, 'mainnet'));
-    const registered = await f.db.pool.query('SELECT reference_type, reference_id, user_id FROM payment_addresses WHERE address = $1', [
-      reused.body.address,
-    ]);
-    expect(registered.rows).toEqual([{ reference_type: 'invoice', reference_id: reused.body.id, user_id: 'user-r' }]);
-    const held = await f.db.pool.query('SELECT invoice_id FROM account_addresses WHERE account_id = $1 AND address_index = 0', [accountId]);
-    expect(held.rows).toEqual([{ invoice_id: reused.body.id }]);
-    const audit = await f.db.pool.query(
-      "SELECT details->>'previous_reference_id' AS previous FROM audit_log WHERE action = 'address_reassigned' AND entity_id = $1",
-      [reused.body.address],
+  it('never hands an address out twice, even once its invoice expired unpaid and its monitoring window passed', async () => {
+    // The engine's judgement (the chain passed their deadlines): every invoice of the account expired, most unpaid.
+    await f.db.pool.query("UPDATE invoices SET status = 'expired', expired = true WHERE account_id = $1", [accountId]);
+    now = new Date(now.getTime() + 3 * 3_600_000); // past every monitoring window (expiry 1 h + 90 min)
+    const refused = await create('NO-REUSE');
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.type).toBe('urn:payment-monitor:problem:gap_limit_reached');
+    expect(refused.body.detail).toMatch(/never handed out twice/);
+    const { rows } = await f.db.pool.query<{ invoices: number; addresses: number }>(
+      'SELECT count(*)::int AS invoices, count(DISTINCT address)::int AS addresses FROM invoices WHERE account_id = $1',
+      [accountId],
     );
-    expect(audit.rows).toEqual([{ previous: index0.rows[0].invoice_id }]);
-    // next: index 2 (1 received a payment), then nothing
-    expect((await create('REUSE-2')).body.account).toEqual({ id: accountId, index: 2 });
-    expect((await create('REUSE-3')).status).toBe(409);
-    expect((await api.call('GET', `/v1/accounts/${accountId}`)).body.next_index).toBe(5);
+    expect(rows[0]!.addresses).toBe(rows[0]!.invoices);
+  });
+
+  it('counts as used only an address whose payment is on the chain (one rolled back for good is not what a wallet finds)', async () => {
+    const account = await api.call('POST', '/v1/accounts', { body: { public_key: randomAccountKey(), gap_limit: 1 } });
+    const first = await create('USED-0', { account_id: account.body.id });
+    expect(first.body.account.index).toBe(0);
+    await pay(first.body.address);
+    // The engine's rollback leaves the row as rolled_back; the transaction never came back.
+    await f.db.pool.query("UPDATE incoming_payments SET status = 'rolled_back' WHERE address = $1", [first.body.address]);
+    const refused = await create('USED-1', { account_id: account.body.id });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.type).toBe('urn:payment-monitor:problem:gap_limit_reached');
+    await f.db.pool.query("UPDATE incoming_payments SET status = 'pending' WHERE address = $1", [first.body.address]);
+    expect((await create('USED-1', { account_id: account.body.id })).body.account.index).toBe(1);
   });
 
   it('refuses both an address and an account', async () => {

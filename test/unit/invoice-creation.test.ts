@@ -1,7 +1,7 @@
 /**
  * The invoice creation service on an in-memory book: what it asks of the store and in which order (the chain position
- * held before anything, the address registered before the invoice and its event), the gap limit's boundary, reuse
- * before a new index, and the amount rules. The Postgres book is tested over HTTP (test/integration/api-invoices.test.ts).
+ * held before anything, the address registered before the invoice and its event), the gap limit's boundary, and the
+ * amount rules. The Postgres book is tested over HTTP (test/integration/api-invoices.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import type { AddressRegistration } from '../../functions/domain/address-registration.js';
@@ -13,7 +13,6 @@ import {
   InvoiceRequestError,
   type LockedAccount,
   parseInvoiceAmount,
-  type ReusableAddress,
 } from '../../functions/domain/invoices/invoice-creation.js';
 
 const TOKEN = `${'ab'.repeat(28)}.cafe`;
@@ -22,7 +21,6 @@ class MemoryBook implements InvoiceBook {
   calls: string[] = [];
   registered = new Map<string, { referenceType: string; referenceId: string }>();
   account: Omit<LockedAccount, 'addressAt'> | undefined = { id: 'acct_1', gapLimit: 3, nextIndex: 0, highestUsedIndex: -1 };
-  reusable: ReusableAddress | undefined;
   invoices: { id: string; address: string; index: number | null }[] = [];
 
   async addressRegistration(address: string) {
@@ -37,19 +35,11 @@ class MemoryBook implements InvoiceBook {
     if (!this.account || (accountId !== undefined && accountId !== this.account.id)) return undefined;
     return { ...this.account, addressAt: (index: number) => `addr-${index}` };
   }
-  async reusableAddress() {
-    this.calls.push('reusableAddress');
-    return this.reusable;
-  }
   async registerAddress(registration: Required<AddressRegistration>) {
     this.calls.push(`registerAddress ${registration.address}`);
     if (this.registered.has(registration.address)) return false;
     this.registered.set(registration.address, registration);
     return true;
-  }
-  async reassignAddress(_accountId: string, reuse: ReusableAddress, invoiceId: string) {
-    this.calls.push(`reassignAddress ${reuse.address}`);
-    this.registered.set(reuse.address, { referenceType: 'invoice', referenceId: invoiceId });
   }
   async passOverTakenAddress(_accountId: string, index: number) {
     this.calls.push(`passOverTakenAddress ${index}`);
@@ -82,7 +72,6 @@ describe('invoice creation', () => {
     expect(book.calls).toEqual([
       'holdChainPosition',
       'lockAccount oldest',
-      'reusableAddress',
       'addressRegistration',
       'registerAddress addr-0',
       'recordDerivedAddress 0',
@@ -115,16 +104,6 @@ describe('invoice creation', () => {
     book.account = { id: 'acct_1', gapLimit: 3, nextIndex: 3, highestUsedIndex: -1 };
     book.registered.set('addr-3', { referenceType: 'deposit', referenceId: 'acct-10' });
     await expect(create(book)).rejects.toMatchObject({ code: 'gap_limit_reached' });
-  });
-
-  it('reuses an address whose invoice expired unpaid rather than deriving a new one', async () => {
-    const book = new MemoryBook();
-    book.account = { id: 'acct_1', gapLimit: 3, nextIndex: 3, highestUsedIndex: -1 };
-    book.reusable = { index: 1, address: 'addr-1', previousInvoiceId: 'inv_old' };
-    const invoice = await create(book, { userId: 'u' });
-    expect(invoice).toMatchObject({ address: 'addr-1', account: { id: 'acct_1', index: 1 }, user_id: 'u' });
-    expect(book.calls).toContain('reassignAddress addr-1');
-    expect(book.calls.some((call) => call.startsWith('registerAddress') || call.startsWith('recordDerivedAddress'))).toBe(false);
   });
 
   it('refuses an address in use, no account, both an address and an account', async () => {

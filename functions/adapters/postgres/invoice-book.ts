@@ -6,7 +6,7 @@
  */
 import { parseAccountPublicKey, deriveAddress } from '../../domain/address/account-key.js';
 import { AddressAlreadyRegisteredError, type AddressRegistration } from '../../domain/address-registration.js';
-import type { InvoiceBook, LockedAccount, ReusableAddress } from '../../domain/invoices/invoice-creation.js';
+import type { InvoiceBook, LockedAccount } from '../../domain/invoices/invoice-creation.js';
 import type { InvoiceRecord, InvoiceResource } from '../../domain/invoices/invoice-resource.js';
 import { amountJson } from '../../domain/invoices/invoice-resource.js';
 import { LOVELACE } from '../../domain/invoices/invoice-rules.js';
@@ -43,10 +43,13 @@ export class PostgresInvoiceBook implements InvoiceBook {
     );
     const row = rows[0];
     if (!row) return undefined;
-    // Used: any payment ever reached the address (whatever became of it): a restored wallet scans from there.
+    // Used: the address holds a payment on the chain, which is what a restored wallet finds (one rolled back for good is
+    // not there; one a running rebuild holds aside still is).
     const { rows: used } = await this.db.query<{ highest: number | null }>(
       `SELECT max(a.address_index) AS highest FROM account_addresses a
-        WHERE a.account_id = $1 AND EXISTS (SELECT 1 FROM incoming_payments p WHERE p.address = a.address)`,
+        WHERE a.account_id = $1
+          AND (EXISTS (SELECT 1 FROM incoming_payments p WHERE p.address = a.address AND p.status IN ('pending', 'confirmed'))
+               OR EXISTS (SELECT 1 FROM rebuild_held_payments h WHERE h.address = a.address))`,
       [row.id],
     );
     const key = parseAccountPublicKey(row.public_key);
@@ -60,44 +63,12 @@ export class PostgresInvoiceBook implements InvoiceBook {
     };
   }
 
-  async reusableAddress(accountId: string, now: Date): Promise<ReusableAddress | undefined> {
-    const { rows } = await this.db.query<{ address_index: number; address: string; invoice_id: string }>(
-      `SELECT a.address_index, a.address, a.invoice_id
-         FROM account_addresses a JOIN invoices i ON i.id = a.invoice_id
-        WHERE a.account_id = $1 AND i.status = 'expired' AND i.monitoring_until < $2
-          AND NOT EXISTS (SELECT 1 FROM incoming_payments p WHERE p.address = a.address)
-        ORDER BY a.address_index LIMIT 1`,
-      [accountId, now],
-    );
-    const row = rows[0];
-    return row ? { index: row.address_index, address: row.address, previousInvoiceId: row.invoice_id } : undefined;
-  }
-
   async registerAddress(registration: Required<AddressRegistration>, actor: string): Promise<boolean> {
     const { registered } = await registerValidAddresses(this.db, [registration], actor).catch((error: unknown) => {
       if (error instanceof AddressAlreadyRegisteredError) return { registered: 0 };
       throw error;
     });
     return registered === 1;
-  }
-
-  async reassignAddress(accountId: string, reuse: ReusableAddress, invoiceId: string, userId: string | null, actor: string): Promise<void> {
-    await this.db.query(
-      `WITH moved AS (
-         UPDATE payment_addresses SET reference_id = $2, user_id = $3
-          WHERE address = $1 AND reference_type = 'invoice' AND reference_id = $4
-         RETURNING address
-       ), held AS (
-         UPDATE account_addresses SET invoice_id = $2 WHERE account_id = $5 AND address_index = $6 AND invoice_id = $4
-         RETURNING address
-       )
-       INSERT INTO audit_log (action, entity_type, entity_id, actor, details)
-       SELECT 'address_reassigned', 'payment_address', $1, $7,
-              jsonb_build_object('reference_type', 'invoice', 'reference_id', $2::text, 'user_id', $3::text,
-                                 'previous_reference_id', $4::text, 'account_id', $5::text, 'address_index', $6::int,
-                                 'rows', (SELECT count(*) FROM moved) + (SELECT count(*) FROM held))`,
-      [reuse.address, invoiceId, userId, reuse.previousInvoiceId, accountId, reuse.index, actor],
-    );
   }
 
   async passOverTakenAddress(

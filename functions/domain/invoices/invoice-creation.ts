@@ -5,10 +5,10 @@
  * - an address given: a valid address of the network, not registered to anything yet (an invoice never shares its
  *   address: `address_in_use`);
  * - otherwise derived from an account key (the one named, or the oldest), locked while the address is chosen: the
- *   lowest-index address whose invoice expired unpaid and whose monitoring window has passed (nothing ever reached
- *   it) is handed to the new invoice; else the next index, but only within the gap limit of the highest index that
- *   ever received a payment, since a wallet restored from the seed stops scanning after `gap_limit` unused addresses
- *   and would not find funds beyond (`gap_limit_reached`).
+ *   next index, but only within the gap limit of the highest index whose address holds a payment on the chain, since a
+ *   wallet restored from the seed stops scanning after `gap_limit` unused addresses and would not find funds beyond
+ *   (`gap_limit_reached`). An address is never handed out twice: a payment that comes late to an old invoice's address
+ *   must never be taken for a payment of a new one (to another user).
  *
  * The address is registered FIRST (its registration takes the chain position FOR SHARE, and a writer that takes it
  * takes it before its first event), then the invoice, then `invoice.created` and the audit row.
@@ -133,17 +133,10 @@ export interface LockedAccount {
   id: string;
   gapLimit: number;
   nextIndex: number;
-  /** The highest index whose address ever received a payment (any status); -1 when none has. */
+  /** The highest index whose address holds a payment on the chain (or held by a running rebuild); -1 when none does. */
   highestUsedIndex: number;
   /** The address at an index (derived from the stored key). */
   addressAt(index: number): string;
-}
-
-/** An address of the account whose invoice expired unpaid and whose monitoring window has passed. */
-export interface ReusableAddress {
-  index: number;
-  address: string;
-  previousInvoiceId: string;
 }
 
 /** The port: the store of invoices, account keys and addresses, inside one transaction. */
@@ -157,16 +150,12 @@ export interface InvoiceBook {
   holdChainPosition(): Promise<void>;
   /** The account named (undefined: the oldest), locked FOR UPDATE; undefined when there is none. */
   lockAccount(accountId: string | undefined): Promise<LockedAccount | undefined>;
-  /** The lowest-index reusable address of the account (see ReusableAddress), judged at `now`. */
-  reusableAddress(accountId: string, now: Date): Promise<ReusableAddress | undefined>;
   /** Registers a new address for the invoice (payment_addresses, with its audit row); false when it is taken. */
   registerAddress(registration: Required<AddressRegistration>, actor: string): Promise<boolean>;
-  /** Hands a reusable address to the new invoice: its payment_addresses row and account_addresses row name it. */
-  reassignAddress(accountId: string, reuse: ReusableAddress, invoiceId: string, userId: string | null, actor: string): Promise<void>;
   /**
    * An address of the account registered already (given to an invoice, or registered with POST /v1/addresses): the
-   * account's next index moves past it; an invoice's address is recorded as the account's (so it is reused once that
-   * invoice expired unpaid).
+   * account's next index moves past it; an invoice's address is recorded as the account's (its payments count for the
+   * gap limit).
    */
   passOverTakenAddress(
     accountId: string,
@@ -255,27 +244,19 @@ export async function createInvoice(request: InvoiceRequest, actor: string, deps
           )
         : new InvoiceRequestError([{ field: 'account_id', message: `no account key ${request.accountId}` }]);
     }
-    const reuse = await book.reusableAddress(account.id, now);
-    if (reuse) {
-      address = reuse.address;
-      derivedFrom = { accountId: account.id, index: reuse.index };
-      await book.reassignAddress(account.id, reuse, id, userId, actor);
-      details.reused_from_invoice = reuse.previousInvoiceId;
-    } else {
-      let index = account.nextIndex;
-      for (;;) {
-        if (index > account.highestUsedIndex + account.gapLimit) throw gapLimitReached({ ...account, nextIndex: index });
-        address = account.addressAt(index);
-        // Registered already (an invoice or a registration given the wallet's own address): passed over, never shared.
-        const taken = await book.addressRegistration(address);
-        if (!taken) break;
-        await book.passOverTakenAddress(account.id, index, address, taken);
-        index++;
-      }
-      derivedFrom = { accountId: account.id, index };
-      if (!(await book.registerAddress(registration(address), actor))) throw addressInUse(address, undefined, 'account_id');
-      await book.recordDerivedAddress(account.id, index, address, id);
+    let index = account.nextIndex;
+    for (;;) {
+      if (index > account.highestUsedIndex + account.gapLimit) throw gapLimitReached({ ...account, nextIndex: index });
+      address = account.addressAt(index);
+      // Registered already (an invoice or a registration given the wallet's own address): passed over, never shared.
+      const taken = await book.addressRegistration(address);
+      if (!taken) break;
+      await book.passOverTakenAddress(account.id, index, address, taken);
+      index++;
     }
+    derivedFrom = { accountId: account.id, index };
+    if (!(await book.registerAddress(registration(address), actor))) throw addressInUse(address, undefined, 'account_id');
+    await book.recordDerivedAddress(account.id, index, address, id);
     details.account_id = account.id;
     details.address_index = derivedFrom.index;
   }
@@ -326,7 +307,7 @@ function gapLimitReached(account: LockedAccount): InvoiceConflictError {
   return new InvoiceConflictError(
     'gap_limit_reached',
     `Account ${account.id} has handed out ${account.nextIndex} addresses and ${used}; a further address would lie more than its gap limit (${account.gapLimit}) beyond it, where a wallet restored from the seed stops looking, so its funds would not be found. ` +
-      'Let open invoices be paid or expire (an address whose invoice expired unpaid is handed out again once its monitoring window has passed), or register an account key with a larger gap_limit (POST /v1/accounts, e.g. another account of the wallet; a wallet restoring it must scan that many addresses too).',
+      'Addresses are never handed out twice (a late payment to an old invoice must never count for a new one). Register another account key of the wallet with a larger gap_limit (POST /v1/accounts; a wallet restoring it must scan that many addresses too), or give invoices addresses of your own.',
     'account_id',
   );
 }

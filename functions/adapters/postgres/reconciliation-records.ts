@@ -271,9 +271,12 @@ export class PostgresReconciliationRecords implements ReconciliationRecords {
         );
         const tipRow = tips[0];
         const tip = tipRow?.height != null && tipRow.block_time != null ? { height: tipRow.height, time: tipRow.block_time } : null;
+        // While a rebuild runs every invoice counts as held: one whose payments are all below the rebuild's point keeps
+        // its judgement at the old tip (settled) while the re-derived tip is lower, until the tip climbs back.
         const { rows } = await client.query<InvoiceRow & { held: boolean }>(
           `SELECT ${INVOICE_COLUMNS},
-                  EXISTS (SELECT 1 FROM rebuild_held_payments h WHERE h.reference_type = 'invoice' AND h.reference_id = i.id) AS held
+                  EXISTS (SELECT 1 FROM rebuild_runs r WHERE r.status = 'running')
+                  OR EXISTS (SELECT 1 FROM rebuild_held_payments h WHERE h.reference_type = 'invoice' AND h.reference_id = i.id) AS held
              FROM invoices i WHERE i.id > $1 ORDER BY i.id LIMIT $2`,
           [cursor, INVOICE_PAGE],
         );

@@ -1,5 +1,6 @@
 /**
- * The account public key the README walkthrough registers (`POST /v1/accounts`): m/1852'/1815'/0' of the test
+ * The account public key `npm start` registers for its demo invoices (the README walkthrough registers account 1 of
+ * the same mnemonic, since this one is registered already): m/1852'/1815'/0' of the test
  * mnemonic "test walk nut penalty hip pave soap entry language right filter choice", which CIP-19's test vectors
  * and the cardano-serialization-lib tests use. The mnemonic is published, so anyone can spend what its addresses
  * receive: a demo key, never one for real funds.

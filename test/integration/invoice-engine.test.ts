@@ -105,6 +105,20 @@ async function events(id: string): Promise<string[]> {
   });
 }
 
+/** An operator's rebuild from the block at this height (the chain then re-derived by the engine's next steps). */
+async function rebuildFrom(height: bigint) {
+  await runRebuild(
+    { slot: chain.at(height).slot!.toString() },
+    {
+      store: new PostgresRebuildStore(f.db.pool),
+      logger: new RecordingLogger(),
+      metrics: new InMemoryMetrics(),
+      clock: f.clock,
+      actor: 'test',
+    },
+  );
+}
+
 async function forward(count = 1, transactions: ReturnType<typeof transaction>[] = []) {
   const blocks = [chain.next(transactions), ...chain.empty(count - 1)];
   return f.engine.apply(chain.forward(blocks));
@@ -357,16 +371,7 @@ describe('invoices judged by the engine', () => {
     };
     expect(before.rows.map((row) => row.status)).toEqual(['settled', 'settled']);
 
-    await runRebuild(
-      { slot: chain.at(2n).slot!.toString() },
-      {
-        store: new PostgresRebuildStore(f.db.pool),
-        logger: new RecordingLogger(),
-        metrics: new InMemoryMetrics(),
-        clock: f.clock,
-        actor: 'test:operator',
-      },
-    );
+    await rebuildFrom(2n);
     // The follower resumes from the point, one block a message: the invoices' payments come back one by one.
     for (const block of chain.blocks.filter((candidate) => candidate.height > 2n)) {
       await f.engine.apply(chain.forward([block]));
@@ -386,16 +391,7 @@ describe('invoices across a rebuild whose chain lost the payment', () => {
     await forward(1, [transaction([output(address, 10_000_000n)])]); // height 3
     await forward(5);
     expect((await invoice(id)).status).toBe('settled');
-    await runRebuild(
-      { slot: chain.at(2n).slot!.toString() },
-      {
-        store: new PostgresRebuildStore(f.db.pool),
-        logger: new RecordingLogger(),
-        metrics: new InMemoryMetrics(),
-        clock: f.clock,
-        actor: 'test',
-      },
-    );
+    await rebuildFrom(2n);
     // The node's chain no longer holds the payment's block.
     chain = chain.fork('without-payment', 2n);
     const statuses: string[] = [];
@@ -420,16 +416,7 @@ describe('reconciliation of invoices while a rebuild runs', () => {
     await forward(1, [transaction([output(address, 10_000_000n)])]); // height 1: settles at 6
     await forward(9);
     expect((await invoice(id)).status).toBe('settled');
-    await runRebuild(
-      { slot: chain.at(3n).slot!.toString() },
-      {
-        store: new PostgresRebuildStore(f.db.pool),
-        logger: new RecordingLogger(),
-        metrics: new InMemoryMetrics(),
-        clock: f.clock,
-        actor: 'test',
-      },
-    );
+    await rebuildFrom(3n);
     await f.engine.apply(chain.forward([chain.at(4n)])); // the re-derived tip (4) is below its settling height
     const verification = await new PostgresReconciliationRecords(f.db.pool).verifyInvoices(10);
     expect(verification).toMatchObject({ mismatchCount: 0, invoicesChecked: 0 });

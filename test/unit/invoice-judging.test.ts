@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { judgedChange, touchedInvoiceIds } from '../../functions/domain/invoices/invoice-judging.js';
-import type { InvoiceRecord } from '../../functions/domain/invoices/invoice-resource.js';
+import { type InvoiceRecord, notYetJudged } from '../../functions/domain/invoices/invoice-resource.js';
 import { LOVELACE } from '../../functions/domain/invoices/invoice-rules.js';
 import { slotToTime } from '../../functions/domain/network.js';
 import { PaymentEngine } from '../../functions/domain/payment-engine.js';
@@ -32,13 +32,7 @@ function invoiceRecord(overrides: Partial<InvoiceRecord> = {}): InvoiceRecord {
     createdAt: new Date(timeAt(1n).getTime() - 3_600_000),
     expiresAt: timeAt(5n),
     monitoringUntil: timeAt(50n),
-    status: 'new',
-    additionalStatus: 'none',
-    paid: new Map([[LOVELACE, 0n]]),
-    settlesAtHeight: null,
-    everSettled: false,
-    expired: false,
-    settledAt: null,
+    ...notYetJudged(),
     ...overrides,
   };
 }

@@ -15,7 +15,7 @@
  */
 import type { AddressRegistration } from '../address-registration.js';
 import type { Network } from '../network.js';
-import { type InvoiceRecord, invoiceResource, type InvoiceResource } from './invoice-resource.js';
+import { type InvoiceRecord, invoiceResource, type InvoiceResource, notYetJudged } from './invoice-resource.js';
 import { type Asset, LOVELACE } from './invoice-rules.js';
 
 export const MIN_EXPIRES_IN_SECONDS = 60;
@@ -273,13 +273,7 @@ export async function createInvoice(request: InvoiceRequest, actor: string, deps
     createdAt: now,
     expiresAt,
     monitoringUntil,
-    status: 'new',
-    additionalStatus: 'none',
-    paid: new Map([[LOVELACE, 0n]]),
-    settlesAtHeight: null,
-    everSettled: false,
-    expired: false,
-    settledAt: null,
+    ...notYetJudged(),
   };
   const resource = invoiceResource(invoice, []);
   await book.insertInvoice(invoice, resource, actor, details);

@@ -36,6 +36,22 @@ export interface InvoiceRecord {
   settledAt: Date | null;
 }
 
+/** What a new invoice holds before any judgement: nothing paid, nothing settled or expired. */
+export function notYetJudged(): Pick<
+  InvoiceRecord,
+  'status' | 'additionalStatus' | 'paid' | 'settlesAtHeight' | 'everSettled' | 'expired' | 'settledAt'
+> {
+  return {
+    status: 'new',
+    additionalStatus: 'none',
+    paid: new Map([[LOVELACE, 0n]]),
+    settlesAtHeight: null,
+    everSettled: false,
+    expired: false,
+    settledAt: null,
+  };
+}
+
 /** An on-chain payment of the invoice with what the engine knows of it. */
 export interface InvoicePaymentView extends InvoicePayment {
   status: 'pending' | 'confirmed';

@@ -114,18 +114,20 @@ describe('POST /v1/accounts', () => {
     expect((await f.db.pool.query('SELECT count(*)::int AS n FROM account_keys')).rows[0].n).toBe(1);
   });
 
-  it('needs the admin scope to register, read to list and get', async () => {
+  it("needs the admin scope to register, list and get (an account key reveals the whole wallet's receiving history)", async () => {
     const write = await api.createKey('write');
     const read = await api.createKey('read');
     const refused = await api.call('POST', '/v1/accounts', { key: write.key, body: { public_key: randomAccountKey() } });
     expect(refused.status).toBe(403);
-    const listed = await api.call('GET', '/v1/accounts', { key: read.key });
+    for (const key of [read.key, write.key]) {
+      expect((await api.call('GET', '/v1/accounts', { key })).status).toBe(403);
+      expect((await api.call('GET', `/v1/accounts/${demoId}`, { key })).status).toBe(403);
+    }
+    const listed = await api.call('GET', '/v1/accounts');
     expect(listed.status).toBe(200);
     expect(listed.body.data.map((account: { id: string }) => account.id)).toEqual([demoId]);
-    expect((await api.call('GET', `/v1/accounts/${demoId}`, { key: read.key })).body.first_address).toBe(
-      DEMO_ACCOUNT_FIRST_MAINNET_ADDRESS,
-    );
-    expect((await api.call('GET', '/v1/accounts/acct_000000000000000000000000', { key: read.key })).status).toBe(404);
+    expect((await api.call('GET', `/v1/accounts/${demoId}`)).body.first_address).toBe(DEMO_ACCOUNT_FIRST_MAINNET_ADDRESS);
+    expect((await api.call('GET', '/v1/accounts/acct_000000000000000000000000')).status).toBe(404);
   });
 
   it('pages accounts oldest first, neither skipping nor repeating', async () => {

@@ -63,8 +63,8 @@ CREATE TABLE invoices (
   CHECK ((account_id IS NULL) = (address_index IS NULL)),
   CHECK ((status IN ('processing', 'settled')) = (settles_at_height IS NOT NULL))
 );
--- An address belongs to one open invoice at a time: payment_addresses (unique by address) names it.
-CREATE INDEX invoices_address ON invoices (address);
+-- An invoice's address is never another's (payment_addresses is unique by address and names the invoice); nothing
+-- looks invoices up by address, so no index on it: every change of status rewrites each index entry of the row.
 -- What an engine step judges again besides the invoices its payments touched.
 CREATE INDEX invoices_new_by_expiry ON invoices (expires_at) WHERE status = 'new';
 -- One index per status: every settled invoice is at or below the tip, so a shared index would be read whole by the

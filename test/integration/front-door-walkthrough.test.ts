@@ -6,10 +6,7 @@
  * in order; the API shows the same payment; the event log lists the events and one is replayed.
  * The receiver checks the signature with its own HMAC (node:crypto), not with the product's code.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,60 +16,25 @@ import { startLocalStack, type LocalStack } from '../../functions/local/stack.js
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { RecordingLogger } from '../support/recorders.js';
+import { type ReceivedRequest, signedBy, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const ADMIN_KEY = 'walkthrough-admin-key-do-not-use-elsewhere';
 const customer = syntheticAddress('preprod', 'walkthrough-customer-42');
 
-interface Delivery {
-  headers: http.IncomingHttpHeaders;
-  raw: string;
-  event: { id: string; type: string; version: number; created_at: string; data: Record<string, unknown> };
+interface WebhookEvent {
+  id: string;
+  type: string;
+  version: number;
+  created_at: string;
+  data: Record<string, unknown>;
 }
 
-/** A business's webhook receiver: real HTTP, every delivery kept, waiters woken by the deliveries they wait for. */
-async function startReceiver() {
-  const deliveries: Delivery[] = [];
-  const waiters: { accept: (delivery: Delivery) => boolean; resolve: (delivery: Delivery) => void }[] = [];
-  const server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const delivery = { headers: request.headers, raw, event: JSON.parse(raw) as Delivery['event'] };
-      deliveries.push(delivery);
-      response.writeHead(200).end('ok');
-      for (const waiter of [...waiters]) {
-        if (waiter.accept(delivery)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(delivery);
-        }
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/payments-webhook`,
-    deliveries,
-    /** The first delivery (already here or still to come) that `accept` takes. */
-    next(accept: (delivery: Delivery) => boolean): Promise<Delivery> {
-      const found = deliveries.find(accept);
-      return found ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ accept, resolve }));
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** What a business does with the Payment-Monitor-Signature header: its own HMAC over "<t>.<raw body>". */
-function signedBy(secret: string, delivery: Delivery): boolean {
-  const header = String(delivery.headers['payment-monitor-signature']);
-  const t = /(?:^|,)t=(\d+)/.exec(header)?.[1];
-  const expected = createHmac('sha256', secret).update(`${t}.${delivery.raw}`).digest();
-  return [...header.matchAll(/v1=([0-9a-f]{64})/g)].some((match) => timingSafeEqual(Buffer.from(match[1] as string, 'hex'), expected));
-}
+/** A delivery as the business reads it: the event in its body. */
+const eventOf = (request: ReceivedRequest): WebhookEvent => JSON.parse(request.body) as WebhookEvent;
 
 let db: TestDatabase;
 let stack: LocalStack;
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiver: WebhookReceiver;
 const journal = path.join(tmpdir(), `walkthrough-journal-${process.pid}.jsonl`);
 const keyFile = path.join(tmpdir(), `walkthrough-webhook-key-${process.pid}`);
 let api: string;
@@ -104,7 +66,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   process.env.DATABASE_URL = db.url;
   await Promise.all([rm(journal, { force: true }), rm(keyFile, { force: true })]);
-  receiver = await startReceiver();
+  receiver = await startWebhookReceiver('/payments-webhook');
   stack = await startLocalStack({
     config: {
       network: 'preprod',
@@ -166,14 +128,14 @@ describe('the front door, as the README walks through it', () => {
       },
     );
     const { tx_hash: txHash, output_index: outputIndex } = JSON.parse(lines[0] as string);
-    const ours = (type: string) => (delivery: Delivery) =>
-      delivery.event.type === type &&
-      delivery.event.data.tx_hash === txHash &&
-      delivery.headers['payment-monitor-redelivery'] === undefined;
+    const ours = (type: string) => (request: ReceivedRequest) =>
+      eventOf(request).type === type &&
+      eventOf(request).data.tx_hash === txHash &&
+      request.headers['payment-monitor-redelivery'] === undefined;
 
     stack.simulator!.produceBlocks(1);
     const detected = await receiver.next(ours('payment.detected'));
-    expect(detected.event.data).toMatchObject({
+    expect(eventOf(detected).data).toMatchObject({
       status: 'pending',
       amount_lovelace: '25000000',
       reference_id: 'acct-42',
@@ -182,7 +144,7 @@ describe('the front door, as the README walks through it', () => {
 
     stack.simulator!.produceBlocks(2);
     const confirmed = await receiver.next(ours('payment.confirmed'));
-    expect(confirmed.event.data).toMatchObject({ status: 'confirmed' });
+    expect(eventOf(confirmed).data).toMatchObject({ status: 'confirmed' });
     expect((await call('GET', '/v1/balances/user-42', writeKey)).json.balance_lovelace).toBe('25000000');
 
     // 4. A fork from before the payment's block drops it with its transaction: the confirmed payment is reversed.
@@ -196,15 +158,15 @@ describe('the front door, as the README walks through it', () => {
       },
     );
     const reversed = await receiver.next(ours('payment.reversed'));
-    expect(reversed.event.data).toMatchObject({ status: 'reversed', amount_lovelace: '25000000' });
+    expect(eventOf(reversed).data).toMatchObject({ status: 'reversed', amount_lovelace: '25000000' });
 
     // Signed with the endpoint's secret, fresh, in order, one version after another.
     for (const delivery of [detected, confirmed, reversed]) {
       expect(signedBy(secret, delivery)).toBe(true);
       expect(signedBy(`${secret}x`, delivery)).toBe(false);
     }
-    const ourDeliveries = receiver.deliveries.filter((delivery) => delivery.event.data.tx_hash === txHash);
-    expect(ourDeliveries.map((delivery) => [delivery.event.type, delivery.event.version])).toEqual([
+    const ourDeliveries = receiver.requests.map(eventOf).filter((event) => event.data.tx_hash === txHash);
+    expect(ourDeliveries.map((event) => [event.type, event.version])).toEqual([
       ['payment.detected', 1],
       ['payment.confirmed', 2],
       ['payment.reversed', 3],
@@ -212,22 +174,22 @@ describe('the front door, as the README walks through it', () => {
 
     // 5. The API shows the same payment: reversed, and the balance back to 0.
     const output = await call('GET', `/v1/payments/${txHash}/${outputIndex}`, writeKey);
-    expect(output.json.data).toEqual([reversed.event.data]);
+    expect(output.json.data).toEqual([eventOf(reversed).data]);
     const listed = await call('GET', `/v1/payments?address=${customer}`, writeKey);
     expect(listed.json.data.map((payment: { status: string }) => payment.status)).toEqual(['reversed']);
     expect((await call('GET', '/v1/balances/user-42', writeKey)).json.balance_lovelace).toBe('0');
 
     // 6. The event log (pulled through the CLI) holds the three, in order, exactly as delivered.
-    const log = JSON.parse((await cli('events', 'list', '--limit', '1000')).join('\n')) as { data: Delivery['event'][] };
-    expect(log.data.filter((event) => event.data.tx_hash === txHash)).toEqual(ourDeliveries.map((delivery) => delivery.event));
+    const log = JSON.parse((await cli('events', 'list', '--limit', '1000')).join('\n')) as { data: WebhookEvent[] };
+    expect(log.data.filter((event) => event.data.tx_hash === txHash)).toEqual(ourDeliveries);
 
     // 7. A replay: the detection is delivered again, marked as a redelivery, with the same id.
-    const replay = await call('POST', `/v1/events/${detected.event.id}/redeliver`, writeKey, {});
+    const replay = await call('POST', `/v1/events/${eventOf(detected).id}/redeliver`, writeKey, {});
     expect(replay.status).toBe(202);
     const again = await receiver.next(
-      (delivery) => delivery.event.id === detected.event.id && delivery.headers['payment-monitor-redelivery'] === 'true',
+      (request) => eventOf(request).id === eventOf(detected).id && request.headers['payment-monitor-redelivery'] === 'true',
     );
-    expect(again.raw).toBe(detected.raw);
+    expect(again.body).toBe(detected.body);
     expect(signedBy(secret, again)).toBe(true);
   }, 180_000);
 });

@@ -2,6 +2,7 @@
  * A real HTTP receiver on loopback for the webhook tests: records every request (headers and raw body) and answers
  * as the test says: a status, or held until the test releases it (to prove what does not wait for it).
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -23,6 +24,8 @@ export interface WebhookReceiver {
   otherwise: Answer;
   /** Resolves when at least n requests have arrived. */
   received(n: number): Promise<ReceivedRequest[]>;
+  /** The first request (already here or still to come) that `accept` takes: waits for deliveries, never for time. */
+  next(accept: (request: ReceivedRequest) => boolean): Promise<ReceivedRequest>;
   /** Answers every held request with this status. */
   release(status?: number): void;
   close(): Promise<void>;
@@ -56,6 +59,13 @@ export async function startWebhookReceiver(path = '/hooks'): Promise<WebhookRece
     otherwise: { status: 200, body: 'ok' },
     received: (n) =>
       requests.length >= n ? Promise.resolve(requests) : new Promise((resolve) => waiters.push({ n, resolve: () => resolve(requests) })),
+    async next(accept) {
+      for (;;) {
+        const found = requests.find(accept);
+        if (found) return found;
+        await receiver.received(requests.length + 1);
+      }
+    },
     release(status = 200) {
       for (const res of held.splice(0)) res.writeHead(status).end('released');
     },
@@ -66,4 +76,15 @@ export async function startWebhookReceiver(path = '/hooks'): Promise<WebhookRece
     },
   };
   return receiver;
+}
+
+/**
+ * What a business does with the Payment-Monitor-Signature header: its own HMAC over "<t>.<raw body>", compared with
+ * each v1 value (written here, not taken from the signer under test).
+ */
+export function signedBy(secret: string, request: Pick<ReceivedRequest, 'headers' | 'body'>): boolean {
+  const header = String(request.headers['payment-monitor-signature']);
+  const t = /(?:^|,)t=(\d+)/.exec(header)?.[1];
+  const expected = createHmac('sha256', secret).update(`${t}.${request.body}`).digest();
+  return [...header.matchAll(/v1=([0-9a-f]{64})/g)].some((match) => timingSafeEqual(Buffer.from(match[1] as string, 'hex'), expected));
 }

@@ -214,57 +214,63 @@ export class PostgresReconciliationRuns implements ReconciliationRunStore {
   }
 
   async recordBalances(id: bigint, verification: BalanceVerification): Promise<'recorded' | 'stale'> {
-    return inTransaction(this.pool, async (client) => {
-      const updated = await client.query(
-        `UPDATE reconciliation_runs SET balance_mismatches = $2, updated_at = now()
-          WHERE id = $1 AND status = 'running' AND balance_mismatches IS NULL`,
-        [id.toString(), verification.mismatchCount],
+    return this.recordCheck(id, 'balance_mismatches', verification.mismatchCount, async (client) => {
+      if (verification.mismatches.length === 0) return;
+      await client.query(
+        `INSERT INTO reconciliation_discrepancies (run_id, kind, user_id, asset, stored_quantity, calculated_quantity,
+                                                  stored_lovelace, calculated_lovelace)
+         SELECT $1, 'balance_mismatch', m.user_id, m.asset, m.stored, m.calculated,
+                CASE WHEN m.asset = 'lovelace' THEN m.stored::bigint END,
+                CASE WHEN m.asset = 'lovelace' THEN m.calculated END
+           FROM jsonb_to_recordset($2::jsonb) AS m(user_id text, asset text, stored numeric, calculated numeric)`,
+        [
+          id.toString(),
+          JSON.stringify(
+            verification.mismatches.map((mismatch) => ({
+              user_id: mismatch.userId,
+              asset: mismatch.asset,
+              stored: mismatch.stored.toString(),
+              calculated: mismatch.calculated.toString(),
+            })),
+          ),
+        ],
       );
-      if (updated.rowCount !== 1) return 'stale';
-      if (verification.mismatches.length > 0) {
-        await client.query(
-          `INSERT INTO reconciliation_discrepancies (run_id, kind, user_id, asset, stored_quantity, calculated_quantity,
-                                                    stored_lovelace, calculated_lovelace)
-           SELECT $1, 'balance_mismatch', m.user_id, m.asset, m.stored, m.calculated,
-                  CASE WHEN m.asset = 'lovelace' THEN m.stored::bigint END,
-                  CASE WHEN m.asset = 'lovelace' THEN m.calculated END
-             FROM jsonb_to_recordset($2::jsonb) AS m(user_id text, asset text, stored numeric, calculated numeric)`,
-          [
-            id.toString(),
-            JSON.stringify(
-              verification.mismatches.map((mismatch) => ({
-                user_id: mismatch.userId,
-                asset: mismatch.asset,
-                stored: mismatch.stored.toString(),
-                calculated: mismatch.calculated.toString(),
-              })),
-            ),
-          ],
-        );
-      }
-      return 'recorded';
     });
   }
 
   async recordInvoices(id: bigint, verification: InvoiceVerification): Promise<'recorded' | 'stale'> {
+    return this.recordCheck(id, 'invoice_mismatches', verification.mismatchCount, async (client) => {
+      if (verification.mismatches.length === 0) return;
+      await client.query(
+        `INSERT INTO reconciliation_discrepancies (run_id, kind, invoice_id, detail)
+         SELECT $1, 'invoice_mismatch', m.invoice_id, m.detail FROM unnest($2::text[], $3::text[]) AS m(invoice_id, detail)`,
+        [
+          id.toString(),
+          verification.mismatches.map((mismatch) => mismatch.invoiceId),
+          verification.mismatches.map((mismatch) => mismatch.differences.join('; ')),
+        ],
+      );
+    });
+  }
+
+  /**
+   * Records one check of a running run once: its count in `column` (still NULL: a repeated step is 'stale' and writes
+   * nothing) and its detail rows, in one transaction.
+   */
+  private recordCheck(
+    id: bigint,
+    column: 'balance_mismatches' | 'invoice_mismatches',
+    count: number,
+    recordDetail: (client: pg.PoolClient) => Promise<void>,
+  ): Promise<'recorded' | 'stale'> {
     return inTransaction(this.pool, async (client) => {
       const updated = await client.query(
-        `UPDATE reconciliation_runs SET invoice_mismatches = $2, updated_at = now()
-          WHERE id = $1 AND status = 'running' AND invoice_mismatches IS NULL`,
-        [id.toString(), verification.mismatchCount],
+        `UPDATE reconciliation_runs SET ${column} = $2, updated_at = now()
+          WHERE id = $1 AND status = 'running' AND ${column} IS NULL`,
+        [id.toString(), count],
       );
       if (updated.rowCount !== 1) return 'stale';
-      if (verification.mismatches.length > 0) {
-        await client.query(
-          `INSERT INTO reconciliation_discrepancies (run_id, kind, invoice_id, detail)
-           SELECT $1, 'invoice_mismatch', m.invoice_id, m.detail FROM unnest($2::text[], $3::text[]) AS m(invoice_id, detail)`,
-          [
-            id.toString(),
-            verification.mismatches.map((mismatch) => mismatch.invoiceId),
-            verification.mismatches.map((mismatch) => mismatch.differences.join('; ')),
-          ],
-        );
-      }
+      await recordDetail(client);
       return 'recorded';
     });
   }

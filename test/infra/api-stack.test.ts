@@ -65,6 +65,18 @@ const documentOperations = (scheme: string) =>
     .map((operation) => `${operation.method.toUpperCase()} ${operation.path}`)
     .sort();
 
+/** A bare stack with one inline function, for constructor checks of the REST API. */
+function stackWithHandler() {
+  const stack = new Stack(new App(), 'T', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const handler = new LambdaFunction(stack, 'Fn', {
+    runtime: Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: Code.fromInline('exports.handler = async () => ({})'),
+    timeout: Duration.seconds(10),
+  });
+  return { stack, handler };
+}
+
 describe('the REST APIs are the OpenAPI document', () => {
   it('the document has operations, all under /v1 and all authenticated', () => {
     const operations = apiOperations(document);
@@ -364,13 +376,7 @@ describe('invariants checked before any resource exists', () => {
   });
 
   it('refuses a throttle API Gateway cannot apply, in the constructor, before the REST API exists', () => {
-    const stack = new Stack(new App(), 'T', { env: { account: '123456789012', region: 'eu-west-1' } });
-    const handler = new LambdaFunction(stack, 'Fn', {
-      runtime: Runtime.NODEJS_22_X,
-      handler: 'index.handler',
-      code: Code.fromInline('exports.handler = async () => ({})'),
-      timeout: Duration.seconds(10),
-    });
+    const { stack, handler } = stackWithHandler();
     const build = (throttle: { rateLimit: number; burstLimit: number }) => () =>
       new OpenApiRestApi(stack, `Api${throttle.rateLimit}`, {
         document: withPaths(base.paths, [{ SigV4: [] }]),
@@ -391,13 +397,7 @@ describe('invariants checked before any resource exists', () => {
   });
 
   it('refuses an IAM front door without principals, with a malformed role ARN or scope, in the constructor', () => {
-    const stack = new Stack(new App(), 'T', { env: { account: '123456789012', region: 'eu-west-1' } });
-    const handler = new LambdaFunction(stack, 'Fn', {
-      runtime: Runtime.NODEJS_22_X,
-      handler: 'index.handler',
-      code: Code.fromInline('exports.handler = async () => ({})'),
-      timeout: Duration.seconds(10),
-    });
+    const { stack, handler } = stackWithHandler();
     const build = (id: string, iamPrincipals: unknown) => () =>
       new OpenApiRestApi(stack, id, {
         document: withPaths(base.paths, [{ SigV4: [] }]),

@@ -75,12 +75,7 @@ export interface LockedSyncPosition extends SyncPosition {
   session: LeaderSessionState;
 }
 
-/** The order payments are read in (and credited in): by block height, then transaction id, then output index. */
-export function inChainOrder(a: Payment, b: Payment): number {
-  if (a.blockHeight !== b.blockHeight) return a.blockHeight < b.blockHeight ? -1 : 1;
-  if (a.txId !== b.txId) return a.txId < b.txId ? -1 : 1;
-  return a.index - b.index;
-}
+export { type ChainPosition, inChainOrder } from './chain-order.js';
 
 export interface Payment {
   txId: Hash;
@@ -132,9 +127,7 @@ export interface RunningRebuild {
 }
 
 export interface HeldPaymentsSettlement {
-  /** Found again in the same block: identity restored. */
-  refound: number;
-  /** The held copies of those that the settlement let go in this step (their invoices are judged again now). */
+  /** Found again in the same block (identity restored): the held copies let go in this step (their invoices are judged again now). */
   refoundPayments: Payment[];
   /** Not found by their confirmation depth, had been confirmed: reversed (debited once if credited). */
   reversed: Payment[];

@@ -185,7 +185,7 @@ export async function settleRebuildStep(
   await tx.saveRebuildProgress(run.runId, {
     progressHeight: appliedHeight,
     progressLoggedHeight: progressMark ? appliedHeight : run.progressLoggedHeight,
-    refound: settlement.refound,
+    refound: settlement.refoundPayments.length,
     reversed: settlement.reversed.length,
     rolledBack: settlement.rolledBack.length,
     completed,

@@ -1,13 +1,6 @@
 /** Invoice events in the outbox (`business_events`, resource_type 'invoice'), written in the writer's transaction. */
-import type { InvoiceResource } from '../../domain/invoices/invoice-resource.js';
-import type { InvoiceEventType } from '../../domain/invoices/invoice-rules.js';
+import type { InvoiceEvent } from '../../domain/invoices/invoice-judging.js';
 import type { Queryable } from './business-events.js';
-
-export interface InvoiceEventToWrite {
-  invoiceId: string;
-  type: InvoiceEventType;
-  data: InvoiceResource;
-}
 
 /**
  * Writes the events in one statement, in array order. Each invoice's versions continue its count (its highest
@@ -17,7 +10,7 @@ export interface InvoiceEventToWrite {
  * version (the unique key would refuse the second): there is one writer per invoice at a time: its creator writes
  * `invoice.created` before anyone can see the invoice, then only the engine, one step at a time.
  */
-export async function insertInvoiceEvents(db: Queryable, events: readonly InvoiceEventToWrite[]): Promise<void> {
+export async function insertInvoiceEvents(db: Queryable, events: readonly InvoiceEvent[]): Promise<void> {
   if (events.length === 0) return;
   await db.query({ name: 'insert_invoice_events', text: invoiceEventsInsert(1), values: invoiceEventColumns(events) });
 }
@@ -38,6 +31,6 @@ export function invoiceEventsInsert(first: number): string {
       ORDER BY v.place`;
 }
 
-export function invoiceEventColumns(events: readonly InvoiceEventToWrite[]): unknown[] {
+export function invoiceEventColumns(events: readonly InvoiceEvent[]): unknown[] {
   return [events.map((event) => event.invoiceId), events.map((event) => event.type), events.map((event) => JSON.stringify(event.data))];
 }

@@ -69,7 +69,7 @@ export interface InvoicePaymentRow {
 export async function onChainInvoicePayments(db: Queryable, invoiceIds: readonly string[]): Promise<Map<string, InvoicePaymentView[]>> {
   const byInvoice = new Map<string, InvoicePaymentView[]>(invoiceIds.map((id) => [id, []]));
   if (invoiceIds.length === 0) return byInvoice;
-  // Named: planning a statement over every monthly partition costs more than running it (the engine runs it each step).
+  // Named: planning a statement over every monthly partition costs more than running it (every invoice read runs it).
   const { rows } = await db.query<InvoicePaymentRow>({
     name: 'on_chain_invoice_payments',
     text: `SELECT ${ON_CHAIN_PAYMENT_COLUMNS} FROM incoming_payments

@@ -104,7 +104,6 @@ export async function settleHeldPayments(
     [confirmations.toString(), appliedHeight.toString(), actor],
   );
   return {
-    refound: refound.rowCount ?? 0,
     refoundPayments: refound.rows.map(paymentFromRow),
     reversed: gone.rows.filter((row) => row.status === 'confirmed' && !row.moved).map(paymentFromRow),
     rolledBack: gone.rows.filter((row) => row.status !== 'confirmed' || row.moved).map(paymentFromRow),

@@ -26,7 +26,6 @@ export const MAX_INVOICE_CONFIRMATIONS = 2160;
 export const DEFAULT_INVOICE_MONITORING_MINUTES = 1440;
 export const MAX_INVOICE_MONITORING_MINUTES = 30 * 24 * 60;
 export const DEFAULT_GAP_LIMIT = 20;
-export const MAX_GAP_LIMIT = 10_000;
 export const MAX_QUANTITY = 2n ** 64n - 1n;
 /** At most this many tokens in one invoice (a transaction output holds far fewer in practice). */
 export const MAX_INVOICE_ASSETS = 100;

@@ -2,11 +2,12 @@
  * The invoice as the API returns it and as its events carry it (one shape for every channel). Quantities are
  * decimal strings; amounts have the request's shape: {"lovelace": "…", "assets": {"<policy>.<name hex>": "…"}}.
  */
+import { inChainOrder } from '../chain-order.js';
 import {
   type AdditionalStatus,
   type Asset,
   type AssetAmounts,
-  inChainOrder,
+  unexpectedAssetsOf,
   type InvoicePayment,
   type InvoiceStatus,
   LOVELACE,
@@ -105,7 +106,7 @@ export function invoiceResource(invoice: InvoiceRecord, payments: readonly Invoi
     amount: amountJson(invoice.amount),
     paid: amountJson(invoice.paid),
     due: amountJson(due),
-    unexpected_assets: [...invoice.paid.keys()].filter((asset) => asset !== LOVELACE && !invoice.amount.has(asset)).sort(),
+    unexpected_assets: unexpectedAssetsOf(invoice.amount, invoice.paid),
     confirmations: invoice.confirmations,
     status: invoice.status,
     additional_status: invoice.additionalStatus,

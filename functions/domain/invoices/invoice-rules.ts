@@ -5,6 +5,8 @@
  * Time is always the chain's (block times), never the moment the monitor happened to see a block.
  */
 
+import { inChainOrder } from '../chain-order.js';
+
 /** `lovelace`, or `<policy id hex>.<asset name hex>`. */
 export type Asset = string;
 export const LOVELACE: Asset = 'lovelace';
@@ -78,7 +80,7 @@ export function judgeInvoice(
   const onTime = inOrder.filter((payment) => paymentTiming(terms, payment.blockTime) === 'on_time');
   const completing = completingPayment(terms, onTime);
   const paid = sumOf(inOrder);
-  const unexpectedAssets = [...paid.keys()].filter((asset) => asset !== LOVELACE && !terms.amount.has(asset)).sort();
+  const unexpectedAssets = unexpectedAssetsOf(terms.amount, paid);
 
   let status: InvoiceStatus;
   let settlesAtHeight: bigint | null = null;
@@ -136,6 +138,11 @@ function completingPayment(terms: InvoiceTerms, onTimeInOrder: readonly InvoiceP
   return null;
 }
 
+/** Assets paid that were not asked for (never lovelace), sorted. */
+export function unexpectedAssetsOf(asked: AssetAmounts, paid: AssetAmounts): Asset[] {
+  return [...paid.keys()].filter((asset) => asset !== LOVELACE && !asked.has(asset)).sort();
+}
+
 export function isPaidInFull(asked: AssetAmounts, paid: AssetAmounts): boolean {
   for (const [asset, quantity] of asked) if ((paid.get(asset) ?? 0n) < quantity) return false;
   return true;
@@ -158,13 +165,6 @@ function sumOf(payments: readonly InvoicePayment[]): Map<Asset, bigint> {
 
 function addInto(total: Map<Asset, bigint>, amounts: AssetAmounts): void {
   for (const [asset, quantity] of amounts) total.set(asset, (total.get(asset) ?? 0n) + quantity);
-}
-
-/** By block height, then transaction id, then output index (the engine's order). */
-export function inChainOrder(a: InvoicePayment, b: InvoicePayment): number {
-  if (a.blockHeight !== b.blockHeight) return a.blockHeight < b.blockHeight ? -1 : 1;
-  if (a.txId !== b.txId) return a.txId < b.txId ? -1 : 1;
-  return a.index - b.index;
 }
 
 // ---- what consumers are told ---------------------------------------------------------------------------------------

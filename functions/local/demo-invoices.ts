@@ -4,10 +4,9 @@
  * invoice that settle, one paid in part (`paid_partial`), one left to expire. Done once per database (a restart
  * finds them and does nothing), through the same creation service as POST /v1/invoices.
  */
-import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { registerAccountKey } from '../adapters/postgres/account-keys.js';
-import { PostgresInvoiceBook } from '../adapters/postgres/invoice-book.js';
+import { newInvoiceId, PostgresInvoiceBook } from '../adapters/postgres/invoice-book.js';
 import { inTransaction } from '../adapters/postgres/pool.js';
 import { parseAccountPublicKey } from '../domain/address/account-key.js';
 import { validateRegistrations } from '../domain/address-registration.js';
@@ -89,7 +88,7 @@ export async function createDemoInvoices(options: DemoInvoiceOptions): Promise<n
           book: new PostgresInvoiceBook(client, network),
           settings: { network, defaultConfirmations: options.defaultConfirmations, monitoringMinutes: options.monitoringMinutes },
           now: options.now?.() ?? new Date(),
-          newInvoiceId: () => `inv_${randomBytes(12).toString('hex')}`,
+          newInvoiceId,
           validateAddress: (registration) => validateRegistrations([registration], network)[0]!,
         },
       );

@@ -4,6 +4,7 @@
  * address registry's own statement (registerValidAddresses: payment_addresses and its audit row), the invoice row,
  * its `invoice.created` event (insertInvoiceEvents) and its audit row.
  */
+import { randomBytes } from 'node:crypto';
 import { parseAccountPublicKey, deriveAddress } from '../../domain/address/account-key.js';
 import { AddressAlreadyRegisteredError, type AddressRegistration } from '../../domain/address-registration.js';
 import type { InvoiceBook, LockedAccount } from '../../domain/invoices/invoice-creation.js';
@@ -14,6 +15,11 @@ import type { Network } from '../../domain/network.js';
 import { registerValidAddresses } from './address-registry.js';
 import type { Queryable } from './business-events.js';
 import { insertInvoiceEvents } from './invoice-events.js';
+
+/** A new invoice's id: 'inv_' and 24 random hex digits (the schema's form). */
+export function newInvoiceId(): string {
+  return `inv_${randomBytes(12).toString('hex')}`;
+}
 
 export class PostgresInvoiceBook implements InvoiceBook {
   constructor(

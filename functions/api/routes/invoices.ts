@@ -3,8 +3,7 @@
  * GET /v1/invoices/{id}, GET /v1/invoices?status=…&reference_id=… (newest first). The resource is
  * invoiceResource(), the same object the invoice's events carry.
  */
-import { randomBytes } from 'node:crypto';
-import { PostgresInvoiceBook } from '../../adapters/postgres/invoice-book.js';
+import { newInvoiceId, PostgresInvoiceBook } from '../../adapters/postgres/invoice-book.js';
 import { INVOICE_COLUMNS, type InvoiceRow, invoiceFromRow, onChainInvoicePayments } from '../../adapters/postgres/invoice-rows.js';
 import { InvalidRegistrationError, validateRegistrations } from '../../domain/address-registration.js';
 import { type AmountRequest, createInvoice, InvoiceConflictError, InvoiceRequestError } from '../../domain/invoices/invoice-creation.js';
@@ -57,7 +56,7 @@ export const invoiceRoutes: RouteModule = {
             book: new PostgresInvoiceBook(db, context.network),
             settings: { network: context.network, ...context.invoices },
             now: context.clock.now(),
-            newInvoiceId: () => `inv_${randomBytes(12).toString('hex')}`,
+            newInvoiceId,
             validateAddress: (registration) => {
               try {
                 return validateRegistrations([registration], context.network, {

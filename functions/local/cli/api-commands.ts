@@ -10,7 +10,9 @@ import type { ApiClient } from './api-client.js';
 import { CliUsageError } from './cli-usage-error.js';
 import { jsonText, printRows } from './output.js';
 import { formatAda, parseAda } from '../../domain/money.js';
+import type { AmountJson, InvoiceResource } from '../../domain/invoices/invoice-resource.js';
 import type { Network } from '../../domain/network.js';
+import { readAssetFlag } from './simulate-commands.js';
 
 export const API_USAGE = `  with --api-url <url> (key in PAYMENT_MONITOR_API_KEY), through the HTTP API:
   addresses add|import|list, payments list [--address a] [--user u] [--since iso], payments show <tx hash>#<index>, status
@@ -258,9 +260,8 @@ export async function apiCommand(
       }
       const assets: Record<string, string> = {};
       for (const text of options.asset ?? []) {
-        const match = /^([0-9a-f]{56}\.(?:[0-9a-f]{2}){0,32})=([0-9]{1,20})$/.exec(text);
-        if (!match) throw new CliUsageError(`--asset must be <policy id>.<asset name hex>=<quantity>, got "${text}"`);
-        assets[match[1] as string] = match[2] as string;
+        const { policyId, assetName, quantity } = readAssetFlag(text);
+        assets[`${policyId}.${assetName}`] = quantity;
       }
       const body = {
         reference_id: options['reference-id'],
@@ -274,7 +275,7 @@ export async function apiCommand(
         ...(options.account === undefined ? {} : { account_id: options.account }),
         ...(options.user === undefined ? {} : { user_id: options.user }),
       };
-      const answer = (await client.post('/v1/invoices', body, key)) as Invoice;
+      const answer = (await client.post('/v1/invoices', body, key)) as InvoiceResource;
       return one(
         answer,
         `Invoice ${answer.id} created: pay ${describeAmount(answer.amount)} to ${answer.address} by ${answer.expires_at}.`,
@@ -282,7 +283,7 @@ export async function apiCommand(
     }
     case 'invoices get': {
       const id = required(positionals[2], 'invoices get needs an invoice id');
-      const answer = (await client.get(`/v1/invoices/${encodeURIComponent(id)}`)) as Invoice;
+      const answer = (await client.get(`/v1/invoices/${encodeURIComponent(id)}`)) as InvoiceResource;
       return one(answer, describeInvoice(answer));
     }
     case 'invoices list': {
@@ -292,7 +293,7 @@ export async function apiCommand(
         status: options.status,
         reference_id: options['reference-id'],
         user_id: options.user,
-      })) as { data: Invoice[]; next_cursor: string | null };
+      })) as { data: InvoiceResource[]; next_cursor: string | null };
       if (json) return page(answer, []);
       // In a table, amounts as people read them (exact ADA, then each token).
       const readable = answer.data.map((invoice) => ({
@@ -334,39 +335,15 @@ function wholeNumberFlag(text: string, flag: string): number {
   return Number(text);
 }
 
-interface AmountAnswer {
-  lovelace: string;
-  assets: Record<string, string>;
-}
-
-interface Invoice {
-  id: string;
-  reference_id: string;
-  user_id: string | null;
-  address: string;
-  account: { id: string; index: number } | null;
-  amount: AmountAnswer;
-  paid: AmountAnswer;
-  due: AmountAnswer;
-  unexpected_assets: string[];
-  confirmations: number;
-  status: string;
-  additional_status: string;
-  expires_at: string;
-  monitoring_until: string;
-  settled_at: string | null;
-  payments: { tx_hash: string; output_index: number; status: string; timing: string; amount: AmountAnswer; block: { height: number } }[];
-}
-
 /** `12.500000 ADA + 100 <policy>.<name>`: exact, ADA left out when none; `nothing` when all is zero. */
-function describeAmount(amount: AmountAnswer): string {
+function describeAmount(amount: AmountJson): string {
   if (amount.lovelace === '0' && Object.keys(amount.assets).length === 0) return 'nothing';
   const parts = Object.entries(amount.assets).map(([asset, quantity]) => `${quantity} ${asset}`);
   if (amount.lovelace !== '0' || parts.length === 0) parts.unshift(`${formatAda(BigInt(amount.lovelace))} ADA`);
   return parts.join(' + ');
 }
 
-function describeInvoice(invoice: Invoice): string {
+function describeInvoice(invoice: InvoiceResource): string {
   const lines = [
     `${invoice.id} (${invoice.reference_id}${invoice.user_id ? `, user ${invoice.user_id}` : ''}): ${invoice.status}${invoice.additional_status === 'none' ? '' : ` / ${invoice.additional_status}`}`,
     `  asked ${describeAmount(invoice.amount)} at ${invoice.address}${invoice.account ? ` (${invoice.account.id} #${invoice.account.index})` : ''}`,

@@ -63,7 +63,8 @@ export async function simulateCommand(
   throw new CliUsageError(`unknown command "simulate ${subcommand ?? ''}"`.trimEnd());
 }
 
-function readAssetFlag(text: string): { policyId: string; assetName: string; quantity: string } {
+/** `--asset <policy id>.<asset name hex>=<quantity>`, as every command that takes tokens reads it. */
+export function readAssetFlag(text: string): { policyId: string; assetName: string; quantity: string } {
   const match = /^([0-9a-f]{56})\.((?:[0-9a-f]{2}){0,32})=([0-9]{1,20})$/.exec(text);
   if (!match) throw new CliUsageError(`--asset must be <policy id>.<asset name hex>=<quantity>, got "${text}"`);
   return { policyId: match[1] as string, assetName: match[2] as string, quantity: match[3] as string };

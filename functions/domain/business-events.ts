@@ -7,6 +7,8 @@ import type { ApplyOutcome } from './payment-engine.js';
 import type { PaymentResource } from './payment-resource.js';
 import { INVOICE_EVENT_TYPES } from './invoices/invoice-rules.js';
 import type { InvoiceResource } from './invoices/invoice-resource.js';
+import { PAYOUT_EVENT_TYPES } from './payouts/payout-rules.js';
+import type { PayoutResource } from './payouts/payout-resource.js';
 
 export const PAYMENT_EVENT_TYPES = [
   'payment.detected',
@@ -17,8 +19,8 @@ export const PAYMENT_EVENT_TYPES = [
 ] as const;
 export type PaymentEventType = (typeof PAYMENT_EVENT_TYPES)[number];
 
-/** Every event type there is; a later issue adds payout events. */
-export const BUSINESS_EVENT_TYPES: readonly string[] = [...PAYMENT_EVENT_TYPES, ...INVOICE_EVENT_TYPES];
+/** Every event type there is. */
+export const BUSINESS_EVENT_TYPES: readonly string[] = [...PAYMENT_EVENT_TYPES, ...INVOICE_EVENT_TYPES, ...PAYOUT_EVENT_TYPES];
 
 /** The EventBridge `source` of every event (the bus is the stage's own); rules match on it and on `detail-type`. */
 export const EVENT_SOURCE = 'payment-monitor';
@@ -29,9 +31,9 @@ export interface EventEnvelope {
   id: string;
   type: string;
   created_at: string;
-  /** 1, 2, … per resource (a payment output, an invoice), in the order its events were written. */
+  /** 1, 2, … per resource (a payment output, an invoice, a payout), in the order its events were written. */
   version: number;
-  data: PaymentResource | InvoiceResource | Record<string, unknown>;
+  data: PaymentResource | InvoiceResource | PayoutResource | Record<string, unknown>;
 }
 
 /** An event as the outbox holds it: the envelope and its place in the log. */

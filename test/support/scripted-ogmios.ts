@@ -94,6 +94,8 @@ export class ScriptedOgmios {
   /** Every UTxO query's params, as received. */
   readonly utxoQueries: unknown[] = [];
   utxoResult = '[]';
+  /** The `result` of queryLedgerState/protocolParameters, as JSON text. */
+  protocolParametersResult = '{}';
   /** When set, ledger-state queries are answered with this JSON-RPC error. */
   queryError: { code: number; message: string; data?: unknown } | undefined;
   requiredApiKey: string | undefined;
@@ -220,6 +222,8 @@ export class ScriptedOgmios {
       case 'queryLedgerState/utxo':
         this.utxoQueries.push(request.params);
         return this.reply(connection, request, this.utxoResult);
+      case 'queryLedgerState/protocolParameters':
+        return this.reply(connection, request, this.protocolParametersResult);
       default:
         connection.socket.send(
           JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: 'Invalid request: unknown method' }, id: request.id ?? null }),

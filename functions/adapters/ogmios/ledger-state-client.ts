@@ -18,6 +18,8 @@ import { RelayRotation } from './relays.js';
 import { OgmiosLogEvent } from '../../domain/observability.js';
 import { decodeUtxoList, type Utxo } from './utxo-decoder.js';
 import { decodePoint, decodeUnsigned, encodePoint } from './wire-format.js';
+import type { ProtocolParameters } from '../../domain/payouts/transaction-builder.js';
+import { decodeProtocolParameters, PROTOCOL_PARAMETERS_QUERY } from './protocol-parameters.js';
 
 export type { Utxo } from './utxo-decoder.js';
 
@@ -59,6 +61,11 @@ export class LedgerStateClient {
   async networkBlockHeight(): Promise<bigint | 'origin'> {
     const result = await this.query('queryNetwork/blockHeight');
     return result === 'origin' ? 'origin' : decodeUnsigned(result, 'queryNetwork/blockHeight result');
+  }
+
+  /** The current protocol parameters a payout transaction needs (fee, sizes, minimum ADA). */
+  async protocolParameters(): Promise<ProtocolParameters> {
+    return decodeProtocolParameters(await this.query(PROTOCOL_PARAMETERS_QUERY));
   }
 
   /** Slow on mainnet (the node scans the whole UTxO set); prefer `utxoByOutputReferences`. */

@@ -13,8 +13,11 @@ import type { Block, Point } from '@cardano-ogmios/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
+import { signedTransaction, testKey } from '../support/signed-transactions.js';
 
 const PAYEE = syntheticAddress('mainnet', 'peer-payee');
+/** A wallet funded in the first block: its transactions pass the simulator's ledger rules. */
+const WALLET = testKey('mainnet');
 
 let simulator: OgmiosSimulator;
 const contexts: InteractionContext[] = [];
@@ -46,6 +49,7 @@ beforeAll(async () => {
     initialBlocks: 40,
     transactionsPerBlock: { min: 1, max: 8 },
     payTo: [{ address: PAYEE }],
+    fund: [{ address: WALLET.address, lovelace: 10_000_000n }],
     paymentsPerBlock: 0.5,
     forks: { everyBlocks: 5, maxDepth: 3 },
   });
@@ -130,8 +134,15 @@ describe('@cardano-ogmios/client against the simulator', () => {
 
   it('submits a transaction and gets its id back', async () => {
     const submission = await createTransactionSubmissionClient(await openContext());
-    const id = await submission.submitTransaction('84a0a0f5f6');
-    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    const [funded] = simulator.ledger.utxosAt(WALLET.address);
+    const built = signedTransaction({
+      inputs: [funded!],
+      outputs: [{ address: PAYEE, lovelace: funded!.lovelace }],
+      feeFrom: 0,
+      signers: [WALLET],
+    });
+    const id = await submission.submitTransaction(built.cbor);
+    expect(id).toBe(built.id);
     expect(simulator.produceBlocks(1)[0]?.transactionIds).toContain(id);
     await submission.shutdown();
   });

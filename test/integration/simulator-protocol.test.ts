@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOgmiosSimulator, type OgmiosSimulator } from '../../functions/local/simulator/index.js';
-import { blake2b256Hex } from '../../functions/local/simulator/blake2b.js';
 import { RawOgmiosConnection } from '../support/ogmios-schema.js';
+import { signedTransaction, testKey } from '../support/signed-transactions.js';
 
 type Message = {
   method?: string;
@@ -17,8 +17,12 @@ type Message = {
 };
 const parse = (text: string): Message => JSON.parse(text) as Message;
 
-/** A minimal Conway-shaped transaction: [body {}, witnesses {}, true, null]; its id is blake2b-256 of `a0`. */
+/** A minimal Conway-shaped transaction: [body {}, witnesses {}, true, null] (not deserialisable: no inputs, outputs, fee). */
 const MINIMAL_TRANSACTION = '84a0a0f5f6';
+/** [body {0: [], 1: [], 2: 10}, witnesses {}, true, null]: well-formed, refused by the ledger rules (3121, no input). */
+const NO_INPUT_TRANSACTION = '84a300800180020aa0f5f6';
+/** A wallet funded in the first block, to submit transactions the ledger rules accept. */
+const WALLET = testKey('mainnet');
 
 let simulator: OgmiosSimulator;
 const connections: RawOgmiosConnection[] = [];
@@ -38,7 +42,12 @@ async function followToTip(connection: RawOgmiosConnection): Promise<void> {
 }
 
 beforeAll(async () => {
-  simulator = await startOgmiosSimulator({ seed: 'protocol', initialBlocks: 10, transactionsPerBlock: { min: 1, max: 4 } });
+  simulator = await startOgmiosSimulator({
+    seed: 'protocol',
+    initialBlocks: 10,
+    transactionsPerBlock: { min: 1, max: 4 },
+    fund: [{ address: WALLET.address, lovelace: 20_000_000n }],
+  });
 });
 afterEach(() => {
   for (const connection of connections.splice(0)) connection.close();
@@ -247,13 +256,26 @@ describe('JSON-RPC envelope', () => {
 describe('submitTransaction', () => {
   it('returns the transaction id (blake2b-256 of the body) and puts the transaction in the next block', async () => {
     const connection = await connect();
-    const answer = parse(await connection.request('submitTransaction', { transaction: { cbor: MINIMAL_TRANSACTION } }));
-    const expectedId = blake2b256Hex(Buffer.from('a0', 'hex'));
-    expect(answer).toEqual({ jsonrpc: '2.0', method: 'submitTransaction', result: { transaction: { id: expectedId } }, id: null });
+    const [funded] = simulator.ledger.utxosAt(WALLET.address);
+    const built = signedTransaction({
+      inputs: [funded!],
+      outputs: [{ address: WALLET.address, lovelace: funded!.lovelace }],
+      feeFrom: 0,
+      signers: [WALLET],
+    });
+    const answer = parse(await connection.request('submitTransaction', { transaction: { cbor: built.cbor } }));
+    // built.id is the transaction library's own hash of the body bytes.
+    expect(answer).toEqual({ jsonrpc: '2.0', method: 'submitTransaction', result: { transaction: { id: built.id } }, id: null });
 
     const [block] = simulator.produceBlocks(1);
-    expect(block?.transactionIds).toContain(expectedId);
-    expect(block?.injectedTransactionIds).toContain(expectedId);
+    expect(block?.transactionIds).toContain(built.id);
+    expect(block?.injectedTransactionIds).toContain(built.id);
+  });
+
+  it('refuses a well-formed transaction that breaks a ledger rule with its Ogmios code and the method', async () => {
+    const connection = await connect();
+    const answer = parse(await connection.request('submitTransaction', { transaction: { cbor: NO_INPUT_TRANSACTION } }));
+    expect(answer).toMatchObject({ method: 'submitTransaction', error: { code: 3121 }, id: null });
   });
 
   it('answers -32602 with per-era reasons for CBOR that is not a transaction, -32600 for text that is not hex', async () => {
@@ -338,10 +360,11 @@ describe('HTTP', () => {
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as Message).error?.code).toBe(-32600);
 
-    const submitted = await post(
-      JSON.stringify({ jsonrpc: '2.0', method: 'submitTransaction', params: { transaction: { cbor: '84a10080a0f5f6' } } }),
+    const refused = await post(
+      JSON.stringify({ jsonrpc: '2.0', method: 'submitTransaction', params: { transaction: { cbor: NO_INPUT_TRANSACTION } } }),
     );
-    expect(submitted.status).toBe(200);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as Message).error?.code).toBe(3121);
     expect((await fetch(`${simulator.httpUrl}/metrics`)).status).toBe(404);
   });
 

@@ -7,11 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { startOgmiosSimulator, type OgmiosSimulator, type OgmiosSimulatorOptions } from '../../functions/local/simulator/index.js';
 import { OgmiosSchemas, RawOgmiosConnection } from '../support/ogmios-schema.js';
+import { signedTransaction, testKey, type TestKey } from '../support/signed-transactions.js';
 
 const schemas = new OgmiosSchemas();
 
 const PAYEE = syntheticAddress('preprod', 'schema-payee');
 const TOKEN_PAYEE = syntheticAddress('preprod', 'schema-token-payee');
+/** Wallets funded in the first block, whose transactions the ledger rules accept. */
+const WALLETS: Record<'preprod' | 'mainnet', TestKey> = { preprod: testKey('preprod'), mainnet: testKey('mainnet') };
 
 type Block = { id: string; transactions: { spends: string; outputs: { value: Record<string, unknown> }[] }[] };
 type NextBlock = { result: { direction: 'forward' | 'backward'; block?: Block } };
@@ -68,6 +71,7 @@ describe.each<[string, OgmiosSimulatorOptions]>([
       paymentsPerBlock: 1.5,
       paymentSpendsPerBlock: 0.5,
       forks: { everyBlocks: 3, maxDepth: 2 },
+      fund: [{ address: WALLETS.preprod.address, lovelace: 10_000_000n, outputs: 2 }],
     },
   ],
   [
@@ -79,6 +83,7 @@ describe.each<[string, OgmiosSimulatorOptions]>([
       initialBlocks: 60,
       payTo: [{ address: syntheticAddress('mainnet', 'schema') }],
       forks: { everyBlocks: 3, maxDepth: 3 },
+      fund: [{ address: WALLETS.mainnet.address, lovelace: 10_000_000n, outputs: 2 }],
     },
   ],
 ])('%s', (_, options) => {
@@ -179,11 +184,46 @@ describe.each<[string, OgmiosSimulatorOptions]>([
     expectValid('ReleaseLedgerStateResponse', [await connection.request('releaseLedgerState')]);
   });
 
-  it('submitTransaction: accepted, and not deserialisable (-32602)', async () => {
-    expectValid('SubmitTransactionResponse', [
+  it('submitTransaction: accepted, refused by a ledger rule, and not deserialisable (-32602)', async () => {
+    const wallet = WALLETS[simulator.network as 'preprod' | 'mainnet'];
+    const [first, second] = simulator.ledger.utxosAt(wallet.address);
+    const spend = (input: typeof first, changes = {}) =>
+      signedTransaction({
+        inputs: [input!],
+        outputs: [{ address: wallet.address, lovelace: input!.lovelace }],
+        feeFrom: 0,
+        signers: [wallet],
+        ...changes,
+      }).cbor;
+    const answers = [
+      await connection.request('submitTransaction', { transaction: { cbor: spend(first) } }),
+      await connection.request('submitTransaction', { transaction: { cbor: spend({ ...first!, txId: '0f'.repeat(32) }) } }),
+      await connection.request('submitTransaction', { transaction: { cbor: spend(second, { signers: [] }) } }),
+      await connection.request('submitTransaction', { transaction: { cbor: spend(second, { fee: 1000n }) } }),
+      await connection.request('submitTransaction', { transaction: { cbor: spend(second, { feeFrom: undefined }) } }),
+      await connection.request('submitTransaction', { transaction: { cbor: spend(second, { ttl: 1n }) } }),
+      await connection.request('submitTransaction', { transaction: { cbor: spend(second, { corruptSignature: true }) } }),
+      await connection.request('submitTransaction', { transaction: { cbor: '84a300800180020aa0f5f6' } }),
       await connection.request('submitTransaction', { transaction: { cbor: '84a0a0f5f6' } }),
       await connection.request('submitTransaction', { transaction: { cbor: '00' } }),
+    ];
+    expect(answers.map((answer) => (JSON.parse(answer) as { error?: { code: number } }).error?.code)).toEqual([
+      undefined,
+      3117,
+      3101,
+      3122,
+      3123,
+      3118,
+      3100,
+      3121,
+      -32602,
+      -32602,
     ]);
+    expectValid('SubmitTransactionResponse', answers);
+  });
+
+  it('queryLedgerState/protocolParameters', async () => {
+    expectValid('QueryLedgerStateProtocolParametersResponse', [await connection.request('queryLedgerState/protocolParameters')]);
   });
 
   it('invalid requests: the generic JSON-RPC error without method', async () => {

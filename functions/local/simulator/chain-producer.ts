@@ -20,7 +20,12 @@ import { securityParameter, slotAt } from './network-parameters.js';
 import { ProducerEvents, type BlockProducedEvent, type ChainObserver, type RollbackEvent } from './producer-events.js';
 import type { SeededRandom } from './random.js';
 import { SimulatedChain, pointOf, type RetentionLimits, type SimulatedBlock } from './simulated-chain.js';
-import type { PaymentTarget, SyntheticTransactions } from './synthetic-transactions.js';
+import { decodeUtxo } from './ledger-reader.js';
+import { PROTOCOL_PARAMETERS } from './protocol-parameters.js';
+import type { RpcError } from './rpc-messages.js';
+import { decodeSignedTransaction } from './signed-transaction.js';
+import { judgeSubmission, submittedTransactionJson, type ResolvedOutput } from './submission.js';
+import type { FundingTarget, PaymentTarget, SyntheticTransactions } from './synthetic-transactions.js';
 
 export type { BlockProducedEvent, ChainObserver, RollbackEvent } from './producer-events.js';
 
@@ -43,6 +48,8 @@ export interface ProducerSettings {
   readonly random: { readonly content: SeededRandom; readonly ids: SeededRandom; readonly forks: SeededRandom };
   readonly retention: RetentionLimits;
   readonly payTo: readonly PaymentTarget[];
+  /** Outputs the first block (height 0) creates. */
+  readonly fund: readonly FundingTarget[];
   readonly paymentsPerBlock: number;
   readonly paymentSpendsPerBlock: number;
   readonly forks: ForkSettings | undefined;
@@ -75,7 +82,7 @@ export class ChainProducer {
     this.ledger = new Ledger(securityParameter(settings.network));
     this.firstSlot = slotAt(settings.network, settings.clock());
     this.lastChange = settings.clock();
-    this.ownedAddresses = new Set(settings.payTo.map((target) => target.address));
+    this.ownedAddresses = new Set([...settings.payTo, ...settings.fund].map((target) => target.address));
   }
 
   /** Clock time (Unix ms) of the last change of tip: Ogmios health's `lastTipUpdate`. */
@@ -229,10 +236,45 @@ export class ChainProducer {
     return id;
   }
 
-  /** Queues a client-submitted transaction (opaque: only its id is known) for the next block. */
-  queueSubmitted(id: string): void {
-    if (this.mempool.has(id)) return;
-    this.mempool.add({ kind: 'submitted', id, transaction: this.settings.transactions.submitted(id), payments: [], consumes: [] });
+  /**
+   * A client-submitted transaction (CBOR), judged by the ledger rules (submission.ts) against the tip's UTxO set
+   * and the transactions already waiting for the next block (whose outputs it may spend, as a node's mempool
+   * allows), at the next block's slot; accepted, it waits for the next block. A transaction already waiting is
+   * accepted again without being added twice. Throws TransactionCborError when the bytes are not a transaction.
+   */
+  submitTransaction(cbor: Uint8Array): { readonly id: string } | { readonly error: RpcError } {
+    const transaction = decodeSignedTransaction(cbor);
+    const { id } = transaction;
+    if (this.mempool.has(id)) return { id };
+    const claimed = new Set(this.mempool.claimedOutputs());
+    const waitingOutputs = new Map(
+      this.mempool.transactions.flatMap((waiting) =>
+        transactionEffects(waiting.transaction).created.map((entry) => [entry.key, entry] as const),
+      ),
+    );
+    const tip = this.ledger.tipView();
+    const error = judgeSubmission(transaction, {
+      network: this.settings.network,
+      currentSlot: this.nextSlotNow(),
+      parameters: PROTOCOL_PARAMETERS,
+      resolve: (reference): ResolvedOutput | undefined => {
+        const key = outputKey(reference.txId, reference.index);
+        if (claimed.has(key)) return undefined;
+        const entry = tip.get(reference.txId, reference.index) ?? waitingOutputs.get(key);
+        return entry === undefined ? undefined : decodeUtxo(entry);
+      },
+    });
+    if (error !== undefined) return { error };
+    for (const output of transaction.outputs) this.ownedAddresses.add(output.address);
+    this.mempool.add({
+      kind: 'submitted',
+      id,
+      transaction: submittedTransactionJson(transaction),
+      payments: [],
+      consumes: transaction.inputs.map((input) => outputKey(input.txId, input.index)),
+      ...(transaction.invalidAfter === undefined ? {} : { invalidAfter: transaction.invalidAfter }),
+    });
+    return { id };
   }
 
   observe(observer: ChainObserver): () => void {
@@ -276,7 +318,13 @@ export class ChainProducer {
       this.mempool.claimedOutputs(),
       this.ownedAddresses,
     );
-    const injected = [...this.mempool.takeAll(), ...this.automaticTransactions(draft)];
+    const injected: InjectedTransaction[] = [];
+    // The first block funds the `fund` addresses (unless a fork that dropped it put its funding back in the mempool).
+    if (placement.height === 0 && settings.fund.length > 0 && !this.mempool.transactions.some((waiting) => waiting.kind === 'funding')) {
+      const transaction = settings.transactions.funding(settings.fund, draft);
+      injected.push({ kind: 'funding', id: transaction.id as string, transaction, payments: [], consumes: [] });
+    }
+    injected.push(...this.stillApplicable(this.mempool.takeAll(), placement.slot), ...this.automaticTransactions(draft));
     const body = settings.source.nextBody(draft);
     const { json, effects } = assembleBlock(
       placement,
@@ -362,10 +410,37 @@ export class ChainProducer {
     return targets[this.nextPaymentTarget++ % targets.length];
   }
 
+  /**
+   * The waiting transactions that can still go into a block at `slot`, in order: a submitted one whose ttl has
+   * passed, or whose inputs are no longer unspent (a fork dropped the transaction that created them, or something
+   * before it spent them), is dropped, as a node's mempool drops what no longer applies.
+   */
+  private stillApplicable(transactions: readonly InjectedTransaction[], slot: number): InjectedTransaction[] {
+    const spent = new Set<string>();
+    const created = new Set<string>();
+    const kept: InjectedTransaction[] = [];
+    for (const transaction of transactions) {
+      if (transaction.kind === 'submitted') {
+        const expired = transaction.invalidAfter !== undefined && BigInt(slot) >= transaction.invalidAfter;
+        const inputsGone = transaction.consumes.some((key) => spent.has(key) || !(created.has(key) || this.ledger.hasUnspent(key)));
+        if (expired || inputsGone) continue;
+      }
+      for (const key of transaction.consumes) spent.add(key);
+      for (const entry of transactionEffects(transaction.transaction).created) created.add(entry.key);
+      kept.push(transaction);
+    }
+    return kept;
+  }
+
+  /** The slot of a block produced now (the next block's, unless time passes first). */
+  private nextSlotNow(): number {
+    const now = slotAt(this.settings.network, this.settings.clock());
+    return this.chain.tip === undefined ? now : Math.max(this.chain.tip.slot + 1, now);
+  }
+
   /** A draft for building a transaction now that will go into the next block. */
   private nextBlockDraft(): BlockDraft {
-    const now = slotAt(this.settings.network, this.settings.clock());
-    const slot = this.chain.tip === undefined ? now : Math.max(this.chain.tip.slot + 1, now);
+    const slot = this.nextSlotNow();
     return new BlockDraft(
       this.chain.nextHeight,
       slot,

@@ -21,7 +21,7 @@ import type { PaymentTarget } from './synthetic-transactions.js';
 import { parseRequest, type ParsedMessage, type RpcRequest } from './rpc-request.js';
 import { errorMessage, invalidRequestMessage, resultMessage, type MessageSink } from './rpc-messages.js';
 import type { ChainPoint } from './simulated-chain.js';
-import { TransactionCborError, transactionIdFromCbor } from './transaction-cbor.js';
+import { TransactionCborError } from './transaction-cbor.js';
 
 /** Methods the simulator serves. */
 const SERVED_METHODS = [
@@ -32,6 +32,7 @@ const SERVED_METHODS = [
   'queryLedgerState/tip',
   'queryLedgerState/utxo',
   'queryLedgerState/epoch',
+  'queryLedgerState/protocolParameters',
   'queryNetwork/tip',
   'queryNetwork/blockHeight',
   'queryNetwork/startTime',
@@ -61,7 +62,6 @@ const UNSUPPORTED_METHODS = [
   'queryLedgerState/nonces',
   'queryLedgerState/operationalCertificates',
   'queryLedgerState/projectedRewards',
-  'queryLedgerState/protocolParameters',
   'queryLedgerState/rewardAccountSummaries',
   'queryLedgerState/rewardsProvenance',
   'queryLedgerState/stakePools',
@@ -157,6 +157,8 @@ export class ClientSession {
         return this.ledgerState.utxo(readUtxoFilter(params), idJson);
       case 'queryLedgerState/epoch':
         return this.ledgerState.epoch(idJson);
+      case 'queryLedgerState/protocolParameters':
+        return this.ledgerState.protocolParameters(idJson);
       case 'queryNetwork/tip':
         return this.ledgerState.networkTip(idJson);
       case 'queryNetwork/blockHeight':
@@ -214,11 +216,14 @@ export class ClientSession {
     return (this.producer.chain.tip?.height ?? carrier.height) - carrier.height + 1;
   }
 
-  /** Accepts any well-formed transaction (no ledger rules) and puts it in the next block. */
+  /**
+   * Judges the transaction by the simulated ledger's rules (ChainProducer.submitTransaction): accepted, it goes
+   * into the next block; refused, the answer is Ogmios' error for the first broken rule.
+   */
   private submitTransaction(cbor: Uint8Array, idJson: string): void {
-    let id: string;
+    let outcome: ReturnType<ChainProducer['submitTransaction']>;
     try {
-      id = transactionIdFromCbor(cbor);
+      outcome = this.producer.submitTransaction(cbor);
     } catch (error) {
       if (!(error instanceof TransactionCborError)) throw error;
       const reason = `DeserialiseFailure: ${error.message}`;
@@ -233,7 +238,10 @@ export class ClientSession {
       );
       return;
     }
-    this.producer.queueSubmitted(id);
-    this.sink.send(resultMessage('submitTransaction', `{"transaction":{"id":"${id}"}}`, idJson), 'result');
+    if ('error' in outcome) {
+      this.sink.send(errorMessage('submitTransaction', outcome.error, idJson), 'error');
+      return;
+    }
+    this.sink.send(resultMessage('submitTransaction', `{"transaction":{"id":"${outcome.id}"}}`, idJson), 'result');
   }
 }

@@ -28,7 +28,8 @@ export type { OgmiosSimulatorOptions } from './options.js';
 export type { OgmiosSimulator, SimulatedBlockInfo, SimulatorLedger, RollBackOptions } from './running-simulator.js';
 export type { BlockProducedEvent, RollbackEvent, ForkSettings } from './chain-producer.js';
 export type { SimulatedPayment } from './injected-transactions.js';
-export type { PaymentTarget } from './synthetic-transactions.js';
+export type { FundingTarget, PaymentTarget } from './synthetic-transactions.js';
+export { PROTOCOL_PARAMETERS, minimumFee, minimumDeposit, type SimulatorProtocolParameters } from './protocol-parameters.js';
 export type { SimulatorLedgerView, SimulatorUtxo, SimulatorBalance } from './ledger-reader.js';
 export type { ChainPoint, ChainTip } from './simulated-chain.js';
 export type { OutputReference } from './block-draft.js';
@@ -78,6 +79,7 @@ function createProducer(settings: ResolvedOptions): ChainProducer {
     random: { content, ids: new SeededRandom(`${seed}:ids`), forks: new SeededRandom(`${seed}:forks`) },
     retention: { blocks: settings.retainedBlocks, bytes: settings.retainedBytes },
     payTo: settings.payTo,
+    fund: settings.fund,
     paymentsPerBlock: settings.paymentsPerBlock,
     paymentSpendsPerBlock: settings.paymentSpendsPerBlock,
     forks: settings.forks,

@@ -1,8 +1,11 @@
 /**
  * Transactions the simulator puts into blocks on request rather than as background traffic: payments to the
- * configured addresses, spends of those payments, and transactions submitted by clients. They wait in a mempool
- * until the next block is produced; when a fork drops the block that carried one, it goes back to the mempool
- * and lands in the new branch (as on the real network, where both competing blocks draw on the same mempool).
+ * configured addresses, spends of those payments, funding of the `fund` addresses in the first block, and
+ * transactions submitted by clients. They wait in a mempool until the next block is produced; when a fork drops
+ * the block that carried one, it goes back to the mempool and lands in the new branch (as on the real network,
+ * where both competing blocks draw on the same mempool), unless the fork is made without requeueing. A submitted
+ * transaction is checked again when a block is made: one whose ttl has passed by then, or whose inputs are gone,
+ * is dropped, as a node's mempool drops what no longer applies.
  */
 import type { AssetQuantity } from '../../domain/chain.js';
 import type { JsonRecord } from './block-effects.js';
@@ -16,7 +19,7 @@ export interface SimulatedPayment {
   readonly assets: readonly AssetQuantity[];
 }
 
-export type InjectedKind = 'payment' | 'spend' | 'submitted';
+export type InjectedKind = 'payment' | 'spend' | 'submitted' | 'funding';
 
 export interface InjectedTransaction {
   readonly kind: InjectedKind;
@@ -26,6 +29,8 @@ export interface InjectedTransaction {
   readonly payments: readonly SimulatedPayment[];
   /** Keys (txId#index) of the simulated outputs it consumes. */
   readonly consumes: readonly string[];
+  /** A submitted transaction's ttl: from this slot on it can no longer go into a block. */
+  readonly invalidAfter?: bigint;
 }
 
 export class Mempool {
@@ -46,6 +51,11 @@ export class Mempool {
 
   has(id: string): boolean {
     return this.waiting.some((transaction) => transaction.id === id);
+  }
+
+  /** The waiting transactions, in the order they will go into the next block. */
+  get transactions(): readonly InjectedTransaction[] {
+    return this.waiting;
   }
 
   /** Outputs that waiting transactions will consume: not available to other new transactions. */

@@ -13,9 +13,12 @@ import type { UtxoEntry } from './block-effects.js';
 import { writeJson } from './json-writer.js';
 import type { Ledger, LedgerView } from './ledger.js';
 import { epochOf, systemStart } from './network-parameters.js';
+import { protocolParametersJson } from './protocol-parameters.js';
 import { errorMessage, resultMessage, type MessageSink } from './rpc-messages.js';
 import type { RequestedPoint, UtxoFilter } from './request-params.js';
 import { pointOf, type ChainPoint, type SimulatedChain } from './simulated-chain.js';
+
+const PARAMETERS_JSON = writeJson(protocolParametersJson());
 
 interface AcquiredState {
   readonly point: ChainPoint;
@@ -54,6 +57,11 @@ export class LedgerStateSession {
 
   epoch(idJson: string): void {
     this.withView('queryLedgerState/epoch', idJson, (_, point) => String(point === 'origin' ? 0 : epochOf(this.network, point.slot).epoch));
+  }
+
+  /** The simulator's fixed protocol parameters (protocol-parameters.ts), the ones its submission rules apply. */
+  protocolParameters(idJson: string): void {
+    this.withView('queryLedgerState/protocolParameters', idJson, () => PARAMETERS_JSON);
   }
 
   utxo(filter: UtxoFilter, idJson: string): void {

@@ -46,6 +46,11 @@ export class Ledger {
     return this.entries.size;
   }
 
+  /** Whether the output with this key (txId#index) is unspent at the tip. */
+  hasUnspent(key: string): boolean {
+    return this.entries.has(key);
+  }
+
   /** Height of the last applied block (-1 before the first). */
   get height(): number {
     return this.appliedHeight;

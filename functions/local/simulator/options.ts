@@ -1,8 +1,9 @@
 /** Options of the Ogmios simulator, their defaults and their validation. */
+import { validateAddress } from '../../domain/address.js';
 import { NETWORKS, type Network } from '../../domain/network.js';
 import type { ForkSettings } from './chain-producer.js';
 import { securityParameter } from './network-parameters.js';
-import type { PaymentTarget } from './synthetic-transactions.js';
+import type { FundingTarget, PaymentTarget } from './synthetic-transactions.js';
 import type { TransactionCountRange } from './synthetic-blocks.js';
 
 export interface OgmiosSimulatorOptions {
@@ -27,6 +28,12 @@ export interface OgmiosSimulatorOptions {
   readonly history?: readonly string[];
   /** Addresses the chain pays, in ADA and native tokens. */
   readonly payTo?: readonly PaymentTarget[];
+  /**
+   * Outputs the chain's first block (height 0) creates, spendable by a submitted transaction signed with the key of
+   * the address (e.g. a demo hot wallet's enterprise address); background traffic never spends them. Not applied
+   * when `history` restores a chain (its first block already did).
+   */
+  readonly fund?: readonly FundingTarget[];
   /** Expected payments per block (fractions allowed: 0.25 is one every four blocks). Default 1 with payTo. */
   readonly paymentsPerBlock?: number;
   /** Expected spends of received payments per block. Default 0.1. */
@@ -66,6 +73,7 @@ export function resolveOptions(options: OgmiosSimulatorOptions): ResolvedOptions
     initialBlocks: options.initialBlocks ?? 0,
     history: options.history,
     payTo,
+    fund: options.fund ?? [],
     paymentsPerBlock: options.paymentsPerBlock ?? (payTo.length > 0 ? 1 : 0),
     paymentSpendsPerBlock: options.paymentSpendsPerBlock ?? 0.1,
     forks: options.forks,
@@ -97,17 +105,18 @@ function validate(options: ResolvedOptions): void {
   const { min, max } = options.transactionsPerBlock;
   requireInteger('transactionsPerBlock.min', min, 0);
   requireInteger('transactionsPerBlock.max', max, min);
-  for (const [index, target] of options.payTo.entries()) {
-    if (typeof target.address !== 'string' || target.address.length === 0)
-      throw new RangeError(`payTo[${index}].address must be an address`);
-    if (target.lovelace !== undefined && target.lovelace < 0n) throw new RangeError(`payTo[${index}].lovelace must not be negative`);
-    for (const asset of target.assets ?? []) {
-      if (!/^[0-9a-f]{56}$/.test(asset.policyId))
-        throw new RangeError(`payTo[${index}] has an asset with a policy id that is not 56 hex digits`);
-      if (!/^(?:[0-9a-f]{2}){0,32}$/.test(asset.assetName))
-        throw new RangeError(`payTo[${index}] has an asset name that is not hex (0 to 32 bytes)`);
-      if (asset.quantity <= 0n) throw new RangeError(`payTo[${index}] has an asset quantity that is not positive`);
+  for (const [index, target] of options.payTo.entries()) validateTarget(`payTo[${index}]`, target);
+  for (const [index, target] of options.fund.entries()) {
+    validateTarget(`fund[${index}]`, target);
+    try {
+      validateAddress(target.address, options.network);
+    } catch (error) {
+      throw new RangeError(
+        `fund[${index}].address is not a ${options.network} address: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
+    if (typeof target.lovelace !== 'bigint' || target.lovelace <= 0n) throw new RangeError(`fund[${index}].lovelace must be positive`);
+    if (target.outputs !== undefined) requireInteger(`fund[${index}].outputs`, target.outputs, 1, 1000);
   }
   const forks = options.forks;
   if (forks !== undefined) {
@@ -118,6 +127,16 @@ function validate(options: ResolvedOptions): void {
     const deepest = Math.min(options.retainedBlocks, securityParameter(options.network));
     if (forks.maxDepth > deepest)
       throw new RangeError(`forks.maxDepth cannot exceed ${deepest} (retainedBlocks, and the security parameter k)`);
+  }
+}
+
+function validateTarget(name: string, target: PaymentTarget): void {
+  if (typeof target.address !== 'string' || target.address.length === 0) throw new RangeError(`${name}.address must be an address`);
+  if (target.lovelace !== undefined && target.lovelace < 0n) throw new RangeError(`${name}.lovelace must not be negative`);
+  for (const asset of target.assets ?? []) {
+    if (!/^[0-9a-f]{56}$/.test(asset.policyId)) throw new RangeError(`${name} has an asset with a policy id that is not 56 hex digits`);
+    if (!/^(?:[0-9a-f]{2}){0,32}$/.test(asset.assetName)) throw new RangeError(`${name} has an asset name that is not hex (0 to 32 bytes)`);
+    if (asset.quantity <= 0n) throw new RangeError(`${name} has an asset quantity that is not positive`);
   }
 }
 

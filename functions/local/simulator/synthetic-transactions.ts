@@ -21,6 +21,17 @@ export interface PaymentTarget {
   readonly assets?: readonly AssetQuantity[];
 }
 
+/**
+ * Outputs the chain's first block creates (e.g. a demo hot wallet's spendable funds): `outputs` outputs (default 1),
+ * each of `lovelace` and `assets`, at `address`.
+ */
+export interface FundingTarget {
+  readonly address: string;
+  readonly lovelace: bigint;
+  readonly assets?: readonly AssetQuantity[];
+  readonly outputs?: number;
+}
+
 type MutableRecord = { [key: string]: JsonWritable | undefined };
 
 /**
@@ -70,12 +81,12 @@ export class SyntheticTransactions {
     return this.transaction(this.random.hex(32), draft, { inputs: referencesJson(inputs), outputs });
   }
 
-  /**
-   * A client-submitted transaction, treated as opaque: the simulator does not decode its body, so the block shows
-   * it with its id and no inputs or outputs.
-   */
-  submitted(id: string): JsonRecord {
-    return { id, spends: 'inputs', inputs: [], outputs: [], validityInterval: {}, treasury: {}, signatories: [] };
+  /** The first block's transaction that creates the `fund` outputs, in the order given. */
+  funding(targets: readonly FundingTarget[], draft: BlockDraft): JsonRecord {
+    const outputs = targets.flatMap((target) =>
+      Array.from({ length: target.outputs ?? 1 }, () => this.output(target.address, target.lovelace, target.assets ?? [])),
+    );
+    return this.transaction(this.random.hex(32), draft, { inputs: this.inputs(draft, 1, 1), outputs });
   }
 
   private walletTransfer(draft: BlockDraft): JsonRecord {

@@ -10,7 +10,9 @@
  * - Payouts are taken in the order given (oldest first). One that would push the transaction past the protocol's
  *   maximum size is deferred `too_large`, one the remaining funds cannot cover `insufficient_funds`; later payouts
  *   are still tried and included when they fit (as BTCPay's payout processor does). A deferred payout is the oldest
- *   at the next build, so it goes first then: later ones never starve it of room.
+ *   at the next build, so it goes first then: later ones never starve it of room. (A later payout that needs at
+ *   least as much of every asset as one deferred, and for size has an output no smaller, is deferred for the same
+ *   reason without being tried.)
  * - Every output carries at least the ledger's minimum ADA for its size: a payout asking less (a token payout with
  *   no lovelace, or a tiny ADA payout) is sent the minimum, `lovelaceSent`. The extra is the business's cost.
  * - The fee is the protocol's linear fee of the signed transaction with one vkey witness (the hot wallet is one key).
@@ -80,7 +82,11 @@ export interface IncludedPayout {
 export interface DeferredPayout {
   payoutId: string;
   reason: DeferralReason;
-  /** Whether it would not fit (or could not be paid) even alone: it will not go until something changes. */
+  /**
+   * Whether it was tried with no other payout in the transaction (it was first, or all before it were deferred):
+   * then it will not go until something changes (funds arrive; a payout too large alone never goes). When false, it
+   * may go in the next build, where it is older than the rest and so tried first.
+   */
   alone: boolean;
   /** What fell short, for the logs. */
   detail: string;

@@ -2,7 +2,13 @@
 import type pg from 'pg';
 import type { Network } from '../domain/network.js';
 import type { Logger } from '../domain/ports.js';
-import { DEFAULT_CONFIRMATIONS } from '../config/variables.js';
+import {
+  DEFAULT_CONFIRMATIONS,
+  DEFAULT_PAYOUT_APPROVAL_THRESHOLD_LOVELACE,
+  DEFAULT_PAYOUT_DAILY_LIMIT_LOVELACE,
+  DEFAULT_PAYOUT_MAX_LOVELACE,
+} from '../config/variables.js';
+import type { PayoutPolicy } from '../domain/payouts/payout-rules.js';
 import { DEFAULT_INVOICE_MONITORING_MINUTES } from '../domain/invoices/invoice-creation.js';
 import type { ApiContext, InvoiceDefaults } from './context.js';
 import { createApiRouter, type ApiRouter } from './router.js';
@@ -16,6 +22,8 @@ export interface ApiAppOptions {
   webhooks?: ApiContext['webhooks'];
   /** Default: CONFIRMATIONS' and INVOICE_MONITORING_MINUTES' defaults. */
   invoices?: InvoiceDefaults;
+  /** Default: the PAYOUT_* variables' defaults. */
+  payouts?: PayoutPolicy;
 }
 
 export function createApiApp(options: ApiAppOptions): ApiRouter {
@@ -26,6 +34,11 @@ export function createApiApp(options: ApiAppOptions): ApiRouter {
     clock: options.clock ?? { now: () => new Date() },
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     invoices: options.invoices ?? { defaultConfirmations: DEFAULT_CONFIRMATIONS, monitoringMinutes: DEFAULT_INVOICE_MONITORING_MINUTES },
+    payouts: options.payouts ?? {
+      maxLovelace: DEFAULT_PAYOUT_MAX_LOVELACE,
+      dailyLimitLovelace: DEFAULT_PAYOUT_DAILY_LIMIT_LOVELACE,
+      approvalThresholdLovelace: DEFAULT_PAYOUT_APPROVAL_THRESHOLD_LOVELACE,
+    },
   };
   return createApiRouter(context, { validateResponses: options.validateResponses });
 }

@@ -1,6 +1,7 @@
 /** What the API's routes work with: the pool, the network, the logger, and helper B's outbox and webhook functions. */
 import type pg from 'pg';
 import type { Network } from '../domain/network.js';
+import type { PayoutPolicy } from '../domain/payouts/payout-rules.js';
 import type { Logger } from '../domain/ports.js';
 import type { SecretSealer } from '../domain/webhooks/secret-sealer.js';
 import type { WriteResult } from './idempotency.js';
@@ -25,6 +26,8 @@ export interface ApiContext {
   webhooks?: WebhookSettings;
   /** What an invoice takes when its request says nothing: the monitor's CONFIRMATIONS, INVOICE_MONITORING_MINUTES. */
   invoices: InvoiceDefaults;
+  /** The payout policy: PAYOUT_MAX_LOVELACE, PAYOUT_DAILY_LIMIT_LOVELACE, PAYOUT_APPROVAL_THRESHOLD_LOVELACE. */
+  payouts: PayoutPolicy;
 }
 
 export interface InvoiceDefaults {

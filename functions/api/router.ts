@@ -19,6 +19,7 @@ import { balanceRoutes } from './routes/balances.js';
 import { eventRoutes } from './routes/events.js';
 import { invoiceRoutes } from './routes/invoices.js';
 import { paymentRoutes } from './routes/payments.js';
+import { payoutRoutes } from './routes/payouts.js';
 import { statusRoutes } from './routes/status.js';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 import type { ApiRequest, ApiResponse, Principal, RouteRequest } from './types.js';
@@ -34,6 +35,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   apiKeyRoutes,
   accountRoutes,
   invoiceRoutes,
+  payoutRoutes,
 ];
 
 export interface RouterOptions {

@@ -2,6 +2,8 @@
  * The Lambdas' settings, one group per function, each read once at cold start (module load) with every problem
  * reported together. The database and the logger/metrics settings are shared by all of them (lambda-handler.ts).
  */
+import type { PayoutPolicy } from '../domain/payouts/payout-rules.js';
+import { readPayoutPolicyWith } from './payout-settings.js';
 import { parseHotWalletAddresses } from '../domain/hot-wallet.js';
 import { IamCallers } from '../domain/iam-callers.js';
 import type { Network } from '../domain/network.js';
@@ -227,6 +229,8 @@ export function readApiSettings(env: Environment = processEnvironment()): {
   iamCallers: IamCallers;
   /** What an invoice takes when its request says nothing: CONFIRMATIONS, INVOICE_MONITORING_MINUTES. */
   invoices: { defaultConfirmations: number; monitoringMinutes: number };
+  /** The payout policy: PAYOUT_MAX_LOVELACE, PAYOUT_DAILY_LIMIT_LOVELACE, PAYOUT_APPROVAL_THRESHOLD_LOVELACE. */
+  payouts: PayoutPolicy;
 } {
   return readSettingsGroup('api', env, (reader) => {
     const webhookSecretsKeySecretArn = reader.read(WEBHOOK_SECRETS_KEY_SECRET_ARN);
@@ -236,6 +240,7 @@ export function readApiSettings(env: Environment = processEnvironment()): {
       allowPrivateDestinations: reader.read(WEBHOOK_ALLOW_PRIVATE_DESTINATIONS, false),
       iamCallers: reader.read(API_IAM_PRINCIPALS, new IamCallers([])),
       invoices: { defaultConfirmations: reader.read(CONFIRMATIONS), monitoringMinutes: reader.read(INVOICE_MONITORING_MINUTES) },
+      payouts: readPayoutPolicyWith(reader),
     };
   });
 }

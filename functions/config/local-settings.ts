@@ -2,6 +2,8 @@
  * The settings of the local tools: the local stack (`npm start`), the operator CLI, the local database and the
  * standalone simulator (`npm run simulator`). Read when each starts (the CLI at every command).
  */
+import type { PayoutPolicy } from '../domain/payouts/payout-rules.js';
+import { readPayoutPolicyWith } from './payout-settings.js';
 import { MIN_BOOTSTRAP_KEY_LENGTH } from '../domain/api-keys.js';
 import { parseHotWalletAddresses } from '../domain/hot-wallet.js';
 import type { LogLevel } from '../domain/log-level.js';
@@ -43,6 +45,8 @@ export interface LocalStackSettings {
   confirmations: number;
   /** INVOICE_MONITORING_MINUTES: an invoice's window after expiry (the API's default). */
   invoiceMonitoringMinutes?: number;
+  /** The payout policy (PAYOUT_MAX_LOVELACE, PAYOUT_DAILY_LIMIT_LOVELACE, PAYOUT_APPROVAL_THRESHOLD_LOVELACE). */
+  payouts?: PayoutPolicy;
   /** Where to start when the database holds no block yet. */
   startPoint: StartPoint;
   healthPort: number;
@@ -66,6 +70,7 @@ export function readLocalStackSettings(env: Environment = processEnvironment()):
       ogmios: ogmios ? ogmiosEndpoints(ogmios) : 'simulator',
       confirmations: reader.read(CONFIRMATIONS),
       invoiceMonitoringMinutes: reader.read(INVOICE_MONITORING_MINUTES),
+      payouts: readPayoutPolicyWith(reader),
       startPoint: reader.attempt(() => readStartPoint(env), 'tip'),
       healthPort: reader.read(HEALTH_PORT),
       apiPort: reader.read(API_PORT),

@@ -25,6 +25,7 @@ import {
   wholeNumber,
   type SettingsReaderName,
   type Variable,
+  type VariableDeclaration,
 } from './variable.js';
 
 export const DEFAULT_CONFIRMATIONS = 15;
@@ -459,6 +460,48 @@ export const INVOICE_MONITORING_MINUTES = wholeNumber(
   { min: 0, max: MAX_INVOICE_MONITORING_MINUTES, rule: `a whole number of minutes from 0 to ${MAX_INVOICE_MONITORING_MINUTES}` },
 );
 
+// Payouts (issue 16): the request side's policy. Limits count lovelace only (tokens are not valued in ADA).
+export const DEFAULT_PAYOUT_MAX_LOVELACE = 1_000_000_000n;
+export const DEFAULT_PAYOUT_DAILY_LIMIT_LOVELACE = 10_000_000_000n;
+export const DEFAULT_PAYOUT_APPROVAL_THRESHOLD_LOVELACE = 100_000_000n;
+
+/** A whole number of lovelace, 0 … 2^64 − 1. */
+function lovelaceSetting(declaration: Omit<VariableDeclaration, 'shownDefault'>, fallback: bigint): Variable<bigint> {
+  return parsed({ ...declaration, shownDefault: `${fallback} (${fallback / 1_000_000n} ADA)` }, (text) => {
+    if (text === undefined) return fallback;
+    if (!/^(0|[1-9][0-9]{0,19})$/.test(text) || BigInt(text) > 18_446_744_073_709_551_615n) {
+      throw new Error(`${declaration.name} must be a whole number of lovelace from 0 to 2^64 - 1; got "${text}"`);
+    }
+    return BigInt(text);
+  });
+}
+export const PAYOUT_MAX_LOVELACE = lovelaceSetting(
+  {
+    name: 'PAYOUT_MAX_LOVELACE',
+    description: 'the most lovelace one payout may carry: a request above it is refused (409 `payout_limit_reached`)',
+    readBy: ['api', 'local stack'],
+  },
+  DEFAULT_PAYOUT_MAX_LOVELACE,
+);
+export const PAYOUT_DAILY_LIMIT_LOVELACE = lovelaceSetting(
+  {
+    name: 'PAYOUT_DAILY_LIMIT_LOVELACE',
+    description:
+      'the most lovelace the payouts requested in one UTC day may carry together (cancelled, rejected and failed ones do not count): a request beyond it is refused (409 `daily_limit_reached`)',
+    readBy: ['api', 'local stack'],
+  },
+  DEFAULT_PAYOUT_DAILY_LIMIT_LOVELACE,
+);
+export const PAYOUT_APPROVAL_THRESHOLD_LOVELACE = lovelaceSetting(
+  {
+    name: 'PAYOUT_APPROVAL_THRESHOLD_LOVELACE',
+    description:
+      'a payout of at most this many lovelace is approved when requested (actor `system:policy`); above it, another actor than its requester must approve it (four eyes)',
+    readBy: ['api', 'local stack'],
+  },
+  DEFAULT_PAYOUT_APPROVAL_THRESHOLD_LOVELACE,
+);
+
 // The HTTP API in the local stack
 export const DEFAULT_API_PORT = 8081;
 export const API_PORT = portNumber(
@@ -609,6 +652,9 @@ export const VARIABLES: readonly Variable<unknown>[] = [
   PAYMENT_MONITOR_API_URL,
   PAYMENT_MONITOR_API_KEY,
   INVOICE_MONITORING_MINUTES,
+  PAYOUT_MAX_LOVELACE,
+  PAYOUT_DAILY_LIMIT_LOVELACE,
+  PAYOUT_APPROVAL_THRESHOLD_LOVELACE,
   API_PORT,
   BOOTSTRAP_API_KEY,
   LOCAL_POSTGRES_PORT,

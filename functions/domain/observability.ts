@@ -339,6 +339,21 @@ export const ApiLogEvent = {
   bootstrapKeyCreated: 'api_bootstrap_key_created',
 } as const;
 
+/** Payout requests (issue 16, the request side: the API's payout routes). */
+export const PayoutRequestLogEvent = {
+  requested: 'payout_requested',
+  /**
+   * A request refused by PAYOUT_MAX_LOVELACE or PAYOUT_DAILY_LIMIT_LOVELACE (warn; field `limit`: payout_limit_reached or
+   * daily_limit_reached): the metric PayoutRequestMetric.dailyLimitReached counts these lines (a log metric filter).
+   */
+  limitReached: 'payout_limit_reached',
+} as const;
+
+export const PayoutRequestMetric = {
+  /** Requests refused by a payout limit (from the payout_limit_reached log lines); the alarm PayoutDailyLimitReached. */
+  dailyLimitReached: 'PayoutDailyLimitReached',
+} as const;
+
 const LOVELACE_PER_ADA = 1_000_000n;
 
 /** ADA as a float, for logs and metrics only: money itself never leaves bigint. */

@@ -31,6 +31,7 @@ const app = once(async () =>
     logger,
     validateResponses: false,
     invoices: settings.invoices,
+    payouts: settings.payouts,
     ...(sealer ? { webhooks: { sealer, allowPrivateDestinations: settings.allowPrivateDestinations } } : {}),
   }),
 );

@@ -9,6 +9,7 @@ import { ensureBootstrapApiKey } from '../adapters/postgres/api-keys.js';
 import { createApiApp } from '../api/app.js';
 import type { InvoiceDefaults, WebhookSettings } from '../api/context.js';
 import type { Network } from '../domain/network.js';
+import type { PayoutPolicy } from '../domain/payouts/payout-rules.js';
 import { ApiLogEvent } from '../domain/observability.js';
 import type { Logger } from '../domain/ports.js';
 
@@ -21,6 +22,7 @@ export interface LocalApiOptions {
   bootstrapApiKey?: string;
   webhooks: WebhookSettings;
   invoices?: InvoiceDefaults;
+  payouts?: PayoutPolicy;
 }
 
 export async function startLocalApi(options: LocalApiOptions): Promise<ApiServer> {
@@ -34,6 +36,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<ApiServer
     logger: options.logger,
     webhooks: options.webhooks,
     ...(options.invoices ? { invoices: options.invoices } : {}),
+    ...(options.payouts ? { payouts: options.payouts } : {}),
     validateResponses: true,
   });
   return startApiServer({ port: options.port, handle: (request) => app.handle(request) });

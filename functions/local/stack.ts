@@ -112,6 +112,7 @@ export async function startLocalStack({
         defaultConfirmations: config.confirmations,
         monitoringMinutes: config.invoiceMonitoringMinutes ?? DEFAULT_INVOICE_MONITORING_MINUTES,
       },
+      ...(config.payouts ? { payouts: config.payouts } : {}),
       ...(config.bootstrapApiKey === undefined ? {} : { bootstrapApiKey: config.bootstrapApiKey }),
     }).catch(async (error: unknown) => {
       await health.close();

@@ -51,6 +51,12 @@ describe('openapi.json, the API’s source of truth', () => {
         'POST /v1/invoices',
         'GET /v1/invoices',
         'GET /v1/invoices/{id}',
+        'POST /v1/payouts',
+        'GET /v1/payouts',
+        'GET /v1/payouts/{id}',
+        'POST /v1/payouts/{id}/approve',
+        'POST /v1/payouts/{id}/cancel',
+        'POST /v1/payouts/{id}/reject',
       ].sort(),
     );
   });

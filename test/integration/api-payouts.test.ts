@@ -1,0 +1,291 @@
+/**
+ * Payout requests through the front door: real HTTP, real PostgreSQL. Every response is checked against openapi.json
+ * by the router (a response that does not conform is a 500), so each status asserted here is also a conforming body.
+ * Balances are credited as the engine credits them (a ledger row and the stored balance); time is an injected clock.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
+import { startTestApi, type TestApi } from '../support/api.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+const ADA = 1_000_000n;
+const TOKEN = `${'c0'.repeat(28)}.546f6b656e`;
+const DESTINATION = syntheticAddress('preprod', 'api-payouts');
+const PROBLEM = 'urn:payment-monitor:problem:';
+
+let db: TestDatabase;
+let api: TestApi;
+let requester: { id: string; key: string };
+let approver: { id: string; key: string };
+let reader: { id: string; key: string };
+let now = new Date('2026-06-01T10:00:00.000Z');
+let credits = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  api = await startTestApi(db, {
+    clock: { now: () => now },
+    payouts: { maxLovelace: 1_000n * ADA, dailyLimitLovelace: 2_000n * ADA, approvalThresholdLovelace: 100n * ADA },
+  });
+  requester = await api.createKey('write', 'payouts');
+  approver = await api.createKey('write', 'treasurer');
+  reader = await api.createKey('read');
+}, 60_000);
+
+afterAll(async () => {
+  await api?.close();
+  await db?.drop();
+});
+
+async function credit(userId: string, asset: string, quantity: bigint): Promise<void> {
+  credits += 1;
+  await db.pool.query(
+    `WITH row AS (
+       INSERT INTO balance_transactions (user_id, type, asset, quantity, payment_tx_hash, payment_output_index, reason)
+       VALUES ($1, 'credit', $2, $3::numeric, $4, 0, 'payment_confirmed')
+     ), lovelace AS (
+       INSERT INTO user_balances AS b (user_id, balance_lovelace) SELECT $1, $3::bigint WHERE $2 = 'lovelace'
+       ON CONFLICT (user_id) DO UPDATE SET balance_lovelace = b.balance_lovelace + EXCLUDED.balance_lovelace
+     )
+     INSERT INTO user_asset_balances AS b (user_id, asset, quantity) SELECT $1, $2, $3::numeric WHERE $2 <> 'lovelace'
+     ON CONFLICT (user_id, asset) DO UPDATE SET quantity = b.quantity + EXCLUDED.quantity`,
+    [userId, asset, quantity.toString(), credits.toString(16).padStart(64, '0')],
+  );
+}
+
+const payout = (lovelace: bigint, extra: Record<string, unknown> = {}) => ({
+  reference_id: 'WD-1',
+  destination: DESTINATION,
+  amount: { lovelace: lovelace.toString() },
+  ...extra,
+});
+
+const post = (path: string, body: unknown, key = requester.key, idempotencyKey?: string) =>
+  api.call('POST', path, { key, body, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
+
+async function count(sql: string, values: unknown[] = []): Promise<number> {
+  return (await db.pool.query(`SELECT count(*)::int AS n FROM ${sql}`, values)).rows[0].n;
+}
+
+describe('POST /v1/payouts', () => {
+  it('is idempotent: the same Idempotency-Key gives the same payout, one hold, one event, one audit row', async () => {
+    await credit('user-idem', 'lovelace', 500n * ADA);
+    const body = payout(150n * ADA, { user_id: 'user-idem', reference_id: 'WD-idem' });
+    const first = await post('/v1/payouts', body, requester.key, 'withdrawal-1');
+    expect(first.status, first.text).toBe(201);
+    expect(first.body).toEqual({
+      id: expect.stringMatching(/^po_[0-9a-f]{24}$/),
+      reference_id: 'WD-idem',
+      user_id: 'user-idem',
+      destination: DESTINATION,
+      amount: { lovelace: (150n * ADA).toString(), assets: {} },
+      status: 'requested',
+      requested_by: `api_key:${requester.id}`,
+      approved_by: null,
+      approved_at: null,
+      transaction_id: null,
+      failure_reason: null,
+      created_at: now.toISOString(),
+      updated_at: now.toISOString(),
+      version: 1,
+    });
+    const again = await post('/v1/payouts', body, requester.key, 'withdrawal-1');
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+    const other = await post('/v1/payouts', { ...body, reference_id: 'WD-other' }, requester.key, 'withdrawal-1');
+    expect(other.status).toBe(422);
+    expect(await count("payouts WHERE user_id = 'user-idem'")).toBe(1);
+    expect(await count('payout_holds WHERE payout_id = $1', [first.body.id])).toBe(1);
+    expect(await count("business_events WHERE resource_type = 'payout' AND resource_id = $1", [first.body.id])).toBe(1);
+    expect(await count("audit_log WHERE action = 'create_payment' AND entity_id = $1", [first.body.id])).toBe(1);
+    const audit = await db.pool.query('SELECT entity_type, actor, details FROM audit_log WHERE entity_id = $1', [first.body.id]);
+    expect(audit.rows).toEqual([
+      {
+        entity_type: 'outbound_payment',
+        actor: `api_key:${requester.id}`,
+        details: { amount: first.body.amount, destination: DESTINATION, reference_id: 'WD-idem', user_id: 'user-idem', to: 'requested' },
+      },
+    ]);
+  });
+
+  it('needs the write scope and an Idempotency-Key', async () => {
+    expect((await post('/v1/payouts', payout(ADA), reader.key)).status).toBe(403);
+    const missing = await api.call('POST', '/v1/payouts', { key: requester.key, body: payout(ADA), idempotencyKey: null });
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'is required' }]);
+  });
+
+  it('approves at or below the threshold at once (system:policy) and tells both events', async () => {
+    const answer = await post('/v1/payouts', payout(100n * ADA, { amount: { lovelace: (100n * ADA).toString(), assets: {} } }));
+    expect(answer.status, answer.text).toBe(201);
+    expect(answer.body).toMatchObject({ status: 'approved', approved_by: 'system:policy', version: 2 });
+    const events = await db.pool.query('SELECT type, version FROM business_events WHERE resource_id = $1 ORDER BY seq', [answer.body.id]);
+    expect(events.rows).toEqual([
+      { type: 'payout.requested', version: 1 },
+      { type: 'payout.approved', version: 2 },
+    ]);
+    const log = await api.call('GET', '/v1/events?limit=1000', { key: reader.key });
+    expect(log.status, log.text).toBe(200);
+    const told = log.body.data.filter((event: { data: { id?: string } }) => event.data.id === answer.body.id);
+    expect(told.map((event: { type: string; version: number }) => `${event.type} v${event.version}`)).toEqual([
+      'payout.requested v1',
+      'payout.approved v2',
+    ]);
+    expect(told[1].data).toEqual(answer.body);
+  });
+
+  it('answers each refusal with its problem type, writing nothing', async () => {
+    const before = await count('payouts');
+    const tooMuch = await post('/v1/payouts', payout(1_000n * ADA + 1n));
+    expect(tooMuch.status).toBe(409);
+    expect(tooMuch.headers.get('content-type')).toContain('application/problem+json');
+    expect(tooMuch.body).toMatchObject({ type: `${PROBLEM}payout_limit_reached`, status: 409, title: 'Conflict' });
+    expect(tooMuch.body.errors).toEqual([{ field: 'amount.lovelace', message: 'payout_limit_reached' }]);
+    expect(api.logger.entries).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        event: 'payout_limit_reached',
+        fields: expect.objectContaining({ limit: 'payout_limit_reached' }),
+      }),
+    );
+
+    const wrongNetwork = await post('/v1/payouts', payout(ADA, { destination: syntheticAddress('mainnet', 'x') }));
+    expect(wrongNetwork.status).toBe(422);
+    expect(wrongNetwork.body.type).toBe(`${PROBLEM}invalid_destination`);
+    expect(wrongNetwork.body.errors).toEqual([{ field: 'destination', message: 'invalid_destination' }]);
+    const stake = await post('/v1/payouts', payout(ADA, { destination: 'not an address' }));
+    expect(stake.body.type).toBe(`${PROBLEM}invalid_destination`);
+
+    const nothing = await post('/v1/payouts', payout(0n));
+    expect(nothing.status).toBe(422);
+    expect(nothing.body.errors).toEqual([{ field: 'amount.lovelace', message: expect.stringContaining('something must be asked') }]);
+
+    await credit('user-poor', 'lovelace', 5n * ADA);
+    const poor = await post('/v1/payouts', payout(6n * ADA, { user_id: 'user-poor' }));
+    expect(poor.status).toBe(409);
+    expect(poor.body.type).toBe(`${PROBLEM}insufficient_balance`);
+    expect(poor.body.detail).toContain('lovelace: 6000000 asked, 5000000 available');
+    const token = await post(
+      '/v1/payouts',
+      payout(ADA, { user_id: 'user-poor', amount: { lovelace: '1000000', assets: { [TOKEN]: '1' } } }),
+    );
+    expect(token.body.type).toBe(`${PROBLEM}insufficient_balance`);
+    expect(await count('payouts')).toBe(before);
+  });
+
+  it('refuses beyond the daily limit (UTC), cancelled payouts not counted', async () => {
+    now = new Date('2026-06-02T08:00:00.000Z');
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const answer = await post('/v1/payouts', payout(1_000n * ADA, { reference_id: `WD-day-${i}` }));
+      expect(answer.status, answer.text).toBe(201);
+      ids.push(answer.body.id);
+    }
+    const over = await post('/v1/payouts', payout(1n));
+    expect(over.status).toBe(409);
+    expect(over.body.type).toBe(`${PROBLEM}daily_limit_reached`);
+    expect(over.body.detail).toContain('0 left');
+    expect((await post(`/v1/payouts/${ids[0]}/cancel`, { reason: 'duplicate' })).status).toBe(200);
+    expect((await post('/v1/payouts', payout(1_000n * ADA))).status).toBe(201);
+    now = new Date('2026-06-03T00:00:00.000Z');
+    expect((await post('/v1/payouts', payout(1_000n * ADA))).status).toBe(201);
+  });
+});
+
+describe('approval, cancellation, rejection', () => {
+  let waiting: string;
+
+  it('keeps four eyes above the threshold: the requester is refused, another key approves', async () => {
+    const created = await post('/v1/payouts', payout(101n * ADA, { reference_id: 'WD-4eyes' }));
+    expect(created.body.status).toBe('requested');
+    waiting = created.body.id;
+    const self = await post(`/v1/payouts/${waiting}/approve`, undefined);
+    expect(self.status).toBe(409);
+    expect(self.body.type).toBe(`${PROBLEM}four_eyes_required`);
+    const approved = await post(`/v1/payouts/${waiting}/approve`, undefined, approver.key);
+    expect(approved.status, approved.text).toBe(200);
+    expect(approved.body).toMatchObject({
+      status: 'approved',
+      approved_by: `api_key:${approver.id}`,
+      approved_at: now.toISOString(),
+      version: 2,
+    });
+    const twice = await post(`/v1/payouts/${waiting}/approve`, undefined, approver.key);
+    expect(twice.body.type).toBe(`${PROBLEM}not_approvable`);
+    expect((await post(`/v1/payouts/${waiting}/reject`, {}, approver.key)).body.type).toBe(`${PROBLEM}not_rejectable`);
+  });
+
+  it('cancels until signed, releasing the hold, and refuses afterwards', async () => {
+    await credit('user-cancel', 'lovelace', 10n * ADA);
+    const created = await post('/v1/payouts', payout(10n * ADA, { user_id: 'user-cancel' }));
+    expect((await post('/v1/payouts', payout(ADA, { user_id: 'user-cancel' }))).body.type).toBe(`${PROBLEM}insufficient_balance`);
+    const cancelled = await post(`/v1/payouts/${created.body.id}/cancel`, { reason: 'customer asked' }, approver.key);
+    expect(cancelled.status, cancelled.text).toBe(200);
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', failure_reason: 'customer asked', version: 3 });
+    expect((await db.pool.query('SELECT closed_as FROM payout_holds WHERE payout_id = $1', [created.body.id])).rows).toEqual([
+      { closed_as: 'released' },
+    ]);
+    expect((await post('/v1/payouts', payout(10n * ADA, { user_id: 'user-cancel' }))).status).toBe(201);
+    const again = await post(`/v1/payouts/${created.body.id}/cancel`, undefined);
+    expect(again.status).toBe(409);
+    expect(again.body.type).toBe(`${PROBLEM}not_cancellable`);
+    const audit = await db.pool.query('SELECT action, actor, details->>$2 AS reason FROM audit_log WHERE entity_id = $1 ORDER BY id', [
+      created.body.id,
+      'reason',
+    ]);
+    expect(audit.rows).toEqual([
+      { action: 'create_payment', actor: `api_key:${requester.id}`, reason: null },
+      { action: 'payout_approved', actor: 'system:policy', reason: null },
+      { action: 'payout_cancelled', actor: `api_key:${approver.id}`, reason: 'customer asked' },
+    ]);
+  });
+
+  it('rejects a requested payout', async () => {
+    const created = await post('/v1/payouts', payout(500n * ADA, { reference_id: 'WD-reject' }));
+    const rejected = await post(`/v1/payouts/${created.body.id}/reject`, { reason: 'suspicious' }, approver.key);
+    expect(rejected.status, rejected.text).toBe(200);
+    expect(rejected.body).toMatchObject({ status: 'rejected', failure_reason: 'suspicious', approved_by: null });
+  });
+
+  it('answers 404 for an unknown payout', async () => {
+    for (const action of ['approve', 'cancel', 'reject']) {
+      const answer = await post(`/v1/payouts/po_000000000000000000000000/${action}`, undefined, approver.key);
+      expect(answer.status, action).toBe(404);
+    }
+    expect((await api.call('GET', '/v1/payouts/po_000000000000000000000000', { key: reader.key })).status).toBe(404);
+  });
+});
+
+describe('GET /v1/payouts', () => {
+  it('reads one payout and pages them newest first, filtered, neither skipping nor repeating', async () => {
+    now = new Date('2026-06-04T00:00:00.000Z');
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      now = new Date(now.getTime() + 1000);
+      const answer = await post('/v1/payouts', payout(ADA, { reference_id: 'WD-page', user_id: null }));
+      made.push(answer.body.id);
+    }
+    const one = await api.call('GET', `/v1/payouts/${made[0]}`, { key: reader.key });
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ id: made[0], status: 'approved', reference_id: 'WD-page' });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await api.call('GET', `/v1/payouts?reference_id=WD-page&limit=2${cursor ? `&cursor=${cursor}` : ''}`, {
+        key: reader.key,
+      });
+      expect(page.status, page.text).toBe(200);
+      seen.push(...page.body.data.map((item: { id: string }) => item.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual([...made].reverse());
+    const requested = await api.call('GET', '/v1/payouts?status=requested', { key: reader.key });
+    expect(requested.body.data.length).toBeGreaterThan(0);
+    expect(requested.body.data.every((item: { status: string }) => item.status === 'requested')).toBe(true);
+    const byUser = await api.call('GET', '/v1/payouts?user_id=user-cancel', { key: reader.key });
+    expect(byUser.body.data.map((item: { user_id: string }) => item.user_id)).toEqual(['user-cancel', 'user-cancel']);
+    expect((await api.call('GET', '/v1/payouts?status=paid', { key: reader.key })).status).toBe(400);
+    expect((await api.call('GET', '/v1/payouts?cursor=bogus!', { key: reader.key })).status).toBe(400);
+  });
+});

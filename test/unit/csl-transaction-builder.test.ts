@@ -424,6 +424,17 @@ describe('CSL payout transaction builder', () => {
     expect(CSL.Transaction.from_bytes(signed).body().outputs().len()).toBe(1);
   });
 
+  it('splits a change of tokens larger than maxValueSize over several outputs', async () => {
+    const tokens = Array.from({ length: 200 }, (_, index) => asset(`p${index % 3}`, `${index}`.padStart(32, 'n'), BigInt(index + 1)));
+    const buildRequest = request([payout(1, 5n * ADA)], [utxo('tokens', 100n * ADA, tokens)]);
+    const transaction = built(buildRequest);
+    const { outputs } = await signAndCheck(transaction, buildRequest);
+    expect(outputs.len()).toBeGreaterThanOrEqual(3);
+    for (let index = 1; index < outputs.len(); index++) {
+      expect(outputs.get(index).amount().to_bytes().length).toBeLessThanOrEqual(MAINNET.maxValueSize);
+    }
+  });
+
   it('defers a payout whose output value alone exceeds maxValueSize, too_large alone', () => {
     const tokens = Array.from({ length: 30 }, (_, index) => asset('many', `token number ${index}`, 1n));
     const result = builder.build(

@@ -4,7 +4,9 @@
  * checked from the bytes: the body bytes unchanged, the id equal to blake2b-256 of the body (computed here with
  * @noble/hashes as well as by the library), the witness verified by the library's PublicKey.verify, the fee at least
  * the library's min_fee of the signed transaction and at most a few hundred lovelace above, every output at least its
- * minimum ADA, inputs only from `available`, and inputs = outputs + fee for ADA and every token.
+ * minimum ADA, inputs only from `available`, and inputs = outputs + fee for ADA and every token. The simulator's
+ * submission rules (an independent CBOR decoder and ledger checks) must accept it in its last valid slot and refuse it
+ * one slot later.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +30,9 @@ import {
   validUntil,
 } from '../../functions/domain/payouts/transaction-builder.js';
 import { type TransactionSigner, verifyingSigner } from '../../functions/domain/payouts/transaction-signer.js';
+import { PROTOCOL_PARAMETERS } from '../../functions/local/simulator/index.js';
+import { decodeSignedTransaction } from '../../functions/local/simulator/signed-transaction.js';
+import { judgeSubmission } from '../../functions/local/simulator/submission.js';
 
 const MAINNET: ProtocolParameters = {
   minFeeCoefficient: 44n,
@@ -214,6 +219,25 @@ async function signAndCheck(
     expect(change.address().to_bech32()).toBe(buildRequest.changeAddress);
     expect(BigInt(change.amount().coin().to_str())).toBeGreaterThanOrEqual(BigInt(CSL.min_ada_for_output(change, dataCost).to_str()));
   }
+
+  // The simulator's ledger rules (its own CBOR decoder, fee, deposit, size, witness and balance checks) accept it.
+  const decoded = decodeSignedTransaction(signed);
+  expect(Buffer.from(decoded.bodyHash).toString('hex')).toBe(transaction.transactionId);
+  const verdict = judgeSubmission(decoded, {
+    network: 'preprod',
+    currentSlot: Number(buildRequest.validUntilSlot),
+    parameters: { ...PROTOCOL_PARAMETERS, ...buildRequest.protocolParameters },
+    resolve: (reference) => available.get(`${reference.txId}#${reference.index}`),
+  });
+  expect(verdict).toBeUndefined();
+  expect(
+    judgeSubmission(decoded, {
+      network: 'preprod',
+      currentSlot: Number(buildRequest.validUntilSlot + 1n),
+      parameters: { ...PROTOCOL_PARAMETERS, ...buildRequest.protocolParameters },
+      resolve: (reference) => available.get(`${reference.txId}#${reference.index}`),
+    })?.code,
+  ).toBe(3118);
 
   // Balance: inputs = outputs + fee, for ADA and every token.
   const input = new Map<string, bigint>();

@@ -1,6 +1,6 @@
 /**
  * Ogmios v6 `queryLedgerState/protocolParameters` into the builder's ProtocolParameters: every success vector of
- * the Ogmios test suite (synthetic values, exact shapes), the refusals, and the query
+ * the Ogmios test suite (synthetic values, exact shapes), the simulator's answer, the refusals, and the query
  * through the ledger-state client against a scripted Ogmios.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,6 +10,9 @@ import { OgmiosProtocolError, OgmiosRpcError } from '../../functions/adapters/og
 import { LedgerStateClient } from '../../functions/adapters/ogmios/ledger-state-client.js';
 import { decodeProtocolParameters } from '../../functions/adapters/ogmios/protocol-parameters.js';
 import { type JsonObject, type JsonValue, parseLosslessJson } from '../../functions/domain/ogmios/lossless-json.js';
+import { writeJson } from '../../functions/local/simulator/json-writer.js';
+import { PROTOCOL_PARAMETERS } from '../../functions/local/simulator/index.js';
+import { protocolParametersJson } from '../../functions/local/simulator/protocol-parameters.js';
 import { RecordingLogger } from '../support/recorders.js';
 import { ScriptedOgmios, scriptedChain } from '../support/scripted-ogmios.js';
 import { OGMIOS_DIR, requireShared } from '../support/shared-files.js';
@@ -52,6 +55,10 @@ describe('Ogmios protocol parameters', () => {
     for (const { file, message } of successes) {
       expect(decodeProtocolParameters(message.result as JsonValue), file).toEqual(expectedOf(file));
     }
+  });
+
+  it("decodes the simulator's answer to the numbers its submission rules judge by", () => {
+    expect(decodeProtocolParameters(parseLosslessJson(writeJson(protocolParametersJson())))).toEqual(PROTOCOL_PARAMETERS);
   });
 
   it('keeps integers above 2^53 exact', () => {

@@ -135,6 +135,37 @@ describe('funding at genesis', () => {
   });
 });
 
+describe('funding options', () => {
+  it('refuses a fund address of another network and a non-positive amount', async () => {
+    const mainnetAddress = testKey('mainnet').address;
+    await expect(startOgmiosSimulator({ network: 'preprod', fund: [{ address: mainnetAddress, lovelace: 1_000_000n }] })).rejects.toThrow(
+      /fund\[0\]\.address/,
+    );
+    await expect(startOgmiosSimulator({ network: 'preprod', fund: [{ address: HOT.address, lovelace: 0n }] })).rejects.toThrow(/positive/);
+  });
+
+  it('a fork that drops the first block funds the wallet again in the new branch, once', async () => {
+    const wallet = testKey('preview');
+    const small = await startOgmiosSimulator({
+      network: 'preview',
+      seed: 'fund-fork',
+      transactionsPerBlock: { min: 0, max: 2 },
+      fund: [{ address: wallet.address, lovelace: 7_000_000n, outputs: 2 }],
+    });
+    try {
+      small.produceBlocks(2);
+      const before = small.ledger.utxosAt(wallet.address);
+      expect(before).toHaveLength(2);
+      small.rollBack(2);
+      expect(small.ledger.utxosAt(wallet.address)).toEqual(before);
+      small.rollBack(3, { requeueTransactions: false });
+      expect(small.ledger.utxosAt(wallet.address)).toHaveLength(2); // the new first block funds it anew
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
 describe('queryLedgerState/protocolParameters', () => {
   it('answers schema-valid Conway parameters, the ones the rules apply', async () => {
     const message = await connection.request('queryLedgerState/protocolParameters');
@@ -410,6 +441,22 @@ describe('mempool and forks', () => {
     simulator.produceBlocks(1);
     expect(carrierOf(built.id)).toHaveLength(1);
     expect(simulator.ledger.utxo(input)).toBeUndefined();
+  });
+
+  it('simulator/rollBack {beforeTransaction} (the walkthrough control) forks away a submitted transaction’s block; it lands again once', async () => {
+    const input = freshOutput();
+    const built = signedTransaction(payment(input));
+    expect((await submit(built.cbor)).result).toBeDefined();
+    const [block] = simulator.produceBlocks(1);
+    simulator.produceBlocks(2);
+    const answer = JSON.parse(await connection.request('simulator/rollBack', { beforeTransaction: built.id })) as {
+      result?: { depth: number };
+    };
+    expect(answer.result?.depth).toBe(3);
+    const carriers = carrierOf(built.id);
+    expect(carriers).toHaveLength(1);
+    expect(carriers[0]).not.toBe(block?.id);
+    expect(simulator.ledger.balanceOf(PAYEE).lovelace).toBeGreaterThan(0n);
   });
 
   it('a chained transaction whose parent a fork dropped without requeueing is dropped too', async () => {

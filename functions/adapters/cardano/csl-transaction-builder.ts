@@ -35,6 +35,18 @@ import {
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, type VkeyWitness } from '../../domain/payouts/transaction-signer.js';
 
 const KEY_HASH = /^[0-9a-f]{56}$/;
+const TRANSACTION_ID = /^[0-9a-f]{64}$/;
+const POLICY_ID = /^[0-9a-f]{56}$/;
+/** An asset name is at most 32 bytes. */
+const ASSET_NAME = /^(?:[0-9a-f]{2}){0,32}$/;
+
+function assetProblem(asset: AssetQuantity): string | undefined {
+  if (!POLICY_ID.test(asset.policyId)) return `policy id ${JSON.stringify(asset.policyId)} is not 56 lowercase hex digits`;
+  if (!ASSET_NAME.test(asset.assetName)) return `asset name ${JSON.stringify(asset.assetName)} is not 0 to 32 bytes of lowercase hex`;
+  if (asset.quantity < 0n || asset.quantity > MAX_QUANTITY)
+    return `asset ${assetKey(asset)} quantity ${asset.quantity} is outside 0..2^64-1`;
+  return undefined;
+}
 
 /** A payout ready to be an output: its CSL output (with the minimum ADA) and what it needs from the inputs. */
 interface PreparedPayout {
@@ -46,13 +58,12 @@ interface PreparedPayout {
   outputBytes: number;
 }
 
-/** An available output as a CSL input. */
+/** An available output, checked; its CSL input and value are made when it is first selected. */
 interface PreparedInput {
   reference: SpendableOutput;
-  input: CSL.TransactionInput;
-  value: CSL.Value;
   lovelace: bigint;
   tokens: ReadonlyMap<string, bigint>;
+  csl?: { input: CSL.TransactionInput; value: CSL.Value };
 }
 
 interface Success {
@@ -314,7 +325,10 @@ class Build {
     const local = new Scope();
     try {
       const builder = local.keep(CSL.TransactionBuilder.new(this.config));
-      for (const input of inputs) builder.add_key_input(this.keyHash, input.input, input.value);
+      for (const input of inputs) {
+        const { input: reference, value } = this.cslInput(input);
+        builder.add_key_input(this.keyHash, reference, value);
+      }
       for (const { output } of payouts) builder.add_output(output);
       builder.set_ttl_bignum(this.ttl);
       const maximum = this.request.protocolParameters.maxTransactionSize;
@@ -405,20 +419,22 @@ class Build {
       const name = `${reference.txId}#${reference.index}`;
       if (seen.has(name)) throw new Error(`available output ${name} is in the request twice`);
       seen.add(name);
-      if (reference.lovelace < 0n || reference.lovelace > MAX_QUANTITY) throw new Error(`available output ${name}: lovelace out of range`);
-      const assets = reference.assets.filter((asset) => asset.quantity !== 0n);
-      const multiAsset = assets.length === 0 ? undefined : this.multiAsset(assets, `available output ${name}`);
-      const coin = this.bigNum(reference.lovelace);
-      const value = this.scope.keep(multiAsset ? CSL.Value.new_with_assets(coin, multiAsset) : CSL.Value.new(coin));
-      let input: CSL.TransactionInput;
-      try {
-        input = this.scope.keep(CSL.TransactionInput.new(this.scope.keep(CSL.TransactionHash.from_hex(reference.txId)), reference.index));
-      } catch (error) {
-        throw new Error(`available output ${name} is not an output reference: ${errorText(error)}`);
+      if (
+        !TRANSACTION_ID.test(reference.txId) ||
+        !Number.isSafeInteger(reference.index) ||
+        reference.index < 0 ||
+        reference.index > 0xffff_ffff
+      ) {
+        throw new Error(`available output ${JSON.stringify(name)} is not an output reference (64 lowercase hex digits, #, an index)`);
       }
+      if (reference.lovelace < 0n || reference.lovelace > MAX_QUANTITY) throw new Error(`available output ${name}: lovelace out of range`);
       const tokens = new Map<string, bigint>();
-      for (const asset of assets) tokens.set(assetKey(asset), (tokens.get(assetKey(asset)) ?? 0n) + asset.quantity);
-      return { reference, input, value, lovelace: reference.lovelace, tokens };
+      for (const asset of reference.assets) {
+        const problem = assetProblem(asset);
+        if (problem !== undefined) throw new Error(`available output ${name}: ${problem}`);
+        if (asset.quantity !== 0n) tokens.set(assetKey(asset), (tokens.get(assetKey(asset)) ?? 0n) + asset.quantity);
+      }
+      return { reference, lovelace: reference.lovelace, tokens };
     });
     return prepared.sort(
       (a, b) =>
@@ -426,6 +442,20 @@ class Build {
         compareText(a.reference.txId, b.reference.txId) ||
         a.reference.index - b.reference.index,
     );
+  }
+
+  private cslInput(prepared: PreparedInput): { input: CSL.TransactionInput; value: CSL.Value } {
+    if (prepared.csl === undefined) {
+      const { reference } = prepared;
+      const assets = reference.assets.filter((asset) => asset.quantity !== 0n);
+      const multiAsset = assets.length === 0 ? undefined : this.multiAsset(assets, `available output ${reference.txId}#${reference.index}`);
+      const coin = this.bigNum(reference.lovelace);
+      prepared.csl = {
+        input: this.scope.keep(CSL.TransactionInput.new(this.scope.keep(CSL.TransactionHash.from_hex(reference.txId)), reference.index)),
+        value: this.scope.keep(multiAsset ? CSL.Value.new_with_assets(coin, multiAsset) : CSL.Value.new(coin)),
+      };
+    }
+    return prepared.csl;
   }
 
   /** The available outputs holding `key`, most first (ties in the largest-lovelace order). */
@@ -447,13 +477,18 @@ class Build {
       throw new Error(`signerKeyHash must be 56 lowercase hex digits; got ${JSON.stringify(signerKeyHash)}`);
     }
     let expected = signerKeyHash;
+    const keyOf = new Map<string, string>(); // the hot wallet has one or a few addresses: each read once
     for (const output of available) {
       const name = `${output.txId}#${output.index}`;
-      const address = this.scope.keep(parseAddress(output.address, `available output ${name}'s address`));
-      const credential = address.payment_cred();
-      const keyHash = credential === undefined ? undefined : this.scope.keep(credential).to_keyhash();
-      if (keyHash === undefined) throw new Error(`available output ${name} is not locked by a key (a script or Byron address)`);
-      const hex = this.scope.keep(keyHash).to_hex();
+      let hex = keyOf.get(output.address);
+      if (hex === undefined) {
+        const address = this.scope.keep(parseAddress(output.address, `available output ${name}'s address`));
+        const credential = address.payment_cred();
+        const keyHash = credential === undefined ? undefined : this.scope.keep(credential).to_keyhash();
+        if (keyHash === undefined) throw new Error(`available output ${name} is not locked by a key (a script or Byron address)`);
+        hex = this.scope.keep(keyHash).to_hex();
+        keyOf.set(output.address, hex);
+      }
       expected ??= hex;
       if (hex !== expected) {
         throw new Error(`available output ${name} is locked by key ${hex}, not the hot wallet's ${expected}: one witness would not do`);

@@ -11,6 +11,7 @@ import { CliUsageError } from './cli-usage-error.js';
 import { jsonText, printRows } from './output.js';
 import { formatAda, parseAda } from '../../domain/money.js';
 import type { AmountJson, InvoiceResource } from '../../domain/invoices/invoice-resource.js';
+import type { PayoutResource } from '../../domain/payouts/payout-resource.js';
 import type { Network } from '../../domain/network.js';
 import { readAssetFlag } from './simulate-commands.js';
 
@@ -24,6 +25,9 @@ export const API_USAGE = `  with --api-url <url> (key in PAYMENT_MONITOR_API_KEY
   invoices create --reference-id <id> [--ada <n>] [--asset <policy id>.<asset name hex>=<qty>]… --expires-in <seconds>
                   [--confirmations n] [--address a | --account <acct_…>] [--user u]
   invoices get <inv_…>   invoices list [--status new|processing|settled|expired|invalid] [--reference-id r] [--user u]
+  payouts create <destination address> --reference-id <id> [--ada <n>] [--asset <policy id>.<asset name hex>=<qty>]… [--user u]
+  payouts get <po_…>   payouts list [--status requested|approved|…|confirmed|failed|cancelled|rejected] [--reference-id r] [--user u]
+  payouts approve <po_…>   payouts cancel <po_…> [--reason r]   payouts reject <po_…> [--reason r]   (the actor: the API key)
   POSTs carry --idempotency-key <k> when given (repeat a command safely), else a fresh one`;
 
 export interface ApiCommandOptions {
@@ -47,6 +51,7 @@ export interface ApiCommandOptions {
   confirmations?: string;
   account?: string;
   'gap-limit'?: string;
+  reason?: string;
 }
 
 interface Page {
@@ -246,29 +251,73 @@ export async function apiCommand(
         'first_address',
         'created_at',
       ]);
+    case 'payouts create': {
+      const destination = positionals[2];
+      if (!destination || options['reference-id'] === undefined)
+        throw new CliUsageError(
+          'payouts create needs a destination address, --reference-id <id> and --ada <n> and/or --asset <policy>.<name hex>=<qty>',
+        );
+      const body = {
+        reference_id: options['reference-id'],
+        destination,
+        amount: amountFlags(options, 'payouts create'),
+        ...(options.user === undefined ? {} : { user_id: options.user }),
+      };
+      const answer = (await client.post('/v1/payouts', body, key)) as PayoutResource;
+      return one(
+        answer,
+        `Payout ${answer.id} ${answer.status}: ${describeAmount(answer.amount)} to ${answer.destination}` +
+          (answer.status === 'requested'
+            ? ' (above the approval threshold: another key must approve it).'
+            : ` (by ${answer.approved_by}).`),
+      );
+    }
+    case 'payouts get': {
+      const id = required(positionals[2], 'payouts get needs a payout id');
+      const answer = (await client.get(`/v1/payouts/${encodeURIComponent(id)}`)) as PayoutResource;
+      return one(answer, describePayout(answer));
+    }
+    case 'payouts list': {
+      const answer = (await client.get('/v1/payouts', {
+        limit: options.limit,
+        cursor: options.cursor,
+        status: options.status,
+        reference_id: options['reference-id'],
+        user_id: options.user,
+      })) as { data: PayoutResource[]; next_cursor: string | null };
+      if (json) return page(answer, []);
+      const readable = answer.data.map((payout) => ({ ...payout, amount: describeAmount(payout.amount) }));
+      return page({ ...answer, data: readable }, [
+        'id',
+        'reference_id',
+        'status',
+        'amount',
+        'destination',
+        'user_id',
+        'requested_by',
+        'approved_by',
+        'created_at',
+      ]);
+    }
+    case 'payouts approve':
+    case 'payouts cancel':
+    case 'payouts reject': {
+      const action = positionals[1] as 'approve' | 'cancel' | 'reject';
+      const id = required(positionals[2], `payouts ${action} needs a payout id`);
+      // approve takes no body; cancel and reject an optional reason
+      const body = action === 'approve' ? undefined : options.reason === undefined ? {} : { reason: options.reason };
+      const answer = (await client.post(`/v1/payouts/${encodeURIComponent(id)}/${action}`, body, key)) as PayoutResource;
+      return one(answer, `Payout ${answer.id} ${answer.status} (version ${answer.version}).`);
+    }
     case 'invoices create': {
       if (options['reference-id'] === undefined || options['expires-in'] === undefined)
         throw new CliUsageError(
           'invoices create needs --reference-id <id>, --expires-in <seconds> and --ada <n> and/or --asset <policy>.<name hex>=<qty>',
         );
-      if (options.ada === undefined && (options.asset ?? []).length === 0)
-        throw new CliUsageError('invoices create needs --ada <n> and/or --asset <policy id>.<asset name hex>=<quantity>');
-      let lovelace: bigint | undefined;
-      if (options.ada !== undefined) {
-        lovelace = parseAda(options.ada);
-        if (lovelace === undefined) throw new CliUsageError('--ada must be an amount of ADA with at most 6 decimals, e.g. 12.5');
-      }
-      const assets: Record<string, string> = {};
-      for (const text of options.asset ?? []) {
-        const { policyId, assetName, quantity } = readAssetFlag(text);
-        assets[`${policyId}.${assetName}`] = quantity;
-      }
+      const amount = amountFlags(options, 'invoices create');
       const body = {
         reference_id: options['reference-id'],
-        amount: {
-          ...(lovelace === undefined ? {} : { lovelace: lovelace.toString() }),
-          ...(Object.keys(assets).length > 0 ? { assets } : {}),
-        },
+        amount,
         expires_in_seconds: wholeNumberFlag(options['expires-in'], '--expires-in'),
         ...(options.confirmations === undefined ? {} : { confirmations: wholeNumberFlag(options.confirmations, '--confirmations') }),
         ...(options.address === undefined ? {} : { address: options.address }),
@@ -341,6 +390,36 @@ function describeAmount(amount: AmountJson): string {
   const parts = Object.entries(amount.assets).map(([asset, quantity]) => `${quantity} ${asset}`);
   if (amount.lovelace !== '0' || parts.length === 0) parts.unshift(`${formatAda(BigInt(amount.lovelace))} ADA`);
   return parts.join(' + ');
+}
+
+/** --ada and --asset as an amount request (decimal strings); at least one is needed. */
+function amountFlags(options: ApiCommandOptions, command: string): { lovelace?: string; assets?: Record<string, string> } {
+  if (options.ada === undefined && (options.asset ?? []).length === 0)
+    throw new CliUsageError(`${command} needs --ada <n> and/or --asset <policy id>.<asset name hex>=<quantity>`);
+  let lovelace: bigint | undefined;
+  if (options.ada !== undefined) {
+    lovelace = parseAda(options.ada);
+    if (lovelace === undefined) throw new CliUsageError('--ada must be an amount of ADA with at most 6 decimals, e.g. 12.5');
+  }
+  const assets: Record<string, string> = {};
+  for (const text of options.asset ?? []) {
+    const { policyId, assetName, quantity } = readAssetFlag(text);
+    assets[`${policyId}.${assetName}`] = quantity;
+  }
+  return {
+    ...(lovelace === undefined ? {} : { lovelace: lovelace.toString() }),
+    ...(Object.keys(assets).length > 0 ? { assets } : {}),
+  };
+}
+
+function describePayout(payout: PayoutResource): string {
+  return [
+    `${payout.id} (${payout.reference_id}${payout.user_id ? `, user ${payout.user_id}` : ''}): ${payout.status}, version ${payout.version}`,
+    `  ${describeAmount(payout.amount)} to ${payout.destination}`,
+    `  requested by ${payout.requested_by} at ${payout.created_at}${payout.approved_by ? `, approved by ${payout.approved_by} at ${payout.approved_at}` : ''}`,
+    ...(payout.transaction_id ? [`  transaction ${payout.transaction_id}`] : []),
+    ...(payout.failure_reason ? [`  reason: ${payout.failure_reason}`] : []),
+  ].join('\n');
 }
 
 function describeInvoice(invoice: InvoiceResource): string {

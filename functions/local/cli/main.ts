@@ -12,7 +12,7 @@
  *   hot-wallet                         balance of HOT_WALLET_ADDRESSES
  *   simulate pay <address> --ada <n> | simulate fork --depth <n>   the local stack's simulated chain
  *   --api-url <url> (or PAYMENT_MONITOR_API_URL; key in PAYMENT_MONITOR_API_KEY): the commands the HTTP API covers,
- *   through it (addresses, payments, status, balances, events, webhooks, api-keys, accounts, invoices): no database access needed
+ *   through it (addresses, payments, status, balances, events, webhooks, api-keys, accounts, invoices, payouts): no database access needed
  * Options: --actor <name> (default cli:<os user>), --json
  *
  * Exit codes: 0 done, 1 failed (reconcile: discrepancies found), 2 a usage error, 3 (reconcile) a run already in
@@ -58,7 +58,7 @@ ${API_USAGE}
 options: --actor <name>  --json`;
 
 /** Commands only the API serves (their data is the API's: webhooks, the event log, keys). */
-const API_ONLY_COMMANDS: ReadonlySet<string> = new Set(['webhooks', 'events', 'balances', 'api-keys', 'accounts', 'invoices']);
+const API_ONLY_COMMANDS: ReadonlySet<string> = new Set(['webhooks', 'events', 'balances', 'api-keys', 'accounts', 'invoices', 'payouts']);
 
 /** The flags the messages name, rather than the fields behind them. */
 const REGISTRATION_FLAGS: RegistrationFieldNames = { referenceType: '--reference-type', referenceId: '--reference-id', userId: '--user' };
@@ -201,6 +201,7 @@ function parseCommandLine(argv: string[]) {
         confirmations: { type: 'string' },
         account: { type: 'string' },
         'gap-limit': { type: 'string' },
+        reason: { type: 'string' },
         actor: { type: 'string', default: `cli:${userInfo().username}` },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },

@@ -31,6 +31,11 @@ function withDatums(): { cbor: Uint8Array; id: string } {
   return { cbor: transaction.to_bytes(), id: CSL.FixedTransaction.from_bytes(transaction.to_bytes()).transaction_hash().to_hex() };
 }
 
+/** [{0: [[aa…, first], [aa…, second]], 1: [], 2: 10}, {}, true, null] */
+function twoInputs(first: string, second: string): string {
+  return `84a30082825820${'aa'.repeat(32)}${first}825820${'aa'.repeat(32)}${second}0180020aa0f5f6`;
+}
+
 describe('decodeSignedTransaction', () => {
   it('reads what the transaction library writes: inputs, outputs with tokens, fee, validity interval, witnesses', () => {
     const built = signedTransaction({
@@ -89,9 +94,14 @@ describe('decodeSignedTransaction', () => {
       Buffer.from('5bffffffffffffffff00', 'hex'), // a byte string longer than the input
       Buffer.from('9bffffffffffffffff', 'hex'), // an array longer than the input
       Buffer.from('820102', 'hex'),
+      Buffer.from(twoInputs('00', '00'), 'hex'), // an input twice
     ];
     for (const bytes of refusals)
       expect(() => decodeSignedTransaction(bytes), Buffer.from(bytes).toString('hex').slice(0, 40)).toThrow(TransactionCborError);
+  });
+
+  it('takes two distinct inputs (the same shape with an input twice is refused above)', () => {
+    expect(decodeSignedTransaction(Buffer.from(twoInputs('00', '01'), 'hex')).inputs).toHaveLength(2);
   });
 
   it('lists body fields the simulator has no rules for', () => {

@@ -105,12 +105,17 @@ export function decodeSignedTransaction(bytes: Uint8Array): SignedTransaction {
     throw new TransactionCborError('a transaction body needs inputs (0), outputs (1) and a fee (2)');
   }
   const outputs = expectArray(outputsItem, 'outputs').map((output) => decodeOutput(output, unsupported));
+  const inputs = setItems(inputsItem, 'inputs').map(decodeInput);
+  // Conway decodes sets strictly: an input listed twice is not a transaction.
+  if (new Set(inputs.map((input) => `${input.txId}#${input.index}`)).size !== inputs.length) {
+    throw new TransactionCborError('an input appears twice in the input set');
+  }
   const networkItem = fields.get(15);
   return {
     id: Buffer.from(bodyHash).toString('hex'),
     bodyHash,
     size: bytes.length,
-    inputs: setItems(inputsItem, 'inputs').map(decodeInput),
+    inputs,
     outputs,
     fee: expectUint(feeItem, 'the fee'),
     invalidAfter: optionalUint(fields.get(3), 'the ttl'),

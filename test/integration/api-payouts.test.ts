@@ -133,6 +133,11 @@ describe('POST /v1/payouts', () => {
       'payout.approved v2',
     ]);
     expect(told[1].data).toEqual(answer.body);
+    // Webhook endpoints subscribe to them by family or exact type.
+    const endpoint = await api.call('POST', '/v1/webhook-endpoints', {
+      body: { url: 'http://127.0.0.1:9/hook', events: ['payout.*', 'payout.confirmed'] },
+    });
+    expect(endpoint.status, endpoint.text).toBe(201);
   });
 
   it('answers each refusal with its problem type, writing nothing', async () => {

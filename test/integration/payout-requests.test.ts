@@ -312,6 +312,15 @@ describe('recordPayoutTransition', () => {
     ]);
     expect((await holdsOf(payout.id)).map((hold) => hold.closed_as)).toEqual(['debited', 'debited']);
     expect((await availableBalances(db.pool, 'user-paid', ['lovelace', TOKEN])).get('lovelace')).toBe(30n * ADA);
+    // The stored balances stay the ledger's sums (what reconciliation's balance check compares).
+    const ledgerSums = await db.pool.query(
+      `SELECT asset, sum(CASE WHEN type = 'credit' THEN quantity ELSE -quantity END)::text AS total
+         FROM balance_transactions WHERE user_id = 'user-paid' GROUP BY asset ORDER BY asset`,
+    );
+    expect(ledgerSums.rows).toEqual([
+      { asset: TOKEN, total: '25' },
+      { asset: 'lovelace', total: (30n * ADA).toString() },
+    ]);
     expect((await eventsOf(payout.id)).map((event) => `${event.version} ${event.type}`)).toEqual([
       '1 payout.requested',
       '2 payout.approved',

@@ -45,6 +45,15 @@ const OUTBOX_LOCK = '7094703306575900276';
 /** The payout requests' lock: class "POUT", key 0 (one for all requests: the daily limit is global). */
 const PAYOUT_REQUESTS_LOCK: [number, number] = [0x504f5554, 0];
 
+/**
+ * Takes the outbox's lock for the rest of the caller's transaction (recordPayoutTransition takes it first too). A
+ * writer that locks rows the engine also locks after its first event (payout_attempts, payouts, balances) must take it
+ * before them, or the two can wait on each other.
+ */
+export async function takeOutboxLock(client: Queryable): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [OUTBOX_LOCK]);
+}
+
 /** A new payout's id: 'po_' and 24 random hex digits (the schema's form). */
 export function newPayoutId(): string {
   return `po_${randomBytes(12).toString('hex')}`;
@@ -134,7 +143,7 @@ export interface PayoutTransition {
 export async function recordPayoutTransition(client: Queryable, transition: PayoutTransition): Promise<boolean> {
   const { payoutId, from, to, actor } = transition;
   if (!isAllowedTransition(from, to)) throw new Error(`A payout cannot move from ${from} to ${to}`);
-  await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [OUTBOX_LOCK]);
+  await takeOutboxLock(client);
   // The version guards the update, so that the event carries exactly the row written. A payout back in `from` after
   // other moves (built → approved → built) has another version: read it again.
   for (let attempt = 0; attempt < 5; attempt += 1) {

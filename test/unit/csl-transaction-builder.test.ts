@@ -324,6 +324,15 @@ describe('CSL payout transaction builder', () => {
     expect(transaction.deferred.every((item) => !item.alone)).toBe(true);
     expect(transaction.size).toBeLessThanOrEqual(MAINNET.maxTransactionSize);
     await signAndCheck(transaction, buildRequest);
+    // Most of the tail is deferred by a size bound, without a build: each one really does not fit after the others.
+    const includedPayouts = payouts.slice(0, included);
+    for (const deferred of transaction.deferred.filter((_, index) => index % 7 === 0)) {
+      const alone = builder.build(
+        request([...includedPayouts, payouts.find((item) => item.payoutId === deferred.payoutId) as PayoutOutput], available),
+      );
+      expect(alone.built?.included).toHaveLength(included);
+      expect(alone.deferred.map((item) => [item.payoutId, item.reason])).toEqual([[deferred.payoutId, 'too_large']]);
+    }
   });
 
   it('still includes a later, smaller payout after one that did not fit', async () => {

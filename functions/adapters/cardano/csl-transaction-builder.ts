@@ -69,6 +69,14 @@ interface PreparedInput {
 interface Success {
   ok: true;
   built: Omit<BuiltTransaction, 'included' | 'deferred'>;
+  /** How it is made up, for the bound on what one payout more could add (`cannotFit`). */
+  shape: {
+    changeOutputs: number;
+    /** Inputs taken for ADA, not for a token. */
+    lovelaceInputs: number;
+    /** Token quantities the inputs hold beyond what the payouts take: the change's tokens. */
+    spare: ReadonlyMap<string, bigint>;
+  };
 }
 interface Failure {
   ok: false;
@@ -192,6 +200,12 @@ class Build {
         rest = rest.slice(1);
         continue;
       }
+      const full = best === undefined ? undefined : this.cannotFit(first, best);
+      if (full !== undefined) {
+        deferred.set(first.payout.payoutId, { payoutId: first.payout.payoutId, alone: false, reason: 'too_large', detail: full });
+        rest = rest.slice(1);
+        continue;
+      }
       // All the rest at once: the usual case, one transaction library build.
       const all = this.attempt([...accepted, ...rest]);
       if (all.ok) {
@@ -252,6 +266,29 @@ class Build {
     return { built: { ...best.built, included, deferred: deferredInOrder }, deferred: deferredInOrder };
   }
 
+  /**
+   * Why `payout` cannot join the transaction `best` without exceeding the maximum size, when a bound says so (no
+   * build needed), or undefined. One payout more adds its output; what may shrink at the same time is bounded: its
+   * tokens leave the change (each entry at most its name, the quantity's 9 bytes and its policy's 28), the change's
+   * coin may take up to 8 bytes less, change outputs split for their size may merge (an address and a coin), and
+   * when it needs a token the inputs do not hold, the inputs taken for ADA may all be replaced (45 bytes each).
+   */
+  private cannotFit(payout: PreparedPayout, best: Success): string | undefined {
+    const room = this.request.protocolParameters.maxTransactionSize - best.built.size;
+    let shrink = 8 + (best.shape.changeOutputs > 1 ? 100 * (best.shape.changeOutputs - 1) : 0);
+    let newHolder = false;
+    for (const [key, quantity] of payout.tokens) {
+      const spare = best.shape.spare.get(key) ?? 0n;
+      if (spare > 0n) shrink += (key.length - 57) / 2 + 3 + 9 + 31;
+      if (spare < quantity) newHolder = true;
+    }
+    if (newHolder) shrink += 45 * best.shape.lovelaceInputs;
+    const growth = payout.outputBytes - shrink;
+    return growth > room
+      ? `not tried: its output adds at least ${growth} bytes, the transaction with the payouts before it has ${room} left`
+      : undefined;
+  }
+
   /** A transaction paying `payouts` (in this order), or why there is none. */
   private attempt(payouts: readonly PreparedPayout[]): Attempt {
     const needed = new Map<string, bigint>();
@@ -281,11 +318,13 @@ class Build {
     }
 
     let next = 0;
+    let lovelaceInputs = 0;
     const takeNext = (): boolean => {
       while (next < this.byLovelace.length) {
         const input = this.byLovelace[next++] as PreparedInput;
         if (!selected.has(input)) {
           take(input);
+          lovelaceInputs++;
           return true;
         }
       }
@@ -301,7 +340,12 @@ class Build {
         // Only an ADA-only change too small to be an output is added to the fee: another input avoids that.
         // (Not for a few lovelace: the input and the change output would cost more fee than that.)
         if (balanced.burnt > this.worthAnInput && takeNext()) continue;
-        return { ok: true, built: balanced.built };
+        const spare = new Map<string, bigint>();
+        for (const [key, quantity] of held) {
+          const left = quantity - (needed.get(key) ?? 0n);
+          if (left > 0n) spare.set(key, left);
+        }
+        return { ok: true, built: balanced.built, shape: { changeOutputs: balanced.changeOutputs, lovelaceInputs, spare } };
       }
       if (balanced.kind === 'too_large') return { ok: false, reason: 'too_large', detail: balanced.detail };
       if (!takeNext()) {
@@ -319,7 +363,7 @@ class Build {
     payouts: readonly PreparedPayout[],
     inputs: ReadonlySet<PreparedInput>,
   ):
-    | { kind: 'built'; built: Omit<BuiltTransaction, 'included' | 'deferred'>; burnt: bigint }
+    | { kind: 'built'; built: Omit<BuiltTransaction, 'included' | 'deferred'>; burnt: bigint; changeOutputs: number }
     | { kind: 'too_large'; detail: string }
     | { kind: 'needs_more' } {
     const local = new Scope();
@@ -360,6 +404,7 @@ class Build {
       const fee = fromBigNum(local.keep(body.fee()));
       const burnt = changed ? 0n : fee - fromBigNum(local.keep(builder.min_fee()));
       const bodyCbor = body.to_bytes();
+      const changeOutputs = local.keep(body.outputs()).len() - payouts.length;
       const bodyInputs = local.keep(body.inputs());
       const references: OutputReference[] = [];
       for (let index = 0; index < bodyInputs.len(); index++) {
@@ -369,6 +414,7 @@ class Build {
       return {
         kind: 'built',
         burnt,
+        changeOutputs,
         built: {
           transactionId: transactionIdOf(bodyCbor),
           bodyCbor,

@@ -12,9 +12,12 @@
  *    more input when there is one (a change output is then possible and nothing is given away); only when the
  *    wallet has no other output is the remainder (less than one output's minimum ADA, about 1 ADA) left in the fee.
  *
- * Batching: payouts in the order given (oldest first). All of them are tried at once first; if that transaction is
- * not possible, they are added one at a time and each that would make the transaction too large or that the funds
- * cannot cover is deferred while the later ones are still tried.
+ * Batching: payouts in the order given (oldest first). All of them are tried at once first (the usual case: one
+ * build). If that transaction is not possible, the longest prefix that is is found (prefixes of 1, 2, 4… then
+ * bisection, assuming what fails fails longer), the payout after it is deferred (`too_large` or
+ * `insufficient_funds`, as the failing build said) and the later ones are tried the same way. A later payout is
+ * deferred without a build when a bound shows it cannot fit (`cannotFit`) or it needs at least as much as one already
+ * deferred (`Refusals`). A deferred payout is tried first at the next build, being the oldest.
  */
 import CSL from '@emurgo/cardano-serialization-lib-nodejs';
 import type { AssetQuantity, OutputReference } from '../../domain/chain.js';

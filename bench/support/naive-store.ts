@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { PostgresEngineTransaction, PostgresPaymentStore } from '../../functions/adapters/postgres/payment-store.js';
 import { assetsToJson } from '../../functions/adapters/postgres/payment-rows.js';
-import type { EngineTransaction, OutputInBlock, Payment, Spend } from '../../functions/domain/ports.js';
+import type { EngineTransaction, OutputInBlock, Payment, Spend, SpendOutcome } from '../../functions/domain/ports.js';
 
 /**
  * What a simple implementation does: one address lookup per output and one update per input. Kept only
@@ -64,7 +64,8 @@ class NaiveEngineTransaction extends PostgresEngineTransaction {
     return detected;
   }
 
-  override async markSpent(spends: readonly Spend[]): Promise<number> {
+  /** The benchmark registers no hot wallet, so no spend is the hot wallet's. */
+  override async markSpent(spends: readonly Spend[]): Promise<SpendOutcome> {
     let marked = 0;
     for (const spend of spends) {
       const { rowCount } = await this.client.query(
@@ -74,6 +75,6 @@ class NaiveEngineTransaction extends PostgresEngineTransaction {
       );
       marked += rowCount ?? 0;
     }
-    return marked;
+    return { marked, hotWallet: [] };
   }
 }

@@ -7,6 +7,12 @@ import { validateAddress } from './address.js';
 import type { AssetQuantity } from './chain.js';
 import type { Network } from './network.js';
 
+/**
+ * The hot wallet's addresses are registered like payment addresses under this reference type, with no user: the
+ * engine then keeps their outputs and who spent them (the payouts' coins), and credits nobody.
+ */
+export const HOT_WALLET_REFERENCE_TYPE = 'hot_wallet';
+
 export interface HotWalletOutput {
   lovelace: bigint;
   assets: readonly AssetQuantity[];

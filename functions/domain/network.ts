@@ -34,6 +34,15 @@ export function slotToTime(network: Network, slot: bigint): Date {
   return new Date(seconds * 1000);
 }
 
+/** The slot that `time` falls in (after the Shelley hard fork: one-second slots). */
+export function timeToSlot(network: Network, time: Date): bigint {
+  const clock = CLOCKS[network];
+  const shelleyStart = clock.systemStart + Number(clock.byronSlots) * clock.byronSlotSeconds;
+  const seconds = Math.floor(time.getTime() / 1000);
+  if (seconds < shelleyStart) throw new RangeError(`${time.toISOString()} is before ${network}'s Shelley era`);
+  return clock.byronSlots + BigInt(seconds - shelleyStart);
+}
+
 /**
  * An epoch boundary block has no slot: it sits at the first slot of the epoch that follows its
  * predecessor's slot (slot 0 when it is the first block of the chain).

@@ -24,6 +24,8 @@ export const MetricDimension = {
   recoveryKind: 'kind',
   /** Invoice transitions: the event type written (invoice.settled, invoice.paid_late, …). */
   eventType: 'event_type',
+  /** Payout transaction moves: the status reached (in_block, confirmed, failed, …). */
+  status: 'status',
 } as const;
 
 /** How often the follower writes its metric summary: it has no invocation to flush at. */
@@ -90,6 +92,20 @@ export const LogEvent = {
   invoiceTransition: 'invoice_transition',
   /** An invoice told settled lost its completing payment (a rollback or a rebuild): critical, the merchant was told paid. */
   invoiceInvalidated: 'invoice_invalidated',
+  /** A payout's transaction moved (built, signed, submitted, in a block, confirmed, expired, abandoned). */
+  payoutAttemptMoved: 'payout_attempt_moved',
+  /** A payout's transaction lost an input to a transaction that is not ours: critical, the hot wallet's key may be used elsewhere. */
+  payoutFailed: 'payout_failed',
+  payoutTransactionBuilt: 'payout_transaction_built',
+  /** An approved payout left out of this build (too large for the transaction, or not covered by the hot wallet). */
+  payoutDeferred: 'payout_deferred',
+  /** The signer refused or failed (KMS throttling, access denied, a disabled key, a signature that did not verify). */
+  payoutSignerError: 'payout_signer_error',
+  payoutSubmitted: 'payout_submitted',
+  /** A node refused a payout transaction (spent inputs, outside its validity interval, fee, form). */
+  payoutSubmissionRefused: 'payout_submission_refused',
+  /** The submission could not be made (no relay answered); the next run tries again. */
+  payoutSubmissionFailed: 'payout_submission_failed',
 } as const;
 
 export const Metric = {
@@ -130,6 +146,16 @@ export const Metric = {
   invoiceTransitions: 'invoice_transitions',
   /** Invoices that were settled and lost their payment (invoice.invalid): the merchant was told paid. */
   invoicesInvalidated: 'invoices_invalidated',
+  /** Payout transactions moved (dimension status: in_block, confirmed, failed, …). */
+  payoutAttemptMoves: 'payout_attempt_moves',
+  /** Payouts failed because another transaction spent one of their inputs; PayoutFailed. */
+  payoutsFailed: 'payouts_failed',
+  payoutTransactionsBuilt: 'payout_transactions_built',
+  payoutSubmissions: 'payout_submissions',
+  /** Signer failures; PayoutSignerErrors. */
+  payoutSignerErrors: 'payout_signer_errors',
+  /** How long the oldest submitted payout transaction has waited for a block, at every processor run; PayoutStuck. */
+  payoutOldestSubmittedMinutes: 'payout_oldest_submitted_minutes',
 } as const;
 
 /** The processor Lambda, around the engine: what happened to each SQS message. */

@@ -23,6 +23,8 @@ import type {
 import { consumedOutputs, createdOutputs } from './transaction-effects.js';
 import { reportRebuildStep, settleRebuildStep, type RebuildStep } from './rebuild.js';
 import { judgeInvoices, touchedInvoiceIds, type InvoiceChange } from './invoices/invoice-judging.js';
+import type { AttemptMove } from './payouts/payout-execution.js';
+import { trackPayoutsBack, trackPayoutsForward } from './payouts/payout-tracking.js';
 
 export interface PaymentEngineOptions {
   store: PaymentStore;
@@ -52,8 +54,17 @@ export type ApplyOutcome =
       rebuild: RebuildStep | null;
       /** Invoices the step judged differently (saved, with their events). */
       invoices: InvoiceChange[];
+      /** Payout transactions the step moved (in a block, confirmed, failed, abandoned). */
+      payouts: AttemptMove[];
     }
-  | { kind: 'rolled_back'; to: AppliedBlock | 'origin'; outcome: RollbackOutcome; invoices: InvoiceChange[] }
+  | {
+      kind: 'rolled_back';
+      to: AppliedBlock | 'origin';
+      outcome: RollbackOutcome;
+      invoices: InvoiceChange[];
+      /** Payout transactions whose block left the chain: submitted again. */
+      payouts: AttemptMove[];
+    }
   | {
       kind: 'unchanged';
       reason: string;
@@ -127,7 +138,8 @@ export class PaymentEngine {
       );
       const detected = await tx.recordPayments(outputs, now);
       const spent = await tx.markSpent(spends);
-      const { confirmed, alreadyCredited } = await tx.confirmPayments(tip.height - this.confirmations + 1n, now);
+      const confirmedHeight = tip.height - this.confirmations + 1n;
+      const { confirmed, alreadyCredited } = await tx.confirmPayments(confirmedHeight, now);
       if (alreadyCredited > 0) {
         this.options.logger.warn(LogEvent.paymentAlreadyCredited, { payments: alreadyCredited, block_height: tip.height });
       }
@@ -146,9 +158,20 @@ export class PaymentEngine {
         afterRollback: false,
         judgedAt: now,
       });
+      const payouts = await trackPayoutsForward(tx, { hotWalletSpends: spent.hotWallet, confirmAtOrBelow: confirmedHeight });
       await tx.saveSyncPosition({ tip, networkTipHeight: event.tip.height });
       await tx.forgetBlocksBelow(tip.height - this.retainedBlocks);
-      return { kind: 'applied', blocks: applied.length, detected, confirmed, spent, tip, rebuild, invoices } as const;
+      return {
+        kind: 'applied',
+        blocks: applied.length,
+        detected,
+        confirmed,
+        spent: spent.marked,
+        tip,
+        rebuild,
+        invoices,
+        payouts,
+      } as const;
     });
   }
 
@@ -167,8 +190,9 @@ export class PaymentEngine {
         afterRollback: true,
         judgedAt: this.options.clock.now(),
       });
+      const payouts = await trackPayoutsBack(tx, target === 'origin' ? -1n : target.height);
       await tx.saveSyncPosition({ tip: target === 'origin' ? null : target, networkTipHeight });
-      return { kind: 'rolled_back', to: target, outcome, invoices } as const;
+      return { kind: 'rolled_back', to: target, outcome, invoices, payouts } as const;
     });
   }
 
@@ -303,6 +327,7 @@ export class PaymentEngine {
       logger.debug(LogEvent.blocksApplied, { blocks: outcome.blocks, block_height: tip.height, spent: outcome.spent });
       if (outcome.rebuild) reportRebuildStep(outcome.rebuild, outcome.blocks, { logger, metrics });
       this.reportInvoices(outcome.invoices, tip.height);
+      this.reportPayouts(outcome.payouts, tip.height);
       return;
     }
 
@@ -323,6 +348,29 @@ export class PaymentEngine {
       logger.critical(LogEvent.paymentReversed, this.paymentFields(payment, null));
     }
     this.reportInvoices(outcome.invoices, height);
+    this.reportPayouts(outcome.payouts, height);
+  }
+
+  /** One line and one count per payout transaction moved; a transaction that lost an input to another is critical. */
+  private reportPayouts(moves: readonly AttemptMove[], tipHeight: bigint): void {
+    const { logger, metrics } = this.options;
+    for (const move of moves) {
+      const fields = {
+        tx_hash: move.transactionId,
+        previous_status: move.from,
+        status: move.to,
+        ...(move.block ? { included_at_height: move.block.height } : {}),
+        ...(move.reason ? { reason: move.reason } : {}),
+        block_height: tipHeight,
+      };
+      metrics.count(Metric.payoutAttemptMoves, 1, { [MetricDimension.status]: move.to });
+      if (move.to === 'failed') {
+        metrics.count(Metric.payoutsFailed);
+        logger.critical(LogEvent.payoutFailed, fields);
+      } else {
+        logger.info(LogEvent.payoutAttemptMoved, fields);
+      }
+    }
   }
 
   /** One line and one count per invoice event; an invoice that was settled and lost its payment is critical. */

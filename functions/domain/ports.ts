@@ -1,6 +1,8 @@
 import type { AssetQuantity, Hash, OutputReference } from './chain.js';
 import type { CreatedOutput } from './transaction-effects.js';
 import type { InvoiceJudgingTransaction } from './invoices/invoice-judging.js';
+import type { HotWalletSpend } from './payouts/payout-execution.js';
+import type { PayoutTrackingTransaction } from './payouts/payout-tracking.js';
 
 /** What the engine needs from the outside world. Adapters implement these; the domain imports none of them. */
 
@@ -102,6 +104,13 @@ export interface Spend {
   block: AppliedBlock;
 }
 
+export interface SpendOutcome {
+  /** Recorded payments marked spent. */
+  marked: number;
+  /** Those of them that are the hot wallet's outputs: payouts follow them (payouts/payout-tracking.ts). */
+  hotWallet: HotWalletSpend[];
+}
+
 export interface Confirmation {
   confirmed: Payment[];
   /** Confirmed payments whose credit the ledger already held (a repeated step or a rebuild): not credited again. */
@@ -157,9 +166,10 @@ export interface RebuildSettlementTransaction {
 /**
  * One database transaction of the engine. Every method is set-based: one statement for a whole batch. A roll-forward
  * also settles a running rebuild (RebuildSettlementTransaction, see rebuild.ts); every step judges the invoices it
- * may have changed (InvoiceJudgingTransaction, see invoices/invoice-judging.ts).
+ * may have changed (InvoiceJudgingTransaction, see invoices/invoice-judging.ts) and follows the payouts' transactions
+ * (PayoutTrackingTransaction, see payouts/payout-tracking.ts).
  */
-export interface EngineTransaction extends RebuildSettlementTransaction, InvoiceJudgingTransaction {
+export interface EngineTransaction extends RebuildSettlementTransaction, InvoiceJudgingTransaction, PayoutTrackingTransaction {
   /** Locks the engine's position so that concurrent engines apply events one at a time. */
   lockSyncPosition(): Promise<LockedSyncPosition>;
   /** Records the last step of the current leader session applied (with the rest of this transaction). */
@@ -170,8 +180,8 @@ export interface EngineTransaction extends RebuildSettlementTransaction, Invoice
   appendBlocks(blocks: readonly AppliedBlock[], checkpoints: readonly AppliedBlock[]): Promise<void>;
   /** Records the outputs that pay a registered address; returns the payments newly recorded. */
   recordPayments(outputs: readonly OutputInBlock[], detectedAt: Date): Promise<Payment[]>;
-  /** Marks recorded, unspent payments consumed by these spends; returns how many were marked. */
-  markSpent(spends: readonly Spend[]): Promise<number>;
+  /** Marks recorded, unspent payments consumed by these spends. */
+  markSpent(spends: readonly Spend[]): Promise<SpendOutcome>;
   /** Confirms pending payments at or below this height and credits their users, each at most once. */
   confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation>;
   /** Undoes everything after the point (origin: everything). */

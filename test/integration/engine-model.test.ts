@@ -452,6 +452,10 @@ function faultyTransaction(tx: EngineTransaction, step: Step): EngineTransaction
     saveRebuildProgress: (runId, update) => step('saveRebuildProgress', () => tx.saveRebuildProgress(runId, update)),
     invoicesToJudge: (touchedIds, tip, afterRollback) => step('invoicesToJudge', () => tx.invoicesToJudge(touchedIds, tip, afterRollback)),
     saveInvoiceJudgements: (changes, judgedAt) => step('saveInvoiceJudgements', () => tx.saveInvoiceJudgements(changes, judgedAt)),
+    reservationsAmong: (outputs) => step('reservationsAmong', () => tx.reservationsAmong(outputs)),
+    attemptsInBlockAtOrBelow: (height) => step('attemptsInBlockAtOrBelow', () => tx.attemptsInBlockAtOrBelow(height)),
+    attemptsInBlockAbove: (height) => step('attemptsInBlockAbove', () => tx.attemptsInBlockAbove(height)),
+    moveAttempts: (moves, actor) => step('moveAttempts', () => tx.moveAttempts(moves, actor)),
   };
 }
 

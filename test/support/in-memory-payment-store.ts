@@ -33,9 +33,12 @@ import type {
   RollbackOutcome,
   RunningRebuild,
   Spend,
+  SpendOutcome,
   SyncPosition,
 } from '../../functions/domain/ports.js';
 import { inChainOrder } from '../../functions/domain/ports.js';
+import { HOT_WALLET_REFERENCE_TYPE } from '../../functions/domain/hot-wallet.js';
+import type { AttemptMove, HotWalletSpend, Reservation } from '../../functions/domain/payouts/payout-execution.js';
 import type { InvoiceChange, InvoiceEvent, InvoiceToJudge } from '../../functions/domain/invoices/invoice-judging.js';
 import type { InvoicePaymentView, InvoiceRecord } from '../../functions/domain/invoices/invoice-resource.js';
 import type { ChainTip } from '../../functions/domain/invoices/invoice-rules.js';
@@ -294,8 +297,9 @@ class InMemoryEngineTransaction implements EngineTransaction {
     return sortedPayments(recorded);
   }
 
-  async markSpent(spends: readonly Spend[]): Promise<number> {
+  async markSpent(spends: readonly Spend[]): Promise<SpendOutcome> {
     let marked = 0;
+    const hotWallet: HotWalletSpend[] = [];
     for (const spend of spends) {
       for (const row of this.state.payments) {
         if (row.txId !== spend.output.txId || row.index !== spend.output.index) continue;
@@ -304,9 +308,12 @@ class InMemoryEngineTransaction implements EngineTransaction {
         row.spentAtSlot = spend.block.slot;
         row.spentAtHeight = spend.block.height;
         marked++;
+        if (row.referenceType === HOT_WALLET_REFERENCE_TYPE) {
+          hotWallet.push({ output: spend.output, spentBy: spend.spentBy, blockHeight: spend.block.height, blockHash: spend.block.hash });
+        }
       }
     }
-    return marked;
+    return { marked, hotWallet };
   }
 
   async confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation> {
@@ -423,6 +430,24 @@ class InMemoryEngineTransaction implements EngineTransaction {
       let version = this.state.invoiceEvents.filter((event) => event.invoiceId === invoice.id).length;
       for (const event of events) this.state.invoiceEvents.push({ ...structuredClone(event), version: ++version });
     }
+  }
+  // This store keeps no payout transactions (the payout processor runs on PostgreSQL only): none is ever reserved
+  // or in a block, so the engine's payout tracking finds nothing to move here.
+  async reservationsAmong(): Promise<Reservation[]> {
+    return [];
+  }
+
+  async attemptsInBlockAtOrBelow(): Promise<Hash[]> {
+    return [];
+  }
+
+  async attemptsInBlockAbove(): Promise<Hash[]> {
+    return [];
+  }
+
+  async moveAttempts(moves: readonly AttemptMove[]): Promise<AttemptMove[]> {
+    if (moves.length > 0) throw new Error('the in-memory store holds no payout transactions to move');
+    return [];
   }
 
   private onChainPayments(invoiceId: string): InvoicePaymentView[] {

@@ -68,6 +68,14 @@ export class LedgerStateClient {
     return decodeProtocolParameters(await this.query(PROTOCOL_PARAMETERS_QUERY));
   }
 
+  /**
+   * Submits a signed transaction; answers its id. A node's refusal throws `OgmiosRpcError` with the ledger's code
+   * (3005–3998) and its data. Submitting the same transaction twice is harmless, so a lost connection is retried.
+   */
+  async submitTransaction(cbor: Uint8Array): Promise<JsonValue> {
+    return this.query('submitTransaction', { transaction: { cbor: Buffer.from(cbor).toString('hex') } });
+  }
+
   /** Slow on mainnet (the node scans the whole UTxO set); prefer `utxoByOutputReferences`. */
   async utxoByAddresses(addresses: readonly string[]): Promise<Utxo[]> {
     // An empty filter would ask for the whole UTxO set: gigabytes on mainnet.

@@ -10,6 +10,7 @@ import type {
   PaymentStore,
   RollbackOutcome,
   Spend,
+  SpendOutcome,
   SyncPosition,
 } from '../../domain/ports.js';
 import { DEFAULT_RETAINED_BLOCKS } from '../../domain/payment-engine.js';
@@ -25,6 +26,17 @@ import { paymentEventsCte, paymentEventsCteOf } from './business-events.js';
 import type { InvoiceChange, InvoiceToJudge } from '../../domain/invoices/invoice-judging.js';
 import type { ChainTip } from '../../domain/invoices/invoice-rules.js';
 import { invoicesToJudge, saveInvoiceJudgements } from './invoice-judging-store.js';
+import { HOT_WALLET_REFERENCE_TYPE } from '../../domain/hot-wallet.js';
+import type { AttemptMove, Reservation } from '../../domain/payouts/payout-execution.js';
+import type { OutputReference } from '../../domain/chain.js';
+import {
+  attemptsInBlockAbove,
+  attemptsInBlockAtOrBelow,
+  hotWalletSpendFromRow,
+  type HotWalletSpendRow,
+  moveAttempts,
+  reservationsAmong,
+} from './payout-attempts.js';
 
 /**
  * A rebuild's held copy `h` as the `incoming_payments` row its settlement restores when the output is in another
@@ -226,31 +238,37 @@ export class PostgresEngineTransaction implements EngineTransaction {
     return sortedPayments(rows);
   }
 
-  async markSpent(spends: readonly Spend[]): Promise<number> {
+  async markSpent(spends: readonly Spend[]): Promise<SpendOutcome> {
     await this.paymentTransactions.refresh(this.client, this.syncGeneration);
     const candidates = spends.filter((spend) => this.paymentTransactions.mightContain(spend.output.txId));
-    if (candidates.length === 0) return 0;
-    const { rows } = await this.prepared<{ spent: number }>(
+    if (candidates.length === 0) return { marked: 0, hotWallet: [] };
+    const { rows } = await this.prepared<{ spent: number; hot_wallet: HotWalletSpendRow[] | null }>(
       'mark_spent',
       `WITH spent AS (
          UPDATE incoming_payments p
             SET spent_by_tx_hash = s.spent_by, spent_at_slot = s.slot, spent_at_height = s.height
-           FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])
-             AS s(tx_hash, output_index, spent_by, slot, height)
+           FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])
+             AS s(tx_hash, output_index, spent_by, slot, height, block_hash)
           WHERE p.tx_hash = s.tx_hash AND p.output_index = s.output_index
             AND p.status IN ('pending', 'confirmed') AND p.spent_by_tx_hash IS NULL
-          RETURNING p AS payment
+          RETURNING p AS payment, s.block_hash
        ), events AS (${paymentEventsCte('payment.spent', 'spent')})
-       SELECT count(*)::int AS spent FROM spent`,
+       SELECT count(*)::int AS spent,
+              json_agg(json_build_object('tx_hash', (payment).tx_hash, 'output_index', (payment).output_index,
+                                         'spent_by', (payment).spent_by_tx_hash, 'height', (payment).spent_at_height::text,
+                                         'block_hash', block_hash))
+                FILTER (WHERE (payment).reference_type = '${HOT_WALLET_REFERENCE_TYPE}') AS hot_wallet
+         FROM spent`,
       [
         candidates.map((s) => s.output.txId),
         candidates.map((s) => s.output.index),
         candidates.map((s) => s.spentBy),
         candidates.map((s) => s.block.slot.toString()),
         candidates.map((s) => s.block.height.toString()),
+        candidates.map((s) => s.block.hash),
       ],
     );
-    return rows[0]?.spent ?? 0;
+    return { marked: rows[0]?.spent ?? 0, hotWallet: (rows[0]?.hot_wallet ?? []).map(hotWalletSpendFromRow) };
   }
 
   async confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation> {
@@ -383,6 +401,22 @@ export class PostgresEngineTransaction implements EngineTransaction {
 
   saveInvoiceJudgements(changes: readonly InvoiceChange[], judgedAt: Date): Promise<void> {
     return saveInvoiceJudgements(this.client, changes, judgedAt);
+  }
+
+  reservationsAmong(outputs: readonly OutputReference[]): Promise<Reservation[]> {
+    return reservationsAmong(this.client, outputs);
+  }
+
+  attemptsInBlockAtOrBelow(height: bigint): Promise<Hash[]> {
+    return attemptsInBlockAtOrBelow(this.client, height);
+  }
+
+  attemptsInBlockAbove(height: bigint): Promise<Hash[]> {
+    return attemptsInBlockAbove(this.client, height);
+  }
+
+  moveAttempts(moves: readonly AttemptMove[], actor: string): Promise<AttemptMove[]> {
+    return moveAttempts(this.client, moves, actor);
   }
 }
 

@@ -9,6 +9,7 @@
  * Whatever the signer, a signature is checked against the public key before anyone sees it (`verifyingSigner`): a
  * wrong signature would only be refused by the nodes, after the inputs were reserved and the payout marked signed.
  */
+import { keyHash } from '../address/account-key.js';
 import { enterpriseAddress } from '../address/enterprise-address.js';
 import type { Network } from '../network.js';
 
@@ -110,4 +111,10 @@ export async function vkeyWitness(signer: TransactionSigner, bodyHash: Uint8Arra
 /** The hot wallet's address: the enterprise address (no stake part) of the signer's key on `network`. */
 export async function signerAddress(signer: TransactionSigner, network: Network): Promise<string> {
   return enterpriseAddress(await signer.publicKey(), network);
+}
+
+/** The hot wallet of a signer: its address and its payment key hash (hex blake2b-224 of the key). */
+export async function signerHotWallet(signer: TransactionSigner, network: Network): Promise<{ address: string; keyHash: string }> {
+  const publicKey = await signer.publicKey();
+  return { address: enterpriseAddress(publicKey, network), keyHash: Buffer.from(keyHash(publicKey)).toString('hex') };
 }

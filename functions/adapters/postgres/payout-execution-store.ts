@@ -1,0 +1,216 @@
+/**
+ * The payout processor's store on PostgreSQL (domain/payouts/payout-processor.ts). Every write is its own short
+ * transaction; a build holds the hot wallet's build lock (one builder at a time), and the reservations' primary key
+ * refuses any input two transactions would share even without it.
+ */
+import type pg from 'pg';
+import type { AssetQuantity } from '../../domain/chain.js';
+import { HOT_WALLET_REFERENCE_TYPE } from '../../domain/hot-wallet.js';
+import type { AttemptMove, AttemptStatus } from '../../domain/payouts/payout-execution.js';
+import type { AttemptRecord, BuildSession, PayoutExecutionStore } from '../../domain/payouts/payout-processor.js';
+import type { BuiltTransaction, PayoutOutput, SpendableOutput } from '../../domain/payouts/transaction-builder.js';
+import { assetsFromJson } from './payment-rows.js';
+import { moveAttempts, payoutsOf } from './payout-attempts.js';
+import { recordPayoutTransition } from './payout-requests.js';
+import { inTransaction } from './pool.js';
+
+/** The hot wallet's build lock: class "POUT", key 1 (key 0 serialises payout requests). */
+const BUILD_LOCK: [number, number] = [0x504f5554, 1];
+
+interface AttemptRow {
+  transaction_id: string;
+  status: AttemptStatus;
+  body_cbor: Buffer;
+  signed_cbor: Buffer | null;
+  valid_until_slot: string;
+  submissions: number;
+  first_submitted_at: Date | null;
+  last_submitted_at: Date | null;
+}
+
+export class PostgresPayoutExecutionStore implements PayoutExecutionStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async confirmedSlot(confirmations: number): Promise<bigint | null> {
+    const { rows } = await this.pool.query<{ slot: string | null }>(
+      `SELECT max(b.slot)::text AS slot FROM blocks b, sync_state s
+        WHERE s.id = 1 AND b.height = s.last_block_height - $1 + 1`,
+      [confirmations],
+    );
+    return rows[0]?.slot == null ? null : BigInt(rows[0].slot);
+  }
+
+  async attemptsIn(statuses: readonly AttemptStatus[]): Promise<AttemptRecord[]> {
+    const { rows } = await this.pool.query<AttemptRow>(
+      `SELECT transaction_id, status, body_cbor, signed_cbor, valid_until_slot::text, submissions, first_submitted_at,
+              last_submitted_at
+         FROM payout_attempts WHERE status = ANY($1::text[]) ORDER BY created_at, transaction_id`,
+      [statuses],
+    );
+    return rows.map((row) => ({
+      transactionId: row.transaction_id,
+      status: row.status,
+      bodyCbor: new Uint8Array(row.body_cbor),
+      signedCbor: row.signed_cbor && new Uint8Array(row.signed_cbor),
+      validUntilSlot: BigInt(row.valid_until_slot),
+      submissions: row.submissions,
+      firstSubmittedAt: row.first_submitted_at,
+      lastSubmittedAt: row.last_submitted_at,
+    }));
+  }
+
+  async moveAttempts(moves: readonly AttemptMove[], actor: string): Promise<AttemptMove[]> {
+    const made: AttemptMove[] = [];
+    for (const move of moves) made.push(...(await inTransaction(this.pool, (client) => moveAttempts(client, [move], actor))));
+    return made;
+  }
+
+  build<T>(work: (session: BuildSession) => Promise<T>): Promise<T | undefined> {
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS locked', BUILD_LOCK);
+      if (!rows[0]?.locked) return undefined;
+      return work(new PostgresBuildSession(client));
+    });
+  }
+
+  /**
+   * built → signed, only if every payout of the transaction is still built: one cancelled meanwhile (cancel is
+   * allowed until signed) must not be paid, so the transaction is abandoned instead and the others built again.
+   */
+  async recordSigned(transactionId: string, signedCbor: Uint8Array, actor: string, at: Date): Promise<boolean> {
+    try {
+      return await inTransaction(this.pool, async (client) => {
+        const { rowCount } = await client.query(
+          `UPDATE payout_attempts SET status = 'signed', signed_cbor = $2, updated_at = $3
+            WHERE transaction_id = $1 AND status = 'built'`,
+          [transactionId, Buffer.from(signedCbor), at],
+        );
+        if (rowCount !== 1) return false;
+        for (const payoutId of await payoutsOf(client, transactionId)) {
+          const moved = await recordPayoutTransition(client, { payoutId, from: 'built', to: 'signed', actor, transactionId, at });
+          if (!moved) throw new PayoutLeftBuilt(payoutId);
+        }
+        return true;
+      });
+    } catch (error) {
+      if (!(error instanceof PayoutLeftBuilt)) throw error;
+      await this.moveAttempts([{ transactionId, from: 'built', to: 'abandoned', reason: error.message }], actor);
+      return false;
+    }
+  }
+
+  recordSubmission(transactionId: string, refusal: string | null, actor: string, at: Date): Promise<void> {
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ status: AttemptStatus }>(
+        `UPDATE payout_attempts
+            SET submissions = submissions + 1, last_submitted_at = $3, last_submit_error = $2,
+                first_submitted_at = CASE WHEN $2::text IS NULL THEN coalesce(first_submitted_at, $3) ELSE first_submitted_at END
+          WHERE transaction_id = $1
+          RETURNING status`,
+        [transactionId, refusal, at],
+      );
+      if (refusal === null && rows[0]?.status === 'signed') {
+        await moveAttempts(client, [{ transactionId, from: 'signed', to: 'submitted' }], actor);
+      }
+    });
+  }
+}
+
+class PayoutLeftBuilt extends Error {
+  constructor(payoutId: string) {
+    super(`payout ${payoutId} left built (cancelled) before its transaction was signed`);
+  }
+}
+
+class PostgresBuildSession implements BuildSession {
+  constructor(private readonly client: pg.ClientBase) {}
+
+  async approvedPayouts(limit: number): Promise<PayoutOutput[]> {
+    const { rows } = await this.client.query<{ id: string; destination: string; lovelace: string; assets: Record<string, string> }>(
+      `SELECT p.id, p.destination, p.lovelace::text, p.assets
+         FROM payouts p
+        WHERE p.status = 'approved'
+          AND NOT EXISTS (SELECT 1 FROM payout_attempt_payouts x WHERE x.payout_id = p.id AND x.live)
+        ORDER BY p.created_at, p.id
+        LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => ({
+      payoutId: row.id,
+      address: row.destination,
+      lovelace: BigInt(row.lovelace),
+      assets: Object.entries(row.assets).map(([asset, quantity]): AssetQuantity => {
+        const [policyId, assetName = ''] = asset.split('.');
+        return { policyId: policyId!, assetName, quantity: BigInt(quantity) };
+      }),
+    }));
+  }
+
+  async spendableOutputs(): Promise<SpendableOutput[]> {
+    // Confirmed outputs only: change of a transaction still shallow could leave the chain with it.
+    const { rows } = await this.client.query<{
+      tx_hash: string;
+      output_index: number;
+      address: string;
+      amount_lovelace: string;
+      assets: Record<string, Record<string, string>>;
+    }>(
+      `SELECT p.tx_hash, p.output_index, p.address, p.amount_lovelace::text, p.assets
+         FROM incoming_payments p
+        WHERE p.reference_type = $1 AND p.status = 'confirmed' AND p.spent_by_tx_hash IS NULL
+          AND NOT EXISTS (SELECT 1 FROM hot_wallet_reservations r
+                           WHERE r.tx_hash = p.tx_hash AND r.output_index = p.output_index)
+        ORDER BY p.block_height, p.tx_hash, p.output_index`,
+      [HOT_WALLET_REFERENCE_TYPE],
+    );
+    return rows.map((row) => ({
+      txId: row.tx_hash,
+      index: row.output_index,
+      address: row.address,
+      lovelace: BigInt(row.amount_lovelace),
+      assets: assetsFromJson(row.assets),
+    }));
+  }
+
+  async saveAttempt(built: BuiltTransaction, actor: string, at: Date): Promise<void> {
+    // The same payouts from the same outputs in the same second make the same transaction: one abandoned before any
+    // node took it is taken up again (an attempt that may still land is live, and its outputs are reserved).
+    const { rowCount } = await this.client.query(
+      `INSERT INTO payout_attempts (transaction_id, status, body_cbor, fee_lovelace, valid_until_slot, built_by, created_at, updated_at)
+       VALUES ($1, 'built', $2, $3, $4, $5, $6, $6)
+       ON CONFLICT (transaction_id) DO UPDATE
+         SET status = 'built', signed_cbor = NULL, failure_reason = NULL, last_submit_error = NULL, updated_at = $6
+         WHERE payout_attempts.status = 'abandoned'`,
+      [built.transactionId, Buffer.from(built.bodyCbor), built.fee.toString(), built.validUntilSlot.toString(), actor, at],
+    );
+    if (rowCount !== 1) throw new Error(`transaction ${built.transactionId} was built before and may still reach the chain`);
+    await this.client.query(
+      `INSERT INTO payout_attempt_payouts (transaction_id, payout_id, lovelace_sent, output_index)
+       SELECT $1, * FROM unnest($2::text[], $3::numeric[], $4::int[])
+       ON CONFLICT (transaction_id, payout_id) DO UPDATE SET live = true`,
+      [
+        built.transactionId,
+        built.included.map((payout) => payout.payoutId),
+        built.included.map((payout) => payout.lovelaceSent.toString()),
+        built.included.map((payout) => payout.outputIndex),
+      ],
+    );
+    // A reserved input makes the whole build fail (unique violation): the transaction rolls back, nothing is kept.
+    await this.client.query(
+      `INSERT INTO hot_wallet_reservations (tx_hash, output_index, transaction_id, reserved_at)
+       SELECT *, $3, $4 FROM unnest($1::text[], $2::int[])`,
+      [built.inputs.map((input) => input.txId), built.inputs.map((input) => input.index), built.transactionId, at],
+    );
+    for (const payout of built.included) {
+      const moved = await recordPayoutTransition(this.client, {
+        payoutId: payout.payoutId,
+        from: 'approved',
+        to: 'built',
+        actor,
+        transactionId: built.transactionId,
+        at,
+      });
+      if (!moved) throw new Error(`payout ${payout.payoutId} left approved while its transaction was built`);
+    }
+  }
+}

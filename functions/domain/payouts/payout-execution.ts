@@ -1,0 +1,135 @@
+/**
+ * How a payout's transaction (an attempt) moves once it is approved, and what each move means for the payouts it
+ * carries (issue 16). The chain decides: the engine sees the hot wallet's outputs spent, by our transaction or by
+ * another one, and rollbacks take blocks away; the processor sees the validity interval pass.
+ *
+ *   built → signed → submitted → in_block → confirmed
+ *   in_block → submitted            its block left the chain: the same signed transaction is submitted again
+ *   submitted → expired             the validity interval passed (in a confirmed block) with the inputs unspent
+ *   submitted → failed              an input was spent by a transaction that is not ours (critical)
+ *   built | signed → abandoned      an input went elsewhere before we submitted, no node took it, or its validity
+ *                                   passed before it was submitted: the payouts are built again
+ *
+ * A payout has one live attempt at a time. A new one is built only once the last can never reach the chain
+ * (expired or abandoned), so two attempts of one payout can never both land.
+ */
+import type { Hash, OutputReference } from '../chain.js';
+
+export const ATTEMPT_STATUSES = ['built', 'signed', 'submitted', 'in_block', 'confirmed', 'expired', 'failed', 'abandoned'] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+
+/** The payout statuses an attempt's moves drive (payout-rules.ts owns the full list). */
+export type ExecutionPayoutStatus = 'approved' | 'built' | 'signed' | 'submitted' | 'in_block' | 'confirmed' | 'expired' | 'failed';
+
+/** A hot-wallet output of a live attempt. */
+export interface Reservation {
+  output: OutputReference;
+  transactionId: Hash;
+  attemptStatus: AttemptStatus;
+}
+
+/** A hot-wallet output the chain saw spent. */
+export interface HotWalletSpend {
+  output: OutputReference;
+  spentBy: Hash;
+  blockHeight: bigint;
+  blockHash: Hash;
+}
+
+export interface AttemptMove {
+  transactionId: Hash;
+  from: AttemptStatus;
+  to: AttemptStatus;
+  /** The block that now carries it (to in_block). */
+  block?: { height: bigint; hash: Hash };
+  reason?: string;
+}
+
+/**
+ * What the spends of reserved outputs do to their attempts: one move per attempt (a transaction spends several of
+ * our outputs in one block). Our own transaction in a block is in_block (from signed too: a crash may have come
+ * between submitting it and recording that); another transaction spending one of its inputs means ours can never
+ * land: failed once it was submitted, abandoned (built again) before.
+ */
+export function attemptMovesOnSpends(reservations: readonly Reservation[], spends: readonly HotWalletSpend[]): AttemptMove[] {
+  const byOutput = new Map(reservations.map((reservation) => [outputKey(reservation.output), reservation]));
+  const moves = new Map<Hash, AttemptMove>();
+  for (const spend of spends) {
+    const reservation = byOutput.get(outputKey(spend.output));
+    if (!reservation || moves.has(reservation.transactionId)) continue;
+    const move = moveOnSpend(reservation, spend);
+    if (move) moves.set(reservation.transactionId, move);
+  }
+  return [...moves.values()];
+}
+
+function moveOnSpend(reservation: Reservation, spend: HotWalletSpend): AttemptMove | null {
+  const { transactionId, attemptStatus: from } = reservation;
+  if (spend.spentBy === transactionId) {
+    if (from !== 'signed' && from !== 'submitted') return null; // already in a block (or never signed: cannot be ours)
+    return { transactionId, from, to: 'in_block', block: { height: spend.blockHeight, hash: spend.blockHash } };
+  }
+  const reason = `input ${outputKey(spend.output)} spent by ${spend.spentBy}, a transaction that is not ours`;
+  switch (from) {
+    case 'built':
+    case 'signed':
+      return { transactionId, from, to: 'abandoned', reason };
+    case 'submitted':
+      return { transactionId, from, to: 'failed', reason };
+    default:
+      return null;
+  }
+}
+
+/**
+ * What the end of an attempt's validity interval does to it, once a confirmed block is past it (from then on it can
+ * never be in a block, short of a rollback deeper than the confirmations: the finality the ledger credits by). A
+ * submitted attempt expires; one never submitted (built, or signed and perhaps submitted before a crash) is
+ * abandoned. Either way its payouts are built again. Null while it may still land.
+ */
+export function expiryMove(
+  attempt: { transactionId: Hash; status: AttemptStatus; validUntilSlot: bigint },
+  confirmedSlot: bigint | null,
+): AttemptMove | null {
+  if (confirmedSlot === null || confirmedSlot <= attempt.validUntilSlot) return null;
+  const reason = `validity interval ended at slot ${attempt.validUntilSlot}; a confirmed block is at slot ${confirmedSlot}`;
+  const { transactionId, status: from } = attempt;
+  switch (from) {
+    case 'submitted':
+      return { transactionId, from, to: 'expired', reason };
+    case 'built':
+    case 'signed':
+      return { transactionId, from, to: 'abandoned', reason };
+    default:
+      return null;
+  }
+}
+
+/**
+ * The payout statuses one attempt move walks its payouts through, in order (each one event). Abandoned and expired
+ * attempts hand their payouts back to `approved` for the next build.
+ */
+export function payoutPathOf(move: Pick<AttemptMove, 'from' | 'to'>): ExecutionPayoutStatus[] {
+  switch (move.to) {
+    case 'signed':
+      return ['signed'];
+    case 'submitted':
+      return ['submitted'];
+    case 'in_block':
+      return move.from === 'signed' ? ['submitted', 'in_block'] : ['in_block'];
+    case 'confirmed':
+      return ['confirmed'];
+    case 'expired':
+      return ['expired', 'approved'];
+    case 'failed':
+      return ['failed'];
+    case 'abandoned':
+      return ['approved'];
+    case 'built':
+      return ['built'];
+  }
+}
+
+export function outputKey(output: OutputReference): string {
+  return `${output.txId}#${output.index}`;
+}

@@ -1,0 +1,293 @@
+/**
+ * The payout processor (issue 16): one run takes approved payouts to the chain. In order:
+ *
+ * 1. expire: a submitted transaction whose validity interval a confirmed block has passed can never land; its
+ *    payouts go back to approved (payout-execution.ts).
+ * 2. build: approved payouts, oldest first, batched into one transaction from the hot wallet's unreserved outputs;
+ *    the outputs are reserved in the same database transaction (two builders never share one).
+ * 3. sign: the body hash, by the signer (KMS on AWS), every signature verified before it is kept.
+ * 4. submit: signed transactions, and submitted ones again while they can still land (mempools forget).
+ *
+ * The engine does the rest from the chain (payout-tracking.ts): in a block, confirmed, failed, back to submitted.
+ * Every step can be repeated: each move is written only from the status it names. One processor runs at a time
+ * per hot wallet (a FIFO message group on AWS, one process locally); the build also takes a database lock.
+ */
+import type { Network } from '../network.js';
+import { timeToSlot } from '../network.js';
+import { LogEvent, Metric, describeError } from '../observability.js';
+import type { Clock, Logger, Metrics } from '../ports.js';
+import { type AttemptMove, type AttemptStatus, expiryMove } from './payout-execution.js';
+import { PROCESSOR_ACTOR } from './payout-rules.js';
+import {
+  type BuiltTransaction,
+  type DeferredPayout,
+  type PayoutOutput,
+  type ProtocolParameters,
+  type SpendableOutput,
+  type TransactionBuilder,
+  validUntil,
+} from './transaction-builder.js';
+import { SignerError, type TransactionSigner } from './transaction-signer.js';
+
+/** A payout transaction as the processor reads it. */
+export interface AttemptRecord {
+  transactionId: string;
+  status: AttemptStatus;
+  bodyCbor: Uint8Array;
+  signedCbor: Uint8Array | null;
+  validUntilSlot: bigint;
+  submissions: number;
+  /** The first submission a node accepted. */
+  firstSubmittedAt: Date | null;
+  lastSubmittedAt: Date | null;
+}
+
+/** What one build may read and write, in one database transaction holding the hot wallet's build lock. */
+export interface BuildSession {
+  /** Approved payouts with no live transaction, oldest first. */
+  approvedPayouts(limit: number): Promise<PayoutOutput[]>;
+  /** The hot wallet's confirmed, unspent outputs that no live transaction reserves. */
+  spendableOutputs(): Promise<SpendableOutput[]>;
+  /** Saves the transaction, reserves its inputs (refused if any is reserved already) and moves its payouts to built. */
+  saveAttempt(built: BuiltTransaction, actor: string, at: Date): Promise<void>;
+}
+
+export interface PayoutExecutionStore {
+  /** The slot of the engine's block at the confirmation depth below its tip; null before it has one. */
+  confirmedSlot(confirmations: number): Promise<bigint | null>;
+  attemptsIn(statuses: readonly AttemptStatus[]): Promise<AttemptRecord[]>;
+  /** Writes each move in its own transaction, only from the status it names; returns those made. */
+  moveAttempts(moves: readonly AttemptMove[], actor: string): Promise<AttemptMove[]>;
+  /** Runs a build; undefined when another builder holds the lock (it will build these payouts). */
+  build<T>(work: (session: BuildSession) => Promise<T>): Promise<T | undefined>;
+  /** built → signed, with the signed transaction; false when the attempt was no longer built. */
+  recordSigned(transactionId: string, signedCbor: Uint8Array, actor: string, at: Date): Promise<boolean>;
+  /** Counts a submission (accepted or refused, with the refusal); an accepted signed one moves to submitted. */
+  recordSubmission(transactionId: string, refusal: string | null, actor: string, at: Date): Promise<void>;
+}
+
+export type SubmitRefusalKind = 'inputs_spent' | 'outside_validity' | 'fee_too_small' | 'invalid';
+
+export type SubmitOutcome = { kind: 'accepted' } | { kind: 'refused'; reason: SubmitRefusalKind; detail: string };
+
+/** Submits a signed transaction to the network (Ogmios' submitTransaction); throws when it could not ask. */
+export interface TransactionSubmitter {
+  submit(signedCbor: Uint8Array): Promise<SubmitOutcome>;
+}
+
+export interface PayoutProcessorOptions {
+  store: PayoutExecutionStore;
+  builder: TransactionBuilder;
+  /** Verifying (transaction-signer.ts verifyingSigner): a signature that does not verify is never kept. */
+  signer: TransactionSigner;
+  submitter: TransactionSubmitter;
+  protocolParameters: () => Promise<ProtocolParameters>;
+  /** The hot wallet: the signer's enterprise address (change goes back to it) and its key hash. */
+  hotWallet: { address: string; keyHash: string };
+  network: Network;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** The engine's confirmation depth: an attempt expires once a block this deep is past its validity interval. */
+  confirmations: number;
+  /** How long a transaction stays valid after it is built. */
+  validitySeconds: number;
+  /** A submitted transaction is submitted again after this long without reaching a block. */
+  resubmitAfterSeconds: number;
+  /** Payouts considered per build (the builder stops at the size limit anyway). */
+  maxPayoutsPerBuild?: number;
+}
+
+export interface ProcessorReport {
+  expired: number;
+  built: { transactionId: string; payouts: number; fee: bigint } | null;
+  deferred: readonly DeferredPayout[];
+  signed: number;
+  submitted: number;
+  refused: number;
+  signerErrors: number;
+}
+
+const DEFAULT_MAX_PAYOUTS_PER_BUILD = 200;
+
+export class PayoutProcessor {
+  constructor(private readonly options: PayoutProcessorOptions) {
+    for (const [name, value] of Object.entries({
+      confirmations: options.confirmations,
+      validitySeconds: options.validitySeconds,
+      resubmitAfterSeconds: options.resubmitAfterSeconds,
+    })) {
+      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a whole number of at least 1; got ${value}`);
+    }
+  }
+
+  async runOnce(): Promise<ProcessorReport> {
+    const expired = await this.expire();
+    const { built, deferred } = await this.build();
+    const signing = await this.sign();
+    const submission = await this.submit();
+    await this.reportWaiting();
+    return { expired, built, deferred, ...signing, ...submission };
+  }
+
+  private async reportWaiting(): Promise<void> {
+    const submitted = await this.options.store.attemptsIn(['submitted']);
+    this.options.metrics.gauge(Metric.payoutOldestSubmittedMinutes, oldestSubmittedMinutes(submitted, this.options.clock.now()));
+  }
+
+  private async expire(): Promise<number> {
+    const { store, confirmations } = this.options;
+    const live = await store.attemptsIn(['built', 'signed', 'submitted']);
+    if (live.length === 0) return 0;
+    const confirmedSlot = await store.confirmedSlot(confirmations);
+    const moves = live.flatMap((attempt) => expiryMove(attempt, confirmedSlot) ?? []);
+    const made = await store.moveAttempts(moves, PROCESSOR_ACTOR);
+    for (const move of made) this.options.logger.warn(LogEvent.payoutAttemptMoved, moveFields(move));
+    return made.length;
+  }
+
+  private async build(): Promise<Pick<ProcessorReport, 'built' | 'deferred'>> {
+    const { store, builder, hotWallet, clock, logger, metrics } = this.options;
+    const outcome = await store.build(async (session) => {
+      const payouts = await session.approvedPayouts(this.options.maxPayoutsPerBuild ?? DEFAULT_MAX_PAYOUTS_PER_BUILD);
+      if (payouts.length === 0) return { built: null, deferred: [] };
+      const [available, protocolParameters] = await Promise.all([session.spendableOutputs(), this.options.protocolParameters()]);
+      const now = clock.now();
+      const result = builder.build({
+        payouts,
+        available,
+        changeAddress: hotWallet.address,
+        validUntilSlot: validUntil(timeToSlot(this.options.network, now), this.options.validitySeconds),
+        protocolParameters,
+        signerKeyHash: hotWallet.keyHash,
+      });
+      if (result.built) await session.saveAttempt(result.built, PROCESSOR_ACTOR, now);
+      return {
+        built: result.built
+          ? { transactionId: result.built.transactionId, payouts: result.built.included.length, fee: result.built.fee }
+          : null,
+        deferred: result.deferred,
+      };
+    });
+    if (!outcome) return { built: null, deferred: [] };
+    if (outcome.built) {
+      metrics.count(Metric.payoutTransactionsBuilt);
+      logger.info(LogEvent.payoutTransactionBuilt, {
+        tx_hash: outcome.built.transactionId,
+        payouts: outcome.built.payouts,
+        fee_lovelace: outcome.built.fee.toString(),
+      });
+    }
+    for (const deferral of outcome.deferred) {
+      // A payout that cannot go even alone waits for the hot wallet to be refilled (or is too big for one transaction).
+      (deferral.alone ? logger.warn : logger.info).call(logger, LogEvent.payoutDeferred, {
+        payout_id: deferral.payoutId,
+        reason: deferral.reason,
+        alone: deferral.alone,
+        detail: deferral.detail,
+      });
+    }
+    return outcome;
+  }
+
+  private async sign(): Promise<Pick<ProcessorReport, 'signed' | 'signerErrors'>> {
+    const { store, builder, signer, clock, logger, metrics } = this.options;
+    let signed = 0;
+    let signerErrors = 0;
+    for (const attempt of await store.attemptsIn(['built'])) {
+      try {
+        const bodyHash = Buffer.from(attempt.transactionId, 'hex');
+        const [vkey, signature] = await Promise.all([signer.publicKey(), signer.sign(bodyHash)]);
+        const signedCbor = builder.withWitnesses(attempt.bodyCbor, [{ vkey, signature }]);
+        if (await store.recordSigned(attempt.transactionId, signedCbor, PROCESSOR_ACTOR, clock.now())) signed++;
+      } catch (error) {
+        if (!(error instanceof SignerError)) throw error;
+        // The attempt stays built: a transient cause is retried at the next run, a lasting one needs an operator.
+        signerErrors++;
+        metrics.count(Metric.payoutSignerErrors);
+        logger.error(LogEvent.payoutSignerError, {
+          tx_hash: attempt.transactionId,
+          key_id: error.keyId,
+          transient: error.transient,
+          error: describeError(error),
+        });
+      }
+    }
+    return { signed, signerErrors };
+  }
+
+  private async submit(): Promise<Pick<ProcessorReport, 'submitted' | 'refused'>> {
+    const { store, submitter, clock, logger, metrics } = this.options;
+    const now = clock.now();
+    const currentSlot = timeToSlot(this.options.network, now);
+    const due = (await store.attemptsIn(['signed', 'submitted'])).filter(
+      (attempt) =>
+        attempt.signedCbor !== null &&
+        currentSlot <= attempt.validUntilSlot &&
+        (attempt.status === 'signed' ||
+          attempt.lastSubmittedAt === null ||
+          now.getTime() - attempt.lastSubmittedAt.getTime() >= this.options.resubmitAfterSeconds * 1000),
+    );
+    let submitted = 0;
+    let refused = 0;
+    for (const attempt of due) {
+      let outcome: SubmitOutcome;
+      try {
+        outcome = await submitter.submit(attempt.signedCbor!);
+      } catch (error) {
+        // Nothing was decided: the next run asks again.
+        logger.warn(LogEvent.payoutSubmissionFailed, { tx_hash: attempt.transactionId, error: describeError(error) });
+        continue;
+      }
+      if (outcome.kind === 'accepted') {
+        await store.recordSubmission(attempt.transactionId, null, PROCESSOR_ACTOR, now);
+        submitted++;
+        metrics.count(Metric.payoutSubmissions);
+        logger.info(LogEvent.payoutSubmitted, {
+          tx_hash: attempt.transactionId,
+          submissions: attempt.submissions + 1,
+          valid_until_slot: attempt.validUntilSlot,
+        });
+        continue;
+      }
+      refused++;
+      await this.refused(attempt, outcome, now);
+    }
+    return { submitted, refused };
+  }
+
+  /**
+   * A node's refusal. Spent inputs and a passed validity interval decide nothing here: the engine sees who spent the
+   * inputs (ours in a block, or another's: failed) and expiry waits for a confirmed block. A transaction no node ever
+   * accepted (still signed) and refused for its fee or its form can never land: it is abandoned and built again.
+   */
+  private async refused(attempt: AttemptRecord, outcome: Extract<SubmitOutcome, { kind: 'refused' }>, now: Date): Promise<void> {
+    const { store, logger } = this.options;
+    const detail = `${outcome.reason}: ${outcome.detail}`;
+    await store.recordSubmission(attempt.transactionId, detail, PROCESSOR_ACTOR, now);
+    const fields = { tx_hash: attempt.transactionId, reason: outcome.reason, detail: outcome.detail, status: attempt.status };
+    const neverAccepted = attempt.status === 'signed';
+    if (neverAccepted && (outcome.reason === 'fee_too_small' || outcome.reason === 'invalid')) {
+      logger.error(LogEvent.payoutSubmissionRefused, fields);
+      await store.moveAttempts(
+        [{ transactionId: attempt.transactionId, from: 'signed', to: 'abandoned', reason: detail }],
+        PROCESSOR_ACTOR,
+      );
+      return;
+    }
+    logger.warn(LogEvent.payoutSubmissionRefused, fields);
+  }
+}
+
+/** The longest a submitted payout transaction has waited for a block, in minutes (0 when none waits): PayoutStuck. */
+export function oldestSubmittedMinutes(attempts: readonly Pick<AttemptRecord, 'firstSubmittedAt'>[], now: Date): number {
+  let oldest = 0;
+  for (const { firstSubmittedAt } of attempts) {
+    if (firstSubmittedAt) oldest = Math.max(oldest, (now.getTime() - firstSubmittedAt.getTime()) / 60_000);
+  }
+  return oldest;
+}
+
+function moveFields(move: AttemptMove) {
+  return { tx_hash: move.transactionId, previous_status: move.from, status: move.to, ...(move.reason ? { reason: move.reason } : {}) };
+}

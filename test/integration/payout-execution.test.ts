@@ -1,0 +1,415 @@
+/**
+ * Payout execution (issue 16) on real PostgreSQL: the processor builds with the transaction library (CSL), signs
+ * with an Ed25519 key (node:crypto, the local signer's kind), and the real payment engine follows the transaction on
+ * a chain fed by hand with exactly what was submitted (decoded from its CBOR). The network's side is a recorder of
+ * submissions here; the local stack's test submits to the Ogmios simulator.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CslTransactionBuilder } from '../../functions/adapters/cardano/csl-transaction-builder.js';
+import { nodeSignatureVerifier } from '../../functions/adapters/crypto/ed25519-keys.js';
+import { FileTransactionSigner } from '../../functions/adapters/crypto/file-signer.js';
+import { PostgresPayoutExecutionStore } from '../../functions/adapters/postgres/payout-execution-store.js';
+import { cancelPayout, readPayout, requestPayout } from '../../functions/adapters/postgres/payout-requests.js';
+import { inTransaction } from '../../functions/adapters/postgres/pool.js';
+import type { ChainTransaction } from '../../functions/domain/chain.js';
+import { HOT_WALLET_REFERENCE_TYPE } from '../../functions/domain/hot-wallet.js';
+import { timeToSlot } from '../../functions/domain/network.js';
+import { LogEvent, Metric } from '../../functions/domain/observability.js';
+import {
+  PayoutProcessor,
+  type PayoutProcessorOptions,
+  type SubmitOutcome,
+  type TransactionSubmitter,
+} from '../../functions/domain/payouts/payout-processor.js';
+import type { PayoutStatus } from '../../functions/domain/payouts/payout-rules.js';
+import type { ProtocolParameters } from '../../functions/domain/payouts/transaction-builder.js';
+import { signerHotWallet, type TransactionSigner, verifyingSigner } from '../../functions/domain/payouts/transaction-signer.js';
+import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
+import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
+import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
+import { chainTransactionOf } from '../support/payout-chain.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CONFIRMATIONS = 3;
+const VALIDITY_SECONDS = 600;
+const SLOTS_PER_BLOCK = 20n;
+const ADA = 1_000_000n;
+const PARAMETERS: ProtocolParameters = {
+  minFeeCoefficient: 44n,
+  minFeeConstant: 155_381n,
+  maxTransactionSize: 16_384,
+  maxValueSize: 5_000,
+  minUtxoDepositCoefficient: 4_310n,
+};
+const POLICY = { maxLovelace: 10_000n * ADA, dailyLimitLovelace: 100_000n * ADA, approvalThresholdLovelace: 1_000n * ADA };
+
+/** Records what the processor submits; answers as told (accepted by default). */
+class RecordingSubmitter implements TransactionSubmitter {
+  readonly submitted: Uint8Array[] = [];
+  answer: SubmitOutcome = { kind: 'accepted' };
+  async submit(signedCbor: Uint8Array): Promise<SubmitOutcome> {
+    this.submitted.push(signedCbor);
+    return this.answer;
+  }
+  last(): Uint8Array {
+    const last = this.submitted.at(-1);
+    if (!last) throw new Error('nothing was submitted');
+    return last;
+  }
+}
+
+let f: EngineFixture;
+let chain: ChainBuilder;
+let submitter: RecordingSubmitter;
+let processor: PayoutProcessor;
+let processorSigner: TransactionSigner;
+let hotWallet: { address: string; keyHash: string };
+
+function processorWith(overrides: Partial<PayoutProcessorOptions> = {}): PayoutProcessor {
+  return new PayoutProcessor({
+    store: new PostgresPayoutExecutionStore(f.db.pool),
+    builder: new CslTransactionBuilder(),
+    signer: processorSigner,
+    submitter,
+    protocolParameters: async () => PARAMETERS,
+    hotWallet,
+    network: 'mainnet',
+    clock: f.clock,
+    logger: f.logger,
+    metrics: f.metrics,
+    confirmations: CONFIRMATIONS,
+    validitySeconds: VALIDITY_SECONDS,
+    resubmitAfterSeconds: 60,
+    ...overrides,
+  });
+}
+
+beforeEach(async () => {
+  f = await createEngineFixture({ confirmations: CONFIRMATIONS });
+  // The chain's slots follow the clock, as a node's do: validity intervals are counted from the clock.
+  chain = new ChainBuilder('main', timeToSlot('mainnet', f.clock.now()), SLOTS_PER_BLOCK);
+  processorSigner = verifyingSigner(
+    new FileTransactionSigner(join(await mkdtemp(join(tmpdir(), 'payout-key-')), 'hot.key')),
+    nodeSignatureVerifier,
+  );
+  hotWallet = await signerHotWallet(processorSigner, 'mainnet');
+  submitter = new RecordingSubmitter();
+  processor = processorWith();
+  await f.registry.register(
+    [{ address: hotWallet.address, referenceType: HOT_WALLET_REFERENCE_TYPE, referenceId: 'hot', userId: null }],
+    'test',
+  );
+});
+afterEach(async () => f.db.drop());
+
+/** Applies a block with these transactions, then as many empty ones, moving the clock with the slots. */
+async function block(transactions: ChainTransaction[] = []): Promise<void> {
+  const added = chain.next(transactions);
+  f.clock.advance(Number(SLOTS_PER_BLOCK));
+  await f.engine.apply(chain.forward([added]));
+}
+async function emptyBlocks(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await block();
+}
+
+/** Funds the hot wallet with outputs of these sizes, confirmed. */
+async function fund(...lovelace: bigint[]): Promise<void> {
+  await block([transaction(lovelace.map((amount) => output(hotWallet.address, amount)))]);
+  await emptyBlocks(CONFIRMATIONS);
+}
+
+/** Gives a user a confirmed deposit (credited by the engine). */
+async function deposit(userId: string, lovelace: bigint): Promise<void> {
+  const address = syntheticAddress('mainnet', `deposit:${userId}`);
+  await f.registry.register([{ address, referenceType: 'deposit', referenceId: userId, userId }], 'test');
+  await block([transaction([output(address, lovelace)])]);
+  await emptyBlocks(CONFIRMATIONS);
+}
+
+async function balanceOf(userId: string): Promise<bigint> {
+  const { rows } = await f.db.pool.query<{ balance: string }>(
+    'SELECT balance_lovelace::text AS balance FROM user_balances WHERE user_id = $1',
+    [userId],
+  );
+  return BigInt(rows[0]?.balance ?? '0');
+}
+
+async function holdsOf(id: string): Promise<(string | null)[]> {
+  const { rows } = await f.db.pool.query<{ closed_as: string | null }>('SELECT closed_as FROM payout_holds WHERE payout_id = $1', [id]);
+  return rows.map((row) => row.closed_as);
+}
+
+async function request(lovelace: bigint, options: { userId?: string; reference?: string } = {}): Promise<string> {
+  const payout = await inTransaction(f.db.pool, (client) =>
+    requestPayout(
+      client,
+      {
+        referenceId: options.reference ?? 'withdrawal-1',
+        userId: options.userId ?? null,
+        destination: syntheticAddress('mainnet', `destination:${options.reference ?? 1}`),
+        amount: { lovelace: lovelace.toString() },
+        actor: 'operator:alice',
+      },
+      { network: 'mainnet', policy: POLICY, now: f.clock.now() },
+    ),
+  );
+  return payout.id;
+}
+
+async function statusOf(id: string): Promise<PayoutStatus | undefined> {
+  return (await readPayout(f.db.pool, id))?.status;
+}
+
+async function eventTypes(id: string): Promise<string[]> {
+  const { rows } = await f.db.pool.query<{ type: string }>(
+    `SELECT type FROM business_events WHERE resource_type = 'payout' AND resource_id = $1 ORDER BY version`,
+    [id],
+  );
+  return rows.map((row) => row.type);
+}
+
+async function reservations(): Promise<number> {
+  const { rows } = await f.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM hot_wallet_reservations');
+  return rows[0]!.n;
+}
+
+describe('a payout on its way to the chain', () => {
+  it('is built, signed, submitted, seen in a block and confirmed, each step an event', async () => {
+    await fund(50n * ADA, 30n * ADA);
+    await deposit('user-7', 25n * ADA);
+    const id = await request(10n * ADA, { userId: 'user-7' });
+    expect(await statusOf(id)).toBe('approved');
+    expect(await holdsOf(id)).toEqual([null]);
+
+    const report = await processor.runOnce();
+    expect(report).toMatchObject({ built: { payouts: 1 }, signed: 1, submitted: 1 });
+    expect(await statusOf(id)).toBe('submitted');
+    const onChain = chainTransactionOf(submitter.last());
+    expect(onChain.outputs).toContainEqual(output(syntheticAddress('mainnet', 'destination:1'), 10n * ADA));
+    expect((await readPayout(f.db.pool, id))?.transactionId).toBe(onChain.id);
+
+    await block([onChain]);
+    expect(await statusOf(id)).toBe('in_block');
+    await emptyBlocks(CONFIRMATIONS - 2);
+    expect(await statusOf(id)).toBe('in_block');
+    await block();
+    expect(await statusOf(id)).toBe('confirmed');
+    expect(await reservations()).toBe(0);
+    // The user's balance is debited once, at confirmation, and the hold closes as debited.
+    expect(await balanceOf('user-7')).toBe(15n * ADA);
+    expect(await holdsOf(id)).toEqual(['debited']);
+    await block();
+    expect(await balanceOf('user-7')).toBe(15n * ADA);
+    expect(await eventTypes(id)).toEqual([
+      'payout.requested',
+      'payout.approved',
+      'payout.built',
+      'payout.signed',
+      'payout.submitted',
+      'payout.in_block',
+      'payout.confirmed',
+    ]);
+
+    // Its change is the hot wallet's again, spendable once confirmed: the next payout builds from it.
+    const change = onChain.outputs.filter((out) => out.address === hotWallet.address);
+    expect(change).toHaveLength(1);
+  });
+
+  it('goes back to submitted when a rollback takes its block, is submitted again unchanged, and is paid once', async () => {
+    await fund(40n * ADA);
+    const id = await request(5n * ADA);
+    await processor.runOnce();
+    const signed = submitter.last();
+    const onChain = chainTransactionOf(signed);
+    await block([onChain]);
+    const forkPoint = chain.tip!.height - 1n;
+    expect(await statusOf(id)).toBe('in_block');
+
+    // A fork without our transaction: the engine rolls back past its block.
+    const fork = chain.fork('fork', forkPoint);
+    await f.engine.apply(fork.backward(forkPoint));
+    expect(await statusOf(id)).toBe('submitted');
+
+    // The next run submits the very same bytes again (after the resubmission interval).
+    f.clock.advance(60);
+    await processor.runOnce();
+    expect(submitter.submitted).toHaveLength(2);
+    expect(Buffer.from(submitter.last()).equals(Buffer.from(signed))).toBe(true);
+
+    // The new branch carries it; confirmed once, and the attempt is the same one.
+    chain = fork;
+    await block([onChain]);
+    await emptyBlocks(CONFIRMATIONS);
+    expect(await statusOf(id)).toBe('confirmed');
+    const { rows } = await f.db.pool.query('SELECT transaction_id FROM payout_attempts');
+    expect(rows).toHaveLength(1);
+    expect((await eventTypes(id)).filter((type) => type === 'payout.confirmed')).toHaveLength(1);
+  });
+
+  it('expires once a confirmed block is past its validity interval, and only then is built again', async () => {
+    await fund(40n * ADA);
+    const id = await request(5n * ADA);
+    await processor.runOnce();
+    const first = chainTransactionOf(submitter.last());
+
+    // Not yet: the interval is open, then passed only by blocks not yet confirmed.
+    const blocksToPass = Number(BigInt(VALIDITY_SECONDS) / SLOTS_PER_BLOCK) + 1;
+    await emptyBlocks(blocksToPass);
+    await processor.runOnce();
+    expect(await statusOf(id)).toBe('submitted');
+    await emptyBlocks(CONFIRMATIONS);
+    const report = await processor.runOnce();
+    expect(report.expired).toBe(1);
+    expect(report.built?.payouts).toBe(1);
+    expect(await statusOf(id)).toBe('submitted');
+    const second = chainTransactionOf(submitter.last());
+    expect(second.id).not.toBe(first.id);
+    expect(await eventTypes(id)).toEqual([
+      'payout.requested',
+      'payout.approved',
+      'payout.built',
+      'payout.signed',
+      'payout.submitted',
+      'payout.expired',
+      'payout.approved',
+      'payout.built',
+      'payout.signed',
+      'payout.submitted',
+    ]);
+    const { rows } = await f.db.pool.query<{ status: string }>('SELECT status FROM payout_attempts ORDER BY created_at');
+    expect(rows.map((row) => row.status)).toEqual(['expired', 'submitted']);
+  });
+
+  it('fails when another transaction spends one of its inputs, releases the hold and raises the alarm', async () => {
+    await fund(40n * ADA);
+    await deposit('user-7', 25n * ADA);
+    const id = await request(5n * ADA, { userId: 'user-7' });
+    await processor.runOnce();
+    const ours = chainTransactionOf(submitter.last());
+    const thief = transaction([output(syntheticAddress('mainnet', 'elsewhere'), 39n * ADA)], ours.inputs.slice(0, 1));
+    await block([thief]);
+    expect(await statusOf(id)).toBe('failed');
+    expect(f.logger.events(LogEvent.payoutFailed)).toHaveLength(1);
+    expect(f.logger.events(LogEvent.payoutFailed)[0]!.level).toBe('critical');
+    expect(f.metrics.snapshot().counters[Metric.payoutsFailed]).toBe(1);
+    expect(await reservations()).toBe(0);
+    expect(await holdsOf(id)).toEqual(['released']);
+    expect(await balanceOf('user-7')).toBe(25n * ADA);
+    // Nothing more is submitted for it.
+    f.clock.advance(120);
+    const before = submitter.submitted.length;
+    await processor.runOnce();
+    expect(submitter.submitted).toHaveLength(before);
+  });
+
+  it('abandons a transaction no node accepted for its fee, and builds the payout again', async () => {
+    await fund(40n * ADA, 40n * ADA);
+    const id = await request(5n * ADA);
+    submitter.answer = { kind: 'refused', reason: 'fee_too_small', detail: '3122 fee too small' };
+    await processor.runOnce();
+    expect(await statusOf(id)).toBe('approved');
+    expect(await reservations()).toBe(0);
+    submitter.answer = { kind: 'accepted' };
+    await processor.runOnce();
+    expect(await statusOf(id)).toBe('submitted');
+    // Built again in the same second from the same output, it is the same transaction: the abandoned row is taken up.
+    const { rows } = await f.db.pool.query<{ status: string; submissions: number }>('SELECT status, submissions FROM payout_attempts');
+    expect(rows).toEqual([{ status: 'submitted', submissions: 2 }]);
+
+    // A second later, and with the transaction abandoned again, the next build is another transaction.
+    submitter.answer = { kind: 'refused', reason: 'invalid', detail: '3100 something' };
+    const other = await request(5n * ADA, { reference: 'other' });
+    f.clock.advance(1);
+    await processor.runOnce();
+    expect(await statusOf(other)).toBe('approved');
+    const attempts = await f.db.pool.query<{ status: string }>('SELECT status FROM payout_attempts ORDER BY created_at');
+    expect(attempts.rows.map((row) => row.status)).toEqual(['submitted', 'abandoned']);
+  });
+});
+
+describe('a payout cancelled while its transaction is built', () => {
+  it('is not signed: the transaction is abandoned and the other payouts are built again without it', async () => {
+    await fund(40n * ADA);
+    const kept = await request(5n * ADA, { reference: 'kept' });
+    const cancelled = await request(6n * ADA, { reference: 'cancelled' });
+    // The operator cancels while the signer works (cancel is allowed until signed).
+    const signer = processorSigner;
+    const cancelling: TransactionSigner = {
+      keyId: signer.keyId,
+      publicKey: () => signer.publicKey(),
+      sign: async (bodyHash) => {
+        await inTransaction(f.db.pool, (client) => cancelPayout(client, cancelled, 'operator:bob', 'changed my mind', f.clock.now()));
+        return signer.sign(bodyHash);
+      },
+    };
+    const racing = processorWith({ signer: cancelling });
+    const report = await racing.runOnce();
+    expect(report).toMatchObject({ built: { payouts: 2 }, signed: 0, submitted: 0 });
+    expect(await statusOf(cancelled)).toBe('cancelled');
+    expect(await statusOf(kept)).toBe('approved');
+    expect(submitter.submitted).toHaveLength(0);
+
+    await processor.runOnce();
+    expect(await statusOf(kept)).toBe('submitted');
+    const onChain = chainTransactionOf(submitter.last());
+    expect(onChain.outputs.map((out) => out.address)).not.toContain(syntheticAddress('mainnet', 'destination:cancelled'));
+    expect(onChain.outputs).toContainEqual(output(syntheticAddress('mainnet', 'destination:kept'), 5n * ADA));
+  });
+});
+
+describe('two builders', () => {
+  it('never share an input: the second waits for the lock, and a reserved output is refused by the database', async () => {
+    await fund(20n * ADA, 20n * ADA, 20n * ADA);
+    await request(5n * ADA, { reference: 'a' });
+    await request(5n * ADA, { reference: 'b' });
+    const store = new PostgresPayoutExecutionStore(f.db.pool);
+    // Two builds at once: one holds the lock, the other does nothing.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = store.build(async () => {
+      await held;
+      return 'first';
+    });
+    const secondOutcome = await waitForLockHolder(store);
+    release();
+    expect(await first).toBe('first');
+    expect(secondOutcome).toBeUndefined();
+
+    // Even without the lock, the reservations' key refuses an input taken twice.
+    await processor.runOnce();
+    const { rows } = await f.db.pool.query<{ tx_hash: string; output_index: number; transaction_id: string }>(
+      'SELECT tx_hash, output_index, transaction_id FROM hot_wallet_reservations',
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    await expect(
+      f.db.pool.query(
+        `INSERT INTO payout_attempts (transaction_id, status, body_cbor, fee_lovelace, valid_until_slot, built_by, created_at, updated_at)
+         VALUES ($1, 'built', '\\x00', 1, 1, 'test', now(), now());
+        `,
+        ['ab'.repeat(32)],
+      ),
+    ).resolves.toBeDefined();
+    await expect(
+      f.db.pool.query(
+        `INSERT INTO hot_wallet_reservations (tx_hash, output_index, transaction_id, reserved_at) VALUES ($1, $2, $3, now())`,
+        [rows[0]!.tx_hash, rows[0]!.output_index, 'ab'.repeat(32)],
+      ),
+    ).rejects.toThrow(/duplicate key/);
+  });
+});
+
+/** Tries a second build until the first holds the lock (it answers undefined then); never waits on time. */
+async function waitForLockHolder(store: PostgresPayoutExecutionStore): Promise<string | undefined> {
+  for (;;) {
+    const { rows } = await f.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = 1 AND granted`,
+      [0x504f5554],
+    );
+    if (rows[0]!.n > 0) return store.build(async () => 'second');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -293,6 +293,17 @@ describe('CSL payout transaction builder', () => {
     expect(change.get(`${gold.policyId}.${gold.assetName}`)).toBeUndefined();
   });
 
+  it('raises an ADA payout below the minimum ADA of its output to that minimum', async () => {
+    const buildRequest = request([payout('tiny', 500_000n), payout('enough', 2n * ADA)], [utxo(1, 10n * ADA)]);
+    const transaction = built(buildRequest);
+    const [tiny, enough] = transaction.included;
+    // About 1 ADA for a base address: (160 + ~67 bytes) × 4,310.
+    expect(tiny?.lovelaceSent).toBeGreaterThan(900_000n);
+    expect(tiny?.lovelaceSent).toBeLessThan(1_100_000n);
+    expect(enough?.lovelaceSent).toBe(2n * ADA);
+    await signAndCheck(transaction, buildRequest);
+  });
+
   it('batches 100 ADA payouts from 500 outputs into one transaction within the size limit', async () => {
     const available = Array.from({ length: 500 }, (_, index) => utxo(index, 5n * ADA + BigInt(index) * 10_000n, [], index % 4));
     const payouts = Array.from({ length: 100 }, (_, index) => payout(index, 2n * ADA + BigInt(index)));

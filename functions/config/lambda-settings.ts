@@ -12,7 +12,7 @@ import type { ObservabilitySettings } from '../adapters/powertools/settings.js';
 import { MIGRATIONS_DIRECTORY } from '../adapters/postgres/migrate.js';
 import { readDatabaseSettingsWith, type DatabaseSettings } from './database-settings.js';
 import { processEnvironment, type Environment } from './environment.js';
-import { readOptionalOgmiosSettingsWith, type OgmiosSettings } from './ogmios-settings.js';
+import { readOgmiosSettingsWith, readOptionalOgmiosSettingsWith, type OgmiosSettings } from './ogmios-settings.js';
 import { readSettingsGroup } from './settings-reader.js';
 import {
   API_IAM_PRINCIPALS,
@@ -41,6 +41,9 @@ import {
   WEBHOOK_ALLOW_PRIVATE_DESTINATIONS,
   WEBHOOK_QUEUE_URL,
   WEBHOOK_SECRETS_KEY_SECRET_ARN,
+  PAYOUT_RESUBMIT_SECONDS,
+  PAYOUT_SIGNER_KMS_KEY_ID,
+  PAYOUT_VALIDITY_SECONDS,
 } from './variables.js';
 
 /** How every Lambda names itself in logs and metrics: STAGE (required), POWERTOOLS_SERVICE_NAME, LOG_LEVEL. */
@@ -159,6 +162,27 @@ export function readHotWalletSettings(env: Environment = processEnvironment()): 
     const ogmios = readOptionalOgmiosSettingsWith(reader);
     return { addresses, ...(ogmios ? { ogmios } : {}) };
   });
+}
+
+export interface PayoutProcessorSettings {
+  network: Network;
+  confirmations: number;
+  /** PAYOUT_SIGNER_KMS_KEY_ID: the hot wallet's KMS key. */
+  signerKeyId: string;
+  validitySeconds: number;
+  resubmitAfterSeconds: number;
+  ogmios: OgmiosSettings;
+}
+
+export function readPayoutProcessorSettings(env: Environment = processEnvironment()): PayoutProcessorSettings {
+  return readSettingsGroup('payout processor', env, (reader) => ({
+    network: reader.read(NETWORK),
+    confirmations: reader.read(CONFIRMATIONS),
+    signerKeyId: reader.required(PAYOUT_SIGNER_KMS_KEY_ID, "the hot wallet's KMS key, which signs every payout"),
+    validitySeconds: reader.read(PAYOUT_VALIDITY_SECONDS),
+    resubmitAfterSeconds: reader.read(PAYOUT_RESUBMIT_SECONDS),
+    ogmios: readOgmiosSettingsWith(reader),
+  }));
 }
 
 /** The backup export: BACKUP_BUCKET and STAGE (the export's object names carry it). */

@@ -36,6 +36,9 @@ import {
   SIMULATOR_SOURCE,
   STAGE,
   INVOICE_MONITORING_MINUTES,
+  PAYOUT_RESUBMIT_SECONDS,
+  PAYOUT_SIGNER_KEY_FILE,
+  PAYOUT_VALIDITY_SECONDS,
 } from './variables.js';
 
 export interface LocalStackSettings {
@@ -59,7 +62,11 @@ export interface LocalStackSettings {
   /** The simulator's block time (SIMULATOR_BLOCK_TIME_MS). */
   simulatorBlockTimeMs?: number;
   logLevel?: LogLevel;
+  /** The payout processor: the hot wallet's key file and the transactions' validity and resubmission. */
+  payoutExecution?: { keyFile: string; validitySeconds: number; resubmitAfterSeconds: number };
 }
+
+export const DEFAULT_PAYOUT_SIGNER_KEY_FILE = '.data/payout-signer.key';
 
 export function readLocalStackSettings(env: Environment = processEnvironment()): LocalStackSettings {
   return readSettingsGroup('local stack', env, (reader) => {
@@ -78,6 +85,11 @@ export function readLocalStackSettings(env: Environment = processEnvironment()):
       hotWalletAddresses: reader.attempt(() => parseHotWalletAddresses(reader.read(HOT_WALLET_ADDRESSES), network), []),
       simulatorBlockTimeMs: reader.read(SIMULATOR_BLOCK_TIME_MS) ?? LOCAL_STACK_BLOCK_TIME_MS,
       logLevel: reader.read(LOG_LEVEL),
+      payoutExecution: {
+        keyFile: reader.read(PAYOUT_SIGNER_KEY_FILE) ?? DEFAULT_PAYOUT_SIGNER_KEY_FILE,
+        validitySeconds: reader.read(PAYOUT_VALIDITY_SECONDS),
+        resubmitAfterSeconds: reader.read(PAYOUT_RESUBMIT_SECONDS),
+      },
     };
   });
 }

@@ -22,6 +22,7 @@ export type SettingsReaderName =
   | 'webhook scheduler'
   | 'api'
   | 'api authorizer'
+  | 'payout processor'
   | 'local stack'
   | 'CLI'
   | 'simulator';
@@ -41,6 +42,7 @@ export const LAMBDAS: readonly SettingsReaderName[] = [
   'webhook scheduler',
   'api',
   'api authorizer',
+  'payout processor',
 ];
 
 export interface VariableDeclaration {

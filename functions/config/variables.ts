@@ -60,13 +60,13 @@ export const OGMIOS_URL = optionalText({
   name: 'OGMIOS_URL',
   description: 'Ogmios WebSocket URL(s), comma-separated: a relay list, failed over in turn (`http(s)://` accepted)',
   shownDefault: 'the built-in simulator (required on AWS)',
-  readBy: ['follower', 'health', 'reconciliation', 'hot wallet', 'local stack', 'CLI'],
+  readBy: ['follower', 'health', 'reconciliation', 'hot wallet', 'payout processor', 'local stack', 'CLI'],
 });
 export const OGMIOS_API_KEY = optionalText({
   name: 'OGMIOS_API_KEY',
   description: 'hosted-provider key, sent as the `dmtr-api-key` header on the upgrade. Never logged.',
   shownDefault: 'none',
-  readBy: ['follower', 'health', 'reconciliation', 'hot wallet', 'local stack', 'CLI'],
+  readBy: ['follower', 'health', 'reconciliation', 'hot wallet', 'payout processor', 'local stack', 'CLI'],
 });
 export const OGMIOS_API_KEY_SECONDARY = optionalText({
   name: 'OGMIOS_API_KEY_SECONDARY',
@@ -79,7 +79,7 @@ export const OGMIOS_API_KEYS_SECRET_ARN = optionalText({
   description:
     'a Secrets Manager secret holding the keys (`primary`, `secondary`) instead of the two variables above (what AWS uses): read when a connection opens (cached 5 minutes) and read again after a refusal, so a rotated key needs no restart',
   shownDefault: 'none',
-  readBy: ['follower', 'health', 'reconciliation', 'hot wallet'],
+  readBy: ['follower', 'health', 'reconciliation', 'hot wallet', 'payout processor'],
 });
 
 // PostgreSQL
@@ -128,7 +128,7 @@ export const NETWORK = parsed(
     name: 'NETWORK',
     description: '`mainnet`, `preprod` or `preview` (addresses are validated against it)',
     shownDefault: '`mainnet` (required by the follower)',
-    readBy: ['follower', 'processor', 'health', 'hot wallet', 'api', 'local stack', 'CLI', 'simulator'],
+    readBy: ['follower', 'processor', 'health', 'hot wallet', 'api', 'payout processor', 'local stack', 'CLI', 'simulator'],
   },
   (text): Network => {
     const network = text ?? 'mainnet';
@@ -142,7 +142,7 @@ export const CONFIRMATIONS = positiveInteger(
     name: 'CONFIRMATIONS',
     description: 'blocks until a payment is confirmed and credited; also the depth an invoice asks when its request names none',
     shownDefault: String(DEFAULT_CONFIRMATIONS),
-    readBy: ['processor', 'api', 'local stack'],
+    readBy: ['processor', 'api', 'payout processor', 'local stack'],
   },
   DEFAULT_CONFIRMATIONS,
 );
@@ -502,6 +502,42 @@ export const PAYOUT_APPROVAL_THRESHOLD_LOVELACE = lovelaceSetting(
   DEFAULT_PAYOUT_APPROVAL_THRESHOLD_LOVELACE,
 );
 
+// Payouts (issue 16): the execution side (the payout processor).
+export const DEFAULT_PAYOUT_VALIDITY_SECONDS = 3600;
+export const DEFAULT_PAYOUT_RESUBMIT_SECONDS = 120;
+export const PAYOUT_SIGNER_KMS_KEY_ID = optionalText({
+  name: 'PAYOUT_SIGNER_KMS_KEY_ID',
+  description:
+    "the hot wallet's AWS KMS key (`ECC_NIST_EDWARDS25519`, ARN): it signs every payout transaction and its public key gives the hot wallet's address; the private key never leaves KMS (set by the stack)",
+  shownDefault: 'required on AWS',
+  readBy: ['payout processor'],
+});
+export const PAYOUT_SIGNER_KEY_FILE = optionalText({
+  name: 'PAYOUT_SIGNER_KEY_FILE',
+  description: "the local stack's hot-wallet key: an Ed25519 PKCS#8 file, made 0600 on first use (not for mainnet funds: on disk in clear)",
+  shownDefault: '`.data/payout-signer.key`',
+  readBy: ['local stack'],
+});
+export const PAYOUT_VALIDITY_SECONDS = positiveInteger(
+  {
+    name: 'PAYOUT_VALIDITY_SECONDS',
+    description:
+      'how long a payout transaction stays valid after it is built; once a confirmed block is past it, the transaction expires and its payouts are built again',
+    shownDefault: String(DEFAULT_PAYOUT_VALIDITY_SECONDS),
+    readBy: ['payout processor', 'local stack'],
+  },
+  DEFAULT_PAYOUT_VALIDITY_SECONDS,
+);
+export const PAYOUT_RESUBMIT_SECONDS = positiveInteger(
+  {
+    name: 'PAYOUT_RESUBMIT_SECONDS',
+    description: 'a submitted payout transaction not yet in a block is submitted again after this long (mempools forget)',
+    shownDefault: String(DEFAULT_PAYOUT_RESUBMIT_SECONDS),
+    readBy: ['payout processor', 'local stack'],
+  },
+  DEFAULT_PAYOUT_RESUBMIT_SECONDS,
+);
+
 // The HTTP API in the local stack
 export const DEFAULT_API_PORT = 8081;
 export const API_PORT = portNumber(
@@ -655,6 +691,10 @@ export const VARIABLES: readonly Variable<unknown>[] = [
   PAYOUT_MAX_LOVELACE,
   PAYOUT_DAILY_LIMIT_LOVELACE,
   PAYOUT_APPROVAL_THRESHOLD_LOVELACE,
+  PAYOUT_SIGNER_KMS_KEY_ID,
+  PAYOUT_SIGNER_KEY_FILE,
+  PAYOUT_VALIDITY_SECONDS,
+  PAYOUT_RESUBMIT_SECONDS,
   API_PORT,
   BOOTSTRAP_API_KEY,
   LOCAL_POSTGRES_PORT,

@@ -97,6 +97,8 @@ export const LogEvent = {
   /** A payout's transaction lost an input to a transaction that is not ours: critical, the hot wallet's key may be used elsewhere. */
   payoutFailed: 'payout_failed',
   payoutTransactionBuilt: 'payout_transaction_built',
+  /** The signer's enterprise address was registered as the hot wallet's (its outputs are the payouts' coins). */
+  hotWalletRegistered: 'hot_wallet_registered',
   /** An approved payout left out of this build (too large for the transaction, or not covered by the hot wallet). */
   payoutDeferred: 'payout_deferred',
   /** The signer refused or failed (KMS throttling, access denied, a disabled key, a signature that did not verify). */
@@ -249,6 +251,10 @@ export const ProcessLogEvent = {
 export const LocalStackLogEvent = {
   databaseReady: 'database_ready',
   simulatorStarted: 'simulator_started',
+  /** A run of the local payout processor failed (Ogmios or the database unreachable); the next run tries again. */
+  payoutProcessorFailed: 'payout_processor_failed',
+  /** The demo hot wallet (the local signer's address) was funded on the simulator: its address and coins. */
+  hotWalletFunded: 'hot_wallet_funded',
   followerRestarting: 'follower_restarting',
   followerFailed: 'follower_failed',
   hotWalletUnavailable: 'hot_wallet_unavailable',
@@ -370,14 +376,14 @@ export const PayoutRequestLogEvent = {
   requested: 'payout_requested',
   /**
    * A request refused by PAYOUT_MAX_LOVELACE or PAYOUT_DAILY_LIMIT_LOVELACE (warn; field `limit`: payout_limit_reached or
-   * daily_limit_reached): the metric PayoutRequestMetric.dailyLimitReached counts these lines (a log metric filter).
+   * daily_limit_reached); a daily_limit_reached refusal is also counted (PayoutRequestMetric.dailyLimitReached).
    */
   limitReached: 'payout_limit_reached',
 } as const;
 
 export const PayoutRequestMetric = {
-  /** Requests refused by a payout limit (from the payout_limit_reached log lines); the alarm PayoutDailyLimitReached. */
-  dailyLimitReached: 'PayoutDailyLimitReached',
+  /** Requests the API refused for the daily limit (problem daily_limit_reached), counted by the api function; PayoutDailyLimitReached. */
+  dailyLimitReached: 'payout_daily_limit_refusals',
 } as const;
 
 const LOVELACE_PER_ADA = 1_000_000n;

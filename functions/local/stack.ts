@@ -33,6 +33,9 @@ import { mayHaveWrittenEvents } from '../domain/business-events.js';
 import type { SecretSealer } from '../domain/webhooks/secret-sealer.js';
 import { LOCAL_WEBHOOK_KEY_FILE, localSecretSealer, startLocalWebhooks, type LocalWebhooks } from './local-webhooks.js';
 import { startLocalApi } from './local-api.js';
+import { demoHotWalletFunding, hotWalletSeen, type LocalPayouts, localHotWallet, startLocalPayouts } from './local-payouts.js';
+import { DEFAULT_PAYOUT_SIGNER_KEY_FILE } from '../config/local-settings.js';
+import { DEFAULT_PAYOUT_RESUBMIT_SECONDS, DEFAULT_PAYOUT_VALIDITY_SECONDS } from '../config/variables.js';
 import type { ApiServer } from '../adapters/http/api-server.js';
 
 export interface LocalStackOptions {
@@ -65,6 +68,10 @@ export interface LocalStack {
   followerHealth(): ReturnType<ChainSyncClient['health']> | undefined;
   /** Everything received so far is applied. */
   settled(): Promise<void>;
+  /** The payout processor (it also runs by itself every couple of seconds). */
+  payouts: LocalPayouts;
+  /** The hot wallet payouts are paid from (the local signer's enterprise address). */
+  hotWalletAddress: string;
   stop(): Promise<void>;
 }
 
@@ -124,6 +131,14 @@ export async function startLocalStack({
     throw error;
   }
 
+  // The hot wallet: the local signer's address. Registered (by the processor's assembly) before anything is followed.
+  const payoutExecution = config.payoutExecution ?? {
+    keyFile: DEFAULT_PAYOUT_SIGNER_KEY_FILE,
+    validitySeconds: DEFAULT_PAYOUT_VALIDITY_SECONDS,
+    resubmitAfterSeconds: DEFAULT_PAYOUT_RESUBMIT_SECONDS,
+  };
+  const payoutHotWallet = await localHotWallet(payoutExecution.keyFile, config.network);
+
   let simulator: OgmiosSimulator | undefined;
   let stopJournal = (): void => {};
   let stopAnnouncing = (): void => {};
@@ -135,6 +150,8 @@ export async function startLocalStack({
     const history = readJournal(simulatorJournal);
     simulator = await startOgmiosSimulator({
       ...demoSimulatorOptions(config.network, registrations, config.simulatorBlockTimeMs ?? LOCAL_STACK_BLOCK_TIME_MS),
+      // Names the hot wallet as the simulator's own, so that background traffic never spends its coins.
+      fund: [{ address: payoutHotWallet.address, lovelace: 1_000_000n }],
       history,
       // new blocks must not repeat the ids of the restored ones
       seed: `npm-start:${createHash('sha256')
@@ -218,6 +235,28 @@ export async function startLocalStack({
     logger.critical(LocalStackLogEvent.followerFailed, { error: error instanceof Error ? error.message : String(error) });
   });
 
+  const payouts: LocalPayouts = await startLocalPayouts({
+    pool,
+    endpoints,
+    hotWallet: payoutHotWallet,
+    network: config.network,
+    confirmations: config.confirmations,
+    validitySeconds: payoutExecution.validitySeconds,
+    resubmitAfterSeconds: payoutExecution.resubmitAfterSeconds,
+    logger,
+    metrics,
+  });
+  // The demo hot wallet's coins, once: the engine follows from the tip, so they come in a block it sees.
+  if (simulator && !(await hotWalletSeen(pool))) {
+    const funding = demoHotWalletFunding(payoutHotWallet.address);
+    for (const target of funding) simulator.queuePayment(target);
+    logger.info(LocalStackLogEvent.hotWalletFunded, {
+      address: payoutHotWallet.address,
+      outputs: funding.length,
+      lovelace: funding.reduce((sum, target) => sum + (target.lovelace ?? 0n), 0n).toString(),
+    });
+  }
+
   if (demoInvoices && simulator) {
     const chain = simulator;
     await createDemoInvoices({
@@ -263,9 +302,12 @@ export async function startLocalStack({
     readiness,
     followerHealth: () => client?.health(),
     settled: () => pipeline.drained(),
+    payouts,
+    hotWalletAddress: payoutHotWallet.address,
     async stop() {
       stopping = true;
       clearInterval(hotWalletTimer);
+      await payouts.stop();
       await reconnectReconciliation.stop();
       await client?.stop();
       await following.catch(() => undefined);

@@ -13,7 +13,7 @@ import {
   type Reservation,
 } from '../../domain/payouts/payout-execution.js';
 import type { PayoutStatus } from '../../domain/payouts/payout-rules.js';
-import { recordPayoutTransition } from './payout-requests.js';
+import { recordPayoutTransition, takeOutboxLock } from './payout-requests.js';
 
 /** A hot-wallet spend as mark_spent's json_agg writes it. */
 export interface HotWalletSpendRow {
@@ -77,6 +77,9 @@ const FREES_PAYOUTS: ReadonlySet<AttemptStatus> = new Set(['expired', 'abandoned
  */
 export async function moveAttempts(client: pg.ClientBase, moves: readonly AttemptMove[], actor: string): Promise<AttemptMove[]> {
   const made: AttemptMove[] = [];
+  if (moves.length === 0) return made;
+  // Every payout writer takes the outbox's lock before any row (the engine holds it already): no waiting in a circle.
+  await takeOutboxLock(client);
   for (const move of moves) {
     const { rowCount } = await client.query(
       `UPDATE payout_attempts
@@ -85,6 +88,8 @@ export async function moveAttempts(client: pg.ClientBase, moves: readonly Attemp
               block_height = CASE WHEN $3 IN ('in_block', 'confirmed') THEN coalesce($4, block_height) END,
               block_hash = CASE WHEN $3 IN ('in_block', 'confirmed') THEN coalesce($5, block_hash) END,
               updated_at = now(),
+              -- back from a block that left the chain: submitted again at the next run, not after the interval
+              last_submitted_at = CASE WHEN $2 = 'in_block' AND $3 = 'submitted' THEN NULL ELSE last_submitted_at END,
               failure_reason = coalesce($6, failure_reason)
         WHERE transaction_id = $1 AND status = $2`,
       [

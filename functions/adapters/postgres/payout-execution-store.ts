@@ -11,7 +11,7 @@ import type { AttemptRecord, BuildSession, PayoutExecutionStore } from '../../do
 import type { BuiltTransaction, PayoutOutput, SpendableOutput } from '../../domain/payouts/transaction-builder.js';
 import { assetsFromJson } from './payment-rows.js';
 import { moveAttempts, payoutsOf } from './payout-attempts.js';
-import { recordPayoutTransition } from './payout-requests.js';
+import { recordPayoutTransition, takeOutboxLock } from './payout-requests.js';
 import { inTransaction } from './pool.js';
 
 /** The hot wallet's build lock: class "POUT", key 1 (key 0 serialises payout requests). */
@@ -80,6 +80,7 @@ export class PostgresPayoutExecutionStore implements PayoutExecutionStore {
   async recordSigned(transactionId: string, signedCbor: Uint8Array, actor: string, at: Date): Promise<boolean> {
     try {
       return await inTransaction(this.pool, async (client) => {
+        await takeOutboxLock(client);
         const { rowCount } = await client.query(
           `UPDATE payout_attempts SET status = 'signed', signed_cbor = $2, updated_at = $3
             WHERE transaction_id = $1 AND status = 'built'`,
@@ -101,6 +102,7 @@ export class PostgresPayoutExecutionStore implements PayoutExecutionStore {
 
   recordSubmission(transactionId: string, refusal: string | null, actor: string, at: Date): Promise<void> {
     return inTransaction(this.pool, async (client) => {
+      await takeOutboxLock(client);
       const { rows } = await client.query<{ status: AttemptStatus }>(
         `UPDATE payout_attempts
             SET submissions = submissions + 1, last_submitted_at = $3, last_submit_error = $2,
@@ -173,6 +175,7 @@ class PostgresBuildSession implements BuildSession {
   }
 
   async saveAttempt(built: BuiltTransaction, actor: string, at: Date): Promise<void> {
+    await takeOutboxLock(this.client);
     // The same payouts from the same outputs in the same second make the same transaction: one abandoned before any
     // node took it is taken up again (an attempt that may still land is live, and its outputs are reserved).
     const { rowCount } = await this.client.query(

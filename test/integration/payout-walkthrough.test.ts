@@ -87,6 +87,7 @@ afterAll(async () => {
   await stack?.stop();
   await receiver?.close();
   delete process.env.PAYMENT_MONITOR_API_KEY;
+  delete process.env.NETWORK;
   await db?.drop();
   await Promise.all([
     rm(journal, { force: true }),
@@ -170,11 +171,14 @@ describe('a payout, as the README walks through it', () => {
       'payout.in_block',
       'payout.confirmed',
     ]);
-    const audit = await stack.pool.query<{ action: string; actor: string }>(
-      `SELECT action, actor FROM audit_log WHERE entity_type = 'outbound_payment' AND entity_id = $1 ORDER BY id`,
-      [payout.id],
-    );
-    expect(audit.rows[0]).toMatchObject({ action: 'create_payment' });
-    expect(audit.rows.map((row) => row.action)).toContain('payout_confirmed');
+    // The audit rows, as `npm run cli -- audit list --entity <po_…>` shows them next to npm start (newest first).
+    const lines: string[] = [];
+    delete process.env.PAYMENT_MONITOR_API_KEY;
+    process.env.NETWORK = 'preprod';
+    expect(await runCli(['audit', 'list', '--entity', payout.id, '--json'], (text) => lines.push(text))).toBe(0);
+    const audit = (JSON.parse(lines.join('\n')) as { action: string; actor: string; entity_type: string }[]).reverse();
+    expect(audit[0]).toMatchObject({ action: 'create_payment', entity_type: 'outbound_payment' });
+    expect(audit.map((row) => row.action)).toContain('payout_confirmed');
+    expect(audit.filter((row) => row.action === 'payout_approved').map((row) => row.actor)).not.toContain(audit[0]!.actor);
   });
 });

@@ -34,7 +34,7 @@ import { validateRegistrations, type RegistrationFieldNames } from '../../domain
 import type { RebuildRequestNames } from '../../domain/rebuild.js';
 import { guardLocalNetwork } from '../network-guard.js';
 import { AddressImportError, readAddressCsv } from './address-import.js';
-import { listAddresses, listPayments, readStatus } from './queries.js';
+import { listAddresses, listAuditRows, listPayments, readStatus } from './queries.js';
 import { jsonText, printRows, printStatus } from './output.js';
 import { hotWalletCommand, hotWalletLine, listRunsCommand, reconcileCommand } from './reconciliation-commands.js';
 import { OPERATIONS_USAGE, operationsCommand } from './operations-commands.js';
@@ -48,6 +48,7 @@ const USAGE = `usage: npm run cli -- <command>
   addresses import <file.csv>
   addresses list [--limit n]
   payments list [--status pending|confirmed|rolled_back|reversed] [--limit n]
+  audit list [--entity <id>] [--limit n]      the audit log, newest first (a payout's id: its request, approvals, moves)
   status
   reconcile [--chunk-size n]
   reconciliation list [--limit n]
@@ -131,6 +132,8 @@ export async function runCli(argv: string[], write: (text: string) => void = (te
         return output(await listAddresses(pool, limit));
       case 'payments list':
         return output(await listPayments(pool, { status: values.status, limit }));
+      case 'audit list':
+        return output(await listAuditRows(pool, { ...(values.entity ? { entityId: values.entity } : {}), limit }));
       case 'status': {
         const status = await readStatus(pool);
         if (values.json) write(JSON.stringify(status, jsonText, 2));
@@ -202,6 +205,7 @@ function parseCommandLine(argv: string[]) {
         account: { type: 'string' },
         'gap-limit': { type: 'string' },
         reason: { type: 'string' },
+        entity: { type: 'string' },
         actor: { type: 'string', default: `cli:${userInfo().username}` },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },

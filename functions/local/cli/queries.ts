@@ -13,6 +13,19 @@ export async function listAddresses(db: Queryable, limit: number): Promise<Recor
   return rows;
 }
 
+/** The audit log, newest first; `--entity` narrows it to one thing (a payout's id, an address, …). */
+export async function listAuditRows(
+  db: Queryable,
+  { entityId, limit }: { entityId?: string; limit: number },
+): Promise<Record<string, unknown>[]> {
+  const { rows } = await db.query(
+    `SELECT id, created_at, action, entity_type, entity_id, actor, details
+       FROM audit_log WHERE ($1::text IS NULL OR entity_id = $1) ORDER BY id DESC LIMIT $2`,
+    [entityId ?? null, limit],
+  );
+  return rows;
+}
+
 const STATUSES = ['pending', 'confirmed', 'rolled_back', 'reversed'];
 
 export async function listPayments(

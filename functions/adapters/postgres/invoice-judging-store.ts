@@ -5,7 +5,8 @@
  *
  * Cost of a step that touched no invoice: index lookups that find nothing (invoices_new_by_expiry,
  * invoices_processing_by_settling_height, and after a rollback invoices_settled_by_settling_height); the held-payment
- * check reads rebuild_held_payments_invoice only for invoices found.
+ * check reads rebuild_held_payments_invoice only for invoices found. Those lookups sit in invoices_due (migration
+ * 0021): written inline, their comparisons with the tip made PostgreSQL plan the statement afresh at every step.
  */
 import type { InvoiceChange, InvoiceToJudge } from '../../domain/invoices/invoice-judging.js';
 import { amountJson } from '../../domain/invoices/invoice-resource.js';
@@ -38,12 +39,7 @@ export async function invoicesToJudge(
              SELECT ${INVOICE_COLUMNS} FROM invoices i
               WHERE i.id IN (SELECT unnest($1::text[])
                              UNION ALL
-                             SELECT id FROM invoices WHERE status = 'new' AND expires_at < $2::timestamptz
-                             UNION ALL
-                             SELECT id FROM invoices WHERE status = 'processing' AND settles_at_height <= $3::bigint
-                             UNION ALL
-                             SELECT id FROM invoices
-                              WHERE $4::boolean AND status = 'settled' AND settles_at_height > coalesce($3::bigint, -1))
+                             SELECT invoices_due($2::timestamptz, $3::bigint, $4::boolean))
                 AND NOT EXISTS (SELECT 1 FROM rebuild_held_payments h WHERE h.reference_type = 'invoice' AND h.reference_id = i.id)
            ), payments AS (${onChainPaymentsJsonSql('ARRAY(SELECT id FROM judged)')})
            SELECT j.*, p.payments FROM judged j LEFT JOIN payments p ON p.reference_id = j.id ORDER BY j.id`,

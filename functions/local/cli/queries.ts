@@ -19,7 +19,7 @@ export async function listAuditRows(
   { entityId, limit }: { entityId?: string; limit: number },
 ): Promise<Record<string, unknown>[]> {
   const { rows } = await db.query(
-    `SELECT id, created_at, action, entity_type, entity_id, actor, details
+    `SELECT id, created_at, action, entity_type, entity_id, actor, details::text AS details
        FROM audit_log WHERE ($1::text IS NULL OR entity_id = $1) ORDER BY id DESC LIMIT $2`,
     [entityId ?? null, limit],
   );

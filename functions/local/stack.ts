@@ -49,6 +49,8 @@ export interface LocalStackOptions {
   webhookKeyFile?: string;
   /** npm start: the demo account key and a few invoices paid on the simulated chain (functions/local/demo-invoices.ts). */
   demoInvoices?: boolean;
+  /** How often the payout processor runs by itself (default LOCAL_PAYOUT_INTERVAL_MS); a benchmark runs it itself. */
+  payoutIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -86,6 +88,7 @@ export async function startLocalStack({
   simulatorJournal = '.data/simulator-chain.jsonl',
   webhookKeyFile = LOCAL_WEBHOOK_KEY_FILE,
   demoInvoices = false,
+  payoutIntervalMs,
 }: LocalStackOptions): Promise<LocalStack> {
   const database = await openLocalDatabase();
   const pool = createPool({ connectionString: database.url, max: 4, applicationName: 'payment-monitor-local' });
@@ -245,6 +248,7 @@ export async function startLocalStack({
     resubmitAfterSeconds: payoutExecution.resubmitAfterSeconds,
     logger,
     metrics,
+    ...(payoutIntervalMs === undefined ? {} : { intervalMs: payoutIntervalMs }),
   });
   // The demo hot wallet's coins, once: the engine follows from the tip, so they come in a block it sees.
   if (simulator && !(await hotWalletSeen(pool))) {

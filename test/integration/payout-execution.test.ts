@@ -185,6 +185,9 @@ describe('a payout on its way to the chain', () => {
 
     const report = await processor.runOnce();
     expect(report).toMatchObject({ built: { payouts: 1 }, signed: 1, submitted: 1 });
+    // The hot wallet as the monitor's own records hold it: 80 ADA unspent, 50 of it reserved by the transaction.
+    expect(f.metrics.snapshot().gauges[Metric.hotWalletRecordedAda]).toBe(80);
+    expect(f.metrics.snapshot().gauges[Metric.hotWalletSpendableAda]).toBe(30);
     expect(await statusOf(id)).toBe('submitted');
     const onChain = chainTransactionOf(submitter.last());
     expect(onChain.outputs).toContainEqual(output(syntheticAddress('mainnet', 'destination:1'), 10n * ADA));

@@ -100,6 +100,19 @@ export class PostgresPayoutExecutionStore implements PayoutExecutionStore {
     }
   }
 
+  async hotWalletBalance(): Promise<{ recorded: bigint; spendable: bigint }> {
+    const { rows } = await this.pool.query<{ recorded: string; spendable: string }>(
+      `SELECT coalesce(sum(p.amount_lovelace), 0)::text AS recorded,
+              coalesce(sum(p.amount_lovelace) FILTER (
+                WHERE p.status = 'confirmed' AND NOT EXISTS (
+                  SELECT 1 FROM hot_wallet_reservations r WHERE r.tx_hash = p.tx_hash AND r.output_index = p.output_index)), 0)::text AS spendable
+         FROM incoming_payments p
+        WHERE p.reference_type = $1 AND p.spent_by_tx_hash IS NULL AND p.status IN ('pending', 'confirmed')`,
+      [HOT_WALLET_REFERENCE_TYPE],
+    );
+    return { recorded: BigInt(rows[0]!.recorded), spendable: BigInt(rows[0]!.spendable) };
+  }
+
   recordSubmission(transactionId: string, refusal: string | null, actor: string, at: Date): Promise<void> {
     return inTransaction(this.pool, async (client) => {
       await takeOutboxLock(client);

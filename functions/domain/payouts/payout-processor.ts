@@ -14,7 +14,7 @@
  */
 import type { Network } from '../network.js';
 import { timeToSlot } from '../network.js';
-import { LogEvent, Metric, describeError } from '../observability.js';
+import { adaForDisplay, LogEvent, Metric, describeError } from '../observability.js';
 import type { Clock, Logger, Metrics } from '../ports.js';
 import { type AttemptMove, type AttemptStatus, expiryMove } from './payout-execution.js';
 import { PROCESSOR_ACTOR } from './payout-rules.js';
@@ -64,6 +64,11 @@ export interface PayoutExecutionStore {
   recordSigned(transactionId: string, signedCbor: Uint8Array, actor: string, at: Date): Promise<boolean>;
   /** Counts a submission (accepted or refused, with the refusal); an accepted signed one moves to submitted. */
   recordSubmission(transactionId: string, refusal: string | null, actor: string, at: Date): Promise<void>;
+  /**
+   * The hot wallet's lovelace as the monitor's own records hold it: every unspent output the engine saw (`recorded`,
+   * what reconciliation compares with the chain), and those a build may take (`spendable`: confirmed, unreserved).
+   */
+  hotWalletBalance(): Promise<{ recorded: bigint; spendable: bigint }>;
 }
 
 export type SubmitRefusalKind = 'inputs_spent' | 'outside_validity' | 'fee_too_small' | 'invalid';
@@ -131,8 +136,12 @@ export class PayoutProcessor {
   }
 
   private async reportWaiting(): Promise<void> {
-    const submitted = await this.options.store.attemptsIn(['submitted']);
-    this.options.metrics.gauge(Metric.payoutOldestSubmittedMinutes, oldestSubmittedMinutes(submitted, this.options.clock.now()));
+    const { store, metrics, clock } = this.options;
+    const submitted = await store.attemptsIn(['submitted']);
+    metrics.gauge(Metric.payoutOldestSubmittedMinutes, oldestSubmittedMinutes(submitted, clock.now()));
+    const balance = await store.hotWalletBalance();
+    metrics.gauge(Metric.hotWalletRecordedAda, adaForDisplay(balance.recorded));
+    metrics.gauge(Metric.hotWalletSpendableAda, adaForDisplay(balance.spendable));
   }
 
   private async expire(): Promise<number> {

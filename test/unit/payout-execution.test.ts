@@ -1,0 +1,124 @@
+/** The moves of a payout's transaction (functions/domain/payouts/payout-execution.ts) and the processor's figures. */
+import { describe, expect, it } from 'vitest';
+import { OgmiosRpcError } from '../../functions/adapters/ogmios/errors.js';
+import { OgmiosTransactionSubmitter, submitRefusalOf } from '../../functions/adapters/ogmios/transaction-submitter.js';
+import {
+  type AttemptStatus,
+  attemptMovesOnSpends,
+  expiryMove,
+  type HotWalletSpend,
+  payoutPathOf,
+  type Reservation,
+} from '../../functions/domain/payouts/payout-execution.js';
+import { oldestSubmittedMinutes } from '../../functions/domain/payouts/payout-processor.js';
+
+const OURS = 'a1'.repeat(32);
+const THEIRS = 'b2'.repeat(32);
+const FUNDING = 'c3'.repeat(32);
+
+const reservation = (index: number, attemptStatus: AttemptStatus, transactionId = OURS): Reservation => ({
+  output: { txId: FUNDING, index },
+  transactionId,
+  attemptStatus,
+});
+const spend = (index: number, spentBy: string): HotWalletSpend => ({
+  output: { txId: FUNDING, index },
+  spentBy,
+  blockHeight: 100n,
+  blockHash: 'dd'.repeat(32),
+});
+
+describe('spends of reserved outputs', () => {
+  it('our transaction in a block: in_block once, however many of its inputs the block spends', () => {
+    const moves = attemptMovesOnSpends([reservation(0, 'submitted'), reservation(1, 'submitted')], [spend(0, OURS), spend(1, OURS)]);
+    expect(moves).toEqual([{ transactionId: OURS, from: 'submitted', to: 'in_block', block: { height: 100n, hash: 'dd'.repeat(32) } }]);
+  });
+
+  it('from signed too (submitted before a crash recorded it)', () => {
+    expect(attemptMovesOnSpends([reservation(0, 'signed')], [spend(0, OURS)])[0]).toMatchObject({ from: 'signed', to: 'in_block' });
+  });
+
+  it('another transaction spending an input: failed once submitted, abandoned before', () => {
+    expect(attemptMovesOnSpends([reservation(0, 'submitted')], [spend(0, THEIRS)])[0]).toMatchObject({ to: 'failed' });
+    expect(attemptMovesOnSpends([reservation(0, 'built')], [spend(0, THEIRS)])[0]).toMatchObject({ to: 'abandoned' });
+    expect(attemptMovesOnSpends([reservation(0, 'signed')], [spend(0, THEIRS)])[0]).toMatchObject({ to: 'abandoned' });
+    expect(attemptMovesOnSpends([reservation(0, 'submitted')], [spend(0, THEIRS)])[0]!.reason).toContain(THEIRS);
+  });
+
+  it('nothing for an attempt already in a block, an unreserved output, or a built attempt "spent by itself"', () => {
+    expect(attemptMovesOnSpends([reservation(0, 'in_block')], [spend(0, OURS)])).toEqual([]);
+    expect(attemptMovesOnSpends([reservation(0, 'submitted')], [spend(7, THEIRS)])).toEqual([]);
+    expect(attemptMovesOnSpends([reservation(0, 'built')], [spend(0, OURS)])).toEqual([]);
+  });
+});
+
+describe('the end of the validity interval', () => {
+  const attempt = (status: AttemptStatus) => ({ transactionId: OURS, status, validUntilSlot: 1_000n });
+
+  it('only once a confirmed block is past the last slot the transaction could be in', () => {
+    expect(expiryMove(attempt('submitted'), null)).toBeNull();
+    expect(expiryMove(attempt('submitted'), 1_000n)).toBeNull();
+    expect(expiryMove(attempt('submitted'), 1_001n)).toMatchObject({ from: 'submitted', to: 'expired' });
+  });
+
+  it('abandons what was never submitted; leaves what is in a block or final alone', () => {
+    expect(expiryMove(attempt('built'), 1_001n)).toMatchObject({ to: 'abandoned' });
+    expect(expiryMove(attempt('signed'), 1_001n)).toMatchObject({ to: 'abandoned' });
+    for (const status of ['in_block', 'confirmed', 'failed', 'expired', 'abandoned'] as const) {
+      expect(expiryMove(attempt(status), 5_000n)).toBeNull();
+    }
+  });
+});
+
+describe("the payouts' path for each move", () => {
+  it('walks the payout through every status in order, and back to approved when the transaction cannot land', () => {
+    expect(payoutPathOf({ from: 'signed', to: 'in_block' })).toEqual(['submitted', 'in_block']);
+    expect(payoutPathOf({ from: 'submitted', to: 'in_block' })).toEqual(['in_block']);
+    expect(payoutPathOf({ from: 'in_block', to: 'submitted' })).toEqual(['submitted']);
+    expect(payoutPathOf({ from: 'submitted', to: 'expired' })).toEqual(['expired', 'approved']);
+    expect(payoutPathOf({ from: 'signed', to: 'abandoned' })).toEqual(['approved']);
+    expect(payoutPathOf({ from: 'in_block', to: 'confirmed' })).toEqual(['confirmed']);
+  });
+});
+
+describe('the oldest submitted transaction', () => {
+  it('is how long the first accepted submission has waited, in minutes (0 when none waits)', () => {
+    const now = new Date('2026-12-07T12:00:00Z');
+    expect(oldestSubmittedMinutes([], now)).toBe(0);
+    expect(
+      oldestSubmittedMinutes(
+        [
+          { firstSubmittedAt: new Date('2026-12-07T11:50:00Z') },
+          { firstSubmittedAt: new Date('2026-12-07T11:29:00Z') },
+          { firstSubmittedAt: null },
+        ],
+        now,
+      ),
+    ).toBe(31);
+  });
+});
+
+describe("Ogmios' refusals", () => {
+  it('are mapped to what the processor decides on; anything else is not a verdict and is thrown', async () => {
+    expect(submitRefusalOf(3117)).toBe('inputs_spent');
+    expect(submitRefusalOf(3118)).toBe('outside_validity');
+    expect(submitRefusalOf(3122)).toBe('fee_too_small');
+    expect(submitRefusalOf(3123)).toBe('invalid');
+    expect(submitRefusalOf(-32602)).toBeUndefined();
+
+    const refusing = new OgmiosTransactionSubmitter({
+      submitTransaction: async () => {
+        throw new OgmiosRpcError('submitTransaction', 3122, 'fee too small', { minimumRequiredFee: { ada: { lovelace: 170000 } } });
+      },
+    });
+    expect(await refusing.submit(new Uint8Array([0x84]))).toMatchObject({ kind: 'refused', reason: 'fee_too_small' });
+    const unreachable = new OgmiosTransactionSubmitter({
+      submitTransaction: async () => {
+        throw new Error('connection refused');
+      },
+    });
+    await expect(unreachable.submit(new Uint8Array([0x84]))).rejects.toThrow('connection refused');
+    const accepting = new OgmiosTransactionSubmitter({ submitTransaction: async () => ({ transaction: { id: OURS } }) });
+    expect(await accepting.submit(new Uint8Array([0x84]))).toEqual({ kind: 'accepted' });
+  });
+});

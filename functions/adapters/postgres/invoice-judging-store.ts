@@ -1,7 +1,7 @@
 /**
  * Judging invoices inside the engine's transaction (the rules: domain/invoices/invoice-judging.ts), set-based: one
  * statement reads the invoices to judge with their on-chain payments, and a step that changed some writes them and
- * their events with another.
+ * their events with another. Both keep one generic plan per connection (prepared, named).
  *
  * Cost of a step that touched no invoice: index lookups that find nothing (invoices_new_by_expiry,
  * invoices_processing_by_settling_height, and after a rollback invoices_settled_by_settling_height); the held-payment
@@ -16,16 +16,22 @@ import { invoiceEventColumns, invoiceEventsInsert } from './invoice-events.js';
 import {
   INVOICE_COLUMNS,
   invoiceFromRow,
+  invoicePaymentFromRow,
   type InvoicePaymentRow,
-  invoicePaymentsFromJson,
   type InvoiceRow,
-  onChainPaymentsJsonSql,
+  onChainPaymentsSql,
 } from './invoice-rows.js';
 
+/** An invoice's on-chain payment as invoicesToJudge joins it to the invoice's row: InvoicePaymentRow's columns, prefixed. */
+type JoinedPayment = { [Column in Exclude<keyof InvoicePaymentRow, 'reference_id'> as `payment_${Column}`]: InvoicePaymentRow[Column] };
+/** An invoice row with one of its on-chain payments, or with none (the payment's columns NULL). */
+type InvoiceJudgingRow = InvoiceRow & (JoinedPayment | { [Column in keyof JoinedPayment]: null });
+
 /**
- * The invoices a step judges again, with their on-chain payments, in one statement. An invoice with a payment a
- * running rebuild holds aside keeps its judgement until the settlement decides that payment (it touches the invoice
- * then). No row lock: the engine is the only writer of judgements and runs one step at a time (sync_state's lock).
+ * The invoices a step judges again, with their on-chain payments, in one statement (a row per invoice and payment, in
+ * invoice order). An invoice with a payment a running rebuild holds aside keeps its judgement until the settlement
+ * decides that payment (it touches the invoice then). No row lock: the engine is the only writer of judgements and
+ * runs one step at a time (sync_state's lock).
  */
 export async function invoicesToJudge(
   db: Queryable,
@@ -33,7 +39,7 @@ export async function invoicesToJudge(
   tip: ChainTip | null,
   afterRollback: boolean,
 ): Promise<InvoiceToJudge[]> {
-  const { rows } = await db.query<InvoiceRow & { payments: InvoicePaymentRow[] | null }>({
+  const { rows } = await db.query<InvoiceJudgingRow>({
     name: 'invoices_to_judge',
     text: `WITH judged AS MATERIALIZED (
              SELECT ${INVOICE_COLUMNS} FROM invoices i
@@ -41,11 +47,36 @@ export async function invoicesToJudge(
                              UNION ALL
                              SELECT invoices_due($2::timestamptz, $3::bigint, $4::boolean))
                 AND NOT EXISTS (SELECT 1 FROM rebuild_held_payments h WHERE h.reference_type = 'invoice' AND h.reference_id = i.id)
-           ), payments AS (${onChainPaymentsJsonSql('ARRAY(SELECT id FROM judged)')})
-           SELECT j.*, p.payments FROM judged j LEFT JOIN payments p ON p.reference_id = j.id ORDER BY j.id`,
+           )
+           SELECT j.*, p.tx_hash AS payment_tx_hash, p.output_index AS payment_output_index, p.status AS payment_status,
+                  p.amount_lovelace AS payment_amount_lovelace, p.assets AS payment_assets,
+                  p.block_height AS payment_block_height, p.block_time AS payment_block_time
+             FROM judged j LEFT JOIN (${onChainPaymentsSql('ARRAY(SELECT id FROM judged)')}) p ON p.reference_id = j.id
+            ORDER BY j.id`,
     values: [touchedIds, tip?.time ?? null, tip?.height.toString() ?? null, afterRollback],
   });
-  return rows.map((row) => ({ invoice: invoiceFromRow(row), payments: invoicePaymentsFromJson(row.payments) }));
+  const judged: InvoiceToJudge[] = [];
+  for (const row of rows) {
+    let last = judged[judged.length - 1];
+    if (last?.invoice.id !== row.id) {
+      last = { invoice: invoiceFromRow(row), payments: [] };
+      judged.push(last);
+    }
+    if (row.payment_tx_hash === null) continue;
+    last.payments.push(
+      invoicePaymentFromRow({
+        reference_id: row.id,
+        tx_hash: row.payment_tx_hash,
+        output_index: row.payment_output_index,
+        status: row.payment_status,
+        amount_lovelace: row.payment_amount_lovelace,
+        assets: row.payment_assets,
+        block_height: row.payment_block_height,
+        block_time: row.payment_block_time,
+      }),
+    );
+  }
+  return judged;
 }
 
 /** Saves each changed invoice and writes its events, in one statement (versions in order per invoice). */

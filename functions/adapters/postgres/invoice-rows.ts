@@ -53,7 +53,7 @@ export function invoiceFromRow(row: InvoiceRow): InvoiceRecord {
   };
 }
 
-/** A payment row as on_chain_invoice_payments reads it, or as onChainPaymentsJsonSql's JSON holds it (strings). */
+/** A payment row as onChainPaymentsSql's subquery reads it. */
 export interface InvoicePaymentRow {
   reference_id: string;
   tx_hash: string;
@@ -72,36 +72,24 @@ export async function onChainInvoicePayments(db: Queryable, invoiceIds: readonly
   // Named: planning a statement over every monthly partition costs more than running it (every invoice read runs it).
   const { rows } = await db.query<InvoicePaymentRow>({
     name: 'on_chain_invoice_payments',
-    text: `SELECT ${ON_CHAIN_PAYMENT_COLUMNS} FROM incoming_payments
-            WHERE reference_type = 'invoice' AND reference_id = ANY($1::text[]) AND status IN ('pending', 'confirmed')`,
+    text: onChainPaymentsSql('$1::text[]'),
     values: [invoiceIds],
   });
   for (const row of rows) byInvoice.get(row.reference_id)?.push(invoicePaymentFromRow(row));
   return byInvoice;
 }
 
-const ON_CHAIN_PAYMENT_COLUMNS = 'reference_id, tx_hash, output_index, status, amount_lovelace, assets, block_height, block_time';
-
 /**
- * A statement's CTE body aggregating, per invoice of the text[] expression `ids`, its on-chain payments as a JSON array
- * (`reference_id`, `payments`): a reader of invoices gets their payments in the same statement
- * (invoicePaymentsFromJson reads the array back; quantities and heights stay exact as JSON strings).
+ * The on-chain payments (pending or confirmed) to the invoices of the text[] expression `ids`, with InvoicePaymentRow's
+ * columns: a statement of its own, or a subquery that a reader of invoices joins to them by reference_id.
  */
-export function onChainPaymentsJsonSql(ids: string): string {
-  return `SELECT reference_id, jsonb_agg(jsonb_build_object(
-              'reference_id', reference_id, 'tx_hash', tx_hash, 'output_index', output_index, 'status', status,
-              'amount_lovelace', amount_lovelace::text, 'assets', assets, 'block_height', block_height::text,
-              'block_time', block_time)) AS payments
+export function onChainPaymentsSql(ids: string): string {
+  return `SELECT reference_id, tx_hash, output_index, status, amount_lovelace, assets, block_height, block_time
             FROM incoming_payments
-           WHERE reference_type = 'invoice' AND reference_id = ANY(${ids}) AND status IN ('pending', 'confirmed')
-           GROUP BY reference_id`;
+           WHERE reference_type = 'invoice' AND reference_id = ANY(${ids}) AND status IN ('pending', 'confirmed')`;
 }
 
-export function invoicePaymentsFromJson(payments: readonly InvoicePaymentRow[] | null): InvoicePaymentView[] {
-  return (payments ?? []).map(invoicePaymentFromRow);
-}
-
-function invoicePaymentFromRow(row: InvoicePaymentRow): InvoicePaymentView {
+export function invoicePaymentFromRow(row: InvoicePaymentRow): InvoicePaymentView {
   const amounts = new Map<Asset, bigint>([[LOVELACE, BigInt(row.amount_lovelace)]]);
   for (const { policyId, assetName, quantity } of assetsFromJson(row.assets)) {
     const asset = `${policyId}.${assetName}`;

@@ -12,6 +12,7 @@ import type { Network } from './network.js';
  * engine then keeps their outputs and who spent them (the payouts' coins), and credits nobody.
  */
 export const HOT_WALLET_REFERENCE_TYPE = 'hot_wallet';
+export const HOT_WALLET_REFERENCE_ID = 'payout-signer';
 
 export interface HotWalletOutput {
   lovelace: bigint;

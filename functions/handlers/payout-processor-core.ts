@@ -10,7 +10,7 @@ import type { LedgerStateClient } from '../adapters/ogmios/ledger-state-client.j
 import { OgmiosTransactionSubmitter } from '../adapters/ogmios/transaction-submitter.js';
 import { PostgresAddressRegistry } from '../adapters/postgres/address-registry.js';
 import { PostgresPayoutExecutionStore } from '../adapters/postgres/payout-execution-store.js';
-import { HOT_WALLET_REFERENCE_TYPE } from '../domain/hot-wallet.js';
+import { HOT_WALLET_REFERENCE_ID, HOT_WALLET_REFERENCE_TYPE } from '../domain/hot-wallet.js';
 import type { Network } from '../domain/network.js';
 import { LogEvent } from '../domain/observability.js';
 import { PayoutProcessor } from '../domain/payouts/payout-processor.js';
@@ -42,7 +42,8 @@ export async function assemblePayoutProcessor(parts: PayoutProcessorParts): Prom
   const signer = verifyingSigner(parts.signer, nodeSignatureVerifier);
   const hotWallet = await signerHotWallet(signer, parts.network);
   const registration = await new PostgresAddressRegistry(parts.pool, parts.network).register(
-    [{ address: hotWallet.address, referenceType: HOT_WALLET_REFERENCE_TYPE, referenceId: signer.keyId, userId: null }],
+    // A fixed reference: the same key named another way (an alias, a moved key file) is the same hot wallet.
+    [{ address: hotWallet.address, referenceType: HOT_WALLET_REFERENCE_TYPE, referenceId: HOT_WALLET_REFERENCE_ID, userId: null }],
     PROCESSOR_ACTOR,
   );
   if (registration.registered > 0) parts.logger.info(LogEvent.hotWalletRegistered, { address: hotWallet.address, key_id: signer.keyId });

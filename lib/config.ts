@@ -45,6 +45,11 @@ export interface StageConfig {
   /** The business-event bus: how long its archive keeps events for replay (days). */
   events: { archiveRetentionDays: number };
   /**
+   * Payouts (issue 16): the IAM role that alone may schedule the deletion of the hot wallet's KMS key or disable it
+   * (break glass; a role of the stage's account, created outside the stage, its trust policy requiring MFA).
+   */
+  payouts: { breakGlassRoleArn: string };
+  /**
    * Alarm thresholds: the tutorial's defaults (lib/constructs/monitoring/alarm-thresholds.ts) with the stage's
    * optional overrides from cdk.json `alarms`, e.g. `{ "syncLag": { "warning": { "threshold": 100 } } }`.
    */
@@ -99,6 +104,22 @@ function eventsConfigProblems(raw: unknown): string[] {
     : [`events.archiveRetentionDays must be a whole number of days ≥ ${MIN_ARCHIVE_RETENTION_DAYS}`];
 }
 
+const BREAK_GLASS_ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+
+function payoutsConfigProblems(raw: unknown, account: unknown): string[] {
+  const arn = (raw as { breakGlassRoleArn?: unknown } | undefined)?.breakGlassRoleArn;
+  const role = typeof arn === 'string' ? BREAK_GLASS_ROLE_ARN.exec(arn) : null;
+  if (!role) {
+    return [
+      "payouts.breakGlassRoleArn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>): the one principal that may schedule the hot wallet key's deletion or disable it",
+    ];
+  }
+  if (typeof account === 'string' && role[1] !== account) {
+    return [`payouts.breakGlassRoleArn must be a role of the stage's account ${account} (got account ${role[1]})`];
+  }
+  return [];
+}
+
 function isTimeZone(value: unknown): boolean {
   if (typeof value !== 'string' || value === '') return false;
   try {
@@ -121,7 +142,7 @@ export function placeholderAccountProblem(config: StageConfig, callerAccount: st
   return (
     `Stage "${config.stage}" in cdk.json still has the example account ${config.account}. ` +
     `Set stages.${config.stage}.account to the account to deploy to (your credentials are for ${callerAccount}; ` +
-    'aws sts get-caller-identity shows it), and region, ogmiosUrls, alertEmails and hotWalletAddresses likewise (README, Deploy).'
+    'aws sts get-caller-identity shows it), and region, ogmiosUrls, alertEmails, hotWalletAddresses and payouts.breakGlassRoleArn likewise (README, Deploy).'
   );
 }
 
@@ -213,7 +234,11 @@ export function readStageConfig(stages: unknown, stage: string | undefined): Sta
     memoryChoices?.includes(follower?.memoryMiB as number) === true,
     `follower.cpu/memoryMiB must be a Fargate size (cpu ${Object.keys(FARGATE_MEMORY_BY_CPU).join(', ')} with a memory it allows, e.g. 512/1024)`,
   );
-  problems.push(...apiConfigProblems(value.api), ...eventsConfigProblems(value.events));
+  problems.push(
+    ...apiConfigProblems(value.api),
+    ...eventsConfigProblems(value.events),
+    ...payoutsConfigProblems(value.payouts, value.account),
+  );
   const alarms = resolveAlarmThresholds(value.alarms);
   problems.push(...alarms.problems);
   // The tutorial's five rules include HotWalletLow and HotWalletCritical: a mainnet stage watches its hot wallet, or

@@ -25,6 +25,7 @@ export const FUNCTION_PARTS = {
   backupExport: 'backup-export',
   partitionMaintenance: 'partition-maintenance',
   hotWallet: 'hot-wallet',
+  payoutProcessor: 'payout-processor',
   migration: 'migrate',
   api: 'api',
   apiAuthorizer: 'api-authorizer',
@@ -70,6 +71,8 @@ export function stageNames(stage: string) {
     restApi: name('api'),
     iamRestApi: name('api-iam'),
     webAcl: name('api'),
+    /** The hot wallet's KMS key (payouts, issue 16): found by this alias. */
+    payoutSignerKeyAlias: `alias/${PRODUCT}/${stage}/payout-signer`,
     /** The dashboard, and the prefix of every alarm name. */
     dashboard: `${PRODUCT}-${stage}`,
   };

@@ -64,7 +64,7 @@ export function buildStage(app: App, config: StageConfig, options: StageOptions 
     ...common,
     data,
     stackName: stackName(config.stage, 'Operations'),
-    description: `payment-monitor ${config.stage}: health, reconciliation, rebuild, hot wallet, backups`,
+    description: `payment-monitor ${config.stage}: health, reconciliation, rebuild, hot wallet, backups, payouts (the KMS key and the processor)`,
   });
   const api = new ApiStack(app, stackName(config.stage, 'Api'), {
     ...common,

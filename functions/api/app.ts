@@ -1,7 +1,7 @@
 /** The API as one request handler, composed once per process (the local server, the API Lambda). */
 import type pg from 'pg';
 import type { Network } from '../domain/network.js';
-import type { Logger } from '../domain/ports.js';
+import type { Logger, Metrics } from '../domain/ports.js';
 import {
   DEFAULT_CONFIRMATIONS,
   DEFAULT_PAYOUT_APPROVAL_THRESHOLD_LOVELACE,
@@ -17,6 +17,8 @@ export interface ApiAppOptions {
   pool: pg.Pool;
   network: Network;
   logger: Logger;
+  /** The Lambda's metrics (EMF); absent locally. */
+  metrics?: Metrics;
   clock?: { now(): Date };
   validateResponses: boolean;
   webhooks?: ApiContext['webhooks'];
@@ -31,6 +33,7 @@ export function createApiApp(options: ApiAppOptions): ApiRouter {
     pool: options.pool,
     network: options.network,
     logger: options.logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     clock: options.clock ?? { now: () => new Date() },
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     invoices: options.invoices ?? { defaultConfirmations: DEFAULT_CONFIRMATIONS, monitoringMinutes: DEFAULT_INVOICE_MONITORING_MINUTES },

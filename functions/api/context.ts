@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import type { Network } from '../domain/network.js';
 import type { PayoutPolicy } from '../domain/payouts/payout-rules.js';
-import type { Logger } from '../domain/ports.js';
+import type { Logger, Metrics } from '../domain/ports.js';
 import type { SecretSealer } from '../domain/webhooks/secret-sealer.js';
 import type { WriteResult } from './idempotency.js';
 import type { ApiResponse, RouteRequest, Scope } from './types.js';
@@ -21,6 +21,8 @@ export interface ApiContext {
   pool: pg.Pool;
   network: Network;
   logger: Logger;
+  /** Counts the API's own events (a payout refused for the daily limit); absent: nothing is counted. */
+  metrics?: Metrics;
   clock: { now(): Date };
   /** Absent: the webhook routes that make or rotate a secret answer 501 (no sealer configured). */
   webhooks?: WebhookSettings;

@@ -10,7 +10,7 @@ import { secretsManagerReader } from '../adapters/secrets/secret-reader.js';
 import { createApiApp } from '../api/app.js';
 import { readApiSettings } from '../config/lambda-settings.js';
 import { handleApiEvent } from './api-core.js';
-import { lambdaHandler, lambdaPool, logger } from './lambda-handler.js';
+import { lambdaHandler, lambdaPool, logger, metrics } from './lambda-handler.js';
 import { once } from './lazy.js';
 
 const settings = readApiSettings();
@@ -29,6 +29,7 @@ const app = once(async () =>
     pool: await pool(),
     network: settings.network,
     logger,
+    metrics,
     validateResponses: false,
     invoices: settings.invoices,
     payouts: settings.payouts,

@@ -62,6 +62,7 @@ export class ObservabilityStack extends Stack {
       'eventPublisher',
       'webhookScheduler',
       'webhookDeliverer',
+      'payoutProcessor',
     ];
     if (config.hotWalletAddresses.length > 0) watched.push('hotWallet');
 

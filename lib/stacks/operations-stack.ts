@@ -8,7 +8,8 @@ import type { StageConfig } from '../config.js';
 import { outboundSecurityGroup } from '../constructs/egress.js';
 import { clockTime, EVERY_MINUTE_RETRY, FunctionSchedule } from '../constructs/function-schedule.js';
 import { HouseFunction, type HouseFunctionProps } from '../constructs/house-function.js';
-import { functionName, lambdaLogGroupName, reconciliationFunctionName, resourceName, type StageFunction } from '../naming.js';
+import { PayoutSignerKey } from '../constructs/payout-signer-key.js';
+import { functionName, lambdaLogGroupName, reconciliationFunctionName, resourceName, stageNames, type StageFunction } from '../naming.js';
 import { BACKUP_TABLES } from '../../functions/domain/backup.js';
 import { DEFAULT_PARTITION_MONTHS_AHEAD } from '../../functions/domain/partitions.js';
 import { MAX_READY_LAG_BLOCKS } from '../../functions/domain/readiness.js';
@@ -37,7 +38,10 @@ export interface OperationsStackProps extends StackProps {
   readonly data: DataStack;
 }
 
-type FunctionSettings = Pick<HouseFunctionProps, 'timeout' | 'memorySize' | 'description'> & {
+type FunctionSettings = Pick<
+  HouseFunctionProps,
+  'timeout' | 'memorySize' | 'description' | 'reservedConcurrentExecutions' | 'retryAttempts' | 'maxEventAge' | 'bundling'
+> & {
   readonly entry: string;
   readonly reaches: { readonly database: boolean; readonly ogmios: boolean };
   readonly environment?: Record<string, string>;
@@ -56,6 +60,9 @@ export class OperationsStack extends Stack {
   readonly hotWallet?: HouseFunction;
   readonly backupExport: HouseFunction;
   readonly partitionMaintenance: HouseFunction;
+  /** Payouts (issue 16): the hot wallet's KMS key and the one function that signs with it. */
+  readonly payoutSignerKey: PayoutSignerKey;
+  readonly payoutProcessor: HouseFunction;
 
   private readonly config: StageConfig;
   private readonly data: DataStack;
@@ -179,6 +186,40 @@ export class OperationsStack extends Stack {
       });
     }
 
+    // Payouts (issue 16): expire, build, sign with the KMS key, submit, every minute; one run at a time (reserved
+    // concurrency 1: one processor per hot wallet). A run that would overlap the next minute's is throttled, and the
+    // schedule's event is dropped rather than queued (no retry, one minute's age at most): the next minute runs afresh.
+    this.payoutSignerKey = new PayoutSignerKey(this, 'PayoutSignerKey', {
+      stage: config.stage,
+      aliasName: stageNames(config.stage).payoutSignerKeyAlias,
+      breakGlassRoleArn: config.payouts.breakGlassRoleArn,
+    });
+    this.payoutProcessor = this.operationsFunction('PayoutProcessor', functionName(config.stage, 'payoutProcessor'), {
+      entry: handler('payout-processor.ts'),
+      description: 'Every minute: approved payouts built, signed with the KMS key, submitted through Ogmios; resubmitted, expired',
+      timeout: Duration.seconds(55),
+      memorySize: 512,
+      reservedConcurrentExecutions: 1,
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(1),
+      reaches: { database: true, ogmios: true },
+      // The transaction library loads its .wasm from beside its own file (__dirname): installed, not bundled.
+      bundling: { nodeModules: ['@emurgo/cardano-serialization-lib-nodejs'] },
+      environment: {
+        NETWORK: config.network,
+        CONFIRMATIONS: String(config.confirmations),
+        PAYOUT_SIGNER_KMS_KEY_ID: this.payoutSignerKey.key.keyArn,
+      },
+    });
+    this.payoutSignerKey.grantSign(this.payoutProcessor.role!);
+    new FunctionSchedule(this, 'PayoutProcessorEveryMinute', {
+      function: this.payoutProcessor,
+      scheduleName: name('payout-processor-every-minute'),
+      description: 'Payout processor run; also payout_oldest_submitted_minutes for PayoutStuck',
+      expression: ScheduleExpression.rate(Duration.minutes(1)),
+      retry: EVERY_MINUTE_RETRY,
+    });
+
     const region = this.region;
     const functions: [string, StageFunction, string][] = [
       ['Health', 'health', 'readiness (the URL below) and the every-minute lag metric'],
@@ -187,8 +228,14 @@ export class OperationsStack extends Stack {
       ['BackupExport', 'backupExport', 'exports {"table": "<table>"} to the backup bucket'],
       ['PartitionMaintenance', 'partitionMaintenance', "creates the coming months' partitions"],
       ...(this.hotWallet ? ([['HotWallet', 'hotWallet', 'the hot-wallet balance every minute']] as [string, StageFunction, string][]) : []),
+      ['PayoutProcessor', 'payoutProcessor', 'payouts every minute: build, sign (KMS), submit'],
     ];
     operatorOutputs(this, {
+      PayoutSignerKeyArn: {
+        value: this.payoutSignerKey.key.keyArn,
+        description: "The hot wallet's KMS key: aws kms get-public-key --key-id <this> gives its address (README, Payouts on AWS)",
+      },
+      PayoutSignerKeyAlias: { value: this.payoutSignerKey.alias.aliasName, description: "The hot wallet's KMS key, by alias" },
       HealthUrl: {
         value: this.healthUrl.url,
         description: `IAM-authenticated (SigV4): awscurl --service lambda --region ${region} <this>health/ready`,
@@ -220,6 +267,10 @@ export class OperationsStack extends Stack {
       vpcSubnets: FUNCTION_SUBNETS,
       // Its own group: HTTPS (AWS APIs, wss:// Ogmios) and the Ogmios relays' ports when it queries them; PostgreSQL
       // through the database's client group.
+      reservedConcurrentExecutions: settings.reservedConcurrentExecutions,
+      retryAttempts: settings.retryAttempts,
+      maxEventAge: settings.maxEventAge,
+      bundling: settings.bundling,
       securityGroups: [
         outboundSecurityGroup(this, `${id}SecurityGroup`, {
           vpc: data.network.vpc,

@@ -81,6 +81,7 @@ export function watchedResources(stack: Stack, stage = 'prod'): PaymentMonitorMo
       eventPublisher: imported('event-publisher'),
       webhookScheduler: imported('webhook-scheduler'),
       webhookDeliverer: imported('webhook-deliverer'),
+      payoutProcessor: imported('payout-processor'),
     },
     database: { instance: database, maxAllocatedStorageGiB: 400 },
     follower: { clusterName: `payment-monitor-${stage}`, serviceName: `payment-monitor-${stage}-follower` },

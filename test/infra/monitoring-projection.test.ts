@@ -196,6 +196,10 @@ const EXPECTED: string[] = [
   ' | WebhookEndpointDisabled | webhook_endpoints_disabled, Maximum | > 0 endpoints | 5 min (1 period) | critical | notBreaching',
   ' | WebhookDeadLetterQueueNotEmpty | AWS/SQS ApproximateNumberOfMessagesVisible (webhook DLQ), Maximum | > 0 messages | 1 min (1 period) | warning | notBreaching',
   ' | WebhookDeliveryRunsFailing | webhook_delivery_run_failures, Sum | > 0 runs | 15 min (3 × 5 min) | warning | notBreaching',
+  ' | PayoutStuck | payout_oldest_submitted_minutes, Maximum | > 30 min | 1 min (1 of 2 × 1 min) | warning | ignore',
+  ' | PayoutFailed | payouts_failed, Sum | > 0 payouts | 1 min (1 period) | critical | notBreaching',
+  ' | PayoutSignerErrors | payout_signer_errors, Sum | > 0 errors | 10 min (2 × 5 min) | warning | notBreaching',
+  ' | PayoutDailyLimitReached | payout_daily_limit_refusals, Sum | > 0 requests | 5 min (1 period) | warning | notBreaching',
 ];
 
 /** The README's catalogue table and runbook lines, as rows in the same shape. */

@@ -391,8 +391,9 @@ describe('PaymentMonitorMonitoring: the product alarms', () => {
       expect(name).toMatch(/^payment-monitor-prod-[A-Za-z]+$/);
       expect(alarm.AlarmDescription).toMatch(/^\[(warning|critical)\] .{60,}/);
       expect((alarm.AlarmDescription as string).length).toBeLessThanOrEqual(1024);
-      // ALARM and OK to the same topic, except for an event (PaymentReversed, InvoiceInvalidated): ALARM only.
-      if (name.endsWith('PaymentReversed') || name.endsWith('InvoiceInvalidated')) expect(alarm.OKActions).toBeUndefined();
+      // ALARM and OK to the same topic, except for an event (PaymentReversed, InvoiceInvalidated, PayoutFailed,
+      // PayoutDailyLimitReached): ALARM only.
+      if (/(PaymentReversed|InvoiceInvalidated|PayoutFailed|PayoutDailyLimitReached)$/.test(name)) expect(alarm.OKActions).toBeUndefined();
       else expect(alarm.AlarmActions).toEqual(alarm.OKActions);
     }
   });
@@ -490,10 +491,10 @@ describe('PaymentMonitorMonitoring: stage choices and invariants', () => {
 
   it('watches only the operations functions it is given', () => {
     const alarms = alarmsOf(buildMonitoringStack({ functions: {}, hotWalletAddresses: [] }).template);
-    // ApiServerErrors watches API Gateway's 5xx, not a function.
-    expect([...alarms.keys()].filter((name) => name.endsWith('Errors') && !name.endsWith('ServerErrors'))).toEqual([
-      'payment-monitor-prod-ProcessorErrors',
-    ]);
+    // ApiServerErrors watches API Gateway's 5xx, PayoutSignerErrors the payout processor's own count: not a function.
+    expect(
+      [...alarms.keys()].filter((name) => name.endsWith('Errors') && !name.endsWith('ServerErrors') && !name.endsWith('SignerErrors')),
+    ).toEqual(['payment-monitor-prod-ProcessorErrors']);
   });
 
   it('takes the database by identifier as well as by construct', () => {

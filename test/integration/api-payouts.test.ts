@@ -4,6 +4,8 @@
  * Balances are credited as the engine credits them (a ledger row and the stored balance); time is an injected clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
+import { PayoutRequestLogEvent, PayoutRequestMetric } from '../../functions/domain/observability.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -20,11 +22,13 @@ let approver: { id: string; key: string };
 let reader: { id: string; key: string };
 let now = new Date('2026-06-01T10:00:00.000Z');
 let credits = 0;
+const metrics = new InMemoryMetrics();
 
 beforeAll(async () => {
   db = await createTestDatabase();
   api = await startTestApi(db, {
     clock: { now: () => now },
+    metrics,
     payouts: { maxLovelace: 1_000n * ADA, dailyLimitLovelace: 2_000n * ADA, approvalThresholdLovelace: 100n * ADA },
   });
   requester = await api.createKey('write', 'payouts');
@@ -154,6 +158,8 @@ describe('POST /v1/payouts', () => {
         fields: expect.objectContaining({ limit: 'payout_limit_reached' }),
       }),
     );
+    // The per-payout limit is not the daily one: PayoutDailyLimitReached does not count it.
+    expect(metrics.snapshot().counters[PayoutRequestMetric.dailyLimitReached]).toBeUndefined();
 
     const wrongNetwork = await post('/v1/payouts', payout(ADA, { destination: syntheticAddress('mainnet', 'x') }));
     expect(wrongNetwork.status).toBe(422);
@@ -187,10 +193,16 @@ describe('POST /v1/payouts', () => {
       expect(answer.status, answer.text).toBe(201);
       ids.push(answer.body.id);
     }
+    const refusalsBefore = metrics.snapshot().counters[PayoutRequestMetric.dailyLimitReached] ?? 0;
     const over = await post('/v1/payouts', payout(1n));
     expect(over.status).toBe(409);
     expect(over.body.type).toBe(`${PROBLEM}daily_limit_reached`);
     expect(over.body.detail).toContain('0 left');
+    // Counted for the PayoutDailyLimitReached alarm, and logged as a warning with the limit that refused it.
+    expect(metrics.snapshot().counters[PayoutRequestMetric.dailyLimitReached]).toBe(refusalsBefore + 1);
+    expect(api.logger.events(PayoutRequestLogEvent.limitReached).at(-1)?.fields).toMatchObject({
+      limit: 'daily_limit_reached',
+    });
     expect((await post(`/v1/payouts/${ids[0]}/cancel`, { reason: 'duplicate' })).status).toBe(200);
     expect((await post('/v1/payouts', payout(1_000n * ADA))).status).toBe(201);
     now = new Date('2026-06-03T00:00:00.000Z');

@@ -15,7 +15,7 @@ import {
   requestPayout,
 } from '../../adapters/postgres/payout-requests.js';
 import type { AmountRequest } from '../../domain/invoices/invoice-creation.js';
-import { PayoutRequestLogEvent } from '../../domain/observability.js';
+import { PayoutRequestLogEvent, PayoutRequestMetric } from '../../domain/observability.js';
 import { payoutLovelace, payoutResource } from '../../domain/payouts/payout-resource.js';
 import { apiKeyActor, PayoutRefusal, PayoutRequestError, type PayoutStatus } from '../../domain/payouts/payout-rules.js';
 import type { ApiContext } from '../context.js';
@@ -44,6 +44,7 @@ function answerRefusal(error: unknown, context: ApiContext, detail: Record<strin
   if (error instanceof PayoutRefusal) {
     if (error.code === 'payout_limit_reached' || error.code === 'daily_limit_reached') {
       context.logger.warn(PayoutRequestLogEvent.limitReached, { limit: error.code, reason: error.message, ...detail });
+      if (error.code === 'daily_limit_reached') context.metrics?.count(PayoutRequestMetric.dailyLimitReached);
     }
     throw new ApiProblem(
       error.status,

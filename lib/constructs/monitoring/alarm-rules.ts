@@ -9,6 +9,7 @@ import {
   LeaseMetric,
   Metric,
   OutboxMetric,
+  PayoutRequestMetric,
   ProcessorMetric,
   WebhookMetric,
 } from '../../../functions/domain/observability.js';
@@ -544,5 +545,60 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     runbook: (s) =>
       `Webhook deliverer runs failed on the database (more than ${s.threshold} in every 5 min for ${s.forMinutes} min). Such a run is acknowledged, not retried by SQS (the state is in PostgreSQL; the scheduler wakes the endpoint again every minute), so it shows neither as a Lambda error nor in the DLQ: webhooks are not going out. ` +
       'Look at the deliverer logs (webhook_delivery_run_failed: the error), then DatabaseUnreachable and DatabaseConnections. Fix the cause; the endpoints are served again from their cursors by themselves, in order.',
+  },
+  {
+    key: 'payoutStuck',
+    severity: 'warning',
+    name: 'PayoutStuck',
+    metric: lambdas(Metric.payoutOldestSubmittedMinutes, 'Maximum'),
+    comparison: '>',
+    unit: 'min',
+    // Written by every run of the payout processor (0 when nothing waits). A minute it missed (a run throttled by its
+    // reserved concurrency of 1, or failed: PayoutProcessorErrors) neither raises nor clears it.
+    missingData: 'ignore',
+    runbook: (s) =>
+      `A payout transaction has been submitted for more than ${s.threshold} min without reaching a block (it is resubmitted every PAYOUT_RESUBMIT_SECONDS). ` +
+      "Find it (GET /v1/payouts?status=submitted, its transaction_id on an explorer) and read the payout processor logs (payout_submission_refused, payout_submission_failed: the node's answer). " +
+      'Check the Ogmios relays (FollowerNotEmitting, SyncLag) and the fee parameters. Do not build it again by hand: it expires once its validity interval has passed with its inputs unspent, and only then is a new transaction built, so it can never be paid twice.',
+  },
+  {
+    key: 'payoutFailed',
+    severity: 'critical',
+    name: 'PayoutFailed',
+    metric: lambdas(Metric.payoutsFailed, 'Sum'),
+    comparison: '>',
+    unit: 'payouts',
+    missingData: 'notBreaching',
+    event: true,
+    runbook: () =>
+      "A transaction that is not ours spent an input reserved for a payout (payout_failed, critical; the payout is failed and the user's hold released): the hot wallet's key signed something the processor did not, or its outputs are spent elsewhere. " +
+      'Read the log line (payout, input, the spending transaction) and look the transaction up on an explorer; check CloudTrail for kms:Sign on the payout signer key by anyone but the payout processor role. ' +
+      'Until it is understood, stop payouts (aws lambda put-function-concurrency --function-name payment-monitor-<stage>-payout-processor --reserved-concurrent-executions 0; the next deploy sets 1 again) and move the remaining funds to cold storage; request the failed payout again only after that.',
+  },
+  {
+    key: 'payoutSignerErrors',
+    severity: 'warning',
+    name: 'PayoutSignerErrors',
+    metric: lambdas(Metric.payoutSignerErrors, 'Sum'),
+    comparison: '>',
+    unit: 'errors',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `The payout signer failed (more than ${s.threshold} per 5 min) in every 5 min for ${s.forMinutes} min: no payout is being signed. ` +
+      'Read the payout processor logs (payout_signer_error: KMS throttling, AccessDenied, a disabled key or one pending deletion, a signature that did not verify). ' +
+      'Throttling clears by itself; AccessDenied: the key policy or the processor role changed (redeploy); disabled or pending deletion: only the break-glass role can do either (its key policy), so find who in CloudTrail, then undo it (aws kms enable-key, aws kms cancel-key-deletion). A signature that does not verify is never used: open a case with AWS.',
+  },
+  {
+    key: 'payoutDailyLimitReached',
+    severity: 'warning',
+    name: 'PayoutDailyLimitReached',
+    metric: lambdas(PayoutRequestMetric.dailyLimitReached, 'Sum'),
+    comparison: '>',
+    unit: 'requests',
+    missingData: 'notBreaching',
+    event: true,
+    runbook: () =>
+      'The API refused payout requests because the payouts requested today (UTC) would exceed PAYOUT_DAILY_LIMIT_LOVELACE (409 daily_limit_reached; payout_limit_reached log lines of the api function, limit daily_limit_reached). ' +
+      'Check whether the volume is expected (GET /v1/payouts, the audit log: who requested what). Expected: the requests can be made again after 00:00 UTC, or the limit raised (a deploy); not expected: revoke the requesting API key.',
   },
 ];

@@ -78,6 +78,14 @@ export interface AlarmThresholds {
   readonly webhookDeadLetterQueue: { readonly warning: AlarmSetting };
   /** Deliverer runs that failed on the database (acknowledged, retried by the scheduler) above `threshold` per 5 minutes. */
   readonly webhookRunFailures: { readonly warning: AlarmSetting };
+  /** Minutes the oldest submitted payout transaction has waited for a block (payout_oldest_submitted_minutes) above `threshold`. */
+  readonly payoutStuck: { readonly warning: AlarmSetting };
+  /** Payouts failed because a transaction that is not ours spent one of their inputs, above `threshold`. */
+  readonly payoutFailed: { readonly critical: AlarmSetting };
+  /** Signer failures of the payout processor (KMS refusing, throttling, a signature that did not verify) per 5 minutes. */
+  readonly payoutSignerErrors: { readonly warning: AlarmSetting };
+  /** Payout requests the API refused for the daily limit (PAYOUT_DAILY_LIMIT_LOVELACE) per 5 minutes. */
+  readonly payoutDailyLimitReached: { readonly warning: AlarmSetting };
 }
 
 export type AlarmKey = keyof AlarmThresholds;
@@ -126,6 +134,13 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   webhookDeadLetterQueue: { warning: on(0, 1) },
   // A database hiccup fails a run or two; runs failing for a quarter of an hour mean deliveries have stopped.
   webhookRunFailures: { warning: on(0, 15) },
+  // Payouts (issue 16). A transaction waits a block or two (a minute); resubmitted every 2 min, it expires after an
+  // hour (PAYOUT_VALIDITY_SECONDS) and is built again: half an hour unconfirmed means the network does not take it.
+  payoutStuck: { warning: on(30, 1) },
+  payoutFailed: { critical: on(0, 1) },
+  // A KMS throttle clears by the next run; failing runs for 10 minutes mean no payout is signed.
+  payoutSignerErrors: { warning: on(0, 10) },
+  payoutDailyLimitReached: { warning: on(0, 5) },
 };
 
 /** Period (minutes) each threshold is evaluated over; `forMinutes` must be a whole number of periods. */
@@ -160,14 +175,18 @@ export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
   webhookDisabled: 5,
   webhookDeadLetterQueue: 1,
   webhookRunFailures: 5,
+  payoutStuck: 1,
+  payoutFailed: 1,
+  payoutSignerErrors: 5,
+  payoutDailyLimitReached: 5,
 };
 
 /**
  * Periods an alarm's window may lack without its count starting over: it needs forMinutes/period breaching data points
  * out of that many plus these ("M of N"). For gauges written by an every-minute job that takes no retry, where a missed
- * run is a missing minute (the hot-wallet balance).
+ * run is a missing minute (the hot-wallet balance, the payout processor's oldest submitted transaction).
  */
-export const MISSING_PERIODS_TOLERATED: { readonly [K in AlarmKey]?: number } = { hotWalletBalance: 1 };
+export const MISSING_PERIODS_TOLERATED: { readonly [K in AlarmKey]?: number } = { hotWalletBalance: 1, payoutStuck: 1 };
 
 const PERCENT_KEYS: ReadonlySet<AlarmKey> = new Set(['databaseCpu', 'databaseFreeStorage']);
 /** CloudWatch: period × evaluation periods ≤ 1 day for periods under an hour, ≤ 7 days otherwise. */

@@ -18,6 +18,7 @@ import {
   MetricDimension,
   OgmiosMetric,
   OutboxMetric,
+  PayoutRequestMetric,
   ProcessorMetric,
   WebhookMetric,
 } from '../../../functions/domain/observability.js';
@@ -42,7 +43,7 @@ const HOUR = Duration.hours(1);
  * The stage's one dashboard, top to bottom: alarm status; chain following (height vs tip, lag); payments
  * (by reference type, value distribution, block processing, rollbacks); the queue and the processor; every
  * function's errors and durations; the follower; reconciliation and the hot wallet; the HTTP API; the outbox and
- * the webhooks; the database.
+ * the webhooks; payouts; the database.
  */
 export function createMonitoringDashboard(scope: Construct, id: string, props: MonitoringDashboardProps): Dashboard {
   const { metrics: m, thresholds: t } = props;
@@ -244,6 +245,26 @@ export function createMonitoringDashboard(scope: Construct, id: string, props: M
         m.queue('webhooks', 'ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: MINUTE, label: 'visible' }),
         m.queue('webhooks', 'ApproximateNumberOfMessagesNotVisible', { statistic: 'Maximum', period: MINUTE, label: 'in flight' }),
         m.queue('webhookDeadLetter', 'ApproximateNumberOfMessagesVisible', { statistic: 'Maximum', period: MINUTE, label: 'DLQ' }),
+      ]),
+    ],
+    [
+      graph(
+        'Payouts: transactions built and submissions (per 5 min)',
+        [
+          lambdas(Metric.payoutTransactionsBuilt, 'Sum', FIVE_MINUTES, 'transactions built'),
+          lambdas(Metric.payoutSubmissions, 'Sum', FIVE_MINUTES, 'submissions (and resubmissions)'),
+        ],
+        { right: [m.searchBy(Metric.payoutAttemptMoves, MetricDimension.status, 'Sum', FIVE_MINUTES, '')] },
+      ),
+      graph(
+        'Payouts: oldest submitted transaction (min)',
+        [lambdas(Metric.payoutOldestSubmittedMinutes, 'Maximum', MINUTE, 'oldest submitted (min)')],
+        { annotations: [line('PayoutStuck', t.payoutStuck.warning.threshold, '#ff7f0e')] },
+      ),
+      graph('Payouts: failed, signer errors, daily-limit refusals (per 5 min)', [
+        lambdas(Metric.payoutsFailed, 'Sum', FIVE_MINUTES, 'failed (foreign spend)'),
+        lambdas(Metric.payoutSignerErrors, 'Sum', FIVE_MINUTES, 'signer errors'),
+        lambdas(PayoutRequestMetric.dailyLimitReached, 'Sum', FIVE_MINUTES, 'refused: daily limit'),
       ]),
     ],
     [

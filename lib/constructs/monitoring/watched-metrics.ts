@@ -19,6 +19,7 @@ export const OPERATIONS_FUNCTIONS = [
   'eventPublisher',
   'webhookScheduler',
   'webhookDeliverer',
+  'payoutProcessor',
 ] as const;
 export type OperationsFunctionName = (typeof OPERATIONS_FUNCTIONS)[number];
 
@@ -39,6 +40,7 @@ export const FUNCTION_LABELS: Readonly<Record<OperationsFunctionName, string>> =
   eventPublisher: 'EventPublisher',
   webhookScheduler: 'WebhookScheduler',
   webhookDeliverer: 'WebhookDeliverer',
+  payoutProcessor: 'PayoutProcessor',
 };
 
 /** A REST API stage, as API Gateway names its metrics (AWS/ApiGateway, dimensions ApiName and Stage). */

@@ -1,0 +1,268 @@
+/**
+ * Payouts on AWS (issue 16), proved on the synthesized templates of a whole stage (cdk-nag registered): the hot wallet's
+ * KMS key (spec, usage, retention, pending window, the key policy's denials), the single kms:Sign grant with its
+ * algorithm condition, the payout processor (reserved concurrency 1, every minute, no retry, its settings without
+ * secrets), its alarms and dashboard row, and the constructor checks that fail a synth early.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KMS_SIGNING_ALGORITHM } from '../../functions/adapters/kms/kms-signer.js';
+import { Metric, PayoutRequestMetric } from '../../functions/domain/observability.js';
+import { readStageConfig, StageConfigError } from '../../lib/config.js';
+import {
+  GUARDED_KEY_ACTIONS,
+  PAYOUT_SIGNING_ALGORITHM,
+  PayoutSignerKey,
+  PayoutSignerKeyConfigError,
+} from '../../lib/constructs/payout-signer-key.js';
+import { STAGES, stageConfig, synthesizeStage, type SynthesizedStage } from './stage-fixture.js';
+
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Principal?: unknown;
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+
+let dev: SynthesizedStage;
+let prod: SynthesizedStage;
+beforeAll(() => {
+  dev = synthesizeStage(stageConfig('dev'));
+  prod = synthesizeStage(stageConfig('prod'));
+}, 180_000);
+
+const resourcesOf = (template: Template, type: string) =>
+  Object.entries(template.toJSON().Resources as Record<string, Resource>).filter(([, resource]) => resource.Type === type);
+const actionsOf = (statement: Statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
+const keyOf = (stage: SynthesizedStage) => {
+  const keys = resourcesOf(stage.templates.operations, 'AWS::KMS::Key');
+  expect(keys).toHaveLength(1);
+  return keys[0]!;
+};
+const processorOf = (stage: SynthesizedStage) => {
+  const [entry] = resourcesOf(stage.templates.operations, 'AWS::Lambda::Function').filter(
+    ([, fn]) => fn.Properties.FunctionName === `payment-monitor-${stage.config.stage}-payout-processor`,
+  );
+  expect(entry, 'the payout processor function').toBeDefined();
+  return entry!;
+};
+const roleIdOf = (fn: Resource) => (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+
+describe("the hot wallet's KMS key", () => {
+  it('is an Ed25519 signing key, retained, with the longest pending window, found by its stage alias', () => {
+    for (const stage of [dev, prod]) {
+      const [keyId, key] = keyOf(stage);
+      expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY', PendingWindowInDays: 30 });
+      expect(key.Properties.EnableKeyRotation).toBeUndefined();
+      expect([key.DeletionPolicy, key.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
+      stage.templates.operations.hasResourceProperties('AWS::KMS::Alias', {
+        AliasName: `alias/payment-monitor/${stage.config.stage}/payout-signer`,
+        TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      });
+    }
+    // One key per stage, in the Operations stack only.
+    for (const [name, template] of Object.entries(prod.templates)) {
+      if (name !== 'operations')
+        expect(resourcesOf(template, 'AWS::KMS::Key').filter(([, k]) => k.Properties.KeySpec !== undefined)).toEqual([]);
+    }
+  });
+
+  it('denies deleting or disabling it to everyone but the break-glass role, and signing to everyone but the processor', () => {
+    const [, key] = keyOf(prod);
+    const statements = (key.Properties.KeyPolicy as { Statement: Statement[] }).Statement;
+    const denials = statements.filter((statement) => statement.Effect === 'Deny');
+    expect(denials).toHaveLength(2);
+    const guard = denials.find((statement) => actionsOf(statement).includes('kms:ScheduleKeyDeletion'))!;
+    expect(actionsOf(guard).sort()).toEqual([...GUARDED_KEY_ACTIONS].sort());
+    expect(guard).toMatchObject({
+      Principal: { AWS: '*' },
+      Resource: '*',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': 'arn:aws:iam::333333333333:role/payment-monitor-break-glass' } },
+    });
+    const signing = denials.find((statement) => actionsOf(statement).includes('kms:Sign'))!;
+    expect(actionsOf(signing)).toEqual(['kms:Sign']);
+    expect(signing).toMatchObject({
+      Principal: { AWS: '*' },
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [roleIdOf(processorOf(prod)[1]), 'Arn'] } } },
+    });
+    // The account administers it through IAM as every key does; nothing else is allowed by the key policy itself.
+    const allowed = statements.filter((statement) => statement.Effect === 'Allow');
+    expect(allowed).toHaveLength(1);
+    expect(JSON.stringify(allowed[0]!.Principal)).toContain(':iam::333333333333:root');
+  });
+
+  it('is signed with ED25519_SHA_512 by the payout processor role alone: no other role of any stack is granted kms:Sign', () => {
+    expect(PAYOUT_SIGNING_ALGORITHM).toBe(KMS_SIGNING_ALGORITHM);
+    for (const stage of [dev, prod]) {
+      const [keyId] = keyOf(stage);
+      const grants = Object.entries(stage.templates).flatMap(([stack, template]) =>
+        resourcesOf(template, 'AWS::IAM::Policy').flatMap(([, policy]) =>
+          (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter(
+            (statement) =>
+              statement.Effect === 'Allow' &&
+              actionsOf(statement).some((action) => ['kms:Sign', 'kms:*', '*', 'kms:Sign*'].includes(action)),
+          ).map((statement) => ({ stack, roles: policy.Properties.Roles, statement })),
+        ),
+      );
+      expect(grants).toHaveLength(1);
+      const [grant] = grants;
+      expect(grant!.stack).toBe('operations');
+      expect(grant!.roles).toEqual([{ Ref: roleIdOf(processorOf(stage)[1]) }]);
+      expect(grant!.statement).toEqual({
+        Effect: 'Allow',
+        Action: 'kms:Sign',
+        Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ED25519_SHA_512' } },
+      });
+      // Its public key too (the hot wallet's address), and nothing else on the key.
+      const onKey = resourcesOf(stage.templates.operations, 'AWS::IAM::Policy')
+        .flatMap(([, policy]) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+        .filter((statement) => JSON.stringify(statement.Resource).includes(keyId));
+      expect(onKey.flatMap(actionsOf).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    }
+  });
+});
+
+describe('the payout processor', () => {
+  it('runs one at a time: reserved concurrency 1, within the minute, no asynchronous retry', () => {
+    const [fnId, fn] = processorOf(prod);
+    expect(fn.Properties).toMatchObject({ ReservedConcurrentExecutions: 1, MemorySize: 512, Runtime: 'nodejs22.x' });
+    expect(fn.Properties.Timeout as number).toBeLessThan(60);
+    expect(fn.Properties.VpcConfig).toBeDefined();
+    prod.templates.operations.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
+
+  it('is invoked every minute by EventBridge Scheduler, a missed minute not retried', () => {
+    const [fnId] = processorOf(prod);
+    prod.templates.operations.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Name: 'payment-monitor-prod-payout-processor-every-minute',
+      ScheduleExpression: 'rate(1 minute)',
+      Target: { Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } },
+    });
+  });
+
+  it('gets its settings and the key ARN, never a secret or a key', () => {
+    const [keyId] = keyOf(prod);
+    const [, fn] = processorOf(prod);
+    const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(variables).sort()).toEqual(
+      [
+        'CONFIRMATIONS',
+        'DATABASE_SECRET_ARN',
+        'NETWORK',
+        'NODE_EXTRA_CA_CERTS',
+        'NODE_OPTIONS',
+        'OGMIOS_API_KEYS_SECRET_ARN',
+        'OGMIOS_URL',
+        'PAYOUT_SIGNER_KMS_KEY_ID',
+        'PGSSLMODE',
+        'POWERTOOLS_SERVICE_NAME',
+        'STAGE',
+      ].sort(),
+    );
+    expect(variables).toMatchObject({
+      NETWORK: 'mainnet',
+      CONFIRMATIONS: '15',
+      PAYOUT_SIGNER_KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      STAGE: 'prod',
+    });
+    // Secrets by ARN only (read at run time); no literal that looks like a key, a password or an API key.
+    for (const [name, value] of Object.entries(variables)) {
+      if (typeof value !== 'string') continue;
+      expect(value, name).not.toMatch(/PRIVATE KEY|dmtr_|password|^[A-Za-z0-9+/]{40,}={0,2}$/i);
+    }
+  });
+
+  it('is watched: its alarms and its errors, on the dashboard too', () => {
+    const names = resourcesOf(prod.templates.observability, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties.AlarmName);
+    for (const alarm of ['PayoutStuck', 'PayoutFailed', 'PayoutSignerErrors', 'PayoutDailyLimitReached', 'PayoutProcessorErrors']) {
+      expect(names).toContain(`payment-monitor-prod-${alarm}`);
+    }
+    const dashboard = JSON.stringify(resourcesOf(prod.templates.observability, 'AWS::CloudWatch::Dashboard')[0]![1].Properties);
+    for (const metric of [
+      Metric.payoutTransactionsBuilt,
+      Metric.payoutSubmissions,
+      Metric.payoutOldestSubmittedMinutes,
+      Metric.payoutsFailed,
+      Metric.payoutSignerErrors,
+      PayoutRequestMetric.dailyLimitReached,
+    ]) {
+      expect(dashboard).toContain(`\\"${metric}\\"`);
+    }
+    expect(dashboard).toContain('payment-monitor-prod-payout-processor');
+  });
+
+  it('synthesizes dev and prod with nothing for cdk-nag to report', () => {
+    for (const stage of [dev, prod]) {
+      expect(stage.synthError).toBeUndefined();
+      expect(stage.unacknowledged).toEqual([]);
+    }
+  });
+});
+
+describe('misconfigurations fail the synth early, each named', () => {
+  const role = (stack: Stack) => new Role(stack, 'Signer', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+  const stack = () => new Stack(new App(), 'KeyTest', { env: { account: '123456789012', region: 'eu-west-1' } });
+
+  it('refuses a bad alias and a break-glass principal that is not a role of the account, all at once', () => {
+    expect(
+      () =>
+        new PayoutSignerKey(stack(), 'Key', {
+          stage: 'dev',
+          aliasName: 'alias/aws/payout',
+          breakGlassRoleArn: 'arn:aws:iam::123456789012:user/alice',
+        }),
+    ).toThrow(PayoutSignerKeyConfigError);
+    let message = '';
+    try {
+      new PayoutSignerKey(stack(), 'Key', {
+        stage: ' ',
+        aliasName: 'payout-signer',
+        breakGlassRoleArn: 'arn:aws:iam::999999999999:role/break-glass',
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('stage must be set');
+    expect(message).toContain('aliasName must be alias/');
+    expect(message).toContain("breakGlassRoleArn must be a role of the stage's account 123456789012 (got account 999999999999)");
+  });
+
+  it('has exactly one signer: a second grant is refused, none fails the synth', () => {
+    const withKey = stack();
+    const key = new PayoutSignerKey(withKey, 'Key', {
+      stage: 'dev',
+      aliasName: 'alias/payment-monitor/dev/payout-signer',
+      breakGlassRoleArn: 'arn:aws:iam::123456789012:role/break-glass',
+    });
+    key.grantSign(role(withKey));
+    expect(() => key.grantSign(new Role(withKey, 'Other', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') }))).toThrow(
+      /already has its signer/,
+    );
+    const lonely = stack();
+    new PayoutSignerKey(lonely, 'Key', {
+      stage: 'dev',
+      aliasName: 'alias/payment-monitor/dev/payout-signer',
+      breakGlassRoleArn: 'arn:aws:iam::123456789012:role/break-glass',
+    });
+    expect(() => Template.fromStack(lonely)).toThrow(/no signer was granted kms:Sign/);
+  });
+
+  it('refuses a stage without a break-glass role of its own account', () => {
+    const stages = JSON.parse(JSON.stringify(STAGES)) as Record<string, Record<string, unknown>>;
+    delete stages.dev!.payouts;
+    expect(() => readStageConfig(stages, 'dev')).toThrow(StageConfigError);
+    expect(() => readStageConfig(stages, 'dev')).toThrow(/payouts\.breakGlassRoleArn must be an IAM role ARN/);
+    stages.dev!.payouts = { breakGlassRoleArn: 'arn:aws:iam::222222222222:role/break-glass' };
+    expect(() => readStageConfig(stages, 'dev')).toThrow(/payouts\.breakGlassRoleArn must be a role of the stage's account 111111111111/);
+  });
+});

@@ -195,6 +195,8 @@ describe('the payout processor', () => {
       Metric.payoutsFailed,
       Metric.payoutSignerErrors,
       PayoutRequestMetric.dailyLimitReached,
+      Metric.hotWalletRecordedAda,
+      Metric.hotWalletSpendableAda,
     ]) {
       expect(dashboard).toContain(`\\"${metric}\\"`);
     }

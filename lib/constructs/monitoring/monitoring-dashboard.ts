@@ -176,13 +176,22 @@ export function createMonitoringDashboard(scope: Construct, id: string, props: M
         },
       ),
       props.hotWalletMonitored
-        ? graph('Hot-wallet balance (ADA)', [lambdas(Metric.hotWalletBalanceAda, 'Minimum', MINUTE, 'balance')], {
-            width: 12,
-            annotations: [
-              line('HotWalletLow', t.hotWalletBalance.warning.threshold, '#ff7f0e'),
-              line('HotWalletCritical', t.hotWalletBalance.critical.threshold, '#d62728'),
+        ? graph(
+            'Hot-wallet balance (ADA)',
+            [
+              lambdas(Metric.hotWalletBalanceAda, 'Minimum', MINUTE, 'balance (chain, Ogmios)'),
+              // The payout processor's view, from the engine's own unspent outputs (reconciliation compares them with the chain).
+              lambdas(Metric.hotWalletRecordedAda, 'Minimum', MINUTE, 'recorded (monitor)'),
+              lambdas(Metric.hotWalletSpendableAda, 'Minimum', MINUTE, 'spendable (confirmed, unreserved)'),
             ],
-          })
+            {
+              width: 12,
+              annotations: [
+                line('HotWalletLow', t.hotWalletBalance.warning.threshold, '#ff7f0e'),
+                line('HotWalletCritical', t.hotWalletBalance.critical.threshold, '#d62728'),
+              ],
+            },
+          )
         : new TextWidget({
             markdown: '### Hot-wallet balance\nThis stage watches no hot-wallet address (`hotWalletAddresses` in cdk.json is empty).',
             width: 12,

@@ -46,9 +46,14 @@ export interface StageConfig {
   events: { archiveRetentionDays: number };
   /**
    * Payouts (issue 16): the IAM role that alone may schedule the deletion of the hot wallet's KMS key or disable it
-   * (break glass; a role of the stage's account, created outside the stage, its trust policy requiring MFA).
+   * (break glass; a role of the stage's account, created outside the stage, its trust policy requiring MFA), and the
+   * API's policy (decimal strings of lovelace: PAYOUT_MAX_LOVELACE, PAYOUT_DAILY_LIMIT_LOVELACE,
+   * PAYOUT_APPROVAL_THRESHOLD_LOVELACE of the api function).
    */
-  payouts: { breakGlassRoleArn: string };
+  payouts: {
+    breakGlassRoleArn: string;
+    policy: { maxLovelace: string; dailyLimitLovelace: string; approvalThresholdLovelace: string };
+  };
   /**
    * Alarm thresholds: the tutorial's defaults (lib/constructs/monitoring/alarm-thresholds.ts) with the stage's
    * optional overrides from cdk.json `alarms`, e.g. `{ "syncLag": { "warning": { "threshold": 100 } } }`.
@@ -106,18 +111,34 @@ function eventsConfigProblems(raw: unknown): string[] {
 
 const BREAK_GLASS_ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 
+/** A whole number of lovelace as the api function reads it (0 … 2^64 − 1), as a decimal string. */
+const LOVELACE_TEXT = /^(0|[1-9][0-9]{0,19})$/;
+const MAX_LOVELACE = 18_446_744_073_709_551_615n;
+
 function payoutsConfigProblems(raw: unknown, account: unknown): string[] {
-  const arn = (raw as { breakGlassRoleArn?: unknown } | undefined)?.breakGlassRoleArn;
+  const payouts = raw as { breakGlassRoleArn?: unknown; policy?: Record<string, unknown> } | undefined;
+  const problems: string[] = [];
+  const arn = payouts?.breakGlassRoleArn;
   const role = typeof arn === 'string' ? BREAK_GLASS_ROLE_ARN.exec(arn) : null;
   if (!role) {
-    return [
+    problems.push(
       "payouts.breakGlassRoleArn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>): the one principal that may schedule the hot wallet key's deletion or disable it",
-    ];
+    );
+  } else if (typeof account === 'string' && role[1] !== account) {
+    problems.push(`payouts.breakGlassRoleArn must be a role of the stage's account ${account} (got account ${role[1]})`);
   }
-  if (typeof account === 'string' && role[1] !== account) {
-    return [`payouts.breakGlassRoleArn must be a role of the stage's account ${account} (got account ${role[1]})`];
+  const amounts: Record<string, bigint> = {};
+  for (const field of ['maxLovelace', 'dailyLimitLovelace', 'approvalThresholdLovelace']) {
+    const text = payouts?.policy?.[field];
+    if (typeof text === 'string' && LOVELACE_TEXT.test(text) && BigInt(text) <= MAX_LOVELACE) amounts[field] = BigInt(text);
+    else problems.push(`payouts.policy.${field} must be a whole number of lovelace as a decimal string ("1000000000" is 1,000 ADA)`);
   }
-  return [];
+  const { maxLovelace, dailyLimitLovelace } = amounts;
+  if (maxLovelace === 0n) problems.push('payouts.policy.maxLovelace must be above 0 (0 refuses every payout)');
+  if (maxLovelace !== undefined && dailyLimitLovelace !== undefined && maxLovelace > dailyLimitLovelace) {
+    problems.push(`payouts.policy.maxLovelace (${maxLovelace}) must not exceed payouts.policy.dailyLimitLovelace (${dailyLimitLovelace})`);
+  }
+  return problems;
 }
 
 function isTimeZone(value: unknown): boolean {

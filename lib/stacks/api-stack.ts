@@ -69,6 +69,10 @@ export class ApiStack extends Stack {
         WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: 'false',
         // The IAM API's callers and their scopes (role ARNs: not secret).
         ...(iamPrincipals.length > 0 ? { API_IAM_PRINCIPALS: formatIamPrincipals(iamPrincipals) } : {}),
+        // The stage's payout policy (issue 16): per-payout and daily limits, the four-eyes threshold.
+        PAYOUT_MAX_LOVELACE: config.payouts.policy.maxLovelace,
+        PAYOUT_DAILY_LIMIT_LOVELACE: config.payouts.policy.dailyLimitLovelace,
+        PAYOUT_APPROVAL_THRESHOLD_LOVELACE: config.payouts.policy.approvalThresholdLovelace,
       },
     });
     data.webhookSecretsKey.grantRead(this.handler);

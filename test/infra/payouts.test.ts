@@ -5,7 +5,7 @@
  * secrets), its alarms and dashboard row, and the constructor checks that fail a synth early.
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KMS_SIGNING_ALGORITHM } from '../../functions/adapters/kms/kms-signer.js';
@@ -203,6 +203,19 @@ describe('the payout processor', () => {
     expect(dashboard).toContain('payment-monitor-prod-payout-processor');
   });
 
+  it("gives the api function the stage's payout policy (limits and four-eyes threshold, lovelace)", () => {
+    prod.templates.api.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'payment-monitor-prod-api',
+      Environment: {
+        Variables: Match.objectLike({
+          PAYOUT_MAX_LOVELACE: '5000000000',
+          PAYOUT_DAILY_LIMIT_LOVELACE: '40000000000',
+          PAYOUT_APPROVAL_THRESHOLD_LOVELACE: '500000000',
+        }),
+      },
+    });
+  });
+
   it('synthesizes dev and prod with nothing for cdk-nag to report', () => {
     for (const stage of [dev, prod]) {
       expect(stage.synthError).toBeUndefined();
@@ -259,12 +272,23 @@ describe('misconfigurations fail the synth early, each named', () => {
     expect(() => Template.fromStack(lonely)).toThrow(/no signer was granted kms:Sign/);
   });
 
-  it('refuses a stage without a break-glass role of its own account', () => {
+  it('refuses a stage without a break-glass role of its own account or with a payout policy the API could not apply', () => {
     const stages = JSON.parse(JSON.stringify(STAGES)) as Record<string, Record<string, unknown>>;
     delete stages.dev!.payouts;
     expect(() => readStageConfig(stages, 'dev')).toThrow(StageConfigError);
     expect(() => readStageConfig(stages, 'dev')).toThrow(/payouts\.breakGlassRoleArn must be an IAM role ARN/);
-    stages.dev!.payouts = { breakGlassRoleArn: 'arn:aws:iam::222222222222:role/break-glass' };
-    expect(() => readStageConfig(stages, 'dev')).toThrow(/payouts\.breakGlassRoleArn must be a role of the stage's account 111111111111/);
+    stages.dev!.payouts = {
+      breakGlassRoleArn: 'arn:aws:iam::222222222222:role/break-glass',
+      policy: { maxLovelace: '2000000000', dailyLimitLovelace: '1000000000', approvalThresholdLovelace: 100 },
+    };
+    let message = '';
+    try {
+      readStageConfig(stages, 'dev');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/payouts\.breakGlassRoleArn must be a role of the stage's account 111111111111/);
+    expect(message).toContain('payouts.policy.approvalThresholdLovelace must be a whole number of lovelace as a decimal string');
+    expect(message).toContain('payouts.policy.maxLovelace (2000000000) must not exceed payouts.policy.dailyLimitLovelace (1000000000)');
   });
 });

@@ -599,6 +599,6 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     event: true,
     runbook: () =>
       'The API refused payout requests because the payouts requested today (UTC) would exceed PAYOUT_DAILY_LIMIT_LOVELACE (409 daily_limit_reached; payout_limit_reached log lines of the api function, limit daily_limit_reached). ' +
-      'Check whether the volume is expected (GET /v1/payouts, the audit log: who requested what). Expected: the requests can be made again after 00:00 UTC, or the limit raised (a deploy); not expected: revoke the requesting API key.',
+      'Check whether the volume is expected (GET /v1/payouts, the audit log: who requested what). Expected: the requests can be made again after 00:00 UTC, or the limit raised (payouts.policy.dailyLimitLovelace in cdk.json, then deploy the Api stack); not expected: revoke the requesting API key.',
   },
 ];

@@ -12,7 +12,7 @@ import type { InvoiceChange, InvoiceToJudge } from '../../domain/invoices/invoic
 import { amountJson } from '../../domain/invoices/invoice-resource.js';
 import type { ChainTip } from '../../domain/invoices/invoice-rules.js';
 import type { Queryable } from './business-events.js';
-import { invoiceEventColumns, invoiceEventsInsert } from './invoice-events.js';
+import { invoiceEventsInsert, invoiceEventsJson } from './invoice-events.js';
 import {
   INVOICE_COLUMNS,
   invoiceFromRow,
@@ -82,31 +82,30 @@ export async function invoicesToJudge(
 /** Saves each changed invoice and writes its events, in one statement (versions in order per invoice). */
 export async function saveInvoiceJudgements(db: Queryable, changes: readonly InvoiceChange[], judgedAt: Date): Promise<void> {
   if (changes.length === 0) return;
-  const invoices = changes.map((change) => change.invoice);
+  // Two JSON parameters (the changes, the events) rather than arrays: see invoiceEventsJson.
+  const judged = changes.map(({ invoice }) => ({
+    id: invoice.id,
+    status: invoice.status,
+    additional_status: invoice.additionalStatus,
+    paid: amountJson(invoice.paid),
+    settles_at_height: invoice.settlesAtHeight?.toString() ?? null,
+    ever_settled: invoice.everSettled,
+    expired: invoice.expired,
+    settled_at: invoice.settledAt,
+  }));
   await db.query({
     name: 'save_invoice_judgements',
     text: `WITH saved AS (
              UPDATE invoices i
                 SET status = c.status, additional_status = c.additional_status, paid = c.paid,
                     settles_at_height = c.settles_at_height, ever_settled = c.ever_settled, expired = c.expired,
-                    settled_at = c.settled_at, updated_at = $9
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::boolean[], $7::boolean[],
-                           $8::timestamptz[])
-                 AS c(id, status, additional_status, paid, settles_at_height, ever_settled, expired, settled_at)
+                    settled_at = c.settled_at, updated_at = $2
+               FROM jsonb_to_recordset($1::jsonb)
+                 AS c(id text, status text, additional_status text, paid jsonb, settles_at_height bigint,
+                      ever_settled boolean, expired boolean, settled_at timestamptz)
               WHERE i.id = c.id
            )
-           ${invoiceEventsInsert(10)}`,
-    values: [
-      invoices.map((invoice) => invoice.id),
-      invoices.map((invoice) => invoice.status),
-      invoices.map((invoice) => invoice.additionalStatus),
-      invoices.map((invoice) => JSON.stringify(amountJson(invoice.paid))),
-      invoices.map((invoice) => invoice.settlesAtHeight?.toString() ?? null),
-      invoices.map((invoice) => invoice.everSettled),
-      invoices.map((invoice) => invoice.expired),
-      invoices.map((invoice) => invoice.settledAt),
-      judgedAt,
-      ...invoiceEventColumns(changes.flatMap((change) => change.events)),
-    ],
+           ${invoiceEventsInsert(3)}`,
+    values: [JSON.stringify(judged), judgedAt, invoiceEventsJson(changes.flatMap((change) => change.events))],
   });
 }

@@ -96,6 +96,8 @@ export const LogEvent = {
   payoutAttemptMoved: 'payout_attempt_moved',
   /** A payout's transaction lost an input to a transaction that is not ours: critical, the hot wallet's key may be used elsewhere. */
   payoutFailed: 'payout_failed',
+  /** Another transaction spent a payout transaction's input (critical at once); final (payout_failed) once confirmed. */
+  payoutInputSpentElsewhere: 'payout_input_spent_elsewhere',
   payoutTransactionBuilt: 'payout_transaction_built',
   /** The signer's enterprise address was registered as the hot wallet's (its outputs are the payouts' coins). */
   hotWalletRegistered: 'hot_wallet_registered',

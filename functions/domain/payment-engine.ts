@@ -23,8 +23,7 @@ import type {
 import { consumedOutputs, createdOutputs } from './transaction-effects.js';
 import { reportRebuildStep, settleRebuildStep, type RebuildStep } from './rebuild.js';
 import { judgeInvoices, touchedInvoiceIds, type InvoiceChange } from './invoices/invoice-judging.js';
-import type { AttemptMove } from './payouts/payout-execution.js';
-import { trackPayoutsBack, trackPayoutsForward } from './payouts/payout-tracking.js';
+import { type PayoutTracking, trackPayoutsBack, trackPayoutsForward } from './payouts/payout-tracking.js';
 
 export interface PaymentEngineOptions {
   store: PaymentStore;
@@ -54,8 +53,8 @@ export type ApplyOutcome =
       rebuild: RebuildStep | null;
       /** Invoices the step judged differently (saved, with their events). */
       invoices: InvoiceChange[];
-      /** Payout transactions the step moved (in a block, confirmed, failed, abandoned). */
-      payouts: AttemptMove[];
+      /** Payout transactions the step moved (in a block, confirmed, failed, abandoned), and spends of their coins by others. */
+      payouts: PayoutTracking;
     }
   | {
       kind: 'rolled_back';
@@ -63,7 +62,7 @@ export type ApplyOutcome =
       outcome: RollbackOutcome;
       invoices: InvoiceChange[];
       /** Payout transactions whose block left the chain: submitted again. */
-      payouts: AttemptMove[];
+      payouts: PayoutTracking;
     }
   | {
       kind: 'unchanged';
@@ -351,9 +350,21 @@ export class PaymentEngine {
     this.reportPayouts(outcome.payouts, height);
   }
 
-  /** One line and one count per payout transaction moved; a transaction that lost an input to another is critical. */
-  private reportPayouts(moves: readonly AttemptMove[], tipHeight: bigint): void {
+  /**
+   * One line and one count per payout transaction moved; another transaction spending a payout's coins is critical at
+   * once (someone else spends from the hot wallet), and again when that spend is confirmed and the payout fails.
+   */
+  private reportPayouts({ moves, conflicts }: PayoutTracking, tipHeight: bigint): void {
     const { logger, metrics } = this.options;
+    for (const conflict of conflicts) {
+      logger.critical(LogEvent.payoutInputSpentElsewhere, {
+        tx_hash: conflict.transactionId,
+        status: conflict.attemptStatus,
+        spent_at_height: conflict.height,
+        reason: conflict.reason,
+        block_height: tipHeight,
+      });
+    }
     for (const move of moves) {
       const fields = {
         tx_hash: move.transactionId,

@@ -134,7 +134,8 @@ export async function startLocalStack({
     throw error;
   }
 
-  // The hot wallet: the local signer's address. Registered (by the processor's assembly) before anything is followed.
+  // The hot wallet: the local signer's address, registered by the processor's assembly below. The demo funds it only
+  // after that, so the engine sees its coins arrive; coins sent to it before it was registered are not the engine's.
   const payoutExecution = config.payoutExecution ?? {
     keyFile: DEFAULT_PAYOUT_SIGNER_KEY_FILE,
     validitySeconds: DEFAULT_PAYOUT_VALIDITY_SECONDS,

@@ -20,17 +20,25 @@ CREATE TABLE payout_attempts (
   -- the block that carries it while in_block or confirmed
   block_height      bigint      NULL,
   block_hash        text        NULL,
+  -- sends: how many times the transaction was handed to a node (counted before each try, so a crash after a node
+  -- accepted it still counts); submissions: how many answers were recorded
+  sends             integer     NOT NULL DEFAULT 0,
   submissions       integer     NOT NULL DEFAULT 0,
-  -- the first submission a node accepted: how long the payout has waited for a block (alarm after 30 minutes)
-  first_submitted_at timestamptz NULL,
+  -- the first send: how long the payout has waited for a block (alarm after 30 minutes)
+  first_sent_at     timestamptz NULL,
   last_submitted_at timestamptz NULL,
   last_submit_error text        NULL,
   failure_reason    text        NULL,
+  -- another transaction spent one of its inputs in the block at this height: final (failed, or abandoned) only once
+  -- that block is confirmed; a rollback above it clears it
+  conflict_height   bigint      NULL,
+  conflict_reason   text        NULL,
   built_by          text        NOT NULL,
   created_at        timestamptz NOT NULL,
   updated_at        timestamptz NOT NULL,
   CHECK ((status IN ('in_block', 'confirmed')) = (block_height IS NOT NULL)),
   CHECK ((block_height IS NULL) = (block_hash IS NULL)),
+  CHECK ((conflict_height IS NULL) = (conflict_reason IS NULL)),
   CHECK (status IN ('built', 'abandoned') OR signed_cbor IS NOT NULL)
 );
 -- what the processor and the engine look for: every live attempt (few at a time)

@@ -453,7 +453,9 @@ function faultyTransaction(tx: EngineTransaction, step: Step): EngineTransaction
     invoicesToJudge: (touchedIds, tip, afterRollback) => step('invoicesToJudge', () => tx.invoicesToJudge(touchedIds, tip, afterRollback)),
     saveInvoiceJudgements: (changes, judgedAt) => step('saveInvoiceJudgements', () => tx.saveInvoiceJudgements(changes, judgedAt)),
     reservationsAmong: (outputs) => step('reservationsAmong', () => tx.reservationsAmong(outputs)),
-    attemptsInBlockAtOrBelow: (height) => step('attemptsInBlockAtOrBelow', () => tx.attemptsInBlockAtOrBelow(height)),
+    settledAtOrBelow: (height) => step('settledAtOrBelow', () => tx.settledAtOrBelow(height)),
+    recordConflicts: (conflicts) => step('recordConflicts', () => tx.recordConflicts(conflicts)),
+    clearConflictsAbove: (height) => step('clearConflictsAbove', () => tx.clearConflictsAbove(height)),
     attemptsInBlockAbove: (height) => step('attemptsInBlockAbove', () => tx.attemptsInBlockAbove(height)),
     moveAttempts: (moves, actor) => step('moveAttempts', () => tx.moveAttempts(moves, actor)),
   };

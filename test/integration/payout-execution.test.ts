@@ -11,11 +11,13 @@ import { FileTransactionSigner } from '../../functions/adapters/crypto/file-sign
 import { PostgresPayoutExecutionStore } from '../../functions/adapters/postgres/payout-execution-store.js';
 import { cancelPayout, readPayout, requestPayout } from '../../functions/adapters/postgres/payout-requests.js';
 import { inTransaction } from '../../functions/adapters/postgres/pool.js';
+import { PostgresRebuildStore } from '../../functions/adapters/postgres/rebuild-store.js';
 import type { ChainTransaction } from '../../functions/domain/chain.js';
 import { HOT_WALLET_REFERENCE_TYPE } from '../../functions/domain/hot-wallet.js';
 import { timeToSlot } from '../../functions/domain/network.js';
 import { LogEvent, Metric } from '../../functions/domain/observability.js';
 import {
+  MIN_EXPIRY_DEPTH,
   PayoutProcessor,
   type PayoutProcessorOptions,
   type SubmitOutcome,
@@ -257,12 +259,16 @@ describe('a payout on its way to the chain', () => {
     await processor.runOnce();
     const first = chainTransactionOf(submitter.last());
 
-    // Not yet: the interval is open, then passed only by blocks not yet confirmed.
+    // Not yet: the interval is open, then passed only by blocks not yet deep enough (MIN_EXPIRY_DEPTH, whatever
+    // CONFIRMATIONS is: a payout handed to a new transaction must never see the old one land).
     const blocksToPass = Number(BigInt(VALIDITY_SECONDS) / SLOTS_PER_BLOCK) + 1;
     await emptyBlocks(blocksToPass);
     await processor.runOnce();
     expect(await statusOf(id)).toBe('submitted');
-    await emptyBlocks(CONFIRMATIONS);
+    await emptyBlocks(MIN_EXPIRY_DEPTH - 2);
+    await processor.runOnce();
+    expect(await statusOf(id)).toBe('submitted');
+    await emptyBlocks(2);
     const report = await processor.runOnce();
     expect(report.expired).toBe(1);
     expect(report.built?.payouts).toBe(1);
@@ -285,7 +291,7 @@ describe('a payout on its way to the chain', () => {
     expect(rows.map((row) => row.status)).toEqual(['expired', 'submitted']);
   });
 
-  it('fails when another transaction spends one of its inputs, releases the hold and raises the alarm', async () => {
+  it('fails when another transaction spends one of its inputs and that block is confirmed; releases the hold; alarms', async () => {
     await fund(40n * ADA);
     await deposit('user-7', 25n * ADA);
     const id = await request(5n * ADA, { userId: 'user-7' });
@@ -293,6 +299,12 @@ describe('a payout on its way to the chain', () => {
     const ours = chainTransactionOf(submitter.last());
     const thief = transaction([output(syntheticAddress('mainnet', 'elsewhere'), 39n * ADA)], ours.inputs.slice(0, 1));
     await block([thief]);
+    // Critical at once, final only at depth: a rollback may still take the other spend away.
+    expect(f.logger.events(LogEvent.payoutInputSpentElsewhere)[0]?.level).toBe('critical');
+    expect(await statusOf(id)).toBe('submitted');
+    await emptyBlocks(CONFIRMATIONS - 2);
+    expect(await statusOf(id)).toBe('submitted');
+    await block();
     expect(await statusOf(id)).toBe('failed');
     expect(f.logger.events(LogEvent.payoutFailed)).toHaveLength(1);
     expect(f.logger.events(LogEvent.payoutFailed)[0]!.level).toBe('critical');
@@ -307,6 +319,34 @@ describe('a payout on its way to the chain', () => {
     expect(submitter.submitted).toHaveLength(before);
   });
 
+  it('is paid once when the other spend is rolled back and our transaction lands after all', async () => {
+    await fund(40n * ADA);
+    await deposit('user-7', 25n * ADA);
+    const id = await request(5n * ADA, { userId: 'user-7' });
+    await processor.runOnce();
+    const ours = chainTransactionOf(submitter.last());
+    const forkPoint = chain.tip!.height;
+    const thief = transaction([output(syntheticAddress('mainnet', 'elsewhere'), 39n * ADA)], ours.inputs.slice(0, 1));
+    await block([thief]);
+    expect(await statusOf(id)).toBe('submitted');
+
+    // A fork takes the other spend away; ours lands on the new branch.
+    const fork = chain.fork('without-thief', forkPoint);
+    await f.engine.apply(fork.backward(forkPoint));
+    chain = fork;
+    await block([ours]);
+    expect(await statusOf(id)).toBe('in_block');
+    await emptyBlocks(CONFIRMATIONS);
+    expect(await statusOf(id)).toBe('confirmed');
+    expect(await holdsOf(id)).toEqual(['debited']);
+    expect(await balanceOf('user-7')).toBe(20n * ADA);
+    expect(f.logger.events(LogEvent.payoutFailed)).toHaveLength(0);
+    const { rows } = await f.db.pool.query<{ status: string; conflict_height: string | null }>(
+      'SELECT status, conflict_height FROM payout_attempts',
+    );
+    expect(rows).toEqual([{ status: 'confirmed', conflict_height: null }]);
+  });
+
   it('abandons a transaction no node accepted for its fee, and builds the payout again', async () => {
     await fund(40n * ADA, 40n * ADA);
     const id = await request(5n * ADA);
@@ -319,7 +359,7 @@ describe('a payout on its way to the chain', () => {
     expect(await statusOf(id)).toBe('submitted');
     // Built again in the same second from the same output, it is the same transaction: the abandoned row is taken up.
     const { rows } = await f.db.pool.query<{ status: string; submissions: number }>('SELECT status, submissions FROM payout_attempts');
-    expect(rows).toEqual([{ status: 'submitted', submissions: 2 }]);
+    expect(rows).toEqual([{ status: 'submitted', submissions: 1 }]);
 
     // A second later, and with the transaction abandoned again, the next build is another transaction.
     submitter.answer = { kind: 'refused', reason: 'invalid', detail: '3100 something' };
@@ -359,6 +399,71 @@ describe('a payout cancelled while its transaction is built', () => {
     const onChain = chainTransactionOf(submitter.last());
     expect(onChain.outputs.map((out) => out.address)).not.toContain(syntheticAddress('mainnet', 'destination:cancelled'));
     expect(onChain.outputs).toContainEqual(output(syntheticAddress('mainnet', 'destination:kept'), 5n * ADA));
+  });
+});
+
+describe('a payout transaction sent before a crash', () => {
+  it('is never given up on a later refusal: it waits in a block or for its expiry, watched by the stuck gauge', async () => {
+    await fund(40n * ADA, 40n * ADA);
+    const id = await request(5n * ADA, { reference: 'crash' });
+    // The node accepts it; recording the answer fails (a crash, a lost connection).
+    const store = new PostgresPayoutExecutionStore(f.db.pool);
+    const crashing = Object.assign(Object.create(store) as PostgresPayoutExecutionStore, {
+      recordSubmission: async () => {
+        throw new Error('connection terminated');
+      },
+    });
+    await expect(processorWith({ store: crashing }).runOnce()).rejects.toThrow(/connection terminated/);
+    const sent = chainTransactionOf(submitter.last());
+    expect(await statusOf(id)).toBe('signed');
+
+    // Asked again, a node refuses it as invalid: it was sent before, so it is kept (a node may hold it).
+    submitter.answer = { kind: 'refused', reason: 'invalid', detail: '3997 UnexpectedMempoolError' };
+    f.clock.advance(40 * 60);
+    await processor.runOnce();
+    expect(await statusOf(id)).toBe('signed');
+    expect(f.metrics.snapshot().gauges[Metric.payoutOldestSubmittedMinutes]).toBeGreaterThanOrEqual(40);
+    const { rows } = await f.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM payout_attempts');
+    expect(rows[0]!.n).toBe(1);
+
+    // It lands: ours, in a block, confirmed; one transaction, paid once.
+    await block([sent]);
+    expect(await statusOf(id)).toBe('in_block');
+    await emptyBlocks(CONFIRMATIONS);
+    expect(await statusOf(id)).toBe('confirmed');
+    expect(await eventTypes(id)).toContain('payout.submitted');
+  });
+});
+
+describe('a rebuild from a point below a payout in a block', () => {
+  it('sends it back to submitted: never confirmed by height on a chain that lost it, confirmed once it is found', async () => {
+    await fund(40n * ADA);
+    await deposit('user-7', 25n * ADA);
+    const id = await request(5n * ADA, { userId: 'user-7' });
+    await processor.runOnce();
+    const ours = chainTransactionOf(submitter.last());
+    const pointHeight = chain.tip!.height;
+    await block([ours]);
+    expect(await statusOf(id)).toBe('in_block');
+
+    const point = chain.at(pointHeight);
+    await new PostgresRebuildStore(f.db.pool).start(
+      { exactly: { slot: point.slot!, hash: point.hash } },
+      { point: { slot: point.slot!, hash: point.hash } },
+      'operator:test',
+    );
+    expect(await statusOf(id)).toBe('submitted');
+
+    // The re-derived chain does not carry it (yet): past its old height it is still only submitted.
+    chain = chain.fork('rederived', pointHeight);
+    await emptyBlocks(CONFIRMATIONS + 1);
+    expect(await statusOf(id)).toBe('submitted');
+    expect(await balanceOf('user-7')).toBe(25n * ADA);
+    // Then it lands: in a block, confirmed, debited once.
+    await block([ours]);
+    await emptyBlocks(CONFIRMATIONS);
+    expect(await statusOf(id)).toBe('confirmed');
+    expect(await balanceOf('user-7')).toBe(20n * ADA);
   });
 });
 

@@ -38,7 +38,8 @@ import type {
 } from '../../functions/domain/ports.js';
 import { inChainOrder } from '../../functions/domain/ports.js';
 import { HOT_WALLET_REFERENCE_TYPE } from '../../functions/domain/hot-wallet.js';
-import type { AttemptMove, HotWalletSpend, Reservation } from '../../functions/domain/payouts/payout-execution.js';
+import type { AttemptMove, Conflict, HotWalletSpend, Reservation } from '../../functions/domain/payouts/payout-execution.js';
+import type { SettledAttempts } from '../../functions/domain/payouts/payout-tracking.js';
 import type { InvoiceChange, InvoiceEvent, InvoiceToJudge } from '../../functions/domain/invoices/invoice-judging.js';
 import type { InvoicePaymentView, InvoiceRecord } from '../../functions/domain/invoices/invoice-resource.js';
 import type { ChainTip } from '../../functions/domain/invoices/invoice-rules.js';
@@ -437,9 +438,15 @@ class InMemoryEngineTransaction implements EngineTransaction {
     return [];
   }
 
-  async attemptsInBlockAtOrBelow(): Promise<Hash[]> {
-    return [];
+  async settledAtOrBelow(): Promise<SettledAttempts> {
+    return { confirmed: [], conflicted: [] };
   }
+
+  async recordConflicts(conflicts: readonly Conflict[]): Promise<void> {
+    if (conflicts.length > 0) throw new Error('the in-memory store holds no payout transactions to be in conflict');
+  }
+
+  async clearConflictsAbove(): Promise<void> {}
 
   async attemptsInBlockAbove(): Promise<Hash[]> {
     return [];

@@ -5,6 +5,7 @@ import { OgmiosTransactionSubmitter, submitRefusalOf } from '../../functions/ada
 import {
   type AttemptStatus,
   attemptMovesOnSpends,
+  conflictMove,
   expiryMove,
   type HotWalletSpend,
   payoutPathOf,
@@ -30,25 +31,37 @@ const spend = (index: number, spentBy: string): HotWalletSpend => ({
 
 describe('spends of reserved outputs', () => {
   it('our transaction in a block: in_block once, however many of its inputs the block spends', () => {
-    const moves = attemptMovesOnSpends([reservation(0, 'submitted'), reservation(1, 'submitted')], [spend(0, OURS), spend(1, OURS)]);
+    const { moves, conflicts } = attemptMovesOnSpends(
+      [reservation(0, 'submitted'), reservation(1, 'submitted')],
+      [spend(0, OURS), spend(1, OURS)],
+    );
     expect(moves).toEqual([{ transactionId: OURS, from: 'submitted', to: 'in_block', block: { height: 100n, hash: 'dd'.repeat(32) } }]);
+    expect(conflicts).toEqual([]);
   });
 
   it('from signed too (submitted before a crash recorded it)', () => {
-    expect(attemptMovesOnSpends([reservation(0, 'signed')], [spend(0, OURS)])[0]).toMatchObject({ from: 'signed', to: 'in_block' });
+    expect(attemptMovesOnSpends([reservation(0, 'signed')], [spend(0, OURS)]).moves[0]).toMatchObject({ from: 'signed', to: 'in_block' });
   });
 
-  it('another transaction spending an input: failed once submitted, abandoned before', () => {
-    expect(attemptMovesOnSpends([reservation(0, 'submitted')], [spend(0, THEIRS)])[0]).toMatchObject({ to: 'failed' });
-    expect(attemptMovesOnSpends([reservation(0, 'built')], [spend(0, THEIRS)])[0]).toMatchObject({ to: 'abandoned' });
-    expect(attemptMovesOnSpends([reservation(0, 'signed')], [spend(0, THEIRS)])[0]).toMatchObject({ to: 'abandoned' });
-    expect(attemptMovesOnSpends([reservation(0, 'submitted')], [spend(0, THEIRS)])[0]!.reason).toContain(THEIRS);
+  it('another transaction spending an input: a conflict at its height, nothing final yet', () => {
+    const { moves, conflicts } = attemptMovesOnSpends([reservation(0, 'submitted')], [spend(0, THEIRS)]);
+    expect(moves).toEqual([]);
+    expect(conflicts).toEqual([{ transactionId: OURS, attemptStatus: 'submitted', height: 100n, reason: expect.stringContaining(THEIRS) }]);
+    expect(attemptMovesOnSpends([reservation(0, 'in_block')], [spend(0, THEIRS)]).conflicts).toEqual([]);
+  });
+
+  it('a confirmed conflict: failed once submitted, abandoned (built again) before', () => {
+    expect(conflictMove({ transactionId: OURS, status: 'submitted', reason: 'r' })).toMatchObject({ to: 'failed' });
+    expect(conflictMove({ transactionId: OURS, status: 'built', reason: 'r' })).toMatchObject({ to: 'abandoned' });
+    expect(conflictMove({ transactionId: OURS, status: 'signed', reason: 'r' })).toMatchObject({ to: 'abandoned' });
+    expect(conflictMove({ transactionId: OURS, status: 'in_block', reason: 'r' })).toBeNull();
   });
 
   it('nothing for an attempt already in a block, an unreserved output, or a built attempt "spent by itself"', () => {
-    expect(attemptMovesOnSpends([reservation(0, 'in_block')], [spend(0, OURS)])).toEqual([]);
-    expect(attemptMovesOnSpends([reservation(0, 'submitted')], [spend(7, THEIRS)])).toEqual([]);
-    expect(attemptMovesOnSpends([reservation(0, 'built')], [spend(0, OURS)])).toEqual([]);
+    const nothing = { moves: [], conflicts: [] };
+    expect(attemptMovesOnSpends([reservation(0, 'in_block')], [spend(0, OURS)])).toEqual(nothing);
+    expect(attemptMovesOnSpends([reservation(0, 'submitted')], [spend(7, THEIRS)])).toEqual(nothing);
+    expect(attemptMovesOnSpends([reservation(0, 'built')], [spend(0, OURS)])).toEqual(nothing);
   });
 });
 
@@ -87,11 +100,7 @@ describe('the oldest submitted transaction', () => {
     expect(oldestSubmittedMinutes([], now)).toBe(0);
     expect(
       oldestSubmittedMinutes(
-        [
-          { firstSubmittedAt: new Date('2026-12-07T11:50:00Z') },
-          { firstSubmittedAt: new Date('2026-12-07T11:29:00Z') },
-          { firstSubmittedAt: null },
-        ],
+        [{ firstSentAt: new Date('2026-12-07T11:50:00Z') }, { firstSentAt: new Date('2026-12-07T11:29:00Z') }, { firstSentAt: null }],
         now,
       ),
     ).toBe(31);

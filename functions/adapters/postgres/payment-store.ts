@@ -27,16 +27,10 @@ import type { InvoiceChange, InvoiceToJudge } from '../../domain/invoices/invoic
 import type { ChainTip } from '../../domain/invoices/invoice-rules.js';
 import { invoicesToJudge, saveInvoiceJudgements } from './invoice-judging-store.js';
 import { HOT_WALLET_REFERENCE_TYPE } from '../../domain/hot-wallet.js';
-import type { AttemptMove, Reservation } from '../../domain/payouts/payout-execution.js';
+import type { AttemptMove, Conflict, Reservation } from '../../domain/payouts/payout-execution.js';
 import type { OutputReference } from '../../domain/chain.js';
-import {
-  attemptsInBlockAbove,
-  attemptsInBlockAtOrBelow,
-  hotWalletSpendFromRow,
-  type HotWalletSpendRow,
-  moveAttempts,
-  reservationsAmong,
-} from './payout-attempts.js';
+import type { PayoutTrackingTransaction, SettledAttempts } from '../../domain/payouts/payout-tracking.js';
+import { hotWalletSpendFromRow, type HotWalletSpendRow, payoutTrackingOn } from './payout-attempts.js';
 
 /**
  * A rebuild's held copy `h` as the `incoming_payments` row its settlement restores when the output is in another
@@ -95,12 +89,16 @@ interface BlockRow {
 export class PostgresEngineTransaction implements EngineTransaction {
   /** Read with the sync position lock: a change (a rebuild) makes the spend filter load again. */
   private syncGeneration: bigint | undefined;
+  /** The payouts' part of the step (payout-attempts.ts). */
+  private readonly payouts: PayoutTrackingTransaction;
 
   constructor(
     protected readonly client: pg.PoolClient,
     private readonly addresses: RegisteredAddressFilter,
     private readonly paymentTransactions: PaymentTransactionFilter,
-  ) {}
+  ) {
+    this.payouts = payoutTrackingOn(client);
+  }
 
   /**
    * Hot statements are prepared once per connection: planning these partition-wide statements costs more
@@ -404,19 +402,27 @@ export class PostgresEngineTransaction implements EngineTransaction {
   }
 
   reservationsAmong(outputs: readonly OutputReference[]): Promise<Reservation[]> {
-    return reservationsAmong(this.client, outputs);
+    return this.payouts.reservationsAmong(outputs);
   }
 
-  attemptsInBlockAtOrBelow(height: bigint): Promise<Hash[]> {
-    return attemptsInBlockAtOrBelow(this.client, height);
+  settledAtOrBelow(height: bigint): Promise<SettledAttempts> {
+    return this.payouts.settledAtOrBelow(height);
   }
 
   attemptsInBlockAbove(height: bigint): Promise<Hash[]> {
-    return attemptsInBlockAbove(this.client, height);
+    return this.payouts.attemptsInBlockAbove(height);
+  }
+
+  recordConflicts(conflicts: readonly Conflict[]): Promise<void> {
+    return this.payouts.recordConflicts(conflicts);
+  }
+
+  clearConflictsAbove(height: bigint): Promise<void> {
+    return this.payouts.clearConflictsAbove(height);
   }
 
   moveAttempts(moves: readonly AttemptMove[], actor: string): Promise<AttemptMove[]> {
-    return moveAttempts(this.client, moves, actor);
+    return this.payouts.moveAttempts(moves, actor);
   }
 }
 

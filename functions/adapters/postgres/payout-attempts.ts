@@ -8,10 +8,12 @@ import type { Hash, OutputReference } from '../../domain/chain.js';
 import {
   type AttemptMove,
   type AttemptStatus,
+  type Conflict,
   type HotWalletSpend,
   payoutPathOf,
   type Reservation,
 } from '../../domain/payouts/payout-execution.js';
+import type { PayoutTrackingTransaction, SettledAttempts } from '../../domain/payouts/payout-tracking.js';
 import type { PayoutStatus } from '../../domain/payouts/payout-rules.js';
 import { recordPayoutTransition, takeOutboxLock } from './payout-requests.js';
 
@@ -48,13 +50,41 @@ export async function reservationsAmong(client: pg.ClientBase, outputs: readonly
   }));
 }
 
-export async function attemptsInBlockAtOrBelow(client: pg.ClientBase, height: bigint): Promise<Hash[]> {
-  const { rows } = await client.query<{ transaction_id: string }>({
-    name: 'payout_attempts_deep_enough',
-    text: `SELECT transaction_id FROM payout_attempts WHERE status = 'in_block' AND block_height <= $1 ORDER BY block_height, transaction_id`,
+/** What is final at this depth (one statement at every roll-forward, on the partial index of live attempts). */
+export async function settledAtOrBelow(client: pg.ClientBase, height: bigint): Promise<SettledAttempts> {
+  const { rows } = await client.query<{ transaction_id: string; status: AttemptStatus; conflict_reason: string | null }>({
+    name: 'payout_attempts_settled',
+    // An attempt confirms only if its block is still the engine's (a rebuild that lost it sent it back already).
+    text: `SELECT a.transaction_id, a.status, a.conflict_reason
+             FROM payout_attempts a
+            WHERE (a.status = 'in_block' AND a.block_height <= $1 AND EXISTS (SELECT 1 FROM blocks b WHERE b.hash = a.block_hash))
+               OR (a.status IN ('built', 'signed', 'submitted') AND a.conflict_height <= $1)
+            ORDER BY a.block_height NULLS LAST, a.conflict_height, a.transaction_id`,
     values: [height.toString()],
   });
-  return rows.map((row) => row.transaction_id);
+  return {
+    confirmed: rows.filter((row) => row.status === 'in_block').map((row) => row.transaction_id),
+    conflicted: rows
+      .filter((row) => row.status !== 'in_block')
+      .map((row) => ({ transactionId: row.transaction_id, status: row.status, reason: row.conflict_reason ?? 'another spend' })),
+  };
+}
+
+export async function recordConflicts(client: pg.ClientBase, conflicts: readonly Conflict[]): Promise<void> {
+  await client.query(
+    `UPDATE payout_attempts a SET conflict_height = c.height, conflict_reason = c.reason, updated_at = now()
+       FROM unnest($1::text[], $2::bigint[], $3::text[]) AS c(transaction_id, height, reason)
+      WHERE a.transaction_id = c.transaction_id AND a.conflict_height IS NULL`,
+    [conflicts.map((c) => c.transactionId), conflicts.map((c) => c.height.toString()), conflicts.map((c) => c.reason)],
+  );
+}
+
+export async function clearConflictsAbove(client: pg.ClientBase, height: bigint): Promise<void> {
+  await client.query(
+    `UPDATE payout_attempts SET conflict_height = NULL, conflict_reason = NULL, updated_at = now()
+      WHERE conflict_height > $1 AND status IN ('built', 'signed', 'submitted')`,
+    [height.toString()],
+  );
 }
 
 export async function attemptsInBlockAbove(client: pg.ClientBase, height: bigint): Promise<Hash[]> {
@@ -102,13 +132,13 @@ export async function moveAttempts(client: pg.ClientBase, moves: readonly Attemp
       ],
     );
     if (rowCount !== 1) continue;
+    await walkPayouts(client, move, actor);
     if (RELEASES_INPUTS.has(move.to)) {
       await client.query('DELETE FROM hot_wallet_reservations WHERE transaction_id = $1', [move.transactionId]);
     }
     if (FREES_PAYOUTS.has(move.to)) {
       await client.query('UPDATE payout_attempt_payouts SET live = false WHERE transaction_id = $1', [move.transactionId]);
     }
-    await walkPayouts(client, move, actor);
     made.push(move);
   }
   return made;
@@ -118,16 +148,18 @@ async function walkPayouts(client: pg.ClientBase, move: AttemptMove, actor: stri
   for (const payoutId of await payoutsOf(client, move.transactionId)) {
     let from: PayoutStatus = payoutStatusCarriedBy(move.from);
     for (const to of payoutPathOf(move)) {
-      await recordPayoutTransition(client, { payoutId, from, to, actor, reason: move.reason, transactionId: move.transactionId });
+      // Back to approved, the payout has no transaction until the next build names one.
+      const transactionId = to === 'approved' ? null : move.transactionId;
+      await recordPayoutTransition(client, { payoutId, from, to, actor, reason: move.reason, transactionId });
       from = to;
     }
   }
 }
 
-/** The payouts a transaction carries. */
+/** The payouts a live transaction carries (a transaction taken up again carries only those of its new build). */
 export async function payoutsOf(client: pg.ClientBase, transactionId: string): Promise<string[]> {
   const { rows } = await client.query<{ payout_id: string }>(
-    'SELECT payout_id FROM payout_attempt_payouts WHERE transaction_id = $1 ORDER BY payout_id',
+    'SELECT payout_id FROM payout_attempt_payouts WHERE transaction_id = $1 AND live ORDER BY payout_id',
     [transactionId],
   );
   return rows.map((row) => row.payout_id);
@@ -137,4 +169,16 @@ export async function payoutsOf(client: pg.ClientBase, transactionId: string): P
 function payoutStatusCarriedBy(status: AttemptStatus): PayoutStatus {
   if (status === 'abandoned') throw new Error('an abandoned payout transaction moves no further');
   return status;
+}
+
+/** The payout tracking of a transaction on this client (the engine's, or a rebuild's reset). */
+export function payoutTrackingOn(client: pg.ClientBase): PayoutTrackingTransaction {
+  return {
+    reservationsAmong: (outputs) => reservationsAmong(client, outputs),
+    settledAtOrBelow: (height) => settledAtOrBelow(client, height),
+    attemptsInBlockAbove: (height) => attemptsInBlockAbove(client, height),
+    recordConflicts: (conflicts) => recordConflicts(client, conflicts),
+    clearConflictsAbove: (height) => clearConflictsAbove(client, height),
+    moveAttempts: (moves, actor) => moveAttempts(client, moves, actor),
+  };
 }

@@ -24,7 +24,7 @@ interface AttemptRow {
   signed_cbor: Buffer | null;
   valid_until_slot: string;
   submissions: number;
-  first_submitted_at: Date | null;
+  first_sent_at: Date | null;
   last_submitted_at: Date | null;
 }
 
@@ -42,7 +42,7 @@ export class PostgresPayoutExecutionStore implements PayoutExecutionStore {
 
   async attemptsIn(statuses: readonly AttemptStatus[]): Promise<AttemptRecord[]> {
     const { rows } = await this.pool.query<AttemptRow>(
-      `SELECT transaction_id, status, body_cbor, signed_cbor, valid_until_slot::text, submissions, first_submitted_at,
+      `SELECT transaction_id, status, body_cbor, signed_cbor, valid_until_slot::text, submissions, first_sent_at,
               last_submitted_at
          FROM payout_attempts WHERE status = ANY($1::text[]) ORDER BY created_at, transaction_id`,
       [statuses],
@@ -54,7 +54,7 @@ export class PostgresPayoutExecutionStore implements PayoutExecutionStore {
       signedCbor: row.signed_cbor && new Uint8Array(row.signed_cbor),
       validUntilSlot: BigInt(row.valid_until_slot),
       submissions: row.submissions,
-      firstSubmittedAt: row.first_submitted_at,
+      firstSentAt: row.first_sent_at,
       lastSubmittedAt: row.last_submitted_at,
     }));
   }
@@ -100,6 +100,15 @@ export class PostgresPayoutExecutionStore implements PayoutExecutionStore {
     }
   }
 
+  async recordSend(transactionId: string, at: Date): Promise<number> {
+    const { rows } = await this.pool.query<{ sends: number }>(
+      `UPDATE payout_attempts SET sends = sends + 1, first_sent_at = coalesce(first_sent_at, $2) WHERE transaction_id = $1
+       RETURNING sends`,
+      [transactionId, at],
+    );
+    return rows[0]?.sends ?? 0;
+  }
+
   async hotWalletBalance(): Promise<{ recorded: bigint; spendable: bigint }> {
     const { rows } = await this.pool.query<{ recorded: string; spendable: string }>(
       `SELECT coalesce(sum(p.amount_lovelace), 0)::text AS recorded,
@@ -117,9 +126,7 @@ export class PostgresPayoutExecutionStore implements PayoutExecutionStore {
     return inTransaction(this.pool, async (client) => {
       await takeOutboxLock(client);
       const { rows } = await client.query<{ status: AttemptStatus }>(
-        `UPDATE payout_attempts
-            SET submissions = submissions + 1, last_submitted_at = $3, last_submit_error = $2,
-                first_submitted_at = CASE WHEN $2::text IS NULL THEN coalesce(first_submitted_at, $3) ELSE first_submitted_at END
+        `UPDATE payout_attempts SET submissions = submissions + 1, last_submitted_at = $3, last_submit_error = $2
           WHERE transaction_id = $1
           RETURNING status`,
         [transactionId, refusal, at],
@@ -195,7 +202,8 @@ class PostgresBuildSession implements BuildSession {
       `INSERT INTO payout_attempts (transaction_id, status, body_cbor, fee_lovelace, valid_until_slot, built_by, created_at, updated_at)
        VALUES ($1, 'built', $2, $3, $4, $5, $6, $6)
        ON CONFLICT (transaction_id) DO UPDATE
-         SET status = 'built', signed_cbor = NULL, failure_reason = NULL, last_submit_error = NULL, updated_at = $6
+         SET status = 'built', signed_cbor = NULL, failure_reason = NULL, last_submit_error = NULL, conflict_height = NULL,
+             conflict_reason = NULL, sends = 0, submissions = 0, first_sent_at = NULL, last_submitted_at = NULL, updated_at = $6
          WHERE payout_attempts.status = 'abandoned'`,
       [built.transactionId, Buffer.from(built.bodyCbor), built.fee.toString(), built.validUntilSlot.toString(), actor, at],
     );

@@ -3,6 +3,9 @@
  * event is applied halfway through it. The rules: domain/rebuild.ts.
  */
 import type pg from 'pg';
+import { trackPayoutsBack } from '../../domain/payouts/payout-tracking.js';
+import { payoutTrackingOn } from './payout-attempts.js';
+import { takeOutboxLock } from './payout-requests.js';
 import type { AppliedBlock } from '../../domain/ports.js';
 import {
   RebuildPointNotFoundError,
@@ -54,6 +57,11 @@ export class PostgresRebuildStore implements RebuildStore {
         );
       }
       const after = [point.slot.toString(), point.height.toString()];
+      // Payout transactions in a block above the point are in no block the engine holds any more: submitted again,
+      // and their conflicts forgotten, as a rollback does (never confirmed by height on a chain that lost them).
+      // The outbox's lock after sync_state's, the engine's order.
+      await takeOutboxLock(client);
+      await trackPayoutsBack(payoutTrackingOn(client), point.height);
 
       const superseded = await client.query<{ id: bigint; target_height: bigint }>(
         `UPDATE rebuild_runs SET status = 'superseded', completed_at = now() WHERE status = 'running' RETURNING id, target_height`,

@@ -5,10 +5,12 @@
  *
  *   built → signed → submitted → in_block → confirmed
  *   in_block → submitted            its block left the chain: the same signed transaction is submitted again
- *   submitted → expired             the validity interval passed (in a confirmed block) with the inputs unspent
- *   submitted → failed              an input was spent by a transaction that is not ours (critical)
- *   built | signed → abandoned      an input went elsewhere before we submitted, no node took it, or its validity
- *                                   passed before it was submitted: the payouts are built again
+ *   submitted → expired             a block deep enough is past its validity interval (its inputs unspent as far as
+ *                                   the engine saw: a spend by ours would have made it in_block, another's a conflict)
+ *   submitted → failed              an input was spent by a transaction that is not ours, in a block now confirmed
+ *                                   (critical at once; final only at depth: a rollback may take that spend away)
+ *   built | signed → abandoned      the same before it was sent anywhere, the first node refused it for its fee or
+ *                                   form, or its validity passed first: the payouts are built again
  *
  * A payout has one live attempt at a time. A new one is built only once the last can never reach the chain
  * (expired or abandoned), so two attempts of one payout can never both land.
@@ -45,40 +47,65 @@ export interface AttemptMove {
   reason?: string;
 }
 
-/**
- * What the spends of reserved outputs do to their attempts: one move per attempt (a transaction spends several of
- * our outputs in one block). Our own transaction in a block is in_block (from signed too: a crash may have come
- * between submitting it and recording that); another transaction spending one of its inputs means ours can never
- * land: failed once it was submitted, abandoned (built again) before.
- */
-export function attemptMovesOnSpends(reservations: readonly Reservation[], spends: readonly HotWalletSpend[]): AttemptMove[] {
-  const byOutput = new Map(reservations.map((reservation) => [outputKey(reservation.output), reservation]));
-  const moves = new Map<Hash, AttemptMove>();
-  for (const spend of spends) {
-    const reservation = byOutput.get(outputKey(spend.output));
-    if (!reservation || moves.has(reservation.transactionId)) continue;
-    const move = moveOnSpend(reservation, spend);
-    if (move) moves.set(reservation.transactionId, move);
-  }
-  return [...moves.values()];
+/** Another transaction spent one of an attempt's inputs: final once that block is confirmed, undone by a rollback. */
+export interface Conflict {
+  transactionId: Hash;
+  /** The live status of the attempt when it was seen. */
+  attemptStatus: AttemptStatus;
+  /** The block that carries the other spend. */
+  height: bigint;
+  reason: string;
 }
 
-function moveOnSpend(reservation: Reservation, spend: HotWalletSpend): AttemptMove | null {
-  const { transactionId, attemptStatus: from } = reservation;
-  if (spend.spentBy === transactionId) {
-    if (from !== 'signed' && from !== 'submitted') return null; // already in a block (or never signed: cannot be ours)
-    return { transactionId, from, to: 'in_block', block: { height: spend.blockHeight, hash: spend.blockHash } };
+export interface SpendOutcome {
+  /** Our transaction in a block. */
+  moves: AttemptMove[];
+  /** Another transaction spending our inputs. */
+  conflicts: Conflict[];
+}
+
+/**
+ * What the spends of reserved outputs do to their attempts (a transaction spends several of our outputs in one block:
+ * one outcome per attempt). Our own transaction in a block is in_block (from signed too: a crash may have come between
+ * sending it and recording that). Another transaction spending one of its inputs is a conflict: ours can never land
+ * on this chain, but the block may still be rolled back, so nothing is final before it is confirmed.
+ */
+export function attemptMovesOnSpends(reservations: readonly Reservation[], spends: readonly HotWalletSpend[]): SpendOutcome {
+  const byOutput = new Map(reservations.map((reservation) => [outputKey(reservation.output), reservation]));
+  const seen = new Set<Hash>();
+  const outcome: SpendOutcome = { moves: [], conflicts: [] };
+  for (const spend of spends) {
+    const reservation = byOutput.get(outputKey(spend.output));
+    if (!reservation || seen.has(reservation.transactionId)) continue;
+    const { transactionId, attemptStatus: from } = reservation;
+    if (spend.spentBy === transactionId) {
+      if (from !== 'signed' && from !== 'submitted') continue; // already in a block (or never signed: cannot be ours)
+      seen.add(transactionId);
+      outcome.moves.push({ transactionId, from, to: 'in_block', block: { height: spend.blockHeight, hash: spend.blockHash } });
+    } else if (LIVE_BEFORE_A_BLOCK.has(from)) {
+      seen.add(transactionId);
+      outcome.conflicts.push({
+        transactionId,
+        attemptStatus: from,
+        height: spend.blockHeight,
+        reason: `input ${outputKey(spend.output)} spent by ${spend.spentBy}, a transaction that is not ours`,
+      });
+    }
   }
-  const reason = `input ${outputKey(spend.output)} spent by ${spend.spentBy}, a transaction that is not ours`;
-  switch (from) {
-    case 'built':
-    case 'signed':
-      return { transactionId, from, to: 'abandoned', reason };
-    case 'submitted':
-      return { transactionId, from, to: 'failed', reason };
-    default:
-      return null;
-  }
+  return outcome;
+}
+
+const LIVE_BEFORE_A_BLOCK: ReadonlySet<AttemptStatus> = new Set(['built', 'signed', 'submitted']);
+
+/**
+ * A conflict whose block is confirmed: the attempt can never land. Once submitted, its payouts fail (the hot wallet's
+ * coins went elsewhere: someone else spends from it); before (built, signed), they are built again.
+ */
+export function conflictMove(attempt: { transactionId: Hash; status: AttemptStatus; reason: string }): AttemptMove | null {
+  const { transactionId, status: from, reason } = attempt;
+  if (from === 'submitted') return { transactionId, from, to: 'failed', reason };
+  if (from === 'built' || from === 'signed') return { transactionId, from, to: 'abandoned', reason };
+  return null;
 }
 
 /**

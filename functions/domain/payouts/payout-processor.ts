@@ -10,7 +10,8 @@
  *
  * The engine does the rest from the chain (payout-tracking.ts): in a block, confirmed, failed, back to submitted.
  * Every step can be repeated: each move is written only from the status it names. One processor runs at a time
- * per hot wallet (a FIFO message group on AWS, one process locally); the build also takes a database lock.
+ * per hot wallet (a reserved concurrency of one on AWS, one process locally); the build also takes a database lock,
+ * and the reservations' primary key keeps two builds from sharing an input whatever runs.
  */
 import type { Network } from '../network.js';
 import { timeToSlot } from '../network.js';
@@ -37,8 +38,8 @@ export interface AttemptRecord {
   signedCbor: Uint8Array | null;
   validUntilSlot: bigint;
   submissions: number;
-  /** The first submission a node accepted. */
-  firstSubmittedAt: Date | null;
+  /** The first time it was handed to a node (counted before the node answered). */
+  firstSentAt: Date | null;
   lastSubmittedAt: Date | null;
 }
 
@@ -62,6 +63,11 @@ export interface PayoutExecutionStore {
   build<T>(work: (session: BuildSession) => Promise<T>): Promise<T | undefined>;
   /** built → signed, with the signed transaction; false when the attempt was no longer built. */
   recordSigned(transactionId: string, signedCbor: Uint8Array, actor: string, at: Date): Promise<boolean>;
+  /**
+   * Counts a send before the node is asked, and returns how many there were with this one: a crash after a node
+   * accepted the transaction still leaves it counted, so it is never taken for a transaction no node has seen.
+   */
+  recordSend(transactionId: string, at: Date): Promise<number>;
   /** Counts a submission (accepted or refused, with the refusal); an accepted signed one moves to submitted. */
   recordSubmission(transactionId: string, refusal: string | null, actor: string, at: Date): Promise<void>;
   /**
@@ -93,7 +99,10 @@ export interface PayoutProcessorOptions {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
-  /** The engine's confirmation depth: an attempt expires once a block this deep is past its validity interval. */
+  /**
+   * The engine's confirmation depth. An attempt expires once a block this deep (at least MIN_EXPIRY_DEPTH) is past
+   * its validity interval.
+   */
   confirmations: number;
   /** How long a transaction stays valid after it is built. */
   validitySeconds: number;
@@ -114,6 +123,12 @@ export interface ProcessorReport {
 }
 
 const DEFAULT_MAX_PAYOUTS_PER_BUILD = 200;
+/**
+ * Expiry hands a payout to a new transaction, possibly from other coins: the old one must never land after that, so
+ * the block past its validity must be deeper than any rollback expected, whatever CONFIRMATIONS says (it may be as
+ * low as 1 for crediting, where a rollback is undone by a reversal; a payout sent twice is not undone).
+ */
+export const MIN_EXPIRY_DEPTH = 30;
 
 export class PayoutProcessor {
   constructor(private readonly options: PayoutProcessorOptions) {
@@ -137,8 +152,9 @@ export class PayoutProcessor {
 
   private async reportWaiting(): Promise<void> {
     const { store, metrics, clock } = this.options;
-    const submitted = await store.attemptsIn(['submitted']);
-    metrics.gauge(Metric.payoutOldestSubmittedMinutes, oldestSubmittedMinutes(submitted, clock.now()));
+    // Signed ones too: one sent before a crash is recorded as signed, and waits for a block all the same.
+    const waiting = await store.attemptsIn(['signed', 'submitted']);
+    metrics.gauge(Metric.payoutOldestSubmittedMinutes, oldestSubmittedMinutes(waiting, clock.now()));
     const balance = await store.hotWalletBalance();
     metrics.gauge(Metric.hotWalletRecordedAda, adaForDisplay(balance.recorded));
     metrics.gauge(Metric.hotWalletSpendableAda, adaForDisplay(balance.spendable));
@@ -148,7 +164,7 @@ export class PayoutProcessor {
     const { store, confirmations } = this.options;
     const live = await store.attemptsIn(['built', 'signed', 'submitted']);
     if (live.length === 0) return 0;
-    const confirmedSlot = await store.confirmedSlot(confirmations);
+    const confirmedSlot = await store.confirmedSlot(Math.max(confirmations, MIN_EXPIRY_DEPTH));
     const moves = live.flatMap((attempt) => expiryMove(attempt, confirmedSlot) ?? []);
     const made = await store.moveAttempts(moves, PROCESSOR_ACTOR);
     for (const move of made) this.options.logger.warn(LogEvent.payoutAttemptMoved, moveFields(move));
@@ -241,6 +257,7 @@ export class PayoutProcessor {
     let refused = 0;
     for (const attempt of due) {
       let outcome: SubmitOutcome;
+      const sends = await store.recordSend(attempt.transactionId, now);
       try {
         outcome = await submitter.submit(attempt.signedCbor!);
       } catch (error) {
@@ -260,23 +277,29 @@ export class PayoutProcessor {
         continue;
       }
       refused++;
-      await this.refused(attempt, outcome, now);
+      await this.refused(attempt, outcome, now, sends);
     }
     return { submitted, refused };
   }
 
   /**
    * A node's refusal. Spent inputs and a passed validity interval decide nothing here: the engine sees who spent the
-   * inputs (ours in a block, or another's: failed) and expiry waits for a confirmed block. A transaction no node ever
-   * accepted (still signed) and refused for its fee or its form can never land: it is abandoned and built again.
+   * inputs (ours in a block, or another's: failed) and expiry waits for a confirmed block. A transaction refused for
+   * its fee or its form the first time it was ever sent can never land (no node has it): it is abandoned and built
+   * again. Sent before (even if no answer was recorded), it waits for its expiry: a node may hold it.
    */
-  private async refused(attempt: AttemptRecord, outcome: Extract<SubmitOutcome, { kind: 'refused' }>, now: Date): Promise<void> {
+  private async refused(
+    attempt: AttemptRecord,
+    outcome: Extract<SubmitOutcome, { kind: 'refused' }>,
+    now: Date,
+    sends: number,
+  ): Promise<void> {
     const { store, logger } = this.options;
     const detail = `${outcome.reason}: ${outcome.detail}`;
     await store.recordSubmission(attempt.transactionId, detail, PROCESSOR_ACTOR, now);
     const fields = { tx_hash: attempt.transactionId, reason: outcome.reason, detail: outcome.detail, status: attempt.status };
-    const neverAccepted = attempt.status === 'signed';
-    if (neverAccepted && (outcome.reason === 'fee_too_small' || outcome.reason === 'invalid')) {
+    const neverSentBefore = attempt.status === 'signed' && sends === 1;
+    if (neverSentBefore && (outcome.reason === 'fee_too_small' || outcome.reason === 'invalid')) {
       logger.error(LogEvent.payoutSubmissionRefused, fields);
       await store.moveAttempts(
         [{ transactionId: attempt.transactionId, from: 'signed', to: 'abandoned', reason: detail }],
@@ -288,11 +311,11 @@ export class PayoutProcessor {
   }
 }
 
-/** The longest a submitted payout transaction has waited for a block, in minutes (0 when none waits): PayoutStuck. */
-export function oldestSubmittedMinutes(attempts: readonly Pick<AttemptRecord, 'firstSubmittedAt'>[], now: Date): number {
+/** The longest a sent payout transaction has waited for a block, in minutes (0 when none waits): PayoutStuck. */
+export function oldestSubmittedMinutes(attempts: readonly Pick<AttemptRecord, 'firstSentAt'>[], now: Date): number {
   let oldest = 0;
-  for (const { firstSubmittedAt } of attempts) {
-    if (firstSubmittedAt) oldest = Math.max(oldest, (now.getTime() - firstSubmittedAt.getTime()) / 60_000);
+  for (const { firstSentAt } of attempts) {
+    if (firstSentAt) oldest = Math.max(oldest, (now.getTime() - firstSentAt.getTime()) / 60_000);
   }
   return oldest;
 }

@@ -1,54 +1,87 @@
 /**
  * The payment engine's part in payouts: in the same transaction as every chain event, the hot wallet's outputs the
- * event spent move their attempts (payout-execution.ts), attempts deep enough are confirmed, and a rollback
- * returns the attempts whose block it took away to `submitted` (the processor submits them again).
+ * event spent move their attempts (payout-execution.ts), a spend by another transaction is recorded as a conflict,
+ * and what is deep enough becomes final: attempts confirmed, conflicts failed. A rollback returns the attempts whose
+ * block it took away to `submitted` (the processor submits them again) and forgets the conflicts it took away.
  */
 import type { Hash, OutputReference } from '../chain.js';
-import { type AttemptMove, attemptMovesOnSpends, type HotWalletSpend, type Reservation } from './payout-execution.js';
+import {
+  type AttemptMove,
+  type AttemptStatus,
+  attemptMovesOnSpends,
+  type Conflict,
+  conflictMove,
+  type HotWalletSpend,
+  type Reservation,
+} from './payout-execution.js';
 import { PROCESSOR_ACTOR } from './payout-rules.js';
 
 export interface PayoutTrackingTransaction {
   /** The reservations of live attempts among these outputs. */
   reservationsAmong(outputs: readonly OutputReference[]): Promise<Reservation[]>;
-  /** Attempts in a block at or below this height (`in_block`, to be confirmed). */
-  attemptsInBlockAtOrBelow(height: bigint): Promise<Hash[]>;
+  /**
+   * What is final at this depth, in one read: `in_block` attempts whose block (on the engine's chain) is at or below
+   * this height, and live attempts whose conflict is.
+   */
+  settledAtOrBelow(height: bigint): Promise<SettledAttempts>;
   /** `in_block` attempts whose block is above this height (a rollback took it away). */
   attemptsInBlockAbove(height: bigint): Promise<Hash[]>;
+  /** Records each conflict on its attempt (the first seen is kept). */
+  recordConflicts(conflicts: readonly Conflict[]): Promise<void>;
+  /** Forgets the conflicts above this height (a rollback took their block away). */
+  clearConflictsAbove(height: bigint): Promise<void>;
   /**
    * Writes the moves: each attempt only from the status the move names (a repeated step changes nothing), its
-   * reservations let go when it can no longer reach the chain or is final, its payouts walked through
-   * payoutPathOf with an event and an audit row per status.
+   * payouts walked through payoutPathOf with an event and an audit row per status, its reservations let go when it
+   * can no longer reach the chain or is final.
    */
   moveAttempts(moves: readonly AttemptMove[], actor: string): Promise<AttemptMove[]>;
 }
 
-/** One roll-forward's part: spends of reserved outputs, then confirmations. Returns the moves made. */
+export interface SettledAttempts {
+  confirmed: Hash[];
+  conflicted: { transactionId: Hash; status: AttemptStatus; reason: string }[];
+}
+
+export interface PayoutTracking {
+  moves: AttemptMove[];
+  /** Conflicts seen in this step (critical at once; final once confirmed). */
+  conflicts: Conflict[];
+}
+
+/** One roll-forward's part: spends of reserved outputs, then what is now deep enough. */
 export async function trackPayoutsForward(
   tx: PayoutTrackingTransaction,
   step: { hotWalletSpends: readonly HotWalletSpend[]; confirmAtOrBelow: bigint },
-): Promise<AttemptMove[]> {
-  const moves: AttemptMove[] = [];
+): Promise<PayoutTracking> {
+  const tracking: PayoutTracking = { moves: [], conflicts: [] };
   if (step.hotWalletSpends.length > 0) {
     const reservations = await tx.reservationsAmong(step.hotWalletSpends.map((spend) => spend.output));
-    moves.push(...(await tx.moveAttempts(attemptMovesOnSpends(reservations, step.hotWalletSpends), PROCESSOR_ACTOR)));
+    const { moves, conflicts } = attemptMovesOnSpends(reservations, step.hotWalletSpends);
+    tracking.moves.push(...(await tx.moveAttempts(moves, PROCESSOR_ACTOR)));
+    if (conflicts.length > 0) await tx.recordConflicts(conflicts);
+    tracking.conflicts.push(...conflicts);
   }
-  const deepEnough = await tx.attemptsInBlockAtOrBelow(step.confirmAtOrBelow);
-  if (deepEnough.length > 0) {
-    const confirmations = deepEnough.map((transactionId): AttemptMove => ({ transactionId, from: 'in_block', to: 'confirmed' }));
-    moves.push(...(await tx.moveAttempts(confirmations, PROCESSOR_ACTOR)));
-  }
-  return moves;
+  const settled = await tx.settledAtOrBelow(step.confirmAtOrBelow);
+  const final = [
+    ...settled.confirmed.map((transactionId): AttemptMove => ({ transactionId, from: 'in_block', to: 'confirmed' })),
+    ...settled.conflicted.flatMap((attempt) => conflictMove(attempt) ?? []),
+  ];
+  if (final.length > 0) tracking.moves.push(...(await tx.moveAttempts(final, PROCESSOR_ACTOR)));
+  return tracking;
 }
 
 /**
  * A rollback's part: an attempt whose block left the chain is `submitted` again: the same signed transaction, whose
- * inputs the rollback made unspent, is submitted again and never rebuilt, so the payout cannot be paid twice. (A
- * confirmed one stays confirmed: a rollback deeper than the confirmations is the ledger's finality broken, which
- * the engine reports as reversed payments.)
+ * inputs the rollback made unspent, is submitted again and never rebuilt, so the payout cannot be paid twice; a
+ * conflict the rollback took away is forgotten (our transaction may land after all). A confirmed attempt stays
+ * confirmed: a rollback deeper than the confirmations is the ledger's finality broken, which the engine reports as
+ * reversed payments.
  */
-export async function trackPayoutsBack(tx: PayoutTrackingTransaction, pointHeight: bigint): Promise<AttemptMove[]> {
+export async function trackPayoutsBack(tx: PayoutTrackingTransaction, pointHeight: bigint): Promise<PayoutTracking> {
+  await tx.clearConflictsAbove(pointHeight);
   const lost = await tx.attemptsInBlockAbove(pointHeight);
-  if (lost.length === 0) return [];
+  if (lost.length === 0) return { moves: [], conflicts: [] };
   const moves = lost.map(
     (transactionId): AttemptMove => ({
       transactionId,
@@ -57,5 +90,5 @@ export async function trackPayoutsBack(tx: PayoutTrackingTransaction, pointHeigh
       reason: 'its block left the chain',
     }),
   );
-  return tx.moveAttempts(moves, PROCESSOR_ACTOR);
+  return { moves: await tx.moveAttempts(moves, PROCESSOR_ACTOR), conflicts: [] };
 }

@@ -39,6 +39,7 @@ import {
   utcDay,
 } from '../../domain/payouts/payout-rules.js';
 import type { Queryable } from './business-events.js';
+import { newestFirstPage } from './newest-first-page.js';
 
 /** The outbox's lock (migration 0015's trigger takes it on every insert into business_events): 'busevent'. */
 const OUTBOX_LOCK = '7094703306575900276';
@@ -446,30 +447,13 @@ export async function listPayouts(
   limit: number,
   position?: { createdUs: bigint; id: string },
 ): Promise<(PayoutRow & { created_us: bigint })[]> {
-  const conditions: string[] = [];
-  const values: unknown[] = [];
-  const add = (sql: string, ...added: unknown[]) => {
-    let text = sql;
-    for (const value of added) {
-      values.push(value);
-      text = text.replace('?', `$${values.length}`);
-    }
-    conditions.push(text);
-  };
-  if (filters.status !== undefined) add('status = ?', filters.status);
-  if (filters.referenceId !== undefined) add('reference_id = ?', filters.referenceId);
-  if (filters.userId !== undefined) add('user_id = ?', filters.userId);
-  if (position) {
-    add("(created_at, id) < (timestamptz 'epoch' + ?::bigint * interval '1 microsecond', ?::text)", position.createdUs, position.id);
-  }
-  values.push(limit + 1);
-  const { rows } = await db.query<PayoutRow & { created_us: bigint }>(
-    `SELECT ${PAYOUT_COLUMNS}, (extract(epoch FROM created_at) * 1000000)::bigint AS created_us FROM payouts
-      ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
-      ORDER BY created_at DESC, id DESC LIMIT $${values.length}`,
-    values,
-  );
-  return rows;
+  return newestFirstPage<PayoutRow>(db, {
+    table: 'payouts',
+    columns: PAYOUT_COLUMNS,
+    filters: { status: filters.status, reference_id: filters.referenceId, user_id: filters.userId },
+    limit,
+    ...(position ? { position } : {}),
+  });
 }
 
 export type { PayoutResource };

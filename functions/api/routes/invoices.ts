@@ -5,6 +5,7 @@
  */
 import { newInvoiceId, PostgresInvoiceBook } from '../../adapters/postgres/invoice-book.js';
 import { INVOICE_COLUMNS, type InvoiceRow, invoiceFromRow, onChainInvoicePayments } from '../../adapters/postgres/invoice-rows.js';
+import { newestFirstPage } from '../../adapters/postgres/newest-first-page.js';
 import { InvalidRegistrationError, validateRegistrations } from '../../domain/address-registration.js';
 import { type AmountRequest, createInvoice, InvoiceConflictError, InvoiceRequestError } from '../../domain/invoices/invoice-creation.js';
 import { invoiceResource } from '../../domain/invoices/invoice-resource.js';
@@ -104,33 +105,13 @@ export const invoiceRoutes: RouteModule = {
     async handle(request, context) {
       const limit = (request.query.limit as number | undefined) ?? DEFAULT_LIMIT;
       const position = decodeCursor(request.query.cursor, ['created_us', 'id']);
-      const conditions: string[] = [];
-      const values: unknown[] = [];
-      const add = (sql: string, ...added: unknown[]) => {
-        let text = sql;
-        for (const value of added) {
-          values.push(value);
-          text = text.replace('?', `$${values.length}`);
-        }
-        conditions.push(text);
-      };
-      if (request.query.status !== undefined) add('status = ?', request.query.status);
-      if (request.query.reference_id !== undefined) add('reference_id = ?', request.query.reference_id);
-      if (request.query.user_id !== undefined) add('user_id = ?', request.query.user_id);
-      if (position) {
-        add(
-          "(created_at, id) < (timestamptz 'epoch' + ?::bigint * interval '1 microsecond', ?::text)",
-          cursorId(position.created_us),
-          position.id,
-        );
-      }
-      values.push(limit + 1);
-      const { rows } = await context.pool.query<InvoiceRow & { created_us: bigint }>(
-        `SELECT ${INVOICE_COLUMNS}, (extract(epoch FROM created_at) * 1000000)::bigint AS created_us FROM invoices
-          ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
-          ORDER BY created_at DESC, id DESC LIMIT $${values.length}`,
-        values,
-      );
+      const rows = await newestFirstPage<InvoiceRow>(context.pool, {
+        table: 'invoices',
+        columns: INVOICE_COLUMNS,
+        filters: { status: request.query.status, reference_id: request.query.reference_id, user_id: request.query.user_id },
+        limit,
+        ...(position ? { position: { createdUs: cursorId(position.created_us), id: position.id } } : {}),
+      });
       const kept = rows.slice(0, limit);
       const byId = await resources(context.pool, kept);
       return json(

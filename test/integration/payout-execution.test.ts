@@ -160,6 +160,18 @@ async function request(lovelace: bigint, options: { userId?: string; reference?:
   return payout.id;
 }
 
+/**
+ * The usual start: a hot wallet of 40 ADA, user-7 with a deposit of 25 ADA, a 5 ADA payout of theirs built, signed
+ * and submitted; its id and the transaction as the chain would carry it.
+ */
+async function userPayoutSubmitted(): Promise<{ id: string; ours: ChainTransaction }> {
+  await fund(40n * ADA);
+  await deposit('user-7', 25n * ADA);
+  const id = await request(5n * ADA, { userId: 'user-7' });
+  await processor.runOnce();
+  return { id, ours: chainTransactionOf(submitter.last()) };
+}
+
 async function statusOf(id: string): Promise<PayoutStatus | undefined> {
   return (await readPayout(f.db.pool, id))?.status;
 }
@@ -292,11 +304,7 @@ describe('a payout on its way to the chain', () => {
   });
 
   it('fails when another transaction spends one of its inputs and that block is confirmed; releases the hold; alarms', async () => {
-    await fund(40n * ADA);
-    await deposit('user-7', 25n * ADA);
-    const id = await request(5n * ADA, { userId: 'user-7' });
-    await processor.runOnce();
-    const ours = chainTransactionOf(submitter.last());
+    const { id, ours } = await userPayoutSubmitted();
     const thief = transaction([output(syntheticAddress('mainnet', 'elsewhere'), 39n * ADA)], ours.inputs.slice(0, 1));
     await block([thief]);
     // Critical at once, final only at depth: a rollback may still take the other spend away.
@@ -320,11 +328,7 @@ describe('a payout on its way to the chain', () => {
   });
 
   it('is paid once when the other spend is rolled back and our transaction lands after all', async () => {
-    await fund(40n * ADA);
-    await deposit('user-7', 25n * ADA);
-    const id = await request(5n * ADA, { userId: 'user-7' });
-    await processor.runOnce();
-    const ours = chainTransactionOf(submitter.last());
+    const { id, ours } = await userPayoutSubmitted();
     const forkPoint = chain.tip!.height;
     const thief = transaction([output(syntheticAddress('mainnet', 'elsewhere'), 39n * ADA)], ours.inputs.slice(0, 1));
     await block([thief]);
@@ -437,11 +441,7 @@ describe('a payout transaction sent before a crash', () => {
 
 describe('a rebuild from a point below a payout in a block', () => {
   it('sends it back to submitted: never confirmed by height on a chain that lost it, confirmed once it is found', async () => {
-    await fund(40n * ADA);
-    await deposit('user-7', 25n * ADA);
-    const id = await request(5n * ADA, { userId: 'user-7' });
-    await processor.runOnce();
-    const ours = chainTransactionOf(submitter.last());
+    const { id, ours } = await userPayoutSubmitted();
     const pointHeight = chain.tip!.height;
     await block([ours]);
     expect(await statusOf(id)).toBe('in_block');

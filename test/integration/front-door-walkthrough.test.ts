@@ -6,16 +6,12 @@
  * in order; the API shows the same payment; the event log lists the events and one is replayed.
  * The receiver checks the signature with its own HMAC (node:crypto), not with the product's code.
  */
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/local/cli/main.js';
 import { simulateCommand } from '../../functions/local/cli/simulate-commands.js';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack.js';
+import type { LocalStack } from '../../functions/local/stack.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { RecordingLogger } from '../support/recorders.js';
+import { startWalkthroughStack, type WalkthroughStack } from '../support/walkthrough-stack.js';
 import { type ReceivedRequest, signedBy, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const ADMIN_KEY = 'walkthrough-admin-key-do-not-use-elsewhere';
@@ -32,11 +28,9 @@ interface WebhookEvent {
 /** A delivery as the business reads it: the event in its body. */
 const eventOf = (request: ReceivedRequest): WebhookEvent => JSON.parse(request.body) as WebhookEvent;
 
-let db: TestDatabase;
+let walkthrough: WalkthroughStack;
 let stack: LocalStack;
 let receiver: WebhookReceiver;
-const journal = path.join(tmpdir(), `walkthrough-journal-${process.pid}.jsonl`);
-const keyFile = path.join(tmpdir(), `walkthrough-webhook-key-${process.pid}`);
 let api: string;
 
 // biome-ignore lint/suspicious/noExplicitAny: the answers are read field by field, as a business's client would
@@ -63,35 +57,15 @@ async function cli(...argv: string[]): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  process.env.DATABASE_URL = db.url;
-  await Promise.all([rm(journal, { force: true }), rm(keyFile, { force: true })]);
   receiver = await startWebhookReceiver('/payments-webhook');
-  stack = await startLocalStack({
-    config: {
-      network: 'preprod',
-      ogmios: 'simulator',
-      confirmations: 3,
-      // From origin: the engine then holds every block, so the fork below stays within what it can roll back.
-      startPoint: 'origin',
-      healthPort: 0,
-      apiPort: 0,
-      bootstrapApiKey: ADMIN_KEY,
-    },
-    logger: new RecordingLogger(),
-    simulatorJournal: journal,
-    webhookKeyFile: keyFile,
-    simulator: { blockTimeMs: 0, initialBlocks: 20, paymentsPerBlock: 0, forks: undefined, transactionsPerBlock: { min: 1, max: 3 } },
-  });
-  api = `http://127.0.0.1:${stack.apiPort}`;
+  walkthrough = await startWalkthroughStack({ name: 'front-door-walkthrough', adminKey: ADMIN_KEY });
+  ({ stack, api } = walkthrough);
 }, 120_000);
 
 afterAll(async () => {
-  await stack?.stop();
+  await walkthrough?.stop();
   await receiver?.close();
   delete process.env.PAYMENT_MONITOR_API_KEY;
-  await db?.drop();
-  await Promise.all([rm(journal, { force: true }), rm(keyFile, { force: true })]);
 });
 
 describe('the front door, as the README walks through it', () => {

@@ -9,16 +9,12 @@
  * The simulator's clock is the test's: blocks come when the test produces them, and their time moves on when the
  * test moves it (to pass a deadline without waiting for it).
  */
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/local/cli/main.js';
 import { simulateCommand } from '../../functions/local/cli/simulate-commands.js';
 import { DEMO_INVOICES } from '../../functions/local/demo-invoices.js';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { RecordingLogger } from '../support/recorders.js';
+import type { LocalStack } from '../../functions/local/stack.js';
+import { startWalkthroughStack, type WalkthroughStack } from '../support/walkthrough-stack.js';
 import { type ReceivedRequest, signedBy, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const ADMIN_KEY = 'invoice-walkthrough-admin-key-do-not-use';
@@ -43,13 +39,11 @@ interface InvoiceEvent {
   };
 }
 
-let db: TestDatabase;
+let walkthrough: WalkthroughStack;
 let stack: LocalStack;
 let receiver: WebhookReceiver;
 let api: string;
 let clockOffsetMs = 0;
-const journal = path.join(tmpdir(), `invoice-walkthrough-journal-${process.pid}.jsonl`);
-const keyFile = path.join(tmpdir(), `invoice-walkthrough-webhook-key-${process.pid}`);
 
 async function cli(...argv: string[]): Promise<unknown> {
   const lines: string[] = [];
@@ -75,43 +69,21 @@ async function delivered(invoiceId: string, type: string): Promise<InvoiceEvent>
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  process.env.DATABASE_URL = db.url;
-  await Promise.all([rm(journal, { force: true }), rm(keyFile, { force: true })]);
   receiver = await startWebhookReceiver('/invoices-webhook');
-  stack = await startLocalStack({
-    config: {
-      network: 'preprod',
-      ogmios: 'simulator',
-      confirmations: 3,
-      startPoint: 'origin',
-      healthPort: 0,
-      apiPort: 0,
-      bootstrapApiKey: ADMIN_KEY,
-    },
-    logger: new RecordingLogger(),
-    simulatorJournal: journal,
-    webhookKeyFile: keyFile,
+  walkthrough = await startWalkthroughStack({
+    name: 'invoice-walkthrough',
+    adminKey: ADMIN_KEY,
     demoInvoices: true,
-    simulator: {
-      blockTimeMs: 0,
-      initialBlocks: 20,
-      paymentsPerBlock: 0,
-      forks: undefined,
-      transactionsPerBlock: { min: 1, max: 3 },
-      clock: () => Date.now() + clockOffsetMs,
-    },
+    simulator: { clock: () => Date.now() + clockOffsetMs },
   });
-  api = `http://127.0.0.1:${stack.apiPort}`;
+  ({ stack, api } = walkthrough);
   process.env.PAYMENT_MONITOR_API_KEY = ADMIN_KEY;
 }, 120_000);
 
 afterAll(async () => {
-  await stack?.stop();
+  await walkthrough?.stop();
   await receiver?.close();
   delete process.env.PAYMENT_MONITOR_API_KEY;
-  await db?.drop();
-  await Promise.all([rm(journal, { force: true }), rm(keyFile, { force: true })]);
 });
 
 describe('invoices, as the README walks through them', () => {

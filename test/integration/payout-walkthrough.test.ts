@@ -7,28 +7,21 @@
  *
  * Blocks come when the test produces them; the test waits on the database and on webhook deliveries, never on time.
  */
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../functions/local/cli/main.js';
 import { simulateCommand } from '../../functions/local/cli/simulate-commands.js';
-import { startLocalStack, type LocalStack } from '../../functions/local/stack.js';
+import type { LocalStack } from '../../functions/local/stack.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { RecordingLogger } from '../support/recorders.js';
+import { startWalkthroughStack, type WalkthroughStack } from '../support/walkthrough-stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const ADMIN_KEY = 'payout-walkthrough-admin-key-do-not-use';
 const DESTINATION = syntheticAddress('preprod', 'payout-walkthrough-destination');
 
-let db: TestDatabase;
+let walkthrough: WalkthroughStack;
 let stack: LocalStack;
 let receiver: WebhookReceiver;
 let api: string;
-const journal = path.join(tmpdir(), `payout-walkthrough-journal-${process.pid}.jsonl`);
-const webhookKeyFile = path.join(tmpdir(), `payout-walkthrough-webhook-key-${process.pid}`);
-const signerKeyFile = path.join(tmpdir(), `payout-walkthrough-signer-${process.pid}`, 'hot.key');
 
 async function cli(key: string, ...argv: string[]): Promise<{ code: number; answer: unknown }> {
   const lines: string[] = [];
@@ -59,41 +52,20 @@ const statusBecomes = (id: string, status: string) =>
   );
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  process.env.DATABASE_URL = db.url;
-  await Promise.all([rm(journal, { force: true }), rm(webhookKeyFile, { force: true })]);
   receiver = await startWebhookReceiver('/payouts-webhook');
-  stack = await startLocalStack({
-    config: {
-      network: 'preprod',
-      ogmios: 'simulator',
-      confirmations: 3,
-      startPoint: 'origin',
-      healthPort: 0,
-      apiPort: 0,
-      bootstrapApiKey: ADMIN_KEY,
-      payouts: { maxLovelace: 1_000_000_000n, dailyLimitLovelace: 10_000_000_000n, approvalThresholdLovelace: 100_000_000n },
-      payoutExecution: { keyFile: signerKeyFile, validitySeconds: 3600, resubmitAfterSeconds: 3600 },
-    },
-    logger: new RecordingLogger(),
-    simulatorJournal: journal,
-    webhookKeyFile,
-    simulator: { blockTimeMs: 0, initialBlocks: 20, paymentsPerBlock: 0, forks: undefined, transactionsPerBlock: { min: 1, max: 3 } },
+  walkthrough = await startWalkthroughStack({
+    name: 'payout-walkthrough',
+    adminKey: ADMIN_KEY,
+    config: { payouts: { maxLovelace: 1_000_000_000n, dailyLimitLovelace: 10_000_000_000n, approvalThresholdLovelace: 100_000_000n } },
   });
-  api = `http://127.0.0.1:${stack.apiPort}`;
+  ({ stack, api } = walkthrough);
 }, 120_000);
 
 afterAll(async () => {
-  await stack?.stop();
+  await walkthrough?.stop();
   await receiver?.close();
   delete process.env.PAYMENT_MONITOR_API_KEY;
   delete process.env.NETWORK;
-  await db?.drop();
-  await Promise.all([
-    rm(journal, { force: true }),
-    rm(webhookKeyFile, { force: true }),
-    rm(path.dirname(signerKeyFile), { recursive: true, force: true }),
-  ]);
 });
 
 describe('a payout, as the README walks through it', () => {

@@ -99,6 +99,8 @@ export const LogEvent = {
   /** Another transaction spent a payout transaction's input (critical at once); final (payout_failed) once confirmed. */
   payoutInputSpentElsewhere: 'payout_input_spent_elsewhere',
   payoutTransactionBuilt: 'payout_transaction_built',
+  /** A build failed (the transaction library refused a payout, or the protocol parameters could not be read). */
+  payoutBuildFailed: 'payout_build_failed',
   /** The signer's enterprise address was registered as the hot wallet's (its outputs are the payouts' coins). */
   hotWalletRegistered: 'hot_wallet_registered',
   /** An approved payout left out of this build (too large for the transaction, or not covered by the hot wallet). */
@@ -155,6 +157,7 @@ export const Metric = {
   /** Payouts failed because another transaction spent one of their inputs; PayoutFailed. */
   payoutsFailed: 'payouts_failed',
   payoutTransactionsBuilt: 'payout_transactions_built',
+  payoutBuildFailures: 'payout_build_failures',
   payoutSubmissions: 'payout_submissions',
   /** Signer failures; PayoutSignerErrors. */
   payoutSignerErrors: 'payout_signer_errors',

@@ -376,6 +376,27 @@ describe('a payout on its way to the chain', () => {
   });
 });
 
+describe('a build that fails', () => {
+  it('is logged and counted, and what was sent before still moves on', async () => {
+    await fund(40n * ADA, 40n * ADA);
+    const first = await request(5n * ADA, { reference: 'first' });
+    await processor.runOnce();
+    expect(await statusOf(first)).toBe('submitted');
+    await request(6n * ADA, { reference: 'second' });
+    const unreachable = processorWith({
+      protocolParameters: async () => {
+        throw new Error('no relay answered');
+      },
+    });
+    f.clock.advance(60);
+    const report = await unreachable.runOnce();
+    expect(report.built).toBeNull();
+    expect(report.submitted).toBe(1); // the first, submitted again
+    expect(f.logger.events(LogEvent.payoutBuildFailed)[0]).toMatchObject({ level: 'error' });
+    expect(f.metrics.snapshot().counters[Metric.payoutBuildFailures]).toBe(1);
+  });
+});
+
 describe('a payout cancelled while its transaction is built', () => {
   it('is not signed: the transaction is abandoned and the other payouts are built again without it', async () => {
     await fund(40n * ADA);

@@ -102,8 +102,8 @@ const FREES_PAYOUTS: ReadonlySet<AttemptStatus> = new Set(['expired', 'abandoned
 
 /**
  * Writes each move: the attempt only from the status the move names (a repeated step, or a processor that got
- * there first, changes nothing), then its inputs and payouts, then every payout through its path. Returns the
- * moves made.
+ * there first, changes nothing), then every payout it carries through its path, then its inputs let go and its
+ * payouts freed for another build when it can no longer land. Returns the moves made.
  */
 export async function moveAttempts(client: pg.ClientBase, moves: readonly AttemptMove[], actor: string): Promise<AttemptMove[]> {
   const made: AttemptMove[] = [];

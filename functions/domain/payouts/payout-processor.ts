@@ -143,7 +143,13 @@ export class PayoutProcessor {
 
   async runOnce(): Promise<ProcessorReport> {
     const expired = await this.expire();
-    const { built, deferred } = await this.build();
+    const { built, deferred } = await this.build().catch((error: unknown) => {
+      // A build that fails (a payout the library refuses, Ogmios unreachable for the parameters) must not keep what
+      // was built, signed or submitted before from moving on: logged, and tried again at the next run.
+      this.options.logger.error(LogEvent.payoutBuildFailed, { error: describeError(error) });
+      this.options.metrics.count(Metric.payoutBuildFailures);
+      return { built: null, deferred: [] };
+    });
     const signing = await this.sign();
     const submission = await this.submit();
     await this.reportWaiting();

@@ -199,6 +199,7 @@ const EXPECTED: string[] = [
   ' | PayoutStuck | payout_oldest_submitted_minutes, Maximum | > 30 min | 1 min (1 of 2 × 1 min) | warning | ignore',
   ' | PayoutFailed | payouts_failed, Sum | > 0 payouts | 1 min (1 period) | critical | notBreaching',
   ' | PayoutSignerErrors | payout_signer_errors, Sum | > 0 errors | 10 min (2 × 5 min) | warning | notBreaching',
+  ' | PayoutBuildFailures | payout_build_failures, Sum | > 0 builds | 10 min (2 × 5 min) | warning | notBreaching',
   ' | PayoutDailyLimitReached | payout_daily_limit_refusals, Sum | > 0 requests | 5 min (1 period) | warning | notBreaching',
 ];
 

@@ -184,7 +184,14 @@ describe('the payout processor', () => {
 
   it('is watched: its alarms and its errors, on the dashboard too', () => {
     const names = resourcesOf(prod.templates.observability, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties.AlarmName);
-    for (const alarm of ['PayoutStuck', 'PayoutFailed', 'PayoutSignerErrors', 'PayoutDailyLimitReached', 'PayoutProcessorErrors']) {
+    for (const alarm of [
+      'PayoutStuck',
+      'PayoutFailed',
+      'PayoutSignerErrors',
+      'PayoutBuildFailures',
+      'PayoutDailyLimitReached',
+      'PayoutProcessorErrors',
+    ]) {
       expect(names).toContain(`payment-monitor-prod-${alarm}`);
     }
     const dashboard = JSON.stringify(resourcesOf(prod.templates.observability, 'AWS::CloudWatch::Dashboard')[0]![1].Properties);
@@ -194,6 +201,7 @@ describe('the payout processor', () => {
       Metric.payoutOldestSubmittedMinutes,
       Metric.payoutsFailed,
       Metric.payoutSignerErrors,
+      Metric.payoutBuildFailures,
       PayoutRequestMetric.dailyLimitReached,
       Metric.hotWalletRecordedAda,
       Metric.hotWalletSpendableAda,

@@ -589,6 +589,19 @@ export const ALARM_RULES: readonly AlarmRule[] = [
       'Throttling clears by itself; AccessDenied: the key policy or the processor role changed (redeploy); disabled or pending deletion: only the break-glass role can do either (its key policy), so find who in CloudTrail, then undo it (aws kms enable-key, aws kms cancel-key-deletion). A signature that does not verify is never used: open a case with AWS.',
   },
   {
+    key: 'payoutBuildFailures',
+    severity: 'warning',
+    name: 'PayoutBuildFailures',
+    metric: lambdas(Metric.payoutBuildFailures, 'Sum'),
+    comparison: '>',
+    unit: 'builds',
+    missingData: 'notBreaching',
+    runbook: (s) =>
+      `Payout builds failed (more than ${s.threshold} per 5 min) in every 5 min for ${s.forMinutes} min: approved payouts are not being sent (what was sent before still moves on). ` +
+      'Read the payout processor logs (payout_build_failed: the error says whether Ogmios did not answer the protocol parameters query, or the transaction library refused a payout, naming it). ' +
+      'Ogmios: see OgmiosDisconnected and the relays; a refused payout: cancel it (POST /v1/payouts/{id}/cancel) and request it again with a destination and amount the library accepts.',
+  },
+  {
     key: 'payoutDailyLimitReached',
     severity: 'warning',
     name: 'PayoutDailyLimitReached',

@@ -84,6 +84,8 @@ export interface AlarmThresholds {
   readonly payoutFailed: { readonly critical: AlarmSetting };
   /** Signer failures of the payout processor (KMS refusing, throttling, a signature that did not verify) per 5 minutes. */
   readonly payoutSignerErrors: { readonly warning: AlarmSetting };
+  /** Payout builds that failed (the transaction library refused a payout, no protocol parameters) per 5 minutes. */
+  readonly payoutBuildFailures: { readonly warning: AlarmSetting };
   /** Payout requests the API refused for the daily limit (PAYOUT_DAILY_LIMIT_LOVELACE) per 5 minutes. */
   readonly payoutDailyLimitReached: { readonly warning: AlarmSetting };
 }
@@ -140,6 +142,8 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   payoutFailed: { critical: on(0, 1) },
   // A KMS throttle clears by the next run; failing runs for 10 minutes mean no payout is signed.
   payoutSignerErrors: { warning: on(0, 10) },
+  // Ogmios unreachable for one run clears by the next; failing builds for 10 minutes mean approved payouts wait.
+  payoutBuildFailures: { warning: on(0, 10) },
   payoutDailyLimitReached: { warning: on(0, 5) },
 };
 
@@ -178,6 +182,7 @@ export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
   payoutStuck: 1,
   payoutFailed: 1,
   payoutSignerErrors: 5,
+  payoutBuildFailures: 5,
   payoutDailyLimitReached: 5,
 };
 

@@ -270,9 +270,10 @@ export function createMonitoringDashboard(scope: Construct, id: string, props: M
         [lambdas(Metric.payoutOldestSubmittedMinutes, 'Maximum', MINUTE, 'oldest submitted (min)')],
         { annotations: [line('PayoutStuck', t.payoutStuck.warning.threshold, '#ff7f0e')] },
       ),
-      graph('Payouts: failed, signer errors, daily-limit refusals (per 5 min)', [
+      graph('Payouts: failed, signer errors, build failures, daily-limit refusals (per 5 min)', [
         lambdas(Metric.payoutsFailed, 'Sum', FIVE_MINUTES, 'failed (foreign spend)'),
         lambdas(Metric.payoutSignerErrors, 'Sum', FIVE_MINUTES, 'signer errors'),
+        lambdas(Metric.payoutBuildFailures, 'Sum', FIVE_MINUTES, 'build failures'),
         lambdas(PayoutRequestMetric.dailyLimitReached, 'Sum', FIVE_MINUTES, 'refused: daily limit'),
       ]),
     ],

@@ -194,7 +194,7 @@ describe('POST /v1/payouts', () => {
       ids.push(answer.body.id);
     }
     const refusalsBefore = metrics.snapshot().counters[PayoutRequestMetric.dailyLimitReached] ?? 0;
-    const over = await post('/v1/payouts', payout(1n));
+    const over = await post('/v1/payouts', payout(ADA));
     expect(over.status).toBe(409);
     expect(over.body.type).toBe(`${PROBLEM}daily_limit_reached`);
     expect(over.body.detail).toContain('0 left');

@@ -165,6 +165,23 @@ describe('a payout request', () => {
   });
 });
 
+describe('what the policy never lets through alone', () => {
+  it('a token payout, however small its lovelace: it waits for another actor than its requester', async () => {
+    await credit('user-tokens', TOKEN, 10n);
+    const payout = await ask(request({ userId: 'user-tokens', amount: { assets: { [TOKEN]: '1' } } }));
+    expect(payout.status).toBe('requested');
+    const same = await refusal(inTransaction(db.pool, (c) => approvePayout(c, payout.id, payout.requestedBy, POLICY, DAY)));
+    expect(same.code).toBe('four_eyes_required');
+    expect(same.message).toMatch(/sends tokens/);
+    expect((await inTransaction(db.pool, (c) => approvePayout(c, payout.id, 'operator:bob', POLICY, DAY))).status).toBe('approved');
+  });
+
+  it('an ADA-only payout below what a ledger output must carry (1 ADA)', async () => {
+    await expect(ask(request({ lovelace: ADA - 1n }))).rejects.toThrow(/below what a ledger output must carry/);
+    expect((await ask(request({ lovelace: ADA }))).status).toBe('approved');
+  });
+});
+
 describe('the limits', () => {
   it('refuses a payout above the per-payout limit', async () => {
     const refused = await refusal(ask(request({ lovelace: POLICY.maxLovelace + 1n })));
@@ -178,14 +195,14 @@ describe('the limits', () => {
     const early = await ask(request({ lovelace: 100n * ADA }), new Date('2026-05-10T00:00:00.000Z'), policy);
     const waiting = await ask(request({ lovelace: 150n * ADA }), late, policy);
     expect([early.status, waiting.status]).toEqual(['approved', 'requested']);
-    expect((await refusal(ask(request({ lovelace: 1n }), late, policy))).code).toBe('daily_limit_reached');
+    expect((await refusal(ask(request({ lovelace: ADA }), late, policy))).code).toBe('daily_limit_reached');
     await inTransaction(db.pool, (c) => rejectPayout(c, waiting.id, 'operator:alice', 'not today', late));
     expect((await refusal(ask(request({ lovelace: 150n * ADA + 1n }), late, policy))).code).toBe('daily_limit_reached');
     expect((await ask(request({ lovelace: 150n * ADA }), late, policy)).status).toBe('requested');
-    expect((await refusal(ask(request({ lovelace: 1n }), late, policy))).code).toBe('daily_limit_reached');
+    expect((await refusal(ask(request({ lovelace: ADA }), late, policy))).code).toBe('daily_limit_reached');
     await inTransaction(db.pool, (c) => cancelPayout(c, early.id, 'operator:alice', 'wrong amount', late));
     expect((await ask(request({ lovelace: 100n * ADA }), late, policy)).status).toBe('approved');
-    expect((await refusal(ask(request({ lovelace: 1n }), late, policy))).code).toBe('daily_limit_reached');
+    expect((await refusal(ask(request({ lovelace: ADA }), late, policy))).code).toBe('daily_limit_reached');
     expect((await ask(request({ lovelace: 250n * ADA }), new Date('2026-05-11T00:00:00.000Z'), policy)).status).toBe('requested');
   });
 });
@@ -295,6 +312,9 @@ describe('recordPayoutTransition', () => {
     await credit('user-paid', 'lovelace', 50n * ADA);
     await credit('user-paid', TOKEN, 40n);
     const payout = await ask(request({ userId: 'user-paid', amount: { lovelace: '20000000', assets: { [TOKEN]: '15' } } }));
+    // Tokens always need a second actor.
+    expect(payout.status).toBe('requested');
+    await inTransaction(db.pool, (c) => approvePayout(c, payout.id, 'operator:bob', POLICY, new Date()));
     await walkToInBlock(payout.id);
     const [first, second] = await Promise.all([move(payout.id, 'in_block', 'confirmed'), move(payout.id, 'in_block', 'confirmed')]);
     expect([first, second].filter(Boolean)).toHaveLength(1);

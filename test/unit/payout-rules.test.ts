@@ -75,13 +75,20 @@ describe('the payout policy', () => {
   });
 
   it('approves at or below the threshold by policy; above it, only another actor than the requester', () => {
-    expect(approvedByPolicy(100n, POLICY)).toBe(true);
-    expect(approvedByPolicy(101n, POLICY)).toBe(false);
-    const payout = { status: 'requested' as const, lovelace: 101n, requestedBy: 'api_key:a' };
+    expect(approvedByPolicy({ lovelace: 100n, carriesTokens: false }, POLICY)).toBe(true);
+    expect(approvedByPolicy({ lovelace: 101n, carriesTokens: false }, POLICY)).toBe(false);
+    const payout = { status: 'requested' as const, lovelace: 101n, carriesTokens: false, requestedBy: 'api_key:a' };
     expect(codeOf(() => checkApproval(payout, 'api_key:a', POLICY))).toBe('four_eyes_required');
     expect(codeOf(() => checkApproval(payout, 'api_key:b', POLICY))).toBeUndefined();
     expect(codeOf(() => checkApproval({ ...payout, lovelace: 100n }, 'api_key:a', POLICY))).toBeUndefined();
     expect(codeOf(() => checkApproval({ ...payout, status: 'approved' }, 'api_key:b', POLICY))).toBe('not_approvable');
+  });
+
+  it('always wants a second actor for tokens: no lovelace threshold says a token payout is small', () => {
+    expect(approvedByPolicy({ lovelace: 0n, carriesTokens: true }, POLICY)).toBe(false);
+    const tokens = { status: 'requested' as const, lovelace: 0n, carriesTokens: true, requestedBy: 'api_key:a' };
+    expect(codeOf(() => checkApproval(tokens, 'api_key:a', POLICY))).toBe('four_eyes_required');
+    expect(codeOf(() => checkApproval(tokens, 'api_key:b', POLICY))).toBeUndefined();
   });
 
   it('needs the available balance of every asset asked', () => {

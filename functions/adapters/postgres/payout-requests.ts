@@ -15,7 +15,13 @@ import { InvalidAddressError, validateAddress } from '../../domain/address.js';
 import { type AmountRequest, InvoiceRequestError, parseInvoiceAmount } from '../../domain/invoices/invoice-creation.js';
 import { amountJson, amountsFromJson } from '../../domain/invoices/invoice-resource.js';
 import type { Network } from '../../domain/network.js';
-import { type PayoutRecord, type PayoutResource, payoutLovelace, payoutResource } from '../../domain/payouts/payout-resource.js';
+import {
+  approvalSubjectOf,
+  type PayoutRecord,
+  type PayoutResource,
+  payoutLovelace,
+  payoutResource,
+} from '../../domain/payouts/payout-resource.js';
 import {
   approvedByPolicy,
   type Asset,
@@ -25,6 +31,7 @@ import {
   checkCancel,
   checkDailyLimit,
   checkPayoutLimit,
+  checkPayoutMinimum,
   checkReject,
   isAllowedTransition,
   PAYOUT_AUDIT_ENTITY,
@@ -268,6 +275,7 @@ export async function requestPayout(client: Queryable, request: PayoutRequest, o
     if (error instanceof InvoiceRequestError) throw new PayoutRequestError(error.problems);
     throw error;
   }
+  checkPayoutMinimum(amount);
   let destination: string;
   try {
     destination = validateAddress(request.destination, options.network).address;
@@ -345,7 +353,7 @@ export async function requestPayout(client: Queryable, request: PayoutRequest, o
       JSON.stringify(auditDetails(payout, { to: 'requested' })),
     ],
   });
-  if (approvedByPolicy(payoutLovelace(payout), options.policy)) {
+  if (approvedByPolicy(approvalSubjectOf(payout), options.policy)) {
     await recordPayoutTransition(client, { payoutId: payout.id, from: 'requested', to: 'approved', actor: POLICY_ACTOR, at: options.now });
   }
   return (await readPayout(client, payout.id))!;
@@ -404,7 +412,7 @@ export function approvePayout(client: Queryable, payoutId: string, actor: string
     payoutId,
     'approved',
     actor,
-    (payout) => checkApproval({ status: payout.status, lovelace: payoutLovelace(payout), requestedBy: payout.requestedBy }, actor, policy),
+    (payout) => checkApproval({ ...approvalSubjectOf(payout), status: payout.status, requestedBy: payout.requestedBy }, actor, policy),
     undefined,
     at,
   );

@@ -63,3 +63,8 @@ export function payoutResource(payout: PayoutRecord): PayoutResource {
 export function payoutLovelace(payout: Pick<PayoutRecord, 'amount'>): bigint {
   return payout.amount.get(LOVELACE) ?? 0n;
 }
+
+/** What the four-eyes rule looks at (payout-rules.ts needsSecondActor). */
+export function approvalSubjectOf(payout: Pick<PayoutRecord, 'amount'>): { lovelace: bigint; carriesTokens: boolean } {
+  return { lovelace: payoutLovelace(payout), carriesTokens: [...payout.amount.keys()].some((asset) => asset !== LOVELACE) };
+}

@@ -149,6 +149,30 @@ export class PayoutRequestError extends Error {
   }
 }
 
+/**
+ * The least an ADA-only payout may send. Every ledger output must carry a minimum of ADA for its size (about 0.85–1
+ * ADA for a plain one); a smaller payout would be raised to it, so the business would pay out far more than the user
+ * is debited and the limits count.
+ */
+export const MIN_ADA_ONLY_PAYOUT_LOVELACE = 1_000_000n;
+
+/** Refuses an ADA-only payout below MIN_ADA_ONLY_PAYOUT_LOVELACE. */
+export function checkPayoutMinimum(amount: ReadonlyMap<Asset, bigint>): void {
+  const carriesTokens = [...amount.keys()].some((asset) => asset !== LOVELACE);
+  const lovelace = amount.get(LOVELACE) ?? 0n;
+  if (!carriesTokens && lovelace < MIN_ADA_ONLY_PAYOUT_LOVELACE) {
+    throw new PayoutRequestError(
+      [
+        {
+          field: 'amount.lovelace',
+          message: `an ADA-only payout sends at least ${MIN_ADA_ONLY_PAYOUT_LOVELACE} lovelace (1 ADA), the ledger's minimum for an output; got ${lovelace}`,
+        },
+      ],
+      'The payout was not requested: its amount is below what a ledger output must carry.',
+    );
+  }
+}
+
 /** The first day boundary (UTC midnight) at or before `at`, and the next one. */
 export function utcDay(at: Date): { start: Date; end: Date } {
   const start = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
@@ -198,26 +222,39 @@ export function checkAvailableBalance(userId: string, amount: AssetAmounts, avai
   }
 }
 
-/** Whether a request is approved at creation by the policy: its lovelace is at or below the threshold. */
-export function approvedByPolicy(lovelace: bigint, policy: PayoutPolicy): boolean {
-  return lovelace <= policy.approvalThresholdLovelace;
+/** What the four-eyes rule looks at in a payout. */
+export interface ApprovalSubject {
+  lovelace: bigint;
+  /** Whether it sends any token. */
+  carriesTokens: boolean;
 }
 
-/** Four eyes: above the threshold the approver must not be the requester. */
+/**
+ * Four eyes: a payout above the threshold needs an approver other than its requester, and so does any payout that
+ * sends tokens (tokens are not valued in ADA, so no lovelace threshold can say a token payout is small).
+ */
+export function needsSecondActor(payout: ApprovalSubject, policy: PayoutPolicy): boolean {
+  return payout.carriesTokens || payout.lovelace > policy.approvalThresholdLovelace;
+}
+
+/** Whether a request is approved at creation by the policy: ADA only, at or below the threshold. */
+export function approvedByPolicy(payout: ApprovalSubject, policy: PayoutPolicy): boolean {
+  return !needsSecondActor(payout, policy);
+}
+
 export function checkApproval(
-  payout: { status: PayoutStatus; lovelace: bigint; requestedBy: string },
+  payout: ApprovalSubject & { status: PayoutStatus; requestedBy: string },
   actor: string,
   policy: PayoutPolicy,
 ): void {
   if (payout.status !== 'requested') {
     throw new PayoutRefusal('not_approvable', `The payout is ${payout.status}: only a requested payout can be approved.`);
   }
-  if (payout.lovelace > policy.approvalThresholdLovelace && actor === payout.requestedBy) {
-    throw new PayoutRefusal(
-      'four_eyes_required',
-      `${payout.lovelace} lovelace is above the approval threshold of ${policy.approvalThresholdLovelace} lovelace ` +
-        `(PAYOUT_APPROVAL_THRESHOLD_LOVELACE): another actor than its requester (${actor}) must approve it.`,
-    );
+  if (needsSecondActor(payout, policy) && actor === payout.requestedBy) {
+    const why = payout.carriesTokens
+      ? 'It sends tokens, which always need a second approver'
+      : `${payout.lovelace} lovelace is above the approval threshold of ${policy.approvalThresholdLovelace} lovelace (PAYOUT_APPROVAL_THRESHOLD_LOVELACE)`;
+    throw new PayoutRefusal('four_eyes_required', `${why}: another actor than its requester (${actor}) must approve it.`);
   }
 }
 

@@ -113,8 +113,9 @@ export function createApiRouter(context: ApiContext, options: RouterOptions): Ap
     if (!principal.scopes.includes(operation.scope)) {
       throw new ApiProblem(403, `This operation needs the ${operation.scope} scope.`);
     }
-    // API Gateway caches the authorizer's answer (60 s): a key revoked since must not make keys or webhooks.
-    if (principal.source === 'authorizer' && operation.scope === 'admin' && route.kind === 'write') {
+    // API Gateway caches the authorizer's answer (60 s): a key revoked since must change nothing (make keys or
+    // webhooks, request, approve or cancel payouts) in that minute.
+    if (principal.source === 'authorizer' && route.kind === 'write') {
       if (!(await isApiKeyActive(context.pool, principal.keyId))) throw new ApiProblem(401, 'The API key is unknown or revoked.');
     }
 

@@ -292,6 +292,37 @@ describe('API Lambda adapter (REST proxy events)', () => {
     expect((await db.pool.query('SELECT count(*)::int AS n FROM api_keys')).rows).toEqual(before);
   });
 
+  it('checks again that a write key is active before any write: a revoked key cannot request a payout in the cached minute', async () => {
+    const writer = await api.createKey('write', 'treasury, soon revoked');
+    const cached = (await authorizeRequest(authorizerEvent({ Authorization: `Bearer ${writer.key}` }), db.pool)).context as Record<
+      string,
+      string
+    >;
+    const requestPayout = (idempotencyKey: string) =>
+      handleApiEvent(
+        proxyEvent({
+          method: 'POST',
+          path: '/v1/payouts',
+          headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+          body: JSON.stringify({
+            reference_id: 'WD-cached',
+            destination: syntheticAddress('preprod', 'payout-cached'),
+            amount: { lovelace: '2000000' },
+          }),
+          authorizer: cached,
+        }),
+        lambdaApp,
+        iamCallers,
+      );
+    // The control: while the key is active, its cached answer may request a payout.
+    expect((await requestPayout('cached-writer-1')).statusCode).toBe(201);
+    expect((await api.call('DELETE', `/v1/api-keys/${writer.id}`)).status).toBe(200);
+    const refused = await requestPayout('cached-writer-2');
+    expect(refused.statusCode, refused.body).toBe(401);
+    const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM payouts WHERE reference_id = 'WD-cached'");
+    expect(rows).toEqual([{ n: 1 }]);
+  });
+
   it('looks the bearer key up itself when API Gateway passed no caller, and answers 401 without one', async () => {
     const ok = await handleApiEvent(
       proxyEvent({ method: 'GET', path: '/v1/status', headers: { Authorization: `Bearer ${api.adminKey}` } }),

@@ -163,6 +163,8 @@ export const Metric = {
   payoutSignerErrors: 'payout_signer_errors',
   /** How long the oldest submitted payout transaction has waited for a block, at every processor run; PayoutStuck. */
   payoutOldestSubmittedMinutes: 'payout_oldest_submitted_minutes',
+  /** How long the oldest approved payout has waited for a transaction, at every processor run; PayoutNotSent. */
+  payoutOldestApprovedMinutes: 'payout_oldest_approved_minutes',
   /** The hot wallet's unspent outputs as the engine recorded them (the monitor's own UTxO set), at every processor run. */
   hotWalletRecordedAda: 'hot_wallet_recorded_ada',
   /** What of it a payout may spend now (confirmed, not reserved by a payout transaction). */

@@ -74,3 +74,13 @@ CREATE INDEX hot_wallet_reservations_attempt ON hot_wallet_reservations (transac
 -- The hot wallet's unspent outputs, read at every build.
 CREATE INDEX incoming_payments_hot_wallet ON incoming_payments (address)
   WHERE reference_type = 'hot_wallet' AND spent_by_tx_hash IS NULL AND status IN ('pending', 'confirmed');
+
+-- Approved payouts a build could not take even alone (too large for any transaction, or more than the hot wallet
+-- holds): skipped by the builds of the next minutes, so that they never hold back the payouts behind them, and tried
+-- again after that (the hot wallet may have been refilled).
+CREATE TABLE payout_deferrals (
+  payout_id    text        PRIMARY KEY REFERENCES payouts (id),
+  reason       text        NOT NULL,
+  detail       text        NOT NULL,
+  deferred_at  timestamptz NOT NULL
+);

@@ -197,6 +197,7 @@ const EXPECTED: string[] = [
   ' | WebhookDeadLetterQueueNotEmpty | AWS/SQS ApproximateNumberOfMessagesVisible (webhook DLQ), Maximum | > 0 messages | 1 min (1 period) | warning | notBreaching',
   ' | WebhookDeliveryRunsFailing | webhook_delivery_run_failures, Sum | > 0 runs | 15 min (3 × 5 min) | warning | notBreaching',
   ' | PayoutStuck | payout_oldest_submitted_minutes, Maximum | > 30 min | 1 min (1 of 2 × 1 min) | warning | ignore',
+  ' | PayoutNotSent | payout_oldest_approved_minutes, Maximum | > 30 min | 1 min (1 of 2 × 1 min) | warning | ignore',
   ' | PayoutFailed | payouts_failed, Sum | > 0 payouts | 1 min (1 period) | critical | notBreaching',
   ' | PayoutSignerErrors | payout_signer_errors, Sum | > 0 errors | 10 min (2 × 5 min) | warning | notBreaching',
   ' | PayoutBuildFailures | payout_build_failures, Sum | > 0 builds | 10 min (2 × 5 min) | warning | notBreaching',

@@ -186,6 +186,7 @@ describe('the payout processor', () => {
     const names = resourcesOf(prod.templates.observability, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties.AlarmName);
     for (const alarm of [
       'PayoutStuck',
+      'PayoutNotSent',
       'PayoutFailed',
       'PayoutSignerErrors',
       'PayoutBuildFailures',
@@ -199,6 +200,7 @@ describe('the payout processor', () => {
       Metric.payoutTransactionsBuilt,
       Metric.payoutSubmissions,
       Metric.payoutOldestSubmittedMinutes,
+      Metric.payoutOldestApprovedMinutes,
       Metric.payoutsFailed,
       Metric.payoutSignerErrors,
       Metric.payoutBuildFailures,

@@ -17,6 +17,7 @@ import { HOT_WALLET_REFERENCE_TYPE } from '../../functions/domain/hot-wallet.js'
 import { timeToSlot } from '../../functions/domain/network.js';
 import { LogEvent, Metric } from '../../functions/domain/observability.js';
 import {
+  DEFERRAL_RETRY_MINUTES,
   MIN_EXPIRY_DEPTH,
   PayoutProcessor,
   type PayoutProcessorOptions,
@@ -373,6 +374,27 @@ describe('a payout on its way to the chain', () => {
     expect(await statusOf(other)).toBe('approved');
     const attempts = await f.db.pool.query<{ status: string }>('SELECT status FROM payout_attempts ORDER BY created_at');
     expect(attempts.rows.map((row) => row.status)).toEqual(['submitted', 'abandoned']);
+  });
+});
+
+describe('a payout no build can take even alone', () => {
+  it('is left out of the next builds, so the payouts behind it go; the oldest approved is gauged', async () => {
+    await fund(40n * ADA);
+    const big = await request(1_000n * ADA, { reference: 'big' });
+    const small = await request(5n * ADA, { reference: 'small' });
+    // One payout per build: without the deferral, the big one would take the only place at every run.
+    const narrow = processorWith({ maxPayoutsPerBuild: 1 });
+    const first = await narrow.runOnce();
+    expect(first.deferred).toMatchObject([{ payoutId: big, reason: 'insufficient_funds', alone: true }]);
+    expect(f.metrics.snapshot().gauges[Metric.payoutOldestApprovedMinutes]).toBe(0);
+    f.clock.advance(60);
+    await narrow.runOnce();
+    expect(await statusOf(small)).toBe('submitted');
+    expect(await statusOf(big)).toBe('approved');
+    expect(f.metrics.snapshot().gauges[Metric.payoutOldestApprovedMinutes]).toBe(1);
+    // Tried again once the deferral is old enough (the hot wallet may have been refilled).
+    f.clock.advance(DEFERRAL_RETRY_MINUTES * 60);
+    expect((await narrow.runOnce()).deferred).toMatchObject([{ payoutId: big }]);
   });
 });
 

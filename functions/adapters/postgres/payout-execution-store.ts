@@ -8,7 +8,7 @@ import type { AssetQuantity } from '../../domain/chain.js';
 import { HOT_WALLET_REFERENCE_TYPE } from '../../domain/hot-wallet.js';
 import type { AttemptMove, AttemptStatus } from '../../domain/payouts/payout-execution.js';
 import type { AttemptRecord, BuildSession, PayoutExecutionStore } from '../../domain/payouts/payout-processor.js';
-import type { BuiltTransaction, PayoutOutput, SpendableOutput } from '../../domain/payouts/transaction-builder.js';
+import type { BuiltTransaction, DeferredPayout, PayoutOutput, SpendableOutput } from '../../domain/payouts/transaction-builder.js';
 import { assetsFromJson } from './payment-rows.js';
 import { moveAttempts, payoutsOf } from './payout-attempts.js';
 import { recordPayoutTransition, takeOutboxLock } from './payout-requests.js';
@@ -100,6 +100,15 @@ export class PostgresPayoutExecutionStore implements PayoutExecutionStore {
     }
   }
 
+  async oldestApprovedAt(): Promise<Date | null> {
+    const { rows } = await this.pool.query<{ at: Date | null }>(
+      `SELECT min(p.approved_at) AS at FROM payouts p
+        WHERE p.status = 'approved'
+          AND NOT EXISTS (SELECT 1 FROM payout_attempt_payouts x WHERE x.payout_id = p.id AND x.live)`,
+    );
+    return rows[0]?.at ?? null;
+  }
+
   async recordSend(transactionId: string, at: Date): Promise<number> {
     const { rows } = await this.pool.query<{ sends: number }>(
       `UPDATE payout_attempts SET sends = sends + 1, first_sent_at = coalesce(first_sent_at, $2) WHERE transaction_id = $1
@@ -147,15 +156,16 @@ class PayoutLeftBuilt extends Error {
 class PostgresBuildSession implements BuildSession {
   constructor(private readonly client: pg.ClientBase) {}
 
-  async approvedPayouts(limit: number): Promise<PayoutOutput[]> {
+  async approvedPayouts(limit: number, retryAfter: Date): Promise<PayoutOutput[]> {
     const { rows } = await this.client.query<{ id: string; destination: string; lovelace: string; assets: Record<string, string> }>(
       `SELECT p.id, p.destination, p.lovelace::text, p.assets
          FROM payouts p
         WHERE p.status = 'approved'
           AND NOT EXISTS (SELECT 1 FROM payout_attempt_payouts x WHERE x.payout_id = p.id AND x.live)
+          AND NOT EXISTS (SELECT 1 FROM payout_deferrals d WHERE d.payout_id = p.id AND d.deferred_at > $2)
         ORDER BY p.created_at, p.id
         LIMIT $1`,
-      [limit],
+      [limit, retryAfter],
     );
     return rows.map((row) => ({
       payoutId: row.id,
@@ -166,6 +176,16 @@ class PostgresBuildSession implements BuildSession {
         return { policyId: policyId!, assetName, quantity: BigInt(quantity) };
       }),
     }));
+  }
+
+  async recordDeferrals(deferrals: readonly DeferredPayout[], at: Date): Promise<void> {
+    if (deferrals.length === 0) return;
+    await this.client.query(
+      `INSERT INTO payout_deferrals (payout_id, reason, detail, deferred_at)
+       SELECT *, $4::timestamptz FROM unnest($1::text[], $2::text[], $3::text[])
+       ON CONFLICT (payout_id) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail, deferred_at = EXCLUDED.deferred_at`,
+      [deferrals.map((d) => d.payoutId), deferrals.map((d) => d.reason), deferrals.map((d) => d.detail), at],
+    );
   }
 
   async spendableOutputs(): Promise<SpendableOutput[]> {

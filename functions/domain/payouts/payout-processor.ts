@@ -45,8 +45,13 @@ export interface AttemptRecord {
 
 /** What one build may read and write, in one database transaction holding the hot wallet's build lock. */
 export interface BuildSession {
-  /** Approved payouts with no live transaction, oldest first. */
-  approvedPayouts(limit: number): Promise<PayoutOutput[]>;
+  /**
+   * Approved payouts with no live transaction, oldest first, leaving out those deferred alone since `retryAfter`
+   * (they would hold back the payouts behind them).
+   */
+  approvedPayouts(limit: number, retryAfter: Date): Promise<PayoutOutput[]>;
+  /** Records the payouts no build could take even alone (an earlier record is replaced). */
+  recordDeferrals(deferrals: readonly DeferredPayout[], at: Date): Promise<void>;
   /** The hot wallet's confirmed, unspent outputs that no live transaction reserves. */
   spendableOutputs(): Promise<SpendableOutput[]>;
   /** Saves the transaction, reserves its inputs (refused if any is reserved already) and moves its payouts to built. */
@@ -75,6 +80,8 @@ export interface PayoutExecutionStore {
    * what reconciliation compares with the chain), and those a build may take (`spendable`: confirmed, unreserved).
    */
   hotWalletBalance(): Promise<{ recorded: bigint; spendable: bigint }>;
+  /** When the oldest approved payout with no live transaction was approved; null when none waits. */
+  oldestApprovedAt(): Promise<Date | null>;
 }
 
 export type SubmitRefusalKind = 'inputs_spent' | 'outside_validity' | 'fee_too_small' | 'invalid';
@@ -129,6 +136,8 @@ const DEFAULT_MAX_PAYOUTS_PER_BUILD = 200;
  * low as 1 for crediting, where a rollback is undone by a reversal; a payout sent twice is not undone).
  */
 export const MIN_EXPIRY_DEPTH = 30;
+/** A payout no build could take even alone is left out of the builds of this many minutes, then tried again. */
+export const DEFERRAL_RETRY_MINUTES = 10;
 
 export class PayoutProcessor {
   constructor(private readonly options: PayoutProcessorOptions) {
@@ -161,6 +170,11 @@ export class PayoutProcessor {
     // Signed ones too: one sent before a crash is recorded as signed, and waits for a block all the same.
     const waiting = await store.attemptsIn(['signed', 'submitted']);
     metrics.gauge(Metric.payoutOldestSubmittedMinutes, oldestSubmittedMinutes(waiting, clock.now()));
+    const approvedAt = await store.oldestApprovedAt();
+    metrics.gauge(
+      Metric.payoutOldestApprovedMinutes,
+      approvedAt ? Math.max(0, (clock.now().getTime() - approvedAt.getTime()) / 60_000) : 0,
+    );
     const balance = await store.hotWalletBalance();
     metrics.gauge(Metric.hotWalletRecordedAda, adaForDisplay(balance.recorded));
     metrics.gauge(Metric.hotWalletSpendableAda, adaForDisplay(balance.spendable));
@@ -180,10 +194,11 @@ export class PayoutProcessor {
   private async build(): Promise<Pick<ProcessorReport, 'built' | 'deferred'>> {
     const { store, builder, hotWallet, clock, logger, metrics } = this.options;
     const outcome = await store.build(async (session) => {
-      const payouts = await session.approvedPayouts(this.options.maxPayoutsPerBuild ?? DEFAULT_MAX_PAYOUTS_PER_BUILD);
+      const now = clock.now();
+      const retryAfter = new Date(now.getTime() - DEFERRAL_RETRY_MINUTES * 60_000);
+      const payouts = await session.approvedPayouts(this.options.maxPayoutsPerBuild ?? DEFAULT_MAX_PAYOUTS_PER_BUILD, retryAfter);
       if (payouts.length === 0) return { built: null, deferred: [] };
       const [available, protocolParameters] = await Promise.all([session.spendableOutputs(), this.options.protocolParameters()]);
-      const now = clock.now();
       const result = builder.build({
         payouts,
         available,
@@ -193,6 +208,10 @@ export class PayoutProcessor {
         signerKeyHash: hotWallet.keyHash,
       });
       if (result.built) await session.saveAttempt(result.built, PROCESSOR_ACTOR, now);
+      await session.recordDeferrals(
+        result.deferred.filter((deferral) => deferral.alone),
+        now,
+      );
       return {
         built: result.built
           ? { transactionId: result.built.transactionId, payouts: result.built.included.length, fee: result.built.fee }

@@ -562,6 +562,18 @@ export const ALARM_RULES: readonly AlarmRule[] = [
       'Check the Ogmios relays (FollowerNotEmitting, SyncLag) and the fee parameters. Do not build it again by hand: it expires once its validity interval has passed with its inputs unspent, and only then is a new transaction built, so it can never be paid twice.',
   },
   {
+    key: 'payoutNotSent',
+    severity: 'warning',
+    name: 'PayoutNotSent',
+    metric: lambdas(Metric.payoutOldestApprovedMinutes, 'Maximum'),
+    comparison: '>',
+    unit: 'min',
+    // Written by every run of the payout processor (0 when nothing waits), like PayoutStuck's gauge.
+    missingData: 'ignore',
+    runbook: (s) =>
+      `An approved payout has waited more than ${s.threshold} min for a transaction: the processor does not send it. Read the payout processor logs: payout_deferred (alone: too large for any transaction, or more than the hot wallet holds: refill it, see HotWalletLow; a payout no build can take is left out for 10 minutes at a time so it never holds back the others), payout_build_failed (PayoutBuildFailures), payout_signer_error. Compare hot_wallet_spendable_ada with what is approved (GET /v1/payouts?status=approved); cancel a payout that can never go and request it again.`,
+  },
+  {
     key: 'payoutFailed',
     severity: 'critical',
     name: 'PayoutFailed',

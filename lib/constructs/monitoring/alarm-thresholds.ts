@@ -80,6 +80,8 @@ export interface AlarmThresholds {
   readonly webhookRunFailures: { readonly warning: AlarmSetting };
   /** Minutes the oldest submitted payout transaction has waited for a block (payout_oldest_submitted_minutes) above `threshold`. */
   readonly payoutStuck: { readonly warning: AlarmSetting };
+  /** Minutes the oldest approved payout has waited for a transaction (payout_oldest_approved_minutes) above `threshold`. */
+  readonly payoutNotSent: { readonly warning: AlarmSetting };
   /** Payouts failed because a transaction that is not ours spent one of their inputs, above `threshold`. */
   readonly payoutFailed: { readonly critical: AlarmSetting };
   /** Signer failures of the payout processor (KMS refusing, throttling, a signature that did not verify) per 5 minutes. */
@@ -139,6 +141,8 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
   // Payouts (issue 16). A transaction waits a block or two (a minute); resubmitted every 2 min, it expires after an
   // hour (PAYOUT_VALIDITY_SECONDS) and is built again: half an hour unconfirmed means the network does not take it.
   payoutStuck: { warning: on(30, 1) },
+  // The processor builds every minute: an approved payout still without a transaction after half an hour is not going.
+  payoutNotSent: { warning: on(30, 1) },
   payoutFailed: { critical: on(0, 1) },
   // A KMS throttle clears by the next run; failing runs for 10 minutes mean no payout is signed.
   payoutSignerErrors: { warning: on(0, 10) },
@@ -180,6 +184,7 @@ export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
   webhookDeadLetterQueue: 1,
   webhookRunFailures: 5,
   payoutStuck: 1,
+  payoutNotSent: 1,
   payoutFailed: 1,
   payoutSignerErrors: 5,
   payoutBuildFailures: 5,
@@ -191,7 +196,7 @@ export const ALARM_PERIOD_MINUTES: { readonly [K in AlarmKey]: number } = {
  * out of that many plus these ("M of N"). For gauges written by an every-minute job that takes no retry, where a missed
  * run is a missing minute (the hot-wallet balance, the payout processor's oldest submitted transaction).
  */
-export const MISSING_PERIODS_TOLERATED: { readonly [K in AlarmKey]?: number } = { hotWalletBalance: 1, payoutStuck: 1 };
+export const MISSING_PERIODS_TOLERATED: { readonly [K in AlarmKey]?: number } = { hotWalletBalance: 1, payoutStuck: 1, payoutNotSent: 1 };
 
 const PERCENT_KEYS: ReadonlySet<AlarmKey> = new Set(['databaseCpu', 'databaseFreeStorage']);
 /** CloudWatch: period × evaluation periods ≤ 1 day for periods under an hour, ≤ 7 days otherwise. */

@@ -266,9 +266,17 @@ export function createMonitoringDashboard(scope: Construct, id: string, props: M
         { right: [m.searchBy(Metric.payoutAttemptMoves, MetricDimension.status, 'Sum', FIVE_MINUTES, '')] },
       ),
       graph(
-        'Payouts: oldest submitted transaction (min)',
-        [lambdas(Metric.payoutOldestSubmittedMinutes, 'Maximum', MINUTE, 'oldest submitted (min)')],
-        { annotations: [line('PayoutStuck', t.payoutStuck.warning.threshold, '#ff7f0e')] },
+        'Payouts: oldest submitted transaction, oldest approved payout (min)',
+        [
+          lambdas(Metric.payoutOldestSubmittedMinutes, 'Maximum', MINUTE, 'oldest submitted (min)'),
+          lambdas(Metric.payoutOldestApprovedMinutes, 'Maximum', MINUTE, 'oldest approved, not sent (min)'),
+        ],
+        {
+          annotations: [
+            line('PayoutStuck', t.payoutStuck.warning.threshold, '#ff7f0e'),
+            line('PayoutNotSent', t.payoutNotSent.warning.threshold, '#ffbb78'),
+          ],
+        },
       ),
       graph('Payouts: failed, signer errors, build failures, daily-limit refusals (per 5 min)', [
         lambdas(Metric.payoutsFailed, 'Sum', FIVE_MINUTES, 'failed (foreign spend)'),

@@ -242,7 +242,13 @@ async function stopOrphan(running: RunningServer, onStopped: ((orphan: OrphanedP
     throw new Error(
       `The orphaned PostgreSQL (pid ${running.pid}) on ${running.dataDir} did not stop within 2 minutes: kill -9 ${running.pid}`,
     );
-  await until(() => !isRunning(running.pid), 10_000); // the lock file goes just before the process
+  // The lock file goes just before the process; on a loaded machine its exit may take a while longer: it is waited
+  // for (within the same bound), so that "stopped" is only said of a process that is gone.
+  if (!(await until(() => !isRunning(running.pid), 120_000))) {
+    throw new Error(
+      `The orphaned PostgreSQL (pid ${running.pid}) on ${running.dataDir} did not exit within 2 minutes: kill -9 ${running.pid}`,
+    );
+  }
   const orphan = { pid: running.pid, ownerPid: running.ownerPid ?? 0, dataDir: running.dataDir };
   (onStopped ?? ((stopped) => process.stderr.write(`${describeOrphan(stopped)}\n`)))(orphan);
 }

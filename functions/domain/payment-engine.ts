@@ -23,6 +23,7 @@ import type {
 import { consumedOutputs, createdOutputs } from './transaction-effects.js';
 import { reportRebuildStep, settleRebuildStep, type RebuildStep } from './rebuild.js';
 import { judgeInvoices, touchedInvoiceIds, type InvoiceChange } from './invoices/invoice-judging.js';
+import { attemptMoveFields } from './payouts/payout-execution.js';
 import { type PayoutTracking, trackPayoutsBack, trackPayoutsForward } from './payouts/payout-tracking.js';
 
 export interface PaymentEngineOptions {
@@ -366,14 +367,7 @@ export class PaymentEngine {
       });
     }
     for (const move of moves) {
-      const fields = {
-        tx_hash: move.transactionId,
-        previous_status: move.from,
-        status: move.to,
-        ...(move.block ? { included_at_height: move.block.height } : {}),
-        ...(move.reason ? { reason: move.reason } : {}),
-        block_height: tipHeight,
-      };
+      const fields = { ...attemptMoveFields(move), block_height: tipHeight };
       metrics.count(Metric.payoutAttemptMoves, 1, { [MetricDimension.status]: move.to });
       if (move.to === 'failed') {
         metrics.count(Metric.payoutsFailed);

@@ -157,6 +157,17 @@ export function payoutPathOf(move: Pick<AttemptMove, 'from' | 'to'>): ExecutionP
   }
 }
 
+/** A move as its log line names it (the engine's and the processor's alike). */
+export function attemptMoveFields(move: AttemptMove): Record<string, unknown> {
+  return {
+    tx_hash: move.transactionId,
+    previous_status: move.from,
+    status: move.to,
+    ...(move.block ? { included_at_height: move.block.height } : {}),
+    ...(move.reason ? { reason: move.reason } : {}),
+  };
+}
+
 export function outputKey(output: OutputReference): string {
   return `${output.txId}#${output.index}`;
 }

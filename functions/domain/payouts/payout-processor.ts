@@ -17,7 +17,7 @@ import type { Network } from '../network.js';
 import { timeToSlot } from '../network.js';
 import { adaForDisplay, LogEvent, Metric, describeError } from '../observability.js';
 import type { Clock, Logger, Metrics } from '../ports.js';
-import { type AttemptMove, type AttemptStatus, expiryMove } from './payout-execution.js';
+import { type AttemptMove, type AttemptStatus, attemptMoveFields, expiryMove } from './payout-execution.js';
 import { PROCESSOR_ACTOR } from './payout-rules.js';
 import {
   type BuiltTransaction,
@@ -187,7 +187,7 @@ export class PayoutProcessor {
     const confirmedSlot = await store.confirmedSlot(Math.max(confirmations, MIN_EXPIRY_DEPTH));
     const moves = live.flatMap((attempt) => expiryMove(attempt, confirmedSlot) ?? []);
     const made = await store.moveAttempts(moves, PROCESSOR_ACTOR);
-    for (const move of made) this.options.logger.warn(LogEvent.payoutAttemptMoved, moveFields(move));
+    for (const move of made) this.options.logger.warn(LogEvent.payoutAttemptMoved, attemptMoveFields(move));
     return made.length;
   }
 
@@ -343,8 +343,4 @@ export function oldestSubmittedMinutes(attempts: readonly Pick<AttemptRecord, 'f
     if (firstSentAt) oldest = Math.max(oldest, (now.getTime() - firstSentAt.getTime()) / 60_000);
   }
   return oldest;
-}
-
-function moveFields(move: AttemptMove) {
-  return { tx_hash: move.transactionId, previous_status: move.from, status: move.to, ...(move.reason ? { reason: move.reason } : {}) };
 }

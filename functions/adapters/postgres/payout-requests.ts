@@ -19,7 +19,6 @@ import {
   approvalSubjectOf,
   type PayoutRecord,
   type PayoutResource,
-  payoutLovelace,
   payoutResource,
 } from '../../domain/payouts/payout-resource.js';
 import {

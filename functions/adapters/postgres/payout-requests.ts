@@ -15,12 +15,7 @@ import { InvalidAddressError, validateAddress } from '../../domain/address.js';
 import { type AmountRequest, InvoiceRequestError, parseInvoiceAmount } from '../../domain/invoices/invoice-creation.js';
 import { amountJson, amountsFromJson } from '../../domain/invoices/invoice-resource.js';
 import type { Network } from '../../domain/network.js';
-import {
-  approvalSubjectOf,
-  type PayoutRecord,
-  type PayoutResource,
-  payoutResource,
-} from '../../domain/payouts/payout-resource.js';
+import { approvalSubjectOf, type PayoutRecord, type PayoutResource, payoutResource } from '../../domain/payouts/payout-resource.js';
 import {
   approvedByPolicy,
   type Asset,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { DefaultStackSynthesizer, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AnyPrincipal, Effect, type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Alias, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -9,6 +9,14 @@ export const PAYOUT_SIGNING_ALGORITHM = 'ED25519_SHA_512';
 export const PAYOUT_KEY_PENDING_WINDOW = Duration.days(30);
 /** Who may never act on the key but the break-glass role: deleting it loses the hot wallet's funds; disabling it stops payouts. */
 export const GUARDED_KEY_ACTIONS = ['kms:ScheduleKeyDeletion', 'kms:DisableKey'];
+/**
+ * Who may never act on the key but the break-glass role and the deploy (CloudFormation's execution role): rewriting
+ * its policy would lift every denial here, and a grant would give kms:Sign (or anything else) outside the policy.
+ * ReplicateKey and UpdatePrimaryRegion act on multi-Region keys only, which this key is not (KMS refuses them on a
+ * single-Region key, and a key cannot become multi-Region): denied all the same, so that a replica can never be made
+ * under a policy of its creator's choosing should the key ever be replaced by a multi-Region one.
+ */
+export const POLICY_KEY_ACTIONS = ['kms:PutKeyPolicy', 'kms:CreateGrant', 'kms:ReplicateKey', 'kms:UpdatePrimaryRegion'];
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
@@ -33,8 +41,10 @@ export class PayoutSignerKeyConfigError extends Error {
  * The hot wallet's key: an AWS KMS Ed25519 key (ECC_NIST_EDWARDS25519, SIGN_VERIFY) whose private half never leaves
  * KMS; its public key is the hot wallet's address. Kept when its stack goes or replaces it (RETAIN: the funds are
  * only as safe as the key), a scheduled deletion waits 30 days, and its key policy denies to every principal but
- * the break-glass role scheduling its deletion or disabling it, and to every principal but the one signer
- * (`grantSign`) signing with it. The account keeps administering it through IAM (the default key policy).
+ * the break-glass role scheduling its deletion or disabling it, to every principal but the one signer (`grantSign`)
+ * signing with it, and to every principal but the break-glass role and the deploy's CloudFormation execution role
+ * rewriting its policy or creating a grant on it. The account keeps administering it otherwise through IAM (the
+ * default key policy).
  */
 export class PayoutSignerKey extends Construct {
   readonly key: Key;
@@ -55,6 +65,19 @@ export class PayoutSignerKey extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       pendingWindow: PAYOUT_KEY_PENDING_WINDOW,
     });
+    // The deploy updates the key policy (kms:PutKeyPolicy) as CloudFormation's execution role, which must therefore
+    // stay allowed; KMS also refuses a policy that would stop its own caller from putting the next one (the lockout
+    // safety check), so a deploy whose role were denied here could not even create the key.
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyBreakGlassOrTheDeployRewritesOrGrants',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: POLICY_KEY_ACTIONS,
+        resources: ['*'],
+        conditions: { ArnNotLike: { 'aws:PrincipalArn': [props.breakGlassRoleArn, deployExecutionRoleArn(this)] } },
+      }),
+    );
     this.key.addToResourcePolicy(
       new PolicyStatement({
         sid: 'OnlyBreakGlassDeletesOrDisables',
@@ -98,6 +121,27 @@ export class PayoutSignerKey extends Construct {
       }),
     );
   }
+}
+
+/**
+ * The role CloudFormation deploys the key's stack as: CDK bootstrap's `cdk-<qualifier>-cfn-exec-role-<account>-<region>`
+ * as the stack's DefaultStackSynthesizer names it (its qualifier, `hnb659fds` unless `@aws-cdk/core:bootstrapQualifier`
+ * or the synthesizer's own says otherwise, or its `cloudFormationExecutionRole`). The synthesizer leaves
+ * `${AWS::Partition}` (and, in an environment-agnostic stack, the account and region) as placeholders: Fn::Sub fills
+ * them. Another synthesizer deploys with the CLI's own credentials, a principal the key policy cannot name: refused.
+ */
+function deployExecutionRoleArn(scope: Construct): string {
+  const stack = Stack.of(scope);
+  const synthesizer = stack.synthesizer;
+  const arn = synthesizer instanceof DefaultStackSynthesizer ? synthesizer.cloudFormationExecutionRole : undefined;
+  if (!arn) {
+    throw new PayoutSignerKeyConfigError(
+      `${scope.node.path}: stack ${stack.stackName} must be deployed through CDK bootstrap's CloudFormation execution role ` +
+        `(DefaultStackSynthesizer), the one principal besides the break-glass role that may update the key's policy; ` +
+        `its synthesizer is ${synthesizer.constructor.name}`,
+    );
+  }
+  return arn.includes('${') ? Fn.sub(arn) : arn;
 }
 
 /** Throws a PayoutSignerKeyConfigError listing every invalid prop, before any resource exists. */

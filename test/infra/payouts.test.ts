@@ -1,10 +1,11 @@
 /**
  * Payouts on AWS (issue 16), proved on the synthesized templates of a whole stage (cdk-nag registered): the hot wallet's
- * KMS key (spec, usage, retention, pending window, the key policy's denials), the single kms:Sign grant with its
+ * KMS key (spec, usage, retention, pending window, the key policy's denials: deleting, disabling, signing, and rewriting
+ * its policy or granting on it), the single kms:Sign grant with its
  * algorithm condition, the payout processor (reserved concurrency 1, every minute, no retry, its settings without
  * secrets), its alarms and dashboard row, and the constructor checks that fail a synth early.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CliCredentialsStackSynthesizer, DefaultStackSynthesizer, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { readStageConfig, StageConfigError } from '../../lib/config.js';
 import {
   GUARDED_KEY_ACTIONS,
   PAYOUT_SIGNING_ALGORITHM,
+  POLICY_KEY_ACTIONS,
   PayoutSignerKey,
   PayoutSignerKeyConfigError,
 } from '../../lib/constructs/payout-signer-key.js';
@@ -30,11 +32,13 @@ type Statement = {
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
 let dev: SynthesizedStage;
+let staging: SynthesizedStage;
 let prod: SynthesizedStage;
 beforeAll(() => {
   dev = synthesizeStage(stageConfig('dev'));
+  staging = synthesizeStage(stageConfig('staging'));
   prod = synthesizeStage(stageConfig('prod'));
-}, 180_000);
+}, 270_000);
 
 const resourcesOf = (template: Template, type: string) =>
   Object.entries(template.toJSON().Resources as Record<string, Resource>).filter(([, resource]) => resource.Type === type);
@@ -76,7 +80,7 @@ describe("the hot wallet's KMS key", () => {
     const [, key] = keyOf(prod);
     const statements = (key.Properties.KeyPolicy as { Statement: Statement[] }).Statement;
     const denials = statements.filter((statement) => statement.Effect === 'Deny');
-    expect(denials).toHaveLength(2);
+    expect(denials).toHaveLength(3);
     const guard = denials.find((statement) => actionsOf(statement).includes('kms:ScheduleKeyDeletion'))!;
     expect(actionsOf(guard).sort()).toEqual([...GUARDED_KEY_ACTIONS].sort());
     expect(guard).toMatchObject({
@@ -90,10 +94,43 @@ describe("the hot wallet's KMS key", () => {
       Principal: { AWS: '*' },
       Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [roleIdOf(processorOf(prod)[1]), 'Arn'] } } },
     });
+    const rewriting = denials.find((statement) => actionsOf(statement).includes('kms:PutKeyPolicy'))!;
+    expect(actionsOf(rewriting)).toEqual(POLICY_KEY_ACTIONS);
     // The account administers it through IAM as every key does; nothing else is allowed by the key policy itself.
     const allowed = statements.filter((statement) => statement.Effect === 'Allow');
     expect(allowed).toHaveLength(1);
     expect(JSON.stringify(allowed[0]!.Principal)).toContain(':iam::333333333333:root');
+  });
+
+  it("denies rewriting its policy or granting on it to everyone but the break-glass role and the stage's deploy, in every stage", () => {
+    expect(POLICY_KEY_ACTIONS).toEqual(['kms:PutKeyPolicy', 'kms:CreateGrant', 'kms:ReplicateKey', 'kms:UpdatePrimaryRegion']);
+    for (const stage of [dev, staging, prod]) {
+      const { account, region } = stage.config;
+      const [, key] = keyOf(stage);
+      // Single-Region: ReplicateKey and UpdatePrimaryRegion are refused by KMS itself today (denied all the same).
+      expect(key.Properties.MultiRegion).toBeUndefined();
+      const rewriting = (key.Properties.KeyPolicy as { Statement: Statement[] }).Statement.filter((statement) =>
+        actionsOf(statement).some((action) => POLICY_KEY_ACTIONS.includes(action)),
+      );
+      expect(rewriting).toEqual([
+        {
+          Sid: 'OnlyBreakGlassOrTheDeployRewritesOrGrants',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: POLICY_KEY_ACTIONS,
+          Resource: '*',
+          Condition: {
+            ArnNotLike: {
+              'aws:PrincipalArn': [
+                stage.config.payouts.breakGlassRoleArn,
+                // CDK bootstrap's CloudFormation execution role, default qualifier: the role every deploy updates the key as.
+                { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${account}:role/cdk-hnb659fds-cfn-exec-role-${account}-${region}` },
+              ],
+            },
+          },
+        },
+      ]);
+    }
   });
 
   it('is signed with ED25519_SHA_512 by the payout processor role alone: no other role of any stack is granted kms:Sign', () => {
@@ -226,8 +263,8 @@ describe('the payout processor', () => {
     });
   });
 
-  it('synthesizes dev and prod with nothing for cdk-nag to report', () => {
-    for (const stage of [dev, prod]) {
+  it('synthesizes dev, staging and prod with nothing for cdk-nag to report', () => {
+    for (const stage of [dev, staging, prod]) {
       expect(stage.synthError).toBeUndefined();
       expect(stage.unacknowledged).toEqual([]);
     }
@@ -260,6 +297,36 @@ describe('misconfigurations fail the synth early, each named', () => {
     expect(message).toContain('stage must be set');
     expect(message).toContain('aliasName must be alias/');
     expect(message).toContain("breakGlassRoleArn must be a role of the stage's account 123456789012 (got account 999999999999)");
+  });
+
+  it("lets the deploy rewrite the policy as the stack's own bootstrap role (its qualifier), and refuses a stack deployed without one", () => {
+    const props = {
+      stage: 'dev',
+      aliasName: 'alias/payment-monitor/dev/payout-signer',
+      breakGlassRoleArn: 'arn:aws:iam::123456789012:role/break-glass',
+    };
+    const env = { account: '123456789012', region: 'eu-west-1' };
+    const deployRoleOf = (stack: Stack) => {
+      const key = new PayoutSignerKey(stack, 'Key', props);
+      key.grantSign(role(stack));
+      const [, resource] = resourcesOf(Template.fromStack(stack), 'AWS::KMS::Key')[0]!;
+      const statement = (resource.Properties.KeyPolicy as { Statement: Statement[] }).Statement.find(
+        (candidate) => candidate.Sid === 'OnlyBreakGlassOrTheDeployRewritesOrGrants',
+      )!;
+      return (statement.Condition!.ArnNotLike!['aws:PrincipalArn'] as unknown[])[1];
+    };
+    const qualified = new App({ context: { '@aws-cdk/core:bootstrapQualifier': 'pm4prod' } });
+    expect(deployRoleOf(new Stack(qualified, 'ByContext', { env }))).toEqual({
+      'Fn::Sub': `arn:\${AWS::Partition}:iam::123456789012:role/cdk-pm4prod-cfn-exec-role-123456789012-eu-west-1`,
+    });
+    const bySynthesizer = new Stack(new App(), 'BySynthesizer', { env, synthesizer: new DefaultStackSynthesizer({ qualifier: 'other1' }) });
+    expect(deployRoleOf(bySynthesizer)).toEqual({
+      'Fn::Sub': `arn:\${AWS::Partition}:iam::123456789012:role/cdk-other1-cfn-exec-role-123456789012-eu-west-1`,
+    });
+    const cliCredentials = new Stack(new App(), 'CliCredentials', { env, synthesizer: new CliCredentialsStackSynthesizer() });
+    expect(() => new PayoutSignerKey(cliCredentials, 'Key', props)).toThrow(
+      /must be deployed through CDK bootstrap's CloudFormation execution role \(DefaultStackSynthesizer\).*CliCredentialsStackSynthesizer/,
+    );
   });
 
   it('has exactly one signer: a second grant is refused, none fails the synth', () => {

@@ -2,7 +2,9 @@
  * Payout requests on real PostgreSQL (migration 0019, functions/adapters/postgres/payout-requests.ts): the policy
  * (per-payout and daily limits, four eyes), the held balance (concurrent requests from two connections included),
  * recordPayoutTransition (exactly one of two concurrent moves wins; the debit at `confirmed` happens once, the
- * release once), the audit rows and the events' versions. Time is an injected clock; nothing waits on time.
+ * release once), the audit rows and the events' versions, one live payout per reference_id (migration 0022: the
+ * index itself, and a request that meets a payout another writer has not committed yet). Time is an injected clock;
+ * nothing waits on time (a concurrent step waits on what pg_locks says).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inTransaction } from '../../functions/adapters/postgres/pool.js';
@@ -10,13 +12,15 @@ import {
   approvePayout,
   availableBalances,
   cancelPayout,
+  newPayoutId,
   type PayoutRequest,
+  PayoutReferenceInUseError,
   readPayout,
   recordPayoutTransition,
   rejectPayout,
   requestPayout,
 } from '../../functions/adapters/postgres/payout-requests.js';
-import { type PayoutPolicy, PayoutRefusal, type PayoutStatus } from '../../functions/domain/payouts/payout-rules.js';
+import { type PayoutPolicy, PayoutRefusal, type PayoutStatus, UNCOUNTED_STATUSES } from '../../functions/domain/payouts/payout-rules.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { databasesDroppedAfterAll, type TestDatabase } from '../support/database.js';
 
@@ -52,10 +56,12 @@ async function credit(userId: string, asset: string, quantity: bigint): Promise<
   );
 }
 
+let references = 0;
+/** A request; its reference_id is a new one each time (one live payout per reference) unless given. */
 function request(overrides: Partial<PayoutRequest> & { lovelace?: bigint } = {}): PayoutRequest {
   const { lovelace = 10n * ADA, ...rest } = overrides;
   return {
-    referenceId: 'W-1',
+    referenceId: `W-${++references}`,
     userId: null,
     destination: DESTINATION,
     amount: { lovelace: lovelace.toString() },
@@ -415,5 +421,85 @@ describe('recordPayoutTransition', () => {
     expect((await refusal(inTransaction(db.pool, (c) => cancelPayout(c, signed.id, 'operator:alice', undefined, DAY)))).code).toBe(
       'not_cancellable',
     );
+  });
+});
+
+describe('one live payout per reference_id (migration 0022)', () => {
+  /** A payout inserted as another writer would, bypassing the requests' lock (the index is all that stands). */
+  const insertDirectly = (
+    client: { query: (text: string, values: unknown[]) => Promise<unknown> },
+    referenceId: string,
+    id = newPayoutId(),
+  ) =>
+    client.query(
+      `INSERT INTO payouts (id, reference_id, destination, lovelace, status, requested_by, created_at, updated_at, version)
+       VALUES ($1, $2, $3, 1000000, 'requested', 'operator:other', now(), now(), 1)`,
+      [id, referenceId, DESTINATION],
+    );
+
+  it('is held by the database: a second live row of a reference is refused, one beside a cancelled, rejected or failed one is not', async () => {
+    const first = await ask(request({ referenceId: 'W-index' }));
+    await expect(insertDirectly(db.pool, 'W-index')).rejects.toThrow(/payouts_reference_live/);
+    await inTransaction(db.pool, (c) => cancelPayout(c, first.id, 'operator:alice', undefined, DAY));
+    await insertDirectly(db.pool, 'W-index');
+    // The index's predicate is the rules' set of payouts that will never pay, word for word.
+    const { rows } = await db.pool.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE indexname = 'payouts_reference_live'",
+    );
+    expect(rows[0]?.indexdef).toMatch(/^CREATE UNIQUE INDEX payouts_reference_live ON public\.payouts USING btree \(reference_id\) WHERE/);
+    const listed = [...rows[0]!.indexdef.matchAll(/'([a-z_]+)'::text/g)].map((match) => match[1]);
+    expect(listed.sort()).toEqual([...UNCOUNTED_STATUSES].sort());
+  });
+
+  it('refuses with the payout of the reference, naming it and its status, before the balance is even looked at', async () => {
+    await credit('user-ref', 'lovelace', 10n * ADA);
+    const first = await ask(request({ referenceId: 'W-balance', userId: 'user-ref', lovelace: 10n * ADA }));
+    // The same withdrawal asked again would not find the balance the first holds: it is told the reference is in use.
+    const again = await ask(request({ referenceId: 'W-balance', userId: 'user-ref', lovelace: 10n * ADA })).catch(
+      (error: unknown) => error,
+    );
+    expect(again).toBeInstanceOf(PayoutReferenceInUseError);
+    expect(again).toMatchObject({ referenceId: 'W-balance', payoutId: first.id, status: 'approved' });
+    expect((again as Error).message).toContain(first.id);
+  });
+
+  it('refuses a request that meets a live payout of the reference another writer commits meanwhile, writing nothing', async () => {
+    const other = await db.pool.connect();
+    const mine = await db.pool.connect();
+    const otherId = newPayoutId();
+    try {
+      await other.query('BEGIN');
+      await insertDirectly(other, 'W-meanwhile', otherId);
+      await mine.query('BEGIN');
+      const { rows: backend } = await mine.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      // The request does not see the uncommitted payout: its insert waits on the other transaction.
+      const asked = requestPayout(mine, request({ referenceId: 'W-meanwhile' }), { network: 'preprod', policy: POLICY, now: DAY }).catch(
+        (error: unknown) => error,
+      );
+      for (;;) {
+        const { rows } = await db.pool.query<{ waiting: number }>(
+          "SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted AND pid = $1",
+          [backend[0]!.pid],
+        );
+        if (rows[0]!.waiting > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await other.query('COMMIT');
+      const refused = await asked;
+      expect(refused).toBeInstanceOf(PayoutReferenceInUseError);
+      expect(refused).toMatchObject({ payoutId: otherId, status: 'requested' });
+      await mine.query('COMMIT');
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      await mine.query('ROLLBACK').catch(() => undefined);
+      other.release();
+      mine.release();
+    }
+    const { rows } = await db.pool.query("SELECT id FROM payouts WHERE reference_id = 'W-meanwhile'");
+    expect(rows).toEqual([{ id: otherId }]);
+    const { rows: events } = await db.pool.query(
+      "SELECT count(*)::int AS n FROM business_events WHERE data->>'reference_id' = 'W-meanwhile'",
+    );
+    expect(events).toEqual([{ n: 0 }]);
   });
 });

@@ -8,7 +8,8 @@
  * only), then the outbox's (every event writer takes it; recordPayoutTransition takes it first), then row locks (the
  * payout's row, then user_balances / user_asset_balances, which the engine also takes after the outbox's lock).
  * A request never locks a balance row: the payout requests' lock alone serialises requests, so two requests can never
- * both pass the daily limit or both hold the same available balance.
+ * both pass the daily limit or both hold the same available balance, nor both carry the same reference_id while live
+ * (migration 0022's unique index holds that one in the database too).
  */
 import { randomBytes } from 'node:crypto';
 import { InvalidAddressError, validateAddress } from '../../domain/address.js';
@@ -257,9 +258,41 @@ export interface PayoutRequestOptions {
 }
 
 /**
+ * Which payouts carry their reference_id: all but those that will never pay (cancelled, rejected, failed: final
+ * statuses). Word for word the predicate of migration 0022's unique index payouts_reference_live, which the insert
+ * names in its ON CONFLICT (a predicate that differs makes every request fail, so the tests would tell).
+ */
+const LIVE_PAYOUT = `status NOT IN (${UNCOUNTED_STATUSES.map((status) => `'${status}'`).join(', ')})`;
+
+/** The reference_id is carried by another live payout (the API's 409 `reference_in_use`, naming it). */
+export class PayoutReferenceInUseError extends Error {
+  override readonly name = 'PayoutReferenceInUseError';
+  constructor(
+    readonly referenceId: string,
+    readonly payoutId: string,
+    readonly status: PayoutStatus,
+  ) {
+    super(
+      `The reference_id ${referenceId} is already carried by payout ${payoutId} (${status}): a reference is used again ` +
+        'only once its payout is cancelled, rejected or failed.',
+    );
+  }
+}
+
+/** The live payout that carries the reference, if any (the unique index finds it). */
+async function livePayoutOf(db: Queryable, referenceId: string): Promise<{ id: string; status: PayoutStatus } | undefined> {
+  const { rows } = await db.query<{ id: string; status: PayoutStatus }>(
+    `SELECT id, status FROM payouts WHERE reference_id = $1 AND ${LIVE_PAYOUT}`,
+    [referenceId],
+  );
+  return rows[0];
+}
+
+/**
  * Requests a payout in the caller's transaction. Refuses (PayoutRequestError: a malformed amount; PayoutRefusal:
- * invalid_destination, payout_limit_reached, daily_limit_reached, insufficient_balance) before writing anything.
- * Returns the payout as it is at the end: `approved` by `system:policy` at or below the approval threshold.
+ * invalid_destination, payout_limit_reached, daily_limit_reached, insufficient_balance; PayoutReferenceInUseError:
+ * another live payout carries the reference_id) before writing anything. Returns the payout as it is at the end:
+ * `approved` by `system:policy` at or below the approval threshold.
  */
 export async function requestPayout(client: Queryable, request: PayoutRequest, options: PayoutRequestOptions): Promise<PayoutRecord> {
   let amount: Map<Asset, bigint>;
@@ -286,6 +319,9 @@ export async function requestPayout(client: Queryable, request: PayoutRequest, o
   checkPayoutLimit(lovelace, options.policy);
 
   await client.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', PAYOUT_REQUESTS_LOCK);
+  // First the reference: a second request for the same withdrawal is told so, not that the first one holds the balance.
+  const live = await livePayoutOf(client, request.referenceId);
+  if (live) throw new PayoutReferenceInUseError(request.referenceId, live.id, live.status);
   const day = utcDay(options.now);
   const { rows: today } = await client.query<{ total: string }>(
     `SELECT coalesce(sum(lovelace), 0)::text AS total FROM payouts
@@ -314,12 +350,15 @@ export async function requestPayout(client: Queryable, request: PayoutRequest, o
     transactionId: null,
   };
   const holds = request.userId === null ? [] : [...amount].filter(([, quantity]) => quantity > 0n);
-  await client.query({
+  // The payout requests' lock makes the look-up above final; the unique index holds it whatever writes (a conflict
+  // inserts nothing: no hold, no event, no audit row).
+  const inserted = await client.query({
     name: 'insert_payout',
     text: `WITH payout AS (
        INSERT INTO payouts (id, reference_id, user_id, destination, lovelace, assets, status, requested_by, created_at,
                             updated_at, version)
        VALUES ($1, $2, $3, $4, $5::numeric, $6::jsonb, 'requested', $7, $8, $8, 1)
+       ON CONFLICT (reference_id) WHERE ${LIVE_PAYOUT} DO NOTHING
        RETURNING id, version
      ), holds AS (
        INSERT INTO payout_holds (payout_id, user_id, asset, quantity, created_at)
@@ -347,6 +386,11 @@ export async function requestPayout(client: Queryable, request: PayoutRequest, o
       JSON.stringify(auditDetails(payout, { to: 'requested' })),
     ],
   });
+  if (inserted.rowCount === 0) {
+    const other = await livePayoutOf(client, request.referenceId);
+    if (!other) throw new Error(`Payout ${payout.id} was not inserted, and no live payout carries ${request.referenceId}`);
+    throw new PayoutReferenceInUseError(request.referenceId, other.id, other.status);
+  }
   if (approvedByPolicy(approvalSubjectOf(payout), options.policy)) {
     await recordPayoutTransition(client, { payoutId: payout.id, from: 'requested', to: 'approved', actor: POLICY_ACTOR, at: options.now });
   }

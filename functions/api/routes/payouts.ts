@@ -1,6 +1,6 @@
 /**
- * POST /v1/payouts (write: policy, held balance, approved at once at or below the threshold, all in the request's
- * transaction), GET /v1/payouts/{id}, GET /v1/payouts?status=…&reference_id=…&user_id=… (newest first), and POST
+ * POST /v1/payouts (write: one live payout per reference_id, policy, held balance, approved at once at or below the
+ * threshold, all in the request's transaction), GET /v1/payouts/{id}, GET /v1/payouts?status=…&reference_id=…&user_id=… (newest first), and POST
  * /v1/payouts/{id}/approve (four eyes), /cancel (until signed), /reject. The actor is the calling key
  * (`api_key:<id>`; an IAM caller `iam:<role ARN>`). The resource is payoutResource(), the object the events carry.
  */
@@ -9,6 +9,7 @@ import {
   cancelPayout,
   listPayouts,
   PayoutNotFoundError,
+  PayoutReferenceInUseError,
   payoutFromRow,
   readPayout,
   rejectPayout,
@@ -41,6 +42,9 @@ export function actorOf(request: RouteRequest): string {
 function answerRefusal(error: unknown, context: ApiContext, detail: Record<string, unknown>): never {
   if (error instanceof PayoutRequestError) throw unprocessable(error.message, error.problems);
   if (error instanceof PayoutNotFoundError) throw notFound(error.message);
+  if (error instanceof PayoutReferenceInUseError) {
+    throw new ApiProblem(409, error.message, [{ field: 'reference_id', message: 'reference_in_use' }], problemType('reference_in_use'));
+  }
   if (error instanceof PayoutRefusal) {
     if (error.code === 'payout_limit_reached' || error.code === 'daily_limit_reached') {
       context.logger.warn(PayoutRequestLogEvent.limitReached, { limit: error.code, reason: error.message, ...detail });

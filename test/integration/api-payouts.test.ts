@@ -1,11 +1,15 @@
 /**
  * Payout requests through the front door: real HTTP, real PostgreSQL. Every response is checked against openapi.json
  * by the router (a response that does not conform is a 500), so each status asserted here is also a conforming body.
- * Balances are credited as the engine credits them (a ledger row and the stored balance); time is an injected clock.
+ * Balances are credited as the engine credits them (a ledger row and the stored balance); the processor's moves are
+ * recordPayoutTransition's, as the processor makes them; time is an injected clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryMetrics } from '../../functions/adapters/observability/in-memory-metrics.js';
+import { createPool, inTransaction } from '../../functions/adapters/postgres/pool.js';
+import { recordPayoutTransition } from '../../functions/adapters/postgres/payout-requests.js';
 import { PayoutRequestLogEvent, PayoutRequestMetric } from '../../functions/domain/observability.js';
+import type { PayoutStatus } from '../../functions/domain/payouts/payout-rules.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -57,8 +61,10 @@ async function credit(userId: string, asset: string, quantity: bigint): Promise<
   );
 }
 
+let references = 0;
+/** A payout request body; its reference_id is a new one each time (one live payout per reference) unless given. */
 const payout = (lovelace: bigint, extra: Record<string, unknown> = {}) => ({
-  reference_id: 'WD-1',
+  reference_id: `WD-${++references}`,
   destination: DESTINATION,
   amount: { lovelace: lovelace.toString() },
   ...extra,
@@ -278,14 +284,17 @@ describe('GET /v1/payouts', () => {
   it('reads one payout and pages them newest first, filtered, neither skipping nor repeating', async () => {
     now = new Date('2026-06-04T00:00:00.000Z');
     const made: string[] = [];
+    // One reference, five payouts: each but the last cancelled before the next (one live payout per reference).
     for (let i = 0; i < 5; i++) {
       now = new Date(now.getTime() + 1000);
+      if (made.length > 0) expect((await post(`/v1/payouts/${made.at(-1)}/cancel`, {})).status).toBe(200);
       const answer = await post('/v1/payouts', payout(ADA, { reference_id: 'WD-page', user_id: null }));
+      expect(answer.status, answer.text).toBe(201);
       made.push(answer.body.id);
     }
-    const one = await api.call('GET', `/v1/payouts/${made[0]}`, { key: reader.key });
+    const one = await api.call('GET', `/v1/payouts/${made[4]}`, { key: reader.key });
     expect(one.status).toBe(200);
-    expect(one.body).toMatchObject({ id: made[0], status: 'approved', reference_id: 'WD-page' });
+    expect(one.body).toMatchObject({ id: made[4], status: 'approved', reference_id: 'WD-page' });
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -304,5 +313,162 @@ describe('GET /v1/payouts', () => {
     expect(byUser.body.data.map((item: { user_id: string }) => item.user_id)).toEqual(['user-cancel', 'user-cancel']);
     expect((await api.call('GET', '/v1/payouts?status=paid', { key: reader.key })).status).toBe(400);
     expect((await api.call('GET', '/v1/payouts?cursor=bogus!', { key: reader.key })).status).toBe(400);
+  });
+});
+
+/** Moves a payout along `path` as the processor would (each move from the status before it). */
+async function walk(payoutId: string, path: PayoutStatus[]): Promise<void> {
+  for (let i = 1; i < path.length; i += 1) {
+    const moved = await inTransaction(db.pool, (client) =>
+      recordPayoutTransition(client, { payoutId, from: path[i - 1]!, to: path[i]!, actor: 'system:payout-processor', at: now }),
+    );
+    expect(moved, `${path[i - 1]} → ${path[i]}`).toBe(true);
+  }
+}
+
+describe('one live payout per reference_id', () => {
+  const inUse = (answer: { status: number; body: { type: string; detail: string; errors: unknown } }, holder: string) => {
+    expect(answer.status).toBe(409);
+    expect(answer.body.type).toBe(`${PROBLEM}reference_in_use`);
+    expect(answer.body.detail).toContain(holder);
+    expect(answer.body.errors).toEqual([{ field: 'reference_id', message: 'reference_in_use' }]);
+  };
+
+  it('refuses a second live payout of a reference (naming the first), replays the same key, frees it once cancelled, rejected or failed', async () => {
+    now = new Date('2026-06-10T09:00:00.000Z');
+    await credit('user-ref', 'lovelace', 100n * ADA);
+    const body = payout(5n * ADA, { reference_id: 'WD-once', user_id: 'user-ref' });
+    const first = await post('/v1/payouts', body, requester.key, 'once-1');
+    expect(first.status, first.text).toBe(201);
+    // The same Idempotency-Key is the same request: its payout again, not a refusal.
+    const replay = await post('/v1/payouts', body, requester.key, 'once-1');
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.id).toBe(first.body.id);
+    // Another key (a retry of the business's withdrawal, another amount, another caller, no user): refused, writing nothing.
+    inUse(await post('/v1/payouts', body, requester.key, 'once-2'), first.body.id);
+    inUse(await post('/v1/payouts', payout(2n * ADA, { reference_id: 'WD-once', user_id: null }), approver.key), first.body.id);
+    expect(await count("payouts WHERE reference_id = 'WD-once'")).toBe(1);
+    expect(await count("business_events WHERE resource_type = 'payout' AND data->>'reference_id' = 'WD-once'")).toBe(2);
+    expect(await count("payout_holds WHERE user_id = 'user-ref'")).toBe(1);
+
+    // Expired is live: the payout is sent again with a new attempt.
+    await walk(first.body.id, ['approved', 'built', 'signed', 'submitted', 'expired']);
+    const whileExpired = await post('/v1/payouts', body, requester.key, 'once-3');
+    inUse(whileExpired, first.body.id);
+    expect(whileExpired.body.detail).toContain('(expired)');
+    // Failed frees the reference.
+    await walk(first.body.id, ['expired', 'approved', 'built', 'signed', 'submitted', 'failed']);
+    const second = await post('/v1/payouts', body, requester.key, 'once-4');
+    expect(second.status, second.text).toBe(201);
+    inUse(await post('/v1/payouts', body), second.body.id);
+    // So do cancelled and rejected.
+    expect((await post(`/v1/payouts/${second.body.id}/cancel`, {})).status).toBe(200);
+    const third = await post('/v1/payouts', payout(101n * ADA, { reference_id: 'WD-once' }));
+    expect(third.body.status).toBe('requested');
+    inUse(await post('/v1/payouts', body), third.body.id);
+    expect((await post(`/v1/payouts/${third.body.id}/reject`, {}, approver.key)).status).toBe(200);
+    expect((await post('/v1/payouts', body)).status).toBe(201);
+    expect(await count("payouts WHERE reference_id = 'WD-once' AND status NOT IN ('cancelled', 'rejected', 'failed')")).toBe(1);
+  });
+
+  it('lets exactly one of two concurrent requests for the same reference through; the other is told 409', async () => {
+    now = new Date('2026-06-11T09:00:00.000Z');
+    await credit('user-race-ref', 'lovelace', 100n * ADA);
+    // Both requests are made to wait on the payout requests' lock (held here), so that they are truly in flight together.
+    const side = createPool({ connectionString: db.url, max: 2 });
+    const holder = await side.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(x'504f5554'::int, 0)`);
+      const body = payout(10n * ADA, { reference_id: 'WD-race', user_id: 'user-race-ref' });
+      const answers = Promise.all([post('/v1/payouts', body, requester.key), post('/v1/payouts', body, approver.key)]);
+      for (;;) {
+        const { rows } = await side.query<{ waiting: number }>(
+          `SELECT count(*)::int AS waiting FROM pg_locks
+            WHERE locktype = 'advisory' AND NOT granted AND classid = x'504f5554'::int::oid AND objid = 0
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
+        if (rows[0]!.waiting === 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await holder.query('COMMIT');
+      const [one, other] = await answers;
+      const statuses = [one.status, other.status].sort();
+      expect(statuses, `${one.text} ${other.text}`).toEqual([201, 409]);
+      const created = one.status === 201 ? one : other;
+      const refused = one.status === 201 ? other : one;
+      inUse(refused, created.body.id);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      await side.end();
+    }
+    expect(await count("payouts WHERE reference_id = 'WD-race'")).toBe(1);
+    expect(await count("payout_holds WHERE user_id = 'user-race-ref'")).toBe(1);
+  });
+});
+
+describe('GET /v1/balances with payouts', () => {
+  const balance = async (userId: string) => {
+    const answer = await api.call('GET', `/v1/balances/${userId}`, { key: reader.key });
+    expect(answer.status, answer.text).toBe(200);
+    return answer.body;
+  };
+
+  it('shows what open payouts hold and what is available, per asset; a cancel releases it; a confirmed payout is debited', async () => {
+    now = new Date('2026-06-12T09:00:00.000Z');
+    await credit('user-held', 'lovelace', 50n * ADA);
+    await credit('user-held', TOKEN, 40n);
+    const before = await balance('user-held');
+    expect(before).toMatchObject({
+      balance_lovelace: (50n * ADA).toString(),
+      assets: { [TOKEN]: '40' },
+      held: { lovelace: '0', assets: {} },
+      available: { lovelace: (50n * ADA).toString(), assets: { [TOKEN]: '40' } },
+    });
+
+    const cancelled = await post('/v1/payouts', payout(30n * ADA, { user_id: 'user-held' }));
+    const kept = await post(
+      '/v1/payouts',
+      payout(2n * ADA, { user_id: 'user-held', amount: { lovelace: '2000000', assets: { [TOKEN]: '15' } } }),
+    );
+    expect([cancelled.status, kept.status]).toEqual([201, 201]);
+    // The balance keeps its meaning (the ledger's); held and available say what the two payouts hold of it.
+    expect(await balance('user-held')).toEqual({
+      ...before,
+      held: { lovelace: (32n * ADA).toString(), assets: { [TOKEN]: '15' } },
+      available: { lovelace: (18n * ADA).toString(), assets: { [TOKEN]: '25' } },
+    });
+
+    expect((await post(`/v1/payouts/${cancelled.body.id}/cancel`, {})).status).toBe(200);
+    expect(await balance('user-held')).toEqual({
+      ...before,
+      held: { lovelace: (2n * ADA).toString(), assets: { [TOKEN]: '15' } },
+      available: { lovelace: (48n * ADA).toString(), assets: { [TOKEN]: '25' } },
+    });
+
+    // The token payout needs a second actor; then the processor's moves up to confirmed.
+    expect((await post(`/v1/payouts/${kept.body.id}/approve`, undefined, approver.key)).status).toBe(200);
+    await walk(kept.body.id, ['approved', 'built', 'signed', 'submitted', 'in_block', 'confirmed']);
+    const after = await balance('user-held');
+    expect(after).toMatchObject({
+      balance_lovelace: (48n * ADA).toString(),
+      assets: { [TOKEN]: '25' },
+      held: { lovelace: '0', assets: {} },
+      available: { lovelace: (48n * ADA).toString(), assets: { [TOKEN]: '25' } },
+    });
+  });
+
+  it('shows an available balance below zero when a reversal took more than what is not held', async () => {
+    await credit('user-reversed', 'lovelace', 10n * ADA);
+    expect((await post('/v1/payouts', payout(8n * ADA, { user_id: 'user-reversed' }))).status).toBe(201);
+    // A reversal as the engine writes it: a debit of the ledger and the stored balance.
+    await db.pool.query("UPDATE user_balances SET balance_lovelace = balance_lovelace - 5000000 WHERE user_id = 'user-reversed'");
+    expect(await balance('user-reversed')).toMatchObject({
+      balance_lovelace: (5n * ADA).toString(),
+      held: { lovelace: (8n * ADA).toString(), assets: {} },
+      available: { lovelace: (-3n * ADA).toString(), assets: {} },
+    });
   });
 });

@@ -243,12 +243,16 @@ describe('balances', () => {
       user_id: 'user-alice',
       balance_lovelace: '7000000',
       assets: {},
+      held: { lovelace: '0', assets: {} },
+      available: { lovelace: '7000000', assets: {} },
       updated_at: stored.updated_at.toISOString(),
     });
     expect((await api.call('GET', '/v1/balances/user-carol')).body).toEqual({
       user_id: 'user-carol',
       balance_lovelace: '0',
       assets: {},
+      held: { lovelace: '0', assets: {} },
+      available: { lovelace: '0', assets: {} },
       updated_at: null,
     });
     const unknown = await api.call('GET', '/v1/balances/user-nobody');
@@ -269,6 +273,8 @@ describe('balances', () => {
         user_id: 'user-alice',
         balance_lovelace: '7000000',
         assets: { [`${POLICY}.cafe`]: (2n * MAX_U64).toString(), [`${POLICY}.`]: '-5' },
+        held: { lovelace: '0', assets: {} },
+        available: { lovelace: '7000000', assets: { [`${POLICY}.`]: '-5', [`${POLICY}.cafe`]: (2n * MAX_U64).toString() } },
         updated_at: later.toISOString(),
       });
     } finally {

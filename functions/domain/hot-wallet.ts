@@ -4,8 +4,9 @@
  * there are reported but carry no balance of their own.
  */
 import { validateAddress } from './address.js';
-import type { AssetQuantity } from './chain.js';
+import type { AssetQuantity, Hash } from './chain.js';
 import type { Network } from './network.js';
+import type { Payment } from './ports.js';
 
 /**
  * The hot wallet's addresses are registered like payment addresses under this reference type, with no user: the
@@ -13,6 +14,21 @@ import type { Network } from './network.js';
  */
 export const HOT_WALLET_REFERENCE_TYPE = 'hot_wallet';
 export const HOT_WALLET_REFERENCE_ID = 'payout-signer';
+
+/**
+ * The hot wallet's own change: an output to a hot-wallet address in a transaction that spends at least one
+ * hot-wallet output (a payout's change, or any other move of the wallet's own coins). It stays a hot-wallet coin
+ * (recorded, spent, confirmed and rolled back like any: coin selection, reconciliation and the hot_wallet_* gauges
+ * see it) but it is no payment received: it writes no payment.* business event, ever (nor their reversals on a
+ * rollback), and credits nobody. A deposit into the hot wallet from outside (funding) is a payment like any other.
+ *
+ * `recorded` are the payments a step recorded, `hotWalletSpenders` the transactions of the step that spent a
+ * recorded hot-wallet output (the store's hot-wallet spends, outputs recorded in the same step included).
+ */
+export function hotWalletChange(recorded: readonly Payment[], hotWalletSpenders: ReadonlySet<Hash>): Payment[] {
+  if (hotWalletSpenders.size === 0) return [];
+  return recorded.filter((payment) => payment.referenceType === HOT_WALLET_REFERENCE_TYPE && hotWalletSpenders.has(payment.txId));
+}
 
 export interface HotWalletOutput {
   lovelace: bigint;

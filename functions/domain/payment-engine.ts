@@ -21,6 +21,7 @@ import type {
   SyncPosition,
 } from './ports.js';
 import { consumedOutputs, createdOutputs } from './transaction-effects.js';
+import { hotWalletChange } from './hot-wallet.js';
 import { reportRebuildStep, settleRebuildStep, type RebuildStep } from './rebuild.js';
 import { judgeInvoices, touchedInvoiceIds, type InvoiceChange } from './invoices/invoice-judging.js';
 import { attemptMoveFields } from './payouts/payout-execution.js';
@@ -138,6 +139,10 @@ export class PaymentEngine {
       );
       const detected = await tx.recordPayments(outputs, now);
       const spent = await tx.markSpent(spends);
+      // After the spends: an output is the hot wallet's change when its transaction spent a hot-wallet coin, which
+      // may have been recorded in this very step. Before the confirmations, so that its confirmation is told to nobody.
+      const change = hotWalletChange(detected, new Set(spent.hotWallet.map((spend) => spend.spentBy)));
+      if (change.length > 0) await tx.setApartHotWalletChange(change);
       const confirmedHeight = tip.height - this.confirmations + 1n;
       const { confirmed, alreadyCredited } = await tx.confirmPayments(confirmedHeight, now);
       if (alreadyCredited > 0) {

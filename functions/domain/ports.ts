@@ -182,6 +182,11 @@ export interface EngineTransaction extends RebuildSettlementTransaction, Invoice
   recordPayments(outputs: readonly OutputInBlock[], detectedAt: Date): Promise<Payment[]>;
   /** Marks recorded, unspent payments consumed by these spends. */
   markSpent(spends: readonly Spend[]): Promise<SpendOutcome>;
+  /**
+   * Keeps these payments, recorded in this step, as the hot wallet's own change (hotWalletChange in hot-wallet.ts):
+   * still hot-wallet coins, but told to nobody, from now on and in this step (what it wrote about them is withdrawn).
+   */
+  setApartHotWalletChange(change: readonly Payment[]): Promise<void>;
   /** Confirms pending payments at or below this height and credits their users, each at most once. */
   confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation>;
   /** Undoes everything after the point (origin: everything). */

@@ -441,6 +441,7 @@ function faultyTransaction(tx: EngineTransaction, step: Step): EngineTransaction
     appendBlocks: (blocks, checkpoints) => step('appendBlocks', () => tx.appendBlocks(blocks, checkpoints)),
     recordPayments: (outputs, detectedAt) => step('recordPayments', () => tx.recordPayments(outputs, detectedAt)),
     markSpent: (spends) => step('markSpent', () => tx.markSpent(spends)),
+    setApartHotWalletChange: (change) => step('setApartHotWalletChange', () => tx.setApartHotWalletChange(change)),
     confirmPayments: (maxHeight, at) => step('confirmPayments', () => tx.confirmPayments(maxHeight, at)),
     rollBackAfter: (point, actor) => step('rollBackAfter', () => tx.rollBackAfter(point, actor)),
     saveSyncPosition: (position) => step('saveSyncPosition', () => tx.saveSyncPosition(position)),

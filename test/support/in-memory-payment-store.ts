@@ -298,6 +298,9 @@ class InMemoryEngineTransaction implements EngineTransaction {
     return sortedPayments(recorded);
   }
 
+  /** Payment events are not modelled here, so the hot wallet's change (told to nobody) needs nothing. */
+  async setApartHotWalletChange(_change: readonly Payment[]): Promise<void> {}
+
   async markSpent(spends: readonly Spend[]): Promise<SpendOutcome> {
     let marked = 0;
     const hotWallet: HotWalletSpend[] = [];

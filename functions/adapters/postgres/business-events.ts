@@ -35,6 +35,9 @@ export interface PaymentEventSource {
  * skipped when the newest event about that block already says it left (rolled_back or reversed). That keeps a
  * rebuild (which re-derives payments that did not change) and a replay silent, and a payment whose block left and
  * came back is told again. reversed is always written: the debit it describes happens once.
+ *
+ * The hot wallet's own change (hot_wallet_change, hotWalletChange in functions/domain/hot-wallet.ts) is told to nobody:
+ * no event of any type is written for it.
  */
 export function paymentEventsCte(type: PaymentEventType, source: string): string {
   return paymentEventsCteOf([{ type, source }]);
@@ -54,7 +57,7 @@ export function paymentEventsCteOf(sources: readonly PaymentEventSource[]): stri
               FROM (SELECT '${type}'::text AS type, (s.payment).tx_hash || '#' || (s.payment).output_index AS resource_id,
                            s.payment, (${orderBy}).block_height AS sort_height, (${orderBy}).id AS sort_id, ${index} AS kind
                       FROM ${source} s) c
-             WHERE NOT ${alreadyTold}`;
+             WHERE (c.payment).hot_wallet_change IS NOT TRUE AND NOT ${alreadyTold}`;
   });
   return `INSERT INTO business_events (id, type, resource_type, resource_id, version, data)
        SELECT business_event_id(v.type, v.resource_id, v.version), v.type, 'payment', v.resource_id, v.version,

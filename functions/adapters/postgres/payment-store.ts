@@ -269,6 +269,24 @@ export class PostgresEngineTransaction implements EngineTransaction {
     return { marked: rows[0]?.spent ?? 0, hotWallet: (rows[0]?.hot_wallet ?? []).map(hotWalletSpendFromRow) };
   }
 
+  async setApartHotWalletChange(change: readonly Payment[]): Promise<void> {
+    // The rows are this step's (pending, in the block it recorded): each is marked once, and the events this very
+    // transaction wrote about it (xmin: not committed, so nobody has seen them) are withdrawn. Rare: only a step that
+    // records hot-wallet outputs of a transaction spending the hot wallet gets here.
+    await this.client.query(
+      `WITH marked AS (
+         UPDATE incoming_payments p SET hot_wallet_change = true
+           FROM unnest($1::text[], $2::int[], $3::bigint[]) AS c(tx_hash, output_index, block_height)
+          WHERE p.tx_hash = c.tx_hash AND p.output_index = c.output_index AND p.block_height = c.block_height
+            AND p.status = 'pending' AND NOT p.hot_wallet_change
+          RETURNING p.tx_hash || '#' || p.output_index AS resource_id, p.block_hash
+       )
+       DELETE FROM business_events e USING marked m
+        WHERE e.resource_type = 'payment' AND e.resource_id = m.resource_id AND e.xmin = pg_current_xact_id()::xid`,
+      [change.map((p) => p.txId), change.map((p) => p.index), change.map((p) => p.blockHeight.toString())],
+    );
+  }
+
   async confirmPayments(maxBlockHeight: bigint, confirmedAt: Date): Promise<Confirmation> {
     // Every asset of the output (lovelace and each token) is credited, one ledger row each. A credit's occurrence is
     // one more than the payment's reversals of that asset so far: the unique key then refuses any credit of a

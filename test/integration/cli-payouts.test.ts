@@ -1,15 +1,16 @@
 /**
  * The CLI's payout commands through the HTTP API (--api-url): `payouts create|get|list|approve|cancel|reject`, amounts
  * as exact ADA (`--ada 150`) and `--asset`, the actor being the API key (four eyes: a second key approves); the API's
- * problems come back as errors naming their type; an API-only command.
+ * problems come back as errors naming their type (a second live payout of a reference: exit 1, naming the first);
+ * `balances` says what open payouts hold; an API-only command.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startApiServer, type ApiServer } from '../../functions/adapters/http/api-server.js';
 import { ensureBootstrapApiKey } from '../../functions/adapters/postgres/api-keys.js';
 import { createApiApp } from '../../functions/api/app.js';
 import { ApiProblemError } from '../../functions/local/cli/api-client.js';
 import { CliUsageError } from '../../functions/local/cli/cli-usage-error.js';
-import { runCli } from '../../functions/local/cli/main.js';
+import { runCli, runCliProcess } from '../../functions/local/cli/main.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { RecordingLogger } from '../support/recorders.js';
@@ -106,5 +107,61 @@ describe('CLI payouts (--api-url)', () => {
     await expect(cli('payouts', 'approve')).rejects.toThrow(CliUsageError);
     const lines: string[] = [];
     await expect(runCli(['payouts', 'list'], (text) => lines.push(text))).rejects.toThrow(/goes through the HTTP API/);
+  });
+
+  it('refuses a second live payout of a reference: exit 1 naming the payout that carries it; free again once cancelled', async () => {
+    const first = JSON.parse(
+      (await cli('payouts', 'create', DESTINATION, '--reference-id', 'WD-cli-once', '--ada', '5', '--json')).lines.join('\n'),
+    );
+    const printed: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((text) => {
+      printed.push(String(text));
+      return true;
+    });
+    let code: number;
+    try {
+      code = await runCliProcess([
+        'payouts',
+        'create',
+        DESTINATION,
+        '--reference-id',
+        'WD-cli-once',
+        '--ada',
+        '5',
+        '--api-url',
+        server.url,
+        '--json',
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(code).toBe(1);
+    const answer = JSON.parse(printed.join(''));
+    expect(answer.exit_code).toBe(1);
+    expect(answer.error).toMatch(
+      new RegExp(`^409 Conflict: The reference_id WD-cli-once is already carried by payout ${first.id} \\(approved\\)`),
+    );
+    expect(answer.error).toContain('(reference_id: reference_in_use)');
+    await cli('payouts', 'cancel', first.id);
+    expect((await cli('payouts', 'create', DESTINATION, '--reference-id', 'WD-cli-once', '--ada', '5')).code).toBe(0);
+  });
+
+  it('prints what open payouts hold of a balance and what is available', async () => {
+    await db.pool.query("INSERT INTO user_balances (user_id, balance_lovelace) VALUES ('u-held', 20000000)");
+    expect((await cli('balances', 'u-held')).lines).toEqual(['u-held: 20.000000 ADA']);
+    const held = JSON.parse(
+      (
+        await cli('payouts', 'create', DESTINATION, '--reference-id', 'WD-cli-held', '--ada', '7.5', '--user', 'u-held', '--json')
+      ).lines.join('\n'),
+    );
+    expect((await cli('balances', 'u-held')).lines).toEqual([
+      'u-held: 20.000000 ADA\nu-held: held by payouts 7.500000 ADA; available 12.500000 ADA',
+    ]);
+    expect(JSON.parse((await cli('balances', 'u-held', '--json')).lines.join('\n'))).toMatchObject({
+      held: { lovelace: '7500000', assets: {} },
+      available: { lovelace: '12500000', assets: {} },
+    });
+    await cli('payouts', 'cancel', held.id);
+    expect((await cli('balances', 'u-held')).lines).toEqual(['u-held: 20.000000 ADA']);
   });
 });

@@ -90,10 +90,16 @@ export async function apiCommand(
     const answer = (await client.get(`/v1/balances/${encodeURIComponent(userId)}`)) as {
       balance_lovelace: string;
       assets?: Record<string, string>;
+      held?: AmountJson;
+      available?: AmountJson;
     };
-    // One line for ADA, then one per token: `<policy id>.<asset name hex>: <quantity>`.
+    // One line for ADA, then one per token: `<policy id>.<asset name hex>: <quantity>`; then, while open payouts hold
+    // part of it, what they hold and what is available.
     const tokens = Object.entries(answer.assets ?? {}).map(([asset, quantity]) => `\n${userId}: ${quantity} ${asset}`);
-    return one(answer, `${userId}: ${formatAda(BigInt(answer.balance_lovelace))} ADA${tokens.join('')}`);
+    const held = answer.held && describeAmount(answer.held) !== 'nothing' ? answer.held : undefined;
+    const holds =
+      held && answer.available ? `\n${userId}: held by payouts ${describeAmount(held)}; available ${describeAmount(answer.available)}` : '';
+    return one(answer, `${userId}: ${formatAda(BigInt(answer.balance_lovelace))} ADA${tokens.join('')}${holds}`);
   }
   switch (command) {
     case 'addresses add': {

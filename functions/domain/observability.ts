@@ -105,6 +105,8 @@ export const LogEvent = {
   hotWalletRegistered: 'hot_wallet_registered',
   /** An approved payout left out of this build (too large for the transaction, or not covered by the hot wallet). */
   payoutDeferred: 'payout_deferred',
+  /** A carried attempt's inputs were let go: its payouts were cancelled, or other transactions spent every input. */
+  payoutInputsReleased: 'payout_inputs_released',
   /** The signer refused or failed (KMS throttling, access denied, a disabled key, a signature that did not verify). */
   payoutSignerError: 'payout_signer_error',
   payoutSubmitted: 'payout_submitted',

@@ -377,6 +377,72 @@ describe('a payout on its way to the chain', () => {
   });
 });
 
+describe('a payout whose transaction expired', () => {
+  /** Empty blocks until a block MIN_EXPIRY_DEPTH deep is past a transaction built now. */
+  async function passValidity(): Promise<void> {
+    await emptyBlocks(Number(BigInt(VALIDITY_SECONDS) / SLOTS_PER_BLOCK) + 1 + MIN_EXPIRY_DEPTH);
+  }
+  const keysOf = (outputs: readonly { txId: string; index: number }[]) => outputs.map((o) => `${o.txId}#${o.index}`).sort();
+
+  it('goes again only from the inputs of the expired transaction, so the two can never both land; other payouts use other coins', async () => {
+    await fund(40n * ADA);
+    const id = await request(5n * ADA, { reference: 'carried' });
+    await processor.runOnce();
+    const first = chainTransactionOf(submitter.last());
+    // A larger output arrives, which largest-first selection would take, and another payout waits.
+    await fund(100n * ADA);
+    await passValidity();
+    const other = await request(7n * ADA, { reference: 'ordinary' });
+
+    const report = await processor.runOnce();
+    expect(report.expired).toBe(1);
+    expect(report.built?.payouts).toBe(1);
+    const second = chainTransactionOf(submitter.last());
+    expect(second.id).not.toBe(first.id);
+    expect(keysOf(second.inputs)).toEqual(keysOf(first.inputs));
+    expect(await statusOf(id)).toBe('submitted');
+    expect(await statusOf(other)).toBe('approved');
+
+    await processor.runOnce();
+    const third = chainTransactionOf(submitter.last());
+    expect(await statusOf(other)).toBe('submitted');
+    expect(third.inputs.some((input) => keysOf(first.inputs).includes(`${input.txId}#${input.index}`))).toBe(false);
+
+    // The first lands after all (a rollback deeper than the expiry's depth): the second, spending the same input, cannot.
+    await block([first]);
+    await emptyBlocks(CONFIRMATIONS);
+    const { rows } = await f.db.pool.query<{ status: string; failure_reason: string }>(
+      'SELECT status, failure_reason FROM payout_attempts WHERE transaction_id = $1',
+      [second.id],
+    );
+    expect(rows[0]?.status).toBe('failed');
+    // Said as it is: our own earlier transaction paid them, not someone else's key.
+    expect(rows[0]?.failure_reason).toContain(`spent by ${first.id}, an earlier transaction of these payouts`);
+  });
+
+  it('waits for those inputs when they no longer cover it, and lets them go once it is cancelled', async () => {
+    await fund(10n * ADA);
+    const id = await request(5n * ADA, { reference: 'carried' });
+    await processor.runOnce();
+    await fund(100n * ADA);
+    await passValidity();
+    // The fee rose beyond what the 10 ADA output can cover next to the payout.
+    const dearer = processorWith({ protocolParameters: async () => ({ ...PARAMETERS, minFeeConstant: 6n * ADA }) });
+    const report = await dearer.runOnce();
+    expect(report.expired).toBe(1);
+    expect(report.built).toBeNull();
+    expect(await statusOf(id)).toBe('approved');
+    expect(f.logger.events(LogEvent.payoutDeferred).at(-1)?.fields.detail).toContain('sent again only from its inputs');
+    expect(await reservations()).toBe(1);
+
+    await inTransaction(f.db.pool, (client) => cancelPayout(client, id, 'operator:bob', 'send it another way', f.clock.now()));
+    await dearer.runOnce();
+    expect(await reservations()).toBe(0);
+    expect(f.logger.events(LogEvent.payoutInputsReleased)).toHaveLength(1);
+    expect(await new PostgresPayoutExecutionStore(f.db.pool).hotWalletBalance()).toEqual({ recorded: 110n * ADA, spendable: 110n * ADA });
+  });
+});
+
 describe('a payout no build can take even alone', () => {
   it('is left out of the next builds, so the payouts behind it go; the oldest approved is gauged', async () => {
     await fund(40n * ADA);

@@ -7,6 +7,7 @@ import {
   attemptMovesOnSpends,
   conflictMove,
   expiryMove,
+  inputsAfter,
   type HotWalletSpend,
   payoutPathOf,
   type Reservation,
@@ -21,6 +22,7 @@ const reservation = (index: number, attemptStatus: AttemptStatus, transactionId 
   output: { txId: FUNDING, index },
   transactionId,
   attemptStatus,
+  earlierTransactions: [],
 });
 const spend = (index: number, spentBy: string): HotWalletSpend => ({
   output: { txId: FUNDING, index },
@@ -48,6 +50,22 @@ describe('spends of reserved outputs', () => {
     expect(moves).toEqual([]);
     expect(conflicts).toEqual([{ transactionId: OURS, attemptStatus: 'submitted', height: 100n, reason: expect.stringContaining(THEIRS) }]);
     expect(attemptMovesOnSpends([reservation(0, 'in_block')], [spend(0, THEIRS)]).conflicts).toEqual([]);
+  });
+
+  it('spent by an earlier transaction of the same payouts (carried to this one): said so, not blamed on another key', () => {
+    const carried = { ...reservation(0, 'submitted'), earlierTransactions: [THEIRS] };
+    expect(attemptMovesOnSpends([carried], [spend(0, THEIRS)]).conflicts[0]?.reason).toContain('an earlier transaction of these payouts');
+    expect(attemptMovesOnSpends([reservation(0, 'submitted')], [spend(0, THEIRS)]).conflicts[0]?.reason).toContain('not ours');
+  });
+
+  it('inputs after a move: kept while it may land, carried once it cannot but may have been sent, released when final', () => {
+    expect(inputsAfter({ from: 'signed', to: 'submitted' })).toBe('keep');
+    expect(inputsAfter({ from: 'submitted', to: 'expired' })).toBe('carry');
+    expect(inputsAfter({ from: 'signed', to: 'abandoned' })).toBe('carry');
+    expect(inputsAfter({ from: 'signed', to: 'abandoned', neverAccepted: true })).toBe('release');
+    expect(inputsAfter({ from: 'built', to: 'abandoned' })).toBe('release');
+    expect(inputsAfter({ from: 'in_block', to: 'confirmed' })).toBe('release');
+    expect(inputsAfter({ from: 'submitted', to: 'failed' })).toBe('release');
   });
 
   it('a confirmed conflict: failed once submitted, abandoned (built again) before', () => {

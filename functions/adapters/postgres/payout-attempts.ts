@@ -10,6 +10,7 @@ import {
   type AttemptStatus,
   type Conflict,
   type HotWalletSpend,
+  inputsAfter,
   payoutPathOf,
   type Reservation,
 } from '../../domain/payouts/payout-execution.js';
@@ -36,8 +37,14 @@ export function hotWalletSpendFromRow(row: HotWalletSpendRow): HotWalletSpend {
 }
 
 export async function reservationsAmong(client: pg.ClientBase, outputs: readonly OutputReference[]): Promise<Reservation[]> {
-  const { rows } = await client.query<{ tx_hash: string; output_index: number; transaction_id: string; status: AttemptStatus }>(
-    `SELECT r.tx_hash, r.output_index, r.transaction_id, a.status
+  const { rows } = await client.query<{
+    tx_hash: string;
+    output_index: number;
+    transaction_id: string;
+    status: AttemptStatus;
+    earlier_transactions: string[];
+  }>(
+    `SELECT r.tx_hash, r.output_index, r.transaction_id, a.status, r.earlier_transactions
        FROM unnest($1::text[], $2::int[]) AS o(tx_hash, output_index)
        JOIN hot_wallet_reservations r USING (tx_hash, output_index)
        JOIN payout_attempts a ON a.transaction_id = r.transaction_id`,
@@ -47,6 +54,7 @@ export async function reservationsAmong(client: pg.ClientBase, outputs: readonly
     output: { txId: row.tx_hash, index: row.output_index },
     transactionId: row.transaction_id,
     attemptStatus: row.status,
+    earlierTransactions: row.earlier_transactions,
   }));
 }
 
@@ -95,15 +103,13 @@ export async function attemptsInBlockAbove(client: pg.ClientBase, height: bigint
   return rows.map((row) => row.transaction_id);
 }
 
-/** Statuses in which an attempt's inputs are no longer ours to hold: it can never reach the chain, or it is final. */
-const RELEASES_INPUTS: ReadonlySet<AttemptStatus> = new Set(['confirmed', 'expired', 'failed', 'abandoned']);
 /** Statuses after which the attempt's payouts may be built again. */
 const FREES_PAYOUTS: ReadonlySet<AttemptStatus> = new Set(['expired', 'abandoned']);
 
 /**
  * Writes each move: the attempt only from the status the move names (a repeated step, or a processor that got
- * there first, changes nothing), then every payout it carries through its path, then its inputs let go and its
- * payouts freed for another build when it can no longer land. Returns the moves made.
+ * there first, changes nothing), then every payout it carries through its path, then its inputs let go (or carried,
+ * `inputsAfter`) and its payouts freed for another build when it can no longer land. Returns the moves made.
  */
 export async function moveAttempts(client: pg.ClientBase, moves: readonly AttemptMove[], actor: string): Promise<AttemptMove[]> {
   const made: AttemptMove[] = [];
@@ -133,7 +139,8 @@ export async function moveAttempts(client: pg.ClientBase, moves: readonly Attemp
     );
     if (rowCount !== 1) continue;
     await walkPayouts(client, move, actor);
-    if (RELEASES_INPUTS.has(move.to)) {
+    // Carried inputs stay reserved under the attempt until its payouts' next transaction takes them over.
+    if (inputsAfter(move) === 'release') {
       await client.query('DELETE FROM hot_wallet_reservations WHERE transaction_id = $1', [move.transactionId]);
     }
     if (FREES_PAYOUTS.has(move.to)) {

@@ -6,8 +6,8 @@
 import type pg from 'pg';
 import type { AssetQuantity } from '../../domain/chain.js';
 import { HOT_WALLET_REFERENCE_TYPE } from '../../domain/hot-wallet.js';
-import type { AttemptMove, AttemptStatus } from '../../domain/payouts/payout-execution.js';
-import type { AttemptRecord, BuildSession, PayoutExecutionStore } from '../../domain/payouts/payout-processor.js';
+import { type AttemptMove, type AttemptStatus, outputKey } from '../../domain/payouts/payout-execution.js';
+import type { AttemptRecord, BuildSession, CarriedAttempt, PayoutExecutionStore } from '../../domain/payouts/payout-processor.js';
 import type { BuiltTransaction, DeferredPayout, PayoutOutput, SpendableOutput } from '../../domain/payouts/transaction-builder.js';
 import { assetsFromJson } from './payment-rows.js';
 import { moveAttempts, payoutsOf } from './payout-attempts.js';
@@ -153,29 +153,117 @@ class PayoutLeftBuilt extends Error {
   }
 }
 
+/** The payouts a carried attempt holds inputs for: never in an ordinary build (payout-execution.ts `inputsAfter`). */
+const CARRIED_PAYOUT_IDS = `SELECT x.payout_id FROM hot_wallet_reservations r
+                             JOIN payout_attempt_payouts x ON x.transaction_id = r.transaction_id AND NOT x.live`;
+
+interface PayoutRow {
+  id: string;
+  destination: string;
+  lovelace: string;
+  assets: Record<string, string>;
+}
+
+function payoutOutputFromRow(row: PayoutRow): PayoutOutput {
+  return {
+    payoutId: row.id,
+    address: row.destination,
+    lovelace: BigInt(row.lovelace),
+    assets: Object.entries(row.assets).map(([asset, quantity]): AssetQuantity => {
+      const [policyId, assetName = ''] = asset.split('.');
+      return { policyId: policyId!, assetName, quantity: BigInt(quantity) };
+    }),
+  };
+}
+
+interface OutputRow {
+  tx_hash: string;
+  output_index: number;
+  address: string;
+  amount_lovelace: string;
+  assets: Record<string, Record<string, string>>;
+}
+
+function spendableFromRow(row: OutputRow): SpendableOutput {
+  return {
+    txId: row.tx_hash,
+    index: row.output_index,
+    address: row.address,
+    lovelace: BigInt(row.amount_lovelace),
+    assets: assetsFromJson(row.assets),
+  };
+}
+
 class PostgresBuildSession implements BuildSession {
   constructor(private readonly client: pg.ClientBase) {}
 
   async approvedPayouts(limit: number, retryAfter: Date): Promise<PayoutOutput[]> {
-    const { rows } = await this.client.query<{ id: string; destination: string; lovelace: string; assets: Record<string, string> }>(
+    const { rows } = await this.client.query<PayoutRow>(
       `SELECT p.id, p.destination, p.lovelace::text, p.assets
          FROM payouts p
         WHERE p.status = 'approved'
           AND NOT EXISTS (SELECT 1 FROM payout_attempt_payouts x WHERE x.payout_id = p.id AND x.live)
+          AND p.id NOT IN (${CARRIED_PAYOUT_IDS})
           AND NOT EXISTS (SELECT 1 FROM payout_deferrals d WHERE d.payout_id = p.id AND d.deferred_at > $2)
         ORDER BY p.created_at, p.id
         LIMIT $1`,
       [limit, retryAfter],
     );
-    return rows.map((row) => ({
-      payoutId: row.id,
-      address: row.destination,
-      lovelace: BigInt(row.lovelace),
-      assets: Object.entries(row.assets).map(([asset, quantity]): AssetQuantity => {
-        const [policyId, assetName = ''] = asset.split('.');
-        return { policyId: policyId!, assetName, quantity: BigInt(quantity) };
-      }),
-    }));
+    return rows.map(payoutOutputFromRow);
+  }
+
+  async carriedAttempts(): Promise<CarriedAttempt[]> {
+    // Driven by the reservations (a few at a time), not by every attempt that ever expired.
+    const { rows } = await this.client.query<{ transaction_id: string }>(
+      `SELECT a.transaction_id FROM payout_attempts a
+        WHERE a.transaction_id IN (SELECT r.transaction_id FROM hot_wallet_reservations r)
+          AND a.status IN ('expired', 'abandoned')
+        ORDER BY a.created_at, a.transaction_id`,
+    );
+    const carried: CarriedAttempt[] = [];
+    for (const { transaction_id: transactionId } of rows) {
+      const payouts = await this.client.query<PayoutRow>(
+        `SELECT p.id, p.destination, p.lovelace::text, p.assets
+           FROM payout_attempt_payouts x JOIN payouts p ON p.id = x.payout_id
+          WHERE x.transaction_id = $1 AND p.status = 'approved'
+          ORDER BY p.created_at, p.id`,
+        [transactionId],
+      );
+      // Unspent as far as the engine saw, confirmed or not: a rollback deep enough to unconfirm one is the very case
+      // the carrying is for.
+      const inputs = await this.client.query<OutputRow>(
+        `SELECT p.tx_hash, p.output_index, p.address, p.amount_lovelace::text, p.assets
+           FROM hot_wallet_reservations r
+           JOIN incoming_payments p ON p.tx_hash = r.tx_hash AND p.output_index = r.output_index
+          WHERE r.transaction_id = $1 AND p.reference_type = $2 AND p.spent_by_tx_hash IS NULL
+            AND p.status IN ('pending', 'confirmed')
+          ORDER BY p.block_height, p.tx_hash, p.output_index`,
+        [transactionId, HOT_WALLET_REFERENCE_TYPE],
+      );
+      carried.push({ transactionId, payouts: payouts.rows.map(payoutOutputFromRow), inputs: inputs.rows.map(spendableFromRow) });
+    }
+    return carried;
+  }
+
+  /** Lets the carried attempt's inputs go and returns, per output, the transactions of ours that spend it so far. */
+  private async takeOverCarried(carriedFrom: string, successor: string): Promise<Map<string, string[]>> {
+    const { rows } = await this.client.query<{ tx_hash: string; output_index: number; earlier: string[] }>(
+      `SELECT tx_hash, output_index, earlier_transactions || transaction_id AS earlier
+         FROM hot_wallet_reservations WHERE transaction_id = $1`,
+      [carriedFrom],
+    );
+    await this.releaseCarried(carriedFrom);
+    return new Map(
+      rows.map((row) => [outputKey({ txId: row.tx_hash, index: row.output_index }), row.earlier.filter((id) => id !== successor)]),
+    );
+  }
+
+  async releaseCarried(transactionId: string): Promise<void> {
+    await this.client.query(
+      `DELETE FROM hot_wallet_reservations r USING payout_attempts a
+        WHERE r.transaction_id = $1 AND a.transaction_id = r.transaction_id AND a.status IN ('expired', 'abandoned')`,
+      [transactionId],
+    );
   }
 
   async recordDeferrals(deferrals: readonly DeferredPayout[], at: Date): Promise<void> {
@@ -190,13 +278,7 @@ class PostgresBuildSession implements BuildSession {
 
   async spendableOutputs(): Promise<SpendableOutput[]> {
     // Confirmed outputs only: change of a transaction still shallow could leave the chain with it.
-    const { rows } = await this.client.query<{
-      tx_hash: string;
-      output_index: number;
-      address: string;
-      amount_lovelace: string;
-      assets: Record<string, Record<string, string>>;
-    }>(
+    const { rows } = await this.client.query<OutputRow>(
       `SELECT p.tx_hash, p.output_index, p.address, p.amount_lovelace::text, p.assets
          FROM incoming_payments p
         WHERE p.reference_type = $1 AND p.status = 'confirmed' AND p.spent_by_tx_hash IS NULL
@@ -205,17 +287,14 @@ class PostgresBuildSession implements BuildSession {
         ORDER BY p.block_height, p.tx_hash, p.output_index`,
       [HOT_WALLET_REFERENCE_TYPE],
     );
-    return rows.map((row) => ({
-      txId: row.tx_hash,
-      index: row.output_index,
-      address: row.address,
-      lovelace: BigInt(row.amount_lovelace),
-      assets: assetsFromJson(row.assets),
-    }));
+    return rows.map(spendableFromRow);
   }
 
-  async saveAttempt(built: BuiltTransaction, actor: string, at: Date): Promise<void> {
+  async saveAttempt(built: BuiltTransaction, actor: string, at: Date, carriedFrom?: string): Promise<void> {
     await takeOutboxLock(this.client);
+    // First, while the carried attempt is still expired or abandoned (the same transaction may be taken up again):
+    // the outputs it carried remember it (and those before it) as earlier spenders.
+    const earlier = carriedFrom ? await this.takeOverCarried(carriedFrom, built.transactionId) : new Map<string, string[]>();
     // The same payouts from the same outputs in the same second make the same transaction: one abandoned before any
     // node took it is taken up again (an attempt that may still land is live, and its outputs are reserved).
     const { rowCount } = await this.client.query(
@@ -241,9 +320,16 @@ class PostgresBuildSession implements BuildSession {
     );
     // A reserved input makes the whole build fail (unique violation): the transaction rolls back, nothing is kept.
     await this.client.query(
-      `INSERT INTO hot_wallet_reservations (tx_hash, output_index, transaction_id, reserved_at)
-       SELECT *, $3, $4 FROM unnest($1::text[], $2::int[])`,
-      [built.inputs.map((input) => input.txId), built.inputs.map((input) => input.index), built.transactionId, at],
+      `INSERT INTO hot_wallet_reservations (tx_hash, output_index, transaction_id, reserved_at, earlier_transactions)
+       SELECT i.tx_hash, i.output_index, $3, $4, ARRAY(SELECT jsonb_array_elements_text(i.earlier::jsonb))
+         FROM unnest($1::text[], $2::int[], $5::text[]) AS i(tx_hash, output_index, earlier)`,
+      [
+        built.inputs.map((input) => input.txId),
+        built.inputs.map((input) => input.index),
+        built.transactionId,
+        at,
+        built.inputs.map((input) => JSON.stringify(earlier.get(outputKey(input)) ?? [])),
+      ],
     );
     for (const payout of built.included) {
       const moved = await recordPayoutTransition(this.client, {

@@ -13,7 +13,10 @@
  *                                   form, or its validity passed first: the payouts are built again
  *
  * A payout has one live attempt at a time. A new one is built only once the last can never reach the chain
- * (expired or abandoned), so two attempts of one payout can never both land.
+ * (expired or abandoned). That "never" rests on a confirmed block past the validity interval, so it would not survive
+ * a rollback deeper than that: an attempt that may have been sent therefore keeps its inputs for its payouts (they are
+ * *carried*), and their next transaction is built from those inputs alone. The two spend the same outputs, so at most
+ * one of them can ever be in the chain, however deep a rollback goes.
  */
 import type { Hash, OutputReference } from '../chain.js';
 
@@ -23,11 +26,13 @@ export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
 /** The payout statuses an attempt's moves drive (payout-rules.ts owns the full list). */
 export type ExecutionPayoutStatus = 'approved' | 'built' | 'signed' | 'submitted' | 'in_block' | 'confirmed' | 'expired' | 'failed';
 
-/** A hot-wallet output of a live attempt. */
+/** A hot-wallet output reserved by an attempt (live, or carrying it for its payouts). */
 export interface Reservation {
   output: OutputReference;
   transactionId: Hash;
   attemptStatus: AttemptStatus;
+  /** Earlier transactions of the same payouts that spend this output too (it was carried to this one). */
+  earlierTransactions: readonly Hash[];
 }
 
 /** A hot-wallet output the chain saw spent. */
@@ -45,6 +50,8 @@ export interface AttemptMove {
   /** The block that now carries it (to in_block). */
   block?: { height: bigint; hash: Hash };
   reason?: string;
+  /** Abandoned because the only node it was ever sent to refused it: no node holds it, its inputs are let go. */
+  neverAccepted?: boolean;
 }
 
 /** Another transaction spent one of an attempt's inputs: final once that block is confirmed, undone by a rollback. */
@@ -88,7 +95,10 @@ export function attemptMovesOnSpends(reservations: readonly Reservation[], spend
         transactionId,
         attemptStatus: from,
         height: spend.blockHeight,
-        reason: `input ${outputKey(spend.output)} spent by ${spend.spentBy}, a transaction that is not ours`,
+        reason: reservation.earlierTransactions.includes(spend.spentBy)
+          ? `input ${outputKey(spend.output)} spent by ${spend.spentBy}, an earlier transaction of these payouts that had ` +
+            'expired: a rollback deeper than the expiry depth brought it back, and it paid them once; settle their balances by hand'
+          : `input ${outputKey(spend.output)} spent by ${spend.spentBy}, a transaction that is not ours`,
       });
     }
   }
@@ -154,6 +164,26 @@ export function payoutPathOf(move: Pick<AttemptMove, 'from' | 'to'>): ExecutionP
       return ['approved'];
     case 'built':
       return ['built'];
+  }
+}
+
+/**
+ * What a move does with the attempt's reserved inputs: `keep` them while it may still land; `carry` them for its
+ * payouts' next transaction once it cannot land on this chain but may have been sent (signed: a node may hold it, and
+ * only a transaction spending the same inputs is sure never to land beside it); `release` them when it is final
+ * (confirmed, failed) or no node can hold it (never signed, or refused by the only node it was sent to).
+ */
+export function inputsAfter(move: Pick<AttemptMove, 'from' | 'to' | 'neverAccepted'>): 'keep' | 'carry' | 'release' {
+  switch (move.to) {
+    case 'expired':
+      return 'carry';
+    case 'abandoned':
+      return move.from === 'built' || move.neverAccepted ? 'release' : 'carry';
+    case 'confirmed':
+    case 'failed':
+      return 'release';
+    default:
+      return 'keep';
   }
 }
 

@@ -43,19 +43,38 @@ export interface AttemptRecord {
   lastSubmittedAt: Date | null;
 }
 
+/**
+ * An attempt that can no longer land on this chain but may have been sent, holding its inputs for its payouts
+ * (payout-execution.ts `inputsAfter`): their next transaction is built from these inputs alone.
+ */
+export interface CarriedAttempt {
+  transactionId: string;
+  /** Its payouts still approved (not cancelled since), oldest first. */
+  payouts: PayoutOutput[];
+  /** Its inputs no other transaction has spent. */
+  inputs: SpendableOutput[];
+}
+
 /** What one build may read and write, in one database transaction holding the hot wallet's build lock. */
 export interface BuildSession {
   /**
-   * Approved payouts with no live transaction, oldest first, leaving out those deferred alone since `retryAfter`
-   * (they would hold back the payouts behind them).
+   * Approved payouts with no live transaction and not carried, oldest first, leaving out those deferred alone since
+   * `retryAfter` (they would hold back the payouts behind them).
    */
   approvedPayouts(limit: number, retryAfter: Date): Promise<PayoutOutput[]>;
+  /** Every carried attempt, oldest first. */
+  carriedAttempts(): Promise<CarriedAttempt[]>;
+  /** Lets a carried attempt's inputs go: none of its payouts is approved any more, or none of its inputs is unspent. */
+  releaseCarried(transactionId: string): Promise<void>;
   /** Records the payouts no build could take even alone (an earlier record is replaced). */
   recordDeferrals(deferrals: readonly DeferredPayout[], at: Date): Promise<void>;
   /** The hot wallet's confirmed, unspent outputs that no live transaction reserves. */
   spendableOutputs(): Promise<SpendableOutput[]>;
-  /** Saves the transaction, reserves its inputs (refused if any is reserved already) and moves its payouts to built. */
-  saveAttempt(built: BuiltTransaction, actor: string, at: Date): Promise<void>;
+  /**
+   * Saves the transaction, reserves its inputs (refused if any is reserved already) and moves its payouts to built.
+   * With `carriedFrom`, it takes over that attempt's inputs: its own are reserved, the rest let go.
+   */
+  saveAttempt(built: BuiltTransaction, actor: string, at: Date, carriedFrom?: string): Promise<void>;
 }
 
 export interface PayoutExecutionStore {
@@ -192,21 +211,15 @@ export class PayoutProcessor {
   }
 
   private async build(): Promise<Pick<ProcessorReport, 'built' | 'deferred'>> {
-    const { store, builder, hotWallet, clock, logger, metrics } = this.options;
+    const { store, clock, logger, metrics } = this.options;
     const outcome = await store.build(async (session) => {
       const now = clock.now();
+      const carried = await this.buildCarried(session, now);
+      if (carried) return carried;
       const retryAfter = new Date(now.getTime() - DEFERRAL_RETRY_MINUTES * 60_000);
       const payouts = await session.approvedPayouts(this.options.maxPayoutsPerBuild ?? DEFAULT_MAX_PAYOUTS_PER_BUILD, retryAfter);
       if (payouts.length === 0) return { built: null, deferred: [] };
-      const [available, protocolParameters] = await Promise.all([session.spendableOutputs(), this.options.protocolParameters()]);
-      const result = builder.build({
-        payouts,
-        available,
-        changeAddress: hotWallet.address,
-        validUntilSlot: validUntil(timeToSlot(this.options.network, now), this.options.validitySeconds),
-        protocolParameters,
-        signerKeyHash: hotWallet.keyHash,
-      });
+      const result = await this.buildTransaction(payouts, await session.spendableOutputs(), now);
       if (result.built) await session.saveAttempt(result.built, PROCESSOR_ACTOR, now);
       await session.recordDeferrals(
         result.deferred.filter((deferral) => deferral.alone),
@@ -238,6 +251,56 @@ export class PayoutProcessor {
       });
     }
     return outcome;
+  }
+
+  private async buildTransaction(payouts: readonly PayoutOutput[], available: readonly SpendableOutput[], now: Date) {
+    const { hotWallet } = this.options;
+    return this.options.builder.build({
+      payouts,
+      available,
+      changeAddress: hotWallet.address,
+      validUntilSlot: validUntil(timeToSlot(this.options.network, now), this.options.validitySeconds),
+      protocolParameters: await this.options.protocolParameters(),
+      signerKeyHash: hotWallet.keyHash,
+    });
+  }
+
+  /**
+   * The next transaction of a carried attempt's payouts, from its inputs alone and all of them together or not at
+   * all: a payout left out would go later from other coins, beside a transaction that may still land. Carried attempts
+   * with nothing left to carry are let go. Undefined when no carried attempt could be built (the others go on).
+   */
+  private async buildCarried(session: BuildSession, now: Date): Promise<Pick<ProcessorReport, 'built' | 'deferred'> | undefined> {
+    const { logger } = this.options;
+    for (const carried of await session.carriedAttempts()) {
+      if (carried.payouts.length === 0 || carried.inputs.length === 0) {
+        await session.releaseCarried(carried.transactionId);
+        logger.info(LogEvent.payoutInputsReleased, {
+          tx_hash: carried.transactionId,
+          reason: carried.payouts.length === 0 ? 'none of its payouts is approved' : 'another transaction spent every input',
+        });
+        continue;
+      }
+      const result = await this.buildTransaction(carried.payouts, carried.inputs, now);
+      if (result.built && result.deferred.length === 0) {
+        await session.saveAttempt(result.built, PROCESSOR_ACTOR, now, carried.transactionId);
+        return {
+          built: { transactionId: result.built.transactionId, payouts: result.built.included.length, fee: result.built.fee },
+          deferred: [],
+        };
+      }
+      // Its inputs no longer cover its payouts (the fee rose): they wait, watched by PayoutNotSent; an operator may
+      // cancel them (which lets the inputs go) and request them again.
+      for (const deferral of result.deferred) {
+        logger.warn(LogEvent.payoutDeferred, {
+          payout_id: deferral.payoutId,
+          reason: deferral.reason,
+          alone: deferral.alone,
+          detail: `${deferral.detail}; carried by ${carried.transactionId}: sent again only from its inputs`,
+        });
+      }
+    }
+    return undefined;
   }
 
   private async sign(): Promise<Pick<ProcessorReport, 'signed' | 'signerErrors'>> {
@@ -327,7 +390,7 @@ export class PayoutProcessor {
     if (neverSentBefore && (outcome.reason === 'fee_too_small' || outcome.reason === 'invalid')) {
       logger.error(LogEvent.payoutSubmissionRefused, fields);
       await store.moveAttempts(
-        [{ transactionId: attempt.transactionId, from: 'signed', to: 'abandoned', reason: detail }],
+        [{ transactionId: attempt.transactionId, from: 'signed', to: 'abandoned', reason: detail, neverAccepted: true }],
         PROCESSOR_ACTOR,
       );
       return;

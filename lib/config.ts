@@ -1,6 +1,7 @@
 import { validateAddress } from '../functions/domain/address.js';
 import { iamPrincipalProblems, type IamPrincipal } from '../functions/domain/iam-callers.js';
 import { NETWORKS, type Network } from '../functions/domain/network.js';
+import { type PayoutPolicy, payoutPolicyProblems } from '../functions/domain/payouts/payout-rules.js';
 import { resolveAlarmThresholds, type AlarmThresholds } from './constructs/monitoring/alarm-thresholds.js';
 
 /** One environment's settings, read from cdk.json context (`stages.<name>`); never from an AWS lookup. */
@@ -48,7 +49,7 @@ export interface StageConfig {
    * Payouts (issue 16): the IAM role that alone may schedule the deletion of the hot wallet's KMS key or disable it
    * (break glass; a role of the stage's account, created outside the stage, its trust policy requiring MFA), and the
    * API's policy (decimal strings of lovelace: PAYOUT_MAX_LOVELACE, PAYOUT_DAILY_LIMIT_LOVELACE,
-   * PAYOUT_APPROVAL_THRESHOLD_LOVELACE of the api function).
+   * PAYOUT_APPROVAL_THRESHOLD_LOVELACE of the api function), held to payoutPolicyProblems' rules.
    */
   payouts: {
     breakGlassRoleArn: string;
@@ -127,17 +128,15 @@ function payoutsConfigProblems(raw: unknown, account: unknown): string[] {
   } else if (typeof account === 'string' && role[1] !== account) {
     problems.push(`payouts.breakGlassRoleArn must be a role of the stage's account ${account} (got account ${role[1]})`);
   }
-  const amounts: Record<string, bigint> = {};
-  for (const field of ['maxLovelace', 'dailyLimitLovelace', 'approvalThresholdLovelace']) {
+  const amounts: Partial<PayoutPolicy> = {};
+  for (const field of ['maxLovelace', 'dailyLimitLovelace', 'approvalThresholdLovelace'] as const) {
     const text = payouts?.policy?.[field];
     if (typeof text === 'string' && LOVELACE_TEXT.test(text) && BigInt(text) <= MAX_LOVELACE) amounts[field] = BigInt(text);
     else problems.push(`payouts.policy.${field} must be a whole number of lovelace as a decimal string ("1000000000" is 1,000 ADA)`);
   }
-  const { maxLovelace, dailyLimitLovelace } = amounts;
-  if (maxLovelace === 0n) problems.push('payouts.policy.maxLovelace must be above 0 (0 refuses every payout)');
-  if (maxLovelace !== undefined && dailyLimitLovelace !== undefined && maxLovelace > dailyLimitLovelace) {
-    problems.push(`payouts.policy.maxLovelace (${maxLovelace}) must not exceed payouts.policy.dailyLimitLovelace (${dailyLimitLovelace})`);
-  }
+  // The rules the api function holds its own variables to (functions/config/payout-settings.ts), checked here too so
+  // that `cdk synth` fails rather than the deployed function at its first start.
+  problems.push(...payoutPolicyProblems(amounts, (field) => `payouts.policy.${field}`));
   return problems;
 }
 

@@ -478,7 +478,8 @@ function lovelaceSetting(declaration: Omit<VariableDeclaration, 'shownDefault'>,
 export const PAYOUT_MAX_LOVELACE = lovelaceSetting(
   {
     name: 'PAYOUT_MAX_LOVELACE',
-    description: 'the most lovelace one payout may carry: a request above it is refused (409 `payout_limit_reached`)',
+    description:
+      'the most lovelace one payout may carry: a request above it is refused (409 `payout_limit_reached`). At least 1000000 (1 ADA, the least an ADA-only payout sends) and at most `PAYOUT_DAILY_LIMIT_LOVELACE`, or the process does not start',
     readBy: ['api', 'local stack'],
   },
   DEFAULT_PAYOUT_MAX_LOVELACE,
@@ -487,7 +488,7 @@ export const PAYOUT_DAILY_LIMIT_LOVELACE = lovelaceSetting(
   {
     name: 'PAYOUT_DAILY_LIMIT_LOVELACE',
     description:
-      'the most lovelace the payouts requested in one UTC day may carry together (cancelled, rejected and failed ones do not count): a request beyond it is refused (409 `daily_limit_reached`)',
+      'the most lovelace the payouts requested in one UTC day may carry together (cancelled, rejected and failed ones do not count): a request beyond it is refused (409 `daily_limit_reached`). At least `PAYOUT_MAX_LOVELACE`',
     readBy: ['api', 'local stack'],
   },
   DEFAULT_PAYOUT_DAILY_LIMIT_LOVELACE,
@@ -496,7 +497,7 @@ export const PAYOUT_APPROVAL_THRESHOLD_LOVELACE = lovelaceSetting(
   {
     name: 'PAYOUT_APPROVAL_THRESHOLD_LOVELACE',
     description:
-      'a payout of at most this many lovelace is approved when requested (actor `system:policy`); above it, another actor than its requester must approve it (four eyes)',
+      'a payout of at most this many lovelace is approved when requested (actor `system:policy`); above it, another actor than its requester must approve it (four eyes). At most `PAYOUT_MAX_LOVELACE`: equal turns four eyes off for ADA-only payouts (a payout that sends tokens always needs a second actor), 0 asks it for every payout',
     readBy: ['api', 'local stack'],
   },
   DEFAULT_PAYOUT_APPROVAL_THRESHOLD_LOVELACE,

@@ -5,6 +5,10 @@
  * algorithm condition, the payout processor (reserved concurrency 1, every minute, no retry, its settings without
  * secrets), its alarms and dashboard row, and the constructor checks that fail a synth early.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, CliCredentialsStackSynthesizer, DefaultStackSynthesizer, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -368,4 +372,51 @@ describe('misconfigurations fail the synth early, each named', () => {
     expect(message).toContain('payouts.policy.approvalThresholdLovelace must be a whole number of lovelace as a decimal string');
     expect(message).toContain('payouts.policy.maxLovelace (2000000000) must not exceed payouts.policy.dailyLimitLovelace (1000000000)');
   });
+
+  it('refuses a payout policy that makes no sense, naming the stage and the fields (the api function would refuse it at start)', () => {
+    const stages = JSON.parse(JSON.stringify(STAGES)) as Record<string, { payouts: { policy: Record<string, string> } }>;
+    stages.staging!.payouts.policy = { maxLovelace: '500000', dailyLimitLovelace: '10000000000', approvalThresholdLovelace: '600000' };
+    expect(() => readStageConfig(stages, 'staging')).toThrow(StageConfigError);
+    expect(() => readStageConfig(stages, 'staging')).toThrow(
+      'Stage "staging" in cdk.json is invalid:\n' +
+        '- payouts.policy.maxLovelace (500000) must be at least 1000000 lovelace (1 ADA, the least an ADA-only payout sends): below it every ADA-only payout would be refused\n' +
+        '- payouts.policy.approvalThresholdLovelace (600000) must not exceed payouts.policy.maxLovelace (500000): four eyes would never apply',
+    );
+    // Equal: four eyes off for ADA-only payouts, a policy that holds.
+    stages.staging!.payouts.policy = {
+      maxLovelace: '1000000000',
+      dailyLimitLovelace: '1000000000',
+      approvalThresholdLovelace: '1000000000',
+    };
+    expect(readStageConfig(stages, 'staging').payouts.policy.approvalThresholdLovelace).toBe('1000000000');
+  });
+
+  it('`cdk synth` of such a stage exits non-zero before building anything, saying which stage and which fields', async () => {
+    const stages = JSON.parse(JSON.stringify(STAGES)) as Record<string, { payouts: { policy: Record<string, string> } }>;
+    stages.prod!.payouts.policy = { maxLovelace: '50000000000', dailyLimitLovelace: '40000000000', approvalThresholdLovelace: '500000000' };
+    const outdir = mkdtempSync(join(tmpdir(), 'payout-policy-synth-'));
+    try {
+      // What the CDK CLI does for `cdk synth -c stage=prod`: the app with cdk.json's context (as edited) in CDK_CONTEXT_JSON.
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'bin/app.ts'],
+          {
+            env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ stages, stage: 'prod' }), CDK_OUTDIR: outdir },
+            timeout: 240_000,
+          },
+          (error, _stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }),
+        );
+      });
+      expect(result.code).not.toBe(0);
+      expect(result.code).not.toBeNull();
+      expect(result.stderr).toContain('Stage "prod" in cdk.json is invalid');
+      expect(result.stderr).toContain(
+        'payouts.policy.maxLovelace (50000000000) must not exceed payouts.policy.dailyLimitLovelace (40000000000): a payout above the daily limit would always be refused',
+      );
+      expect(readdirSync(outdir)).toEqual([]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

@@ -272,3 +272,38 @@ export function checkCancel(status: PayoutStatus): void {
     );
   }
 }
+
+// ---- policy invariants ----------------------------------------------------------------------------------------------
+
+/**
+ * Why a payout policy makes no sense, one message per broken rule, each naming its fields with `nameOf` (the
+ * variables or the cdk.json fields the policy was read from); empty when it holds. A field left out (it could not be
+ * read) skips the rules it is part of. The per-payout limit carries at least an ADA-only payout's minimum (below it
+ * every ADA-only payout is refused; a daily limit of 0 is refused with it); it does not exceed the daily limit (a
+ * payout above it would always be refused); the approval threshold does not exceed the per-payout limit (above it
+ * four eyes would never apply; equal turns four eyes off for ADA-only payouts, 0 asks a second actor for every one).
+ */
+export function payoutPolicyProblems(
+  policy: Partial<PayoutPolicy>,
+  nameOf: (field: keyof PayoutPolicy) => string = (field) => field,
+): string[] {
+  const { maxLovelace: max, dailyLimitLovelace: daily, approvalThresholdLovelace: threshold } = policy;
+  const problems: string[] = [];
+  if (max !== undefined && max < MIN_ADA_ONLY_PAYOUT_LOVELACE) {
+    problems.push(
+      `${nameOf('maxLovelace')} (${max}) must be at least ${MIN_ADA_ONLY_PAYOUT_LOVELACE} lovelace (1 ADA, the least an ADA-only payout sends): below it every ADA-only payout would be refused`,
+    );
+  }
+  if (max !== undefined && daily !== undefined && max > daily) {
+    problems.push(
+      `${nameOf('maxLovelace')} (${max}) must not exceed ${nameOf('dailyLimitLovelace')} (${daily}): a payout above the daily limit would always be refused`,
+    );
+  }
+  if (max !== undefined && threshold !== undefined && threshold > max) {
+    problems.push(
+      `${nameOf('approvalThresholdLovelace')} (${threshold}) must not exceed ${nameOf('maxLovelace')} (${max}): four eyes would never apply ` +
+        '(equal turns four eyes off for ADA-only payouts; a payout that sends tokens always needs a second actor)',
+    );
+  }
+  return problems;
+}

@@ -168,8 +168,8 @@ describe("a payout transaction's change back to the hot wallet", () => {
     const before = chain.tip!.height;
     const rows = async () =>
       (
-        await f.db.pool.query<{ block_hash: string; status: string; hot_wallet_change: boolean }>(
-          'SELECT block_hash, status, hot_wallet_change FROM incoming_payments WHERE tx_hash = $1 AND output_index = $2 ORDER BY id',
+        await f.db.pool.query<{ block_hash: string; status: string }>(
+          'SELECT block_hash, status FROM incoming_payments WHERE tx_hash = $1 AND output_index = $2 ORDER BY id',
           [change.txId, change.index],
         )
       ).rows;
@@ -178,7 +178,7 @@ describe("a payout transaction's change back to the hot wallet", () => {
     await block([onChain]);
     const firstBlock = chain.tip!.hash;
     await forkAt(before, 'fork');
-    expect(await rows()).toEqual([{ block_hash: firstBlock, status: 'rolled_back', hot_wallet_change: true }]);
+    expect(await rows()).toEqual([{ block_hash: firstBlock, status: 'rolled_back' }]);
 
     // Included again on the fork (a new row, another block) and confirmed; then the chain switches back: that block
     // leaves confirmed (reversed: no payment.reversed, and no debit, as nobody was credited) and the very first block
@@ -191,8 +191,8 @@ describe("a payout transaction's change back to the hot wallet", () => {
     await block([onChain]);
     expect(chain.tip!.hash).toBe(firstBlock);
     expect(await rows()).toEqual([
-      { block_hash: firstBlock, status: 'pending', hot_wallet_change: true },
-      { block_hash: forkBlock, status: 'reversed', hot_wallet_change: true },
+      { block_hash: firstBlock, status: 'pending' },
+      { block_hash: forkBlock, status: 'reversed' },
     ]);
     expect(await paymentEvents(change.txId, change.index)).toEqual([]);
     const ledger = await f.db.pool.query('SELECT 1 FROM balance_transactions WHERE payment_tx_hash = $1', [change.txId]);
@@ -218,5 +218,9 @@ describe("a payout transaction's change back to the hot wallet", () => {
       `payment.confirmed ${funding.id}#0`,
     ]);
     expect(await unspentHotWalletOutputs()).toEqual([{ output: `${again.id}#0`, lovelace: 38n * ADA, status: 'confirmed' }]);
+    const listed = await f.db.pool.query<{ output: string }>(
+      `SELECT tx_hash || '#' || output_index AS output FROM hot_wallet_change ORDER BY output`,
+    );
+    expect(listed.rows.map((row) => row.output)).toEqual([`${move.id}#1`, `${again.id}#0`].sort());
   });
 });

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { inTransaction } from './pool.js';
 import type { EventEnvelope, Outbox, PaymentEventType, PublisherTurn, StoredEvent } from '../../domain/business-events.js';
+import { HOT_WALLET_REFERENCE_TYPE } from '../../domain/hot-wallet.js';
 
 /** An object with pg's `query`: a pool, a client, or a transaction's client. */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
@@ -36,8 +37,9 @@ export interface PaymentEventSource {
  * rebuild (which re-derives payments that did not change) and a replay silent, and a payment whose block left and
  * came back is told again. reversed is always written: the debit it describes happens once.
  *
- * The hot wallet's own change (hot_wallet_change, hotWalletChange in functions/domain/hot-wallet.ts) is told to nobody:
- * no event of any type is written for it.
+ * The hot wallet's own change (listed in hot_wallet_change, migration 0023; hotWalletChange in
+ * functions/domain/hot-wallet.ts) is told to nobody: no event of any type is written for it. Only hot-wallet rows are
+ * looked up there.
  */
 export function paymentEventsCte(type: PaymentEventType, source: string): string {
   return paymentEventsCteOf([{ type, source }]);
@@ -57,7 +59,10 @@ export function paymentEventsCteOf(sources: readonly PaymentEventSource[]): stri
               FROM (SELECT '${type}'::text AS type, (s.payment).tx_hash || '#' || (s.payment).output_index AS resource_id,
                            s.payment, (${orderBy}).block_height AS sort_height, (${orderBy}).id AS sort_id, ${index} AS kind
                       FROM ${source} s) c
-             WHERE (c.payment).hot_wallet_change IS NOT TRUE AND NOT ${alreadyTold}`;
+             WHERE NOT ${alreadyTold}
+               AND ((c.payment).reference_type <> '${HOT_WALLET_REFERENCE_TYPE}'
+                    OR NOT EXISTS (SELECT 1 FROM hot_wallet_change h
+                                    WHERE h.tx_hash = (c.payment).tx_hash AND h.output_index = (c.payment).output_index))`;
   });
   return `INSERT INTO business_events (id, type, resource_type, resource_id, version, data)
        SELECT business_event_id(v.type, v.resource_id, v.version), v.type, 'payment', v.resource_id, v.version,

@@ -270,20 +270,19 @@ export class PostgresEngineTransaction implements EngineTransaction {
   }
 
   async setApartHotWalletChange(change: readonly Payment[]): Promise<void> {
-    // The rows are this step's (pending, in the block it recorded): each is marked once, and the events this very
-    // transaction wrote about it (xmin: not committed, so nobody has seen them) are withdrawn. Rare: only a step that
-    // records hot-wallet outputs of a transaction spending the hot wallet gets here.
+    // Each output is listed once (being change is the output's, whatever block carries it). The events this very
+    // transaction wrote about one listed now (xmin: not committed, so nobody has seen them) are withdrawn; one listed
+    // before has none. Rare: only a step recording hot-wallet outputs of a transaction that spends the hot wallet.
     await this.client.query(
-      `WITH marked AS (
-         UPDATE incoming_payments p SET hot_wallet_change = true
-           FROM unnest($1::text[], $2::int[], $3::bigint[]) AS c(tx_hash, output_index, block_height)
-          WHERE p.tx_hash = c.tx_hash AND p.output_index = c.output_index AND p.block_height = c.block_height
-            AND p.status = 'pending' AND NOT p.hot_wallet_change
-          RETURNING p.tx_hash || '#' || p.output_index AS resource_id, p.block_hash
+      `WITH listed AS (
+         INSERT INTO hot_wallet_change (tx_hash, output_index)
+         SELECT * FROM unnest($1::text[], $2::int[])
+         ON CONFLICT DO NOTHING
+         RETURNING tx_hash || '#' || output_index AS resource_id
        )
-       DELETE FROM business_events e USING marked m
-        WHERE e.resource_type = 'payment' AND e.resource_id = m.resource_id AND e.xmin = pg_current_xact_id()::xid`,
-      [change.map((p) => p.txId), change.map((p) => p.index), change.map((p) => p.blockHeight.toString())],
+       DELETE FROM business_events e USING listed l
+        WHERE e.resource_type = 'payment' AND e.resource_id = l.resource_id AND e.xmin = pg_current_xact_id()::xid`,
+      [change.map((p) => p.txId), change.map((p) => p.index)],
     );
   }
 

@@ -5,11 +5,8 @@
  * submissions here; the local stack's test submits to the Ogmios simulator.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CslTransactionBuilder } from '../../functions/adapters/cardano/csl-transaction-builder.js';
-import { nodeSignatureVerifier } from '../../functions/adapters/crypto/ed25519-keys.js';
-import { FileTransactionSigner } from '../../functions/adapters/crypto/file-signer.js';
 import { PostgresPayoutExecutionStore } from '../../functions/adapters/postgres/payout-execution-store.js';
-import { cancelPayout, readPayout, requestPayout } from '../../functions/adapters/postgres/payout-requests.js';
+import { cancelPayout, readPayout } from '../../functions/adapters/postgres/payout-requests.js';
 import { inTransaction } from '../../functions/adapters/postgres/pool.js';
 import { PostgresRebuildStore } from '../../functions/adapters/postgres/rebuild-store.js';
 import type { ChainTransaction } from '../../functions/domain/chain.js';
@@ -19,50 +16,27 @@ import { LogEvent, Metric } from '../../functions/domain/observability.js';
 import {
   DEFERRAL_RETRY_MINUTES,
   MIN_EXPIRY_DEPTH,
-  PayoutProcessor,
+  type PayoutProcessor,
   type PayoutProcessorOptions,
-  type SubmitOutcome,
-  type TransactionSubmitter,
 } from '../../functions/domain/payouts/payout-processor.js';
 import type { PayoutStatus } from '../../functions/domain/payouts/payout-rules.js';
-import type { ProtocolParameters } from '../../functions/domain/payouts/transaction-builder.js';
-import { signerHotWallet, type TransactionSigner, verifyingSigner } from '../../functions/domain/payouts/transaction-signer.js';
+import type { TransactionSigner } from '../../functions/domain/payouts/transaction-signer.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
 import { chainTransactionOf } from '../support/payout-chain.js';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import {
+  ADA,
+  fileSignerHotWallet,
+  PAYOUT_PARAMETERS,
+  PAYOUT_VALIDITY_SECONDS as VALIDITY_SECONDS,
+  payoutProcessorOn,
+  RecordingSubmitter,
+  requestAdaPayout,
+} from '../support/payout-processor.js';
 
 const CONFIRMATIONS = 3;
-const VALIDITY_SECONDS = 600;
 const SLOTS_PER_BLOCK = 20n;
-const ADA = 1_000_000n;
-const PARAMETERS: ProtocolParameters = {
-  minFeeCoefficient: 44n,
-  minFeeConstant: 155_381n,
-  maxTransactionSize: 16_384,
-  maxValueSize: 5_000,
-  minUtxoDepositCoefficient: 4_310n,
-};
-const POLICY = { maxLovelace: 10_000n * ADA, dailyLimitLovelace: 100_000n * ADA, approvalThresholdLovelace: 1_000n * ADA };
-
-/** Records what the processor submits; answers as told (accepted by default). */
-class RecordingSubmitter implements TransactionSubmitter {
-  readonly submitted: Uint8Array[] = [];
-  answer: SubmitOutcome = { kind: 'accepted' };
-  async submit(signedCbor: Uint8Array): Promise<SubmitOutcome> {
-    this.submitted.push(signedCbor);
-    return this.answer;
-  }
-  last(): Uint8Array {
-    const last = this.submitted.at(-1);
-    if (!last) throw new Error('nothing was submitted');
-    return last;
-  }
-}
-
 let f: EngineFixture;
 let chain: ChainBuilder;
 let submitter: RecordingSubmitter;
@@ -71,33 +45,14 @@ let processorSigner: TransactionSigner;
 let hotWallet: { address: string; keyHash: string };
 
 function processorWith(overrides: Partial<PayoutProcessorOptions> = {}): PayoutProcessor {
-  return new PayoutProcessor({
-    store: new PostgresPayoutExecutionStore(f.db.pool),
-    builder: new CslTransactionBuilder(),
-    signer: processorSigner,
-    submitter,
-    protocolParameters: async () => PARAMETERS,
-    hotWallet,
-    network: 'mainnet',
-    clock: f.clock,
-    logger: f.logger,
-    metrics: f.metrics,
-    confirmations: CONFIRMATIONS,
-    validitySeconds: VALIDITY_SECONDS,
-    resubmitAfterSeconds: 60,
-    ...overrides,
-  });
+  return payoutProcessorOn(f, { signer: processorSigner, submitter, hotWallet, confirmations: CONFIRMATIONS }, overrides);
 }
 
 beforeEach(async () => {
   f = await createEngineFixture({ confirmations: CONFIRMATIONS });
   // The chain's slots follow the clock, as a node's do: validity intervals are counted from the clock.
   chain = new ChainBuilder('main', timeToSlot('mainnet', f.clock.now()), SLOTS_PER_BLOCK);
-  processorSigner = verifyingSigner(
-    new FileTransactionSigner(join(await mkdtemp(join(tmpdir(), 'payout-key-')), 'hot.key')),
-    nodeSignatureVerifier,
-  );
-  hotWallet = await signerHotWallet(processorSigner, 'mainnet');
+  ({ signer: processorSigner, hotWallet } = await fileSignerHotWallet());
   submitter = new RecordingSubmitter();
   processor = processorWith();
   await f.registry.register(
@@ -144,21 +99,8 @@ async function holdsOf(id: string): Promise<(string | null)[]> {
   return rows.map((row) => row.closed_as);
 }
 
-async function request(lovelace: bigint, options: { userId?: string; reference?: string } = {}): Promise<string> {
-  const payout = await inTransaction(f.db.pool, (client) =>
-    requestPayout(
-      client,
-      {
-        referenceId: options.reference ?? 'withdrawal-1',
-        userId: options.userId ?? null,
-        destination: syntheticAddress('mainnet', `destination:${options.reference ?? 1}`),
-        amount: { lovelace: lovelace.toString() },
-        actor: 'operator:alice',
-      },
-      { network: 'mainnet', policy: POLICY, now: f.clock.now() },
-    ),
-  );
-  return payout.id;
+function request(lovelace: bigint, options: { userId?: string; reference?: string } = {}): Promise<string> {
+  return requestAdaPayout(f, lovelace, options);
 }
 
 /**
@@ -427,7 +369,7 @@ describe('a payout whose transaction expired', () => {
     await fund(100n * ADA);
     await passValidity();
     // The fee rose beyond what the 10 ADA output can cover next to the payout.
-    const dearer = processorWith({ protocolParameters: async () => ({ ...PARAMETERS, minFeeConstant: 6n * ADA }) });
+    const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
     const report = await dearer.runOnce();
     expect(report.expired).toBe(1);
     expect(report.built).toBeNull();

@@ -60,6 +60,9 @@ export async function fileSignerHotWallet(): Promise<{ signer: TransactionSigner
   return { signer, hotWallet: await signerHotWallet(signer, 'mainnet') };
 }
 
+/** How long the processors of payoutProcessorOn make a transaction valid. */
+export const PAYOUT_VALIDITY_SECONDS = 600;
+
 /** A processor on the fixture's database, clock and observability (validity 600 s, resubmission after 60 s). */
 export function payoutProcessorOn(
   f: EngineFixture,
@@ -74,7 +77,7 @@ export function payoutProcessorOn(
     clock: f.clock,
     logger: f.logger,
     metrics: f.metrics,
-    validitySeconds: 600,
+    validitySeconds: PAYOUT_VALIDITY_SECONDS,
     resubmitAfterSeconds: 60,
     ...parts,
     ...overrides,

@@ -15,6 +15,9 @@ export const GUARDED_KEY_ACTIONS = ['kms:ScheduleKeyDeletion', 'kms:DisableKey']
  * ReplicateKey and UpdatePrimaryRegion act on multi-Region keys only, which this key is not (KMS refuses them on a
  * single-Region key, and a key cannot become multi-Region): denied all the same, so that a replica can never be made
  * under a policy of its creator's choosing should the key ever be replaced by a multi-Region one.
+ * This refuses the calls made as any other principal, an administrator's own included; it does not stop who can
+ * assume either role (an IAM administrator can edit their trust policies) or deploy the stage from changing the
+ * policy. CloudTrail records who did.
  */
 export const POLICY_KEY_ACTIONS = ['kms:PutKeyPolicy', 'kms:CreateGrant', 'kms:ReplicateKey', 'kms:UpdatePrimaryRegion'];
 
@@ -44,7 +47,9 @@ export class PayoutSignerKeyConfigError extends Error {
  * the break-glass role scheduling its deletion or disabling it, to every principal but the one signer (`grantSign`)
  * signing with it, and to every principal but the break-glass role and the deploy's CloudFormation execution role
  * rewriting its policy or creating a grant on it. The account keeps administering it otherwise through IAM (the
- * default key policy).
+ * default key policy). The denials name roles, not people: whoever can assume one of those roles (or have the
+ * signer's role, or its function's code, changed) can do what it may; they make that deliberate and recorded in
+ * CloudTrail, not impossible.
  */
 export class PayoutSignerKey extends Construct {
   readonly key: Key;

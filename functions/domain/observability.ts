@@ -105,6 +105,10 @@ export const LogEvent = {
   hotWalletRegistered: 'hot_wallet_registered',
   /** An approved payout left out of this build (too large for the transaction, or not covered by the hot wallet). */
   payoutDeferred: 'payout_deferred',
+  /** An earlier transaction of ours, given up on, landed after all (a rollback deeper than the expiry depth): its payouts follow it. */
+  payoutTransactionRevived: 'payout_transaction_revived',
+  /** A revived transaction paid a payout cancelled after its expiry: critical, the user's hold was released. */
+  payoutPaidAfterClose: 'payout_paid_after_close',
   /** A carried attempt's inputs were let go: its payouts were cancelled, or other transactions spent every input. */
   payoutInputsReleased: 'payout_inputs_released',
   /** The signer refused or failed (KMS throttling, access denied, a disabled key, a signature that did not verify). */

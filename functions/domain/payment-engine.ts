@@ -358,10 +358,25 @@ export class PaymentEngine {
 
   /**
    * One line and one count per payout transaction moved; another transaction spending a payout's coins is critical at
-   * once (someone else spends from the hot wallet), and again when that spend is confirmed and the payout fails.
+   * once (someone else spends from the hot wallet), and again when that spend is confirmed and the payout fails. An
+   * earlier transaction that lands after all is told, and critical (counted as a failed payout) for a payout it paid
+   * after that payout was cancelled.
    */
-  private reportPayouts({ moves, conflicts }: PayoutTracking, tipHeight: bigint): void {
+  private reportPayouts({ moves, conflicts, revivals }: PayoutTracking, tipHeight: bigint): void {
     const { logger, metrics } = this.options;
+    for (const revival of revivals) {
+      logger.warn(LogEvent.payoutTransactionRevived, {
+        tx_hash: revival.landed,
+        replaced_tx_hash: revival.holder,
+        included_at_height: revival.block.height,
+        payouts: revival.payouts,
+        block_height: tipHeight,
+      });
+      for (const closed of revival.paidThoughClosed) {
+        metrics.count(Metric.payoutsFailed);
+        logger.critical(LogEvent.payoutPaidAfterClose, { tx_hash: revival.landed, payout_id: closed.payoutId, status: closed.status });
+      }
+    }
     for (const conflict of conflicts) {
       logger.critical(LogEvent.payoutInputSpentElsewhere, {
         tx_hash: conflict.transactionId,

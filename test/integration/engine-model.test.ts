@@ -459,6 +459,7 @@ function faultyTransaction(tx: EngineTransaction, step: Step): EngineTransaction
     clearConflictsAbove: (height) => step('clearConflictsAbove', () => tx.clearConflictsAbove(height)),
     attemptsInBlockAbove: (height) => step('attemptsInBlockAbove', () => tx.attemptsInBlockAbove(height)),
     moveAttempts: (moves, actor) => step('moveAttempts', () => tx.moveAttempts(moves, actor)),
+    reviveEarlierTransactions: (revivals, actor) => step('reviveEarlierTransactions', () => tx.reviveEarlierTransactions(revivals, actor)),
   };
 }
 

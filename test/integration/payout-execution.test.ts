@@ -20,7 +20,7 @@ import {
   type PayoutProcessorOptions,
 } from '../../functions/domain/payouts/payout-processor.js';
 import type { PayoutStatus } from '../../functions/domain/payouts/payout-rules.js';
-import type { TransactionSigner } from '../../functions/domain/payouts/transaction-signer.js';
+import { SignerError, type TransactionSigner } from '../../functions/domain/payouts/transaction-signer.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
 import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
@@ -320,6 +320,35 @@ describe('a payout on its way to the chain', () => {
 });
 
 describe('a payout whose transaction expired', () => {
+  /**
+   * The payout is confirmed by `landed` (its debit and event once), the `replaced` transactions are abandoned, and the
+   * processor sends it no more.
+   */
+  async function paidOnceBy(id: string, landed: string, replaced: readonly string[]): Promise<void> {
+    await emptyBlocks(CONFIRMATIONS);
+    await processor.runOnce();
+    const carriers = await f.db.pool.query<{ transaction_id: string; live: boolean }>(
+      'SELECT transaction_id, live FROM payout_attempt_payouts WHERE payout_id = $1',
+      [id],
+    );
+    expect(carriers.rows.filter((row) => ![landed, ...replaced].includes(row.transaction_id))).toEqual([]);
+    expect(carriers.rows.filter((row) => row.live).map((row) => row.transaction_id)).toEqual([landed]);
+    expect(await statusOf(id)).toBe('confirmed');
+    expect((await readPayout(f.db.pool, id))?.transactionId).toBe(landed);
+    expect((await eventTypes(id)).filter((type) => type === 'payout.confirmed')).toHaveLength(1);
+    const { rows } = await f.db.pool.query<{ transaction_id: string; status: string }>(
+      'SELECT transaction_id, status FROM payout_attempts WHERE transaction_id = ANY($1::text[])',
+      [[landed, ...replaced]],
+    );
+    expect(Object.fromEntries(rows.map((row) => [row.transaction_id, row.status]))).toEqual(
+      Object.fromEntries([[landed, 'confirmed'], ...replaced.map((replacedId) => [replacedId, 'abandoned'])]),
+    );
+    const held = await f.db.pool.query('SELECT 1 FROM hot_wallet_reservations WHERE transaction_id = ANY($1::text[])', [
+      [landed, ...replaced],
+    ]);
+    expect(held.rows).toEqual([]);
+  }
+
   /** Empty blocks until a block MIN_EXPIRY_DEPTH deep is past a transaction built now. */
   async function passValidity(): Promise<void> {
     await emptyBlocks(Number(BigInt(VALIDITY_SECONDS) / SLOTS_PER_BLOCK) + 1 + MIN_EXPIRY_DEPTH);
@@ -350,16 +379,94 @@ describe('a payout whose transaction expired', () => {
     expect(await statusOf(other)).toBe('submitted');
     expect(third.inputs.some((input) => keysOf(first.inputs).includes(`${input.txId}#${input.index}`))).toBe(false);
 
-    // The first lands after all (a rollback deeper than the expiry's depth): the second, spending the same input, cannot.
+    // The first lands after all (a rollback deeper than the expiry's depth): the second, spending the same input,
+    // never can; the payout is the first's again, confirmed with it, and never sent a third time.
     await block([first]);
-    await emptyBlocks(CONFIRMATIONS);
-    const { rows } = await f.db.pool.query<{ status: string; failure_reason: string }>(
-      'SELECT status, failure_reason FROM payout_attempts WHERE transaction_id = $1',
-      [second.id],
+    await paidOnceBy(id, first.id, [second.id]);
+    expect(f.logger.events(LogEvent.payoutTransactionRevived)[0]?.fields).toMatchObject({ tx_hash: first.id, replaced_tx_hash: second.id });
+  });
+
+  it('is paid by the earlier transaction when that lands while its inputs wait, carried, for a cheaper fee', async () => {
+    await fund(10n * ADA);
+    const id = await request(5n * ADA, { reference: 'carried' });
+    await processor.runOnce();
+    const first = chainTransactionOf(submitter.last());
+    await fund(100n * ADA);
+    await passValidity();
+    const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
+    expect((await dearer.runOnce()).built).toBeNull();
+    await block([first]);
+    await paidOnceBy(id, first.id, []);
+  });
+
+  it('is paid by the earlier transaction when that lands while the next one is signed but not yet sent', async () => {
+    await fund(10n * ADA);
+    const id = await request(5n * ADA, { reference: 'carried' });
+    await processor.runOnce();
+    const first = chainTransactionOf(submitter.last());
+    await fund(100n * ADA);
+    await passValidity();
+    const unreachable = processorWith({
+      submitter: {
+        submit: async () => {
+          throw new Error('no relay answered');
+        },
+      },
+    });
+    await unreachable.runOnce();
+    const { rows } = await f.db.pool.query<{ transaction_id: string }>(
+      `SELECT transaction_id FROM payout_attempts WHERE status = 'signed'`,
     );
-    expect(rows[0]?.status).toBe('failed');
-    // Said as it is: our own earlier transaction paid them, not someone else's key.
-    expect(rows[0]?.failure_reason).toContain(`spent by ${first.id}, an earlier transaction of these payouts`);
+    expect(rows).toHaveLength(1);
+    await block([first]);
+    await paidOnceBy(id, first.id, [rows[0]!.transaction_id]);
+  });
+
+  it('debits the user once when the earlier transaction paid, and keeps the reference taken', async () => {
+    await fund(40n * ADA);
+    await deposit('user-7', 25n * ADA);
+    const id = await request(5n * ADA, { userId: 'user-7', reference: 'WD-1' });
+    await processor.runOnce();
+    const first = chainTransactionOf(submitter.last());
+    await passValidity();
+    await processor.runOnce();
+    const second = chainTransactionOf(submitter.last());
+    await block([first]);
+    await paidOnceBy(id, first.id, [second.id]);
+    expect(await balanceOf('user-7')).toBe(20n * ADA);
+    expect(await holdsOf(id)).toEqual(['debited']);
+    await expect(request(5n * ADA, { userId: 'user-7', reference: 'WD-1' })).rejects.toThrow(/reference/);
+  });
+
+  it('keeps carrying the inputs through a next transaction abandoned before any node had it', async () => {
+    await fund(10n * ADA);
+    const id = await request(5n * ADA, { reference: 'carried' });
+    await processor.runOnce();
+    const first = chainTransactionOf(submitter.last());
+    await fund(100n * ADA);
+    await passValidity();
+    // The next transaction is built but never signed (the signer is down) until its validity passed too.
+    const signerDown = processorWith({
+      signer: {
+        keyId: 'hot',
+        publicKey: () => processorSigner.publicKey(),
+        sign: async () => {
+          throw new SignerError('hot', 'throttled', true);
+        },
+      },
+    });
+    await signerDown.runOnce();
+    await passValidity();
+    await signerDown.runOnce();
+    const { rows } = await f.db.pool.query<{ transaction_id: string; status: string }>(
+      'SELECT transaction_id, status FROM payout_attempts ORDER BY created_at',
+    );
+    expect(rows.map((row) => row.status)).toEqual(['expired', 'abandoned', 'built']);
+    await processor.runOnce();
+    const third = chainTransactionOf(submitter.last());
+    expect(keysOf(third.inputs)).toEqual(keysOf(first.inputs));
+    await block([first]);
+    await paidOnceBy(id, first.id, [rows[1]!.transaction_id, third.id]);
   });
 
   it('waits for those inputs when they no longer cover it, and lets them go once it is cancelled', async () => {

@@ -38,8 +38,8 @@ import type {
 } from '../../functions/domain/ports.js';
 import { inChainOrder } from '../../functions/domain/ports.js';
 import { HOT_WALLET_REFERENCE_TYPE } from '../../functions/domain/hot-wallet.js';
-import type { AttemptMove, Conflict, HotWalletSpend, Reservation } from '../../functions/domain/payouts/payout-execution.js';
-import type { SettledAttempts } from '../../functions/domain/payouts/payout-tracking.js';
+import type { AttemptMove, Conflict, HotWalletSpend, Reservation, Revival } from '../../functions/domain/payouts/payout-execution.js';
+import type { RevivalRecord, SettledAttempts } from '../../functions/domain/payouts/payout-tracking.js';
 import type { InvoiceChange, InvoiceEvent, InvoiceToJudge } from '../../functions/domain/invoices/invoice-judging.js';
 import type { InvoicePaymentView, InvoiceRecord } from '../../functions/domain/invoices/invoice-resource.js';
 import type { ChainTip } from '../../functions/domain/invoices/invoice-rules.js';
@@ -457,6 +457,11 @@ class InMemoryEngineTransaction implements EngineTransaction {
 
   async moveAttempts(moves: readonly AttemptMove[]): Promise<AttemptMove[]> {
     if (moves.length > 0) throw new Error('the in-memory store holds no payout transactions to move');
+    return [];
+  }
+
+  async reviveEarlierTransactions(revivals: readonly Revival[]): Promise<RevivalRecord[]> {
+    if (revivals.length > 0) throw new Error('the in-memory store holds no payout transactions to revive');
     return [];
   }
 

@@ -52,18 +52,29 @@ describe('spends of reserved outputs', () => {
     expect(attemptMovesOnSpends([reservation(0, 'in_block')], [spend(0, THEIRS)]).conflicts).toEqual([]);
   });
 
-  it('spent by an earlier transaction of the same payouts (carried to this one): said so, not blamed on another key', () => {
-    const carried = { ...reservation(0, 'submitted'), earlierTransactions: [THEIRS] };
-    expect(attemptMovesOnSpends([carried], [spend(0, THEIRS)]).conflicts[0]?.reason).toContain('an earlier transaction of these payouts');
-    expect(attemptMovesOnSpends([reservation(0, 'submitted')], [spend(0, THEIRS)]).conflicts[0]?.reason).toContain('not ours');
+  it('spent by an earlier transaction of the same payouts (carried to this one): a revival, not a conflict', () => {
+    const EARLIER = 'e5'.repeat(32);
+    const block = { height: 100n, hash: 'dd'.repeat(32) };
+    const carriedToLive = { ...reservation(0, 'submitted'), earlierTransactions: [EARLIER] };
+    expect(attemptMovesOnSpends([carriedToLive], [spend(0, EARLIER)])).toEqual({
+      moves: [],
+      conflicts: [],
+      revivals: [{ landed: EARLIER, holder: OURS, block }],
+    });
+    // An expired or abandoned attempt carrying its own inputs, spent by itself: it landed after all.
+    for (const status of ['expired', 'abandoned'] as const) {
+      expect(attemptMovesOnSpends([reservation(0, status)], [spend(0, OURS)]).revivals).toEqual([{ landed: OURS, holder: OURS, block }]);
+      // Spent by another transaction, a carried input is merely gone: nothing to do.
+      expect(attemptMovesOnSpends([reservation(0, status)], [spend(0, THEIRS)])).toEqual({ moves: [], conflicts: [], revivals: [] });
+    }
   });
 
-  it('inputs after a move: kept while it may land, carried once it cannot but may have been sent, released when final', () => {
+  it('inputs after a move: kept while it may land, carried once it cannot but may have been sent, released when final, only its own when no node had it', () => {
     expect(inputsAfter({ from: 'signed', to: 'submitted' })).toBe('keep');
     expect(inputsAfter({ from: 'submitted', to: 'expired' })).toBe('carry');
     expect(inputsAfter({ from: 'signed', to: 'abandoned' })).toBe('carry');
-    expect(inputsAfter({ from: 'signed', to: 'abandoned', neverAccepted: true })).toBe('release');
-    expect(inputsAfter({ from: 'built', to: 'abandoned' })).toBe('release');
+    expect(inputsAfter({ from: 'signed', to: 'abandoned', neverAccepted: true })).toBe('releaseOwn');
+    expect(inputsAfter({ from: 'built', to: 'abandoned' })).toBe('releaseOwn');
     expect(inputsAfter({ from: 'in_block', to: 'confirmed' })).toBe('release');
     expect(inputsAfter({ from: 'submitted', to: 'failed' })).toBe('release');
   });
@@ -76,7 +87,7 @@ describe('spends of reserved outputs', () => {
   });
 
   it('nothing for an attempt already in a block, an unreserved output, or a built attempt "spent by itself"', () => {
-    const nothing = { moves: [], conflicts: [] };
+    const nothing = { moves: [], conflicts: [], revivals: [] };
     expect(attemptMovesOnSpends([reservation(0, 'in_block')], [spend(0, OURS)])).toEqual(nothing);
     expect(attemptMovesOnSpends([reservation(0, 'submitted')], [spend(7, THEIRS)])).toEqual(nothing);
     expect(attemptMovesOnSpends([reservation(0, 'built')], [spend(0, OURS)])).toEqual(nothing);

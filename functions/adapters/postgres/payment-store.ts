@@ -27,9 +27,9 @@ import type { InvoiceChange, InvoiceToJudge } from '../../domain/invoices/invoic
 import type { ChainTip } from '../../domain/invoices/invoice-rules.js';
 import { invoicesToJudge, saveInvoiceJudgements } from './invoice-judging-store.js';
 import { HOT_WALLET_REFERENCE_TYPE } from '../../domain/hot-wallet.js';
-import type { AttemptMove, Conflict, Reservation } from '../../domain/payouts/payout-execution.js';
+import type { AttemptMove, Conflict, Reservation, Revival } from '../../domain/payouts/payout-execution.js';
 import type { OutputReference } from '../../domain/chain.js';
-import type { PayoutTrackingTransaction, SettledAttempts } from '../../domain/payouts/payout-tracking.js';
+import type { PayoutTrackingTransaction, RevivalRecord, SettledAttempts } from '../../domain/payouts/payout-tracking.js';
 import { hotWalletSpendFromRow, type HotWalletSpendRow, payoutTrackingOn } from './payout-attempts.js';
 
 /**
@@ -440,6 +440,10 @@ export class PostgresEngineTransaction implements EngineTransaction {
 
   moveAttempts(moves: readonly AttemptMove[], actor: string): Promise<AttemptMove[]> {
     return this.payouts.moveAttempts(moves, actor);
+  }
+
+  reviveEarlierTransactions(revivals: readonly Revival[], actor: string): Promise<RevivalRecord[]> {
+    return this.payouts.reviveEarlierTransactions(revivals, actor);
   }
 }
 

@@ -13,8 +13,9 @@ import {
   inputsAfter,
   payoutPathOf,
   type Reservation,
+  type Revival,
 } from '../../domain/payouts/payout-execution.js';
-import type { PayoutTrackingTransaction, SettledAttempts } from '../../domain/payouts/payout-tracking.js';
+import type { PayoutTrackingTransaction, RevivalRecord, SettledAttempts } from '../../domain/payouts/payout-tracking.js';
 import type { PayoutStatus } from '../../domain/payouts/payout-rules.js';
 import { recordPayoutTransition, takeOutboxLock } from './payout-requests.js';
 
@@ -140,13 +141,80 @@ export async function moveAttempts(client: pg.ClientBase, moves: readonly Attemp
     if (rowCount !== 1) continue;
     await walkPayouts(client, move, actor);
     // Carried inputs stay reserved under the attempt until its payouts' next transaction takes them over.
-    if (inputsAfter(move) === 'release') {
-      await client.query('DELETE FROM hot_wallet_reservations WHERE transaction_id = $1', [move.transactionId]);
+    const inputs = inputsAfter(move);
+    if (inputs === 'release' || inputs === 'releaseOwn') {
+      await client.query(
+        `DELETE FROM hot_wallet_reservations WHERE transaction_id = $1 AND ($2 OR cardinality(earlier_transactions) = 0)`,
+        [move.transactionId, inputs === 'release'],
+      );
     }
     if (FREES_PAYOUTS.has(move.to)) {
       await client.query('UPDATE payout_attempt_payouts SET live = false WHERE transaction_id = $1', [move.transactionId]);
     }
     made.push(move);
+  }
+  return made;
+}
+
+/** The payout statuses from which a revived transaction takes its payouts back into its block (payoutPathOf's order). */
+const ON_THEIR_WAY: readonly PayoutStatus[] = ['approved', 'built', 'signed', 'submitted', 'in_block'];
+
+/**
+ * Writes each revival (payout-execution.ts): the landed transaction from expired or abandoned to in_block (a repeated
+ * step changes nothing), the transaction built after it abandoned with its payouts and reservations handed to it, and
+ * each of its payouts still on its way walked to in_block with it (an event per status). A payout closed since
+ * (cancelled after the expiry) was paid all the same: returned for a critical line, its status left as it is.
+ */
+export async function reviveEarlierTransactions(
+  client: pg.ClientBase,
+  revivals: readonly Revival[],
+  actor: string,
+): Promise<RevivalRecord[]> {
+  const made: RevivalRecord[] = [];
+  if (revivals.length === 0) return made;
+  await takeOutboxLock(client);
+  for (const revival of revivals) {
+    const { landed, holder, block } = revival;
+    const { rowCount } = await client.query(
+      `UPDATE payout_attempts SET status = 'in_block', block_height = $2, block_hash = $3, updated_at = now()
+        WHERE transaction_id = $1 AND status IN ('expired', 'abandoned')`,
+      [landed, block.height.toString(), block.hash],
+    );
+    if (rowCount !== 1) continue;
+    const reason = `an earlier transaction of this payout, ${landed}, landed after all (a rollback deeper than the expiry depth)`;
+    if (holder !== landed) {
+      await client.query(
+        `UPDATE payout_attempts SET status = 'abandoned', failure_reason = $2, updated_at = now()
+          WHERE transaction_id = $1 AND status IN ('built', 'signed', 'submitted', 'expired', 'abandoned')`,
+        [holder, reason],
+      );
+      await client.query('UPDATE payout_attempt_payouts SET live = false WHERE transaction_id = $1', [holder]);
+      await client.query(
+        `UPDATE hot_wallet_reservations SET transaction_id = $2, earlier_transactions = array_remove(earlier_transactions || $1::text, $2)
+          WHERE transaction_id = $1`,
+        [holder, landed],
+      );
+    }
+    const { rows } = await client.query<{ payout_id: string; status: PayoutStatus }>(
+      `SELECT x.payout_id, p.status FROM payout_attempt_payouts x JOIN payouts p ON p.id = x.payout_id
+        WHERE x.transaction_id = $1 ORDER BY x.payout_id`,
+      [landed],
+    );
+    const record: RevivalRecord = { ...revival, payouts: [], paidThoughClosed: [] };
+    for (const { payout_id: payoutId, status } of rows) {
+      const from = ON_THEIR_WAY.indexOf(status);
+      if (from < 0) {
+        record.paidThoughClosed.push({ payoutId, status });
+        continue;
+      }
+      await client.query('UPDATE payout_attempt_payouts SET live = true WHERE transaction_id = $1 AND payout_id = $2', [landed, payoutId]);
+      for (const [index, to] of ON_THEIR_WAY.entries()) {
+        if (index <= from) continue;
+        await recordPayoutTransition(client, { payoutId, from: ON_THEIR_WAY[index - 1]!, to, actor, reason, transactionId: landed });
+      }
+      record.payouts.push(payoutId);
+    }
+    made.push(record);
   }
   return made;
 }
@@ -187,5 +255,6 @@ export function payoutTrackingOn(client: pg.ClientBase): PayoutTrackingTransacti
     recordConflicts: (conflicts) => recordConflicts(client, conflicts),
     clearConflictsAbove: (height) => clearConflictsAbove(client, height),
     moveAttempts: (moves, actor) => moveAttempts(client, moves, actor),
+    reviveEarlierTransactions: (revivals, actor) => reviveEarlierTransactions(client, revivals, actor),
   };
 }

@@ -11,6 +11,8 @@
  *                                   (critical at once; final only at depth: a rollback may take that spend away)
  *   built | signed → abandoned      the same before it was sent anywhere, the first node refused it for its fee or
  *                                   form, or its validity passed first: the payouts are built again
+ *   expired | abandoned → in_block  a rollback deeper than the expiry's depth, and it landed after all (a revival):
+ *                                   its payouts are its own again, and the transaction built after it never lands
  *
  * A payout has one live attempt at a time. A new one is built only once the last can never reach the chain
  * (expired or abandoned). That "never" rests on a confirmed block past the validity interval, so it would not survive
@@ -64,46 +66,63 @@ export interface Conflict {
   reason: string;
 }
 
+/**
+ * A transaction of ours that could no longer land (expired, or abandoned after it may have been sent) is in a block
+ * after all: a rollback deeper than the expiry's depth. It spends outputs carried to `holder` (itself, or the next
+ * transaction of its payouts, which now never can land): its payouts are its own again, in its block.
+ */
+export interface Revival {
+  landed: Hash;
+  holder: Hash;
+  block: { height: bigint; hash: Hash };
+}
+
 export interface SpendOutcome {
   /** Our transaction in a block. */
   moves: AttemptMove[];
   /** Another transaction spending our inputs. */
   conflicts: Conflict[];
+  /** An earlier transaction of ours, given up on, in a block after all. */
+  revivals: Revival[];
 }
 
 /**
  * What the spends of reserved outputs do to their attempts (a transaction spends several of our outputs in one block:
  * one outcome per attempt). Our own transaction in a block is in_block (from signed too: a crash may have come between
- * sending it and recording that). Another transaction spending one of its inputs is a conflict: ours can never land
- * on this chain, but the block may still be rolled back, so nothing is final before it is confirmed.
+ * sending it and recording that). An earlier transaction of the same payouts (carried) in a block is theirs again
+ * (a revival). Another transaction spending one of its inputs is a conflict: ours can never land on this chain, but
+ * the block may still be rolled back, so nothing is final before it is confirmed.
  */
 export function attemptMovesOnSpends(reservations: readonly Reservation[], spends: readonly HotWalletSpend[]): SpendOutcome {
   const byOutput = new Map(reservations.map((reservation) => [outputKey(reservation.output), reservation]));
   const seen = new Set<Hash>();
-  const outcome: SpendOutcome = { moves: [], conflicts: [] };
+  const outcome: SpendOutcome = { moves: [], conflicts: [], revivals: [] };
   for (const spend of spends) {
     const reservation = byOutput.get(outputKey(spend.output));
     if (!reservation || seen.has(reservation.transactionId)) continue;
     const { transactionId, attemptStatus: from } = reservation;
-    if (spend.spentBy === transactionId) {
-      if (from !== 'signed' && from !== 'submitted') continue; // already in a block (or never signed: cannot be ours)
+    const block = { height: spend.blockHeight, hash: spend.blockHash };
+    if (spend.spentBy === transactionId && (from === 'signed' || from === 'submitted')) {
       seen.add(transactionId);
-      outcome.moves.push({ transactionId, from, to: 'in_block', block: { height: spend.blockHeight, hash: spend.blockHash } });
-    } else if (LIVE_BEFORE_A_BLOCK.has(from)) {
+      outcome.moves.push({ transactionId, from, to: 'in_block', block });
+    } else if (spend.spentBy === transactionId ? CARRYING.has(from) : reservation.earlierTransactions.includes(spend.spentBy)) {
+      seen.add(transactionId);
+      outcome.revivals.push({ landed: spend.spentBy, holder: transactionId, block });
+    } else if (spend.spentBy !== transactionId && LIVE_BEFORE_A_BLOCK.has(from)) {
       seen.add(transactionId);
       outcome.conflicts.push({
         transactionId,
         attemptStatus: from,
         height: spend.blockHeight,
-        reason: reservation.earlierTransactions.includes(spend.spentBy)
-          ? `input ${outputKey(spend.output)} spent by ${spend.spentBy}, an earlier transaction of these payouts that had ` +
-            'expired: a rollback deeper than the expiry depth brought it back, and it paid them once; settle their balances by hand'
-          : `input ${outputKey(spend.output)} spent by ${spend.spentBy}, a transaction that is not ours`,
+        reason: `input ${outputKey(spend.output)} spent by ${spend.spentBy}, a transaction that is not ours`,
       });
     }
   }
   return outcome;
 }
+
+/** Statuses of an attempt that holds reservations only to carry them (inputsAfter). */
+const CARRYING: ReadonlySet<AttemptStatus> = new Set(['expired', 'abandoned']);
 
 const LIVE_BEFORE_A_BLOCK: ReadonlySet<AttemptStatus> = new Set(['built', 'signed', 'submitted']);
 
@@ -171,14 +190,15 @@ export function payoutPathOf(move: Pick<AttemptMove, 'from' | 'to'>): ExecutionP
  * What a move does with the attempt's reserved inputs: `keep` them while it may still land; `carry` them for its
  * payouts' next transaction once it cannot land on this chain but may have been sent (signed: a node may hold it, and
  * only a transaction spending the same inputs is sure never to land beside it); `release` them when it is final
- * (confirmed, failed) or no node can hold it (never signed, or refused by the only node it was sent to).
+ * (confirmed, failed); when no node can hold it (never signed, or refused by the only node it was sent to),
+ * `releaseOwn`: those only it spends are let go, those carried to it from an earlier transaction stay carried.
  */
-export function inputsAfter(move: Pick<AttemptMove, 'from' | 'to' | 'neverAccepted'>): 'keep' | 'carry' | 'release' {
+export function inputsAfter(move: Pick<AttemptMove, 'from' | 'to' | 'neverAccepted'>): 'keep' | 'carry' | 'release' | 'releaseOwn' {
   switch (move.to) {
     case 'expired':
       return 'carry';
     case 'abandoned':
-      return move.from === 'built' || move.neverAccepted ? 'release' : 'carry';
+      return move.from === 'built' || move.neverAccepted ? 'releaseOwn' : 'carry';
     case 'confirmed':
     case 'failed':
       return 'release';

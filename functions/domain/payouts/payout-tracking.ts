@@ -13,6 +13,7 @@ import {
   conflictMove,
   type HotWalletSpend,
   type Reservation,
+  type Revival,
 } from './payout-execution.js';
 import { PROCESSOR_ACTOR } from './payout-rules.js';
 
@@ -36,6 +37,15 @@ export interface PayoutTrackingTransaction {
    * can no longer reach the chain or is final.
    */
   moveAttempts(moves: readonly AttemptMove[], actor: string): Promise<AttemptMove[]>;
+  /** Writes the revivals (a repeated step changes nothing); returns those made, with the payouts they took back. */
+  reviveEarlierTransactions(revivals: readonly Revival[], actor: string): Promise<RevivalRecord[]>;
+}
+
+/** A revival written: the payouts now in the landed transaction's block, and those it paid after they were closed. */
+export interface RevivalRecord extends Revival {
+  payouts: string[];
+  /** Cancelled after its expiry, paid all the same: critical, the user's hold was released. */
+  paidThoughClosed: { payoutId: string; status: string }[];
 }
 
 export interface SettledAttempts {
@@ -47,6 +57,8 @@ export interface PayoutTracking {
   moves: AttemptMove[];
   /** Conflicts seen in this step (critical at once; final once confirmed). */
   conflicts: Conflict[];
+  /** Earlier transactions of ours in a block after all. */
+  revivals: RevivalRecord[];
 }
 
 /** One roll-forward's part: spends of reserved outputs, then what is now deep enough. */
@@ -54,11 +66,12 @@ export async function trackPayoutsForward(
   tx: PayoutTrackingTransaction,
   step: { hotWalletSpends: readonly HotWalletSpend[]; confirmAtOrBelow: bigint },
 ): Promise<PayoutTracking> {
-  const tracking: PayoutTracking = { moves: [], conflicts: [] };
+  const tracking: PayoutTracking = { moves: [], conflicts: [], revivals: [] };
   if (step.hotWalletSpends.length > 0) {
     const reservations = await tx.reservationsAmong(step.hotWalletSpends.map((spend) => spend.output));
-    const { moves, conflicts } = attemptMovesOnSpends(reservations, step.hotWalletSpends);
+    const { moves, conflicts, revivals } = attemptMovesOnSpends(reservations, step.hotWalletSpends);
     tracking.moves.push(...(await tx.moveAttempts(moves, PROCESSOR_ACTOR)));
+    tracking.revivals.push(...(await tx.reviveEarlierTransactions(revivals, PROCESSOR_ACTOR)));
     if (conflicts.length > 0) await tx.recordConflicts(conflicts);
     tracking.conflicts.push(...conflicts);
   }
@@ -81,7 +94,7 @@ export async function trackPayoutsForward(
 export async function trackPayoutsBack(tx: PayoutTrackingTransaction, pointHeight: bigint): Promise<PayoutTracking> {
   await tx.clearConflictsAbove(pointHeight);
   const lost = await tx.attemptsInBlockAbove(pointHeight);
-  if (lost.length === 0) return { moves: [], conflicts: [] };
+  if (lost.length === 0) return { moves: [], conflicts: [], revivals: [] };
   const moves = lost.map(
     (transactionId): AttemptMove => ({
       transactionId,
@@ -90,5 +103,5 @@ export async function trackPayoutsBack(tx: PayoutTrackingTransaction, pointHeigh
       reason: 'its block left the chain',
     }),
   );
-  return { moves: await tx.moveAttempts(moves, PROCESSOR_ACTOR), conflicts: [] };
+  return { moves: await tx.moveAttempts(moves, PROCESSOR_ACTOR), conflicts: [], revivals: [] };
 }

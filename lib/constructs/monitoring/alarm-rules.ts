@@ -585,8 +585,8 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     runbook: () =>
       "A transaction that is not ours spent an input reserved for a payout (payout_failed, critical; the payout is failed and the user's hold released): the hot wallet's key signed something the processor did not, or its outputs are spent elsewhere. " +
       'Read the log line (payout, input, the spending transaction) and look the transaction up on an explorer; check CloudTrail for kms:Sign on the payout signer key by anyone but the payout processor role. ' +
-      'If the reason says an earlier transaction of these payouts spent it, nobody else did: a rollback deeper than the expiry depth brought back a transaction that had expired, and it paid them once (its successor spent the same inputs, so never twice); debit the user by hand for the payout (its hold was released). ' +
-      'Otherwise, until it is understood, stop payouts (aws lambda put-function-concurrency --function-name payment-monitor-<stage>-payout-processor --reserved-concurrent-executions 0; the next deploy sets 1 again) and move the remaining funds to cold storage; request the failed payout again only after that.',
+      'A payout_paid_after_close line instead: a transaction that had expired landed after a deep rollback and paid a payout cancelled since; debit its user by hand. ' +
+      'Until it is understood, stop payouts (aws lambda put-function-concurrency --function-name payment-monitor-<stage>-payout-processor --reserved-concurrent-executions 0; the next deploy sets 1 again) and move the remaining funds to cold storage; request the failed payout again only after that.',
   },
   {
     key: 'payoutSignerErrors',

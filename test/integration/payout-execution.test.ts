@@ -386,16 +386,44 @@ describe('a payout whose transaction expired', () => {
     expect(f.logger.events(LogEvent.payoutTransactionRevived)[0]?.fields).toMatchObject({ tx_hash: first.id, replaced_tx_hash: second.id });
   });
 
-  it('is paid by the earlier transaction when that lands while its inputs wait, carried, for a cheaper fee', async () => {
+  it('is paid by the earlier transaction when that lands while its inputs wait, carried, for more coins', async () => {
     await fund(10n * ADA);
     const id = await request(5n * ADA, { reference: 'carried' });
     await processor.runOnce();
     const first = chainTransactionOf(submitter.last());
-    await fund(100n * ADA);
     await passValidity();
     const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
     expect((await dearer.runOnce()).built).toBeNull();
     await block([first]);
+    await paidOnceBy(id, first.id, []);
+  });
+
+  it('waits while a rollback leaves the fate of a carried input unknown, instead of sending it from other coins', async () => {
+    await emptyBlocks(1);
+    const funding = transaction([output(hotWallet.address, 10n * ADA)]);
+    await block([funding]);
+    const fundedAt = chain.tip!.height;
+    await emptyBlocks(CONFIRMATIONS);
+    const id = await request(5n * ADA, { reference: 'carried' });
+    await processor.runOnce();
+    const first = chainTransactionOf(submitter.last());
+    await passValidity();
+    const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
+    expect((await dearer.runOnce()).expired).toBe(1);
+
+    // A rollback below the funding's own block: the carried input is no longer on the engine's chain.
+    const fork = chain.fork('deep', fundedAt - 1n);
+    await f.engine.apply(fork.backward(fundedAt - 1n));
+    chain = fork;
+    await fund(100n * ADA);
+    await processor.runOnce();
+    expect(await statusOf(id)).toBe('approved');
+    const { rows } = await f.db.pool.query('SELECT transaction_id FROM payout_attempts');
+    expect(rows).toHaveLength(1);
+    expect(f.logger.events(LogEvent.payoutInputsReleased)).toEqual([]);
+
+    // The fork carries the funding again, and the first transaction with it.
+    await block([funding, first]);
     await paidOnceBy(id, first.id, []);
   });
 
@@ -469,26 +497,53 @@ describe('a payout whose transaction expired', () => {
     await paidOnceBy(id, first.id, [rows[1]!.transaction_id, third.id]);
   });
 
-  it('waits for those inputs when they no longer cover it, and lets them go once it is cancelled', async () => {
+  it('cannot be cancelled, and goes with all its inputs and other coins once the fee rose beyond them', async () => {
     await fund(10n * ADA);
     const id = await request(5n * ADA, { reference: 'carried' });
     await processor.runOnce();
-    await fund(100n * ADA);
+    const first = chainTransactionOf(submitter.last());
     await passValidity();
-    // The fee rose beyond what the 10 ADA output can cover next to the payout.
+    // The fee rose beyond what the 10 ADA output can cover next to the payout, and nothing else is there.
     const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
     const report = await dearer.runOnce();
     expect(report.expired).toBe(1);
     expect(report.built).toBeNull();
     expect(await statusOf(id)).toBe('approved');
-    expect(f.logger.events(LogEvent.payoutDeferred).at(-1)?.fields.detail).toContain('sent again only from its inputs');
+    expect(f.logger.events(LogEvent.payoutDeferred).at(-1)?.fields.detail).toContain('with all its inputs and all its payouts');
     expect(await reservations()).toBe(1);
+    // Approved again, but its transaction was signed and may still land: cancelling it could pay it anyway.
+    await expect(
+      inTransaction(f.db.pool, (client) => cancelPayout(client, id, 'operator:bob', 'send it another way', f.clock.now())),
+    ).rejects.toThrow(/can no longer be cancelled/);
 
-    await inTransaction(f.db.pool, (client) => cancelPayout(client, id, 'operator:bob', 'send it another way', f.clock.now()));
+    await fund(100n * ADA);
+    expect((await dearer.runOnce()).built?.payouts).toBe(1);
+    const second = chainTransactionOf(submitter.last());
+    expect(keysOf(second.inputs)).toEqual(expect.arrayContaining(keysOf(first.inputs)));
+    expect(second.inputs).toHaveLength(2);
+    expect(f.logger.events(LogEvent.payoutInputsReleased)).toEqual([]);
+  });
+
+  it('is told at once when another transaction spends a carried input, and let go only once that spend is final', async () => {
+    await fund(10n * ADA);
+    const id = await request(5n * ADA, { reference: 'carried' });
+    await processor.runOnce();
+    const first = chainTransactionOf(submitter.last());
+    await passValidity();
+    const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
     await dearer.runOnce();
-    expect(await reservations()).toBe(0);
+    const thief = transaction([output(syntheticAddress('mainnet', 'elsewhere'), 9n * ADA)], [...first.inputs]);
+    await block([thief]);
+    expect(f.logger.events(LogEvent.payoutInputSpentElsewhere).at(-1)?.level).toBe('critical');
+    await fund(100n * ADA);
+    await dearer.runOnce();
+    expect(await statusOf(id)).toBe('approved');
+    expect(await reservations()).toBe(1);
+    // That spend final, the first transaction can never land: its inputs go, and the payout goes from other coins.
+    await emptyBlocks(MIN_EXPIRY_DEPTH);
+    await dearer.runOnce();
     expect(f.logger.events(LogEvent.payoutInputsReleased)).toHaveLength(1);
-    expect(await new PostgresPayoutExecutionStore(f.db.pool).hotWalletBalance()).toEqual({ recorded: 110n * ADA, spendable: 110n * ADA });
+    expect(await statusOf(id)).toBe('submitted');
   });
 });
 

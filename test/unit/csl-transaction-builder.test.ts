@@ -185,8 +185,10 @@ async function signAndCheck(
   expect(body.ttl_bignum()?.to_str()).toBe(`${buildRequest.validUntilSlot + 1n}`);
   expect(transaction.validUntilSlot).toBe(buildRequest.validUntilSlot);
 
-  // Inputs: from `available` only, as reported.
-  const available = new Map(buildRequest.available.map((output) => [`${output.txId}#${output.index}`, output]));
+  // Inputs: from `required` (every one) and `available` only, as reported.
+  const available = new Map(
+    [...(buildRequest.required ?? []), ...buildRequest.available].map((output) => [`${output.txId}#${output.index}`, output]),
+  );
   const inputs = body.inputs();
   const spent: SpendableOutput[] = [];
   for (let i = 0; i < inputs.len(); i++) {
@@ -422,6 +424,21 @@ describe('CSL payout transaction builder', () => {
     expect(names(first).filter((name) => names(second).includes(name))).toEqual([]);
     await signAndCheck(first, even);
     await signAndCheck(second, odd);
+  });
+
+  it('spends every required output, adding available ones only for what they do not cover', async () => {
+    const small = [utxo('carried-a', 2n * ADA), utxo('carried-b', 3n * ADA)];
+    const large = [utxo('large', 500n * ADA), utxo('larger', 900n * ADA)];
+    const names = (transaction: BuiltTransaction) => transaction.inputs.map((input) => `${input.txId}#${input.index}`).sort();
+    // Covered by the required outputs together with the largest available one (largest first would take it alone).
+    const covered = request([payout(1, 10n * ADA)], large, { required: small });
+    const withLarger = built(covered);
+    expect(names(withLarger)).toEqual([...small, large[1]!].map((output) => `${output.txId}#${output.index}`).sort());
+    await signAndCheck(withLarger, covered);
+    // Enough by themselves: nothing else is spent.
+    const alone = request([payout(2, 3n * ADA)], large, { required: small });
+    expect(names(built(alone))).toEqual(small.map((output) => `${output.txId}#${output.index}`).sort());
+    await signAndCheck(built(alone), alone);
   });
 
   it('keeps token quantities of 2^64-1 exact', async () => {

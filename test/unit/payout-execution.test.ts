@@ -64,8 +64,11 @@ describe('spends of reserved outputs', () => {
     // An expired or abandoned attempt carrying its own inputs, spent by itself: it landed after all.
     for (const status of ['expired', 'abandoned'] as const) {
       expect(attemptMovesOnSpends([reservation(0, status)], [spend(0, OURS)]).revivals).toEqual([{ landed: OURS, holder: OURS, block }]);
-      // Spent by another transaction, a carried input is merely gone: nothing to do.
-      expect(attemptMovesOnSpends([reservation(0, status)], [spend(0, THEIRS)])).toEqual({ moves: [], conflicts: [], revivals: [] });
+      // Spent by another transaction: told as a conflict (someone else spends from the hot wallet), which moves nothing.
+      expect(attemptMovesOnSpends([reservation(0, status)], [spend(0, THEIRS)]).conflicts).toEqual([
+        { transactionId: OURS, attemptStatus: status, height: 100n, reason: expect.stringContaining(THEIRS) },
+      ]);
+      expect(conflictMove({ transactionId: OURS, status, reason: 'r' })).toBeNull();
     }
   });
 

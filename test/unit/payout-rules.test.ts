@@ -56,7 +56,13 @@ describe('the payout state machine', () => {
   });
 
   it('cancels only until signed; debits at confirmed, releases when the payout will never pay', () => {
-    expect(PAYOUT_STATUSES.filter((status) => codeOf(() => checkCancel(status)) === undefined)).toEqual(['requested', 'approved', 'built']);
+    expect(PAYOUT_STATUSES.filter((status) => codeOf(() => checkCancel(status, false)) === undefined)).toEqual([
+      'requested',
+      'approved',
+      'built',
+    ]);
+    // A payout whose transaction was signed once (then expired) is approved again, and never cancellable.
+    expect(PAYOUT_STATUSES.filter((status) => codeOf(() => checkCancel(status, true)) === undefined)).toEqual([]);
     expect(PAYOUT_STATUSES.filter((status) => balanceEffectOf(status) === 'debit')).toEqual(['confirmed']);
     expect(PAYOUT_STATUSES.filter((status) => balanceEffectOf(status) === 'release')).toEqual(['failed', 'cancelled', 'rejected']);
   });

@@ -64,6 +64,8 @@ interface PreparedPayout {
 /** An available output, checked; its CSL input and value are made when it is first selected. */
 interface PreparedInput {
   reference: SpendableOutput;
+  /** In the request's `required`: spent by every transaction built. */
+  required: boolean;
   lovelace: bigint;
   tokens: ReadonlyMap<string, bigint>;
   csl?: { input: CSL.TransactionInput; value: CSL.Value };
@@ -310,6 +312,7 @@ class Build {
       for (const [key, quantity] of input.tokens) held.set(key, (held.get(key) ?? 0n) + quantity);
     };
 
+    for (const input of this.byLovelace) if (input.required) take(input);
     for (const key of [...needed.keys()].sort()) {
       const quantity = needed.get(key) as bigint;
       for (const holder of this.holders(key)) {
@@ -464,7 +467,8 @@ class Build {
 
   private prepareInputs(): PreparedInput[] {
     const seen = new Set<string>();
-    const prepared = this.request.available.map((reference): PreparedInput => {
+    const required = new Set(this.request.required ?? []);
+    const prepared = this.allInputs().map((reference): PreparedInput => {
       const name = `${reference.txId}#${reference.index}`;
       if (seen.has(name)) throw new Error(`available output ${name} is in the request twice`);
       seen.add(name);
@@ -483,7 +487,7 @@ class Build {
         if (problem !== undefined) throw new Error(`available output ${name}: ${problem}`);
         if (asset.quantity !== 0n) tokens.set(assetKey(asset), (tokens.get(assetKey(asset)) ?? 0n) + asset.quantity);
       }
-      return { reference, lovelace: reference.lovelace, tokens };
+      return { reference, required: required.has(reference), lovelace: reference.lovelace, tokens };
     });
     return prepared.sort(
       (a, b) =>
@@ -519,15 +523,20 @@ class Build {
     return holders;
   }
 
+  /** The required outputs, then the available ones: every output the transaction may spend. */
+  private allInputs(): readonly SpendableOutput[] {
+    return this.request.required ? [...this.request.required, ...this.request.available] : this.request.available;
+  }
+
   /** The payment key of the hot wallet: every available output must be locked by it alone. */
   private signingKeyHash(): CSL.Ed25519KeyHash {
-    const { signerKeyHash, available } = this.request;
+    const { signerKeyHash } = this.request;
     if (signerKeyHash !== undefined && !KEY_HASH.test(signerKeyHash)) {
       throw new Error(`signerKeyHash must be 56 lowercase hex digits; got ${JSON.stringify(signerKeyHash)}`);
     }
     let expected = signerKeyHash;
     const keyOf = new Map<string, string>(); // the hot wallet has one or a few addresses: each read once
-    for (const output of available) {
+    for (const output of this.allInputs()) {
       const name = `${output.txId}#${output.index}`;
       let hex = keyOf.get(output.address);
       if (hex === undefined) {

@@ -38,6 +38,8 @@ export function hotWalletSpendFromRow(row: HotWalletSpendRow): HotWalletSpend {
 }
 
 export async function reservationsAmong(client: pg.ClientBase, outputs: readonly OutputReference[]): Promise<Reservation[]> {
+  // Before reading them: a build committing between this read and the moves it leads to would make them wrong.
+  await takeOutboxLock(client);
   const { rows } = await client.query<{
     tx_hash: string;
     output_index: number;
@@ -83,7 +85,7 @@ export async function recordConflicts(client: pg.ClientBase, conflicts: readonly
   await client.query(
     `UPDATE payout_attempts a SET conflict_height = c.height, conflict_reason = c.reason, updated_at = now()
        FROM unnest($1::text[], $2::bigint[], $3::text[]) AS c(transaction_id, height, reason)
-      WHERE a.transaction_id = c.transaction_id AND a.conflict_height IS NULL`,
+      WHERE a.transaction_id = c.transaction_id AND a.conflict_height IS NULL AND a.status IN ('built', 'signed', 'submitted')`,
     [conflicts.map((c) => c.transactionId), conflicts.map((c) => c.height.toString()), conflicts.map((c) => c.reason)],
   );
 }

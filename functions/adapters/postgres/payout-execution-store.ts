@@ -212,7 +212,7 @@ class PostgresBuildSession implements BuildSession {
     return rows.map(payoutOutputFromRow);
   }
 
-  async carriedAttempts(): Promise<CarriedAttempt[]> {
+  async carriedAttempts(finalSlot: bigint | null): Promise<CarriedAttempt[]> {
     // Driven by the reservations (a few at a time), not by every attempt that ever expired.
     const { rows } = await this.client.query<{ transaction_id: string }>(
       `SELECT a.transaction_id FROM payout_attempts a
@@ -229,18 +229,31 @@ class PostgresBuildSession implements BuildSession {
           ORDER BY p.created_at, p.id`,
         [transactionId],
       );
-      // Unspent as far as the engine saw, confirmed or not: a rollback deep enough to unconfirm one is the very case
-      // the carrying is for.
-      const inputs = await this.client.query<OutputRow>(
-        `SELECT p.tx_hash, p.output_index, p.address, p.amount_lovelace::text, p.assets
+      // Unspent as far as the engine saw, confirmed or not (a rollback deep enough to unconfirm one is the very case
+      // the carrying is for); spent, only in a block at `finalSlot` or before; anything else (spent in a block still
+      // shallow, its own block rolled back, a rebuild that has not found it again) unknown.
+      const inputs = await this.client.query<OutputRow & { state: 'unspent' | 'spent' | 'unknown' }>(
+        `SELECT r.tx_hash, r.output_index, p.address, p.amount_lovelace::text, p.assets,
+                CASE WHEN p.tx_hash IS NULL THEN 'unknown'
+                     WHEN p.spent_by_tx_hash IS NULL THEN 'unspent'
+                     WHEN p.spent_at_slot <= $3 THEN 'spent'
+                     ELSE 'unknown' END AS state
            FROM hot_wallet_reservations r
-           JOIN incoming_payments p ON p.tx_hash = r.tx_hash AND p.output_index = r.output_index
-          WHERE r.transaction_id = $1 AND p.reference_type = $2 AND p.spent_by_tx_hash IS NULL
-            AND p.status IN ('pending', 'confirmed')
-          ORDER BY p.block_height, p.tx_hash, p.output_index`,
-        [transactionId, HOT_WALLET_REFERENCE_TYPE],
+           LEFT JOIN LATERAL (
+             SELECT * FROM incoming_payments p
+              WHERE p.tx_hash = r.tx_hash AND p.output_index = r.output_index AND p.reference_type = $2
+                AND p.status IN ('pending', 'confirmed')
+              LIMIT 1) p ON true
+          WHERE r.transaction_id = $1
+          ORDER BY r.tx_hash, r.output_index`,
+        [transactionId, HOT_WALLET_REFERENCE_TYPE, finalSlot?.toString() ?? null],
       );
-      carried.push({ transactionId, payouts: payouts.rows.map(payoutOutputFromRow), inputs: inputs.rows.map(spendableFromRow) });
+      carried.push({
+        transactionId,
+        payouts: payouts.rows.map(payoutOutputFromRow),
+        inputs: inputs.rows.filter((row) => row.state === 'unspent').map(spendableFromRow),
+        unknownInputs: inputs.rows.filter((row) => row.state === 'unknown').length,
+      });
     }
     return carried;
   }

@@ -467,15 +467,22 @@ export function rejectPayout(
   return moveChecked(client, payoutId, 'rejected', actor, (payout) => checkReject(payout.status), reason, at);
 }
 
-/** Cancels a payout until it is signed (requested, approved, built; its holds released). */
-export function cancelPayout(
+/** Cancels a payout until it is signed (requested, approved, built; its holds released), never once it was. */
+export async function cancelPayout(
   client: Queryable,
   payoutId: string,
   actor: string,
   reason: string | undefined,
   at: Date,
 ): Promise<PayoutRecord> {
-  return moveChecked(client, payoutId, 'cancelled', actor, (payout) => checkCancel(payout.status), reason, at);
+  // A signed transaction stays signed: read before the move, it cannot change under it.
+  const { rows } = await client.query<{ signed: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM payout_attempt_payouts x JOIN payout_attempts a ON a.transaction_id = x.transaction_id
+                     WHERE x.payout_id = $1 AND a.signed_cbor IS NOT NULL) AS signed`,
+    [payoutId],
+  );
+  const everSigned = rows[0]?.signed ?? false;
+  return moveChecked(client, payoutId, 'cancelled', actor, (payout) => checkCancel(payout.status, everSigned), reason, at);
 }
 
 // ---- reads ----------------------------------------------------------------------------------------------------------

@@ -56,7 +56,10 @@ export interface AttemptMove {
   neverAccepted?: boolean;
 }
 
-/** Another transaction spent one of an attempt's inputs: final once that block is confirmed, undone by a rollback. */
+/**
+ * Another transaction spent one of an attempt's inputs: final once that block is confirmed, undone by a rollback. (Of a
+ * carried attempt: only told; it moves nothing.)
+ */
 export interface Conflict {
   transactionId: Hash;
   /** The live status of the attempt when it was seen. */
@@ -108,7 +111,9 @@ export function attemptMovesOnSpends(reservations: readonly Reservation[], spend
     } else if (spend.spentBy === transactionId ? CARRYING.has(from) : reservation.earlierTransactions.includes(spend.spentBy)) {
       seen.add(transactionId);
       outcome.revivals.push({ landed: spend.spentBy, holder: transactionId, block });
-    } else if (spend.spentBy !== transactionId && LIVE_BEFORE_A_BLOCK.has(from)) {
+    } else if (spend.spentBy !== transactionId && (LIVE_BEFORE_A_BLOCK.has(from) || CARRYING.has(from))) {
+      // A carried input spent by another transaction is as alarming (someone else spends from the hot wallet); the
+      // carried attempt waits for that spend to be final before it lets its inputs go.
       seen.add(transactionId);
       outcome.conflicts.push({
         transactionId,

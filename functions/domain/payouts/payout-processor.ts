@@ -49,10 +49,12 @@ export interface AttemptRecord {
  */
 export interface CarriedAttempt {
   transactionId: string;
-  /** Its payouts still approved (not cancelled since), oldest first. */
+  /** Its payouts still approved, oldest first. */
   payouts: PayoutOutput[];
-  /** Its inputs no other transaction has spent. */
+  /** Its inputs no transaction has spent. */
   inputs: SpendableOutput[];
+  /** Its inputs whose fate is not settled: spent in a block not yet final, or not on the engine's chain just now. */
+  unknownInputs: number;
 }
 
 /** What one build may read and write, in one database transaction holding the hot wallet's build lock. */
@@ -62,9 +64,9 @@ export interface BuildSession {
    * `retryAfter` (they would hold back the payouts behind them).
    */
   approvedPayouts(limit: number, retryAfter: Date): Promise<PayoutOutput[]>;
-  /** Every carried attempt, oldest first. */
-  carriedAttempts(): Promise<CarriedAttempt[]>;
-  /** Lets a carried attempt's inputs go: none of its payouts is approved any more, or none of its inputs is unspent. */
+  /** Every carried attempt, oldest first; an input spent in a block at `finalSlot` or before is spent for good. */
+  carriedAttempts(finalSlot: bigint | null): Promise<CarriedAttempt[]>;
+  /** Lets a carried attempt's inputs go: every one of them was spent for good, so it can never land. */
   releaseCarried(transactionId: string): Promise<void>;
   /** Records the payouts no build could take even alone (an earlier record is replaced). */
   recordDeferrals(deferrals: readonly DeferredPayout[], at: Date): Promise<void>;
@@ -200,21 +202,27 @@ export class PayoutProcessor {
   }
 
   private async expire(): Promise<number> {
-    const { store, confirmations } = this.options;
+    const { store } = this.options;
     const live = await store.attemptsIn(['built', 'signed', 'submitted']);
     if (live.length === 0) return 0;
-    const confirmedSlot = await store.confirmedSlot(Math.max(confirmations, MIN_EXPIRY_DEPTH));
+    const confirmedSlot = await store.confirmedSlot(this.expiryDepth());
     const moves = live.flatMap((attempt) => expiryMove(attempt, confirmedSlot) ?? []);
     const made = await store.moveAttempts(moves, PROCESSOR_ACTOR);
     for (const move of made) this.options.logger.warn(LogEvent.payoutAttemptMoved, attemptMoveFields(move));
     return made.length;
   }
 
+  /** How deep a block must be for what it shows to be taken as final here (expiry, a carried input spent). */
+  private expiryDepth(): number {
+    return Math.max(this.options.confirmations, MIN_EXPIRY_DEPTH);
+  }
+
   private async build(): Promise<Pick<ProcessorReport, 'built' | 'deferred'>> {
     const { store, clock, logger, metrics } = this.options;
+    const finalSlot = await store.confirmedSlot(this.expiryDepth());
     const outcome = await store.build(async (session) => {
       const now = clock.now();
-      const carried = await this.buildCarried(session, now);
+      const carried = await this.buildCarried(session, finalSlot, now);
       if (carried) return carried;
       const retryAfter = new Date(now.getTime() - DEFERRAL_RETRY_MINUTES * 60_000);
       const payouts = await session.approvedPayouts(this.options.maxPayoutsPerBuild ?? DEFAULT_MAX_PAYOUTS_PER_BUILD, retryAfter);
@@ -253,11 +261,17 @@ export class PayoutProcessor {
     return outcome;
   }
 
-  private async buildTransaction(payouts: readonly PayoutOutput[], available: readonly SpendableOutput[], now: Date) {
+  private async buildTransaction(
+    payouts: readonly PayoutOutput[],
+    available: readonly SpendableOutput[],
+    now: Date,
+    required?: readonly SpendableOutput[],
+  ) {
     const { hotWallet } = this.options;
     return this.options.builder.build({
       payouts,
       available,
+      ...(required ? { required } : {}),
       changeAddress: hotWallet.address,
       validUntilSlot: validUntil(timeToSlot(this.options.network, now), this.options.validitySeconds),
       protocolParameters: await this.options.protocolParameters(),
@@ -266,22 +280,25 @@ export class PayoutProcessor {
   }
 
   /**
-   * The next transaction of a carried attempt's payouts, from its inputs alone and all of them together or not at
-   * all: a payout left out would go later from other coins, beside a transaction that may still land. Carried attempts
-   * with nothing left to carry are let go. Undefined when no carried attempt could be built (the others go on).
+   * The next transaction of a carried attempt's payouts: it spends every carried input (other coins may add to them)
+   * and takes all its payouts or none: a payout left out would go later from other coins, beside a transaction that
+   * may still land. While the fate of a carried input is unknown (a rollback or a rebuild), it waits; once every input
+   * was spent for good, the attempt can never land and lets them go. Undefined when no carried attempt was built.
    */
-  private async buildCarried(session: BuildSession, now: Date): Promise<Pick<ProcessorReport, 'built' | 'deferred'> | undefined> {
+  private async buildCarried(
+    session: BuildSession,
+    finalSlot: bigint | null,
+    now: Date,
+  ): Promise<Pick<ProcessorReport, 'built' | 'deferred'> | undefined> {
     const { logger } = this.options;
-    for (const carried of await session.carriedAttempts()) {
-      if (carried.payouts.length === 0 || carried.inputs.length === 0) {
+    for (const carried of await session.carriedAttempts(finalSlot)) {
+      if (carried.unknownInputs > 0 || carried.payouts.length === 0) continue;
+      if (carried.inputs.length === 0) {
         await session.releaseCarried(carried.transactionId);
-        logger.info(LogEvent.payoutInputsReleased, {
-          tx_hash: carried.transactionId,
-          reason: carried.payouts.length === 0 ? 'none of its payouts is approved' : 'another transaction spent every input',
-        });
+        logger.info(LogEvent.payoutInputsReleased, { tx_hash: carried.transactionId, reason: 'every input was spent for good' });
         continue;
       }
-      const result = await this.buildTransaction(carried.payouts, carried.inputs, now);
+      const result = await this.buildTransaction(carried.payouts, await session.spendableOutputs(), now, carried.inputs);
       if (result.built && result.deferred.length === 0) {
         await session.saveAttempt(result.built, PROCESSOR_ACTOR, now, carried.transactionId);
         return {
@@ -289,14 +306,14 @@ export class PayoutProcessor {
           deferred: [],
         };
       }
-      // Its inputs no longer cover its payouts (the fee rose): they wait, watched by PayoutNotSent; an operator may
-      // cancel them (which lets the inputs go) and request them again.
+      // The hot wallet cannot cover them all (or they no longer fit one transaction): they wait, watched by
+      // PayoutNotSent. They cannot be cancelled: their transaction was signed and may still land.
       for (const deferral of result.deferred) {
         logger.warn(LogEvent.payoutDeferred, {
           payout_id: deferral.payoutId,
           reason: deferral.reason,
           alone: deferral.alone,
-          detail: `${deferral.detail}; carried by ${carried.transactionId}: sent again only from its inputs`,
+          detail: `${deferral.detail}; carried by ${carried.transactionId}: sent again only with all its inputs and all its payouts`,
         });
       }
     }

@@ -264,11 +264,21 @@ export function checkReject(status: PayoutStatus): void {
   }
 }
 
-export function checkCancel(status: PayoutStatus): void {
+/**
+ * A payout can be cancelled until it is signed, and never after: one whose transaction was signed and then expired is
+ * approved again, but that transaction may still land (a rollback deeper than the expiry's depth), and then it pays.
+ */
+export function checkCancel(status: PayoutStatus, everSigned: boolean): void {
   if (!CANCELLABLE_STATUSES.includes(status)) {
     throw new PayoutRefusal(
       'not_cancellable',
       `The payout is ${status}: a payout can be cancelled only until it is signed (${CANCELLABLE_STATUSES.join(', ')}).`,
+    );
+  }
+  if (everSigned) {
+    throw new PayoutRefusal(
+      'not_cancellable',
+      `The payout is ${status}, but a transaction of it was signed (it expired and may still land): it is sent again from the same coins and can no longer be cancelled.`,
     );
   }
 }

@@ -5,8 +5,8 @@
  * fee and the minimum ADA with the transaction library.
  *
  * Rules every builder keeps:
- * - Inputs come only from `available` (the caller reserves them afterwards; two builds given disjoint sets never
- *   share an input). Selection is deterministic: the same request gives the same transaction.
+ * - Inputs come only from `required` (all spent) and `available` (the caller reserves them afterwards; two builds
+ *   given disjoint sets never share an input). Selection is deterministic: the same request gives the same transaction.
  * - Payouts are taken in the order given (oldest first). One that would push the transaction past the protocol's
  *   maximum size is deferred `too_large`, one the remaining funds cannot cover `insufficient_funds`; later payouts
  *   are still tried and included when they fit (as BTCPay's payout processor does). A deferred payout is the oldest
@@ -58,6 +58,11 @@ export interface BuildRequest {
   payouts: readonly PayoutOutput[];
   /** The hot wallet's unspent, unreserved outputs; all at addresses of the one signing key. */
   available: readonly SpendableOutput[];
+  /**
+   * Outputs the transaction spends whatever it needs (the inputs carried from an earlier transaction of these
+   * payouts: spending them all is what keeps the two from both landing); `available` adds what they do not cover.
+   */
+  required?: readonly SpendableOutput[];
   changeAddress: string;
   /** The last slot in which the transaction may be in a block (see `validUntil`). */
   validUntilSlot: bigint;

@@ -571,7 +571,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     // Written by every run of the payout processor (0 when nothing waits), like PayoutStuck's gauge.
     missingData: 'ignore',
     runbook: (s) =>
-      `An approved payout has waited more than ${s.threshold} min for a transaction: the processor does not send it. Read the payout processor logs: payout_deferred (alone: too large for any transaction, or more than the hot wallet holds: refill it, see HotWalletLow; a payout no build can take is left out for 10 minutes at a time so it never holds back the others), payout_build_failed (PayoutBuildFailures), payout_signer_error. A payout whose transaction expired goes again only from that transaction's inputs (payout_deferred naming it: the fee rose beyond them); cancel it and request it again if they never will. Compare hot_wallet_spendable_ada with what is approved (GET /v1/payouts?status=approved); cancel a payout that can never go and request it again.`,
+      `An approved payout has waited more than ${s.threshold} min for a transaction: the processor does not send it. Read the payout processor logs: payout_deferred (alone: too large for any transaction, or more than the hot wallet holds: refill it, see HotWalletLow; a payout no build can take is left out for 10 minutes at a time so it never holds back the others), payout_build_failed (PayoutBuildFailures), payout_signer_error. A payout whose transaction expired goes again with all that transaction's inputs and payouts (payout_deferred naming it) and cannot be cancelled: refill the hot wallet. Compare hot_wallet_spendable_ada with what is approved (GET /v1/payouts?status=approved); cancel a payout that can never go and request it again.`,
   },
   {
     key: 'payoutFailed',
@@ -585,7 +585,7 @@ export const ALARM_RULES: readonly AlarmRule[] = [
     runbook: () =>
       "A transaction that is not ours spent an input reserved for a payout (payout_failed, critical; the payout is failed and the user's hold released): the hot wallet's key signed something the processor did not, or its outputs are spent elsewhere. " +
       'Read the log line (payout, input, the spending transaction) and look the transaction up on an explorer; check CloudTrail for kms:Sign on the payout signer key by anyone but the payout processor role. ' +
-      'A payout_paid_after_close line instead: a transaction that had expired landed after a deep rollback and paid a payout cancelled since; debit its user by hand. ' +
+      'A payout_paid_after_close line instead: an expired transaction landed after a deep rollback and paid a payout already closed; debit its user by hand. ' +
       'Until it is understood, stop payouts (aws lambda put-function-concurrency --function-name payment-monitor-<stage>-payout-processor --reserved-concurrent-executions 0; the next deploy sets 1 again) and move the remaining funds to cold storage; request the failed payout again only after that.',
   },
   {

@@ -109,6 +109,8 @@ export const LogEvent = {
   payoutTransactionRevived: 'payout_transaction_revived',
   /** A revived transaction paid a payout cancelled after its expiry: critical, the user's hold was released. */
   payoutPaidAfterClose: 'payout_paid_after_close',
+  /** A carried attempt waits: some of its inputs are off the engine's chain (a deep rollback, a rebuild under way). */
+  payoutCarriedWaiting: 'payout_carried_waiting',
   /** A carried attempt's inputs were let go: its payouts were cancelled, or other transactions spent every input. */
   payoutInputsReleased: 'payout_inputs_released',
   /** The signer refused or failed (KMS throttling, access denied, a disabled key, a signature that did not verify). */

@@ -321,8 +321,8 @@ describe('a payout on its way to the chain', () => {
 
 describe('a payout whose transaction expired', () => {
   /**
-   * The payout is confirmed by `landed` (its debit and event once), the `replaced` transactions are abandoned, and the
-   * processor sends it no more.
+   * The payout is confirmed by `landed` (its debit and event once), the `replaced` transactions are given up on, and
+   * the processor sends it no more.
    */
   async function paidOnceBy(id: string, landed: string, replaced: readonly string[]): Promise<void> {
     await emptyBlocks(CONFIRMATIONS);
@@ -340,7 +340,8 @@ describe('a payout whose transaction expired', () => {
       'SELECT transaction_id, status FROM payout_attempts WHERE transaction_id = ANY($1::text[])',
       [[landed, ...replaced]],
     );
-    expect(Object.fromEntries(rows.map((row) => [row.transaction_id, row.status]))).toEqual(
+    // The others can never land: given up on (abandoned, or expired for one replaced before).
+    expect(Object.fromEntries(rows.map((row) => [row.transaction_id, row.status === 'expired' ? 'abandoned' : row.status]))).toEqual(
       Object.fromEntries([[landed, 'confirmed'], ...replaced.map((replacedId) => [replacedId, 'abandoned'])]),
     );
     const held = await f.db.pool.query('SELECT 1 FROM hot_wallet_reservations WHERE transaction_id = ANY($1::text[])', [
@@ -522,6 +523,38 @@ describe('a payout whose transaction expired', () => {
     expect(keysOf(second.inputs)).toEqual(expect.arrayContaining(keysOf(first.inputs)));
     expect(second.inputs).toHaveLength(2);
     expect(f.logger.events(LogEvent.payoutInputsReleased)).toEqual([]);
+  });
+
+  it('is not failed when another key spends an input its next transaction added: the expired one may still land', async () => {
+    await fund(10n * ADA);
+    await deposit('user-7', 25n * ADA);
+    const id = await request(5n * ADA, { userId: 'user-7', reference: 'WD-1' });
+    await processor.runOnce();
+    const first = chainTransactionOf(submitter.last());
+    await passValidity();
+    await fund(100n * ADA);
+    // The fee rose: the next transaction spends the carried input and the 100 ADA coin.
+    const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
+    expect((await dearer.runOnce()).built?.payouts).toBe(1);
+    const second = chainTransactionOf(submitter.last());
+    const added = second.inputs.filter((input) => !keysOf(first.inputs).includes(`${input.txId}#${input.index}`));
+    expect(added).toHaveLength(1);
+    const thief = transaction([output(syntheticAddress('mainnet', 'elsewhere'), 99n * ADA)], added);
+    await block([thief]);
+    await emptyBlocks(CONFIRMATIONS);
+    expect(await statusOf(id)).toBe('approved');
+    expect(await holdsOf(id)).toEqual([null]);
+    expect(f.metrics.snapshot().counters[Metric.payoutsFailed]).toBeUndefined();
+
+    // Once that spend is final, the payout goes again with the carried input; the first lands after all: paid once.
+    await fund(50n * ADA);
+    await emptyBlocks(MIN_EXPIRY_DEPTH);
+    await dearer.runOnce();
+    const third = chainTransactionOf(submitter.last());
+    expect(keysOf(third.inputs)).toEqual(expect.arrayContaining(keysOf(first.inputs)));
+    await block([first]);
+    await paidOnceBy(id, first.id, [second.id, third.id]);
+    expect(await balanceOf('user-7')).toBe(20n * ADA);
   });
 
   it('is told at once when another transaction spends a carried input, and let go only once that spend is final', async () => {

@@ -84,6 +84,8 @@ describe('spends of reserved outputs', () => {
 
   it('a confirmed conflict: failed once submitted, abandoned (built again) before', () => {
     expect(conflictMove({ transactionId: OURS, status: 'submitted', reason: 'r' })).toMatchObject({ to: 'failed' });
+    // Carrying an earlier transaction's inputs, which may still land: not failed, sent again with them.
+    expect(conflictMove({ transactionId: OURS, status: 'submitted', reason: 'r', carriesEarlier: true })).toMatchObject({ to: 'expired' });
     expect(conflictMove({ transactionId: OURS, status: 'built', reason: 'r' })).toMatchObject({ to: 'abandoned' });
     expect(conflictMove({ transactionId: OURS, status: 'signed', reason: 'r' })).toMatchObject({ to: 'abandoned' });
     expect(conflictMove({ transactionId: OURS, status: 'in_block', reason: 'r' })).toBeNull();

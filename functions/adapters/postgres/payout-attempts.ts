@@ -63,10 +63,17 @@ export async function reservationsAmong(client: pg.ClientBase, outputs: readonly
 
 /** What is final at this depth (one statement at every roll-forward, on the partial index of live attempts). */
 export async function settledAtOrBelow(client: pg.ClientBase, height: bigint): Promise<SettledAttempts> {
-  const { rows } = await client.query<{ transaction_id: string; status: AttemptStatus; conflict_reason: string | null }>({
+  const { rows } = await client.query<{
+    transaction_id: string;
+    status: AttemptStatus;
+    conflict_reason: string | null;
+    carries_earlier: boolean;
+  }>({
     name: 'payout_attempts_settled',
     // An attempt confirms only if its block is still the engine's (a rebuild that lost it sent it back already).
-    text: `SELECT a.transaction_id, a.status, a.conflict_reason
+    text: `SELECT a.transaction_id, a.status, a.conflict_reason,
+                  EXISTS (SELECT 1 FROM hot_wallet_reservations r
+                           WHERE r.transaction_id = a.transaction_id AND cardinality(r.earlier_transactions) > 0) AS carries_earlier
              FROM payout_attempts a
             WHERE (a.status = 'in_block' AND a.block_height <= $1 AND EXISTS (SELECT 1 FROM blocks b WHERE b.hash = a.block_hash))
                OR (a.status IN ('built', 'signed', 'submitted') AND a.conflict_height <= $1)
@@ -77,7 +84,12 @@ export async function settledAtOrBelow(client: pg.ClientBase, height: bigint): P
     confirmed: rows.filter((row) => row.status === 'in_block').map((row) => row.transaction_id),
     conflicted: rows
       .filter((row) => row.status !== 'in_block')
-      .map((row) => ({ transactionId: row.transaction_id, status: row.status, reason: row.conflict_reason ?? 'another spend' })),
+      .map((row) => ({
+        transactionId: row.transaction_id,
+        status: row.status,
+        reason: row.conflict_reason ?? 'another spend',
+        carriesEarlier: row.carries_earlier,
+      })),
   };
 }
 

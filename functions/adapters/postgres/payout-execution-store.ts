@@ -212,7 +212,7 @@ class PostgresBuildSession implements BuildSession {
     return rows.map(payoutOutputFromRow);
   }
 
-  async carriedAttempts(finalSlot: bigint | null): Promise<CarriedAttempt[]> {
+  async carriedAttempts(finalDepth: number): Promise<CarriedAttempt[]> {
     // Driven by the reservations (a few at a time), not by every attempt that ever expired.
     const { rows } = await this.client.query<{ transaction_id: string }>(
       `SELECT a.transaction_id FROM payout_attempts a
@@ -236,7 +236,8 @@ class PostgresBuildSession implements BuildSession {
         `SELECT r.tx_hash, r.output_index, p.address, p.amount_lovelace::text, p.assets,
                 CASE WHEN p.tx_hash IS NULL THEN 'unknown'
                      WHEN p.spent_by_tx_hash IS NULL THEN 'unspent'
-                     WHEN p.spent_at_slot <= $3 THEN 'spent'
+                     WHEN p.spent_at_slot <= (SELECT max(b.slot) FROM blocks b, sync_state s
+                                               WHERE s.id = 1 AND b.height = s.last_block_height - $3 + 1) THEN 'spent'
                      ELSE 'unknown' END AS state
            FROM hot_wallet_reservations r
            LEFT JOIN LATERAL (
@@ -246,7 +247,7 @@ class PostgresBuildSession implements BuildSession {
               LIMIT 1) p ON true
           WHERE r.transaction_id = $1
           ORDER BY r.tx_hash, r.output_index`,
-        [transactionId, HOT_WALLET_REFERENCE_TYPE, finalSlot?.toString() ?? null],
+        [transactionId, HOT_WALLET_REFERENCE_TYPE, finalDepth],
       );
       carried.push({
         transactionId,
@@ -256,6 +257,16 @@ class PostgresBuildSession implements BuildSession {
       });
     }
     return carried;
+  }
+
+  private async stillCarried(transactionId: string): Promise<boolean> {
+    const { rows } = await this.client.query(
+      `SELECT 1 FROM payout_attempts a
+        WHERE a.transaction_id = $1 AND a.status IN ('expired', 'abandoned')
+          AND EXISTS (SELECT 1 FROM hot_wallet_reservations r WHERE r.transaction_id = a.transaction_id)`,
+      [transactionId],
+    );
+    return rows.length === 1;
   }
 
   /** Lets the carried attempt's inputs go and returns, per output, the transactions of ours that spend it so far. */
@@ -303,8 +314,10 @@ class PostgresBuildSession implements BuildSession {
     return rows.map(spendableFromRow);
   }
 
-  async saveAttempt(built: BuiltTransaction, actor: string, at: Date, carriedFrom?: string): Promise<void> {
+  async saveAttempt(built: BuiltTransaction, actor: string, at: Date, carriedFrom?: string): Promise<boolean> {
     await takeOutboxLock(this.client);
+    // Read before the lock, the carried attempt may have been revived since (the engine found it in a block).
+    if (carriedFrom && !(await this.stillCarried(carriedFrom))) return false;
     // First, while the carried attempt is still expired or abandoned (the same transaction may be taken up again):
     // the outputs it carried remember it (and those before it) as earlier spenders.
     const earlier = carriedFrom ? await this.takeOverCarried(carriedFrom, built.transactionId) : new Map<string, string[]>();
@@ -355,5 +368,6 @@ class PostgresBuildSession implements BuildSession {
       });
       if (!moved) throw new Error(`payout ${payout.payoutId} left approved while its transaction was built`);
     }
+    return true;
   }
 }

@@ -133,10 +133,20 @@ const LIVE_BEFORE_A_BLOCK: ReadonlySet<AttemptStatus> = new Set(['built', 'signe
 
 /**
  * A conflict whose block is confirmed: the attempt can never land. Once submitted, its payouts fail (the hot wallet's
- * coins went elsewhere: someone else spends from it); before (built, signed), they are built again.
+ * coins went elsewhere: someone else spends from it); before (built, signed), they are built again. An attempt
+ * carrying inputs of an earlier transaction of its payouts does not fail them: that transaction may still land, so
+ * they go again with its inputs, as after an expiry (a failed payout's hold is released, and it would be paid).
  */
-export function conflictMove(attempt: { transactionId: Hash; status: AttemptStatus; reason: string }): AttemptMove | null {
+export function conflictMove(attempt: {
+  transactionId: Hash;
+  status: AttemptStatus;
+  reason: string;
+  carriesEarlier?: boolean;
+}): AttemptMove | null {
   const { transactionId, status: from, reason } = attempt;
+  if (from === 'submitted' && attempt.carriesEarlier) {
+    return { transactionId, from, to: 'expired', reason: `${reason}; an earlier transaction of its payouts may still land` };
+  }
   if (from === 'submitted') return { transactionId, from, to: 'failed', reason };
   if (from === 'built' || from === 'signed') return { transactionId, from, to: 'abandoned', reason };
   return null;

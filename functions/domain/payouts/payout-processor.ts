@@ -64,8 +64,8 @@ export interface BuildSession {
    * `retryAfter` (they would hold back the payouts behind them).
    */
   approvedPayouts(limit: number, retryAfter: Date): Promise<PayoutOutput[]>;
-  /** Every carried attempt, oldest first; an input spent in a block at `finalSlot` or before is spent for good. */
-  carriedAttempts(finalSlot: bigint | null): Promise<CarriedAttempt[]>;
+  /** Every carried attempt, oldest first; an input spent in a block `finalDepth` deep or deeper is spent for good. */
+  carriedAttempts(finalDepth: number): Promise<CarriedAttempt[]>;
   /** Lets a carried attempt's inputs go: every one of them was spent for good, so it can never land. */
   releaseCarried(transactionId: string): Promise<void>;
   /** Records the payouts no build could take even alone (an earlier record is replaced). */
@@ -74,9 +74,10 @@ export interface BuildSession {
   spendableOutputs(): Promise<SpendableOutput[]>;
   /**
    * Saves the transaction, reserves its inputs (refused if any is reserved already) and moves its payouts to built.
-   * With `carriedFrom`, it takes over that attempt's inputs: its own are reserved, the rest let go.
+   * With `carriedFrom`, it takes over that attempt's inputs: its own are reserved, the rest let go; false, saving
+   * nothing, when that attempt is no longer carried (the engine found it in a block meanwhile).
    */
-  saveAttempt(built: BuiltTransaction, actor: string, at: Date, carriedFrom?: string): Promise<void>;
+  saveAttempt(built: BuiltTransaction, actor: string, at: Date, carriedFrom?: string): Promise<boolean>;
 }
 
 export interface PayoutExecutionStore {
@@ -219,10 +220,9 @@ export class PayoutProcessor {
 
   private async build(): Promise<Pick<ProcessorReport, 'built' | 'deferred'>> {
     const { store, clock, logger, metrics } = this.options;
-    const finalSlot = await store.confirmedSlot(this.expiryDepth());
     const outcome = await store.build(async (session) => {
       const now = clock.now();
-      const carried = await this.buildCarried(session, finalSlot, now);
+      const carried = await this.buildCarried(session, now);
       if (carried) return carried;
       const retryAfter = new Date(now.getTime() - DEFERRAL_RETRY_MINUTES * 60_000);
       const payouts = await session.approvedPayouts(this.options.maxPayoutsPerBuild ?? DEFAULT_MAX_PAYOUTS_PER_BUILD, retryAfter);
@@ -285,22 +285,29 @@ export class PayoutProcessor {
    * may still land. While the fate of a carried input is unknown (a rollback or a rebuild), it waits; once every input
    * was spent for good, the attempt can never land and lets them go. Undefined when no carried attempt was built.
    */
-  private async buildCarried(
-    session: BuildSession,
-    finalSlot: bigint | null,
-    now: Date,
-  ): Promise<Pick<ProcessorReport, 'built' | 'deferred'> | undefined> {
+  private async buildCarried(session: BuildSession, now: Date): Promise<Pick<ProcessorReport, 'built' | 'deferred'> | undefined> {
     const { logger } = this.options;
-    for (const carried of await session.carriedAttempts(finalSlot)) {
-      if (carried.unknownInputs > 0 || carried.payouts.length === 0) continue;
-      if (carried.inputs.length === 0) {
+    for (const carried of await session.carriedAttempts(this.expiryDepth())) {
+      if (carried.unknownInputs > 0) {
+        // Off the engine's chain for now (a deep rollback, a rebuild under way): only the chain can say.
+        logger.warn(LogEvent.payoutCarriedWaiting, {
+          tx_hash: carried.transactionId,
+          unknown_inputs: carried.unknownInputs,
+          payouts: carried.payouts.map((payout) => payout.payoutId),
+        });
+        continue;
+      }
+      if (carried.inputs.length === 0 || carried.payouts.length === 0) {
         await session.releaseCarried(carried.transactionId);
-        logger.info(LogEvent.payoutInputsReleased, { tx_hash: carried.transactionId, reason: 'every input was spent for good' });
+        logger.info(LogEvent.payoutInputsReleased, {
+          tx_hash: carried.transactionId,
+          reason: carried.inputs.length === 0 ? 'every input was spent for good' : 'none of its payouts waits',
+        });
         continue;
       }
       const result = await this.buildTransaction(carried.payouts, await session.spendableOutputs(), now, carried.inputs);
       if (result.built && result.deferred.length === 0) {
-        await session.saveAttempt(result.built, PROCESSOR_ACTOR, now, carried.transactionId);
+        if (!(await session.saveAttempt(result.built, PROCESSOR_ACTOR, now, carried.transactionId))) continue;
         return {
           built: { transactionId: result.built.transactionId, payouts: result.built.included.length, fee: result.built.fee },
           deferred: [],

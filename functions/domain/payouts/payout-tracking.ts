@@ -50,7 +50,8 @@ export interface RevivalRecord extends Revival {
 
 export interface SettledAttempts {
   confirmed: Hash[];
-  conflicted: { transactionId: Hash; status: AttemptStatus; reason: string }[];
+  /** `carriesEarlier`: some of its inputs were carried to it from an earlier transaction of its payouts. */
+  conflicted: { transactionId: Hash; status: AttemptStatus; reason: string; carriesEarlier: boolean }[];
 }
 
 export interface PayoutTracking {

@@ -350,6 +350,16 @@ describe('a payout whose transaction expired', () => {
     expect(held.rows).toEqual([]);
   }
 
+  /** Requests a payout and runs the processor once: the payout and its first transaction, as the chain would carry it. */
+  async function sent(lovelace: bigint, options: { userId?: string; reference: string }): Promise<{ id: string; first: ChainTransaction }> {
+    const id = await request(lovelace, options);
+    await processor.runOnce();
+    return { id, first: chainTransactionOf(submitter.last()) };
+  }
+
+  /** A processor after the fee rose by 6 ADA (beyond a 10 ADA coin paying 5 ADA). */
+  const dearerProcessor = () => processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
+
   /** Empty blocks until a block MIN_EXPIRY_DEPTH deep is past a transaction built now. */
   async function passValidity(): Promise<void> {
     await emptyBlocks(Number(BigInt(VALIDITY_SECONDS) / SLOTS_PER_BLOCK) + 1 + MIN_EXPIRY_DEPTH);
@@ -358,9 +368,7 @@ describe('a payout whose transaction expired', () => {
 
   it('goes again only from the inputs of the expired transaction, so the two can never both land; other payouts use other coins', async () => {
     await fund(40n * ADA);
-    const id = await request(5n * ADA, { reference: 'carried' });
-    await processor.runOnce();
-    const first = chainTransactionOf(submitter.last());
+    const { id, first } = await sent(5n * ADA, { reference: 'carried' });
     // A larger output arrives, which largest-first selection would take, and another payout waits.
     await fund(100n * ADA);
     await passValidity();
@@ -389,11 +397,9 @@ describe('a payout whose transaction expired', () => {
 
   it('is paid by the earlier transaction when that lands while its inputs wait, carried, for more coins', async () => {
     await fund(10n * ADA);
-    const id = await request(5n * ADA, { reference: 'carried' });
-    await processor.runOnce();
-    const first = chainTransactionOf(submitter.last());
+    const { id, first } = await sent(5n * ADA, { reference: 'carried' });
     await passValidity();
-    const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
+    const dearer = dearerProcessor();
     expect((await dearer.runOnce()).built).toBeNull();
     await block([first]);
     await paidOnceBy(id, first.id, []);
@@ -405,11 +411,9 @@ describe('a payout whose transaction expired', () => {
     await block([funding]);
     const fundedAt = chain.tip!.height;
     await emptyBlocks(CONFIRMATIONS);
-    const id = await request(5n * ADA, { reference: 'carried' });
-    await processor.runOnce();
-    const first = chainTransactionOf(submitter.last());
+    const { id, first } = await sent(5n * ADA, { reference: 'carried' });
     await passValidity();
-    const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
+    const dearer = dearerProcessor();
     expect((await dearer.runOnce()).expired).toBe(1);
 
     // A rollback below the funding's own block: the carried input is no longer on the engine's chain.
@@ -430,9 +434,7 @@ describe('a payout whose transaction expired', () => {
 
   it('is paid by the earlier transaction when that lands while the next one is signed but not yet sent', async () => {
     await fund(10n * ADA);
-    const id = await request(5n * ADA, { reference: 'carried' });
-    await processor.runOnce();
-    const first = chainTransactionOf(submitter.last());
+    const { id, first } = await sent(5n * ADA, { reference: 'carried' });
     await fund(100n * ADA);
     await passValidity();
     const unreachable = processorWith({
@@ -454,9 +456,7 @@ describe('a payout whose transaction expired', () => {
   it('debits the user once when the earlier transaction paid, and keeps the reference taken', async () => {
     await fund(40n * ADA);
     await deposit('user-7', 25n * ADA);
-    const id = await request(5n * ADA, { userId: 'user-7', reference: 'WD-1' });
-    await processor.runOnce();
-    const first = chainTransactionOf(submitter.last());
+    const { id, first } = await sent(5n * ADA, { userId: 'user-7', reference: 'WD-1' });
     await passValidity();
     await processor.runOnce();
     const second = chainTransactionOf(submitter.last());
@@ -469,9 +469,7 @@ describe('a payout whose transaction expired', () => {
 
   it('keeps carrying the inputs through a next transaction abandoned before any node had it', async () => {
     await fund(10n * ADA);
-    const id = await request(5n * ADA, { reference: 'carried' });
-    await processor.runOnce();
-    const first = chainTransactionOf(submitter.last());
+    const { id, first } = await sent(5n * ADA, { reference: 'carried' });
     await fund(100n * ADA);
     await passValidity();
     // The next transaction is built but never signed (the signer is down) until its validity passed too.
@@ -500,12 +498,10 @@ describe('a payout whose transaction expired', () => {
 
   it('cannot be cancelled, and goes with all its inputs and other coins once the fee rose beyond them', async () => {
     await fund(10n * ADA);
-    const id = await request(5n * ADA, { reference: 'carried' });
-    await processor.runOnce();
-    const first = chainTransactionOf(submitter.last());
+    const { id, first } = await sent(5n * ADA, { reference: 'carried' });
     await passValidity();
     // The fee rose beyond what the 10 ADA output can cover next to the payout, and nothing else is there.
-    const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
+    const dearer = dearerProcessor();
     const report = await dearer.runOnce();
     expect(report.expired).toBe(1);
     expect(report.built).toBeNull();
@@ -528,13 +524,11 @@ describe('a payout whose transaction expired', () => {
   it('is not failed when another key spends an input its next transaction added: the expired one may still land', async () => {
     await fund(10n * ADA);
     await deposit('user-7', 25n * ADA);
-    const id = await request(5n * ADA, { userId: 'user-7', reference: 'WD-1' });
-    await processor.runOnce();
-    const first = chainTransactionOf(submitter.last());
+    const { id, first } = await sent(5n * ADA, { userId: 'user-7', reference: 'WD-1' });
     await passValidity();
     await fund(100n * ADA);
     // The fee rose: the next transaction spends the carried input and the 100 ADA coin.
-    const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
+    const dearer = dearerProcessor();
     expect((await dearer.runOnce()).built?.payouts).toBe(1);
     const second = chainTransactionOf(submitter.last());
     const added = second.inputs.filter((input) => !keysOf(first.inputs).includes(`${input.txId}#${input.index}`));
@@ -559,11 +553,9 @@ describe('a payout whose transaction expired', () => {
 
   it('is told at once when another transaction spends a carried input, and let go only once that spend is final', async () => {
     await fund(10n * ADA);
-    const id = await request(5n * ADA, { reference: 'carried' });
-    await processor.runOnce();
-    const first = chainTransactionOf(submitter.last());
+    const { id, first } = await sent(5n * ADA, { reference: 'carried' });
     await passValidity();
-    const dearer = processorWith({ protocolParameters: async () => ({ ...PAYOUT_PARAMETERS, minFeeConstant: 6n * ADA }) });
+    const dearer = dearerProcessor();
     await dearer.runOnce();
     const thief = transaction([output(syntheticAddress('mainnet', 'elsewhere'), 9n * ADA)], [...first.inputs]);
     await block([thief]);

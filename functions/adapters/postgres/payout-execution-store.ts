@@ -230,7 +230,7 @@ class PostgresBuildSession implements BuildSession {
         [transactionId],
       );
       // Unspent as far as the engine saw, confirmed or not (a rollback deep enough to unconfirm one is the very case
-      // the carrying is for); spent, only in a block at `finalSlot` or before; anything else (spent in a block still
+      // the carrying is for); spent, only in a block `finalDepth` deep or deeper; anything else (spent in a block still
       // shallow, its own block rolled back, a rebuild that has not found it again) unknown.
       const inputs = await this.client.query<OutputRow & { state: 'unspent' | 'spent' | 'unknown' }>(
         `SELECT r.tx_hash, r.output_index, p.address, p.amount_lovelace::text, p.assets,

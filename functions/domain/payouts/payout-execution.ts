@@ -17,8 +17,9 @@
  * A payout has one live attempt at a time. A new one is built only once the last can never reach the chain
  * (expired or abandoned). That "never" rests on a confirmed block past the validity interval, so it would not survive
  * a rollback deeper than that: an attempt that may have been sent therefore keeps its inputs for its payouts (they are
- * *carried*), and their next transaction is built from those inputs alone. The two spend the same outputs, so at most
- * one of them can ever be in the chain, however deep a rollback goes.
+ * *carried*), and their next transaction spends every one of them. The two share inputs, so at most one of them can
+ * ever be in the chain, however deep a rollback goes; should the earlier one land after all, it is revived. A payout
+ * whose transaction was signed is never cancelled (payout-rules.ts `checkCancel`): it may still be paid.
  */
 import type { Hash, OutputReference } from '../chain.js';
 

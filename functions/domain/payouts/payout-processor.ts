@@ -45,7 +45,7 @@ export interface AttemptRecord {
 
 /**
  * An attempt that can no longer land on this chain but may have been sent, holding its inputs for its payouts
- * (payout-execution.ts `inputsAfter`): their next transaction is built from these inputs alone.
+ * (payout-execution.ts `inputsAfter`): their next transaction spends every one of these inputs.
  */
 export interface CarriedAttempt {
   transactionId: string;
@@ -66,7 +66,7 @@ export interface BuildSession {
   approvedPayouts(limit: number, retryAfter: Date): Promise<PayoutOutput[]>;
   /** Every carried attempt, oldest first; an input spent in a block `finalDepth` deep or deeper is spent for good. */
   carriedAttempts(finalDepth: number): Promise<CarriedAttempt[]>;
-  /** Lets a carried attempt's inputs go: every one of them was spent for good, so it can never land. */
+  /** Lets a carried attempt's inputs go: every one was spent for good (it can never land), or no payout waits on it. */
   releaseCarried(transactionId: string): Promise<void>;
   /** Records the payouts no build could take even alone (an earlier record is replaced). */
   recordDeferrals(deferrals: readonly DeferredPayout[], at: Date): Promise<void>;

@@ -4,28 +4,14 @@
  * gives work as written: cancel what still can be, run the statement it quotes (renaming the reference of all but the
  * oldest live payout, audited), migrate again, and the index is built.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { loadMigrations, migrate } from '../../functions/adapters/postgres/migrate.js';
 import { cancelPayout } from '../../functions/adapters/postgres/payout-requests.js';
-import { createPool, inTransaction } from '../../functions/adapters/postgres/pool.js';
+import { inTransaction } from '../../functions/adapters/postgres/pool.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
-import { withAdmin, withDatabase } from '../support/global-setup.js';
+import { emptyDatabaseForFile } from '../support/database.js';
 
-const name = `pm_test_${randomBytes(6).toString('hex')}`;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  const adminUrl = inject('adminDatabaseUrl');
-  await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
-  pool = createPool({ connectionString: withDatabase(adminUrl, name), max: 2 });
-});
-
-afterAll(async () => {
-  await pool?.end();
-  await withAdmin(inject('adminDatabaseUrl'), (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-});
+const database = emptyDatabaseForFile();
 
 const id = (n: number) => `po_${n.toString(16).padStart(24, '0')}`;
 
@@ -33,7 +19,7 @@ describe('migration 0022_payout_reference_once', () => {
   it('stops naming the live payouts that share a reference, and the steps it names let it build the index', async () => {
     const migrations = await loadMigrations();
     const upTo = (version: string) => migrations.filter((m) => m.version <= version);
-    await migrate(pool, upTo('0021'));
+    await migrate(database.pool, upTo('0021'));
     // W-dup: three live (confirmed, submitted: past cancelling; requested) and a failed one; W-pair: two live, one of
     // them still cancellable; W-ok: one live beside a cancelled and a rejected one.
     const payouts: [number, string, string][] = [
@@ -48,15 +34,16 @@ describe('migration 0022_payout_reference_once', () => {
       [9, 'W-pair', 'built'],
     ];
     for (const [n, reference, status] of payouts) {
-      await pool.query(
+      await database.pool.query(
         `INSERT INTO payouts (id, reference_id, destination, lovelace, status, requested_by, created_at, updated_at, version)
          VALUES ($1, $2, $3, 1000000, $4, 'operator:alice', now() + make_interval(secs => $5), now(), 1)`,
         [id(n), reference, syntheticAddress('preprod', 'migration'), status, n],
       );
     }
-    const applied = async () => (await pool.query('SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1')).rows[0].version;
+    const applied = async () =>
+      (await database.pool.query('SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1')).rows[0].version;
     const refusal = async () => {
-      const error = await migrate(pool, upTo('0022')).then(
+      const error = await migrate(database.pool, upTo('0022')).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -73,7 +60,7 @@ describe('migration 0022_payout_reference_once', () => {
 
     // The first step: cancel what should not pay and still can be; a submitted payout cannot be.
     const cancel = (n: number) =>
-      inTransaction(pool, (client) => cancelPayout(client, id(n), 'operator:bob', 'duplicate withdrawal', new Date()));
+      inTransaction(database.pool, (client) => cancelPayout(client, id(n), 'operator:bob', 'duplicate withdrawal', new Date()));
     await cancel(7);
     await cancel(9);
     await expect(cancel(2)).rejects.toThrow(/can be cancelled only until it is signed/);
@@ -83,9 +70,11 @@ describe('migration 0022_payout_reference_once', () => {
     // The second: the statement the message quotes, as written.
     const statement = /as one statement: (WITH .*;) Then migrate again\.$/.exec(first)?.[1];
     expect(statement).toBeDefined();
-    await pool.query(statement!);
+    await database.pool.query(statement!);
     const references = async () =>
-      Object.fromEntries((await pool.query('SELECT id, reference_id FROM payouts ORDER BY id')).rows.map((r) => [r.id, r.reference_id]));
+      Object.fromEntries(
+        (await database.pool.query('SELECT id, reference_id FROM payouts ORDER BY id')).rows.map((r) => [r.id, r.reference_id]),
+      );
     expect(await references()).toEqual({
       [id(1)]: 'W-dup',
       [id(2)]: `W-dup (duplicate ${id(2)})`,
@@ -98,7 +87,8 @@ describe('migration 0022_payout_reference_once', () => {
       [id(9)]: 'W-pair',
     });
     const renames = async () =>
-      (await pool.query("SELECT entity_type, entity_id, actor, details FROM audit_log WHERE action = 'payout.reference_renamed'")).rows;
+      (await database.pool.query("SELECT entity_type, entity_id, actor, details FROM audit_log WHERE action = 'payout.reference_renamed'"))
+        .rows;
     const audited = await renames();
     expect(audited).toEqual([
       {
@@ -109,12 +99,12 @@ describe('migration 0022_payout_reference_once', () => {
       },
     ]);
     // Run again, it finds nothing more to rename.
-    await pool.query(statement!);
+    await database.pool.query(statement!);
     expect(await renames()).toEqual(audited);
 
-    expect((await migrate(pool, upTo('0022'))).applied).toEqual(['0022_payout_reference_once']);
+    expect((await migrate(database.pool, upTo('0022'))).applied).toEqual(['0022_payout_reference_once']);
     await expect(
-      pool.query(
+      database.pool.query(
         `INSERT INTO payouts (id, reference_id, destination, lovelace, status, requested_by, created_at, updated_at, version)
          VALUES ($1, 'W-dup', 'addr', 1, 'requested', 'operator:alice', now(), now(), 1)`,
         [id(10)],

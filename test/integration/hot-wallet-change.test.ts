@@ -10,16 +10,21 @@ import { PostgresPayoutExecutionStore } from '../../functions/adapters/postgres/
 import { readPayout } from '../../functions/adapters/postgres/payout-requests.js';
 import type { ChainTransaction } from '../../functions/domain/chain.js';
 import { HOT_WALLET_REFERENCE_TYPE } from '../../functions/domain/hot-wallet.js';
-import { timeToSlot } from '../../functions/domain/network.js';
 import type { PayoutProcessor } from '../../functions/domain/payouts/payout-processor.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
-import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
+import { type ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
 import { chainTransactionOf } from '../support/payout-chain.js';
-import { ADA, fileSignerHotWallet, payoutProcessorOn, RecordingSubmitter, requestAdaPayout } from '../support/payout-processor.js';
+import {
+  ADA,
+  applyNextBlock,
+  payoutChainOn,
+  type RecordingSubmitter,
+  registeredHotWallet,
+  requestAdaPayout,
+} from '../support/payout-processor.js';
 
 const CONFIRMATIONS = 3;
-const SLOTS_PER_BLOCK = 20n;
 
 let f: EngineFixture;
 let chain: ChainBuilder;
@@ -29,25 +34,12 @@ let hotWallet: { address: string; keyHash: string };
 
 beforeEach(async () => {
   f = await createEngineFixture({ confirmations: CONFIRMATIONS });
-  // The chain's slots follow the clock, as a node's do: validity intervals are counted from the clock.
-  chain = new ChainBuilder('main', timeToSlot('mainnet', f.clock.now()), SLOTS_PER_BLOCK);
-  const key = await fileSignerHotWallet();
-  hotWallet = key.hotWallet;
-  submitter = new RecordingSubmitter();
-  processor = payoutProcessorOn(f, { signer: key.signer, submitter, hotWallet, confirmations: CONFIRMATIONS });
-  await f.registry.register(
-    [{ address: hotWallet.address, referenceType: HOT_WALLET_REFERENCE_TYPE, referenceId: 'payout-signer', userId: null }],
-    'test',
-  );
+  chain = payoutChainOn(f);
+  ({ hotWallet, submitter, processor } = await registeredHotWallet(f, CONFIRMATIONS, 'payout-signer'));
 });
 afterEach(async () => f.db.drop());
 
-/** Applies a block with these transactions, moving the clock with the slots. */
-async function block(transactions: ChainTransaction[] = []): Promise<void> {
-  const added = chain.next(transactions);
-  f.clock.advance(Number(SLOTS_PER_BLOCK));
-  await f.engine.apply(chain.forward([added]));
-}
+const block = (transactions: ChainTransaction[] = []) => applyNextBlock(f, chain, transactions);
 async function emptyBlocks(count: number): Promise<void> {
   for (let i = 0; i < count; i++) await block();
 }

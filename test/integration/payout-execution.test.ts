@@ -10,8 +10,6 @@ import { cancelPayout, readPayout } from '../../functions/adapters/postgres/payo
 import { inTransaction } from '../../functions/adapters/postgres/pool.js';
 import { PostgresRebuildStore } from '../../functions/adapters/postgres/rebuild-store.js';
 import type { ChainTransaction } from '../../functions/domain/chain.js';
-import { HOT_WALLET_REFERENCE_TYPE } from '../../functions/domain/hot-wallet.js';
-import { timeToSlot } from '../../functions/domain/network.js';
 import { LogEvent, Metric } from '../../functions/domain/observability.js';
 import {
   DEFERRAL_RETRY_MINUTES,
@@ -22,21 +20,24 @@ import {
 import type { PayoutStatus } from '../../functions/domain/payouts/payout-rules.js';
 import { SignerError, type TransactionSigner } from '../../functions/domain/payouts/transaction-signer.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
-import { ChainBuilder, output, transaction } from '../support/chain-builder.js';
+import { type ChainBuilder, output, transaction } from '../support/chain-builder.js';
 import { createEngineFixture, type EngineFixture } from '../support/engine-fixture.js';
 import { chainTransactionOf } from '../support/payout-chain.js';
 import {
   ADA,
-  fileSignerHotWallet,
+  applyNextBlock,
   PAYOUT_PARAMETERS,
+  PAYOUT_SLOTS_PER_BLOCK,
   PAYOUT_VALIDITY_SECONDS as VALIDITY_SECONDS,
+  payoutChainOn,
   payoutProcessorOn,
-  RecordingSubmitter,
+  type RecordingSubmitter,
+  registeredHotWallet,
   requestAdaPayout,
 } from '../support/payout-processor.js';
 
 const CONFIRMATIONS = 3;
-const SLOTS_PER_BLOCK = 20n;
+const SLOTS_PER_BLOCK = PAYOUT_SLOTS_PER_BLOCK;
 let f: EngineFixture;
 let chain: ChainBuilder;
 let submitter: RecordingSubmitter;
@@ -50,24 +51,13 @@ function processorWith(overrides: Partial<PayoutProcessorOptions> = {}): PayoutP
 
 beforeEach(async () => {
   f = await createEngineFixture({ confirmations: CONFIRMATIONS });
-  // The chain's slots follow the clock, as a node's do: validity intervals are counted from the clock.
-  chain = new ChainBuilder('main', timeToSlot('mainnet', f.clock.now()), SLOTS_PER_BLOCK);
-  ({ signer: processorSigner, hotWallet } = await fileSignerHotWallet());
-  submitter = new RecordingSubmitter();
-  processor = processorWith();
-  await f.registry.register(
-    [{ address: hotWallet.address, referenceType: HOT_WALLET_REFERENCE_TYPE, referenceId: 'hot', userId: null }],
-    'test',
-  );
+  chain = payoutChainOn(f);
+  ({ signer: processorSigner, hotWallet, submitter, processor } = await registeredHotWallet(f, CONFIRMATIONS, 'hot'));
 });
 afterEach(async () => f.db.drop());
 
-/** Applies a block with these transactions, then as many empty ones, moving the clock with the slots. */
-async function block(transactions: ChainTransaction[] = []): Promise<void> {
-  const added = chain.next(transactions);
-  f.clock.advance(Number(SLOTS_PER_BLOCK));
-  await f.engine.apply(chain.forward([added]));
-}
+/** Applies a block with these transactions, moving the clock with the slots. */
+const block = (transactions: ChainTransaction[] = []) => applyNextBlock(f, chain, transactions);
 async function emptyBlocks(count: number): Promise<void> {
   for (let i = 0; i < count; i++) await block();
 }

@@ -21,6 +21,10 @@ import {
 import type { ProtocolParameters } from '../../functions/domain/payouts/transaction-builder.js';
 import { signerHotWallet, type TransactionSigner, verifyingSigner } from '../../functions/domain/payouts/transaction-signer.js';
 import { syntheticAddress } from '../../functions/local/synthetic/addresses.js';
+import type { ChainTransaction } from '../../functions/domain/chain.js';
+import { HOT_WALLET_REFERENCE_TYPE } from '../../functions/domain/hot-wallet.js';
+import { timeToSlot } from '../../functions/domain/network.js';
+import { ChainBuilder } from './chain-builder.js';
 import type { EngineFixture } from './engine-fixture.js';
 
 export const ADA = 1_000_000n;
@@ -104,4 +108,40 @@ export async function requestAdaPayout(
     ),
   );
   return payout.id;
+}
+
+/** Slots between two blocks of payoutChainOn's chains. */
+export const PAYOUT_SLOTS_PER_BLOCK = 20n;
+
+/** A chain whose slots follow the fixture's clock, as a node's do: validity intervals are counted from the clock. */
+export function payoutChainOn(f: EngineFixture): ChainBuilder {
+  return new ChainBuilder('main', timeToSlot('mainnet', f.clock.now()), PAYOUT_SLOTS_PER_BLOCK);
+}
+
+/** Applies the next block of `chain` with these transactions to the engine, moving the clock with the slots. */
+export async function applyNextBlock(f: EngineFixture, chain: ChainBuilder, transactions: ChainTransaction[] = []): Promise<void> {
+  const added = chain.next(transactions);
+  f.clock.advance(Number(PAYOUT_SLOTS_PER_BLOCK));
+  await f.engine.apply(chain.forward([added]));
+}
+
+/**
+ * A hot wallet with a fresh file key, registered with the engine (reference type hot_wallet), and a processor on it
+ * that submits to a recorder.
+ */
+export async function registeredHotWallet(
+  f: EngineFixture,
+  confirmations: number,
+  referenceId: string,
+): Promise<{
+  signer: TransactionSigner;
+  hotWallet: { address: string; keyHash: string };
+  submitter: RecordingSubmitter;
+  processor: PayoutProcessor;
+}> {
+  const { signer, hotWallet } = await fileSignerHotWallet();
+  const submitter = new RecordingSubmitter();
+  const processor = payoutProcessorOn(f, { signer, submitter, hotWallet, confirmations });
+  await f.registry.register([{ address: hotWallet.address, referenceType: HOT_WALLET_REFERENCE_TYPE, referenceId, userId: null }], 'test');
+  return { signer, hotWallet, submitter, processor };
 }
